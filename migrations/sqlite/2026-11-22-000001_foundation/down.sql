@@ -1,0 +1,9 @@
+DROP TABLE task_returns;
+DROP TABLE intersession_tasks;
+DROP TABLE sessions;
+DROP TABLE participants;
+DROP TABLE associations;
+DROP TABLE cohort_partners;
+DROP TABLE cohorts;
+DROP TABLE consultants;
+DROP TABLE dlas;

@@ -1,0 +1,135 @@
+//! Typed configuration: `config/default.toml` (embedded, every key documented), then an
+//! optional file (`COHORTE_CONFIG`, default `cohorte.toml` if present), then environment
+//! variables `COHORTE_SECTION__KEY` (double underscore between levels), then
+//! `DATABASE_URL`. Validated at start with clear errors.
+
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::programme::ProgrammeTemplate;
+
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub templates: TemplatesConfig,
+    pub calendar: CalendarConfig,
+    pub demo: DemoConfig,
+    pub log: LogConfig,
+    pub programme: ProgrammeTemplate,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ServerConfig {
+    pub bind: String,
+    pub public_url: String,
+    pub workers: usize,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub pool_size: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct TemplatesConfig {
+    pub dir: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct CalendarConfig {
+    pub alsace_moselle: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct DemoConfig {
+    pub offer_on_empty: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct LogConfig {
+    pub filter: String,
+}
+
+impl Config {
+    /// Loads the layered configuration from the process environment.
+    pub fn load() -> anyhow::Result<Config> {
+        let file = std::env::var("COHORTE_CONFIG").ok().map(PathBuf::from);
+        Self::load_from(file, std::env::var("DATABASE_URL").ok())
+    }
+
+    pub fn load_from(file: Option<PathBuf>, database_url: Option<String>) -> anyhow::Result<Config> {
+        let mut figment = Figment::new().merge(Toml::string(DEFAULT_TOML));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    anyhow::bail!("configuration file {} not found", path.display());
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("cohorte.toml")),
+        }
+        figment = figment.merge(
+            Env::prefixed("COHORTE_")
+                .ignore(&["CONFIG"])
+                .split("__")
+                .lowercase(true),
+        );
+        if let Some(url) = database_url.filter(|u| !u.trim().is_empty()) {
+            figment = figment.merge(Serialized::default("database.url", url));
+        }
+        let config: Config = figment
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The embedded defaults alone (tests, tools).
+    pub fn defaults() -> Config {
+        let config: Config = Figment::new()
+            .merge(Toml::string(DEFAULT_TOML))
+            .extract()
+            .expect("config/default.toml is valid");
+        config
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.server.bind.parse::<std::net::SocketAddr>().is_err() {
+            anyhow::bail!(
+                "server.bind must be an address like 127.0.0.1:8080, got {:?}",
+                self.server.bind
+            );
+        }
+        if self.database.url.trim().is_empty() {
+            anyhow::bail!("database.url must not be empty");
+        }
+        if let Err(errors) = self.programme.validate() {
+            let list: Vec<String> = errors.iter().map(|(f, m)| format!("programme.{f}: {m}")).collect();
+            anyhow::bail!("invalid programme template: {}", list.join("; "));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_toml_programme_matches_domain_defaults() {
+        // The documented defaults and the engine's built-in ones must not drift apart.
+        assert_eq!(Config::defaults().programme, ProgrammeTemplate::default());
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::defaults().validate().unwrap();
+    }
+}

@@ -1,0 +1,148 @@
+//! Diesel table definitions, one for both backends (see migrations/{sqlite,postgres}).
+
+diesel::table! {
+    dlas (id) {
+        id -> Text,
+        name -> Text,
+        area -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consultants (id) {
+        id -> Text,
+        name -> Text,
+        firm -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cohorts (id) {
+        id -> Text,
+        dla_id -> Text,
+        name -> Text,
+        territory -> Text,
+        approach -> Text,
+        thematic -> Nullable<Text>,
+        start_date -> Date,
+        status -> Text,
+        association_cap -> Integer,
+        consultant_id -> Nullable<Text>,
+        programme_template -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cohort_partners (cohort_id, dla_id) {
+        cohort_id -> Text,
+        dla_id -> Text,
+    }
+}
+
+diesel::table! {
+    associations (id) {
+        id -> Text,
+        cohort_id -> Text,
+        name -> Text,
+        rna -> Nullable<Text>,
+        siret -> Nullable<Text>,
+        creation_year -> Nullable<Integer>,
+        salaried_staff -> Nullable<Integer>,
+        sector -> Text,
+        town -> Text,
+        general_interest -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    participants (id) {
+        id -> Text,
+        association_id -> Text,
+        name -> Text,
+        email -> Text,
+        role -> Text,
+        function -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        cohort_id -> Text,
+        kind -> Text,
+        association_id -> Nullable<Text>,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        location -> Text,
+        video_link -> Text,
+        agenda -> Text,
+        planned_half_days -> Integer,
+        sequence -> Integer,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    intersession_tasks (id) {
+        id -> Text,
+        cohort_id -> Text,
+        session_id -> Nullable<Text>,
+        title -> Text,
+        instructions -> Text,
+        due_date -> Date,
+        preparation_half_days -> Integer,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    task_returns (task_id, association_id) {
+        task_id -> Text,
+        association_id -> Text,
+        status -> Text,
+        returned_on -> Nullable<Date>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(cohorts -> dlas (dla_id));
+diesel::joinable!(cohorts -> consultants (consultant_id));
+diesel::joinable!(cohort_partners -> cohorts (cohort_id));
+diesel::joinable!(cohort_partners -> dlas (dla_id));
+diesel::joinable!(associations -> cohorts (cohort_id));
+diesel::joinable!(participants -> associations (association_id));
+diesel::joinable!(sessions -> cohorts (cohort_id));
+diesel::joinable!(sessions -> associations (association_id));
+diesel::joinable!(intersession_tasks -> cohorts (cohort_id));
+diesel::joinable!(intersession_tasks -> sessions (session_id));
+diesel::joinable!(task_returns -> intersession_tasks (task_id));
+diesel::joinable!(task_returns -> associations (association_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    dlas,
+    consultants,
+    cohorts,
+    cohort_partners,
+    associations,
+    participants,
+    sessions,
+    intersession_tasks,
+    task_returns,
+);

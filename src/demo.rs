@@ -1,0 +1,118 @@
+//! The demo: a realistic French cohort of 8 associations, mid-way through its programme on
+//! the day it is loaded (dates relative to `today`), so every screen has past and future.
+
+use chrono::{Days, NaiveDate};
+
+use crate::db::Conn;
+use crate::domain::calendar;
+use crate::domain::programme::ProgrammeTemplate;
+use crate::error::AppError;
+use crate::models::association::{self, AssociationInput};
+use crate::models::cohort::{self, CohortInput};
+use crate::models::consultant::{self, ConsultantInput};
+use crate::models::dla::{self, DlaInput};
+use crate::models::participant::{self, ParticipantInput};
+use crate::models::task::{self, ReturnInput};
+use crate::models::{programme, session};
+
+struct Asso {
+    name: &'static str,
+    rna: &'static str,
+    siret: &'static str,
+    year: i32,
+    staff: i32,
+    sector: &'static str,
+    town: &'static str,
+    director: (&'static str, &'static str),
+    board: Option<(&'static str, &'static str, &'static str)>,
+}
+
+const ASSOCIATIONS: [Asso; 8] = [
+    Asso { name: "Les Jardins de Garonne", rna: "W332004518", siret: "", year: 2009, staff: 12, sector: "Insertion par l'activité économique", town: "Bordeaux", director: ("Nadia Benali", "nadia.benali@jardins-garonne.fr"), board: Some(("Pierre Lacoste", "pierre.lacoste@jardins-garonne.fr", "Président")) },
+    Asso { name: "Cinéma Le Festival", rna: "W332011873", siret: "", year: 1998, staff: 6, sector: "Culture", town: "Bègles", director: ("Julien Moreau", "j.moreau@cinema-festival.org"), board: Some(("Hélène Duprat", "h.duprat@cinema-festival.org", "Trésorière")) },
+    Asso { name: "Maison des Familles du Médoc", rna: "W332007741", siret: "", year: 2012, staff: 9, sector: "Action sociale", town: "Lesparre-Médoc", director: ("Sophie Garnier", "direction@mdf-medoc.fr"), board: Some(("Jean-Marc Roux", "jm.roux@mdf-medoc.fr", "Président")) },
+    Asso { name: "Ressourcerie L'Étincelle", rna: "W332019034", siret: "", year: 2015, staff: 8, sector: "Économie circulaire", town: "Libourne", director: ("Karim Haddad", "karim@etincelle-libourne.fr"), board: Some(("Anne Vidal", "anne.vidal@etincelle-libourne.fr", "Co-présidente")) },
+    Asso { name: "Sport Pour Toutes", rna: "W332016652", siret: "", year: 2011, staff: 4, sector: "Sport", town: "Mérignac", director: ("Laura Petit", "laura.petit@sportpourtoutes.fr"), board: None },
+    Asso { name: "Lire et Faire Lire Gironde", rna: "W332003390", siret: "", year: 2001, staff: 2, sector: "Éducation populaire", town: "Bordeaux", director: ("Marc Lefèvre", "m.lefevre@lfl33.org"), board: Some(("Odile Marchand", "o.marchand@lfl33.org", "Secrétaire")) },
+    Asso { name: "Les Petites Cantines Bastide", rna: "W332024417", siret: "", year: 2023, staff: 3, sector: "Alimentation durable", town: "Bordeaux", director: ("Inès Carvalho", "ines@petitescantines-bastide.fr"), board: Some(("Thomas Girard", "thomas.girard@petitescantines-bastide.fr", "Président")) },
+    Asso { name: "Compagnie Théâtre des Chimères", rna: "W332010205", siret: "", year: 2004, staff: 5, sector: "Spectacle vivant", town: "Pessac", director: ("Claire Fontaine", "administration@chimeres-theatre.fr"), board: Some(("Yves Bertrand", "yves.bertrand@chimeres-theatre.fr", "Trésorier")) },
+];
+
+/// Loads the demo and returns the cohort's id. The cohort starts about nine weeks before
+/// `today`: the introductive session and the état des lieux are past, the évolution and
+/// the bilans are ahead.
+pub fn load(conn: &mut Conn, template: &ProgrammeTemplate, alsace_moselle: bool, today: NaiveDate) -> Result<String, AppError> {
+    crate::db::write_tx(conn, |conn| {
+        let dla = dla::create(conn, &DlaInput { name: "DLA de la Gironde".into(), area: "Gironde (33)".into() })?;
+        let partner = dla::create(conn, &DlaInput { name: "DLA régional Nouvelle-Aquitaine".into(), area: "Nouvelle-Aquitaine".into() })?;
+        let consultant = consultant::create(
+            conn,
+            &ConsultantInput { name: "Claire Martin".into(), firm: "Cabinet Trajectoires".into(), email: "claire.martin@cabinet-trajectoires.fr".into() },
+        )?;
+        let start = calendar::next_working_day(today.checked_sub_days(Days::new(63)).expect("date"), alsace_moselle);
+        let c = cohort::create(
+            conn,
+            &CohortInput {
+                name: "Modèles socio-économiques — Gironde".into(),
+                dla_id: dla.id.clone(),
+                partner_dla_ids: vec![partner.id.clone()],
+                territory: "Bordeaux Métropole et Médoc".into(),
+                approach: "territoriale".into(),
+                thematic: "Hybridation des ressources".into(),
+                start_date: start.format("%Y-%m-%d").to_string(),
+                status: "en_cours".into(),
+                association_cap: "8".into(),
+                consultant_id: consultant.id.clone(),
+                version: String::new(),
+            },
+        )?;
+        let mut ids = Vec::new();
+        for a in &ASSOCIATIONS {
+            let created = association::enrol(
+                conn,
+                &c.id,
+                &AssociationInput {
+                    name: a.name.into(),
+                    rna: a.rna.into(),
+                    siret: a.siret.into(),
+                    creation_year: a.year.to_string(),
+                    salaried_staff: a.staff.to_string(),
+                    sector: a.sector.into(),
+                    town: a.town.into(),
+                    general_interest: "on".into(),
+                    version: String::new(),
+                },
+            )?;
+            participant::create(
+                conn,
+                &created.id,
+                &ParticipantInput { name: a.director.0.into(), email: a.director.1.into(), role: "direction".into(), function: "Directeur·rice".into() },
+            )?;
+            if let Some((name, email, function)) = a.board {
+                participant::create(conn, &created.id, &ParticipantInput { name: name.into(), email: email.into(), role: "gouvernance".into(), function: function.into() })?;
+            }
+            ids.push(created.id);
+        }
+        let generated = programme::generate(conn, &c.id, template, alsace_moselle, false)?;
+        // Places and links, as a chargé·e de mission would fill them in.
+        for s in &generated.sessions {
+            let input = session::SessionInput {
+                location: if s.kind == "bilan_individuel" { "Dans les locaux de l'association".into() } else { "Maison de la vie associative, 3 rue de Lerme, 33000 Bordeaux".into() },
+                video_link: if s.kind == "bilan_individuel" { "https://visio.example.org/bilan".into() } else { String::new() },
+                planned_days: crate::domain::fr::decimal(s.planned_half_days as f64 / 2.0, 1),
+                agenda: s.agenda.clone(),
+                ..Default::default()
+            };
+            session::update_details(conn, &s.id, &input)?;
+        }
+        // Homework already due has mostly been returned; the next one partly.
+        for t in &generated.tasks {
+            let returned: usize = if t.due_date < today { 7 } else if t.due_date < today + Days::new(30) { 3 } else { 0 };
+            for (i, aid) in ids.iter().enumerate().take(returned) {
+                let on = t.due_date.checked_sub_days(Days::new((i % 3) as u64)).unwrap_or(t.due_date).min(today);
+                task::set_return(conn, &t.id, aid, &ReturnInput { status: "rendu".into(), returned_on: on.format("%Y-%m-%d").to_string() }, today)?;
+            }
+        }
+        Ok(c.id)
+    })
+}

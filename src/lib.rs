@@ -1,0 +1,14 @@
+//! Cohorte: collective accompaniments on the socio-economic model, for French DLAs.
+//!
+//! Layers, from the outside in: `web` (pages and API, thin handlers) → `models` (rows,
+//! inputs, queries) → `db` (pool, migrations, backend) — and `domain`, pure rules with no
+//! I/O that every layer may call. See docs/ARCHITECTURE.md.
+
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod models;
+pub mod templates;
+pub mod web;

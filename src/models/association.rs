@@ -1,0 +1,221 @@
+//! Association enrolled in a cohort (the enrolment is the row: an association takes part
+//! in one cohort at a time). Enrolment respects the cohort's cap, atomically.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::associations;
+use crate::db::{Conn, write_tx};
+use crate::domain::{identifiers, rules};
+use crate::error::AppError;
+use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::{cohort, stale};
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = associations)]
+pub struct Association {
+    pub id: String,
+    pub cohort_id: String,
+    pub name: String,
+    /// Répertoire national des associations: `W` + 9 digits.
+    pub rna: Option<String>,
+    /// 14 digits, Luhn-checked.
+    pub siret: Option<String>,
+    pub creation_year: Option<i32>,
+    /// Salaried headcount.
+    pub salaried_staff: Option<i32>,
+    pub sector: String,
+    pub town: String,
+    pub general_interest: bool,
+    pub version: i32,
+    #[serde(with = "crate::models::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "crate::models::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct AssociationInput {
+    #[serde(default, deserialize_with = "lenient")]
+    pub name: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub rna: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub siret: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub creation_year: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub salaried_staff: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub sector: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub town: String,
+    /// Checkbox semantics: `true`/`on` is checked, absent or anything else is not.
+    #[serde(default, deserialize_with = "lenient")]
+    pub general_interest: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub version: String,
+}
+
+impl From<&Association> for AssociationInput {
+    fn from(a: &Association) -> Self {
+        AssociationInput {
+            name: a.name.clone(),
+            rna: a.rna.clone().unwrap_or_default(),
+            siret: a.siret.clone().unwrap_or_default(),
+            creation_year: a.creation_year.map(|y| y.to_string()).unwrap_or_default(),
+            salaried_staff: a.salaried_staff.map(|y| y.to_string()).unwrap_or_default(),
+            sector: a.sector.clone(),
+            town: a.town.clone(),
+            general_interest: if a.general_interest { "on".into() } else { String::new() },
+            version: a.version.to_string(),
+        }
+    }
+}
+
+struct Values {
+    name: String,
+    rna: Option<String>,
+    siret: Option<String>,
+    creation_year: Option<i32>,
+    salaried_staff: Option<i32>,
+    sector: String,
+    town: String,
+    general_interest: bool,
+    version: Option<i32>,
+}
+
+impl AssociationInput {
+    fn check(&self) -> Result<Values, AppError> {
+        let mut c = Check::new();
+        let name = c.required("name", &self.name, 200);
+        let rna = match self.rna.trim() {
+            "" => None,
+            v => identifiers::normalize_rna(v).map_err(|m| c.add("rna", m)).ok(),
+        };
+        let siret = match self.siret.trim() {
+            "" => None,
+            v => identifiers::normalize_siret(v).map_err(|m| c.add("siret", m)).ok(),
+        };
+        let this_year = chrono::Datelike::year(&chrono::Utc::now());
+        let creation_year = c.int("creation_year", &self.creation_year, 1800, this_year + 1);
+        let salaried_staff = c.int("salaried_staff", &self.salaried_staff, 0, 100_000);
+        let v = Values {
+            name,
+            rna,
+            siret,
+            creation_year,
+            salaried_staff,
+            sector: c.text("sector", &self.sector, 150),
+            town: c.text("town", &self.town, 150),
+            general_interest: Check::checkbox(&self.general_interest),
+            version: self.version.trim().parse().ok(),
+        };
+        c.finish()?;
+        Ok(v)
+    }
+}
+
+pub fn get(conn: &mut Conn, id: &str) -> Result<Association, AppError> {
+    associations::table
+        .find(id)
+        .select(Association::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("Association"))
+}
+
+/// Enrolment order (first enrolled first), which is also the order of the bilans.
+pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<Association>, AppError> {
+    Ok(associations::table
+        .filter(associations::cohort_id.eq(cohort_id))
+        .order((associations::created_at.asc(), associations::name.asc()))
+        .select(Association::as_select())
+        .load(conn)?)
+}
+
+fn check_unique_name(
+    conn: &mut Conn,
+    cohort_id: &str,
+    name: &str,
+    except: Option<&str>,
+) -> Result<(), AppError> {
+    let others = list_for_cohort(conn, cohort_id)?;
+    if others
+        .iter()
+        .any(|a| Some(a.id.as_str()) != except && a.name.to_lowercase() == name.to_lowercase())
+    {
+        return Err(AppError::field("name", "Une association de ce nom est déjà inscrite dans la cohorte."));
+    }
+    Ok(())
+}
+
+/// Enrols a new association. Refused, changing nothing, when the cohort is full.
+pub fn enrol(conn: &mut Conn, cohort_id: &str, input: &AssociationInput) -> Result<Association, AppError> {
+    write_tx(conn, |conn| {
+        let cohort = cohort::get(conn, cohort_id)?;
+        let enrolled = cohort::association_count(conn, cohort_id)?;
+        rules::check_cap(enrolled as usize, cohort.association_cap.max(0) as usize)
+            .map_err(|message| AppError::Conflict { code: "cohort_full", message })?;
+        let v = input.check()?;
+        check_unique_name(conn, cohort_id, &v.name, None)?;
+        let t = now();
+        let id = new_id();
+        diesel::insert_into(associations::table)
+            .values((
+                associations::id.eq(&id),
+                associations::cohort_id.eq(cohort_id),
+                associations::name.eq(&v.name),
+                associations::rna.eq(&v.rna),
+                associations::siret.eq(&v.siret),
+                associations::creation_year.eq(v.creation_year),
+                associations::salaried_staff.eq(v.salaried_staff),
+                associations::sector.eq(&v.sector),
+                associations::town.eq(&v.town),
+                associations::general_interest.eq(v.general_interest),
+                associations::version.eq(1),
+                associations::created_at.eq(t),
+                associations::updated_at.eq(t),
+            ))
+            .execute(conn)?;
+        get(conn, &id)
+    })
+}
+
+pub fn update(conn: &mut Conn, id: &str, input: &AssociationInput) -> Result<Association, AppError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, id)?;
+        let v = input.check()?;
+        if v.version.is_some_and(|ver| ver != current.version) {
+            return Err(stale("L'association"));
+        }
+        check_unique_name(conn, &current.cohort_id, &v.name, Some(id))?;
+        diesel::update(associations::table.find(id))
+            .set((
+                associations::name.eq(&v.name),
+                associations::rna.eq(&v.rna),
+                associations::siret.eq(&v.siret),
+                associations::creation_year.eq(v.creation_year),
+                associations::salaried_staff.eq(v.salaried_staff),
+                associations::sector.eq(&v.sector),
+                associations::town.eq(&v.town),
+                associations::general_interest.eq(v.general_interest),
+                associations::version.eq(current.version + 1),
+                associations::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        get(conn, id)
+    })
+}
+
+/// Withdraws the association: its participants, its bilan session and its returns go too.
+pub fn delete(conn: &mut Conn, id: &str) -> Result<Association, AppError> {
+    write_tx(conn, |conn| {
+        let a = get(conn, id)?;
+        diesel::delete(associations::table.find(id)).execute(conn)?;
+        Ok(a)
+    })
+}

@@ -1,0 +1,87 @@
+//! DLA (Dispositif Local d'Accompagnement): owns cohorts, may be partner of others.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::Conn;
+use crate::db::schema::dlas;
+use crate::error::AppError;
+use crate::models::input::{Check, lenient, new_id, now};
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = dlas)]
+pub struct Dla {
+    pub id: String,
+    pub name: String,
+    /// Department or region, e.g. « Gironde (33) » or « Nouvelle-Aquitaine ».
+    pub area: String,
+    #[serde(with = "crate::models::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "crate::models::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct DlaInput {
+    #[serde(default, deserialize_with = "lenient")]
+    pub name: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub area: String,
+}
+
+impl DlaInput {
+    pub fn check(&self) -> Result<(String, String), AppError> {
+        let mut c = Check::new();
+        let name = c.required("name", &self.name, 150);
+        let area = c.required("area", &self.area, 150);
+        c.finish()?;
+        Ok((name, area))
+    }
+}
+
+impl From<&Dla> for DlaInput {
+    fn from(d: &Dla) -> Self {
+        DlaInput { name: d.name.clone(), area: d.area.clone() }
+    }
+}
+
+pub fn list(conn: &mut Conn) -> Result<Vec<Dla>, AppError> {
+    Ok(dlas::table.order(dlas::name.asc()).select(Dla::as_select()).load(conn)?)
+}
+
+pub fn get(conn: &mut Conn, id: &str) -> Result<Dla, AppError> {
+    dlas::table
+        .find(id)
+        .select(Dla::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("DLA"))
+}
+
+pub fn create(conn: &mut Conn, input: &DlaInput) -> Result<Dla, AppError> {
+    let (name, area) = input.check()?;
+    let t = now();
+    let id = new_id();
+    diesel::insert_into(dlas::table)
+        .values((
+            dlas::id.eq(&id),
+            dlas::name.eq(name),
+            dlas::area.eq(area),
+            dlas::created_at.eq(t),
+            dlas::updated_at.eq(t),
+        ))
+        .execute(conn)?;
+    get(conn, &id)
+}
+
+pub fn update(conn: &mut Conn, id: &str, input: &DlaInput) -> Result<Dla, AppError> {
+    let (name, area) = input.check()?;
+    get(conn, id)?;
+    diesel::update(dlas::table.find(id))
+        .set((dlas::name.eq(name), dlas::area.eq(area), dlas::updated_at.eq(now())))
+        .execute(conn)?;
+    get(conn, id)
+}

@@ -1,0 +1,33 @@
+//! One file per table or aggregate: the row struct, its input and checks ("local
+//! methods"), and its queries ("database methods"). No HTTP types here.
+
+pub mod association;
+pub mod cohort;
+pub mod consultant;
+pub mod dla;
+pub mod input;
+pub mod participant;
+pub mod programme;
+pub mod session;
+pub mod task;
+
+/// Serialises a stored UTC timestamp as RFC 3339 with `Z`, never as a naive local time.
+pub mod utc {
+    use chrono::NaiveDateTime;
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(dt: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&dt.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    }
+}
+
+/// A stale write: the row changed since the form was opened.
+pub fn stale(what: &str) -> crate::error::AppError {
+    crate::error::AppError::Conflict {
+        code: "stale_version",
+        message: format!(
+            "{what} a été modifié·e par quelqu'un d'autre depuis l'ouverture du formulaire. \
+             Vos saisies sont conservées ci-dessous : vérifiez puis enregistrez à nouveau."
+        ),
+    }
+}

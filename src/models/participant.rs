@@ -1,0 +1,167 @@
+//! Participant·e: a person of an enrolled association (salaried director, board member…)
+//! who receives the convocations and homework.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::Conn;
+use crate::db::schema::participants;
+use crate::error::AppError;
+use crate::models::association;
+use crate::models::input::{Check, lenient, new_id, now};
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = participants)]
+pub struct Participant {
+    pub id: String,
+    pub association_id: String,
+    pub name: String,
+    pub email: String,
+    /// `direction` (direction salariée), `gouvernance` or `autre`.
+    pub role: String,
+    /// For governance: président·e, trésorier·ère…
+    pub function: String,
+    #[serde(with = "crate::models::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "crate::models::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: NaiveDateTime,
+}
+
+pub const ROLES: [(&str, &str); 3] = [
+    ("direction", "Direction salariée"),
+    ("gouvernance", "Gouvernance"),
+    ("autre", "Autre"),
+];
+
+pub fn role_label(code: &str) -> &'static str {
+    ROLES.iter().find(|(c, _)| *c == code).map(|(_, l)| *l).unwrap_or("—")
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct ParticipantInput {
+    #[serde(default, deserialize_with = "lenient")]
+    pub name: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub email: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub role: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub function: String,
+}
+
+impl From<&Participant> for ParticipantInput {
+    fn from(p: &Participant) -> Self {
+        ParticipantInput {
+            name: p.name.clone(),
+            email: p.email.clone(),
+            role: p.role.clone(),
+            function: p.function.clone(),
+        }
+    }
+}
+
+struct Values {
+    name: String,
+    email: String,
+    role: String,
+    function: String,
+}
+
+impl ParticipantInput {
+    fn check(&self) -> Result<Values, AppError> {
+        let mut c = Check::new();
+        let name = c.required("name", &self.name, 150);
+        let email = c.email("email", &self.email);
+        let role = self.role.trim().to_string();
+        if !ROLES.iter().any(|(r, _)| *r == role) {
+            c.add("role", "Choisissez le rôle : direction salariée, gouvernance ou autre.");
+        }
+        let function = c.text("function", &self.function, 100);
+        if role == "gouvernance" && function.is_empty() {
+            c.add("function", "Précisez la fonction dans la gouvernance (président·e, trésorier·ère…).");
+        }
+        c.finish()?;
+        Ok(Values { name, email, role, function })
+    }
+}
+
+pub fn get(conn: &mut Conn, id: &str) -> Result<Participant, AppError> {
+    participants::table
+        .find(id)
+        .select(Participant::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("Participant·e"))
+}
+
+pub fn list_for_association(conn: &mut Conn, association_id: &str) -> Result<Vec<Participant>, AppError> {
+    Ok(participants::table
+        .filter(participants::association_id.eq(association_id))
+        .order((participants::created_at.asc(), participants::name.asc()))
+        .select(Participant::as_select())
+        .load(conn)?)
+}
+
+pub fn list_for_associations(conn: &mut Conn, ids: &[String]) -> Result<Vec<Participant>, AppError> {
+    Ok(participants::table
+        .filter(participants::association_id.eq_any(ids))
+        .order((participants::created_at.asc(), participants::name.asc()))
+        .select(Participant::as_select())
+        .load(conn)?)
+}
+
+fn check_unique_email(conn: &mut Conn, association_id: &str, email: &str, except: Option<&str>) -> Result<(), AppError> {
+    if list_for_association(conn, association_id)?
+        .iter()
+        .any(|p| Some(p.id.as_str()) != except && p.email == email)
+    {
+        return Err(AppError::field("email", "Cette adresse est déjà celle d'un·e participant·e de l'association."));
+    }
+    Ok(())
+}
+
+pub fn create(conn: &mut Conn, association_id: &str, input: &ParticipantInput) -> Result<Participant, AppError> {
+    association::get(conn, association_id)?;
+    let v = input.check()?;
+    check_unique_email(conn, association_id, &v.email, None)?;
+    let t = now();
+    let id = new_id();
+    diesel::insert_into(participants::table)
+        .values((
+            participants::id.eq(&id),
+            participants::association_id.eq(association_id),
+            participants::name.eq(&v.name),
+            participants::email.eq(&v.email),
+            participants::role.eq(&v.role),
+            participants::function.eq(&v.function),
+            participants::created_at.eq(t),
+            participants::updated_at.eq(t),
+        ))
+        .execute(conn)?;
+    get(conn, &id)
+}
+
+pub fn update(conn: &mut Conn, id: &str, input: &ParticipantInput) -> Result<Participant, AppError> {
+    let current = get(conn, id)?;
+    let v = input.check()?;
+    check_unique_email(conn, &current.association_id, &v.email, Some(id))?;
+    diesel::update(participants::table.find(id))
+        .set((
+            participants::name.eq(&v.name),
+            participants::email.eq(&v.email),
+            participants::role.eq(&v.role),
+            participants::function.eq(&v.function),
+            participants::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    get(conn, id)
+}
+
+pub fn delete(conn: &mut Conn, id: &str) -> Result<Participant, AppError> {
+    let p = get(conn, id)?;
+    diesel::delete(participants::table.find(id)).execute(conn)?;
+    Ok(p)
+}

@@ -1,0 +1,206 @@
+//! A cohort's programme as a whole: generating it from the template (through the pure
+//! engine in `domain::programme`), and the cohort overview with its warnings.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::{intersession_tasks, sessions};
+use crate::db::{Conn, write_tx};
+use crate::domain::programme::{self as engine, AssociationRef, ProgrammeTemplate, SessionKind};
+use crate::domain::{Warning, rules};
+use crate::error::AppError;
+use crate::models::association::Association;
+use crate::models::cohort::Cohort;
+use crate::models::input::{new_id, now};
+use crate::models::participant::Participant;
+use crate::models::session::Session;
+use crate::models::task::{IntersessionTask, TaskReturn};
+use crate::models::{association, cohort, dla, participant, session, task};
+
+/// The result of generating a programme.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Generated {
+    pub sessions: Vec<Session>,
+    pub tasks: Vec<IntersessionTask>,
+    #[schema(value_type = Vec<Object>)]
+    pub warnings: Vec<Warning>,
+}
+
+/// Generates the four-session programme and the default intersession tasks. Refused when a
+/// programme exists, unless `replace` (which deletes the current sessions and tasks).
+pub fn generate(
+    conn: &mut Conn,
+    cohort_id: &str,
+    default_template: &ProgrammeTemplate,
+    alsace_moselle: bool,
+    replace: bool,
+) -> Result<Generated, AppError> {
+    write_tx(conn, |conn| {
+        let c = cohort::get(conn, cohort_id)?;
+        let existing = session::list_for_cohort(conn, cohort_id)?;
+        if !existing.is_empty() && !replace {
+            return Err(AppError::Conflict {
+                code: "programme_exists",
+                message: "Le programme de cette cohorte existe déjà. Pour le recréer, confirmez le \
+                          remplacement : les séances et travaux actuels seront supprimés."
+                    .into(),
+            });
+        }
+        if replace {
+            diesel::delete(intersession_tasks::table.filter(intersession_tasks::cohort_id.eq(cohort_id)))
+                .execute(conn)?;
+            diesel::delete(sessions::table.filter(sessions::cohort_id.eq(cohort_id))).execute(conn)?;
+        }
+        let associations = association::list_for_cohort(conn, cohort_id)?;
+        let refs: Vec<AssociationRef> = associations
+            .iter()
+            .map(|a| AssociationRef { id: a.id.clone(), name: a.name.clone() })
+            .collect();
+        let template = c.template(default_template);
+        let programme = engine::generate(c.start_date, &refs, &template, alsace_moselle)
+            .map_err(|e| AppError::BadRequest { code: "invalid_programme", message: e.to_string() })?;
+        let t = now();
+        let mut session_ids = Vec::new();
+        for s in &programme.sessions {
+            let id = new_id();
+            diesel::insert_into(sessions::table)
+                .values((
+                    sessions::id.eq(&id),
+                    sessions::cohort_id.eq(cohort_id),
+                    sessions::kind.eq(s.kind.as_str()),
+                    sessions::association_id.eq(&s.association_id),
+                    sessions::starts_at.eq(s.starts_at.naive_utc()),
+                    sessions::ends_at.eq(s.ends_at.naive_utc()),
+                    sessions::agenda.eq(&s.agenda),
+                    sessions::planned_half_days.eq(s.planned_half_days as i32),
+                    sessions::sequence.eq(0),
+                    sessions::version.eq(1),
+                    sessions::created_at.eq(t),
+                    sessions::updated_at.eq(t),
+                ))
+                .execute(conn)?;
+            session_ids.push(id);
+        }
+        for task in &programme.tasks {
+            diesel::insert_into(intersession_tasks::table)
+                .values((
+                    intersession_tasks::id.eq(new_id()),
+                    intersession_tasks::cohort_id.eq(cohort_id),
+                    intersession_tasks::session_id.eq(task.session_index.map(|i| session_ids[i].clone())),
+                    intersession_tasks::title.eq(&task.title),
+                    intersession_tasks::instructions.eq(&task.instructions),
+                    intersession_tasks::due_date.eq(task.due_date),
+                    intersession_tasks::preparation_half_days.eq(task.preparation_half_days as i32),
+                    intersession_tasks::version.eq(1),
+                    intersession_tasks::created_at.eq(t),
+                    intersession_tasks::updated_at.eq(t),
+                ))
+                .execute(conn)?;
+        }
+        Ok(Generated {
+            sessions: session::list_for_cohort(conn, cohort_id)?,
+            tasks: task::list_for_cohort(conn, cohort_id)?,
+            warnings: programme.warnings,
+        })
+    })
+}
+
+/// Everything the cohort page shows, loaded in one go.
+pub struct Overview {
+    pub cohort: Cohort,
+    pub dla: dla::Dla,
+    pub partners: Vec<dla::Dla>,
+    pub consultant: Option<crate::models::consultant::Consultant>,
+    pub associations: Vec<Association>,
+    pub participants: Vec<Participant>,
+    pub sessions: Vec<Session>,
+    pub tasks: Vec<IntersessionTask>,
+    pub returns: Vec<TaskReturn>,
+    pub warnings: Vec<Warning>,
+}
+
+pub fn overview(
+    conn: &mut Conn,
+    cohort_id: &str,
+    default_template: &ProgrammeTemplate,
+    alsace_moselle: bool,
+) -> Result<Overview, AppError> {
+    let cohort = cohort::get(conn, cohort_id)?;
+    let dla = dla::get(conn, &cohort.dla_id)?;
+    let partners = cohort::partners(conn, cohort_id)?;
+    let consultant = match &cohort.consultant_id {
+        Some(id) => crate::models::consultant::get(conn, id).ok(),
+        None => None,
+    };
+    let associations = association::list_for_cohort(conn, cohort_id)?;
+    let ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
+    let participants = participant::list_for_associations(conn, &ids)?;
+    let sessions = session::list_for_cohort(conn, cohort_id)?;
+    let tasks = task::list_for_cohort(conn, cohort_id)?;
+    let returns = task::returns_for_cohort(conn, cohort_id)?;
+    let warnings = warnings(&cohort, &associations, &participants, &sessions, &tasks, default_template, alsace_moselle);
+    Ok(Overview { cohort, dla, partners, consultant, associations, participants, sessions, tasks, returns, warnings })
+}
+
+/// The cohort's warnings: the programme's shape and each association's profile.
+pub fn warnings(
+    cohort: &Cohort,
+    associations: &[Association],
+    participants: &[Participant],
+    sessions: &[Session],
+    tasks: &[IntersessionTask],
+    default_template: &ProgrammeTemplate,
+    alsace_moselle: bool,
+) -> Vec<Warning> {
+    let template = cohort.template(default_template);
+    let scheduled: Vec<_> = sessions.iter().map(|s| s.scheduled(associations)).collect();
+    let scheduled_tasks: Vec<_> = tasks.iter().map(|t| t.scheduled()).collect();
+    let mut out = engine::check_programme(
+        cohort.start_date,
+        &scheduled,
+        &scheduled_tasks,
+        template.min_months,
+        template.max_months,
+        alsace_moselle,
+    );
+    let has_programme = !sessions.is_empty();
+    for a in associations {
+        let mine: Vec<&Participant> = participants.iter().filter(|p| p.association_id == a.id).collect();
+        let facts = rules::AssociationFacts {
+            name: &a.name,
+            salaried_staff: a.salaried_staff,
+            creation_year: a.creation_year,
+            general_interest: a.general_interest,
+            has_director: mine.iter().any(|p| p.role == "direction"),
+            has_governance: mine.iter().any(|p| p.role == "gouvernance"),
+        };
+        out.extend(rules::association_warnings(&facts, cohort.start_date));
+        if has_programme
+            && !sessions.iter().any(|s| {
+                s.kind() == SessionKind::BilanIndividuel && s.association_id.as_deref() == Some(&a.id)
+            })
+        {
+            out.push(Warning {
+                code: "missing_bilan",
+                message: format!(
+                    "{} n'a pas de séance de bilan individuel : ajoutez-la au programme.",
+                    a.name
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// Returned status of a task for an association, if any.
+pub fn return_of<'a>(returns: &'a [TaskReturn], task_id: &str, association_id: &str) -> Option<&'a TaskReturn> {
+    returns
+        .iter()
+        .find(|r| r.task_id == task_id && r.association_id == association_id && r.status == "rendu")
+}
+
+/// Today's date in Europe/Paris.
+pub fn today() -> NaiveDate {
+    crate::domain::calendar::utc_to_paris(chrono::Utc::now()).date()
+}

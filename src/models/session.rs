@@ -1,0 +1,378 @@
+//! Session of a cohort's programme (introductive, état des lieux, évolution, or one bilan
+//! individuel per association). Times are stored in UTC and entered in Europe/Paris.
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::{intersession_tasks, sessions};
+use crate::db::{Conn, write_tx};
+use crate::domain::calendar;
+use crate::domain::programme::{self, MoveOutcome, MoveRequest, ScheduledSession, SessionKind};
+use crate::error::AppError;
+use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::{association, cohort, stale, task};
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = sessions)]
+pub struct Session {
+    pub id: String,
+    pub cohort_id: String,
+    /// `introductive`, `etat_des_lieux`, `evolution` or `bilan_individuel`.
+    pub kind: String,
+    /// The association of a bilan individuel.
+    pub association_id: Option<String>,
+    #[serde(with = "crate::models::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub starts_at: NaiveDateTime,
+    #[serde(with = "crate::models::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub ends_at: NaiveDateTime,
+    pub location: String,
+    pub video_link: String,
+    pub agenda: String,
+    /// Planned consultant time, in half-days.
+    pub planned_half_days: i32,
+    /// Raised on every change of time (calendar invites' SEQUENCE).
+    pub sequence: i32,
+    pub version: i32,
+    #[serde(with = "crate::models::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "crate::models::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: NaiveDateTime,
+}
+
+impl Session {
+    pub fn kind(&self) -> SessionKind {
+        SessionKind::parse(&self.kind).unwrap_or(SessionKind::Introductive)
+    }
+
+    /// « État des lieux », « Bilan individuel — Les Jardins partagés ».
+    pub fn label(&self, associations: &[association::Association]) -> String {
+        let base = self.kind().label().to_string();
+        match &self.association_id {
+            Some(aid) => match associations.iter().find(|a| &a.id == aid) {
+                Some(a) => format!("{base} — {}", a.name),
+                None => base,
+            },
+            None => base,
+        }
+    }
+
+    pub fn scheduled(&self, associations: &[association::Association]) -> ScheduledSession {
+        ScheduledSession {
+            id: self.id.clone(),
+            kind: self.kind(),
+            association_id: self.association_id.clone(),
+            label: self.label(associations),
+            starts_at: self.starts_at.and_utc(),
+            ends_at: self.ends_at.and_utc(),
+        }
+    }
+
+    pub fn local_start(&self) -> NaiveDateTime {
+        calendar::utc_to_paris(self.starts_at.and_utc())
+    }
+
+    pub fn local_end(&self) -> NaiveDateTime {
+        calendar::utc_to_paris(self.ends_at.and_utc())
+    }
+}
+
+/// Creating a session: every field; editing: the details only (time changes go through
+/// `move_session`, so that linked tasks follow).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct SessionInput {
+    #[serde(default, deserialize_with = "lenient")]
+    pub kind: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub association_id: String,
+    /// Local date in Europe/Paris, `AAAA-MM-JJ`.
+    #[serde(default, deserialize_with = "lenient")]
+    pub date: String,
+    /// Local time, `HH:MM`.
+    #[serde(default, deserialize_with = "lenient")]
+    pub start_time: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub end_time: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub location: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub video_link: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub agenda: String,
+    /// Planned consultant days, by half-days (`1,5`).
+    #[serde(default, deserialize_with = "lenient")]
+    pub planned_days: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub avoid_non_working_days: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub version: String,
+}
+
+impl SessionInput {
+    pub fn from_session(s: &Session) -> Self {
+        SessionInput {
+            kind: s.kind.clone(),
+            association_id: s.association_id.clone().unwrap_or_default(),
+            date: s.local_start().format("%Y-%m-%d").to_string(),
+            start_time: s.local_start().format("%H:%M").to_string(),
+            end_time: s.local_end().format("%H:%M").to_string(),
+            location: s.location.clone(),
+            video_link: s.video_link.clone(),
+            agenda: s.agenda.clone(),
+            planned_days: crate::domain::fr::decimal(s.planned_half_days as f64 / 2.0, 1)
+                .trim_end_matches(",0")
+                .to_string(),
+            avoid_non_working_days: "on".into(),
+            version: s.version.to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct MoveInput {
+    /// New local date (Europe/Paris), `AAAA-MM-JJ`.
+    #[serde(default, deserialize_with = "lenient")]
+    pub date: String,
+    /// New local start time, `HH:MM`.
+    #[serde(default, deserialize_with = "lenient")]
+    pub start_time: String,
+    /// New local end time; empty keeps the duration.
+    #[serde(default, deserialize_with = "lenient")]
+    pub end_time: String,
+    /// Refuse weekends and French public holidays (`true` by default in the form).
+    #[serde(default, deserialize_with = "lenient")]
+    pub avoid_non_working_days: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub version: String,
+}
+
+pub fn get(conn: &mut Conn, id: &str) -> Result<Session, AppError> {
+    sessions::table
+        .find(id)
+        .select(Session::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("Séance"))
+}
+
+pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<Session>, AppError> {
+    Ok(sessions::table
+        .filter(sessions::cohort_id.eq(cohort_id))
+        .order((sessions::starts_at.asc(), sessions::kind.asc()))
+        .select(Session::as_select())
+        .load(conn)?)
+}
+
+/// Parses a local date and times into UTC instants, refusing a time that does not exist
+/// (spring DST gap) and an end not after the start.
+fn local_span(
+    c: &mut Check,
+    date: Option<NaiveDate>,
+    start: Option<NaiveTime>,
+    end: Option<NaiveTime>,
+) -> Option<(NaiveDateTime, NaiveDateTime)> {
+    let (date, start, end) = (date?, start?, end?);
+    let s = match calendar::paris_to_utc(date.and_time(start)) {
+        Ok(s) => s,
+        Err(e) => {
+            c.add("start_time", e.to_string());
+            return None;
+        }
+    };
+    let e = match calendar::paris_to_utc(date.and_time(end)) {
+        Ok(e) => e,
+        Err(e) => {
+            c.add("end_time", e.to_string());
+            return None;
+        }
+    };
+    if e <= s {
+        c.add("end_time", "La fin doit être après le début.");
+        return None;
+    }
+    Some((s.naive_utc(), e.naive_utc()))
+}
+
+pub fn create(
+    conn: &mut Conn,
+    cohort_id: &str,
+    input: &SessionInput,
+    alsace_moselle: bool,
+) -> Result<Session, AppError> {
+    write_tx(conn, |conn| {
+        cohort::get(conn, cohort_id)?;
+        let mut c = Check::new();
+        let kind = SessionKind::parse(input.kind.trim());
+        if kind.is_none() {
+            c.add("kind", "Choisissez le type de séance.");
+        }
+        let association_id = match (kind, input.association_id.trim()) {
+            (Some(SessionKind::BilanIndividuel), "") => {
+                c.add("association_id", "Un bilan individuel concerne une association : choisissez-la.");
+                None
+            }
+            (Some(SessionKind::BilanIndividuel), aid) => match association::get(conn, aid) {
+                Ok(a) if a.cohort_id == cohort_id => Some(a.id),
+                _ => {
+                    c.add("association_id", "Cette association n'est pas inscrite dans la cohorte.");
+                    None
+                }
+            },
+            _ => None,
+        };
+        let date = c.date("date", &input.date);
+        if let Some(d) = date {
+            if Check::checkbox(&input.avoid_non_working_days) {
+                if let Some(reason) = calendar::non_working_reason(d, alsace_moselle) {
+                    c.add(
+                        "date",
+                        format!(
+                            "Le {} est un jour non ouvré ({reason}) : choisissez un jour ouvré ou décochez « éviter les jours non ouvrés ».",
+                            crate::domain::fr::date_long(d)
+                        ),
+                    );
+                }
+            }
+        }
+        let start = c.time("start_time", &input.start_time);
+        let end = c.time("end_time", &input.end_time);
+        let span = local_span(&mut c, date, start, end);
+        let location = c.text("location", &input.location, 300);
+        let video_link = c.url("video_link", &input.video_link);
+        let agenda = c.text("agenda", &input.agenda, 10_000);
+        let planned = c.half_days("planned_days", &input.planned_days);
+        c.finish()?;
+        let (starts_at, ends_at) = span.expect("checked");
+        let t = now();
+        let id = new_id();
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::id.eq(&id),
+                sessions::cohort_id.eq(cohort_id),
+                sessions::kind.eq(kind.expect("checked").as_str()),
+                sessions::association_id.eq(&association_id),
+                sessions::starts_at.eq(starts_at),
+                sessions::ends_at.eq(ends_at),
+                sessions::location.eq(location),
+                sessions::video_link.eq(video_link),
+                sessions::agenda.eq(agenda),
+                sessions::planned_half_days.eq(planned.unwrap_or(0)),
+                sessions::sequence.eq(0),
+                sessions::version.eq(1),
+                sessions::created_at.eq(t),
+                sessions::updated_at.eq(t),
+            ))
+            .execute(conn)?;
+        get(conn, &id)
+    })
+}
+
+/// Edits the details of a session (place, link, agenda, planned time).
+pub fn update_details(conn: &mut Conn, id: &str, input: &SessionInput) -> Result<Session, AppError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, id)?;
+        let mut c = Check::new();
+        let location = c.text("location", &input.location, 300);
+        let video_link = c.url("video_link", &input.video_link);
+        let agenda = c.text("agenda", &input.agenda, 10_000);
+        let planned = c.half_days("planned_days", &input.planned_days);
+        c.finish()?;
+        if input.version.trim().parse::<i32>().is_ok_and(|v| v != current.version) {
+            return Err(stale("La séance"));
+        }
+        diesel::update(sessions::table.find(id))
+            .set((
+                sessions::location.eq(location),
+                sessions::video_link.eq(video_link),
+                sessions::agenda.eq(agenda),
+                sessions::planned_half_days.eq(planned.unwrap_or(0)),
+                sessions::version.eq(current.version + 1),
+                sessions::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        get(conn, id)
+    })
+}
+
+/// What a move did, for the page and the API.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct MoveResult {
+    pub session: Session,
+    /// French sentences: the session's old and new time, then each task that followed.
+    pub summary: Vec<String>,
+    #[schema(value_type = Vec<Object>)]
+    pub task_moves: Vec<programme::TaskMove>,
+}
+
+/// Moves a session in time; the tasks that prepare it follow.
+pub fn move_session(
+    conn: &mut Conn,
+    id: &str,
+    input: &MoveInput,
+    alsace_moselle: bool,
+) -> Result<MoveResult, AppError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, id)?;
+        let mut c = Check::new();
+        let date = c.date("date", &input.date);
+        let start = c.time("start_time", &input.start_time);
+        let end = if input.end_time.trim().is_empty() { None } else { c.time("end_time", &input.end_time) };
+        c.finish()?;
+        if input.version.trim().parse::<i32>().is_ok_and(|v| v != current.version) {
+            return Err(stale("La séance"));
+        }
+        let date = date.expect("checked");
+        let associations = association::list_for_cohort(conn, &current.cohort_id)?;
+        let tasks = task::list_for_cohort(conn, &current.cohort_id)?;
+        let scheduled_tasks: Vec<_> = tasks.iter().map(|t| t.scheduled()).collect();
+        let request = MoveRequest {
+            new_start: date.and_time(start.expect("checked")),
+            new_end: end.map(|e| date.and_time(e)),
+            avoid_non_working_days: Check::checkbox(&input.avoid_non_working_days),
+        };
+        let outcome: MoveOutcome = programme::move_session(
+            &current.scheduled(&associations),
+            &scheduled_tasks,
+            &request,
+            alsace_moselle,
+        )
+        .map_err(|e| {
+            // Map the engine's error to the move form's fields.
+            let field = match &e {
+                programme::MoveError::EndBeforeStart => "end_time",
+                programme::MoveError::LocalTime(_) => "start_time",
+                programme::MoveError::NonWorkingDay { .. } | programme::MoveError::Unchanged => "date",
+            };
+            AppError::field(field, e.to_string())
+        })?;
+        diesel::update(sessions::table.find(id))
+            .set((
+                sessions::starts_at.eq(outcome.starts_at.naive_utc()),
+                sessions::ends_at.eq(outcome.ends_at.naive_utc()),
+                sessions::sequence.eq(current.sequence + 1),
+                sessions::version.eq(current.version + 1),
+                sessions::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        for m in &outcome.task_moves {
+            diesel::update(intersession_tasks::table.find(&m.task_id))
+                .set((
+                    intersession_tasks::due_date.eq(m.new_due),
+                    intersession_tasks::version.eq(intersession_tasks::version + 1),
+                    intersession_tasks::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+        }
+        Ok(MoveResult { session: get(conn, id)?, summary: outcome.summary, task_moves: outcome.task_moves })
+    })
+}
+
+pub fn delete(conn: &mut Conn, id: &str) -> Result<Session, AppError> {
+    let s = get(conn, id)?;
+    diesel::delete(sessions::table.find(id)).execute(conn)?;
+    Ok(s)
+}

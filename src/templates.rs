@@ -1,0 +1,64 @@
+//! Handlebars templates: embedded in the binary from `templates/`, each overridable by a
+//! file of the same relative path in the folder set by `templates.dir`.
+//!
+//! Names are paths without `.hbs`: `pages/cohorts/show`, `partials/layout`. Every template
+//! is also a partial, so pages wrap themselves in `{{#> partials/layout}}`.
+//! Output is HTML-escaped; no template uses triple-stash (`{{{ }}}`), which a test checks.
+
+use std::path::Path;
+
+use handlebars::Handlebars;
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "templates/"]
+pub struct Embedded;
+
+#[derive(RustEmbed)]
+#[folder = "static/"]
+pub struct Static;
+
+pub fn build(override_dir: &str) -> anyhow::Result<Handlebars<'static>> {
+    let mut hb = Handlebars::new();
+    hb.set_dev_mode(false);
+    for file in Embedded::iter().filter(|f| f.ends_with(".hbs")) {
+        let name = file.trim_end_matches(".hbs").to_string();
+        let overridden = (!override_dir.is_empty())
+            .then(|| Path::new(override_dir).join(file.as_ref()))
+            .filter(|p| p.is_file());
+        let source = match overridden {
+            Some(path) => {
+                tracing::info!(template = %name, path = %path.display(), "template overridden");
+                std::fs::read_to_string(&path)?
+            }
+            None => {
+                let data = Embedded::get(&file).expect("listed file exists");
+                String::from_utf8(data.data.into_owned())?
+            }
+        };
+        hb.register_template_string(&name, source)
+            .map_err(|e| anyhow::anyhow!("template {name}: {e}"))?;
+    }
+    Ok(hb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_template_compiles() {
+        build("").unwrap();
+    }
+
+    #[test]
+    fn no_template_uses_unescaped_output() {
+        // Hostile text typed by users must always be escaped.
+        for file in Embedded::iter() {
+            let data = Embedded::get(&file).unwrap();
+            let text = String::from_utf8_lossy(&data.data);
+            assert!(!text.contains("{{{"), "{file} uses unescaped output");
+            assert!(!text.contains("{{&"), "{file} uses unescaped output");
+        }
+    }
+}

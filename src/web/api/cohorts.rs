@@ -1,0 +1,99 @@
+//! `/cohorts`, the programme generation and the warnings.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorBody;
+use crate::models::cohort::{self, Cohort, CohortInput};
+use crate::models::input::lenient;
+use crate::models::programme::{self, Generated};
+use crate::web::AppState;
+use crate::web::actor::{Action, Actor};
+use crate::web::api::ApiResult;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/cohorts", web::get().to(list))
+        .route("/cohorts", web::post().to(create))
+        .route("/cohorts/{id}", web::get().to(get))
+        .route("/cohorts/{id}", web::put().to(update))
+        .route("/cohorts/{id}/programme", web::post().to(generate))
+        .route("/cohorts/{id}/warnings", web::get().to(warnings));
+}
+
+/// A cohort with its partner DLAs.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CohortOut {
+    #[serde(flatten)]
+    pub cohort: Cohort,
+    pub partner_dla_ids: Vec<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/cohorts", tag = "Cohortes", responses((status = 200, body = Vec<Cohort>)))]
+pub async fn list(state: web::Data<AppState>, actor: Actor) -> ApiResult {
+    actor.authorize(Action::ListCohorts)?;
+    Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, cohort::list).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/cohorts", tag = "Cohortes", request_body = CohortInput,
+    responses((status = 201, body = CohortOut), (status = 422, body = ErrorBody)))]
+pub async fn create(state: web::Data<AppState>, actor: Actor, body: web::Json<CohortInput>) -> ApiResult {
+    actor.authorize(Action::CreateCohort)?;
+    let out = crate::db::run(&state.pool, move |c| {
+        let cohort = cohort::create(c, &body)?;
+        let partner_dla_ids = cohort::partner_ids(c, &cohort.id)?;
+        Ok(CohortOut { cohort, partner_dla_ids })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+#[utoipa::path(get, path = "/api/v1/cohorts/{id}", tag = "Cohortes", responses((status = 200, body = CohortOut), (status = 404, body = ErrorBody)))]
+pub async fn get(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::ViewCohort(&id))?;
+    let out = crate::db::run(&state.pool, move |c| {
+        Ok(CohortOut { cohort: cohort::get(c, &id)?, partner_dla_ids: cohort::partner_ids(c, &id)? })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(put, path = "/api/v1/cohorts/{id}", tag = "Cohortes", request_body = CohortInput,
+    responses((status = 200, body = CohortOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<CohortInput>) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let out = crate::db::run(&state.pool, move |c| {
+        let cohort = cohort::update(c, &id, &body)?;
+        Ok(CohortOut { cohort, partner_dla_ids: cohort::partner_ids(c, &id)? })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub struct GenerateInput {
+    /// Replace an existing programme (its sessions and tasks are deleted).
+    #[serde(default, deserialize_with = "lenient")]
+    pub replace: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/cohorts/{id}/programme", tag = "Cohortes", request_body(content = GenerateInput, description = "Optional; `{}` or no body generates a new programme"),
+    responses((status = 201, body = Generated), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "A programme exists and `replace` is not set")))]
+pub async fn generate(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: Option<web::Json<GenerateInput>>) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let replace = body.map(|b| crate::models::input::Check::checkbox(&b.replace)).unwrap_or(false);
+    let (template, am) = (state.config.programme.clone(), state.config.calendar.alsace_moselle);
+    let generated = crate::db::run(&state.pool, move |c| programme::generate(c, &id, &template, am, replace)).await?;
+    Ok(HttpResponse::Created().json(generated))
+}
+
+#[utoipa::path(get, path = "/api/v1/cohorts/{id}/warnings", tag = "Cohortes", responses((status = 200, description = "List of {code, message}"), (status = 404, body = ErrorBody)))]
+pub async fn warnings(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::ViewCohort(&id))?;
+    let (template, am) = (state.config.programme.clone(), state.config.calendar.alsace_moselle);
+    let o = crate::db::run(&state.pool, move |c| programme::overview(c, &id, &template, am)).await?;
+    Ok(HttpResponse::Ok().json(o.warnings))
+}

@@ -1,0 +1,72 @@
+//! `/cohorts/{id}/sessions`, `/sessions/{id}` and the move (linked tasks follow).
+
+use actix_web::{HttpResponse, web};
+
+use crate::error::ErrorBody;
+use crate::models::session::{self, MoveInput, MoveResult, Session, SessionInput};
+use crate::web::AppState;
+use crate::web::actor::{Action, Actor};
+use crate::web::api::ApiResult;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/cohorts/{id}/sessions", web::get().to(list))
+        .route("/cohorts/{id}/sessions", web::post().to(create))
+        .route("/sessions/{id}", web::get().to(get))
+        .route("/sessions/{id}", web::put().to(update))
+        .route("/sessions/{id}", web::delete().to(delete))
+        .route("/sessions/{id}/move", web::post().to(move_session));
+}
+
+#[utoipa::path(get, path = "/api/v1/cohorts/{id}/sessions", tag = "Séances", responses((status = 200, body = Vec<Session>)))]
+pub async fn list(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::ViewCohort(&id))?;
+    let out = crate::db::run(&state.pool, move |c| {
+        crate::models::cohort::get(c, &id)?;
+        session::list_for_cohort(c, &id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(post, path = "/api/v1/cohorts/{id}/sessions", tag = "Séances", request_body = SessionInput,
+    responses((status = 201, body = Session), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<SessionInput>) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let am = state.config.calendar.alsace_moselle;
+    let s = crate::db::run(&state.pool, move |c| session::create(c, &id, &body, am)).await?;
+    Ok(HttpResponse::Created().json(s))
+}
+
+#[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "Séances", responses((status = 200, body = Session), (status = 404, body = ErrorBody)))]
+pub async fn get(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::ViewSession(&id))?;
+    Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, move |c| session::get(c, &id)).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/sessions/{id}", tag = "Séances", request_body = SessionInput, description = "Edits place, link, agenda and planned time; use `/move` to change the time.",
+    responses((status = 200, body = Session), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<SessionInput>) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditSession(&id))?;
+    Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, move |c| session::update_details(c, &id, &body)).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/move", tag = "Séances", request_body = MoveInput,
+    responses((status = 200, body = MoveResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn move_session(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<MoveInput>) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditSession(&id))?;
+    let am = state.config.calendar.alsace_moselle;
+    Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, move |c| session::move_session(c, &id, &body, am)).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "Séances", responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditSession(&id))?;
+    crate::db::run(&state.pool, move |c| session::delete(c, &id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

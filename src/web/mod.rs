@@ -1,0 +1,80 @@
+//! HTTP: the application state, the routes of the pages and of the API, and the
+//! protections every response carries.
+
+pub mod actor;
+pub mod api;
+pub mod form;
+pub mod pages;
+pub mod view;
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::middleware::{DefaultHeaders, NormalizePath, TrailingSlash};
+use actix_web::{HttpRequest, HttpResponse, web};
+use handlebars::Handlebars;
+
+use crate::config::Config;
+use crate::db::Pool;
+use crate::error::AppError;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub config: Arc<Config>,
+    pub templates: Arc<Handlebars<'static>>,
+}
+
+impl AppState {
+    pub fn new(pool: Pool, config: Config) -> anyhow::Result<Self> {
+        let templates = crate::templates::build(&config.templates.dir)?;
+        Ok(AppState { pool, config: Arc::new(config), templates: Arc::new(templates) })
+    }
+}
+
+pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                       form-action 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
+
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, CSP))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "same-origin"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+}
+
+/// Registers everything on an `App`; used by `serve` and by the integration tests.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::Data::new(state))
+            .app_data(api::json_config())
+            .app_data(web::PathConfig::default().error_handler(|_, req| {
+                let e = AppError::NotFound("Adresse introuvable.".into());
+                error_for(req, e)
+            }))
+            .app_data(web::QueryConfig::default().error_handler(|err, req| {
+                error_for(req, AppError::BadRequest { code: "invalid_query", message: format!("Paramètres invalides : {err}") })
+            }))
+            .service(web::scope("/api/v1").configure(api::routes))
+            .configure(pages::routes)
+            .default_service(web::to(not_found));
+    }
+}
+
+/// `NormalizePath` keeps `/cohortes/` and `/cohortes` the same page.
+pub fn normalize() -> NormalizePath {
+    NormalizePath::new(TrailingSlash::Trim)
+}
+
+fn error_for(req: &HttpRequest, e: AppError) -> actix_web::Error {
+    if req.path().starts_with("/api/") {
+        e.into()
+    } else {
+        pages::PageError::from(e).into()
+    }
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, actix_web::Error> {
+    Err(error_for(&req, AppError::NotFound("Cette page n'existe pas.".into())))
+}

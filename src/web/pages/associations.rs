@@ -1,0 +1,243 @@
+//! Association and participant pages: enrol (refused with a message when the cohort is
+//! full), the association page, edit, withdraw; add, edit and remove participants.
+
+use actix_web::web;
+use serde_json::{Value, json};
+
+use crate::domain::rules;
+use crate::error::AppError;
+use crate::models::association::{self, AssociationInput};
+use crate::models::participant::{self, ParticipantInput, ROLES};
+use crate::models::{cohort, programme, session, task};
+use crate::web::AppState;
+use crate::web::actor::{Action, Actor};
+use crate::web::form::Form;
+use crate::web::pages::{NoticeQuery, PageResult, redirect, render, rerender, with_notice};
+use crate::web::view;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/cohortes/{id}/associations/nouvelle", web::get().to(new))
+        .route("/cohortes/{id}/associations", web::post().to(create))
+        .route("/associations/{id}", web::get().to(show))
+        .route("/associations/{id}/modifier", web::get().to(edit))
+        .route("/associations/{id}/modifier", web::post().to(update))
+        .route("/associations/{id}/retirer", web::get().to(confirm_delete))
+        .route("/associations/{id}/retirer", web::post().to(delete))
+        .route("/associations/{id}/participants/nouveau", web::get().to(new_participant))
+        .route("/associations/{id}/participants", web::post().to(create_participant))
+        .route("/participants/{id}/modifier", web::get().to(edit_participant))
+        .route("/participants/{id}/modifier", web::post().to(update_participant))
+        .route("/participants/{id}/retirer", web::post().to(delete_participant));
+}
+
+async fn cohort_ctx(state: &AppState, cohort_id: &str) -> Result<Value, AppError> {
+    let cid = cohort_id.to_string();
+    let (co, n) = crate::db::run(&state.pool, move |c| Ok((cohort::get(c, &cid)?, cohort::association_count(c, &cid)?))).await?;
+    Ok(json!({"id": co.id, "name": co.name, "cap": co.association_cap, "count": n, "full": n >= co.association_cap as i64}))
+}
+
+fn form_ctx(title: &str, cohort: Value, action: String, input: &AssociationInput) -> Value {
+    json!({"title": title, "nav_cohorts": true, "cohort": cohort, "action": action, "form": input})
+}
+
+async fn new(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let cohort = cohort_ctx(&state, &id).await?;
+    let input = AssociationInput { general_interest: "on".into(), ..Default::default() };
+    render(&state, "pages/associations/form", form_ctx("Inscrire une association", cohort, format!("/cohortes/{id}/associations"), &input))
+}
+
+async fn create(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<AssociationInput>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let (cid, i) = (id.clone(), input.clone());
+    match crate::db::run(&state.pool, move |c| association::enrol(c, &cid, &i)).await {
+        Ok(a) => Ok(redirect(&format!("/associations/{}", a.id), Some("association_inscrite"))),
+        Err(e) => {
+            let cohort = cohort_ctx(&state, &id).await?;
+            rerender(&state, "pages/associations/form", form_ctx("Inscrire une association", cohort, format!("/cohortes/{id}/associations"), &input), &input, e)
+        }
+    }
+}
+
+async fn show(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, q: web::Query<NoticeQuery>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::ViewAssociation(&id))?;
+    let aid = id.clone();
+    let (a, co, participants, sessions, tasks, returns, all) = crate::db::run(&state.pool, move |c| {
+        let a = association::get(c, &aid)?;
+        let co = cohort::get(c, &a.cohort_id)?;
+        Ok((
+            a.clone(),
+            co,
+            participant::list_for_association(c, &aid)?,
+            session::list_for_cohort(c, &a.cohort_id)?,
+            task::list_for_cohort(c, &a.cohort_id)?,
+            task::returns_for_cohort(c, &a.cohort_id)?,
+            association::list_for_cohort(c, &a.cohort_id)?,
+        ))
+    })
+    .await?;
+    let facts = rules::AssociationFacts {
+        name: &a.name,
+        salaried_staff: a.salaried_staff,
+        creation_year: a.creation_year,
+        general_interest: a.general_interest,
+        has_director: participants.iter().any(|p| p.role == "direction"),
+        has_governance: participants.iter().any(|p| p.role == "gouvernance"),
+    };
+    let warnings = rules::association_warnings(&facts, co.start_date);
+    let now = chrono::Utc::now().naive_utc();
+    let today = programme::today();
+    let own = [a.clone()];
+    let my_sessions: Vec<Value> = sessions
+        .iter()
+        .filter(|s| s.association_id.is_none() || s.association_id.as_deref() == Some(&a.id))
+        .map(|s| view::session(s, &all, now))
+        .collect();
+    let my_tasks: Vec<Value> = tasks.iter().map(|t| view::task(t, &sessions, &own, &returns, today)).collect();
+    let ctx = json!({
+        "title": a.name,
+        "nav_cohorts": true,
+        "cohort": {"id": co.id, "name": co.name},
+        "association": view::association(&a, &participants),
+        "warnings": warnings,
+        "sessions": my_sessions,
+        "tasks": my_tasks,
+    });
+    render(&state, "pages/associations/show", with_notice(ctx, &q))
+}
+
+async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditAssociation(&id))?;
+    let aid = id.clone();
+    let a = crate::db::run(&state.pool, move |c| association::get(c, &aid)).await?;
+    let cohort = cohort_ctx(&state, &a.cohort_id).await?;
+    let mut ctx = form_ctx("Modifier l'association", cohort, format!("/associations/{id}/modifier"), &AssociationInput::from(&a));
+    ctx["editing"] = json!(true);
+    ctx["association_id"] = json!(id);
+    render(&state, "pages/associations/form", ctx)
+}
+
+async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<AssociationInput>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditAssociation(&id))?;
+    let (aid, i) = (id.clone(), input.clone());
+    match crate::db::run(&state.pool, move |c| association::update(c, &aid, &i)).await {
+        Ok(_) => Ok(redirect(&format!("/associations/{id}"), Some("association_modifiee"))),
+        Err(e) => {
+            let aid = id.clone();
+            let a = crate::db::run(&state.pool, move |c| association::get(c, &aid)).await?;
+            let cohort = cohort_ctx(&state, &a.cohort_id).await?;
+            let mut ctx = form_ctx("Modifier l'association", cohort, format!("/associations/{id}/modifier"), &input);
+            ctx["editing"] = json!(true);
+            ctx["association_id"] = json!(id);
+            rerender(&state, "pages/associations/form", ctx, &input, e)
+        }
+    }
+}
+
+async fn confirm_delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditAssociation(&id))?;
+    let aid = id.clone();
+    let (a, n) = crate::db::run(&state.pool, move |c| Ok((association::get(c, &aid)?, participant::list_for_association(c, &aid)?.len()))).await?;
+    render(&state, "pages/confirm", json!({
+        "title": format!("Retirer {} de la cohorte ?", a.name),
+        "nav_cohorts": true,
+        "message": format!("{} sera retirée de la cohorte avec ses {} participant·es, sa séance de bilan individuel et le suivi de ses travaux préparatoires. Cette action est définitive.", a.name, n),
+        "action": format!("/associations/{id}/retirer"),
+        "confirm_label": "Retirer l'association",
+        "cancel": format!("/associations/{id}"),
+    }))
+}
+
+async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditAssociation(&id))?;
+    let a = crate::db::run(&state.pool, move |c| association::delete(c, &id)).await?;
+    Ok(redirect(&format!("/cohortes/{}", a.cohort_id), Some("association_retiree")))
+}
+
+// ---- participants ---------------------------------------------------------------------
+
+fn participant_ctx(title: &str, a: &association::Association, action: String, input: &ParticipantInput) -> Value {
+    json!({
+        "title": title,
+        "nav_cohorts": true,
+        "association": {"id": a.id, "name": a.name},
+        "action": action,
+        "form": input,
+        "role_options": view::options(&ROLES, &input.role),
+    })
+}
+
+async fn new_participant(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditAssociation(&id))?;
+    let aid = id.clone();
+    let a = crate::db::run(&state.pool, move |c| association::get(c, &aid)).await?;
+    let input = ParticipantInput { role: "direction".into(), ..Default::default() };
+    render(&state, "pages/participants/form", participant_ctx("Ajouter une personne", &a, format!("/associations/{id}/participants"), &input))
+}
+
+async fn create_participant(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<ParticipantInput>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditAssociation(&id))?;
+    let (aid, i) = (id.clone(), input.clone());
+    match crate::db::run(&state.pool, move |c| participant::create(c, &aid, &i)).await {
+        Ok(_) => Ok(redirect(&format!("/associations/{id}"), Some("participant_ajoute"))),
+        Err(e) => {
+            let aid = id.clone();
+            let a = crate::db::run(&state.pool, move |c| association::get(c, &aid)).await?;
+            let mut ctx = participant_ctx("Ajouter une personne", &a, format!("/associations/{id}/participants"), &input);
+            ctx["role_options"] = view::options(&ROLES, &input.role);
+            rerender(&state, "pages/participants/form", ctx, &input, e)
+        }
+    }
+}
+
+async fn edit_participant(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditParticipant(&id))?;
+    let pid = id.clone();
+    let (p, a) = crate::db::run(&state.pool, move |c| {
+        let p = participant::get(c, &pid)?;
+        let a = association::get(c, &p.association_id)?;
+        Ok((p, a))
+    })
+    .await?;
+    let mut ctx = participant_ctx("Modifier la personne", &a, format!("/participants/{id}/modifier"), &ParticipantInput::from(&p));
+    ctx["participant_id"] = json!(id);
+    render(&state, "pages/participants/form", ctx)
+}
+
+async fn update_participant(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<ParticipantInput>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditParticipant(&id))?;
+    let (pid, i) = (id.clone(), input.clone());
+    match crate::db::run(&state.pool, move |c| participant::update(c, &pid, &i)).await {
+        Ok(p) => Ok(redirect(&format!("/associations/{}", p.association_id), Some("participant_modifie"))),
+        Err(e) => {
+            let pid = id.clone();
+            let a = crate::db::run(&state.pool, move |c| {
+                let p = participant::get(c, &pid)?;
+                association::get(c, &p.association_id)
+            })
+            .await?;
+            let mut ctx = participant_ctx("Modifier la personne", &a, format!("/participants/{id}/modifier"), &input);
+            ctx["participant_id"] = json!(id);
+            rerender(&state, "pages/participants/form", ctx, &input, e)
+        }
+    }
+}
+
+async fn delete_participant(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditParticipant(&id))?;
+    let p = crate::db::run(&state.pool, move |c| participant::delete(c, &id)).await?;
+    Ok(redirect(&format!("/associations/{}", p.association_id), Some("participant_retire")))
+}
+

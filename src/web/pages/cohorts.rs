@@ -1,0 +1,387 @@
+//! Cohort pages: the list, the form, the cohort page (programme timeline, associations,
+//! participants, homework matrix, warnings), programme generation and template.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+use crate::domain::fr;
+use crate::domain::programme::{ProgrammeTemplate, SessionTemplate};
+use crate::error::AppError;
+use crate::models::cohort::{self, APPROACHES, CohortInput, STATUSES};
+use crate::models::input::Check;
+use crate::models::{consultant, dla, programme};
+use crate::web::AppState;
+use crate::web::actor::{Action, Actor};
+use crate::web::form::Form;
+use crate::web::pages::{NoticeQuery, PageResult, redirect, render, rerender, with_notice};
+use crate::web::view;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/cohortes", web::get().to(list))
+        .route("/cohortes/nouvelle", web::get().to(new))
+        .route("/cohortes", web::post().to(create))
+        .route("/cohortes/{id}", web::get().to(show))
+        .route("/cohortes/{id}/modifier", web::get().to(edit))
+        .route("/cohortes/{id}/modifier", web::post().to(update))
+        .route("/cohortes/{id}/programme", web::post().to(generate))
+        .route("/cohortes/{id}/modele", web::get().to(template_form))
+        .route("/cohortes/{id}/modele", web::post().to(template_save));
+}
+
+pub async fn home() -> HttpResponse {
+    redirect("/cohortes", None)
+}
+
+async fn list(state: web::Data<AppState>, actor: Actor, q: web::Query<NoticeQuery>) -> PageResult {
+    actor.authorize(Action::ListCohorts)?;
+    let now = chrono::Utc::now().naive_utc();
+    let (rows, empty) = crate::db::run(&state.pool, move |c| {
+        Ok((cohort::list_summaries(c, now)?, cohort::is_database_empty(c)?))
+    })
+    .await?;
+    let cohorts: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.cohort.id,
+                "name": r.cohort.name,
+                "dla": r.dla_name,
+                "territory": r.cohort.territory,
+                "status": r.cohort.status,
+                "status_label": cohort::status_label(&r.cohort.status),
+                "start": fr::date_long(r.cohort.start_date),
+                "associations": format!("{} / {}", r.association_count, r.cohort.association_cap),
+                "next_session": r.next_session.map(view::utc_long),
+            })
+        })
+        .collect();
+    let ctx = json!({
+        "title": "Cohortes",
+        "nav_cohorts": true,
+        "cohorts": cohorts,
+        "offer_demo": empty && state.config.demo.offer_on_empty,
+    });
+    render(&state, "pages/cohorts/list", with_notice(ctx, &q))
+}
+
+async fn form_context(state: &AppState, title: &str, input: &CohortInput, action: String) -> Result<Value, AppError> {
+    let (dlas, consultants) = crate::db::run(&state.pool, |c| Ok((dla::list(c)?, consultant::list(c)?))).await?;
+    let dla_pairs: Vec<(String, String)> = dlas.iter().map(|d| (d.id.clone(), format!("{} — {}", d.name, d.area))).collect();
+    let partners: Vec<Value> = dlas
+        .iter()
+        .map(|d| json!({"value": d.id, "label": format!("{} — {}", d.name, d.area), "checked": input.partner_dla_ids.contains(&d.id)}))
+        .collect();
+    let mut consultant_pairs = vec![(String::new(), "— À désigner —".to_string())];
+    consultant_pairs.extend(consultants.iter().map(|x| (x.id.clone(), if x.firm.is_empty() { x.name.clone() } else { format!("{} ({})", x.name, x.firm) })));
+    Ok(json!({
+        "title": title,
+        "nav_cohorts": true,
+        "action": action,
+        "form": input,
+        "no_dla": dlas.is_empty(),
+        "dla_options": view::owned_options(&dla_pairs, &input.dla_id),
+        "partner_options": partners,
+        "approach_options": view::options(&APPROACHES, &input.approach),
+        "status_options": view::options(&STATUSES, &input.status),
+        "consultant_options": view::owned_options(&consultant_pairs, &input.consultant_id),
+    }))
+}
+
+async fn new(state: web::Data<AppState>, actor: Actor) -> PageResult {
+    actor.authorize(Action::CreateCohort)?;
+    let input = CohortInput { association_cap: "8".into(), status: "brouillon".into(), approach: "territoriale".into(), ..Default::default() };
+    let ctx = form_context(&state, "Nouvelle cohorte", &input, "/cohortes".into()).await?;
+    render(&state, "pages/cohorts/form", ctx)
+}
+
+async fn create(state: web::Data<AppState>, actor: Actor, Form(input): Form<CohortInput>) -> PageResult {
+    actor.authorize(Action::CreateCohort)?;
+    let i = input.clone();
+    match crate::db::run(&state.pool, move |c| cohort::create(c, &i)).await {
+        Ok(created) => Ok(redirect(&format!("/cohortes/{}", created.id), Some("cohorte_creee"))),
+        Err(e) => {
+            let ctx = form_context(&state, "Nouvelle cohorte", &input, "/cohortes".into()).await?;
+            rerender(&state, "pages/cohorts/form", ctx, &input, e)
+        }
+    }
+}
+
+async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let cid = id.clone();
+    let input = crate::db::run(&state.pool, move |c| {
+        let co = cohort::get(c, &cid)?;
+        let partners = cohort::partner_ids(c, &cid)?;
+        Ok(CohortInput::from((&co, partners)))
+    })
+    .await?;
+    let mut ctx = form_context(&state, "Modifier la cohorte", &input, format!("/cohortes/{id}/modifier")).await?;
+    ctx["cohort_id"] = json!(id);
+    render(&state, "pages/cohorts/form", ctx)
+}
+
+async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<CohortInput>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let (cid, i) = (id.clone(), input.clone());
+    match crate::db::run(&state.pool, move |c| cohort::update(c, &cid, &i)).await {
+        Ok(_) => Ok(redirect(&format!("/cohortes/{id}"), Some("cohorte_modifiee"))),
+        Err(e) => {
+            let mut ctx = form_context(&state, "Modifier la cohorte", &input, format!("/cohortes/{id}/modifier")).await?;
+            ctx["cohort_id"] = json!(id);
+            rerender(&state, "pages/cohorts/form", ctx, &input, e)
+        }
+    }
+}
+
+/// The cohort page context; shared with the programme-generation refusal.
+async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
+    let (cid, template, am) = (id.to_string(), state.config.programme.clone(), state.config.calendar.alsace_moselle);
+    let o = crate::db::run(&state.pool, move |c| programme::overview(c, &cid, &template, am)).await?;
+    let now = chrono::Utc::now().naive_utc();
+    let today = programme::today();
+    let associations: Vec<Value> = o.associations.iter().map(|a| view::association(a, &o.participants)).collect();
+    let tasks: Vec<Value> = o.tasks.iter().map(|t| view::task(t, &o.sessions, &o.associations, &o.returns, today)).collect();
+    let full = o.associations.len() as i32 >= o.cohort.association_cap;
+    let planned: i32 = o.sessions.iter().map(|s| s.planned_half_days).sum();
+    Ok(json!({
+        "title": o.cohort.name,
+        "nav_cohorts": true,
+        "cohort": {
+            "id": o.cohort.id,
+            "name": o.cohort.name,
+            "territory": o.cohort.territory,
+            "approach": cohort::approach_label(&o.cohort.approach),
+            "thematic": o.cohort.thematic,
+            "status": o.cohort.status,
+            "status_label": cohort::status_label(&o.cohort.status),
+            "start": fr::date_long(o.cohort.start_date),
+            "cap": o.cohort.association_cap,
+            "custom_template": o.cohort.programme_template.is_some(),
+        },
+        "dla": o.dla,
+        "partners": o.partners,
+        "consultant": o.consultant,
+        "associations": associations,
+        "association_count": o.associations.len(),
+        "full": full,
+        "has_programme": !o.sessions.is_empty(),
+        "session_count": o.sessions.len(),
+        "planned_days": fr::half_days(planned as i64),
+        "timeline": view::timeline(&o, now, today),
+        "tasks": tasks,
+        "warnings": o.warnings,
+    }))
+}
+
+async fn show(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, q: web::Query<NoticeQuery>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::ViewCohort(&id))?;
+    let ctx = show_context(&state, &id).await?;
+    render(&state, "pages/cohorts/show", with_notice(ctx, &q))
+}
+
+#[derive(serde::Deserialize, serde::Serialize, Default)]
+struct GenerateForm {
+    #[serde(default)]
+    replace: String,
+}
+
+async fn generate(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(f): Form<GenerateForm>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let (cid, template, am, replace) = (id.clone(), state.config.programme.clone(), state.config.calendar.alsace_moselle, Check::checkbox(&f.replace));
+    match crate::db::run(&state.pool, move |c| programme::generate(c, &cid, &template, am, replace)).await {
+        Ok(_) => Ok(redirect(&format!("/cohortes/{id}"), Some("programme_genere"))),
+        Err(e @ AppError::Conflict { .. }) => {
+            let mut ctx = show_context(&state, &id).await?;
+            ctx["error_message"] = json!(e.public_message());
+            ctx["confirm_replace"] = json!(true);
+            let mut ctx = ctx;
+            crate::web::pages::render_status(&state, actix_web::http::StatusCode::CONFLICT, "pages/cohorts/show", &mut ctx)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- programme template -------------------------------------------------------------
+
+const COLLECTIVE: [(&str, &str); 3] = [
+    ("introductive", "Session introductive"),
+    ("etat_des_lieux", "État des lieux"),
+    ("evolution", "Évolution"),
+];
+
+fn session_tpl<'a>(t: &'a ProgrammeTemplate, key: &str) -> &'a SessionTemplate {
+    match key {
+        "introductive" => &t.introductive,
+        "etat_des_lieux" => &t.etat_des_lieux,
+        _ => &t.evolution,
+    }
+}
+
+fn session_tpl_mut<'a>(t: &'a mut ProgrammeTemplate, key: &str) -> &'a mut SessionTemplate {
+    match key {
+        "introductive" => &mut t.introductive,
+        "etat_des_lieux" => &mut t.etat_des_lieux,
+        _ => &mut t.evolution,
+    }
+}
+
+fn half(n: u32) -> String {
+    fr::decimal(n as f64 / 2.0, 1).trim_end_matches(",0").to_string()
+}
+
+/// Flat form values (`etat_des_lieux.offset_days` …) from a template.
+fn template_values(t: &ProgrammeTemplate) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for (key, _) in COLLECTIVE {
+        let s = session_tpl(t, key);
+        m.insert(format!("{key}.offset_days"), s.offset_days.to_string());
+        m.insert(format!("{key}.start_time"), s.start_time.format("%H:%M").to_string());
+        m.insert(format!("{key}.duration_minutes"), s.duration_minutes.to_string());
+        m.insert(format!("{key}.planned_days"), half(s.planned_half_days));
+    }
+    m.insert("bilan.offset_days".into(), t.bilan.offset_days.to_string());
+    m.insert("bilan.slots".into(), t.bilan.slots.iter().map(|s| s.format("%H:%M").to_string()).collect::<Vec<_>>().join(", "));
+    m.insert("bilan.duration_minutes".into(), t.bilan.duration_minutes.to_string());
+    m.insert("bilan.planned_days".into(), half(t.bilan.planned_half_days));
+    for (i, task) in t.tasks.iter().enumerate() {
+        m.insert(format!("task{i}.days_before"), task.days_before.to_string());
+    }
+    m.insert("min_months".into(), t.min_months.to_string());
+    m.insert("max_months".into(), t.max_months.to_string());
+    m
+}
+
+/// Applies the flat form onto `base`, with French messages per field.
+fn apply_template(base: &ProgrammeTemplate, v: &BTreeMap<String, String>) -> Result<ProgrammeTemplate, AppError> {
+    let mut t = base.clone();
+    let mut c = Check::new();
+    let get = |k: &str| v.get(k).cloned().unwrap_or_default();
+    for (key, _) in COLLECTIVE {
+        let offset = c.required_int(&format!("{key}.offset_days"), &get(&format!("{key}.offset_days")), 0, 120);
+        let start = c.time(&format!("{key}.start_time"), &get(&format!("{key}.start_time")));
+        let duration = c.required_int(&format!("{key}.duration_minutes"), &get(&format!("{key}.duration_minutes")), 15, 600);
+        let planned = c.half_days(&format!("{key}.planned_days"), &get(&format!("{key}.planned_days")));
+        let s = session_tpl_mut(&mut t, key);
+        if let Some(x) = offset { s.offset_days = x as u32 }
+        if let Some(x) = start { s.start_time = x }
+        if let Some(x) = duration { s.duration_minutes = x as u32 }
+        if let Some(x) = planned { s.planned_half_days = x as u32 }
+    }
+    if let Some(x) = c.required_int("bilan.offset_days", &get("bilan.offset_days"), 0, 120) { t.bilan.offset_days = x as u32 }
+    let mut slots = Vec::new();
+    for part in get("bilan.slots").split([',', ';']).map(str::trim).filter(|p| !p.is_empty()) {
+        if let Some(time) = c.time("bilan.slots", part) { slots.push(time) }
+    }
+    if slots.is_empty() {
+        c.add("bilan.slots", "Indiquez au moins un horaire, par exemple « 09:30, 14:00 ».");
+    }
+    t.bilan.slots = slots;
+    if let Some(x) = c.required_int("bilan.duration_minutes", &get("bilan.duration_minutes"), 15, 600) { t.bilan.duration_minutes = x as u32 }
+    if let Some(x) = c.half_days("bilan.planned_days", &get("bilan.planned_days")) { t.bilan.planned_half_days = x as u32 }
+    for i in 0..t.tasks.len() {
+        if let Some(x) = c.required_int(&format!("task{i}.days_before"), &get(&format!("task{i}.days_before")), 0, 60) { t.tasks[i].days_before = x as u32 }
+    }
+    if let Some(x) = c.required_int("min_months", &get("min_months"), 1, 24) { t.min_months = x as u32 }
+    if let Some(x) = c.required_int("max_months", &get("max_months"), 1, 24) { t.max_months = x as u32 }
+    c.finish()?;
+    if let Err(errors) = t.validate() {
+        let mut c = Check::new();
+        for (field, message) in errors {
+            c.add(&field, message);
+        }
+        c.finish()?;
+    }
+    Ok(t)
+}
+
+fn field(name: String, label: &str, hint: &str, values: &BTreeMap<String, String>, errors: &BTreeMap<String, String>) -> Value {
+    json!({
+        "name": name,
+        "label": label,
+        "hint": hint,
+        "value": values.get(&name).cloned().unwrap_or_default(),
+        "error": errors.get(&name),
+    })
+}
+
+/// The template form as sections of fields (values as typed, errors beside them).
+fn template_page(co: &cohort::Cohort, t: &ProgrammeTemplate, values: &BTreeMap<String, String>, errors: &BTreeMap<String, String>) -> Value {
+    let mut sections = Vec::new();
+    for (key, label) in COLLECTIVE {
+        let mut fields = Vec::new();
+        if key != "introductive" {
+            fields.push(field(format!("{key}.offset_days"), "Écart avec la séance précédente (jours calendaires)", "", values, errors));
+        }
+        fields.push(field(format!("{key}.start_time"), "Heure de début", "HH:MM", values, errors));
+        fields.push(field(format!("{key}.duration_minutes"), "Durée (minutes)", "", values, errors));
+        fields.push(field(format!("{key}.planned_days"), "Temps consultant prévu (jours)", "par demi-journées : 0,5, 1…", values, errors));
+        sections.push(json!({"label": label, "fields": fields}));
+    }
+    sections.push(json!({"label": "Bilans individuels", "fields": [
+        field("bilan.offset_days".into(), "Écart avec l'évolution (jours calendaires)", "", values, errors),
+        field("bilan.slots".into(), "Créneaux dans la journée", "séparés par des virgules : 09:30, 14:00", values, errors),
+        field("bilan.duration_minutes".into(), "Durée d'un bilan (minutes)", "", values, errors),
+        field("bilan.planned_days".into(), "Temps consultant prévu par bilan (jours)", "", values, errors),
+    ]}));
+    let task_fields: Vec<Value> = t
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, task)| field(format!("task{i}.days_before"), &format!("« {} » : échéance, en jours avant « {} »", task.title, task.prepares.label()), "", values, errors))
+        .collect();
+    sections.push(json!({"label": "Travaux préparatoires", "fields": task_fields}));
+    sections.push(json!({"label": "Durée totale", "fields": [
+        field("min_months".into(), "Durée minimale (mois)", "", values, errors),
+        field("max_months".into(), "Durée maximale (mois)", "", values, errors),
+    ]}));
+    json!({
+        "title": format!("Modèle de programme — {}", co.name),
+        "nav_cohorts": true,
+        "cohort": {"id": co.id, "name": co.name, "custom": co.programme_template.is_some()},
+        "sections": sections,
+    })
+}
+
+async fn load_cohort(state: &AppState, id: &str) -> Result<cohort::Cohort, AppError> {
+    let cid = id.to_string();
+    crate::db::run(&state.pool, move |c| cohort::get(c, &cid)).await
+}
+
+async fn template_form(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let co = load_cohort(&state, &id).await?;
+    let t = co.template(&state.config.programme);
+    render(&state, "pages/cohorts/template", template_page(&co, &t, &template_values(&t), &BTreeMap::new()))
+}
+
+async fn template_save(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(values): Form<BTreeMap<String, String>>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let co = load_cohort(&state, &id).await?;
+    if values.contains_key("reset") {
+        let cid = id.clone();
+        crate::db::run(&state.pool, move |c| cohort::set_template(c, &cid, None)).await?;
+        return Ok(redirect(&format!("/cohortes/{id}"), Some("modele_reinitialise")));
+    }
+    let current = co.template(&state.config.programme);
+    match apply_template(&current, &values) {
+        Ok(t) => {
+            let cid = id.clone();
+            crate::db::run(&state.pool, move |c| cohort::set_template(c, &cid, Some(&t))).await?;
+            Ok(redirect(&format!("/cohortes/{id}"), Some("modele_enregistre")))
+        }
+        Err(AppError::Validation { fields, message }) => {
+            let mut ctx = template_page(&co, &current, &values, &fields);
+            ctx["error_message"] = json!(message);
+            crate::web::pages::render_status(&state, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, "pages/cohorts/template", &mut ctx)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

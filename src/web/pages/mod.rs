@@ -1,0 +1,184 @@
+//! Server-rendered French pages (handlebars), usable without JavaScript. Handlers are thin:
+//! authorise, call the models in `db::run`, render. A rejected form is rendered again with
+//! what was typed and the message beside each field (status 422).
+
+pub mod admin;
+pub mod associations;
+pub mod cohorts;
+pub mod sessions;
+pub mod tasks;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError, web};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::error::AppError;
+use crate::web::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(cohorts::home))
+        .route("/static/{file}", web::get().to(static_file));
+    cohorts::routes(cfg);
+    associations::routes(cfg);
+    sessions::routes(cfg);
+    tasks::routes(cfg);
+    admin::routes(cfg);
+}
+
+/// An error shown as a French HTML page.
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        PageError(e)
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        let title = match self.0.status().as_u16() {
+            404 => "Page introuvable",
+            409 => "Action impossible",
+            400 | 422 => "Demande invalide",
+            401 | 403 => "Accès refusé",
+            _ => "Erreur",
+        };
+        let body = format!(
+            "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{title} · Cohorte</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head>\
+             <body><header class=\"site\"><a class=\"brand\" href=\"/\">Cohorte</a></header>\
+             <main id=\"contenu\"><h1>{title}</h1><p class=\"alert alert-error\" role=\"alert\">{}</p>\
+             <p><a href=\"/cohortes\">Retour aux cohortes</a></p></main></body></html>",
+            escape(&self.0.public_message())
+        );
+        HttpResponse::build(self.0.status())
+            .content_type("text/html; charset=utf-8")
+            .body(body)
+    }
+}
+
+pub type PageResult = Result<HttpResponse, PageError>;
+
+pub fn escape(s: &str) -> String {
+    handlebars::html_escape(s)
+}
+
+/// Renders `template` with `ctx` (a JSON object), adding the layout's common values.
+pub fn render(state: &AppState, template: &str, mut ctx: Value) -> PageResult {
+    render_status(state, StatusCode::OK, template, &mut ctx)
+}
+
+pub fn render_status(state: &AppState, status: StatusCode, template: &str, ctx: &mut Value) -> PageResult {
+    if let Some(obj) = ctx.as_object_mut() {
+        obj.entry("errors").or_insert_with(|| json!({}));
+    }
+    let html = state
+        .templates
+        .render(template, ctx)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering {template}: {e}")))?;
+    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html))
+}
+
+/// Shows a form again after a refusal: what was typed, the messages beside the fields and
+/// the general message on top. Any other error becomes an error page.
+pub fn rerender<I: Serialize>(
+    state: &AppState,
+    template: &str,
+    mut ctx: Value,
+    input: &I,
+    err: AppError,
+) -> PageResult {
+    let (fields, message) = match &err {
+        AppError::Validation { fields, message } => (fields.clone(), message.clone()),
+        AppError::Conflict { message, .. } => (Default::default(), message.clone()),
+        _ => return Err(err.into()),
+    };
+    if let Some(obj) = ctx.as_object_mut() {
+        obj.insert("form".into(), json!(input));
+        obj.insert("errors".into(), json!(fields));
+        obj.insert("error_message".into(), json!(message));
+        obj.insert("error_summary".into(), json!(fields.values().collect::<Vec<_>>()));
+    }
+    let status = if matches!(err, AppError::Conflict { .. }) { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+    render_status(state, status, template, &mut ctx)
+}
+
+/// POST → redirect → GET, with a notice code shown once by the target page.
+pub fn redirect(to: &str, notice: Option<&str>) -> HttpResponse {
+    let location = match notice {
+        Some(n) => format!("{to}{}notice={n}", if to.contains('?') { '&' } else { '?' }),
+        None => to.to_string(),
+    };
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct NoticeQuery {
+    #[serde(default)]
+    pub notice: String,
+}
+
+/// The French sentence for a notice code (unknown codes show nothing).
+pub fn notice_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "cohorte_creee" => "La cohorte a été créée. Inscrivez les associations puis générez le programme.",
+        "cohorte_modifiee" => "La cohorte a été enregistrée.",
+        "programme_genere" => "Le programme a été généré : séances et travaux préparatoires sont dans la chronologie.",
+        "modele_enregistre" => "Le modèle de programme de la cohorte a été enregistré.",
+        "modele_reinitialise" => "Le modèle de programme de la cohorte reprend les valeurs par défaut.",
+        "association_inscrite" => "L'association a été inscrite.",
+        "association_modifiee" => "L'association a été enregistrée.",
+        "association_retiree" => "L'association a été retirée de la cohorte.",
+        "participant_ajoute" => "La personne a été ajoutée.",
+        "participant_modifie" => "La personne a été enregistrée.",
+        "participant_retire" => "La personne a été retirée.",
+        "seance_creee" => "La séance a été ajoutée au programme.",
+        "seance_modifiee" => "La séance a été enregistrée.",
+        "seance_supprimee" => "La séance a été supprimée.",
+        "tache_creee" => "Le travail préparatoire a été ajouté.",
+        "tache_modifiee" => "Le travail préparatoire a été enregistré.",
+        "tache_supprimee" => "Le travail préparatoire a été supprimé.",
+        "retour_enregistre" => "Le suivi du travail préparatoire a été mis à jour.",
+        "dla_cree" => "Le DLA a été créé.",
+        "dla_modifie" => "Le DLA a été enregistré.",
+        "consultant_cree" => "La ou le consultant·e a été ajouté·e.",
+        "consultant_modifie" => "La ou le consultant·e a été enregistré·e.",
+        "demo_chargee" => "La cohorte de démonstration a été chargée : explorez-la librement.",
+        _ => return None,
+    })
+}
+
+/// Adds the notice (if any) to a page context.
+pub fn with_notice(mut ctx: Value, q: &NoticeQuery) -> Value {
+    if let (Some(obj), Some(text)) = (ctx.as_object_mut(), notice_text(&q.notice)) {
+        obj.insert("notice".into(), json!(text));
+    }
+    ctx
+}
+
+async fn static_file(path: web::Path<String>) -> HttpResponse {
+    match crate::templates::Static::get(&path) {
+        Some(file) => {
+            let mime = mime_guess::from_path(path.as_str()).first_or_octet_stream();
+            HttpResponse::Ok()
+                .content_type(mime.as_ref())
+                .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+                .body(file.data.into_owned())
+        }
+        None => HttpResponse::NotFound().finish(),
+    }
+}

@@ -1,0 +1,212 @@
+//! Session pages: add a session, its page, edit its details, move it (linked tasks follow,
+//! and the page says what moved), delete it.
+
+use actix_web::http::StatusCode;
+use actix_web::web;
+use serde_json::{Value, json};
+
+use crate::error::AppError;
+use crate::models::session::{self, MoveInput, SessionInput};
+use crate::models::{association, cohort, programme, task};
+use crate::web::AppState;
+use crate::web::actor::{Action, Actor};
+use crate::web::form::Form;
+use crate::web::pages::{NoticeQuery, PageResult, redirect, render, render_status, rerender, with_notice};
+use crate::web::view;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/cohortes/{id}/seances/nouvelle", web::get().to(new))
+        .route("/cohortes/{id}/seances", web::post().to(create))
+        .route("/seances/{id}", web::get().to(show))
+        .route("/seances/{id}/modifier", web::get().to(edit))
+        .route("/seances/{id}/modifier", web::post().to(update))
+        .route("/seances/{id}/deplacer", web::get().to(move_form))
+        .route("/seances/{id}/deplacer", web::post().to(move_session))
+        .route("/seances/{id}/supprimer", web::get().to(confirm_delete))
+        .route("/seances/{id}/supprimer", web::post().to(delete));
+}
+
+async fn new_ctx(state: &AppState, cohort_id: &str, input: &SessionInput) -> Result<Value, AppError> {
+    let cid = cohort_id.to_string();
+    let (co, associations) = crate::db::run(&state.pool, move |c| Ok((cohort::get(c, &cid)?, association::list_for_cohort(c, &cid)?))).await?;
+    let mut pairs = vec![(String::new(), "— Pour un bilan individuel —".to_string())];
+    pairs.extend(associations.iter().map(|a| (a.id.clone(), a.name.clone())));
+    Ok(json!({
+        "title": "Ajouter une séance",
+        "nav_cohorts": true,
+        "cohort": {"id": co.id, "name": co.name},
+        "action": format!("/cohortes/{}/seances", co.id),
+        "form": input,
+        "kind_options": view::kind_options(&input.kind),
+        "association_options": view::owned_options(&pairs, &input.association_id),
+        "creating": true,
+    }))
+}
+
+async fn new(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let input = SessionInput { start_time: "09:30".into(), end_time: "12:30".into(), planned_days: "0,5".into(), avoid_non_working_days: "on".into(), ..Default::default() };
+    let ctx = new_ctx(&state, &id, &input).await?;
+    render(&state, "pages/sessions/form", ctx)
+}
+
+async fn create(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<SessionInput>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let (cid, i, am) = (id.clone(), input.clone(), state.config.calendar.alsace_moselle);
+    match crate::db::run(&state.pool, move |c| session::create(c, &cid, &i, am)).await {
+        Ok(s) => Ok(redirect(&format!("/seances/{}", s.id), Some("seance_creee"))),
+        Err(e) => {
+            let ctx = new_ctx(&state, &id, &input).await?;
+            rerender(&state, "pages/sessions/form", ctx, &input, e)
+        }
+    }
+}
+
+async fn load(state: &AppState, id: &str) -> Result<(session::Session, cohort::Cohort, Vec<association::Association>, Vec<task::IntersessionTask>), AppError> {
+    let sid = id.to_string();
+    crate::db::run(&state.pool, move |c| {
+        let s = session::get(c, &sid)?;
+        let co = cohort::get(c, &s.cohort_id)?;
+        let associations = association::list_for_cohort(c, &s.cohort_id)?;
+        let tasks = task::list_for_cohort(c, &s.cohort_id)?;
+        Ok((s, co, associations, tasks))
+    })
+    .await
+}
+
+async fn show(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, q: web::Query<NoticeQuery>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::ViewSession(&id))?;
+    let (s, co, associations, tasks) = load(&state, &id).await?;
+    let now = chrono::Utc::now().naive_utc();
+    let today = programme::today();
+    let cid = co.id.clone();
+    let (all_sessions, returns) = crate::db::run(&state.pool, move |c| Ok((session::list_for_cohort(c, &cid)?, task::returns_for_cohort(c, &cid)?))).await?;
+    let linked: Vec<Value> = tasks
+        .iter()
+        .filter(|t| t.session_id.as_deref() == Some(&s.id))
+        .map(|t| view::task(t, &all_sessions, &associations, &returns, today))
+        .collect();
+    let ctx = json!({
+        "title": s.label(&associations),
+        "nav_cohorts": true,
+        "cohort": {"id": co.id, "name": co.name},
+        "session": view::session(&s, &associations, now),
+        "tasks": linked,
+    });
+    render(&state, "pages/sessions/show", with_notice(ctx, &q))
+}
+
+fn edit_ctx(s: &session::Session, co: &cohort::Cohort, associations: &[association::Association], input: &SessionInput) -> Value {
+    json!({
+        "title": format!("Modifier — {}", s.label(associations)),
+        "nav_cohorts": true,
+        "cohort": {"id": co.id, "name": co.name},
+        "session_id": s.id,
+        "session_label": s.label(associations),
+        "action": format!("/seances/{}/modifier", s.id),
+        "form": input,
+    })
+}
+
+async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditSession(&id))?;
+    let (s, co, associations, _) = load(&state, &id).await?;
+    render(&state, "pages/sessions/form", edit_ctx(&s, &co, &associations, &SessionInput::from_session(&s)))
+}
+
+async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<SessionInput>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditSession(&id))?;
+    let (sid, i) = (id.clone(), input.clone());
+    match crate::db::run(&state.pool, move |c| session::update_details(c, &sid, &i)).await {
+        Ok(_) => Ok(redirect(&format!("/seances/{id}"), Some("seance_modifiee"))),
+        Err(e) => {
+            let (s, co, associations, _) = load(&state, &id).await?;
+            rerender(&state, "pages/sessions/form", edit_ctx(&s, &co, &associations, &input), &input, e)
+        }
+    }
+}
+
+fn move_ctx(s: &session::Session, co: &cohort::Cohort, associations: &[association::Association], tasks: &[task::IntersessionTask], input: &MoveInput) -> Value {
+    let linked: Vec<Value> = tasks
+        .iter()
+        .filter(|t| t.session_id.as_deref() == Some(&s.id))
+        .map(|t| json!({"title": t.title, "due": crate::domain::fr::date_long(t.due_date)}))
+        .collect();
+    json!({
+        "title": format!("Déplacer — {}", s.label(associations)),
+        "nav_cohorts": true,
+        "cohort": {"id": co.id, "name": co.name},
+        "session_id": s.id,
+        "session_label": s.label(associations),
+        "current": crate::domain::fr::time_range(s.starts_at.and_utc(), s.ends_at.and_utc()),
+        "linked": linked,
+        "form": input,
+    })
+}
+
+async fn move_form(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditSession(&id))?;
+    let (s, co, associations, tasks) = load(&state, &id).await?;
+    let input = MoveInput {
+        date: s.local_start().format("%Y-%m-%d").to_string(),
+        start_time: s.local_start().format("%H:%M").to_string(),
+        end_time: s.local_end().format("%H:%M").to_string(),
+        avoid_non_working_days: "on".into(),
+        version: s.version.to_string(),
+    };
+    render(&state, "pages/sessions/move", move_ctx(&s, &co, &associations, &tasks, &input))
+}
+
+async fn move_session(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<MoveInput>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditSession(&id))?;
+    let (sid, i, am) = (id.clone(), input.clone(), state.config.calendar.alsace_moselle);
+    match crate::db::run(&state.pool, move |c| session::move_session(c, &sid, &i, am)).await {
+        Ok(result) => {
+            let (s, co, associations, _) = load(&state, &id).await?;
+            let (cid, template) = (co.id.clone(), state.config.programme.clone());
+            let o = crate::db::run(&state.pool, move |c| programme::overview(c, &cid, &template, am)).await?;
+            let mut ctx = json!({
+                "title": "Séance déplacée",
+                "nav_cohorts": true,
+                "cohort": {"id": co.id, "name": co.name},
+                "session_id": s.id,
+                "session_label": s.label(&associations),
+                "summary": result.summary,
+                "warnings": o.warnings,
+            });
+            render_status(&state, StatusCode::OK, "pages/sessions/moved", &mut ctx)
+        }
+        Err(e) => {
+            let (s, co, associations, tasks) = load(&state, &id).await?;
+            rerender(&state, "pages/sessions/move", move_ctx(&s, &co, &associations, &tasks, &input), &input, e)
+        }
+    }
+}
+
+async fn confirm_delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditSession(&id))?;
+    let (s, _, associations, _) = load(&state, &id).await?;
+    render(&state, "pages/confirm", json!({
+        "title": format!("Supprimer la séance « {} » ?", s.label(&associations)),
+        "nav_cohorts": true,
+        "message": "La séance sera retirée du programme. Les travaux préparatoires qui la préparaient restent, sans séance liée.",
+        "action": format!("/seances/{id}/supprimer"),
+        "confirm_label": "Supprimer la séance",
+        "cancel": format!("/seances/{id}"),
+    }))
+}
+
+async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditSession(&id))?;
+    let s = crate::db::run(&state.pool, move |c| session::delete(c, &id)).await?;
+    Ok(redirect(&format!("/cohortes/{}", s.cohort_id), Some("seance_supprimee")))
+}

@@ -1,0 +1,154 @@
+//! Turns models into what templates show: French dates, labels, select options. Pure
+//! functions over loaded rows; no database access here.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::{Value, json};
+
+use crate::domain::fr;
+use crate::domain::programme::SessionKind;
+use crate::models::association::Association;
+use crate::models::participant::{self, Participant};
+use crate::models::programme::{Overview, return_of};
+use crate::models::session::Session;
+use crate::models::task::{IntersessionTask, TaskReturn};
+
+/// `<option>`s with the current value selected.
+pub fn options(pairs: &[(&str, &str)], selected: &str) -> Value {
+    json!(pairs
+        .iter()
+        .map(|(v, l)| json!({"value": v, "label": l, "selected": *v == selected}))
+        .collect::<Vec<_>>())
+}
+
+pub fn owned_options(pairs: &[(String, String)], selected: &str) -> Value {
+    json!(pairs
+        .iter()
+        .map(|(v, l)| json!({"value": v, "label": l, "selected": v == selected}))
+        .collect::<Vec<_>>())
+}
+
+pub fn kind_options(selected: &str) -> Value {
+    let pairs: Vec<(String, String)> = SessionKind::ALL
+        .iter()
+        .map(|k| (k.as_str().to_string(), k.long_label().to_string()))
+        .collect();
+    owned_options(&pairs, selected)
+}
+
+pub fn utc_long(t: NaiveDateTime) -> String {
+    fr::datetime_long(t.and_utc())
+}
+
+pub fn session(s: &Session, associations: &[Association], now: NaiveDateTime) -> Value {
+    let kind = s.kind();
+    json!({
+        "id": s.id,
+        "kind": s.kind,
+        "kind_label": kind.label(),
+        "long_label": kind.long_label(),
+        "label": s.label(associations),
+        "is_bilan": kind == SessionKind::BilanIndividuel,
+        "when": fr::time_range(s.starts_at.and_utc(), s.ends_at.and_utc()),
+        "date_long": fr::date_long(s.local_start().date()),
+        "date_iso": s.local_start().date().format("%Y-%m-%d").to_string(),
+        "location": s.location,
+        "video_link": s.video_link,
+        "agenda": s.agenda,
+        "planned": fr::half_days(s.planned_half_days as i64),
+        "is_past": s.ends_at < now,
+        "version": s.version,
+    })
+}
+
+pub fn task(
+    t: &IntersessionTask,
+    sessions: &[Session],
+    associations: &[Association],
+    returns: &[TaskReturn],
+    today: NaiveDate,
+) -> Value {
+    let prepared = t.session_id.as_ref().and_then(|sid| sessions.iter().find(|s| &s.id == sid));
+    let per_association: Vec<Value> = associations
+        .iter()
+        .map(|a| {
+            let r = return_of(returns, &t.id, &a.id);
+            json!({
+                "association_id": a.id,
+                "name": a.name,
+                "returned": r.is_some(),
+                "returned_on": r.and_then(|r| r.returned_on).map(fr::date_short),
+                "late": r.is_none() && t.due_date < today,
+            })
+        })
+        .collect();
+    let returned = per_association.iter().filter(|v| v["returned"] == json!(true)).count();
+    json!({
+        "id": t.id,
+        "title": t.title,
+        "instructions": t.instructions,
+        "due_long": fr::date_long(t.due_date),
+        "due_short": fr::date_short(t.due_date),
+        "prepares": prepared.map(|s| s.label(associations)),
+        "preparation": fr::half_days(t.preparation_half_days as i64),
+        "returned_count": returned,
+        "total": associations.len(),
+        "overdue": t.due_date < today && returned < associations.len(),
+        "is_past": t.due_date < today,
+        "per_association": per_association,
+    })
+}
+
+pub fn participant(p: &Participant) -> Value {
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "email": p.email,
+        "role": p.role,
+        "role_label": participant::role_label(&p.role),
+        "function": p.function,
+    })
+}
+
+pub fn association(a: &Association, participants: &[Participant]) -> Value {
+    let mine: Vec<Value> = participants.iter().filter(|p| p.association_id == a.id).map(participant).collect();
+    json!({
+        "id": a.id,
+        "name": a.name,
+        "rna": a.rna,
+        "siret": a.siret,
+        "creation_year": a.creation_year,
+        "salaried_staff": a.salaried_staff,
+        "sector": a.sector,
+        "town": a.town,
+        "general_interest": a.general_interest,
+        "participants": mine,
+        "participant_count": mine.len(),
+    })
+}
+
+/// Sessions and tasks in one date-ordered list, with a marker for today.
+pub fn timeline(o: &Overview, now: NaiveDateTime, today: NaiveDate) -> Vec<Value> {
+    let mut items: Vec<(NaiveDateTime, u8, Value)> = Vec::new();
+    for s in &o.sessions {
+        let mut v = session(s, &o.associations, now);
+        v["type_session"] = json!(true);
+        items.push((s.local_start(), 1, v));
+    }
+    for t in &o.tasks {
+        let mut v = task(t, &o.sessions, &o.associations, &o.returns, today);
+        v["type_task"] = json!(true);
+        items.push((t.due_date.and_hms_opt(0, 0, 0).expect("midnight"), 0, v));
+    }
+    items.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let local_now = crate::domain::calendar::utc_to_paris(now.and_utc());
+    let mut out = Vec::new();
+    let mut marked = false;
+    for (at, _, v) in items {
+        if !marked && at >= local_now {
+            out.push(json!({"type_today": true, "label": format!("Aujourd'hui, {}", fr::date_long(today))}));
+            marked = true;
+        }
+        out.push(v);
+    }
+    out
+}
