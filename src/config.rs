@@ -64,7 +64,10 @@ impl Config {
         Self::load_from(file, std::env::var("DATABASE_URL").ok())
     }
 
-    pub fn load_from(file: Option<PathBuf>, database_url: Option<String>) -> anyhow::Result<Config> {
+    pub fn load_from(
+        file: Option<PathBuf>,
+        database_url: Option<String>,
+    ) -> anyhow::Result<Config> {
         let mut figment = Figment::new().merge(Toml::string(DEFAULT_TOML));
         match file {
             Some(path) => {
@@ -111,7 +114,10 @@ impl Config {
             anyhow::bail!("database.url must not be empty");
         }
         if let Err(errors) = self.programme.validate() {
-            let list: Vec<String> = errors.iter().map(|(f, m)| format!("programme.{f}: {m}")).collect();
+            let list: Vec<String> = errors
+                .iter()
+                .map(|(f, m)| format!("programme.{f}: {m}"))
+                .collect();
             anyhow::bail!("invalid programme template: {}", list.join("; "));
         }
         Ok(())

@@ -28,28 +28,152 @@ struct Asso {
 }
 
 const ASSOCIATIONS: [Asso; 8] = [
-    Asso { name: "Les Jardins de Garonne", rna: "W332004518", siret: "", year: 2009, staff: 12, sector: "Insertion par l'activité économique", town: "Bordeaux", director: ("Nadia Benali", "nadia.benali@jardins-garonne.fr"), board: Some(("Pierre Lacoste", "pierre.lacoste@jardins-garonne.fr", "Président")) },
-    Asso { name: "Cinéma Le Festival", rna: "W332011873", siret: "", year: 1998, staff: 6, sector: "Culture", town: "Bègles", director: ("Julien Moreau", "j.moreau@cinema-festival.org"), board: Some(("Hélène Duprat", "h.duprat@cinema-festival.org", "Trésorière")) },
-    Asso { name: "Maison des Familles du Médoc", rna: "W332007741", siret: "", year: 2012, staff: 9, sector: "Action sociale", town: "Lesparre-Médoc", director: ("Sophie Garnier", "direction@mdf-medoc.fr"), board: Some(("Jean-Marc Roux", "jm.roux@mdf-medoc.fr", "Président")) },
-    Asso { name: "Ressourcerie L'Étincelle", rna: "W332019034", siret: "", year: 2015, staff: 8, sector: "Économie circulaire", town: "Libourne", director: ("Karim Haddad", "karim@etincelle-libourne.fr"), board: Some(("Anne Vidal", "anne.vidal@etincelle-libourne.fr", "Co-présidente")) },
-    Asso { name: "Sport Pour Toutes", rna: "W332016652", siret: "", year: 2011, staff: 4, sector: "Sport", town: "Mérignac", director: ("Laura Petit", "laura.petit@sportpourtoutes.fr"), board: None },
-    Asso { name: "Lire et Faire Lire Gironde", rna: "W332003390", siret: "", year: 2001, staff: 2, sector: "Éducation populaire", town: "Bordeaux", director: ("Marc Lefèvre", "m.lefevre@lfl33.org"), board: Some(("Odile Marchand", "o.marchand@lfl33.org", "Secrétaire")) },
-    Asso { name: "Les Petites Cantines Bastide", rna: "W332024417", siret: "", year: 2023, staff: 3, sector: "Alimentation durable", town: "Bordeaux", director: ("Inès Carvalho", "ines@petitescantines-bastide.fr"), board: Some(("Thomas Girard", "thomas.girard@petitescantines-bastide.fr", "Président")) },
-    Asso { name: "Compagnie Théâtre des Chimères", rna: "W332010205", siret: "", year: 2004, staff: 5, sector: "Spectacle vivant", town: "Pessac", director: ("Claire Fontaine", "administration@chimeres-theatre.fr"), board: Some(("Yves Bertrand", "yves.bertrand@chimeres-theatre.fr", "Trésorier")) },
+    Asso {
+        name: "Les Jardins de Garonne",
+        rna: "W332004518",
+        siret: "",
+        year: 2009,
+        staff: 12,
+        sector: "Insertion par l'activité économique",
+        town: "Bordeaux",
+        director: ("Nadia Benali", "nadia.benali@jardins-garonne.fr"),
+        board: Some((
+            "Pierre Lacoste",
+            "pierre.lacoste@jardins-garonne.fr",
+            "Président",
+        )),
+    },
+    Asso {
+        name: "Cinéma Le Festival",
+        rna: "W332011873",
+        siret: "",
+        year: 1998,
+        staff: 6,
+        sector: "Culture",
+        town: "Bègles",
+        director: ("Julien Moreau", "j.moreau@cinema-festival.org"),
+        board: Some((
+            "Hélène Duprat",
+            "h.duprat@cinema-festival.org",
+            "Trésorière",
+        )),
+    },
+    Asso {
+        name: "Maison des Familles du Médoc",
+        rna: "W332007741",
+        siret: "",
+        year: 2012,
+        staff: 9,
+        sector: "Action sociale",
+        town: "Lesparre-Médoc",
+        director: ("Sophie Garnier", "direction@mdf-medoc.fr"),
+        board: Some(("Jean-Marc Roux", "jm.roux@mdf-medoc.fr", "Président")),
+    },
+    Asso {
+        name: "Ressourcerie L'Étincelle",
+        rna: "W332019034",
+        siret: "",
+        year: 2015,
+        staff: 8,
+        sector: "Économie circulaire",
+        town: "Libourne",
+        director: ("Karim Haddad", "karim@etincelle-libourne.fr"),
+        board: Some((
+            "Anne Vidal",
+            "anne.vidal@etincelle-libourne.fr",
+            "Co-présidente",
+        )),
+    },
+    Asso {
+        name: "Sport Pour Toutes",
+        rna: "W332016652",
+        siret: "",
+        year: 2011,
+        staff: 4,
+        sector: "Sport",
+        town: "Mérignac",
+        director: ("Laura Petit", "laura.petit@sportpourtoutes.fr"),
+        board: None,
+    },
+    Asso {
+        name: "Lire et Faire Lire Gironde",
+        rna: "W332003390",
+        siret: "",
+        year: 2001,
+        staff: 2,
+        sector: "Éducation populaire",
+        town: "Bordeaux",
+        director: ("Marc Lefèvre", "m.lefevre@lfl33.org"),
+        board: Some(("Odile Marchand", "o.marchand@lfl33.org", "Secrétaire")),
+    },
+    Asso {
+        name: "Les Petites Cantines Bastide",
+        rna: "W332024417",
+        siret: "",
+        year: 2024,
+        staff: 3,
+        sector: "Alimentation durable",
+        town: "Bordeaux",
+        director: ("Inès Carvalho", "ines@petitescantines-bastide.fr"),
+        board: Some((
+            "Thomas Girard",
+            "thomas.girard@petitescantines-bastide.fr",
+            "Président",
+        )),
+    },
+    Asso {
+        name: "Compagnie Théâtre des Chimères",
+        rna: "W332010205",
+        siret: "",
+        year: 2004,
+        staff: 5,
+        sector: "Spectacle vivant",
+        town: "Pessac",
+        director: ("Claire Fontaine", "administration@chimeres-theatre.fr"),
+        board: Some((
+            "Yves Bertrand",
+            "yves.bertrand@chimeres-theatre.fr",
+            "Trésorier",
+        )),
+    },
 ];
 
 /// Loads the demo and returns the cohort's id. The cohort starts about nine weeks before
 /// `today`: the introductive session and the état des lieux are past, the évolution and
 /// the bilans are ahead.
-pub fn load(conn: &mut Conn, template: &ProgrammeTemplate, alsace_moselle: bool, today: NaiveDate) -> Result<String, AppError> {
+pub fn load(
+    conn: &mut Conn,
+    template: &ProgrammeTemplate,
+    alsace_moselle: bool,
+    today: NaiveDate,
+) -> Result<String, AppError> {
     crate::db::write_tx(conn, |conn| {
-        let dla = dla::create(conn, &DlaInput { name: "DLA de la Gironde".into(), area: "Gironde (33)".into() })?;
-        let partner = dla::create(conn, &DlaInput { name: "DLA régional Nouvelle-Aquitaine".into(), area: "Nouvelle-Aquitaine".into() })?;
+        let dla = dla::create(
+            conn,
+            &DlaInput {
+                name: "DLA de la Gironde".into(),
+                area: "Gironde (33)".into(),
+            },
+        )?;
+        let partner = dla::create(
+            conn,
+            &DlaInput {
+                name: "DLA régional Nouvelle-Aquitaine".into(),
+                area: "Nouvelle-Aquitaine".into(),
+            },
+        )?;
         let consultant = consultant::create(
             conn,
-            &ConsultantInput { name: "Claire Martin".into(), firm: "Cabinet Trajectoires".into(), email: "claire.martin@cabinet-trajectoires.fr".into() },
+            &ConsultantInput {
+                name: "Claire Martin".into(),
+                firm: "Cabinet Trajectoires".into(),
+                email: "claire.martin@cabinet-trajectoires.fr".into(),
+            },
         )?;
-        let start = calendar::next_working_day(today.checked_sub_days(Days::new(63)).expect("date"), alsace_moselle);
+        let start = calendar::next_working_day(
+            today.checked_sub_days(Days::new(63)).expect("date"),
+            alsace_moselle,
+        );
         let c = cohort::create(
             conn,
             &CohortInput {
@@ -86,10 +210,24 @@ pub fn load(conn: &mut Conn, template: &ProgrammeTemplate, alsace_moselle: bool,
             participant::create(
                 conn,
                 &created.id,
-                &ParticipantInput { name: a.director.0.into(), email: a.director.1.into(), role: "direction".into(), function: "Directeur·rice".into() },
+                &ParticipantInput {
+                    name: a.director.0.into(),
+                    email: a.director.1.into(),
+                    role: "direction".into(),
+                    function: "Directeur·rice".into(),
+                },
             )?;
             if let Some((name, email, function)) = a.board {
-                participant::create(conn, &created.id, &ParticipantInput { name: name.into(), email: email.into(), role: "gouvernance".into(), function: function.into() })?;
+                participant::create(
+                    conn,
+                    &created.id,
+                    &ParticipantInput {
+                        name: name.into(),
+                        email: email.into(),
+                        role: "gouvernance".into(),
+                        function: function.into(),
+                    },
+                )?;
             }
             ids.push(created.id);
         }
@@ -97,8 +235,11 @@ pub fn load(conn: &mut Conn, template: &ProgrammeTemplate, alsace_moselle: bool,
         // Places and links, as a chargé·e de mission would fill them in.
         for s in &generated.sessions {
             let input = session::SessionInput {
-                location: if s.kind == "bilan_individuel" { "Dans les locaux de l'association".into() } else { "Maison de la vie associative, 3 rue de Lerme, 33000 Bordeaux".into() },
-                video_link: if s.kind == "bilan_individuel" { "https://visio.example.org/bilan".into() } else { String::new() },
+                location: if s.kind == "bilan_individuel" {
+                    "Dans les locaux de l'association".into()
+                } else {
+                    "Maison de la vie associative, 3 rue de Lerme, 33000 Bordeaux".into()
+                },
                 planned_days: crate::domain::fr::decimal(s.planned_half_days as f64 / 2.0, 1),
                 agenda: s.agenda.clone(),
                 ..Default::default()
@@ -107,10 +248,29 @@ pub fn load(conn: &mut Conn, template: &ProgrammeTemplate, alsace_moselle: bool,
         }
         // Homework already due has mostly been returned; the next one partly.
         for t in &generated.tasks {
-            let returned: usize = if t.due_date < today { 7 } else if t.due_date < today + Days::new(30) { 3 } else { 0 };
+            let returned: usize = if t.due_date < today {
+                7
+            } else if t.due_date < today + Days::new(30) {
+                3
+            } else {
+                0
+            };
             for (i, aid) in ids.iter().enumerate().take(returned) {
-                let on = t.due_date.checked_sub_days(Days::new((i % 3) as u64)).unwrap_or(t.due_date).min(today);
-                task::set_return(conn, &t.id, aid, &ReturnInput { status: "rendu".into(), returned_on: on.format("%Y-%m-%d").to_string() }, today)?;
+                let on = t
+                    .due_date
+                    .checked_sub_days(Days::new((i % 3) as u64))
+                    .unwrap_or(t.due_date)
+                    .min(today);
+                task::set_return(
+                    conn,
+                    &t.id,
+                    aid,
+                    &ReturnInput {
+                        status: "rendu".into(),
+                        returned_on: on.format("%Y-%m-%d").to_string(),
+                    },
+                    today,
+                )?;
             }
         }
         Ok(c.id)

@@ -8,7 +8,11 @@ use cohorte::config::Config;
 use cohorte::web::{self, AppState};
 
 #[derive(Parser)]
-#[command(name = "cohorte", version, about = "Accompagnements collectifs sur le modèle socio-économique (DLA)")]
+#[command(
+    name = "cohorte",
+    version,
+    about = "Accompagnements collectifs sur le modèle socio-économique (DLA)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -32,7 +36,10 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::load()?;
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.filter)))
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new(&config.log.filter)),
+        )
         .init();
     match cli.command.unwrap_or(Command::Serve { bind: None }) {
         Command::Serve { bind } => {
@@ -45,16 +52,27 @@ fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             let pool = cohorte::db::connect(&config.database.url, 1)?;
             let n = cohorte::db::migrate(&pool)?;
-            println!("Base de données à jour ({} migration(s) appliquée(s) par cette commande ou au démarrage).", n);
+            println!(
+                "Base de données à jour ({} migration(s) appliquée(s) par cette commande ou au démarrage).",
+                n
+            );
             Ok(())
         }
         Command::Demo => {
             let pool = cohorte::db::connect(&config.database.url, 1)?;
             let mut conn = pool.get()?;
             let today = cohorte::models::programme::today();
-            let id = cohorte::demo::load(&mut conn, &config.programme, config.calendar.alsace_moselle, today)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("Cohorte de démonstration chargée : {}/cohortes/{id}", config.server.public_url.trim_end_matches('/'));
+            let id = cohorte::demo::load(
+                &mut conn,
+                &config.programme,
+                config.calendar.alsace_moselle,
+                today,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "Cohorte de démonstration chargée : {}/cohortes/{id}",
+                config.server.public_url.trim_end_matches('/')
+            );
             Ok(())
         }
     }
@@ -85,6 +103,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if workers > 0 {
         server = server.workers(workers);
     }
-    server.bind(&bind).map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?.run().await?;
+    server
+        .bind(&bind)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?
+        .run()
+        .await?;
     Ok(())
 }

@@ -30,9 +30,9 @@ struct SqlitePragmas;
 
 impl CustomizeConnection<Conn, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
+        // busy_timeout first, so that nothing below fails on a busy database.
         conn.batch_execute(
-            "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
-             PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
+            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -63,6 +63,12 @@ fn sqlite_path(url: &str) -> anyhow::Result<String> {
 /// Builds the pool and applies pending migrations.
 pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Pool> {
     let path = sqlite_path(url)?;
+    if path != ":memory:" {
+        // WAL is a property of the database file: set it once, before the pool opens.
+        use diesel::Connection;
+        let mut conn = Conn::establish(&path)?;
+        conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
+    }
     let manager = ConnectionManager::<Conn>::new(path);
     let pool = R2d2Pool::builder()
         .max_size(pool_size.max(1))
@@ -108,5 +114,17 @@ pub fn write_tx<T, F>(conn: &mut Conn, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut Conn) -> Result<T, AppError>,
 {
-    conn.immediate_transaction(f)
+    use diesel::Connection;
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let nested = AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .ok()
+        .flatten()
+        .is_some();
+    if nested {
+        // Already inside a write transaction (e.g. the demo loader): a savepoint.
+        conn.transaction(f)
+    } else {
+        conn.immediate_transaction(f)
+    }
 }

@@ -70,7 +70,11 @@ impl From<&Association> for AssociationInput {
             salaried_staff: a.salaried_staff.map(|y| y.to_string()).unwrap_or_default(),
             sector: a.sector.clone(),
             town: a.town.clone(),
-            general_interest: if a.general_interest { "on".into() } else { String::new() },
+            general_interest: if a.general_interest {
+                "on".into()
+            } else {
+                String::new()
+            },
             version: a.version.to_string(),
         }
     }
@@ -94,11 +98,15 @@ impl AssociationInput {
         let name = c.required("name", &self.name, 200);
         let rna = match self.rna.trim() {
             "" => None,
-            v => identifiers::normalize_rna(v).map_err(|m| c.add("rna", m)).ok(),
+            v => identifiers::normalize_rna(v)
+                .map_err(|m| c.add("rna", m))
+                .ok(),
         };
         let siret = match self.siret.trim() {
             "" => None,
-            v => identifiers::normalize_siret(v).map_err(|m| c.add("siret", m)).ok(),
+            v => identifiers::normalize_siret(v)
+                .map_err(|m| c.add("siret", m))
+                .ok(),
         };
         let this_year = chrono::Datelike::year(&chrono::Utc::now());
         let creation_year = c.int("creation_year", &self.creation_year, 1800, this_year + 1);
@@ -148,18 +156,29 @@ fn check_unique_name(
         .iter()
         .any(|a| Some(a.id.as_str()) != except && a.name.to_lowercase() == name.to_lowercase())
     {
-        return Err(AppError::field("name", "Une association de ce nom est déjà inscrite dans la cohorte."));
+        return Err(AppError::field(
+            "name",
+            "Une association de ce nom est déjà inscrite dans la cohorte.",
+        ));
     }
     Ok(())
 }
 
 /// Enrols a new association. Refused, changing nothing, when the cohort is full.
-pub fn enrol(conn: &mut Conn, cohort_id: &str, input: &AssociationInput) -> Result<Association, AppError> {
+pub fn enrol(
+    conn: &mut Conn,
+    cohort_id: &str,
+    input: &AssociationInput,
+) -> Result<Association, AppError> {
     write_tx(conn, |conn| {
         let cohort = cohort::get(conn, cohort_id)?;
         let enrolled = cohort::association_count(conn, cohort_id)?;
-        rules::check_cap(enrolled as usize, cohort.association_cap.max(0) as usize)
-            .map_err(|message| AppError::Conflict { code: "cohort_full", message })?;
+        rules::check_cap(enrolled as usize, cohort.association_cap.max(0) as usize).map_err(
+            |message| AppError::Conflict {
+                code: "cohort_full",
+                message,
+            },
+        )?;
         let v = input.check()?;
         check_unique_name(conn, cohort_id, &v.name, None)?;
         let t = now();
@@ -185,7 +204,11 @@ pub fn enrol(conn: &mut Conn, cohort_id: &str, input: &AssociationInput) -> Resu
     })
 }
 
-pub fn update(conn: &mut Conn, id: &str, input: &AssociationInput) -> Result<Association, AppError> {
+pub fn update(
+    conn: &mut Conn,
+    id: &str,
+    input: &AssociationInput,
+) -> Result<Association, AppError> {
     write_tx(conn, |conn| {
         let current = get(conn, id)?;
         let v = input.check()?;

@@ -44,15 +44,26 @@ pub const APPROACHES: [(&str, &str); 3] = [
     ("sectorielle", "Approche sectorielle"),
 ];
 
-pub const STATUSES: [(&str, &str); 3] =
-    [("brouillon", "Brouillon"), ("en_cours", "En cours"), ("terminee", "Terminée")];
+pub const STATUSES: [(&str, &str); 3] = [
+    ("brouillon", "Brouillon"),
+    ("en_cours", "En cours"),
+    ("terminee", "Terminée"),
+];
 
 pub fn approach_label(code: &str) -> &'static str {
-    APPROACHES.iter().find(|(c, _)| *c == code).map(|(_, l)| *l).unwrap_or("—")
+    APPROACHES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, l)| *l)
+        .unwrap_or("—")
 }
 
 pub fn status_label(code: &str) -> &'static str {
-    STATUSES.iter().find(|(c, _)| *c == code).map(|(_, l)| *l).unwrap_or("—")
+    STATUSES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, l)| *l)
+        .unwrap_or("—")
 }
 
 impl Cohort {
@@ -151,13 +162,23 @@ impl CohortInput {
         let territory = c.required("territory", &self.territory, 200);
         let approach = self.approach.trim().to_string();
         if !APPROACHES.iter().any(|(code, _)| *code == approach) {
-            c.add("approach", "Choisissez l'approche : territoriale, par réseau ou sectorielle.");
+            c.add(
+                "approach",
+                "Choisissez l'approche : territoriale, par réseau ou sectorielle.",
+            );
         }
         let thematic = c.optional("thematic", &self.thematic, 300);
         let start_date = c.date("start_date", &self.start_date);
-        let status = if self.status.trim().is_empty() { "brouillon".to_string() } else { self.status.trim().to_string() };
+        let status = if self.status.trim().is_empty() {
+            "brouillon".to_string()
+        } else {
+            self.status.trim().to_string()
+        };
         if !STATUSES.iter().any(|(code, _)| *code == status) {
-            c.add("status", "Statut inconnu : brouillon, en cours ou terminée.");
+            c.add(
+                "status",
+                "Statut inconnu : brouillon, en cours ou terminée.",
+            );
         }
         let cap = if self.association_cap.trim().is_empty() {
             Some(8)
@@ -213,7 +234,10 @@ pub fn partners(conn: &mut Conn, cohort_id: &str) -> Result<Vec<dla::Dla>, AppEr
 }
 
 pub fn partner_ids(conn: &mut Conn, cohort_id: &str) -> Result<Vec<String>, AppError> {
-    Ok(partners(conn, cohort_id)?.into_iter().map(|d| d.id).collect())
+    Ok(partners(conn, cohort_id)?
+        .into_iter()
+        .map(|d| d.id)
+        .collect())
 }
 
 fn set_partners(conn: &mut Conn, cohort_id: &str, partners: &[String]) -> Result<(), AppError> {
@@ -221,7 +245,10 @@ fn set_partners(conn: &mut Conn, cohort_id: &str, partners: &[String]) -> Result
         .execute(conn)?;
     for p in partners {
         diesel::insert_into(cohort_partners::table)
-            .values((cohort_partners::cohort_id.eq(cohort_id), cohort_partners::dla_id.eq(p)))
+            .values((
+                cohort_partners::cohort_id.eq(cohort_id),
+                cohort_partners::dla_id.eq(p),
+            ))
             .execute(conn)?;
     }
     Ok(())
@@ -351,10 +378,21 @@ pub fn list_summaries(conn: &mut Conn, now: NaiveDateTime) -> Result<Vec<CohortS
     Ok(rows
         .into_iter()
         .map(|(cohort, dla_name)| {
-            let association_count =
-                counts.iter().find(|(id, _)| *id == cohort.id).map(|(_, n)| *n).unwrap_or(0);
-            let next_session = next.iter().find(|(id, _)| *id == cohort.id).and_then(|(_, t)| *t);
-            CohortSummary { cohort, dla_name, association_count, next_session }
+            let association_count = counts
+                .iter()
+                .find(|(id, _)| *id == cohort.id)
+                .map(|(_, n)| *n)
+                .unwrap_or(0);
+            let next_session = next
+                .iter()
+                .find(|(id, _)| *id == cohort.id)
+                .and_then(|(_, t)| *t);
+            CohortSummary {
+                cohort,
+                dla_name,
+                association_count,
+                next_session,
+            }
         })
         .collect())
 }

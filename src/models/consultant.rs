@@ -55,7 +55,11 @@ impl ConsultantInput {
 
 impl From<&Consultant> for ConsultantInput {
     fn from(x: &Consultant) -> Self {
-        ConsultantInput { name: x.name.clone(), firm: x.firm.clone(), email: x.email.clone() }
+        ConsultantInput {
+            name: x.name.clone(),
+            firm: x.firm.clone(),
+            email: x.email.clone(),
+        }
     }
 }
 

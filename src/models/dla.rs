@@ -44,12 +44,18 @@ impl DlaInput {
 
 impl From<&Dla> for DlaInput {
     fn from(d: &Dla) -> Self {
-        DlaInput { name: d.name.clone(), area: d.area.clone() }
+        DlaInput {
+            name: d.name.clone(),
+            area: d.area.clone(),
+        }
     }
 }
 
 pub fn list(conn: &mut Conn) -> Result<Vec<Dla>, AppError> {
-    Ok(dlas::table.order(dlas::name.asc()).select(Dla::as_select()).load(conn)?)
+    Ok(dlas::table
+        .order(dlas::name.asc())
+        .select(Dla::as_select())
+        .load(conn)?)
 }
 
 pub fn get(conn: &mut Conn, id: &str) -> Result<Dla, AppError> {
@@ -81,7 +87,11 @@ pub fn update(conn: &mut Conn, id: &str, input: &DlaInput) -> Result<Dla, AppErr
     let (name, area) = input.check()?;
     get(conn, id)?;
     diesel::update(dlas::table.find(id))
-        .set((dlas::name.eq(name), dlas::area.eq(area), dlas::updated_at.eq(now())))
+        .set((
+            dlas::name.eq(name),
+            dlas::area.eq(area),
+            dlas::updated_at.eq(now()),
+        ))
         .execute(conn)?;
     get(conn, id)
 }

@@ -41,7 +41,9 @@ impl Check {
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.entry(field.to_string()).or_insert_with(|| message.into());
+        self.errors
+            .entry(field.to_string())
+            .or_insert_with(|| message.into());
     }
 
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
@@ -102,7 +104,10 @@ impl Check {
                 Some((d * 2.0) as i32)
             }
             Ok(_) => {
-                self.add(field, "Indiquez un nombre de jours par demi-journées (0, 0,5, 1, 1,5…), 100 au plus.");
+                self.add(
+                    field,
+                    "Indiquez un nombre de jours par demi-journées (0, 0,5, 1, 1,5…), 100 au plus.",
+                );
                 None
             }
             Err(_) => {
@@ -128,7 +133,10 @@ impl Check {
                 None
             }
             Err(_) => {
-                self.add(field, "Date invalide : utilisez le format JJ/MM/AAAA (par exemple 11/01/2027).");
+                self.add(
+                    field,
+                    "Date invalide : utilisez le format JJ/MM/AAAA (par exemple 11/01/2027).",
+                );
                 None
             }
         }
@@ -136,19 +144,30 @@ impl Check {
 
     /// A time as `HH:MM` or the French `9h30` / `9 h 30`.
     pub fn time(&mut self, field: &str, value: &str) -> Option<NaiveTime> {
-        let v: String = value.trim().chars().filter(|c| !c.is_whitespace()).collect();
+        let v: String = value
+            .trim()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
         if v.is_empty() {
             self.add(field, "Indiquez une heure.");
             return None;
         }
         let v = v.to_lowercase().replace('h', ":");
-        let v = if v.ends_with(':') { format!("{v}00") } else { v };
+        let v = if v.ends_with(':') {
+            format!("{v}00")
+        } else {
+            v
+        };
         match NaiveTime::parse_from_str(&v, "%H:%M")
             .or_else(|_| NaiveTime::parse_from_str(&v, "%H:%M:%S"))
         {
             Ok(t) => Some(t),
             Err(_) => {
-                self.add(field, "Heure invalide : utilisez le format HH:MM (par exemple 09:30).");
+                self.add(
+                    field,
+                    "Heure invalide : utilisez le format HH:MM (par exemple 09:30).",
+                );
                 None
             }
         }
@@ -157,7 +176,10 @@ impl Check {
     pub fn email(&mut self, field: &str, value: &str) -> String {
         let v = self.required(field, value, 254);
         if !v.is_empty() && !is_plausible_email(&v) {
-            self.add(field, "Adresse e-mail invalide (exemple : prenom.nom@association.fr).");
+            self.add(
+                field,
+                "Adresse e-mail invalide (exemple : prenom.nom@association.fr).",
+            );
         }
         v.to_lowercase()
     }
@@ -171,23 +193,34 @@ impl Check {
     }
 
     pub fn checkbox(value: &str) -> bool {
-        matches!(value.trim().to_lowercase().as_str(), "on" | "true" | "1" | "oui" | "yes")
+        matches!(
+            value.trim().to_lowercase().as_str(),
+            "on" | "true" | "1" | "oui" | "yes"
+        )
     }
 
     pub fn finish(self) -> Result<(), AppError> {
-        if self.errors.is_empty() { Ok(()) } else { Err(AppError::validation(self.errors)) }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::validation(self.errors))
+        }
     }
 }
 
 /// Deliberately simple: one `@`, a dot in the domain, no spaces. Deliverability is the
 /// mail server's job; this catches typing slips.
 pub fn is_plausible_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == ';' || c == '<' || c == '>')
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c == ',' || c == ';' || c == '<' || c == '>')
         && !domain.contains('@')
 }
 
@@ -206,8 +239,14 @@ mod tests {
     #[test]
     fn dates_accept_iso_and_french_forms() {
         let mut c = Check::new();
-        assert_eq!(c.date("d", "2027-01-11"), NaiveDate::from_ymd_opt(2027, 1, 11));
-        assert_eq!(c.date("d", "11/01/2027"), NaiveDate::from_ymd_opt(2027, 1, 11));
+        assert_eq!(
+            c.date("d", "2027-01-11"),
+            NaiveDate::from_ymd_opt(2027, 1, 11)
+        );
+        assert_eq!(
+            c.date("d", "11/01/2027"),
+            NaiveDate::from_ymd_opt(2027, 1, 11)
+        );
         assert!(c.errors.is_empty());
         assert_eq!(c.date("d", "31/02/2027"), None);
         assert!(c.errors["d"].contains("Date invalide"));

@@ -17,7 +17,10 @@ pub mod utc {
     use serde::Serializer;
 
     pub fn serialize<S: Serializer>(dt: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&dt.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        s.serialize_str(
+            &dt.and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        )
     }
 }
 

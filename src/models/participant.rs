@@ -37,7 +37,11 @@ pub const ROLES: [(&str, &str); 3] = [
 ];
 
 pub fn role_label(code: &str) -> &'static str {
-    ROLES.iter().find(|(c, _)| *c == code).map(|(_, l)| *l).unwrap_or("—")
+    ROLES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, l)| *l)
+        .unwrap_or("—")
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
@@ -77,14 +81,25 @@ impl ParticipantInput {
         let email = c.email("email", &self.email);
         let role = self.role.trim().to_string();
         if !ROLES.iter().any(|(r, _)| *r == role) {
-            c.add("role", "Choisissez le rôle : direction salariée, gouvernance ou autre.");
+            c.add(
+                "role",
+                "Choisissez le rôle : direction salariée, gouvernance ou autre.",
+            );
         }
         let function = c.text("function", &self.function, 100);
         if role == "gouvernance" && function.is_empty() {
-            c.add("function", "Précisez la fonction dans la gouvernance (président·e, trésorier·ère…).");
+            c.add(
+                "function",
+                "Précisez la fonction dans la gouvernance (président·e, trésorier·ère…).",
+            );
         }
         c.finish()?;
-        Ok(Values { name, email, role, function })
+        Ok(Values {
+            name,
+            email,
+            role,
+            function,
+        })
     }
 }
 
@@ -97,7 +112,10 @@ pub fn get(conn: &mut Conn, id: &str) -> Result<Participant, AppError> {
         .ok_or_else(|| AppError::not_found("Participant·e"))
 }
 
-pub fn list_for_association(conn: &mut Conn, association_id: &str) -> Result<Vec<Participant>, AppError> {
+pub fn list_for_association(
+    conn: &mut Conn,
+    association_id: &str,
+) -> Result<Vec<Participant>, AppError> {
     Ok(participants::table
         .filter(participants::association_id.eq(association_id))
         .order((participants::created_at.asc(), participants::name.asc()))
@@ -105,7 +123,10 @@ pub fn list_for_association(conn: &mut Conn, association_id: &str) -> Result<Vec
         .load(conn)?)
 }
 
-pub fn list_for_associations(conn: &mut Conn, ids: &[String]) -> Result<Vec<Participant>, AppError> {
+pub fn list_for_associations(
+    conn: &mut Conn,
+    ids: &[String],
+) -> Result<Vec<Participant>, AppError> {
     Ok(participants::table
         .filter(participants::association_id.eq_any(ids))
         .order((participants::created_at.asc(), participants::name.asc()))
@@ -113,17 +134,29 @@ pub fn list_for_associations(conn: &mut Conn, ids: &[String]) -> Result<Vec<Part
         .load(conn)?)
 }
 
-fn check_unique_email(conn: &mut Conn, association_id: &str, email: &str, except: Option<&str>) -> Result<(), AppError> {
+fn check_unique_email(
+    conn: &mut Conn,
+    association_id: &str,
+    email: &str,
+    except: Option<&str>,
+) -> Result<(), AppError> {
     if list_for_association(conn, association_id)?
         .iter()
         .any(|p| Some(p.id.as_str()) != except && p.email == email)
     {
-        return Err(AppError::field("email", "Cette adresse est déjà celle d'un·e participant·e de l'association."));
+        return Err(AppError::field(
+            "email",
+            "Cette adresse est déjà celle d'un·e participant·e de l'association.",
+        ));
     }
     Ok(())
 }
 
-pub fn create(conn: &mut Conn, association_id: &str, input: &ParticipantInput) -> Result<Participant, AppError> {
+pub fn create(
+    conn: &mut Conn,
+    association_id: &str,
+    input: &ParticipantInput,
+) -> Result<Participant, AppError> {
     association::get(conn, association_id)?;
     let v = input.check()?;
     check_unique_email(conn, association_id, &v.email, None)?;
@@ -144,7 +177,11 @@ pub fn create(conn: &mut Conn, association_id: &str, input: &ParticipantInput) -
     get(conn, &id)
 }
 
-pub fn update(conn: &mut Conn, id: &str, input: &ParticipantInput) -> Result<Participant, AppError> {
+pub fn update(
+    conn: &mut Conn,
+    id: &str,
+    input: &ParticipantInput,
+) -> Result<Participant, AppError> {
     let current = get(conn, id)?;
     let v = input.check()?;
     check_unique_email(conn, &current.association_id, &v.email, Some(id))?;

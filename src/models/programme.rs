@@ -42,24 +42,36 @@ pub fn generate(
         if !existing.is_empty() && !replace {
             return Err(AppError::Conflict {
                 code: "programme_exists",
-                message: "Le programme de cette cohorte existe déjà. Pour le recréer, confirmez le \
+                message:
+                    "Le programme de cette cohorte existe déjà. Pour le recréer, confirmez le \
                           remplacement : les séances et travaux actuels seront supprimés."
-                    .into(),
+                        .into(),
             });
         }
         if replace {
-            diesel::delete(intersession_tasks::table.filter(intersession_tasks::cohort_id.eq(cohort_id)))
+            diesel::delete(
+                intersession_tasks::table.filter(intersession_tasks::cohort_id.eq(cohort_id)),
+            )
+            .execute(conn)?;
+            diesel::delete(sessions::table.filter(sessions::cohort_id.eq(cohort_id)))
                 .execute(conn)?;
-            diesel::delete(sessions::table.filter(sessions::cohort_id.eq(cohort_id))).execute(conn)?;
         }
         let associations = association::list_for_cohort(conn, cohort_id)?;
         let refs: Vec<AssociationRef> = associations
             .iter()
-            .map(|a| AssociationRef { id: a.id.clone(), name: a.name.clone() })
+            .map(|a| AssociationRef {
+                id: a.id.clone(),
+                name: a.name.clone(),
+            })
             .collect();
         let template = c.template(default_template);
-        let programme = engine::generate(c.start_date, &refs, &template, alsace_moselle)
-            .map_err(|e| AppError::BadRequest { code: "invalid_programme", message: e.to_string() })?;
+        let programme =
+            engine::generate(c.start_date, &refs, &template, alsace_moselle).map_err(|e| {
+                AppError::BadRequest {
+                    code: "invalid_programme",
+                    message: e.to_string(),
+                }
+            })?;
         let t = now();
         let mut session_ids = Vec::new();
         for s in &programme.sessions {
@@ -87,7 +99,8 @@ pub fn generate(
                 .values((
                     intersession_tasks::id.eq(new_id()),
                     intersession_tasks::cohort_id.eq(cohort_id),
-                    intersession_tasks::session_id.eq(task.session_index.map(|i| session_ids[i].clone())),
+                    intersession_tasks::session_id
+                        .eq(task.session_index.map(|i| session_ids[i].clone())),
                     intersession_tasks::title.eq(&task.title),
                     intersession_tasks::instructions.eq(&task.instructions),
                     intersession_tasks::due_date.eq(task.due_date),
@@ -139,8 +152,27 @@ pub fn overview(
     let sessions = session::list_for_cohort(conn, cohort_id)?;
     let tasks = task::list_for_cohort(conn, cohort_id)?;
     let returns = task::returns_for_cohort(conn, cohort_id)?;
-    let warnings = warnings(&cohort, &associations, &participants, &sessions, &tasks, default_template, alsace_moselle);
-    Ok(Overview { cohort, dla, partners, consultant, associations, participants, sessions, tasks, returns, warnings })
+    let warnings = warnings(
+        &cohort,
+        &associations,
+        &participants,
+        &sessions,
+        &tasks,
+        default_template,
+        alsace_moselle,
+    );
+    Ok(Overview {
+        cohort,
+        dla,
+        partners,
+        consultant,
+        associations,
+        participants,
+        sessions,
+        tasks,
+        returns,
+        warnings,
+    })
 }
 
 /// The cohort's warnings: the programme's shape and each association's profile.
@@ -166,7 +198,10 @@ pub fn warnings(
     );
     let has_programme = !sessions.is_empty();
     for a in associations {
-        let mine: Vec<&Participant> = participants.iter().filter(|p| p.association_id == a.id).collect();
+        let mine: Vec<&Participant> = participants
+            .iter()
+            .filter(|p| p.association_id == a.id)
+            .collect();
         let facts = rules::AssociationFacts {
             name: &a.name,
             salaried_staff: a.salaried_staff,
@@ -178,7 +213,8 @@ pub fn warnings(
         out.extend(rules::association_warnings(&facts, cohort.start_date));
         if has_programme
             && !sessions.iter().any(|s| {
-                s.kind() == SessionKind::BilanIndividuel && s.association_id.as_deref() == Some(&a.id)
+                s.kind() == SessionKind::BilanIndividuel
+                    && s.association_id.as_deref() == Some(&a.id)
             })
         {
             out.push(Warning {
@@ -194,7 +230,11 @@ pub fn warnings(
 }
 
 /// Returned status of a task for an association, if any.
-pub fn return_of<'a>(returns: &'a [TaskReturn], task_id: &str, association_id: &str) -> Option<&'a TaskReturn> {
+pub fn return_of<'a>(
+    returns: &'a [TaskReturn],
+    task_id: &str,
+    association_id: &str,
+) -> Option<&'a TaskReturn> {
     returns
         .iter()
         .find(|r| r.task_id == task_id && r.association_id == association_id && r.status == "rendu")

@@ -212,13 +212,19 @@ pub fn create(
         }
         let association_id = match (kind, input.association_id.trim()) {
             (Some(SessionKind::BilanIndividuel), "") => {
-                c.add("association_id", "Un bilan individuel concerne une association : choisissez-la.");
+                c.add(
+                    "association_id",
+                    "Un bilan individuel concerne une association : choisissez-la.",
+                );
                 None
             }
             (Some(SessionKind::BilanIndividuel), aid) => match association::get(conn, aid) {
                 Ok(a) if a.cohort_id == cohort_id => Some(a.id),
                 _ => {
-                    c.add("association_id", "Cette association n'est pas inscrite dans la cohorte.");
+                    c.add(
+                        "association_id",
+                        "Cette association n'est pas inscrite dans la cohorte.",
+                    );
                     None
                 }
             },
@@ -272,7 +278,11 @@ pub fn create(
 }
 
 /// Edits the details of a session (place, link, agenda, planned time).
-pub fn update_details(conn: &mut Conn, id: &str, input: &SessionInput) -> Result<Session, AppError> {
+pub fn update_details(
+    conn: &mut Conn,
+    id: &str,
+    input: &SessionInput,
+) -> Result<Session, AppError> {
     write_tx(conn, |conn| {
         let current = get(conn, id)?;
         let mut c = Check::new();
@@ -281,7 +291,12 @@ pub fn update_details(conn: &mut Conn, id: &str, input: &SessionInput) -> Result
         let agenda = c.text("agenda", &input.agenda, 10_000);
         let planned = c.half_days("planned_days", &input.planned_days);
         c.finish()?;
-        if input.version.trim().parse::<i32>().is_ok_and(|v| v != current.version) {
+        if input
+            .version
+            .trim()
+            .parse::<i32>()
+            .is_ok_and(|v| v != current.version)
+        {
             return Err(stale("La séance"));
         }
         diesel::update(sessions::table.find(id))
@@ -320,9 +335,18 @@ pub fn move_session(
         let mut c = Check::new();
         let date = c.date("date", &input.date);
         let start = c.time("start_time", &input.start_time);
-        let end = if input.end_time.trim().is_empty() { None } else { c.time("end_time", &input.end_time) };
+        let end = if input.end_time.trim().is_empty() {
+            None
+        } else {
+            c.time("end_time", &input.end_time)
+        };
         c.finish()?;
-        if input.version.trim().parse::<i32>().is_ok_and(|v| v != current.version) {
+        if input
+            .version
+            .trim()
+            .parse::<i32>()
+            .is_ok_and(|v| v != current.version)
+        {
             return Err(stale("La séance"));
         }
         let date = date.expect("checked");
@@ -345,7 +369,9 @@ pub fn move_session(
             let field = match &e {
                 programme::MoveError::EndBeforeStart => "end_time",
                 programme::MoveError::LocalTime(_) => "start_time",
-                programme::MoveError::NonWorkingDay { .. } | programme::MoveError::Unchanged => "date",
+                programme::MoveError::NonWorkingDay { .. } | programme::MoveError::Unchanged => {
+                    "date"
+                }
             };
             AppError::field(field, e.to_string())
         })?;
@@ -367,7 +393,11 @@ pub fn move_session(
                 ))
                 .execute(conn)?;
         }
-        Ok(MoveResult { session: get(conn, id)?, summary: outcome.summary, task_moves: outcome.task_moves })
+        Ok(MoveResult {
+            session: get(conn, id)?,
+            summary: outcome.summary,
+            task_moves: outcome.task_moves,
+        })
     })
 }
 

@@ -146,10 +146,16 @@ pub fn get(conn: &mut Conn, id: &str) -> Result<IntersessionTask, AppError> {
         .ok_or_else(|| AppError::not_found("Travail préparatoire"))
 }
 
-pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<IntersessionTask>, AppError> {
+pub fn list_for_cohort(
+    conn: &mut Conn,
+    cohort_id: &str,
+) -> Result<Vec<IntersessionTask>, AppError> {
     Ok(intersession_tasks::table
         .filter(intersession_tasks::cohort_id.eq(cohort_id))
-        .order((intersession_tasks::due_date.asc(), intersession_tasks::title.asc()))
+        .order((
+            intersession_tasks::due_date.asc(),
+            intersession_tasks::title.asc(),
+        ))
         .select(IntersessionTask::as_select())
         .load(conn)?)
 }
@@ -162,7 +168,11 @@ pub fn returns_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<TaskRe
         .load(conn)?)
 }
 
-pub fn create(conn: &mut Conn, cohort_id: &str, input: &TaskInput) -> Result<IntersessionTask, AppError> {
+pub fn create(
+    conn: &mut Conn,
+    cohort_id: &str,
+    input: &TaskInput,
+) -> Result<IntersessionTask, AppError> {
     cohort::get(conn, cohort_id)?;
     let v = input.check(conn, cohort_id)?;
     let t = now();
@@ -224,7 +234,10 @@ pub fn set_return(
         let task = get(conn, task_id)?;
         let a = association::get(conn, association_id)?;
         if a.cohort_id != task.cohort_id {
-            return Err(AppError::field("association_id", "Cette association n'est pas inscrite dans la cohorte de ce travail."));
+            return Err(AppError::field(
+                "association_id",
+                "Cette association n'est pas inscrite dans la cohorte de ce travail.",
+            ));
         }
         let mut c = Check::new();
         let status = input.status.trim().to_string();
@@ -232,7 +245,11 @@ pub fn set_return(
             c.add("status", "Statut inconnu : « rendu » ou « a_faire ».");
         }
         let returned_on = if status == "rendu" {
-            if input.returned_on.trim().is_empty() { Some(today) } else { c.date("returned_on", &input.returned_on) }
+            if input.returned_on.trim().is_empty() {
+                Some(today)
+            } else {
+                c.date("returned_on", &input.returned_on)
+            }
         } else {
             None
         };

@@ -34,13 +34,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
                 })
                 .into());
             }
-            serde_html_form::from_bytes::<T>(&body).map(Form).map_err(|e| {
-                PageError::from(AppError::BadRequest {
-                    code: "invalid_form",
-                    message: format!("Le formulaire envoyé est illisible : {e}"),
+            serde_html_form::from_bytes::<T>(&body)
+                .map(Form)
+                .map_err(|e| {
+                    PageError::from(AppError::BadRequest {
+                        code: "invalid_form",
+                        message: format!("Le formulaire envoyé est illisible : {e}"),
+                    })
+                    .into()
                 })
-                .into()
-            })
         })
     }
 }

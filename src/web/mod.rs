@@ -29,7 +29,11 @@ pub struct AppState {
 impl AppState {
     pub fn new(pool: Pool, config: Config) -> anyhow::Result<Self> {
         let templates = crate::templates::build(&config.templates.dir)?;
-        Ok(AppState { pool, config: Arc::new(config), templates: Arc::new(templates) })
+        Ok(AppState {
+            pool,
+            config: Arc::new(config),
+            templates: Arc::new(templates),
+        })
     }
 }
 
@@ -54,7 +58,13 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                 error_for(req, e)
             }))
             .app_data(web::QueryConfig::default().error_handler(|err, req| {
-                error_for(req, AppError::BadRequest { code: "invalid_query", message: format!("Paramètres invalides : {err}") })
+                error_for(
+                    req,
+                    AppError::BadRequest {
+                        code: "invalid_query",
+                        message: format!("Paramètres invalides : {err}"),
+                    },
+                )
             }))
             .service(web::scope("/api/v1").configure(api::routes))
             .configure(pages::routes)
@@ -76,5 +86,8 @@ fn error_for(req: &HttpRequest, e: AppError) -> actix_web::Error {
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, actix_web::Error> {
-    Err(error_for(&req, AppError::NotFound("Cette page n'existe pas.".into())))
+    Err(error_for(
+        &req,
+        AppError::NotFound("Cette page n'existe pas.".into()),
+    ))
 }

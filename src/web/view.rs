@@ -14,17 +14,21 @@ use crate::models::task::{IntersessionTask, TaskReturn};
 
 /// `<option>`s with the current value selected.
 pub fn options(pairs: &[(&str, &str)], selected: &str) -> Value {
-    json!(pairs
-        .iter()
-        .map(|(v, l)| json!({"value": v, "label": l, "selected": *v == selected}))
-        .collect::<Vec<_>>())
+    json!(
+        pairs
+            .iter()
+            .map(|(v, l)| json!({"value": v, "label": l, "selected": *v == selected}))
+            .collect::<Vec<_>>()
+    )
 }
 
 pub fn owned_options(pairs: &[(String, String)], selected: &str) -> Value {
-    json!(pairs
-        .iter()
-        .map(|(v, l)| json!({"value": v, "label": l, "selected": v == selected}))
-        .collect::<Vec<_>>())
+    json!(
+        pairs
+            .iter()
+            .map(|(v, l)| json!({"value": v, "label": l, "selected": v == selected}))
+            .collect::<Vec<_>>()
+    )
 }
 
 pub fn kind_options(selected: &str) -> Value {
@@ -67,7 +71,10 @@ pub fn task(
     returns: &[TaskReturn],
     today: NaiveDate,
 ) -> Value {
-    let prepared = t.session_id.as_ref().and_then(|sid| sessions.iter().find(|s| &s.id == sid));
+    let prepared = t
+        .session_id
+        .as_ref()
+        .and_then(|sid| sessions.iter().find(|s| &s.id == sid));
     let per_association: Vec<Value> = associations
         .iter()
         .map(|a| {
@@ -81,14 +88,18 @@ pub fn task(
             })
         })
         .collect();
-    let returned = per_association.iter().filter(|v| v["returned"] == json!(true)).count();
+    let returned = per_association
+        .iter()
+        .filter(|v| v["returned"] == json!(true))
+        .count();
     json!({
         "id": t.id,
         "title": t.title,
         "instructions": t.instructions,
         "due_long": fr::date_long(t.due_date),
         "due_short": fr::date_short(t.due_date),
-        "prepares": prepared.map(|s| s.label(associations)),
+        // A task before the bilans prepares all of them, not the first one only.
+        "prepares": prepared.map(|s| if s.kind() == SessionKind::BilanIndividuel { "Bilans individuels".to_string() } else { s.label(associations) }),
         "preparation": fr::half_days(t.preparation_half_days as i64),
         "returned_count": returned,
         "total": associations.len(),
@@ -110,7 +121,11 @@ pub fn participant(p: &Participant) -> Value {
 }
 
 pub fn association(a: &Association, participants: &[Participant]) -> Value {
-    let mine: Vec<Value> = participants.iter().filter(|p| p.association_id == a.id).map(participant).collect();
+    let mine: Vec<Value> = participants
+        .iter()
+        .filter(|p| p.association_id == a.id)
+        .map(participant)
+        .collect();
     json!({
         "id": a.id,
         "name": a.name,

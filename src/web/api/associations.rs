@@ -16,8 +16,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/associations/{id}", web::get().to(get))
         .route("/associations/{id}", web::put().to(update))
         .route("/associations/{id}", web::delete().to(delete))
-        .route("/associations/{id}/participants", web::get().to(list_participants))
-        .route("/associations/{id}/participants", web::post().to(create_participant))
+        .route(
+            "/associations/{id}/participants",
+            web::get().to(list_participants),
+        )
+        .route(
+            "/associations/{id}/participants",
+            web::post().to(create_participant),
+        )
         .route("/participants/{id}", web::put().to(update_participant))
         .route("/participants/{id}", web::delete().to(delete_participant));
 }
@@ -36,7 +42,12 @@ pub async fn list(state: web::Data<AppState>, actor: Actor, path: web::Path<Stri
 
 #[utoipa::path(post, path = "/api/v1/cohorts/{id}/associations", tag = "Associations", request_body = AssociationInput,
     responses((status = 201, body = Association), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "cohort_full"), (status = 422, body = ErrorBody)))]
-pub async fn enrol(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<AssociationInput>) -> ApiResult {
+pub async fn enrol(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: web::Json<AssociationInput>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let a = crate::db::run(&state.pool, move |c| association::enrol(c, &id, &body)).await?;
@@ -47,19 +58,30 @@ pub async fn enrol(state: web::Data<AppState>, actor: Actor, path: web::Path<Str
 pub async fn get(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::ViewAssociation(&id))?;
-    Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, move |c| association::get(c, &id)).await?))
+    Ok(HttpResponse::Ok()
+        .json(crate::db::run(&state.pool, move |c| association::get(c, &id)).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/associations/{id}", tag = "Associations", request_body = AssociationInput,
     responses((status = 200, body = Association), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<AssociationInput>) -> ApiResult {
+pub async fn update(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: web::Json<AssociationInput>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
-    Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, move |c| association::update(c, &id, &body)).await?))
+    Ok(HttpResponse::Ok()
+        .json(crate::db::run(&state.pool, move |c| association::update(c, &id, &body)).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/associations/{id}", tag = "Associations", responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+pub async fn delete(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
     crate::db::run(&state.pool, move |c| association::delete(c, &id)).await?;
@@ -67,7 +89,11 @@ pub async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<St
 }
 
 #[utoipa::path(get, path = "/api/v1/associations/{id}/participants", tag = "Associations", responses((status = 200, body = Vec<Participant>)))]
-pub async fn list_participants(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+pub async fn list_participants(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::ViewAssociation(&id))?;
     let out = crate::db::run(&state.pool, move |c| {
@@ -80,7 +106,12 @@ pub async fn list_participants(state: web::Data<AppState>, actor: Actor, path: w
 
 #[utoipa::path(post, path = "/api/v1/associations/{id}/participants", tag = "Associations", request_body = ParticipantInput,
     responses((status = 201, body = Participant), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_participant(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<ParticipantInput>) -> ApiResult {
+pub async fn create_participant(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: web::Json<ParticipantInput>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
     let p = crate::db::run(&state.pool, move |c| participant::create(c, &id, &body)).await?;
@@ -89,14 +120,24 @@ pub async fn create_participant(state: web::Data<AppState>, actor: Actor, path: 
 
 #[utoipa::path(put, path = "/api/v1/participants/{id}", tag = "Associations", request_body = ParticipantInput,
     responses((status = 200, body = Participant), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn update_participant(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<ParticipantInput>) -> ApiResult {
+pub async fn update_participant(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: web::Json<ParticipantInput>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditParticipant(&id))?;
-    Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, move |c| participant::update(c, &id, &body)).await?))
+    Ok(HttpResponse::Ok()
+        .json(crate::db::run(&state.pool, move |c| participant::update(c, &id, &body)).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/participants/{id}", tag = "Associations", responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_participant(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+pub async fn delete_participant(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditParticipant(&id))?;
     crate::db::run(&state.pool, move |c| participant::delete(c, &id)).await?;

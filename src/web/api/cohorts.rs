@@ -36,12 +36,19 @@ pub async fn list(state: web::Data<AppState>, actor: Actor) -> ApiResult {
 
 #[utoipa::path(post, path = "/api/v1/cohorts", tag = "Cohortes", request_body = CohortInput,
     responses((status = 201, body = CohortOut), (status = 422, body = ErrorBody)))]
-pub async fn create(state: web::Data<AppState>, actor: Actor, body: web::Json<CohortInput>) -> ApiResult {
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: web::Json<CohortInput>,
+) -> ApiResult {
     actor.authorize(Action::CreateCohort)?;
     let out = crate::db::run(&state.pool, move |c| {
         let cohort = cohort::create(c, &body)?;
         let partner_dla_ids = cohort::partner_ids(c, &cohort.id)?;
-        Ok(CohortOut { cohort, partner_dla_ids })
+        Ok(CohortOut {
+            cohort,
+            partner_dla_ids,
+        })
     })
     .await?;
     Ok(HttpResponse::Created().json(out))
@@ -52,7 +59,10 @@ pub async fn get(state: web::Data<AppState>, actor: Actor, path: web::Path<Strin
     let id = path.into_inner();
     actor.authorize(Action::ViewCohort(&id))?;
     let out = crate::db::run(&state.pool, move |c| {
-        Ok(CohortOut { cohort: cohort::get(c, &id)?, partner_dla_ids: cohort::partner_ids(c, &id)? })
+        Ok(CohortOut {
+            cohort: cohort::get(c, &id)?,
+            partner_dla_ids: cohort::partner_ids(c, &id)?,
+        })
     })
     .await?;
     Ok(HttpResponse::Ok().json(out))
@@ -60,12 +70,20 @@ pub async fn get(state: web::Data<AppState>, actor: Actor, path: web::Path<Strin
 
 #[utoipa::path(put, path = "/api/v1/cohorts/{id}", tag = "Cohortes", request_body = CohortInput,
     responses((status = 200, body = CohortOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<CohortInput>) -> ApiResult {
+pub async fn update(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: web::Json<CohortInput>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let out = crate::db::run(&state.pool, move |c| {
         let cohort = cohort::update(c, &id, &body)?;
-        Ok(CohortOut { cohort, partner_dla_ids: cohort::partner_ids(c, &id)? })
+        Ok(CohortOut {
+            cohort,
+            partner_dla_ids: cohort::partner_ids(c, &id)?,
+        })
     })
     .await?;
     Ok(HttpResponse::Ok().json(out))
@@ -80,20 +98,43 @@ pub struct GenerateInput {
 
 #[utoipa::path(post, path = "/api/v1/cohorts/{id}/programme", tag = "Cohortes", request_body(content = GenerateInput, description = "Optional; `{}` or no body generates a new programme"),
     responses((status = 201, body = Generated), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "A programme exists and `replace` is not set")))]
-pub async fn generate(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: Option<web::Json<GenerateInput>>) -> ApiResult {
+pub async fn generate(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: Option<web::Json<GenerateInput>>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
-    let replace = body.map(|b| crate::models::input::Check::checkbox(&b.replace)).unwrap_or(false);
-    let (template, am) = (state.config.programme.clone(), state.config.calendar.alsace_moselle);
-    let generated = crate::db::run(&state.pool, move |c| programme::generate(c, &id, &template, am, replace)).await?;
+    let replace = body
+        .map(|b| crate::models::input::Check::checkbox(&b.replace))
+        .unwrap_or(false);
+    let (template, am) = (
+        state.config.programme.clone(),
+        state.config.calendar.alsace_moselle,
+    );
+    let generated = crate::db::run(&state.pool, move |c| {
+        programme::generate(c, &id, &template, am, replace)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(generated))
 }
 
 #[utoipa::path(get, path = "/api/v1/cohorts/{id}/warnings", tag = "Cohortes", responses((status = 200, description = "List of {code, message}"), (status = 404, body = ErrorBody)))]
-pub async fn warnings(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+pub async fn warnings(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::ViewCohort(&id))?;
-    let (template, am) = (state.config.programme.clone(), state.config.calendar.alsace_moselle);
-    let o = crate::db::run(&state.pool, move |c| programme::overview(c, &id, &template, am)).await?;
+    let (template, am) = (
+        state.config.programme.clone(),
+        state.config.calendar.alsace_moselle,
+    );
+    let o = crate::db::run(&state.pool, move |c| {
+        programme::overview(c, &id, &template, am)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(o.warnings))
 }

@@ -17,29 +17,67 @@ pub type ApiResult = Result<HttpResponse, AppError>;
 
 /// Malformed JSON, a wrong content type or an oversized body: a 400 with a French message.
 pub fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default().limit(256 * 1024).error_handler(|err, _req| {
-        use actix_web::error::JsonPayloadError as E;
-        let (code, message) = match &err {
-            E::ContentType => ("unsupported_media_type", "Envoyez le corps en JSON (Content-Type: application/json).".to_string()),
-            E::Overflow { .. } | E::OverflowKnownLength { .. } => ("payload_too_large", "Le corps de la requête est trop volumineux.".to_string()),
-            E::Deserialize(e) => ("invalid_json", format!("JSON invalide : {e}")),
-            other => ("invalid_json", format!("JSON illisible : {other}")),
-        };
-        AppError::BadRequest { code, message }.into()
-    })
+    web::JsonConfig::default()
+        .limit(256 * 1024)
+        .error_handler(|err, _req| {
+            use actix_web::error::JsonPayloadError as E;
+            let (code, message) = match &err {
+                E::ContentType => (
+                    "unsupported_media_type",
+                    "Envoyez le corps en JSON (Content-Type: application/json).".to_string(),
+                ),
+                E::Overflow { .. } | E::OverflowKnownLength { .. } => (
+                    "payload_too_large",
+                    "Le corps de la requête est trop volumineux.".to_string(),
+                ),
+                E::Deserialize(e) => ("invalid_json", format!("JSON invalide : {e}")),
+                other => ("invalid_json", format!("JSON illisible : {other}")),
+            };
+            AppError::BadRequest { code, message }.into()
+        })
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Cohorte API", version = "1", description = "Accompagnements collectifs sur le modèle socio-économique : cohortes, associations, programme en quatre sessions. Les erreurs suivent la forme {\"error\": {\"code\", \"message\", \"fields\"}}."),
+    info(
+        title = "Cohorte API",
+        version = "1",
+        description = "Accompagnements collectifs sur le modèle socio-économique : cohortes, associations, programme en quatre sessions. Les erreurs suivent la forme {\"error\": {\"code\", \"message\", \"fields\"}}."
+    ),
     paths(
-        reference::list_dlas, reference::create_dla, reference::get_dla, reference::update_dla,
-        reference::list_consultants, reference::create_consultant, reference::update_consultant,
-        cohorts::list, cohorts::create, cohorts::get, cohorts::update, cohorts::generate, cohorts::warnings,
-        associations::list, associations::enrol, associations::get, associations::update, associations::delete,
-        associations::list_participants, associations::create_participant, associations::update_participant, associations::delete_participant,
-        sessions::list, sessions::create, sessions::get, sessions::update, sessions::move_session, sessions::delete,
-        tasks::list, tasks::create, tasks::update, tasks::delete, tasks::set_return,
+        reference::list_dlas,
+        reference::create_dla,
+        reference::get_dla,
+        reference::update_dla,
+        reference::list_consultants,
+        reference::create_consultant,
+        reference::update_consultant,
+        cohorts::list,
+        cohorts::create,
+        cohorts::get,
+        cohorts::update,
+        cohorts::generate,
+        cohorts::warnings,
+        associations::list,
+        associations::enrol,
+        associations::get,
+        associations::update,
+        associations::delete,
+        associations::list_participants,
+        associations::create_participant,
+        associations::update_participant,
+        associations::delete_participant,
+        sessions::list,
+        sessions::create,
+        sessions::get,
+        sessions::update,
+        sessions::move_session,
+        sessions::delete,
+        tasks::list,
+        tasks::create,
+        tasks::update,
+        tasks::delete,
+        tasks::set_return,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail))
 )]

@@ -27,14 +27,22 @@ pub async fn list_dlas(state: web::Data<AppState>, actor: Actor) -> ApiResult {
 
 #[utoipa::path(post, path = "/api/v1/dlas", tag = "DLA", request_body = DlaInput,
     responses((status = 201, body = Dla), (status = 422, body = ErrorBody)))]
-pub async fn create_dla(state: web::Data<AppState>, actor: Actor, body: web::Json<DlaInput>) -> ApiResult {
+pub async fn create_dla(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: web::Json<DlaInput>,
+) -> ApiResult {
     actor.authorize(Action::ManageDlas)?;
     let d = crate::db::run(&state.pool, move |c| dla::create(c, &body)).await?;
     Ok(HttpResponse::Created().json(d))
 }
 
 #[utoipa::path(get, path = "/api/v1/dlas/{id}", tag = "DLA", responses((status = 200, body = Dla), (status = 404, body = ErrorBody)))]
-pub async fn get_dla(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+pub async fn get_dla(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> ApiResult {
     actor.authorize(Action::ManageDlas)?;
     let id = path.into_inner();
     Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, move |c| dla::get(c, &id)).await?))
@@ -42,10 +50,16 @@ pub async fn get_dla(state: web::Data<AppState>, actor: Actor, path: web::Path<S
 
 #[utoipa::path(put, path = "/api/v1/dlas/{id}", tag = "DLA", request_body = DlaInput,
     responses((status = 200, body = Dla), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn update_dla(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<DlaInput>) -> ApiResult {
+pub async fn update_dla(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: web::Json<DlaInput>,
+) -> ApiResult {
     actor.authorize(Action::ManageDlas)?;
     let id = path.into_inner();
-    Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, move |c| dla::update(c, &id, &body)).await?))
+    Ok(HttpResponse::Ok()
+        .json(crate::db::run(&state.pool, move |c| dla::update(c, &id, &body)).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/consultants", tag = "Consultant·es", responses((status = 200, body = Vec<Consultant>)))]
@@ -56,7 +70,11 @@ pub async fn list_consultants(state: web::Data<AppState>, actor: Actor) -> ApiRe
 
 #[utoipa::path(post, path = "/api/v1/consultants", tag = "Consultant·es", request_body = ConsultantInput,
     responses((status = 201, body = Consultant), (status = 422, body = ErrorBody)))]
-pub async fn create_consultant(state: web::Data<AppState>, actor: Actor, body: web::Json<ConsultantInput>) -> ApiResult {
+pub async fn create_consultant(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: web::Json<ConsultantInput>,
+) -> ApiResult {
     actor.authorize(Action::ManageConsultants)?;
     let x = crate::db::run(&state.pool, move |c| consultant::create(c, &body)).await?;
     Ok(HttpResponse::Created().json(x))
@@ -64,8 +82,14 @@ pub async fn create_consultant(state: web::Data<AppState>, actor: Actor, body: w
 
 #[utoipa::path(put, path = "/api/v1/consultants/{id}", tag = "Consultant·es", request_body = ConsultantInput,
     responses((status = 200, body = Consultant), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn update_consultant(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<ConsultantInput>) -> ApiResult {
+pub async fn update_consultant(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: web::Json<ConsultantInput>,
+) -> ApiResult {
     actor.authorize(Action::ManageConsultants)?;
     let id = path.into_inner();
-    Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, move |c| consultant::update(c, &id, &body)).await?))
+    Ok(HttpResponse::Ok()
+        .json(crate::db::run(&state.pool, move |c| consultant::update(c, &id, &body)).await?))
 }

@@ -31,7 +31,12 @@ pub async fn list(state: web::Data<AppState>, actor: Actor, path: web::Path<Stri
 
 #[utoipa::path(post, path = "/api/v1/cohorts/{id}/sessions", tag = "Séances", request_body = SessionInput,
     responses((status = 201, body = Session), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<SessionInput>) -> ApiResult {
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: web::Json<SessionInput>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let am = state.config.calendar.alsace_moselle;
@@ -48,23 +53,43 @@ pub async fn get(state: web::Data<AppState>, actor: Actor, path: web::Path<Strin
 
 #[utoipa::path(put, path = "/api/v1/sessions/{id}", tag = "Séances", request_body = SessionInput, description = "Edits place, link, agenda and planned time; use `/move` to change the time.",
     responses((status = 200, body = Session), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<SessionInput>) -> ApiResult {
+pub async fn update(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: web::Json<SessionInput>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
-    Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, move |c| session::update_details(c, &id, &body)).await?))
+    Ok(HttpResponse::Ok()
+        .json(crate::db::run(&state.pool, move |c| session::update_details(c, &id, &body)).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/move", tag = "Séances", request_body = MoveInput,
     responses((status = 200, body = MoveResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn move_session(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<MoveInput>) -> ApiResult {
+pub async fn move_session(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: web::Json<MoveInput>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
     let am = state.config.calendar.alsace_moselle;
-    Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, move |c| session::move_session(c, &id, &body, am)).await?))
+    Ok(HttpResponse::Ok().json(
+        crate::db::run(&state.pool, move |c| {
+            session::move_session(c, &id, &body, am)
+        })
+        .await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "Séances", responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+pub async fn delete(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
     crate::db::run(&state.pool, move |c| session::delete(c, &id)).await?;

@@ -14,7 +14,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/cohorts/{id}/tasks", web::post().to(create))
         .route("/tasks/{id}", web::put().to(update))
         .route("/tasks/{id}", web::delete().to(delete))
-        .route("/tasks/{id}/associations/{association_id}", web::put().to(set_return));
+        .route(
+            "/tasks/{id}/associations/{association_id}",
+            web::put().to(set_return),
+        );
 }
 
 /// The cohort's tasks and the returns recorded so far (an association without a
@@ -31,7 +34,10 @@ pub async fn list(state: web::Data<AppState>, actor: Actor, path: web::Path<Stri
     actor.authorize(Action::ViewCohort(&id))?;
     let out = crate::db::run(&state.pool, move |c| {
         crate::models::cohort::get(c, &id)?;
-        Ok(TaskList { tasks: task::list_for_cohort(c, &id)?, returns: task::returns_for_cohort(c, &id)? })
+        Ok(TaskList {
+            tasks: task::list_for_cohort(c, &id)?,
+            returns: task::returns_for_cohort(c, &id)?,
+        })
     })
     .await?;
     Ok(HttpResponse::Ok().json(out))
@@ -39,7 +45,12 @@ pub async fn list(state: web::Data<AppState>, actor: Actor, path: web::Path<Stri
 
 #[utoipa::path(post, path = "/api/v1/cohorts/{id}/tasks", tag = "Travaux préparatoires", request_body = TaskInput,
     responses((status = 201, body = IntersessionTask), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<TaskInput>) -> ApiResult {
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: web::Json<TaskInput>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let t = crate::db::run(&state.pool, move |c| task::create(c, &id, &body)).await?;
@@ -48,14 +59,24 @@ pub async fn create(state: web::Data<AppState>, actor: Actor, path: web::Path<St
 
 #[utoipa::path(put, path = "/api/v1/tasks/{id}", tag = "Travaux préparatoires", request_body = TaskInput,
     responses((status = 200, body = IntersessionTask), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, body: web::Json<TaskInput>) -> ApiResult {
+pub async fn update(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: web::Json<TaskInput>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditTask(&id))?;
-    Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, move |c| task::update(c, &id, &body)).await?))
+    Ok(HttpResponse::Ok()
+        .json(crate::db::run(&state.pool, move |c| task::update(c, &id, &body)).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "Travaux préparatoires", responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+pub async fn delete(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditTask(&id))?;
     crate::db::run(&state.pool, move |c| task::delete(c, &id)).await?;
@@ -64,9 +85,19 @@ pub async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<St
 
 #[utoipa::path(put, path = "/api/v1/tasks/{id}/associations/{association_id}", tag = "Travaux préparatoires", request_body = ReturnInput,
     responses((status = 200, body = TaskReturn), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn set_return(state: web::Data<AppState>, actor: Actor, path: web::Path<(String, String)>, body: web::Json<ReturnInput>) -> ApiResult {
+pub async fn set_return(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(String, String)>,
+    body: web::Json<ReturnInput>,
+) -> ApiResult {
     let (id, aid) = path.into_inner();
     actor.authorize(Action::EditTask(&id))?;
     let today = crate::models::programme::today();
-    Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, move |c| task::set_return(c, &id, &aid, &body, today)).await?))
+    Ok(HttpResponse::Ok().json(
+        crate::db::run(&state.pool, move |c| {
+            task::set_return(c, &id, &aid, &body, today)
+        })
+        .await?,
+    ))
 }

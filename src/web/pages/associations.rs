@@ -23,17 +23,37 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/associations/{id}/modifier", web::post().to(update))
         .route("/associations/{id}/retirer", web::get().to(confirm_delete))
         .route("/associations/{id}/retirer", web::post().to(delete))
-        .route("/associations/{id}/participants/nouveau", web::get().to(new_participant))
-        .route("/associations/{id}/participants", web::post().to(create_participant))
-        .route("/participants/{id}/modifier", web::get().to(edit_participant))
-        .route("/participants/{id}/modifier", web::post().to(update_participant))
-        .route("/participants/{id}/retirer", web::post().to(delete_participant));
+        .route(
+            "/associations/{id}/participants/nouveau",
+            web::get().to(new_participant),
+        )
+        .route(
+            "/associations/{id}/participants",
+            web::post().to(create_participant),
+        )
+        .route(
+            "/participants/{id}/modifier",
+            web::get().to(edit_participant),
+        )
+        .route(
+            "/participants/{id}/modifier",
+            web::post().to(update_participant),
+        )
+        .route(
+            "/participants/{id}/retirer",
+            web::post().to(delete_participant),
+        );
 }
 
 async fn cohort_ctx(state: &AppState, cohort_id: &str) -> Result<Value, AppError> {
     let cid = cohort_id.to_string();
-    let (co, n) = crate::db::run(&state.pool, move |c| Ok((cohort::get(c, &cid)?, cohort::association_count(c, &cid)?))).await?;
-    Ok(json!({"id": co.id, "name": co.name, "cap": co.association_cap, "count": n, "full": n >= co.association_cap as i64}))
+    let (co, n) = crate::db::run(&state.pool, move |c| {
+        Ok((cohort::get(c, &cid)?, cohort::association_count(c, &cid)?))
+    })
+    .await?;
+    Ok(
+        json!({"id": co.id, "name": co.name, "cap": co.association_cap, "count": n, "full": n >= co.association_cap as i64}),
+    )
 }
 
 fn form_ctx(title: &str, cohort: Value, action: String, input: &AssociationInput) -> Value {
@@ -44,41 +64,78 @@ async fn new(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) 
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let cohort = cohort_ctx(&state, &id).await?;
-    let input = AssociationInput { general_interest: "on".into(), ..Default::default() };
-    render(&state, "pages/associations/form", form_ctx("Inscrire une association", cohort, format!("/cohortes/{id}/associations"), &input))
+    let input = AssociationInput {
+        general_interest: "on".into(),
+        ..Default::default()
+    };
+    render(
+        &state,
+        "pages/associations/form",
+        form_ctx(
+            "Inscrire une association",
+            cohort,
+            format!("/cohortes/{id}/associations"),
+            &input,
+        ),
+    )
 }
 
-async fn create(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<AssociationInput>) -> PageResult {
+async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    Form(input): Form<AssociationInput>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let (cid, i) = (id.clone(), input.clone());
     match crate::db::run(&state.pool, move |c| association::enrol(c, &cid, &i)).await {
-        Ok(a) => Ok(redirect(&format!("/associations/{}", a.id), Some("association_inscrite"))),
+        Ok(a) => Ok(redirect(
+            &format!("/associations/{}", a.id),
+            Some("association_inscrite"),
+        )),
         Err(e) => {
             let cohort = cohort_ctx(&state, &id).await?;
-            rerender(&state, "pages/associations/form", form_ctx("Inscrire une association", cohort, format!("/cohortes/{id}/associations"), &input), &input, e)
+            rerender(
+                &state,
+                "pages/associations/form",
+                form_ctx(
+                    "Inscrire une association",
+                    cohort,
+                    format!("/cohortes/{id}/associations"),
+                    &input,
+                ),
+                &input,
+                e,
+            )
         }
     }
 }
 
-async fn show(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, q: web::Query<NoticeQuery>) -> PageResult {
+async fn show(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    q: web::Query<NoticeQuery>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::ViewAssociation(&id))?;
     let aid = id.clone();
-    let (a, co, participants, sessions, tasks, returns, all) = crate::db::run(&state.pool, move |c| {
-        let a = association::get(c, &aid)?;
-        let co = cohort::get(c, &a.cohort_id)?;
-        Ok((
-            a.clone(),
-            co,
-            participant::list_for_association(c, &aid)?,
-            session::list_for_cohort(c, &a.cohort_id)?,
-            task::list_for_cohort(c, &a.cohort_id)?,
-            task::returns_for_cohort(c, &a.cohort_id)?,
-            association::list_for_cohort(c, &a.cohort_id)?,
-        ))
-    })
-    .await?;
+    let (a, co, participants, sessions, tasks, returns, all) =
+        crate::db::run(&state.pool, move |c| {
+            let a = association::get(c, &aid)?;
+            let co = cohort::get(c, &a.cohort_id)?;
+            Ok((
+                a.clone(),
+                co,
+                participant::list_for_association(c, &aid)?,
+                session::list_for_cohort(c, &a.cohort_id)?,
+                task::list_for_cohort(c, &a.cohort_id)?,
+                task::returns_for_cohort(c, &a.cohort_id)?,
+                association::list_for_cohort(c, &a.cohort_id)?,
+            ))
+        })
+        .await?;
     let facts = rules::AssociationFacts {
         name: &a.name,
         salaried_staff: a.salaried_staff,
@@ -96,7 +153,10 @@ async fn show(state: web::Data<AppState>, actor: Actor, path: web::Path<String>,
         .filter(|s| s.association_id.is_none() || s.association_id.as_deref() == Some(&a.id))
         .map(|s| view::session(s, &all, now))
         .collect();
-    let my_tasks: Vec<Value> = tasks.iter().map(|t| view::task(t, &sessions, &own, &returns, today)).collect();
+    let my_tasks: Vec<Value> = tasks
+        .iter()
+        .map(|t| view::task(t, &sessions, &own, &returns, today))
+        .collect();
     let ctx = json!({
         "title": a.name,
         "nav_cohorts": true,
@@ -115,23 +175,41 @@ async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>)
     let aid = id.clone();
     let a = crate::db::run(&state.pool, move |c| association::get(c, &aid)).await?;
     let cohort = cohort_ctx(&state, &a.cohort_id).await?;
-    let mut ctx = form_ctx("Modifier l'association", cohort, format!("/associations/{id}/modifier"), &AssociationInput::from(&a));
+    let mut ctx = form_ctx(
+        "Modifier l'association",
+        cohort,
+        format!("/associations/{id}/modifier"),
+        &AssociationInput::from(&a),
+    );
     ctx["editing"] = json!(true);
     ctx["association_id"] = json!(id);
     render(&state, "pages/associations/form", ctx)
 }
 
-async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<AssociationInput>) -> PageResult {
+async fn update(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    Form(input): Form<AssociationInput>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
     let (aid, i) = (id.clone(), input.clone());
     match crate::db::run(&state.pool, move |c| association::update(c, &aid, &i)).await {
-        Ok(_) => Ok(redirect(&format!("/associations/{id}"), Some("association_modifiee"))),
+        Ok(_) => Ok(redirect(
+            &format!("/associations/{id}"),
+            Some("association_modifiee"),
+        )),
         Err(e) => {
             let aid = id.clone();
             let a = crate::db::run(&state.pool, move |c| association::get(c, &aid)).await?;
             let cohort = cohort_ctx(&state, &a.cohort_id).await?;
-            let mut ctx = form_ctx("Modifier l'association", cohort, format!("/associations/{id}/modifier"), &input);
+            let mut ctx = form_ctx(
+                "Modifier l'association",
+                cohort,
+                format!("/associations/{id}/modifier"),
+                &input,
+            );
             ctx["editing"] = json!(true);
             ctx["association_id"] = json!(id);
             rerender(&state, "pages/associations/form", ctx, &input, e)
@@ -139,31 +217,53 @@ async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String
     }
 }
 
-async fn confirm_delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn confirm_delete(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
     let aid = id.clone();
-    let (a, n) = crate::db::run(&state.pool, move |c| Ok((association::get(c, &aid)?, participant::list_for_association(c, &aid)?.len()))).await?;
-    render(&state, "pages/confirm", json!({
-        "title": format!("Retirer {} de la cohorte ?", a.name),
-        "nav_cohorts": true,
-        "message": format!("{} sera retirée de la cohorte avec ses {} participant·es, sa séance de bilan individuel et le suivi de ses travaux préparatoires. Cette action est définitive.", a.name, n),
-        "action": format!("/associations/{id}/retirer"),
-        "confirm_label": "Retirer l'association",
-        "cancel": format!("/associations/{id}"),
-    }))
+    let (a, n) = crate::db::run(&state.pool, move |c| {
+        Ok((
+            association::get(c, &aid)?,
+            participant::list_for_association(c, &aid)?.len(),
+        ))
+    })
+    .await?;
+    render(
+        &state,
+        "pages/confirm",
+        json!({
+            "title": format!("Retirer {} de la cohorte ?", a.name),
+            "nav_cohorts": true,
+            "message": format!("{} sera retirée de la cohorte avec ses {} participant·es, sa séance de bilan individuel et le suivi de ses travaux préparatoires. Cette action est définitive.", a.name, n),
+            "action": format!("/associations/{id}/retirer"),
+            "confirm_label": "Retirer l'association",
+            "cancel": format!("/associations/{id}"),
+        }),
+    )
 }
 
 async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
     let a = crate::db::run(&state.pool, move |c| association::delete(c, &id)).await?;
-    Ok(redirect(&format!("/cohortes/{}", a.cohort_id), Some("association_retiree")))
+    Ok(redirect(
+        &format!("/cohortes/{}", a.cohort_id),
+        Some("association_retiree"),
+    ))
 }
 
 // ---- participants ---------------------------------------------------------------------
 
-fn participant_ctx(title: &str, a: &association::Association, action: String, input: &ParticipantInput) -> Value {
+fn participant_ctx(
+    title: &str,
+    a: &association::Association,
+    action: String,
+    input: &ParticipantInput,
+) -> Value {
     json!({
         "title": title,
         "nav_cohorts": true,
@@ -174,32 +274,65 @@ fn participant_ctx(title: &str, a: &association::Association, action: String, in
     })
 }
 
-async fn new_participant(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn new_participant(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
     let aid = id.clone();
     let a = crate::db::run(&state.pool, move |c| association::get(c, &aid)).await?;
-    let input = ParticipantInput { role: "direction".into(), ..Default::default() };
-    render(&state, "pages/participants/form", participant_ctx("Ajouter une personne", &a, format!("/associations/{id}/participants"), &input))
+    let input = ParticipantInput {
+        role: "direction".into(),
+        ..Default::default()
+    };
+    render(
+        &state,
+        "pages/participants/form",
+        participant_ctx(
+            "Ajouter une personne",
+            &a,
+            format!("/associations/{id}/participants"),
+            &input,
+        ),
+    )
 }
 
-async fn create_participant(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<ParticipantInput>) -> PageResult {
+async fn create_participant(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    Form(input): Form<ParticipantInput>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
     let (aid, i) = (id.clone(), input.clone());
     match crate::db::run(&state.pool, move |c| participant::create(c, &aid, &i)).await {
-        Ok(_) => Ok(redirect(&format!("/associations/{id}"), Some("participant_ajoute"))),
+        Ok(_) => Ok(redirect(
+            &format!("/associations/{id}"),
+            Some("participant_ajoute"),
+        )),
         Err(e) => {
             let aid = id.clone();
             let a = crate::db::run(&state.pool, move |c| association::get(c, &aid)).await?;
-            let mut ctx = participant_ctx("Ajouter une personne", &a, format!("/associations/{id}/participants"), &input);
+            let mut ctx = participant_ctx(
+                "Ajouter une personne",
+                &a,
+                format!("/associations/{id}/participants"),
+                &input,
+            );
             ctx["role_options"] = view::options(&ROLES, &input.role);
             rerender(&state, "pages/participants/form", ctx, &input, e)
         }
     }
 }
 
-async fn edit_participant(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn edit_participant(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditParticipant(&id))?;
     let pid = id.clone();
@@ -209,17 +342,30 @@ async fn edit_participant(state: web::Data<AppState>, actor: Actor, path: web::P
         Ok((p, a))
     })
     .await?;
-    let mut ctx = participant_ctx("Modifier la personne", &a, format!("/participants/{id}/modifier"), &ParticipantInput::from(&p));
+    let mut ctx = participant_ctx(
+        "Modifier la personne",
+        &a,
+        format!("/participants/{id}/modifier"),
+        &ParticipantInput::from(&p),
+    );
     ctx["participant_id"] = json!(id);
     render(&state, "pages/participants/form", ctx)
 }
 
-async fn update_participant(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<ParticipantInput>) -> PageResult {
+async fn update_participant(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    Form(input): Form<ParticipantInput>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditParticipant(&id))?;
     let (pid, i) = (id.clone(), input.clone());
     match crate::db::run(&state.pool, move |c| participant::update(c, &pid, &i)).await {
-        Ok(p) => Ok(redirect(&format!("/associations/{}", p.association_id), Some("participant_modifie"))),
+        Ok(p) => Ok(redirect(
+            &format!("/associations/{}", p.association_id),
+            Some("participant_modifie"),
+        )),
         Err(e) => {
             let pid = id.clone();
             let a = crate::db::run(&state.pool, move |c| {
@@ -227,17 +373,28 @@ async fn update_participant(state: web::Data<AppState>, actor: Actor, path: web:
                 association::get(c, &p.association_id)
             })
             .await?;
-            let mut ctx = participant_ctx("Modifier la personne", &a, format!("/participants/{id}/modifier"), &input);
+            let mut ctx = participant_ctx(
+                "Modifier la personne",
+                &a,
+                format!("/participants/{id}/modifier"),
+                &input,
+            );
             ctx["participant_id"] = json!(id);
             rerender(&state, "pages/participants/form", ctx, &input, e)
         }
     }
 }
 
-async fn delete_participant(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn delete_participant(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditParticipant(&id))?;
     let p = crate::db::run(&state.pool, move |c| participant::delete(c, &id)).await?;
-    Ok(redirect(&format!("/associations/{}", p.association_id), Some("participant_retire")))
+    Ok(redirect(
+        &format!("/associations/{}", p.association_id),
+        Some("participant_retire"),
+    ))
 }
-

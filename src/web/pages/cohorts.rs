@@ -38,7 +38,10 @@ async fn list(state: web::Data<AppState>, actor: Actor, q: web::Query<NoticeQuer
     actor.authorize(Action::ListCohorts)?;
     let now = chrono::Utc::now().naive_utc();
     let (rows, empty) = crate::db::run(&state.pool, move |c| {
-        Ok((cohort::list_summaries(c, now)?, cohort::is_database_empty(c)?))
+        Ok((
+            cohort::list_summaries(c, now)?,
+            cohort::is_database_empty(c)?,
+        ))
     })
     .await?;
     let cohorts: Vec<Value> = rows
@@ -66,15 +69,33 @@ async fn list(state: web::Data<AppState>, actor: Actor, q: web::Query<NoticeQuer
     render(&state, "pages/cohorts/list", with_notice(ctx, &q))
 }
 
-async fn form_context(state: &AppState, title: &str, input: &CohortInput, action: String) -> Result<Value, AppError> {
-    let (dlas, consultants) = crate::db::run(&state.pool, |c| Ok((dla::list(c)?, consultant::list(c)?))).await?;
-    let dla_pairs: Vec<(String, String)> = dlas.iter().map(|d| (d.id.clone(), format!("{} — {}", d.name, d.area))).collect();
+async fn form_context(
+    state: &AppState,
+    title: &str,
+    input: &CohortInput,
+    action: String,
+) -> Result<Value, AppError> {
+    let (dlas, consultants) =
+        crate::db::run(&state.pool, |c| Ok((dla::list(c)?, consultant::list(c)?))).await?;
+    let dla_pairs: Vec<(String, String)> = dlas
+        .iter()
+        .map(|d| (d.id.clone(), format!("{} — {}", d.name, d.area)))
+        .collect();
     let partners: Vec<Value> = dlas
         .iter()
         .map(|d| json!({"value": d.id, "label": format!("{} — {}", d.name, d.area), "checked": input.partner_dla_ids.contains(&d.id)}))
         .collect();
     let mut consultant_pairs = vec![(String::new(), "— À désigner —".to_string())];
-    consultant_pairs.extend(consultants.iter().map(|x| (x.id.clone(), if x.firm.is_empty() { x.name.clone() } else { format!("{} ({})", x.name, x.firm) })));
+    consultant_pairs.extend(consultants.iter().map(|x| {
+        (
+            x.id.clone(),
+            if x.firm.is_empty() {
+                x.name.clone()
+            } else {
+                format!("{} ({})", x.name, x.firm)
+            },
+        )
+    }));
     Ok(json!({
         "title": title,
         "nav_cohorts": true,
@@ -91,16 +112,28 @@ async fn form_context(state: &AppState, title: &str, input: &CohortInput, action
 
 async fn new(state: web::Data<AppState>, actor: Actor) -> PageResult {
     actor.authorize(Action::CreateCohort)?;
-    let input = CohortInput { association_cap: "8".into(), status: "brouillon".into(), approach: "territoriale".into(), ..Default::default() };
+    let input = CohortInput {
+        association_cap: "8".into(),
+        status: "brouillon".into(),
+        approach: "territoriale".into(),
+        ..Default::default()
+    };
     let ctx = form_context(&state, "Nouvelle cohorte", &input, "/cohortes".into()).await?;
     render(&state, "pages/cohorts/form", ctx)
 }
 
-async fn create(state: web::Data<AppState>, actor: Actor, Form(input): Form<CohortInput>) -> PageResult {
+async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    Form(input): Form<CohortInput>,
+) -> PageResult {
     actor.authorize(Action::CreateCohort)?;
     let i = input.clone();
     match crate::db::run(&state.pool, move |c| cohort::create(c, &i)).await {
-        Ok(created) => Ok(redirect(&format!("/cohortes/{}", created.id), Some("cohorte_creee"))),
+        Ok(created) => Ok(redirect(
+            &format!("/cohortes/{}", created.id),
+            Some("cohorte_creee"),
+        )),
         Err(e) => {
             let ctx = form_context(&state, "Nouvelle cohorte", &input, "/cohortes".into()).await?;
             rerender(&state, "pages/cohorts/form", ctx, &input, e)
@@ -118,19 +151,39 @@ async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>)
         Ok(CohortInput::from((&co, partners)))
     })
     .await?;
-    let mut ctx = form_context(&state, "Modifier la cohorte", &input, format!("/cohortes/{id}/modifier")).await?;
+    let mut ctx = form_context(
+        &state,
+        "Modifier la cohorte",
+        &input,
+        format!("/cohortes/{id}/modifier"),
+    )
+    .await?;
     ctx["cohort_id"] = json!(id);
     render(&state, "pages/cohorts/form", ctx)
 }
 
-async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<CohortInput>) -> PageResult {
+async fn update(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    Form(input): Form<CohortInput>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let (cid, i) = (id.clone(), input.clone());
     match crate::db::run(&state.pool, move |c| cohort::update(c, &cid, &i)).await {
-        Ok(_) => Ok(redirect(&format!("/cohortes/{id}"), Some("cohorte_modifiee"))),
+        Ok(_) => Ok(redirect(
+            &format!("/cohortes/{id}"),
+            Some("cohorte_modifiee"),
+        )),
         Err(e) => {
-            let mut ctx = form_context(&state, "Modifier la cohorte", &input, format!("/cohortes/{id}/modifier")).await?;
+            let mut ctx = form_context(
+                &state,
+                "Modifier la cohorte",
+                &input,
+                format!("/cohortes/{id}/modifier"),
+            )
+            .await?;
             ctx["cohort_id"] = json!(id);
             rerender(&state, "pages/cohorts/form", ctx, &input, e)
         }
@@ -139,12 +192,27 @@ async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String
 
 /// The cohort page context; shared with the programme-generation refusal.
 async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
-    let (cid, template, am) = (id.to_string(), state.config.programme.clone(), state.config.calendar.alsace_moselle);
-    let o = crate::db::run(&state.pool, move |c| programme::overview(c, &cid, &template, am)).await?;
+    let (cid, template, am) = (
+        id.to_string(),
+        state.config.programme.clone(),
+        state.config.calendar.alsace_moselle,
+    );
+    let o = crate::db::run(&state.pool, move |c| {
+        programme::overview(c, &cid, &template, am)
+    })
+    .await?;
     let now = chrono::Utc::now().naive_utc();
     let today = programme::today();
-    let associations: Vec<Value> = o.associations.iter().map(|a| view::association(a, &o.participants)).collect();
-    let tasks: Vec<Value> = o.tasks.iter().map(|t| view::task(t, &o.sessions, &o.associations, &o.returns, today)).collect();
+    let associations: Vec<Value> = o
+        .associations
+        .iter()
+        .map(|a| view::association(a, &o.participants))
+        .collect();
+    let tasks: Vec<Value> = o
+        .tasks
+        .iter()
+        .map(|t| view::task(t, &o.sessions, &o.associations, &o.returns, today))
+        .collect();
     let full = o.associations.len() as i32 >= o.cohort.association_cap;
     let planned: i32 = o.sessions.iter().map(|s| s.planned_half_days).sum();
     Ok(json!({
@@ -177,7 +245,12 @@ async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
     }))
 }
 
-async fn show(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, q: web::Query<NoticeQuery>) -> PageResult {
+async fn show(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    q: web::Query<NoticeQuery>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::ViewCohort(&id))?;
     let ctx = show_context(&state, &id).await?;
@@ -190,18 +263,40 @@ struct GenerateForm {
     replace: String,
 }
 
-async fn generate(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(f): Form<GenerateForm>) -> PageResult {
+async fn generate(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    Form(f): Form<GenerateForm>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
-    let (cid, template, am, replace) = (id.clone(), state.config.programme.clone(), state.config.calendar.alsace_moselle, Check::checkbox(&f.replace));
-    match crate::db::run(&state.pool, move |c| programme::generate(c, &cid, &template, am, replace)).await {
-        Ok(_) => Ok(redirect(&format!("/cohortes/{id}"), Some("programme_genere"))),
+    let (cid, template, am, replace) = (
+        id.clone(),
+        state.config.programme.clone(),
+        state.config.calendar.alsace_moselle,
+        Check::checkbox(&f.replace),
+    );
+    match crate::db::run(&state.pool, move |c| {
+        programme::generate(c, &cid, &template, am, replace)
+    })
+    .await
+    {
+        Ok(_) => Ok(redirect(
+            &format!("/cohortes/{id}"),
+            Some("programme_genere"),
+        )),
         Err(e @ AppError::Conflict { .. }) => {
             let mut ctx = show_context(&state, &id).await?;
             ctx["error_message"] = json!(e.public_message());
             ctx["confirm_replace"] = json!(true);
             let mut ctx = ctx;
-            crate::web::pages::render_status(&state, actix_web::http::StatusCode::CONFLICT, "pages/cohorts/show", &mut ctx)
+            crate::web::pages::render_status(
+                &state,
+                actix_web::http::StatusCode::CONFLICT,
+                "pages/cohorts/show",
+                &mut ctx,
+            )
         }
         Err(e) => Err(e.into()),
     }
@@ -232,7 +327,9 @@ fn session_tpl_mut<'a>(t: &'a mut ProgrammeTemplate, key: &str) -> &'a mut Sessi
 }
 
 fn half(n: u32) -> String {
-    fr::decimal(n as f64 / 2.0, 1).trim_end_matches(",0").to_string()
+    fr::decimal(n as f64 / 2.0, 1)
+        .trim_end_matches(",0")
+        .to_string()
 }
 
 /// Flat form values (`etat_des_lieux.offset_days` …) from a template.
@@ -241,13 +338,30 @@ fn template_values(t: &ProgrammeTemplate) -> BTreeMap<String, String> {
     for (key, _) in COLLECTIVE {
         let s = session_tpl(t, key);
         m.insert(format!("{key}.offset_days"), s.offset_days.to_string());
-        m.insert(format!("{key}.start_time"), s.start_time.format("%H:%M").to_string());
-        m.insert(format!("{key}.duration_minutes"), s.duration_minutes.to_string());
+        m.insert(
+            format!("{key}.start_time"),
+            s.start_time.format("%H:%M").to_string(),
+        );
+        m.insert(
+            format!("{key}.duration_minutes"),
+            s.duration_minutes.to_string(),
+        );
         m.insert(format!("{key}.planned_days"), half(s.planned_half_days));
     }
     m.insert("bilan.offset_days".into(), t.bilan.offset_days.to_string());
-    m.insert("bilan.slots".into(), t.bilan.slots.iter().map(|s| s.format("%H:%M").to_string()).collect::<Vec<_>>().join(", "));
-    m.insert("bilan.duration_minutes".into(), t.bilan.duration_minutes.to_string());
+    m.insert(
+        "bilan.slots".into(),
+        t.bilan
+            .slots
+            .iter()
+            .map(|s| s.format("%H:%M").to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    m.insert(
+        "bilan.duration_minutes".into(),
+        t.bilan.duration_minutes.to_string(),
+    );
     m.insert("bilan.planned_days".into(), half(t.bilan.planned_half_days));
     for (i, task) in t.tasks.iter().enumerate() {
         m.insert(format!("task{i}.days_before"), task.days_before.to_string());
@@ -258,37 +372,95 @@ fn template_values(t: &ProgrammeTemplate) -> BTreeMap<String, String> {
 }
 
 /// Applies the flat form onto `base`, with French messages per field.
-fn apply_template(base: &ProgrammeTemplate, v: &BTreeMap<String, String>) -> Result<ProgrammeTemplate, AppError> {
+fn apply_template(
+    base: &ProgrammeTemplate,
+    v: &BTreeMap<String, String>,
+) -> Result<ProgrammeTemplate, AppError> {
     let mut t = base.clone();
     let mut c = Check::new();
     let get = |k: &str| v.get(k).cloned().unwrap_or_default();
     for (key, _) in COLLECTIVE {
-        let offset = c.required_int(&format!("{key}.offset_days"), &get(&format!("{key}.offset_days")), 0, 120);
-        let start = c.time(&format!("{key}.start_time"), &get(&format!("{key}.start_time")));
-        let duration = c.required_int(&format!("{key}.duration_minutes"), &get(&format!("{key}.duration_minutes")), 15, 600);
-        let planned = c.half_days(&format!("{key}.planned_days"), &get(&format!("{key}.planned_days")));
+        let offset = c.required_int(
+            &format!("{key}.offset_days"),
+            &get(&format!("{key}.offset_days")),
+            0,
+            120,
+        );
+        let start = c.time(
+            &format!("{key}.start_time"),
+            &get(&format!("{key}.start_time")),
+        );
+        let duration = c.required_int(
+            &format!("{key}.duration_minutes"),
+            &get(&format!("{key}.duration_minutes")),
+            15,
+            600,
+        );
+        let planned = c.half_days(
+            &format!("{key}.planned_days"),
+            &get(&format!("{key}.planned_days")),
+        );
         let s = session_tpl_mut(&mut t, key);
-        if let Some(x) = offset { s.offset_days = x as u32 }
-        if let Some(x) = start { s.start_time = x }
-        if let Some(x) = duration { s.duration_minutes = x as u32 }
-        if let Some(x) = planned { s.planned_half_days = x as u32 }
+        if let Some(x) = offset {
+            s.offset_days = x as u32
+        }
+        if let Some(x) = start {
+            s.start_time = x
+        }
+        if let Some(x) = duration {
+            s.duration_minutes = x as u32
+        }
+        if let Some(x) = planned {
+            s.planned_half_days = x as u32
+        }
     }
-    if let Some(x) = c.required_int("bilan.offset_days", &get("bilan.offset_days"), 0, 120) { t.bilan.offset_days = x as u32 }
+    if let Some(x) = c.required_int("bilan.offset_days", &get("bilan.offset_days"), 0, 120) {
+        t.bilan.offset_days = x as u32
+    }
     let mut slots = Vec::new();
-    for part in get("bilan.slots").split([',', ';']).map(str::trim).filter(|p| !p.is_empty()) {
-        if let Some(time) = c.time("bilan.slots", part) { slots.push(time) }
+    for part in get("bilan.slots")
+        .split([',', ';'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        if let Some(time) = c.time("bilan.slots", part) {
+            slots.push(time)
+        }
     }
     if slots.is_empty() {
-        c.add("bilan.slots", "Indiquez au moins un horaire, par exemple « 09:30, 14:00 ».");
+        c.add(
+            "bilan.slots",
+            "Indiquez au moins un horaire, par exemple « 09:30, 14:00 ».",
+        );
     }
     t.bilan.slots = slots;
-    if let Some(x) = c.required_int("bilan.duration_minutes", &get("bilan.duration_minutes"), 15, 600) { t.bilan.duration_minutes = x as u32 }
-    if let Some(x) = c.half_days("bilan.planned_days", &get("bilan.planned_days")) { t.bilan.planned_half_days = x as u32 }
-    for i in 0..t.tasks.len() {
-        if let Some(x) = c.required_int(&format!("task{i}.days_before"), &get(&format!("task{i}.days_before")), 0, 60) { t.tasks[i].days_before = x as u32 }
+    if let Some(x) = c.required_int(
+        "bilan.duration_minutes",
+        &get("bilan.duration_minutes"),
+        15,
+        600,
+    ) {
+        t.bilan.duration_minutes = x as u32
     }
-    if let Some(x) = c.required_int("min_months", &get("min_months"), 1, 24) { t.min_months = x as u32 }
-    if let Some(x) = c.required_int("max_months", &get("max_months"), 1, 24) { t.max_months = x as u32 }
+    if let Some(x) = c.half_days("bilan.planned_days", &get("bilan.planned_days")) {
+        t.bilan.planned_half_days = x as u32
+    }
+    for i in 0..t.tasks.len() {
+        if let Some(x) = c.required_int(
+            &format!("task{i}.days_before"),
+            &get(&format!("task{i}.days_before")),
+            0,
+            60,
+        ) {
+            t.tasks[i].days_before = x as u32
+        }
+    }
+    if let Some(x) = c.required_int("min_months", &get("min_months"), 1, 24) {
+        t.min_months = x as u32
+    }
+    if let Some(x) = c.required_int("max_months", &get("max_months"), 1, 24) {
+        t.max_months = x as u32
+    }
     c.finish()?;
     if let Err(errors) = t.validate() {
         let mut c = Check::new();
@@ -300,7 +472,13 @@ fn apply_template(base: &ProgrammeTemplate, v: &BTreeMap<String, String>) -> Res
     Ok(t)
 }
 
-fn field(name: String, label: &str, hint: &str, values: &BTreeMap<String, String>, errors: &BTreeMap<String, String>) -> Value {
+fn field(
+    name: String,
+    label: &str,
+    hint: &str,
+    values: &BTreeMap<String, String>,
+    errors: &BTreeMap<String, String>,
+) -> Value {
     json!({
         "name": name,
         "label": label,
@@ -311,16 +489,45 @@ fn field(name: String, label: &str, hint: &str, values: &BTreeMap<String, String
 }
 
 /// The template form as sections of fields (values as typed, errors beside them).
-fn template_page(co: &cohort::Cohort, t: &ProgrammeTemplate, values: &BTreeMap<String, String>, errors: &BTreeMap<String, String>) -> Value {
+fn template_page(
+    co: &cohort::Cohort,
+    t: &ProgrammeTemplate,
+    values: &BTreeMap<String, String>,
+    errors: &BTreeMap<String, String>,
+) -> Value {
     let mut sections = Vec::new();
     for (key, label) in COLLECTIVE {
         let mut fields = Vec::new();
         if key != "introductive" {
-            fields.push(field(format!("{key}.offset_days"), "Écart avec la séance précédente (jours calendaires)", "", values, errors));
+            fields.push(field(
+                format!("{key}.offset_days"),
+                "Écart avec la séance précédente (jours calendaires)",
+                "",
+                values,
+                errors,
+            ));
         }
-        fields.push(field(format!("{key}.start_time"), "Heure de début", "HH:MM", values, errors));
-        fields.push(field(format!("{key}.duration_minutes"), "Durée (minutes)", "", values, errors));
-        fields.push(field(format!("{key}.planned_days"), "Temps consultant prévu (jours)", "par demi-journées : 0,5, 1…", values, errors));
+        fields.push(field(
+            format!("{key}.start_time"),
+            "Heure de début",
+            "HH:MM",
+            values,
+            errors,
+        ));
+        fields.push(field(
+            format!("{key}.duration_minutes"),
+            "Durée (minutes)",
+            "",
+            values,
+            errors,
+        ));
+        fields.push(field(
+            format!("{key}.planned_days"),
+            "Temps consultant prévu (jours)",
+            "par demi-journées : 0,5, 1…",
+            values,
+            errors,
+        ));
         sections.push(json!({"label": label, "fields": fields}));
     }
     sections.push(json!({"label": "Bilans individuels", "fields": [
@@ -333,7 +540,19 @@ fn template_page(co: &cohort::Cohort, t: &ProgrammeTemplate, values: &BTreeMap<S
         .tasks
         .iter()
         .enumerate()
-        .map(|(i, task)| field(format!("task{i}.days_before"), &format!("« {} » : échéance, en jours avant « {} »", task.title, task.prepares.label()), "", values, errors))
+        .map(|(i, task)| {
+            field(
+                format!("task{i}.days_before"),
+                &format!(
+                    "« {} » : échéance, en jours avant « {} »",
+                    task.title,
+                    task.prepares.label()
+                ),
+                "",
+                values,
+                errors,
+            )
+        })
         .collect();
     sections.push(json!({"label": "Travaux préparatoires", "fields": task_fields}));
     sections.push(json!({"label": "Durée totale", "fields": [
@@ -353,34 +572,61 @@ async fn load_cohort(state: &AppState, id: &str) -> Result<cohort::Cohort, AppEr
     crate::db::run(&state.pool, move |c| cohort::get(c, &cid)).await
 }
 
-async fn template_form(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn template_form(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let co = load_cohort(&state, &id).await?;
     let t = co.template(&state.config.programme);
-    render(&state, "pages/cohorts/template", template_page(&co, &t, &template_values(&t), &BTreeMap::new()))
+    render(
+        &state,
+        "pages/cohorts/template",
+        template_page(&co, &t, &template_values(&t), &BTreeMap::new()),
+    )
 }
 
-async fn template_save(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(values): Form<BTreeMap<String, String>>) -> PageResult {
+async fn template_save(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    Form(values): Form<BTreeMap<String, String>>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let co = load_cohort(&state, &id).await?;
     if values.contains_key("reset") {
         let cid = id.clone();
         crate::db::run(&state.pool, move |c| cohort::set_template(c, &cid, None)).await?;
-        return Ok(redirect(&format!("/cohortes/{id}"), Some("modele_reinitialise")));
+        return Ok(redirect(
+            &format!("/cohortes/{id}"),
+            Some("modele_reinitialise"),
+        ));
     }
     let current = co.template(&state.config.programme);
     match apply_template(&current, &values) {
         Ok(t) => {
             let cid = id.clone();
-            crate::db::run(&state.pool, move |c| cohort::set_template(c, &cid, Some(&t))).await?;
-            Ok(redirect(&format!("/cohortes/{id}"), Some("modele_enregistre")))
+            crate::db::run(&state.pool, move |c| {
+                cohort::set_template(c, &cid, Some(&t))
+            })
+            .await?;
+            Ok(redirect(
+                &format!("/cohortes/{id}"),
+                Some("modele_enregistre"),
+            ))
         }
         Err(AppError::Validation { fields, message }) => {
             let mut ctx = template_page(&co, &current, &values, &fields);
             ctx["error_message"] = json!(message);
-            crate::web::pages::render_status(&state, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, "pages/cohorts/template", &mut ctx)
+            crate::web::pages::render_status(
+                &state,
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "pages/cohorts/template",
+                &mut ctx,
+            )
         }
         Err(e) => Err(e.into()),
     }

@@ -82,7 +82,12 @@ pub fn render(state: &AppState, template: &str, mut ctx: Value) -> PageResult {
     render_status(state, StatusCode::OK, template, &mut ctx)
 }
 
-pub fn render_status(state: &AppState, status: StatusCode, template: &str, ctx: &mut Value) -> PageResult {
+pub fn render_status(
+    state: &AppState,
+    status: StatusCode,
+    template: &str,
+    ctx: &mut Value,
+) -> PageResult {
     if let Some(obj) = ctx.as_object_mut() {
         obj.entry("errors").or_insert_with(|| json!({}));
     }
@@ -90,7 +95,9 @@ pub fn render_status(state: &AppState, status: StatusCode, template: &str, ctx: 
         .templates
         .render(template, ctx)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering {template}: {e}")))?;
-    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html))
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(html))
 }
 
 /// Shows a form again after a refusal: what was typed, the messages beside the fields and
@@ -111,9 +118,16 @@ pub fn rerender<I: Serialize>(
         obj.insert("form".into(), json!(input));
         obj.insert("errors".into(), json!(fields));
         obj.insert("error_message".into(), json!(message));
-        obj.insert("error_summary".into(), json!(fields.values().collect::<Vec<_>>()));
+        obj.insert(
+            "error_summary".into(),
+            json!(fields.values().collect::<Vec<_>>()),
+        );
     }
-    let status = if matches!(err, AppError::Conflict { .. }) { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if matches!(err, AppError::Conflict { .. }) {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     render_status(state, status, template, &mut ctx)
 }
 
@@ -123,7 +137,9 @@ pub fn redirect(to: &str, notice: Option<&str>) -> HttpResponse {
         Some(n) => format!("{to}{}notice={n}", if to.contains('?') { '&' } else { '?' }),
         None => to.to_string(),
     };
-    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -135,11 +151,17 @@ pub struct NoticeQuery {
 /// The French sentence for a notice code (unknown codes show nothing).
 pub fn notice_text(code: &str) -> Option<&'static str> {
     Some(match code {
-        "cohorte_creee" => "La cohorte a été créée. Inscrivez les associations puis générez le programme.",
+        "cohorte_creee" => {
+            "La cohorte a été créée. Inscrivez les associations puis générez le programme."
+        }
         "cohorte_modifiee" => "La cohorte a été enregistrée.",
-        "programme_genere" => "Le programme a été généré : séances et travaux préparatoires sont dans la chronologie.",
+        "programme_genere" => {
+            "Le programme a été généré : séances et travaux préparatoires sont dans la chronologie."
+        }
         "modele_enregistre" => "Le modèle de programme de la cohorte a été enregistré.",
-        "modele_reinitialise" => "Le modèle de programme de la cohorte reprend les valeurs par défaut.",
+        "modele_reinitialise" => {
+            "Le modèle de programme de la cohorte reprend les valeurs par défaut."
+        }
         "association_inscrite" => "L'association a été inscrite.",
         "association_modifiee" => "L'association a été enregistrée.",
         "association_retiree" => "L'association a été retirée de la cohorte.",

@@ -11,7 +11,9 @@ use crate::models::{association, cohort, programme, task};
 use crate::web::AppState;
 use crate::web::actor::{Action, Actor};
 use crate::web::form::Form;
-use crate::web::pages::{NoticeQuery, PageResult, redirect, render, render_status, rerender, with_notice};
+use crate::web::pages::{
+    NoticeQuery, PageResult, redirect, render, render_status, rerender, with_notice,
+};
 use crate::web::view;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -26,9 +28,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/seances/{id}/supprimer", web::post().to(delete));
 }
 
-async fn new_ctx(state: &AppState, cohort_id: &str, input: &SessionInput) -> Result<Value, AppError> {
+async fn new_ctx(
+    state: &AppState,
+    cohort_id: &str,
+    input: &SessionInput,
+) -> Result<Value, AppError> {
     let cid = cohort_id.to_string();
-    let (co, associations) = crate::db::run(&state.pool, move |c| Ok((cohort::get(c, &cid)?, association::list_for_cohort(c, &cid)?))).await?;
+    let (co, associations) = crate::db::run(&state.pool, move |c| {
+        Ok((
+            cohort::get(c, &cid)?,
+            association::list_for_cohort(c, &cid)?,
+        ))
+    })
+    .await?;
     let mut pairs = vec![(String::new(), "— Pour un bilan individuel —".to_string())];
     pairs.extend(associations.iter().map(|a| (a.id.clone(), a.name.clone())));
     Ok(json!({
@@ -46,17 +58,35 @@ async fn new_ctx(state: &AppState, cohort_id: &str, input: &SessionInput) -> Res
 async fn new(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
-    let input = SessionInput { start_time: "09:30".into(), end_time: "12:30".into(), planned_days: "0,5".into(), avoid_non_working_days: "on".into(), ..Default::default() };
+    let input = SessionInput {
+        start_time: "09:30".into(),
+        end_time: "12:30".into(),
+        planned_days: "0,5".into(),
+        avoid_non_working_days: "on".into(),
+        ..Default::default()
+    };
     let ctx = new_ctx(&state, &id, &input).await?;
     render(&state, "pages/sessions/form", ctx)
 }
 
-async fn create(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<SessionInput>) -> PageResult {
+async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    Form(input): Form<SessionInput>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
-    let (cid, i, am) = (id.clone(), input.clone(), state.config.calendar.alsace_moselle);
+    let (cid, i, am) = (
+        id.clone(),
+        input.clone(),
+        state.config.calendar.alsace_moselle,
+    );
     match crate::db::run(&state.pool, move |c| session::create(c, &cid, &i, am)).await {
-        Ok(s) => Ok(redirect(&format!("/seances/{}", s.id), Some("seance_creee"))),
+        Ok(s) => Ok(redirect(
+            &format!("/seances/{}", s.id),
+            Some("seance_creee"),
+        )),
         Err(e) => {
             let ctx = new_ctx(&state, &id, &input).await?;
             rerender(&state, "pages/sessions/form", ctx, &input, e)
@@ -64,7 +94,18 @@ async fn create(state: web::Data<AppState>, actor: Actor, path: web::Path<String
     }
 }
 
-async fn load(state: &AppState, id: &str) -> Result<(session::Session, cohort::Cohort, Vec<association::Association>, Vec<task::IntersessionTask>), AppError> {
+async fn load(
+    state: &AppState,
+    id: &str,
+) -> Result<
+    (
+        session::Session,
+        cohort::Cohort,
+        Vec<association::Association>,
+        Vec<task::IntersessionTask>,
+    ),
+    AppError,
+> {
     let sid = id.to_string();
     crate::db::run(&state.pool, move |c| {
         let s = session::get(c, &sid)?;
@@ -76,14 +117,25 @@ async fn load(state: &AppState, id: &str) -> Result<(session::Session, cohort::C
     .await
 }
 
-async fn show(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, q: web::Query<NoticeQuery>) -> PageResult {
+async fn show(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    q: web::Query<NoticeQuery>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::ViewSession(&id))?;
     let (s, co, associations, tasks) = load(&state, &id).await?;
     let now = chrono::Utc::now().naive_utc();
     let today = programme::today();
     let cid = co.id.clone();
-    let (all_sessions, returns) = crate::db::run(&state.pool, move |c| Ok((session::list_for_cohort(c, &cid)?, task::returns_for_cohort(c, &cid)?))).await?;
+    let (all_sessions, returns) = crate::db::run(&state.pool, move |c| {
+        Ok((
+            session::list_for_cohort(c, &cid)?,
+            task::returns_for_cohort(c, &cid)?,
+        ))
+    })
+    .await?;
     let linked: Vec<Value> = tasks
         .iter()
         .filter(|t| t.session_id.as_deref() == Some(&s.id))
@@ -99,7 +151,12 @@ async fn show(state: web::Data<AppState>, actor: Actor, path: web::Path<String>,
     render(&state, "pages/sessions/show", with_notice(ctx, &q))
 }
 
-fn edit_ctx(s: &session::Session, co: &cohort::Cohort, associations: &[association::Association], input: &SessionInput) -> Value {
+fn edit_ctx(
+    s: &session::Session,
+    co: &cohort::Cohort,
+    associations: &[association::Association],
+    input: &SessionInput,
+) -> Value {
     json!({
         "title": format!("Modifier — {}", s.label(associations)),
         "nav_cohorts": true,
@@ -115,10 +172,19 @@ async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>)
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
     let (s, co, associations, _) = load(&state, &id).await?;
-    render(&state, "pages/sessions/form", edit_ctx(&s, &co, &associations, &SessionInput::from_session(&s)))
+    render(
+        &state,
+        "pages/sessions/form",
+        edit_ctx(&s, &co, &associations, &SessionInput::from_session(&s)),
+    )
 }
 
-async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<SessionInput>) -> PageResult {
+async fn update(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    Form(input): Form<SessionInput>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
     let (sid, i) = (id.clone(), input.clone());
@@ -126,12 +192,24 @@ async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String
         Ok(_) => Ok(redirect(&format!("/seances/{id}"), Some("seance_modifiee"))),
         Err(e) => {
             let (s, co, associations, _) = load(&state, &id).await?;
-            rerender(&state, "pages/sessions/form", edit_ctx(&s, &co, &associations, &input), &input, e)
+            rerender(
+                &state,
+                "pages/sessions/form",
+                edit_ctx(&s, &co, &associations, &input),
+                &input,
+                e,
+            )
         }
     }
 }
 
-fn move_ctx(s: &session::Session, co: &cohort::Cohort, associations: &[association::Association], tasks: &[task::IntersessionTask], input: &MoveInput) -> Value {
+fn move_ctx(
+    s: &session::Session,
+    co: &cohort::Cohort,
+    associations: &[association::Association],
+    tasks: &[task::IntersessionTask],
+    input: &MoveInput,
+) -> Value {
     let linked: Vec<Value> = tasks
         .iter()
         .filter(|t| t.session_id.as_deref() == Some(&s.id))
@@ -149,7 +227,11 @@ fn move_ctx(s: &session::Session, co: &cohort::Cohort, associations: &[associati
     })
 }
 
-async fn move_form(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn move_form(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
     let (s, co, associations, tasks) = load(&state, &id).await?;
@@ -160,18 +242,34 @@ async fn move_form(state: web::Data<AppState>, actor: Actor, path: web::Path<Str
         avoid_non_working_days: "on".into(),
         version: s.version.to_string(),
     };
-    render(&state, "pages/sessions/move", move_ctx(&s, &co, &associations, &tasks, &input))
+    render(
+        &state,
+        "pages/sessions/move",
+        move_ctx(&s, &co, &associations, &tasks, &input),
+    )
 }
 
-async fn move_session(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<MoveInput>) -> PageResult {
+async fn move_session(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    Form(input): Form<MoveInput>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
-    let (sid, i, am) = (id.clone(), input.clone(), state.config.calendar.alsace_moselle);
+    let (sid, i, am) = (
+        id.clone(),
+        input.clone(),
+        state.config.calendar.alsace_moselle,
+    );
     match crate::db::run(&state.pool, move |c| session::move_session(c, &sid, &i, am)).await {
         Ok(result) => {
             let (s, co, associations, _) = load(&state, &id).await?;
             let (cid, template) = (co.id.clone(), state.config.programme.clone());
-            let o = crate::db::run(&state.pool, move |c| programme::overview(c, &cid, &template, am)).await?;
+            let o = crate::db::run(&state.pool, move |c| {
+                programme::overview(c, &cid, &template, am)
+            })
+            .await?;
             let mut ctx = json!({
                 "title": "Séance déplacée",
                 "nav_cohorts": true,
@@ -185,28 +283,45 @@ async fn move_session(state: web::Data<AppState>, actor: Actor, path: web::Path<
         }
         Err(e) => {
             let (s, co, associations, tasks) = load(&state, &id).await?;
-            rerender(&state, "pages/sessions/move", move_ctx(&s, &co, &associations, &tasks, &input), &input, e)
+            rerender(
+                &state,
+                "pages/sessions/move",
+                move_ctx(&s, &co, &associations, &tasks, &input),
+                &input,
+                e,
+            )
         }
     }
 }
 
-async fn confirm_delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn confirm_delete(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
     let (s, _, associations, _) = load(&state, &id).await?;
-    render(&state, "pages/confirm", json!({
-        "title": format!("Supprimer la séance « {} » ?", s.label(&associations)),
-        "nav_cohorts": true,
-        "message": "La séance sera retirée du programme. Les travaux préparatoires qui la préparaient restent, sans séance liée.",
-        "action": format!("/seances/{id}/supprimer"),
-        "confirm_label": "Supprimer la séance",
-        "cancel": format!("/seances/{id}"),
-    }))
+    render(
+        &state,
+        "pages/confirm",
+        json!({
+            "title": format!("Supprimer la séance « {} » ?", s.label(&associations)),
+            "nav_cohorts": true,
+            "message": "La séance sera retirée du programme. Les travaux préparatoires qui la préparaient restent, sans séance liée.",
+            "action": format!("/seances/{id}/supprimer"),
+            "confirm_label": "Supprimer la séance",
+            "cancel": format!("/seances/{id}"),
+        }),
+    )
 }
 
 async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
     let s = crate::db::run(&state.pool, move |c| session::delete(c, &id)).await?;
-    Ok(redirect(&format!("/cohortes/{}", s.cohort_id), Some("seance_supprimee")))
+    Ok(redirect(
+        &format!("/cohortes/{}", s.cohort_id),
+        Some("seance_supprimee"),
+    ))
 }

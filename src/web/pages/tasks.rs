@@ -20,17 +20,39 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/taches/{id}/modifier", web::post().to(update))
         .route("/taches/{id}/supprimer", web::get().to(confirm_delete))
         .route("/taches/{id}/supprimer", web::post().to(delete))
-        .route("/taches/{id}/associations/{aid}", web::post().to(set_return));
+        .route(
+            "/taches/{id}/associations/{aid}",
+            web::post().to(set_return),
+        );
 }
 
-async fn ctx(state: &AppState, cohort_id: &str, title: &str, action: String, input: &TaskInput) -> Result<Value, AppError> {
+async fn ctx(
+    state: &AppState,
+    cohort_id: &str,
+    title: &str,
+    action: String,
+    input: &TaskInput,
+) -> Result<Value, AppError> {
     let cid = cohort_id.to_string();
     let (co, sessions, associations) = crate::db::run(&state.pool, move |c| {
-        Ok((cohort::get(c, &cid)?, session::list_for_cohort(c, &cid)?, association::list_for_cohort(c, &cid)?))
+        Ok((
+            cohort::get(c, &cid)?,
+            session::list_for_cohort(c, &cid)?,
+            association::list_for_cohort(c, &cid)?,
+        ))
     })
     .await?;
     let mut pairs = vec![(String::new(), "— Aucune —".to_string())];
-    pairs.extend(sessions.iter().map(|s| (s.id.clone(), format!("{} ({})", s.label(&associations), crate::domain::fr::date_short(s.local_start().date())))));
+    pairs.extend(sessions.iter().map(|s| {
+        (
+            s.id.clone(),
+            format!(
+                "{} ({})",
+                s.label(&associations),
+                crate::domain::fr::date_short(s.local_start().date())
+            ),
+        )
+    }));
     Ok(json!({
         "title": title,
         "nav_cohorts": true,
@@ -44,19 +66,44 @@ async fn ctx(state: &AppState, cohort_id: &str, title: &str, action: String, inp
 async fn new(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
-    let input = TaskInput { preparation_days: "0,5".into(), ..Default::default() };
-    let c = ctx(&state, &id, "Ajouter un travail préparatoire", format!("/cohortes/{id}/taches"), &input).await?;
+    let input = TaskInput {
+        preparation_days: "0,5".into(),
+        ..Default::default()
+    };
+    let c = ctx(
+        &state,
+        &id,
+        "Ajouter un travail préparatoire",
+        format!("/cohortes/{id}/taches"),
+        &input,
+    )
+    .await?;
     render(&state, "pages/tasks/form", c)
 }
 
-async fn create(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<TaskInput>) -> PageResult {
+async fn create(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    Form(input): Form<TaskInput>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let (cid, i) = (id.clone(), input.clone());
     match crate::db::run(&state.pool, move |c| task::create(c, &cid, &i)).await {
-        Ok(_) => Ok(redirect(&format!("/cohortes/{id}#travaux"), Some("tache_creee"))),
+        Ok(_) => Ok(redirect(
+            &format!("/cohortes/{id}#travaux"),
+            Some("tache_creee"),
+        )),
         Err(e) => {
-            let c = ctx(&state, &id, "Ajouter un travail préparatoire", format!("/cohortes/{id}/taches"), &input).await?;
+            let c = ctx(
+                &state,
+                &id,
+                "Ajouter un travail préparatoire",
+                format!("/cohortes/{id}/taches"),
+                &input,
+            )
+            .await?;
             rerender(&state, "pages/tasks/form", c, &input, e)
         }
     }
@@ -67,47 +114,80 @@ async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>)
     actor.authorize(Action::EditTask(&id))?;
     let tid = id.clone();
     let t = crate::db::run(&state.pool, move |c| task::get(c, &tid)).await?;
-    let mut c = ctx(&state, &t.cohort_id, "Modifier le travail préparatoire", format!("/taches/{id}/modifier"), &TaskInput::from(&t)).await?;
+    let mut c = ctx(
+        &state,
+        &t.cohort_id,
+        "Modifier le travail préparatoire",
+        format!("/taches/{id}/modifier"),
+        &TaskInput::from(&t),
+    )
+    .await?;
     c["task_id"] = json!(id);
     render(&state, "pages/tasks/form", c)
 }
 
-async fn update(state: web::Data<AppState>, actor: Actor, path: web::Path<String>, Form(input): Form<TaskInput>) -> PageResult {
+async fn update(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    Form(input): Form<TaskInput>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditTask(&id))?;
     let (tid, i) = (id.clone(), input.clone());
     match crate::db::run(&state.pool, move |c| task::update(c, &tid, &i)).await {
-        Ok(t) => Ok(redirect(&format!("/cohortes/{}#travaux", t.cohort_id), Some("tache_modifiee"))),
+        Ok(t) => Ok(redirect(
+            &format!("/cohortes/{}#travaux", t.cohort_id),
+            Some("tache_modifiee"),
+        )),
         Err(e) => {
             let tid = id.clone();
             let t = crate::db::run(&state.pool, move |c| task::get(c, &tid)).await?;
-            let mut c = ctx(&state, &t.cohort_id, "Modifier le travail préparatoire", format!("/taches/{id}/modifier"), &input).await?;
+            let mut c = ctx(
+                &state,
+                &t.cohort_id,
+                "Modifier le travail préparatoire",
+                format!("/taches/{id}/modifier"),
+                &input,
+            )
+            .await?;
             c["task_id"] = json!(id);
             rerender(&state, "pages/tasks/form", c, &input, e)
         }
     }
 }
 
-async fn confirm_delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn confirm_delete(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditTask(&id))?;
     let tid = id.clone();
     let t = crate::db::run(&state.pool, move |c| task::get(c, &tid)).await?;
-    render(&state, "pages/confirm", json!({
-        "title": format!("Supprimer « {} » ?", t.title),
-        "nav_cohorts": true,
-        "message": "Le travail préparatoire et son suivi par association seront supprimés.",
-        "action": format!("/taches/{id}/supprimer"),
-        "confirm_label": "Supprimer le travail",
-        "cancel": format!("/cohortes/{}#travaux", t.cohort_id),
-    }))
+    render(
+        &state,
+        "pages/confirm",
+        json!({
+            "title": format!("Supprimer « {} » ?", t.title),
+            "nav_cohorts": true,
+            "message": "Le travail préparatoire et son suivi par association seront supprimés.",
+            "action": format!("/taches/{id}/supprimer"),
+            "confirm_label": "Supprimer le travail",
+            "cancel": format!("/cohortes/{}#travaux", t.cohort_id),
+        }),
+    )
 }
 
 async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditTask(&id))?;
     let t = crate::db::run(&state.pool, move |c| task::delete(c, &id)).await?;
-    Ok(redirect(&format!("/cohortes/{}#travaux", t.cohort_id), Some("tache_supprimee")))
+    Ok(redirect(
+        &format!("/cohortes/{}#travaux", t.cohort_id),
+        Some("tache_supprimee"),
+    ))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -118,10 +198,18 @@ struct ReturnForm {
     back: String,
 }
 
-async fn set_return(state: web::Data<AppState>, actor: Actor, path: web::Path<(String, String)>, Form(f): Form<ReturnForm>) -> PageResult {
+async fn set_return(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(String, String)>,
+    Form(f): Form<ReturnForm>,
+) -> PageResult {
     let (id, aid) = path.into_inner();
     actor.authorize(Action::EditTask(&id))?;
-    let input = ReturnInput { status: f.status, returned_on: String::new() };
+    let input = ReturnInput {
+        status: f.status,
+        returned_on: String::new(),
+    };
     let tid = id.clone();
     let today = programme::today();
     crate::db::run(&state.pool, move |c| {
@@ -131,7 +219,11 @@ async fn set_return(state: web::Data<AppState>, actor: Actor, path: web::Path<(S
     .await
     .map(|t| {
         // Only local paths are accepted as a return address.
-        let back = if f.back.starts_with('/') && !f.back.starts_with("//") { f.back } else { format!("/cohortes/{}#travaux", t.cohort_id) };
+        let back = if f.back.starts_with('/') && !f.back.starts_with("//") {
+            f.back
+        } else {
+            format!("/cohortes/{}#travaux", t.cohort_id)
+        };
         redirect(&back, Some("retour_enregistre"))
     })
     .map_err(Into::into)
