@@ -48,14 +48,13 @@ fn sqlite_path(url: &str) -> anyhow::Result<String> {
     }
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
     let path = path.strip_prefix("sqlite:").unwrap_or(path);
-    if path != ":memory:" {
-        if let Some(parent) = Path::new(path).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    anyhow::anyhow!("cannot create database folder {}: {e}", parent.display())
-                })?;
-            }
-        }
+    if path != ":memory:"
+        && let Some(parent) = Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            anyhow::anyhow!("cannot create database folder {}: {e}", parent.display())
+        })?;
     }
     Ok(path.to_string())
 }

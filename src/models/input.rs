@@ -186,7 +186,7 @@ impl Check {
 
     pub fn url(&mut self, field: &str, value: &str) -> String {
         let v = self.text(field, value, 500);
-        if !v.is_empty() && !(v.starts_with("https://") || v.starts_with("http://")) {
+        if !(v.is_empty() || v.starts_with("https://") || v.starts_with("http://")) {
             self.add(field, "Le lien doit commencer par https:// (ou http://).");
         }
         v

@@ -231,18 +231,17 @@ pub fn create(
             _ => None,
         };
         let date = c.date("date", &input.date);
-        if let Some(d) = date {
-            if Check::checkbox(&input.avoid_non_working_days) {
-                if let Some(reason) = calendar::non_working_reason(d, alsace_moselle) {
-                    c.add(
-                        "date",
-                        format!(
-                            "Le {} est un jour non ouvré ({reason}) : choisissez un jour ouvré ou décochez « éviter les jours non ouvrés ».",
-                            crate::domain::fr::date_long(d)
-                        ),
-                    );
-                }
-            }
+        if let Some(d) = date
+            && Check::checkbox(&input.avoid_non_working_days)
+            && let Some(reason) = calendar::non_working_reason(d, alsace_moselle)
+        {
+            c.add(
+                "date",
+                format!(
+                    "Le {} est un jour non ouvré ({reason}) : choisissez un jour ouvré ou décochez « éviter les jours non ouvrés ».",
+                    crate::domain::fr::date_long(d)
+                ),
+            );
         }
         let start = c.time("start_time", &input.start_time);
         let end = c.time("end_time", &input.end_time);

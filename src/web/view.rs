@@ -154,7 +154,7 @@ pub fn timeline(o: &Overview, now: NaiveDateTime, today: NaiveDate) -> Vec<Value
         v["type_task"] = json!(true);
         items.push((t.due_date.and_hms_opt(0, 0, 0).expect("midnight"), 0, v));
     }
-    items.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    items.sort_by_key(|(at, rank, _)| (*at, *rank));
     let local_now = crate::domain::calendar::utc_to_paris(now.and_utc());
     let mut out = Vec::new();
     let mut marked = false;

@@ -290,7 +290,6 @@ async fn generate(
             let mut ctx = show_context(&state, &id).await?;
             ctx["error_message"] = json!(e.public_message());
             ctx["confirm_replace"] = json!(true);
-            let mut ctx = ctx;
             crate::web::pages::render_status(
                 &state,
                 actix_web::http::StatusCode::CONFLICT,
