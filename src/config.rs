@@ -135,6 +135,32 @@ mod tests {
     }
 
     #[test]
+    fn environment_and_file_override_the_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("custom.toml", "[calendar]\nalsace_moselle = true\n")?;
+            jail.set_env("COHORTE_SERVER__BIND", "127.0.0.1:9999");
+            jail.set_env("COHORTE_PROGRAMME__MAX_MONTHS", "6");
+            let c = Config::load_from(Some("custom.toml".into()), Some("other.sqlite3".into()))
+                .expect("valid configuration");
+            assert_eq!(c.server.bind, "127.0.0.1:9999");
+            assert_eq!(c.programme.max_months, 6);
+            assert!(c.calendar.alsace_moselle);
+            assert_eq!(c.database.url, "other.sqlite3");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_invalid_bind_address_is_refused_at_start() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("COHORTE_SERVER__BIND", "not an address");
+            let err = Config::load_from(None, None).unwrap_err().to_string();
+            assert!(err.contains("server.bind"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn defaults_are_valid() {
         Config::defaults().validate().unwrap();
     }

@@ -3,7 +3,8 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ErrorBody;
+use crate::domain::programme::ProgrammeTemplate;
+use crate::error::{AppError, ErrorBody};
 use crate::models::cohort::{self, Cohort, CohortInput};
 use crate::models::input::lenient;
 use crate::models::programme::{self, Generated};
@@ -17,7 +18,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/cohorts/{id}", web::get().to(get))
         .route("/cohorts/{id}", web::put().to(update))
         .route("/cohorts/{id}/programme", web::post().to(generate))
-        .route("/cohorts/{id}/warnings", web::get().to(warnings));
+        .route("/cohorts/{id}/warnings", web::get().to(warnings))
+        .route(
+            "/cohorts/{id}/programme-template",
+            web::get().to(get_template),
+        )
+        .route(
+            "/cohorts/{id}/programme-template",
+            web::put().to(put_template),
+        )
+        .route(
+            "/cohorts/{id}/programme-template",
+            web::delete().to(reset_template),
+        );
 }
 
 /// A cohort with its partner DLAs.
@@ -137,4 +150,52 @@ pub async fn warnings(
     })
     .await?;
     Ok(HttpResponse::Ok().json(o.warnings))
+}
+
+#[utoipa::path(get, path = "/api/v1/cohorts/{id}/programme-template", tag = "Cohortes",
+    responses((status = 200, description = "The cohort's programme template (its own, or the configured default)"), (status = 404, body = ErrorBody)))]
+pub async fn get_template(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::ViewCohort(&id))?;
+    let co = crate::db::run(&state.pool, move |c| cohort::get(c, &id)).await?;
+    Ok(HttpResponse::Ok().json(co.template(&state.config.programme)))
+}
+
+#[utoipa::path(put, path = "/api/v1/cohorts/{id}/programme-template", tag = "Cohortes",
+    request_body(content = Object, description = "A full template, as returned by GET"),
+    responses((status = 200, description = "Saved"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_template(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: web::Json<ProgrammeTemplate>,
+) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let template = body.into_inner();
+    if let Err(errors) = template.validate() {
+        return Err(AppError::validation(errors.into_iter().collect()));
+    }
+    let saved = crate::db::run(&state.pool, move |c| {
+        cohort::set_template(c, &id, Some(&template))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(saved.template(&state.config.programme)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/cohorts/{id}/programme-template", tag = "Cohortes",
+    responses((status = 200, description = "Back to the configured default"), (status = 404, body = ErrorBody)))]
+pub async fn reset_template(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let saved = crate::db::run(&state.pool, move |c| cohort::set_template(c, &id, None)).await?;
+    Ok(HttpResponse::Ok().json(saved.template(&state.config.programme)))
 }
