@@ -922,18 +922,6 @@ pub enum MoveError {
     Unchanged,
 }
 
-impl MoveError {
-    /// The form field the error belongs to: "starts_at" or "ends_at".
-    pub fn field(&self) -> &'static str {
-        match self {
-            MoveError::EndBeforeStart => "ends_at",
-            MoveError::LocalTime(_) | MoveError::NonWorkingDay { .. } | MoveError::Unchanged => {
-                "starts_at"
-            }
-        }
-    }
-}
-
 impl fmt::Display for MoveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -1891,7 +1879,6 @@ mod tests {
             )
             .unwrap_err();
             assert_eq!(err, MoveError::EndBeforeStart);
-            assert_eq!(err.field(), "ends_at");
             assert_eq!(err.to_string(), "La fin doit être après le début.");
         }
     }
@@ -1925,7 +1912,6 @@ mod tests {
             err,
             MoveError::LocalTime(LocalTimeError::Nonexistent(local(2027, 3, 28, 2, 30)))
         );
-        assert_eq!(err.field(), "starts_at");
         assert!(err.to_string().contains("n'existe pas à Paris"));
     }
 
@@ -1945,7 +1931,6 @@ mod tests {
                 reason: "jour férié (Lundi de Pâques)".to_owned()
             }
         );
-        assert_eq!(err.field(), "starts_at");
         assert_eq!(
             err.to_string(),
             "Le lundi 29 mars 2027 est un jour férié (Lundi de Pâques) : choisissez un jour ouvré ou décochez « éviter les jours non ouvrés »."
@@ -1988,7 +1973,6 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err, MoveError::Unchanged);
-        assert_eq!(err.field(), "starts_at");
     }
 
     #[test]

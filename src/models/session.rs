@@ -322,6 +322,22 @@ pub struct MoveResult {
     pub task_moves: Vec<programme::TaskMove>,
 }
 
+/// The move form's field an engine refusal belongs beside.
+fn move_error_field(e: &programme::MoveError, request: &MoveRequest) -> &'static str {
+    use programme::MoveError;
+    match e {
+        MoveError::EndBeforeStart => "end_time",
+        // The end may be the time that does not exist (01:30–02:30 on the spring change).
+        MoveError::LocalTime(calendar::LocalTimeError::Nonexistent(t))
+            if *t != request.new_start =>
+        {
+            "end_time"
+        }
+        MoveError::LocalTime(_) => "start_time",
+        MoveError::NonWorkingDay { .. } | MoveError::Unchanged => "date",
+    }
+}
+
 /// Moves a session in time; the tasks that prepare it follow.
 pub fn move_session(
     conn: &mut Conn,
@@ -363,17 +379,7 @@ pub fn move_session(
             &request,
             alsace_moselle,
         )
-        .map_err(|e| {
-            // Map the engine's error to the move form's fields.
-            let field = match &e {
-                programme::MoveError::EndBeforeStart => "end_time",
-                programme::MoveError::LocalTime(_) => "start_time",
-                programme::MoveError::NonWorkingDay { .. } | programme::MoveError::Unchanged => {
-                    "date"
-                }
-            };
-            AppError::field(field, e.to_string())
-        })?;
+        .map_err(|e| AppError::field(move_error_field(&e, &request), e.to_string()))?;
         diesel::update(sessions::table.find(id))
             .set((
                 sessions::starts_at.eq(outcome.starts_at.naive_utc()),

@@ -1,0 +1,285 @@
+//! Test harness: the application exactly as `main.rs` builds it (same pool, configuration,
+//! state, middleware and routes), on a fresh SQLite file per test, driven through HTTP.
+//!
+//! Every response is checked for one property that holds everywhere: no 5xx. A 500 is a
+//! bug, whatever the request.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::App;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::test::{TestRequest, call_service, init_service, read_body};
+use actix_web::web::Bytes;
+use serde_json::{Value, json};
+
+use cohorte::config::Config;
+use cohorte::db::Pool;
+use cohorte::web::AppState;
+
+/// A response read to the end.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Response {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON; panics with the body when it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "expected JSON ({e}), got {} with body:\n{}",
+                self.status,
+                self.text()
+            )
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.header(header::CONTENT_TYPE.as_str()).unwrap_or("")
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body:\n{}",
+            self.text()
+        );
+        self
+    }
+
+    /// Asserts the API error shape `{"error": {"code", "message", "fields"}}` and the code;
+    /// returns the `error` object.
+    #[track_caller]
+    pub fn api_error(&self, code: &str) -> Value {
+        assert!(
+            self.content_type().starts_with("application/json"),
+            "an API error is JSON, got {:?}: {}",
+            self.content_type(),
+            self.text()
+        );
+        let body = self.json();
+        let error = body
+            .get("error")
+            .unwrap_or_else(|| panic!("no `error` object in {body}"));
+        assert_eq!(error["code"], code, "error code in {body}");
+        let message = error["message"].as_str().expect("error.message is text");
+        assert!(!message.trim().is_empty(), "empty error message in {body}");
+        assert!(
+            error["fields"].is_object(),
+            "error.fields is an object in {body}"
+        );
+        error.clone()
+    }
+}
+
+/// Type-erased service, so that the harness can hold the app `init_service` returns.
+trait Call {
+    fn call(&self, req: TestRequest) -> Pin<Box<dyn Future<Output = Response> + '_>>;
+}
+
+struct Wrapped<S, R> {
+    service: S,
+    to_request: fn(TestRequest) -> R,
+}
+
+impl<S, R, B> Call for Wrapped<S, R>
+where
+    S: Service<R, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    fn call(&self, req: TestRequest) -> Pin<Box<dyn Future<Output = Response> + '_>> {
+        let req = (self.to_request)(req);
+        Box::pin(async move {
+            let res = call_service(&self.service, req).await;
+            let status = res.status();
+            let headers = res.headers().clone();
+            let body = read_body(res).await;
+            Response {
+                status,
+                headers,
+                body,
+            }
+        })
+    }
+}
+
+pub struct TestApp {
+    app: Box<dyn Call>,
+    pub pool: Pool,
+    pub config: Config,
+    // Dropped last: removes the database file.
+    _dir: tempfile::TempDir,
+}
+
+/// The app on a new, migrated SQLite file, wired as `main.rs` wires it.
+pub async fn spawn() -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("cohorte.sqlite3");
+    let mut config = Config::defaults();
+    config.database.url = path.to_str().expect("utf-8 path").to_string();
+    config.validate().expect("test configuration is valid");
+    let pool = cohorte::db::connect(&config.database.url, 4).expect("database");
+    let state = AppState::new(pool.clone(), config.clone()).expect("state");
+    let service = init_service(
+        App::new()
+            .wrap(cohorte::web::security_headers())
+            .wrap(cohorte::web::normalize())
+            .configure(cohorte::web::configure(state)),
+    )
+    .await;
+    TestApp {
+        app: Box::new(Wrapped {
+            service,
+            to_request: TestRequest::to_request,
+        }),
+        pool,
+        config,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// Sends the request; fails the test on any 5xx.
+    pub async fn send(&self, req: TestRequest) -> Response {
+        let res = self.app.call(req).await;
+        assert!(
+            res.status.as_u16() < 500,
+            "server error {}; body:\n{}",
+            res.status,
+            res.text()
+        );
+        res
+    }
+
+    pub async fn get(&self, uri: &str) -> Response {
+        self.send(TestRequest::get().uri(uri)).await
+    }
+
+    pub async fn post_json(&self, uri: &str, body: Value) -> Response {
+        self.send(TestRequest::post().uri(uri).set_json(body)).await
+    }
+
+    pub async fn put_json(&self, uri: &str, body: Value) -> Response {
+        self.send(TestRequest::put().uri(uri).set_json(body)).await
+    }
+
+    /// A form as a browser sends it (`application/x-www-form-urlencoded`).
+    pub async fn post_form(&self, uri: &str, fields: &[(&str, &str)]) -> Response {
+        self.send(TestRequest::post().uri(uri).set_form(fields))
+            .await
+    }
+
+    // --- Fixtures, through the API -------------------------------------------------------
+
+    pub async fn create_dla(&self) -> String {
+        let res = self
+            .post_json(
+                "/api/v1/dlas",
+                json!({"name": "DLA de la Gironde", "area": "Gironde (33)"}),
+            )
+            .await
+            .expect(201);
+        res.json()["id"].as_str().expect("dla id").to_string()
+    }
+
+    /// A cohort starting on Monday 11 January 2027; returns its id.
+    pub async fn create_cohort(&self, dla_id: &str, name: &str) -> String {
+        let res = self
+            .post_json(
+                "/api/v1/cohorts",
+                json!({
+                    "dla_id": dla_id,
+                    "name": name,
+                    "territory": "Bordeaux Métropole",
+                    "approach": "territoriale",
+                    "start_date": "2027-01-11",
+                }),
+            )
+            .await
+            .expect(201);
+        res.json()["id"].as_str().expect("cohort id").to_string()
+    }
+
+    /// Enrols an association with a salaried director and a board member; returns its id.
+    pub async fn enrol(&self, cohort_id: &str, name: &str) -> String {
+        let res = self
+            .post_json(
+                &format!("/api/v1/cohorts/{cohort_id}/associations"),
+                json!({
+                    "name": name,
+                    "town": "Bordeaux",
+                    "sector": "Culture",
+                    "creation_year": 2010,
+                    "salaried_staff": 5,
+                    "general_interest": true,
+                }),
+            )
+            .await
+            .expect(201);
+        let id = res.json()["id"]
+            .as_str()
+            .expect("association id")
+            .to_string();
+        let slug: String = name
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        for (person, role, function) in [
+            ("Nadia Benali", "direction", "Directrice"),
+            ("Pierre Lacoste", "gouvernance", "Président"),
+        ] {
+            let email = format!(
+                "{}.{role}@{slug}.fr",
+                person.to_lowercase().replace(' ', ".")
+            );
+            self.post_json(
+                &format!("/api/v1/associations/{id}/participants"),
+                json!({"name": person, "email": email, "role": role, "function": function}),
+            )
+            .await
+            .expect(201);
+        }
+        id
+    }
+
+    /// A cohort with `n` associations enrolled; returns the cohort's id and theirs.
+    pub async fn cohort_with(&self, n: usize) -> (String, Vec<String>) {
+        let dla = self.create_dla().await;
+        let cohort = self
+            .create_cohort(&dla, "Modèles socio-économiques 2027")
+            .await;
+        let mut ids = Vec::new();
+        for i in 1..=n {
+            ids.push(self.enrol(&cohort, &format!("Association n° {i}")).await);
+        }
+        (cohort, ids)
+    }
+
+    /// Generates the cohort's programme; returns the `Generated` body.
+    pub async fn generate(&self, cohort_id: &str) -> Value {
+        self.send(TestRequest::post().uri(&format!("/api/v1/cohorts/{cohort_id}/programme")))
+            .await
+            .expect(201)
+            .json()
+    }
+}

@@ -1,0 +1,827 @@
+//! HTTP integration tests: the real app (middleware, routes, templates) on a real SQLite
+//! file, through requests a browser or an API client would send. Each test's name says
+//! the behaviour it pins down; the harness fails any test that meets a 5xx.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use actix_web::test::TestRequest;
+use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use serde_json::{Value, json};
+
+use cohorte::domain::calendar;
+use common::{Response, TestApp, spawn};
+
+// --- helpers ------------------------------------------------------------------------------
+
+fn utc(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().expect("a timestamp"))
+        .expect("RFC 3339")
+        .with_timezone(&Utc)
+}
+
+fn date(v: &Value) -> NaiveDate {
+    NaiveDate::parse_from_str(v.as_str().expect("a date"), "%Y-%m-%d").expect("AAAA-MM-JJ")
+}
+
+fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// Paris wall-clock start of a session as the API returns it.
+fn local_start(session: &Value) -> NaiveDateTime {
+    calendar::utc_to_paris(utc(&session["starts_at"]))
+}
+
+fn sessions_of(app_generated: &Value) -> Vec<Value> {
+    app_generated["sessions"]
+        .as_array()
+        .expect("sessions")
+        .clone()
+}
+
+async fn tasks(app: &TestApp, cohort_id: &str) -> Vec<Value> {
+    app.get(&format!("/api/v1/cohorts/{cohort_id}/tasks"))
+        .await
+        .expect(200)
+        .json()["tasks"]
+        .as_array()
+        .expect("tasks")
+        .clone()
+}
+
+async fn session(app: &TestApp, id: &str) -> Value {
+    app.get(&format!("/api/v1/sessions/{id}"))
+        .await
+        .expect(200)
+        .json()
+}
+
+async fn move_session(app: &TestApp, id: &str, body: Value) -> Response {
+    app.post_json(&format!("/api/v1/sessions/{id}/move"), body)
+        .await
+}
+
+/// The collective introductive session of a generated programme.
+fn introductive(generated: &Value) -> Value {
+    sessions_of(generated)
+        .into_iter()
+        .find(|s| s["kind"] == "introductive")
+        .expect("an introductive session")
+}
+
+/// The text of the page between the field `name` and the next field: where its error
+/// message must be shown.
+fn around_field<'a>(html: &'a str, name: &str) -> &'a str {
+    let marker = format!("name=\"{name}\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in the page:\n{html}"));
+    let rest = &html[start + marker.len()..];
+    let end = rest.find(" name=\"").unwrap_or(rest.len());
+    &rest[..end]
+}
+
+fn assert_french_page(res: &Response) {
+    assert!(
+        res.content_type().starts_with("text/html"),
+        "expected a page, got {:?}",
+        res.content_type()
+    );
+    assert!(
+        res.text().contains("lang=\"fr\""),
+        "the page must declare lang=\"fr\":\n{}",
+        res.text()
+    );
+}
+
+const FRENCH_MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+// --- enrolment cap ------------------------------------------------------------------------
+
+#[actix_web::test]
+async fn a_ninth_association_is_refused_with_409_cohort_full_and_nothing_changes() {
+    let app = spawn().await;
+    let (cohort, ids) = app.cohort_with(8).await;
+    assert_eq!(ids.len(), 8);
+    let list = format!("/api/v1/cohorts/{cohort}/associations");
+    let before = app.get(&list).await.expect(200).json();
+
+    let res = app
+        .post_json(
+            &list,
+            json!({"name": "Association n° 9", "town": "Talence", "sector": "Sport"}),
+        )
+        .await
+        .expect(409);
+    let error = res.api_error("cohort_full");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("La cohorte est complète") && message.contains("8 associations"),
+        "French message naming the cap, got {message:?}"
+    );
+    assert_eq!(error["fields"], json!({}));
+
+    let after = app.get(&list).await.expect(200).json();
+    assert_eq!(after.as_array().unwrap().len(), 8);
+    assert_eq!(after, before, "a refused enrolment changes nothing");
+    // The participants of the 8 are all there, too.
+    for id in &ids {
+        let people = app
+            .get(&format!("/api/v1/associations/{id}/participants"))
+            .await
+            .expect(200)
+            .json();
+        let roles: Vec<&str> = people
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(roles, ["direction", "gouvernance"]);
+    }
+}
+
+#[actix_web::test]
+async fn the_enrolment_form_beyond_the_cap_shows_the_refusal_and_keeps_what_was_typed() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(8).await;
+
+    let res = app
+        .post_form(
+            &format!("/cohortes/{cohort}/associations"),
+            &[
+                ("name", "La Neuvième Compagnie"),
+                ("rna", "W332099999"),
+                ("town", "Villenave-d'Ornon"),
+                ("sector", "Spectacle vivant"),
+                ("creation_year", "2012"),
+                ("salaried_staff", "3"),
+                ("general_interest", "on"),
+                ("version", ""),
+            ],
+        )
+        .await
+        .expect(409);
+    assert_french_page(&res);
+    let html = res.text();
+    assert!(
+        html.contains("Augmentez la capacité de la cohorte ou retirez une association."),
+        "the refusal's French message is shown:\n{html}"
+    );
+    assert!(html.contains("value=\"La Neuvième Compagnie\""), "{html}");
+    assert!(html.contains("value=\"W332099999\""), "{html}");
+    assert!(html.contains("value=\"2012\""), "{html}");
+    // Escaped apostrophe: what was typed, HTML-encoded.
+    assert!(
+        html.contains("value=\"Villenave-d&#x27;Ornon\"")
+            || html.contains("value=\"Villenave-d&#39;Ornon\""),
+        "{html}"
+    );
+
+    let list = app
+        .get(&format!("/api/v1/cohorts/{cohort}/associations"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(list.as_array().unwrap().len(), 8);
+}
+
+// --- programme ----------------------------------------------------------------------------
+
+#[actix_web::test]
+async fn generating_the_programme_makes_three_collective_sessions_and_one_bilan_each_then_needs_replace()
+ {
+    let app = spawn().await;
+    let (cohort, ids) = app.cohort_with(8).await;
+    let uri = format!("/api/v1/cohorts/{cohort}/programme");
+
+    let generated = app.generate(&cohort).await;
+    let sessions = sessions_of(&generated);
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &sessions {
+        *kinds
+            .entry(s["kind"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(
+        kinds,
+        BTreeMap::from([
+            ("bilan_individuel".to_string(), 8),
+            ("etat_des_lieux".to_string(), 1),
+            ("evolution".to_string(), 1),
+            ("introductive".to_string(), 1),
+        ])
+    );
+    let mut bilan_owners: Vec<String> = sessions
+        .iter()
+        .filter(|s| s["kind"] == "bilan_individuel")
+        .map(|s| s["association_id"].as_str().unwrap().to_string())
+        .collect();
+    bilan_owners.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(bilan_owners, expected, "one bilan per enrolled association");
+    let intro = introductive(&generated);
+    assert_eq!(
+        local_start(&intro).date(),
+        ymd(2027, 1, 11),
+        "the introductive session is on the start date"
+    );
+
+    let session_ids: Vec<&str> = sessions.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let generated_tasks = generated["tasks"].as_array().unwrap();
+    assert!(!generated_tasks.is_empty(), "default tasks are created");
+    let linked: Vec<&Value> = generated_tasks
+        .iter()
+        .filter(|t| !t["session_id"].is_null())
+        .collect();
+    assert!(!linked.is_empty(), "tasks prepare sessions");
+    for t in &linked {
+        assert!(
+            session_ids.contains(&t["session_id"].as_str().unwrap()),
+            "task {} is linked to a session of this programme",
+            t["title"]
+        );
+    }
+    assert_eq!(tasks(&app, &cohort).await.len(), generated_tasks.len());
+
+    // A second generation would overwrite the programme: refused unless asked.
+    app.send(TestRequest::post().uri(&uri))
+        .await
+        .expect(409)
+        .api_error("programme_exists");
+    app.post_json(&uri, json!({}))
+        .await
+        .expect(409)
+        .api_error("programme_exists");
+    app.post_json(&uri, json!({"replace": false}))
+        .await
+        .expect(409)
+        .api_error("programme_exists");
+    let listed = app
+        .get(&format!("/api/v1/cohorts/{cohort}/sessions"))
+        .await
+        .expect(200)
+        .json();
+    let mut listed_ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    listed_ids.sort();
+    let mut before = session_ids.clone();
+    before.sort();
+    assert_eq!(listed_ids, before, "a refused generation changes nothing");
+
+    let replaced = app
+        .post_json(&uri, json!({"replace": true}))
+        .await
+        .expect(201)
+        .json();
+    let new_sessions = sessions_of(&replaced);
+    assert_eq!(new_sessions.len(), 11);
+    assert!(
+        new_sessions
+            .iter()
+            .all(|s| !session_ids.contains(&s["id"].as_str().unwrap())),
+        "the old sessions are replaced"
+    );
+    let listed = app
+        .get(&format!("/api/v1/cohorts/{cohort}/sessions"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(listed.as_array().unwrap().len(), 11, "no leftovers");
+    assert_eq!(
+        tasks(&app, &cohort).await.len(),
+        replaced["tasks"].as_array().unwrap().len(),
+        "the old tasks are replaced too"
+    );
+}
+
+// --- moving a session ---------------------------------------------------------------------
+
+#[actix_web::test]
+async fn moving_a_session_moves_its_linked_tasks_by_the_same_days_and_says_so_in_french() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(2).await;
+    let generated = app.generate(&cohort).await;
+    let before_tasks = tasks(&app, &cohort).await;
+
+    // A session that some task prepares.
+    let task = before_tasks
+        .iter()
+        .find(|t| !t["session_id"].is_null())
+        .expect("a task linked to a session")
+        .clone();
+    let sid = task["session_id"].as_str().unwrap().to_string();
+    let s = sessions_of(&generated)
+        .into_iter()
+        .find(|s| s["id"] == sid.as_str())
+        .unwrap();
+    let old_start = local_start(&s);
+    let duration = utc(&s["ends_at"]) - utc(&s["starts_at"]);
+    let old_due = date(&task["due_date"]);
+
+    // Whole weeks later, onto a working day for both the session and the task, so that
+    // neither is adjusted to another day.
+    let shift = (1..=8)
+        .map(|w| Days::new(7 * w))
+        .find(|d| {
+            calendar::is_working_day(old_start.date() + *d, false)
+                && calendar::is_working_day(old_due + *d, false)
+        })
+        .expect("a working day within 8 weeks");
+    let new_date = old_start.date() + shift;
+    let res = move_session(
+        &app,
+        &sid,
+        json!({
+            "date": new_date.format("%Y-%m-%d").to_string(),
+            "start_time": old_start.format("%H:%M").to_string(),
+            "avoid_non_working_days": true,
+        }),
+    )
+    .await
+    .expect(200);
+    let body = res.json();
+
+    let moved = &body["session"];
+    assert_eq!(local_start(moved), new_date.and_time(old_start.time()));
+    assert_eq!(
+        utc(&moved["ends_at"]) - utc(&moved["starts_at"]),
+        duration,
+        "without an end time the duration is kept"
+    );
+
+    let summary: Vec<&str> = body["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(!summary.is_empty(), "the move is summarised");
+    for line in &summary {
+        assert!(
+            line.ends_with('.') && FRENCH_MONTHS.iter().any(|m| line.contains(m)),
+            "a French sentence with a French date, got {line:?}"
+        );
+    }
+    insta::assert_snapshot!("move_summary", summary.join("\n"));
+
+    let after_tasks = tasks(&app, &cohort).await;
+    for before in &before_tasks {
+        let after = after_tasks
+            .iter()
+            .find(|t| t["id"] == before["id"])
+            .expect("no task disappears");
+        let (b, a) = (date(&before["due_date"]), date(&after["due_date"]));
+        if before["session_id"] == sid.as_str() {
+            assert_eq!(a, b + shift, "task {} follows its session", before["title"]);
+        } else {
+            assert_eq!(a, b, "task {} is not linked: unchanged", before["title"]);
+        }
+    }
+    assert_eq!(
+        date(&after_tasks.iter().find(|t| t["id"] == task["id"]).unwrap()["due_date"]),
+        old_due + shift
+    );
+}
+
+#[actix_web::test]
+async fn moving_a_session_to_end_before_it_starts_is_refused_on_end_time() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let intro = introductive(&app.generate(&cohort).await);
+    let id = intro["id"].as_str().unwrap();
+
+    let res = move_session(
+        &app,
+        id,
+        json!({"date": "2027-01-13", "start_time": "14:00", "end_time": "10:00"}),
+    )
+    .await
+    .expect(422);
+    let error = res.api_error("validation_failed");
+    assert!(error["fields"]["end_time"].is_string(), "{error}");
+    assert_eq!(session(&app, id).await["starts_at"], intro["starts_at"]);
+}
+
+#[actix_web::test]
+async fn moving_a_session_into_the_spring_forward_gap_is_refused_on_the_field_in_the_gap() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let intro = introductive(&app.generate(&cohort).await);
+    let id = intro["id"].as_str().unwrap();
+
+    // 28 March 2027, 02:30 does not exist in Paris: clocks jump from 02:00 to 03:00.
+    for avoid in [false, true] {
+        let res = move_session(
+            &app,
+            id,
+            json!({"date": "2027-03-28", "start_time": "02:30", "avoid_non_working_days": avoid}),
+        )
+        .await
+        .expect(422);
+        let error = res.api_error("validation_failed");
+        let message = error["fields"]["start_time"]
+            .as_str()
+            .unwrap_or_else(|| panic!("start_time error expected: {error}"));
+        assert!(message.contains("n'existe pas"), "says why: {message:?}");
+    }
+    // When only the end falls in the gap, the message goes beside the end.
+    let res = move_session(
+        &app,
+        id,
+        json!({"date": "2027-03-28", "start_time": "01:30", "end_time": "02:30"}),
+    )
+    .await
+    .expect(422);
+    let error = res.api_error("validation_failed");
+    assert!(error["fields"]["end_time"].is_string(), "{error}");
+    assert!(error["fields"].get("start_time").is_none(), "{error}");
+    assert_eq!(session(&app, id).await["starts_at"], intro["starts_at"]);
+}
+
+#[actix_web::test]
+async fn moving_a_session_to_a_public_holiday_is_refused_only_when_avoiding_non_working_days() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let intro = introductive(&app.generate(&cohort).await);
+    let id = intro["id"].as_str().unwrap();
+    let ascension = json!({"date": "2027-05-06", "start_time": "10:00"});
+
+    let mut refused = ascension.clone();
+    refused["avoid_non_working_days"] = json!(true);
+    let res = move_session(&app, id, refused).await.expect(422);
+    let error = res.api_error("validation_failed");
+    let message = error["fields"]["date"]
+        .as_str()
+        .unwrap_or_else(|| panic!("date error expected: {error}"));
+    assert!(
+        message.contains("férié"),
+        "says why, in French: {message:?}"
+    );
+    assert_eq!(session(&app, id).await["starts_at"], intro["starts_at"]);
+
+    let mut accepted = ascension.clone();
+    accepted["avoid_non_working_days"] = json!(false);
+    let body = move_session(&app, id, accepted).await.expect(200).json();
+    assert_eq!(
+        local_start(&body["session"]),
+        ymd(2027, 5, 6).and_time(NaiveTime::from_hms_opt(10, 0, 0).unwrap())
+    );
+}
+
+// --- bad input never a 500 ----------------------------------------------------------------
+
+#[actix_web::test]
+async fn malformed_json_is_a_400_invalid_json_with_the_error_shape() {
+    let app = spawn().await;
+    let res = app
+        .send(
+            TestRequest::post()
+                .uri("/api/v1/cohorts")
+                .insert_header(("content-type", "application/json"))
+                .set_payload(r#"{"name": "Cohorte", "dla_id": "#),
+        )
+        .await
+        .expect(400);
+    let error = res.api_error("invalid_json");
+    assert_eq!(error["fields"], json!({}));
+    assert!(error["message"].as_str().unwrap().contains("JSON"));
+}
+
+#[actix_web::test]
+async fn a_body_that_is_not_json_is_refused_with_a_4xx_and_the_error_shape() {
+    let app = spawn().await;
+    let res = app
+        .send(
+            TestRequest::post()
+                .uri("/api/v1/cohorts")
+                .insert_header(("content-type", "text/plain"))
+                .set_payload("name=Cohorte"),
+        )
+        .await;
+    assert!(res.status.is_client_error(), "got {}", res.status);
+    res.api_error("unsupported_media_type");
+
+    let res = app
+        .send(
+            TestRequest::post()
+                .uri("/api/v1/dlas")
+                .set_form([("name", "DLA"), ("area", "Gironde")]),
+        )
+        .await;
+    assert!(res.status.is_client_error(), "got {}", res.status);
+    res.api_error("unsupported_media_type");
+    assert_eq!(app.get("/api/v1/dlas").await.expect(200).json(), json!([]));
+}
+
+#[actix_web::test]
+async fn an_impossible_date_is_a_422_on_start_date() {
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let res = app
+        .post_json(
+            "/api/v1/cohorts",
+            json!({
+                "dla_id": dla,
+                "name": "Cohorte du 30 février",
+                "territory": "Gironde",
+                "approach": "territoriale",
+                "start_date": "2027-02-30",
+            }),
+        )
+        .await
+        .expect(422);
+    let error = res.api_error("validation_failed");
+    let fields = error["fields"].as_object().unwrap();
+    assert!(
+        fields["start_date"]
+            .as_str()
+            .unwrap()
+            .contains("Date invalide")
+    );
+    assert_eq!(fields.len(), 1, "only the date is wrong: {error}");
+    assert_eq!(
+        app.get("/api/v1/cohorts").await.expect(200).json(),
+        json!([])
+    );
+}
+
+#[actix_web::test]
+async fn an_unknown_id_is_a_json_404_under_the_api_and_a_french_page_elsewhere() {
+    let app = spawn().await;
+    for uri in [
+        "/api/v1/cohorts/inconnue",
+        "/api/v1/associations/inconnue",
+        "/api/v1/sessions/inconnue",
+        "/api/v1/cohorts/inconnue/tasks",
+        "/api/v1/pas-une-route",
+    ] {
+        let res = app.get(uri).await.expect(404);
+        res.api_error("not_found");
+    }
+    let res = move_session(
+        &app,
+        "inconnue",
+        json!({"date": "2027-01-12", "start_time": "09:30"}),
+    )
+    .await
+    .expect(404);
+    res.api_error("not_found");
+
+    for uri in [
+        "/cohortes/inconnue",
+        "/associations/inconnue",
+        "/pas-une-page",
+    ] {
+        let res = app.get(uri).await.expect(404);
+        assert_french_page(&res);
+        assert!(
+            !res.text().trim_start().starts_with('{'),
+            "{uri}: a page, not JSON"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn association_rna_and_siret_format_errors_are_422_on_their_fields() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(0).await;
+    let uri = format!("/api/v1/cohorts/{cohort}/associations");
+
+    let res = app
+        .post_json(
+            &uri,
+            json!({"name": "Les Amis du Quartier", "rna": "12345", "siret": "1234"}),
+        )
+        .await
+        .expect(422);
+    let error = res.api_error("validation_failed");
+    assert!(
+        error["fields"]["rna"].as_str().unwrap().contains("RNA"),
+        "{error}"
+    );
+    assert!(
+        error["fields"]["siret"].as_str().unwrap().contains("SIRET"),
+        "{error}"
+    );
+
+    // A SIRET of the right length with a wrong check key.
+    let res = app
+        .post_json(
+            &uri,
+            json!({"name": "Les Amis du Quartier", "siret": "73282932000075"}),
+        )
+        .await
+        .expect(422);
+    let error = res.api_error("validation_failed");
+    assert!(error["fields"]["siret"].is_string(), "{error}");
+    assert!(error["fields"].get("rna").is_none(), "{error}");
+    assert_eq!(app.get(&uri).await.expect(200).json(), json!([]));
+
+    // Well-formed numbers, typed with spaces, are accepted and normalised.
+    let created = app
+        .post_json(
+            &uri,
+            json!({"name": "Les Amis du Quartier", "rna": "w332 004 518", "siret": "732 829 320 00074"}),
+        )
+        .await
+        .expect(201)
+        .json();
+    assert_eq!(created["rna"], "W332004518");
+    assert_eq!(created["siret"], "73282932000074");
+}
+
+// --- pages --------------------------------------------------------------------------------
+
+#[actix_web::test]
+async fn hostile_text_is_escaped_in_pages() {
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let hostile = "<script>alert(1)</script>";
+    let cohort = app.create_cohort(&dla, hostile).await;
+
+    for uri in ["/cohortes".to_string(), format!("/cohortes/{cohort}")] {
+        let res = app.get(&uri).await.expect(200);
+        assert_french_page(&res);
+        let html = res.text();
+        assert!(!html.contains(hostile), "{uri} shows the name raw:\n{html}");
+        assert!(!html.contains("<script>alert"), "{uri}:\n{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)"),
+            "{uri} shows the name, escaped:\n{html}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn the_cohort_form_shows_typed_values_and_french_errors_beside_their_fields() {
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let res = app
+        .post_form(
+            "/cohortes",
+            &[
+                ("name", ""),
+                ("dla_id", dla.as_str()),
+                ("territory", "Gironde <Nord> & Médoc"),
+                ("approach", "territoriale"),
+                ("thematic", "Hybridation des ressources"),
+                ("start_date", "2027-02-30"),
+                ("association_cap", "8"),
+                ("status", "brouillon"),
+                ("consultant_id", ""),
+                ("version", ""),
+            ],
+        )
+        .await
+        .expect(422);
+    assert_french_page(&res);
+    let html = res.text();
+
+    assert!(
+        around_field(&html, "name").contains("Ce champ est obligatoire."),
+        "the name's error is beside it:\n{html}"
+    );
+    let date_field = around_field(&html, "start_date");
+    assert!(date_field.contains("value=\"2027-02-30\""), "{date_field}");
+    assert!(
+        date_field.contains("Date invalide"),
+        "the date's error is beside it:\n{date_field}"
+    );
+    assert!(
+        around_field(&html, "territory").contains("value=\"Gironde &lt;Nord&gt; &amp; Médoc\""),
+        "what was typed is kept, escaped:\n{html}"
+    );
+    assert!(
+        html.contains("value=\"Hybridation des ressources\""),
+        "{html}"
+    );
+    assert!(
+        !around_field(&html, "territory").contains("class=\"error\""),
+        "no error beside a valid field"
+    );
+    assert!(
+        html.contains("2 erreurs"),
+        "the summary counts the errors:\n{html}"
+    );
+
+    assert_eq!(
+        app.get("/api/v1/cohorts").await.expect(200).json(),
+        json!([])
+    );
+}
+
+#[actix_web::test]
+async fn security_headers_are_on_pages_api_responses_and_404s() {
+    let app = spawn().await;
+    let responses = [
+        ("page", app.get("/cohortes").await.expect(200)),
+        ("api", app.get("/api/v1/cohorts").await.expect(200)),
+        ("page 404", app.get("/cohortes/inconnue").await.expect(404)),
+        (
+            "api 404",
+            app.get("/api/v1/cohorts/inconnue").await.expect(404),
+        ),
+        ("route 404", app.get("/nulle-part").await.expect(404)),
+    ];
+    for (what, res) in &responses {
+        let csp = res
+            .header("content-security-policy")
+            .unwrap_or_else(|| panic!("{what}: no Content-Security-Policy"));
+        assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+        assert!(csp.contains("default-src 'self'"), "{what}: {csp}");
+        assert_eq!(
+            res.header("x-content-type-options"),
+            Some("nosniff"),
+            "{what}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn the_openapi_document_is_served_and_describes_programme_generation() {
+    let app = spawn().await;
+    let res = app.get("/api/v1/openapi.json").await.expect(200);
+    assert!(res.content_type().starts_with("application/json"));
+    let doc = res.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    let programme = &doc["paths"]["/api/v1/cohorts/{id}/programme"];
+    assert!(programme["post"].is_object(), "{}", doc["paths"]);
+    assert!(doc["paths"]["/api/v1/sessions/{id}/move"]["post"].is_object());
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+}
+
+#[actix_web::test]
+async fn the_demo_has_eight_associations_a_past_and_a_future_and_some_returns() {
+    let app = spawn().await;
+    let today = cohorte::models::programme::today();
+    let id = {
+        let mut conn = app.pool.get().unwrap();
+        cohorte::demo::load(
+            &mut conn,
+            &app.config.programme,
+            app.config.calendar.alsace_moselle,
+            today,
+        )
+        .expect("the demo loads on an empty database")
+    };
+
+    let associations = app
+        .get(&format!("/api/v1/cohorts/{id}/associations"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(associations.as_array().unwrap().len(), 8);
+
+    let sessions = app
+        .get(&format!("/api/v1/cohorts/{id}/sessions"))
+        .await
+        .expect(200)
+        .json();
+    let now = Utc::now();
+    let starts: Vec<DateTime<Utc>> = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| utc(&s["starts_at"]))
+        .collect();
+    assert!(starts.iter().any(|s| *s < now), "some sessions are past");
+    assert!(starts.iter().any(|s| *s > now), "some sessions are ahead");
+
+    let tasks = app
+        .get(&format!("/api/v1/cohorts/{id}/tasks"))
+        .await
+        .expect(200)
+        .json();
+    let returned = tasks["returns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "rendu")
+        .count();
+    assert!(returned > 0, "some homework has been returned");
+
+    let res = app.get(&format!("/cohortes/{id}")).await.expect(200);
+    assert_french_page(&res);
+    assert!(res.text().contains("Modèles socio-économiques — Gironde"));
+}
