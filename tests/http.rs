@@ -825,3 +825,72 @@ async fn the_demo_has_eight_associations_a_past_and_a_future_and_some_returns() 
     assert_french_page(&res);
     assert!(res.text().contains("Modèles socio-économiques — Gironde"));
 }
+
+#[actix_web::test]
+async fn a_malformed_programme_request_body_is_a_400_and_generates_nothing() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(2).await;
+    let uri = format!("/api/v1/cohorts/{cohort}/programme");
+    let res = app
+        .send(
+            TestRequest::post()
+                .uri(&uri)
+                .insert_header(("content-type", "application/json"))
+                .set_payload(r#"{"replace": tru"#),
+        )
+        .await
+        .expect(400);
+    res.api_error("invalid_json");
+    let sessions = app
+        .get(&format!("/api/v1/cohorts/{cohort}/sessions"))
+        .await
+        .expect(200);
+    assert_eq!(sessions.json().as_array().unwrap().len(), 0);
+}
+
+#[actix_web::test]
+async fn the_cohort_programme_template_can_be_adjusted_and_drives_generation() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(2).await;
+    let uri = format!("/api/v1/cohorts/{cohort}/programme-template");
+    let mut template = app.get(&uri).await.expect(200).json();
+    assert_eq!(template["etat_des_lieux"]["offset_days"], 35);
+
+    // An impossible template is refused field by field and changes nothing.
+    template["bilan"]["slots"] = serde_json::json!([]);
+    let refused = app.put_json(&uri, template.clone()).await.expect(422);
+    let error = refused.api_error("validation_failed");
+    assert!(error["fields"]["bilan.slots"].is_string(), "{error}");
+
+    // A shorter gap before the état des lieux moves it in the generated programme.
+    template["bilan"]["slots"] = serde_json::json!(["10:00"]);
+    template["etat_des_lieux"]["offset_days"] = serde_json::json!(28);
+    app.put_json(&uri, template).await.expect(200);
+    let generated = app.generate(&cohort).await;
+    let sessions = generated["sessions"].as_array().unwrap();
+    let starts = |kind: &str| -> String {
+        sessions.iter().find(|s| s["kind"] == kind).unwrap()["starts_at"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // 2027-01-11 + 28 days = Monday 8 February 2027, 09:30 in Paris = 08:30 UTC.
+    assert_eq!(starts("etat_des_lieux"), "2027-02-08T08:30:00Z");
+    // Bilans use the single 10:00 slot: one per working day.
+    let bilans: Vec<&str> = sessions
+        .iter()
+        .filter(|s| s["kind"] == "bilan_individuel")
+        .map(|s| s["starts_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(bilans.len(), 2);
+    // In May, Paris is on summer time: 10:00 is 08:00 UTC.
+    assert!(
+        bilans.iter().all(|b| b.ends_with("T08:00:00Z")),
+        "{bilans:?}"
+    );
+    assert_ne!(bilans[0][..10], bilans[1][..10]);
+
+    // Back to the defaults.
+    let reset = app.send(TestRequest::delete().uri(&uri)).await.expect(200);
+    assert_eq!(reset.json()["etat_des_lieux"]["offset_days"], 35);
+}

@@ -115,13 +115,20 @@ pub async fn generate(
     state: web::Data<AppState>,
     actor: Actor,
     path: web::Path<String>,
-    body: Option<web::Json<GenerateInput>>,
+    body: web::Bytes,
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
-    let replace = body
-        .map(|b| crate::models::input::Check::checkbox(&b.replace))
-        .unwrap_or(false);
+    // The body is optional, but a body that is there must be valid JSON.
+    let input: GenerateInput = if body.iter().all(u8::is_ascii_whitespace) {
+        GenerateInput::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest {
+            code: "invalid_json",
+            message: format!("JSON invalide : {e}"),
+        })?
+    };
+    let replace = crate::models::input::Check::checkbox(&input.replace);
     let (template, am) = (
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
