@@ -40,10 +40,10 @@ pub enum AppError {
 impl AppError {
     pub fn validation(fields: FieldErrors) -> Self {
         let message = if fields.len() == 1 {
-            "Le formulaire contient une erreur : corrigez le champ signalé.".to_string()
+            "La saisie contient une erreur : corrigez le champ signalé.".to_string()
         } else {
             format!(
-                "Le formulaire contient {} erreurs : corrigez les champs signalés.",
+                "La saisie contient {} erreurs : corrigez les champs signalés.",
                 fields.len()
             )
         };

@@ -2,7 +2,7 @@
 //! file of the same relative path in the folder set by `templates.dir`.
 //!
 //! Names are paths without `.hbs`: `pages/cohorts/show`, `partials/layout`. Every template
-//! is also a partial, so pages wrap themselves in `{{#> partials/layout}}`.
+//! is also a partial, so pages wrap themselves in `{{#> layout}}`.
 //! Output is HTML-escaped; no template uses triple-stash (`{{{ }}}`), which a test checks.
 
 use std::path::Path;

@@ -894,3 +894,93 @@ async fn the_cohort_programme_template_can_be_adjusted_and_drives_generation() {
     let reset = app.send(TestRequest::delete().uri(&uri)).await.expect(200);
     assert_eq!(reset.json()["etat_des_lieux"]["offset_days"], 35);
 }
+
+#[actix_web::test]
+async fn select_lists_show_each_option_by_its_own_label() {
+    let app = spawn().await;
+    app.create_dla().await;
+    let page = app.get("/cohortes/nouvelle").await.expect(200).text();
+    // Each choice is readable: the option text is the choice, not the field's label.
+    assert!(
+        page.contains(r#"<option value="territoriale" selected>Approche territoriale</option>"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"<option value="reseau">Approche par réseau</option>"#));
+    assert!(page.contains(r#"<option value="brouillon" selected>Brouillon</option>"#));
+    assert!(page.contains(">— À désigner —</option>"));
+}
+
+#[actix_web::test]
+async fn marking_homework_returned_redirects_to_the_task_with_the_notice_before_the_anchor() {
+    let app = spawn().await;
+    let (cohort, ids) = app.cohort_with(1).await;
+    let generated = app.generate(&cohort).await;
+    let task = generated["tasks"][0]["id"].as_str().unwrap().to_string();
+    let back = format!("/cohortes/{cohort}#tache-{task}");
+    let res = app
+        .post_form(
+            &format!("/taches/{task}/associations/{}", ids[0]),
+            &[("status", "rendu"), ("back", &back)],
+        )
+        .await
+        .expect(303);
+    assert_eq!(
+        res.header("location").unwrap(),
+        format!("/cohortes/{cohort}?notice=retour_enregistre#tache-{task}")
+    );
+    let tasks = app
+        .get(&format!("/api/v1/cohorts/{cohort}/tasks"))
+        .await
+        .expect(200)
+        .json();
+    let returns = tasks["returns"].as_array().unwrap();
+    assert_eq!(returns.len(), 1);
+    assert_eq!(returns[0]["status"], "rendu");
+    assert_eq!(returns[0]["association_id"], ids[0].as_str());
+}
+
+#[actix_web::test]
+async fn a_stale_edit_is_refused_and_the_form_keeps_what_was_typed() {
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let cohort = app.create_cohort(&dla, "Cohorte partagée").await;
+    let fields = |name: &'static str| {
+        vec![
+            ("name", name),
+            ("dla_id", dla.as_str()),
+            ("territory", "Gironde"),
+            ("approach", "territoriale"),
+            ("start_date", "2027-01-11"),
+            ("status", "brouillon"),
+            ("association_cap", "8"),
+            ("version", "1"),
+        ]
+    };
+    // Two people opened the form at version 1; the first one saves.
+    app.post_form(
+        &format!("/cohortes/{cohort}/modifier"),
+        &fields("Premier titre"),
+    )
+    .await
+    .expect(303);
+    // The second one is told, and keeps what they typed.
+    let page = app
+        .post_form(
+            &format!("/cohortes/{cohort}/modifier"),
+            &fields("Second titre"),
+        )
+        .await
+        .expect(409)
+        .text();
+    assert!(
+        page.contains("modifiée par quelqu&#x27;un d&#x27;autre"),
+        "{page}"
+    );
+    assert!(page.contains(r#"value="Second titre""#));
+    let stored = app
+        .get(&format!("/api/v1/cohorts/{cohort}"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(stored["name"], "Premier titre");
+}

@@ -940,7 +940,7 @@ impl fmt::Display for MoveError {
                 )
             }
             MoveError::Unchanged => f.write_str(
-                "La session n'a pas changé : choisissez une autre date ou un autre horaire.",
+                "La séance n'a pas changé : choisissez une autre date ou un autre horaire.",
             ),
         }
     }

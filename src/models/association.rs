@@ -213,7 +213,7 @@ pub fn update(
         let current = get(conn, id)?;
         let v = input.check()?;
         if v.version.is_some_and(|ver| ver != current.version) {
-            return Err(stale("L'association"));
+            return Err(stale("L'association a été modifiée"));
         }
         check_unique_name(conn, &current.cohort_id, &v.name, Some(id))?;
         diesel::update(associations::table.find(id))

@@ -286,7 +286,7 @@ pub fn update(conn: &mut Conn, id: &str, input: &CohortInput) -> Result<Cohort, 
         let current = get(conn, id)?;
         let v = input.check(conn)?;
         if v.version.is_some_and(|ver| ver != current.version) {
-            return Err(stale("La cohorte"));
+            return Err(stale("La cohorte a été modifiée"));
         }
         let enrolled = association_count(conn, id)?;
         if (v.cap as i64) < enrolled {

@@ -24,12 +24,13 @@ pub mod utc {
     }
 }
 
-/// A stale write: the row changed since the form was opened.
-pub fn stale(what: &str) -> crate::error::AppError {
+/// A stale write: the row changed since the form was opened. `changed` is the French
+/// sentence start, agreed in gender: « La séance a été modifiée ».
+pub fn stale(changed: &str) -> crate::error::AppError {
     crate::error::AppError::Conflict {
         code: "stale_version",
         message: format!(
-            "{what} a été modifié·e par quelqu'un d'autre depuis l'ouverture du formulaire. \
+            "{changed} par quelqu'un d'autre depuis l'ouverture du formulaire. \
              Vos saisies sont conservées ci-dessous : vérifiez puis enregistrez à nouveau."
         ),
     }

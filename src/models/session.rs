@@ -296,7 +296,7 @@ pub fn update_details(
             .parse::<i32>()
             .is_ok_and(|v| v != current.version)
         {
-            return Err(stale("La séance"));
+            return Err(stale("La séance a été modifiée"));
         }
         diesel::update(sessions::table.find(id))
             .set((
@@ -362,7 +362,7 @@ pub fn move_session(
             .parse::<i32>()
             .is_ok_and(|v| v != current.version)
         {
-            return Err(stale("La séance"));
+            return Err(stale("La séance a été modifiée"));
         }
         let date = date.expect("checked");
         let associations = association::list_for_cohort(conn, &current.cohort_id)?;

@@ -199,7 +199,7 @@ pub fn update(conn: &mut Conn, id: &str, input: &TaskInput) -> Result<Intersessi
         let current = get(conn, id)?;
         let v = input.check(conn, &current.cohort_id)?;
         if v.version.is_some_and(|ver| ver != current.version) {
-            return Err(stale("Le travail préparatoire"));
+            return Err(stale("Le travail préparatoire a été modifié"));
         }
         diesel::update(intersession_tasks::table.find(id))
             .set((

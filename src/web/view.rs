@@ -12,12 +12,13 @@ use crate::models::programme::{Overview, return_of};
 use crate::models::session::Session;
 use crate::models::task::{IntersessionTask, TaskReturn};
 
-/// `<option>`s with the current value selected.
+/// `<option>`s with the current value selected. The option's text is `text`, not
+/// `label`: inside the select partial, `label` is the partial's own parameter.
 pub fn options(pairs: &[(&str, &str)], selected: &str) -> Value {
     json!(
         pairs
             .iter()
-            .map(|(v, l)| json!({"value": v, "label": l, "selected": *v == selected}))
+            .map(|(v, l)| json!({"value": v, "text": l, "selected": *v == selected}))
             .collect::<Vec<_>>()
     )
 }
@@ -26,7 +27,7 @@ pub fn owned_options(pairs: &[(String, String)], selected: &str) -> Value {
     json!(
         pairs
             .iter()
-            .map(|(v, l)| json!({"value": v, "label": l, "selected": v == selected}))
+            .map(|(v, l)| json!({"value": v, "text": l, "selected": v == selected}))
             .collect::<Vec<_>>()
     )
 }
@@ -136,6 +137,7 @@ pub fn association(a: &Association, participants: &[Participant]) -> Value {
         "sector": a.sector,
         "town": a.town,
         "general_interest": a.general_interest,
+        "staff_text": match a.salaried_staff { Some(n) => n.to_string(), None => "non renseigné".to_string() },
         "participants": mine,
         "participant_count": mine.len(),
     })

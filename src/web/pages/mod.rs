@@ -60,8 +60,10 @@ impl ResponseError for PageError {
             "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
              <title>{title} · Cohorte</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head>\
-             <body><header class=\"site\"><a class=\"brand\" href=\"/\">Cohorte</a></header>\
-             <main id=\"contenu\"><h1>{title}</h1><p class=\"alert alert-error\" role=\"alert\">{}</p>\
+             <body><header class=\"site\"><div class=\"wrap\"><a class=\"brand\" href=\"/cohortes\">Cohorte</a>\
+             <nav aria-label=\"Navigation principale\"><ul><li><a href=\"/cohortes\">Cohortes</a></li>\
+             <li><a href=\"/dla\">DLA</a></li><li><a href=\"/consultants\">Consultant·es</a></li></ul></nav></div></header>\
+             <main id=\"contenu\" class=\"wrap\"><h1>{title}</h1><p class=\"alert alert-error\" role=\"alert\">{}</p>\
              <p><a href=\"/cohortes\">Retour aux cohortes</a></p></main></body></html>",
             escape(&self.0.public_message())
         );
@@ -133,8 +135,16 @@ pub fn rerender<I: Serialize>(
 
 /// POST → redirect → GET, with a notice code shown once by the target page.
 pub fn redirect(to: &str, notice: Option<&str>) -> HttpResponse {
+    // The notice goes in the query, before any #fragment.
+    let (path, fragment) = match to.split_once('#') {
+        Some((p, f)) => (p, format!("#{f}")),
+        None => (to, String::new()),
+    };
     let location = match notice {
-        Some(n) => format!("{to}{}notice={n}", if to.contains('?') { '&' } else { '?' }),
+        Some(n) => format!(
+            "{path}{}notice={n}{fragment}",
+            if path.contains('?') { '&' } else { '?' }
+        ),
         None => to.to_string(),
     };
     HttpResponse::SeeOther()

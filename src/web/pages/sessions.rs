@@ -238,7 +238,8 @@ async fn move_form(
     let input = MoveInput {
         date: s.local_start().format("%Y-%m-%d").to_string(),
         start_time: s.local_start().format("%H:%M").to_string(),
-        end_time: s.local_end().format("%H:%M").to_string(),
+        // Empty keeps the duration (the current times are shown above the form).
+        end_time: String::new(),
         avoid_non_working_days: "on".into(),
         version: s.version.to_string(),
     };
