@@ -1035,6 +1035,59 @@ pub fn move_session(
     })
 }
 
+/// Tasks that prepare the bilans individuels are linked to the earliest bilan and due a set
+/// number of days before it. When a bilan moves, the earliest one may change (or move): this
+/// keeps such tasks the same number of days before the earliest bilan, whichever it is now.
+/// Returns the due-date moves, their French summary lines, and the id of the earliest bilan
+/// after the move (the tasks' new link).
+pub fn realign_bilan_tasks(
+    bilans: &[ScheduledSession],
+    moved_id: &str,
+    new_start: DateTime<Utc>,
+    tasks: &[ScheduledTask],
+    alsace_moselle: bool,
+) -> (Vec<TaskMove>, Vec<String>, Option<String>) {
+    let earliest = |list: &[(String, DateTime<Utc>)]| list.iter().min_by_key(|(_, t)| *t).cloned();
+    let before: Vec<(String, DateTime<Utc>)> =
+        bilans.iter().map(|b| (b.id.clone(), b.starts_at)).collect();
+    let after: Vec<(String, DateTime<Utc>)> = before
+        .iter()
+        .map(|(id, t)| (id.clone(), if id == moved_id { new_start } else { *t }))
+        .collect();
+    let (Some((_, old_first)), Some((new_id, new_first))) = (earliest(&before), earliest(&after))
+    else {
+        return (Vec::new(), Vec::new(), None);
+    };
+    let shift = (utc_to_paris(new_first).date() - utc_to_paris(old_first).date()).num_days();
+    let mut moves = Vec::new();
+    let mut summary = Vec::new();
+    for task in tasks.iter().filter(|t| {
+        t.session_id
+            .as_deref()
+            .is_some_and(|sid| bilans.iter().any(|b| b.id == sid))
+    }) {
+        let new_due = previous_working_day(
+            task.due_date + chrono::Duration::days(shift),
+            alsace_moselle,
+        );
+        if new_due != task.due_date {
+            summary.push(format!(
+                "Tâche « {} » : échéance du {} au {} (premier bilan individuel).",
+                task.title,
+                fr::date_long(task.due_date),
+                fr::date_long(new_due)
+            ));
+            moves.push(TaskMove {
+                task_id: task.id.clone(),
+                title: task.title.clone(),
+                old_due: task.due_date,
+                new_due,
+            });
+        }
+    }
+    (moves, summary, Some(new_id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1981,6 +2034,50 @@ mod tests {
         assert!(
             err.to_string()
                 .starts_with("L'heure 2\u{a0}h\u{a0}30 du dimanche 28 mars 2027")
+        );
+    }
+
+    #[test]
+    fn bilan_tasks_follow_the_earliest_bilan_whichever_moves() {
+        let paris = |d: u32, h: u32| paris_to_utc(local(2027, 5, d, h, 30)).unwrap();
+        let bilan = |id: &str, d: u32| ScheduledSession {
+            id: id.to_owned(),
+            kind: SessionKind::BilanIndividuel,
+            association_id: Some(format!("asso-{id}")),
+            label: format!("Bilan individuel — {id}"),
+            starts_at: paris(d, 9),
+            ends_at: paris(d, 11),
+        };
+        let bilans = [bilan("a", 10), bilan("b", 10), bilan("c", 11)];
+        let task = ScheduledTask {
+            id: "t".to_owned(),
+            title: "Vision révisée et pistes d'actions".to_owned(),
+            session_id: Some("a".to_owned()),
+            due_date: NaiveDate::from_ymd_opt(2027, 5, 5).unwrap(),
+        };
+        // Moving a later bilan further changes nothing: the earliest stays on the 10th.
+        let (moves, summary, first) =
+            realign_bilan_tasks(&bilans, "c", paris(12, 9), &[task.clone()], false);
+        assert!(moves.is_empty() && summary.is_empty());
+        assert_eq!(first.as_deref(), Some("a"));
+        // Moving the first bilan later: "b" becomes the earliest, still on the 10th.
+        let (moves, _, first) =
+            realign_bilan_tasks(&bilans, "a", paris(18, 9), &[task.clone()], false);
+        assert!(moves.is_empty());
+        assert_eq!(first.as_deref(), Some("b"));
+        // Moving a bilan two days earlier (Monday 10 → Friday 7... of the same week: the 7th)
+        // moves the task's due date by the same shift, onto a working day.
+        let (moves, summary, first) =
+            realign_bilan_tasks(&bilans, "c", paris(7, 9), &[task], false);
+        assert_eq!(first.as_deref(), Some("c"));
+        assert_eq!(moves.len(), 1);
+        assert_eq!(
+            moves[0].new_due,
+            NaiveDate::from_ymd_opt(2027, 4, 30).unwrap()
+        );
+        assert!(
+            summary[0].contains("premier bilan individuel"),
+            "{summary:?}"
         );
     }
 }

@@ -367,7 +367,32 @@ pub fn move_session(
         let date = date.expect("checked");
         let associations = association::list_for_cohort(conn, &current.cohort_id)?;
         let tasks = task::list_for_cohort(conn, &current.cohort_id)?;
-        let scheduled_tasks: Vec<_> = tasks.iter().map(|t| t.scheduled()).collect();
+        let is_bilan = current.kind() == SessionKind::BilanIndividuel;
+        let bilans: Vec<ScheduledSession> = if is_bilan {
+            list_for_cohort(conn, &current.cohort_id)?
+                .iter()
+                .filter(|s| s.kind() == SessionKind::BilanIndividuel)
+                .map(|s| s.scheduled(&associations))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // Tasks before the bilans follow the earliest bilan (below), not the one they
+        // happen to be linked to.
+        let scheduled_tasks: Vec<_> = tasks
+            .iter()
+            .map(|t| {
+                let mut st = t.scheduled();
+                if st
+                    .session_id
+                    .as_ref()
+                    .is_some_and(|sid| bilans.iter().any(|b| &b.id == sid))
+                {
+                    st.session_id = None;
+                }
+                st
+            })
+            .collect();
         let request = MoveRequest {
             new_start: date.and_time(start.expect("checked")),
             new_end: end.map(|e| date.and_time(e)),
@@ -380,6 +405,28 @@ pub fn move_session(
             alsace_moselle,
         )
         .map_err(|e| AppError::field(move_error_field(&e, &request), e.to_string()))?;
+        let mut outcome = outcome;
+        if is_bilan {
+            let originals: Vec<_> = tasks.iter().map(|t| t.scheduled()).collect();
+            let (moves, lines, first) = programme::realign_bilan_tasks(
+                &bilans,
+                &current.id,
+                outcome.starts_at,
+                &originals,
+                alsace_moselle,
+            );
+            outcome.summary.extend(lines);
+            outcome.task_moves.extend(moves);
+            if let Some(first) = first {
+                let bilan_ids: Vec<&str> = bilans.iter().map(|b| b.id.as_str()).collect();
+                diesel::update(
+                    intersession_tasks::table
+                        .filter(intersession_tasks::session_id.eq_any(bilan_ids)),
+                )
+                .set(intersession_tasks::session_id.eq(first))
+                .execute(conn)?;
+            }
+        }
         diesel::update(sessions::table.find(id))
             .set((
                 sessions::starts_at.eq(outcome.starts_at.naive_utc()),
