@@ -2056,13 +2056,23 @@ mod tests {
             due_date: NaiveDate::from_ymd_opt(2027, 5, 5).unwrap(),
         };
         // Moving a later bilan further changes nothing: the earliest stays on the 10th.
-        let (moves, summary, first) =
-            realign_bilan_tasks(&bilans, "c", paris(12, 9), &[task.clone()], false);
+        let (moves, summary, first) = realign_bilan_tasks(
+            &bilans,
+            "c",
+            paris(12, 9),
+            std::slice::from_ref(&task),
+            false,
+        );
         assert!(moves.is_empty() && summary.is_empty());
         assert_eq!(first.as_deref(), Some("a"));
         // Moving the first bilan later: "b" becomes the earliest, still on the 10th.
-        let (moves, _, first) =
-            realign_bilan_tasks(&bilans, "a", paris(18, 9), &[task.clone()], false);
+        let (moves, _, first) = realign_bilan_tasks(
+            &bilans,
+            "a",
+            paris(18, 9),
+            std::slice::from_ref(&task),
+            false,
+        );
         assert!(moves.is_empty());
         assert_eq!(first.as_deref(), Some("b"));
         // Moving a bilan two days earlier (Monday 10 → Friday 7... of the same week: the 7th)
