@@ -1002,30 +1002,11 @@ pub fn move_session(
         ));
     }
 
-    let mut task_moves = Vec::new();
-    if shift != 0 {
-        for task in tasks
-            .iter()
-            .filter(|t| t.session_id.as_deref() == Some(session.id.as_str()))
-        {
-            let shifted = task.due_date + chrono::Duration::days(shift);
-            let new_due = previous_working_day(shifted, alsace_moselle);
-            if new_due != task.due_date {
-                summary.push(format!(
-                    "Tâche « {} » : échéance du {} au {}.",
-                    task.title,
-                    fr::date_long(task.due_date),
-                    fr::date_long(new_due)
-                ));
-                task_moves.push(TaskMove {
-                    task_id: task.id.clone(),
-                    title: task.title.clone(),
-                    old_due: task.due_date,
-                    new_due,
-                });
-            }
-        }
-    }
+    let linked = tasks
+        .iter()
+        .filter(|t| t.session_id.as_deref() == Some(session.id.as_str()));
+    let (task_moves, lines) = shift_tasks(linked, shift, "", alsace_moselle);
+    summary.extend(lines);
 
     Ok(MoveOutcome {
         starts_at,
@@ -1033,6 +1014,42 @@ pub fn move_session(
         task_moves,
         summary,
     })
+}
+
+/// Shifts each task's due date by `shift` calendar days (back to the previous working day
+/// when needed); returns the moves and their French summary lines (`note` ends the line).
+fn shift_tasks<'a>(
+    tasks: impl Iterator<Item = &'a ScheduledTask>,
+    shift: i64,
+    note: &str,
+    alsace_moselle: bool,
+) -> (Vec<TaskMove>, Vec<String>) {
+    let mut moves = Vec::new();
+    let mut summary = Vec::new();
+    if shift == 0 {
+        return (moves, summary);
+    }
+    for task in tasks {
+        let new_due = previous_working_day(
+            task.due_date + chrono::Duration::days(shift),
+            alsace_moselle,
+        );
+        if new_due != task.due_date {
+            summary.push(format!(
+                "Tâche « {} » : échéance du {} au {}{note}.",
+                task.title,
+                fr::date_long(task.due_date),
+                fr::date_long(new_due)
+            ));
+            moves.push(TaskMove {
+                task_id: task.id.clone(),
+                title: task.title.clone(),
+                old_due: task.due_date,
+                new_due,
+            });
+        }
+    }
+    (moves, summary)
 }
 
 /// Tasks that prepare the bilans individuels are linked to the earliest bilan and due a set
@@ -1059,32 +1076,17 @@ pub fn realign_bilan_tasks(
         return (Vec::new(), Vec::new(), None);
     };
     let shift = (utc_to_paris(new_first).date() - utc_to_paris(old_first).date()).num_days();
-    let mut moves = Vec::new();
-    let mut summary = Vec::new();
-    for task in tasks.iter().filter(|t| {
+    let bilan_tasks = tasks.iter().filter(|t| {
         t.session_id
             .as_deref()
             .is_some_and(|sid| bilans.iter().any(|b| b.id == sid))
-    }) {
-        let new_due = previous_working_day(
-            task.due_date + chrono::Duration::days(shift),
-            alsace_moselle,
-        );
-        if new_due != task.due_date {
-            summary.push(format!(
-                "Tâche « {} » : échéance du {} au {} (premier bilan individuel).",
-                task.title,
-                fr::date_long(task.due_date),
-                fr::date_long(new_due)
-            ));
-            moves.push(TaskMove {
-                task_id: task.id.clone(),
-                title: task.title.clone(),
-                old_due: task.due_date,
-                new_due,
-            });
-        }
-    }
+    });
+    let (moves, summary) = shift_tasks(
+        bilan_tasks,
+        shift,
+        " (premier bilan individuel)",
+        alsace_moselle,
+    );
     (moves, summary, Some(new_id))
 }
 

@@ -24,6 +24,19 @@ pub mod utc {
     }
 }
 
+/// Refuses a write based on an old read: `sent` is the version the form or client read
+/// (empty = no check), `current` the stored one.
+pub fn check_version(
+    sent: &str,
+    current: i32,
+    changed: &str,
+) -> Result<(), crate::error::AppError> {
+    match sent.trim().parse::<i32>() {
+        Ok(v) if v != current => Err(stale(changed)),
+        _ => Ok(()),
+    }
+}
+
 /// A stale write: the row changed since the form was opened. `changed` is the French
 /// sentence start, agreed in gender: « La séance a été modifiée ».
 pub fn stale(changed: &str) -> crate::error::AppError {

@@ -11,7 +11,7 @@ use crate::domain::calendar;
 use crate::domain::programme::{self, MoveOutcome, MoveRequest, ScheduledSession, SessionKind};
 use crate::error::AppError;
 use crate::models::input::{Check, lenient, new_id, now};
-use crate::models::{association, cohort, stale, task};
+use crate::models::{association, check_version, cohort, task};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = sessions)]
@@ -290,14 +290,7 @@ pub fn update_details(
         let agenda = c.text("agenda", &input.agenda, 10_000);
         let planned = c.half_days("planned_days", &input.planned_days);
         c.finish()?;
-        if input
-            .version
-            .trim()
-            .parse::<i32>()
-            .is_ok_and(|v| v != current.version)
-        {
-            return Err(stale("La séance a été modifiée"));
-        }
+        check_version(&input.version, current.version, "La séance a été modifiée")?;
         diesel::update(sessions::table.find(id))
             .set((
                 sessions::location.eq(location),
@@ -356,14 +349,7 @@ pub fn move_session(
             c.time("end_time", &input.end_time)
         };
         c.finish()?;
-        if input
-            .version
-            .trim()
-            .parse::<i32>()
-            .is_ok_and(|v| v != current.version)
-        {
-            return Err(stale("La séance a été modifiée"));
-        }
+        check_version(&input.version, current.version, "La séance a été modifiée")?;
         let date = date.expect("checked");
         let associations = association::list_for_cohort(conn, &current.cohort_id)?;
         let tasks = task::list_for_cohort(conn, &current.cohort_id)?;
