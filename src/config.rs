@@ -1,7 +1,7 @@
 //! Typed configuration: `config/default.toml` (embedded, every key documented), then an
 //! optional file (`COHORTE_CONFIG`, default `cohorte.toml` if present), then environment
 //! variables `COHORTE_SECTION__KEY` (double underscore between levels), then
-//! `DATABASE_URL`. Validated at start with clear errors.
+//! `DATABASE_URL` and `COHORTE_SMTP_URL`. Validated at start with clear errors.
 
 use std::path::PathBuf;
 
@@ -21,6 +21,7 @@ pub struct Config {
     pub calendar: CalendarConfig,
     pub demo: DemoConfig,
     pub log: LogConfig,
+    pub mail: MailConfig,
     pub programme: ProgrammeTemplate,
 }
 
@@ -57,6 +58,17 @@ pub struct LogConfig {
     pub filter: String,
 }
 
+/// Outgoing email: SMTP when `smtp_url` is set, otherwise `.eml` files under `file_dir`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct MailConfig {
+    /// lettre's URL form: `smtp://127.0.0.1:2525`, `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://user:pass@host`. Empty = file transport.
+    pub smtp_url: String,
+    pub from_name: String,
+    pub from_address: String,
+    pub file_dir: String,
+}
+
 impl Config {
     /// Loads the layered configuration from the process environment.
     pub fn load() -> anyhow::Result<Config> {
@@ -80,12 +92,17 @@ impl Config {
         }
         figment = figment.merge(
             Env::prefixed("COHORTE_")
-                .ignore(&["CONFIG"])
+                // SMTP_URL is mapped to mail.smtp_url below, not to a top-level key.
+                .ignore(&["CONFIG", "SMTP_URL"])
                 .split("__")
                 .lowercase(true),
         );
         if let Some(url) = database_url.filter(|u| !u.trim().is_empty()) {
             figment = figment.merge(Serialized::default("database.url", url));
+        }
+        // The name the issue and the operations guide give; empty means "write files".
+        if let Ok(url) = std::env::var("COHORTE_SMTP_URL") {
+            figment = figment.merge(Serialized::default("mail.smtp_url", url));
         }
         let config: Config = figment
             .extract()
@@ -112,6 +129,21 @@ impl Config {
         }
         if self.database.url.trim().is_empty() {
             anyhow::bail!("database.url must not be empty");
+        }
+        if let Err(e) = self.mail.from_address.parse::<lettre::Address>() {
+            anyhow::bail!(
+                "mail.from_address must be an email address, got {:?}: {e}",
+                self.mail.from_address
+            );
+        }
+        if !self.mail.smtp_url.trim().is_empty()
+            && let Err(e) = lettre::SmtpTransport::from_url(self.mail.smtp_url.trim())
+        {
+            // The error never repeats the URL: it may hold a password.
+            anyhow::bail!("mail.smtp_url (COHORTE_SMTP_URL) is not a valid SMTP URL: {e}");
+        }
+        if self.mail.file_dir.trim().is_empty() {
+            anyhow::bail!("mail.file_dir must not be empty");
         }
         if let Err(errors) = self.programme.validate() {
             let list: Vec<String> = errors
@@ -157,6 +189,46 @@ mod tests {
             jail.set_env("COHORTE_SERVER__BIND", "not an address");
             let err = Config::load_from(None, None).unwrap_err().to_string();
             assert!(err.contains("server.bind"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn cohorte_smtp_url_sets_the_mail_smtp_url() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load_from(None, None).expect("valid configuration");
+            assert_eq!(c.mail.smtp_url, "", "no SMTP by default: files");
+            assert_eq!(c.mail.file_dir, "data/mail");
+            jail.set_env("COHORTE_SMTP_URL", "smtp://user:pass@127.0.0.1:2525");
+            let c = Config::load_from(None, None).expect("valid configuration");
+            assert_eq!(c.mail.smtp_url, "smtp://user:pass@127.0.0.1:2525");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn cohorte_smtp_url_wins_over_the_file_and_the_section_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("custom.toml", "[mail]\nsmtp_url = \"smtp://file:25\"\n")?;
+            jail.set_env("COHORTE_MAIL__SMTP_URL", "smtp://section:25");
+            jail.set_env("COHORTE_SMTP_URL", "smtps://mail.example.org");
+            let c = Config::load_from(Some("custom.toml".into()), None).expect("valid");
+            assert_eq!(c.mail.smtp_url, "smtps://mail.example.org");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_invalid_smtp_url_or_sender_is_refused_at_start_without_echoing_the_password() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("COHORTE_SMTP_URL", "http://user:s3cret@host");
+            let err = Config::load_from(None, None).unwrap_err().to_string();
+            assert!(err.contains("mail.smtp_url"), "{err}");
+            assert!(!err.contains("s3cret"), "{err}");
+            jail.set_env("COHORTE_SMTP_URL", "");
+            jail.set_env("COHORTE_MAIL__FROM_ADDRESS", "not an address");
+            let err = Config::load_from(None, None).unwrap_err().to_string();
+            assert!(err.contains("mail.from_address"), "{err}");
             Ok(())
         });
     }

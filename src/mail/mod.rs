@@ -1,0 +1,16 @@
+//! Outgoing email: rendering messages from templates (`render`), calendar invites (`ics`),
+//! the emails about a session (`session`), and the transports that deliver them
+//! (`transport`: SMTP, or `.eml` files when no SMTP server is configured).
+//!
+//! Building blocks only: nothing here touches the database. The outbox that queues emails
+//! durably and the dispatcher that sends them sit on top.
+
+pub mod ics;
+pub mod render;
+pub mod session;
+pub mod transport;
+
+pub use ics::{CalendarPerson, Invite, Method};
+pub use render::{BuildError, CalendarPart, Email, Rendered, Renderer, new_message_id, sender};
+pub use session::{SessionEmail, SessionFacts, TaskDue};
+pub use transport::{FileTransport, SendError, Transport};

@@ -1,0 +1,546 @@
+//! The emails about one session: convocation, session moved, session cancelled. Each is
+//! rendered from its templates and carries a calendar invite for the session's event.
+//!
+//! Pure: the data and the instant (DTSTAMP) come in as arguments; nothing is read or sent.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+
+use crate::domain::fr;
+use crate::domain::programme::SessionKind;
+use crate::mail::ics::{CalendarPerson, Invite, Method, session_uid};
+use crate::mail::render::{BuildError, CalendarPart, Email, Renderer};
+use crate::models::association::Association;
+use crate::models::session::Session;
+
+/// What the emails say about the session.
+#[derive(Clone, Debug)]
+pub struct SessionFacts {
+    pub id: String,
+    pub kind: SessionKind,
+    /// The association of a bilan individuel.
+    pub association_name: Option<String>,
+    pub cohort_name: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub location: String,
+    pub video_link: String,
+    /// One point per line.
+    pub agenda: String,
+    /// The invite's SEQUENCE. Raise it on every change, cancellation included
+    /// (RFC 5546 §2.1.4): the `sessions.sequence` column.
+    pub sequence: u32,
+}
+
+impl SessionFacts {
+    pub fn from_session(
+        session: &Session,
+        cohort_name: &str,
+        associations: &[Association],
+    ) -> Self {
+        SessionFacts {
+            id: session.id.clone(),
+            kind: session.kind(),
+            association_name: session
+                .association_id
+                .as_ref()
+                .and_then(|id| associations.iter().find(|a| &a.id == id))
+                .map(|a| a.name.clone()),
+            cohort_name: cohort_name.to_string(),
+            starts_at: session.starts_at.and_utc(),
+            ends_at: session.ends_at.and_utc(),
+            location: session.location.clone(),
+            video_link: session.video_link.clone(),
+            agenda: session.agenda.clone(),
+            sequence: u32::try_from(session.sequence).unwrap_or(0),
+        }
+    }
+
+    /// « 1re session collective — État des lieux », « Session de bilan individuel — Les
+    /// Jardins partagés ».
+    pub fn title(&self) -> String {
+        match &self.association_name {
+            Some(name) => format!("{} — {name}", self.kind.long_label()),
+            None => self.kind.long_label().to_string(),
+        }
+    }
+
+    fn agenda_points(&self) -> Vec<String> {
+        self.agenda
+            .lines()
+            .map(|l| l.trim().trim_start_matches(['-', '*', '•']).trim())
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// Homework still due from the recipient's association.
+#[derive(Clone, Debug)]
+pub struct TaskDue {
+    pub title: String,
+    pub due: NaiveDate,
+}
+
+/// A session email to one participant.
+#[derive(Clone, Debug)]
+pub struct SessionEmail {
+    pub session: SessionFacts,
+    pub recipient: CalendarPerson,
+    pub association_name: String,
+    /// The DLA's chargé·e de mission: signs the email, organizes the event.
+    pub organizer: CalendarPerson,
+    pub dla_name: String,
+    /// Homework the association has not returned yet (convocation only).
+    pub tasks: Vec<TaskDue>,
+    /// The participant's own page.
+    pub participant_url: String,
+}
+
+impl SessionEmail {
+    /// The convocation: date and time, place, agenda, homework left, invite (REQUEST).
+    pub fn convocation(
+        &self,
+        renderer: &Renderer,
+        stamp: DateTime<Utc>,
+    ) -> Result<Email, BuildError> {
+        self.email(renderer, "convocation", None, Method::Request, stamp)
+    }
+
+    /// The session moved from `previous`: an updated invite (REQUEST, same UID; the
+    /// session's SEQUENCE must already be raised).
+    pub fn moved(
+        &self,
+        renderer: &Renderer,
+        previous: (DateTime<Utc>, DateTime<Utc>),
+        stamp: DateTime<Utc>,
+    ) -> Result<Email, BuildError> {
+        self.email(
+            renderer,
+            "session_moved",
+            Some(previous),
+            Method::Request,
+            stamp,
+        )
+    }
+
+    /// The session is cancelled: METHOD:CANCEL on the same UID.
+    pub fn cancelled(
+        &self,
+        renderer: &Renderer,
+        stamp: DateTime<Utc>,
+    ) -> Result<Email, BuildError> {
+        self.email(renderer, "session_cancelled", None, Method::Cancel, stamp)
+    }
+
+    /// The template data (also what a preview page would show).
+    pub fn context(&self, previous: Option<(DateTime<Utc>, DateTime<Utc>)>) -> serde_json::Value {
+        let s = &self.session;
+        json!({
+            "recipient_name": self.recipient.name,
+            "association_name": self.association_name,
+            "session_title": s.title(),
+            "cohort_name": s.cohort_name,
+            "date": fr::date_long(crate::domain::calendar::utc_to_paris(s.starts_at).date()),
+            "when": fr::time_range(s.starts_at, s.ends_at),
+            "previous_when": previous.map(|(a, b)| fr::time_range(a, b)),
+            "location": s.location.trim(),
+            "video_link": s.video_link.trim(),
+            // Only web links become links; anything else is shown as text.
+            "video_href": Some(s.video_link.trim())
+                .filter(|l| l.starts_with("https://") || l.starts_with("http://")),
+            "agenda": s.agenda_points(),
+            "tasks": self.tasks.iter().map(|t| json!({
+                "title": t.title,
+                "due": fr::date_long(t.due),
+            })).collect::<Vec<_>>(),
+            "participant_url": self.participant_url,
+            "organizer_name": self.organizer.name,
+            "organizer_email": self.organizer.email,
+            "dla_name": self.dla_name,
+        })
+    }
+
+    /// The invite for this session, as sent with the email.
+    pub fn invite(&self, method: Method, stamp: DateTime<Utc>) -> Invite {
+        let s = &self.session;
+        let mut description = format!("{}\n", s.cohort_name);
+        let agenda = s.agenda_points();
+        if !agenda.is_empty() {
+            description.push_str("\nOrdre du jour :\n");
+            for point in agenda {
+                description.push_str(&format!("- {point}\n"));
+            }
+        }
+        if !s.video_link.trim().is_empty() {
+            description.push_str(&format!("\nVisioconférence : {}\n", s.video_link.trim()));
+        }
+        description.push_str(&format!("\nVotre espace : {}", self.participant_url));
+        Invite {
+            uid: session_uid(&s.id),
+            sequence: s.sequence,
+            method,
+            summary: format!("{} ({})", s.title(), s.cohort_name),
+            description,
+            location: if s.location.trim().is_empty() {
+                s.video_link.trim().to_string()
+            } else {
+                s.location.trim().to_string()
+            },
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            organizer: self.organizer.clone(),
+            attendee: self.recipient.clone(),
+            stamp,
+        }
+    }
+
+    fn email(
+        &self,
+        renderer: &Renderer,
+        message: &str,
+        previous: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        method: Method,
+        stamp: DateTime<Utc>,
+    ) -> Result<Email, BuildError> {
+        let rendered = renderer.render(message, &self.context(previous))?;
+        Ok(Email {
+            to_name: self.recipient.name.clone(),
+            to_address: self.recipient.email.clone(),
+            rendered,
+            calendar: Some(CalendarPart {
+                method,
+                ics: self.invite(method, stamp).to_ics(),
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use mail_parser::{MessageParser, MimeHeaders, PartType};
+
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+    }
+
+    /// The état des lieux of a Bordeaux cohort, to Nadia of « Lire & Écrire ».
+    pub(crate) fn sample() -> SessionEmail {
+        SessionEmail {
+            session: SessionFacts {
+                id: "3f2a9c1e-0000-4000-8000-000000000001".into(),
+                kind: SessionKind::EtatDesLieux,
+                association_name: None,
+                cohort_name: "Modèles socio-économiques 2027".into(),
+                // 9 h 30 – 16 h 00, Paris winter time.
+                starts_at: at(2027, 2, 15, 8, 30),
+                ends_at: at(2027, 2, 15, 15, 0),
+                location: "Maison des associations, 12 rue des Vignes, 33000 Bordeaux".into(),
+                video_link: String::new(),
+                agenda: "Tour de table : l'état des lieux de chaque structure\n\
+                         Constats et problématiques partagés\n\nDéjeuner\n\
+                         Analyse croisée des trois piliers"
+                    .into(),
+                sequence: 0,
+            },
+            recipient: CalendarPerson {
+                name: "Nadia Benali".into(),
+                email: "nadia.benali@lire-ecrire.fr".into(),
+            },
+            association_name: "Lire & Écrire <Gironde>".into(),
+            organizer: CalendarPerson {
+                name: "Claire Martin".into(),
+                email: "claire.martin@dla33.fr".into(),
+            },
+            dla_name: "DLA de la Gironde".into(),
+            tasks: vec![TaskDue {
+                title: "État des lieux des missions et du modèle socio-économique".into(),
+                due: NaiveDate::from_ymd_opt(2027, 2, 8).unwrap(),
+            }],
+            participant_url: "https://cohorte.example.org/p/8f3c2a".into(),
+        }
+    }
+
+    fn renderer() -> Renderer {
+        Renderer::build("").unwrap()
+    }
+
+    pub(crate) fn stamp() -> DateTime<Utc> {
+        at(2027, 1, 4, 9, 0)
+    }
+
+    #[test]
+    fn convocation_text_snapshot() {
+        let email = sample().convocation(&renderer(), stamp()).unwrap();
+        insta::assert_snapshot!(format!(
+            "Subject: {}\n\n{}",
+            email.rendered.subject, email.rendered.text
+        ));
+    }
+
+    #[test]
+    fn convocation_html_snapshot() {
+        let email = sample().convocation(&renderer(), stamp()).unwrap();
+        insta::assert_snapshot!(email.rendered.html);
+    }
+
+    #[test]
+    fn convocation_says_when_where_what_and_what_is_left_to_prepare() {
+        let text = sample()
+            .convocation(&renderer(), stamp())
+            .unwrap()
+            .rendered
+            .text;
+        for expected in [
+            "Bonjour Nadia Benali,",
+            "« 1re session collective — État des lieux »",
+            "lundi 15 février 2027, 9\u{a0}h\u{a0}30 – 16\u{a0}h\u{a0}00",
+            "Où : Maison des associations, 12 rue des Vignes, 33000 Bordeaux",
+            "- Constats et problématiques partagés\n- Déjeuner\n",
+            "Ce qui reste à préparer pour votre association\n- État des lieux des missions \
+             et du modèle socio-économique : à rendre au plus tard le lundi 8 février 2027",
+            "https://cohorte.example.org/p/8f3c2a",
+            "Claire Martin\nDLA de la Gironde",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+        }
+        assert!(
+            !text.contains("Visioconférence"),
+            "no link, no line:\n{text}"
+        );
+    }
+
+    #[test]
+    fn with_nothing_left_to_prepare_the_convocation_says_so() {
+        let mut email = sample();
+        email.tasks.clear();
+        let rendered = email.convocation(&renderer(), stamp()).unwrap().rendered;
+        assert!(
+            rendered
+                .text
+                .contains("Rien : vos travaux préparatoires sont tous rendus.")
+        );
+        assert!(
+            rendered
+                .html
+                .contains("Rien : vos travaux préparatoires sont tous rendus.")
+        );
+    }
+
+    #[test]
+    fn text_parts_are_not_escaped_and_html_parts_are() {
+        let rendered = sample().convocation(&renderer(), stamp()).unwrap().rendered;
+        assert!(
+            rendered.text.contains("pour Lire & Écrire <Gironde>,"),
+            "{}",
+            rendered.text
+        );
+        assert!(
+            rendered.text.contains("l'état des lieux"),
+            "{}",
+            rendered.text
+        );
+        assert!(!rendered.text.contains("&amp;") && !rendered.text.contains("&#x27;"));
+        assert!(rendered.html.contains("Lire &amp; Écrire &lt;Gironde&gt;"));
+        assert!(!rendered.html.contains("<Gironde>"));
+    }
+
+    #[test]
+    fn a_video_link_is_a_link_only_when_it_is_a_web_address() {
+        let mut email = sample();
+        email.session.video_link = "https://visio.example.org/dla33-edl".into();
+        let rendered = email.convocation(&renderer(), stamp()).unwrap().rendered;
+        assert!(
+            rendered
+                .text
+                .contains("Visioconférence : https://visio.example.org/dla33-edl")
+        );
+        assert!(
+            rendered
+                .html
+                .contains("<a href=\"https://visio.example.org/dla33-edl\">")
+        );
+        email.session.video_link = "javascript:alert(1)".into();
+        let rendered = email.convocation(&renderer(), stamp()).unwrap().rendered;
+        assert!(
+            !rendered.html.contains("href=\"javascript"),
+            "{}",
+            rendered.html
+        );
+    }
+
+    #[test]
+    fn a_bilan_names_its_association_in_the_title() {
+        let mut email = sample();
+        email.session.kind = SessionKind::BilanIndividuel;
+        email.session.association_name = Some("Les Jardins partagés".into());
+        let rendered = email.convocation(&renderer(), stamp()).unwrap().rendered;
+        assert_eq!(
+            rendered.subject,
+            "Convocation : Session de bilan individuel — Les Jardins partagés, lundi 15 février 2027"
+        );
+    }
+
+    /// The formatted message, parsed back with a real MIME parser.
+    fn formatted(email: &Email) -> Vec<u8> {
+        let from = crate::mail::sender(&crate::config::Config::defaults().mail).unwrap();
+        email
+            .to_message(&from, "<id-1@localhost>")
+            .unwrap()
+            .formatted()
+    }
+
+    #[test]
+    fn the_french_subject_is_encoded_and_decodes_back() {
+        let email = sample().convocation(&renderer(), stamp()).unwrap();
+        let raw = formatted(&email);
+        let head =
+            String::from_utf8_lossy(&raw[..raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap()])
+                .into_owned();
+        assert!(head.is_ascii(), "headers are 7-bit (RFC 2047):\n{head}");
+        assert!(
+            head.contains("Subject: Convocation : 1re session collective =?utf-8?"),
+            "{head}"
+        );
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(
+            parsed.subject(),
+            Some("Convocation : 1re session collective — État des lieux, lundi 15 février 2027")
+        );
+        let to = parsed.to().unwrap().first().unwrap();
+        assert_eq!(to.name(), Some("Nadia Benali"));
+        assert_eq!(to.address(), Some("nadia.benali@lire-ecrire.fr"));
+        assert_eq!(parsed.message_id(), Some("id-1@localhost"));
+    }
+
+    #[test]
+    fn an_invite_is_an_alternative_inside_mixed_plus_an_ics_attachment() {
+        let email = sample().convocation(&renderer(), stamp()).unwrap();
+        let raw = formatted(&email);
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        let ct = |i: usize| {
+            let part = &parsed.parts[i];
+            let c = part.content_type().unwrap();
+            format!("{}/{}", c.ctype(), c.subtype().unwrap_or(""))
+        };
+        assert_eq!(ct(0), "multipart/mixed");
+        let PartType::Multipart(children) = &parsed.parts[0].body else {
+            panic!("mixed has parts")
+        };
+        assert_eq!(children.len(), 2);
+        let alternative = children[0] as usize;
+        assert_eq!(ct(alternative), "multipart/alternative");
+        let PartType::Multipart(alts) = &parsed.parts[alternative].body else {
+            panic!("alternative has parts")
+        };
+        let kinds: Vec<String> = alts.iter().map(|&i| ct(i as usize)).collect();
+        assert_eq!(kinds, ["text/plain", "text/html", "text/calendar"]);
+        let calendar = &parsed.parts[alts[2] as usize];
+        let c = calendar.content_type().unwrap();
+        assert_eq!(c.attribute("method"), Some("REQUEST"));
+        assert_eq!(
+            c.attribute("charset")
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
+            Some("utf-8")
+        );
+        let ics = calendar.text_contents().unwrap();
+        assert!(ics.contains("METHOD:REQUEST\r\n"), "{ics}");
+        assert!(ics.contains("UID:3f2a9c1e-0000-4000-8000-000000000001@cohorte\r\n"));
+
+        let attachment = &parsed.parts[children[1] as usize];
+        assert_eq!(ct(children[1] as usize), "application/ics");
+        assert_eq!(attachment.attachment_name(), Some("invitation.ics"));
+        assert_eq!(String::from_utf8_lossy(attachment.contents()), ics);
+    }
+
+    #[test]
+    fn without_an_invite_the_message_is_multipart_alternative() {
+        let mut email = sample().convocation(&renderer(), stamp()).unwrap();
+        email.calendar = None;
+        let raw = formatted(&email);
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        let c = parsed.parts[0].content_type().unwrap();
+        assert_eq!((c.ctype(), c.subtype()), ("multipart", Some("alternative")));
+        assert_eq!(
+            parsed.body_text(0).unwrap().replace("\r\n", "\n"),
+            email.rendered.text
+        );
+    }
+
+    #[test]
+    fn the_moved_notice_gives_both_times_and_updates_the_same_event() {
+        let mut email = sample();
+        let previous = (email.session.starts_at, email.session.ends_at);
+        email.session.starts_at = at(2027, 3, 29, 7, 30); // after the change: UTC+2
+        email.session.ends_at = at(2027, 3, 29, 14, 0);
+        email.session.sequence = 1;
+        let moved = email.moved(&renderer(), previous, stamp()).unwrap();
+        assert_eq!(
+            moved.rendered.subject,
+            "Session déplacée : 1re session collective — État des lieux, désormais lundi 29 mars 2027"
+        );
+        insta::assert_snapshot!(moved.rendered.text);
+        assert!(moved.rendered.text.contains(
+            "Nouvel horaire : lundi 29 mars 2027, 9\u{a0}h\u{a0}30 – 16\u{a0}h\u{a0}00\n\
+             Ancien horaire : lundi 15 février 2027, 9\u{a0}h\u{a0}30 – 16\u{a0}h\u{a0}00"
+        ));
+        let calendar = moved.calendar.unwrap();
+        assert_eq!(calendar.method, Method::Request);
+        assert!(calendar.ics.contains("SEQUENCE:1\r\n"));
+        assert!(
+            calendar
+                .ics
+                .contains("UID:3f2a9c1e-0000-4000-8000-000000000001@cohorte\r\n")
+        );
+        assert!(calendar.ics.contains("DTSTART:20270329T073000Z\r\n"));
+    }
+
+    #[test]
+    fn the_cancellation_carries_a_cancel_invite() {
+        let mut email = sample();
+        email.session.sequence = 2;
+        let cancelled = email.cancelled(&renderer(), stamp()).unwrap();
+        assert_eq!(
+            cancelled.rendered.subject,
+            "Session annulée : 1re session collective — État des lieux du lundi 15 février 2027"
+        );
+        insta::assert_snapshot!(cancelled.rendered.text);
+        let calendar = cancelled.calendar.unwrap();
+        assert_eq!(calendar.method, Method::Cancel);
+        assert!(calendar.ics.contains("METHOD:CANCEL\r\n"));
+        assert!(calendar.ics.contains("STATUS:CANCELLED\r\n"));
+        let raw = formatted(&Email {
+            calendar: Some(calendar),
+            ..cancelled
+        });
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.contains("method=CANCEL"), "{text}");
+    }
+
+    #[test]
+    fn every_session_message_renders_its_html_in_the_layout() {
+        let email = sample();
+        let r = renderer();
+        let previous = (email.session.starts_at, email.session.ends_at);
+        for rendered in [
+            email.convocation(&r, stamp()).unwrap().rendered,
+            email.moved(&r, previous, stamp()).unwrap().rendered,
+            email.cancelled(&r, stamp()).unwrap().rendered,
+        ] {
+            assert!(
+                rendered.html.starts_with("<!DOCTYPE html>"),
+                "{}",
+                rendered.html
+            );
+            assert!(
+                rendered
+                    .html
+                    .contains("Message envoyé par Cohorte pour DLA de la Gironde.")
+            );
+            assert!(!rendered.subject.contains('\n'));
+        }
+    }
+}
