@@ -67,6 +67,16 @@ pub struct MailConfig {
     pub from_name: String,
     pub from_address: String,
     pub file_dir: String,
+    /// Seconds between two passes of the outbox dispatcher that `serve` runs; 0 = `serve`
+    /// does not dispatch (run `cohorte dispatch` elsewhere, e.g. on one instance only).
+    pub dispatch_interval_secs: u64,
+}
+
+impl MailConfig {
+    pub fn dispatch_interval(&self) -> Option<std::time::Duration> {
+        (self.dispatch_interval_secs > 0)
+            .then(|| std::time::Duration::from_secs(self.dispatch_interval_secs))
+    }
 }
 
 impl Config {

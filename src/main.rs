@@ -1,4 +1,7 @@
-//! The `cohorte` command: `serve` (default), `migrate`, `demo`.
+//! The `cohorte` command: `serve` (default), `migrate`, `dispatch`, `demo`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::{App, HttpServer};
 use clap::{Parser, Subcommand};
@@ -28,6 +31,16 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Send the outbox's due emails: every 30 s until stopped, or once with --once.
+    Dispatch {
+        /// One pass, then exit (for cron).
+        #[arg(long)]
+        once: bool,
+        /// Send what is due at this instant (RFC 3339, e.g. 2027-03-28T07:00:00Z) in one
+        /// pass, then exit: replays time in tests. Implies --once.
+        #[arg(long, value_parser = parse_instant)]
+        now: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// Load the demo cohort (dates relative to today) and exit.
     Demo,
 }
@@ -58,6 +71,26 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Dispatch { once, now } => {
+            let dispatcher = dispatcher(&config, config.database.pool_size)?;
+            if once || now.is_some() {
+                let stats = dispatcher
+                    .run_once(now.unwrap_or_else(chrono::Utc::now))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("Envoi des e-mails dus : {stats}.");
+            } else {
+                let interval = config
+                    .mail
+                    .dispatch_interval()
+                    .unwrap_or(cohorte::mail::dispatch::DEFAULT_INTERVAL);
+                println!(
+                    "Envoi des e-mails dus toutes les {} s (Ctrl-C pour arrêter).",
+                    interval.as_secs()
+                );
+                dispatcher.run_forever(interval, &AtomicBool::new(false));
+            }
+            Ok(())
+        }
         Command::Demo => {
             let pool = cohorte::db::connect(&config.database.url, 1)?;
             let mut conn = pool.get()?;
@@ -78,6 +111,25 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("expected an RFC 3339 instant like 2027-03-28T07:00:00Z: {e}"))
+}
+
+/// The outbox's dispatcher, with its own pool, on the configured transport and sender.
+fn dispatcher(
+    config: &Config,
+    pool_size: u32,
+) -> anyhow::Result<cohorte::mail::dispatch::Dispatcher> {
+    let pool = cohorte::db::connect(&config.database.url, pool_size)?;
+    let transport = cohorte::mail::Transport::from_config(&config.mail)?;
+    let from = cohorte::mail::sender(&config.mail).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(cohorte::mail::dispatch::Dispatcher::new(
+        pool, transport, from,
+    ))
+}
+
 #[actix_web::main]
 async fn serve(config: Config) -> anyhow::Result<()> {
     let pool = cohorte::db::connect(&config.database.url, config.database.pool_size)?;
@@ -86,6 +138,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let empty = {
         let mut conn = pool.get()?;
         cohorte::models::cohort::is_database_empty(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?
+    };
+    // The dispatcher sends on its own thread with its own connection, off the runtime.
+    let stop = Arc::new(AtomicBool::new(false));
+    let dispatch_thread = match config.mail.dispatch_interval() {
+        Some(interval) => {
+            let dispatcher = dispatcher(&config, 1)?;
+            let stop = stop.clone();
+            Some(
+                std::thread::Builder::new()
+                    .name("outbox-dispatcher".into())
+                    .spawn(move || dispatcher.run_forever(interval, &stop))?,
+            )
+        }
+        None => {
+            tracing::info!("mail.dispatch_interval_secs = 0: this instance does not send emails");
+            None
+        }
     };
     let state = AppState::new(pool, config)?;
     tracing::info!(database = %state.config.database.url, "database ready");
@@ -108,5 +177,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?
         .run()
         .await?;
+    // Let the message being sent, if any, be recorded before exiting.
+    stop.store(true, Ordering::Relaxed);
+    if let Some(thread) = dispatch_thread
+        && thread.join().is_err()
+    {
+        tracing::error!("the outbox dispatcher panicked");
+    }
     Ok(())
 }

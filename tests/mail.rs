@@ -2,15 +2,9 @@
 //! which this project did not write. What it received is parsed with a real MIME parser
 //! (mail-parser) and the invite with an iCalendar parser (icalendar's).
 //!
-//! `scripts/test` starts the sink and sets `COHORTE_TEST_SMTP_PORT` and
-//! `COHORTE_TEST_SMTP_DIR`. Without them, a local `cargo test` starts its own sink with
-//! `python3` (aiosmtpd needed); under CI (`CI=true`) their absence is a failure, not a skip.
+//! The sink, and how it is started, are in `tests/common/smtp.rs`.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use mail_parser::{Message as Parsed, MessageParser, MimeHeaders, PartType};
@@ -22,92 +16,9 @@ use cohorte::mail::{
     new_message_id, sender,
 };
 
-struct Sink {
-    port: u16,
-    dir: PathBuf,
-    // Kept open for the life of the test binary: the sink exits when it closes.
-    _started: Option<Mutex<(Child, ChildStdin)>>,
-}
-
-fn sink() -> &'static Sink {
-    static SINK: OnceLock<Sink> = OnceLock::new();
-    SINK.get_or_init(|| {
-        let port = std::env::var("COHORTE_TEST_SMTP_PORT").ok();
-        let dir = std::env::var("COHORTE_TEST_SMTP_DIR").ok();
-        if let (Some(port), Some(dir)) = (port, dir) {
-            return Sink {
-                port: port
-                    .trim()
-                    .parse()
-                    .expect("COHORTE_TEST_SMTP_PORT is a port"),
-                dir: dir.into(),
-                _started: None,
-            };
-        }
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "COHORTE_TEST_SMTP_PORT and COHORTE_TEST_SMTP_DIR must be set under CI: \
-             scripts/test starts the SMTP sink"
-        );
-        start_sink()
-    })
-}
-
-/// Starts `scripts/smtp_sink.py` on a free port, for a plain local `cargo test`.
-fn start_sink() -> Sink {
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("smtp-sink-{}", std::process::id()));
-    let mut child = Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/smtp_sink.py"))
-        .arg("--dir")
-        .arg(&dir)
-        .arg("--exit-on-stdin-eof")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect(
-            "python3 runs scripts/smtp_sink.py (install aiosmtpd: python3 -m pip install aiosmtpd)",
-        );
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().parse().unwrap_or_else(|_| {
-        panic!(
-            "the SMTP sink did not start (is aiosmtpd installed? python3 -m pip install aiosmtpd)"
-        )
-    });
-    let stdin = child.stdin.take().unwrap();
-    Sink {
-        port,
-        dir,
-        _started: Some(Mutex::new((child, stdin))),
-    }
-}
-
-fn smtp() -> Transport {
-    Transport::smtp(&format!("smtp://127.0.0.1:{}", sink().port)).unwrap()
-}
-
-/// The message the sink received with this Message-ID (waits a little for it).
-fn received(message_id: &str) -> Vec<u8> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        for entry in std::fs::read_dir(&sink().dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "eml") {
-                let raw = std::fs::read(&path).unwrap();
-                let needle = format!("Message-ID: {message_id}");
-                if raw.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                    return raw;
-                }
-            }
-        }
-        assert!(Instant::now() < deadline, "{message_id} never arrived");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+#[path = "common/smtp.rs"]
+mod smtp;
+use smtp::{received, smtp};
 
 fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()

@@ -122,6 +122,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox_emails (id) {
+        id -> Text,
+        cohort_id -> Nullable<Text>,
+        kind -> Text,
+        item_id -> Text,
+        recipient_email -> Text,
+        recipient_name -> Text,
+        participant_id -> Nullable<Text>,
+        revision -> Integer,
+        dedup_key -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        ics -> Nullable<Text>,
+        ics_method -> Nullable<Text>,
+        status -> Text,
+        send_after -> Timestamp,
+        not_after -> Nullable<Timestamp>,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Timestamp,
+        message_id -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(cohorts -> dlas (dla_id));
 diesel::joinable!(cohorts -> consultants (consultant_id));
 diesel::joinable!(cohort_partners -> cohorts (cohort_id));
@@ -134,6 +163,8 @@ diesel::joinable!(intersession_tasks -> cohorts (cohort_id));
 diesel::joinable!(intersession_tasks -> sessions (session_id));
 diesel::joinable!(task_returns -> intersession_tasks (task_id));
 diesel::joinable!(task_returns -> associations (association_id));
+diesel::joinable!(outbox_emails -> cohorts (cohort_id));
+diesel::joinable!(outbox_emails -> participants (participant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     dlas,
@@ -145,4 +176,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     intersession_tasks,
     task_returns,
+    outbox_emails,
 );

@@ -4,9 +4,11 @@
 //! Nothing in here performs I/O or reads the clock: every instant or date comes
 //! in as an argument, so the whole layer is deterministic and unit-tested.
 
+pub mod budget;
 pub mod calendar;
 pub mod fr;
 pub mod identifiers;
+pub mod outbox;
 pub mod programme;
 pub mod rules;
 

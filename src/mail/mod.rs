@@ -2,9 +2,10 @@
 //! the emails about a session (`session`), and the transports that deliver them
 //! (`transport`: SMTP, or `.eml` files when no SMTP server is configured).
 //!
-//! Building blocks only: nothing here touches the database. The outbox that queues emails
-//! durably and the dispatcher that sends them sit on top.
+//! The building blocks above touch no database. The outbox that queues emails durably is
+//! `models::outbox`; `dispatch` sends its due rows through a transport.
 
+pub mod dispatch;
 pub mod ics;
 pub mod render;
 pub mod session;

@@ -6,6 +6,7 @@ pub mod cohort;
 pub mod consultant;
 pub mod dla;
 pub mod input;
+pub mod outbox;
 pub mod participant;
 pub mod programme;
 pub mod session;

@@ -1,0 +1,509 @@
+//! The outbox: one row per email to one recipient (`outbox_emails`).
+//!
+//! An email is queued with [`enqueue`] inside the transaction of the change that causes it,
+//! so that the change and its email are committed together or not at all; its dedup key
+//! (kind, item, recipient, revision) makes queuing the same email twice a no-op. The
+//! dispatcher (`mail::dispatch`) then claims due rows one at a time and records each
+//! attempt with the functions under « Dispatcher ». The chargé·e de mission acts on rows
+//! with [`release`], [`hold`], [`cancel`] and [`resend`].
+//!
+//! Two clocks, on purpose. `next_attempt_at`, `sent_at` and the deadlines follow the `now`
+//! the dispatcher is given (which `cohorte dispatch --now` can replay); `updated_at` is
+//! always the wall clock, and for a row in `sending` it is the moment it was claimed, which
+//! is what tells a dispatcher that died mid-send from one still at work.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::outbox_emails;
+use crate::db::{Conn, write_tx};
+use crate::domain::outbox::{self as rules, Next, Status};
+use crate::error::AppError;
+use crate::mail::Email;
+use crate::models::input::{Check, new_id, now};
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = outbox_emails)]
+pub struct OutboxEmail {
+    pub id: String,
+    pub cohort_id: Option<String>,
+    /// `convocation`, `session_moved`, `session_cancelled`, `reminder_j7`…
+    pub kind: String,
+    /// The session or task the email is about.
+    pub item_id: String,
+    pub recipient_email: String,
+    pub recipient_name: String,
+    pub participant_id: Option<String>,
+    /// The item's revision the email speaks of (a session's `sequence`).
+    pub revision: i32,
+    pub dedup_key: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub ics: Option<String>,
+    /// `REQUEST` or `CANCEL` when `ics` is set.
+    pub ics_method: Option<String>,
+    /// `draft`, `scheduled`, `sending`, `sent`, `failed`, `missed` or `cancelled`.
+    pub status: String,
+    #[serde(with = "crate::models::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub send_after: NaiveDateTime,
+    #[serde(with = "utc_option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub not_after: Option<NaiveDateTime>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    #[serde(with = "crate::models::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub next_attempt_at: NaiveDateTime,
+    /// With angle brackets, as in the header; chosen before the first attempt.
+    pub message_id: Option<String>,
+    #[serde(with = "utc_option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub sent_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::models::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "crate::models::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: NaiveDateTime,
+}
+
+impl OutboxEmail {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Failed)
+    }
+
+    pub fn not_after_utc(&self) -> Option<DateTime<Utc>> {
+        self.not_after.map(|t| t.and_utc())
+    }
+}
+
+/// An email to queue. Build it with [`NewEmail::from_email`] and adjust the public fields.
+#[derive(Clone, Debug)]
+pub struct NewEmail {
+    pub cohort_id: Option<String>,
+    pub kind: String,
+    pub item_id: String,
+    pub revision: i32,
+    pub recipient_email: String,
+    pub recipient_name: String,
+    pub participant_id: Option<String>,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub ics: Option<String>,
+    pub ics_method: Option<String>,
+    /// Not sent before this instant.
+    pub send_after: DateTime<Utc>,
+    /// Never sent at or after this instant (a reminder: its session's start).
+    pub not_after: Option<DateTime<Utc>>,
+    /// Wait as a draft for the chargé·e de mission (« valider les envois »).
+    pub draft: bool,
+}
+
+impl NewEmail {
+    /// A rendered email (`mail::SessionEmail::convocation`…), as a scheduled row.
+    pub fn from_email(
+        kind: &str,
+        item_id: &str,
+        revision: i32,
+        email: &Email,
+        send_after: DateTime<Utc>,
+    ) -> NewEmail {
+        NewEmail {
+            cohort_id: None,
+            kind: kind.to_string(),
+            item_id: item_id.to_string(),
+            revision,
+            recipient_email: email.to_address.clone(),
+            recipient_name: email.to_name.clone(),
+            participant_id: None,
+            subject: email.rendered.subject.clone(),
+            body_text: email.rendered.text.clone(),
+            body_html: email.rendered.html.clone(),
+            ics: email.calendar.as_ref().map(|c| c.ics.clone()),
+            ics_method: email
+                .calendar
+                .as_ref()
+                .map(|c| c.method.as_str().to_string()),
+            send_after,
+            not_after: None,
+            draft: false,
+        }
+    }
+
+    pub fn dedup_key(&self) -> String {
+        rules::dedup_key(
+            &self.kind,
+            &self.item_id,
+            &self.recipient_email,
+            self.revision,
+        )
+    }
+}
+
+/// Queues an email, in the caller's transaction if there is one. Returns `None`, and
+/// writes nothing, when the same email (same dedup key) is already queued: not an error.
+///
+/// The address is not checked here: a bad address must not undo the change that causes
+/// the email. The dispatcher marks such an email failed, for someone to correct.
+pub fn enqueue(conn: &mut Conn, email: NewEmail) -> Result<Option<OutboxEmail>, AppError> {
+    if email.kind.trim().is_empty() || email.item_id.trim().is_empty() {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "outbox: an email needs a kind and an item ({:?}, {:?})",
+            email.kind,
+            email.item_id
+        )));
+    }
+    if email.ics.is_some() != email.ics_method.is_some() {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "outbox: ics and ics_method go together ({})",
+            email.kind
+        )));
+    }
+    let id = new_id();
+    let t = now();
+    let status = if email.draft {
+        Status::Draft
+    } else {
+        Status::Scheduled
+    };
+    let send_after = email.send_after.naive_utc();
+    let inserted = diesel::insert_into(outbox_emails::table)
+        .values((
+            outbox_emails::id.eq(&id),
+            outbox_emails::cohort_id.eq(&email.cohort_id),
+            outbox_emails::kind.eq(email.kind.trim()),
+            outbox_emails::item_id.eq(email.item_id.trim()),
+            outbox_emails::recipient_email.eq(email.recipient_email.trim()),
+            outbox_emails::recipient_name.eq(email.recipient_name.trim()),
+            outbox_emails::participant_id.eq(&email.participant_id),
+            outbox_emails::revision.eq(email.revision),
+            outbox_emails::dedup_key.eq(email.dedup_key()),
+            outbox_emails::subject.eq(&email.subject),
+            outbox_emails::body_text.eq(&email.body_text),
+            outbox_emails::body_html.eq(&email.body_html),
+            outbox_emails::ics.eq(&email.ics),
+            outbox_emails::ics_method.eq(&email.ics_method),
+            outbox_emails::status.eq(status.as_str()),
+            outbox_emails::send_after.eq(send_after),
+            outbox_emails::not_after.eq(email.not_after.map(|t| t.naive_utc())),
+            outbox_emails::attempts.eq(0),
+            outbox_emails::next_attempt_at.eq(send_after),
+            outbox_emails::created_at.eq(t),
+            outbox_emails::updated_at.eq(t),
+        ))
+        .on_conflict(outbox_emails::dedup_key)
+        .do_nothing()
+        .execute(conn)?;
+    if inserted == 0 {
+        return Ok(None);
+    }
+    get(conn, &id).map(Some)
+}
+
+pub fn get(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
+    outbox_emails::table
+        .find(id)
+        .select(OutboxEmail::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("E-mail"))
+}
+
+/// Every email of a cohort, the latest first.
+pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<OutboxEmail>, AppError> {
+    Ok(outbox_emails::table
+        .filter(outbox_emails::cohort_id.eq(cohort_id))
+        .order((
+            outbox_emails::send_after.desc(),
+            outbox_emails::created_at.desc(),
+        ))
+        .select(OutboxEmail::as_select())
+        .load(conn)?)
+}
+
+/// Why an action does not apply to an email in this status, in French.
+fn wrong_status(action: &str, current: Status) -> AppError {
+    AppError::Conflict {
+        code: "outbox_wrong_status",
+        message: format!(
+            "{action} : cet e-mail est « {} ». Rechargez la page pour voir son état actuel.",
+            current.label()
+        ),
+    }
+}
+
+/// Moves `id` from one of `from` to `to`, or says why not. The status filter in the
+/// UPDATE keeps it right against a dispatcher claiming the row at the same moment.
+fn transition(
+    conn: &mut Conn,
+    id: &str,
+    from: &[Status],
+    to: Status,
+    refused: &str,
+) -> Result<OutboxEmail, AppError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, id)?;
+        let allowed: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+        let changed = diesel::update(
+            outbox_emails::table
+                .find(id)
+                .filter(outbox_emails::status.eq_any(allowed)),
+        )
+        .set((
+            outbox_emails::status.eq(to.as_str()),
+            outbox_emails::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if changed != 1 {
+            return Err(wrong_status(refused, current.status()));
+        }
+        get(conn, id)
+    })
+}
+
+/// Releases a draft: it is sent from its planned time (at once if that has passed).
+pub fn release(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
+    transition(
+        conn,
+        id,
+        &[Status::Draft],
+        Status::Scheduled,
+        "Seul un e-mail à valider peut être validé",
+    )
+}
+
+/// Holds a scheduled email back as a draft.
+pub fn hold(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
+    transition(
+        conn,
+        id,
+        &[Status::Scheduled],
+        Status::Draft,
+        "Seul un e-mail programmé peut être retenu",
+    )
+}
+
+/// Cancels an email not sent yet (or failed, to stop showing it as waiting for action).
+pub fn cancel(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
+    transition(
+        conn,
+        id,
+        &[Status::Draft, Status::Scheduled, Status::Failed],
+        Status::Cancelled,
+        "Impossible d'annuler cet e-mail",
+    )
+}
+
+/// Sends a failed email again, from its first attempt, at once; `corrected_email`
+/// replaces the recipient's address (checked) when the failure came from it.
+pub fn resend(
+    conn: &mut Conn,
+    id: &str,
+    corrected_email: Option<String>,
+) -> Result<OutboxEmail, AppError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, id)?;
+        let address = match corrected_email.as_deref().map(str::trim) {
+            Some(a) if !a.is_empty() => {
+                let mut c = Check::new();
+                let a = c.email("recipient_email", a);
+                c.finish()?;
+                a
+            }
+            _ => current.recipient_email.clone(),
+        };
+        if current.status() != Status::Failed {
+            return Err(wrong_status(
+                "Seul un e-mail en échec peut être renvoyé",
+                current.status(),
+            ));
+        }
+        let t = now();
+        if rules::is_missed(t.and_utc(), current.not_after_utc()) {
+            return Err(AppError::Conflict {
+                code: "outbox_too_late",
+                message: "Trop tard pour renvoyer ce rappel : la séance qu'il annonce a déjà \
+                          commencé."
+                    .into(),
+            });
+        }
+        let key = rules::dedup_key(&current.kind, &current.item_id, &address, current.revision);
+        if key != current.dedup_key {
+            let taken: i64 = outbox_emails::table
+                .filter(outbox_emails::dedup_key.eq(&key))
+                .count()
+                .get_result(conn)?;
+            if taken > 0 {
+                return Err(AppError::field(
+                    "recipient_email",
+                    "Le même e-mail est déjà prévu pour cette adresse.",
+                ));
+            }
+        }
+        let changed = diesel::update(
+            outbox_emails::table
+                .find(id)
+                .filter(outbox_emails::status.eq(Status::Failed.as_str())),
+        )
+        .set((
+            outbox_emails::recipient_email.eq(&address),
+            outbox_emails::dedup_key.eq(&key),
+            outbox_emails::status.eq(Status::Scheduled.as_str()),
+            outbox_emails::attempts.eq(0),
+            outbox_emails::last_error.eq(None::<String>),
+            // Never delivered: the new attempt may carry a new Message-ID.
+            outbox_emails::message_id.eq(None::<String>),
+            outbox_emails::next_attempt_at.eq(t),
+            outbox_emails::updated_at.eq(t),
+        ))
+        .execute(conn)?;
+        if changed != 1 {
+            return Err(wrong_status(
+                "Seul un e-mail en échec peut être renvoyé",
+                get(conn, id)?.status(),
+            ));
+        }
+        get(conn, id)
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Dispatcher
+
+/// Puts back in `scheduled` the rows claimed before `claimed_before` (wall clock) and
+/// still `sending`: their dispatcher died mid-send. They keep their Message-ID, so a
+/// message that did leave is repeated with the same one. Returns how many.
+pub fn recover_stuck(conn: &mut Conn, claimed_before: NaiveDateTime) -> Result<usize, AppError> {
+    Ok(diesel::update(
+        outbox_emails::table
+            .filter(outbox_emails::status.eq(Status::Sending.as_str()))
+            .filter(outbox_emails::updated_at.lt(claimed_before)),
+    )
+    .set((
+        outbox_emails::status.eq(Status::Scheduled.as_str()),
+        outbox_emails::updated_at.eq(now()),
+    ))
+    .execute(conn)?)
+}
+
+/// Marks missed every draft or scheduled email whose deadline has come. Returns how many.
+pub fn mark_overdue_missed(conn: &mut Conn, at: DateTime<Utc>) -> Result<usize, AppError> {
+    Ok(diesel::update(
+        outbox_emails::table
+            .filter(
+                outbox_emails::status.eq_any([Status::Draft.as_str(), Status::Scheduled.as_str()]),
+            )
+            .filter(outbox_emails::not_after.le(at.naive_utc())),
+    )
+    .set((
+        outbox_emails::status.eq(Status::Missed.as_str()),
+        outbox_emails::updated_at.eq(now()),
+    ))
+    .execute(conn)?)
+}
+
+/// Up to `limit` scheduled emails due at `at`, the longest waiting first.
+pub fn due_ids(conn: &mut Conn, at: DateTime<Utc>, limit: i64) -> Result<Vec<String>, AppError> {
+    Ok(outbox_emails::table
+        .filter(outbox_emails::status.eq(Status::Scheduled.as_str()))
+        .filter(outbox_emails::next_attempt_at.le(at.naive_utc()))
+        .order((
+            outbox_emails::next_attempt_at.asc(),
+            outbox_emails::created_at.asc(),
+        ))
+        .select(outbox_emails::id)
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Claims a scheduled email for sending: `None` when another dispatcher was first (or it
+/// is no longer scheduled). The claim gives the row its Message-ID, made by `message_id`,
+/// unless it has one from an earlier attempt; it is stored before anything is sent.
+pub fn claim(
+    conn: &mut Conn,
+    id: &str,
+    message_id: impl FnOnce() -> String,
+) -> Result<Option<OutboxEmail>, AppError> {
+    write_tx(conn, |conn| {
+        let claimed = diesel::update(
+            outbox_emails::table
+                .find(id)
+                .filter(outbox_emails::status.eq(Status::Scheduled.as_str())),
+        )
+        .set((
+            outbox_emails::status.eq(Status::Sending.as_str()),
+            outbox_emails::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if claimed != 1 {
+            return Ok(None);
+        }
+        diesel::update(
+            outbox_emails::table
+                .find(id)
+                .filter(outbox_emails::message_id.is_null()),
+        )
+        .set(outbox_emails::message_id.eq(message_id()))
+        .execute(conn)?;
+        get(conn, id).map(Some)
+    })
+}
+
+/// Records the outcome of an attempt on a row this dispatcher claimed. `attempts` counts
+/// this one (0 when nothing was attempted: missed before sending). Only a row still in
+/// `sending` changes: returns false if it had been recovered and taken over meanwhile.
+pub fn record(
+    conn: &mut Conn,
+    id: &str,
+    next: Next,
+    attempts: i32,
+    error: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let target = outbox_emails::table
+        .find(id)
+        .filter(outbox_emails::status.eq(Status::Sending.as_str()));
+    let status = outbox_emails::status.eq(next.status().as_str());
+    let common = (
+        status,
+        outbox_emails::attempts.eq(attempts),
+        outbox_emails::updated_at.eq(now()),
+    );
+    let changed = match next {
+        Next::Sent => diesel::update(target)
+            .set((
+                common,
+                outbox_emails::last_error.eq(None::<String>),
+                outbox_emails::sent_at.eq(Some(at.naive_utc())),
+            ))
+            .execute(conn)?,
+        Next::Retry { at: retry_at } => diesel::update(target)
+            .set((
+                common,
+                outbox_emails::last_error.eq(error),
+                outbox_emails::next_attempt_at.eq(retry_at.naive_utc()),
+            ))
+            .execute(conn)?,
+        Next::Failed | Next::Missed => diesel::update(target)
+            .set((common, outbox_emails::last_error.eq(error)))
+            .execute(conn)?,
+    };
+    Ok(changed == 1)
+}
+
+/// `crate::models::utc` for an optional timestamp.
+mod utc_option {
+    use chrono::NaiveDateTime;
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(dt: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
+        match dt {
+            Some(dt) => crate::models::utc::serialize(dt, s),
+            None => s.serialize_none(),
+        }
+    }
+}

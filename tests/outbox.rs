@@ -1,0 +1,483 @@
+//! The durable outbox and its dispatcher, on a fresh SQLite file per test and a real SMTP
+//! server on loopback (`tests/common/smtp.rs`). Time is replayed: each pass is given its
+//! `now`, as `cohorte dispatch --now` does.
+//!
+//! Every test sends to addresses on its own random domain, so that counting what the
+//! shared sink received says something about this test alone.
+
+use std::sync::{Arc, Barrier};
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use diesel::prelude::*;
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+
+use cohorte::config::Config;
+use cohorte::db::schema::outbox_emails;
+use cohorte::db::{Pool, write_tx};
+use cohorte::domain::outbox::{MAX_ATTEMPTS, Status, backoff};
+use cohorte::domain::programme::SessionKind;
+use cohorte::error::AppError;
+use cohorte::mail::dispatch::{Dispatcher, Stats};
+use cohorte::mail::{
+    CalendarPerson, Email, Rendered, Renderer, SessionEmail, SessionFacts, TaskDue, Transport,
+    sender,
+};
+use cohorte::models::outbox::{self, NewEmail, OutboxEmail};
+
+#[path = "common/smtp.rs"]
+mod smtp;
+
+struct Db {
+    pool: Pool,
+    path: String,
+    _dir: tempfile::TempDir,
+}
+
+fn db() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cohorte.db").to_str().unwrap().to_string();
+    let pool = cohorte::db::connect(&path, 4).unwrap();
+    Db {
+        pool,
+        path,
+        _dir: dir,
+    }
+}
+
+fn dispatcher(pool: &Pool) -> Dispatcher {
+    let from = sender(&Config::defaults().mail).unwrap();
+    Dispatcher::new(pool.clone(), smtp::smtp(), from)
+}
+
+/// A domain no other test sends to.
+fn domain() -> String {
+    format!("{}.example", uuid::Uuid::new_v4().simple())
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 2, 1, 8, 0, 0).unwrap()
+}
+
+/// A plain message (no invite) to `to`, due at `send_after`.
+fn plain(item: &str, to: &str, send_after: DateTime<Utc>) -> NewEmail {
+    let email = Email {
+        to_name: "Nadia Benali".into(),
+        to_address: to.into(),
+        rendered: Rendered {
+            subject: "Rappel : séance dans 7 jours — État des lieux".into(),
+            text: "Bonjour Nadia,\nÀ lundi prochain.\n".into(),
+            html: "<p>Bonjour Nadia,</p><p>À lundi prochain.</p>".into(),
+        },
+        calendar: None,
+    };
+    NewEmail::from_email("reminder_j7", item, 0, &email, send_after)
+}
+
+/// A convocation with its invite, rendered by the first slice's code.
+fn convocation(to: &str, send_after: DateTime<Utc>) -> NewEmail {
+    let session = SessionEmail {
+        session: SessionFacts {
+            id: "7d1e5b9a-2222-4000-8000-0000000000bb".into(),
+            kind: SessionKind::EtatDesLieux,
+            association_name: None,
+            cohort_name: "Modèles socio-économiques 2027".into(),
+            starts_at: Utc.with_ymd_and_hms(2027, 2, 15, 8, 30, 0).unwrap(),
+            ends_at: Utc.with_ymd_and_hms(2027, 2, 15, 15, 0, 0).unwrap(),
+            location: "Maison des associations, Bordeaux".into(),
+            video_link: String::new(),
+            agenda: "Tour de table\nConstats partagés".into(),
+            sequence: 3,
+        },
+        recipient: CalendarPerson {
+            name: "Nadia Benali".into(),
+            email: to.into(),
+        },
+        association_name: "Les Jardins partagés".into(),
+        organizer: CalendarPerson {
+            name: "Claire Martin".into(),
+            email: "claire.martin@dla33.fr".into(),
+        },
+        dla_name: "DLA de la Gironde".into(),
+        tasks: vec![TaskDue {
+            title: "État des lieux des missions".into(),
+            due: NaiveDate::from_ymd_opt(2027, 2, 8).unwrap(),
+        }],
+        participant_url: "https://cohorte.example.org/p/8f3c2a".into(),
+    };
+    let email = session
+        .convocation(&Renderer::build("").unwrap(), send_after)
+        .unwrap();
+    NewEmail::from_email("convocation", &session.session.id, 3, &email, send_after)
+}
+
+fn enqueue(pool: &Pool, email: NewEmail) -> OutboxEmail {
+    outbox::enqueue(&mut pool.get().unwrap(), email)
+        .unwrap()
+        .expect("queued")
+}
+
+fn reload(pool: &Pool, row: &OutboxEmail) -> OutboxEmail {
+    outbox::get(&mut pool.get().unwrap(), &row.id).unwrap()
+}
+
+fn count_rows(pool: &Pool) -> i64 {
+    outbox_emails::table
+        .count()
+        .get_result(&mut pool.get().unwrap())
+        .unwrap()
+}
+
+#[test]
+fn the_same_email_queued_twice_is_one_row() {
+    let db = db();
+    let to = format!("nadia@{}", domain());
+    let first = outbox::enqueue(&mut db.pool.get().unwrap(), plain("s1", &to, t0())).unwrap();
+    assert!(first.is_some());
+    // Same kind, item, revision; the address differs only by case and spaces.
+    let again = plain("s1", &format!("  {}  ", to.to_uppercase()), t0());
+    let second = outbox::enqueue(&mut db.pool.get().unwrap(), again).unwrap();
+    assert!(
+        second.is_none(),
+        "a duplicate is not an error and adds nothing"
+    );
+    assert_eq!(count_rows(&db.pool), 1);
+
+    // Another revision of the item is another email.
+    let mut next = plain("s1", &to, t0());
+    next.revision = 1;
+    assert!(
+        outbox::enqueue(&mut db.pool.get().unwrap(), next)
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(count_rows(&db.pool), 2);
+}
+
+#[test]
+fn an_email_is_queued_in_the_transaction_of_the_change_that_causes_it() {
+    let db = db();
+    let to = format!("nadia@{}", domain());
+    let mut conn = db.pool.get().unwrap();
+    let refused: Result<(), AppError> = write_tx(&mut conn, |conn| {
+        outbox::enqueue(conn, plain("s1", &to, t0()))?;
+        Err(AppError::Conflict {
+            code: "test",
+            message: "la modification est refusée".into(),
+        })
+    });
+    assert!(refused.is_err());
+    assert_eq!(count_rows(&db.pool), 0, "rolled back with the change");
+
+    write_tx(&mut conn, |conn| {
+        outbox::enqueue(conn, plain("s1", &to, t0()))?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(count_rows(&db.pool), 1);
+}
+
+#[test]
+fn due_emails_are_sent_once_each_with_the_message_id_stored_on_their_row() {
+    let db = db();
+    let d = domain();
+    let a = enqueue(&db.pool, plain("s1", &format!("a@{d}"), t0()));
+    let b = enqueue(&db.pool, convocation(&format!("b@{d}"), t0()));
+    let later = enqueue(
+        &db.pool,
+        plain("s2", &format!("c@{d}"), t0() + Duration::hours(1)),
+    );
+    let dispatcher = dispatcher(&db.pool);
+
+    let stats = dispatcher.run_once(t0()).unwrap();
+    assert_eq!(
+        stats,
+        Stats {
+            sent: 2,
+            ..Stats::default()
+        }
+    );
+    for row in [&a, &b] {
+        let row = reload(&db.pool, row);
+        assert_eq!(row.status(), Status::Sent);
+        assert_eq!(row.attempts, 1);
+        assert_eq!(row.sent_at, Some(t0().naive_utc()));
+        let message_id = row.message_id.expect("stored");
+        assert!(message_id.ends_with("@localhost>"), "{message_id}");
+        assert_eq!(smtp::count_with_message_id(&message_id), 1);
+    }
+    assert_eq!(reload(&db.pool, &later).status(), Status::Scheduled);
+
+    // The convocation arrives as stored: subject, text, and its invite.
+    let raw = smtp::received(&reload(&db.pool, &b).message_id.unwrap());
+    let message = MessageParser::default().parse(&raw[..]).unwrap();
+    assert_eq!(message.subject(), Some(b.subject.as_str()));
+    assert_eq!(
+        message.body_text(0).unwrap().replace("\r\n", "\n"),
+        b.body_text
+    );
+    let PartType::Multipart(mixed) = &message.parts[0].body else {
+        panic!("multipart/mixed")
+    };
+    let PartType::Multipart(alternative) = &message.parts[mixed[0] as usize].body else {
+        panic!("multipart/alternative")
+    };
+    let calendar = &message.parts[*alternative.last().unwrap() as usize];
+    assert_eq!(
+        calendar.content_type().unwrap().attribute("method"),
+        Some("REQUEST")
+    );
+    assert!(calendar.text_contents().unwrap().contains("SEQUENCE:3\r\n"));
+
+    // Nothing more is due now; the later one goes at its time.
+    assert!(dispatcher.run_once(t0()).unwrap().is_empty());
+    let stats = dispatcher.run_once(t0() + Duration::hours(1)).unwrap();
+    assert_eq!(stats.sent, 1);
+    assert_eq!(smtp::count_to(&format!("a@{d}")), 1, "never twice");
+}
+
+#[test]
+fn a_deferred_recipient_is_retried_with_back_off_then_marked_failed() {
+    let db = db();
+    let row = enqueue(&db.pool, plain("s1", &format!("later@{}", domain()), t0()));
+    let dispatcher = dispatcher(&db.pool);
+
+    let mut now = t0();
+    for attempt in 1..MAX_ATTEMPTS {
+        let stats = dispatcher.run_once(now).unwrap();
+        assert_eq!(stats.retried, 1, "attempt {attempt}");
+        let r = reload(&db.pool, &row);
+        assert_eq!(r.status(), Status::Scheduled);
+        assert_eq!(r.attempts, attempt);
+        let wait = backoff(attempt);
+        assert_eq!(r.next_attempt_at, (now + wait).naive_utc());
+        assert!(r.last_error.as_deref().unwrap().contains("451"), "{r:?}");
+        // Not before its time.
+        let just_before = now + wait - Duration::seconds(1);
+        assert!(dispatcher.run_once(just_before).unwrap().is_empty());
+        now += wait;
+    }
+    let first_id = reload(&db.pool, &row).message_id;
+    let stats = dispatcher.run_once(now).unwrap();
+    assert_eq!(stats.failed, 1);
+    let r = reload(&db.pool, &row);
+    assert_eq!(r.status(), Status::Failed);
+    assert_eq!(r.attempts, MAX_ATTEMPTS);
+    assert_eq!(r.message_id, first_id, "one Message-ID for every attempt");
+}
+
+#[test]
+fn a_refused_recipient_fails_at_once_and_can_be_resent_to_a_corrected_address() {
+    let db = db();
+    let d = domain();
+    let row = enqueue(&db.pool, plain("s1", &format!("refuse@{d}"), t0()));
+    let dispatcher = dispatcher(&db.pool);
+    assert_eq!(dispatcher.run_once(t0()).unwrap().failed, 1);
+    let failed = reload(&db.pool, &row);
+    assert_eq!(failed.status(), Status::Failed);
+    assert_eq!(failed.attempts, 1);
+    assert!(
+        failed.last_error.as_deref().unwrap().contains("550"),
+        "{failed:?}"
+    );
+
+    let mut conn = db.pool.get().unwrap();
+    let err = outbox::resend(&mut conn, &row.id, Some("nadia@jardins".into())).unwrap_err();
+    assert_eq!(
+        err.fields().unwrap()["recipient_email"],
+        "Adresse e-mail invalide (exemple : prenom.nom@association.fr)."
+    );
+    let resent = outbox::resend(&mut conn, &row.id, Some(format!("Nadia@{d}"))).unwrap();
+    assert_eq!(resent.status(), Status::Scheduled);
+    assert_eq!(resent.attempts, 0);
+    assert_eq!(resent.last_error, None);
+    assert_eq!(resent.recipient_email, format!("nadia@{d}"));
+    let err = outbox::resend(&mut conn, &row.id, None).unwrap_err();
+    assert_eq!(err.code(), "outbox_wrong_status");
+    assert!(err.to_string().contains("« programmé »"), "{err}");
+    drop(conn);
+
+    // Due at once, by the wall clock.
+    assert_eq!(dispatcher.run_once(Utc::now()).unwrap().sent, 1);
+    let sent = reload(&db.pool, &row);
+    assert_eq!(sent.status(), Status::Sent);
+    assert_eq!(smtp::count_to(&format!("nadia@{d}")), 1);
+}
+
+#[test]
+fn an_address_that_cannot_be_parsed_is_a_failure_not_a_crash() {
+    let db = db();
+    let row = enqueue(&db.pool, plain("s1", "pas une adresse", t0()));
+    assert_eq!(dispatcher(&db.pool).run_once(t0()).unwrap().failed, 1);
+    let r = reload(&db.pool, &row);
+    assert_eq!(r.status(), Status::Failed);
+    assert!(
+        r.last_error
+            .as_deref()
+            .unwrap()
+            .contains("adresse invalide"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_reminder_whose_session_has_begun_is_missed_and_never_sent() {
+    let db = db();
+    let d = domain();
+    let mut late = plain("s1", &format!("late@{d}"), t0() - Duration::days(7));
+    late.not_after = Some(t0() - Duration::minutes(30));
+    let late = enqueue(&db.pool, late);
+    let mut draft = plain("s2", &format!("draft@{d}"), t0() - Duration::days(1));
+    draft.not_after = Some(t0());
+    draft.draft = true;
+    let draft = enqueue(&db.pool, draft);
+    let mut on_time = plain("s3", &format!("ontime@{d}"), t0());
+    on_time.not_after = Some(t0() + Duration::minutes(1));
+    let on_time = enqueue(&db.pool, on_time);
+
+    let stats = dispatcher(&db.pool).run_once(t0()).unwrap();
+    assert_eq!((stats.missed, stats.sent), (2, 1));
+    assert_eq!(reload(&db.pool, &late).status(), Status::Missed);
+    assert_eq!(reload(&db.pool, &draft).status(), Status::Missed);
+    assert_eq!(reload(&db.pool, &on_time).status(), Status::Sent);
+    assert_eq!(smtp::count_to(&format!("late@{d}")), 0);
+    assert_eq!(smtp::count_to(&format!("draft@{d}")), 0);
+
+    let mut conn = db.pool.get().unwrap();
+    let err = outbox::cancel(&mut conn, &late.id).unwrap_err();
+    assert!(err.to_string().contains("« manqué »"), "{err}");
+}
+
+#[test]
+fn a_row_left_sending_by_a_killed_dispatcher_is_sent_again_with_the_same_message_id() {
+    let db = db();
+    let d = domain();
+    let stuck = enqueue(&db.pool, plain("s1", &format!("stuck@{d}"), t0()));
+    let busy = enqueue(&db.pool, plain("s2", &format!("busy@{d}"), t0()));
+    let stuck_id = format!("<{}@localhost>", uuid::Uuid::new_v4());
+    let mut conn = db.pool.get().unwrap();
+    for (row, claimed) in [
+        (&stuck, Utc::now() - Duration::minutes(20)),
+        (&busy, Utc::now()),
+    ] {
+        diesel::update(outbox_emails::table.find(&row.id))
+            .set((
+                outbox_emails::status.eq("sending"),
+                outbox_emails::message_id.eq(&stuck_id),
+                outbox_emails::updated_at.eq(claimed.naive_utc()),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    drop(conn);
+
+    let stats = dispatcher(&db.pool).run_once(t0()).unwrap();
+    assert_eq!((stats.recovered, stats.sent), (1, 1));
+    let r = reload(&db.pool, &stuck);
+    assert_eq!(r.status(), Status::Sent);
+    assert_eq!(r.message_id.as_deref(), Some(stuck_id.as_str()));
+    assert_eq!(smtp::count_with_message_id(&stuck_id), 1);
+    assert_eq!(
+        reload(&db.pool, &busy).status(),
+        Status::Sending,
+        "a dispatcher still at work keeps its row"
+    );
+}
+
+#[test]
+fn two_dispatchers_at_once_send_each_email_exactly_once() {
+    let db = db();
+    let d = domain();
+    let rows: Vec<OutboxEmail> = (0..24)
+        .map(|i| {
+            enqueue(
+                &db.pool,
+                plain(&format!("s{i}"), &format!("p{i}@{d}"), t0()),
+            )
+        })
+        .collect();
+    let barrier = Arc::new(Barrier::new(2));
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            // Its own pool, as another process would have.
+            let pool = cohorte::db::connect(&db.path, 2).unwrap();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let dispatcher = dispatcher(&pool);
+                barrier.wait();
+                dispatcher.run_once(t0()).unwrap()
+            })
+        })
+        .collect();
+    let stats: Vec<Stats> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(stats[0].sent + stats[1].sent, rows.len(), "{stats:?}");
+    for (i, row) in rows.iter().enumerate() {
+        let row = reload(&db.pool, row);
+        assert_eq!(row.status(), Status::Sent);
+        assert_eq!(smtp::count_to(&format!("p{i}@{d}")), 1, "p{i}");
+        assert_eq!(smtp::count_with_message_id(&row.message_id.unwrap()), 1);
+    }
+}
+
+#[test]
+fn drafts_wait_for_release_and_cancelled_emails_are_never_sent() {
+    let db = db();
+    let d = domain();
+    let mut draft = plain("s1", &format!("draft@{d}"), t0());
+    draft.draft = true;
+    let draft = enqueue(&db.pool, draft);
+    let cancelled = enqueue(&db.pool, plain("s2", &format!("cancelled@{d}"), t0()));
+    let held = enqueue(&db.pool, plain("s3", &format!("held@{d}"), t0()));
+    let mut conn = db.pool.get().unwrap();
+    assert_eq!(
+        outbox::cancel(&mut conn, &cancelled.id).unwrap().status(),
+        Status::Cancelled
+    );
+    assert_eq!(
+        outbox::hold(&mut conn, &held.id).unwrap().status(),
+        Status::Draft
+    );
+    drop(conn);
+    let dispatcher = dispatcher(&db.pool);
+    assert!(dispatcher.run_once(t0()).unwrap().is_empty());
+
+    let mut conn = db.pool.get().unwrap();
+    assert_eq!(
+        outbox::release(&mut conn, &draft.id).unwrap().status(),
+        Status::Scheduled
+    );
+    let err = outbox::release(&mut conn, &draft.id).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Seul un e-mail à valider peut être validé : cet e-mail est « programmé ». \
+         Rechargez la page pour voir son état actuel."
+    );
+    assert_eq!(
+        outbox::get(&mut conn, "nope").unwrap_err().to_string(),
+        "E-mail introuvable."
+    );
+    drop(conn);
+    assert_eq!(dispatcher.run_once(t0()).unwrap().sent, 1);
+    assert_eq!(smtp::count_to(&format!("draft@{d}")), 1);
+    assert_eq!(smtp::count_to(&format!("cancelled@{d}")), 0);
+    assert_eq!(smtp::count_to(&format!("held@{d}")), 0);
+}
+
+#[test]
+fn the_file_transport_works_through_the_outbox_too() {
+    let db = db();
+    let dir = tempfile::tempdir().unwrap();
+    let row = enqueue(&db.pool, plain("s1", "nadia@jardins-partages.fr", t0()));
+    let from = sender(&Config::defaults().mail).unwrap();
+    let dispatcher = Dispatcher::new(db.pool.clone(), Transport::file(dir.path()), from);
+    assert_eq!(dispatcher.run_once(t0()).unwrap().sent, 1);
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let message_id = reload(&db.pool, &row).message_id.unwrap();
+    let name = files[0].as_ref().unwrap().file_name();
+    assert!(
+        name.to_str()
+            .unwrap()
+            .ends_with(&format!("-{}.eml", message_id.trim_matches(['<', '>']))),
+        "{name:?}"
+    );
+}
