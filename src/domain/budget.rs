@@ -1400,8 +1400,8 @@ mod tests {
             below.message,
             "Mobilisation de la direction : 1,4\u{a0}jour (0,4\u{a0}jour en session, 1\u{a0}jour de travaux préparatoires), en dessous des 4 à 6 jours conseillés."
         );
-        // The default programme's sessions (3 h + 6 h 30 + 6 h 30 + 2 h) and
-        // tasks (4 + 2 + 2 half-days): 6,6 days.
+        // The default programme's sessions (3 h + 6 h 30 + 6 h 30 + 2 h) with heavier
+        // preparation (4 + 2 + 2 half-days): 6,6 days.
         let above = mobilisation(&[180, 390, 390, 120], &[4, 2, 2], DAY);
         assert_eq!(above.status, MobilisationStatus::Above);
         assert!(above.message.contains("6,6\u{a0}jours"));
@@ -1410,6 +1410,25 @@ mod tests {
                 .message
                 .ends_with("au-delà des 4 à 6 jours conseillés.")
         );
+    }
+
+    #[test]
+    fn the_default_programme_keeps_the_director_within_four_to_six_days() {
+        let t = crate::domain::programme::ProgrammeTemplate::default();
+        let sessions = [
+            t.introductive.duration_minutes,
+            t.etat_des_lieux.duration_minutes,
+            t.evolution.duration_minutes,
+            t.bilan.duration_minutes,
+        ]
+        .map(i64::from);
+        let preparation: Vec<i64> = t
+            .tasks
+            .iter()
+            .map(|task| i64::from(task.preparation_half_days))
+            .collect();
+        let m = mobilisation(&sessions, &preparation, DAY);
+        assert_eq!(m.status, MobilisationStatus::Within, "{}", m.message);
     }
 
     #[test]
