@@ -984,3 +984,183 @@ async fn a_stale_edit_is_refused_and_the_form_keeps_what_was_typed() {
         .json();
     assert_eq!(stored["name"], "Premier titre");
 }
+
+// --- outbox page ----------------------------------------------------------------------------
+
+/// Queues an e-mail of `cohort` to `to` directly in the outbox; returns its id.
+fn queue_email(app: &TestApp, cohort: &str, item: &str, to: &str, draft: bool) -> String {
+    use cohorte::models::outbox::{self, NewEmail};
+    let email = NewEmail {
+        cohort_id: Some(cohort.to_string()),
+        kind: "convocation".into(),
+        item_id: item.into(),
+        revision: 0,
+        recipient_email: to.into(),
+        recipient_name: "Nadia Benali".into(),
+        participant_id: None,
+        subject: "Convocation : État des lieux".into(),
+        body_text: "Bonjour Nadia,\nÀ lundi.\n".into(),
+        body_html: "<p>Bonjour <script>alert(1)</script></p>".into(),
+        ics: None,
+        ics_method: None,
+        send_after: chrono::TimeZone::with_ymd_and_hms(&Utc, 2027, 1, 4, 8, 0, 0).unwrap(),
+        not_after: None,
+        draft,
+    };
+    outbox::enqueue(&mut app.pool.get().unwrap(), email)
+        .unwrap()
+        .expect("queued")
+        .id
+}
+
+fn mark_failed(app: &TestApp, id: &str) {
+    use cohorte::db::schema::outbox_emails;
+    use diesel::prelude::*;
+    diesel::update(outbox_emails::table.find(id))
+        .set((
+            outbox_emails::status.eq("failed"),
+            outbox_emails::attempts.eq(1),
+            outbox_emails::last_error.eq(Some("550 adresse inconnue")),
+        ))
+        .execute(&mut app.pool.get().unwrap())
+        .unwrap();
+}
+
+fn outbox_status(app: &TestApp, id: &str) -> String {
+    cohorte::models::outbox::get(&mut app.pool.get().unwrap(), id)
+        .unwrap()
+        .status
+}
+
+#[actix_web::test]
+async fn the_outbox_page_lists_each_email_with_its_french_status() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let draft = queue_email(&app, &cohort, "s1", "nadia@jardins.fr", true);
+    queue_email(&app, &cohort, "s2", "nadia@jardins.fr", false);
+
+    let res = app
+        .get(&format!("/cohortes/{cohort}/envois"))
+        .await
+        .expect(200);
+    assert_french_page(&res);
+    let html = res.text();
+    assert!(html.contains("Envois de la cohorte"), "{html}");
+    assert!(html.contains("Convocation : État des lieux"), "{html}");
+    assert!(html.contains("nadia@jardins.fr"), "{html}");
+    assert!(html.contains(">à valider</span>"), "{html}");
+    assert!(html.contains(">programmé</span>"), "{html}");
+    assert!(html.contains("lundi 4 janvier 2027"), "{html}");
+    assert!(html.contains(&format!("/envois/{draft}/valider")), "{html}");
+    assert!(html.contains("Valider l'envoi") || html.contains("Valider l&#x27;envoi"));
+
+    // The cohort page links to it.
+    let show = app
+        .get(&format!("/cohortes/{cohort}"))
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        show.contains(&format!("/cohortes/{cohort}/envois")),
+        "{show}"
+    );
+
+    // The preview shows the text and escapes the HTML.
+    let preview = app.get(&format!("/envois/{draft}")).await.expect(200);
+    assert_french_page(&preview);
+    let preview = preview.text();
+    assert!(preview.contains("Bonjour Nadia,"), "{preview}");
+    assert!(!preview.contains("<script>alert(1)"), "{preview}");
+    assert!(preview.contains("&lt;script&gt;"), "{preview}");
+
+    // Validating the draft schedules it and says so.
+    let res = app
+        .post_form(&format!("/envois/{draft}/valider"), &[])
+        .await
+        .expect(303);
+    let location = res.header("location").unwrap().to_string();
+    assert!(location.starts_with(&format!(
+        "/cohortes/{cohort}/envois?notice=envoi_valide#envoi-"
+    )));
+    assert_eq!(outbox_status(&app, &draft), "scheduled");
+    let page = app.get(&location).await.expect(200).text();
+    assert!(
+        page.contains("L&#x27;e-mail a été validé") || page.contains("L'e-mail a été validé"),
+        "{page}"
+    );
+}
+
+#[actix_web::test]
+async fn an_empty_outbox_says_what_will_appear_there() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let html = app
+        .get(&format!("/cohortes/{cohort}/envois"))
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        html.contains("Aucun e-mail pour l&#x27;instant")
+            || html.contains("Aucun e-mail pour l'instant"),
+        "{html}"
+    );
+    assert!(!html.contains("<table"), "{html}");
+}
+
+#[actix_web::test]
+async fn cancelling_a_scheduled_email_through_the_form_cancels_it() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let id = queue_email(&app, &cohort, "s1", "nadia@jardins.fr", false);
+    let res = app
+        .post_form(&format!("/envois/{id}/annuler"), &[])
+        .await
+        .expect(303);
+    assert!(
+        res.header("location")
+            .unwrap()
+            .contains("notice=envoi_annule")
+    );
+    assert_eq!(outbox_status(&app, &id), "cancelled");
+    let html = app
+        .get(&format!("/cohortes/{cohort}/envois"))
+        .await
+        .expect(200)
+        .text();
+    assert!(html.contains(">annulé</span>"), "{html}");
+    // A cancelled email cannot be cancelled again: a French refusal, not a 500.
+    app.post_form(&format!("/envois/{id}/annuler"), &[])
+        .await
+        .expect(409);
+}
+
+#[actix_web::test]
+async fn resending_with_an_invalid_address_is_refused_beside_the_field_and_keeps_it() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let id = queue_email(&app, &cohort, "s1", "nadia@jardins", false);
+    mark_failed(&app, &id);
+
+    let res = app
+        .post_form(
+            &format!("/envois/{id}/renvoyer"),
+            &[("recipient_email", "nadia.jardins.fr")],
+        )
+        .await
+        .expect(422);
+    assert_french_page(&res);
+    let html = res.text();
+    assert!(html.contains("Adresse e-mail invalide"), "{html}");
+    assert!(html.contains("value=\"nadia.jardins.fr\""), "{html}");
+    assert!(html.contains("aria-invalid=\"true\""), "{html}");
+    assert_eq!(outbox_status(&app, &id), "failed");
+
+    // Corrected: scheduled again with the new address.
+    app.post_form(
+        &format!("/envois/{id}/renvoyer"),
+        &[("recipient_email", "nadia@jardins.fr")],
+    )
+    .await
+    .expect(303);
+    assert_eq!(outbox_status(&app, &id), "scheduled");
+}

@@ -80,6 +80,31 @@ impl OutboxEmail {
     }
 }
 
+/// What the emails a change triggers need from the configuration: the sender (who signs
+/// and organizes the invites), the public address for links, and the templates.
+#[derive(Clone)]
+pub struct MailContext {
+    pub from_name: String,
+    pub from_address: String,
+    /// `server.public_url`, without a trailing slash.
+    pub public_url: String,
+    pub templates: std::sync::Arc<handlebars::Handlebars<'static>>,
+}
+
+impl MailContext {
+    pub fn new(
+        config: &crate::config::Config,
+        templates: std::sync::Arc<handlebars::Handlebars<'static>>,
+    ) -> MailContext {
+        MailContext {
+            from_name: config.mail.from_name.clone(),
+            from_address: config.mail.from_address.clone(),
+            public_url: config.server.public_url.trim_end_matches('/').to_string(),
+            templates,
+        }
+    }
+}
+
 /// An email to queue. Build it with [`NewEmail::from_email`] and adjust the public fields.
 #[derive(Clone, Debug)]
 pub struct NewEmail {

@@ -10,8 +10,12 @@ use crate::db::{Conn, write_tx};
 use crate::domain::calendar;
 use crate::domain::programme::{self, MoveOutcome, MoveRequest, ScheduledSession, SessionKind};
 use crate::error::AppError;
+use crate::mail::Renderer;
+use crate::mail::ics::CalendarPerson;
+use crate::mail::session::{SessionEmail, SessionFacts};
 use crate::models::input::{Check, lenient, new_id, now};
-use crate::models::{association, check_version, cohort, task};
+use crate::models::outbox::{self, MailContext, NewEmail};
+use crate::models::{association, check_version, cohort, dla, participant, task};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = sessions)]
@@ -337,6 +341,7 @@ pub fn move_session(
     id: &str,
     input: &MoveInput,
     alsace_moselle: bool,
+    mail: &MailContext,
 ) -> Result<MoveResult, AppError> {
     write_tx(conn, |conn| {
         let current = get(conn, id)?;
@@ -431,16 +436,108 @@ pub fn move_session(
                 ))
                 .execute(conn)?;
         }
+        let moved = get(conn, id)?;
+        let previous = (current.starts_at.and_utc(), current.ends_at.and_utc());
+        notify(
+            conn,
+            &moved,
+            "session_moved",
+            moved.sequence,
+            mail,
+            |email, renderer, stamp| email.moved(renderer, previous, stamp),
+        )?;
         Ok(MoveResult {
-            session: get(conn, id)?,
+            session: moved,
             summary: outcome.summary,
             task_moves: outcome.task_moves,
         })
     })
 }
 
-pub fn delete(conn: &mut Conn, id: &str) -> Result<Session, AppError> {
-    let s = get(conn, id)?;
-    diesel::delete(sessions::table.find(id)).execute(conn)?;
-    Ok(s)
+/// Deletes a session and queues, in the same transaction, the cancellation (METHOD:CANCEL,
+/// SEQUENCE raised by one) to every participant it concerned.
+pub fn delete(conn: &mut Conn, id: &str, mail: &MailContext) -> Result<Session, AppError> {
+    write_tx(conn, |conn| {
+        let s = get(conn, id)?;
+        let mut cancelled = s.clone();
+        cancelled.sequence = s.sequence + 1;
+        notify(
+            conn,
+            &cancelled,
+            "session_cancelled",
+            cancelled.sequence,
+            mail,
+            |email, renderer, stamp| email.cancelled(renderer, stamp),
+        )?;
+        diesel::delete(sessions::table.find(id)).execute(conn)?;
+        Ok(s)
+    })
+}
+
+/// Queues one email of `kind` about `session` (as it is now) to each participant it
+/// concerns: those of its association for a bilan individuel, else every participant of
+/// the cohort. Scheduled at once; the link is the cohort's page (no participant portal yet).
+fn notify(
+    conn: &mut Conn,
+    session: &Session,
+    kind: &str,
+    revision: i32,
+    mail: &MailContext,
+    build: impl Fn(
+        &SessionEmail,
+        &Renderer,
+        chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::mail::Email, crate::mail::BuildError>,
+) -> Result<(), AppError> {
+    let co = cohort::get(conn, &session.cohort_id)?;
+    let associations = association::list_for_cohort(conn, &session.cohort_id)?;
+    let concerned: Vec<String> = associations
+        .iter()
+        .filter(|a| {
+            session
+                .association_id
+                .as_ref()
+                .is_none_or(|aid| &a.id == aid)
+        })
+        .map(|a| a.id.clone())
+        .collect();
+    let participants = participant::list_for_associations(conn, &concerned)?;
+    if participants.is_empty() {
+        return Ok(());
+    }
+    let dla_name = dla::get(conn, &co.dla_id)?.name;
+    let renderer = Renderer::new(&mail.templates);
+    let facts = SessionFacts::from_session(session, &co.name, &associations);
+    let organizer = CalendarPerson {
+        name: mail.from_name.clone(),
+        email: mail.from_address.clone(),
+    };
+    let participant_url = format!("{}/cohortes/{}", mail.public_url, co.id);
+    let stamp = chrono::Utc::now();
+    for p in participants {
+        let email = SessionEmail {
+            session: facts.clone(),
+            recipient: CalendarPerson {
+                name: p.name.clone(),
+                email: p.email.clone(),
+            },
+            association_name: associations
+                .iter()
+                .find(|a| a.id == p.association_id)
+                .map(|a| a.name.clone())
+                .unwrap_or_default(),
+            organizer: organizer.clone(),
+            dla_name: dla_name.clone(),
+            tasks: Vec::new(),
+            participant_url: participant_url.clone(),
+        };
+        let built = build(&email, &renderer, stamp).map_err(|e| {
+            AppError::Internal(anyhow::anyhow!("{kind} e-mail for {}: {e}", p.email))
+        })?;
+        let mut row = NewEmail::from_email(kind, &session.id, revision, &built, stamp);
+        row.cohort_id = Some(co.id.clone());
+        row.participant_id = Some(p.id.clone());
+        outbox::enqueue(conn, row)?;
+    }
+    Ok(())
 }

@@ -30,6 +30,8 @@ pub enum Action<'a> {
     ViewSession(&'a str),
     EditSession(&'a str),
     EditTask(&'a str),
+    /// See, release, hold, cancel or resend one outbox email (by its id).
+    ManageOutbox(&'a str),
     ManageDlas,
     ManageConsultants,
     LoadDemo,

@@ -76,9 +76,10 @@ pub async fn move_session(
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
     let am = state.config.calendar.alsace_moselle;
+    let mail = crate::models::outbox::MailContext::new(&state.config, state.templates.clone());
     Ok(HttpResponse::Ok().json(
         crate::db::run(&state.pool, move |c| {
-            session::move_session(c, &id, &body, am)
+            session::move_session(c, &id, &body, am, &mail)
         })
         .await?,
     ))
@@ -92,6 +93,7 @@ pub async fn delete(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
-    crate::db::run(&state.pool, move |c| session::delete(c, &id)).await?;
+    let mail = crate::models::outbox::MailContext::new(&state.config, state.templates.clone());
+    crate::db::run(&state.pool, move |c| session::delete(c, &id, &mail)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

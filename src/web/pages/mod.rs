@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod associations;
 pub mod cohorts;
+pub mod outbox;
 pub mod sessions;
 pub mod tasks;
 
@@ -23,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     associations::routes(cfg);
     sessions::routes(cfg);
     tasks::routes(cfg);
+    outbox::routes(cfg);
     admin::routes(cfg);
 }
 
@@ -189,6 +191,10 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
         "dla_modifie" => "Le DLA a été enregistré.",
         "consultant_cree" => "La ou le consultant·e a été ajouté·e.",
         "consultant_modifie" => "La ou le consultant·e a été enregistré·e.",
+        "envoi_valide" => "L'e-mail a été validé : il partira à l'heure prévue.",
+        "envoi_retenu" => "L'e-mail a été retenu : il attend votre validation.",
+        "envoi_annule" => "L'envoi a été annulé.",
+        "envoi_relance" => "L'e-mail sera renvoyé dans les prochaines minutes.",
         "demo_chargee" => "La cohorte de démonstration a été chargée : explorez-la librement.",
         _ => return None,
     })

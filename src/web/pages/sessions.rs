@@ -263,7 +263,12 @@ async fn move_session(
         input.clone(),
         state.config.calendar.alsace_moselle,
     );
-    match crate::db::run(&state.pool, move |c| session::move_session(c, &sid, &i, am)).await {
+    let mail = crate::models::outbox::MailContext::new(&state.config, state.templates.clone());
+    match crate::db::run(&state.pool, move |c| {
+        session::move_session(c, &sid, &i, am, &mail)
+    })
+    .await
+    {
         Ok(result) => {
             let (s, co, associations, _) = load(&state, &id).await?;
             let (cid, template) = (co.id.clone(), state.config.programme.clone());
@@ -320,7 +325,8 @@ async fn confirm_delete(
 async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
-    let s = crate::db::run(&state.pool, move |c| session::delete(c, &id)).await?;
+    let mail = crate::models::outbox::MailContext::new(&state.config, state.templates.clone());
+    let s = crate::db::run(&state.pool, move |c| session::delete(c, &id, &mail)).await?;
     Ok(redirect(
         &format!("/cohortes/{}", s.cohort_id),
         Some("seance_supprimee"),
