@@ -377,7 +377,13 @@ async fn moving_a_session_moves_its_linked_tasks_by_the_same_days_and_says_so_in
         .map(|l| l.as_str().unwrap())
         .collect();
     assert!(!summary.is_empty(), "the move is summarised");
-    for line in &summary {
+    // The last line says who is told; every line before it is a dated change.
+    let (notice, changes) = summary.split_last().unwrap();
+    assert!(
+        notice.contains("part vers 4 participant·es"),
+        "the participants are told: {notice:?}"
+    );
+    for line in changes {
         assert!(
             line.ends_with('.') && FRENCH_MONTHS.iter().any(|m| line.contains(m)),
             "a French sentence with a French date, got {line:?}"

@@ -438,7 +438,7 @@ pub fn move_session(
         }
         let moved = get(conn, id)?;
         let previous = (current.starts_at.and_utc(), current.ends_at.and_utc());
-        notify(
+        let queued = notify(
             conn,
             &moved,
             "session_moved",
@@ -446,9 +446,16 @@ pub fn move_session(
             mail,
             |email, renderer, stamp| email.moved(renderer, previous, stamp),
         )?;
+        let mut summary = outcome.summary;
+        if queued > 0 {
+            summary.push(format!(
+                "L'avis de déplacement, avec l'invitation d'agenda mise à jour, part vers {queued} participant·e{} (page « Envois » de la cohorte).",
+                if queued > 1 { "s" } else { "" }
+            ));
+        }
         Ok(MoveResult {
             session: moved,
-            summary: outcome.summary,
+            summary,
             task_moves: outcome.task_moves,
         })
     })
@@ -477,6 +484,7 @@ pub fn delete(conn: &mut Conn, id: &str, mail: &MailContext) -> Result<Session, 
 /// Queues one email of `kind` about `session` (as it is now) to each participant it
 /// concerns: those of its association for a bilan individuel, else every participant of
 /// the cohort. Scheduled at once; the link is the cohort's page (no participant portal yet).
+/// Returns how many were queued.
 fn notify(
     conn: &mut Conn,
     session: &Session,
@@ -488,7 +496,7 @@ fn notify(
         &Renderer,
         chrono::DateTime<chrono::Utc>,
     ) -> Result<crate::mail::Email, crate::mail::BuildError>,
-) -> Result<(), AppError> {
+) -> Result<usize, AppError> {
     let co = cohort::get(conn, &session.cohort_id)?;
     let associations = association::list_for_cohort(conn, &session.cohort_id)?;
     let concerned: Vec<String> = associations
@@ -503,8 +511,9 @@ fn notify(
         .collect();
     let participants = participant::list_for_associations(conn, &concerned)?;
     if participants.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
+    let count = participants.len();
     let dla_name = dla::get(conn, &co.dla_id)?.name;
     let renderer = Renderer::new(&mail.templates);
     let facts = SessionFacts::from_session(session, &co.name, &associations);
@@ -539,5 +548,5 @@ fn notify(
         row.participant_id = Some(p.id.clone());
         outbox::enqueue(conn, row)?;
     }
-    Ok(())
+    Ok(count)
 }
