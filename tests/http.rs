@@ -1170,3 +1170,28 @@ async fn resending_with_an_invalid_address_is_refused_beside_the_field_and_keeps
     .expect(303);
     assert_eq!(outbox_status(&app, &id), "scheduled");
 }
+
+#[actix_web::test]
+async fn the_owning_dla_is_not_offered_as_its_own_partner() {
+    let app = spawn().await;
+    let owner = app.create_dla().await;
+    let other = app
+        .post_json(
+            "/api/v1/dlas",
+            json!({"name": "DLA régional", "area": "Nouvelle-Aquitaine"}),
+        )
+        .await
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cohort = app.create_cohort(&owner, "Cohorte partenaires").await;
+    let page = app
+        .get(&format!("/cohortes/{cohort}/modifier"))
+        .await
+        .expect(200)
+        .text();
+    assert!(page.contains(&format!(r#"id="p-{other}""#)));
+    assert!(!page.contains(&format!(r#"id="p-{owner}""#)));
+}

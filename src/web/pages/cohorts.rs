@@ -81,8 +81,10 @@ async fn form_context(
         .iter()
         .map(|d| (d.id.clone(), format!("{} — {}", d.name, d.area)))
         .collect();
+    // The owning DLA is not its own partner (the server ignores it anyway).
     let partners: Vec<Value> = dlas
         .iter()
+        .filter(|d| d.id != input.dla_id)
         .map(|d| json!({"value": d.id, "label": format!("{} — {}", d.name, d.area), "checked": input.partner_dla_ids.contains(&d.id)}))
         .collect();
     let mut consultant_pairs = vec![(String::new(), "— À désigner —".to_string())];
