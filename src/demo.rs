@@ -240,7 +240,7 @@ pub fn load(
                 } else {
                     "Maison de la vie associative, 3 rue de Lerme, 33000 Bordeaux".into()
                 },
-                planned_days: crate::domain::fr::decimal(s.planned_half_days as f64 / 2.0, 1),
+                planned_days: crate::domain::fr::half_days_figure(s.planned_half_days as i64),
                 agenda: s.agenda.clone(),
                 ..Default::default()
             };

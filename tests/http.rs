@@ -1195,3 +1195,56 @@ async fn the_owning_dla_is_not_offered_as_its_own_partner() {
     assert!(page.contains(&format!(r#"id="p-{other}""#)));
     assert!(!page.contains(&format!(r#"id="p-{owner}""#)));
 }
+
+#[actix_web::test]
+async fn the_template_form_refuses_bilan_slots_out_of_order_beside_the_field() {
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let cohort = app.create_cohort(&dla, "Cohorte modèle").await;
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for (key, offset) in [
+        ("introductive", "0"),
+        ("etat_des_lieux", "35"),
+        ("evolution", "42"),
+    ] {
+        fields.push((format!("{key}.offset_days"), offset.into()));
+        fields.push((format!("{key}.start_time"), "09:30".into()));
+        fields.push((format!("{key}.duration_minutes"), "180".into()));
+        fields.push((format!("{key}.planned_days"), "1".into()));
+    }
+    for (k, v) in [
+        ("bilan.offset_days", "49"),
+        // Out of order: the engine's own rule, checked when the template is saved.
+        ("bilan.slots", "14:00, 09:30"),
+        ("bilan.duration_minutes", "120"),
+        ("bilan.planned_days", "0,5"),
+        ("task0.days_before", "7"),
+        ("task1.days_before", "7"),
+        ("task2.days_before", "5"),
+        ("min_months", "4"),
+        ("max_months", "5"),
+    ] {
+        fields.push((k.into(), v.into()));
+    }
+    let form: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let page = app
+        .post_form(&format!("/cohortes/{cohort}/modele"), &form)
+        .await
+        .expect(422)
+        .text();
+    assert!(page.contains(r#"id="f-bilan.slots-error""#), "{page}");
+    assert!(
+        page.contains(r#"value="14:00, 09:30""#),
+        "what was typed is kept"
+    );
+    // Nothing saved: the cohort still uses the default template.
+    let template = app
+        .get(&format!("/api/v1/cohorts/{cohort}/programme-template"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(template["bilan"]["slots"], json!(["09:30", "14:00"]));
+}

@@ -166,10 +166,25 @@ pub fn half_days(n: i64) -> String {
     days(n as f64 / 2.0)
 }
 
+/// A number of half-days as a bare figure of days, the way forms show it: 3 → "1,5",
+/// 4 → "2" (no unit, no ",0").
+pub fn half_days_figure(n: i64) -> String {
+    decimal(n as f64 / 2.0, 1)
+        .trim_end_matches(",0")
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn half_day_figures_drop_the_unit_and_a_trailing_zero() {
+        assert_eq!(half_days_figure(3), "1,5");
+        assert_eq!(half_days_figure(4), "2");
+        assert_eq!(half_days_figure(0), "0");
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

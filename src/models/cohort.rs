@@ -322,6 +322,10 @@ pub fn set_template(
     id: &str,
     template: Option<&ProgrammeTemplate>,
 ) -> Result<Cohort, AppError> {
+    // The one place a cohort's template is checked, whichever way it arrives.
+    if let Some(Err(errors)) = template.map(ProgrammeTemplate::validate) {
+        return Err(AppError::validation(errors.into_iter().collect()));
+    }
     let json = template
         .map(serde_json::to_string)
         .transpose()

@@ -127,9 +127,7 @@ impl SessionInput {
             location: s.location.clone(),
             video_link: s.video_link.clone(),
             agenda: s.agenda.clone(),
-            planned_days: crate::domain::fr::decimal(s.planned_half_days as f64 / 2.0, 1)
-                .trim_end_matches(",0")
-                .to_string(),
+            planned_days: crate::domain::fr::half_days_figure(s.planned_half_days as i64),
             avoid_non_working_days: "on".into(),
             version: s.version.to_string(),
         }

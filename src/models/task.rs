@@ -81,9 +81,7 @@ impl From<&IntersessionTask> for TaskInput {
             instructions: t.instructions.clone(),
             due_date: t.due_date.format("%Y-%m-%d").to_string(),
             session_id: t.session_id.clone().unwrap_or_default(),
-            preparation_days: crate::domain::fr::decimal(t.preparation_half_days as f64 / 2.0, 1)
-                .trim_end_matches(",0")
-                .to_string(),
+            preparation_days: crate::domain::fr::half_days_figure(t.preparation_half_days as i64),
             version: t.version.to_string(),
         }
     }

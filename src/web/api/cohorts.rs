@@ -184,9 +184,6 @@ pub async fn put_template(
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let template = body.into_inner();
-    if let Err(errors) = template.validate() {
-        return Err(AppError::validation(errors.into_iter().collect()));
-    }
     let saved = crate::db::run(&state.pool, move |c| {
         cohort::set_template(c, &id, Some(&template))
     })

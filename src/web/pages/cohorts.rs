@@ -328,9 +328,7 @@ fn session_tpl_mut<'a>(t: &'a mut ProgrammeTemplate, key: &str) -> &'a mut Sessi
 }
 
 fn half(n: u32) -> String {
-    fr::decimal(n as f64 / 2.0, 1)
-        .trim_end_matches(",0")
-        .to_string()
+    fr::half_days_figure(n as i64)
 }
 
 /// Flat form values (`etat_des_lieux.offset_days` …) from a template.
@@ -463,13 +461,7 @@ fn apply_template(
         t.max_months = x as u32
     }
     c.finish()?;
-    if let Err(errors) = t.validate() {
-        let mut c = Check::new();
-        for (field, message) in errors {
-            c.add(&field, message);
-        }
-        c.finish()?;
-    }
+    // The template's own rules (slots in order, same-day end…) are checked when saving.
     Ok(t)
 }
 
@@ -607,18 +599,21 @@ async fn template_save(
         ));
     }
     let current = co.template(&state.config.programme);
-    match apply_template(&current, &values) {
+    let saved = match apply_template(&current, &values) {
         Ok(t) => {
             let cid = id.clone();
             crate::db::run(&state.pool, move |c| {
                 cohort::set_template(c, &cid, Some(&t))
             })
-            .await?;
-            Ok(redirect(
-                &format!("/cohortes/{id}"),
-                Some("modele_enregistre"),
-            ))
+            .await
         }
+        Err(e) => Err(e),
+    };
+    match saved {
+        Ok(_) => Ok(redirect(
+            &format!("/cohortes/{id}"),
+            Some("modele_enregistre"),
+        )),
         Err(AppError::Validation { fields, message }) => {
             let mut ctx = template_page(&co, &current, &values, &fields);
             ctx["error_message"] = json!(message);
