@@ -237,13 +237,9 @@ pub fn create(
             && Check::checkbox(&input.avoid_non_working_days)
             && let Some(reason) = calendar::non_working_reason(d, alsace_moselle)
         {
-            c.add(
-                "date",
-                format!(
-                    "Le {} est un jour non ouvré ({reason}) : choisissez un jour ouvré ou décochez « éviter les jours non ouvrés ».",
-                    crate::domain::fr::date_long(d)
-                ),
-            );
+            // Same refusal, same sentence as when moving a session.
+            let refusal = programme::MoveError::NonWorkingDay { date: d, reason };
+            c.add("date", refusal.to_string());
         }
         let start = c.time("start_time", &input.start_time);
         let end = c.time("end_time", &input.end_time);
