@@ -70,12 +70,19 @@ pub struct MailConfig {
     /// Seconds between two passes of the outbox dispatcher that `serve` runs; 0 = `serve`
     /// does not dispatch (run `cohorte dispatch` elsewhere, e.g. on one instance only).
     pub dispatch_interval_secs: u64,
+    /// Seconds after which a row still `sending` is taken to belong to a dispatcher that
+    /// died mid-send, and is sent again (with the same Message-ID).
+    pub sending_lease_secs: u64,
 }
 
 impl MailConfig {
     pub fn dispatch_interval(&self) -> Option<std::time::Duration> {
         (self.dispatch_interval_secs > 0)
             .then(|| std::time::Duration::from_secs(self.dispatch_interval_secs))
+    }
+
+    pub fn sending_lease(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.sending_lease_secs.clamp(1, 86_400) as i64)
     }
 }
 

@@ -125,9 +125,9 @@ fn dispatcher(
     let pool = cohorte::db::connect(&config.database.url, pool_size)?;
     let transport = cohorte::mail::Transport::from_config(&config.mail)?;
     let from = cohorte::mail::sender(&config.mail).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(cohorte::mail::dispatch::Dispatcher::new(
-        pool, transport, from,
-    ))
+    let mut dispatcher = cohorte::mail::dispatch::Dispatcher::new(pool, transport, from);
+    dispatcher.lease = config.mail.sending_lease();
+    Ok(dispatcher)
 }
 
 #[actix_web::main]

@@ -42,6 +42,8 @@ const BATCH: i64 = 50;
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Stats {
+    /// Emails the planner queued at the start of the pass.
+    pub planned: usize,
     pub sent: usize,
     /// Temporary failures that will be retried.
     pub retried: usize,
@@ -61,18 +63,38 @@ impl std::fmt::Display for Stats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} envoyé(s), {} à réessayer, {} en échec, {} manqué(s), {} repris après interruption",
-            self.sent, self.retried, self.failed, self.missed, self.recovered
+            "{} préparé(s), {} envoyé(s), {} à réessayer, {} en échec, {} manqué(s), {} repris après interruption",
+            self.planned, self.sent, self.retried, self.failed, self.missed, self.recovered
         )
     }
 }
 
+/// What a pass runs first: queues the emails that time itself causes (the weekly summary,
+/// anything a change could not foresee), given the pass's `now`. Returns how many it queued.
+pub type Planner = std::sync::Arc<
+    dyn Fn(&mut crate::db::Conn, DateTime<Utc>) -> Result<usize, AppError> + Send + Sync,
+>;
+
 /// Sends the outbox through one transport, as one sender.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Dispatcher {
     pub pool: Pool,
     pub transport: Transport,
     pub from: Mailbox,
+    /// A row claimed longer ago than this and still `sending` is sent again.
+    pub lease: chrono::Duration,
+    pub planner: Option<Planner>,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("transport", &self.transport)
+            .field("from", &self.from)
+            .field("lease", &self.lease)
+            .field("planner", &self.planner.is_some())
+            .finish()
+    }
 }
 
 impl Dispatcher {
@@ -81,6 +103,8 @@ impl Dispatcher {
             pool,
             transport,
             from,
+            lease: LEASE,
+            planner: None,
         }
     }
 
@@ -91,9 +115,14 @@ impl Dispatcher {
             .pool
             .get()
             .map_err(|e| AppError::Internal(anyhow::anyhow!("database pool: {e}")))?;
+        let planned = match &self.planner {
+            Some(plan) => plan(&mut conn, now)?,
+            None => 0,
+        };
         let mut stats = Stats {
+            planned,
             // The lease is about processes, so it runs on the wall clock, not on `now`.
-            recovered: outbox::recover_stuck(&mut conn, (Utc::now() - LEASE).naive_utc())?,
+            recovered: outbox::recover_stuck(&mut conn, (Utc::now() - self.lease).naive_utc())?,
             missed: outbox::mark_overdue_missed(&mut conn, now)?,
             ..Stats::default()
         };
