@@ -6,7 +6,22 @@ Recipients whose local part says so get a fixed answer, to test how failures are
   refuse@…  → 550 5.1.1 at RCPT (permanent)
   later@…   → 451 4.3.0 at RCPT (temporary)
 
-Usage: smtp_sink.py --dir DIR [--port N] [--port-file FILE] [--exit-on-stdin-eof]
+and some play a fault once, to test how the dispatcher recovers (tests/faults.rs). "The
+first time" is per exact address (lower-cased) and per sink process: tests send to a
+random domain of their own, so each test sees the fault once whatever ran before.
+  once421@… → the first time: 421 4.7.0 at RCPT, then the sink closes the connection (a
+              server going down for maintenance); accepted afterwards.
+  drop@…    → the first time: the whole message is received, then the connection is
+              closed abruptly during DATA, before any reply, and the message is NOT
+              kept (a server or network that died before committing it); accepted
+              afterwards.
+  slow@…    → every time: the message is kept as soon as DATA ends, then the reply (250)
+              comes only after --slow-secs seconds (5 by default), other connections
+              being served meanwhile. A client killed while it waits has delivered the
+              message without knowing it: what a crashed dispatcher leaves behind.
+
+Usage: smtp_sink.py --dir DIR [--port N] [--port-file FILE] [--slow-secs S]
+                    [--exit-on-stdin-eof]
 The port (0 = any free one) is printed on stdout, and written to --port-file, once the
 server listens. With --exit-on-stdin-eof the sink stops when its parent closes stdin
 (dies), so a test that started it never leaves it behind.
@@ -22,14 +37,25 @@ from aiosmtpd.smtp import SMTP
 
 
 class Sink:
-    def __init__(self, directory):
+    def __init__(self, directory, slow_secs):
         self.directory = directory
+        self.slow_secs = slow_secs
         existing = [
             int(name[:-4])
             for name in os.listdir(directory)
             if name.endswith(".eml") and name[:-4].isdigit()
         ]
         self.next = max(existing, default=0) + 1
+        # Addresses whose one-time fault (once421@, drop@) has been played.
+        self.faulted = set()
+
+    def first_time(self, address):
+        """True the first time this exact address asks for its fault."""
+        address = address.lower()
+        if address in self.faulted:
+            return False
+        self.faulted.add(address)
+        return True
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         local = address.split("@", 1)[0].lower()
@@ -37,10 +63,31 @@ class Sink:
             return "550 5.1.1 Mailbox unavailable"
         if local == "later":
             return "451 4.3.0 Try again later"
+        if local == "once421" and self.first_time(address):
+            # 421 means "closing the channel": the reply is flushed, then the connection
+            # is closed (close() writes what is buffered first).
+            server.loop.call_soon(server.transport.close)
+            return "421 4.7.0 cohorte-test-sink: service not available, closing channel"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        locals_ = {address.split("@", 1)[0].lower() for address in envelope.rcpt_tos}
+        if "drop" in locals_:
+            drop = [a for a in envelope.rcpt_tos if a.split("@", 1)[0].lower() == "drop"]
+            if any([self.first_time(a) for a in drop]):
+                # No reply: the socket is torn down at once, which makes aiosmtpd cancel
+                # this handler (connection_lost) while it waits below.
+                server.transport.abort()
+                await asyncio.sleep(60)
+                return "451 4.3.0 not reached: the connection is gone"
+        self.keep(envelope)
+        if "slow" in locals_:
+            # Kept above; a client killed during this pause never learns it.
+            await asyncio.sleep(self.slow_secs)
+        return "250 Message accepted for delivery"
+
+    def keep(self, envelope):
         n = self.next
         self.next += 1
         data = envelope.original_content or envelope.content
@@ -51,7 +98,6 @@ class Sink:
         with open(partial, "wb") as f:
             f.write(data)
         os.replace(partial, path)  # readers never see half a message
-        return "250 Message accepted for delivery"
 
 
 async def main():
@@ -59,11 +105,12 @@ async def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file")
+    parser.add_argument("--slow-secs", type=float, default=5.0)
     parser.add_argument("--exit-on-stdin-eof", action="store_true")
     args = parser.parse_args()
 
     os.makedirs(args.dir, exist_ok=True)
-    sink = Sink(args.dir)
+    sink = Sink(args.dir, args.slow_secs)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: SMTP(sink, hostname="cohorte-test-sink"), host="127.0.0.1", port=args.port
