@@ -73,6 +73,8 @@ pub struct MailConfig {
     /// Seconds after which a row still `sending` is taken to belong to a dispatcher that
     /// died mid-send, and is sent again (with the same Message-ID).
     pub sending_lease_secs: u64,
+    /// When the automatic emails leave; each cohort may override it.
+    pub schedule: crate::domain::schedule::Schedule,
 }
 
 impl MailConfig {
@@ -159,6 +161,9 @@ impl Config {
             // The error never repeats the URL: it may hold a password.
             anyhow::bail!("mail.smtp_url (COHORTE_SMTP_URL) is not a valid SMTP URL: {e}");
         }
+        if let Some(e) = self.mail.schedule.check().first() {
+            anyhow::bail!("mail.schedule.{}: {}", e.field, e.message);
+        }
         if self.mail.file_dir.trim().is_empty() {
             anyhow::bail!("mail.file_dir must not be empty");
         }
@@ -182,6 +187,10 @@ mod tests {
     fn default_toml_programme_matches_domain_defaults() {
         // The documented defaults and the engine's built-in ones must not drift apart.
         assert_eq!(Config::defaults().programme, ProgrammeTemplate::default());
+        assert_eq!(
+            Config::defaults().mail.schedule,
+            crate::domain::schedule::Schedule::default()
+        );
     }
 
     #[test]

@@ -187,6 +187,8 @@ pub fn load(
                 status: "en_cours".into(),
                 association_cap: "8".into(),
                 consultant_id: consultant.id.clone(),
+                officer_name: "Julien Lefèvre".into(),
+                officer_email: "julien.lefevre@dla-gironde.fr".into(),
                 version: String::new(),
             },
         )?;
@@ -215,6 +217,7 @@ pub fn load(
                     email: a.director.1.into(),
                     role: "direction".into(),
                     function: "Directeur·rice".into(),
+                    reminders: String::new(),
                 },
             )?;
             if let Some((name, email, function)) = a.board {
@@ -226,6 +229,7 @@ pub fn load(
                         email: email.into(),
                         role: "gouvernance".into(),
                         function: function.into(),
+                        reminders: String::new(),
                     },
                 )?;
             }

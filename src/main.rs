@@ -127,6 +127,9 @@ fn dispatcher(
     let from = cohorte::mail::sender(&config.mail).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut dispatcher = cohorte::mail::dispatch::Dispatcher::new(pool, transport, from);
     dispatcher.lease = config.mail.sending_lease();
+    let templates = std::sync::Arc::new(cohorte::templates::build(&config.templates.dir)?);
+    let mail = cohorte::models::outbox::MailContext::new(config, templates);
+    dispatcher.planner = Some(cohorte::models::planner::for_dispatcher(mail));
     Ok(dispatcher)
 }
 

@@ -37,6 +37,11 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+        mail_settings -> Nullable<Text>,
+        officer_name -> Text,
+        officer_email -> Text,
+        mail_dirty -> Bool,
     }
 }
 
@@ -75,6 +80,8 @@ diesel::table! {
         function -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        reminders -> Bool,
+        feed_generation -> Integer,
     }
 }
 
@@ -148,6 +155,15 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    instance_secrets (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod identifiers;
 pub mod outbox;
 pub mod programme;
 pub mod rules;
+pub mod schedule;
 
 /// A non-blocking remark shown to the user (the user decides what to do).
 ///

@@ -82,8 +82,8 @@ fn person(key: &str, who: &CalendarPerson) -> Property {
 }
 
 impl Invite {
-    /// The `.ics` text: CRLF line ends, folded at 75 octets.
-    pub fn to_ics(&self) -> String {
+    /// The VEVENT of this invite.
+    fn event(&self) -> Event {
         let mut event = Event::new();
         event
             .uid(&self.uid)
@@ -109,16 +109,41 @@ impl Invite {
             .add_parameter("PARTSTAT", "NEEDS-ACTION")
             .add_parameter("RSVP", "FALSE");
         event.append_multi_property(attendee);
+        event.done()
+    }
 
-        let mut calendar = Calendar::empty();
-        calendar
-            .append_property(("PRODID", "-//Cohorte//Accompagnement collectif//FR"))
-            .append_property(("VERSION", "2.0"))
-            .append_property(("CALSCALE", "GREGORIAN"))
-            .append_property(("METHOD", self.method.as_str()))
-            .push(event.done());
+    /// The `.ics` text: CRLF line ends, folded at 75 octets.
+    pub fn to_ics(&self) -> String {
+        let mut calendar = calendar(self.method.as_str());
+        calendar.push(self.event());
         calendar.to_string()
     }
+}
+
+fn calendar(method: &str) -> Calendar {
+    let mut calendar = Calendar::empty();
+    calendar
+        .append_property(("PRODID", "-//Cohorte//Accompagnement collectif//FR"))
+        .append_property(("VERSION", "2.0"))
+        .append_property(("CALSCALE", "GREGORIAN"))
+        .append_property(("METHOD", method));
+    calendar
+}
+
+/// A subscribable calendar (`METHOD:PUBLISH`): one event per session, with the same UID
+/// and SEQUENCE as the invites, so that a client holding both shows each session once.
+pub fn feed(name: &str, events: &[Invite]) -> String {
+    let mut calendar = calendar("PUBLISH");
+    calendar
+        .append_property(("X-WR-CALNAME", name))
+        .append_property(("X-WR-TIMEZONE", "Europe/Paris"))
+        // Clients that honour it refresh the feed every six hours.
+        .append_property(("REFRESH-INTERVAL;VALUE=DURATION", "PT6H"))
+        .append_property(("X-PUBLISHED-TTL", "PT6H"));
+    for invite in events {
+        calendar.push(invite.event());
+    }
+    calendar.to_string()
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! `models::outbox`; `dispatch` sends its due rows through a transport.
 
 pub mod dispatch;
+pub mod notices;
 pub mod ics;
 pub mod render;
 pub mod session;

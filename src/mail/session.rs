@@ -95,6 +95,8 @@ pub struct SessionEmail {
     pub tasks: Vec<TaskDue>,
     /// The participant's own page.
     pub participant_url: String,
+    /// The participant's calendar feed (subscription).
+    pub calendar_url: Option<String>,
 }
 
 impl SessionEmail {
@@ -133,6 +135,23 @@ impl SessionEmail {
         self.email(renderer, "session_cancelled", None, Method::Cancel, stamp)
     }
 
+    /// A reminder `days` before the session (« dans 7 jours », « demain »): what the
+    /// convocation said, without an invite (the event is already in the calendar).
+    pub fn reminder(&self, renderer: &Renderer, days: u32) -> Result<Email, BuildError> {
+        let mut context = self.context(None);
+        context["lead"] = serde_json::Value::String(match days {
+            1 => "demain".to_string(),
+            2 => "après-demain".to_string(),
+            n => format!("dans {n}\u{a0}jours"),
+        });
+        Ok(Email {
+            to_name: self.recipient.name.clone(),
+            to_address: self.recipient.email.clone(),
+            rendered: renderer.render("reminder", &context)?,
+            calendar: None,
+        })
+    }
+
     /// The template data (also what a preview page would show).
     pub fn context(&self, previous: Option<(DateTime<Utc>, DateTime<Utc>)>) -> serde_json::Value {
         let s = &self.session;
@@ -155,6 +174,7 @@ impl SessionEmail {
                 "due": fr::date_long(t.due),
             })).collect::<Vec<_>>(),
             "participant_url": self.participant_url,
+            "calendar_url": self.calendar_url,
             "organizer_name": self.organizer.name,
             "organizer_email": self.organizer.email,
             "dla_name": self.dla_name,
@@ -260,6 +280,7 @@ pub(crate) mod tests {
                 due: NaiveDate::from_ymd_opt(2027, 2, 8).unwrap(),
             }],
             participant_url: "https://cohorte.example.org/p/8f3c2a".into(),
+            calendar_url: None,
         }
     }
 

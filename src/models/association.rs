@@ -200,6 +200,7 @@ pub fn enrol(
                 associations::updated_at.eq(t),
             ))
             .execute(conn)?;
+        crate::models::planner::touch(conn, cohort_id)?;
         get(conn, &id)
     })
 }
@@ -230,6 +231,7 @@ pub fn update(
                 associations::updated_at.eq(now()),
             ))
             .execute(conn)?;
+        crate::models::planner::touch(conn, &current.cohort_id)?;
         get(conn, id)
     })
 }
@@ -239,6 +241,7 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<Association, AppError> {
     write_tx(conn, |conn| {
         let a = get(conn, id)?;
         diesel::delete(associations::table.find(id)).execute(conn)?;
+        crate::models::planner::touch(conn, &a.cohort_id)?;
         Ok(a)
     })
 }

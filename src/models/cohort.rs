@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::schema::{associations, cohort_partners, cohorts, dlas, sessions};
 use crate::db::{Conn, write_tx};
 use crate::domain::programme::ProgrammeTemplate;
+use crate::domain::schedule::{Schedule, ScheduleOverride, parse_reminder_days};
 use crate::error::AppError;
 use crate::models::input::{Check, lenient, new_id, now};
 use crate::models::{consultant, dla, stale};
@@ -36,6 +37,16 @@ pub struct Cohort {
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: NaiveDateTime,
+    /// When the programme was published (convocations and reminders exist from then on).
+    #[serde(with = "crate::models::utc_option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub published_at: Option<NaiveDateTime>,
+    /// JSON overrides of `[mail.schedule]`.
+    #[serde(skip)]
+    pub mail_settings: Option<String>,
+    /// The DLA's chargé·e de mission for this cohort (weekly summary).
+    pub officer_name: String,
+    pub officer_email: String,
 }
 
 pub const APPROACHES: [(&str, &str); 3] = [
@@ -67,6 +78,23 @@ pub fn status_label(code: &str) -> &'static str {
 }
 
 impl Cohort {
+    /// The cohort's own sending-settings overrides (none when unreadable).
+    pub fn schedule_override(&self) -> ScheduleOverride {
+        self.mail_settings
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default()
+    }
+
+    /// The sending settings in force: the configured ones with the cohort's overrides.
+    pub fn schedule(&self, defaults: &Schedule) -> Schedule {
+        self.schedule_override().apply(defaults)
+    }
+
+    pub fn published_at_utc(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.published_at.map(|t| t.and_utc())
+    }
+
     /// The cohort's own template, or the configured default.
     pub fn template(&self, default: &ProgrammeTemplate) -> ProgrammeTemplate {
         self.programme_template
@@ -101,6 +129,11 @@ pub struct CohortInput {
     pub association_cap: String,
     #[serde(default, deserialize_with = "lenient")]
     pub consultant_id: String,
+    /// The DLA's chargé·e de mission for this cohort: receives the weekly summary.
+    #[serde(default, deserialize_with = "lenient")]
+    pub officer_name: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub officer_email: String,
     /// The version read before editing; a stale one is refused.
     #[serde(default, deserialize_with = "lenient")]
     pub version: String,
@@ -119,6 +152,8 @@ impl From<(&Cohort, Vec<String>)> for CohortInput {
             status: c.status.clone(),
             association_cap: c.association_cap.to_string(),
             consultant_id: c.consultant_id.clone().unwrap_or_default(),
+            officer_name: c.officer_name.clone(),
+            officer_email: c.officer_email.clone(),
             version: c.version.to_string(),
         }
     }
@@ -135,6 +170,8 @@ struct Values {
     status: String,
     cap: i32,
     consultant_id: Option<String>,
+    officer_name: String,
+    officer_email: String,
     version: Option<i32>,
 }
 
@@ -194,6 +231,18 @@ impl CohortInput {
                 Some(id.to_string())
             }
         };
+        let officer_name = c.text("officer_name", &self.officer_name, 150);
+        let officer_email = if self.officer_email.trim().is_empty() {
+            String::new()
+        } else {
+            c.email("officer_email", &self.officer_email)
+        };
+        if officer_email.is_empty() && !officer_name.is_empty() {
+            c.add(
+                "officer_email",
+                "Indiquez aussi son adresse : elle reçoit le récapitulatif hebdomadaire.",
+            );
+        }
         let version = match self.version.trim() {
             "" => None,
             v => v.parse().ok(),
@@ -210,6 +259,8 @@ impl CohortInput {
             status,
             cap: cap.expect("checked"),
             consultant_id,
+            officer_name,
+            officer_email,
             version,
         })
     }
@@ -271,6 +322,8 @@ pub fn create(conn: &mut Conn, input: &CohortInput) -> Result<Cohort, AppError> 
                 cohorts::status.eq(&v.status),
                 cohorts::association_cap.eq(v.cap),
                 cohorts::consultant_id.eq(&v.consultant_id),
+                cohorts::officer_name.eq(&v.officer_name),
+                cohorts::officer_email.eq(&v.officer_email),
                 cohorts::version.eq(1),
                 cohorts::created_at.eq(t),
                 cohorts::updated_at.eq(t),
@@ -308,13 +361,241 @@ pub fn update(conn: &mut Conn, id: &str, input: &CohortInput) -> Result<Cohort, 
                 cohorts::status.eq(&v.status),
                 cohorts::association_cap.eq(v.cap),
                 cohorts::consultant_id.eq(&v.consultant_id),
+                cohorts::officer_name.eq(&v.officer_name),
+                cohorts::officer_email.eq(&v.officer_email),
                 cohorts::version.eq(current.version + 1),
                 cohorts::updated_at.eq(now()),
             ))
             .execute(conn)?;
         set_partners(conn, id, &v.partners)?;
+        crate::models::planner::touch(conn, id)?;
         get(conn, id)
     })
+}
+
+/// Publishes the programme: from now on each participant gets their convocations, and
+/// reminders at their time. A cohort still in draft becomes « en cours ». Publishing twice
+/// changes nothing.
+pub fn publish(conn: &mut Conn, id: &str) -> Result<Cohort, AppError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, id)?;
+        if current.published_at.is_some() {
+            return Ok(current);
+        }
+        let sessions: i64 = sessions::table
+            .filter(sessions::cohort_id.eq(id))
+            .count()
+            .get_result(conn)?;
+        if sessions == 0 {
+            return Err(AppError::Conflict {
+                code: "programme_empty",
+                message: "Le programme n'a encore aucune séance : générez-le ou ajoutez des \
+                          séances avant de le publier."
+                    .into(),
+            });
+        }
+        let status = if current.status == "brouillon" {
+            "en_cours"
+        } else {
+            current.status.as_str()
+        };
+        diesel::update(cohorts::table.find(id))
+            .set((
+                cohorts::published_at.eq(Some(now())),
+                cohorts::status.eq(status),
+                cohorts::version.eq(current.version + 1),
+                cohorts::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        crate::models::planner::touch(conn, id)?;
+        get(conn, id)
+    })
+}
+
+/// The sending-settings form: each field empty keeps the configured default.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct ScheduleInput {
+    #[serde(default, deserialize_with = "lenient")]
+    pub convocation_days_before: String,
+    /// « 7, 1 ».
+    #[serde(default, deserialize_with = "lenient")]
+    pub reminder_days: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub reminder_hour: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub homework_reminder_days: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub overdue_days: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub summary_weekday: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub summary_hour: String,
+    /// `oui` (drafts), `non`, or empty for the default.
+    #[serde(default, deserialize_with = "lenient")]
+    pub review_before_send: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub version: String,
+}
+
+impl ScheduleInput {
+    pub fn from_override(o: &ScheduleOverride, version: i32) -> ScheduleInput {
+        let n = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+        ScheduleInput {
+            convocation_days_before: n(o.convocation_days_before),
+            reminder_days: o
+                .reminder_days
+                .as_ref()
+                .map(|d| {
+                    if d.is_empty() {
+                        "aucun".to_string()
+                    } else {
+                        d.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                    }
+                })
+                .unwrap_or_default(),
+            reminder_hour: n(o.reminder_hour),
+            homework_reminder_days: n(o.homework_reminder_days),
+            overdue_days: n(o.overdue_days),
+            summary_weekday: n(o.summary_weekday),
+            summary_hour: n(o.summary_hour),
+            review_before_send: match o.review_before_send {
+                Some(true) => "oui".into(),
+                Some(false) => "non".into(),
+                None => String::new(),
+            },
+            version: version.to_string(),
+        }
+    }
+
+    /// The overrides this input asks for, or every wrong field with its French message.
+    pub fn check(&self, defaults: &Schedule) -> Result<ScheduleOverride, AppError> {
+        let mut c = Check::new();
+        let number = |c: &mut Check, field: &str, value: &str, max: i32| -> Option<u32> {
+            if value.trim().is_empty() {
+                return None;
+            }
+            c.int(field, value, 0, max).map(|v| v as u32)
+        };
+        let max = crate::domain::schedule::MAX_DAYS as i32;
+        let o = ScheduleOverride {
+            convocation_days_before: number(
+                &mut c,
+                "convocation_days_before",
+                &self.convocation_days_before,
+                max,
+            ),
+            reminder_days: match self.reminder_days.trim() {
+                "" => None,
+                "aucun" | "0" => Some(Vec::new()),
+                text => match parse_reminder_days(text) {
+                    Some(days) => Some(days),
+                    None => {
+                        c.add(
+                            "reminder_days",
+                            "Des nombres de jours séparés par des virgules (exemple : 7, 1), \
+                             ou « aucun ».",
+                        );
+                        None
+                    }
+                },
+            },
+            reminder_hour: number(&mut c, "reminder_hour", &self.reminder_hour, 23),
+            homework_reminder_days: number(
+                &mut c,
+                "homework_reminder_days",
+                &self.homework_reminder_days,
+                max,
+            ),
+            overdue_days: number(&mut c, "overdue_days", &self.overdue_days, max),
+            summary_weekday: number(&mut c, "summary_weekday", &self.summary_weekday, 7),
+            summary_hour: number(&mut c, "summary_hour", &self.summary_hour, 23),
+            review_before_send: match self.review_before_send.trim() {
+                "" => None,
+                v if Check::checkbox(v) => Some(true),
+                "non" | "false" | "0" | "off" => Some(false),
+                _ => {
+                    c.add("review_before_send", "Répondez « oui » ou « non ».");
+                    None
+                }
+            },
+        };
+        if c.errors.is_empty() {
+            for e in o.apply(defaults).check() {
+                c.add(e.field, e.message);
+            }
+        }
+        c.finish()?;
+        Ok(o)
+    }
+}
+
+/// Stores a cohort's sending settings; pending automatic emails follow them.
+pub fn set_schedule(
+    conn: &mut Conn,
+    id: &str,
+    input: &ScheduleInput,
+    defaults: &Schedule,
+) -> Result<Cohort, AppError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, id)?;
+        let o = input.check(defaults)?;
+        crate::models::check_version(&input.version, current.version, "La cohorte a été modifiée")?;
+        let json = if o.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&o).map_err(|e| AppError::Internal(e.into()))?)
+        };
+        let (before, after) = (
+            current.schedule(defaults).review_before_send,
+            o.apply(defaults).review_before_send,
+        );
+        if before != after {
+            set_review(conn, id, after)?;
+        }
+        diesel::update(cohorts::table.find(id))
+            .set((
+                cohorts::mail_settings.eq(json),
+                cohorts::version.eq(current.version + 1),
+                cohorts::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        crate::models::planner::touch(conn, id)?;
+        get(conn, id)
+    })
+}
+
+/// « Valider les envois » turned on: the automatic emails not sent yet (and not being
+/// retried) wait as drafts; turned off: the drafts are scheduled.
+fn set_review(conn: &mut Conn, cohort_id: &str, review: bool) -> Result<(), AppError> {
+    use crate::db::schema::outbox_emails;
+    use crate::domain::outbox::Status;
+    let (from, to) = if review {
+        (Status::Scheduled, Status::Draft)
+    } else {
+        (Status::Draft, Status::Scheduled)
+    };
+    let ids: Vec<(String, String)> = outbox_emails::table
+        .filter(outbox_emails::cohort_id.eq(cohort_id))
+        .filter(outbox_emails::status.eq(from.as_str()))
+        .filter(outbox_emails::attempts.eq(0))
+        .select((outbox_emails::id, outbox_emails::kind))
+        .load(conn)?;
+    for (row, kind) in ids {
+        if kind == crate::models::planner::WEEKLY_SUMMARY {
+            continue; // for the team, never held
+        }
+        diesel::update(
+            outbox_emails::table
+                .find(&row)
+                .filter(outbox_emails::status.eq(from.as_str())),
+        )
+        .set((
+            outbox_emails::status.eq(to.as_str()),
+            outbox_emails::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    }
+    Ok(())
 }
 
 pub fn set_template(

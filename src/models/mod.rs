@@ -5,9 +5,11 @@ pub mod association;
 pub mod cohort;
 pub mod consultant;
 pub mod dla;
+pub mod feed;
 pub mod input;
 pub mod outbox;
 pub mod participant;
+pub mod planner;
 pub mod programme;
 pub mod session;
 pub mod task;
@@ -22,6 +24,19 @@ pub mod utc {
             &dt.and_utc()
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         )
+    }
+}
+
+/// `utc` for an optional timestamp.
+pub mod utc_option {
+    use chrono::NaiveDateTime;
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(dt: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
+        match dt {
+            Some(dt) => super::utc::serialize(dt, s),
+            None => s.serialize_none(),
+        }
     }
 }
 

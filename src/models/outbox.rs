@@ -49,7 +49,7 @@ pub struct OutboxEmail {
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
     pub send_after: NaiveDateTime,
-    #[serde(with = "utc_option")]
+    #[serde(with = "crate::models::utc_option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub not_after: Option<NaiveDateTime>,
     pub attempts: i32,
@@ -59,7 +59,7 @@ pub struct OutboxEmail {
     pub next_attempt_at: NaiveDateTime,
     /// With angle brackets, as in the header; chosen before the first attempt.
     pub message_id: Option<String>,
-    #[serde(with = "utc_option")]
+    #[serde(with = "crate::models::utc_option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub sent_at: Option<NaiveDateTime>,
     #[serde(with = "crate::models::utc")]
@@ -68,6 +68,8 @@ pub struct OutboxEmail {
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: NaiveDateTime,
+    /// Why it was cancelled or replaced, in French.
+    pub note: Option<String>,
 }
 
 impl OutboxEmail {
@@ -89,6 +91,8 @@ pub struct MailContext {
     /// `server.public_url`, without a trailing slash.
     pub public_url: String,
     pub templates: std::sync::Arc<handlebars::Handlebars<'static>>,
+    /// The configured sending settings (`[mail.schedule]`), before each cohort's overrides.
+    pub schedule: crate::domain::schedule::Schedule,
 }
 
 impl MailContext {
@@ -101,6 +105,7 @@ impl MailContext {
             from_address: config.mail.from_address.clone(),
             public_url: config.server.public_url.trim_end_matches('/').to_string(),
             templates,
+            schedule: config.mail.schedule.clone(),
         }
     }
 }
@@ -518,17 +523,4 @@ pub fn record(
             .execute(conn)?,
     };
     Ok(changed == 1)
-}
-
-/// `crate::models::utc` for an optional timestamp.
-mod utc_option {
-    use chrono::NaiveDateTime;
-    use serde::Serializer;
-
-    pub fn serialize<S: Serializer>(dt: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
-        match dt {
-            Some(dt) => crate::models::utc::serialize(dt, s),
-            None => s.serialize_none(),
-        }
-    }
 }

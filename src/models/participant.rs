@@ -28,6 +28,11 @@ pub struct Participant {
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: NaiveDateTime,
+    /// Reminders (J-7, J-1, homework) wanted; convocations and notices always go.
+    pub reminders: bool,
+    /// Raised to revoke the calendar feed link.
+    #[serde(skip)]
+    pub feed_generation: i32,
 }
 
 pub const ROLES: [(&str, &str); 3] = [
@@ -54,6 +59,9 @@ pub struct ParticipantInput {
     pub role: String,
     #[serde(default, deserialize_with = "lenient")]
     pub function: String,
+    /// Reminders wanted: `oui` (or empty: the default) or `non`. Convocations always go.
+    #[serde(default, deserialize_with = "lenient")]
+    pub reminders: String,
 }
 
 impl From<&Participant> for ParticipantInput {
@@ -63,6 +71,7 @@ impl From<&Participant> for ParticipantInput {
             email: p.email.clone(),
             role: p.role.clone(),
             function: p.function.clone(),
+            reminders: if p.reminders { "oui" } else { "non" }.into(),
         }
     }
 }
@@ -72,6 +81,7 @@ struct Values {
     email: String,
     role: String,
     function: String,
+    reminders: bool,
 }
 
 impl ParticipantInput {
@@ -93,12 +103,22 @@ impl ParticipantInput {
                 "Précisez la fonction dans la gouvernance (président·e, trésorier·ère…).",
             );
         }
+        let reminders = match self.reminders.trim().to_lowercase().as_str() {
+            "" => true,
+            v if Check::checkbox(v) => true,
+            "non" | "no" | "false" | "0" | "off" => false,
+            _ => {
+                c.add("reminders", "Répondez « oui » ou « non ».");
+                true
+            }
+        };
         c.finish()?;
         Ok(Values {
             name,
             email,
             role,
             function,
+            reminders,
         })
     }
 }
@@ -170,10 +190,12 @@ pub fn create(
             participants::email.eq(&v.email),
             participants::role.eq(&v.role),
             participants::function.eq(&v.function),
+            participants::reminders.eq(v.reminders),
             participants::created_at.eq(t),
             participants::updated_at.eq(t),
         ))
         .execute(conn)?;
+    touch_cohort_of(conn, association_id)?;
     get(conn, &id)
 }
 
@@ -191,14 +213,23 @@ pub fn update(
             participants::email.eq(&v.email),
             participants::role.eq(&v.role),
             participants::function.eq(&v.function),
+            participants::reminders.eq(v.reminders),
             participants::updated_at.eq(now()),
         ))
         .execute(conn)?;
+    touch_cohort_of(conn, &current.association_id)?;
     get(conn, id)
 }
 
 pub fn delete(conn: &mut Conn, id: &str) -> Result<Participant, AppError> {
     let p = get(conn, id)?;
     diesel::delete(participants::table.find(id)).execute(conn)?;
+    touch_cohort_of(conn, &p.association_id)?;
     Ok(p)
+}
+
+/// The participant's emails depend on them: their cohort's planned emails are rebuilt.
+fn touch_cohort_of(conn: &mut Conn, association_id: &str) -> Result<(), AppError> {
+    let a = association::get(conn, association_id)?;
+    crate::models::planner::touch(conn, &a.cohort_id)
 }

@@ -48,6 +48,15 @@ pub fn generate(
                         .into(),
             });
         }
+        if replace && !existing.is_empty() && c.published_at.is_some() {
+            return Err(AppError::Conflict {
+                code: "programme_published",
+                message: "Le programme est publié : les participant·es ont reçu leurs \
+                          convocations. Déplacez ou supprimez les séances une à une pour \
+                          qu'ils et elles soient prévenu·es de chaque changement."
+                    .into(),
+            });
+        }
         if replace {
             diesel::delete(
                 intersession_tasks::table.filter(intersession_tasks::cohort_id.eq(cohort_id)),
@@ -111,6 +120,7 @@ pub fn generate(
                 ))
                 .execute(conn)?;
         }
+        crate::models::planner::touch(conn, cohort_id)?;
         Ok(Generated {
             sessions: session::list_for_cohort(conn, cohort_id)?,
             tasks: task::list_for_cohort(conn, cohort_id)?,

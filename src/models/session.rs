@@ -270,6 +270,7 @@ pub fn create(
                 sessions::updated_at.eq(t),
             ))
             .execute(conn)?;
+        crate::models::planner::touch(conn, cohort_id)?;
         get(conn, &id)
     })
 }
@@ -299,6 +300,7 @@ pub fn update_details(
                 sessions::updated_at.eq(now()),
             ))
             .execute(conn)?;
+        crate::models::planner::touch(conn, &current.cohort_id)?;
         get(conn, id)
     })
 }
@@ -430,6 +432,7 @@ pub fn move_session(
                 ))
                 .execute(conn)?;
         }
+        crate::models::planner::touch(conn, &current.cohort_id)?;
         let moved = get(conn, id)?;
         let previous = (current.starts_at.and_utc(), current.ends_at.and_utc());
         let queued = notify(
@@ -471,14 +474,17 @@ pub fn delete(conn: &mut Conn, id: &str, mail: &MailContext) -> Result<Session, 
             |email, renderer, stamp| email.cancelled(renderer, stamp),
         )?;
         diesel::delete(sessions::table.find(id)).execute(conn)?;
+        crate::models::planner::touch(conn, &s.cohort_id)?;
         Ok(s)
     })
 }
 
 /// Queues one email of `kind` about `session` (as it is now) to each participant it
-/// concerns: those of its association for a bilan individuel, else every participant of
-/// the cohort. Scheduled at once; the link is the cohort's page (no participant portal yet).
-/// Returns how many were queued.
+/// concerns and who already received its convocation (the others will get the
+/// convocation, rebuilt, instead): those of its association for a bilan individuel, else
+/// every participant of the cohort. A notice of the same kind still waiting for an earlier
+/// revision is cancelled: only the latest news leaves. Nothing before the programme is
+/// published. Returns how many were queued.
 fn notify(
     conn: &mut Conn,
     session: &Session,
@@ -491,7 +497,35 @@ fn notify(
         chrono::DateTime<chrono::Utc>,
     ) -> Result<crate::mail::Email, crate::mail::BuildError>,
 ) -> Result<usize, AppError> {
+    use crate::db::schema::outbox_emails;
+    use crate::domain::outbox::Status;
     let co = cohort::get(conn, &session.cohort_id)?;
+    if co.published_at.is_none() {
+        return Ok(0);
+    }
+    let pending = [Status::Draft.as_str(), Status::Scheduled.as_str()];
+    // Superseded: an older notice about this session not sent yet.
+    diesel::update(
+        outbox_emails::table
+            .filter(outbox_emails::item_id.eq(&session.id))
+            .filter(outbox_emails::kind.eq_any(["session_moved", "session_cancelled"]))
+            .filter(outbox_emails::status.eq_any(pending))
+            .filter(outbox_emails::revision.lt(revision)),
+    )
+    .set((
+        outbox_emails::status.eq(Status::Cancelled.as_str()),
+        outbox_emails::note.eq(Some(
+            "Annulé : remplacé par un avis plus récent sur la même séance.",
+        )),
+        outbox_emails::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    let convoked: Vec<Option<String>> = outbox_emails::table
+        .filter(outbox_emails::item_id.eq(&session.id))
+        .filter(outbox_emails::kind.eq(crate::models::planner::CONVOCATION))
+        .filter(outbox_emails::status.eq_any([Status::Sent.as_str(), Status::Sending.as_str()]))
+        .select(outbox_emails::participant_id)
+        .load(conn)?;
     let associations = association::list_for_cohort(conn, &session.cohort_id)?;
     let concerned: Vec<String> = associations
         .iter()
@@ -503,11 +537,15 @@ fn notify(
         })
         .map(|a| a.id.clone())
         .collect();
-    let participants = participant::list_for_associations(conn, &concerned)?;
+    let participants: Vec<_> = participant::list_for_associations(conn, &concerned)?
+        .into_iter()
+        .filter(|p| convoked.iter().any(|c| c.as_deref() == Some(p.id.as_str())))
+        .collect();
     if participants.is_empty() {
         return Ok(0);
     }
     let count = participants.len();
+    let review = co.schedule(&mail.schedule).review_before_send;
     let dla_name = dla::get(conn, &co.dla_id)?.name;
     let renderer = Renderer::new(&mail.templates);
     let facts = SessionFacts::from_session(session, &co.name, &associations);
@@ -515,7 +553,7 @@ fn notify(
         name: mail.from_name.clone(),
         email: mail.from_address.clone(),
     };
-    let participant_url = format!("{}/cohortes/{}", mail.public_url, co.id);
+    let secret = crate::models::feed::secret(conn)?;
     let stamp = chrono::Utc::now();
     for p in participants {
         let email = SessionEmail {
@@ -532,7 +570,12 @@ fn notify(
             organizer: organizer.clone(),
             dla_name: dla_name.clone(),
             tasks: Vec::new(),
-            participant_url: participant_url.clone(),
+            participant_url: crate::models::feed::space_url(&mail.public_url, &secret, &p),
+            calendar_url: Some(crate::models::feed::calendar_url(
+                &mail.public_url,
+                &secret,
+                &p,
+            )),
         };
         let built = build(&email, &renderer, stamp).map_err(|e| {
             AppError::Internal(anyhow::anyhow!("{kind} e-mail for {}: {e}", p.email))
@@ -540,6 +583,7 @@ fn notify(
         let mut row = NewEmail::from_email(kind, &session.id, revision, &built, stamp);
         row.cohort_id = Some(co.id.clone());
         row.participant_id = Some(p.id.clone());
+        row.draft = review;
         outbox::enqueue(conn, row)?;
     }
     Ok(count)

@@ -189,6 +189,7 @@ pub fn create(
             intersession_tasks::updated_at.eq(t),
         ))
         .execute(conn)?;
+    crate::models::planner::touch(conn, cohort_id)?;
     get(conn, &id)
 }
 
@@ -210,6 +211,7 @@ pub fn update(conn: &mut Conn, id: &str, input: &TaskInput) -> Result<Intersessi
                 intersession_tasks::updated_at.eq(now()),
             ))
             .execute(conn)?;
+        crate::models::planner::touch(conn, &current.cohort_id)?;
         get(conn, id)
     })
 }
@@ -217,6 +219,7 @@ pub fn update(conn: &mut Conn, id: &str, input: &TaskInput) -> Result<Intersessi
 pub fn delete(conn: &mut Conn, id: &str) -> Result<IntersessionTask, AppError> {
     let t = get(conn, id)?;
     diesel::delete(intersession_tasks::table.find(id)).execute(conn)?;
+    crate::models::planner::touch(conn, &t.cohort_id)?;
     Ok(t)
 }
 
@@ -267,6 +270,7 @@ pub fn set_return(
                 task_returns::updated_at.eq(now()),
             ))
             .execute(conn)?;
+        crate::models::planner::touch(conn, &task.cohort_id)?;
         Ok(task_returns::table
             .filter(task_returns::task_id.eq(task_id))
             .filter(task_returns::association_id.eq(association_id))

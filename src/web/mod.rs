@@ -24,16 +24,39 @@ pub struct AppState {
     pub pool: Pool,
     pub config: Arc<Config>,
     pub templates: Arc<Handlebars<'static>>,
+    /// What the emails a change causes are built with.
+    pub mail: crate::models::outbox::MailContext,
 }
 
 impl AppState {
     pub fn new(pool: Pool, config: Config) -> anyhow::Result<Self> {
-        let templates = crate::templates::build(&config.templates.dir)?;
+        let templates = Arc::new(crate::templates::build(&config.templates.dir)?);
+        let mail = crate::models::outbox::MailContext::new(&config, templates.clone());
         Ok(AppState {
             pool,
             config: Arc::new(config),
-            templates: Arc::new(templates),
+            templates,
+            mail,
         })
+    }
+
+    /// Runs a change in one write transaction and, in that same transaction, brings the
+    /// planned emails of the cohorts it touched up to date (`models::planner`): the change
+    /// and its emails are committed together or not at all.
+    pub async fn write<F, T>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut crate::db::Conn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let mail = self.mail.clone();
+        crate::db::run(&self.pool, move |conn| {
+            crate::db::write_tx(conn, |conn| {
+                let result = f(conn)?;
+                crate::models::planner::sync_dirty(conn, &mail, chrono::Utc::now())?;
+                Ok(result)
+            })
+        })
+        .await
     }
 }
 

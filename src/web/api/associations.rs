@@ -50,7 +50,7 @@ pub async fn enrol(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
-    let a = crate::db::run(&state.pool, move |c| association::enrol(c, &id, &body)).await?;
+    let a = state.write(move |c| association::enrol(c, &id, &body)).await?;
     Ok(HttpResponse::Created().json(a))
 }
 
@@ -73,7 +73,7 @@ pub async fn update(
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
     Ok(HttpResponse::Ok()
-        .json(crate::db::run(&state.pool, move |c| association::update(c, &id, &body)).await?))
+        .json(state.write(move |c| association::update(c, &id, &body)).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/associations/{id}", tag = "Associations", responses((status = 204), (status = 404, body = ErrorBody)))]
@@ -84,7 +84,7 @@ pub async fn delete(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
-    crate::db::run(&state.pool, move |c| association::delete(c, &id)).await?;
+    state.write(move |c| association::delete(c, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -114,7 +114,7 @@ pub async fn create_participant(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
-    let p = crate::db::run(&state.pool, move |c| participant::create(c, &id, &body)).await?;
+    let p = state.write(move |c| participant::create(c, &id, &body)).await?;
     Ok(HttpResponse::Created().json(p))
 }
 
@@ -129,7 +129,7 @@ pub async fn update_participant(
     let id = path.into_inner();
     actor.authorize(Action::EditParticipant(&id))?;
     Ok(HttpResponse::Ok()
-        .json(crate::db::run(&state.pool, move |c| participant::update(c, &id, &body)).await?))
+        .json(state.write(move |c| participant::update(c, &id, &body)).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/participants/{id}", tag = "Associations", responses((status = 204), (status = 404, body = ErrorBody)))]
@@ -140,6 +140,6 @@ pub async fn delete_participant(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditParticipant(&id))?;
-    crate::db::run(&state.pool, move |c| participant::delete(c, &id)).await?;
+    state.write(move |c| participant::delete(c, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

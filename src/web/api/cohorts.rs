@@ -55,7 +55,7 @@ pub async fn create(
     body: web::Json<CohortInput>,
 ) -> ApiResult {
     actor.authorize(Action::CreateCohort)?;
-    let out = crate::db::run(&state.pool, move |c| {
+    let out = state.write(move |c| {
         let cohort = cohort::create(c, &body)?;
         let partner_dla_ids = cohort::partner_ids(c, &cohort.id)?;
         Ok(CohortOut {
@@ -91,7 +91,7 @@ pub async fn update(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
-    let out = crate::db::run(&state.pool, move |c| {
+    let out = state.write(move |c| {
         let cohort = cohort::update(c, &id, &body)?;
         Ok(CohortOut {
             cohort,
@@ -133,7 +133,7 @@ pub async fn generate(
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
     );
-    let generated = crate::db::run(&state.pool, move |c| {
+    let generated = state.write(move |c| {
         programme::generate(c, &id, &template, am, replace)
     })
     .await?;

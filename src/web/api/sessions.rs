@@ -40,7 +40,7 @@ pub async fn create(
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let am = state.config.calendar.alsace_moselle;
-    let s = crate::db::run(&state.pool, move |c| session::create(c, &id, &body, am)).await?;
+    let s = state.write(move |c| session::create(c, &id, &body, am)).await?;
     Ok(HttpResponse::Created().json(s))
 }
 
@@ -62,7 +62,7 @@ pub async fn update(
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
     Ok(HttpResponse::Ok()
-        .json(crate::db::run(&state.pool, move |c| session::update_details(c, &id, &body)).await?))
+        .json(state.write(move |c| session::update_details(c, &id, &body)).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/move", tag = "Séances", request_body = MoveInput,
@@ -76,9 +76,9 @@ pub async fn move_session(
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
     let am = state.config.calendar.alsace_moselle;
-    let mail = crate::models::outbox::MailContext::new(&state.config, state.templates.clone());
+    let mail = state.mail.clone();
     Ok(HttpResponse::Ok().json(
-        crate::db::run(&state.pool, move |c| {
+        state.write(move |c| {
             session::move_session(c, &id, &body, am, &mail)
         })
         .await?,
@@ -93,7 +93,7 @@ pub async fn delete(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
-    let mail = crate::models::outbox::MailContext::new(&state.config, state.templates.clone());
-    crate::db::run(&state.pool, move |c| session::delete(c, &id, &mail)).await?;
+    let mail = state.mail.clone();
+    state.write(move |c| session::delete(c, &id, &mail)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

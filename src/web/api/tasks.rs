@@ -53,7 +53,7 @@ pub async fn create(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
-    let t = crate::db::run(&state.pool, move |c| task::create(c, &id, &body)).await?;
+    let t = state.write(move |c| task::create(c, &id, &body)).await?;
     Ok(HttpResponse::Created().json(t))
 }
 
@@ -68,7 +68,7 @@ pub async fn update(
     let id = path.into_inner();
     actor.authorize(Action::EditTask(&id))?;
     Ok(HttpResponse::Ok()
-        .json(crate::db::run(&state.pool, move |c| task::update(c, &id, &body)).await?))
+        .json(state.write(move |c| task::update(c, &id, &body)).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "Travaux préparatoires", responses((status = 204), (status = 404, body = ErrorBody)))]
@@ -79,7 +79,7 @@ pub async fn delete(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditTask(&id))?;
-    crate::db::run(&state.pool, move |c| task::delete(c, &id)).await?;
+    state.write(move |c| task::delete(c, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -95,7 +95,7 @@ pub async fn set_return(
     actor.authorize(Action::EditTask(&id))?;
     let today = crate::models::programme::today();
     Ok(HttpResponse::Ok().json(
-        crate::db::run(&state.pool, move |c| {
+        state.write(move |c| {
             task::set_return(c, &id, &aid, &body, today)
         })
         .await?,

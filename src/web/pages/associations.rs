@@ -89,7 +89,7 @@ async fn create(
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let (cid, i) = (id.clone(), input.clone());
-    match crate::db::run(&state.pool, move |c| association::enrol(c, &cid, &i)).await {
+    match state.write(move |c| association::enrol(c, &cid, &i)).await {
         Ok(a) => Ok(redirect(
             &format!("/associations/{}", a.id),
             Some("association_inscrite"),
@@ -195,7 +195,7 @@ async fn update(
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
     let (aid, i) = (id.clone(), input.clone());
-    match crate::db::run(&state.pool, move |c| association::update(c, &aid, &i)).await {
+    match state.write(move |c| association::update(c, &aid, &i)).await {
         Ok(_) => Ok(redirect(
             &format!("/associations/{id}"),
             Some("association_modifiee"),
@@ -249,7 +249,7 @@ async fn confirm_delete(
 async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
-    let a = crate::db::run(&state.pool, move |c| association::delete(c, &id)).await?;
+    let a = state.write(move |c| association::delete(c, &id)).await?;
     Ok(redirect(
         &format!("/cohortes/{}", a.cohort_id),
         Some("association_retiree"),
@@ -308,7 +308,7 @@ async fn create_participant(
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
     let (aid, i) = (id.clone(), input.clone());
-    match crate::db::run(&state.pool, move |c| participant::create(c, &aid, &i)).await {
+    match state.write(move |c| participant::create(c, &aid, &i)).await {
         Ok(_) => Ok(redirect(
             &format!("/associations/{id}"),
             Some("participant_ajoute"),
@@ -361,7 +361,7 @@ async fn update_participant(
     let id = path.into_inner();
     actor.authorize(Action::EditParticipant(&id))?;
     let (pid, i) = (id.clone(), input.clone());
-    match crate::db::run(&state.pool, move |c| participant::update(c, &pid, &i)).await {
+    match state.write(move |c| participant::update(c, &pid, &i)).await {
         Ok(p) => Ok(redirect(
             &format!("/associations/{}", p.association_id),
             Some("participant_modifie"),
@@ -392,7 +392,7 @@ async fn delete_participant(
 ) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditParticipant(&id))?;
-    let p = crate::db::run(&state.pool, move |c| participant::delete(c, &id)).await?;
+    let p = state.write(move |c| participant::delete(c, &id)).await?;
     Ok(redirect(
         &format!("/associations/{}", p.association_id),
         Some("participant_retire"),

@@ -131,7 +131,7 @@ async fn create(
 ) -> PageResult {
     actor.authorize(Action::CreateCohort)?;
     let i = input.clone();
-    match crate::db::run(&state.pool, move |c| cohort::create(c, &i)).await {
+    match state.write(move |c| cohort::create(c, &i)).await {
         Ok(created) => Ok(redirect(
             &format!("/cohortes/{}", created.id),
             Some("cohorte_creee"),
@@ -173,7 +173,7 @@ async fn update(
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let (cid, i) = (id.clone(), input.clone());
-    match crate::db::run(&state.pool, move |c| cohort::update(c, &cid, &i)).await {
+    match state.write(move |c| cohort::update(c, &cid, &i)).await {
         Ok(_) => Ok(redirect(
             &format!("/cohortes/{id}"),
             Some("cohorte_modifiee"),
@@ -279,7 +279,7 @@ async fn generate(
         state.config.calendar.alsace_moselle,
         Check::checkbox(&f.replace),
     );
-    match crate::db::run(&state.pool, move |c| {
+    match state.write(move |c| {
         programme::generate(c, &cid, &template, am, replace)
     })
     .await

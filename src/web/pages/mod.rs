@@ -7,6 +7,7 @@ pub mod associations;
 pub mod cohorts;
 pub mod outbox;
 pub mod sessions;
+pub mod space;
 pub mod tasks;
 
 use actix_web::http::{StatusCode, header};
@@ -25,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     sessions::routes(cfg);
     tasks::routes(cfg);
     outbox::routes(cfg);
+    space::routes(cfg);
     admin::routes(cfg);
 }
 
@@ -195,6 +197,15 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
         "envoi_retenu" => "L'e-mail a été retenu : il attend votre validation.",
         "envoi_annule" => "L'envoi a été annulé.",
         "envoi_relance" => "L'e-mail sera renvoyé dans les prochaines minutes.",
+        "programme_publie" => {
+            "Le programme est publié : les convocations partent, et les rappels suivront à leur heure."
+        }
+        "reglages_envois_enregistres" => {
+            "Les réglages des envois ont été enregistrés : les e-mails pas encore partis les suivent."
+        }
+        "liens_renouveles" => {
+            "Les liens personnels ont été renouvelés : les anciens ne fonctionnent plus."
+        }
         "demo_chargee" => "La cohorte de démonstration a été chargée : explorez-la librement.",
         _ => return None,
     })

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use crate::domain::outbox::Status;
 use crate::error::AppError;
-use crate::models::cohort;
+use crate::domain::schedule::{self, Schedule};
+use crate::models::cohort::{self, ScheduleInput};
 use crate::models::outbox::{self, OutboxEmail};
 use crate::web::AppState;
 use crate::web::actor::{Action, Actor};
@@ -21,6 +22,10 @@ use crate::web::view;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/cohortes/{id}/envois", web::get().to(list))
+        .route("/cohortes/{id}/publier", web::get().to(publish_confirm))
+        .route("/cohortes/{id}/publier", web::post().to(publish))
+        .route("/cohortes/{id}/envois/reglages", web::get().to(settings_form))
+        .route("/cohortes/{id}/envois/reglages", web::post().to(settings_save))
         .route("/envois/{id}", web::get().to(show))
         .route("/envois/{id}/valider", web::post().to(release))
         .route("/envois/{id}/retenir", web::post().to(hold))
@@ -34,8 +39,23 @@ pub fn kind_label(kind: &str) -> &str {
         "convocation" => "Convocation",
         "session_moved" => "Séance déplacée",
         "session_cancelled" => "Séance annulée",
-        "reminder_j7" => "Rappel J-7",
-        other => other,
+        "homework_assigned" => "Travail préparatoire",
+        "homework_reminder" => "Rappel de travail",
+        "homework_overdue" => "Travail en retard",
+        "weekly_summary" => "Récapitulatif hebdomadaire",
+        other => match other.strip_prefix("reminder_j") {
+            Some(days) if days == "1" => "Rappel la veille (J-1)",
+            Some(_) => "Rappel de séance",
+            None => other,
+        },
+    }
+}
+
+/// « Rappel J-7 » for `reminder_j7`: the kind's label with its lead time.
+fn kind_text(kind: &str) -> String {
+    match kind.strip_prefix("reminder_j") {
+        Some(days) if days != "1" => format!("Rappel J-{days}"),
+        _ => kind_label(kind).to_string(),
     }
 }
 
@@ -54,13 +74,14 @@ fn row(e: &OutboxEmail, typed: Option<&Typed<'_>>) -> Value {
         "recipient_name": e.recipient_name,
         "recipient_email": e.recipient_email,
         "subject": e.subject,
-        "kind_label": kind_label(&e.kind),
+        "kind_label": kind_text(&e.kind),
         "status": status.as_str(),
         "status_label": status.label(),
         "send_after": view::utc_long(e.send_after),
         "sent_at": e.sent_at.map(view::utc_long),
         "attempts": e.attempts,
         "last_error": e.last_error,
+        "note": e.note,
         "can_release": status == Status::Draft,
         "can_hold": status == Status::Scheduled,
         "can_cancel": matches!(status, Status::Draft | Status::Scheduled | Status::Failed),
@@ -87,10 +108,13 @@ async fn list_ctx(
             (n > 0).then(|| json!({"status": s.as_str(), "label": s.label(), "count": n}))
         })
         .collect();
+    let schedule = co.schedule(&state.config.mail.schedule);
     Ok(json!({
         "title": "Envois de la cohorte",
         "nav_cohorts": true,
         "cohort": {"id": co.id, "name": co.name},
+        "published_at": co.published_at.map(view::utc_long),
+        "settings": settings_summary(&schedule, !co.schedule_override().is_empty()),
         "total": emails.len(),
         "counts": counts,
         "emails": emails.iter().map(|e| row(e, typed)).collect::<Vec<_>>(),
@@ -137,7 +161,7 @@ async fn show(state: web::Data<AppState>, actor: Actor, path: web::Path<String>)
                 "from_address": mail.from_address,
                 "recipient_name": e.recipient_name,
                 "recipient_email": e.recipient_email,
-                "kind_label": kind_label(&e.kind),
+                "kind_label": kind_text(&e.kind),
                 "status": status.as_str(),
                 "status_label": status.label(),
                 "send_after": view::utc_long(e.send_after),
@@ -244,6 +268,216 @@ async fn resend(
             let mut c = list_ctx(&state, &cid, Some(&typed)).await?;
             c["error_message"] = json!(message);
             render_status(&state, status, "pages/outbox/list", &mut c)
+        }
+    }
+}
+
+/// The settings in force, as sentences for the outbox page.
+fn settings_summary(s: &Schedule, custom: bool) -> Value {
+    let hour = |h: u32| format!("{h}\u{a0}h");
+    json!({
+        "custom": custom,
+        "review": s.review_before_send,
+        "lines": [
+            if s.convocation_days_before == 0 {
+                "Convocations : dès la publication du programme.".to_string()
+            } else {
+                format!(
+                    "Convocations : {} jours avant chaque séance, à {}.",
+                    s.convocation_days_before,
+                    hour(s.reminder_hour)
+                )
+            },
+            format!(
+                "Rappels de séance : {}, à {}.",
+                schedule::reminder_days_label(&s.reminder_days_sorted()),
+                hour(s.reminder_hour)
+            ),
+            if s.homework_reminder_days == 0 {
+                "Rappel de travail préparatoire : aucun.".to_string()
+            } else {
+                format!(
+                    "Rappel de travail préparatoire : {} jours avant l'échéance, aux associations qui ne l'ont pas rendu.",
+                    s.homework_reminder_days
+                )
+            },
+            if s.overdue_days == 0 {
+                "Relance après l'échéance : aucune.".to_string()
+            } else {
+                format!("Relance après l'échéance : {} jour(s) après.", s.overdue_days)
+            },
+            if s.summary_weekday == 0 {
+                "Récapitulatif hebdomadaire : aucun.".to_string()
+            } else {
+                format!(
+                    "Récapitulatif hebdomadaire au ou à la consultant·e et au ou à la chargé·e de mission : le {} à {}.",
+                    schedule::weekday_label(s.summary_weekday),
+                    hour(s.summary_hour)
+                )
+            },
+            if s.review_before_send {
+                "Valider les envois : oui — les e-mails automatiques attendent votre validation.".to_string()
+            } else {
+                "Valider les envois : non — les e-mails automatiques partent à l'heure prévue.".to_string()
+            },
+        ],
+    })
+}
+
+async fn publish_confirm(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let cid = id.clone();
+    let (co, sessions, people) = crate::db::run(&state.pool, move |c| {
+        let co = cohort::get(c, &cid)?;
+        let sessions = crate::models::session::list_for_cohort(c, &cid)?.len();
+        let ids: Vec<String> = crate::models::association::list_for_cohort(c, &cid)?
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+        let people = crate::models::participant::list_for_associations(c, &ids)?.len();
+        Ok((co, sessions, people))
+    })
+    .await?;
+    if co.published_at.is_some() {
+        return Ok(redirect(&format!("/cohortes/{id}/envois"), None));
+    }
+    let schedule = co.schedule(&state.config.mail.schedule);
+    render(
+        &state,
+        "pages/outbox/publish",
+        json!({
+            "title": "Publier le programme",
+            "nav_cohorts": true,
+            "cohort": {"id": co.id, "name": co.name},
+            "sessions": sessions,
+            "people": people,
+            "settings": settings_summary(&schedule, !co.schedule_override().is_empty()),
+        }),
+    )
+}
+
+async fn publish(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let cid = id.clone();
+    state.write(move |c| cohort::publish(c, &cid)).await?;
+    Ok(redirect(
+        &format!("/cohortes/{id}/envois"),
+        Some("programme_publie"),
+    ))
+}
+
+/// The settings form: each field with its default as a hint.
+fn settings_page(
+    state: &AppState,
+    co: &cohort::Cohort,
+    input: &ScheduleInput,
+    errors: &std::collections::BTreeMap<String, String>,
+) -> Value {
+    let d = &state.config.mail.schedule;
+    let field = |name: &str, label: &str, value: &str, hint: String| {
+        json!({
+            "name": name,
+            "label": label,
+            "value": value,
+            "hint": hint,
+            "error": errors.get(name),
+        })
+    };
+    let review_options = view::options(
+        &[
+            ("", if d.review_before_send { "Par défaut (oui)" } else { "Par défaut (non)" }),
+            ("oui", "Oui : chaque e-mail automatique attend ma validation"),
+            ("non", "Non : les e-mails partent à l'heure prévue"),
+        ],
+        &input.review_before_send,
+    );
+    json!({
+        "title": "Réglages des envois",
+        "nav_cohorts": true,
+        "cohort": {"id": co.id, "name": co.name},
+        "version": input.version,
+        "fields": [
+            field("convocation_days_before", "Convocations : jours avant la séance", &input.convocation_days_before,
+                format!("0 = dès la publication du programme. Par défaut : {}.", d.convocation_days_before)),
+            field("reminder_days", "Rappels de séance (jours avant)", &input.reminder_days,
+                format!("Par exemple « 7, 1 » ; « aucun » pour ne pas en envoyer. Par défaut : {}.",
+                    d.reminder_days.iter().map(u32::to_string).collect::<Vec<_>>().join(", "))),
+            field("reminder_hour", "Heure des rappels (heure de Paris)", &input.reminder_hour,
+                format!("De 0 à 23. Par défaut : {}.", d.reminder_hour)),
+            field("homework_reminder_days", "Rappel de travail préparatoire : jours avant l'échéance", &input.homework_reminder_days,
+                format!("0 = aucun. Par défaut : {}.", d.homework_reminder_days)),
+            field("overdue_days", "Relance : jours après l'échéance", &input.overdue_days,
+                format!("0 = aucune. Par défaut : {}.", d.overdue_days)),
+            field("summary_weekday", "Jour du récapitulatif hebdomadaire", &input.summary_weekday,
+                format!("1 = lundi … 7 = dimanche, 0 = aucun. Par défaut : {} ({}).", d.summary_weekday, schedule::weekday_label(d.summary_weekday))),
+            field("summary_hour", "Heure du récapitulatif (heure de Paris)", &input.summary_hour,
+                format!("De 0 à 23. Par défaut : {}.", d.summary_hour)),
+        ],
+        "review": {
+            "name": "review_before_send",
+            "label": "Valider les envois",
+            "options": review_options,
+            "error": errors.get("review_before_send"),
+        },
+    })
+}
+
+async fn settings_form(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let cid = id.clone();
+    let co = crate::db::run(&state.pool, move |c| cohort::get(c, &cid)).await?;
+    let input = ScheduleInput::from_override(&co.schedule_override(), co.version);
+    let ctx = settings_page(&state, &co, &input, &Default::default());
+    render(&state, "pages/outbox/settings", ctx)
+}
+
+async fn settings_save(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    Form(input): Form<ScheduleInput>,
+) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let (cid, i, defaults) = (id.clone(), input.clone(), state.config.mail.schedule.clone());
+    match state
+        .write(move |c| cohort::set_schedule(c, &cid, &i, &defaults))
+        .await
+    {
+        Ok(_) => Ok(redirect(
+            &format!("/cohortes/{id}/envois"),
+            Some("reglages_envois_enregistres"),
+        )),
+        Err(err) => {
+            let (status, errors, message) = match &err {
+                AppError::Validation { fields, message } => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, fields.clone(), message.clone())
+                }
+                AppError::Conflict { message, .. } => {
+                    (StatusCode::CONFLICT, Default::default(), message.clone())
+                }
+                _ => return Err(err.into()),
+            };
+            let cid = id.clone();
+            let co = crate::db::run(&state.pool, move |c| cohort::get(c, &cid)).await?;
+            let mut typed = input;
+            if status == StatusCode::CONFLICT {
+                typed.version = co.version.to_string();
+            }
+            let mut ctx = settings_page(&state, &co, &typed, &errors);
+            ctx["error_message"] = json!(message);
+            render_status(&state, status, "pages/outbox/settings", &mut ctx)
         }
     }
 }

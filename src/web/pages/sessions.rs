@@ -82,7 +82,7 @@ async fn create(
         input.clone(),
         state.config.calendar.alsace_moselle,
     );
-    match crate::db::run(&state.pool, move |c| session::create(c, &cid, &i, am)).await {
+    match state.write(move |c| session::create(c, &cid, &i, am)).await {
         Ok(s) => Ok(redirect(
             &format!("/seances/{}", s.id),
             Some("seance_creee"),
@@ -188,7 +188,7 @@ async fn update(
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
     let (sid, i) = (id.clone(), input.clone());
-    match crate::db::run(&state.pool, move |c| session::update_details(c, &sid, &i)).await {
+    match state.write(move |c| session::update_details(c, &sid, &i)).await {
         Ok(_) => Ok(redirect(&format!("/seances/{id}"), Some("seance_modifiee"))),
         Err(e) => {
             let (s, co, associations, _) = load(&state, &id).await?;
@@ -263,8 +263,8 @@ async fn move_session(
         input.clone(),
         state.config.calendar.alsace_moselle,
     );
-    let mail = crate::models::outbox::MailContext::new(&state.config, state.templates.clone());
-    match crate::db::run(&state.pool, move |c| {
+    let mail = state.mail.clone();
+    match state.write(move |c| {
         session::move_session(c, &sid, &i, am, &mail)
     })
     .await
@@ -325,8 +325,8 @@ async fn confirm_delete(
 async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
-    let mail = crate::models::outbox::MailContext::new(&state.config, state.templates.clone());
-    let s = crate::db::run(&state.pool, move |c| session::delete(c, &id, &mail)).await?;
+    let mail = state.mail.clone();
+    let s = state.write(move |c| session::delete(c, &id, &mail)).await?;
     Ok(redirect(
         &format!("/cohortes/{}", s.cohort_id),
         Some("seance_supprimee"),

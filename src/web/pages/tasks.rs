@@ -90,7 +90,7 @@ async fn create(
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let (cid, i) = (id.clone(), input.clone());
-    match crate::db::run(&state.pool, move |c| task::create(c, &cid, &i)).await {
+    match state.write(move |c| task::create(c, &cid, &i)).await {
         Ok(_) => Ok(redirect(
             &format!("/cohortes/{id}#travaux"),
             Some("tache_creee"),
@@ -135,7 +135,7 @@ async fn update(
     let id = path.into_inner();
     actor.authorize(Action::EditTask(&id))?;
     let (tid, i) = (id.clone(), input.clone());
-    match crate::db::run(&state.pool, move |c| task::update(c, &tid, &i)).await {
+    match state.write(move |c| task::update(c, &tid, &i)).await {
         Ok(t) => Ok(redirect(
             &format!("/cohortes/{}#travaux", t.cohort_id),
             Some("tache_modifiee"),
@@ -183,7 +183,7 @@ async fn confirm_delete(
 async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditTask(&id))?;
-    let t = crate::db::run(&state.pool, move |c| task::delete(c, &id)).await?;
+    let t = state.write(move |c| task::delete(c, &id)).await?;
     Ok(redirect(
         &format!("/cohortes/{}#travaux", t.cohort_id),
         Some("tache_supprimee"),
@@ -212,7 +212,7 @@ async fn set_return(
     };
     let tid = id.clone();
     let today = programme::today();
-    crate::db::run(&state.pool, move |c| {
+    state.write(move |c| {
         task::set_return(c, &tid, &aid, &input, today)?;
         task::get(c, &tid)
     })

@@ -1,0 +1,182 @@
+//! Personal links of a participant, signed rather than stored: the calendar feed
+//! (`/agenda/{participant}/{token}.ics`) and the participant's page
+//! (`/espace/{participant}/{token}`), both read-only.
+//!
+//! A token is the first 128 bits of HMAC-SHA-256(instance secret, purpose, participant,
+//! generation), in hex. Nothing secret is stored per participant; raising the participant's
+//! `feed_generation` revokes every link given so far. The instance secret is 32 random
+//! bytes created on first use in `instance_secrets`, so that every instance sharing the
+//! database signs alike.
+
+use diesel::prelude::*;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::db::Conn;
+use crate::db::schema::{instance_secrets, participants};
+use crate::error::AppError;
+use crate::models::input::now;
+use crate::models::participant::{self, Participant};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// What a link opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// The calendar feed.
+    Calendar,
+    /// The participant's page.
+    Space,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Calendar => "calendar",
+            Purpose::Space => "space",
+        }
+    }
+}
+
+/// Bytes of the token kept (128 bits).
+const TOKEN_BYTES: usize = 16;
+
+/// The instance's signing secret, created on first use.
+pub fn secret(conn: &mut Conn) -> Result<Vec<u8>, AppError> {
+    const NAME: &str = "links";
+    let read = |conn: &mut Conn| -> Result<Option<String>, AppError> {
+        Ok(instance_secrets::table
+            .find(NAME)
+            .select(instance_secrets::value)
+            .first::<String>(conn)
+            .optional()?)
+    };
+    let value = match read(conn)? {
+        Some(v) => v,
+        None => {
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+            // Two instances starting together: the first insert wins, both read it back.
+            diesel::insert_into(instance_secrets::table)
+                .values((
+                    instance_secrets::name.eq(NAME),
+                    instance_secrets::value.eq(hex::encode(bytes)),
+                    instance_secrets::created_at.eq(now()),
+                ))
+                .on_conflict(instance_secrets::name)
+                .do_nothing()
+                .execute(conn)?;
+            read(conn)?.ok_or_else(|| AppError::Internal(anyhow::anyhow!("secret not stored")))?
+        }
+    };
+    hex::decode(value.trim())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("instance secret is not hex: {e}")))
+}
+
+fn mac(secret: &[u8], purpose: Purpose, participant_id: &str, generation: i32) -> HmacSha256 {
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(purpose.as_str().as_bytes());
+    mac.update(b"\0");
+    mac.update(participant_id.as_bytes());
+    mac.update(b"\0");
+    mac.update(generation.to_string().as_bytes());
+    mac
+}
+
+/// The token of a participant's link.
+pub fn token(secret: &[u8], purpose: Purpose, p: &Participant) -> String {
+    let tag = mac(secret, purpose, &p.id, p.feed_generation)
+        .finalize()
+        .into_bytes();
+    hex::encode(&tag[..TOKEN_BYTES])
+}
+
+/// The participant whose link this is, or « not found » (the same answer whether the
+/// participant does not exist or the token is wrong, old or altered).
+pub fn verify(
+    conn: &mut Conn,
+    purpose: Purpose,
+    participant_id: &str,
+    token: &str,
+) -> Result<Participant, AppError> {
+    let not_found = || AppError::NotFound("Ce lien n'est pas (ou plus) valable.".into());
+    let bytes = hex::decode(token.trim()).map_err(|_| not_found())?;
+    if bytes.len() != TOKEN_BYTES {
+        return Err(not_found());
+    }
+    let p = participant::get(conn, participant_id).map_err(|_| not_found())?;
+    let secret = secret(conn)?;
+    // Constant-time comparison of the truncated tag.
+    mac(&secret, purpose, &p.id, p.feed_generation)
+        .verify_truncated_left(&bytes)
+        .map_err(|_| not_found())?;
+    Ok(p)
+}
+
+/// `{public_url}/agenda/{id}/{token}.ics`.
+pub fn calendar_url(public_url: &str, secret: &[u8], p: &Participant) -> String {
+    format!(
+        "{public_url}/agenda/{}/{}.ics",
+        p.id,
+        token(secret, Purpose::Calendar, p)
+    )
+}
+
+/// `{public_url}/espace/{id}/{token}`.
+pub fn space_url(public_url: &str, secret: &[u8], p: &Participant) -> String {
+    format!(
+        "{public_url}/espace/{}/{}",
+        p.id,
+        token(secret, Purpose::Space, p)
+    )
+}
+
+/// Revokes the participant's links (calendar feed and page); new ones replace them.
+pub fn renew(conn: &mut Conn, participant_id: &str) -> Result<Participant, AppError> {
+    let p = participant::get(conn, participant_id)?;
+    diesel::update(participants::table.find(participant_id))
+        .set((
+            participants::feed_generation.eq(p.feed_generation + 1),
+            participants::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    let p = participant::get(conn, participant_id)?;
+    if let Ok(a) = crate::models::association::get(conn, &p.association_id) {
+        // Pending emails carry the links: rebuild them with the new ones.
+        crate::models::planner::touch(conn, &a.cohort_id)?;
+    }
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn someone(generation: i32) -> Participant {
+        let t = chrono::NaiveDateTime::default();
+        Participant {
+            id: "p-1".into(),
+            association_id: "a-1".into(),
+            name: "Nadia".into(),
+            email: "nadia@example.org".into(),
+            role: "direction".into(),
+            function: String::new(),
+            created_at: t,
+            updated_at: t,
+            reminders: true,
+            feed_generation: generation,
+        }
+    }
+
+    #[test]
+    fn tokens_are_128_bits_and_depend_on_secret_purpose_and_generation() {
+        let secret = [7u8; 32];
+        let t = token(&secret, Purpose::Calendar, &someone(0));
+        assert_eq!(t.len(), 32);
+        assert_eq!(t, token(&secret, Purpose::Calendar, &someone(0)));
+        assert_ne!(t, token(&secret, Purpose::Space, &someone(0)));
+        assert_ne!(t, token(&secret, Purpose::Calendar, &someone(1)));
+        assert_ne!(t, token(&[8u8; 32], Purpose::Calendar, &someone(0)));
+    }
+}

@@ -1,0 +1,700 @@
+//! The planner: keeps each published cohort's automatic emails in the outbox in step with
+//! the cohort — convocations, session reminders (J-7, J-1…), homework assigned / reminder /
+//! overdue — and queues the weekly summary when its time comes.
+//!
+//! How it stays right:
+//! - Any change that may alter a cohort's emails calls [`touch`] in its own transaction,
+//!   which marks the cohort; [`sync_dirty`] then rebuilds the emails of marked cohorts.
+//!   The web layer runs it in the same transaction as the change (`AppState::write`), and
+//!   every dispatcher pass runs it too, so a change made any other way (CLI, demo) is
+//!   caught up before anything is sent.
+//! - [`sync_cohort`] computes the emails the cohort should have now and reconciles them
+//!   with the rows: a wanted email already queued is refreshed in place while not sent (a
+//!   draft stays a draft, with its new content: « a pending draft is rebuilt when its
+//!   session moves »); one not queued yet is added; a queued one no longer wanted (session
+//!   moved or deleted, homework returned, participant removed, reminders turned off) is
+//!   cancelled with the reason. Sent, missed and cancelled rows are history: never
+//!   touched, and the dedup key keeps them from being queued twice.
+//! - Every instant comes from `domain::schedule`, in Europe/Paris.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use diesel::prelude::*;
+
+use crate::db::schema::{cohorts, outbox_emails};
+use crate::db::{Conn, write_tx};
+use crate::domain::calendar;
+use crate::domain::fr;
+use crate::domain::outbox::{Status, dedup_key};
+use crate::domain::programme::SessionKind;
+use crate::domain::schedule::{self, Schedule};
+use crate::error::AppError;
+use crate::mail::ics::CalendarPerson;
+use crate::mail::notices::{
+    HomeworkEmail, HomeworkKind, SummaryEmail, SummaryFailure, SummarySession, SummaryTask,
+};
+use crate::mail::session::{SessionEmail, SessionFacts, TaskDue};
+use crate::mail::{Email, Renderer};
+use crate::models::association::Association;
+use crate::models::cohort::Cohort;
+use crate::models::input::now as wall_clock;
+use crate::models::outbox::{self, MailContext, NewEmail, OutboxEmail};
+use crate::models::participant::Participant;
+use crate::models::session::Session;
+use crate::models::task::{IntersessionTask, TaskReturn};
+use crate::models::{association, cohort, consultant, dla, feed, participant, session, task};
+
+pub const CONVOCATION: &str = "convocation";
+pub const WEEKLY_SUMMARY: &str = "weekly_summary";
+
+/// A reminder missed by more than this when it is first planned (a participant added late,
+/// a session moved into the past week) is not sent late.
+const GRACE: Duration = Duration::hours(1);
+
+/// Whether the planner owns rows of this kind (the others — session moved or cancelled —
+/// are queued by the change itself).
+pub fn is_planned(kind: &str) -> bool {
+    kind == CONVOCATION || kind.starts_with("reminder_j") || kind.starts_with("homework_")
+}
+
+/// Whether a kind is a reminder, which participants can turn off.
+pub fn is_reminder(kind: &str) -> bool {
+    kind.starts_with("reminder_j") || kind == "homework_reminder" || kind == "homework_overdue"
+}
+
+/// Marks the cohort's automatic emails as needing a rebuild, in the caller's transaction.
+pub fn touch(conn: &mut Conn, cohort_id: &str) -> Result<(), AppError> {
+    diesel::update(cohorts::table.find(cohort_id))
+        .set(cohorts::mail_dirty.eq(true))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Rebuilds the automatic emails of every marked cohort, and clears the marks. Returns the
+/// number of emails queued, refreshed or cancelled.
+pub fn sync_dirty(
+    conn: &mut Conn,
+    mail: &MailContext,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let dirty: Vec<String> = cohorts::table
+        .filter(cohorts::mail_dirty.eq(true))
+        .select(cohorts::id)
+        .load(conn)?;
+    let mut changed = 0;
+    for id in dirty {
+        changed += sync_cohort(conn, mail, &id, now)?.total();
+        diesel::update(cohorts::table.find(&id))
+            .set(cohorts::mail_dirty.eq(false))
+            .execute(conn)?;
+    }
+    Ok(changed)
+}
+
+/// One dispatcher pass's planning: marked cohorts, then the weekly summaries due at `now`.
+pub fn plan(conn: &mut Conn, mail: &MailContext, now: DateTime<Utc>) -> Result<usize, AppError> {
+    write_tx(conn, |conn| {
+        let synced = sync_dirty(conn, mail, now)?;
+        Ok(synced + queue_summaries(conn, mail, now)?)
+    })
+}
+
+/// The planner the dispatcher runs at the start of each pass.
+pub fn for_dispatcher(mail: MailContext) -> crate::mail::dispatch::Planner {
+    std::sync::Arc::new(move |conn: &mut Conn, now: DateTime<Utc>| plan(conn, &mail, now))
+}
+
+/// What a sync did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncStats {
+    pub queued: usize,
+    pub refreshed: usize,
+    pub cancelled: usize,
+}
+
+impl SyncStats {
+    pub fn total(&self) -> usize {
+        self.queued + self.refreshed + self.cancelled
+    }
+}
+
+/// Everything the cohort's emails are built from, read once.
+struct Facts {
+    cohort: Cohort,
+    schedule: Schedule,
+    published: DateTime<Utc>,
+    dla_name: String,
+    associations: Vec<Association>,
+    participants: Vec<Participant>,
+    sessions: Vec<Session>,
+    tasks: Vec<IntersessionTask>,
+    returns: Vec<TaskReturn>,
+    secret: Vec<u8>,
+    organizer: CalendarPerson,
+}
+
+impl Facts {
+    fn load(conn: &mut Conn, mail: &MailContext, co: Cohort) -> Result<Option<Facts>, AppError> {
+        let Some(published) = co.published_at_utc() else {
+            return Ok(None);
+        };
+        let associations = association::list_for_cohort(conn, &co.id)?;
+        let ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
+        Ok(Some(Facts {
+            schedule: co.schedule(&mail.schedule),
+            published,
+            dla_name: dla::get(conn, &co.dla_id)?.name,
+            participants: participant::list_for_associations(conn, &ids)?,
+            sessions: session::list_for_cohort(conn, &co.id)?,
+            tasks: task::list_for_cohort(conn, &co.id)?,
+            returns: task::returns_for_cohort(conn, &co.id)?,
+            secret: feed::secret(conn)?,
+            organizer: CalendarPerson {
+                name: mail.from_name.clone(),
+                email: mail.from_address.clone(),
+            },
+            associations,
+            cohort: co,
+        }))
+    }
+
+    fn association_name(&self, id: &str) -> String {
+        self.associations
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| a.name.clone())
+            .unwrap_or_default()
+    }
+
+    fn returned(&self, task_id: &str, association_id: &str) -> bool {
+        self.returns.iter().any(|r| {
+            r.task_id == task_id && r.association_id == association_id && r.status == "rendu"
+        })
+    }
+
+    /// Collective sessions, and the bilan of `association_id`.
+    fn sessions_of(&self, association_id: &str) -> impl Iterator<Item = &Session> {
+        self.sessions.iter().filter(move |s| {
+            s.association_id
+                .as_deref()
+                .is_none_or(|aid| aid == association_id)
+        })
+    }
+
+    /// Homework `association_id` has not returned that prepares `s`: due after the start
+    /// of the collective session before it, and no later than its day.
+    fn tasks_for(&self, s: &Session, association_id: &str) -> Vec<TaskDue> {
+        let day = schedule::session_day(s.starts_at.and_utc());
+        let after = self
+            .sessions
+            .iter()
+            .filter(|o| o.kind() != SessionKind::BilanIndividuel && o.starts_at < s.starts_at)
+            .map(|o| schedule::session_day(o.starts_at.and_utc()))
+            .max();
+        self.tasks
+            .iter()
+            .filter(|t| t.due_date <= day && after.is_none_or(|a| t.due_date > a))
+            .filter(|t| !self.returned(&t.id, association_id))
+            .map(|t| TaskDue {
+                title: t.title.clone(),
+                due: t.due_date,
+            })
+            .collect()
+    }
+
+    /// When homework due on `due` is handed out: at the end of the last collective session
+    /// before it, or at publication.
+    fn assigned_at(&self, due: NaiveDate) -> DateTime<Utc> {
+        let limit = schedule::start_of_day(due);
+        self.sessions
+            .iter()
+            .filter(|s| s.kind() != SessionKind::BilanIndividuel)
+            .map(|s| s.ends_at.and_utc())
+            .filter(|end| *end <= limit)
+            .max()
+            .unwrap_or(self.published)
+            .max(self.published)
+    }
+
+    /// The session a piece of homework prepares: the first one on or after its due date
+    /// (its linked session when there is one).
+    fn prepared_session(&self, t: &IntersessionTask) -> Option<&Session> {
+        t.session_id
+            .as_ref()
+            .and_then(|id| self.sessions.iter().find(|s| &s.id == id))
+            .or_else(|| {
+                self.sessions
+                    .iter()
+                    .filter(|s| s.kind() != SessionKind::BilanIndividuel)
+                    .find(|s| schedule::session_day(s.starts_at.and_utc()) >= t.due_date)
+            })
+    }
+}
+
+fn row(
+    facts: &Facts,
+    p: &Participant,
+    kind: &str,
+    item_id: &str,
+    revision: i32,
+    email: &Email,
+    send_after: DateTime<Utc>,
+    not_after: DateTime<Utc>,
+) -> NewEmail {
+    let mut row = NewEmail::from_email(kind, item_id, revision, email, send_after);
+    row.cohort_id = Some(facts.cohort.id.clone());
+    row.participant_id = Some(p.id.clone());
+    row.not_after = Some(not_after);
+    row.draft = facts.schedule.review_before_send;
+    row
+}
+
+fn built(kind: &str, p: &Participant, e: crate::mail::BuildError) -> AppError {
+    AppError::Internal(anyhow::anyhow!("{kind} e-mail for {}: {e}", p.email))
+}
+
+/// The planned emails the cohort should have at `now`.
+fn wanted(facts: &Facts, mail: &MailContext, now: DateTime<Utc>) -> Result<Vec<NewEmail>, AppError> {
+    let renderer = Renderer::new(&mail.templates);
+    let s = &facts.schedule;
+    let mut out = Vec::new();
+    for p in &facts.participants {
+        let association_name = facts.association_name(&p.association_id);
+        let space_url = feed::space_url(&mail.public_url, &facts.secret, p);
+        let calendar_url = feed::calendar_url(&mail.public_url, &facts.secret, p);
+        for session in facts.sessions_of(&p.association_id) {
+            let start = session.starts_at.and_utc();
+            if start <= now {
+                continue;
+            }
+            let email = SessionEmail {
+                session: SessionFacts::from_session(
+                    session,
+                    &facts.cohort.name,
+                    &facts.associations,
+                ),
+                recipient: CalendarPerson {
+                    name: p.name.clone(),
+                    email: p.email.clone(),
+                },
+                association_name: association_name.clone(),
+                organizer: facts.organizer.clone(),
+                dla_name: facts.dla_name.clone(),
+                tasks: facts.tasks_for(session, &p.association_id),
+                participant_url: space_url.clone(),
+                calendar_url: Some(calendar_url.clone()),
+            };
+            // DTSTAMP: the session's last change, so that an unchanged invite is unchanged.
+            let stamp = session.updated_at.and_utc();
+            let convocation_at = s.convocation_at(facts.published, start);
+            let built_email = email
+                .convocation(&renderer, stamp)
+                .map_err(|e| built(CONVOCATION, p, e))?;
+            out.push(row(
+                facts,
+                p,
+                CONVOCATION,
+                &session.id,
+                0,
+                &built_email,
+                convocation_at,
+                start,
+            ));
+            if !p.reminders {
+                continue;
+            }
+            for days in s.reminder_days_sorted() {
+                let at = s.reminder_at(start, days);
+                if at <= convocation_at {
+                    continue;
+                }
+                let kind = format!("reminder_j{days}");
+                let built_email = email
+                    .reminder(&renderer, days)
+                    .map_err(|e| built(&kind, p, e))?;
+                out.push(row(
+                    facts,
+                    p,
+                    &kind,
+                    &session.id,
+                    session.sequence,
+                    &built_email,
+                    at,
+                    start,
+                ));
+            }
+        }
+        for t in &facts.tasks {
+            if facts.returned(&t.id, &p.association_id) {
+                continue;
+            }
+            let due_end = schedule::start_of_day(t.due_date + Duration::days(1));
+            if due_end <= now && !p.reminders {
+                continue;
+            }
+            let prepared = facts.prepared_session(t);
+            let homework = HomeworkEmail {
+                recipient_name: p.name.clone(),
+                recipient_email: p.email.clone(),
+                association_name: association_name.clone(),
+                cohort_name: facts.cohort.name.clone(),
+                title: t.title.clone(),
+                instructions: t.instructions.clone(),
+                due: t.due_date,
+                session: prepared.map(|ps| {
+                    (
+                        ps.label(&facts.associations),
+                        fr::datetime_long(ps.starts_at.and_utc()),
+                    )
+                }),
+                organizer_name: facts.organizer.name.clone(),
+                dla_name: facts.dla_name.clone(),
+                participant_url: space_url.clone(),
+            };
+            let assigned_at = facts.assigned_at(t.due_date);
+            let mut add = |kind: HomeworkKind, revision: i32, at, until| -> Result<(), AppError> {
+                let e = homework
+                    .build(&renderer, kind)
+                    .map_err(|e| built(kind.message(), p, e))?;
+                out.push(row(facts, p, kind.message(), &t.id, revision, &e, at, until));
+                Ok(())
+            };
+            if assigned_at < due_end {
+                add(HomeworkKind::Assigned, 0, assigned_at, due_end)?;
+            }
+            if !p.reminders {
+                continue;
+            }
+            if let Some(at) = s.homework_reminder_at(t.due_date)
+                && at > assigned_at
+                && at < due_end
+            {
+                add(HomeworkKind::Reminder, t.version, at, due_end)?;
+            }
+            if let Some(at) = s.overdue_at(t.due_date) {
+                // Pointless once the session it prepares has begun; a week at most.
+                let until = prepared
+                    .map(|ps| ps.starts_at.and_utc())
+                    .filter(|start| *start > at)
+                    .unwrap_or(at + Duration::days(7))
+                    .min(at + Duration::days(7));
+                add(HomeworkKind::Overdue, t.version, at, until)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Why a queued email is no longer wanted, for the outbox page.
+fn reason(facts: &Facts, row: &OutboxEmail) -> String {
+    let p = row
+        .participant_id
+        .as_ref()
+        .and_then(|id| facts.participants.iter().find(|p| &p.id == id));
+    let Some(p) = p else {
+        return "Annulé : la personne ne fait plus partie de la cohorte.".into();
+    };
+    if row.kind.starts_with("homework_") {
+        if !facts.tasks.iter().any(|t| t.id == row.item_id) {
+            return "Annulé : ce travail préparatoire a été supprimé.".into();
+        }
+        if facts.returned(&row.item_id, &p.association_id) {
+            return "Annulé : le travail a été rendu.".into();
+        }
+    } else if !facts.sessions.iter().any(|s| s.id == row.item_id) {
+        return "Annulé : la séance a été supprimée.".into();
+    }
+    if is_reminder(&row.kind) && !p.reminders {
+        return "Annulé : cette personne ne reçoit plus les rappels.".into();
+    }
+    "Annulé : remplacé après une modification (date de séance ou d'échéance, réglages des \
+     envois)."
+        .into()
+}
+
+/// Brings the cohort's planned emails in step with the cohort at `now`.
+pub fn sync_cohort(
+    conn: &mut Conn,
+    mail: &MailContext,
+    cohort_id: &str,
+    now: DateTime<Utc>,
+) -> Result<SyncStats, AppError> {
+    let co = cohort::get(conn, cohort_id)?;
+    let facts = Facts::load(conn, mail, co)?;
+    let existing: Vec<OutboxEmail> = outbox_emails::table
+        .filter(outbox_emails::cohort_id.eq(cohort_id))
+        .select(OutboxEmail::as_select())
+        .load::<OutboxEmail>(conn)?
+        .into_iter()
+        .filter(|r| is_planned(&r.kind))
+        .collect();
+    let Some(facts) = facts else {
+        return Ok(SyncStats::default());
+    };
+    let wanted = wanted(&facts, mail, now)?;
+
+    let by_key: HashMap<&str, &OutboxEmail> =
+        existing.iter().map(|r| (r.dedup_key.as_str(), r)).collect();
+    let pending = |r: &OutboxEmail| matches!(r.status(), Status::Draft | Status::Scheduled);
+    let mut matched: HashSet<String> = HashSet::new();
+    let mut stats = SyncStats::default();
+    for w in wanted {
+        let key = w.dedup_key();
+        if let Some(r) = by_key.get(key.as_str()) {
+            matched.insert(r.id.clone());
+            if matches!(r.status(), Status::Draft | Status::Scheduled | Status::Failed)
+                && refresh(conn, r, &w, &key)?
+            {
+                stats.refreshed += 1;
+            }
+            continue;
+        }
+        let slot = existing.iter().find(|r| {
+            pending(r)
+                && !matched.contains(&r.id)
+                && r.kind == w.kind
+                && r.item_id == w.item_id
+                && r.participant_id == w.participant_id
+        });
+        if let Some(r) = slot {
+            matched.insert(r.id.clone());
+            refresh(conn, r, &w, &key)?;
+            stats.refreshed += 1;
+            continue;
+        }
+        if w.not_after.is_some_and(|limit| limit <= now) {
+            continue;
+        }
+        let late = w.send_after < now - GRACE;
+        if late && is_reminder(&w.kind) {
+            continue;
+        }
+        if outbox::enqueue(conn, w)?.is_some() {
+            stats.queued += 1;
+        }
+    }
+    for r in &existing {
+        let cancellable = matches!(
+            r.status(),
+            Status::Draft | Status::Scheduled | Status::Failed
+        );
+        if cancellable && !matched.contains(&r.id) {
+            let note = reason(&facts, r);
+            let changed = diesel::update(
+                outbox_emails::table.find(&r.id).filter(
+                    outbox_emails::status.eq_any([
+                        Status::Draft.as_str(),
+                        Status::Scheduled.as_str(),
+                        Status::Failed.as_str(),
+                    ]),
+                ),
+            )
+            .set((
+                outbox_emails::status.eq(Status::Cancelled.as_str()),
+                outbox_emails::note.eq(Some(note)),
+                outbox_emails::updated_at.eq(wall_clock()),
+            ))
+            .execute(conn)?;
+            stats.cancelled += changed;
+        }
+    }
+    Ok(stats)
+}
+
+/// Rewrites a not-sent row as `w` (status kept: a draft stays a draft). Returns whether
+/// anything changed.
+fn refresh(conn: &mut Conn, r: &OutboxEmail, w: &NewEmail, key: &str) -> Result<bool, AppError> {
+    let send_after = w.send_after.naive_utc();
+    let not_after = w.not_after.map(|t| t.naive_utc());
+    let same = r.dedup_key == key
+        && r.subject == w.subject
+        && r.body_text == w.body_text
+        && r.body_html == w.body_html
+        && r.ics == w.ics
+        && r.send_after == send_after
+        && r.not_after == not_after
+        && r.recipient_name == w.recipient_name;
+    if same {
+        return Ok(false);
+    }
+    // A row being retried keeps its retry time; a fresh one follows its new moment.
+    let next_attempt = if r.attempts == 0 {
+        send_after
+    } else {
+        r.next_attempt_at
+    };
+    diesel::update(outbox_emails::table.find(&r.id).filter(
+        outbox_emails::status.eq_any([
+            Status::Draft.as_str(),
+            Status::Scheduled.as_str(),
+            Status::Failed.as_str(),
+        ]),
+    ))
+    .set((
+        outbox_emails::dedup_key.eq(key),
+        outbox_emails::revision.eq(w.revision),
+        outbox_emails::recipient_email.eq(w.recipient_email.trim()),
+        outbox_emails::recipient_name.eq(w.recipient_name.trim()),
+        outbox_emails::subject.eq(&w.subject),
+        outbox_emails::body_text.eq(&w.body_text),
+        outbox_emails::body_html.eq(&w.body_html),
+        outbox_emails::ics.eq(&w.ics),
+        outbox_emails::ics_method.eq(&w.ics_method),
+        outbox_emails::send_after.eq(send_after),
+        outbox_emails::not_after.eq(not_after),
+        outbox_emails::next_attempt_at.eq(next_attempt),
+        outbox_emails::updated_at.eq(wall_clock()),
+    ))
+    .execute(conn)?;
+    Ok(true)
+}
+
+/// Queues, for every published cohort still running, the weekly summary whose moment has
+/// come (once per week and recipient). Returns how many were queued.
+pub fn queue_summaries(
+    conn: &mut Conn,
+    mail: &MailContext,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let published: Vec<Cohort> = cohorts::table
+        .filter(cohorts::published_at.is_not_null())
+        .filter(cohorts::status.ne("terminee"))
+        .select(Cohort::as_select())
+        .load(conn)?;
+    let mut queued = 0;
+    for co in published {
+        let schedule = co.schedule(&mail.schedule);
+        let Some(at) = schedule.summary_at_or_before(now) else {
+            continue;
+        };
+        let Some(published_at) = co.published_at_utc() else {
+            continue;
+        };
+        if at < published_at || now >= at + Duration::days(1) {
+            continue;
+        }
+        let sessions = session::list_for_cohort(conn, &co.id)?;
+        let last_end = sessions.iter().map(|s| s.ends_at.and_utc()).max();
+        if last_end.is_none_or(|end| at > end + Duration::days(7)) {
+            continue;
+        }
+        let mut recipients: Vec<(String, String)> = Vec::new();
+        if let Some(cid) = &co.consultant_id
+            && let Ok(c) = consultant::get(conn, cid)
+        {
+            recipients.push((c.name, c.email));
+        }
+        if !co.officer_email.trim().is_empty()
+            && !recipients
+                .iter()
+                .any(|(_, e)| e.eq_ignore_ascii_case(co.officer_email.trim()))
+        {
+            recipients.push((co.officer_name.clone(), co.officer_email.clone()));
+        }
+        let week_day = calendar::utc_to_paris(at).date();
+        let revision = week_day
+            .format("%Y%m%d")
+            .to_string()
+            .parse::<i32>()
+            .unwrap_or(0);
+        let todo: Vec<(String, String)> = recipients
+            .into_iter()
+            .filter(|(_, email)| {
+                let key = dedup_key(WEEKLY_SUMMARY, &co.id, email, revision);
+                !outbox_emails::table
+                    .filter(outbox_emails::dedup_key.eq(&key))
+                    .count()
+                    .get_result::<i64>(conn)
+                    .is_ok_and(|n| n > 0)
+            })
+            .collect();
+        if todo.is_empty() {
+            continue;
+        }
+        let summary = summary_facts(conn, mail, &co, &sessions, now, week_day)?;
+        let renderer = Renderer::new(&mail.templates);
+        for (name, email) in todo {
+            let mut s = summary.clone();
+            s.recipient_name = name;
+            s.recipient_email = email;
+            let built = s.build(&renderer).map_err(|e| {
+                AppError::Internal(anyhow::anyhow!("weekly summary for {}: {e}", s.recipient_email))
+            })?;
+            let mut row = NewEmail::from_email(WEEKLY_SUMMARY, &co.id, revision, &built, at);
+            row.cohort_id = Some(co.id.clone());
+            row.not_after = Some(at + Duration::days(1));
+            if outbox::enqueue(conn, row)?.is_some() {
+                queued += 1;
+            }
+        }
+    }
+    Ok(queued)
+}
+
+fn summary_facts(
+    conn: &mut Conn,
+    mail: &MailContext,
+    co: &Cohort,
+    sessions: &[Session],
+    now: DateTime<Utc>,
+    week_day: NaiveDate,
+) -> Result<SummaryEmail, AppError> {
+    let associations = association::list_for_cohort(conn, &co.id)?;
+    let tasks = task::list_for_cohort(conn, &co.id)?;
+    let returns = task::returns_for_cohort(conn, &co.id)?;
+    let today = calendar::utc_to_paris(now).date();
+    let coming = sessions
+        .iter()
+        .filter(|s| s.starts_at.and_utc() > now && s.starts_at.and_utc() <= now + Duration::days(15))
+        .map(|s| SummarySession {
+            title: s.label(&associations),
+            when: fr::time_range(s.starts_at.and_utc(), s.ends_at.and_utc()),
+        })
+        .collect();
+    let missing = tasks
+        .iter()
+        .filter(|t| t.due_date <= today + Duration::days(7))
+        .filter_map(|t| {
+            let names: Vec<String> = associations
+                .iter()
+                .filter(|a| {
+                    !returns.iter().any(|r| {
+                        r.task_id == t.id && r.association_id == a.id && r.status == "rendu"
+                    })
+                })
+                .map(|a| a.name.clone())
+                .collect();
+            (!names.is_empty()).then(|| SummaryTask {
+                title: t.title.clone(),
+                due: fr::date_long(t.due_date),
+                overdue: t.due_date < today,
+                associations: names,
+            })
+        })
+        .collect();
+    let failures = outbox_emails::table
+        .filter(outbox_emails::cohort_id.eq(&co.id))
+        .filter(outbox_emails::status.eq(Status::Failed.as_str()))
+        .select(OutboxEmail::as_select())
+        .load::<OutboxEmail>(conn)?
+        .into_iter()
+        .map(|r| SummaryFailure {
+            recipient: r.recipient_email,
+            subject: r.subject,
+            error: r.last_error.unwrap_or_default(),
+        })
+        .collect();
+    Ok(SummaryEmail {
+        recipient_name: String::new(),
+        recipient_email: String::new(),
+        cohort_name: co.name.clone(),
+        week: format!("semaine du {}", fr::date_long(week_day)),
+        sessions: coming,
+        tasks: missing,
+        failures,
+        cohort_url: format!("{}/cohortes/{}", mail.public_url, co.id),
+        outbox_url: format!("{}/cohortes/{}/envois", mail.public_url, co.id),
+        dla_name: dla::get(conn, &co.dla_id)?.name,
+    })
+}
