@@ -377,11 +377,12 @@ async fn moving_a_session_moves_its_linked_tasks_by_the_same_days_and_says_so_in
         .map(|l| l.as_str().unwrap())
         .collect();
     assert!(!summary.is_empty(), "the move is summarised");
-    // The last line says who is told; every line before it is a dated change.
+    // The last line says who is told (nobody before publication); every line before it is
+    // a dated change.
     let (notice, changes) = summary.split_last().unwrap();
     assert!(
-        notice.contains("part vers 4 participant·es"),
-        "the participants are told: {notice:?}"
+        notice.contains("pas encore publié : aucun e-mail ne part"),
+        "what happens to the emails is said: {notice:?}"
     );
     for line in changes {
         assert!(

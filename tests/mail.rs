@@ -53,7 +53,7 @@ fn session_email(to: &str) -> SessionEmail {
             due: NaiveDate::from_ymd_opt(2027, 2, 8).unwrap(),
         }],
         participant_url: "https://cohorte.example.org/p/8f3c2a".into(),
-            calendar_url: None,
+        calendar_url: None,
     }
 }
 

@@ -103,7 +103,7 @@ fn convocation(to: &str, send_after: DateTime<Utc>) -> NewEmail {
             due: NaiveDate::from_ymd_opt(2027, 2, 8).unwrap(),
         }],
         participant_url: "https://cohorte.example.org/p/8f3c2a".into(),
-            calendar_url: None,
+        calendar_url: None,
     };
     let email = session
         .convocation(&Renderer::build("").unwrap(), send_after)

@@ -1,6 +1,7 @@
-//! E-mails queued by changes to sessions: a move queues the `session_moved` notice with an
-//! updated invite, a deletion the `session_cancelled` notice with a CANCEL, each in the
-//! transaction of the change, to every participant the session concerns.
+//! E-mails queued by changes to sessions of a published programme: a move queues the
+//! `session_moved` notice with an updated invite, a deletion the `session_cancelled` notice
+//! with a CANCEL, each in the transaction of the change, to every participant the session
+//! concerns who already received its convocation.
 
 mod common;
 
@@ -32,6 +33,21 @@ async fn move_to(app: &TestApp, id: &str, date: &str) -> Value {
     .json()
 }
 
+/// Publishes the programme and sends the convocations (to files), as at publication.
+async fn publish_and_convoke(app: &TestApp, cohort: &str) {
+    app.post_json(&format!("/api/v1/cohorts/{cohort}/publish"), json!({}))
+        .await
+        .expect(200);
+    let dir = tempfile::tempdir().unwrap();
+    let d = cohorte::mail::dispatch::Dispatcher::new(
+        app.pool.clone(),
+        cohorte::mail::Transport::file(dir.path()),
+        cohorte::mail::sender(&app.config.mail).unwrap(),
+    );
+    let stats = d.run_once(chrono::Utc::now()).unwrap();
+    assert!(stats.sent > 0, "{stats:?}");
+}
+
 fn sorted_recipients(rows: &[&OutboxEmail]) -> Vec<String> {
     let mut r: Vec<String> = rows.iter().map(|r| r.recipient_email.clone()).collect();
     r.sort();
@@ -48,6 +64,7 @@ async fn moving_a_collective_session_queues_an_updated_invite_per_participant_ea
         .find(|s| s["kind"] == "introductive")
         .expect("introductive");
     let id = intro["id"].as_str().unwrap();
+    publish_and_convoke(&app, &cohort).await;
     assert!(rows(&app, &cohort, "session_moved").is_empty());
 
     // Tuesday 2 February 2027, a working day.
@@ -67,10 +84,8 @@ async fn moving_a_collective_session_queues_an_updated_invite_per_participant_ea
         assert!(ics.contains(&format!("SEQUENCE:{seq1}\r\n")), "{ics}");
         assert!(r.subject.starts_with("Session déplacée"), "{}", r.subject);
         assert!(
-            r.body_text.contains(&format!(
-                "{}/cohortes/{cohort}",
-                app.config.server.public_url
-            )),
+            r.body_text
+                .contains(&format!("{}/espace/", app.config.server.public_url)),
             "{}",
             r.body_text
         );
@@ -89,6 +104,8 @@ async fn moving_a_collective_session_queues_an_updated_invite_per_participant_ea
     let older: Vec<_> = queued.iter().filter(|r| r.revision == seq1).collect();
     assert_eq!((newer.len(), older.len()), (4, 4));
     assert_eq!(sorted_recipients(&newer), sorted_recipients(&older));
+    // The older notices had not left yet: replaced by the newer ones.
+    assert!(older.iter().all(|r| r.status == "cancelled"));
     for r in newer {
         assert!(
             r.ics
@@ -133,6 +150,7 @@ async fn deleting_a_bilan_cancels_it_for_its_association_only() {
         .find(|s| s["kind"] == "bilan_individuel" && s["association_id"] == associations[0])
         .expect("a bilan for the first association");
     let id = bilan["id"].as_str().unwrap();
+    publish_and_convoke(&app, &cohort).await;
     let sequence = bilan["sequence"].as_i64().unwrap() as i32;
 
     app.send(TestRequest::delete().uri(&format!("/api/v1/sessions/{id}")))

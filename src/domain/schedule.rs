@@ -205,9 +205,8 @@ impl Schedule {
         let weekday = weekday(self.summary_weekday)?;
         let time = NaiveTime::from_hms_opt(self.summary_hour.min(23), 0, 0).expect("valid hour");
         let today = calendar::utc_to_paris(now).date();
-        let back = (today.weekday().num_days_from_monday() + 7
-            - weekday.num_days_from_monday())
-            % 7;
+        let back =
+            (today.weekday().num_days_from_monday() + 7 - weekday.num_days_from_monday()) % 7;
         let day = today - Duration::days(back as i64);
         let at = local(day, time);
         Some(if at <= now {
@@ -284,7 +283,11 @@ pub fn reminder_days_label(days: &[u32]) -> String {
 /// Parses « 7, 1 » (or « J-7 J-1 ») into days; `None` when something else is there.
 pub fn parse_reminder_days(s: &str) -> Option<Vec<u32>> {
     s.split([',', ';', ' '])
-        .map(|p| p.trim().trim_start_matches(['J', 'j']).trim_start_matches('-'))
+        .map(|p| {
+            p.trim()
+                .trim_start_matches(['J', 'j'])
+                .trim_start_matches('-')
+        })
         .filter(|p| !p.is_empty())
         .map(|p| p.parse::<u32>().ok())
         .collect()
@@ -357,7 +360,10 @@ mod tests {
             ..Schedule::default()
         };
         // 8 March 2027, 9 h CET.
-        assert_eq!(ahead.convocation_at(published, start), utc(2027, 3, 8, 8, 0));
+        assert_eq!(
+            ahead.convocation_at(published, start),
+            utc(2027, 3, 8, 8, 0)
+        );
         // Published too late for that: at publication.
         let late = utc(2027, 3, 20, 10, 0);
         assert_eq!(ahead.convocation_at(late, start), late);
@@ -431,7 +437,12 @@ mod tests {
         let fields: Vec<_> = s.check().into_iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
-            ["reminder_hour", "overdue_days", "reminder_days", "summary_weekday"]
+            [
+                "reminder_hour",
+                "overdue_days",
+                "reminder_days",
+                "summary_weekday"
+            ]
         );
         assert!(Schedule::default().check().is_empty());
     }

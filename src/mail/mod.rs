@@ -6,8 +6,8 @@
 //! `models::outbox`; `dispatch` sends its due rows through a transport.
 
 pub mod dispatch;
-pub mod notices;
 pub mod ics;
+pub mod notices;
 pub mod render;
 pub mod session;
 pub mod transport;

@@ -232,6 +232,8 @@ impl Facts {
     }
 }
 
+// One row's every part, named at each call site: a struct would only repeat the names.
+#[allow(clippy::too_many_arguments)]
 fn row(
     facts: &Facts,
     p: &Participant,
@@ -255,7 +257,11 @@ fn built(kind: &str, p: &Participant, e: crate::mail::BuildError) -> AppError {
 }
 
 /// The planned emails the cohort should have at `now`.
-fn wanted(facts: &Facts, mail: &MailContext, now: DateTime<Utc>) -> Result<Vec<NewEmail>, AppError> {
+fn wanted(
+    facts: &Facts,
+    mail: &MailContext,
+    now: DateTime<Utc>,
+) -> Result<Vec<NewEmail>, AppError> {
     let renderer = Renderer::new(&mail.templates);
     let s = &facts.schedule;
     let mut out = Vec::new();
@@ -357,7 +363,16 @@ fn wanted(facts: &Facts, mail: &MailContext, now: DateTime<Utc>) -> Result<Vec<N
                 let e = homework
                     .build(&renderer, kind)
                     .map_err(|e| built(kind.message(), p, e))?;
-                out.push(row(facts, p, kind.message(), &t.id, revision, &e, at, until));
+                out.push(row(
+                    facts,
+                    p,
+                    kind.message(),
+                    &t.id,
+                    revision,
+                    &e,
+                    at,
+                    until,
+                ));
                 Ok(())
             };
             if assigned_at < due_end {
@@ -443,8 +458,10 @@ pub fn sync_cohort(
         let key = w.dedup_key();
         if let Some(r) = by_key.get(key.as_str()) {
             matched.insert(r.id.clone());
-            if matches!(r.status(), Status::Draft | Status::Scheduled | Status::Failed)
-                && refresh(conn, r, &w, &key)?
+            if matches!(
+                r.status(),
+                Status::Draft | Status::Scheduled | Status::Failed
+            ) && refresh(conn, r, &w, &key)?
             {
                 stats.refreshed += 1;
             }
@@ -481,15 +498,13 @@ pub fn sync_cohort(
         );
         if cancellable && !matched.contains(&r.id) {
             let note = reason(&facts, r);
-            let changed = diesel::update(
-                outbox_emails::table.find(&r.id).filter(
-                    outbox_emails::status.eq_any([
-                        Status::Draft.as_str(),
-                        Status::Scheduled.as_str(),
-                        Status::Failed.as_str(),
-                    ]),
-                ),
-            )
+            let changed = diesel::update(outbox_emails::table.find(&r.id).filter(
+                outbox_emails::status.eq_any([
+                    Status::Draft.as_str(),
+                    Status::Scheduled.as_str(),
+                    Status::Failed.as_str(),
+                ]),
+            ))
             .set((
                 outbox_emails::status.eq(Status::Cancelled.as_str()),
                 outbox_emails::note.eq(Some(note)),
@@ -524,13 +539,15 @@ fn refresh(conn: &mut Conn, r: &OutboxEmail, w: &NewEmail, key: &str) -> Result<
     } else {
         r.next_attempt_at
     };
-    diesel::update(outbox_emails::table.find(&r.id).filter(
-        outbox_emails::status.eq_any([
-            Status::Draft.as_str(),
-            Status::Scheduled.as_str(),
-            Status::Failed.as_str(),
-        ]),
-    ))
+    diesel::update(
+        outbox_emails::table
+            .find(&r.id)
+            .filter(outbox_emails::status.eq_any([
+                Status::Draft.as_str(),
+                Status::Scheduled.as_str(),
+                Status::Failed.as_str(),
+            ])),
+    )
     .set((
         outbox_emails::dedup_key.eq(key),
         outbox_emails::revision.eq(w.revision),
@@ -619,7 +636,10 @@ pub fn queue_summaries(
             s.recipient_name = name;
             s.recipient_email = email;
             let built = s.build(&renderer).map_err(|e| {
-                AppError::Internal(anyhow::anyhow!("weekly summary for {}: {e}", s.recipient_email))
+                AppError::Internal(anyhow::anyhow!(
+                    "weekly summary for {}: {e}",
+                    s.recipient_email
+                ))
             })?;
             let mut row = NewEmail::from_email(WEEKLY_SUMMARY, &co.id, revision, &built, at);
             row.cohort_id = Some(co.id.clone());
@@ -646,7 +666,9 @@ fn summary_facts(
     let today = calendar::utc_to_paris(now).date();
     let coming = sessions
         .iter()
-        .filter(|s| s.starts_at.and_utc() > now && s.starts_at.and_utc() <= now + Duration::days(15))
+        .filter(|s| {
+            s.starts_at.and_utc() > now && s.starts_at.and_utc() <= now + Duration::days(15)
+        })
         .map(|s| SummarySession {
             title: s.label(&associations),
             when: fr::time_range(s.starts_at.and_utc(), s.ends_at.and_utc()),

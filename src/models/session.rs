@@ -444,11 +444,24 @@ pub fn move_session(
             |email, renderer, stamp| email.moved(renderer, previous, stamp),
         )?;
         let mut summary = outcome.summary;
+        let published = cohort::get(conn, &current.cohort_id)?
+            .published_at
+            .is_some();
         if queued > 0 {
             summary.push(format!(
                 "L'avis de déplacement, avec l'invitation d'agenda mise à jour, part vers {queued} participant·e{} (page « Envois » de la cohorte).",
                 if queued > 1 { "s" } else { "" }
             ));
+        } else if published {
+            summary.push(
+                "Personne n'avait encore reçu la convocation de cette séance : les convocations et rappels qui attendent portent désormais la nouvelle date."
+                    .to_string(),
+            );
+        } else {
+            summary.push(
+                "Le programme n'est pas encore publié : aucun e-mail ne part pour ce déplacement."
+                    .to_string(),
+            );
         }
         Ok(MoveResult {
             session: moved,

@@ -50,7 +50,9 @@ pub async fn enrol(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
-    let a = state.write(move |c| association::enrol(c, &id, &body)).await?;
+    let a = state
+        .write(move |c| association::enrol(c, &id, &body))
+        .await?;
     Ok(HttpResponse::Created().json(a))
 }
 
@@ -72,8 +74,11 @@ pub async fn update(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
-    Ok(HttpResponse::Ok()
-        .json(state.write(move |c| association::update(c, &id, &body)).await?))
+    Ok(HttpResponse::Ok().json(
+        state
+            .write(move |c| association::update(c, &id, &body))
+            .await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/associations/{id}", tag = "Associations", responses((status = 204), (status = 404, body = ErrorBody)))]
@@ -114,7 +119,9 @@ pub async fn create_participant(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditAssociation(&id))?;
-    let p = state.write(move |c| participant::create(c, &id, &body)).await?;
+    let p = state
+        .write(move |c| participant::create(c, &id, &body))
+        .await?;
     Ok(HttpResponse::Created().json(p))
 }
 
@@ -128,8 +135,11 @@ pub async fn update_participant(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditParticipant(&id))?;
-    Ok(HttpResponse::Ok()
-        .json(state.write(move |c| participant::update(c, &id, &body)).await?))
+    Ok(HttpResponse::Ok().json(
+        state
+            .write(move |c| participant::update(c, &id, &body))
+            .await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/participants/{id}", tag = "Associations", responses((status = 204), (status = 404, body = ErrorBody)))]

@@ -4,9 +4,11 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::programme::ProgrammeTemplate;
+use crate::domain::schedule::{Schedule, ScheduleOverride};
 use crate::error::{AppError, ErrorBody};
-use crate::models::cohort::{self, Cohort, CohortInput};
+use crate::models::cohort::{self, Cohort, CohortInput, ScheduleInput};
 use crate::models::input::lenient;
+use crate::models::outbox::OutboxEmail;
 use crate::models::programme::{self, Generated};
 use crate::web::AppState;
 use crate::web::actor::{Action, Actor};
@@ -30,7 +32,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/cohorts/{id}/programme-template",
             web::delete().to(reset_template),
-        );
+        )
+        .route("/cohorts/{id}/publish", web::post().to(publish))
+        .route(
+            "/cohorts/{id}/mail-settings",
+            web::get().to(get_mail_settings),
+        )
+        .route(
+            "/cohorts/{id}/mail-settings",
+            web::put().to(put_mail_settings),
+        )
+        .route("/cohorts/{id}/outbox", web::get().to(outbox));
 }
 
 /// A cohort with its partner DLAs.
@@ -55,15 +67,16 @@ pub async fn create(
     body: web::Json<CohortInput>,
 ) -> ApiResult {
     actor.authorize(Action::CreateCohort)?;
-    let out = state.write(move |c| {
-        let cohort = cohort::create(c, &body)?;
-        let partner_dla_ids = cohort::partner_ids(c, &cohort.id)?;
-        Ok(CohortOut {
-            cohort,
-            partner_dla_ids,
+    let out = state
+        .write(move |c| {
+            let cohort = cohort::create(c, &body)?;
+            let partner_dla_ids = cohort::partner_ids(c, &cohort.id)?;
+            Ok(CohortOut {
+                cohort,
+                partner_dla_ids,
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(HttpResponse::Created().json(out))
 }
 
@@ -91,14 +104,15 @@ pub async fn update(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
-    let out = state.write(move |c| {
-        let cohort = cohort::update(c, &id, &body)?;
-        Ok(CohortOut {
-            cohort,
-            partner_dla_ids: cohort::partner_ids(c, &id)?,
+    let out = state
+        .write(move |c| {
+            let cohort = cohort::update(c, &id, &body)?;
+            Ok(CohortOut {
+                cohort,
+                partner_dla_ids: cohort::partner_ids(c, &id)?,
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -133,10 +147,9 @@ pub async fn generate(
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
     );
-    let generated = state.write(move |c| {
-        programme::generate(c, &id, &template, am, replace)
-    })
-    .await?;
+    let generated = state
+        .write(move |c| programme::generate(c, &id, &template, am, replace))
+        .await?;
     Ok(HttpResponse::Created().json(generated))
 }
 
@@ -202,4 +215,81 @@ pub async fn reset_template(
     actor.authorize(Action::EditCohort(&id))?;
     let saved = crate::db::run(&state.pool, move |c| cohort::set_template(c, &id, None)).await?;
     Ok(HttpResponse::Ok().json(saved.template(&state.config.programme)))
+}
+
+#[utoipa::path(post, path = "/api/v1/cohorts/{id}/publish", tag = "Envois",
+    responses((status = 200, body = Cohort, description = "Published (publishing again changes nothing): convocations and reminders are queued"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn publish(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let co = state.write(move |c| cohort::publish(c, &id)).await?;
+    Ok(HttpResponse::Ok().json(co))
+}
+
+/// A cohort's sending settings: what is in force, and the cohort's own overrides.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MailSettingsOut {
+    pub effective: Schedule,
+    pub overrides: ScheduleOverride,
+    pub version: i32,
+}
+
+fn mail_settings_out(co: &Cohort, defaults: &Schedule) -> MailSettingsOut {
+    MailSettingsOut {
+        effective: co.schedule(defaults),
+        overrides: co.schedule_override(),
+        version: co.version,
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/cohorts/{id}/mail-settings", tag = "Envois",
+    responses((status = 200, body = MailSettingsOut), (status = 404, body = ErrorBody)))]
+pub async fn get_mail_settings(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::ViewCohort(&id))?;
+    let co = crate::db::run(&state.pool, move |c| cohort::get(c, &id)).await?;
+    Ok(HttpResponse::Ok().json(mail_settings_out(&co, &state.config.mail.schedule)))
+}
+
+#[utoipa::path(put, path = "/api/v1/cohorts/{id}/mail-settings", tag = "Envois",
+    request_body = ScheduleInput,
+    responses((status = 200, body = MailSettingsOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_mail_settings(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    body: web::Json<ScheduleInput>,
+) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditCohort(&id))?;
+    let (input, defaults) = (body.into_inner(), state.config.mail.schedule.clone());
+    let co = state
+        .write(move |c| cohort::set_schedule(c, &id, &input, &defaults))
+        .await?;
+    Ok(HttpResponse::Ok().json(mail_settings_out(&co, &state.config.mail.schedule)))
+}
+
+#[utoipa::path(get, path = "/api/v1/cohorts/{id}/outbox", tag = "Envois",
+    responses((status = 200, body = Vec<OutboxEmail>, description = "Every email of the cohort, the latest first"), (status = 404, body = ErrorBody)))]
+pub async fn outbox(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> ApiResult {
+    let id = path.into_inner();
+    actor.authorize(Action::ViewCohort(&id))?;
+    let rows = crate::db::run(&state.pool, move |c| {
+        cohort::get(c, &id)?;
+        crate::models::outbox::list_for_cohort(c, &id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
 }

@@ -40,7 +40,9 @@ pub async fn create(
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
     let am = state.config.calendar.alsace_moselle;
-    let s = state.write(move |c| session::create(c, &id, &body, am)).await?;
+    let s = state
+        .write(move |c| session::create(c, &id, &body, am))
+        .await?;
     Ok(HttpResponse::Created().json(s))
 }
 
@@ -61,8 +63,11 @@ pub async fn update(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
-    Ok(HttpResponse::Ok()
-        .json(state.write(move |c| session::update_details(c, &id, &body)).await?))
+    Ok(HttpResponse::Ok().json(
+        state
+            .write(move |c| session::update_details(c, &id, &body))
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/move", tag = "Séances", request_body = MoveInput,
@@ -78,10 +83,9 @@ pub async fn move_session(
     let am = state.config.calendar.alsace_moselle;
     let mail = state.mail.clone();
     Ok(HttpResponse::Ok().json(
-        state.write(move |c| {
-            session::move_session(c, &id, &body, am, &mail)
-        })
-        .await?,
+        state
+            .write(move |c| session::move_session(c, &id, &body, am, &mail))
+            .await?,
     ))
 }
 

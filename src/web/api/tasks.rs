@@ -67,8 +67,7 @@ pub async fn update(
 ) -> ApiResult {
     let id = path.into_inner();
     actor.authorize(Action::EditTask(&id))?;
-    Ok(HttpResponse::Ok()
-        .json(state.write(move |c| task::update(c, &id, &body)).await?))
+    Ok(HttpResponse::Ok().json(state.write(move |c| task::update(c, &id, &body)).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "Travaux préparatoires", responses((status = 204), (status = 404, body = ErrorBody)))]
@@ -95,9 +94,8 @@ pub async fn set_return(
     actor.authorize(Action::EditTask(&id))?;
     let today = crate::models::programme::today();
     Ok(HttpResponse::Ok().json(
-        state.write(move |c| {
-            task::set_return(c, &id, &aid, &body, today)
-        })
-        .await?,
+        state
+            .write(move |c| task::set_return(c, &id, &aid, &body, today))
+            .await?,
     ))
 }

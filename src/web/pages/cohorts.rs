@@ -279,10 +279,9 @@ async fn generate(
         state.config.calendar.alsace_moselle,
         Check::checkbox(&f.replace),
     );
-    match state.write(move |c| {
-        programme::generate(c, &cid, &template, am, replace)
-    })
-    .await
+    match state
+        .write(move |c| programme::generate(c, &cid, &template, am, replace))
+        .await
     {
         Ok(_) => Ok(redirect(
             &format!("/cohortes/{id}"),

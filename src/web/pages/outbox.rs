@@ -10,8 +10,8 @@ use actix_web::web;
 use serde_json::{Value, json};
 
 use crate::domain::outbox::Status;
-use crate::error::AppError;
 use crate::domain::schedule::{self, Schedule};
+use crate::error::AppError;
 use crate::models::cohort::{self, ScheduleInput};
 use crate::models::outbox::{self, OutboxEmail};
 use crate::web::AppState;
@@ -24,8 +24,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/cohortes/{id}/envois", web::get().to(list))
         .route("/cohortes/{id}/publier", web::get().to(publish_confirm))
         .route("/cohortes/{id}/publier", web::post().to(publish))
-        .route("/cohortes/{id}/envois/reglages", web::get().to(settings_form))
-        .route("/cohortes/{id}/envois/reglages", web::post().to(settings_save))
+        .route(
+            "/cohortes/{id}/envois/reglages",
+            web::get().to(settings_form),
+        )
+        .route(
+            "/cohortes/{id}/envois/reglages",
+            web::post().to(settings_save),
+        )
         .route("/envois/{id}", web::get().to(show))
         .route("/envois/{id}/valider", web::post().to(release))
         .route("/envois/{id}/retenir", web::post().to(hold))
@@ -44,7 +50,7 @@ pub fn kind_label(kind: &str) -> &str {
         "homework_overdue" => "Travail en retard",
         "weekly_summary" => "Récapitulatif hebdomadaire",
         other => match other.strip_prefix("reminder_j") {
-            Some(days) if days == "1" => "Rappel la veille (J-1)",
+            Some("1") => "Rappel la veille (J-1)",
             Some(_) => "Rappel de séance",
             None => other,
         },
@@ -391,8 +397,18 @@ fn settings_page(
     };
     let review_options = view::options(
         &[
-            ("", if d.review_before_send { "Par défaut (oui)" } else { "Par défaut (non)" }),
-            ("oui", "Oui : chaque e-mail automatique attend ma validation"),
+            (
+                "",
+                if d.review_before_send {
+                    "Par défaut (oui)"
+                } else {
+                    "Par défaut (non)"
+                },
+            ),
+            (
+                "oui",
+                "Oui : chaque e-mail automatique attend ma validation",
+            ),
             ("non", "Non : les e-mails partent à l'heure prévue"),
         ],
         &input.review_before_send,
@@ -450,7 +466,11 @@ async fn settings_save(
 ) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::EditCohort(&id))?;
-    let (cid, i, defaults) = (id.clone(), input.clone(), state.config.mail.schedule.clone());
+    let (cid, i, defaults) = (
+        id.clone(),
+        input.clone(),
+        state.config.mail.schedule.clone(),
+    );
     match state
         .write(move |c| cohort::set_schedule(c, &cid, &i, &defaults))
         .await
@@ -461,9 +481,11 @@ async fn settings_save(
         )),
         Err(err) => {
             let (status, errors, message) = match &err {
-                AppError::Validation { fields, message } => {
-                    (StatusCode::UNPROCESSABLE_ENTITY, fields.clone(), message.clone())
-                }
+                AppError::Validation { fields, message } => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    fields.clone(),
+                    message.clone(),
+                ),
                 AppError::Conflict { message, .. } => {
                     (StatusCode::CONFLICT, Default::default(), message.clone())
                 }

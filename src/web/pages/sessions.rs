@@ -188,7 +188,10 @@ async fn update(
     let id = path.into_inner();
     actor.authorize(Action::EditSession(&id))?;
     let (sid, i) = (id.clone(), input.clone());
-    match state.write(move |c| session::update_details(c, &sid, &i)).await {
+    match state
+        .write(move |c| session::update_details(c, &sid, &i))
+        .await
+    {
         Ok(_) => Ok(redirect(&format!("/seances/{id}"), Some("seance_modifiee"))),
         Err(e) => {
             let (s, co, associations, _) = load(&state, &id).await?;
@@ -264,10 +267,9 @@ async fn move_session(
         state.config.calendar.alsace_moselle,
     );
     let mail = state.mail.clone();
-    match state.write(move |c| {
-        session::move_session(c, &sid, &i, am, &mail)
-    })
-    .await
+    match state
+        .write(move |c| session::move_session(c, &sid, &i, am, &mail))
+        .await
     {
         Ok(result) => {
             let (s, co, associations, _) = load(&state, &id).await?;

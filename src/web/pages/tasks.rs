@@ -212,19 +212,20 @@ async fn set_return(
     };
     let tid = id.clone();
     let today = programme::today();
-    state.write(move |c| {
-        task::set_return(c, &tid, &aid, &input, today)?;
-        task::get(c, &tid)
-    })
-    .await
-    .map(|t| {
-        // Only local paths are accepted as a return address.
-        let back = if f.back.starts_with('/') && !f.back.starts_with("//") {
-            f.back
-        } else {
-            format!("/cohortes/{}#travaux", t.cohort_id)
-        };
-        redirect(&back, Some("retour_enregistre"))
-    })
-    .map_err(Into::into)
+    state
+        .write(move |c| {
+            task::set_return(c, &tid, &aid, &input, today)?;
+            task::get(c, &tid)
+        })
+        .await
+        .map(|t| {
+            // Only local paths are accepted as a return address.
+            let back = if f.back.starts_with('/') && !f.back.starts_with("//") {
+                f.back
+            } else {
+                format!("/cohortes/{}#travaux", t.cohort_id)
+            };
+            redirect(&back, Some("retour_enregistre"))
+        })
+        .map_err(Into::into)
 }

@@ -1,0 +1,467 @@
+//! The planned emails of a published cohort, replayed in time with the real dispatcher:
+//! convocations at publication, J-7 / J-1 reminders at 9 h Paris time across the March
+//! change, homework notices that stop once the work is returned, the weekly summary, the
+//! « valider les envois » drafts rebuilt when their session moves, and nothing sent twice.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{Value, json};
+
+use cohorte::domain::outbox::Status;
+use cohorte::mail::dispatch::{Dispatcher, Stats};
+use cohorte::mail::{Transport, sender};
+use cohorte::models::outbox::{self, MailContext, OutboxEmail};
+use common::{TestApp, spawn};
+
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+}
+
+fn rows(app: &TestApp, cohort_id: &str) -> Vec<OutboxEmail> {
+    outbox::list_for_cohort(&mut app.pool.get().unwrap(), cohort_id).unwrap()
+}
+
+fn of_kind<'a>(rows: &'a [OutboxEmail], kind: &str) -> Vec<&'a OutboxEmail> {
+    rows.iter().filter(|r| r.kind == kind).collect()
+}
+
+/// The dispatcher as `cohorte serve` runs it (planner included), writing .eml files.
+fn dispatcher(app: &TestApp, dir: &std::path::Path) -> Dispatcher {
+    let templates = Arc::new(cohorte::templates::build("").unwrap());
+    let mail = MailContext::new(&app.config, templates);
+    let mut d = Dispatcher::new(
+        app.pool.clone(),
+        Transport::file(dir),
+        sender(&app.config.mail).unwrap(),
+    );
+    d.planner = Some(cohorte::models::planner::for_dispatcher(mail));
+    d
+}
+
+async fn publish(app: &TestApp, cohort: &str) {
+    app.post_json(&format!("/api/v1/cohorts/{cohort}/publish"), json!({}))
+        .await
+        .expect(200);
+}
+
+fn session_of(generated: &Value, kind: &str) -> Value {
+    generated["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == kind)
+        .cloned()
+        .unwrap()
+}
+
+async fn move_to(app: &TestApp, id: &str, date: &str) -> Value {
+    app.post_json(
+        &format!("/api/v1/sessions/{id}/move"),
+        json!({"date": date, "start_time": "09:30", "end_time": "16:30", "avoid_non_working_days": true}),
+    )
+    .await
+    .expect(200)
+    .json()
+}
+
+#[actix_web::test]
+async fn nothing_is_planned_before_publication_then_everyone_is_convoked_once() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(2).await;
+    app.generate(&cohort).await;
+    assert!(rows(&app, &cohort).is_empty(), "nothing before publication");
+
+    publish(&app, &cohort).await;
+    let all = rows(&app, &cohort);
+    // 3 collective sessions × 4 people + each association's bilan × its 2 people.
+    let convocations = of_kind(&all, "convocation");
+    assert_eq!(convocations.len(), 3 * 4 + 2 * 2);
+    for c in &convocations {
+        assert_eq!(c.status(), Status::Scheduled);
+        assert_eq!(c.ics_method.as_deref(), Some("REQUEST"));
+        assert!(c.body_text.contains("/espace/"), "{}", c.body_text);
+        assert!(c.not_after.is_some());
+    }
+    assert_eq!(of_kind(&all, "reminder_j7").len(), 16);
+    assert_eq!(of_kind(&all, "reminder_j1").len(), 16);
+    assert!(!of_kind(&all, "homework_assigned").is_empty());
+
+    // Publishing again, or the planner running again, adds nothing.
+    publish(&app, &cohort).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dispatcher(&app, dir.path());
+    let now = Utc::now();
+    let first = d.run_once(now).unwrap();
+    assert_eq!(first.sent, 16 + of_due(&all, now), "{first:?}");
+    assert_eq!(rows(&app, &cohort).len(), all.len());
+    let again = d.run_once(now).unwrap();
+    assert_eq!(again, Stats::default(), "nothing twice");
+}
+
+/// Rows due at `now` (convocations and homework handed out at publication).
+fn of_due(all: &[OutboxEmail], now: DateTime<Utc>) -> usize {
+    all.iter()
+        .filter(|r| r.kind != "convocation" && r.send_after.and_utc() <= now)
+        .count()
+}
+
+#[actix_web::test]
+async fn reminders_leave_at_nine_paris_time_on_both_sides_of_the_march_change() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let generated = app.generate(&cohort).await;
+    let evolution = session_of(&generated, "evolution");
+    let id = evolution["id"].as_str().unwrap();
+    // Tuesday 30 March 2027; summer time begins on Sunday the 28th (the 29th is Easter
+    // Monday).
+    move_to(&app, id, "2027-03-30").await;
+    publish(&app, &cohort).await;
+    let all = rows(&app, &cohort);
+    let of = |kind: &str| -> Vec<&OutboxEmail> {
+        of_kind(&all, kind)
+            .into_iter()
+            .filter(|r| r.item_id == id)
+            .collect()
+    };
+    assert_eq!(of("reminder_j7").len(), 2);
+    for r in of("reminder_j7") {
+        // Tuesday 23 March, 9 h CET.
+        assert_eq!(r.send_after.and_utc(), utc(2027, 3, 23, 8, 0));
+        assert_eq!(r.not_after.unwrap().and_utc(), utc(2027, 3, 30, 7, 30));
+        assert!(r.subject.contains("dans 7"), "{}", r.subject);
+    }
+    for r in of("reminder_j1") {
+        // Monday 29 March, 9 h CEST.
+        assert_eq!(r.send_after.and_utc(), utc(2027, 3, 29, 7, 0));
+        assert!(r.subject.contains("demain"), "{}", r.subject);
+    }
+    assert_eq!(of("reminder_j1").len(), 2);
+
+    // Replayed: at 8 h 59 Paris time on the 29th nothing of it leaves; at 9 h it does.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dispatcher(&app, dir.path());
+    d.run_once(Utc::now()).unwrap();
+    d.run_once(utc(2027, 3, 29, 6, 59)).unwrap();
+    let before: Vec<_> = rows(&app, &cohort)
+        .into_iter()
+        .filter(|r| r.kind == "reminder_j1" && r.item_id == id)
+        .collect();
+    assert!(before.iter().all(|r| r.status() == Status::Scheduled));
+    d.run_once(utc(2027, 3, 29, 7, 0)).unwrap();
+    let after: Vec<_> = rows(&app, &cohort)
+        .into_iter()
+        .filter(|r| r.kind == "reminder_j1" && r.item_id == id)
+        .collect();
+    assert!(
+        after.iter().all(|r| r.status() == Status::Sent),
+        "{after:?}"
+    );
+    // Once the session has begun, a reminder still waiting is missed, never sent.
+}
+
+#[actix_web::test]
+async fn a_move_after_the_convocation_sends_an_update_and_replans_the_reminders() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let generated = app.generate(&cohort).await;
+    let intro = session_of(&generated, "introductive");
+    let id = intro["id"].as_str().unwrap().to_string();
+    publish(&app, &cohort).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dispatcher(&app, dir.path());
+    d.run_once(Utc::now()).unwrap();
+    let before = rows(&app, &cohort);
+    let j7_before: Vec<_> = of_kind(&before, "reminder_j7")
+        .into_iter()
+        .filter(|r| r.item_id == id)
+        .map(|r| (r.id.clone(), r.send_after))
+        .collect();
+    assert_eq!(j7_before.len(), 2);
+
+    // Thursday 4 February 2027.
+    move_to(&app, &id, "2027-02-04").await;
+    let after = rows(&app, &cohort);
+    let moved = of_kind(&after, "session_moved");
+    assert_eq!(moved.len(), 2, "the two people already convoked");
+    assert!(
+        moved
+            .iter()
+            .all(|r| r.ics.as_deref().unwrap().contains("SEQUENCE:1\r\n"))
+    );
+    // The same reminder rows, rebuilt for the new date, not new ones beside them.
+    for (row_id, old_at) in j7_before {
+        let r = after.iter().find(|r| r.id == row_id).unwrap();
+        assert_eq!(r.status(), Status::Scheduled);
+        assert_ne!(r.send_after, old_at);
+        // Thursday 28 January, 9 h CET.
+        assert_eq!(r.send_after.and_utc(), utc(2027, 1, 28, 8, 0));
+    }
+    let convocations: Vec<_> = of_kind(&after, "convocation")
+        .into_iter()
+        .filter(|r| r.item_id == id)
+        .collect();
+    assert_eq!(convocations.len(), 2, "no second convocation");
+
+    // A second move before the first notice left: only the latest notice leaves.
+    move_to(&app, &id, "2027-02-05").await;
+    let last = rows(&app, &cohort);
+    let notices = of_kind(&last, "session_moved");
+    assert_eq!(notices.len(), 4);
+    assert_eq!(
+        notices
+            .iter()
+            .filter(|r| r.status() == Status::Cancelled)
+            .count(),
+        2
+    );
+    assert!(
+        notices
+            .iter()
+            .filter(|r| r.status() == Status::Cancelled)
+            .all(|r| r.note.as_deref().unwrap_or("").contains("plus récent"))
+    );
+}
+
+#[actix_web::test]
+async fn with_review_the_emails_wait_as_drafts_that_follow_their_session() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let generated = app.generate(&cohort).await;
+    let intro = session_of(&generated, "introductive");
+    let id = intro["id"].as_str().unwrap().to_string();
+    let res = app
+        .put_json(
+            &format!("/api/v1/cohorts/{cohort}/mail-settings"),
+            json!({"review_before_send": "oui", "reminder_hour": "18"}),
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(res["effective"]["review_before_send"], true);
+    assert_eq!(res["effective"]["reminder_hour"], 18);
+    publish(&app, &cohort).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dispatcher(&app, dir.path());
+    let stats = d.run_once(Utc::now()).unwrap();
+    assert_eq!(stats.sent, 0, "drafts never leave on their own");
+    let draft = rows(&app, &cohort)
+        .into_iter()
+        .find(|r| r.kind == "convocation" && r.item_id == id)
+        .unwrap();
+    assert_eq!(draft.status(), Status::Draft);
+
+    move_to(&app, &id, "2027-02-04").await;
+    let rebuilt = outbox::get(&mut app.pool.get().unwrap(), &draft.id).unwrap();
+    assert_eq!(rebuilt.status(), Status::Draft, "still waiting for review");
+    assert!(
+        rebuilt.subject.contains("4 février 2027"),
+        "{}",
+        rebuilt.subject
+    );
+    assert!(rebuilt.ics.as_deref().unwrap().contains("SEQUENCE:1\r\n"));
+    assert!(
+        of_kind(&rows(&app, &cohort), "session_moved").is_empty(),
+        "no notice about a convocation nobody received"
+    );
+    // Reminders at 18 h Paris: Thursday 28 January 2027, 17:00 UTC.
+    let j7 = rows(&app, &cohort)
+        .into_iter()
+        .find(|r| r.kind == "reminder_j7" && r.item_id == id)
+        .unwrap();
+    assert_eq!(j7.send_after.and_utc(), utc(2027, 1, 28, 17, 0));
+
+    outbox::release(&mut app.pool.get().unwrap(), &draft.id).unwrap();
+    let stats = d.run_once(Utc::now()).unwrap();
+    assert_eq!(stats.sent, 1);
+
+    // Bad settings: 422 with the fields, nothing saved.
+    let res = app
+        .put_json(
+            &format!("/api/v1/cohorts/{cohort}/mail-settings"),
+            json!({"reminder_hour": "25", "reminder_days": "sept"}),
+        )
+        .await
+        .expect(422);
+    let err = res.api_error("validation_failed");
+    assert!(err["fields"]["reminder_hour"].is_string(), "{err}");
+    assert!(err["fields"]["reminder_days"].is_string(), "{err}");
+}
+
+#[actix_web::test]
+async fn returned_homework_and_turned_off_reminders_cancel_what_was_planned() {
+    let app = spawn().await;
+    let (cohort, associations) = app.cohort_with(2).await;
+    app.generate(&cohort).await;
+    publish(&app, &cohort).await;
+    let all = rows(&app, &cohort);
+    let reminder = of_kind(&all, "homework_reminder")[0].clone();
+    let task_id = reminder.item_id.clone();
+    let participant_id = reminder.participant_id.clone().unwrap();
+    let association = associations
+        .iter()
+        .find(|a| {
+            app_participant_association(&app, &participant_id)
+                .as_deref()
+                .is_some_and(|x| x == a.as_str())
+        })
+        .unwrap()
+        .clone();
+    app.put_json(
+        &format!("/api/v1/tasks/{task_id}/associations/{association}"),
+        json!({"status": "rendu"}),
+    )
+    .await
+    .expect(200);
+    let after = rows(&app, &cohort);
+    let for_task: Vec<_> = after
+        .iter()
+        .filter(|r| r.item_id == task_id && r.kind.starts_with("homework_"))
+        .filter(|r| {
+            app_participant_association(&app, r.participant_id.as_deref().unwrap()).as_deref()
+                == Some(association.as_str())
+        })
+        .collect();
+    assert!(!for_task.is_empty());
+    for r in for_task {
+        assert_eq!(
+            r.status(),
+            Status::Cancelled,
+            "{} {}",
+            r.kind,
+            r.recipient_email
+        );
+        assert_eq!(r.note.as_deref(), Some("Annulé : le travail a été rendu."));
+    }
+
+    // The other association still gets its reminder.
+    assert!(after.iter().any(|r| r.item_id == task_id
+        && r.kind == "homework_reminder"
+        && r.status() == Status::Scheduled));
+
+    // A participant who turns reminders off keeps the convocations only.
+    let p = app
+        .get(&format!(
+            "/api/v1/associations/{}/participants",
+            associations[1]
+        ))
+        .await
+        .expect(200)
+        .json()[0]
+        .clone();
+    let pid = p["id"].as_str().unwrap();
+    app.put_json(
+        &format!("/api/v1/participants/{pid}"),
+        json!({"name": p["name"], "email": p["email"], "role": p["role"], "function": p["function"], "reminders": "non"}),
+    )
+    .await
+    .expect(200);
+    let mine: Vec<_> = rows(&app, &cohort)
+        .into_iter()
+        .filter(|r| r.participant_id.as_deref() == Some(pid))
+        .collect();
+    assert!(
+        mine.iter()
+            .filter(|r| cohorte::models::planner::is_reminder(&r.kind))
+            .all(|r| r.status() == Status::Cancelled)
+    );
+    assert!(
+        mine.iter()
+            .filter(|r| r.kind == "convocation")
+            .all(|r| r.status() == Status::Scheduled)
+    );
+}
+
+fn app_participant_association(app: &TestApp, participant_id: &str) -> Option<String> {
+    cohorte::models::participant::get(&mut app.pool.get().unwrap(), participant_id)
+        .ok()
+        .map(|p| p.association_id)
+}
+
+#[actix_web::test]
+async fn the_weekly_summary_goes_once_to_the_consultant_and_the_officer() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    app.generate(&cohort).await;
+    let c = app
+        .get(&format!("/api/v1/cohorts/{cohort}"))
+        .await
+        .expect(200)
+        .json();
+    let mut body = c.clone();
+    body["officer_name"] = json!("Julien Lefèvre");
+    body["officer_email"] = json!("julien@dla.example.org");
+    app.put_json(&format!("/api/v1/cohorts/{cohort}"), body)
+        .await
+        .expect(200);
+    publish(&app, &cohort).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dispatcher(&app, dir.path());
+    // Monday 1 February 2027, 8 h Paris (07:00 UTC): between the sessions.
+    let monday = utc(2027, 2, 1, 7, 0);
+    d.run_once(monday).unwrap();
+    d.run_once(monday + chrono::Duration::minutes(30)).unwrap();
+    let summaries: Vec<_> = rows(&app, &cohort)
+        .into_iter()
+        .filter(|r| r.kind == "weekly_summary")
+        .collect();
+    assert_eq!(
+        summaries.len(),
+        1,
+        "once, to the officer (no consultant here)"
+    );
+    let s = &summaries[0];
+    assert_eq!(s.recipient_email, "julien@dla.example.org");
+    assert_eq!(s.status(), Status::Sent);
+    assert!(
+        s.subject.contains("semaine du lundi 1er février 2027"),
+        "{}",
+        s.subject
+    );
+    assert!(s.body_text.contains("Travaux préparatoires non rendus"));
+}
+
+#[actix_web::test]
+async fn the_calendar_feed_and_the_page_open_with_the_right_token_only() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    app.generate(&cohort).await;
+    publish(&app, &cohort).await;
+    let convocation = of_kind(&rows(&app, &cohort), "convocation")[0].clone();
+    let text = convocation.body_text.clone();
+    let space = text
+        .split_whitespace()
+        .find(|w| w.contains("/espace/"))
+        .unwrap()
+        .to_string();
+    let path = space
+        .split_once("8080")
+        .map(|(_, p)| p.to_string())
+        .unwrap();
+    let page = app.get(&path).await.expect(200);
+    assert!(page.text().contains("Vos séances"));
+    assert_eq!(page.header("cache-control"), Some("private, no-store"));
+    let html = page.text();
+    let start = html.find("<code>http").unwrap() + "<code>".len();
+    let calendar = html[start..].split('<').next().unwrap().to_string();
+    assert!(calendar.contains("/agenda/"), "{calendar}");
+    let cpath = calendar.split_once("8080").unwrap().1.to_string();
+    let feed = app.get(&cpath).await.expect(200);
+    assert!(feed.content_type().starts_with("text/calendar"));
+    let ics = feed.text();
+    assert!(ics.contains("METHOD:PUBLISH\r\n"));
+    assert_eq!(ics.matches("BEGIN:VEVENT").count(), 4);
+    // Altered token: not found, as for an unknown participant.
+    let altered = format!("{}0", &path[..path.len() - 1]);
+    let altered = if altered == path {
+        format!("{}1", &path[..path.len() - 1])
+    } else {
+        altered
+    };
+    app.get(&altered).await.expect(404);
+    app.get("/espace/nobody/00000000000000000000000000000000")
+        .await
+        .expect(404);
+}
