@@ -11,9 +11,10 @@ use crate::models::association::{self, AssociationInput};
 use crate::models::cohort::{self, CohortInput};
 use crate::models::consultant::{self, ConsultantInput};
 use crate::models::dla::{self, DlaInput};
+use crate::models::outbox::{self, MailContext};
 use crate::models::participant::{self, ParticipantInput};
 use crate::models::task::{self, ReturnInput};
-use crate::models::{programme, session};
+use crate::models::{planner, programme, session};
 
 struct Asso {
     name: &'static str,
@@ -146,6 +147,7 @@ pub fn load(
     template: &ProgrammeTemplate,
     alsace_moselle: bool,
     today: NaiveDate,
+    mail: &MailContext,
 ) -> Result<String, AppError> {
     crate::db::write_tx(conn, |conn| {
         let dla = dla::create(
@@ -277,6 +279,103 @@ pub fn load(
                 )?;
             }
         }
+        mail_history(conn, mail, &c.id, start)?;
         Ok(c.id)
     })
+}
+
+/// The demo's outbox, as if the programme had been published three weeks before the first
+/// session: what was due is recorded as sent (nothing really leaves), with one address that
+/// bounced, one reminder missed, one draft held for review and one email cancelled; what is
+/// still to come waits, scheduled.
+fn mail_history(
+    conn: &mut Conn,
+    mail: &MailContext,
+    cohort_id: &str,
+    start: NaiveDate,
+) -> Result<(), AppError> {
+    use crate::db::schema::{cohorts, outbox_emails};
+    use crate::domain::outbox::Status;
+    use diesel::prelude::*;
+
+    let now = chrono::Utc::now();
+    let published = crate::domain::schedule::local(
+        start - Days::new(21),
+        chrono::NaiveTime::from_hms_opt(10, 0, 0).expect("time"),
+    );
+    cohort::publish(conn, cohort_id)?;
+    diesel::update(cohorts::table.find(cohort_id))
+        .set(cohorts::published_at.eq(Some(published.naive_utc())))
+        .execute(conn)?;
+    // The emails as planned at publication, then the history of those already due.
+    planner::sync_cohort(conn, mail, cohort_id, published)?;
+    let rows = outbox::list_for_cohort(conn, cohort_id)?;
+    let mut due: Vec<_> = rows
+        .iter()
+        .filter(|r| r.send_after.and_utc() <= now)
+        .collect();
+    due.sort_by_key(|r| r.send_after);
+    for r in &due {
+        diesel::update(outbox_emails::table.find(&r.id))
+            .set((
+                outbox_emails::status.eq(Status::Sent.as_str()),
+                outbox_emails::attempts.eq(1),
+                outbox_emails::sent_at.eq(Some(r.send_after)),
+                outbox_emails::message_id.eq(Some(format!("<demo-{}@cohorte.demo>", r.id))),
+            ))
+            .execute(conn)?;
+    }
+    // A director's address that the receiving server refused.
+    if let Some(r) = due.iter().find(|r| r.kind == planner::CONVOCATION) {
+        diesel::update(outbox_emails::table.find(&r.id))
+            .set((
+                outbox_emails::status.eq(Status::Failed.as_str()),
+                outbox_emails::sent_at.eq(None::<chrono::NaiveDateTime>),
+                outbox_emails::last_error.eq(Some(format!(
+                    "550 5.1.1 <{}> : boîte aux lettres inconnue (refus définitif)",
+                    r.recipient_email
+                ))),
+            ))
+            .execute(conn)?;
+    }
+    // A J-1 reminder the dispatcher could not send before its session began.
+    if let Some(r) = due.iter().rev().find(|r| r.kind == "reminder_j1") {
+        diesel::update(outbox_emails::table.find(&r.id))
+            .set((
+                outbox_emails::status.eq(Status::Missed.as_str()),
+                outbox_emails::sent_at.eq(None::<chrono::NaiveDateTime>),
+                outbox_emails::attempts.eq(3),
+                outbox_emails::last_error.eq(Some(
+                    "Serveur SMTP injoignable (connexion refusée) ; la séance a commencé avant \
+                     qu'il ne revienne."
+                        .to_string(),
+                )),
+            ))
+            .execute(conn)?;
+    }
+    // Now: the rest of the plan is brought up to date, one email is held for review and
+    // one is cancelled by the chargé·e de mission.
+    planner::sync_cohort(conn, mail, cohort_id, now)?;
+    diesel::update(cohorts::table.find(cohort_id))
+        .set(cohorts::mail_dirty.eq(false))
+        .execute(conn)?;
+    let upcoming: Vec<_> = outbox::list_for_cohort(conn, cohort_id)?
+        .into_iter()
+        .filter(|r| r.status() == Status::Scheduled && r.send_after.and_utc() > now)
+        .collect();
+    if let Some(r) = upcoming.iter().find(|r| r.kind == "reminder_j7") {
+        outbox::hold(conn, &r.id)?;
+    }
+    if let Some(r) = upcoming.iter().rev().find(|r| r.kind == "homework_overdue") {
+        outbox::cancel(conn, &r.id)?;
+        diesel::update(outbox_emails::table.find(&r.id))
+            .set(
+                outbox_emails::note.eq(Some(
+                    "Annulé par la chargée de mission : l'association a prévenu de son retard."
+                        .to_string(),
+                )),
+            )
+            .execute(conn)?;
+    }
+    Ok(())
 }

@@ -100,6 +100,10 @@ fn main() -> anyhow::Result<()> {
                 &config.programme,
                 config.calendar.alsace_moselle,
                 today,
+                &cohorte::models::outbox::MailContext::new(
+                    &config,
+                    std::sync::Arc::new(cohorte::templates::build(&config.templates.dir)?),
+                ),
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(

@@ -789,9 +789,52 @@ async fn the_demo_has_eight_associations_a_past_and_a_future_and_some_returns() 
             &app.config.programme,
             app.config.calendar.alsace_moselle,
             today,
+            &cohorte::models::outbox::MailContext::new(
+                &app.config,
+                std::sync::Arc::new(cohorte::templates::build("").unwrap()),
+            ),
         )
         .expect("the demo loads on an empty database")
     };
+
+    // Its outbox shows every fate an email can have.
+    let outbox = app
+        .get(&format!("/api/v1/cohorts/{id}/outbox"))
+        .await
+        .expect(200)
+        .json();
+    let statuses: std::collections::BTreeSet<&str> = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses.into_iter().collect::<Vec<_>>(),
+        [
+            "cancelled",
+            "draft",
+            "failed",
+            "missed",
+            "scheduled",
+            "sent"
+        ]
+    );
+    let page = app
+        .get(&format!("/cohortes/{id}/envois"))
+        .await
+        .expect(200)
+        .text();
+    for label in [
+        "à valider",
+        "programmé",
+        "envoyé",
+        "échec",
+        "manqué",
+        "annulé",
+    ] {
+        assert!(page.contains(label), "{label} missing on the outbox page");
+    }
 
     let associations = app
         .get(&format!("/api/v1/cohorts/{id}/associations"))

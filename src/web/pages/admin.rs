@@ -165,6 +165,7 @@ async fn load_demo(state: web::Data<AppState>, actor: Actor) -> PageResult {
         state.config.calendar.alsace_moselle,
     );
     let today = crate::models::programme::today();
+    let mail = state.mail.clone();
     let id = crate::db::run(&state.pool, move |c| {
         // From the web, only on an empty database (the button is offered only then).
         if !crate::models::cohort::is_database_empty(c)? {
@@ -173,7 +174,7 @@ async fn load_demo(state: web::Data<AppState>, actor: Actor) -> PageResult {
                 message: "La démonstration ne se charge que sur une base vide : celle-ci contient déjà des données.".into(),
             });
         }
-        crate::demo::load(c, &template, am, today)
+        crate::demo::load(c, &template, am, today, &mail)
     })
     .await?;
     Ok(redirect(&format!("/cohortes/{id}"), Some("demo_chargee")))

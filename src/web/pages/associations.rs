@@ -16,6 +16,10 @@ use crate::web::pages::{NoticeQuery, PageResult, redirect, render, rerender, wit
 use crate::web::view;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/participants/{id}/renouveler-liens",
+        web::post().to(renew_links),
+    );
     cfg.route("/cohortes/{id}/associations/nouvelle", web::get().to(new))
         .route("/cohortes/{id}/associations", web::post().to(create))
         .route("/associations/{id}", web::get().to(show))
@@ -121,7 +125,7 @@ async fn show(
     let id = path.into_inner();
     actor.authorize(Action::ViewAssociation(&id))?;
     let aid = id.clone();
-    let (a, co, participants, sessions, tasks, returns, all) =
+    let (a, co, participants, sessions, tasks, returns, all, secret) =
         crate::db::run(&state.pool, move |c| {
             let a = association::get(c, &aid)?;
             let co = cohort::get(c, &a.cohort_id)?;
@@ -133,6 +137,7 @@ async fn show(
                 task::list_for_cohort(c, &a.cohort_id)?,
                 task::returns_for_cohort(c, &a.cohort_id)?,
                 association::list_for_cohort(c, &a.cohort_id)?,
+                crate::models::feed::secret(c)?,
             ))
         })
         .await?;
@@ -162,6 +167,13 @@ async fn show(
         "nav_cohorts": true,
         "cohort": {"id": co.id, "name": co.name},
         "association": view::association(&a, &participants),
+        "links": participants.iter().map(|p| json!({
+            "id": p.id,
+            "name": p.name,
+            "reminders": p.reminders,
+            "space_url": crate::models::feed::space_url(&state.mail.public_url, &secret, p),
+            "calendar_url": crate::models::feed::calendar_url(&state.mail.public_url, &secret, p),
+        })).collect::<Vec<_>>(),
         "warnings": warnings,
         "sessions": my_sessions,
         "tasks": my_tasks,
@@ -271,6 +283,10 @@ fn participant_ctx(
         "action": action,
         "form": input,
         "role_options": view::options(&ROLES, &input.role),
+        "reminder_options": view::options(
+            &[("oui", "Oui, recevoir les rappels"), ("non", "Non, seulement les convocations")],
+            if input.reminders.trim() == "non" { "non" } else { "oui" },
+        ),
     })
 }
 
@@ -396,5 +412,22 @@ async fn delete_participant(
     Ok(redirect(
         &format!("/associations/{}", p.association_id),
         Some("participant_retire"),
+    ))
+}
+
+/// Revokes a participant's personal links (page and calendar) and makes new ones.
+async fn renew_links(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> PageResult {
+    let id = path.into_inner();
+    actor.authorize(Action::EditParticipant(&id))?;
+    let p = state
+        .write(move |c| crate::models::feed::renew(c, &id))
+        .await?;
+    Ok(redirect(
+        &format!("/associations/{}#liens", p.association_id),
+        Some("liens_renouveles"),
     ))
 }

@@ -239,6 +239,7 @@ async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
         "association_count": o.associations.len(),
         "full": full,
         "has_programme": !o.sessions.is_empty(),
+        "published_at": o.cohort.published_at.map(view::utc_long),
         "session_count": o.sessions.len(),
         "planned_days": fr::half_days(planned as i64),
         "timeline": view::timeline(&o, now, today),
