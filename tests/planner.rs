@@ -465,3 +465,59 @@ async fn the_calendar_feed_and_the_page_open_with_the_right_token_only() {
         .await
         .expect(404);
 }
+
+#[actix_web::test]
+async fn publishing_and_the_settings_work_from_the_pages() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    // Nothing to publish yet: refused with the reason.
+    let refused = app
+        .post_form(&format!("/cohortes/{cohort}/publier"), &[])
+        .await
+        .expect(409);
+    assert!(refused.text().contains("aucune séance"), "{}", refused.text());
+    app.generate(&cohort).await;
+
+    let confirm = app
+        .get(&format!("/cohortes/{cohort}/publier"))
+        .await
+        .expect(200)
+        .text();
+    assert!(confirm.contains("Rappels de séance : J-7, J-1, à 9"));
+
+    // A wrong setting: 422, what was typed is kept, the message is beside the field.
+    let page = app
+        .post_form(
+            &format!("/cohortes/{cohort}/envois/reglages"),
+            &[("reminder_hour", "25"), ("reminder_days", "7, 2"), ("version", "")],
+        )
+        .await
+        .expect(422)
+        .text();
+    assert!(page.contains(r#"value="25""#), "typed value kept");
+    assert!(page.contains(r#"value="7, 2""#), "typed value kept");
+    assert!(page.contains("f-reminder_hour-error"), "error beside the field");
+    let saved = app
+        .post_form(
+            &format!("/cohortes/{cohort}/envois/reglages"),
+            &[("reminder_days", "7, 2"), ("review_before_send", "oui")],
+        )
+        .await
+        .expect(303);
+    assert!(saved.header("location").unwrap().contains("/envois"));
+
+    app.post_form(&format!("/cohortes/{cohort}/publier"), &[])
+        .await
+        .expect(303);
+    let all = rows(&app, &cohort);
+    assert!(!of_kind(&all, "reminder_j2").is_empty());
+    assert!(of_kind(&all, "reminder_j1").is_empty());
+    assert!(all.iter().all(|r| r.status() == Status::Draft));
+    let drafts = app
+        .get(&format!("/cohortes/{cohort}/envois?statut=draft"))
+        .await
+        .expect(200)
+        .text();
+    assert!(drafts.contains("Seuls les e-mails « à valider » sont affichés."));
+    assert!(drafts.contains("Valider l&#x27;envoi") || drafts.contains("Valider l'envoi"));
+}

@@ -101,6 +101,7 @@ async fn list_ctx(
     state: &AppState,
     cohort_id: &str,
     typed: Option<&Typed<'_>>,
+    only: Option<Status>,
 ) -> Result<Value, AppError> {
     let cid = cohort_id.to_string();
     let (co, emails) = crate::db::run(&state.pool, move |c| {
@@ -111,8 +112,20 @@ async fn list_ctx(
         .iter()
         .filter_map(|s| {
             let n = emails.iter().filter(|e| e.status() == *s).count();
-            (n > 0).then(|| json!({"status": s.as_str(), "label": s.label(), "count": n}))
+            (n > 0).then(|| {
+                json!({
+                    "status": s.as_str(),
+                    "label": s.label(),
+                    "count": n,
+                    "current": only == Some(*s),
+                })
+            })
         })
+        .collect();
+    let total = emails.len();
+    let shown: Vec<&OutboxEmail> = emails
+        .iter()
+        .filter(|e| only.is_none_or(|s| e.status() == s))
         .collect();
     let schedule = co.schedule(&state.config.mail.schedule);
     Ok(json!({
@@ -121,10 +134,17 @@ async fn list_ctx(
         "cohort": {"id": co.id, "name": co.name},
         "published_at": co.published_at.map(view::utc_long),
         "settings": settings_summary(&schedule, !co.schedule_override().is_empty()),
-        "total": emails.len(),
+        "total": total,
+        "filtered": only.map(|s| s.label()),
         "counts": counts,
-        "emails": emails.iter().map(|e| row(e, typed)).collect::<Vec<_>>(),
+        "emails": shown.iter().map(|e| row(e, typed)).collect::<Vec<_>>(),
     }))
+}
+
+#[derive(serde::Deserialize)]
+struct StatusQuery {
+    #[serde(default)]
+    statut: String,
 }
 
 async fn list(
@@ -132,10 +152,11 @@ async fn list(
     actor: Actor,
     path: web::Path<String>,
     q: web::Query<NoticeQuery>,
+    filter: web::Query<StatusQuery>,
 ) -> PageResult {
     let id = path.into_inner();
     actor.authorize(Action::ViewCohort(&id))?;
-    let c = list_ctx(&state, &id, None).await?;
+    let c = list_ctx(&state, &id, None, Status::parse(&filter.statut)).await?;
     render(&state, "pages/outbox/list", with_notice(c, &q))
 }
 
@@ -271,7 +292,7 @@ async fn resend(
                 address: &f.recipient_email,
                 error: field_error,
             };
-            let mut c = list_ctx(&state, &cid, Some(&typed)).await?;
+            let mut c = list_ctx(&state, &cid, Some(&typed), None).await?;
             c["error_message"] = json!(message);
             render_status(&state, status, "pages/outbox/list", &mut c)
         }
