@@ -4,6 +4,8 @@
 //! « valider les envois » drafts rebuilt when their session moves, and nothing sent twice.
 
 mod common;
+#[path = "common/smtp.rs"]
+mod smtp;
 
 use std::sync::Arc;
 
@@ -475,7 +477,11 @@ async fn publishing_and_the_settings_work_from_the_pages() {
         .post_form(&format!("/cohortes/{cohort}/publier"), &[])
         .await
         .expect(409);
-    assert!(refused.text().contains("aucune séance"), "{}", refused.text());
+    assert!(
+        refused.text().contains("aucune séance"),
+        "{}",
+        refused.text()
+    );
     app.generate(&cohort).await;
 
     let confirm = app
@@ -489,14 +495,21 @@ async fn publishing_and_the_settings_work_from_the_pages() {
     let page = app
         .post_form(
             &format!("/cohortes/{cohort}/envois/reglages"),
-            &[("reminder_hour", "25"), ("reminder_days", "7, 2"), ("version", "")],
+            &[
+                ("reminder_hour", "25"),
+                ("reminder_days", "7, 2"),
+                ("version", ""),
+            ],
         )
         .await
         .expect(422)
         .text();
     assert!(page.contains(r#"value="25""#), "typed value kept");
     assert!(page.contains(r#"value="7, 2""#), "typed value kept");
-    assert!(page.contains("f-reminder_hour-error"), "error beside the field");
+    assert!(
+        page.contains("f-reminder_hour-error"),
+        "error beside the field"
+    );
     let saved = app
         .post_form(
             &format!("/cohortes/{cohort}/envois/reglages"),
@@ -520,4 +533,87 @@ async fn publishing_and_the_settings_work_from_the_pages() {
         .text();
     assert!(drafts.contains("Seuls les e-mails « à valider » sont affichés."));
     assert!(drafts.contains("Valider l&#x27;envoi") || drafts.contains("Valider l'envoi"));
+}
+
+#[actix_web::test]
+async fn over_real_smtp_the_convocation_is_an_invitation_and_the_reminder_comes_at_its_hour() {
+    use mail_parser::{MessageParser, MimeHeaders, PartType};
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let generated = app.generate(&cohort).await;
+    let intro = session_of(&generated, "introductive");
+    let id = intro["id"].as_str().unwrap().to_string();
+    publish(&app, &cohort).await;
+    let templates = Arc::new(cohorte::templates::build("").unwrap());
+    let mut d = Dispatcher::new(
+        app.pool.clone(),
+        smtp::smtp(),
+        sender(&app.config.mail).unwrap(),
+    );
+    d.planner = Some(cohorte::models::planner::for_dispatcher(MailContext::new(
+        &app.config,
+        templates,
+    )));
+    d.run_once(Utc::now()).unwrap();
+    let all = rows(&app, &cohort);
+    let convocation = all
+        .iter()
+        .find(|r| r.kind == "convocation" && r.item_id == id)
+        .unwrap();
+    assert_eq!(convocation.status(), Status::Sent);
+    let raw = smtp::received(convocation.message_id.as_deref().unwrap());
+    let parsed = MessageParser::default().parse(&raw).unwrap();
+    assert!(
+        parsed
+            .subject()
+            .unwrap()
+            .starts_with("Convocation : Session introductive"),
+        "{:?}",
+        parsed.subject()
+    );
+    let calendar = parsed
+        .parts
+        .iter()
+        .find(|p| {
+            p.content_type()
+                .is_some_and(|c| c.subtype() == Some("calendar"))
+        })
+        .expect("a text/calendar part");
+    let ics = match &calendar.body {
+        PartType::Text(t) => t.to_string(),
+        PartType::Binary(b) | PartType::InlineBinary(b) => String::from_utf8(b.to_vec()).unwrap(),
+        other => panic!("unexpected calendar body {other:?}"),
+    };
+    assert!(ics.contains("METHOD:REQUEST"));
+    assert!(ics.contains(&format!("UID:{id}@cohorte")));
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.contains("/espace/"), "{text}");
+    assert!(text.contains("lundi 11 janvier 2027"), "{text}");
+
+    // The J-1 reminder of the session on Monday 11 January 2027: Sunday the 10th, 9 h CET.
+    let j1 = all
+        .iter()
+        .find(|r| r.kind == "reminder_j1" && r.item_id == id)
+        .unwrap();
+    assert_eq!(j1.send_after.and_utc(), utc(2027, 1, 10, 8, 0));
+    d.run_once(utc(2027, 1, 10, 7, 59)).unwrap();
+    assert_eq!(
+        outbox::get(&mut app.pool.get().unwrap(), &j1.id)
+            .unwrap()
+            .status(),
+        Status::Scheduled
+    );
+    d.run_once(utc(2027, 1, 10, 8, 0)).unwrap();
+    let sent = outbox::get(&mut app.pool.get().unwrap(), &j1.id).unwrap();
+    assert_eq!(sent.status(), Status::Sent);
+    let raw = smtp::received(sent.message_id.as_deref().unwrap());
+    let parsed = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(
+        parsed.subject().unwrap(),
+        "Rappel : Session introductive, demain, lundi 11 janvier 2027"
+    );
+    assert_eq!(
+        smtp::count_with_message_id(sent.message_id.as_deref().unwrap()),
+        1
+    );
 }
