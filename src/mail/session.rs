@@ -341,12 +341,12 @@ pub(crate) mod tests {
         assert!(
             rendered
                 .text
-                .contains("Rien : vos travaux préparatoires sont tous rendus.")
+                .contains("Aucun travail préparatoire en attente pour cette session.")
         );
         assert!(
             rendered
                 .html
-                .contains("Rien : vos travaux préparatoires sont tous rendus.")
+                .contains("Aucun travail préparatoire en attente pour cette session.")
         );
     }
 

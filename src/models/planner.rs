@@ -150,8 +150,13 @@ impl Facts {
             tasks: task::list_for_cohort(conn, &co.id)?,
             returns: task::returns_for_cohort(conn, &co.id)?,
             secret: feed::secret(conn)?,
+            // The chargé·e de mission signs and organizes, from the sending address.
             organizer: CalendarPerson {
-                name: mail.from_name.clone(),
+                name: if co.officer_name.trim().is_empty() {
+                    mail.from_name.clone()
+                } else {
+                    co.officer_name.trim().to_string()
+                },
                 email: mail.from_address.clone(),
             },
             associations,

@@ -563,7 +563,11 @@ fn notify(
     let renderer = Renderer::new(&mail.templates);
     let facts = SessionFacts::from_session(session, &co.name, &associations);
     let organizer = CalendarPerson {
-        name: mail.from_name.clone(),
+        name: if co.officer_name.trim().is_empty() {
+            mail.from_name.clone()
+        } else {
+            co.officer_name.trim().to_string()
+        },
         email: mail.from_address.clone(),
     };
     let secret = crate::models::feed::secret(conn)?;
