@@ -19,22 +19,22 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
 
 use cohorte::config::Config;
 use cohorte::db::Pool;
 use cohorte::domain::outbox::{Status, backoff};
-use cohorte::domain::programme::SessionKind;
 use cohorte::mail::dispatch::{Dispatcher, Stats};
-use cohorte::mail::{
-    CalendarPerson, Email, Rendered, Renderer, SessionEmail, SessionFacts, TaskDue, Transport,
-    sender,
-};
+use cohorte::mail::{Email, Rendered, Transport, sender};
 use cohorte::models::outbox::{self, NewEmail, OutboxEmail};
 
+#[path = "common/convocation.rs"]
+mod convocation;
 #[path = "common/smtp.rs"]
 mod smtp;
+
+use convocation::convocation;
 
 /// How long a child process or a polled condition may take before the test gives up.
 /// Far above what any of them needs: only a hung test ever reaches it.
@@ -90,43 +90,6 @@ fn plain(item: &str, to: &str, send_after: DateTime<Utc>) -> NewEmail {
         calendar: None,
     };
     NewEmail::from_email("reminder_j7", item, 0, &email, send_after)
-}
-
-/// A convocation with its invite (a few kilobytes of DATA), rendered by the mail code.
-fn convocation(to: &str, send_after: DateTime<Utc>) -> NewEmail {
-    let session = SessionEmail {
-        session: SessionFacts {
-            id: "7d1e5b9a-3333-4000-8000-0000000000cc".into(),
-            kind: SessionKind::EtatDesLieux,
-            association_name: None,
-            cohort_name: "Modèles socio-économiques 2027".into(),
-            starts_at: Utc.with_ymd_and_hms(2027, 2, 15, 8, 30, 0).unwrap(),
-            ends_at: Utc.with_ymd_and_hms(2027, 2, 15, 15, 0, 0).unwrap(),
-            location: "Maison des associations, Bordeaux".into(),
-            video_link: String::new(),
-            agenda: "Tour de table\nConstats partagés".into(),
-            sequence: 1,
-        },
-        recipient: CalendarPerson {
-            name: "Nadia Benali".into(),
-            email: to.into(),
-        },
-        association_name: "Les Jardins partagés".into(),
-        organizer: CalendarPerson {
-            name: "Claire Martin".into(),
-            email: "claire.martin@dla33.fr".into(),
-        },
-        dla_name: "DLA de la Gironde".into(),
-        tasks: vec![TaskDue {
-            title: "État des lieux des missions".into(),
-            due: NaiveDate::from_ymd_opt(2027, 2, 8).unwrap(),
-        }],
-        participant_url: "https://cohorte.example.org/p/8f3c2a".into(),
-    };
-    let email = session
-        .convocation(&Renderer::build("").unwrap(), send_after)
-        .unwrap();
-    NewEmail::from_email("convocation", &session.session.id, 1, &email, send_after)
 }
 
 fn enqueue(pool: &Pool, email: NewEmail) -> OutboxEmail {
