@@ -161,6 +161,14 @@ impl Config {
             // The error never repeats the URL: it may hold a password.
             anyhow::bail!("mail.smtp_url (COHORTE_SMTP_URL) is not a valid SMTP URL: {e}");
         }
+        if self.mail.sending_lease_secs < 120 {
+            // Allowed (tests replay crashes with 1 s) but dangerous: a second dispatcher
+            // would take over, and send again, an email still being sent.
+            tracing::warn!(
+                lease = self.mail.sending_lease_secs,
+                "mail.sending_lease_secs is below 120 s: an email still being sent may be sent twice"
+            );
+        }
         if let Some(e) = self.mail.schedule.check().first() {
             anyhow::bail!("mail.schedule.{}: {}", e.field, e.message);
         }

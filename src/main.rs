@@ -150,7 +150,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let dispatch_thread = match config.mail.dispatch_interval() {
         Some(interval) => {
-            let dispatcher = dispatcher(&config, 1)?;
+            let mut dispatcher = dispatcher(&config, 1)?;
+            dispatcher.stop = Some(stop.clone());
             let stop = stop.clone();
             Some(
                 std::thread::Builder::new()

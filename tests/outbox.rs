@@ -376,12 +376,35 @@ fn a_row_left_sending_by_a_killed_dispatcher_is_sent_again_with_the_same_message
     let r = reload(&db.pool, &stuck);
     assert_eq!(r.status(), Status::Sent);
     assert_eq!(r.message_id.as_deref(), Some(stuck_id.as_str()));
+    assert_eq!(r.attempts, 2, "the interrupted send counts as an attempt");
     assert_eq!(smtp::count_with_message_id(&stuck_id), 1);
     assert_eq!(
         reload(&db.pool, &busy).status(),
         Status::Sending,
         "a dispatcher still at work keeps its row"
     );
+}
+
+#[test]
+fn a_message_that_interrupts_every_attempt_ends_failed_not_resent_forever() {
+    let db = db();
+    let d = domain();
+    let doomed = enqueue(&db.pool, plain("s1", &format!("doomed@{d}"), t0()));
+    diesel::update(outbox_emails::table.find(&doomed.id))
+        .set((
+            outbox_emails::status.eq("sending"),
+            outbox_emails::attempts.eq(cohorte::domain::outbox::MAX_ATTEMPTS - 1),
+            outbox_emails::updated_at.eq((Utc::now() - Duration::minutes(20)).naive_utc()),
+        ))
+        .execute(&mut db.pool.get().unwrap())
+        .unwrap();
+    let stats = dispatcher(&db.pool).run_once(t0()).unwrap();
+    assert_eq!((stats.recovered, stats.sent), (1, 0));
+    let r = reload(&db.pool, &doomed);
+    assert_eq!(r.status(), Status::Failed);
+    assert_eq!(r.attempts, cohorte::domain::outbox::MAX_ATTEMPTS);
+    assert!(r.last_error.unwrap().contains("interrompu"));
+    assert_eq!(smtp::count_to(&format!("doomed@{d}")), 0);
 }
 
 #[test]

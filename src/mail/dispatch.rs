@@ -84,6 +84,8 @@ pub struct Dispatcher {
     /// A row claimed longer ago than this and still `sending` is sent again.
     pub lease: chrono::Duration,
     pub planner: Option<Planner>,
+    /// When set, a pass stops between two emails (the rest stays due).
+    pub stop: Option<std::sync::Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -105,6 +107,7 @@ impl Dispatcher {
             from,
             lease: LEASE,
             planner: None,
+            stop: None,
         }
     }
 
@@ -132,6 +135,14 @@ impl Dispatcher {
                 break;
             }
             for id in due {
+                if self
+                    .stop
+                    .as_ref()
+                    .is_some_and(|s| s.load(Ordering::Relaxed))
+                {
+                    // Shutting down: the rest stays due for the next pass.
+                    return Ok(stats);
+                }
                 let Some(row) =
                     outbox::claim(&mut conn, &id, || crate::mail::new_message_id(&self.from))?
                 else {

@@ -405,19 +405,39 @@ pub fn resend(
 // Dispatcher
 
 /// Puts back in `scheduled` the rows claimed before `claimed_before` (wall clock) and
-/// still `sending`: their dispatcher died mid-send. They keep their Message-ID, so a
-/// message that did leave is repeated with the same one. Returns how many.
+/// still `sending`: their dispatcher died mid-send. The interrupted send counts as an
+/// attempt (a message that kills its dispatcher every time ends `failed`, not re-sent
+/// forever); they keep their Message-ID, so a message that did leave is repeated with the
+/// same one. Returns how many.
 pub fn recover_stuck(conn: &mut Conn, claimed_before: NaiveDateTime) -> Result<usize, AppError> {
-    Ok(diesel::update(
+    const INTERRUPTED: &str = "Envoi interrompu (le programme d'envoi s'est arrêté pendant \
+                               l'envoi) : repris automatiquement.";
+    let stuck = || {
         outbox_emails::table
             .filter(outbox_emails::status.eq(Status::Sending.as_str()))
-            .filter(outbox_emails::updated_at.lt(claimed_before)),
-    )
-    .set((
-        outbox_emails::status.eq(Status::Scheduled.as_str()),
-        outbox_emails::updated_at.eq(now()),
-    ))
-    .execute(conn)?)
+            .filter(outbox_emails::updated_at.lt(claimed_before))
+    };
+    let exhausted =
+        diesel::update(stuck().filter(outbox_emails::attempts.ge(rules::MAX_ATTEMPTS - 1)))
+            .set((
+                outbox_emails::status.eq(Status::Failed.as_str()),
+                outbox_emails::attempts.eq(outbox_emails::attempts + 1),
+                outbox_emails::last_error.eq(Some(
+                    "Envoi interrompu à chaque tentative : abandonné. Vérifiez le message et le \
+                 serveur d'envoi, puis renvoyez-le.",
+                )),
+                outbox_emails::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+    let recovered = diesel::update(stuck())
+        .set((
+            outbox_emails::status.eq(Status::Scheduled.as_str()),
+            outbox_emails::attempts.eq(outbox_emails::attempts + 1),
+            outbox_emails::last_error.eq(Some(INTERRUPTED)),
+            outbox_emails::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(exhausted + recovered)
 }
 
 /// Marks missed every draft or scheduled email whose deadline has come. Returns how many.
