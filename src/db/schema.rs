@@ -167,6 +167,81 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    cohort_budgets (cohort_id) {
+        cohort_id -> Text,
+        contracted_half_days -> Integer,
+        day_rate_cents -> BigInt,
+        day_minutes -> Integer,
+        version -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cohort_funders (id) {
+        id -> Text,
+        cohort_id -> Text,
+        name -> Text,
+        dla_id -> Nullable<Text>,
+        share_bp -> Integer,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    time_entries (id) {
+        id -> Text,
+        cohort_id -> Text,
+        entry_date -> Date,
+        kind -> Text,
+        half_days -> Nullable<Integer>,
+        minutes -> Nullable<Integer>,
+        session_id -> Nullable<Text>,
+        association_id -> Nullable<Text>,
+        comment -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    session_logs (session_id) {
+        session_id -> Text,
+        third_party_kind -> Text,
+        third_party_name -> Text,
+        notes -> Text,
+        version -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attendances (session_id, participant_id, half_day) {
+        session_id -> Text,
+        participant_id -> Text,
+        half_day -> Integer,
+        status -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    action_leads (id) {
+        id -> Text,
+        cohort_id -> Text,
+        association_id -> Text,
+        session_id -> Nullable<Text>,
+        text -> Text,
+        owner -> Text,
+        due_date -> Nullable<Date>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(cohorts -> dlas (dla_id));
 diesel::joinable!(cohorts -> consultants (consultant_id));
 diesel::joinable!(cohort_partners -> cohorts (cohort_id));
@@ -181,6 +256,15 @@ diesel::joinable!(task_returns -> intersession_tasks (task_id));
 diesel::joinable!(task_returns -> associations (association_id));
 diesel::joinable!(outbox_emails -> cohorts (cohort_id));
 diesel::joinable!(outbox_emails -> participants (participant_id));
+diesel::joinable!(cohort_budgets -> cohorts (cohort_id));
+diesel::joinable!(cohort_funders -> cohorts (cohort_id));
+diesel::joinable!(time_entries -> cohorts (cohort_id));
+diesel::joinable!(time_entries -> sessions (session_id));
+diesel::joinable!(time_entries -> associations (association_id));
+diesel::joinable!(session_logs -> sessions (session_id));
+diesel::joinable!(attendances -> sessions (session_id));
+diesel::joinable!(attendances -> participants (participant_id));
+diesel::joinable!(action_leads -> associations (association_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     dlas,
@@ -193,4 +277,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     intersession_tasks,
     task_returns,
     outbox_emails,
+    instance_secrets,
+    cohort_budgets,
+    cohort_funders,
+    time_entries,
+    session_logs,
+    attendances,
+    action_leads,
 );

@@ -1,7 +1,9 @@
 //! One file per table or aggregate: the row struct, its input and checks ("local
 //! methods"), and its queries ("database methods"). No HTTP types here.
 
+pub mod action_lead;
 pub mod association;
+pub mod budget;
 pub mod cohort;
 pub mod consultant;
 pub mod dla;
@@ -12,7 +14,9 @@ pub mod participant;
 pub mod planner;
 pub mod programme;
 pub mod session;
+pub mod session_log;
 pub mod task;
+pub mod time_entry;
 
 /// Serialises a stored UTC timestamp as RFC 3339 with `Z`, never as a naive local time.
 pub mod utc {

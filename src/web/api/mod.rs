@@ -3,7 +3,9 @@
 //! always a 4xx.
 
 pub mod associations;
+pub mod budget;
 pub mod cohorts;
+pub mod journal;
 pub mod reference;
 pub mod sessions;
 pub mod tasks;
@@ -82,6 +84,8 @@ pub fn json_config() -> web::JsonConfig {
         tasks::update,
         tasks::delete,
         tasks::set_return,
+        // Budget and time entries (web::api::budget): add its paths below this line.
+        // Session logs (web::api::journal): add its paths below this line.
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail))
 )]
@@ -94,6 +98,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     associations::routes(cfg);
     sessions::routes(cfg);
     tasks::routes(cfg);
+    budget::routes(cfg);
+    journal::routes(cfg);
     cfg.default_service(web::to(|| async {
         Err::<HttpResponse, _>(AppError::NotFound("Point d'accès inconnu de l'API.".into()))
     }));

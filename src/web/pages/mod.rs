@@ -4,7 +4,9 @@
 
 pub mod admin;
 pub mod associations;
+pub mod budget;
 pub mod cohorts;
+pub mod journal;
 pub mod outbox;
 pub mod sessions;
 pub mod space;
@@ -27,6 +29,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     tasks::routes(cfg);
     outbox::routes(cfg);
     space::routes(cfg);
+    budget::routes(cfg);
+    journal::routes(cfg);
     admin::routes(cfg);
 }
 
@@ -207,7 +211,7 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
             "Les liens personnels ont été renouvelés : les anciens ne fonctionnent plus."
         }
         "demo_chargee" => "La cohorte de démonstration a été chargée : explorez-la librement.",
-        _ => return None,
+        other => return budget::notice_text(other).or_else(|| journal::notice_text(other)),
     })
 }
 

@@ -1,0 +1,1 @@
+//! Pistes d'actions of an association (`action_leads`).

@@ -1,0 +1,1 @@
+//! Consultant time entries (`time_entries`).

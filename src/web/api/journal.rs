@@ -1,0 +1,5 @@
+//! Session logs, attendance and pistes d'actions.
+
+use actix_web::web;
+
+pub fn routes(_cfg: &mut web::ServiceConfig) {}
