@@ -6,6 +6,7 @@
 
 pub mod budget;
 pub mod calendar;
+pub mod charts;
 pub mod fr;
 pub mod identifiers;
 pub mod outbox;

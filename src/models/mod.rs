@@ -6,6 +6,7 @@ pub mod association;
 pub mod budget;
 pub mod cohort;
 pub mod consultant;
+pub mod dashboard;
 pub mod dla;
 pub mod feed;
 pub mod input;

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod associations;
 pub mod budget;
 pub mod cohorts;
+pub mod dashboard;
 pub mod journal;
 pub mod outbox;
 pub mod sessions;
@@ -28,6 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     sessions::routes(cfg);
     tasks::routes(cfg);
     outbox::routes(cfg);
+    dashboard::routes(cfg);
     space::routes(cfg);
     budget::routes(cfg);
     journal::routes(cfg);

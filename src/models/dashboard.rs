@@ -1,0 +1,526 @@
+//! What the dashboards show, read in one go: a cohort's figures (consultant days
+//! contracted / planned / used, next session, warnings), its timeline and budget burn,
+//! the attendance and homework matrices; and, per DLA, every cohort it runs or shares.
+//!
+//! Read-only; the arithmetic is `domain::budget`, the geometry `domain::charts`.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::Conn;
+use crate::db::schema::{attendances, cohort_budgets, cohort_funders, cohorts, time_entries};
+use crate::domain::budget::{
+    self, Contract, DayLength, Funder, TimeAmount, TimeKind, budget_warnings, time_totals,
+};
+use crate::domain::charts::{self, Burn, Timeline, TimelineItem};
+use crate::domain::programme::{ProgrammeTemplate, SessionKind};
+use crate::domain::{Warning, fr};
+use crate::error::AppError;
+use crate::models::programme::{self, Overview};
+use crate::models::session::Session;
+
+/// Default day rate when a cohort has no contract yet (only the days matter here).
+const DEFAULT_DAY_RATE_CENTS: i64 = 65_000;
+
+/// A cohort's consultant contract as stored, or the default one.
+pub fn contract(
+    conn: &mut Conn,
+    cohort_id: &str,
+    associations: usize,
+) -> Result<(Contract, bool), AppError> {
+    let row: Option<(i32, i64, i32)> = cohort_budgets::table
+        .find(cohort_id)
+        .select((
+            cohort_budgets::contracted_half_days,
+            cohort_budgets::day_rate_cents,
+            cohort_budgets::day_minutes,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(match row {
+        Some((half_days, rate, minutes)) => (
+            Contract {
+                contracted_half_days: half_days as i64,
+                day_rate_cents: rate,
+                day_length: DayLength::from_minutes(minutes as i64).unwrap_or(DayLength::STANDARD),
+            },
+            true,
+        ),
+        None => (
+            Contract::default_for(associations as u32, DEFAULT_DAY_RATE_CENTS),
+            false,
+        ),
+    })
+}
+
+fn funders(conn: &mut Conn, cohort_id: &str) -> Result<Vec<Funder>, AppError> {
+    Ok(cohort_funders::table
+        .filter(cohort_funders::cohort_id.eq(cohort_id))
+        .order(cohort_funders::position.asc())
+        .select((cohort_funders::name, cohort_funders::share_bp))
+        .load::<(String, i32)>(conn)?
+        .into_iter()
+        .map(|(name, bp)| Funder {
+            name,
+            share_bp: bp.max(0) as u32,
+        })
+        .collect())
+}
+
+/// (date, kind, amount) of every time entry of the cohort.
+fn entries(
+    conn: &mut Conn,
+    cohort_id: &str,
+) -> Result<Vec<(NaiveDate, TimeKind, TimeAmount)>, AppError> {
+    Ok(time_entries::table
+        .filter(time_entries::cohort_id.eq(cohort_id))
+        .select((
+            time_entries::entry_date,
+            time_entries::kind,
+            time_entries::half_days,
+            time_entries::minutes,
+        ))
+        .load::<(NaiveDate, String, Option<i32>, Option<i32>)>(conn)?
+        .into_iter()
+        .filter_map(|(date, kind, half_days, minutes)| {
+            let kind = TimeKind::parse(&kind)?;
+            let amount = match (half_days, minutes) {
+                (Some(h), _) => TimeAmount::HalfDays(h as i64),
+                (None, Some(m)) => TimeAmount::Minutes(m as i64),
+                (None, None) => return None,
+            };
+            Some((date, kind, amount))
+        })
+        .collect())
+}
+
+/// The figures shared by the cohort dashboard and the DLA overview.
+#[derive(Clone, Debug, Serialize)]
+pub struct Figures {
+    pub contracted: String,
+    pub planned: String,
+    pub logged: String,
+    pub remaining: String,
+    /// Logged / contracted, in whole percent (for a bar).
+    pub used_percent: i64,
+    pub contract_recorded: bool,
+    pub warnings: Vec<Warning>,
+}
+
+fn figures(
+    contract: &Contract,
+    recorded: bool,
+    associations: usize,
+    funders: &[Funder],
+    sessions: &[Session],
+    logged: &[(NaiveDate, TimeKind, TimeAmount)],
+) -> Figures {
+    let day = contract.day_length;
+    let planned = budget::planned_from_sessions(
+        &sessions
+            .iter()
+            .map(|s| (s.kind(), s.planned_half_days as i64))
+            .collect::<Vec<_>>(),
+    );
+    let logged: Vec<(TimeKind, TimeAmount)> = logged.iter().map(|(_, k, a)| (*k, *a)).collect();
+    let totals = time_totals(&planned, &logged, day);
+    let contracted = contract.contracted_minutes();
+    Figures {
+        contracted: fr::half_days(contract.contracted_half_days),
+        planned: day.format_days(totals.planned_minutes),
+        logged: day.format_days(totals.logged_minutes),
+        remaining: budget::remaining_label(contracted - totals.logged_minutes, day),
+        used_percent: if contracted > 0 {
+            (totals.logged_minutes * 100 / contracted).clamp(0, 999)
+        } else {
+            0
+        },
+        contract_recorded: recorded,
+        warnings: budget_warnings(contract, associations as u32, funders, &totals),
+    }
+}
+
+/// One cell of the attendance matrix.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttendanceCell {
+    /// « 2/2 », « 1/2 », « — » (not logged yet), « » (not concerned).
+    pub text: String,
+    /// `full`, `partial`, `excused`, `absent`, `unknown`, `none`.
+    pub class: &'static str,
+    pub title: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AttendanceRow {
+    pub association: String,
+    pub person: String,
+    pub role: String,
+    pub cells: Vec<AttendanceCell>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HomeworkCell {
+    pub text: String,
+    /// `done`, `late`, `todo`.
+    pub class: &'static str,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HomeworkRow {
+    pub association: String,
+    pub cells: Vec<HomeworkCell>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Column {
+    pub label: String,
+    pub date: String,
+}
+
+/// The cohort dashboard.
+#[derive(Clone, Debug, Serialize)]
+pub struct CohortDashboard {
+    pub figures: Figures,
+    pub next_session: Option<(String, String)>,
+    pub programme_warnings: Vec<Warning>,
+    pub timeline: Option<Timeline>,
+    pub burn: Option<Burn>,
+    /// One sentence saying what the burn chart shows, for screen readers.
+    pub burn_summary: String,
+    pub attendance_columns: Vec<Column>,
+    pub attendance: Vec<AttendanceRow>,
+    pub homework_columns: Vec<Column>,
+    pub homework: Vec<HomeworkRow>,
+}
+
+pub fn cohort(
+    conn: &mut Conn,
+    cohort_id: &str,
+    template: &ProgrammeTemplate,
+    alsace_moselle: bool,
+    now: NaiveDateTime,
+) -> Result<(Overview, CohortDashboard), AppError> {
+    let o = programme::overview(conn, cohort_id, template, alsace_moselle)?;
+    let (contract, recorded) = contract(conn, cohort_id, o.associations.len())?;
+    let funders = funders(conn, cohort_id)?;
+    let logged = entries(conn, cohort_id)?;
+    let today = crate::domain::calendar::utc_to_paris(now.and_utc()).date();
+    let session_ids: Vec<String> = o.sessions.iter().map(|s| s.id.clone()).collect();
+    let marks: Vec<(String, String, i32, String)> = attendances::table
+        .filter(attendances::session_id.eq_any(&session_ids))
+        .select((
+            attendances::session_id,
+            attendances::participant_id,
+            attendances::half_day,
+            attendances::status,
+        ))
+        .load(conn)?;
+
+    let figures = figures(
+        &contract,
+        recorded,
+        o.associations.len(),
+        &funders,
+        &o.sessions,
+        &logged,
+    );
+    let next_session = o.sessions.iter().find(|s| s.starts_at >= now).map(|s| {
+        (
+            s.label(&o.associations),
+            fr::time_range(s.starts_at.and_utc(), s.ends_at.and_utc()),
+        )
+    });
+
+    // Timeline: sessions above, due dates below.
+    let mut items: Vec<TimelineItem> = o
+        .sessions
+        .iter()
+        .filter(|s| s.kind() != SessionKind::BilanIndividuel)
+        .map(|s| TimelineItem {
+            date: s.local_start().date(),
+            label: s.kind().label().to_string(),
+            kind: "session",
+        })
+        .collect();
+    let bilans: Vec<&Session> = o
+        .sessions
+        .iter()
+        .filter(|s| s.kind() == SessionKind::BilanIndividuel)
+        .collect();
+    if let (Some(first), Some(last)) = (
+        bilans.iter().map(|s| s.local_start().date()).min(),
+        bilans.iter().map(|s| s.local_start().date()).max(),
+    ) {
+        items.push(TimelineItem {
+            date: first,
+            label: if first == last {
+                format!("Bilans individuels ({})", bilans.len())
+            } else {
+                format!(
+                    "Bilans individuels ({}, jusqu'au {})",
+                    bilans.len(),
+                    fr::date_short(last)
+                )
+            },
+            kind: "bilan",
+        });
+    }
+    items.extend(o.tasks.iter().map(|t| TimelineItem {
+        date: t.due_date,
+        label: t.title.clone(),
+        kind: "task",
+    }));
+    let timeline = charts::timeline(&items, today);
+
+    // Burn: planned time at each session's date, logged time at each entry's date.
+    let day = contract.day_length;
+    let to_days = |a: TimeAmount| a.to_minutes(day) as f64 / day.minutes() as f64;
+    let planned_points: Vec<(NaiveDate, f64)> = o
+        .sessions
+        .iter()
+        .filter(|s| s.planned_half_days > 0)
+        .map(|s| {
+            (
+                s.local_start().date(),
+                to_days(TimeAmount::HalfDays(s.planned_half_days as i64)),
+            )
+        })
+        .collect();
+    let logged_points: Vec<(NaiveDate, f64)> =
+        logged.iter().map(|(d, _, a)| (*d, to_days(*a))).collect();
+    let contract_days = contract.contracted_half_days as f64 / 2.0;
+    let burn = charts::burn(&planned_points, &logged_points, contract_days, today);
+    let burn_summary = format!(
+        "Temps consultant : {} prévus au programme, {} réalisés à ce jour, pour un contrat de {}.",
+        figures.planned, figures.logged, figures.contracted
+    );
+
+    // Attendance: participants × sessions (the bilans share one column).
+    let collective: Vec<&Session> = o
+        .sessions
+        .iter()
+        .filter(|s| s.kind() != SessionKind::BilanIndividuel)
+        .collect();
+    let mut attendance_columns: Vec<Column> = collective
+        .iter()
+        .map(|s| Column {
+            label: s.kind().label().to_string(),
+            date: fr::date_short(s.local_start().date()),
+        })
+        .collect();
+    if !bilans.is_empty() {
+        attendance_columns.push(Column {
+            label: "Bilan individuel".into(),
+            date: String::new(),
+        });
+    }
+    let mut by_cell: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+    for (sid, pid, _, status) in &marks {
+        by_cell
+            .entry((sid.as_str(), pid.as_str()))
+            .or_default()
+            .push(status.as_str());
+    }
+    let cell = |s: &Session, pid: &str| -> AttendanceCell {
+        let past = s.ends_at < now;
+        match by_cell.get(&(s.id.as_str(), pid)) {
+            None => AttendanceCell {
+                text: if past { "—".into() } else { String::new() },
+                class: if past { "unknown" } else { "none" },
+                title: if past {
+                    "Présence pas encore saisie".into()
+                } else {
+                    "Séance à venir".into()
+                },
+            },
+            Some(statuses) => {
+                let present = statuses.iter().filter(|s| **s == "present").count();
+                let excused = statuses.iter().filter(|s| **s == "excuse").count();
+                let total = statuses.len();
+                let class = if present == total {
+                    "full"
+                } else if present > 0 {
+                    "partial"
+                } else if excused > 0 {
+                    "excused"
+                } else {
+                    "absent"
+                };
+                AttendanceCell {
+                    text: format!("{present}/{total}"),
+                    class,
+                    title: format!(
+                        "{present} demi-journée{} présente{} sur {total}",
+                        if present > 1 { "s" } else { "" },
+                        if present > 1 { "s" } else { "" }
+                    ),
+                }
+            }
+        }
+    };
+    let mut attendance = Vec::new();
+    for a in &o.associations {
+        for p in o.participants.iter().filter(|p| p.association_id == a.id) {
+            let mut cells: Vec<AttendanceCell> =
+                collective.iter().map(|s| cell(s, &p.id)).collect();
+            if !bilans.is_empty() {
+                cells.push(
+                    match bilans
+                        .iter()
+                        .find(|s| s.association_id.as_deref() == Some(a.id.as_str()))
+                    {
+                        Some(s) => cell(s, &p.id),
+                        None => AttendanceCell {
+                            text: String::new(),
+                            class: "none",
+                            title: "Pas de bilan programmé".into(),
+                        },
+                    },
+                );
+            }
+            attendance.push(AttendanceRow {
+                association: a.name.clone(),
+                person: p.name.clone(),
+                role: crate::models::participant::role_label(&p.role).to_string(),
+                cells,
+            });
+        }
+    }
+
+    // Homework: associations × tasks.
+    let homework_columns = o
+        .tasks
+        .iter()
+        .map(|t| Column {
+            label: t.title.clone(),
+            date: fr::date_short(t.due_date),
+        })
+        .collect();
+    let homework = o
+        .associations
+        .iter()
+        .map(|a| HomeworkRow {
+            association: a.name.clone(),
+            cells: o
+                .tasks
+                .iter()
+                .map(|t| match programme::return_of(&o.returns, &t.id, &a.id) {
+                    Some(r) if r.status == "rendu" => HomeworkCell {
+                        text: match r.returned_on {
+                            Some(d) => format!("rendu le {}", fr::date_short(d)),
+                            None => "rendu".into(),
+                        },
+                        class: "done",
+                    },
+                    _ if t.due_date < today => HomeworkCell {
+                        text: "en retard".into(),
+                        class: "late",
+                    },
+                    _ => HomeworkCell {
+                        text: "à faire".into(),
+                        class: "todo",
+                    },
+                })
+                .collect(),
+        })
+        .collect();
+
+    let dashboard = CohortDashboard {
+        figures,
+        next_session,
+        programme_warnings: o.warnings.clone(),
+        timeline,
+        burn,
+        burn_summary,
+        attendance_columns,
+        attendance,
+        homework_columns,
+        homework,
+    };
+    Ok((o, dashboard))
+}
+
+/// A line of the DLA overview.
+#[derive(Clone, Debug, Serialize)]
+pub struct DlaCohort {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub status_label: &'static str,
+    /// « porteur » or « partenaire ».
+    pub role: &'static str,
+    pub associations: usize,
+    pub figures: Figures,
+    pub next_session: Option<String>,
+    pub warning_count: usize,
+}
+
+/// Every cohort the DLA runs or shares, the most recent first.
+pub fn dla(
+    conn: &mut Conn,
+    dla_id: &str,
+    template: &ProgrammeTemplate,
+    alsace_moselle: bool,
+    now: NaiveDateTime,
+) -> Result<Vec<DlaCohort>, AppError> {
+    use crate::db::schema::cohort_partners;
+    let owned: Vec<String> = cohorts::table
+        .filter(cohorts::dla_id.eq(dla_id))
+        .select(cohorts::id)
+        .load(conn)?;
+    let shared: Vec<String> = cohort_partners::table
+        .filter(cohort_partners::dla_id.eq(dla_id))
+        .select(cohort_partners::cohort_id)
+        .load(conn)?;
+    let mut out = Vec::new();
+    for (id, role) in owned
+        .iter()
+        .map(|id| (id, "porteur"))
+        .chain(shared.iter().map(|id| (id, "partenaire")))
+    {
+        let o = programme::overview(conn, id, template, alsace_moselle)?;
+        let (contract, recorded) = contract(conn, id, o.associations.len())?;
+        let funders = funders(conn, id)?;
+        let logged = entries(conn, id)?;
+        let figures = figures(
+            &contract,
+            recorded,
+            o.associations.len(),
+            &funders,
+            &o.sessions,
+            &logged,
+        );
+        let warning_count = figures.warnings.len() + o.warnings.len();
+        out.push(DlaCohort {
+            id: o.cohort.id.clone(),
+            name: o.cohort.name.clone(),
+            status: o.cohort.status.clone(),
+            status_label: crate::models::cohort::status_label(&o.cohort.status),
+            role,
+            associations: o.associations.len(),
+            next_session: o.sessions.iter().find(|s| s.starts_at >= now).map(|s| {
+                format!(
+                    "{} — {}",
+                    s.label(&o.associations),
+                    fr::datetime_long(s.starts_at.and_utc())
+                )
+            }),
+            figures,
+            warning_count,
+        });
+    }
+    let rank = |status: &str| match status {
+        "en_cours" => 0,
+        "brouillon" => 1,
+        _ => 2,
+    };
+    out.sort_by(|a, b| {
+        rank(&a.status)
+            .cmp(&rank(&b.status))
+            .then(a.name.cmp(&b.name))
+    });
+    Ok(out)
+}
