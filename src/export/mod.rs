@@ -1,0 +1,3 @@
+//! Files that leave Cohorte to be opened elsewhere (spreadsheets): `csv`.
+
+pub mod csv;
