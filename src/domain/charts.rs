@@ -97,6 +97,10 @@ pub struct TimelineMark {
     pub date: String,
     pub kind: &'static str,
     pub past: bool,
+    /// `start` (label right of the mark) or `end` (left of it, near the right edge).
+    pub anchor: &'static str,
+    /// Label offset matching the anchor.
+    pub dx: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -149,6 +153,8 @@ pub fn timeline(items: &[TimelineItem], today: NaiveDate) -> Option<Timeline> {
                 date: fr::date_short(i.date),
                 kind: i.kind,
                 past: i.date < today,
+                anchor: if x > WIDTH * 0.62 { "end" } else { "start" },
+                dx: if x > WIDTH * 0.62 { -4.0 } else { 4.0 },
             }
         })
         .collect();
