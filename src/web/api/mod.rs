@@ -85,6 +85,12 @@ pub fn json_config() -> web::JsonConfig {
         tasks::delete,
         tasks::set_return,
         // Budget and time entries (web::api::budget): add its paths below this line.
+        budget::get_budget,
+        budget::put_budget,
+        budget::list_entries,
+        budget::create_entry,
+        budget::update_entry,
+        budget::delete_entry,
         // Session logs (web::api::journal): add its paths below this line.
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail))
