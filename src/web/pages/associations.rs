@@ -150,6 +150,17 @@ async fn show(
         has_governance: participants.iter().any(|p| p.role == "gouvernance"),
     };
     let warnings = rules::association_warnings(&facts, co.start_date);
+    let (leads, mobilisation, logged) = {
+        let (aid, cid) = (a.id.clone(), co.id.clone());
+        crate::db::run(&state.pool, move |c| {
+            Ok((
+                crate::models::action_lead::list_for_association(c, &aid)?,
+                crate::models::session_log::director_mobilisation(c, &aid)?,
+                crate::models::session_log::logged_sessions(c, &cid)?,
+            ))
+        })
+        .await?
+    };
     let now = chrono::Utc::now().naive_utc();
     let today = programme::today();
     let own = [a.clone()];
@@ -162,6 +173,49 @@ async fn show(
         .iter()
         .map(|t| view::task(t, &sessions, &own, &returns, today))
         .collect();
+    // Pistes d'actions, director's mobilisation and comptes rendus (session logs).
+    let lead_values: Vec<Value> = leads
+        .iter()
+        .map(|l| {
+            let from = l
+                .session_id
+                .as_ref()
+                .and_then(|sid| sessions.iter().find(|s| &s.id == sid));
+            json!({
+                "id": l.id,
+                "text": l.text,
+                "owner": l.owner,
+                "due": l.due_date.map(crate::domain::fr::date_long),
+                "session_label": from.map(|s| s.label(&all)),
+                "session_id": from.map(|s| s.id.clone()),
+            })
+        })
+        .collect();
+    let reports: Vec<Value> = sessions
+        .iter()
+        .filter(|s| s.association_id.is_none() || s.association_id.as_deref() == Some(&a.id))
+        .filter(|s| logged.contains(&s.id))
+        .map(|s| {
+            json!({
+                "label": s.label(&all),
+                "date": crate::domain::fr::date_long(s.local_start().date()),
+                "url": format!("/associations/{}/compte-rendu?seance={}", a.id, s.id),
+            })
+        })
+        .collect();
+    let mobilisation = mobilisation.map(|m| {
+        json!({
+            "director": m.director_name,
+            "status": m.actual.status.as_str(),
+            "status_label": m.actual.status.label(),
+            "message": m.actual.message,
+            "forecast_status": m.forecast.status.as_str(),
+            "forecast_status_label": m.forecast.status.label(),
+            "forecast_message": m.forecast.message,
+            "logged_sessions": m.logged_sessions,
+            "sessions": m.sessions,
+        })
+    });
     let ctx = json!({
         "title": a.name,
         "nav_cohorts": true,
@@ -177,6 +231,9 @@ async fn show(
         "warnings": warnings,
         "sessions": my_sessions,
         "tasks": my_tasks,
+        "leads": lead_values,
+        "reports": reports,
+        "mobilisation": mobilisation,
     });
     render(&state, "pages/associations/show", with_notice(ctx, &q))
 }
