@@ -92,6 +92,12 @@ pub fn json_config() -> web::JsonConfig {
         budget::update_entry,
         budget::delete_entry,
         // Session logs (web::api::journal): add its paths below this line.
+        journal::get_log,
+        journal::put_log,
+        journal::list_action_leads,
+        journal::create_action_lead,
+        journal::update_action_lead,
+        journal::delete_action_lead,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail))
 )]
