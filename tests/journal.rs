@@ -602,6 +602,21 @@ async fn the_feuille_d_emargement_lists_every_participant_with_a_signature_colum
 }
 
 #[actix_web::test]
+async fn the_openapi_document_describes_the_session_log_and_action_lead_endpoints() {
+    let app = spawn().await;
+    let doc = app.get("/api/v1/openapi.json").await.expect(200).json();
+    for path in [
+        "/api/v1/sessions/{id}/log",
+        "/api/v1/associations/{id}/action-leads",
+        "/api/v1/action-leads/{id}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
+    assert!(doc["paths"]["/api/v1/sessions/{id}/log"]["put"].is_object());
+    assert!(doc["components"]["schemas"]["LogInput"].is_object());
+}
+
+#[actix_web::test]
 async fn the_print_stylesheet_hides_the_header_and_buttons() {
     let app = spawn().await;
     let css = app.get("/static/app.css").await.expect(200).text();
@@ -874,7 +889,7 @@ async fn the_association_page_shows_the_director_mobilisation_pistes_and_comptes
         expected.message
     );
     assert!(html.contains(expected.status.label()));
-    assert!(html.contains("1 séance(s) renseignée(s) sur 4"));
+    assert!(html.contains("1 séance renseignée sur 4"));
     assert!(html.contains("Cartographier les alliances"));
     assert!(html.contains(&format!(
         "/associations/{}/compte-rendu?seance={edl}",

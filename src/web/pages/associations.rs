@@ -212,8 +212,12 @@ async fn show(
             "forecast_status": m.forecast.status.as_str(),
             "forecast_status_label": m.forecast.status.label(),
             "forecast_message": m.forecast.message,
-            "logged_sessions": m.logged_sessions,
-            "sessions": m.sessions,
+            "progress": format!(
+                "{} séance{s} renseignée{s} sur {}",
+                m.logged_sessions,
+                m.sessions,
+                s = if m.logged_sessions > 1 { "s" } else { "" }
+            ),
         })
     });
     let ctx = json!({
