@@ -11,10 +11,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::Conn;
-use crate::db::schema::{attendances, cohort_budgets, cohort_funders, cohorts, time_entries};
-use crate::domain::budget::{
-    self, Contract, DayLength, Funder, TimeAmount, TimeKind, budget_warnings, time_totals,
-};
+use crate::db::schema::{attendances, cohorts, time_entries};
+use crate::domain::budget::{self, Contract, TimeAmount, TimeKind};
 use crate::domain::charts::{self, Burn, Timeline, TimelineItem};
 use crate::domain::programme::{ProgrammeTemplate, SessionKind};
 use crate::domain::{Warning, fr};
@@ -22,52 +20,10 @@ use crate::error::AppError;
 use crate::models::programme::{self, Overview};
 use crate::models::session::Session;
 
-/// Default day rate when a cohort has no contract yet (only the days matter here).
-const DEFAULT_DAY_RATE_CENTS: i64 = 65_000;
-
-/// A cohort's consultant contract as stored, or the default one.
-pub fn contract(
-    conn: &mut Conn,
-    cohort_id: &str,
-    associations: usize,
-) -> Result<(Contract, bool), AppError> {
-    let row: Option<(i32, i64, i32)> = cohort_budgets::table
-        .find(cohort_id)
-        .select((
-            cohort_budgets::contracted_half_days,
-            cohort_budgets::day_rate_cents,
-            cohort_budgets::day_minutes,
-        ))
-        .first(conn)
-        .optional()?;
-    Ok(match row {
-        Some((half_days, rate, minutes)) => (
-            Contract {
-                contracted_half_days: half_days as i64,
-                day_rate_cents: rate,
-                day_length: DayLength::from_minutes(minutes as i64).unwrap_or(DayLength::STANDARD),
-            },
-            true,
-        ),
-        None => (
-            Contract::default_for(associations as u32, DEFAULT_DAY_RATE_CENTS),
-            false,
-        ),
-    })
-}
-
-fn funders(conn: &mut Conn, cohort_id: &str) -> Result<Vec<Funder>, AppError> {
-    Ok(cohort_funders::table
-        .filter(cohort_funders::cohort_id.eq(cohort_id))
-        .order(cohort_funders::position.asc())
-        .select((cohort_funders::name, cohort_funders::share_bp))
-        .load::<(String, i32)>(conn)?
-        .into_iter()
-        .map(|(name, bp)| Funder {
-            name,
-            share_bp: bp.max(0) as u32,
-        })
-        .collect())
+/// A cohort's consultant contract as stored (true), or the default one (false).
+pub fn contract(conn: &mut Conn, cohort_id: &str) -> Result<(Contract, bool), AppError> {
+    let (contract, version) = crate::models::budget::contract(conn, cohort_id)?;
+    Ok((contract, version > 0))
 }
 
 /// (date, kind, amount) of every time entry of the cohort.
@@ -110,25 +66,13 @@ pub struct Figures {
     pub warnings: Vec<Warning>,
 }
 
-fn figures(
-    contract: &Contract,
-    recorded: bool,
-    associations: usize,
-    funders: &[Funder],
-    sessions: &[Session],
-    logged: &[(NaiveDate, TimeKind, TimeAmount)],
-) -> Figures {
-    let day = contract.day_length;
-    let planned = budget::planned_from_sessions(
-        &sessions
-            .iter()
-            .map(|s| (s.kind(), s.planned_half_days as i64))
-            .collect::<Vec<_>>(),
-    );
-    let logged: Vec<(TimeKind, TimeAmount)> = logged.iter().map(|(_, k, a)| (*k, *a)).collect();
-    let totals = time_totals(&planned, &logged, day);
+/// The figures of the budget overview (`models::budget`), in French.
+fn figures(conn: &mut Conn, cohort_id: &str) -> Result<(Contract, Figures), AppError> {
+    let (contract, recorded) = contract(conn, cohort_id)?;
+    let overview = crate::models::budget::overview(conn, cohort_id)?;
+    let (day, totals) = (contract.day_length, &overview.totals);
     let contracted = contract.contracted_minutes();
-    Figures {
+    let figures = Figures {
         contracted: fr::half_days(contract.contracted_half_days),
         planned: day.format_days(totals.planned_minutes),
         logged: day.format_days(totals.logged_minutes),
@@ -139,8 +83,9 @@ fn figures(
             0
         },
         contract_recorded: recorded,
-        warnings: budget_warnings(contract, associations as u32, funders, &totals),
-    }
+        warnings: overview.warnings,
+    };
+    Ok((contract, figures))
 }
 
 /// One cell of the attendance matrix.
@@ -204,8 +149,7 @@ pub fn cohort(
     now: NaiveDateTime,
 ) -> Result<(Overview, CohortDashboard), AppError> {
     let o = programme::overview(conn, cohort_id, template, alsace_moselle)?;
-    let (contract, recorded) = contract(conn, cohort_id, o.associations.len())?;
-    let funders = funders(conn, cohort_id)?;
+    let (contract, figures) = figures(conn, cohort_id)?;
     let logged = entries(conn, cohort_id)?;
     let today = crate::domain::calendar::utc_to_paris(now.and_utc()).date();
     let session_ids: Vec<String> = o.sessions.iter().map(|s| s.id.clone()).collect();
@@ -219,14 +163,6 @@ pub fn cohort(
         ))
         .load(conn)?;
 
-    let figures = figures(
-        &contract,
-        recorded,
-        o.associations.len(),
-        &funders,
-        &o.sessions,
-        &logged,
-    );
     let next_session = o.sessions.iter().find(|s| s.starts_at >= now).map(|s| {
         (
             s.label(&o.associations),
@@ -482,17 +418,7 @@ pub fn dla(
         .chain(shared.iter().map(|id| (id, "partenaire")))
     {
         let o = programme::overview(conn, id, template, alsace_moselle)?;
-        let (contract, recorded) = contract(conn, id, o.associations.len())?;
-        let funders = funders(conn, id)?;
-        let logged = entries(conn, id)?;
-        let figures = figures(
-            &contract,
-            recorded,
-            o.associations.len(),
-            &funders,
-            &o.sessions,
-            &logged,
-        );
+        let (_, figures) = figures(conn, id)?;
         let warning_count = figures.warnings.len() + o.warnings.len();
         out.push(DlaCohort {
             id: o.cohort.id.clone(),

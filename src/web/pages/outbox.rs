@@ -49,6 +49,7 @@ pub fn kind_label(kind: &str) -> &str {
         "homework_reminder" => "Rappel de travail",
         "homework_overdue" => "Travail en retard",
         "weekly_summary" => "Récapitulatif hebdomadaire",
+        "compte_rendu" => "Compte rendu",
         other => match other.strip_prefix("reminder_j") {
             Some("1") => "Rappel la veille (J-1)",
             Some(_) => "Rappel de séance",
