@@ -279,9 +279,215 @@ pub fn load(
                 )?;
             }
         }
+        consultant_days(conn, &c.id, &dla.id, &partner.id, today)?;
         mail_history(conn, mail, &c.id, start)?;
         Ok(c.id)
     })
+}
+
+/// Mid-way through: the consultant's contract (12 days at 650 €, shared 70/30 between the
+/// two DLAs), the time logged for the sessions already held, their logs (attendance, the
+/// third party of the effet miroir, notes) and the first pistes d'actions.
+fn consultant_days(
+    conn: &mut Conn,
+    cohort_id: &str,
+    dla_id: &str,
+    partner_id: &str,
+    today: NaiveDate,
+) -> Result<(), AppError> {
+    use crate::models::budget::{self, BudgetInput, ContractInput, FunderInput, FundersInput};
+    use crate::models::session_log::{self, AttendanceInput, LogInput};
+    use crate::models::time_entry::{self, TimeEntryInput, UNIT_HALF_DAYS, UNIT_HOURS};
+    use crate::models::{action_lead, action_lead::ActionLeadInput};
+
+    budget::save(
+        conn,
+        cohort_id,
+        &BudgetInput {
+            contract: Some(ContractInput {
+                contracted_days: "12".into(),
+                day_rate: "650".into(),
+                day_length: "7".into(),
+                version: "0".into(),
+            }),
+            funders: Some(FundersInput {
+                funders: vec![
+                    FunderInput {
+                        name: String::new(),
+                        share: "70".into(),
+                        dla_id: dla_id.into(),
+                    },
+                    FunderInput {
+                        name: String::new(),
+                        share: "30".into(),
+                        dla_id: partner_id.into(),
+                    },
+                ],
+                version: String::new(),
+            }),
+        },
+    )?;
+    let associations = association::list_for_cohort(conn, cohort_id)?;
+    let ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
+    let people = participant::list_for_associations(conn, &ids)?;
+    let held: Vec<_> = session::list_for_cohort(conn, cohort_id)?
+        .into_iter()
+        .filter(|s| s.kind().is_collective() && s.local_start().date() < today)
+        .collect();
+    let entry =
+        |date: NaiveDate, kind: &str, duration: &str, unit: &str, sid: &str, comment: &str| {
+            TimeEntryInput {
+                date: date.format("%Y-%m-%d").to_string(),
+                kind: kind.into(),
+                duration: duration.into(),
+                unit: unit.into(),
+                session_id: sid.into(),
+                association_id: String::new(),
+                comment: comment.into(),
+                version: String::new(),
+            }
+        };
+    for (n, s) in held.iter().enumerate() {
+        let day = s.local_start().date();
+        let before = day - Days::new(3);
+        time_entry::create(
+            conn,
+            cohort_id,
+            &entry(
+                day,
+                "animation_collective",
+                &s.planned_half_days.max(1).to_string(),
+                UNIT_HALF_DAYS,
+                &s.id,
+                "",
+            ),
+        )?;
+        time_entry::create(
+            conn,
+            cohort_id,
+            &entry(
+                before,
+                "preparation",
+                "1",
+                UNIT_HALF_DAYS,
+                &s.id,
+                "Relecture des travaux préparatoires reçus, déroulé détaillé",
+            ),
+        )?;
+        time_entry::create(
+            conn,
+            cohort_id,
+            &entry(
+                day,
+                "deplacement",
+                "1 h 30",
+                UNIT_HOURS,
+                &s.id,
+                "Aller-retour Libourne",
+            ),
+        )?;
+        // Attendance: everyone, but for an excused board member and one absence.
+        let half_days = session_log::half_days_for((s.ends_at - s.starts_at).num_minutes());
+        let mut attendance = Vec::new();
+        for (i, p) in people.iter().enumerate() {
+            for h in 1..=half_days {
+                let status = match (n, i, h) {
+                    (0, 3, _) => "excuse",
+                    (1, 5, 2) => "absent",
+                    _ => "present",
+                };
+                attendance.push(AttendanceInput {
+                    participant_id: p.id.clone(),
+                    half_day: h.to_string(),
+                    status: status.into(),
+                });
+            }
+        }
+        let (kind, name, notes) = if n == 0 {
+            (
+                "",
+                "",
+                "Tour de table riche : chaque structure a présenté ses missions. Les trois \
+                 piliers du modèle socio-économique ont été illustrés par des exemples du \
+                 territoire. Travaux préparatoires de l'état des lieux présentés et distribués.",
+            )
+        } else {
+            (
+                "charge_de_mission",
+                "Julien Lefèvre (DLA de la Gironde)",
+                "Forte dépendance aux subventions publiques pour quatre structures sur huit. \
+                 Bénévolat très présent mais peu valorisé. Les alliances restent surtout \
+                 associatives : pistes vers les entreprises du territoire et les collectivités.",
+            )
+        };
+        session_log::save(
+            conn,
+            &s.id,
+            &LogInput {
+                third_party_kind: kind.into(),
+                third_party_name: name.into(),
+                notes: notes.into(),
+                version: "0".into(),
+                attendance,
+            },
+        )?;
+    }
+    if let Some(last) = held.last() {
+        time_entry::create(
+            conn,
+            cohort_id,
+            &entry(
+                last.local_start().date() + Days::new(2),
+                "coordination",
+                "2 h",
+                UNIT_HOURS,
+                "",
+                "Point d'étape avec le DLA ; relances des travaux non rendus",
+            ),
+        )?;
+        let leads = [
+            (
+                0,
+                "Valoriser le bénévolat dans les comptes (contributions volontaires en nature)",
+                "La trésorière",
+                60,
+            ),
+            (
+                0,
+                "Rencontrer deux entreprises du quartier pour un mécénat de compétences",
+                "La directrice",
+                90,
+            ),
+            (
+                2,
+                "Diversifier les financeurs publics : déposer un dossier auprès de la Région",
+                "Le directeur",
+                45,
+            ),
+            (
+                4,
+                "Construire une offre de formation payante pour les clubs voisins",
+                "La directrice et le bureau",
+                120,
+            ),
+        ];
+        for (i, text, owner, days) in leads {
+            if let Some(a) = associations.get(i) {
+                action_lead::create(
+                    conn,
+                    &a.id,
+                    &ActionLeadInput {
+                        text: text.into(),
+                        owner: owner.into(),
+                        due_date: (today + Days::new(days)).format("%Y-%m-%d").to_string(),
+                        session_id: last.id.clone(),
+                        version: String::new(),
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The demo's outbox, as if the programme had been published three weeks before the first
