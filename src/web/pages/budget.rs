@@ -212,7 +212,13 @@ fn figures(o: &BudgetOverview) -> Value {
                 "label": k.kind.label(),
                 "planned": day.format_days(k.planned_minutes),
                 "logged": day.format_days(k.logged_minutes),
-                "remaining": remaining_label(k.remaining_minutes, day),
+                // Time the programme does not plan (preparation, travel…) is not an overrun
+                // of its kind: it counts against the contract, shown below.
+                "remaining": if k.planned_minutes == 0 {
+                    "hors programme".to_string()
+                } else {
+                    remaining_label(k.remaining_minutes, day)
+                },
             })
         })
         .collect();
