@@ -67,6 +67,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        mirror_named -> Bool,
     }
 }
 
@@ -242,6 +243,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    association_profiles (association_id, stage) {
+        association_id -> Text,
+        stage -> Text,
+        data -> Text,
+        updated_by -> Text,
+        version -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(cohorts -> dlas (dla_id));
 diesel::joinable!(cohorts -> consultants (consultant_id));
 diesel::joinable!(cohort_partners -> cohorts (cohort_id));
@@ -265,6 +277,7 @@ diesel::joinable!(session_logs -> sessions (session_id));
 diesel::joinable!(attendances -> sessions (session_id));
 diesel::joinable!(attendances -> participants (participant_id));
 diesel::joinable!(action_leads -> associations (association_id));
+diesel::joinable!(association_profiles -> associations (association_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     dlas,
@@ -284,4 +297,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_logs,
     attendances,
     action_leads,
+    association_profiles,
 );

@@ -10,6 +10,7 @@ pub mod charts;
 pub mod fr;
 pub mod identifiers;
 pub mod outbox;
+pub mod profile;
 pub mod programme;
 pub mod rules;
 pub mod schedule;

@@ -35,6 +35,8 @@ pub struct Association {
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: NaiveDateTime,
+    /// In the cohort mirror, peers see it by name (else « Association A », « B »…).
+    pub mirror_named: bool,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]

@@ -13,6 +13,8 @@ pub mod input;
 pub mod outbox;
 pub mod participant;
 pub mod planner;
+pub mod profile;
+pub mod profile_form;
 pub mod programme;
 pub mod session;
 pub mod session_log;

@@ -6,6 +6,7 @@ pub mod associations;
 pub mod budget;
 pub mod cohorts;
 pub mod journal;
+pub mod profile;
 pub mod reference;
 pub mod sessions;
 pub mod tasks;
@@ -98,6 +99,7 @@ pub fn json_config() -> web::JsonConfig {
         journal::create_action_lead,
         journal::update_action_lead,
         journal::delete_action_lead,
+        // Socio-economic model (web::api::profile): add its paths below this line.
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail))
 )]
@@ -112,6 +114,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     tasks::routes(cfg);
     budget::routes(cfg);
     journal::routes(cfg);
+    profile::routes(cfg);
     cfg.default_service(web::to(|| async {
         Err::<HttpResponse, _>(AppError::NotFound("Point d'accès inconnu de l'API.".into()))
     }));

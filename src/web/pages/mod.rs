@@ -8,7 +8,9 @@ pub mod budget;
 pub mod cohorts;
 pub mod dashboard;
 pub mod journal;
+pub mod mirror;
 pub mod outbox;
+pub mod profile;
 pub mod sessions;
 pub mod space;
 pub mod tasks;
@@ -33,6 +35,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     space::routes(cfg);
     budget::routes(cfg);
     journal::routes(cfg);
+    profile::routes(cfg);
+    mirror::routes(cfg);
     admin::routes(cfg);
 }
 
@@ -213,7 +217,12 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
             "Les liens personnels ont été renouvelés : les anciens ne fonctionnent plus."
         }
         "demo_chargee" => "La cohorte de démonstration a été chargée : explorez-la librement.",
-        other => return budget::notice_text(other).or_else(|| journal::notice_text(other)),
+        other => {
+            return budget::notice_text(other)
+                .or_else(|| journal::notice_text(other))
+                .or_else(|| profile::notice_text(other))
+                .or_else(|| mirror::notice_text(other));
+        }
     })
 }
 

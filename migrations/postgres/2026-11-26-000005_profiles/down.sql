@@ -1,0 +1,2 @@
+ALTER TABLE associations DROP COLUMN mirror_named;
+DROP TABLE association_profiles;

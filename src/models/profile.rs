@@ -1,0 +1,160 @@
+//! Storage of an association's socio-economic model (`association_profiles`): one JSON
+//! snapshot (`domain::profile::Profile`) per stage — `etat_des_lieux`, then `cible` (the
+//! target model before the bilan) — with a version for concurrent edits; and the
+//! association's choice to appear by name in the cohort mirror.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::{association_profiles, associations};
+use crate::db::{Conn, write_tx};
+use crate::domain::profile::Profile;
+use crate::error::AppError;
+use crate::models::input::now;
+use crate::models::{association, check_version};
+
+/// The two snapshots of the method.
+pub const STAGES: [(&str, &str); 2] = [
+    ("etat_des_lieux", "État des lieux"),
+    ("cible", "Modèle visé"),
+];
+
+pub fn stage_label(stage: &str) -> Option<&'static str> {
+    STAGES.iter().find(|(c, _)| *c == stage).map(|(_, l)| *l)
+}
+
+/// A stored snapshot.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct StoredProfile {
+    pub association_id: String,
+    pub stage: String,
+    #[schema(value_type = Object)]
+    pub profile: Profile,
+    pub updated_by: String,
+    /// 0 when nothing is stored yet.
+    pub version: i32,
+    #[serde(with = "crate::models::utc_option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+fn check_stage(stage: &str) -> Result<(), AppError> {
+    stage_label(stage)
+        .map(|_| ())
+        .ok_or_else(|| AppError::NotFound("Étape inconnue : état des lieux ou modèle visé.".into()))
+}
+
+/// The snapshot of `stage`, or an empty one (version 0).
+pub fn get(conn: &mut Conn, association_id: &str, stage: &str) -> Result<StoredProfile, AppError> {
+    check_stage(stage)?;
+    association::get(conn, association_id)?;
+    let row: Option<(String, String, i32, NaiveDateTime)> = association_profiles::table
+        .find((association_id, stage))
+        .select((
+            association_profiles::data,
+            association_profiles::updated_by,
+            association_profiles::version,
+            association_profiles::updated_at,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(match row {
+        Some((data, by, version, at)) => StoredProfile {
+            association_id: association_id.into(),
+            stage: stage.into(),
+            profile: serde_json::from_str(&data).unwrap_or_default(),
+            updated_by: by,
+            version,
+            updated_at: Some(at),
+        },
+        None => StoredProfile {
+            association_id: association_id.into(),
+            stage: stage.into(),
+            profile: Profile::default(),
+            updated_by: String::new(),
+            version: 0,
+            updated_at: None,
+        },
+    })
+}
+
+/// Saves a snapshot after its consistency checks (422 with each field's message) and the
+/// version check (409 when someone saved in between; `version` "0" for a first save).
+pub fn save(
+    conn: &mut Conn,
+    association_id: &str,
+    stage: &str,
+    profile: &Profile,
+    version: &str,
+    by: &str,
+) -> Result<StoredProfile, AppError> {
+    check_stage(stage)?;
+    let errors = profile.check();
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors.into_iter().collect()));
+    }
+    write_tx(conn, |conn| {
+        let current = get(conn, association_id, stage)?;
+        check_version(
+            version,
+            current.version,
+            "Ce modèle socio-économique a été modifié",
+        )?;
+        let data = serde_json::to_string(profile).map_err(|e| AppError::Internal(e.into()))?;
+        let t = now();
+        if current.version == 0 {
+            diesel::insert_into(association_profiles::table)
+                .values((
+                    association_profiles::association_id.eq(association_id),
+                    association_profiles::stage.eq(stage),
+                    association_profiles::data.eq(&data),
+                    association_profiles::updated_by.eq(by),
+                    association_profiles::version.eq(1),
+                    association_profiles::updated_at.eq(t),
+                ))
+                .execute(conn)?;
+        } else {
+            diesel::update(association_profiles::table.find((association_id, stage)))
+                .set((
+                    association_profiles::data.eq(&data),
+                    association_profiles::updated_by.eq(by),
+                    association_profiles::version.eq(current.version + 1),
+                    association_profiles::updated_at.eq(t),
+                ))
+                .execute(conn)?;
+        }
+        get(conn, association_id, stage)
+    })
+}
+
+/// Every association of the cohort with its snapshot of `stage` (empty when none).
+pub fn list_for_cohort(
+    conn: &mut Conn,
+    cohort_id: &str,
+    stage: &str,
+) -> Result<Vec<(association::Association, StoredProfile)>, AppError> {
+    check_stage(stage)?;
+    let mut out = Vec::new();
+    for a in association::list_for_cohort(conn, cohort_id)? {
+        let p = get(conn, &a.id, stage)?;
+        out.push((a, p));
+    }
+    Ok(out)
+}
+
+/// Whether peers see the association by name in the mirror.
+pub fn set_mirror_named(
+    conn: &mut Conn,
+    association_id: &str,
+    named: bool,
+) -> Result<association::Association, AppError> {
+    association::get(conn, association_id)?;
+    diesel::update(associations::table.find(association_id))
+        .set((
+            associations::mirror_named.eq(named),
+            associations::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    association::get(conn, association_id)
+}
