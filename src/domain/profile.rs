@@ -394,7 +394,7 @@ pub struct Indicators {
     pub significant_families: usize,
     /// More than half the resources from one funder (or one type when unknown).
     pub dependent: bool,
-    /// At least three significant families, or four types with none above half.
+    /// Not dependent, and three significant families, or two with none above 60 %.
     pub hybridised: bool,
     pub employees_fte_hundredths: u32,
     /// Volunteer hours in FTE hundredths (1 607 h a year).
@@ -462,9 +462,18 @@ pub fn indicators(p: &Profile) -> Indicators {
         .filter(|s| s.family != Family::Other && s.bp >= 1_000)
         .count();
     let dependent = top.is_some_and(|b| b > 5_000);
+    // Hybrid: three families of resources that each weigh, or two that balance (neither
+    // above 60 %), and no single funder carrying more than half.
+    let largest_family = shares
+        .iter()
+        .filter(|s| s.family != Family::Other)
+        .map(|s| s.bp)
+        .max()
+        .unwrap_or(0);
     let hybridised = total > 0
         && !dependent
-        && (significant_families >= 3 || (resource_types >= 4 && top.is_some_and(|b| b <= 5_000)));
+        && (significant_families >= 3
+            || (significant_families == 2 && largest_family <= 6_000));
     let alliances_by_nature = ALLIANCE_NATURES
         .iter()
         .map(|(code, label)| {
