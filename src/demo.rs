@@ -16,8 +16,8 @@ use crate::models::participant::{self, ParticipantInput};
 use crate::models::task::{self, ReturnInput};
 use crate::models::{planner, programme, session};
 
-struct Asso {
-    name: &'static str,
+pub(crate) struct Asso {
+    pub(crate) name: &'static str,
     rna: &'static str,
     siret: &'static str,
     year: i32,
@@ -28,7 +28,7 @@ struct Asso {
     board: Option<(&'static str, &'static str, &'static str)>,
 }
 
-const ASSOCIATIONS: [Asso; 8] = [
+pub(crate) const ASSOCIATIONS: [Asso; 8] = [
     Asso {
         name: "Les Jardins de Garonne",
         rna: "W332004518",
@@ -280,6 +280,8 @@ pub fn load(
             }
         }
         consultant_days(conn, &c.id, &dla.id, &partner.id, today)?;
+        let enrolled = association::list_for_cohort(conn, &c.id)?;
+        crate::demo_profiles::load(conn, &enrolled)?;
         mail_history(conn, mail, &c.id, start)?;
         Ok(c.id)
     })

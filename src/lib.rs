@@ -7,6 +7,7 @@
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod demo_profiles;
 pub mod domain;
 pub mod error;
 pub mod export;
