@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Barrier};
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use diesel::prelude::*;
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 
@@ -15,17 +15,17 @@ use cohorte::config::Config;
 use cohorte::db::schema::outbox_emails;
 use cohorte::db::{Pool, write_tx};
 use cohorte::domain::outbox::{MAX_ATTEMPTS, Status, backoff};
-use cohorte::domain::programme::SessionKind;
 use cohorte::error::AppError;
 use cohorte::mail::dispatch::{Dispatcher, Stats};
-use cohorte::mail::{
-    CalendarPerson, Email, Rendered, Renderer, SessionEmail, SessionFacts, TaskDue, Transport,
-    sender,
-};
+use cohorte::mail::{Email, Rendered, Transport, sender};
 use cohorte::models::outbox::{self, NewEmail, OutboxEmail};
 
 #[path = "common/smtp.rs"]
 mod smtp;
+
+#[path = "common/convocation.rs"]
+mod convocation;
+use convocation::convocation;
 
 struct Db {
     pool: Pool,
@@ -71,44 +71,6 @@ fn plain(item: &str, to: &str, send_after: DateTime<Utc>) -> NewEmail {
         calendar: None,
     };
     NewEmail::from_email("reminder_j7", item, 0, &email, send_after)
-}
-
-/// A convocation with its invite, rendered by the first slice's code.
-fn convocation(to: &str, send_after: DateTime<Utc>) -> NewEmail {
-    let session = SessionEmail {
-        session: SessionFacts {
-            id: "7d1e5b9a-2222-4000-8000-0000000000bb".into(),
-            kind: SessionKind::EtatDesLieux,
-            association_name: None,
-            cohort_name: "Modèles socio-économiques 2027".into(),
-            starts_at: Utc.with_ymd_and_hms(2027, 2, 15, 8, 30, 0).unwrap(),
-            ends_at: Utc.with_ymd_and_hms(2027, 2, 15, 15, 0, 0).unwrap(),
-            location: "Maison des associations, Bordeaux".into(),
-            video_link: String::new(),
-            agenda: "Tour de table\nConstats partagés".into(),
-            sequence: 3,
-        },
-        recipient: CalendarPerson {
-            name: "Nadia Benali".into(),
-            email: to.into(),
-        },
-        association_name: "Les Jardins partagés".into(),
-        organizer: CalendarPerson {
-            name: "Claire Martin".into(),
-            email: "claire.martin@dla33.fr".into(),
-        },
-        dla_name: "DLA de la Gironde".into(),
-        tasks: vec![TaskDue {
-            title: "État des lieux des missions".into(),
-            due: NaiveDate::from_ymd_opt(2027, 2, 8).unwrap(),
-        }],
-        participant_url: "https://cohorte.example.org/p/8f3c2a".into(),
-        calendar_url: None,
-    };
-    let email = session
-        .convocation(&Renderer::build("").unwrap(), send_after)
-        .unwrap();
-    NewEmail::from_email("convocation", &session.session.id, 3, &email, send_after)
 }
 
 fn enqueue(pool: &Pool, email: NewEmail) -> OutboxEmail {
@@ -227,7 +189,8 @@ fn due_emails_are_sent_once_each_with_the_message_id_stored_on_their_row() {
         calendar.content_type().unwrap().attribute("method"),
         Some("REQUEST")
     );
-    assert!(calendar.text_contents().unwrap().contains("SEQUENCE:3\r\n"));
+    let sequence = format!("SEQUENCE:{}\r\n", convocation::SEQUENCE);
+    assert!(calendar.text_contents().unwrap().contains(&sequence));
 
     // Nothing more is due now; the later one goes at its time.
     assert!(dispatcher.run_once(t0()).unwrap().is_empty());
