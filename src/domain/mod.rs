@@ -11,6 +11,7 @@ pub mod fr;
 pub mod identifiers;
 pub mod outbox;
 pub mod profile;
+pub mod profile_charts;
 pub mod programme;
 pub mod rules;
 pub mod schedule;
