@@ -100,6 +100,8 @@ pub fn json_config() -> web::JsonConfig {
         journal::update_action_lead,
         journal::delete_action_lead,
         // Socio-economic model (web::api::profile): add its paths below this line.
+        profile::get_profile,
+        profile::put_profile,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail))
 )]

@@ -150,13 +150,18 @@ async fn show(
         has_governance: participants.iter().any(|p| p.role == "gouvernance"),
     };
     let warnings = rules::association_warnings(&facts, co.start_date);
-    let (leads, mobilisation, logged) = {
+    let (leads, mobilisation, logged, profiles) = {
         let (aid, cid) = (a.id.clone(), co.id.clone());
         crate::db::run(&state.pool, move |c| {
+            let mut profiles = Vec::new();
+            for (stage, _) in crate::models::profile::STAGES {
+                profiles.push(crate::models::profile::get(c, &aid, stage)?);
+            }
             Ok((
                 crate::models::action_lead::list_for_association(c, &aid)?,
                 crate::models::session_log::director_mobilisation(c, &aid)?,
                 crate::models::session_log::logged_sessions(c, &cid)?,
+                profiles,
             ))
         })
         .await?
@@ -238,6 +243,14 @@ async fn show(
         "leads": lead_values,
         "reports": reports,
         "mobilisation": mobilisation,
+        // Socio-economic model: each stage, filled or not (web::pages::profile).
+        "profiles": profiles.iter().map(|p| json!({
+            "label": crate::models::profile::stage_label(&p.stage),
+            "url": format!("/associations/{}/modele/{}", a.id, p.stage),
+            "saved": p.version > 0,
+            "saved_by": p.updated_by,
+            "saved_at": p.updated_at.map(view::utc_long),
+        })).collect::<Vec<_>>(),
     });
     render(&state, "pages/associations/show", with_notice(ctx, &q))
 }

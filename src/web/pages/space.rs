@@ -112,6 +112,8 @@ async fn calendar(
 
 async fn space(state: web::Data<AppState>, path: web::Path<(String, String)>) -> PageResult {
     let (pid, token) = path.into_inner();
+    // The participant's forms of the socio-economic model (web::pages::profile).
+    let profile_url = format!("/espace/{pid}/{token}/modele");
     let seen = load(&state, Purpose::Space, pid, token).await?;
     let now = chrono::Utc::now().naive_utc();
     let sessions: Vec<_> = seen
@@ -156,6 +158,7 @@ async fn space(state: web::Data<AppState>, path: web::Path<(String, String)>) ->
             "sessions": sessions,
             "tasks": tasks,
             "calendar_url": seen.calendar_url,
+            "profile_url": profile_url,
             "webcal_url": seen.calendar_url.replacen("https://", "webcal://", 1).replacen("http://", "webcal://", 1),
         }),
     )?;
