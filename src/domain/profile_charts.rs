@@ -240,11 +240,9 @@ pub fn resources(i: &Indicators) -> ResourcesBar {
             .iter()
             .map(|s| format!("{} {}", s.label.to_lowercase(), s.percent))
             .collect();
-        let mut text = format!(
-            "Ressources de {} : {}.",
-            i.total,
-            capitalise(&parts.join(", "))
-        );
+        // No amount: the mirror shows this sentence for anonymised associations too, and a
+        // budget is easy to recognise among peers.
+        let mut text = format!("{}.", capitalise(&parts.join(", ")));
         if let Some(m) = &marker {
             text.push_str(&format!(" {} des ressources.", m.label));
         }
