@@ -149,6 +149,9 @@ async fn the_staff_form_saves_french_amounts_and_fte_and_reads_them_back() {
     assert!(page.contains(&format!("60{NBSP}%")), "largest funder share");
     assert!(page.contains("Fondation « Élan » — Fondation — de positionnement"));
     assert!(page.contains(&format!("/associations/{a}/modele/cible")));
+    // The three pillars' indicators (web::pages::mirror's partial).
+    assert!(page.contains("Indicateurs"));
+    assert!(page.contains("id=\"ind-etat_des_lieux-res-t\""), "{page}");
 
     // The form opens again at version 1 with the amounts as a person types them.
     let form = app

@@ -543,7 +543,7 @@ fn lines(stages: &[&Profile], style: Style) -> Vec<Line> {
         if x.total_cents == 0 {
             String::new()
         } else if x.dependent {
-            "Dépendance à un financeur".into()
+            "Dépendant : plus de la moitié d'une seule source".into()
         } else if x.hybridised {
             "Modèle hybride".into()
         } else {
@@ -673,6 +673,8 @@ fn page_ctx(a: &Association, co: &Cohort, stored: &[StoredProfile]) -> Value {
         .iter()
         .map(|s| {
             json!({
+                "ind": (s.version > 0).then(|| crate::web::pages::mirror::indicators_view(&s.profile)),
+                "chart_id": format!("ind-{}", s.stage),
                 "stage": s.stage,
                 "label": stage_label(&s.stage),
                 "saved": s.version > 0,
