@@ -63,9 +63,8 @@ pub struct Marker {
     pub kind: &'static str,
     pub x: f64,
     pub label: String,
-    /// `start` or `end`, so that the label stays inside the panel.
-    pub anchor: &'static str,
-    pub dx: f64,
+    /// Where the label starts (`text-anchor="start"`), inside the panel.
+    pub label_x: f64,
 }
 
 /// Ressources financières: a 100 % stacked bar.
@@ -205,7 +204,7 @@ pub fn resources(i: &Indicators) -> ResourcesBar {
         .map(|(n, s)| {
             let (col, row) = ((n % 2) as f64, (n / 2) as f64);
             // The first column holds the longer « Revenus d'activité ».
-            let x = bar_x + col * 178.0;
+            let x = bar_x + col * 196.0;
             let y = bar_y + bar_height + 22.0 + row * 20.0;
             LegendItem {
                 family: family_code(s.family),
@@ -223,13 +222,14 @@ pub fn resources(i: &Indicators) -> ResourcesBar {
         } else {
             "Première ressource"
         };
-        let right_half = x > bar_x + BAR_WIDTH * 0.55;
+        let label = format!("{what} : {}", percent(b));
+        // Centred on the mark, but kept inside the panel (bold 12,5 px ≈ 7,2 units a letter).
+        let w = label.chars().count() as f64 * 7.2;
         Marker {
             kind,
             x,
-            label: format!("{what} : {}", percent(b)),
-            anchor: if right_half { "end" } else { "start" },
-            dx: if right_half { -4.0 } else { 4.0 },
+            label_x: round1((x - w / 2.0).clamp(2.0, (PANEL_WIDTH - 2.0 - w).max(2.0))),
+            label,
         }
     });
     let summary = if empty {
@@ -600,7 +600,8 @@ mod tests {
         assert_eq!(m.kind, "funder");
         assert_eq!(m.x, 10.0 + 300.0 * 0.7);
         assert!(m.x > r.threshold_x, "70 % is beyond the 50 % line");
-        assert_eq!(m.anchor, "end", "label kept inside the panel");
+        // Centred on the mark: 24 letters, about 173 units wide.
+        assert!((m.label_x - (m.x - 86.4)).abs() < 0.11, "{}", m.label_x);
         assert_eq!(m.label, "Premier financeur : 70\u{a0}%");
         assert!(
             r.summary.contains("Subventions publiques 85\u{a0}%"),
@@ -622,6 +623,12 @@ mod tests {
         let m = resources(&i).marker.unwrap();
         assert_eq!(m.kind, "type");
         assert_eq!(m.label, "Première ressource : 75\u{a0}%");
+        // Near the right edge the label moves left to stay inside the panel.
+        assert!(
+            m.label_x + 25.0 * 7.2 <= PANEL_WIDTH - 2.0 + 0.11,
+            "{}",
+            m.label_x
+        );
         assert_eq!(top_share(&i), Some((7_500, "type")));
     }
 
