@@ -101,7 +101,8 @@ pub fn save(
             current.version,
             "Ce modèle socio-économique a été modifié",
         )?;
-        let data = serde_json::to_string(profile).map_err(|e| AppError::Internal(e.into()))?;
+        let profile = keep_other_stage_fields(stage, profile, &current.profile);
+        let data = serde_json::to_string(&profile).map_err(|e| AppError::Internal(e.into()))?;
         let t = now();
         if current.version == 0 {
             diesel::insert_into(association_profiles::table)
@@ -126,6 +127,21 @@ pub fn save(
         }
         get(conn, association_id, stage)
     })
+}
+
+/// Each stage's form owns part of the document: the état des lieux has no levers, the target
+/// model no strengths, fragilities or risks. What a stage does not own is kept as stored,
+/// so that saving its form never empties what was entered another way.
+fn keep_other_stage_fields(stage: &str, new: &Profile, stored: &Profile) -> Profile {
+    let mut p = new.clone();
+    if stage == "etat_des_lieux" {
+        p.levers = stored.levers.clone();
+    } else {
+        p.reading.strengths = stored.reading.strengths.clone();
+        p.reading.fragilities = stored.reading.fragilities.clone();
+        p.reading.risks = stored.reading.risks.clone();
+    }
+    p
 }
 
 /// Every association of the cohort with its snapshot of `stage` (empty when none).
@@ -157,4 +173,48 @@ pub fn set_mirror_named(
         ))
         .execute(conn)?;
     association::get(conn, association_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::profile::{Levers, Reading};
+
+    #[test]
+    fn a_stage_form_keeps_the_fields_it_does_not_show() {
+        let stored = Profile {
+            reading: Reading {
+                strengths: "forces".into(),
+                fragilities: "fragilités".into(),
+                risks: "risques".into(),
+                ambition: "ambition".into(),
+            },
+            levers: Levers {
+                actions: "pistes".into(),
+                ..Levers::default()
+            },
+            ..Profile::default()
+        };
+        let typed = Profile {
+            reading: Reading {
+                ambition: "nouvelle ambition".into(),
+                ..Reading::default()
+            },
+            ..Profile::default()
+        };
+        let edl = keep_other_stage_fields("etat_des_lieux", &typed, &stored);
+        assert_eq!(edl.levers.actions, "pistes");
+        assert_eq!(
+            edl.reading.strengths, "",
+            "the état des lieux form owns its reading"
+        );
+        let cible = keep_other_stage_fields("cible", &typed, &stored);
+        assert_eq!(cible.reading.strengths, "forces");
+        assert_eq!(cible.reading.ambition, "nouvelle ambition");
+        assert_eq!(
+            cible.levers,
+            Levers::default(),
+            "the target form owns its levers"
+        );
+    }
 }
