@@ -472,8 +472,7 @@ pub fn indicators(p: &Profile) -> Indicators {
         .unwrap_or(0);
     let hybridised = total > 0
         && !dependent
-        && (significant_families >= 3
-            || (significant_families == 2 && largest_family <= 6_000));
+        && (significant_families >= 3 || (significant_families == 2 && largest_family <= 6_000));
     let alliances_by_nature = ALLIANCE_NATURES
         .iter()
         .map(|(code, label)| {
