@@ -64,7 +64,7 @@ const DEMOS: [Demo; 8] = [
         name: "Cinéma Le Festival",
         human: (6, 520, 40, 3_200, 2, 0),
         money: &[
-            (Ventes, 220_000),
+            (Ventes, 210_000),
             (SubventionCommune, 80_000),
             (SubventionRegion, 30_000),
             (SubventionEtat, 25_000),
@@ -146,7 +146,7 @@ const DEMOS: [Demo; 8] = [
             (SubventionEtat, 8_000),
             (SubventionDepartement, 5_000),
         ],
-        largest: ("Cotisations des adhérentes", 35_000),
+        largest: ("Ville de Bordeaux", 15_000),
         alliances: &[("Collège Jean-Moulin", "collectivite", "production")],
         das: &[],
         reading: [
@@ -361,7 +361,16 @@ mod tests {
             ind.iter().any(|i| i.dependent),
             "someone depends on one funder"
         );
-        assert!(ind.iter().any(|i| i.hybridised), "someone has hybridised");
+        assert_eq!(
+            ind.iter().filter(|i| i.dependent).count(),
+            1,
+            "one depends on one funder"
+        );
+        assert_eq!(
+            ind.iter().filter(|i| i.hybridised).count(),
+            3,
+            "three have hybridised"
+        );
         assert!(
             ind.iter().any(|i| !i.dependent && !i.hybridised),
             "and some are in between"
