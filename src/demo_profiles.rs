@@ -326,6 +326,28 @@ pub fn load(conn: &mut Conn, associations: &[Association]) -> Result<(), AppErro
         profile::set_mirror_named(conn, &a.id, d.named)?;
         if i < 2 {
             let mut target = p.clone();
+            // What they aim for: more earned income and a first corporate patron, so the
+            // before / after page has figures to compare.
+            for line in target.finances.resources.iter_mut() {
+                if line.resource == Ventes {
+                    line.amount_cents = line.amount_cents * 16 / 10;
+                }
+            }
+            target.finances.resources.push(ResourceAmount {
+                resource: Formation,
+                amount_cents: 20_000 * 100,
+            });
+            if !target
+                .finances
+                .resources
+                .iter()
+                .any(|l| l.resource == MecenatEntreprises)
+            {
+                target.finances.resources.push(ResourceAmount {
+                    resource: MecenatEntreprises,
+                    amount_cents: 15_000 * 100,
+                });
+            }
             target.levers = Levers {
                 human: "Former deux encadrant·es techniques ; un service civique de plus.".into(),
                 financial: "Conventions pluriannuelles avec la métropole ; ventes aux \
@@ -356,6 +378,7 @@ mod tests {
         for p in &all {
             assert!(p.check().is_empty(), "{:?}", p.check());
         }
+
         let ind: Vec<_> = all.iter().map(indicators).collect();
         assert!(
             ind.iter().any(|i| i.dependent),
