@@ -577,12 +577,9 @@ fn mail_history(
     if let Some(r) = upcoming.iter().rev().find(|r| r.kind == "homework_overdue") {
         outbox::cancel(conn, &r.id)?;
         diesel::update(outbox_emails::table.find(&r.id))
-            .set(
-                outbox_emails::note.eq(Some(
-                    "Annulé par la chargée de mission : l'association a prévenu de son retard."
-                        .to_string(),
-                )),
-            )
+            .set(outbox_emails::note.eq(Some(
+                "Annulé par l'équipe : l'association a prévenu de son retard.".to_string(),
+            )))
             .execute(conn)?;
     }
     Ok(())

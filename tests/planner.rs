@@ -617,3 +617,164 @@ async fn over_real_smtp_the_convocation_is_an_invitation_and_the_reminder_comes_
         1
     );
 }
+
+/// The first participant of the association, as the API shows it.
+async fn first_person(app: &TestApp, association: &str) -> Value {
+    app.get(&format!("/api/v1/associations/{association}/participants"))
+        .await
+        .expect(200)
+        .json()[0]
+        .clone()
+}
+
+#[actix_web::test]
+async fn a_corrected_address_sticks_and_nothing_goes_again_to_the_old_one() {
+    let app = spawn().await;
+    let (cohort, associations) = app.cohort_with(1).await;
+    app.generate(&cohort).await;
+    publish(&app, &cohort).await;
+    let person = first_person(&app, &associations[0]).await;
+    let pid = person["id"].as_str().unwrap().to_string();
+    let old = person["email"].as_str().unwrap().to_string();
+    // Its first convocation bounced.
+    let row = rows(&app, &cohort)
+        .into_iter()
+        .find(|r| r.kind == "convocation" && r.participant_id.as_deref() == Some(pid.as_str()))
+        .unwrap();
+    {
+        use diesel::prelude::*;
+        diesel::update(cohorte::db::schema::outbox_emails::table.find(&row.id))
+            .set(cohorte::db::schema::outbox_emails::status.eq("failed"))
+            .execute(&mut app.pool.get().unwrap())
+            .unwrap();
+    }
+    app.post_form(
+        &format!("/envois/{}/renvoyer", row.id),
+        &[("recipient_email", "nadia.corrigee@exemple.fr")],
+    )
+    .await
+    .expect(303);
+    // The person's record follows, and the next change in the cohort keeps it.
+    let person = first_person(&app, &associations[0]).await;
+    assert_eq!(person["email"], "nadia.corrigee@exemple.fr");
+    // Any change in the cohort rebuilds its emails.
+    let edited = app
+        .get(&format!("/api/v1/cohorts/{cohort}"))
+        .await
+        .expect(200)
+        .json();
+    app.put_json(&format!("/api/v1/cohorts/{cohort}"), edited)
+        .await
+        .expect(200);
+    let all = rows(&app, &cohort);
+    let resent = all.iter().find(|r| r.id == row.id).unwrap();
+    assert_eq!(resent.recipient_email, "nadia.corrigee@exemple.fr");
+    assert!(
+        !all.iter()
+            .any(|r| r.recipient_email == old && r.status() == Status::Scheduled),
+        "nothing planned for the old address any more"
+    );
+}
+
+#[actix_web::test]
+async fn a_reminder_cancelled_by_hand_stays_cancelled_when_its_session_moves() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let generated = app.generate(&cohort).await;
+    let id = session_of(&generated, "introductive")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    publish(&app, &cohort).await;
+    let j7 = rows(&app, &cohort)
+        .into_iter()
+        .find(|r| r.kind == "reminder_j7" && r.item_id == id)
+        .unwrap();
+    app.post_form(&format!("/envois/{}/annuler", j7.id), &[])
+        .await
+        .expect(303);
+    move_to(&app, &id, "2027-02-04").await;
+    let again: Vec<_> = rows(&app, &cohort)
+        .into_iter()
+        .filter(|r| {
+            r.kind == "reminder_j7" && r.item_id == id && r.participant_id == j7.participant_id
+        })
+        .collect();
+    assert_eq!(again.len(), 1, "no new reminder beside the cancelled one");
+    assert_eq!(again[0].status(), Status::Cancelled);
+    assert_eq!(again[0].note.as_deref(), Some("Annulé par l'équipe."));
+}
+
+#[actix_web::test]
+async fn two_people_sharing_an_address_each_get_their_own_emails_once() {
+    let app = spawn().await;
+    let (cohort, associations) = app.cohort_with(1).await;
+    app.post_json(
+        &format!("/api/v1/associations/{}/participants", associations[0]),
+        json!({"name": "Accueil", "email": "contact@partage.fr", "role": "autre"}),
+    )
+    .await
+    .expect(201);
+    let other = app
+        .post_json(
+            &format!("/api/v1/cohorts/{cohort}/associations"),
+            json!({"name": "Voisins", "town": "Bordeaux"}),
+        )
+        .await
+        .expect(201)
+        .json();
+    app.post_json(
+        &format!(
+            "/api/v1/associations/{}/participants",
+            other["id"].as_str().unwrap()
+        ),
+        json!({"name": "Standard", "email": "contact@partage.fr", "role": "autre"}),
+    )
+    .await
+    .expect(201);
+    app.generate(&cohort).await;
+    publish(&app, &cohort).await;
+    let shared: Vec<_> = rows(&app, &cohort)
+        .into_iter()
+        .filter(|r| r.kind == "convocation" && r.recipient_email == "contact@partage.fr")
+        .collect();
+    // 3 collective sessions each + their own bilan each.
+    assert_eq!(shared.len(), 8);
+    let names: std::collections::BTreeSet<_> =
+        shared.iter().map(|r| r.recipient_name.clone()).collect();
+    assert_eq!(names.len(), 2);
+    // A resync with nothing changed rewrites nothing.
+    let templates = Arc::new(cohorte::templates::build("").unwrap());
+    let mail = MailContext::new(&app.config, templates);
+    let stats = cohorte::models::planner::sync_cohort(
+        &mut app.pool.get().unwrap(),
+        &mail,
+        &cohort,
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(stats.total(), 0, "{stats:?}");
+}
+
+#[actix_web::test]
+async fn no_overdue_notice_after_the_session_the_work_prepares() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let generated = app.generate(&cohort).await;
+    let intro = session_of(&generated, "introductive");
+    // Homework due on the session's own day.
+    let task = app
+        .post_json(
+            &format!("/api/v1/cohorts/{cohort}/tasks"),
+            json!({"title": "Apporter les comptes", "due_date": "2027-01-11", "session_id": intro["id"]}),
+        )
+        .await
+        .expect(201)
+        .json();
+    publish(&app, &cohort).await;
+    let overdue: Vec<_> = rows(&app, &cohort)
+        .into_iter()
+        .filter(|r| r.kind == "homework_overdue" && r.item_id == task["id"].as_str().unwrap())
+        .collect();
+    assert!(overdue.is_empty(), "{overdue:?}");
+}

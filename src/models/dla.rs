@@ -93,5 +93,14 @@ pub fn update(conn: &mut Conn, id: &str, input: &DlaInput) -> Result<Dla, AppErr
             dlas::updated_at.eq(now()),
         ))
         .execute(conn)?;
+    // Its name is in every email of its cohorts: rebuild those not sent yet.
+    use crate::db::schema::cohorts;
+    let owned: Vec<String> = cohorts::table
+        .filter(cohorts::dla_id.eq(id))
+        .select(cohorts::id)
+        .load(conn)?;
+    for cohort_id in owned {
+        crate::models::planner::touch(conn, &cohort_id)?;
+    }
     get(conn, id)
 }

@@ -54,9 +54,14 @@ pub fn check_version(
     current: i32,
     changed: &str,
 ) -> Result<(), crate::error::AppError> {
-    match sent.trim().parse::<i32>() {
-        Ok(v) if v != current => Err(stale(changed)),
-        _ => Ok(()),
+    let sent = sent.trim();
+    if sent.is_empty() {
+        return Ok(());
+    }
+    match sent.parse::<i32>() {
+        Ok(v) if v == current => Ok(()),
+        // A different version, or something that is not one: refused, not ignored.
+        _ => Err(stale(changed)),
     }
 }
 

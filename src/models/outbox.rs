@@ -165,13 +165,31 @@ impl NewEmail {
     }
 
     pub fn dedup_key(&self) -> String {
-        rules::dedup_key(
+        row_key(
             &self.kind,
             &self.item_id,
             &self.recipient_email,
+            self.participant_id.as_deref(),
             self.revision,
         )
     }
+}
+
+/// The dedup key of a row: per address, and per participant when the email is addressed
+/// to one (two people of an association may share `contact@…`: each gets their own email,
+/// with their own personal links).
+pub fn row_key(
+    kind: &str,
+    item_id: &str,
+    recipient_email: &str,
+    participant_id: Option<&str>,
+    revision: i32,
+) -> String {
+    let recipient = match participant_id {
+        Some(pid) => format!("{}#{pid}", recipient_email.trim()),
+        None => recipient_email.to_string(),
+    };
+    rules::dedup_key(kind, item_id, &recipient, revision)
 }
 
 /// Queues an email, in the caller's transaction if there is one. Returns `None`, and
@@ -318,14 +336,24 @@ pub fn hold(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
 }
 
 /// Cancels an email not sent yet (or failed, to stop showing it as waiting for action).
+/// The note of an email cancelled by someone (the planner's own notes start « Annulé : »):
+/// the planner never brings such an email back.
+pub const CANCELLED_BY_STAFF: &str = "Annulé par l'équipe.";
+
 pub fn cancel(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
-    transition(
-        conn,
-        id,
-        &[Status::Draft, Status::Scheduled, Status::Failed],
-        Status::Cancelled,
-        "Impossible d'annuler cet e-mail",
-    )
+    write_tx(conn, |conn| {
+        transition(
+            conn,
+            id,
+            &[Status::Draft, Status::Scheduled, Status::Failed],
+            Status::Cancelled,
+            "Impossible d'annuler cet e-mail",
+        )?;
+        diesel::update(outbox_emails::table.find(id))
+            .set(outbox_emails::note.eq(Some(CANCELLED_BY_STAFF)))
+            .execute(conn)?;
+        get(conn, id)
+    })
 }
 
 /// Sends a failed email again, from its first attempt, at once; `corrected_email`
@@ -361,7 +389,13 @@ pub fn resend(
                     .into(),
             });
         }
-        let key = rules::dedup_key(&current.kind, &current.item_id, &address, current.revision);
+        let key = row_key(
+            &current.kind,
+            &current.item_id,
+            &address,
+            current.participant_id.as_deref(),
+            current.revision,
+        );
         if key != current.dedup_key {
             let taken: i64 = outbox_emails::table
                 .filter(outbox_emails::dedup_key.eq(&key))
@@ -396,6 +430,22 @@ pub fn resend(
                 "Seul un e-mail en échec peut être renvoyé",
                 get(conn, id)?.status(),
             ));
+        }
+        // The corrected address is the person's: their record follows, so that the
+        // planner's next pass keeps it and every later email goes there too.
+        if address != current.recipient_email
+            && let Some(pid) = &current.participant_id
+        {
+            use crate::db::schema::participants;
+            diesel::update(participants::table.find(pid))
+                .set((
+                    participants::email.eq(&address),
+                    participants::updated_at.eq(t),
+                ))
+                .execute(conn)?;
+            if let Some(cid) = &current.cohort_id {
+                crate::models::planner::touch(conn, cid)?;
+            }
         }
         get(conn, id)
     })

@@ -386,20 +386,29 @@ fn wanted(
             if !p.reminders {
                 continue;
             }
+            // Revision: the due date, so that editing the title does not send it again.
+            let due_rev = t
+                .due_date
+                .format("%Y%m%d")
+                .to_string()
+                .parse::<i32>()
+                .unwrap_or(0);
             if let Some(at) = s.homework_reminder_at(t.due_date)
                 && at > assigned_at
                 && at < due_end
             {
-                add(HomeworkKind::Reminder, t.version, at, due_end)?;
+                add(HomeworkKind::Reminder, due_rev, at, due_end)?;
             }
-            if let Some(at) = s.overdue_at(t.due_date) {
+            if let Some(at) = s.overdue_at(t.due_date)
+                && prepared.is_none_or(|ps| ps.starts_at.and_utc() > at)
+            {
                 // Pointless once the session it prepares has begun; a week at most.
                 let until = prepared
                     .map(|ps| ps.starts_at.and_utc())
                     .filter(|start| *start > at)
                     .unwrap_or(at + Duration::days(7))
                     .min(at + Duration::days(7));
-                add(HomeworkKind::Overdue, t.version, at, until)?;
+                add(HomeworkKind::Overdue, due_rev, at, until)?;
             }
         }
     }
@@ -486,6 +495,20 @@ pub fn sync_cohort(
             continue;
         }
         if w.not_after.is_some_and(|limit| limit <= now) {
+            continue;
+        }
+        // Cancelled by someone (the planner's own notes start « Annulé : »): the slot
+        // stays cancelled, whatever its new revision.
+        if existing.iter().any(|r| {
+            r.status() == Status::Cancelled
+                && !r
+                    .note
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("Annulé : "))
+                && r.kind == w.kind
+                && r.item_id == w.item_id
+                && r.participant_id == w.participant_id
+        }) {
             continue;
         }
         let late = w.send_after < now - GRACE;

@@ -601,6 +601,8 @@ fn notify(
         row.cohort_id = Some(co.id.clone());
         row.participant_id = Some(p.id.clone());
         row.draft = review;
+        // News of a session is pointless once it has begun.
+        row.not_after = Some(session.starts_at.and_utc());
         outbox::enqueue(conn, row)?;
     }
     Ok(count)

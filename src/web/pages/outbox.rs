@@ -271,7 +271,10 @@ async fn resend(
     let id = path.into_inner();
     actor.authorize(Action::ManageOutbox(&id))?;
     let (eid, address) = (id.clone(), f.recipient_email.clone());
-    match crate::db::run(&state.pool, move |c| outbox::resend(c, &eid, Some(address))).await {
+    match state
+        .write(move |c| outbox::resend(c, &eid, Some(address)))
+        .await
+    {
         Ok(e) => Ok(redirect(&back(&e), Some("envoi_relance"))),
         Err(err) => {
             let (status, field_error, message) = match &err {
