@@ -543,39 +543,6 @@ async fn deleting_an_entry_asks_for_confirmation_first() {
 
 // --- CSV -----------------------------------------------------------------------------------
 
-/// Reads a `;`-separated, CRLF-ended CSV with RFC 4180 quoting.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ';') => row.push(std::mem::take(&mut field)),
-            (false, '\r') => {
-                assert_eq!(chars.next(), Some('\n'), "CR is followed by LF");
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, '\n') => panic!("a bare LF ends a line: CRLF expected"),
-            (false, c) => field.push(c),
-        }
-    }
-    assert!(
-        row.is_empty() && field.is_empty(),
-        "the file ends with CRLF"
-    );
-    rows
-}
-
 #[actix_web::test]
 async fn the_time_entries_csv_opens_in_french_excel_with_accents_and_decimal_commas() {
     let app = spawn().await;
@@ -609,7 +576,7 @@ async fn the_time_entries_csv_opens_in_french_excel_with_accents_and_decimal_com
     );
     assert!(res.body.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM first");
     let text = std::str::from_utf8(&res.body[3..]).expect("UTF-8");
-    let rows = parse_csv(text);
+    let rows = common::parse_csv(text);
     assert_eq!(
         rows[0],
         [

@@ -104,41 +104,6 @@ fn location(res: &Response) -> String {
     res.header("location").expect("a redirect").to_string()
 }
 
-/// Minimal reader of the CSV we write: BOM, `;`, CRLF, `"` quoting with doubled quotes.
-fn parse_csv(bytes: &[u8]) -> Vec<Vec<String>> {
-    let text = std::str::from_utf8(bytes).expect("UTF-8");
-    let text = text.strip_prefix('\u{feff}').expect("a BOM first");
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ';') => row.push(std::mem::take(&mut field)),
-            (false, '\r') => {
-                assert_eq!(chars.next(), Some('\n'), "lines end with CRLF");
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, '\n') => panic!("a bare LF in the CSV"),
-            (false, c) => field.push(c),
-        }
-    }
-    assert!(
-        field.is_empty() && row.is_empty(),
-        "the last line ends with CRLF"
-    );
-    rows
-}
-
 // --- the half-day rule ----------------------------------------------------------------------
 
 #[actix_web::test]
@@ -782,7 +747,8 @@ async fn the_attendance_csv_parses_back_one_line_per_participant_session_and_hal
             .unwrap()
             .contains("presences-")
     );
-    let rows = parse_csv(&res.body);
+    let text = std::str::from_utf8(&res.body).expect("UTF-8");
+    let rows = common::parse_csv(text.strip_prefix('\u{feff}').expect("a BOM first"));
     assert_eq!(
         rows[0],
         [

@@ -401,43 +401,10 @@ async fn a_participant_fills_the_assessment_through_their_link_and_a_wrong_token
     assert_eq!(stored(&app, a, "etat_des_lieux").await["version"], 1);
 }
 
-/// Reads a `;`-separated, CRLF-ended CSV with RFC 4180 quoting.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ';') => row.push(std::mem::take(&mut field)),
-            (false, '\r') => {
-                assert_eq!(chars.next(), Some('\n'), "CR is followed by LF");
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, '\n') => panic!("a bare LF ends a line: CRLF expected"),
-            (false, c) => field.push(c),
-        }
-    }
-    assert!(
-        row.is_empty() && field.is_empty(),
-        "the file ends with CRLF"
-    );
-    rows
-}
-
 fn csv_rows(res: &Response) -> Vec<Vec<String>> {
     assert_eq!(res.content_type(), "text/csv; charset=utf-8");
     assert!(res.body.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM first");
-    parse_csv(std::str::from_utf8(&res.body[3..]).expect("UTF-8"))
+    common::parse_csv(std::str::from_utf8(&res.body[3..]).expect("UTF-8"))
 }
 
 #[actix_web::test]

@@ -283,3 +283,36 @@ impl TestApp {
             .json()
     }
 }
+
+/// Reads a `;`-separated, CRLF-ended CSV with RFC 4180 quoting.
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ';') => row.push(std::mem::take(&mut field)),
+            (false, '\r') => {
+                assert_eq!(chars.next(), Some('\n'), "CR is followed by LF");
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, '\n') => panic!("a bare LF ends a line: CRLF expected"),
+            (false, c) => field.push(c),
+        }
+    }
+    assert!(
+        row.is_empty() && field.is_empty(),
+        "the file ends with CRLF"
+    );
+    rows
+}
