@@ -134,6 +134,41 @@ pub fn attachment(filename: &str) -> String {
     format!("attachment; filename=\"{safe}\"")
 }
 
+/// ASCII slug of a name for a file name, at most 60 characters: « Modèles 2027 » →
+/// "modeles-2027", « Les Pêcheurs d'Été » → "les-pecheurs-d-ete"; `fallback` when nothing
+/// is left.
+pub fn filename_slug(name: &str, fallback: &str) -> String {
+    let mut out = String::new();
+    for c in name.to_lowercase().chars() {
+        let mapped = match c {
+            'à' | 'â' | 'ä' | 'á' => "a",
+            'é' | 'è' | 'ê' | 'ë' => "e",
+            'î' | 'ï' | 'í' => "i",
+            'ô' | 'ö' | 'ó' => "o",
+            'ù' | 'û' | 'ü' | 'ú' => "u",
+            'ç' => "c",
+            'œ' => "oe",
+            'æ' => "ae",
+            c if c.is_ascii_alphanumeric() => {
+                out.push(c);
+                continue;
+            }
+            _ => "-",
+        };
+        if mapped == "-" && (out.is_empty() || out.ends_with('-')) {
+            continue;
+        }
+        out.push_str(mapped);
+    }
+    let out: String = out.trim_end_matches('-').chars().take(60).collect();
+    let out = out.trim_end_matches('-');
+    if out.is_empty() {
+        fallback.to_owned()
+    } else {
+        out.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,5 +256,19 @@ mod tests {
             attachment("temps-cohorte-été.csv"),
             "attachment; filename=\"temps-cohorte-_t_.csv\""
         );
+    }
+
+    #[test]
+    fn file_names_are_ascii_slugs() {
+        assert_eq!(
+            filename_slug("Modèles socio-économiques 2027", "cohorte"),
+            "modeles-socio-economiques-2027"
+        );
+        assert_eq!(filename_slug("  Cœur & Ça ! ", "cohorte"), "coeur-ca");
+        assert_eq!(
+            filename_slug("Les Pêcheurs d'Été", "x"),
+            "les-pecheurs-d-ete"
+        );
+        assert_eq!(filename_slug("«»", "association"), "association");
     }
 }

@@ -568,39 +568,6 @@ async fn delete_entry(
 
 // ---- CSV ----------------------------------------------------------------------------------
 
-/// ASCII slug of a cohort name for a file name: « Modèles 2027 » → "modeles-2027".
-fn slug(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.to_lowercase().chars() {
-        let mapped = match c {
-            'à' | 'â' | 'ä' | 'á' => "a",
-            'é' | 'è' | 'ê' | 'ë' => "e",
-            'î' | 'ï' | 'í' => "i",
-            'ô' | 'ö' | 'ó' => "o",
-            'ù' | 'û' | 'ü' | 'ú' => "u",
-            'ç' => "c",
-            'œ' => "oe",
-            'æ' => "ae",
-            c if c.is_ascii_alphanumeric() => {
-                out.push(c);
-                continue;
-            }
-            _ => "-",
-        };
-        if mapped == "-" && (out.is_empty() || out.ends_with('-')) {
-            continue;
-        }
-        out.push_str(mapped);
-    }
-    let out = out.trim_end_matches('-');
-    let out: String = out.chars().take(60).collect();
-    if out.is_empty() {
-        "cohorte".to_owned()
-    } else {
-        out
-    }
-}
-
 async fn export_csv(
     state: web::Data<AppState>,
     actor: Actor,
@@ -663,26 +630,11 @@ async fn export_csv(
     );
     let filename = format!(
         "temps-{}-{}.csv",
-        slug(&ch.cohort_name),
+        csv::filename_slug(&ch.cohort_name, "cohorte"),
         programme::today().format("%Y-%m-%d")
     );
     Ok(HttpResponse::Ok()
         .content_type(csv::CONTENT_TYPE)
         .insert_header((header::CONTENT_DISPOSITION, csv::attachment(&filename)))
         .body(body))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_names_are_ascii_slugs() {
-        assert_eq!(
-            slug("Modèles socio-économiques 2027"),
-            "modeles-socio-economiques-2027"
-        );
-        assert_eq!(slug("  Cœur & Ça ! "), "coeur-ca");
-        assert_eq!(slug("«»"), "cohorte");
-    }
 }

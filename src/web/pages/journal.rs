@@ -637,36 +637,9 @@ async fn attendance_csv(
         ],
         &rows,
     );
-    let filename = format!("presences-{}.csv", slug(&co.name));
+    let filename = format!("presences-{}.csv", csv::filename_slug(&co.name, "cohorte"));
     Ok(HttpResponse::Ok()
         .content_type(csv::CONTENT_TYPE)
         .insert_header((header::CONTENT_DISPOSITION, csv::attachment(&filename)))
         .body(body))
-}
-
-/// An ASCII file name part: « Modèles 2027 » → « modeles-2027 ».
-fn slug(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.to_lowercase().chars() {
-        let c = match c {
-            'à' | 'â' | 'ä' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'î' | 'ï' => 'i',
-            'ô' | 'ö' => 'o',
-            'ù' | 'û' | 'ü' => 'u',
-            'ç' => 'c',
-            c => c,
-        };
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let out = out.trim_matches('-').to_string();
-    if out.is_empty() {
-        "cohorte".to_string()
-    } else {
-        out
-    }
 }

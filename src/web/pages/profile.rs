@@ -722,33 +722,6 @@ async fn print(state: web::Data<AppState>, actor: Actor, path: web::Path<String>
 
 // ---- CSV ----------------------------------------------------------------------------------
 
-/// ASCII slug for a file name: « Les Pêcheurs d'Été » → "les-pecheurs-d-ete".
-fn slug(name: &str, fallback: &str) -> String {
-    let mut out = String::new();
-    for c in name.to_lowercase().chars() {
-        let mapped = match c {
-            'à' | 'â' | 'ä' | 'á' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'î' | 'ï' | 'í' => 'i',
-            'ô' | 'ö' | 'ó' => 'o',
-            'ù' | 'û' | 'ü' | 'ú' => 'u',
-            'ç' => 'c',
-            c if c.is_ascii_alphanumeric() => c,
-            _ => '-',
-        };
-        if mapped == '-' && (out.is_empty() || out.ends_with('-')) {
-            continue;
-        }
-        out.push(mapped);
-    }
-    let out: String = out.trim_end_matches('-').chars().take(60).collect();
-    if out.is_empty() {
-        fallback.to_owned()
-    } else {
-        out
-    }
-}
-
 fn csv_response(filename: &str, body: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(csv::CONTENT_TYPE)
@@ -780,7 +753,7 @@ async fn export_one(
     );
     let filename = format!(
         "modele-{}-{}.csv",
-        slug(&a.name, "association"),
+        csv::filename_slug(&a.name, "association"),
         programme::today().format("%Y-%m-%d")
     );
     Ok(csv_response(&filename, body))
@@ -874,7 +847,7 @@ async fn export_cohort(
     );
     let filename = format!(
         "modeles-{}-{}.csv",
-        slug(&co.name, "cohorte"),
+        csv::filename_slug(&co.name, "cohorte"),
         programme::today().format("%Y-%m-%d")
     );
     Ok(csv_response(&filename, body))
@@ -890,11 +863,5 @@ mod tests {
         assert_eq!(fte(300, Style::Page), "3\u{a0}ETP");
         assert_eq!(fte(275, Style::Page), "2,75\u{a0}ETP");
         assert_eq!(fte(350, Style::Sheet), "3,5");
-    }
-
-    #[test]
-    fn file_names_are_ascii() {
-        assert_eq!(slug("Les Pêcheurs d'Été", "x"), "les-pecheurs-d-ete");
-        assert_eq!(slug("«»", "association"), "association");
     }
 }
