@@ -11,8 +11,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::Conn;
-use crate::db::schema::{attendances, cohorts, time_entries};
-use crate::domain::budget::{self, Contract, TimeAmount, TimeKind};
+use crate::db::schema::{attendances, cohorts};
+use crate::domain::budget::{self, Contract, TimeAmount};
 use crate::domain::charts::{self, Burn, Timeline, TimelineItem};
 use crate::domain::programme::{ProgrammeTemplate, SessionKind};
 use crate::domain::{Warning, fr};
@@ -24,33 +24,6 @@ use crate::models::session::Session;
 pub fn contract(conn: &mut Conn, cohort_id: &str) -> Result<(Contract, bool), AppError> {
     let (contract, version) = crate::models::budget::contract(conn, cohort_id)?;
     Ok((contract, version > 0))
-}
-
-/// (date, kind, amount) of every time entry of the cohort.
-fn entries(
-    conn: &mut Conn,
-    cohort_id: &str,
-) -> Result<Vec<(NaiveDate, TimeKind, TimeAmount)>, AppError> {
-    Ok(time_entries::table
-        .filter(time_entries::cohort_id.eq(cohort_id))
-        .select((
-            time_entries::entry_date,
-            time_entries::kind,
-            time_entries::half_days,
-            time_entries::minutes,
-        ))
-        .load::<(NaiveDate, String, Option<i32>, Option<i32>)>(conn)?
-        .into_iter()
-        .filter_map(|(date, kind, half_days, minutes)| {
-            let kind = TimeKind::parse(&kind)?;
-            let amount = match (half_days, minutes) {
-                (Some(h), _) => TimeAmount::HalfDays(h as i64),
-                (None, Some(m)) => TimeAmount::Minutes(m as i64),
-                (None, None) => return None,
-            };
-            Some((date, kind, amount))
-        })
-        .collect())
 }
 
 /// The figures shared by the cohort dashboard and the DLA overview.
@@ -150,7 +123,12 @@ pub fn cohort(
 ) -> Result<(Overview, CohortDashboard), AppError> {
     let o = programme::overview(conn, cohort_id, template, alsace_moselle)?;
     let (contract, figures) = figures(conn, cohort_id)?;
-    let logged = entries(conn, cohort_id)?;
+    // (date, amount) of every time entry.
+    let logged: Vec<(NaiveDate, TimeAmount)> =
+        crate::models::time_entry::list_for_cohort(conn, cohort_id)?
+            .iter()
+            .filter_map(|e| Some((e.entry_date, e.amount()?)))
+            .collect();
     let today = crate::domain::calendar::utc_to_paris(now.and_utc()).date();
     let session_ids: Vec<String> = o.sessions.iter().map(|s| s.id.clone()).collect();
     let marks: Vec<(String, String, i32, String)> = attendances::table
@@ -226,7 +204,7 @@ pub fn cohort(
         })
         .collect();
     let logged_points: Vec<(NaiveDate, f64)> =
-        logged.iter().map(|(d, _, a)| (*d, to_days(*a))).collect();
+        logged.iter().map(|(d, a)| (*d, to_days(*a))).collect();
     let contract_days = contract.contracted_half_days as f64 / 2.0;
     let burn = charts::burn(&planned_points, &logged_points, contract_days, today);
     let burn_summary = format!(
