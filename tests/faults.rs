@@ -19,20 +19,22 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{Duration, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
 
-use cohorte::config::Config;
-use cohorte::db::Pool;
 use cohorte::domain::outbox::{Status, backoff};
-use cohorte::mail::dispatch::{Dispatcher, Stats};
-use cohorte::mail::{Email, Rendered, Transport, sender};
-use cohorte::models::outbox::{self, NewEmail, OutboxEmail};
+use cohorte::mail::Transport;
+use cohorte::mail::dispatch::Stats;
+use cohorte::models::outbox::OutboxEmail;
 
 #[path = "common/convocation.rs"]
 mod convocation;
 #[path = "common/smtp.rs"]
 mod smtp;
+
+#[path = "common/outbox_fixtures.rs"]
+mod fixtures;
+use fixtures::{Db, db, dispatcher, dispatcher_to, domain, enqueue, plain, reload, t0};
 
 use convocation::convocation;
 
@@ -40,66 +42,8 @@ use convocation::convocation;
 /// Far above what any of them needs: only a hung test ever reaches it.
 const PATIENCE: StdDuration = StdDuration::from_secs(180);
 
-struct Db {
-    pool: Pool,
-    path: String,
-    dir: tempfile::TempDir,
-}
-
-fn db() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cohorte.db").to_str().unwrap().to_string();
-    // Creates the file and applies the migrations, as `cohorte migrate` does.
-    let pool = cohorte::db::connect(&path, 4).unwrap();
-    Db { pool, path, dir }
-}
-
 fn sink_url() -> String {
     format!("smtp://127.0.0.1:{}", smtp::sink().port)
-}
-
-fn dispatcher_to(pool: &Pool, transport: Transport) -> Dispatcher {
-    let from = sender(&Config::defaults().mail).unwrap();
-    Dispatcher::new(pool.clone(), transport, from)
-}
-
-/// A dispatcher sending to the sink.
-fn dispatcher(pool: &Pool) -> Dispatcher {
-    dispatcher_to(pool, smtp::smtp())
-}
-
-/// A domain no other test sends to.
-fn domain() -> String {
-    format!("{}.example", uuid::Uuid::new_v4().simple())
-}
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2027, 2, 1, 8, 0, 0).unwrap()
-}
-
-/// A plain message (no invite) about `item` to `to`, due at `send_after`.
-fn plain(item: &str, to: &str, send_after: DateTime<Utc>) -> NewEmail {
-    let email = Email {
-        to_name: "Nadia Benali".into(),
-        to_address: to.into(),
-        rendered: Rendered {
-            subject: format!("Rappel : séance dans 7 jours — État des lieux ({item})"),
-            text: "Bonjour Nadia,\nÀ lundi prochain.\n".into(),
-            html: "<p>Bonjour Nadia,</p><p>À lundi prochain.</p>".into(),
-        },
-        calendar: None,
-    };
-    NewEmail::from_email("reminder_j7", item, 0, &email, send_after)
-}
-
-fn enqueue(pool: &Pool, email: NewEmail) -> OutboxEmail {
-    outbox::enqueue(&mut pool.get().unwrap(), email)
-        .unwrap()
-        .expect("queued")
-}
-
-fn reload(pool: &Pool, row: &OutboxEmail) -> OutboxEmail {
-    outbox::get(&mut pool.get().unwrap(), &row.id).unwrap()
 }
 
 /// One message as the sink received it.

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Barrier};
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 
@@ -17,71 +17,19 @@ use cohorte::db::{Pool, write_tx};
 use cohorte::domain::outbox::{MAX_ATTEMPTS, Status, backoff};
 use cohorte::error::AppError;
 use cohorte::mail::dispatch::{Dispatcher, Stats};
-use cohorte::mail::{Email, Rendered, Transport, sender};
-use cohorte::models::outbox::{self, NewEmail, OutboxEmail};
+use cohorte::mail::{Transport, sender};
+use cohorte::models::outbox::{self, OutboxEmail};
 
 #[path = "common/smtp.rs"]
 mod smtp;
 
+#[path = "common/outbox_fixtures.rs"]
+mod fixtures;
+use fixtures::{db, dispatcher, domain, enqueue, plain, reload, t0};
+
 #[path = "common/convocation.rs"]
 mod convocation;
 use convocation::convocation;
-
-struct Db {
-    pool: Pool,
-    path: String,
-    _dir: tempfile::TempDir,
-}
-
-fn db() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cohorte.db").to_str().unwrap().to_string();
-    let pool = cohorte::db::connect(&path, 4).unwrap();
-    Db {
-        pool,
-        path,
-        _dir: dir,
-    }
-}
-
-fn dispatcher(pool: &Pool) -> Dispatcher {
-    let from = sender(&Config::defaults().mail).unwrap();
-    Dispatcher::new(pool.clone(), smtp::smtp(), from)
-}
-
-/// A domain no other test sends to.
-fn domain() -> String {
-    format!("{}.example", uuid::Uuid::new_v4().simple())
-}
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2027, 2, 1, 8, 0, 0).unwrap()
-}
-
-/// A plain message (no invite) to `to`, due at `send_after`.
-fn plain(item: &str, to: &str, send_after: DateTime<Utc>) -> NewEmail {
-    let email = Email {
-        to_name: "Nadia Benali".into(),
-        to_address: to.into(),
-        rendered: Rendered {
-            subject: "Rappel : séance dans 7 jours — État des lieux".into(),
-            text: "Bonjour Nadia,\nÀ lundi prochain.\n".into(),
-            html: "<p>Bonjour Nadia,</p><p>À lundi prochain.</p>".into(),
-        },
-        calendar: None,
-    };
-    NewEmail::from_email("reminder_j7", item, 0, &email, send_after)
-}
-
-fn enqueue(pool: &Pool, email: NewEmail) -> OutboxEmail {
-    outbox::enqueue(&mut pool.get().unwrap(), email)
-        .unwrap()
-        .expect("queued")
-}
-
-fn reload(pool: &Pool, row: &OutboxEmail) -> OutboxEmail {
-    outbox::get(&mut pool.get().unwrap(), &row.id).unwrap()
-}
 
 fn count_rows(pool: &Pool) -> i64 {
     outbox_emails::table
