@@ -12,18 +12,6 @@ use common::{Response, TestApp, spawn};
 const NBSP: char = '\u{a0}';
 const NNBSP: char = '\u{202f}';
 
-/// The text of the page between the field `name` (its first occurrence after `from`) and
-/// the next field: where its error message must be shown.
-fn around_field<'a>(html: &'a str, name: &str) -> &'a str {
-    let marker = format!("name=\"{name}\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no field {name} in the page:\n{html}"));
-    let rest = &html[start + marker.len()..];
-    let end = rest.find(" name=\"").unwrap_or(rest.len());
-    &rest[..end]
-}
-
 async fn budget(app: &TestApp, cohort: &str) -> Value {
     app.get(&format!("/api/v1/cohorts/{cohort}/budget"))
         .await
@@ -378,9 +366,9 @@ async fn a_bad_date_a_bad_duration_or_another_cohorts_session_is_refused_on_its_
         .await
         .expect(422);
     let page = res.text();
-    assert!(around_field(&page, "date").contains("Date invalide"));
-    assert!(around_field(&page, "duration").contains("Durée illisible"));
-    assert!(around_field(&page, "session_id").contains("appartient pas à la cohorte"));
+    assert!(common::around_field(&page, "date").contains("Date invalide"));
+    assert!(common::around_field(&page, "duration").contains("Durée illisible"));
+    assert!(common::around_field(&page, "session_id").contains("appartient pas à la cohorte"));
     assert!(page.contains("value=\"31/02/2027\""));
     assert!(page.contains("value=\"trois heures\""));
     assert!(page.contains("value=\"Gardé tel quel\""));
@@ -398,7 +386,7 @@ async fn a_bad_date_a_bad_duration_or_another_cohorts_session_is_refused_on_its_
         )
         .await
         .expect(422);
-    assert!(around_field(&res.text(), "duration").contains("1 (une demi-journée) ou 2"));
+    assert!(common::around_field(&res.text(), "duration").contains("1 (une demi-journée) ou 2"));
 
     let res = app
         .post_json(

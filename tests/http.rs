@@ -71,18 +71,6 @@ fn introductive(generated: &Value) -> Value {
         .expect("an introductive session")
 }
 
-/// The text of the page between the field `name` and the next field: where its error
-/// message must be shown.
-fn around_field<'a>(html: &'a str, name: &str) -> &'a str {
-    let marker = format!("name=\"{name}\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no field {name} in the page:\n{html}"));
-    let rest = &html[start + marker.len()..];
-    let end = rest.find(" name=\"").unwrap_or(rest.len());
-    &rest[..end]
-}
-
 fn assert_french_page(res: &Response) {
     assert!(
         res.content_type().starts_with("text/html"),
@@ -706,17 +694,18 @@ async fn the_cohort_form_shows_typed_values_and_french_errors_beside_their_field
     let html = res.text();
 
     assert!(
-        around_field(&html, "name").contains("Ce champ est obligatoire."),
+        common::around_field(&html, "name").contains("Ce champ est obligatoire."),
         "the name's error is beside it:\n{html}"
     );
-    let date_field = around_field(&html, "start_date");
+    let date_field = common::around_field(&html, "start_date");
     assert!(date_field.contains("value=\"2027-02-30\""), "{date_field}");
     assert!(
         date_field.contains("Date invalide"),
         "the date's error is beside it:\n{date_field}"
     );
     assert!(
-        around_field(&html, "territory").contains("value=\"Gironde &lt;Nord&gt; &amp; Médoc\""),
+        common::around_field(&html, "territory")
+            .contains("value=\"Gironde &lt;Nord&gt; &amp; Médoc\""),
         "what was typed is kept, escaped:\n{html}"
     );
     assert!(
@@ -724,7 +713,7 @@ async fn the_cohort_form_shows_typed_values_and_french_errors_beside_their_field
         "{html}"
     );
     assert!(
-        !around_field(&html, "territory").contains("class=\"error\""),
+        !common::around_field(&html, "territory").contains("class=\"error\""),
         "no error beside a valid field"
     );
     assert!(

@@ -89,17 +89,6 @@ fn grid_cell<'a>(html: &'a str, name: &str) -> &'a str {
     &html[start..end]
 }
 
-/// The text between the field `name` (the first one) and the next field.
-fn around_field<'a>(html: &'a str, name: &str) -> &'a str {
-    let marker = format!("name=\"{name}\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no field {name} in the page:\n{html}"));
-    let rest = &html[start + marker.len()..];
-    let end = rest.find(" name=\"").unwrap_or(rest.len());
-    &rest[..end]
-}
-
 fn location(res: &Response) -> String {
     res.header("location").expect("a redirect").to_string()
 }
@@ -310,7 +299,7 @@ async fn bad_input_is_refused_with_422_beside_its_field_on_the_form_and_in_the_a
         )
         .await
         .expect(422);
-    assert!(around_field(&res.text(), "third_party_kind").contains("Tiers inconnu"));
+    assert!(common::around_field(&res.text(), "third_party_kind").contains("Tiers inconnu"));
 
     // A participant of another cohort.
     let (_, others) = app.cohort_with(1).await;
@@ -367,7 +356,7 @@ async fn bad_input_is_refused_with_422_beside_its_field_on_the_form_and_in_the_a
         .await
         .expect(422);
     let html = res.text();
-    assert!(around_field(&html, "text").contains("Ce champ est obligatoire."));
+    assert!(common::around_field(&html, "text").contains("Ce champ est obligatoire."));
     assert!(html.contains("value=\"La directrice\""));
     let res = app
         .post_form(
@@ -381,7 +370,7 @@ async fn bad_input_is_refused_with_422_beside_its_field_on_the_form_and_in_the_a
         .await
         .expect(422);
     let html = res.text();
-    assert!(around_field(&html, "due_date").contains("Date invalide"));
+    assert!(common::around_field(&html, "due_date").contains("Date invalide"));
     assert!(html.contains("value=\"Rencontrer la fondation\""));
 
     let leads = format!("/api/v1/associations/{}/action-leads", ids[0]);

@@ -12,18 +12,6 @@ use common::{Response, TestApp, spawn};
 const NBSP: char = '\u{a0}';
 const NNBSP: char = '\u{202f}';
 
-/// The text of the page between the field `name` and the next field: where its value and
-/// its error message must be shown.
-fn around_field<'a>(html: &'a str, name: &str) -> &'a str {
-    let marker = format!("name=\"{name}\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no field {name} in the page:\n{html}"));
-    let rest = &html[start + marker.len()..];
-    let end = rest.find(" name=\"").unwrap_or(rest.len());
-    &rest[..end]
-}
-
 fn location(res: &Response) -> &str {
     res.header("location").expect("a redirect")
 }
@@ -160,8 +148,10 @@ async fn the_staff_form_saves_french_amounts_and_fte_and_reads_them_back() {
         .expect(200)
         .text();
     assert!(form.contains("name=\"version\" value=\"1\""));
-    assert!(around_field(&form, "resource_subvention_region").contains("value=\"12 500,50\""));
-    assert!(around_field(&form, "employees_fte").contains("value=\"3,5\""));
+    assert!(
+        common::around_field(&form, "resource_subvention_region").contains("value=\"12 500,50\"")
+    );
+    assert!(common::around_field(&form, "employees_fte").contains("value=\"3,5\""));
     // The total is shown after the save.
     assert!(form.contains(&format!("50{NNBSP}000,00{NBSP}€")));
 
@@ -245,37 +235,42 @@ async fn refused_input_is_shown_again_with_each_message_beside_its_field() {
         .expect(422);
     let page = res.text();
     assert!(page.contains("La saisie contient 5 erreurs"), "{page}");
-    let ventes = around_field(&page, "resource_ventes");
+    let ventes = common::around_field(&page, "resource_ventes");
     assert!(ventes.contains("value=\"-200\""));
     assert!(ventes.contains("ne peut pas être négatif"), "{ventes}");
-    let region = around_field(&page, "resource_subvention_region");
+    let region = common::around_field(&page, "resource_subvention_region");
     assert!(region.contains("value=\"douze mille\""));
     assert!(region.contains("Montant illisible"));
-    let employees = around_field(&page, "employees");
+    let employees = common::around_field(&page, "employees");
     assert!(employees.contains("value=\"quatre\""));
     assert!(employees.contains("nombre entier"));
-    let largest = around_field(&page, "largest_funder_amount");
+    let largest = common::around_field(&page, "largest_funder_amount");
     assert!(largest.contains("value=\"900 000\""));
     assert!(
         largest.contains("ne peut pas dépasser le total"),
         "{largest}"
     );
     // The third form row, whatever the blank row before it.
-    let nature = around_field(&page, "alliance_2_nature");
+    let nature = common::around_field(&page, "alliance_2_nature");
     assert!(
         nature.contains("Choisissez la nature de l&#x27;alliance")
             || nature.contains("Choisissez la nature de l'alliance"),
         "{nature}"
     );
-    assert!(!around_field(&page, "alliance_0_nature").contains("Choisissez"));
+    assert!(!common::around_field(&page, "alliance_0_nature").contains("Choisissez"));
     // Everything else typed is still there.
-    assert!(around_field(&page, "alliance_2_partner").contains("value=\"Fondation « Élan »\""));
-    assert!(around_field(&page, "alliance_2_actor_kind").contains("value=\"fondation\" selected"));
-    assert!(around_field(&page, "employees_fte").contains("value=\"3,5\""));
+    assert!(
+        common::around_field(&page, "alliance_2_partner").contains("value=\"Fondation « Élan »\"")
+    );
+    assert!(
+        common::around_field(&page, "alliance_2_actor_kind")
+            .contains("value=\"fondation\" selected")
+    );
+    assert!(common::around_field(&page, "employees_fte").contains("value=\"3,5\""));
     assert!(page.contains("Une équipe stable ; des bénévoles fidèles</textarea>"));
     assert!(
-        around_field(&page, "das_0_name").contains("value=\"Ateliers d&#x27;insertion\"")
-            || around_field(&page, "das_0_name").contains("value=\"Ateliers d'insertion\"")
+        common::around_field(&page, "das_0_name").contains("value=\"Ateliers d&#x27;insertion\"")
+            || common::around_field(&page, "das_0_name").contains("value=\"Ateliers d'insertion\"")
     );
     // Nothing saved.
     assert_eq!(stored(&app, a, "etat_des_lieux").await["version"], 0);
@@ -306,7 +301,7 @@ async fn a_stale_version_is_409_and_keeps_what_was_typed() {
         .expect(409);
     let page = res.text();
     assert!(page.contains("Ce modèle socio-économique a été modifié par quelqu"));
-    assert!(around_field(&page, "employees").contains("value=\"9\""));
+    assert!(common::around_field(&page, "employees").contains("value=\"9\""));
     assert!(page.contains("Seconde saisie</textarea>"));
     // Saving again from this page overwrites knowingly: it carries the current version.
     assert!(page.contains("name=\"version\" value=\"1\""));
@@ -360,8 +355,10 @@ async fn a_participant_fills_the_assessment_through_their_link_and_a_wrong_token
     bad.retain(|(k, _)| *k != "employees_fte");
     bad.push(("employees_fte", "3,555"));
     let page = app.post_form(&form_path, &bad).await.expect(422).text();
-    assert!(around_field(&page, "employees_fte").contains("deux décimales"));
-    assert!(around_field(&page, "resource_subvention_region").contains("value=\"12 500,50 €\""));
+    assert!(common::around_field(&page, "employees_fte").contains("deux décimales"));
+    assert!(
+        common::around_field(&page, "resource_subvention_region").contains("value=\"12 500,50 €\"")
+    );
     assert!(!page.contains("Navigation principale"));
 
     let res = app.post_form(&form_path, &typed()).await.expect(303);

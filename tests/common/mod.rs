@@ -316,3 +316,15 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
     );
     rows
 }
+
+/// The text of the page between the field `name` and the next field: where its value and
+/// its error message must be shown.
+pub fn around_field<'a>(html: &'a str, name: &str) -> &'a str {
+    let marker = format!("name=\"{name}\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in the page:\n{html}"));
+    let rest = &html[start + marker.len()..];
+    let end = rest.find(" name=\"").unwrap_or(rest.len());
+    &rest[..end]
+}
