@@ -22,6 +22,8 @@ pub struct Config {
     pub demo: DemoConfig,
     pub log: LogConfig,
     pub mail: MailConfig,
+    pub auth: AuthConfig,
+    pub privacy: PrivacyConfig,
     pub programme: ProgrammeTemplate,
 }
 
@@ -75,6 +77,39 @@ pub struct MailConfig {
     pub sending_lease_secs: u64,
     /// When the automatic emails leave; each cohort may override it.
     pub schedule: crate::domain::schedule::Schedule,
+}
+
+/// Sign-in, sessions and one-time links.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct AuthConfig {
+    /// A session ends after this many minutes without a request.
+    pub idle_minutes: u64,
+    /// …and in any case this many hours after sign-in.
+    pub absolute_hours: u64,
+    /// Days a participant's sign-in link (in every email) stays valid.
+    pub participant_link_days: u64,
+    /// Minutes a password-reset link stays valid.
+    pub reset_link_minutes: u64,
+    /// Failed sign-ins per account, then per address, within `throttle_window_minutes`
+    /// after which further attempts are refused until the window has passed.
+    pub max_failures_per_account: u32,
+    pub max_failures_per_address: u32,
+    pub throttle_window_minutes: u64,
+}
+
+/// Personal data housekeeping.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct PrivacyConfig {
+    /// Months after a cohort's last session when email bodies and participants' contact
+    /// details are purged (0 = never).
+    pub purge_after_months: u32,
+}
+
+impl ServerConfig {
+    /// Served over TLS (directly or behind a proxy): cookies get `Secure`, responses HSTS.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
 }
 
 impl MailConfig {

@@ -584,3 +584,126 @@ fn mail_history(
     }
     Ok(())
 }
+
+/// Role label, name, email, role code, DLA, consultant record.
+type StaffSeed = (
+    &'static str,
+    String,
+    String,
+    &'static str,
+    Option<String>,
+    Option<String>,
+);
+
+/// A demo account and how to sign in with it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DemoAccount {
+    pub role: &'static str,
+    pub name: String,
+    pub email: String,
+    /// The password (staff) or the sign-in link (participant); shown once.
+    pub password: Option<String>,
+    pub link: Option<String>,
+}
+
+/// One account per role on the demo cohort: an administrator (when the instance has none),
+/// the cohort's chargé·e de mission and consultant·e with generated passwords, and a
+/// sign-in link for one participant.
+pub fn accounts(
+    conn: &mut Conn,
+    cohort_id: &str,
+    public_url: &str,
+    link_days: u64,
+) -> Result<Vec<DemoAccount>, AppError> {
+    use crate::models::account::{self, LinkPurpose, LinkTarget, NewUser};
+    let c = cohort::get(conn, cohort_id)?;
+    let password =
+        || -> Result<String, AppError> { Ok(format!("demo-{}", &account::new_secret()?[..16])) };
+    let mut out = Vec::new();
+    let has_admin = account::list(conn)?
+        .iter()
+        .any(|u| u.role() == account::Role::Admin);
+    let mut staff: Vec<StaffSeed> = Vec::new();
+    if !has_admin {
+        staff.push((
+            "Administrateur·rice",
+            "Camille Admin".into(),
+            "admin@cohorte.demo".into(),
+            "admin",
+            None,
+            None,
+        ));
+    }
+    staff.push((
+        "Chargé·e de mission",
+        c.officer_name.clone(),
+        c.officer_email.clone(),
+        "officer",
+        Some(c.dla_id.clone()),
+        None,
+    ));
+    if let Some(cid) = &c.consultant_id {
+        let k = consultant::get(conn, cid)?;
+        staff.push((
+            "Consultant·e",
+            k.name.clone(),
+            k.email.clone(),
+            "consultant",
+            None,
+            Some(cid.clone()),
+        ));
+    }
+    for (role, name, email, code, dla_id, consultant_id) in staff {
+        if account::find_by_email(conn, &email)?.is_some() {
+            continue;
+        }
+        let pw = password()?;
+        account::create(
+            conn,
+            NewUser {
+                email: &email,
+                name: &name,
+                role: code,
+                dla_id: dla_id.as_deref(),
+                consultant_id: consultant_id.as_deref(),
+                password: Some(&pw),
+            },
+        )?;
+        out.push(DemoAccount {
+            role,
+            name,
+            email,
+            password: Some(pw),
+            link: None,
+        });
+    }
+    let associations: Vec<String> = association::list_for_cohort(conn, cohort_id)?
+        .into_iter()
+        .map(|a| a.id)
+        .take(1)
+        .collect();
+    let people = crate::models::participant::list_for_associations(conn, &associations)?;
+    if let Some(p) = people.first() {
+        let token = account::create_link(
+            conn,
+            LinkPurpose::ParticipantSignIn,
+            &LinkTarget {
+                user_id: None,
+                participant_id: Some(p.id.clone()),
+            },
+            chrono::Duration::days(link_days.max(1) as i64),
+            crate::models::input::now(),
+        )?;
+        out.push(DemoAccount {
+            role: "Participant·e",
+            name: p.name.clone(),
+            email: p.email.clone(),
+            password: None,
+            link: Some(format!(
+                "{}/connexion/lien/{token}",
+                public_url.trim_end_matches('/')
+            )),
+        });
+    }
+    Ok(out)
+}

@@ -1,4 +1,4 @@
-//! The `cohorte` command: `serve` (default), `migrate`, `dispatch`, `demo`.
+//! The `cohorte` command: `serve` (default), `migrate`, `dispatch`, `demo`, `purge`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,8 +41,58 @@ enum Command {
         #[arg(long, value_parser = parse_instant)]
         now: Option<chrono::DateTime<chrono::Utc>>,
     },
-    /// Load the demo cohort (dates relative to today) and exit.
+    /// Load the demo cohort (dates relative to today), create one account per role and
+    /// print how to sign in as each, then exit.
     Demo,
+    /// Staff accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Purge now the personal data of cohorts ended more than privacy.purge_after_months
+    /// months ago (also done every hour by the dispatcher), and exit.
+    Purge,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a staff account. Without --password, prints a link to choose one.
+    Add {
+        /// admin, officer (chargé·e de mission) or consultant.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        email: String,
+        /// Shown name (defaults to the email's local part).
+        #[arg(long)]
+        name: Option<String>,
+        /// At least 12 characters; prefer the printed link for real people.
+        #[arg(long)]
+        password: Option<String>,
+        /// The DLA of a chargé·e de mission (its id).
+        #[arg(long)]
+        dla: Option<String>,
+        /// The consultant record of a consultant·e account (its id).
+        #[arg(long)]
+        consultant: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a staff account and print it (shown once).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// What the token is for, as listed on the account page.
+        #[arg(long, default_value = "ligne de commande")]
+        name: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -91,6 +141,84 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Purge => {
+            let months = config.privacy.purge_after_months;
+            if months == 0 {
+                println!(
+                    "Purge désactivée (privacy.purge_after_months = 0) : rien n'a été effacé."
+                );
+                return Ok(());
+            }
+            let pool = cohorte::db::connect(&config.database.url, 1)?;
+            let mut conn = pool.get()?;
+            let n = cohorte::models::privacy::purge_ended_cohorts(
+                &mut conn,
+                months,
+                chrono::Utc::now(),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "Purge des données personnelles : {n} cohorte(s) terminée(s) depuis plus de {months} mois purgée(s)."
+            );
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    role,
+                    email,
+                    name,
+                    password,
+                    dla,
+                    consultant,
+                },
+        } => {
+            let pool = cohorte::db::connect(&config.database.url, 1)?;
+            let mut conn = pool.get()?;
+            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
+            let user = cohorte::models::account::create(
+                &mut conn,
+                cohorte::models::account::NewUser {
+                    email: &email,
+                    name: &name,
+                    role: &role,
+                    dla_id: dla.as_deref(),
+                    consultant_id: consultant.as_deref(),
+                    password: password.as_deref(),
+                },
+            )
+            .map_err(cli_error)?;
+            println!("Compte créé : {} ({}).", user.email, user.role().label());
+            if password.is_none() {
+                let link = cohorte::web::pages::auth::password_link(
+                    &mut conn,
+                    &user.id,
+                    &config.server.public_url,
+                    chrono::Duration::days(7),
+                )
+                .map_err(cli_error)?;
+                println!("Lien pour choisir le mot de passe (valable 7 jours, une fois) : {link}");
+            }
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Create { email, name },
+        } => {
+            let pool = cohorte::db::connect(&config.database.url, 1)?;
+            let mut conn = pool.get()?;
+            let user = cohorte::models::account::find_by_email(&mut conn, &email)
+                .map_err(cli_error)?
+                .ok_or_else(|| anyhow::anyhow!("aucun compte avec l'adresse {email}"))?;
+            let (_, secret) =
+                cohorte::models::account::create_api_token(&mut conn, &user.id, &name)
+                    .map_err(cli_error)?;
+            println!("{secret}");
+            eprintln!(
+                "Jeton créé pour {} : il ne sera plus affiché. Envoyez-le dans l'en-tête « Authorization: Bearer … ».",
+                user.email
+            );
+            Ok(())
+        }
         Command::Demo => {
             let pool = cohorte::db::connect(&config.database.url, 1)?;
             let mut conn = pool.get()?;
@@ -106,12 +234,42 @@ fn main() -> anyhow::Result<()> {
                 ),
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!(
-                "Cohorte de démonstration chargée : {}/cohortes/{id}",
-                config.server.public_url.trim_end_matches('/')
-            );
+            let public_url = config.server.public_url.trim_end_matches('/');
+            println!("Cohorte de démonstration chargée : {public_url}/cohortes/{id}");
+            let accounts = cohorte::demo::accounts(
+                &mut conn,
+                &id,
+                public_url,
+                config.auth.participant_link_days,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("Comptes de démonstration (connexion : {public_url}/connexion) :");
+            for a in accounts {
+                match (a.password, a.link) {
+                    (Some(pw), _) => println!(
+                        "  {} — {} : {} / mot de passe {pw}",
+                        a.role, a.name, a.email
+                    ),
+                    (None, Some(link)) => println!("  {} — {} : ouvrir {link}", a.role, a.name),
+                    _ => {}
+                }
+            }
             Ok(())
         }
+    }
+}
+
+/// A refusal as the command line shows it: the message and each field's message.
+fn cli_error(e: cohorte::error::AppError) -> anyhow::Error {
+    match e {
+        cohorte::error::AppError::Validation { message, fields } => {
+            let details: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("  --{k} : {v}"))
+                .collect();
+            anyhow::anyhow!("{message}\n{}", details.join("\n"))
+        }
+        other => anyhow::anyhow!("{other}"),
     }
 }
 
@@ -133,7 +291,11 @@ fn dispatcher(
     dispatcher.lease = config.mail.sending_lease();
     let templates = std::sync::Arc::new(cohorte::templates::build(&config.templates.dir)?);
     let mail = cohorte::models::outbox::MailContext::new(config, templates);
-    dispatcher.planner = Some(cohorte::models::planner::for_dispatcher(mail));
+    // Each pass plans, and purges the ended cohorts' personal data at most once an hour.
+    dispatcher.planner = Some(cohorte::models::privacy::with_purge(
+        cohorte::models::planner::for_dispatcher(mail),
+        config.privacy.purge_after_months,
+    ));
     Ok(dispatcher)
 }
 
@@ -164,15 +326,29 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             None
         }
     };
+    let https = config.server.is_https();
     let state = AppState::new(pool, config)?;
     tracing::info!(database = %state.config.database.url, "database ready");
     println!("Cohorte est prête : http://{bind}/");
+    {
+        let mut conn = state.pool.get()?;
+        if let Some(link) =
+            web::pages::auth::first_admin_link(&mut conn, &state.config.server.public_url)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+        {
+            println!(
+                "Aucun compte pour l'instant : créez le compte administrateur avec ce lien (valable 7 jours, une fois) :"
+            );
+            println!("  {link}");
+        }
+    }
     if empty {
         println!("Base vide : la page d'accueil propose de charger une cohorte de démonstration.");
     }
     let mut server = HttpServer::new(move || {
         App::new()
-            .wrap(web::security_headers())
+            .wrap(actix_web::middleware::from_fn(web::actor::guard))
+            .wrap(web::security_headers(https))
             .wrap(web::normalize())
             .wrap(tracing_actix_web::TracingLogger::default())
             .configure(web::configure(state.clone()))

@@ -42,6 +42,7 @@ diesel::table! {
         officer_name -> Text,
         officer_email -> Text,
         mail_dirty -> Bool,
+        purged_at -> Nullable<Timestamp>,
     }
 }
 
@@ -68,6 +69,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         mirror_named -> Bool,
+        anonymised_at -> Nullable<Timestamp>,
     }
 }
 
@@ -83,6 +85,7 @@ diesel::table! {
         updated_at -> Timestamp,
         reminders -> Bool,
         feed_generation -> Integer,
+        anonymised_at -> Nullable<Timestamp>,
     }
 }
 
@@ -127,6 +130,7 @@ diesel::table! {
         status -> Text,
         returned_on -> Nullable<Date>,
         updated_at -> Timestamp,
+        answer -> Text,
     }
 }
 
@@ -254,6 +258,82 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        dla_id -> Nullable<Text>,
+        consultant_id -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        disabled -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    auth_sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> Nullable<Text>,
+        participant_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    auth_links (token_hash) {
+        token_hash -> Text,
+        purpose -> Text,
+        user_id -> Nullable<Text>,
+        participant_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sign_in_failures (id) {
+        id -> Text,
+        email -> Text,
+        address -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        prefix -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        at -> Timestamp,
+        actor -> Text,
+        actor_user_id -> Nullable<Text>,
+        cohort_id -> Nullable<Text>,
+        entity -> Text,
+        entity_id -> Text,
+        action -> Text,
+        before_data -> Nullable<Text>,
+        after_data -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(cohorts -> dlas (dla_id));
 diesel::joinable!(cohorts -> consultants (consultant_id));
 diesel::joinable!(cohort_partners -> cohorts (cohort_id));
@@ -278,6 +358,11 @@ diesel::joinable!(attendances -> sessions (session_id));
 diesel::joinable!(attendances -> participants (participant_id));
 diesel::joinable!(action_leads -> associations (association_id));
 diesel::joinable!(association_profiles -> associations (association_id));
+diesel::joinable!(users -> dlas (dla_id));
+diesel::joinable!(users -> consultants (consultant_id));
+diesel::joinable!(auth_sessions -> users (user_id));
+diesel::joinable!(auth_sessions -> participants (participant_id));
+diesel::joinable!(api_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     dlas,
@@ -298,4 +383,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     attendances,
     action_leads,
     association_profiles,
+    users,
+    auth_sessions,
+    auth_links,
+    sign_in_failures,
+    api_tokens,
+    audit_log,
 );

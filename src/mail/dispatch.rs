@@ -69,11 +69,29 @@ impl std::fmt::Display for Stats {
     }
 }
 
-/// What a pass runs first: queues the emails that time itself causes (the weekly summary,
-/// anything a change could not foresee), given the pass's `now`. Returns how many it queued.
-pub type Planner = std::sync::Arc<
-    dyn Fn(&mut crate::db::Conn, DateTime<Utc>) -> Result<usize, AppError> + Send + Sync,
->;
+/// What the dispatcher asks of the application (`models::planner::for_dispatcher`).
+pub trait Hooks: Send + Sync {
+    /// Run first in each pass: queues the emails that time itself causes (the weekly
+    /// summary, anything a change could not foresee), given the pass's `now`. Returns how
+    /// many it queued.
+    fn plan(&self, conn: &mut crate::db::Conn, now: DateTime<Utc>) -> Result<usize, AppError>;
+
+    /// Just before a row is sent: puts what must not rest in the database into the email
+    /// (a participant's fresh sign-in link, `models::outbox::personalise`) and returns the
+    /// one-click unsubscribe address for its `List-Unsubscribe` header, if any.
+    fn personalise(
+        &self,
+        _conn: &mut crate::db::Conn,
+        _row: &OutboxEmail,
+        _email: &mut Email,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<String>, AppError> {
+        Ok(None)
+    }
+}
+
+/// The application's hooks. A dispatcher without them sends the rows exactly as stored.
+pub type Planner = std::sync::Arc<dyn Hooks>;
 
 /// Sends the outbox through one transport, as one sender.
 #[derive(Clone)]
@@ -119,7 +137,7 @@ impl Dispatcher {
             .get()
             .map_err(|e| AppError::Internal(anyhow::anyhow!("database pool: {e}")))?;
         let planned = match &self.planner {
-            Some(plan) => plan(&mut conn, now)?,
+            Some(hooks) => hooks.plan(&mut conn, now)?,
             None => 0,
         };
         let mut stats = Stats {
@@ -175,7 +193,7 @@ impl Dispatcher {
             return Ok(Next::Missed);
         }
         let attempts = row.attempts + 1;
-        let result = self.send(row);
+        let result = self.send(conn, row, now);
         let (attempt, error) = match &result {
             Ok(()) => (Attempt::Sent, None),
             Err(e) if e.is_permanent() => (Attempt::Permanent, Some(e.to_string())),
@@ -197,7 +215,12 @@ impl Dispatcher {
         Ok(next)
     }
 
-    fn send(&self, row: &OutboxEmail) -> Result<(), SendError> {
+    fn send(
+        &self,
+        conn: &mut crate::db::Conn,
+        row: &OutboxEmail,
+        now: DateTime<Utc>,
+    ) -> Result<(), SendError> {
         let message_id = row
             .message_id
             .as_deref()
@@ -205,7 +228,17 @@ impl Dispatcher {
                 code: None,
                 message: "ligne réclamée sans Message-ID".into(),
             })?;
-        let message = to_email(row)?.to_message(&self.from, message_id)?;
+        let mut email = to_email(row)?;
+        let unsubscribe = match &self.planner {
+            Some(hooks) => hooks
+                .personalise(conn, row, &mut email, now)
+                .map_err(|e| SendError::Temporary {
+                    code: None,
+                    message: format!("préparation du message : {e}"),
+                })?,
+            None => None,
+        };
+        let message = email.to_message_with(&self.from, message_id, unsubscribe.as_deref())?;
         self.transport.send(&message).map(|_| ())
     }
 

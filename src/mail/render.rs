@@ -8,7 +8,7 @@
 
 use handlebars::Handlebars;
 use lettre::Message;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use serde::Serialize;
 
@@ -149,15 +149,44 @@ impl Email {
     ///
     /// The `method` parameter repeats the calendar's METHOD, as RFC 6047 §2.4 requires.
     pub fn to_message(&self, from: &Mailbox, message_id: &str) -> Result<Message, BuildError> {
+        self.to_message_with(from, message_id, None)
+    }
+
+    /// The MIME message, with, when `unsubscribe` is given, the one-click unsubscribe
+    /// headers of RFC 8058: `List-Unsubscribe: <https://…>` and `List-Unsubscribe-Post:
+    /// List-Unsubscribe=One-Click` (the mail client POSTs to the address, no page opens).
+    pub fn to_message_with(
+        &self,
+        from: &Mailbox,
+        message_id: &str,
+        unsubscribe: Option<&str>,
+    ) -> Result<Message, BuildError> {
         let to = mailbox(&self.to_name, &self.to_address)?;
         let alternative = MultiPart::alternative()
             .singlepart(SinglePart::plain(self.rendered.text.clone()))
             .singlepart(SinglePart::html(self.rendered.html.clone()));
-        let builder = Message::builder()
+        let mut builder = Message::builder()
             .from(from.clone())
             .to(to)
             .subject(self.rendered.subject.clone())
             .message_id(Some(message_id.to_string()));
+        if let Some(url) = unsubscribe {
+            let url = one_line(url);
+            if !url.starts_with("http") || url.contains(['<', '>', ' ']) {
+                return Err(BuildError::Message(format!(
+                    "adresse de désabonnement invalide : {url:?}"
+                )));
+            }
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_string(),
+                ));
+        }
         let built = match &self.calendar {
             None => builder.multipart(alternative),
             Some(calendar) => {
@@ -198,6 +227,35 @@ mod tests {
         assert_eq!(m.to_string(), "Nadia Benali <nadia@jardins.fr>");
         let err = mailbox("X", "pas une adresse").unwrap_err();
         assert!(SendError::from(err).is_permanent());
+    }
+
+    #[test]
+    fn the_one_click_unsubscribe_headers_are_added_when_asked() {
+        let from = mailbox("Cohorte", "cohorte@dla33.fr").unwrap();
+        let email = Email {
+            to_name: "Nadia".into(),
+            to_address: "nadia@jardins.fr".into(),
+            rendered: Rendered {
+                subject: "Rappel".into(),
+                text: "Bonjour".into(),
+                html: "<p>Bonjour</p>".into(),
+            },
+            calendar: None,
+        };
+        let url = "https://cohorte.example.org/desabonnement/p-1/abcd";
+        let raw = String::from_utf8(
+            email
+                .to_message_with(&from, "<x@dla33.fr>", Some(url))
+                .unwrap()
+                .formatted(),
+        )
+        .unwrap();
+        assert!(raw.contains(&format!("List-Unsubscribe: <{url}>\r\n")), "{raw}");
+        assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+        let plain = String::from_utf8(email.to_message(&from, "<x@dla33.fr>").unwrap().formatted())
+            .unwrap();
+        assert!(!plain.contains("List-Unsubscribe"));
+        assert!(email.to_message_with(&from, "<x@dla33.fr>", Some("javascript:x")).is_err());
     }
 
     #[test]

@@ -195,7 +195,19 @@ impl SessionEmail {
         if !s.video_link.trim().is_empty() {
             description.push_str(&format!("\nVisioconférence : {}\n", s.video_link.trim()));
         }
-        description.push_str(&format!("\nVotre espace : {}", self.participant_url));
+        // A single-use sign-in link has no place in a calendar that keeps it for months:
+        // the invite names the portal, where the participant signs in.
+        let space = if self.participant_url == crate::models::outbox::SIGN_IN_LINK {
+            self.calendar_url
+                .as_deref()
+                .and_then(|u| u.split_once("/agenda/"))
+                .map(|(base, _)| format!("{base}/portail"))
+        } else {
+            Some(self.participant_url.clone())
+        };
+        if let Some(space) = space {
+            description.push_str(&format!("\nVotre espace : {space}"));
+        }
         Invite {
             uid: session_uid(&s.id),
             sequence: s.sequence,

@@ -10,7 +10,7 @@ use crate::db::{Conn, write_tx};
 use crate::domain::{identifiers, rules};
 use crate::error::AppError;
 use crate::models::input::{Check, lenient, new_id, now};
-use crate::models::{cohort, stale};
+use crate::models::{audit, cohort, stale};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = associations)]
@@ -203,7 +203,9 @@ pub fn enrol(
             ))
             .execute(conn)?;
         crate::models::planner::touch(conn, cohort_id)?;
-        get(conn, &id)
+        let a = get(conn, &id)?;
+        audit::created(conn, "association", &id, Some(cohort_id), &a)?;
+        Ok(a)
     })
 }
 
@@ -234,7 +236,16 @@ pub fn update(
             ))
             .execute(conn)?;
         crate::models::planner::touch(conn, &current.cohort_id)?;
-        get(conn, id)
+        let a = get(conn, id)?;
+        audit::updated(
+            conn,
+            "association",
+            id,
+            Some(&current.cohort_id),
+            &current,
+            &a,
+        )?;
+        Ok(a)
     })
 }
 
@@ -244,6 +255,7 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<Association, AppError> {
         let a = get(conn, id)?;
         diesel::delete(associations::table.find(id)).execute(conn)?;
         crate::models::planner::touch(conn, &a.cohort_id)?;
+        audit::deleted(conn, "association", id, Some(&a.cohort_id), &a)?;
         Ok(a)
     })
 }

@@ -11,7 +11,7 @@ use crate::domain::programme::ProgrammeTemplate;
 use crate::domain::schedule::{Schedule, ScheduleOverride, parse_reminder_days};
 use crate::error::AppError;
 use crate::models::input::{Check, lenient, new_id, now};
-use crate::models::{consultant, dla, stale};
+use crate::models::{audit, consultant, dla, stale};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = cohorts)]
@@ -330,13 +330,17 @@ pub fn create(conn: &mut Conn, input: &CohortInput) -> Result<Cohort, AppError> 
             ))
             .execute(conn)?;
         set_partners(conn, &id, &v.partners)?;
-        get(conn, &id)
+        let created = get(conn, &id)?;
+        let after = audited(conn, &created)?;
+        audit::created(conn, "cohort", &id, Some(&id), &after)?;
+        Ok(created)
     })
 }
 
 pub fn update(conn: &mut Conn, id: &str, input: &CohortInput) -> Result<Cohort, AppError> {
     write_tx(conn, |conn| {
         let current = get(conn, id)?;
+        let before = audited(conn, &current)?;
         let v = input.check(conn)?;
         if v.version.is_some_and(|ver| ver != current.version) {
             return Err(stale("La cohorte a été modifiée"));
@@ -369,7 +373,7 @@ pub fn update(conn: &mut Conn, id: &str, input: &CohortInput) -> Result<Cohort, 
             .execute(conn)?;
         set_partners(conn, id, &v.partners)?;
         crate::models::planner::touch(conn, id)?;
-        get(conn, id)
+        log_update(conn, id, &before)
     })
 }
 
@@ -382,6 +386,7 @@ pub fn publish(conn: &mut Conn, id: &str) -> Result<Cohort, AppError> {
         if current.published_at.is_some() {
             return Ok(current);
         }
+        let before = audited(conn, &current)?;
         let sessions: i64 = sessions::table
             .filter(sessions::cohort_id.eq(id))
             .count()
@@ -408,7 +413,7 @@ pub fn publish(conn: &mut Conn, id: &str) -> Result<Cohort, AppError> {
             ))
             .execute(conn)?;
         crate::models::planner::touch(conn, id)?;
-        get(conn, id)
+        log_update(conn, id, &before)
     })
 }
 
@@ -538,6 +543,7 @@ pub fn set_schedule(
 ) -> Result<Cohort, AppError> {
     write_tx(conn, |conn| {
         let current = get(conn, id)?;
+        let logged = audited(conn, &current)?;
         let o = input.check(defaults)?;
         crate::models::check_version(&input.version, current.version, "La cohorte a été modifiée")?;
         let json = if o.is_empty() {
@@ -560,7 +566,7 @@ pub fn set_schedule(
             ))
             .execute(conn)?;
         crate::models::planner::touch(conn, id)?;
-        get(conn, id)
+        log_update(conn, id, &logged)
     })
 }
 
@@ -612,6 +618,7 @@ pub fn set_template(
         .transpose()
         .map_err(|e| AppError::Internal(e.into()))?;
     let current = get(conn, id)?;
+    let before = audited(conn, &current)?;
     diesel::update(cohorts::table.find(id))
         .set((
             cohorts::programme_template.eq(json),
@@ -619,7 +626,31 @@ pub fn set_template(
             cohorts::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    get(conn, id)
+    log_update(conn, id, &before)
+}
+
+/// The cohort as the audit log keeps it: its columns, the partner DLAs by name and the
+/// settings the API does not show.
+fn audited(conn: &mut Conn, c: &Cohort) -> Result<serde_json::Value, AppError> {
+    let mut v = serde_json::to_value(c).map_err(|e| AppError::Internal(e.into()))?;
+    let partners: Vec<String> = partners(conn, &c.id)?.into_iter().map(|d| d.name).collect();
+    if let Some(map) = v.as_object_mut() {
+        map.insert("partners".into(), serde_json::json!(partners));
+        map.insert("mail_settings".into(), c.mail_settings.clone().into());
+        map.insert(
+            "programme_template".into(),
+            c.programme_template.clone().into(),
+        );
+    }
+    Ok(v)
+}
+
+/// Records the change from `before` to the stored cohort, and returns the latter.
+fn log_update(conn: &mut Conn, id: &str, before: &serde_json::Value) -> Result<Cohort, AppError> {
+    let updated = get(conn, id)?;
+    let after = audited(conn, &updated)?;
+    audit::updated(conn, "cohort", id, Some(id), before, &after)?;
+    Ok(updated)
 }
 
 pub fn association_count(conn: &mut Conn, cohort_id: &str) -> Result<i64, AppError> {

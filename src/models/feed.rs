@@ -1,6 +1,8 @@
 //! Personal links of a participant, signed rather than stored: the calendar feed
-//! (`/agenda/{participant}/{token}.ics`) and the participant's page
-//! (`/espace/{participant}/{token}`), both read-only.
+//! (`/agenda/{participant}/{token}.ics`, read-only), the old page
+//! (`/espace/{participant}/{token}`, which now only explains the portal and offers a
+//! sign-in link: it shows no personal data) and the one-click unsubscribe address of the
+//! emails' `List-Unsubscribe` header (`/desabonnement/{participant}/{token}`, RFC 8058).
 //!
 //! A token is the first 128 bits of HMAC-SHA-256(instance secret, purpose, participant,
 //! generation), in hex. Nothing secret is stored per participant; raising the participant's
@@ -25,8 +27,10 @@ type HmacSha256 = Hmac<Sha256>;
 pub enum Purpose {
     /// The calendar feed.
     Calendar,
-    /// The participant's page.
+    /// The participant's old page (now an explanation of the portal).
     Space,
+    /// Turning reminders off from an email's `List-Unsubscribe` header.
+    Unsubscribe,
 }
 
 impl Purpose {
@@ -34,6 +38,7 @@ impl Purpose {
         match self {
             Purpose::Calendar => "calendar",
             Purpose::Space => "space",
+            Purpose::Unsubscribe => "unsubscribe",
         }
     }
 }
@@ -132,6 +137,16 @@ pub fn space_url(public_url: &str, secret: &[u8], p: &Participant) -> String {
     )
 }
 
+/// `{public_url}/desabonnement/{id}/{token}`: the one-click unsubscribe address (POST
+/// turns the participant's reminders off; GET asks for confirmation).
+pub fn unsubscribe_url(public_url: &str, secret: &[u8], p: &Participant) -> String {
+    format!(
+        "{public_url}/desabonnement/{}/{}",
+        p.id,
+        token(secret, Purpose::Unsubscribe, p)
+    )
+}
+
 /// Revokes the participant's links (calendar feed and page); new ones replace them.
 pub fn renew(conn: &mut Conn, participant_id: &str) -> Result<Participant, AppError> {
     let p = participant::get(conn, participant_id)?;
@@ -176,6 +191,7 @@ mod tests {
         assert_eq!(t.len(), 32);
         assert_eq!(t, token(&secret, Purpose::Calendar, &someone(0)));
         assert_ne!(t, token(&secret, Purpose::Space, &someone(0)));
+        assert_ne!(t, token(&secret, Purpose::Unsubscribe, &someone(0)));
         assert_ne!(t, token(&secret, Purpose::Calendar, &someone(1)));
         assert_ne!(t, token(&[8u8; 32], Purpose::Calendar, &someone(0)));
     }

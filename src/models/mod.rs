@@ -1,8 +1,10 @@
 //! One file per table or aggregate: the row struct, its input and checks ("local
 //! methods"), and its queries ("database methods"). No HTTP types here.
 
+pub mod account;
 pub mod action_lead;
 pub mod association;
+pub mod audit;
 pub mod budget;
 pub mod cohort;
 pub mod consultant;
@@ -13,9 +15,12 @@ pub mod input;
 pub mod outbox;
 pub mod participant;
 pub mod planner;
+pub mod portal;
+pub mod privacy;
 pub mod profile;
 pub mod profile_form;
 pub mod programme;
+pub mod scope;
 pub mod session;
 pub mod session_log;
 pub mod task;

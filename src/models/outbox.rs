@@ -93,6 +93,9 @@ pub struct MailContext {
     pub templates: std::sync::Arc<handlebars::Handlebars<'static>>,
     /// The configured sending settings (`[mail.schedule]`), before each cohort's overrides.
     pub schedule: crate::domain::schedule::Schedule,
+    /// How long the sign-in link put in a participant's email at send time stays valid
+    /// (`auth.participant_link_days`).
+    pub sign_in_valid_for: chrono::Duration,
 }
 
 impl MailContext {
@@ -106,8 +109,70 @@ impl MailContext {
             public_url: config.server.public_url.trim_end_matches('/').to_string(),
             templates,
             schedule: config.mail.schedule.clone(),
+            sign_in_valid_for: chrono::Duration::days(
+                config.auth.participant_link_days.clamp(1, 365) as i64,
+            ),
         }
     }
+}
+
+/// Stands, in a stored email, for the recipient's personal sign-in link
+/// (`{public_url}/connexion/lien/{token}`). The dispatcher replaces it with a link created
+/// at the moment of sending ([`personalise`]), so that no usable link ever rests in the
+/// database; the outbox preview shows the marker as it is.
+pub const SIGN_IN_LINK: &str = "[lien de connexion personnel]";
+
+/// What a participant's email gets at send time: its sign-in link (a fresh single-use
+/// link replaces [`SIGN_IN_LINK`] in the text and HTML bodies) and the one-click
+/// unsubscribe address for its `List-Unsubscribe` header. Rows that are not addressed to a
+/// participant (the weekly summary), or whose participant is gone or anonymised, are left
+/// as they are, except that the marker then becomes the public sign-in page.
+pub fn personalise(
+    conn: &mut Conn,
+    mail: &MailContext,
+    row: &OutboxEmail,
+    email: &mut Email,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, AppError> {
+    use crate::models::account::{self, LinkPurpose, LinkTarget};
+    let has_marker = email.rendered.text.contains(SIGN_IN_LINK)
+        || email.rendered.html.contains(SIGN_IN_LINK);
+    let participant = match &row.participant_id {
+        Some(pid) => match crate::models::scope::member(conn, pid)? {
+            Some(_) => Some(crate::models::participant::get(conn, pid)?),
+            None => None,
+        },
+        None => None,
+    };
+    let Some(p) = participant else {
+        if has_marker {
+            let page = format!("{}/connexion/participant", mail.public_url);
+            email.rendered.text = email.rendered.text.replace(SIGN_IN_LINK, &page);
+            email.rendered.html = email.rendered.html.replace(SIGN_IN_LINK, &page);
+        }
+        return Ok(None);
+    };
+    if has_marker {
+        let token = account::create_link(
+            conn,
+            LinkPurpose::ParticipantSignIn,
+            &LinkTarget {
+                user_id: None,
+                participant_id: Some(p.id.clone()),
+            },
+            mail.sign_in_valid_for,
+            now.naive_utc(),
+        )?;
+        let link = format!("{}/connexion/lien/{token}", mail.public_url);
+        email.rendered.text = email.rendered.text.replace(SIGN_IN_LINK, &link);
+        email.rendered.html = email.rendered.html.replace(SIGN_IN_LINK, &link);
+    }
+    let secret = crate::models::feed::secret(conn)?;
+    Ok(Some(crate::models::feed::unsubscribe_url(
+        &mail.public_url,
+        &secret,
+        &p,
+    )))
 }
 
 /// An email to queue. Build it with [`NewEmail::from_email`] and adjust the public fields.

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::db::Conn;
 use crate::db::schema::participants;
 use crate::error::AppError;
-use crate::models::association;
 use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::{association, audit};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = participants)]
@@ -195,8 +195,10 @@ pub fn create(
             participants::updated_at.eq(t),
         ))
         .execute(conn)?;
-    touch_cohort_of(conn, association_id)?;
-    get(conn, &id)
+    let cohort_id = touch_cohort_of(conn, association_id)?;
+    let p = get(conn, &id)?;
+    audit::created(conn, "participant", &id, Some(&cohort_id), &p)?;
+    Ok(p)
 }
 
 pub fn update(
@@ -217,19 +219,24 @@ pub fn update(
             participants::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    touch_cohort_of(conn, &current.association_id)?;
-    get(conn, id)
+    let cohort_id = touch_cohort_of(conn, &current.association_id)?;
+    let p = get(conn, id)?;
+    audit::updated(conn, "participant", id, Some(&cohort_id), &current, &p)?;
+    Ok(p)
 }
 
 pub fn delete(conn: &mut Conn, id: &str) -> Result<Participant, AppError> {
     let p = get(conn, id)?;
     diesel::delete(participants::table.find(id)).execute(conn)?;
-    touch_cohort_of(conn, &p.association_id)?;
+    let cohort_id = touch_cohort_of(conn, &p.association_id)?;
+    audit::deleted(conn, "participant", id, Some(&cohort_id), &p)?;
     Ok(p)
 }
 
 /// The participant's emails depend on them: their cohort's planned emails are rebuilt.
-fn touch_cohort_of(conn: &mut Conn, association_id: &str) -> Result<(), AppError> {
+/// Returns that cohort's id.
+fn touch_cohort_of(conn: &mut Conn, association_id: &str) -> Result<String, AppError> {
     let a = association::get(conn, association_id)?;
-    crate::models::planner::touch(conn, &a.cohort_id)
+    crate::models::planner::touch(conn, &a.cohort_id)?;
+    Ok(a.cohort_id)
 }

@@ -100,9 +100,29 @@ pub fn plan(conn: &mut Conn, mail: &MailContext, now: DateTime<Utc>) -> Result<u
     })
 }
 
-/// The planner the dispatcher runs at the start of each pass.
+/// The dispatcher's hooks: the planner it runs at the start of each pass, and the
+/// personalisation of each participant's email as it leaves.
 pub fn for_dispatcher(mail: MailContext) -> crate::mail::dispatch::Planner {
-    std::sync::Arc::new(move |conn: &mut Conn, now: DateTime<Utc>| plan(conn, &mail, now))
+    std::sync::Arc::new(Hooks(mail))
+}
+
+/// The dispatcher's hooks: this planner, and the personalisation of participants' emails.
+struct Hooks(MailContext);
+
+impl crate::mail::dispatch::Hooks for Hooks {
+    fn plan(&self, conn: &mut Conn, now: DateTime<Utc>) -> Result<usize, AppError> {
+        plan(conn, &self.0, now)
+    }
+
+    fn personalise(
+        &self,
+        conn: &mut Conn,
+        row: &OutboxEmail,
+        email: &mut Email,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, AppError> {
+        outbox::personalise(conn, &self.0, row, email, now)
+    }
 }
 
 /// What a sync did.
@@ -272,7 +292,8 @@ fn wanted(
     let mut out = Vec::new();
     for p in &facts.participants {
         let association_name = facts.association_name(&p.association_id);
-        let space_url = feed::space_url(&mail.public_url, &facts.secret, p);
+        // The sign-in link is created when the email leaves (`outbox::personalise`).
+        let space_url = outbox::SIGN_IN_LINK.to_string();
         let calendar_url = feed::calendar_url(&mail.public_url, &facts.secret, p);
         for session in facts.sessions_of(&p.association_id) {
             let start = session.starts_at.and_utc();

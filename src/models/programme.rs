@@ -16,7 +16,7 @@ use crate::models::input::{new_id, now};
 use crate::models::participant::Participant;
 use crate::models::session::Session;
 use crate::models::task::{IntersessionTask, TaskReturn};
-use crate::models::{association, cohort, dla, participant, session, task};
+use crate::models::{association, audit, cohort, dla, participant, session, task};
 
 /// The result of generating a programme.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -57,6 +57,13 @@ pub fn generate(
                     .into(),
             });
         }
+        let associations = association::list_for_cohort(conn, cohort_id)?;
+        let before = if existing.is_empty() {
+            None
+        } else {
+            let tasks = task::list_for_cohort(conn, cohort_id)?;
+            Some(audited(&existing, &tasks, &associations))
+        };
         if replace {
             diesel::delete(
                 intersession_tasks::table.filter(intersession_tasks::cohort_id.eq(cohort_id)),
@@ -65,7 +72,6 @@ pub fn generate(
             diesel::delete(sessions::table.filter(sessions::cohort_id.eq(cohort_id)))
                 .execute(conn)?;
         }
-        let associations = association::list_for_cohort(conn, cohort_id)?;
         let refs: Vec<AssociationRef> = associations
             .iter()
             .map(|a| AssociationRef {
@@ -121,12 +127,54 @@ pub fn generate(
                 .execute(conn)?;
         }
         crate::models::planner::touch(conn, cohort_id)?;
+        let sessions = session::list_for_cohort(conn, cohort_id)?;
+        let tasks = task::list_for_cohort(conn, cohort_id)?;
+        // One row for the whole programme, not one per session and task.
+        let after = audited(&sessions, &tasks, &associations);
+        let action = if before.is_some() {
+            audit::Action::Update
+        } else {
+            audit::Action::Create
+        };
+        audit::record(
+            conn,
+            "programme",
+            cohort_id,
+            Some(cohort_id),
+            action,
+            before.as_ref(),
+            Some(&after),
+        )?;
         Ok(Generated {
-            sessions: session::list_for_cohort(conn, cohort_id)?,
-            tasks: task::list_for_cohort(conn, cohort_id)?,
+            sessions,
+            tasks,
             warnings: programme.warnings,
         })
     })
+}
+
+/// The programme as the audit log keeps it: one line per session and per task.
+fn audited(
+    sessions: &[Session],
+    tasks: &[IntersessionTask],
+    associations: &[Association],
+) -> serde_json::Value {
+    use crate::domain::fr::date_short;
+    let sessions: Vec<String> = sessions
+        .iter()
+        .map(|s| {
+            format!(
+                "{} ({})",
+                s.label(associations),
+                date_short(s.local_start().date())
+            )
+        })
+        .collect();
+    let tasks: Vec<String> = tasks
+        .iter()
+        .map(|t| format!("{} ({})", t.title, date_short(t.due_date)))
+        .collect();
+    serde_json::json!({"sessions": sessions, "tasks": tasks})
 }
 
 /// Everything the cohort page shows, loaded in one go.

@@ -15,7 +15,7 @@ use crate::mail::ics::CalendarPerson;
 use crate::mail::session::{SessionEmail, SessionFacts};
 use crate::models::input::{Check, lenient, new_id, now};
 use crate::models::outbox::{self, MailContext, NewEmail};
-use crate::models::{association, check_version, cohort, dla, participant, task};
+use crate::models::{association, audit, check_version, cohort, dla, participant, task};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = sessions)]
@@ -271,7 +271,9 @@ pub fn create(
             ))
             .execute(conn)?;
         crate::models::planner::touch(conn, cohort_id)?;
-        get(conn, &id)
+        let created = get(conn, &id)?;
+        audit::created(conn, "session", &id, Some(cohort_id), &created)?;
+        Ok(created)
     })
 }
 
@@ -301,7 +303,16 @@ pub fn update_details(
             ))
             .execute(conn)?;
         crate::models::planner::touch(conn, &current.cohort_id)?;
-        get(conn, id)
+        let updated = get(conn, id)?;
+        audit::updated(
+            conn,
+            "session",
+            id,
+            Some(&current.cohort_id),
+            &current,
+            &updated,
+        )?;
+        Ok(updated)
     })
 }
 
@@ -424,6 +435,7 @@ pub fn move_session(
             ))
             .execute(conn)?;
         for m in &outcome.task_moves {
+            let before = task::get(conn, &m.task_id)?;
             diesel::update(intersession_tasks::table.find(&m.task_id))
                 .set((
                     intersession_tasks::due_date.eq(m.new_due),
@@ -431,9 +443,26 @@ pub fn move_session(
                     intersession_tasks::updated_at.eq(now()),
                 ))
                 .execute(conn)?;
+            let after = task::get(conn, &m.task_id)?;
+            audit::updated(
+                conn,
+                "task",
+                &m.task_id,
+                Some(&current.cohort_id),
+                &before,
+                &after,
+            )?;
         }
         crate::models::planner::touch(conn, &current.cohort_id)?;
         let moved = get(conn, id)?;
+        audit::updated(
+            conn,
+            "session",
+            id,
+            Some(&current.cohort_id),
+            &current,
+            &moved,
+        )?;
         let previous = (current.starts_at.and_utc(), current.ends_at.and_utc());
         let queued = notify(
             conn,
@@ -488,6 +517,7 @@ pub fn delete(conn: &mut Conn, id: &str, mail: &MailContext) -> Result<Session, 
         )?;
         diesel::delete(sessions::table.find(id)).execute(conn)?;
         crate::models::planner::touch(conn, &s.cohort_id)?;
+        audit::deleted(conn, "session", id, Some(&s.cohort_id), &s)?;
         Ok(s)
     })
 }

@@ -10,7 +10,7 @@ use crate::db::{Conn, write_tx};
 use crate::domain::programme::ScheduledTask;
 use crate::error::AppError;
 use crate::models::input::{Check, lenient, new_id, now};
-use crate::models::{association, cohort, session, stale};
+use crate::models::{association, audit, cohort, session, stale};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = intersession_tasks)]
@@ -190,7 +190,9 @@ pub fn create(
         ))
         .execute(conn)?;
     crate::models::planner::touch(conn, cohort_id)?;
-    get(conn, &id)
+    let created = get(conn, &id)?;
+    audit::created(conn, "task", &id, Some(cohort_id), &created)?;
+    Ok(created)
 }
 
 pub fn update(conn: &mut Conn, id: &str, input: &TaskInput) -> Result<IntersessionTask, AppError> {
@@ -212,7 +214,16 @@ pub fn update(conn: &mut Conn, id: &str, input: &TaskInput) -> Result<Intersessi
             ))
             .execute(conn)?;
         crate::models::planner::touch(conn, &current.cohort_id)?;
-        get(conn, id)
+        let updated = get(conn, id)?;
+        audit::updated(
+            conn,
+            "task",
+            id,
+            Some(&current.cohort_id),
+            &current,
+            &updated,
+        )?;
+        Ok(updated)
     })
 }
 
@@ -220,6 +231,7 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<IntersessionTask, AppError> {
     let t = get(conn, id)?;
     diesel::delete(intersession_tasks::table.find(id)).execute(conn)?;
     crate::models::planner::touch(conn, &t.cohort_id)?;
+    audit::deleted(conn, "task", id, Some(&t.cohort_id), &t)?;
     Ok(t)
 }
 
@@ -255,6 +267,12 @@ pub fn set_return(
             None
         };
         c.finish()?;
+        let previous: Option<TaskReturn> = task_returns::table
+            .filter(task_returns::task_id.eq(task_id))
+            .filter(task_returns::association_id.eq(association_id))
+            .select(TaskReturn::as_select())
+            .first(conn)
+            .optional()?;
         diesel::delete(
             task_returns::table
                 .filter(task_returns::task_id.eq(task_id))
@@ -271,10 +289,39 @@ pub fn set_return(
             ))
             .execute(conn)?;
         crate::models::planner::touch(conn, &task.cohort_id)?;
-        Ok(task_returns::table
+        let stored: TaskReturn = task_returns::table
             .filter(task_returns::task_id.eq(task_id))
             .filter(task_returns::association_id.eq(association_id))
             .select(TaskReturn::as_select())
-            .first(conn)?)
+            .first(conn)?;
+        // Kept with the task's title and the association's name, readable after either goes.
+        let snapshot = |r: &TaskReturn| {
+            serde_json::json!({
+                "task_title": task.title,
+                "association_name": a.name,
+                "status": r.status,
+                "returned_on": r.returned_on,
+            })
+        };
+        let entity_id = format!("{task_id}/{association_id}");
+        let after = snapshot(&stored);
+        match &previous {
+            Some(p) => audit::updated(
+                conn,
+                "task_return",
+                &entity_id,
+                Some(&task.cohort_id),
+                &snapshot(p),
+                &after,
+            )?,
+            None => audit::created(
+                conn,
+                "task_return",
+                &entity_id,
+                Some(&task.cohort_id),
+                &after,
+            )?,
+        }
+        Ok(stored)
     })
 }

@@ -11,7 +11,7 @@ use crate::db::{Conn, write_tx};
 use crate::domain::budget::{TimeAmount, TimeKind, parse_hours};
 use crate::error::AppError;
 use crate::models::input::{Check, lenient, new_id, now};
-use crate::models::{association, check_version, cohort, session};
+use crate::models::{association, audit, check_version, cohort, session};
 
 /// `unit` of an input duration counted in half-days ("1" or "2").
 pub const UNIT_HALF_DAYS: &str = "demi_journees";
@@ -307,7 +307,9 @@ pub fn create(
                 time_entries::updated_at.eq(t),
             ))
             .execute(conn)?;
-        get(conn, &id)
+        let created = get(conn, &id)?;
+        audit::created(conn, "time_entry", &id, Some(cohort_id), &created)?;
+        Ok(created)
     })
 }
 
@@ -336,7 +338,16 @@ pub fn update(conn: &mut Conn, id: &str, input: &TimeEntryInput) -> Result<TimeE
                 time_entries::updated_at.eq(now()),
             ))
             .execute(conn)?;
-        get(conn, id)
+        let updated = get(conn, id)?;
+        audit::updated(
+            conn,
+            "time_entry",
+            id,
+            Some(&current.cohort_id),
+            &current,
+            &updated,
+        )?;
+        Ok(updated)
     })
 }
 
@@ -344,6 +355,7 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<TimeEntry, AppError> {
     write_tx(conn, |conn| {
         let e = get(conn, id)?;
         diesel::delete(time_entries::table.find(id)).execute(conn)?;
+        audit::deleted(conn, "time_entry", id, Some(&e.cohort_id), &e)?;
         Ok(e)
     })
 }

@@ -1,47 +1,176 @@
-//! Who is making the request, and the one place where what they may do is decided.
+//! Who is making the request, and the guard that applies `web::access` to every request.
 //!
-//! Every handler takes an `Actor` and calls `actor.authorize(Action::…)` before touching
-//! data. Until accounts exist (issue #5) every request is the `Operator` of a single-user
-//! instance and every action is allowed; #5 fills in `Actor::from_request` and `authorize`
-//! without touching the handlers.
+//! `guard` (a middleware wrapped around every route) reads the credentials — a bearer API
+//! token, or the session cookie on pages —, resolves the route's rule and the cohort the
+//! path names, refuses what the actor may not do, checks CSRF on cookie-authenticated
+//! forms, and leaves the `Actor` in the request for handlers. The API never reads the
+//! cookie: it is bearer-only, so it needs no CSRF protection.
 
 use std::future::{Ready, ready};
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
+use crate::models::account::{self, Lifetimes, Principal, Role};
+use crate::models::scope::{self, CohortReach, CohortScope, Member};
+use crate::web::AppState;
+use crate::web::access::{self, Decision, Rule};
+
+pub const SESSION_COOKIE: &str = "cohorte_session";
+
+/// A staff member, signed in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Staff {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub dla_id: Option<String>,
+    pub consultant_id: Option<String>,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
-    /// The single-user instance's operator (before accounts exist).
-    Operator,
+    Anonymous,
+    Staff(Staff),
+    Participant(Member),
 }
 
-/// What a handler is about to do, with the resource it concerns.
+/// How the request proved who it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credential {
+    None,
+    Bearer,
+    /// The session cookie's value (never stored server-side).
+    Cookie(String),
+}
+
+/// What the guard leaves in the request.
 #[derive(Clone, Debug)]
-pub enum Action<'a> {
-    ListCohorts,
-    CreateCohort,
-    ViewCohort(&'a str),
-    EditCohort(&'a str),
-    ViewAssociation(&'a str),
-    EditAssociation(&'a str),
-    EditParticipant(&'a str),
-    ViewSession(&'a str),
-    EditSession(&'a str),
-    EditTask(&'a str),
-    /// See, release, hold, cancel or resend one outbox email (by its id).
-    ManageOutbox(&'a str),
-    ManageDlas,
-    ManageConsultants,
-    LoadDemo,
-    ReadApiDocs,
+pub struct Identity {
+    pub actor: Actor,
+    pub credential: Credential,
+}
+
+impl Identity {
+    /// The CSRF token of a cookie session: a hash of the cookie under its own label, so it
+    /// can be embedded in pages without revealing the cookie, and needs no storage.
+    pub fn csrf_token(&self) -> Option<String> {
+        match &self.credential {
+            Credential::Cookie(token) => Some(csrf_for(token)),
+            _ => None,
+        }
+    }
+}
+
+pub fn csrf_for(session_token: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"cohorte csrf v1\0");
+    h.update(session_token.as_bytes());
+    hex::encode(&h.finalize()[..16])
 }
 
 impl Actor {
-    pub fn authorize(&self, action: Action<'_>) -> Result<(), AppError> {
-        match (self, action) {
-            (Actor::Operator, _) => Ok(()),
+    pub fn staff(&self) -> Option<&Staff> {
+        match self {
+            Actor::Staff(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn member(&self) -> Option<&Member> {
+        match self {
+            Actor::Participant(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Actor::Staff(s) if s.role == Role::Admin)
+    }
+
+    /// The cohorts this actor sees in lists.
+    pub fn cohort_scope(&self) -> CohortScope {
+        match self {
+            Actor::Staff(s) => match (s.role, &s.dla_id, &s.consultant_id) {
+                (Role::Admin, _, _) => CohortScope::All,
+                (Role::Officer, Some(d), _) => CohortScope::Dla(d.clone()),
+                (Role::Consultant, _, Some(c)) => CohortScope::Consultant(c.clone()),
+                _ => CohortScope::Nothing,
+            },
+            _ => CohortScope::Nothing,
+        }
+    }
+
+    /// The DLAs this actor may pick (for a new cohort, in lists): `None` = all.
+    pub fn dla_scope(&self) -> Option<Vec<String>> {
+        match self {
+            Actor::Staff(s) if s.role == Role::Admin => None,
+            Actor::Staff(s) => Some(s.dla_id.iter().cloned().collect()),
+            _ => Some(Vec::new()),
+        }
+    }
+
+    /// Refuses a DLA given in a body (a new cohort's, a partner) the actor does not belong
+    /// to.
+    pub fn check_dla(&self, field: &str, dla_id: &str) -> Result<(), AppError> {
+        match self.dla_scope() {
+            None => Ok(()),
+            Some(ids) if ids.iter().any(|d| d == dla_id) => Ok(()),
+            Some(_) => Err(AppError::field(
+                field,
+                "Vous ne pouvez créer une cohorte que pour votre DLA.",
+            )),
+        }
+    }
+
+    /// Moving a cohort to another DLA needs to belong to the new one.
+    pub fn check_owner_change(&self, current: &str, new: &str) -> Result<(), AppError> {
+        if current == new.trim() {
+            Ok(())
+        } else {
+            self.check_dla("dla_id", new)
+        }
+    }
+
+    /// As shown in the header and the audit log.
+    pub fn label(&self) -> String {
+        match self {
+            Actor::Anonymous => "Anonyme".to_string(),
+            Actor::Staff(s) => format!("{} ({})", s.name, s.role.label().to_lowercase()),
+            Actor::Participant(m) => format!("{} (participant·e, {})", m.name, m.association_name),
+        }
+    }
+
+    pub fn audit_author(&self) -> crate::models::audit::Author {
+        crate::models::audit::Author {
+            label: self.label(),
+            user_id: self.staff().map(|s| s.user_id.clone()),
+        }
+    }
+
+    /// What the layout shows about who is signed in.
+    pub fn view(&self) -> Value {
+        match self {
+            Actor::Anonymous => json!({"signed_in": false}),
+            Actor::Staff(s) => json!({
+                "signed_in": true, "is_staff": true, "name": s.name, "role_label": s.role.label(),
+                "is_admin": s.role == Role::Admin,
+                "is_officer": matches!(s.role, Role::Admin | Role::Officer),
+                "dla_id": s.dla_id,
+            }),
+            Actor::Participant(m) => json!({
+                "signed_in": true, "is_participant": true, "name": m.name,
+                "association": m.association_name,
+            }),
         }
     }
 }
@@ -50,7 +179,391 @@ impl FromRequest for Actor {
     type Error = actix_web::Error;
     type Future = Ready<Result<Self, Self::Error>>;
 
-    fn from_request(_req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Ok(Actor::Operator))
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(Ok(req
+            .extensions()
+            .get::<Identity>()
+            .map(|i| i.actor.clone())
+            .unwrap_or(Actor::Anonymous)))
+    }
+}
+
+impl FromRequest for Identity {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(Ok(req.extensions().get::<Identity>().cloned().unwrap_or(
+            Identity {
+                actor: Actor::Anonymous,
+                credential: Credential::None,
+            },
+        )))
+    }
+}
+
+tokio::task_local! {
+    /// The identity of the request being handled, for the page renderer (CSRF field,
+    /// who is signed in) and the audit log's author.
+    pub static CURRENT: Identity;
+}
+
+/// The identity of the request being handled, when inside one.
+pub fn current() -> Option<Identity> {
+    CURRENT.try_with(|i| i.clone()).ok()
+}
+
+/// The session cookie, set at sign-in.
+pub fn session_cookie(token: &str, secure: bool) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token.to_string())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .finish()
+}
+
+/// The cookie that removes it, at sign-out.
+pub fn expired_session_cookie(secure: bool) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(CookieDuration::ZERO)
+        .finish()
+}
+
+fn staff_of(user: account::User) -> Option<Staff> {
+    (!user.disabled).then(|| Staff {
+        role: user.role(),
+        user_id: user.id,
+        name: user.name,
+        email: user.email,
+        dla_id: user.dla_id,
+        consultant_id: user.consultant_id,
+    })
+}
+
+/// The `{name}` segments of `pattern` matched against `path`.
+fn captures<'a>(pattern: &'a str, path: &'a str) -> Vec<(&'a str, &'a str)> {
+    pattern
+        .split('/')
+        .zip(path.split('/'))
+        .filter_map(|(p, v)| {
+            p.strip_prefix('{')
+                .and_then(|p| p.strip_suffix('}'))
+                .map(|name| (name, v))
+        })
+        .collect()
+}
+
+enum Resolved {
+    Ok(Box<(Identity, Option<CohortReach>)>),
+    BadToken,
+    Missing,
+}
+
+const FORM_LIMIT: usize = 512 * 1024;
+
+/// The middleware: see the module's documentation.
+pub async fn guard(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let path = req.path().to_string();
+    let is_api = path.starts_with("/api/");
+    let pattern = req.match_pattern();
+    let rule = pattern
+        .as_deref()
+        .and_then(|p| access::rule(req.method().as_str(), p));
+    let params: Vec<(String, String)> = pattern
+        .as_deref()
+        .map(|p| {
+            captures(p, &path)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let id_param = params
+        .iter()
+        .find(|(k, _)| k == "id")
+        .map(|(_, v)| v.clone());
+
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|v| v.trim().to_string());
+    let cookie = if is_api {
+        None
+    } else {
+        req.cookie(SESSION_COOKIE)
+            .map(|c| c.value().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let lifetimes = Lifetimes::from_config(&state.config.auth);
+    let id_for_lookup = id_param.clone();
+    let resolved = crate::db::run(&state.pool, move |conn| {
+        let at = crate::models::input::now();
+        let identity = if let Some(token) = bearer {
+            match account::api_token_user(conn, &token, at)?.and_then(staff_of) {
+                Some(staff) => Identity {
+                    actor: Actor::Staff(staff),
+                    credential: Credential::Bearer,
+                },
+                None => return Ok(Resolved::BadToken),
+            }
+        } else if let Some(token) = cookie {
+            let actor = match account::session_principal(conn, &token, lifetimes, at)? {
+                Some(Principal::User(id)) => account::find(conn, &id)
+                    .ok()
+                    .and_then(staff_of)
+                    .map(Actor::Staff),
+                Some(Principal::Participant(id)) => {
+                    scope::member(conn, &id)?.map(Actor::Participant)
+                }
+                None => None,
+            };
+            match actor {
+                Some(actor) => Identity {
+                    actor,
+                    credential: Credential::Cookie(token),
+                },
+                None => Identity {
+                    actor: Actor::Anonymous,
+                    credential: Credential::None,
+                },
+            }
+        } else {
+            Identity {
+                actor: Actor::Anonymous,
+                credential: Credential::None,
+            }
+        };
+        let reach = match (rule, &id_for_lookup) {
+            (Some(Rule::Cohort(via, _)), Some(id)) => match scope::cohort_of(conn, via, id)? {
+                Some(cohort_id) => scope::cohort_reach(conn, &cohort_id)?,
+                None => None,
+            },
+            _ => None,
+        };
+        if matches!(rule, Some(Rule::Cohort(..))) && reach.is_none() {
+            // Unknown resource: signed-in staff get a 404, others the usual refusal.
+            if matches!(identity.actor, Actor::Staff(_)) {
+                return Ok(Resolved::Missing);
+            }
+        }
+        Ok(Resolved::Ok(Box::new((identity, reach))))
+    })
+    .await;
+
+    let (identity, reach) = match resolved {
+        Ok(Resolved::Ok(found)) => *found,
+        Ok(Resolved::BadToken) => {
+            return Ok(req.into_response(refusal(
+                is_api,
+                &path,
+                AppError::Unauthorized("Jeton d'API inconnu ou révoqué.".into()),
+            )));
+        }
+        Ok(Resolved::Missing) => {
+            return Ok(req.into_response(refusal(
+                is_api,
+                &path,
+                AppError::NotFound("Cette page n'existe pas ou plus.".into()),
+            )));
+        }
+        Err(e) => return Ok(req.into_response(refusal(is_api, &path, e))),
+    };
+
+    if let Some(pattern) = &pattern {
+        let decision = match rule {
+            Some(rule) => {
+                access::decide(&identity.actor, rule, reach.as_ref(), id_param.as_deref())
+            }
+            None => {
+                tracing::error!(method = %req.method(), pattern, "route not classified in web::access");
+                Decision::Deny
+            }
+        };
+        match decision {
+            Decision::Allow => {}
+            Decision::SignIn => {
+                let response = if is_api {
+                    refusal(
+                        true,
+                        &path,
+                        AppError::Unauthorized(
+                            "Authentification requise : envoyez un jeton d'API dans l'en-tête « Authorization: Bearer … »."
+                                .into(),
+                        ),
+                    )
+                } else {
+                    let target = req
+                        .uri()
+                        .path_and_query()
+                        .map(|p| p.as_str())
+                        .unwrap_or("/");
+                    HttpResponse::SeeOther()
+                        .insert_header((
+                            header::LOCATION,
+                            format!("/connexion?suite={}", urlencode(target)),
+                        ))
+                        .finish()
+                };
+                return Ok(req.into_response(response));
+            }
+            Decision::Deny => {
+                return Ok(req.into_response(refusal(
+                    is_api,
+                    &path,
+                    AppError::Forbidden(
+                        "Vous n'avez pas accès à cette page avec votre compte.".into(),
+                    ),
+                )));
+            }
+        }
+    }
+
+    // CSRF: pages changed through a browser.
+    if !is_api && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        if !same_origin(&req, &state.config.server.public_url) {
+            return Ok(req.into_response(refusal(
+                false,
+                &path,
+                AppError::Forbidden(
+                    "Formulaire refusé : il ne vient pas de Cohorte (origine différente).".into(),
+                ),
+            )));
+        }
+        if let Some(expected) = identity.csrf_token() {
+            let mut payload = req.take_payload();
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk?;
+                if body.len() + chunk.len() > FORM_LIMIT {
+                    return Ok(req.into_response(refusal(
+                        false,
+                        &path,
+                        AppError::BadRequest {
+                            code: "form_too_large",
+                            message: "Le formulaire envoyé est trop volumineux.".into(),
+                        },
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let body = body.freeze();
+            let given = req
+                .headers()
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| {
+                    serde_html_form::from_bytes::<Vec<(String, String)>>(&body)
+                        .ok()
+                        .and_then(|pairs| {
+                            pairs
+                                .into_iter()
+                                .find(|(k, _)| k == "csrf_token")
+                                .map(|(_, v)| v)
+                        })
+                });
+            if given.as_deref() != Some(expected.as_str()) {
+                return Ok(req.into_response(refusal(
+                    false,
+                    &path,
+                    AppError::Forbidden(
+                        "Formulaire expiré ou incomplet : rechargez la page et recommencez.".into(),
+                    ),
+                )));
+            }
+            req.set_payload(Payload::from(body));
+        }
+    }
+
+    req.extensions_mut().insert(identity.clone());
+    let res = CURRENT.scope(identity, next.call(req)).await?;
+    Ok(res.map_into_boxed_body())
+}
+
+/// `Origin` (or, without it, `Referer`) names this app; requests without either (non-
+/// browser clients) pass, the CSRF token then decides.
+fn same_origin(req: &ServiceRequest, public_url: &str) -> bool {
+    let header_value = req
+        .headers()
+        .get(header::ORIGIN)
+        .or_else(|| req.headers().get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    let Some(value) = header_value else {
+        return true;
+    };
+    let origin_of = |url: &str| -> String {
+        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+        let host = rest.split('/').next().unwrap_or("");
+        format!("{}://{}", scheme.to_lowercase(), host.to_lowercase())
+    };
+    let given = origin_of(value);
+    let info = req.connection_info();
+    let own = format!("{}://{}", info.scheme(), info.host()).to_lowercase();
+    given == origin_of(public_url) || given == own
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn refusal(is_api: bool, _path: &str, e: AppError) -> HttpResponse {
+    use actix_web::ResponseError;
+    let mut res = if is_api {
+        e.error_response()
+    } else {
+        crate::web::pages::PageError::from(e).error_response()
+    };
+    if is_api && res.status() == actix_web::http::StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer realm=\"cohorte\""),
+        );
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captures_path_parameters() {
+        assert_eq!(
+            captures(
+                "/taches/{id}/associations/{aid}",
+                "/taches/t1/associations/a2"
+            ),
+            vec![("id", "t1"), ("aid", "a2")]
+        );
+        assert!(captures("/cohortes", "/cohortes").is_empty());
+    }
+
+    #[test]
+    fn csrf_token_is_bound_to_the_session_and_hides_it() {
+        let a = csrf_for("session-a");
+        assert_eq!(a, csrf_for("session-a"));
+        assert_ne!(a, csrf_for("session-b"));
+        assert!(!a.contains("session"));
+        assert_eq!(a.len(), 32);
     }
 }

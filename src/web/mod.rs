@@ -1,6 +1,7 @@
 //! HTTP: the application state, the routes of the pages and of the API, and the
 //! protections every response carries.
 
+pub mod access;
 pub mod actor;
 pub mod api;
 pub mod form;
@@ -49,11 +50,17 @@ impl AppState {
         T: Send + 'static,
     {
         let mail = self.mail.clone();
+        // The audit log records the changes under the request's actor.
+        let author = actor::current()
+            .map(|i| i.actor.audit_author())
+            .unwrap_or_else(crate::models::audit::Author::system);
         crate::db::run(&self.pool, move |conn| {
-            crate::db::write_tx(conn, |conn| {
-                let result = f(conn)?;
-                crate::models::planner::sync_dirty(conn, &mail, chrono::Utc::now())?;
-                Ok(result)
+            crate::models::audit::with_author(author, || {
+                crate::db::write_tx(conn, |conn| {
+                    let result = f(conn)?;
+                    crate::models::planner::sync_dirty(conn, &mail, chrono::Utc::now())?;
+                    Ok(result)
+                })
             })
         })
         .await
@@ -63,12 +70,23 @@ impl AppState {
 pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
                        form-action 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
 
-pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// Headers on every response (pages, API, errors). `https`: the app is served over TLS
+/// (`server.public_url` starts with https://), which adds HSTS.
+pub fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
         .add((header::CONTENT_SECURITY_POLICY, CSP))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::REFERRER_POLICY, "same-origin"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::CACHE_CONTROL, "no-store"));
+    if https {
+        headers.add((
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ))
+    } else {
+        headers
+    }
 }
 
 /// Registers everything on an `App`; used by `serve` and by the integration tests.

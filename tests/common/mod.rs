@@ -126,6 +126,10 @@ pub struct TestApp {
     app: Box<dyn Call>,
     pub pool: Pool,
     pub config: Config,
+    /// The administrator every `send` signs in as (bearer API token), unless a test sends
+    /// with `send_raw`.
+    pub admin_token: String,
+    pub admin_id: String,
     // Dropped last: removes the database file.
     _dir: tempfile::TempDir,
 }
@@ -138,10 +142,29 @@ pub async fn spawn() -> TestApp {
     config.database.url = path.to_str().expect("utf-8 path").to_string();
     config.validate().expect("test configuration is valid");
     let pool = cohorte::db::connect(&config.database.url, 4).expect("database");
+    let (admin_id, admin_token) = {
+        let mut conn = pool.get().expect("connection");
+        let admin = cohorte::models::account::create(
+            &mut conn,
+            cohorte::models::account::NewUser {
+                email: "admin@cohorte.test",
+                name: "Alice Admin",
+                role: "admin",
+                dla_id: None,
+                consultant_id: None,
+                password: None,
+            },
+        )
+        .expect("administrator");
+        let (_, token) = cohorte::models::account::create_api_token(&mut conn, &admin.id, "tests")
+            .expect("API token");
+        (admin.id, token)
+    };
     let state = AppState::new(pool.clone(), config.clone()).expect("state");
     let service = init_service(
         App::new()
-            .wrap(cohorte::web::security_headers())
+            .wrap(actix_web::middleware::from_fn(cohorte::web::actor::guard))
+            .wrap(cohorte::web::security_headers(config.server.is_https()))
             .wrap(cohorte::web::normalize())
             .configure(cohorte::web::configure(state)),
     )
@@ -153,13 +176,24 @@ pub async fn spawn() -> TestApp {
         }),
         pool,
         config,
+        admin_token,
+        admin_id,
         _dir: dir,
     }
 }
 
 impl TestApp {
-    /// Sends the request; fails the test on any 5xx.
+    /// Sends the request as the administrator (bearer token); fails the test on any 5xx.
     pub async fn send(&self, req: TestRequest) -> Response {
+        self.send_raw(req.insert_header((
+            header::AUTHORIZATION,
+            format!("Bearer {}", self.admin_token),
+        )))
+        .await
+    }
+
+    /// Sends the request with only the credentials it carries; fails the test on any 5xx.
+    pub async fn send_raw(&self, req: TestRequest) -> Response {
         let res = self.app.call(req).await;
         assert!(
             res.status.as_u16() < 500,

@@ -7,7 +7,6 @@ use crate::error::ErrorBody;
 use crate::models::association::{self, Association, AssociationInput};
 use crate::models::participant::{self, Participant, ParticipantInput};
 use crate::web::AppState;
-use crate::web::actor::{Action, Actor};
 use crate::web::api::ApiResult;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -29,9 +28,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 #[utoipa::path(get, path = "/api/v1/cohorts/{id}/associations", tag = "Associations", responses((status = 200, body = Vec<Association>)))]
-pub async fn list(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+pub async fn list(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewCohort(&id))?;
     let out = crate::db::run(&state.pool, move |c| {
         crate::models::cohort::get(c, &id)?;
         association::list_for_cohort(c, &id)
@@ -44,12 +42,10 @@ pub async fn list(state: web::Data<AppState>, actor: Actor, path: web::Path<Stri
     responses((status = 201, body = Association), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "cohort_full"), (status = 422, body = ErrorBody)))]
 pub async fn enrol(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     body: web::Json<AssociationInput>,
 ) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let a = state
         .write(move |c| association::enrol(c, &id, &body))
         .await?;
@@ -57,9 +53,8 @@ pub async fn enrol(
 }
 
 #[utoipa::path(get, path = "/api/v1/associations/{id}", tag = "Associations", responses((status = 200, body = Association), (status = 404, body = ErrorBody)))]
-pub async fn get(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewAssociation(&id))?;
     Ok(HttpResponse::Ok()
         .json(crate::db::run(&state.pool, move |c| association::get(c, &id)).await?))
 }
@@ -68,12 +63,10 @@ pub async fn get(state: web::Data<AppState>, actor: Actor, path: web::Path<Strin
     responses((status = 200, body = Association), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     body: web::Json<AssociationInput>,
 ) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditAssociation(&id))?;
     Ok(HttpResponse::Ok().json(
         state
             .write(move |c| association::update(c, &id, &body))
@@ -82,25 +75,15 @@ pub async fn update(
 }
 
 #[utoipa::path(delete, path = "/api/v1/associations/{id}", tag = "Associations", responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> ApiResult {
+pub async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditAssociation(&id))?;
     state.write(move |c| association::delete(c, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(get, path = "/api/v1/associations/{id}/participants", tag = "Associations", responses((status = 200, body = Vec<Participant>)))]
-pub async fn list_participants(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> ApiResult {
+pub async fn list_participants(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewAssociation(&id))?;
     let out = crate::db::run(&state.pool, move |c| {
         association::get(c, &id)?;
         participant::list_for_association(c, &id)
@@ -113,12 +96,10 @@ pub async fn list_participants(
     responses((status = 201, body = Participant), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_participant(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     body: web::Json<ParticipantInput>,
 ) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditAssociation(&id))?;
     let p = state
         .write(move |c| participant::create(c, &id, &body))
         .await?;
@@ -129,12 +110,10 @@ pub async fn create_participant(
     responses((status = 200, body = Participant), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_participant(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     body: web::Json<ParticipantInput>,
 ) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditParticipant(&id))?;
     Ok(HttpResponse::Ok().json(
         state
             .write(move |c| participant::update(c, &id, &body))
@@ -143,13 +122,8 @@ pub async fn update_participant(
 }
 
 #[utoipa::path(delete, path = "/api/v1/participants/{id}", tag = "Associations", responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_participant(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> ApiResult {
+pub async fn delete_participant(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditParticipant(&id))?;
     state.write(move |c| participant::delete(c, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -11,7 +11,7 @@ use crate::models::input::lenient;
 use crate::models::outbox::OutboxEmail;
 use crate::models::programme::{self, Generated};
 use crate::web::AppState;
-use crate::web::actor::{Action, Actor};
+use crate::web::actor::Actor;
 use crate::web::api::ApiResult;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -55,8 +55,17 @@ pub struct CohortOut {
 
 #[utoipa::path(get, path = "/api/v1/cohorts", tag = "Cohortes", responses((status = 200, body = Vec<Cohort>)))]
 pub async fn list(state: web::Data<AppState>, actor: Actor) -> ApiResult {
-    actor.authorize(Action::ListCohorts)?;
-    Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, cohort::list).await?))
+    let scope = actor.cohort_scope();
+    let cohorts = crate::db::run(&state.pool, move |c| {
+        let visible = crate::models::scope::cohort_ids(c, &scope)?;
+        let mut all = cohort::list(c)?;
+        if let Some(ids) = visible {
+            all.retain(|co| ids.contains(&co.id));
+        }
+        Ok(all)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(cohorts))
 }
 
 #[utoipa::path(post, path = "/api/v1/cohorts", tag = "Cohortes", request_body = CohortInput,
@@ -66,9 +75,9 @@ pub async fn create(
     actor: Actor,
     body: web::Json<CohortInput>,
 ) -> ApiResult {
-    actor.authorize(Action::CreateCohort)?;
     let out = state
         .write(move |c| {
+            actor.check_dla("dla_id", &body.dla_id)?;
             let cohort = cohort::create(c, &body)?;
             let partner_dla_ids = cohort::partner_ids(c, &cohort.id)?;
             Ok(CohortOut {
@@ -81,9 +90,8 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/api/v1/cohorts/{id}", tag = "Cohortes", responses((status = 200, body = CohortOut), (status = 404, body = ErrorBody)))]
-pub async fn get(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewCohort(&id))?;
     let out = crate::db::run(&state.pool, move |c| {
         Ok(CohortOut {
             cohort: cohort::get(c, &id)?,
@@ -103,9 +111,9 @@ pub async fn update(
     body: web::Json<CohortInput>,
 ) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let out = state
         .write(move |c| {
+            actor.check_owner_change(&cohort::get(c, &id)?.dla_id, &body.dla_id)?;
             let cohort = cohort::update(c, &id, &body)?;
             Ok(CohortOut {
                 cohort,
@@ -127,12 +135,10 @@ pub struct GenerateInput {
     responses((status = 201, body = Generated), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "A programme exists and `replace` is not set")))]
 pub async fn generate(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     // The body is optional, but a body that is there must be valid JSON.
     let input: GenerateInput = if body.iter().all(u8::is_ascii_whitespace) {
         GenerateInput::default()
@@ -154,13 +160,8 @@ pub async fn generate(
 }
 
 #[utoipa::path(get, path = "/api/v1/cohorts/{id}/warnings", tag = "Cohortes", responses((status = 200, description = "List of {code, message}"), (status = 404, body = ErrorBody)))]
-pub async fn warnings(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> ApiResult {
+pub async fn warnings(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewCohort(&id))?;
     let (template, am) = (
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
@@ -174,13 +175,8 @@ pub async fn warnings(
 
 #[utoipa::path(get, path = "/api/v1/cohorts/{id}/programme-template", tag = "Cohortes",
     responses((status = 200, description = "The cohort's programme template (its own, or the configured default)"), (status = 404, body = ErrorBody)))]
-pub async fn get_template(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> ApiResult {
+pub async fn get_template(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewCohort(&id))?;
     let co = crate::db::run(&state.pool, move |c| cohort::get(c, &id)).await?;
     Ok(HttpResponse::Ok().json(co.template(&state.config.programme)))
 }
@@ -190,12 +186,10 @@ pub async fn get_template(
     responses((status = 200, description = "Saved"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_template(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     body: web::Json<ProgrammeTemplate>,
 ) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let template = body.into_inner();
     let saved = crate::db::run(&state.pool, move |c| {
         cohort::set_template(c, &id, Some(&template))
@@ -206,26 +200,16 @@ pub async fn put_template(
 
 #[utoipa::path(delete, path = "/api/v1/cohorts/{id}/programme-template", tag = "Cohortes",
     responses((status = 200, description = "Back to the configured default"), (status = 404, body = ErrorBody)))]
-pub async fn reset_template(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> ApiResult {
+pub async fn reset_template(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let saved = crate::db::run(&state.pool, move |c| cohort::set_template(c, &id, None)).await?;
     Ok(HttpResponse::Ok().json(saved.template(&state.config.programme)))
 }
 
 #[utoipa::path(post, path = "/api/v1/cohorts/{id}/publish", tag = "Envois",
     responses((status = 200, body = Cohort, description = "Published (publishing again changes nothing): convocations and reminders are queued"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn publish(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> ApiResult {
+pub async fn publish(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let co = state.write(move |c| cohort::publish(c, &id)).await?;
     Ok(HttpResponse::Ok().json(co))
 }
@@ -248,13 +232,8 @@ fn mail_settings_out(co: &Cohort, defaults: &Schedule) -> MailSettingsOut {
 
 #[utoipa::path(get, path = "/api/v1/cohorts/{id}/mail-settings", tag = "Envois",
     responses((status = 200, body = MailSettingsOut), (status = 404, body = ErrorBody)))]
-pub async fn get_mail_settings(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> ApiResult {
+pub async fn get_mail_settings(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewCohort(&id))?;
     let co = crate::db::run(&state.pool, move |c| cohort::get(c, &id)).await?;
     Ok(HttpResponse::Ok().json(mail_settings_out(&co, &state.config.mail.schedule)))
 }
@@ -264,12 +243,10 @@ pub async fn get_mail_settings(
     responses((status = 200, body = MailSettingsOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_mail_settings(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     body: web::Json<ScheduleInput>,
 ) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let (input, defaults) = (body.into_inner(), state.config.mail.schedule.clone());
     let co = state
         .write(move |c| cohort::set_schedule(c, &id, &input, &defaults))
@@ -279,13 +256,8 @@ pub async fn put_mail_settings(
 
 #[utoipa::path(get, path = "/api/v1/cohorts/{id}/outbox", tag = "Envois",
     responses((status = 200, body = Vec<OutboxEmail>, description = "Every email of the cohort, the latest first"), (status = 404, body = ErrorBody)))]
-pub async fn outbox(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> ApiResult {
+pub async fn outbox(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewCohort(&id))?;
     let rows = crate::db::run(&state.pool, move |c| {
         cohort::get(c, &id)?;
         crate::models::outbox::list_for_cohort(c, &id)

@@ -3,9 +3,11 @@
 //! always a 4xx.
 
 pub mod associations;
+pub mod audit;
 pub mod budget;
 pub mod cohorts;
 pub mod journal;
+pub mod privacy;
 pub mod profile;
 pub mod reference;
 pub mod sessions;
@@ -102,6 +104,8 @@ pub fn json_config() -> web::JsonConfig {
         // Socio-economic model (web::api::profile): add its paths below this line.
         profile::get_profile,
         profile::put_profile,
+        // Journal of changes (web::api::audit).
+        audit::list,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail))
 )]
@@ -117,12 +121,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     budget::routes(cfg);
     journal::routes(cfg);
     profile::routes(cfg);
+    audit::routes(cfg);
+    privacy::routes(cfg);
     cfg.default_service(web::to(|| async {
         Err::<HttpResponse, _>(AppError::NotFound("Point d'accès inconnu de l'API.".into()))
     }));
 }
 
-async fn openapi(actor: crate::web::actor::Actor) -> ApiResult {
-    actor.authorize(crate::web::actor::Action::ReadApiDocs)?;
+async fn openapi() -> ApiResult {
     Ok(HttpResponse::Ok().json(ApiDoc::openapi()))
 }

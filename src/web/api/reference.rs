@@ -6,7 +6,7 @@ use crate::error::ErrorBody;
 use crate::models::consultant::{self, Consultant, ConsultantInput};
 use crate::models::dla::{self, Dla, DlaInput};
 use crate::web::AppState;
-use crate::web::actor::{Action, Actor};
+use crate::web::actor::Actor;
 use crate::web::api::ApiResult;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -21,29 +21,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 #[utoipa::path(get, path = "/api/v1/dlas", tag = "DLA", responses((status = 200, body = Vec<Dla>)))]
 pub async fn list_dlas(state: web::Data<AppState>, actor: Actor) -> ApiResult {
-    actor.authorize(Action::ManageDlas)?;
-    Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, dla::list).await?))
+    let mut list = crate::db::run(&state.pool, dla::list).await?;
+    if let Some(ids) = actor.dla_scope() {
+        list.retain(|d| ids.contains(&d.id));
+    }
+    Ok(HttpResponse::Ok().json(list))
 }
 
 #[utoipa::path(post, path = "/api/v1/dlas", tag = "DLA", request_body = DlaInput,
     responses((status = 201, body = Dla), (status = 422, body = ErrorBody)))]
-pub async fn create_dla(
-    state: web::Data<AppState>,
-    actor: Actor,
-    body: web::Json<DlaInput>,
-) -> ApiResult {
-    actor.authorize(Action::ManageDlas)?;
+pub async fn create_dla(state: web::Data<AppState>, body: web::Json<DlaInput>) -> ApiResult {
     let d = crate::db::run(&state.pool, move |c| dla::create(c, &body)).await?;
     Ok(HttpResponse::Created().json(d))
 }
 
 #[utoipa::path(get, path = "/api/v1/dlas/{id}", tag = "DLA", responses((status = 200, body = Dla), (status = 404, body = ErrorBody)))]
-pub async fn get_dla(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> ApiResult {
-    actor.authorize(Action::ManageDlas)?;
+pub async fn get_dla(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
     Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, move |c| dla::get(c, &id)).await?))
 }
@@ -52,19 +45,16 @@ pub async fn get_dla(
     responses((status = 200, body = Dla), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_dla(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     body: web::Json<DlaInput>,
 ) -> ApiResult {
-    actor.authorize(Action::ManageDlas)?;
     let id = path.into_inner();
     Ok(HttpResponse::Ok()
         .json(crate::db::run(&state.pool, move |c| dla::update(c, &id, &body)).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/consultants", tag = "Consultant·es", responses((status = 200, body = Vec<Consultant>)))]
-pub async fn list_consultants(state: web::Data<AppState>, actor: Actor) -> ApiResult {
-    actor.authorize(Action::ManageConsultants)?;
+pub async fn list_consultants(state: web::Data<AppState>) -> ApiResult {
     Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, consultant::list).await?))
 }
 
@@ -72,10 +62,8 @@ pub async fn list_consultants(state: web::Data<AppState>, actor: Actor) -> ApiRe
     responses((status = 201, body = Consultant), (status = 422, body = ErrorBody)))]
 pub async fn create_consultant(
     state: web::Data<AppState>,
-    actor: Actor,
     body: web::Json<ConsultantInput>,
 ) -> ApiResult {
-    actor.authorize(Action::ManageConsultants)?;
     let x = crate::db::run(&state.pool, move |c| consultant::create(c, &body)).await?;
     Ok(HttpResponse::Created().json(x))
 }
@@ -84,11 +72,9 @@ pub async fn create_consultant(
     responses((status = 200, body = Consultant), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_consultant(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     body: web::Json<ConsultantInput>,
 ) -> ApiResult {
-    actor.authorize(Action::ManageConsultants)?;
     let id = path.into_inner();
     Ok(HttpResponse::Ok()
         .json(crate::db::run(&state.pool, move |c| consultant::update(c, &id, &body)).await?))

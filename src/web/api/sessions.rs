@@ -5,7 +5,6 @@ use actix_web::{HttpResponse, web};
 use crate::error::ErrorBody;
 use crate::models::session::{self, MoveInput, MoveResult, Session, SessionInput};
 use crate::web::AppState;
-use crate::web::actor::{Action, Actor};
 use crate::web::api::ApiResult;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -18,9 +17,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 #[utoipa::path(get, path = "/api/v1/cohorts/{id}/sessions", tag = "Séances", responses((status = 200, body = Vec<Session>)))]
-pub async fn list(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+pub async fn list(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewCohort(&id))?;
     let out = crate::db::run(&state.pool, move |c| {
         crate::models::cohort::get(c, &id)?;
         session::list_for_cohort(c, &id)
@@ -33,12 +31,10 @@ pub async fn list(state: web::Data<AppState>, actor: Actor, path: web::Path<Stri
     responses((status = 201, body = Session), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     body: web::Json<SessionInput>,
 ) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let am = state.config.calendar.alsace_moselle;
     let s = state
         .write(move |c| session::create(c, &id, &body, am))
@@ -47,9 +43,8 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "Séances", responses((status = 200, body = Session), (status = 404, body = ErrorBody)))]
-pub async fn get(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> ApiResult {
+pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewSession(&id))?;
     Ok(HttpResponse::Ok().json(crate::db::run(&state.pool, move |c| session::get(c, &id)).await?))
 }
 
@@ -57,12 +52,10 @@ pub async fn get(state: web::Data<AppState>, actor: Actor, path: web::Path<Strin
     responses((status = 200, body = Session), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     body: web::Json<SessionInput>,
 ) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditSession(&id))?;
     Ok(HttpResponse::Ok().json(
         state
             .write(move |c| session::update_details(c, &id, &body))
@@ -74,12 +67,10 @@ pub async fn update(
     responses((status = 200, body = MoveResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn move_session(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     body: web::Json<MoveInput>,
 ) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditSession(&id))?;
     let am = state.config.calendar.alsace_moselle;
     let mail = state.mail.clone();
     Ok(HttpResponse::Ok().json(
@@ -90,13 +81,8 @@ pub async fn move_session(
 }
 
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "Séances", responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> ApiResult {
+pub async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditSession(&id))?;
     let mail = state.mail.clone();
     state.write(move |c| session::delete(c, &id, &mail)).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::models::consultant::{self, ConsultantInput};
 use crate::models::dla::{self, DlaInput};
 use crate::web::AppState;
-use crate::web::actor::{Action, Actor};
+use crate::web::actor::Actor;
 use crate::web::form::Form;
 use crate::web::pages::{NoticeQuery, PageResult, redirect, render, rerender, with_notice};
 
@@ -26,16 +26,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/demo", web::post().to(load_demo));
 }
 
-async fn dlas_ctx(state: &AppState) -> Result<Value, crate::error::AppError> {
-    let list = crate::db::run(&state.pool, dla::list).await?;
+async fn dlas_ctx(state: &AppState, actor: &Actor) -> Result<Value, crate::error::AppError> {
+    let mut list = crate::db::run(&state.pool, dla::list).await?;
+    if let Some(ids) = actor.dla_scope() {
+        list.retain(|d| ids.contains(&d.id));
+    }
     Ok(
         json!({"title": "DLA", "nav_dlas": true, "dlas": list, "form": DlaInput::default(), "action": "/dla"}),
     )
 }
 
 async fn dlas(state: web::Data<AppState>, actor: Actor, q: web::Query<NoticeQuery>) -> PageResult {
-    actor.authorize(Action::ManageDlas)?;
-    let ctx = dlas_ctx(&state).await?;
+    let ctx = dlas_ctx(&state, &actor).await?;
     render(&state, "pages/dlas/list", with_notice(ctx, &q))
 }
 
@@ -44,19 +46,17 @@ async fn create_dla(
     actor: Actor,
     Form(input): Form<DlaInput>,
 ) -> PageResult {
-    actor.authorize(Action::ManageDlas)?;
     let i = input.clone();
     match crate::db::run(&state.pool, move |c| dla::create(c, &i)).await {
         Ok(_) => Ok(redirect("/dla", Some("dla_cree"))),
         Err(e) => {
-            let ctx = dlas_ctx(&state).await?;
+            let ctx = dlas_ctx(&state, &actor).await?;
             rerender(&state, "pages/dlas/list", ctx, &input, e)
         }
     }
 }
 
-async fn edit_dla(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
-    actor.authorize(Action::ManageDlas)?;
+async fn edit_dla(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let did = id.clone();
     let d = crate::db::run(&state.pool, move |c| dla::get(c, &did)).await?;
@@ -69,11 +69,9 @@ async fn edit_dla(state: web::Data<AppState>, actor: Actor, path: web::Path<Stri
 
 async fn update_dla(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<DlaInput>,
 ) -> PageResult {
-    actor.authorize(Action::ManageDlas)?;
     let id = path.into_inner();
     let (did, i) = (id.clone(), input.clone());
     match crate::db::run(&state.pool, move |c| dla::update(c, &did, &i)).await {
@@ -95,22 +93,15 @@ async fn consultants_ctx(state: &AppState) -> Result<Value, crate::error::AppErr
     )
 }
 
-async fn consultants(
-    state: web::Data<AppState>,
-    actor: Actor,
-    q: web::Query<NoticeQuery>,
-) -> PageResult {
-    actor.authorize(Action::ManageConsultants)?;
+async fn consultants(state: web::Data<AppState>, q: web::Query<NoticeQuery>) -> PageResult {
     let ctx = consultants_ctx(&state).await?;
     render(&state, "pages/consultants/list", with_notice(ctx, &q))
 }
 
 async fn create_consultant(
     state: web::Data<AppState>,
-    actor: Actor,
     Form(input): Form<ConsultantInput>,
 ) -> PageResult {
-    actor.authorize(Action::ManageConsultants)?;
     let i = input.clone();
     match crate::db::run(&state.pool, move |c| consultant::create(c, &i)).await {
         Ok(_) => Ok(redirect("/consultants", Some("consultant_cree"))),
@@ -121,12 +112,7 @@ async fn create_consultant(
     }
 }
 
-async fn edit_consultant(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
-    actor.authorize(Action::ManageConsultants)?;
+async fn edit_consultant(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let cid = id.clone();
     let x = crate::db::run(&state.pool, move |c| consultant::get(c, &cid)).await?;
@@ -139,11 +125,9 @@ async fn edit_consultant(
 
 async fn update_consultant(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<ConsultantInput>,
 ) -> PageResult {
-    actor.authorize(Action::ManageConsultants)?;
     let id = path.into_inner();
     let (cid, i) = (id.clone(), input.clone());
     match crate::db::run(&state.pool, move |c| consultant::update(c, &cid, &i)).await {
@@ -158,15 +142,18 @@ async fn update_consultant(
     }
 }
 
-async fn load_demo(state: web::Data<AppState>, actor: Actor) -> PageResult {
-    actor.authorize(Action::LoadDemo)?;
+async fn load_demo(state: web::Data<AppState>) -> PageResult {
     let (template, am) = (
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
     );
     let today = crate::models::programme::today();
     let mail = state.mail.clone();
-    let id = crate::db::run(&state.pool, move |c| {
+    let (public_url, link_days) = (
+        state.config.server.public_url.clone(),
+        state.config.auth.participant_link_days,
+    );
+    let (id, accounts) = crate::db::run(&state.pool, move |c| {
         // From the web, only on an empty database (the button is offered only then).
         if !crate::models::cohort::is_database_empty(c)? {
             return Err(crate::error::AppError::Conflict {
@@ -174,8 +161,15 @@ async fn load_demo(state: web::Data<AppState>, actor: Actor) -> PageResult {
                 message: "La démonstration ne se charge que sur une base vide : celle-ci contient déjà des données.".into(),
             });
         }
-        crate::demo::load(c, &template, am, today, &mail)
+        let id = crate::demo::load(c, &template, am, today, &mail)?;
+        let accounts = crate::demo::accounts(c, &id, &public_url, link_days)?;
+        Ok((id, accounts))
     })
     .await?;
-    Ok(redirect(&format!("/cohortes/{id}"), Some("demo_chargee")))
+    // The demo accounts' passwords are shown once, here.
+    render(
+        &state,
+        "pages/cohorts/demo_loaded",
+        json!({"title": "Démonstration chargée", "cohort_id": id, "accounts": accounts}),
+    )
 }

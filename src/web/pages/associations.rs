@@ -10,7 +10,6 @@ use crate::models::association::{self, AssociationInput};
 use crate::models::participant::{self, ParticipantInput, ROLES};
 use crate::models::{cohort, programme, session, task};
 use crate::web::AppState;
-use crate::web::actor::{Action, Actor};
 use crate::web::form::Form;
 use crate::web::pages::{NoticeQuery, PageResult, redirect, render, rerender, with_notice};
 use crate::web::view;
@@ -64,9 +63,8 @@ fn form_ctx(title: &str, cohort: Value, action: String, input: &AssociationInput
     json!({"title": title, "nav_cohorts": true, "cohort": cohort, "action": action, "form": input})
 }
 
-async fn new(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn new(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let cohort = cohort_ctx(&state, &id).await?;
     let input = AssociationInput {
         general_interest: "on".into(),
@@ -86,12 +84,10 @@ async fn new(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) 
 
 async fn create(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<AssociationInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let (cid, i) = (id.clone(), input.clone());
     match state.write(move |c| association::enrol(c, &cid, &i)).await {
         Ok(a) => Ok(redirect(
@@ -118,12 +114,10 @@ async fn create(
 
 async fn show(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     q: web::Query<NoticeQuery>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewAssociation(&id))?;
     let aid = id.clone();
     let (a, co, participants, sessions, tasks, returns, all, secret) =
         crate::db::run(&state.pool, move |c| {
@@ -255,9 +249,8 @@ async fn show(
     render(&state, "pages/associations/show", with_notice(ctx, &q))
 }
 
-async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn edit(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditAssociation(&id))?;
     let aid = id.clone();
     let a = crate::db::run(&state.pool, move |c| association::get(c, &aid)).await?;
     let cohort = cohort_ctx(&state, &a.cohort_id).await?;
@@ -274,12 +267,10 @@ async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>)
 
 async fn update(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<AssociationInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditAssociation(&id))?;
     let (aid, i) = (id.clone(), input.clone());
     match state.write(move |c| association::update(c, &aid, &i)).await {
         Ok(_) => Ok(redirect(
@@ -303,13 +294,8 @@ async fn update(
     }
 }
 
-async fn confirm_delete(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn confirm_delete(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditAssociation(&id))?;
     let aid = id.clone();
     let (a, n) = crate::db::run(&state.pool, move |c| {
         Ok((
@@ -332,9 +318,8 @@ async fn confirm_delete(
     )
 }
 
-async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditAssociation(&id))?;
     let a = state.write(move |c| association::delete(c, &id)).await?;
     Ok(redirect(
         &format!("/cohortes/{}", a.cohort_id),
@@ -364,13 +349,8 @@ fn participant_ctx(
     })
 }
 
-async fn new_participant(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn new_participant(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditAssociation(&id))?;
     let aid = id.clone();
     let a = crate::db::run(&state.pool, move |c| association::get(c, &aid)).await?;
     let input = ParticipantInput {
@@ -391,12 +371,10 @@ async fn new_participant(
 
 async fn create_participant(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<ParticipantInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditAssociation(&id))?;
     let (aid, i) = (id.clone(), input.clone());
     match state.write(move |c| participant::create(c, &aid, &i)).await {
         Ok(_) => Ok(redirect(
@@ -418,13 +396,8 @@ async fn create_participant(
     }
 }
 
-async fn edit_participant(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn edit_participant(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditParticipant(&id))?;
     let pid = id.clone();
     let (p, a) = crate::db::run(&state.pool, move |c| {
         let p = participant::get(c, &pid)?;
@@ -444,12 +417,10 @@ async fn edit_participant(
 
 async fn update_participant(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<ParticipantInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditParticipant(&id))?;
     let (pid, i) = (id.clone(), input.clone());
     match state.write(move |c| participant::update(c, &pid, &i)).await {
         Ok(p) => Ok(redirect(
@@ -475,13 +446,8 @@ async fn update_participant(
     }
 }
 
-async fn delete_participant(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn delete_participant(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditParticipant(&id))?;
     let p = state.write(move |c| participant::delete(c, &id)).await?;
     Ok(redirect(
         &format!("/associations/{}", p.association_id),
@@ -490,13 +456,8 @@ async fn delete_participant(
 }
 
 /// Revokes a participant's personal links (page and calendar) and makes new ones.
-async fn renew_links(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn renew_links(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditParticipant(&id))?;
     let p = state
         .write(move |c| crate::models::feed::renew(c, &id))
         .await?;

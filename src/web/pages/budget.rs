@@ -22,7 +22,6 @@ use crate::models::budget::{
 use crate::models::time_entry::{self, TimeEntry, TimeEntryInput, UNIT_HALF_DAYS, UNIT_HOURS};
 use crate::models::{association, cohort, dla, programme, session};
 use crate::web::AppState;
-use crate::web::actor::{Action, Actor};
 use crate::web::form::Form;
 use crate::web::pages::{NoticeQuery, PageResult, redirect, render, rerender, with_notice};
 use crate::web::view;
@@ -328,12 +327,10 @@ async fn page_ctx(
 
 async fn show(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     q: web::Query<NoticeQuery>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewCohort(&id))?;
     let ctx = page_ctx(&state, &id, Typed::default(), None).await?;
     render(&state, "pages/budget/show", with_notice(ctx, &q))
 }
@@ -357,12 +354,10 @@ async fn refused<I: serde::Serialize>(
 
 async fn create_entry(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<TimeEntryInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let (cid, i) = (id.clone(), input.clone());
     match state.write(move |c| time_entry::create(c, &cid, &i)).await {
         Ok(_) => Ok(redirect(
@@ -381,12 +376,10 @@ async fn create_entry(
 
 async fn save_contract(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<ContractInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let (cid, i) = (id.clone(), input.clone());
     match state
         .write(move |c| budget::save_contract(c, &cid, &i))
@@ -443,12 +436,10 @@ impl FundersForm {
 
 async fn save_funders(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(form): Form<FundersForm>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let input = form.input();
     let (cid, i) = (id.clone(), input.clone());
     match state
@@ -490,27 +481,20 @@ async fn edit_ctx(
     Ok(ctx)
 }
 
-async fn edit_entry(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn edit_entry(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let e = entry_cohort(&state, &id).await?;
-    actor.authorize(Action::EditCohort(&e.cohort_id))?;
     let ctx = edit_ctx(&state, &e, &TimeEntryInput::from(&e)).await?;
     render(&state, "pages/budget/entry", ctx)
 }
 
 async fn update_entry(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<TimeEntryInput>,
 ) -> PageResult {
     let id = path.into_inner();
     let e = entry_cohort(&state, &id).await?;
-    actor.authorize(Action::EditCohort(&e.cohort_id))?;
     let (eid, i) = (id.clone(), input.clone());
     match state.write(move |c| time_entry::update(c, &eid, &i)).await {
         Ok(e) => Ok(redirect(
@@ -524,14 +508,9 @@ async fn update_entry(
     }
 }
 
-async fn confirm_delete(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn confirm_delete(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let e = entry_cohort(&state, &id).await?;
-    actor.authorize(Action::EditCohort(&e.cohort_id))?;
     let kind = e.time_kind().map(|k| k.label()).unwrap_or("temps");
     render(
         &state,
@@ -551,14 +530,8 @@ async fn confirm_delete(
     )
 }
 
-async fn delete_entry(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn delete_entry(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    let e = entry_cohort(&state, &id).await?;
-    actor.authorize(Action::EditCohort(&e.cohort_id))?;
     let e = state.write(move |c| time_entry::delete(c, &id)).await?;
     Ok(redirect(
         &format!("/cohortes/{}/budget#temps", e.cohort_id),
@@ -568,13 +541,8 @@ async fn delete_entry(
 
 // ---- CSV ----------------------------------------------------------------------------------
 
-async fn export_csv(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn export_csv(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewCohort(&id))?;
     let ch = choices(&state, &id).await?;
     let cid = id.clone();
     let (mut entries, (contract, _)) = crate::db::run(&state.pool, move |c| {

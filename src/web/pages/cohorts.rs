@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use serde_json::{Value, json};
 
 use crate::domain::fr;
@@ -13,7 +13,7 @@ use crate::models::cohort::{self, APPROACHES, CohortInput, STATUSES};
 use crate::models::input::Check;
 use crate::models::{consultant, dla, programme};
 use crate::web::AppState;
-use crate::web::actor::{Action, Actor};
+use crate::web::actor::Actor;
 use crate::web::form::Form;
 use crate::web::pages::{NoticeQuery, PageResult, redirect, render, rerender, with_notice};
 use crate::web::view;
@@ -30,18 +30,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/cohortes/{id}/modele", web::post().to(template_save));
 }
 
-pub async fn home() -> HttpResponse {
-    redirect("/cohortes", None)
-}
-
 async fn list(state: web::Data<AppState>, actor: Actor, q: web::Query<NoticeQuery>) -> PageResult {
-    actor.authorize(Action::ListCohorts)?;
     let now = chrono::Utc::now().naive_utc();
+    let scope = actor.cohort_scope();
     let (rows, empty) = crate::db::run(&state.pool, move |c| {
-        Ok((
-            cohort::list_summaries(c, now)?,
-            cohort::is_database_empty(c)?,
-        ))
+        let visible = crate::models::scope::cohort_ids(c, &scope)?;
+        let mut rows = cohort::list_summaries(c, now)?;
+        if let Some(ids) = visible {
+            rows.retain(|r| ids.contains(&r.cohort.id));
+        }
+        Ok((rows, cohort::is_database_empty(c)?))
     })
     .await?;
     let cohorts: Vec<Value> = rows
@@ -74,11 +72,14 @@ async fn form_context(
     title: &str,
     input: &CohortInput,
     action: String,
+    owners: Option<Vec<String>>,
 ) -> Result<Value, AppError> {
     let (dlas, consultants) =
         crate::db::run(&state.pool, |c| Ok((dla::list(c)?, consultant::list(c)?))).await?;
+    // A chargé·e de mission creates cohorts for their own DLA only.
     let dla_pairs: Vec<(String, String)> = dlas
         .iter()
+        .filter(|d| owners.as_ref().is_none_or(|ids| ids.contains(&d.id)))
         .map(|d| (d.id.clone(), format!("{} — {}", d.name, d.area)))
         .collect();
     // The owning DLA is not its own partner (the server ignores it anyway).
@@ -113,14 +114,20 @@ async fn form_context(
 }
 
 async fn new(state: web::Data<AppState>, actor: Actor) -> PageResult {
-    actor.authorize(Action::CreateCohort)?;
     let input = CohortInput {
         association_cap: "8".into(),
         status: "brouillon".into(),
         approach: "territoriale".into(),
         ..Default::default()
     };
-    let ctx = form_context(&state, "Nouvelle cohorte", &input, "/cohortes".into()).await?;
+    let ctx = form_context(
+        &state,
+        "Nouvelle cohorte",
+        &input,
+        "/cohortes".into(),
+        actor.dla_scope(),
+    )
+    .await?;
     render(&state, "pages/cohorts/form", ctx)
 }
 
@@ -129,23 +136,35 @@ async fn create(
     actor: Actor,
     Form(input): Form<CohortInput>,
 ) -> PageResult {
-    actor.authorize(Action::CreateCohort)?;
     let i = input.clone();
-    match state.write(move |c| cohort::create(c, &i)).await {
+    let checked = actor.check_dla("dla_id", &input.dla_id);
+    match state
+        .write(move |c| {
+            checked?;
+            cohort::create(c, &i)
+        })
+        .await
+    {
         Ok(created) => Ok(redirect(
             &format!("/cohortes/{}", created.id),
             Some("cohorte_creee"),
         )),
         Err(e) => {
-            let ctx = form_context(&state, "Nouvelle cohorte", &input, "/cohortes".into()).await?;
+            let ctx = form_context(
+                &state,
+                "Nouvelle cohorte",
+                &input,
+                "/cohortes".into(),
+                actor.dla_scope(),
+            )
+            .await?;
             rerender(&state, "pages/cohorts/form", ctx, &input, e)
         }
     }
 }
 
-async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn edit(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let cid = id.clone();
     let input = crate::db::run(&state.pool, move |c| {
         let co = cohort::get(c, &cid)?;
@@ -158,6 +177,7 @@ async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>)
         "Modifier la cohorte",
         &input,
         format!("/cohortes/{id}/modifier"),
+        None,
     )
     .await?;
     ctx["cohort_id"] = json!(id);
@@ -171,9 +191,14 @@ async fn update(
     Form(input): Form<CohortInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let (cid, i) = (id.clone(), input.clone());
-    match state.write(move |c| cohort::update(c, &cid, &i)).await {
+    match state
+        .write(move |c| {
+            actor.check_owner_change(&cohort::get(c, &cid)?.dla_id, &i.dla_id)?;
+            cohort::update(c, &cid, &i)
+        })
+        .await
+    {
         Ok(_) => Ok(redirect(
             &format!("/cohortes/{id}"),
             Some("cohorte_modifiee"),
@@ -184,6 +209,7 @@ async fn update(
                 "Modifier la cohorte",
                 &input,
                 format!("/cohortes/{id}/modifier"),
+                None,
             )
             .await?;
             ctx["cohort_id"] = json!(id);
@@ -250,12 +276,10 @@ async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
 
 async fn show(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     q: web::Query<NoticeQuery>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewCohort(&id))?;
     let ctx = show_context(&state, &id).await?;
     render(&state, "pages/cohorts/show", with_notice(ctx, &q))
 }
@@ -268,12 +292,10 @@ struct GenerateForm {
 
 async fn generate(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(f): Form<GenerateForm>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let (cid, template, am, replace) = (
         id.clone(),
         state.config.programme.clone(),
@@ -565,13 +587,8 @@ async fn load_cohort(state: &AppState, id: &str) -> Result<cohort::Cohort, AppEr
     crate::db::run(&state.pool, move |c| cohort::get(c, &cid)).await
 }
 
-async fn template_form(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn template_form(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let co = load_cohort(&state, &id).await?;
     let t = co.template(&state.config.programme);
     render(
@@ -583,12 +600,10 @@ async fn template_form(
 
 async fn template_save(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(values): Form<BTreeMap<String, String>>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let co = load_cohort(&state, &id).await?;
     if values.contains_key("reset") {
         let cid = id.clone();

@@ -6,7 +6,6 @@ use serde_json::json;
 
 use crate::models::dashboard;
 use crate::web::AppState;
-use crate::web::actor::{Action, Actor};
 use crate::web::pages::{PageResult, render};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -17,13 +16,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/dla/{id}", web::get().to(dla_dashboard));
 }
 
-async fn cohort_dashboard(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn cohort_dashboard(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewCohort(&id))?;
     let (template, am) = (
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
@@ -45,13 +39,8 @@ async fn cohort_dashboard(
     )
 }
 
-async fn dla_dashboard(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn dla_dashboard(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ManageDlas)?;
     let (template, am) = (
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,

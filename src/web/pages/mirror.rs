@@ -29,7 +29,6 @@ use crate::models::association::{self, Association};
 use crate::models::cohort;
 use crate::models::profile::{self, StoredProfile};
 use crate::web::AppState;
-use crate::web::actor::{Action, Actor};
 use crate::web::form::Form;
 use crate::web::pages::{NoticeQuery, PageResult, redirect, render, render_status, with_notice};
 use crate::web::view;
@@ -210,12 +209,10 @@ struct MirrorQuery {
 
 async fn cohort_mirror(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     q: web::Query<MirrorQuery>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewCohort(&id))?;
     let projection = matches!(q.projeter.as_str(), "1" | "oui" | "true" | "on");
     let cid = id.clone();
     let (co, items) = crate::db::run(&state.pool, move |c| {
@@ -271,12 +268,10 @@ const CONSENT_OPTIONS: [(&str, &str); 2] = [("nom", "sous son nom"), ("anonyme",
 
 async fn consent_page(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     q: web::Query<NoticeQuery>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let c = consent_ctx(&state, id).await?;
     render(&state, "pages/mirror/consent", with_notice(c, &q))
 }
@@ -289,12 +284,10 @@ struct ConsentForm {
 
 async fn set_consent(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(f): Form<ConsentForm>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditAssociation(&id))?;
     let named = match f.mirror_named.trim() {
         "nom" => Some(true),
         "anonyme" => Some(false),
@@ -394,9 +387,8 @@ fn stage_view(p: &StoredProfile, chart_id: &str) -> Value {
     })
 }
 
-async fn bilan(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn bilan(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewAssociation(&id))?;
     let (a, co, before, after) = crate::db::run(&state.pool, move |c| {
         let a = association::get(c, &id)?;
         let co = cohort::get(c, &a.cohort_id)?;

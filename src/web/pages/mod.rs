@@ -4,12 +4,15 @@
 
 pub mod admin;
 pub mod associations;
+pub mod audit;
+pub mod auth;
 pub mod budget;
 pub mod cohorts;
 pub mod dashboard;
 pub mod journal;
 pub mod mirror;
 pub mod outbox;
+pub mod privacy;
 pub mod profile;
 pub mod sessions;
 pub mod space;
@@ -24,7 +27,7 @@ use crate::error::AppError;
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(cohorts::home))
+    cfg.route("/", web::get().to(auth::home))
         .route("/static/{file}", web::get().to(static_file));
     cohorts::routes(cfg);
     associations::routes(cfg);
@@ -38,6 +41,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     profile::routes(cfg);
     mirror::routes(cfg);
     admin::routes(cfg);
+    audit::routes(cfg);
+    privacy::routes(cfg);
+    auth::routes(cfg);
 }
 
 /// An error shown as a French HTML page.
@@ -74,11 +80,9 @@ impl ResponseError for PageError {
             "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
              <title>{title} · Cohorte</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head>\
-             <body><header class=\"site\"><div class=\"wrap\"><a class=\"brand\" href=\"/cohortes\">Cohorte</a>\
-             <nav aria-label=\"Navigation principale\"><ul><li><a href=\"/cohortes\">Cohortes</a></li>\
-             <li><a href=\"/dla\">DLA</a></li><li><a href=\"/consultants\">Consultant·es</a></li></ul></nav></div></header>\
+             <body><header class=\"site\"><div class=\"wrap\"><a class=\"brand\" href=\"/\">Cohorte</a></div></header>\
              <main id=\"contenu\" class=\"wrap\"><h1>{title}</h1><p class=\"alert alert-error\" role=\"alert\">{}</p>\
-             <p><a href=\"/cohortes\">Retour aux cohortes</a></p></main></body></html>",
+             <p><a href=\"/\">Retour à l'accueil</a></p></main></body></html>",
             escape(&self.0.public_message())
         );
         HttpResponse::build(self.0.status())
@@ -106,6 +110,14 @@ pub fn render_status(
 ) -> PageResult {
     if let Some(obj) = ctx.as_object_mut() {
         obj.entry("errors").or_insert_with(|| json!({}));
+        // Who is signed in (layout) and the CSRF token every POST form carries.
+        if let Some(identity) = crate::web::actor::current() {
+            obj.entry("session")
+                .or_insert_with(|| identity.actor.view());
+            if let Some(token) = identity.csrf_token() {
+                obj.insert("csrf_token".into(), json!(token));
+            }
+        }
     }
     let html = state
         .templates
@@ -175,6 +187,11 @@ pub struct NoticeQuery {
 /// The French sentence for a notice code (unknown codes show nothing).
 pub fn notice_text(code: &str) -> Option<&'static str> {
     Some(match code {
+        "deconnecte" => "Vous êtes déconnecté·e.",
+        "compte_cree" => "Votre compte est créé et vous êtes connecté·e.",
+        "mot_de_passe_change" => {
+            "Votre mot de passe a été changé ; vos autres sessions ont été fermées."
+        }
         "cohorte_creee" => {
             "La cohorte a été créée. Inscrivez les associations puis générez le programme."
         }
@@ -221,7 +238,8 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
             return budget::notice_text(other)
                 .or_else(|| journal::notice_text(other))
                 .or_else(|| profile::notice_text(other))
-                .or_else(|| mirror::notice_text(other));
+                .or_else(|| mirror::notice_text(other))
+                .or_else(|| privacy::notice_text(other));
         }
     })
 }

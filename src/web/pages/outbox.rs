@@ -15,7 +15,6 @@ use crate::error::AppError;
 use crate::models::cohort::{self, ScheduleInput};
 use crate::models::outbox::{self, OutboxEmail};
 use crate::web::AppState;
-use crate::web::actor::{Action, Actor};
 use crate::web::form::Form;
 use crate::web::pages::{NoticeQuery, PageResult, redirect, render, render_status, with_notice};
 use crate::web::view;
@@ -150,20 +149,17 @@ struct StatusQuery {
 
 async fn list(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     q: web::Query<NoticeQuery>,
     filter: web::Query<StatusQuery>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewCohort(&id))?;
     let c = list_ctx(&state, &id, None, Status::parse(&filter.statut)).await?;
     render(&state, "pages/outbox/list", with_notice(c, &q))
 }
 
-async fn show(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn show(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ManageOutbox(&id))?;
     let (e, co) = crate::db::run(&state.pool, move |c| {
         let e = outbox::get(c, &id)?;
         let co = match &e.cohort_id {
@@ -213,47 +209,24 @@ fn back(e: &OutboxEmail) -> String {
 
 async fn transition(
     state: &AppState,
-    actor: &Actor,
     id: String,
     f: fn(&mut crate::db::Conn, &str) -> Result<OutboxEmail, AppError>,
     notice: &str,
 ) -> PageResult {
-    actor.authorize(Action::ManageOutbox(&id))?;
     let e = crate::db::run(&state.pool, move |c| f(c, &id)).await?;
     Ok(redirect(&back(&e), Some(notice)))
 }
 
-async fn release(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
-    transition(
-        &state,
-        &actor,
-        path.into_inner(),
-        outbox::release,
-        "envoi_valide",
-    )
-    .await
+async fn release(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
+    transition(&state, path.into_inner(), outbox::release, "envoi_valide").await
 }
 
-async fn hold(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
-    transition(
-        &state,
-        &actor,
-        path.into_inner(),
-        outbox::hold,
-        "envoi_retenu",
-    )
-    .await
+async fn hold(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
+    transition(&state, path.into_inner(), outbox::hold, "envoi_retenu").await
 }
 
-async fn cancel(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
-    transition(
-        &state,
-        &actor,
-        path.into_inner(),
-        outbox::cancel,
-        "envoi_annule",
-    )
-    .await
+async fn cancel(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
+    transition(&state, path.into_inner(), outbox::cancel, "envoi_annule").await
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -264,12 +237,10 @@ struct ResendForm {
 
 async fn resend(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(f): Form<ResendForm>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ManageOutbox(&id))?;
     let (eid, address) = (id.clone(), f.recipient_email.clone());
     match state
         .write(move |c| outbox::resend(c, &eid, Some(address)))
@@ -355,13 +326,8 @@ fn settings_summary(s: &Schedule, custom: bool) -> Value {
     })
 }
 
-async fn publish_confirm(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn publish_confirm(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let cid = id.clone();
     let (co, sessions, people) = crate::db::run(&state.pool, move |c| {
         let co = cohort::get(c, &cid)?;
@@ -392,9 +358,8 @@ async fn publish_confirm(
     )
 }
 
-async fn publish(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn publish(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let cid = id.clone();
     state.write(move |c| cohort::publish(c, &cid)).await?;
     Ok(redirect(
@@ -469,13 +434,8 @@ fn settings_page(
     })
 }
 
-async fn settings_form(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn settings_form(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let cid = id.clone();
     let co = crate::db::run(&state.pool, move |c| cohort::get(c, &cid)).await?;
     let input = ScheduleInput::from_override(&co.schedule_override(), co.version);
@@ -485,12 +445,10 @@ async fn settings_form(
 
 async fn settings_save(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<ScheduleInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let (cid, i, defaults) = (
         id.clone(),
         input.clone(),

@@ -29,7 +29,6 @@ use crate::models::profile::{self, STAGES, StoredProfile, stage_label};
 use crate::models::profile_form::ProfileInput;
 use crate::models::programme;
 use crate::web::AppState;
-use crate::web::actor::{Action, Actor};
 use crate::web::form::Form;
 use crate::web::pages::{NoticeQuery, PageResult, redirect, render, rerender, with_notice};
 use crate::web::view;
@@ -309,24 +308,20 @@ async fn staff_place(state: &AppState, id: &str, stage: &str) -> Result<Place, A
 
 async fn edit(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<(String, String)>,
     q: web::Query<NoticeQuery>,
 ) -> PageResult {
     let (id, stage) = path.into_inner();
-    actor.authorize(Action::ViewAssociation(&id))?;
     let place = staff_place(&state, &id, &stage).await?;
     show_form(&state, &place, &q).await
 }
 
 async fn save(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<(String, String)>,
     Form(input): Form<ProfileInput>,
 ) -> PageResult {
     let (id, stage) = path.into_inner();
-    actor.authorize(Action::EditAssociation(&id))?;
     let place = staff_place(&state, &id, &stage).await?;
     submit(&state, &place, input, STAFF.to_owned()).await
 }
@@ -700,20 +695,17 @@ fn page_ctx(a: &Association, co: &Cohort, stored: &[StoredProfile]) -> Value {
 
 async fn show(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     q: web::Query<NoticeQuery>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewAssociation(&id))?;
     let (a, co, stored) = load_both(&state, &id).await?;
     let ctx = page_ctx(&a, &co, &stored);
     render(&state, "pages/profile/show", with_notice(ctx, &q))
 }
 
-async fn print(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn print(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewAssociation(&id))?;
     let (a, co, stored) = load_both(&state, &id).await?;
     let mut ctx = page_ctx(&a, &co, &stored);
     ctx["title"] = json!(format!("Modèle socio-économique — {} (impression)", a.name));
@@ -730,13 +722,8 @@ fn csv_response(filename: &str, body: Vec<u8>) -> HttpResponse {
 }
 
 /// One line per item: section; item; état des lieux; modèle visé.
-async fn export_one(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn export_one(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewAssociation(&id))?;
     let (a, _, stored) = load_both(&state, &id).await?;
     let profiles: Vec<&Profile> = stored.iter().map(|s| &s.profile).collect();
     let rows: Vec<Vec<String>> = lines(&profiles, Style::Sheet)
@@ -760,13 +747,8 @@ async fn export_one(
 }
 
 /// One line per association and stage, with the main figures.
-async fn export_cohort(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn export_cohort(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewCohort(&id))?;
     let cid = id.clone();
     let (co, per_stage) = crate::db::run(&state.pool, move |c| {
         let co = cohort::get(c, &cid)?;

@@ -9,7 +9,6 @@ use crate::error::AppError;
 use crate::models::session::{self, MoveInput, SessionInput};
 use crate::models::{association, cohort, programme, task};
 use crate::web::AppState;
-use crate::web::actor::{Action, Actor};
 use crate::web::form::Form;
 use crate::web::pages::{
     NoticeQuery, PageResult, redirect, render, render_status, rerender, with_notice,
@@ -55,9 +54,8 @@ async fn new_ctx(
     }))
 }
 
-async fn new(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn new(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let input = SessionInput {
         start_time: "09:30".into(),
         end_time: "12:30".into(),
@@ -71,12 +69,10 @@ async fn new(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) 
 
 async fn create(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<SessionInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let (cid, i, am) = (
         id.clone(),
         input.clone(),
@@ -119,12 +115,10 @@ async fn load(
 
 async fn show(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     q: web::Query<NoticeQuery>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::ViewSession(&id))?;
     let (s, co, associations, tasks) = load(&state, &id).await?;
     let now = chrono::Utc::now().naive_utc();
     let today = programme::today();
@@ -168,9 +162,8 @@ fn edit_ctx(
     })
 }
 
-async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn edit(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditSession(&id))?;
     let (s, co, associations, _) = load(&state, &id).await?;
     render(
         &state,
@@ -181,12 +174,10 @@ async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>)
 
 async fn update(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<SessionInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditSession(&id))?;
     let (sid, i) = (id.clone(), input.clone());
     match state
         .write(move |c| session::update_details(c, &sid, &i))
@@ -230,13 +221,8 @@ fn move_ctx(
     })
 }
 
-async fn move_form(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn move_form(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditSession(&id))?;
     let (s, co, associations, tasks) = load(&state, &id).await?;
     let input = MoveInput {
         date: s.local_start().format("%Y-%m-%d").to_string(),
@@ -255,12 +241,10 @@ async fn move_form(
 
 async fn move_session(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<MoveInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditSession(&id))?;
     let (sid, i, am) = (
         id.clone(),
         input.clone(),
@@ -302,13 +286,8 @@ async fn move_session(
     }
 }
 
-async fn confirm_delete(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn confirm_delete(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditSession(&id))?;
     let (s, _, associations, _) = load(&state, &id).await?;
     render(
         &state,
@@ -324,9 +303,8 @@ async fn confirm_delete(
     )
 }
 
-async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditSession(&id))?;
     let mail = state.mail.clone();
     let s = state.write(move |c| session::delete(c, &id, &mail)).await?;
     Ok(redirect(

@@ -8,7 +8,6 @@ use crate::error::AppError;
 use crate::models::task::{self, ReturnInput, TaskInput};
 use crate::models::{association, cohort, programme, session};
 use crate::web::AppState;
-use crate::web::actor::{Action, Actor};
 use crate::web::form::Form;
 use crate::web::pages::{PageResult, redirect, render, rerender};
 use crate::web::view;
@@ -63,9 +62,8 @@ async fn ctx(
     }))
 }
 
-async fn new(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn new(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let input = TaskInput {
         preparation_days: "0,5".into(),
         ..Default::default()
@@ -83,12 +81,10 @@ async fn new(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) 
 
 async fn create(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<TaskInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditCohort(&id))?;
     let (cid, i) = (id.clone(), input.clone());
     match state.write(move |c| task::create(c, &cid, &i)).await {
         Ok(_) => Ok(redirect(
@@ -109,9 +105,8 @@ async fn create(
     }
 }
 
-async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn edit(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditTask(&id))?;
     let tid = id.clone();
     let t = crate::db::run(&state.pool, move |c| task::get(c, &tid)).await?;
     let mut c = ctx(
@@ -128,12 +123,10 @@ async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>)
 
 async fn update(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<TaskInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditTask(&id))?;
     let (tid, i) = (id.clone(), input.clone());
     match state.write(move |c| task::update(c, &tid, &i)).await {
         Ok(t) => Ok(redirect(
@@ -157,13 +150,8 @@ async fn update(
     }
 }
 
-async fn confirm_delete(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> PageResult {
+async fn confirm_delete(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditTask(&id))?;
     let tid = id.clone();
     let t = crate::db::run(&state.pool, move |c| task::get(c, &tid)).await?;
     render(
@@ -180,9 +168,8 @@ async fn confirm_delete(
     )
 }
 
-async fn delete(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
+async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    actor.authorize(Action::EditTask(&id))?;
     let t = state.write(move |c| task::delete(c, &id)).await?;
     Ok(redirect(
         &format!("/cohortes/{}#travaux", t.cohort_id),
@@ -200,12 +187,10 @@ struct ReturnForm {
 
 async fn set_return(
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<(String, String)>,
     Form(f): Form<ReturnForm>,
 ) -> PageResult {
     let (id, aid) = path.into_inner();
-    actor.authorize(Action::EditTask(&id))?;
     let input = ReturnInput {
         status: f.status,
         returned_on: String::new(),

@@ -1,0 +1,10 @@
+ALTER TABLE cohorts DROP COLUMN purged_at;
+ALTER TABLE associations DROP COLUMN anonymised_at;
+ALTER TABLE participants DROP COLUMN anonymised_at;
+ALTER TABLE task_returns DROP COLUMN answer;
+DROP TABLE audit_log;
+DROP TABLE api_tokens;
+DROP TABLE sign_in_failures;
+DROP TABLE auth_links;
+DROP TABLE auth_sessions;
+DROP TABLE users;

@@ -1,0 +1,968 @@
+//! Personal data (GDPR, issue #5): export everything about a participant·e, anonymise a
+//! participant·e or an association, and purge the personal data of cohorts that ended long
+//! ago.
+//!
+//! Anonymising keeps what the DLA must still account for — attendance, time entries, the
+//! profile's figures, the history of emails (without their content) — and erases who the
+//! person or the association was: names, addresses, identifiers, free texts. The old name
+//! and address are also replaced wherever they were copied in the cohort's texts (session
+//! notes, comments, other emails, the audit log). Every function is idempotent: doing it
+//! twice changes nothing more.
+
+use std::sync::Mutex;
+
+use chrono::{DateTime, Months, NaiveDateTime, Utc};
+use diesel::dsl::max;
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+use crate::db::schema::{
+    action_leads, association_profiles, associations, attendances, audit_log, auth_links,
+    auth_sessions, cohorts, intersession_tasks, outbox_emails, participants, session_logs,
+    sessions, sign_in_failures, task_returns, time_entries,
+};
+use crate::db::{Conn, write_tx};
+use crate::domain::outbox::Status;
+use crate::domain::profile::Profile;
+use crate::error::AppError;
+use crate::models::input::{new_id, now};
+use crate::models::{association, participant};
+
+/// The name an anonymised participant·e keeps.
+pub const ANONYMOUS_PARTICIPANT: &str = "Participant·e anonymisé·e";
+/// The name an anonymised association keeps.
+pub const ANONYMOUS_ASSOCIATION: &str = "Association anonymisée";
+/// What replaces the content of an email that named the person.
+pub const ERASED_EMAIL: &str = "Contenu effacé (données personnelles).";
+/// The note of a not-yet-sent email cancelled by an anonymisation. It does not start with
+/// « Annulé : », so the planner never queues the same email again.
+pub const CANCELLED_NOTE: &str =
+    "Anonymisation : la personne a été anonymisée, cet e-mail ne partira pas.";
+/// What replaces the text of an anonymised association's pistes d'actions.
+pub const ERASED_LEAD: &str = "Piste anonymisée";
+
+/// A non-deliverable address, unique per participant·e (`.invalid` is reserved, RFC 2606).
+pub fn placeholder_email(participant_id: &str) -> String {
+    format!("anonyme-{participant_id}@anonyme.invalid")
+}
+
+fn ts(t: NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn ts_opt(t: Option<NaiveDateTime>) -> Value {
+    t.map(ts).map(Value::String).unwrap_or(Value::Null)
+}
+
+/// Stored JSON text as JSON (or as text when it is not JSON).
+fn json_text(s: Option<String>) -> Value {
+    match s {
+        None => Value::Null,
+        Some(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+    }
+}
+
+// ---- export --------------------------------------------------------------------------
+
+/// Everything stored about a participant·e, as one JSON document (right of access and
+/// portability). Secrets (sign-in tokens) are never included, only their dates.
+pub fn export_participant(conn: &mut Conn, participant_id: &str) -> Result<Value, AppError> {
+    let p = participant::get(conn, participant_id)?;
+    let anonymised_at: Option<NaiveDateTime> = participants::table
+        .find(participant_id)
+        .select(participants::anonymised_at)
+        .first(conn)?;
+    let a = association::get(conn, &p.association_id)?;
+    let (cohort_id, cohort_name): (String, String) = cohorts::table
+        .find(&a.cohort_id)
+        .select((cohorts::id, cohorts::name))
+        .first(conn)?;
+
+    let all_associations = association::list_for_cohort(conn, &cohort_id)?;
+    let cohort_sessions = crate::models::session::list_for_cohort(conn, &cohort_id)?;
+    let attendance: Vec<(String, i32, String, NaiveDateTime)> = attendances::table
+        .filter(attendances::participant_id.eq(participant_id))
+        .order((attendances::session_id.asc(), attendances::half_day.asc()))
+        .select((
+            attendances::session_id,
+            attendances::half_day,
+            attendances::status,
+            attendances::updated_at,
+        ))
+        .load(conn)?;
+    let attendance: Vec<Value> = attendance
+        .into_iter()
+        .map(|(sid, half_day, status, at)| {
+            let s = cohort_sessions.iter().find(|s| s.id == sid);
+            json!({
+                "session_id": sid,
+                "session": s.map(|s| s.label(&all_associations)),
+                "session_starts_at": s.map(|s| ts(s.starts_at)),
+                "half_day": half_day,
+                "status": status,
+                "updated_at": ts(at),
+            })
+        })
+        .collect();
+
+    let emails: Vec<Value> = outbox_emails::table
+        .filter(outbox_emails::participant_id.eq(participant_id))
+        .order(outbox_emails::created_at.asc())
+        .select(crate::models::outbox::OutboxEmail::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|e| {
+            json!({
+                "id": e.id,
+                "kind": e.kind,
+                "status": e.status,
+                "recipient_name": e.recipient_name,
+                "recipient_email": e.recipient_email,
+                "subject": e.subject,
+                "body_text": e.body_text,
+                "body_html": e.body_html,
+                "ics": e.ics,
+                "send_after": ts(e.send_after),
+                "sent_at": ts_opt(e.sent_at),
+                "created_at": ts(e.created_at),
+                "note": e.note,
+            })
+        })
+        .collect();
+
+    let returns: Vec<(
+        String,
+        String,
+        chrono::NaiveDate,
+        String,
+        Option<chrono::NaiveDate>,
+        String,
+    )> = task_returns::table
+        .inner_join(intersession_tasks::table)
+        .filter(task_returns::association_id.eq(&a.id))
+        .order(intersession_tasks::due_date.asc())
+        .select((
+            intersession_tasks::id,
+            intersession_tasks::title,
+            intersession_tasks::due_date,
+            task_returns::status,
+            task_returns::returned_on,
+            task_returns::answer,
+        ))
+        .load(conn)?;
+    let returns: Vec<Value> = returns
+        .into_iter()
+        .map(|(id, title, due, status, returned_on, answer)| {
+            json!({
+                "task_id": id,
+                "title": title,
+                "due_date": due.to_string(),
+                "status": status,
+                "returned_on": returned_on.map(|d| d.to_string()),
+                "answer": answer,
+            })
+        })
+        .collect();
+
+    let sign_in_sessions: Vec<(NaiveDateTime, NaiveDateTime, NaiveDateTime)> = auth_sessions::table
+        .filter(auth_sessions::participant_id.eq(participant_id))
+        .order(auth_sessions::created_at.asc())
+        .select((
+            auth_sessions::created_at,
+            auth_sessions::last_seen_at,
+            auth_sessions::expires_at,
+        ))
+        .load(conn)?;
+    let sign_in_links: Vec<(String, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>)> =
+        auth_links::table
+            .filter(auth_links::participant_id.eq(participant_id))
+            .order(auth_links::created_at.asc())
+            .select((
+                auth_links::purpose,
+                auth_links::created_at,
+                auth_links::expires_at,
+                auth_links::used_at,
+            ))
+            .load(conn)?;
+
+    type AuditRow = (
+        NaiveDateTime,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+    );
+    let audit: Vec<AuditRow> = audit_log::table
+        .filter(audit_log::entity_id.eq(participant_id))
+        .order(audit_log::at.asc())
+        .select((
+            audit_log::at,
+            audit_log::actor,
+            audit_log::entity,
+            audit_log::action,
+            audit_log::before_data,
+            audit_log::after_data,
+        ))
+        .load(conn)?;
+
+    Ok(json!({
+        "exported_at": ts(now()),
+        "participant": {
+            "id": p.id,
+            "name": p.name,
+            "email": p.email,
+            "role": p.role,
+            "role_label": participant::role_label(&p.role),
+            "function": p.function,
+            "reminders": p.reminders,
+            "created_at": ts(p.created_at),
+            "updated_at": ts(p.updated_at),
+            "anonymised_at": ts_opt(anonymised_at),
+        },
+        "association": {"id": a.id, "name": a.name},
+        "cohort": {"id": cohort_id, "name": cohort_name},
+        "attendance": attendance,
+        "emails": emails,
+        "homework_returns": returns,
+        "sign_in": {
+            "sessions": sign_in_sessions.into_iter().map(|(created, seen, expires)| json!({
+                "created_at": ts(created),
+                "last_seen_at": ts(seen),
+                "expires_at": ts(expires),
+            })).collect::<Vec<_>>(),
+            "links": sign_in_links.into_iter().map(|(purpose, created, expires, used)| json!({
+                "purpose": purpose,
+                "created_at": ts(created),
+                "expires_at": ts(expires),
+                "used_at": ts_opt(used),
+            })).collect::<Vec<_>>(),
+        },
+        "audit": audit.into_iter().map(|(at, actor, entity, action, before, after)| json!({
+            "at": ts(at),
+            "actor": actor,
+            "entity": entity,
+            "action": action,
+            "before": json_text(before),
+            "after": json_text(after),
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+// ---- replacing copied names in the cohort's texts ------------------------------------
+
+/// (old text, new text) pairs, longest first so that an address is replaced before a name
+/// it contains.
+type Replacements = Vec<(String, String)>;
+
+/// The forms a name takes once stored: as typed, HTML-escaped (emails), JSON-escaped
+/// (audit snapshots, profiles).
+fn replacements(pairs: &[(&str, &str)]) -> Replacements {
+    let mut out: Replacements = Vec::new();
+    for (old, new) in pairs {
+        let old = old.trim();
+        // Too short to be replaced safely everywhere.
+        if old.chars().count() < 3 || old == *new {
+            continue;
+        }
+        let json_old = serde_json::to_string(old).unwrap_or_default();
+        let json_new = serde_json::to_string(new).unwrap_or_default();
+        for (o, n) in [
+            (old.to_string(), new.to_string()),
+            (handlebars::html_escape(old), handlebars::html_escape(new)),
+            (
+                json_old.trim_matches('"').to_string(),
+                json_new.trim_matches('"').to_string(),
+            ),
+        ] {
+            if !out.iter().any(|(x, _)| *x == o) {
+                out.push((o, n));
+            }
+        }
+    }
+    out.sort_by_key(|(o, _)| std::cmp::Reverse(o.len()));
+    out
+}
+
+trait Scrub: Sized {
+    /// The value with every replacement made, or `None` when nothing changed.
+    fn scrubbed(&self, map: &Replacements) -> Option<Self>;
+}
+
+impl Scrub for String {
+    fn scrubbed(&self, map: &Replacements) -> Option<String> {
+        let mut v = self.clone();
+        for (old, new) in map {
+            if v.contains(old.as_str()) {
+                v = v.replace(old.as_str(), new);
+            }
+        }
+        (v != *self).then_some(v)
+    }
+}
+
+impl Scrub for Option<String> {
+    fn scrubbed(&self, map: &Replacements) -> Option<Option<String>> {
+        self.as_ref().and_then(|s| s.scrubbed(map)).map(Some)
+    }
+}
+
+/// Replaces, in one text column of the rows `filter` selects, every old text of `map`.
+macro_rules! scrub_column {
+    ($conn:expr, $map:expr, $table:ident, $key:expr, $kt:ty, $col:ident, $vt:ty, $filter:expr) => {{
+        let rows: Vec<($kt, $vt)> = $table::table
+            .filter($filter)
+            .select(($key, $table::$col))
+            .load($conn)?;
+        for (k, v) in rows {
+            if let Some(new) = Scrub::scrubbed(&v, $map) {
+                diesel::update($table::table.find(k))
+                    .set($table::$col.eq(new))
+                    .execute($conn)?;
+            }
+        }
+    }};
+}
+
+/// Replaces the old names and addresses wherever the cohort's free texts copied them.
+fn scrub_cohort(
+    conn: &mut Conn,
+    cohort_id: &str,
+    entity_ids: &[String],
+    map: &Replacements,
+) -> Result<(), AppError> {
+    if map.is_empty() {
+        return Ok(());
+    }
+    let association_ids: Vec<String> = associations::table
+        .filter(associations::cohort_id.eq(cohort_id))
+        .select(associations::id)
+        .load(conn)?;
+    let session_ids: Vec<String> = sessions::table
+        .filter(sessions::cohort_id.eq(cohort_id))
+        .select(sessions::id)
+        .load(conn)?;
+    scrub_column!(
+        conn,
+        map,
+        outbox_emails,
+        outbox_emails::id,
+        String,
+        recipient_name,
+        String,
+        outbox_emails::cohort_id.eq(cohort_id)
+    );
+    scrub_column!(
+        conn,
+        map,
+        outbox_emails,
+        outbox_emails::id,
+        String,
+        subject,
+        String,
+        outbox_emails::cohort_id.eq(cohort_id)
+    );
+    scrub_column!(
+        conn,
+        map,
+        outbox_emails,
+        outbox_emails::id,
+        String,
+        body_text,
+        String,
+        outbox_emails::cohort_id.eq(cohort_id)
+    );
+    scrub_column!(
+        conn,
+        map,
+        outbox_emails,
+        outbox_emails::id,
+        String,
+        body_html,
+        String,
+        outbox_emails::cohort_id.eq(cohort_id)
+    );
+    scrub_column!(
+        conn,
+        map,
+        outbox_emails,
+        outbox_emails::id,
+        String,
+        ics,
+        Option<String>,
+        outbox_emails::cohort_id.eq(cohort_id)
+    );
+    scrub_column!(
+        conn,
+        map,
+        outbox_emails,
+        outbox_emails::id,
+        String,
+        last_error,
+        Option<String>,
+        outbox_emails::cohort_id.eq(cohort_id)
+    );
+    scrub_column!(
+        conn,
+        map,
+        outbox_emails,
+        outbox_emails::id,
+        String,
+        note,
+        Option<String>,
+        outbox_emails::cohort_id.eq(cohort_id)
+    );
+    scrub_column!(
+        conn,
+        map,
+        session_logs,
+        session_logs::session_id,
+        String,
+        notes,
+        String,
+        session_logs::session_id.eq_any(&session_ids)
+    );
+    scrub_column!(
+        conn,
+        map,
+        session_logs,
+        session_logs::session_id,
+        String,
+        third_party_name,
+        String,
+        session_logs::session_id.eq_any(&session_ids)
+    );
+    scrub_column!(
+        conn,
+        map,
+        sessions,
+        sessions::id,
+        String,
+        agenda,
+        String,
+        sessions::cohort_id.eq(cohort_id)
+    );
+    scrub_column!(
+        conn,
+        map,
+        action_leads,
+        action_leads::id,
+        String,
+        text,
+        String,
+        action_leads::cohort_id.eq(cohort_id)
+    );
+    scrub_column!(
+        conn,
+        map,
+        action_leads,
+        action_leads::id,
+        String,
+        owner,
+        String,
+        action_leads::cohort_id.eq(cohort_id)
+    );
+    scrub_column!(
+        conn,
+        map,
+        time_entries,
+        time_entries::id,
+        String,
+        comment,
+        String,
+        time_entries::cohort_id.eq(cohort_id)
+    );
+    scrub_column!(
+        conn,
+        map,
+        intersession_tasks,
+        intersession_tasks::id,
+        String,
+        instructions,
+        String,
+        intersession_tasks::cohort_id.eq(cohort_id)
+    );
+    let profile_key = (
+        association_profiles::association_id,
+        association_profiles::stage,
+    );
+    scrub_column!(
+        conn,
+        map,
+        association_profiles,
+        profile_key,
+        (String, String),
+        data,
+        String,
+        association_profiles::association_id.eq_any(&association_ids)
+    );
+    scrub_column!(
+        conn,
+        map,
+        association_profiles,
+        profile_key,
+        (String, String),
+        updated_by,
+        String,
+        association_profiles::association_id.eq_any(&association_ids)
+    );
+    let return_key = (task_returns::task_id, task_returns::association_id);
+    scrub_column!(
+        conn,
+        map,
+        task_returns,
+        return_key,
+        (String, String),
+        answer,
+        String,
+        task_returns::association_id.eq_any(&association_ids)
+    );
+    let about = audit_log::cohort_id
+        .eq(cohort_id)
+        .or(audit_log::entity_id.eq_any(entity_ids));
+    scrub_column!(
+        conn,
+        map,
+        audit_log,
+        audit_log::id,
+        String,
+        actor,
+        String,
+        about.clone()
+    );
+    scrub_column!(
+        conn,
+        map,
+        audit_log,
+        audit_log::id,
+        String,
+        before_data,
+        Option<String>,
+        about.clone()
+    );
+    scrub_column!(
+        conn,
+        map,
+        audit_log,
+        audit_log::id,
+        String,
+        after_data,
+        Option<String>,
+        about
+    );
+    Ok(())
+}
+
+// ---- anonymisation -------------------------------------------------------------------
+
+/// Records the anonymisation (or purge) itself, without any personal data.
+fn record(
+    conn: &mut Conn,
+    cohort_id: &str,
+    entity: &str,
+    entity_id: &str,
+    action: &str,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    let author = crate::models::audit::current_author();
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::id.eq(new_id()),
+            audit_log::at.eq(at),
+            audit_log::actor.eq(author.label),
+            audit_log::actor_user_id.eq(author.user_id),
+            audit_log::cohort_id.eq(Some(cohort_id)),
+            audit_log::entity.eq(entity),
+            audit_log::entity_id.eq(entity_id),
+            audit_log::action.eq(action),
+            audit_log::before_data.eq(None::<String>),
+            audit_log::after_data.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The audit rows about `entity_id` keep who did what and when, not the data.
+fn redact_audit(conn: &mut Conn, entity_id: &str) -> Result<(), AppError> {
+    diesel::update(audit_log::table.filter(audit_log::entity_id.eq(entity_id)))
+        .set((
+            audit_log::before_data.eq(None::<String>),
+            audit_log::after_data.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Anonymises a participant·e: name and address replaced, function cleared, reminders
+/// off, personal links revoked, sign-in sessions and links deleted; the emails to them lose
+/// their content and those not yet sent are cancelled. Attendance stays. Idempotent.
+pub fn anonymise_participant(
+    conn: &mut Conn,
+    participant_id: &str,
+) -> Result<participant::Participant, AppError> {
+    write_tx(conn, |conn| {
+        anonymise_participant_in(conn, participant_id, now())?;
+        participant::get(conn, participant_id)
+    })
+}
+
+fn anonymise_participant_in(
+    conn: &mut Conn,
+    participant_id: &str,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    let (association_id, name, email, anonymised_at): (
+        String,
+        String,
+        String,
+        Option<NaiveDateTime>,
+    ) = participants::table
+        .find(participant_id)
+        .select((
+            participants::association_id,
+            participants::name,
+            participants::email,
+            participants::anonymised_at,
+        ))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("Participant·e"))?;
+    let cohort_id: String = associations::table
+        .find(&association_id)
+        .select(associations::cohort_id)
+        .first(conn)?;
+    let new_email = placeholder_email(participant_id);
+    diesel::update(participants::table.find(participant_id))
+        .set((
+            participants::name.eq(ANONYMOUS_PARTICIPANT),
+            participants::email.eq(&new_email),
+            participants::function.eq(""),
+            participants::reminders.eq(false),
+            // Revokes the personal page and calendar links sent in past emails.
+            participants::feed_generation.eq(participants::feed_generation + 1),
+            participants::anonymised_at.eq(Some(anonymised_at.unwrap_or(at))),
+            participants::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+
+    // The emails to them: history kept (kind, dates, status), content and address erased.
+    type Row = (String, String, String, Option<String>);
+    let rows: Vec<Row> = outbox_emails::table
+        .filter(
+            outbox_emails::participant_id
+                .eq(participant_id)
+                .or(outbox_emails::cohort_id
+                    .eq(&cohort_id)
+                    .and(outbox_emails::participant_id.is_null())
+                    .and(outbox_emails::recipient_email.eq(&email))),
+        )
+        .select((
+            outbox_emails::id,
+            outbox_emails::status,
+            outbox_emails::dedup_key,
+            outbox_emails::ics,
+        ))
+        .load(conn)?;
+    for (id, status, key, ics) in rows {
+        let pending = matches!(
+            Status::parse(&status),
+            Some(Status::Draft | Status::Scheduled | Status::Failed)
+        );
+        let key = if email.is_empty() {
+            key
+        } else {
+            key.replace(&email.to_lowercase(), &new_email)
+        };
+        diesel::update(outbox_emails::table.find(&id))
+            .set((
+                outbox_emails::recipient_email.eq(&new_email),
+                outbox_emails::recipient_name.eq(ANONYMOUS_PARTICIPANT),
+                outbox_emails::dedup_key.eq(key),
+                outbox_emails::body_text.eq(ERASED_EMAIL),
+                outbox_emails::body_html.eq(format!("<p>{ERASED_EMAIL}</p>")),
+                outbox_emails::ics.eq(None::<String>),
+                outbox_emails::last_error.eq(None::<String>),
+                outbox_emails::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        if ics.is_some() {
+            diesel::update(outbox_emails::table.find(&id))
+                .set(outbox_emails::ics_method.eq(None::<String>))
+                .execute(conn)?;
+        }
+        if pending {
+            diesel::update(outbox_emails::table.find(&id))
+                .set((
+                    outbox_emails::status.eq(Status::Cancelled.as_str()),
+                    outbox_emails::note.eq(Some(CANCELLED_NOTE)),
+                ))
+                .execute(conn)?;
+        }
+    }
+
+    diesel::delete(auth_sessions::table.filter(auth_sessions::participant_id.eq(participant_id)))
+        .execute(conn)?;
+    diesel::delete(auth_links::table.filter(auth_links::participant_id.eq(participant_id)))
+        .execute(conn)?;
+    if !email.is_empty() {
+        diesel::delete(sign_in_failures::table.filter(sign_in_failures::email.eq(&email)))
+            .execute(conn)?;
+    }
+    redact_audit(conn, participant_id)?;
+    // The first time only: afterwards the name is already the placeholder.
+    if anonymised_at.is_none() {
+        let map = replacements(&[
+            (email.as_str(), new_email.as_str()),
+            (name.as_str(), ANONYMOUS_PARTICIPANT),
+        ]);
+        scrub_cohort(conn, &cohort_id, &[participant_id.to_string()], &map)?;
+        record(
+            conn,
+            &cohort_id,
+            "participant",
+            participant_id,
+            "anonymise",
+            at,
+        )?;
+    }
+    Ok(())
+}
+
+/// Clears a profile's free texts (reading, levers, funder, partner and activity names) and
+/// keeps its figures and categories.
+fn clear_profile_texts(data: &str) -> Option<String> {
+    let mut p: Profile = serde_json::from_str(data).ok()?;
+    p.finances.largest_funder_name.clear();
+    for a in &mut p.alliances {
+        a.partner.clear();
+    }
+    for (i, d) in p.das.iter_mut().enumerate() {
+        d.name = format!("Domaine {}", i + 1);
+        d.notes.clear();
+    }
+    p.reading = Default::default();
+    p.levers = Default::default();
+    serde_json::to_string(&p).ok()
+}
+
+/// Anonymises an association and all its participant·es: name replaced, RNA, SIRET and
+/// town cleared, profile texts, pistes d'actions and homework answers erased. Attendance,
+/// time entries and the profile's figures stay. Idempotent.
+pub fn anonymise_association(
+    conn: &mut Conn,
+    association_id: &str,
+) -> Result<association::Association, AppError> {
+    write_tx(conn, |conn| {
+        anonymise_association_in(conn, association_id, now())?;
+        association::get(conn, association_id)
+    })
+}
+
+fn anonymise_association_in(
+    conn: &mut Conn,
+    association_id: &str,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    let a = association::get(conn, association_id)?;
+    let anonymised_at: Option<NaiveDateTime> = associations::table
+        .find(association_id)
+        .select(associations::anonymised_at)
+        .first(conn)?;
+    let people: Vec<String> = participants::table
+        .filter(participants::association_id.eq(association_id))
+        .select(participants::id)
+        .load(conn)?;
+    for p in &people {
+        anonymise_participant_in(conn, p, at)?;
+    }
+    diesel::update(associations::table.find(association_id))
+        .set((
+            associations::name.eq(ANONYMOUS_ASSOCIATION),
+            associations::rna.eq(None::<String>),
+            associations::siret.eq(None::<String>),
+            associations::town.eq(""),
+            associations::mirror_named.eq(false),
+            associations::anonymised_at.eq(Some(anonymised_at.unwrap_or(at))),
+            associations::version.eq(associations::version + 1),
+            associations::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    let profiles: Vec<(String, String)> = association_profiles::table
+        .filter(association_profiles::association_id.eq(association_id))
+        .select((association_profiles::stage, association_profiles::data))
+        .load(conn)?;
+    for (stage, data) in profiles {
+        let cleared = clear_profile_texts(&data).unwrap_or_else(|| "{}".to_string());
+        diesel::update(association_profiles::table.find((association_id, &stage)))
+            .set((
+                association_profiles::data.eq(cleared),
+                association_profiles::updated_by.eq(ANONYMOUS_PARTICIPANT),
+            ))
+            .execute(conn)?;
+    }
+    diesel::update(action_leads::table.filter(action_leads::association_id.eq(association_id)))
+        .set((
+            action_leads::text.eq(ERASED_LEAD),
+            action_leads::owner.eq(""),
+        ))
+        .execute(conn)?;
+    diesel::update(task_returns::table.filter(task_returns::association_id.eq(association_id)))
+        .set(task_returns::answer.eq(""))
+        .execute(conn)?;
+    redact_audit(conn, association_id)?;
+    if anonymised_at.is_none() {
+        let mut pairs: Vec<(&str, &str)> = vec![(a.name.as_str(), ANONYMOUS_ASSOCIATION)];
+        for id in [a.rna.as_deref(), a.siret.as_deref()].into_iter().flatten() {
+            pairs.push((id, ""));
+        }
+        let mut ids = people.clone();
+        ids.push(association_id.to_string());
+        scrub_cohort(conn, &a.cohort_id, &ids, &replacements(&pairs))?;
+        record(
+            conn,
+            &a.cohort_id,
+            "association",
+            association_id,
+            "anonymise",
+            at,
+        )?;
+    }
+    Ok(())
+}
+
+// ---- purge ---------------------------------------------------------------------------
+
+/// Purges the cohorts whose last session ended more than `months` months before `now` and
+/// that were not purged yet: every participant·e anonymised, the cohort's email bodies and
+/// invitations blanked, `purged_at` set. `months = 0` purges nothing. Returns the number
+/// of cohorts purged.
+pub fn purge_ended_cohorts(
+    conn: &mut Conn,
+    months: u32,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    if months == 0 {
+        return Ok(0);
+    }
+    let Some(limit) = now.naive_utc().checked_sub_months(Months::new(months)) else {
+        return Ok(0);
+    };
+    let candidates: Vec<String> = cohorts::table
+        .filter(cohorts::purged_at.is_null())
+        .select(cohorts::id)
+        .load(conn)?;
+    let mut purged = 0;
+    for cohort_id in candidates {
+        let ended: Option<NaiveDateTime> = sessions::table
+            .filter(sessions::cohort_id.eq(&cohort_id))
+            .select(max(sessions::ends_at))
+            .first(conn)?;
+        // A cohort without sessions has no end to count from.
+        if !ended.is_some_and(|end| end < limit) {
+            continue;
+        }
+        write_tx(conn, |conn| purge_cohort(conn, &cohort_id, now.naive_utc()))?;
+        purged += 1;
+    }
+    if purged > 0 {
+        tracing::info!(purged, months, "personal data of ended cohorts purged");
+    }
+    Ok(purged)
+}
+
+fn purge_cohort(conn: &mut Conn, cohort_id: &str, at: NaiveDateTime) -> Result<(), AppError> {
+    let people: Vec<String> = participants::table
+        .inner_join(associations::table)
+        .filter(associations::cohort_id.eq(cohort_id))
+        .select(participants::id)
+        .load(conn)?;
+    for p in &people {
+        anonymise_participant_in(conn, p, at)?;
+    }
+    let in_cohort = outbox_emails::cohort_id.eq(cohort_id);
+    diesel::update(
+        outbox_emails::table
+            .filter(in_cohort)
+            .filter(outbox_emails::status.eq_any([
+                Status::Draft.as_str(),
+                Status::Scheduled.as_str(),
+                Status::Failed.as_str(),
+            ])),
+    )
+    .set((
+        outbox_emails::status.eq(Status::Cancelled.as_str()),
+        outbox_emails::note.eq(Some(
+            "Purge des données personnelles : la cohorte est terminée, cet e-mail ne partira pas.",
+        )),
+    ))
+    .execute(conn)?;
+    diesel::update(outbox_emails::table.filter(in_cohort))
+        .set((
+            outbox_emails::body_text.eq(ERASED_EMAIL),
+            outbox_emails::body_html.eq(format!("<p>{ERASED_EMAIL}</p>")),
+            outbox_emails::ics.eq(None::<String>),
+            outbox_emails::ics_method.eq(None::<String>),
+            outbox_emails::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    diesel::update(cohorts::table.find(cohort_id))
+        .set(cohorts::purged_at.eq(Some(at)))
+        .execute(conn)?;
+    record(conn, cohort_id, "cohort", cohort_id, "purge", at)?;
+    Ok(())
+}
+
+/// Wraps the dispatcher's hooks so that each pass also runs the purge, at most once an
+/// hour (by the pass's clock), before planning. A failed purge is logged and does not stop
+/// the sending.
+pub fn with_purge(
+    inner: crate::mail::dispatch::Planner,
+    months: u32,
+) -> crate::mail::dispatch::Planner {
+    std::sync::Arc::new(WithPurge {
+        inner,
+        months,
+        last: Mutex::new(None),
+    })
+}
+
+struct WithPurge {
+    inner: crate::mail::dispatch::Planner,
+    months: u32,
+    last: Mutex<Option<DateTime<Utc>>>,
+}
+
+impl WithPurge {
+    /// Whether the purge is due at `now`, noting it as run if so.
+    fn due(&self, now: DateTime<Utc>) -> bool {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let due = last.is_none_or(|t| now < t || now - t >= chrono::Duration::hours(1));
+        if due {
+            *last = Some(now);
+        }
+        due
+    }
+}
+
+impl crate::mail::dispatch::Hooks for WithPurge {
+    fn plan(&self, conn: &mut Conn, now: DateTime<Utc>) -> Result<usize, AppError> {
+        if self.months > 0
+            && self.due(now)
+            && let Err(e) = purge_ended_cohorts(conn, self.months, now)
+        {
+            tracing::error!(error = %e, "purge of personal data failed");
+        }
+        self.inner.plan(conn, now)
+    }
+
+    fn personalise(
+        &self,
+        conn: &mut Conn,
+        row: &crate::models::outbox::OutboxEmail,
+        email: &mut crate::mail::Email,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, AppError> {
+        self.inner.personalise(conn, row, email, now)
+    }
+}

@@ -1,0 +1,193 @@
+//! The facts access decisions need: which cohort a resource belongs to, who may reach that
+//! cohort, which cohorts a staff member sees, and who a signed-in participant is.
+
+use diesel::prelude::*;
+
+use crate::db::Conn;
+use crate::db::schema::{
+    action_leads, associations, cohort_partners, cohorts, intersession_tasks, outbox_emails,
+    participants, sessions, time_entries,
+};
+use crate::error::AppError;
+
+/// The kind of resource a route's `{id}` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    Cohort,
+    Association,
+    Participant,
+    Session,
+    Task,
+    Email,
+    TimeEntry,
+    Lead,
+}
+
+/// The cohort a resource belongs to; `None` when the resource does not exist.
+pub fn cohort_of(conn: &mut Conn, via: Via, id: &str) -> Result<Option<String>, AppError> {
+    Ok(match via {
+        Via::Cohort => cohorts::table
+            .find(id)
+            .select(cohorts::id)
+            .first(conn)
+            .optional()?,
+        Via::Association => associations::table
+            .find(id)
+            .select(associations::cohort_id)
+            .first(conn)
+            .optional()?,
+        Via::Participant => participants::table
+            .inner_join(associations::table)
+            .filter(participants::id.eq(id))
+            .select(associations::cohort_id)
+            .first(conn)
+            .optional()?,
+        Via::Session => sessions::table
+            .find(id)
+            .select(sessions::cohort_id)
+            .first(conn)
+            .optional()?,
+        Via::Task => intersession_tasks::table
+            .find(id)
+            .select(intersession_tasks::cohort_id)
+            .first(conn)
+            .optional()?,
+        Via::Email => outbox_emails::table
+            .find(id)
+            .select(outbox_emails::cohort_id)
+            .first::<Option<String>>(conn)
+            .optional()?
+            .flatten(),
+        Via::TimeEntry => time_entries::table
+            .find(id)
+            .select(time_entries::cohort_id)
+            .first(conn)
+            .optional()?,
+        Via::Lead => action_leads::table
+            .inner_join(associations::table)
+            .filter(action_leads::id.eq(id))
+            .select(associations::cohort_id)
+            .first(conn)
+            .optional()?,
+    })
+}
+
+/// Who may reach a cohort: its DLA, the partner DLAs it is shared with, its consultant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CohortReach {
+    pub dla_id: String,
+    pub partner_dla_ids: Vec<String>,
+    pub consultant_id: Option<String>,
+}
+
+impl CohortReach {
+    pub fn has_dla(&self, dla_id: &str) -> bool {
+        self.dla_id == dla_id || self.partner_dla_ids.iter().any(|d| d == dla_id)
+    }
+}
+
+pub fn cohort_reach(conn: &mut Conn, cohort_id: &str) -> Result<Option<CohortReach>, AppError> {
+    let row: Option<(String, Option<String>)> = cohorts::table
+        .find(cohort_id)
+        .select((cohorts::dla_id, cohorts::consultant_id))
+        .first(conn)
+        .optional()?;
+    let Some((dla_id, consultant_id)) = row else {
+        return Ok(None);
+    };
+    let partner_dla_ids = cohort_partners::table
+        .filter(cohort_partners::cohort_id.eq(cohort_id))
+        .select(cohort_partners::dla_id)
+        .load(conn)?;
+    Ok(Some(CohortReach {
+        dla_id,
+        partner_dla_ids,
+        consultant_id,
+    }))
+}
+
+/// Which cohorts a staff member sees in lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CohortScope {
+    All,
+    /// Owned by the DLA or shared with it.
+    Dla(String),
+    /// Assigned to the consultant.
+    Consultant(String),
+    Nothing,
+}
+
+/// The ids of the cohorts in `scope`; `None` means every cohort.
+pub fn cohort_ids(conn: &mut Conn, scope: &CohortScope) -> Result<Option<Vec<String>>, AppError> {
+    Ok(match scope {
+        CohortScope::All => None,
+        CohortScope::Nothing => Some(Vec::new()),
+        CohortScope::Dla(dla) => {
+            let mut ids: Vec<String> = cohorts::table
+                .filter(cohorts::dla_id.eq(dla))
+                .select(cohorts::id)
+                .load(conn)?;
+            ids.extend(
+                cohort_partners::table
+                    .filter(cohort_partners::dla_id.eq(dla))
+                    .select(cohort_partners::cohort_id)
+                    .load::<String>(conn)?,
+            );
+            ids.sort();
+            ids.dedup();
+            Some(ids)
+        }
+        CohortScope::Consultant(c) => Some(
+            cohorts::table
+                .filter(cohorts::consultant_id.eq(c))
+                .select(cohorts::id)
+                .load(conn)?,
+        ),
+    })
+}
+
+/// A signed-in participant, with what the portal needs to scope everything to them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub participant_id: String,
+    pub name: String,
+    pub email: String,
+    pub association_id: String,
+    pub association_name: String,
+    pub cohort_id: String,
+}
+
+pub fn member(conn: &mut Conn, participant_id: &str) -> Result<Option<Member>, AppError> {
+    let row: Option<(
+        String,
+        String,
+        Option<chrono::NaiveDateTime>,
+        String,
+        String,
+        String,
+    )> = participants::table
+        .inner_join(associations::table)
+        .filter(participants::id.eq(participant_id))
+        .select((
+            participants::name,
+            participants::email,
+            participants::anonymised_at,
+            associations::id,
+            associations::name,
+            associations::cohort_id,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.and_then(
+        |(name, email, anonymised, association_id, association_name, cohort_id)| {
+            anonymised.is_none().then(|| Member {
+                participant_id: participant_id.to_string(),
+                name,
+                email,
+                association_id,
+                association_name,
+                cohort_id,
+            })
+        },
+    ))
+}
