@@ -859,7 +859,7 @@ pub fn purge_ended_cohorts(
             .select(max(sessions::ends_at))
             .first(conn)?;
         // A cohort without sessions has no end to count from.
-        if !ended.is_some_and(|end| end < limit) {
+        if ended.is_none_or(|end| end >= limit) {
             continue;
         }
         write_tx(conn, |conn| purge_cohort(conn, &cohort_id, now.naive_utc()))?;
@@ -964,5 +964,77 @@ impl crate::mail::dispatch::Hooks for WithPurge {
         now: DateTime<Utc>,
     ) -> Result<Option<String>, AppError> {
         self.inner.personalise(conn, row, email, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    struct Nothing;
+
+    impl crate::mail::dispatch::Hooks for Nothing {
+        fn plan(&self, _conn: &mut Conn, _now: DateTime<Utc>) -> Result<usize, AppError> {
+            Ok(0)
+        }
+    }
+
+    #[test]
+    fn the_dispatcher_purges_at_most_once_an_hour() {
+        let w = WithPurge {
+            inner: std::sync::Arc::new(Nothing),
+            months: 24,
+            last: Mutex::new(None),
+        };
+        let t0 = Utc.with_ymd_and_hms(2030, 1, 1, 3, 0, 0).unwrap();
+        assert!(w.due(t0));
+        assert!(!w.due(t0 + chrono::Duration::minutes(30)));
+        assert!(!w.due(t0 + chrono::Duration::minutes(59)));
+        assert!(w.due(t0 + chrono::Duration::minutes(60)));
+        // A clock set back (time replayed) runs it again.
+        assert!(w.due(t0 - chrono::Duration::days(1)));
+    }
+
+    #[test]
+    fn a_name_is_replaced_as_typed_html_escaped_and_json_escaped() {
+        let map = replacements(&[
+            ("Zoé d'Arc", ANONYMOUS_PARTICIPANT),
+            ("zoe@exemple.fr", "anonyme@anonyme.invalid"),
+            ("Al", "x"),
+        ]);
+        let text =
+            "Bonjour Zoé d'Arc <p>Zoé d&#x27;Arc</p> {\"n\":\"Zoé d'Arc\"} zoe@exemple.fr Al"
+                .to_string();
+        let out = text.scrubbed(&map).unwrap();
+        assert!(!out.contains("Zoé"), "{out}");
+        assert!(!out.contains("zoe@"), "{out}");
+        // Too short to be replaced safely.
+        assert!(out.ends_with(" Al"), "{out}");
+        assert_eq!(out.scrubbed(&map), None);
+    }
+
+    #[test]
+    fn profile_texts_are_cleared_and_figures_kept() {
+        let data = json!({
+            "human": {"employees": 4, "volunteers": 30},
+            "finances": {"year": 2025, "resources": [], "largest_funder_name": "Mairie de Blaye",
+                         "largest_funder_cents": 1_000_000},
+            "alliances": [{"partner": "Les Amis", "actor_kind": "association", "nature": "moyens"}],
+            "das": [{"name": "Crèche", "budget_share_bp": 5000, "notes": "Ouverte en 2019"}],
+            "reading": {"strengths": "Une équipe soudée"},
+            "levers": {"actions": "Recruter"},
+        })
+        .to_string();
+        let out: Value = serde_json::from_str(&clear_profile_texts(&data).unwrap()).unwrap();
+        assert_eq!(out["human"]["employees"], 4);
+        assert_eq!(out["finances"]["largest_funder_cents"], 1_000_000);
+        assert_eq!(out["finances"]["largest_funder_name"], "");
+        assert_eq!(out["alliances"][0]["partner"], "");
+        assert_eq!(out["alliances"][0]["nature"], "moyens");
+        assert_eq!(out["das"][0]["name"], "Domaine 1");
+        assert_eq!(out["das"][0]["budget_share_bp"], 5000);
+        assert_eq!(out["reading"]["strengths"], "");
+        assert_eq!(out["levers"]["actions"], "");
     }
 }
