@@ -738,6 +738,117 @@ pub fn api_token_user(
     Ok((!user.disabled).then_some(user))
 }
 
+// --- Editing an account (accounts page, `web::pages::accounts`) -------------------------
+// Added with the administrators' accounts page; keeps the rules of `create` for the role's
+// DLA or consultant record, and protects the acting administrator from locking themselves
+// out.
+
+/// What the administrator may change on an account (text as typed).
+pub struct UserChange<'a> {
+    pub name: &'a str,
+    pub role: &'a str,
+    pub dla_id: Option<&'a str>,
+    pub consultant_id: Option<&'a str>,
+    pub disabled: bool,
+    /// The version the form was opened with; `None` or empty skips the check.
+    pub version: Option<&'a str>,
+}
+
+/// Changes an account's name, role, attachment and state, checked field by field in
+/// French. `by_user_id` is the administrator making the change: they may neither disable
+/// their own account nor give up their own administrator role. Disabling ends the
+/// account's sessions and revokes its API tokens (`set_disabled`).
+pub fn update(
+    conn: &mut Conn,
+    id: &str,
+    change: UserChange<'_>,
+    by_user_id: &str,
+) -> Result<User, AppError> {
+    use crate::db::schema::{consultants, dlas};
+    let current = find(conn, id)?;
+    let mut check = Check::new();
+    let name = check.required("name", change.name, 200);
+    let role = Role::parse(change.role.trim());
+    if role.is_none() {
+        check.add("role", "Choisissez un rôle.");
+    }
+    let dla_id = change.dla_id.map(str::trim).filter(|s| !s.is_empty());
+    let consultant_id = change
+        .consultant_id
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    match role {
+        Some(Role::Officer) => match dla_id {
+            None => check.add("dla_id", "Un·e chargé·e de mission appartient à un DLA."),
+            Some(d) => {
+                let exists: i64 = dlas::table
+                    .filter(dlas::id.eq(d))
+                    .count()
+                    .get_result(conn)?;
+                if exists == 0 {
+                    check.add("dla_id", "Ce DLA n'existe pas.");
+                }
+            }
+        },
+        Some(Role::Consultant) => match consultant_id {
+            None => check.add(
+                "consultant_id",
+                "Un compte consultant·e est lié à une fiche consultant·e.",
+            ),
+            Some(c) => {
+                let exists: i64 = consultants::table
+                    .filter(consultants::id.eq(c))
+                    .count()
+                    .get_result(conn)?;
+                if exists == 0 {
+                    check.add("consultant_id", "Cette fiche consultant·e n'existe pas.");
+                }
+            }
+        },
+        _ => {}
+    }
+    if current.id == by_user_id {
+        if change.disabled {
+            check.add(
+                "disabled",
+                "Vous ne pouvez pas désactiver votre propre compte.",
+            );
+        }
+        if role.is_some_and(|r| r != Role::Admin) && current.role() == Role::Admin {
+            check.add(
+                "role",
+                "Vous ne pouvez pas retirer votre propre rôle d'administrateur·rice : demandez-le à un·e autre administrateur·rice.",
+            );
+        }
+    }
+    check.finish()?;
+    if let Some(v) = change.version.map(str::trim).filter(|v| !v.is_empty())
+        && v.parse::<i32>().ok() != Some(current.version)
+    {
+        return Err(crate::models::stale("Ce compte a été modifié"));
+    }
+    let role = role.expect("checked");
+    let dla_id = (role == Role::Officer).then(|| dla_id.unwrap_or_default().to_string());
+    let consultant_id =
+        (role == Role::Consultant).then(|| consultant_id.unwrap_or_default().to_string());
+    diesel::update(users::table.find(id))
+        .set((
+            users::name.eq(&name),
+            users::role.eq(role.as_str()),
+            users::dla_id.eq(&dla_id),
+            users::consultant_id.eq(&consultant_id),
+            users::updated_at.eq(now()),
+            users::version.eq(users::version + 1),
+        ))
+        .execute(conn)?;
+    if change.disabled != current.disabled {
+        set_disabled(conn, id, change.disabled)?;
+    }
+    find(conn, id)
+}
+
+// --- End of the accounts page's block ----------------------------------------------------
+
 #[cfg(test)]
 mod tests {
     use super::*;

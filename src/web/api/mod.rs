@@ -7,6 +7,7 @@ pub mod audit;
 pub mod budget;
 pub mod cohorts;
 pub mod journal;
+pub mod me;
 pub mod privacy;
 pub mod profile;
 pub mod reference;
@@ -123,6 +124,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     profile::routes(cfg);
     audit::routes(cfg);
     privacy::routes(cfg);
+    me::routes(cfg);
     cfg.default_service(web::to(|| async {
         Err::<HttpResponse, _>(AppError::NotFound("Point d'accès inconnu de l'API.".into()))
     }));

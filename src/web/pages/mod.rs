@@ -2,6 +2,7 @@
 //! authorise, call the models in `db::run`, render. A rejected form is rendered again with
 //! what was typed and the message beside each field (status 422).
 
+pub mod accounts;
 pub mod admin;
 pub mod associations;
 pub mod audit;
@@ -44,6 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     audit::routes(cfg);
     privacy::routes(cfg);
     auth::routes(cfg);
+    accounts::routes(cfg);
 }
 
 /// An error shown as a French HTML page.
@@ -192,6 +194,8 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
         "mot_de_passe_change" => {
             "Votre mot de passe a été changé ; vos autres sessions ont été fermées."
         }
+        "jeton_revoque" => "Le jeton a été révoqué : il ne donne plus accès à l'API.",
+        "compte_modifie" => "Le compte a été enregistré.",
         "cohorte_creee" => {
             "La cohorte a été créée. Inscrivez les associations puis générez le programme."
         }
