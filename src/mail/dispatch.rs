@@ -229,15 +229,16 @@ impl Dispatcher {
                 message: "ligne réclamée sans Message-ID".into(),
             })?;
         let mut email = to_email(row)?;
-        let unsubscribe = match &self.planner {
-            Some(hooks) => hooks
-                .personalise(conn, row, &mut email, now)
-                .map_err(|e| SendError::Temporary {
-                    code: None,
-                    message: format!("préparation du message : {e}"),
+        let unsubscribe =
+            match &self.planner {
+                Some(hooks) => hooks.personalise(conn, row, &mut email, now).map_err(|e| {
+                    SendError::Temporary {
+                        code: None,
+                        message: format!("préparation du message : {e}"),
+                    }
                 })?,
-            None => None,
-        };
+                None => None,
+            };
         let message = email.to_message_with(&self.from, message_id, unsubscribe.as_deref())?;
         self.transport.send(&message).map(|_| ())
     }

@@ -250,12 +250,19 @@ mod tests {
                 .formatted(),
         )
         .unwrap();
-        assert!(raw.contains(&format!("List-Unsubscribe: <{url}>\r\n")), "{raw}");
+        assert!(
+            raw.contains(&format!("List-Unsubscribe: <{url}>\r\n")),
+            "{raw}"
+        );
         assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
         let plain = String::from_utf8(email.to_message(&from, "<x@dla33.fr>").unwrap().formatted())
             .unwrap();
         assert!(!plain.contains("List-Unsubscribe"));
-        assert!(email.to_message_with(&from, "<x@dla33.fr>", Some("javascript:x")).is_err());
+        assert!(
+            email
+                .to_message_with(&from, "<x@dla33.fr>", Some("javascript:x"))
+                .is_err()
+        );
     }
 
     #[test]

@@ -135,8 +135,8 @@ pub fn personalise(
     now: DateTime<Utc>,
 ) -> Result<Option<String>, AppError> {
     use crate::models::account::{self, LinkPurpose, LinkTarget};
-    let has_marker = email.rendered.text.contains(SIGN_IN_LINK)
-        || email.rendered.html.contains(SIGN_IN_LINK);
+    let has_marker =
+        email.rendered.text.contains(SIGN_IN_LINK) || email.rendered.html.contains(SIGN_IN_LINK);
     let participant = match &row.participant_id {
         Some(pid) => match crate::models::scope::member(conn, pid)? {
             Some(_) => Some(crate::models::participant::get(conn, pid)?),

@@ -165,7 +165,8 @@ impl Facts {
             schedule: co.schedule(&mail.schedule),
             published,
             dla_name: dla::get(conn, &co.dla_id)?.name,
-            participants: participant::list_for_associations(conn, &ids)?,
+            // Anonymised people get nothing more (their pending rows are cancelled).
+            participants: participant::list_reachable(conn, &ids)?,
             sessions: session::list_for_cohort(conn, &co.id)?,
             tasks: task::list_for_cohort(conn, &co.id)?,
             returns: task::returns_for_cohort(conn, &co.id)?,

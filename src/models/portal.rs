@@ -85,9 +85,7 @@ fn visible_tasks(
         .into_iter()
         .filter(|t| match &t.session_id {
             None => true,
-            Some(sid) => {
-                sessions.iter().any(|s| &s.id == sid) || !all.iter().any(|s| &s.id == sid)
-            }
+            Some(sid) => sessions.iter().any(|s| &s.id == sid) || !all.iter().any(|s| &s.id == sid),
         })
         .collect())
 }

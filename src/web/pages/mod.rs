@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod journal;
 pub mod mirror;
 pub mod outbox;
+pub mod portal;
 pub mod privacy;
 pub mod profile;
 pub mod sessions;
@@ -37,6 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     outbox::routes(cfg);
     dashboard::routes(cfg);
     space::routes(cfg);
+    portal::routes(cfg);
     budget::routes(cfg);
     journal::routes(cfg);
     profile::routes(cfg);

@@ -1,11 +1,11 @@
 //! The association's socio-economic model pages: état des lieux and target model (staff and
-//! participant link), printable profile, CSV exports.
+//! signed-in participant), printable profile, CSV exports.
 //!
 //! - `/associations/{id}/modele`: both stages side by side, with links to edit;
 //! - `/associations/{id}/modele/{stage}` (`etat_des_lieux` | `cible`): the form;
 //! - `/associations/{id}/modele/imprimer`: the printable profile;
-//! - `/espace/{participant}/{token}/modele/{stage}`: the same form through the participant's
-//!   personal link (checked by `models::feed`; a wrong token is a plain 404);
+//! - `/portail/modele/{stage}`: the same form for the signed-in participant, on their own
+//!   association only (`member_edit`, `member_save`, routed by `web::pages::portal`);
 //! - `/associations/{id}/modele.csv` and `/cohortes/{id}/modeles.csv`: CSV for French Excel.
 //!
 //! A refused form (422) or a stale one (409) is shown again with everything typed.
@@ -24,7 +24,6 @@ use crate::error::{AppError, FieldErrors};
 use crate::export::csv;
 use crate::models::association::{self, Association};
 use crate::models::cohort::{self, Cohort};
-use crate::models::feed::{self, Purpose};
 use crate::models::profile::{self, STAGES, StoredProfile, stage_label};
 use crate::models::profile_form::ProfileInput;
 use crate::models::programme;
@@ -39,15 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/associations/{id}/modele/imprimer", web::get().to(print))
         .route("/associations/{id}/modele/{stage}", web::get().to(edit))
         .route("/associations/{id}/modele/{stage}", web::post().to(save))
-        .route("/cohortes/{id}/modeles.csv", web::get().to(export_cohort))
-        .route(
-            "/espace/{participant}/{token}/modele/{stage}",
-            web::get().to(space_edit),
-        )
-        .route(
-            "/espace/{participant}/{token}/modele/{stage}",
-            web::post().to(space_save),
-        );
+        .route("/cohortes/{id}/modeles.csv", web::get().to(export_cohort));
 }
 
 /// French sentences of this module's notice codes.
@@ -76,15 +67,15 @@ fn unknown_stage() -> AppError {
 
 // ---- the form ---------------------------------------------------------------------------
 
-/// Where the form lives: staff pages, or a participant's personal link.
+/// Where the form lives: staff pages, or the signed-in participant's portal.
 struct Place {
     association: Association,
     cohort: Cohort,
     stage: String,
-    /// The form's `action` and the page of both stages (or the participant's space).
+    /// The form's `action` and the page of both stages (or the participant's portal).
     action: String,
     back: String,
-    /// `Some(name)` through a participant's link.
+    /// `Some(name)` for the signed-in participant.
     participant: Option<String>,
     /// The participant's link to the other stage's form.
     other_stage_url: Option<String>,
@@ -326,60 +317,59 @@ async fn save(
     submit(&state, &place, input, STAFF.to_owned()).await
 }
 
-/// The participant's place: their association only, through a valid personal link.
-async fn space_place(
+/// The signed-in participant's place: their own association only (`/portail/modele/…`).
+async fn member_place(
     state: &AppState,
-    participant_id: &str,
-    token: &str,
+    member: &crate::models::scope::Member,
     stage: &str,
 ) -> Result<Place, AppError> {
-    let (pid, tok) = (participant_id.to_owned(), token.to_owned());
-    let (p, a, co) = crate::db::run(&state.pool, move |c| {
-        let p = feed::verify(c, Purpose::Space, &pid, &tok)?;
-        let a = association::get(c, &p.association_id)?;
-        let co = cohort::get(c, &a.cohort_id)?;
-        Ok((p, a, co))
-    })
-    .await?;
     if stage_label(stage).is_none() {
         return Err(unknown_stage());
     }
-    let base = format!("/espace/{participant_id}/{token}");
+    let aid = member.association_id.clone();
+    let (a, co) = crate::db::run(&state.pool, move |c| {
+        let a = association::get(c, &aid)?;
+        let co = cohort::get(c, &a.cohort_id)?;
+        Ok((a, co))
+    })
+    .await?;
     let other = if stage == "cible" {
         "etat_des_lieux"
     } else {
         "cible"
     };
     Ok(Place {
-        action: format!("{base}/modele/{stage}"),
-        other_stage_url: Some(format!("{base}/modele/{other}")),
-        back: base,
+        action: format!("/portail/modele/{stage}"),
+        other_stage_url: Some(format!("/portail/modele/{other}")),
+        back: "/portail".to_owned(),
         association: a,
         cohort: co,
         stage: stage.to_owned(),
-        participant: Some(p.name),
+        participant: Some(member.name.clone()),
     })
 }
 
-async fn space_edit(
-    state: web::Data<AppState>,
-    path: web::Path<(String, String, String)>,
-    q: web::Query<NoticeQuery>,
+/// The form of a stage for the signed-in participant (`web::pages::portal`).
+pub async fn member_edit(
+    state: &AppState,
+    member: &crate::models::scope::Member,
+    stage: &str,
+    q: &NoticeQuery,
 ) -> PageResult {
-    let (pid, token, stage) = path.into_inner();
-    let place = space_place(&state, &pid, &token, &stage).await?;
-    show_form(&state, &place, &q).await.map(no_store)
+    let place = member_place(state, member, stage).await?;
+    show_form(state, &place, q).await.map(no_store)
 }
 
-async fn space_save(
-    state: web::Data<AppState>,
-    path: web::Path<(String, String, String)>,
-    Form(input): Form<ProfileInput>,
+/// Saves the signed-in participant's form; saved « by » their name.
+pub async fn member_save(
+    state: &AppState,
+    member: &crate::models::scope::Member,
+    stage: &str,
+    input: ProfileInput,
 ) -> PageResult {
-    let (pid, token, stage) = path.into_inner();
-    let place = space_place(&state, &pid, &token, &stage).await?;
-    let by = place.participant.clone().unwrap_or_default();
-    submit(&state, &place, input, by).await.map(no_store)
+    let place = member_place(state, member, stage).await?;
+    let by = member.name.clone();
+    submit(state, &place, input, by).await.map(no_store)
 }
 
 // ---- figures, shared by the page, the print and the CSV ---------------------------------

@@ -1,61 +1,58 @@
-//! What a participant opens from their emails, with no account: their calendar feed
-//! (`/agenda/{participant}/{token}.ics`) and their page (`/espace/{participant}/{token}`),
-//! both read-only (a mail scanner opening the link changes nothing). The token is checked by
-//! `models::feed`; a wrong, altered or revoked one is a plain « not found ».
+//! Signed links a participant may hold, with no session: their calendar feed
+//! (`/agenda/{participant}/{token}.ics`, read-only) and their old page
+//! (`/espace/{participant}/{token}`, and its `/modele/{stage}` forms). The page has been
+//! replaced by the portal (`web::pages::portal`), which the participant reaches by signing
+//! in from an email: the old address now only explains that and offers to email a
+//! sign-in link. It shows no personal data, so a forwarded or leaked old link reveals
+//! nothing. Tokens are checked by `models::feed`; a wrong, altered or revoked one is a plain
+//! « not found ».
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::domain::fr;
 use crate::error::AppError;
 use crate::mail::ics::{self, CalendarPerson, Invite, Method, session_uid};
 use crate::mail::session::SessionFacts;
 use crate::models::feed::{self, Purpose};
-use crate::models::{association, cohort, participant, session, task};
+use crate::models::{association, cohort, participant, session};
 use crate::web::AppState;
-use crate::web::pages::{PageResult, render};
+use crate::web::pages::{PageResult, render_status};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/agenda/{participant}/{token}", web::get().to(calendar))
-        .route("/espace/{participant}/{token}", web::get().to(space));
+        .route("/espace/{participant}/{token}", web::get().to(space))
+        .route(
+            "/espace/{participant}/{token}/modele/{stage}",
+            web::get().to(space_form),
+        )
+        .route(
+            "/espace/{participant}/{token}/modele/{stage}",
+            web::post().to(space_form_sent),
+        );
 }
 
-/// Everything a participant's links show.
+/// What the calendar feed shows: the participant's sessions (collective ones and their
+/// association's bilan).
 struct Seen {
     participant: participant::Participant,
-    association: association::Association,
     cohort: cohort::Cohort,
     sessions: Vec<session::Session>,
     associations: Vec<association::Association>,
-    tasks: Vec<task::IntersessionTask>,
-    returns: Vec<task::TaskReturn>,
-    calendar_url: String,
 }
 
-async fn load(
-    state: &AppState,
-    purpose: Purpose,
-    participant_id: String,
-    token: String,
-) -> Result<Seen, AppError> {
-    let public_url = state.mail.public_url.clone();
+async fn load(state: &AppState, participant_id: String, token: String) -> Result<Seen, AppError> {
     crate::db::run(&state.pool, move |c| {
-        let p = feed::verify(c, purpose, &participant_id, &token)?;
+        let p = feed::verify(c, Purpose::Calendar, &participant_id, &token)?;
         let a = association::get(c, &p.association_id)?;
         let co = cohort::get(c, &a.cohort_id)?;
-        let secret = feed::secret(c)?;
         let sessions = session::list_for_cohort(c, &co.id)?
             .into_iter()
             .filter(|s| s.association_id.as_deref().is_none_or(|aid| aid == a.id))
             .collect();
         Ok(Seen {
-            calendar_url: feed::calendar_url(&public_url, &secret, &p),
-            associations: association::list_for_cohort(c, &co.id)?,
-            tasks: task::list_for_cohort(c, &co.id)?,
-            returns: task::returns_for_cohort(c, &co.id)?,
+            associations: vec![a],
             participant: p,
-            association: a,
             cohort: co,
             sessions,
         })
@@ -69,7 +66,7 @@ async fn calendar(
 ) -> Result<HttpResponse, crate::web::pages::PageError> {
     let (pid, token) = path.into_inner();
     let token = token.strip_suffix(".ics").unwrap_or(&token).to_string();
-    let seen = load(&state, Purpose::Calendar, pid, token).await?;
+    let seen = load(&state, pid, token).await?;
     let organizer = CalendarPerson {
         name: state.mail.from_name.clone(),
         email: state.mail.from_address.clone(),
@@ -110,65 +107,45 @@ async fn calendar(
         .body(body))
 }
 
-async fn space(state: web::Data<AppState>, path: web::Path<(String, String)>) -> PageResult {
-    let (pid, token) = path.into_inner();
-    // The participant's forms of the socio-economic model (web::pages::profile).
-    let profile_url = format!("/espace/{pid}/{token}/modele");
-    let seen = load(&state, Purpose::Space, pid, token).await?;
-    let now = chrono::Utc::now().naive_utc();
-    let sessions: Vec<_> = seen
-        .sessions
-        .iter()
-        .map(|s| {
-            json!({
-                "label": s.label(&seen.associations),
-                "when": fr::time_range(s.starts_at.and_utc(), s.ends_at.and_utc()),
-                "location": s.location,
-                "video_link": s.video_link,
-                "agenda": s.agenda.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),
-                "is_past": s.ends_at < now,
-            })
-        })
-        .collect();
-    let tasks: Vec<_> = seen
-        .tasks
-        .iter()
-        .map(|t| {
-            let returned = seen.returns.iter().find(|r| {
-                r.task_id == t.id && r.association_id == seen.association.id && r.status == "rendu"
-            });
-            json!({
-                "title": t.title,
-                "due": fr::date_long(t.due_date),
-                "instructions": t.instructions.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),
-                "returned_on": returned.and_then(|r| r.returned_on).map(fr::date_long),
-                "returned": returned.is_some(),
-            })
-        })
-        .collect();
-    let mut res = render(
-        &state,
-        "pages/space",
-        json!({
-            "title": format!("Votre espace — {}", seen.cohort.name),
-            "public_page": true,
-            "participant": {"name": seen.participant.name, "reminders": seen.participant.reminders},
-            "association": seen.association.name,
-            "cohort": seen.cohort.name,
-            "sessions": sessions,
-            "tasks": tasks,
-            "calendar_url": seen.calendar_url,
-            "profile_url": profile_url,
-            "webcal_url": seen.calendar_url.replacen("https://", "webcal://", 1).replacen("http://", "webcal://", 1),
-        }),
-    )?;
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("private, no-store"),
-    );
+/// The old page: what replaced it, and the form to receive a sign-in link.
+async fn explain(state: &AppState, pid: String, token: String, status: StatusCode) -> PageResult {
+    crate::db::run(&state.pool, move |c| {
+        feed::verify(c, Purpose::Space, &pid, &token).map(|_| ())
+    })
+    .await?;
+    let mut ctx = json!({
+        "title": "Votre espace a changé d'adresse",
+        "public_page": true,
+        "form": {"email": ""},
+        "days": state.config.auth.participant_link_days,
+        "gone": status == StatusCode::GONE,
+    });
+    let mut res = render_status(state, status, "pages/space", &mut ctx)?;
     res.headers_mut().insert(
         header::REFERRER_POLICY,
         header::HeaderValue::from_static("no-referrer"),
     );
     Ok(res)
+}
+
+async fn space(state: web::Data<AppState>, path: web::Path<(String, String)>) -> PageResult {
+    let (pid, token) = path.into_inner();
+    explain(&state, pid, token, StatusCode::OK).await
+}
+
+async fn space_form(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> PageResult {
+    let (pid, token, _) = path.into_inner();
+    explain(&state, pid, token, StatusCode::OK).await
+}
+
+/// A form sent to the old address is not saved: the page says where to fill it now.
+async fn space_form_sent(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> PageResult {
+    let (pid, token, _) = path.into_inner();
+    explain(&state, pid, token, StatusCode::GONE).await
 }
