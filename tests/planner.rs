@@ -84,7 +84,11 @@ async fn nothing_is_planned_before_publication_then_everyone_is_convoked_once() 
     for c in &convocations {
         assert_eq!(c.status(), Status::Scheduled);
         assert_eq!(c.ics_method.as_deref(), Some("REQUEST"));
-        assert!(c.body_text.contains("/espace/"), "{}", c.body_text);
+        assert!(
+            c.body_text.contains(cohorte::models::outbox::SIGN_IN_LINK),
+            "{}",
+            c.body_text
+        );
         assert!(c.not_after.is_some());
     }
     assert_eq!(of_kind(&all, "reminder_j7").len(), 16);
@@ -426,44 +430,39 @@ async fn the_weekly_summary_goes_once_to_the_consultant_and_the_officer() {
 }
 
 #[actix_web::test]
-async fn the_calendar_feed_and_the_page_open_with_the_right_token_only() {
+async fn the_calendar_feed_opens_with_the_right_token_only() {
     let app = spawn().await;
-    let (cohort, _) = app.cohort_with(1).await;
+    let (cohort, associations) = app.cohort_with(1).await;
     app.generate(&cohort).await;
     publish(&app, &cohort).await;
-    let convocation = of_kind(&rows(&app, &cohort), "convocation")[0].clone();
-    let text = convocation.body_text.clone();
-    let space = text
-        .split_whitespace()
-        .find(|w| w.contains("/espace/"))
-        .unwrap()
-        .to_string();
-    let path = space
-        .split_once("8080")
-        .map(|(_, p)| p.to_string())
-        .unwrap();
-    let page = app.get(&path).await.expect(200);
-    assert!(page.text().contains("Vos séances"));
-    assert_eq!(page.header("cache-control"), Some("private, no-store"));
-    let html = page.text();
-    let start = html.find("<code>http").unwrap() + "<code>".len();
-    let calendar = html[start..].split('<').next().unwrap().to_string();
-    assert!(calendar.contains("/agenda/"), "{calendar}");
+    let (calendar, altered) = {
+        let mut conn = app.pool.get().unwrap();
+        let secret = cohorte::models::feed::secret(&mut conn).unwrap();
+        let p = cohorte::models::participant::list_for_association(&mut conn, &associations[0])
+            .unwrap()
+            .remove(0);
+        let url = cohorte::models::feed::calendar_url(&app.config.server.public_url, &secret, &p);
+        let mut other = p.clone();
+        other.feed_generation += 1;
+        let stale =
+            cohorte::models::feed::calendar_url(&app.config.server.public_url, &secret, &other);
+        (url, stale)
+    };
     let cpath = calendar.split_once("8080").unwrap().1.to_string();
-    let feed = app.get(&cpath).await.expect(200);
+    let feed = app
+        .send_raw(actix_web::test::TestRequest::get().uri(&cpath))
+        .await
+        .expect(200);
     assert!(feed.content_type().starts_with("text/calendar"));
     let ics = feed.text();
     assert!(ics.contains("METHOD:PUBLISH\r\n"));
     assert_eq!(ics.matches("BEGIN:VEVENT").count(), 4);
-    // Altered token: not found, as for an unknown participant.
-    let altered = format!("{}0", &path[..path.len() - 1]);
-    let altered = if altered == path {
-        format!("{}1", &path[..path.len() - 1])
-    } else {
-        altered
-    };
-    app.get(&altered).await.expect(404);
-    app.get("/espace/nobody/00000000000000000000000000000000")
+    // Another generation's token: not found, as for an unknown participant.
+    let apath = altered.split_once("8080").unwrap().1.to_string();
+    app.send_raw(actix_web::test::TestRequest::get().uri(&apath))
+        .await
+        .expect(404);
+    app.get("/agenda/nobody/00000000000000000000000000000000.ics")
         .await
         .expect(404);
 }
@@ -587,7 +586,7 @@ async fn over_real_smtp_the_convocation_is_an_invitation_and_the_reminder_comes_
     assert!(ics.contains("METHOD:REQUEST"));
     assert!(ics.contains(&format!("UID:{id}@cohorte")));
     let text = parsed.body_text(0).unwrap();
-    assert!(text.contains("/espace/"), "{text}");
+    assert!(text.contains("/connexion/lien/"), "{text}");
     assert!(text.contains("lundi 11 janvier 2027"), "{text}");
 
     // The J-1 reminder of the session on Monday 11 January 2027: Sunday the 10th, 9 h CET.

@@ -84,8 +84,7 @@ async fn moving_a_collective_session_queues_an_updated_invite_per_participant_ea
         assert!(ics.contains(&format!("SEQUENCE:{seq1}\r\n")), "{ics}");
         assert!(r.subject.starts_with("Session déplacée"), "{}", r.subject);
         assert!(
-            r.body_text
-                .contains(&format!("{}/espace/", app.config.server.public_url)),
+            r.body_text.contains(cohorte::models::outbox::SIGN_IN_LINK),
             "{}",
             r.body_text
         );

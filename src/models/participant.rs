@@ -154,6 +154,16 @@ pub fn list_for_associations(
         .load(conn)?)
 }
 
+/// The participants emails may still go to: everyone but the anonymised.
+pub fn list_reachable(conn: &mut Conn, ids: &[String]) -> Result<Vec<Participant>, AppError> {
+    Ok(participants::table
+        .filter(participants::association_id.eq_any(ids))
+        .filter(participants::anonymised_at.is_null())
+        .order((participants::created_at.asc(), participants::name.asc()))
+        .select(Participant::as_select())
+        .load(conn)?)
+}
+
 fn check_unique_email(
     conn: &mut Conn,
     association_id: &str,

@@ -617,7 +617,7 @@ fn notify(
             organizer: organizer.clone(),
             dla_name: dla_name.clone(),
             tasks: Vec::new(),
-            participant_url: crate::models::feed::space_url(&mail.public_url, &secret, &p),
+            participant_url: crate::models::outbox::SIGN_IN_LINK.to_string(),
             calendar_url: Some(crate::models::feed::calendar_url(
                 &mail.public_url,
                 &secret,

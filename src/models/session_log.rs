@@ -812,7 +812,6 @@ pub fn send_report(
             });
         }
         let renderer = Renderer::new(&mail.templates);
-        let secret = crate::models::feed::secret(conn)?;
         let organizer = if r.cohort.officer_name.trim().is_empty() {
             mail.from_name.clone()
         } else {
@@ -837,7 +836,7 @@ pub fn send_report(
                 "has_notes": r.notes_lines().iter().any(|l| !l.trim().is_empty()),
                 "leads": r.lead_values(),
                 "consultant": r.consultant,
-                "participant_url": crate::models::feed::space_url(&mail.public_url, &secret, p),
+                "participant_url": crate::models::outbox::SIGN_IN_LINK,
                 "organizer_name": organizer,
                 "dla_name": r.dla_name,
             });

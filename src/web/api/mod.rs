@@ -107,6 +107,11 @@ pub fn json_config() -> web::JsonConfig {
         profile::put_profile,
         // Journal of changes (web::api::audit).
         audit::list,
+        // Personal data (web::api::privacy) and the caller's account (web::api::me).
+        privacy::export,
+        privacy::anonymise_participant,
+        privacy::anonymise_association,
+        me::me,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail))
 )]

@@ -228,7 +228,6 @@ async fn show(
             "id": p.id,
             "name": p.name,
             "reminders": p.reminders,
-            "space_url": crate::models::feed::space_url(&state.mail.public_url, &secret, p),
             "calendar_url": crate::models::feed::calendar_url(&state.mail.public_url, &secret, p),
         })).collect::<Vec<_>>(),
         "warnings": warnings,
