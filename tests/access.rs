@@ -1094,3 +1094,68 @@ fn templates_never_print_unescaped_html_outside_the_allow_list() {
     let src = std::fs::read_to_string("src/templates.rs").unwrap();
     assert!(!src.contains("no_escape"), "the page registry escapes HTML");
 }
+
+/// The pages a consultant·e reaches only offer links and forms they may use: no button
+/// that ends on « accès refusé ».
+#[actix_web::test]
+async fn a_consultant_is_offered_only_what_they_may_do() {
+    let w = world().await;
+    let cookie = w.creds.cookie[key(Who::ConsultantA)].clone();
+    let csrf = csrf_for(&cookie);
+    let pages = [
+        "/cohortes".to_string(),
+        format!("/cohortes/{}", w.ids["cohort"]),
+        format!("/cohortes/{}/budget", w.ids["cohort"]),
+        format!("/cohortes/{}/miroir", w.ids["cohort"]),
+        format!("/associations/{}", w.ids["association"]),
+        format!("/seances/{}", w.ids["session"]),
+        format!("/seances/{}/journal", w.ids["session"]),
+    ];
+    let mut refused = Vec::new();
+    for page in &pages {
+        let html = w
+            .app
+            .send_raw(get_with(&cookie, page))
+            .await
+            .expect(200)
+            .text();
+        let targets = |attr: &str| -> Vec<String> {
+            html.split(&format!("{attr}=\""))
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next())
+                .filter(|t| {
+                    t.starts_with('/') && !t.starts_with("/static/") && !t.starts_with("/api/")
+                })
+                .map(|t| t.replace("&amp;", "&").replace("&#x3D;", "="))
+                .collect()
+        };
+        for href in targets("href") {
+            let res = w.app.send_raw(get_with(&cookie, &href)).await;
+            if res.status.as_u16() == 403 {
+                refused.push(format!("{page}: link {href}"));
+            }
+        }
+        for action in targets("action") {
+            if action == "/deconnexion" {
+                continue;
+            }
+            let res = w
+                .app
+                .send_raw(
+                    TestRequest::post()
+                        .uri(&action)
+                        .insert_header((header::COOKIE, format!("cohorte_session={cookie}")))
+                        .set_form([("csrf_token", csrf.as_str())]),
+                )
+                .await;
+            if res.status.as_u16() == 403 {
+                refused.push(format!("{page}: form {action}"));
+            }
+        }
+    }
+    assert!(
+        refused.is_empty(),
+        "offered but refused:\n{}",
+        refused.join("\n")
+    );
+}
