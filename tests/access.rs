@@ -110,9 +110,9 @@ fn expected() -> BTreeMap<&'static str, char> {
         O POST /consultants
         O GET /api/v1/consultants
         O POST /api/v1/consultants
-        O GET /consultants/{id}/modifier
-        O POST /consultants/{id}/modifier
-        O PUT /api/v1/consultants/{id}
+        M GET /consultants/{id}/modifier
+        M POST /consultants/{id}/modifier
+        M PUT /api/v1/consultants/{id}
         S GET /cohortes
         S GET /api/v1/cohorts
         S GET /api/v1/openapi.json
@@ -1008,8 +1008,25 @@ async fn an_idle_session_expires() {
 
 #[actix_web::test]
 async fn the_first_administrator_link_works_once() {
+    use diesel::prelude::*;
     let app = common::spawn().await;
     let mut conn = app.pool.get().unwrap();
+    // A new instance: no account yet (the harness made one).
+    diesel::sql_query("DELETE FROM users")
+        .execute(&mut conn)
+        .unwrap();
+    // A second start printed another link before the first was used.
+    let other = account::create_link(
+        &mut conn,
+        account::LinkPurpose::FirstAdmin,
+        &account::LinkTarget {
+            user_id: None,
+            participant_id: None,
+        },
+        chrono::Duration::days(7),
+        chrono::Utc::now().naive_utc(),
+    )
+    .unwrap();
     let token = account::create_link(
         &mut conn,
         account::LinkPurpose::FirstAdmin,
@@ -1056,6 +1073,20 @@ async fn the_first_administrator_link_works_once() {
         .await;
     assert_eq!(again.status.as_u16(), 410);
     assert!(again.text().contains("déjà servi"));
+    // The other printed link is void too: there is an administrator now.
+    let second = app
+        .send_raw(
+            TestRequest::post()
+                .uri(&format!("/premier-administrateur/{other}"))
+                .set_form([
+                    ("name", "Mallory"),
+                    ("email", "mallory@x.fr"),
+                    ("password", "une phrase de passe assez longue"),
+                    ("password_confirm", "une phrase de passe assez longue"),
+                ]),
+        )
+        .await;
+    assert_eq!(second.status.as_u16(), 410);
     let altered = app
         .send_raw(TestRequest::get().uri(&format!(
             "/premier-administrateur/{}0",
@@ -1157,5 +1188,207 @@ async fn a_consultant_is_offered_only_what_they_may_do() {
         refused.is_empty(),
         "offered but refused:\n{}",
         refused.join("\n")
+    );
+}
+
+/// A partner DLA's chargé·e de mission works on a shared cohort but cannot take it over:
+/// the owner and the partners stay the owning DLA's decision.
+#[actix_web::test]
+async fn a_partner_dla_cannot_take_over_a_shared_cohort() {
+    let w = world().await;
+    let cohort = &w.ids["cohort"];
+    let current = w
+        .app
+        .get(&format!("/api/v1/cohorts/{cohort}"))
+        .await
+        .expect(200)
+        .json();
+    let dla_b = {
+        let list = w.app.get("/api/v1/dlas").await.expect(200).json();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_string())
+            .find(|id| *id != w.ids["dla"])
+            .unwrap()
+    };
+    let body = |dla: &str, partners: Vec<&str>, version: i64| {
+        let mut b = current.clone();
+        b["dla_id"] = json!(dla);
+        b["partner_dla_ids"] = json!(partners);
+        b["version"] = json!(version.to_string());
+        b["association_cap"] = json!(current["association_cap"].as_i64().unwrap().to_string());
+        b
+    };
+    let v = current["version"].as_i64().unwrap();
+    // The owner shares the cohort with DLA B.
+    let shared = w
+        .app
+        .send_raw(
+            TestRequest::put()
+                .uri(&format!("/api/v1/cohorts/{cohort}"))
+                .insert_header((
+                    header::AUTHORIZATION,
+                    format!("Bearer {}", w.creds.bearer["officer_a"]),
+                ))
+                .set_json(body(&w.ids["dla"], vec![dla_b.as_str()], v)),
+        )
+        .await
+        .expect(200)
+        .json();
+    let v = shared["version"].as_i64().unwrap();
+    let as_b = |b: serde_json::Value| {
+        TestRequest::put()
+            .uri(&format!("/api/v1/cohorts/{cohort}"))
+            .insert_header((
+                header::AUTHORIZATION,
+                format!("Bearer {}", w.creds.bearer["officer_b"]),
+            ))
+            .set_json(b)
+    };
+    // B now reaches it…
+    w.app
+        .send_raw(
+            TestRequest::get()
+                .uri(&format!("/api/v1/cohorts/{cohort}"))
+                .insert_header((
+                    header::AUTHORIZATION,
+                    format!("Bearer {}", w.creds.bearer["officer_b"]),
+                )),
+        )
+        .await
+        .expect(200);
+    // …but cannot make itself the owner, nor drop the partners.
+    let takeover = w.app.send_raw(as_b(body(&dla_b, vec![], v))).await;
+    assert_eq!(takeover.status.as_u16(), 422, "{}", takeover.text());
+    let error = takeover.api_error("validation_failed");
+    assert!(
+        error["fields"]["dla_id"]
+            .as_str()
+            .unwrap()
+            .contains("DLA porteur")
+    );
+    assert!(error["fields"]["partner_dla_ids"].is_string());
+    // An edit that keeps both goes through.
+    w.app
+        .send_raw(as_b(body(&w.ids["dla"], vec![dla_b.as_str()], v)))
+        .await
+        .expect(200);
+    let after = w
+        .app
+        .get(&format!("/api/v1/cohorts/{cohort}"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(after["dla_id"], json!(w.ids["dla"]));
+    assert_eq!(after["partner_dla_ids"], json!([dla_b]));
+}
+
+/// After sign-in, only a path of this app is followed: no other host, even disguised with
+/// control characters that browsers drop.
+#[actix_web::test]
+async fn sign_in_only_returns_to_a_local_path() {
+    let app = common::spawn().await;
+    let password = "une phrase de passe assez longue";
+    officer_with_password(&app, password).await;
+    for suite in [
+        "//evil.example",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "/\n/x",
+        "https://evil.example/",
+    ] {
+        let res = app
+            .send_raw(TestRequest::post().uri("/connexion").set_form([
+                ("email", "julie@dla.fr"),
+                ("password", password),
+                ("suite", suite),
+            ]))
+            .await
+            .expect(303);
+        assert_eq!(res.header("location"), Some("/cohortes"), "suite {suite:?}");
+    }
+    let res = app
+        .send_raw(TestRequest::post().uri("/connexion").set_form([
+            ("email", "julie@dla.fr"),
+            ("password", password),
+            ("suite", "/dla"),
+        ]))
+        .await
+        .expect(303);
+    assert_eq!(res.header("location"), Some("/dla"));
+}
+
+#[actix_web::test]
+async fn api_tokens_do_not_open_the_pages() {
+    let app = common::spawn().await;
+    let res = app
+        .send_raw(
+            TestRequest::post()
+                .uri("/compte/jetons")
+                .insert_header((header::AUTHORIZATION, format!("Bearer {}", app.admin_token)))
+                .set_form([("name", "persistance")]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "a page asks to sign in");
+    assert!(res.header("location").unwrap().starts_with("/connexion"));
+}
+
+/// The team marking a homework returned keeps the participant's answer; renewing a
+/// participant's links ends their sessions.
+#[actix_web::test]
+async fn staff_changes_keep_answers_and_renewing_links_signs_the_participant_out() {
+    use diesel::prelude::*;
+    let w = world().await;
+    let cookie = w.creds.cookie[key(Who::ParticipantX)].clone();
+    let csrf = csrf_for(&cookie);
+    let task = &w.ids["task"];
+    w.app
+        .send_raw(
+            TestRequest::post()
+                .uri(&format!("/portail/taches/{task}"))
+                .insert_header((header::COOKIE, format!("cohorte_session={cookie}")))
+                .set_form([
+                    ("csrf_token", csrf.as_str()),
+                    ("answer", "https://nuage.example/etat.pdf"),
+                ]),
+        )
+        .await
+        .expect(303);
+    w.app
+        .put_json(
+            &format!("/api/v1/tasks/{task}/associations/{}", w.ids["association"]),
+            json!({"status": "rendu"}),
+        )
+        .await
+        .expect(200);
+    let answer: String = {
+        use cohorte::db::schema::task_returns::dsl::*;
+        let mut conn = w.app.pool.get().unwrap();
+        task_returns
+            .filter(task_id.eq(task))
+            .filter(association_id.eq(&w.ids["association"]))
+            .select(answer)
+            .first(&mut conn)
+            .unwrap()
+    };
+    assert_eq!(answer, "https://nuage.example/etat.pdf");
+
+    w.app
+        .send_raw(get_with(&cookie, "/portail"))
+        .await
+        .expect(200);
+    w.app
+        .post_form(
+            &format!("/participants/{}/renouveler-liens", w.ids["participant"]),
+            &[],
+        )
+        .await
+        .expect(303);
+    let after = w.app.send_raw(get_with(&cookie, "/portail")).await;
+    assert_eq!(
+        after.status.as_u16(),
+        303,
+        "the session ended with the renewal"
     );
 }

@@ -285,6 +285,14 @@ pub fn set_password(conn: &mut Conn, user_id: &str, password: &str) -> Result<()
         .execute(conn)?;
     diesel::delete(auth_sessions::table.filter(auth_sessions::user_id.eq(user_id)))
         .execute(conn)?;
+    // Any other password link of the account is void.
+    diesel::update(
+        auth_links::table
+            .filter(auth_links::user_id.eq(user_id))
+            .filter(auth_links::used_at.is_null()),
+    )
+    .set(auth_links::used_at.eq(Some(now())))
+    .execute(conn)?;
     Ok(())
 }
 
@@ -503,6 +511,21 @@ pub fn end_session(conn: &mut Conn, token: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Ends a participant's sessions and voids their unused sign-in links: when their links are
+/// renewed or their address changes (an email that went astray opens nothing more).
+pub fn revoke_participant_access(conn: &mut Conn, participant_id: &str) -> Result<(), AppError> {
+    diesel::delete(auth_sessions::table.filter(auth_sessions::participant_id.eq(participant_id)))
+        .execute(conn)?;
+    diesel::update(
+        auth_links::table
+            .filter(auth_links::participant_id.eq(participant_id))
+            .filter(auth_links::used_at.is_null()),
+    )
+    .set(auth_links::used_at.eq(Some(now())))
+    .execute(conn)?;
+    Ok(())
+}
+
 // --- Single-use links ------------------------------------------------------------------
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -547,6 +570,40 @@ impl LinkRefusal {
 pub struct LinkTarget {
     pub user_id: Option<String>,
     pub participant_id: Option<String>,
+}
+
+/// Whether a link of this purpose was made for this user since `since` (one reset email
+/// every few minutes at most).
+pub fn has_recent_link(
+    conn: &mut Conn,
+    purpose: LinkPurpose,
+    user_id: &str,
+    since: NaiveDateTime,
+) -> Result<bool, AppError> {
+    let n: i64 = auth_links::table
+        .filter(auth_links::purpose.eq(purpose.as_str()))
+        .filter(auth_links::user_id.eq(user_id))
+        .filter(auth_links::created_at.ge(since))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Uses up every unused link of a purpose (the first-administrator links, once the first
+/// administrator exists).
+pub fn void_links(
+    conn: &mut Conn,
+    purpose: LinkPurpose,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(
+        auth_links::table
+            .filter(auth_links::purpose.eq(purpose.as_str()))
+            .filter(auth_links::used_at.is_null()),
+    )
+    .set(auth_links::used_at.eq(Some(at)))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Creates a link; returns the secret to put in the URL (never stored).

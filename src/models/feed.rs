@@ -156,6 +156,7 @@ pub fn renew(conn: &mut Conn, participant_id: &str) -> Result<Participant, AppEr
             participants::updated_at.eq(now()),
         ))
         .execute(conn)?;
+    crate::models::account::revoke_participant_access(conn, participant_id)?;
     let p = participant::get(conn, participant_id)?;
     if let Ok(a) = crate::models::association::get(conn, &p.association_id) {
         // Pending emails carry the links: rebuild them with the new ones.

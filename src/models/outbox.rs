@@ -508,6 +508,7 @@ pub fn resend(
                     participants::updated_at.eq(t),
                 ))
                 .execute(conn)?;
+            crate::models::account::revoke_participant_access(conn, pid)?;
             if let Some(cid) = &current.cohort_id {
                 crate::models::planner::touch(conn, cid)?;
             }

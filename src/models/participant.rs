@@ -229,6 +229,9 @@ pub fn update(
             participants::updated_at.eq(now()),
         ))
         .execute(conn)?;
+    if !current.email.eq_ignore_ascii_case(v.email.trim()) {
+        crate::models::account::revoke_participant_access(conn, id)?;
+    }
     let cohort_id = touch_cohort_of(conn, &current.association_id)?;
     let p = get(conn, id)?;
     audit::updated(conn, "participant", id, Some(&cohort_id), &current, &p)?;

@@ -191,3 +191,30 @@ pub fn member(conn: &mut Conn, participant_id: &str) -> Result<Option<Member>, A
         },
     ))
 }
+
+/// Who may reach each cohort assigned to a consultant record; `None` when the record does
+/// not exist.
+pub fn consultant_reaches(
+    conn: &mut Conn,
+    consultant_id: &str,
+) -> Result<Option<Vec<CohortReach>>, AppError> {
+    use crate::db::schema::consultants;
+    let exists: i64 = consultants::table
+        .filter(consultants::id.eq(consultant_id))
+        .count()
+        .get_result(conn)?;
+    if exists == 0 {
+        return Ok(None);
+    }
+    let ids: Vec<String> = cohorts::table
+        .filter(cohorts::consultant_id.eq(consultant_id))
+        .select(cohorts::id)
+        .load(conn)?;
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(r) = cohort_reach(conn, &id)? {
+            out.push(r);
+        }
+    }
+    Ok(Some(out))
+}

@@ -273,21 +273,30 @@ pub fn set_return(
             .select(TaskReturn::as_select())
             .first(conn)
             .optional()?;
-        diesel::delete(
-            task_returns::table
-                .filter(task_returns::task_id.eq(task_id))
-                .filter(task_returns::association_id.eq(association_id)),
-        )
-        .execute(conn)?;
-        diesel::insert_into(task_returns::table)
-            .values((
-                task_returns::task_id.eq(task_id),
-                task_returns::association_id.eq(association_id),
+        // Updated in place: the participant's answer (from the portal) stays.
+        if previous.is_some() {
+            diesel::update(
+                task_returns::table
+                    .filter(task_returns::task_id.eq(task_id))
+                    .filter(task_returns::association_id.eq(association_id)),
+            )
+            .set((
                 task_returns::status.eq(&status),
                 task_returns::returned_on.eq(returned_on),
                 task_returns::updated_at.eq(now()),
             ))
             .execute(conn)?;
+        } else {
+            diesel::insert_into(task_returns::table)
+                .values((
+                    task_returns::task_id.eq(task_id),
+                    task_returns::association_id.eq(association_id),
+                    task_returns::status.eq(&status),
+                    task_returns::returned_on.eq(returned_on),
+                    task_returns::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+        }
         crate::models::planner::touch(conn, &task.cohort_id)?;
         let stored: TaskReturn = task_returns::table
             .filter(task_returns::task_id.eq(task_id))

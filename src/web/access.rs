@@ -39,6 +39,10 @@ pub enum Rule {
     Cohort(Via, Need),
     /// The DLA named by the path's `{id}`: its chargé·es de mission and administrators.
     Dla,
+    /// The consultant record named by the path's `{id}`: administrators, and chargé·es de
+    /// mission whose DLA reaches every cohort assigned to that consultant (a record shared
+    /// with another DLA's cohorts is not theirs alone to change).
+    ConsultantRecord,
 }
 
 /// The rule of a route, by method and path pattern as registered.
@@ -90,7 +94,7 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         ("GET", "/dla/{id}/modifications") => Some(Dla),
         ("GET" | "POST", "/consultants") | ("GET" | "POST", "/api/v1/consultants") => Some(Officer),
         ("GET" | "POST", "/consultants/{id}/modifier") | ("PUT", "/api/v1/consultants/{id}") => {
-            Some(Officer)
+            Some(Rule::ConsultantRecord)
         }
         ("GET", "/cohortes") | ("GET", "/api/v1/cohorts") => Some(Staff),
         ("GET", "/api/v1/openapi.json") => Some(Staff),
@@ -225,12 +229,14 @@ pub enum Decision {
 }
 
 /// Whether `actor` may use a route with `rule`. For cohort rules, `reach` is who may reach
-/// the cohort the resource belongs to; for `Rule::Dla`, `dla_id` is the path's DLA.
+/// the cohort the resource belongs to; for `Rule::Dla`, `dla_id` is the path's DLA; for
+/// `Rule::ConsultantRecord`, `assigned` is who may reach each cohort of the consultant.
 pub fn decide(
     actor: &Actor,
     rule: Rule,
     reach: Option<&CohortReach>,
     dla_id: Option<&str>,
+    assigned: &[CohortReach],
 ) -> Decision {
     use Decision::*;
     if rule == Rule::Public {
@@ -255,6 +261,11 @@ pub fn decide(
         (_, Rule::Officer | Rule::Admin) => false,
         (Role::Officer, Rule::Dla) => dla_id.is_some() && staff.dla_id.as_deref() == dla_id,
         (_, Rule::Dla) => false,
+        (Role::Officer, Rule::ConsultantRecord) => staff
+            .dla_id
+            .as_deref()
+            .is_some_and(|dla| assigned.iter().all(|r| r.has_dla(dla))),
+        (_, Rule::ConsultantRecord) => false,
         (Role::Officer, Rule::Cohort(_, _)) => match (reach, staff.dla_id.as_deref()) {
             (Some(r), Some(dla)) => r.has_dla(dla),
             _ => false,

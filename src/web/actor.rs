@@ -4,7 +4,8 @@
 //! token, or the session cookie on pages —, resolves the route's rule and the cohort the
 //! path names, refuses what the actor may not do, checks CSRF on cookie-authenticated
 //! forms, and leaves the `Actor` in the request for handlers. The API never reads the
-//! cookie: it is bearer-only, so it needs no CSRF protection.
+//! cookie: it is bearer-only, so it needs no CSRF protection; pages never read a bearer
+//! token.
 
 use std::future::{Ready, ready};
 
@@ -132,12 +133,53 @@ impl Actor {
         }
     }
 
-    /// Moving a cohort to another DLA needs to belong to the new one.
-    pub fn check_owner_change(&self, current: &str, new: &str) -> Result<(), AppError> {
-        if current == new.trim() {
+    /// Who carries a cohort and who shares it is the owning DLA's decision: a partner
+    /// DLA's officer may edit the cohort but not change its owner or its partners, and
+    /// moving a cohort to another DLA needs to belong to the new one.
+    pub fn check_cohort_ownership(
+        &self,
+        current_dla: &str,
+        current_partners: &[String],
+        new_dla: &str,
+        new_partners: &[String],
+    ) -> Result<(), AppError> {
+        let Actor::Staff(staff) = self else {
+            return Err(AppError::Forbidden("Réservé à l'équipe du DLA.".into()));
+        };
+        if staff.role == Role::Admin {
+            return Ok(());
+        }
+        let owner = staff.dla_id.as_deref() == Some(current_dla);
+        if !owner {
+            let mut before: Vec<&str> = current_partners.iter().map(String::as_str).collect();
+            let mut after: Vec<&str> = new_partners
+                .iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty() && *s != current_dla)
+                .collect();
+            before.sort_unstable();
+            before.dedup();
+            after.sort_unstable();
+            after.dedup();
+            let mut check = crate::models::input::Check::new();
+            if new_dla.trim() != current_dla {
+                check.add(
+                    "dla_id",
+                    "Seul le DLA porteur peut confier la cohorte à un autre DLA.",
+                );
+            }
+            if before != after {
+                check.add(
+                    "partner_dla_ids",
+                    "Seul le DLA porteur peut changer les DLA partenaires.",
+                );
+            }
+            return check.finish();
+        }
+        if current_dla == new_dla.trim() {
             Ok(())
         } else {
-            self.check_dla("dla_id", new)
+            self.check_dla("dla_id", new_dla)
         }
     }
 
@@ -259,7 +301,7 @@ fn captures<'a>(pattern: &'a str, path: &'a str) -> Vec<(&'a str, &'a str)> {
 }
 
 enum Resolved {
-    Ok(Box<(Identity, Option<CohortReach>)>),
+    Ok(Box<(Identity, Option<CohortReach>, Vec<CohortReach>)>),
     BadToken,
     Missing,
 }
@@ -294,12 +336,15 @@ pub async fn guard(
         .find(|(k, _)| k == "id")
         .map(|(_, v)| v.clone());
 
+    // API tokens open the API only: a leaked token cannot reach the pages (where it could
+    // mint new tokens or password links).
     let bearer = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|v| v.trim().to_string());
+        .map(|v| v.trim().to_string())
+        .filter(|_| is_api);
     let cookie = if is_api {
         None
     } else {
@@ -353,17 +398,29 @@ pub async fn guard(
             },
             _ => None,
         };
+        let assigned = match (rule, &id_for_lookup) {
+            (Some(Rule::ConsultantRecord), Some(id)) => {
+                match scope::consultant_reaches(conn, id)? {
+                    Some(reaches) => reaches,
+                    None if matches!(identity.actor, Actor::Staff(_)) => {
+                        return Ok(Resolved::Missing);
+                    }
+                    None => Vec::new(),
+                }
+            }
+            _ => Vec::new(),
+        };
         if matches!(rule, Some(Rule::Cohort(..))) && reach.is_none() {
             // Unknown resource: signed-in staff get a 404, others the usual refusal.
             if matches!(identity.actor, Actor::Staff(_)) {
                 return Ok(Resolved::Missing);
             }
         }
-        Ok(Resolved::Ok(Box::new((identity, reach))))
+        Ok(Resolved::Ok(Box::new((identity, reach, assigned))))
     })
     .await;
 
-    let (identity, reach) = match resolved {
+    let (identity, reach, assigned) = match resolved {
         Ok(Resolved::Ok(found)) => *found,
         Ok(Resolved::BadToken) => {
             return Ok(req.into_response(refusal(
@@ -384,9 +441,13 @@ pub async fn guard(
 
     if let Some(pattern) = &pattern {
         let decision = match rule {
-            Some(rule) => {
-                access::decide(&identity.actor, rule, reach.as_ref(), id_param.as_deref())
-            }
+            Some(rule) => access::decide(
+                &identity.actor,
+                rule,
+                reach.as_ref(),
+                id_param.as_deref(),
+                &assigned,
+            ),
             None => {
                 tracing::error!(method = %req.method(), pattern, "route not classified in web::access");
                 Decision::Deny

@@ -130,6 +130,8 @@ pub struct TestApp {
     /// with `send_raw`.
     pub admin_token: String,
     pub admin_id: String,
+    /// The administrator's session cookie, for pages (with its CSRF token).
+    pub admin_cookie: String,
     // Dropped last: removes the database file.
     _dir: tempfile::TempDir,
 }
@@ -142,7 +144,7 @@ pub async fn spawn() -> TestApp {
     config.database.url = path.to_str().expect("utf-8 path").to_string();
     config.validate().expect("test configuration is valid");
     let pool = cohorte::db::connect(&config.database.url, 4).expect("database");
-    let (admin_id, admin_token) = {
+    let (admin_id, admin_token, admin_cookie) = {
         let mut conn = pool.get().expect("connection");
         let admin = cohorte::models::account::create(
             &mut conn,
@@ -158,7 +160,14 @@ pub async fn spawn() -> TestApp {
         .expect("administrator");
         let (_, token) = cohorte::models::account::create_api_token(&mut conn, &admin.id, "tests")
             .expect("API token");
-        (admin.id, token)
+        let cookie = cohorte::models::account::start_session(
+            &mut conn,
+            &cohorte::models::account::Principal::User(admin.id.clone()),
+            cohorte::models::account::Lifetimes::from_config(&config.auth),
+            chrono::Utc::now().naive_utc(),
+        )
+        .expect("session");
+        (admin.id, token, cookie)
     };
     let state = AppState::new(pool.clone(), config.clone()).expect("state");
     let service = init_service(
@@ -178,18 +187,29 @@ pub async fn spawn() -> TestApp {
         config,
         admin_token,
         admin_id,
+        admin_cookie,
         _dir: dir,
     }
 }
 
 impl TestApp {
-    /// Sends the request as the administrator (bearer token); fails the test on any 5xx.
+    /// Sends the request as the administrator — bearer token on the API, session cookie
+    /// and CSRF header on pages —; fails the test on any 5xx.
     pub async fn send(&self, req: TestRequest) -> Response {
-        self.send_raw(req.insert_header((
-            header::AUTHORIZATION,
-            format!("Bearer {}", self.admin_token),
-        )))
-        .await
+        let req = req
+            .insert_header((
+                header::AUTHORIZATION,
+                format!("Bearer {}", self.admin_token),
+            ))
+            .insert_header((
+                header::COOKIE,
+                format!("cohorte_session={}", self.admin_cookie),
+            ))
+            .insert_header((
+                "x-csrf-token",
+                cohorte::web::actor::csrf_for(&self.admin_cookie),
+            ));
+        self.send_raw(req).await
     }
 
     /// Sends the request with only the credentials it carries; fails the test on any 5xx.

@@ -113,7 +113,12 @@ pub async fn update(
     let id = path.into_inner();
     let out = state
         .write(move |c| {
-            actor.check_owner_change(&cohort::get(c, &id)?.dla_id, &body.dla_id)?;
+            actor.check_cohort_ownership(
+                &cohort::get(c, &id)?.dla_id,
+                &cohort::partner_ids(c, &id)?,
+                &body.dla_id,
+                &body.partner_dla_ids,
+            )?;
             let cohort = cohort::update(c, &id, &body)?;
             Ok(CohortOut {
                 cohort,

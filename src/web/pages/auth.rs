@@ -58,7 +58,7 @@ pub struct SignInInput {
 
 /// Only a path of this app (no `//host`, no scheme) is followed after sign-in.
 fn local_target(suite: &str) -> Option<&str> {
-    (suite.starts_with('/') && !suite.starts_with("//") && !suite.contains('\\')).then_some(suite)
+    crate::web::pages::local_path(suite)
 }
 
 #[derive(Deserialize, Default)]
@@ -208,7 +208,15 @@ async fn forgot(state: web::Data<AppState>, Form(input): Form<EmailInput>) -> Pa
         let Some(user) = account::find_by_email(c, &email)? else {
             return Ok(None);
         };
-        if user.disabled {
+        // One email every 5 minutes at most: the form cannot flood someone's inbox.
+        if user.disabled
+            || account::has_recent_link(
+                c,
+                LinkPurpose::PasswordReset,
+                &user.id,
+                now() - chrono::Duration::minutes(5),
+            )?
+        {
             return Ok(None);
         }
         let token = account::create_link(
@@ -233,10 +241,15 @@ async fn forgot(state: web::Data<AppState>, Form(input): Form<EmailInput>) -> Pa
         );
         let data = json!({"name": user.name, "email": user.email, "link": link,
             "minutes": minutes, "dla_name": "votre DLA"});
-        let sent = send_now(&state, &user.name, &user.email, "password_reset", &data).await;
-        if let Err(e) = sent {
-            tracing::warn!(error = %e, "password reset email not sent");
-        }
+        // Sent after the answer, so that its duration does not tell whether the account
+        // exists.
+        let state = state.clone();
+        actix_web::rt::spawn(async move {
+            let sent = send_now(&state, &user.name, &user.email, "password_reset", &data).await;
+            if let Err(e) = sent {
+                tracing::warn!(error = %e, "password reset email not sent");
+            }
+        });
     }
     render(
         &state,
@@ -363,6 +376,13 @@ async fn use_link(
             if let Err(refusal) = account::peek_link(c, purpose, &t, at)? {
                 return Ok(Err(refusal.message()));
             }
+            // A first-administrator link printed by an earlier start is void once anyone
+            // has an account.
+            if purpose == LinkPurpose::FirstAdmin && account::count(c)? > 0 {
+                return Ok(Err(
+                    "Le compte administrateur existe déjà : connectez-vous avec lui.",
+                ));
+            }
             check.finish()?;
             let target = match account::consume_link(c, purpose, &t, at)? {
                 Ok(target) => target,
@@ -370,7 +390,7 @@ async fn use_link(
             };
             let user_id = match purpose {
                 LinkPurpose::FirstAdmin => {
-                    account::create(
+                    let id = account::create(
                         c,
                         account::NewUser {
                             email: &i.email,
@@ -381,7 +401,9 @@ async fn use_link(
                             password: Some(&i.password),
                         },
                     )?
-                    .id
+                    .id;
+                    account::void_links(c, LinkPurpose::FirstAdmin, at)?;
+                    id
                 }
                 _ => {
                     let id = target.user_id.unwrap_or_default();

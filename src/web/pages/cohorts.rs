@@ -194,7 +194,12 @@ async fn update(
     let (cid, i) = (id.clone(), input.clone());
     match state
         .write(move |c| {
-            actor.check_owner_change(&cohort::get(c, &cid)?.dla_id, &i.dla_id)?;
+            actor.check_cohort_ownership(
+                &cohort::get(c, &cid)?.dla_id,
+                &cohort::partner_ids(c, &cid)?,
+                &i.dla_id,
+                &i.partner_dla_ids,
+            )?;
             cohort::update(c, &cid, &i)
         })
         .await

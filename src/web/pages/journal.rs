@@ -87,7 +87,7 @@ fn field_errors(err: &AppError) -> FieldErrors {
 
 /// Only a local path is accepted as a return address.
 fn local_back(back: &str) -> Option<&str> {
-    (back.starts_with('/') && !back.starts_with("//") && !back.contains('\\')).then_some(back)
+    super::local_path(back)
 }
 
 // ---- the session log ------------------------------------------------------------------

@@ -163,6 +163,16 @@ pub fn rerender<I: Serialize>(
     render_status(state, status, template, &mut ctx)
 }
 
+/// A path of this app given by the client (`suite`, `back`): `None` unless it is a plain
+/// absolute path — no scheme or `//host`, no backslash, no control character (browsers drop
+/// tabs and newlines, which would turn `/\t/evil` into `//evil`).
+pub fn local_path(target: &str) -> Option<&str> {
+    let plain = target.starts_with('/')
+        && !target.starts_with("//")
+        && !target.bytes().any(|b| b < 0x20 || b == 0x7f || b == b'\\');
+    plain.then_some(target)
+}
+
 /// POST → redirect → GET, with a notice code shown once by the target page.
 pub fn redirect(to: &str, notice: Option<&str>) -> HttpResponse {
     // The notice goes in the query, before any #fragment.

@@ -205,10 +205,9 @@ async fn set_return(
         .await
         .map(|t| {
             // Only local paths are accepted as a return address.
-            let back = if f.back.starts_with('/') && !f.back.starts_with("//") {
-                f.back
-            } else {
-                format!("/cohortes/{}#travaux", t.cohort_id)
+            let back = match super::local_path(&f.back) {
+                Some(back) => back.to_string(),
+                None => format!("/cohortes/{}#travaux", t.cohort_id),
             };
             redirect(&back, Some("retour_enregistre"))
         })
