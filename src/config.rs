@@ -32,6 +32,9 @@ pub struct ServerConfig {
     pub bind: String,
     pub public_url: String,
     pub workers: usize,
+    /// Behind a reverse proxy: take the client's address from `X-Forwarded-For` (for the
+    /// sign-in throttle). Never set it when clients reach Cohorte directly.
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

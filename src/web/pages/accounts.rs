@@ -131,12 +131,6 @@ async fn my_account(
     render(&state, "pages/accounts/mine", with_notice(ctx, &q))
 }
 
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "inconnue".to_string())
-}
-
 /// The current password is checked like a sign-in (same throttle), so this form cannot be
 /// used to guess it faster than the sign-in page.
 async fn change_password(
@@ -168,7 +162,8 @@ async fn change_password(
         );
     }
     let throttle = Throttle::from_config(&state.config.auth);
-    let address = client_address(&req);
+    let address =
+        crate::web::pages::auth::client_address(&req, state.config.server.trust_forwarded_for);
     let (email, current) = (me.email.clone(), input.current_password.clone());
     let outcome = crate::db::run(&state.pool, move |c| {
         account::sign_in(c, &email, &current, &address, throttle, now())

@@ -96,7 +96,12 @@ async fn sign_in_form(
     )
 }
 
-fn client_address(req: &HttpRequest) -> String {
+/// The client's address, for throttling: the connection's peer, or — behind a reverse
+/// proxy that sets it (`server.trust_forwarded_for`) — the first `X-Forwarded-For` hop.
+pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
+    if trust_forwarded_for && let Some(ip) = req.connection_info().realip_remote_addr() {
+        return ip.to_string();
+    }
     req.peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "inconnue".to_string())
@@ -110,7 +115,7 @@ async fn sign_in(
 ) -> PageResult {
     let throttle = Throttle::from_config(&state.config.auth);
     let lifetimes = account::Lifetimes::from_config(&state.config.auth);
-    let address = client_address(&req);
+    let address = client_address(&req, state.config.server.trust_forwarded_for);
     let (email, password) = (input.email.clone(), input.password.clone());
     let previous = match identity.credential {
         Credential::Cookie(token) => Some(token),
