@@ -188,18 +188,22 @@ pub fn list(conn: &mut Conn) -> Result<Vec<User>, AppError> {
         .load(conn)?)
 }
 
-/// Creates a staff account after checking every field (French messages per field).
-pub fn create(conn: &mut Conn, new: NewUser<'_>) -> Result<User, AppError> {
+/// The role and what it is tied to (a chargé·e de mission's DLA, a consultant·e's record),
+/// checked with a French message per field; returns the role and the two cleaned ids.
+fn check_role<'a>(
+    conn: &mut Conn,
+    check: &mut Check,
+    role: &str,
+    dla_id: Option<&'a str>,
+    consultant_id: Option<&'a str>,
+) -> Result<(Option<Role>, Option<&'a str>, Option<&'a str>), AppError> {
     use crate::db::schema::{consultants, dlas};
-    let mut check = Check::new();
-    let email = check.email("email", new.email);
-    let name = check.required("name", new.name, 200);
-    let role = Role::parse(new.role);
+    let role = Role::parse(role.trim());
     if role.is_none() {
         check.add("role", "Choisissez un rôle.");
     }
-    let dla_id = new.dla_id.map(str::trim).filter(|s| !s.is_empty());
-    let consultant_id = new.consultant_id.map(str::trim).filter(|s| !s.is_empty());
+    let dla_id = dla_id.map(str::trim).filter(|s| !s.is_empty());
+    let consultant_id = consultant_id.map(str::trim).filter(|s| !s.is_empty());
     match role {
         Some(Role::Officer) => match dla_id {
             None => check.add("dla_id", "Un·e chargé·e de mission appartient à un DLA."),
@@ -230,6 +234,16 @@ pub fn create(conn: &mut Conn, new: NewUser<'_>) -> Result<User, AppError> {
         },
         _ => {}
     }
+    Ok((role, dla_id, consultant_id))
+}
+
+/// Creates a staff account after checking every field (French messages per field).
+pub fn create(conn: &mut Conn, new: NewUser<'_>) -> Result<User, AppError> {
+    let mut check = Check::new();
+    let email = check.email("email", new.email);
+    let name = check.required("name", new.name, 200);
+    let (role, dla_id, consultant_id) =
+        check_role(conn, &mut check, new.role, new.dla_id, new.consultant_id)?;
     if let Some(password) = new.password {
         check_password(&mut check, "password", password, None);
     }
@@ -821,49 +835,16 @@ pub fn update(
     change: UserChange<'_>,
     by_user_id: &str,
 ) -> Result<User, AppError> {
-    use crate::db::schema::{consultants, dlas};
     let current = find(conn, id)?;
     let mut check = Check::new();
     let name = check.required("name", change.name, 200);
-    let role = Role::parse(change.role.trim());
-    if role.is_none() {
-        check.add("role", "Choisissez un rôle.");
-    }
-    let dla_id = change.dla_id.map(str::trim).filter(|s| !s.is_empty());
-    let consultant_id = change
-        .consultant_id
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    match role {
-        Some(Role::Officer) => match dla_id {
-            None => check.add("dla_id", "Un·e chargé·e de mission appartient à un DLA."),
-            Some(d) => {
-                let exists: i64 = dlas::table
-                    .filter(dlas::id.eq(d))
-                    .count()
-                    .get_result(conn)?;
-                if exists == 0 {
-                    check.add("dla_id", "Ce DLA n'existe pas.");
-                }
-            }
-        },
-        Some(Role::Consultant) => match consultant_id {
-            None => check.add(
-                "consultant_id",
-                "Un compte consultant·e est lié à une fiche consultant·e.",
-            ),
-            Some(c) => {
-                let exists: i64 = consultants::table
-                    .filter(consultants::id.eq(c))
-                    .count()
-                    .get_result(conn)?;
-                if exists == 0 {
-                    check.add("consultant_id", "Cette fiche consultant·e n'existe pas.");
-                }
-            }
-        },
-        _ => {}
-    }
+    let (role, dla_id, consultant_id) = check_role(
+        conn,
+        &mut check,
+        change.role,
+        change.dla_id,
+        change.consultant_id,
+    )?;
     if current.id == by_user_id {
         if change.disabled {
             check.add(
