@@ -188,6 +188,9 @@ pub fn list(conn: &mut Conn) -> Result<Vec<User>, AppError> {
         .load(conn)?)
 }
 
+/// A checked role with its DLA and consultant record ids.
+type RoleLinks<'a> = (Option<Role>, Option<&'a str>, Option<&'a str>);
+
 /// The role and what it is tied to (a chargé·e de mission's DLA, a consultant·e's record),
 /// checked with a French message per field; returns the role and the two cleaned ids.
 fn check_role<'a>(
@@ -196,7 +199,7 @@ fn check_role<'a>(
     role: &str,
     dla_id: Option<&'a str>,
     consultant_id: Option<&'a str>,
-) -> Result<(Option<Role>, Option<&'a str>, Option<&'a str>), AppError> {
+) -> Result<RoleLinks<'a>, AppError> {
     use crate::db::schema::{consultants, dlas};
     let role = Role::parse(role.trim());
     if role.is_none() {
