@@ -1392,3 +1392,15 @@ async fn staff_changes_keep_answers_and_renewing_links_signs_the_participant_out
         "the session ended with the renewal"
     );
 }
+
+/// The consultants list offers « Modifier » only on records the person may edit.
+#[actix_web::test]
+async fn the_consultants_list_offers_edits_only_where_allowed() {
+    let w = world().await;
+    let link = format!("/consultants/{}/modifier", w.ids["consultant"]);
+    let page = |who: Who| get_with(&w.creds.cookie[key(who)], "/consultants");
+    let a = w.app.send_raw(page(Who::OfficerA)).await.expect(200).text();
+    assert!(a.contains(&link), "the cohort's DLA edits its consultant");
+    let b = w.app.send_raw(page(Who::OfficerB)).await.expect(200).text();
+    assert!(!b.contains(&link), "another DLA does not");
+}

@@ -86,27 +86,57 @@ async fn update_dla(
     }
 }
 
-async fn consultants_ctx(state: &AppState) -> Result<Value, crate::error::AppError> {
-    let list = crate::db::run(&state.pool, consultant::list).await?;
+async fn consultants_ctx(state: &AppState, actor: &Actor) -> Result<Value, crate::error::AppError> {
+    let rows = crate::db::run(&state.pool, |c| {
+        let mut rows = Vec::new();
+        for k in consultant::list(c)? {
+            let reaches = crate::models::scope::consultant_reaches(c, &k.id)?.unwrap_or_default();
+            rows.push((k, reaches));
+        }
+        Ok(rows)
+    })
+    .await?;
+    // « Modifier » only where the access table lets this person edit the record.
+    let list: Vec<Value> = rows
+        .into_iter()
+        .map(|(k, reaches)| {
+            let mut v = json!(k);
+            v["editable"] = json!(
+                crate::web::access::decide(
+                    actor,
+                    crate::web::access::Rule::ConsultantRecord,
+                    None,
+                    None,
+                    &reaches,
+                ) == crate::web::access::Decision::Allow
+            );
+            v
+        })
+        .collect();
     Ok(
         json!({"title": "Consultant·es", "nav_consultants": true, "consultants": list, "form": ConsultantInput::default(), "action": "/consultants"}),
     )
 }
 
-async fn consultants(state: web::Data<AppState>, q: web::Query<NoticeQuery>) -> PageResult {
-    let ctx = consultants_ctx(&state).await?;
+async fn consultants(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: web::Query<NoticeQuery>,
+) -> PageResult {
+    let ctx = consultants_ctx(&state, &actor).await?;
     render(&state, "pages/consultants/list", with_notice(ctx, &q))
 }
 
 async fn create_consultant(
     state: web::Data<AppState>,
+    actor: Actor,
     Form(input): Form<ConsultantInput>,
 ) -> PageResult {
     let i = input.clone();
     match crate::db::run(&state.pool, move |c| consultant::create(c, &i)).await {
         Ok(_) => Ok(redirect("/consultants", Some("consultant_cree"))),
         Err(e) => {
-            let ctx = consultants_ctx(&state).await?;
+            let ctx = consultants_ctx(&state, &actor).await?;
             rerender(&state, "pages/consultants/list", ctx, &input, e)
         }
     }
