@@ -350,7 +350,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .wrap(actix_web::middleware::from_fn(web::actor::guard))
             .wrap(web::security_headers(https))
             .wrap(web::normalize())
-            .wrap(tracing_actix_web::TracingLogger::default())
+            .wrap(tracing_actix_web::TracingLogger::<web::RequestSpan>::new())
             .configure(web::configure(state.clone()))
     });
     if workers > 0 {

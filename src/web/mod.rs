@@ -132,3 +132,34 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, actix_web::Error> {
         AppError::NotFound("Cette page n'existe pas.".into()),
     ))
 }
+
+/// The request span of the logs: method and route *pattern* (`/connexion/lien/{token}`),
+/// never the path itself, so that the secrets some URLs carry (sign-in and password links,
+/// unsubscribe tokens) do not reach the logs.
+pub struct RequestSpan;
+
+impl tracing_actix_web::RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "(inconnue)".to_string());
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.status_code = tracing::field::Empty,
+            request_id = %uuid::Uuid::new_v4(),
+        )
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        let status = match outcome {
+            Ok(response) => response.status().as_u16(),
+            Err(error) => error.as_response_error().status_code().as_u16(),
+        };
+        span.record("http.status_code", status);
+    }
+}
