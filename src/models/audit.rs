@@ -66,14 +66,17 @@ pub enum Action {
     Update,
     Delete,
     Anonymise,
+    /// The automatic purge of an ended cohort's personal data.
+    Purge,
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [
+    pub const ALL: [Action; 5] = [
         Action::Create,
         Action::Update,
         Action::Delete,
         Action::Anonymise,
+        Action::Purge,
     ];
 
     /// As stored in `audit_log.action`.
@@ -83,6 +86,7 @@ impl Action {
             Action::Update => "update",
             Action::Delete => "delete",
             Action::Anonymise => "anonymise",
+            Action::Purge => "purge",
         }
     }
 
@@ -97,6 +101,7 @@ impl Action {
             Action::Update => "modification",
             Action::Delete => "suppression",
             Action::Anonymise => "anonymisation",
+            Action::Purge => "purge des données personnelles",
         }
     }
 }

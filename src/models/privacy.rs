@@ -25,7 +25,7 @@ use crate::db::{Conn, write_tx};
 use crate::domain::outbox::Status;
 use crate::domain::profile::Profile;
 use crate::error::AppError;
-use crate::models::input::{new_id, now};
+use crate::models::input::now;
 use crate::models::{association, participant};
 
 /// The name an anonymised participant·e keeps.
@@ -562,25 +562,17 @@ fn record(
     cohort_id: &str,
     entity: &str,
     entity_id: &str,
-    action: &str,
-    at: NaiveDateTime,
+    action: crate::models::audit::Action,
 ) -> Result<(), AppError> {
-    let author = crate::models::audit::current_author();
-    diesel::insert_into(audit_log::table)
-        .values((
-            audit_log::id.eq(new_id()),
-            audit_log::at.eq(at),
-            audit_log::actor.eq(author.label),
-            audit_log::actor_user_id.eq(author.user_id),
-            audit_log::cohort_id.eq(Some(cohort_id)),
-            audit_log::entity.eq(entity),
-            audit_log::entity_id.eq(entity_id),
-            audit_log::action.eq(action),
-            audit_log::before_data.eq(None::<String>),
-            audit_log::after_data.eq(None::<String>),
-        ))
-        .execute(conn)?;
-    Ok(())
+    crate::models::audit::record::<(), ()>(
+        conn,
+        entity,
+        entity_id,
+        Some(cohort_id),
+        action,
+        None,
+        None,
+    )
 }
 
 /// The audit rows about `entity_id` keep who did what and when, not the data.
@@ -722,8 +714,7 @@ fn anonymise_participant_in(
             &cohort_id,
             "participant",
             participant_id,
-            "anonymise",
-            at,
+            crate::models::audit::Action::Anonymise,
         )?;
     }
     Ok(())
@@ -824,8 +815,7 @@ fn anonymise_association_in(
             &a.cohort_id,
             "association",
             association_id,
-            "anonymise",
-            at,
+            crate::models::audit::Action::Anonymise,
         )?;
     }
     Ok(())
@@ -909,7 +899,13 @@ fn purge_cohort(conn: &mut Conn, cohort_id: &str, at: NaiveDateTime) -> Result<(
     diesel::update(cohorts::table.find(cohort_id))
         .set(cohorts::purged_at.eq(Some(at)))
         .execute(conn)?;
-    record(conn, cohort_id, "cohort", cohort_id, "purge", at)?;
+    record(
+        conn,
+        cohort_id,
+        "cohort",
+        cohort_id,
+        crate::models::audit::Action::Purge,
+    )?;
     Ok(())
 }
 
