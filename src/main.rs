@@ -190,7 +190,7 @@ fn main() -> anyhow::Result<()> {
             .map_err(cli_error)?;
             println!("Compte créé : {} ({}).", user.email, user.role().label());
             if password.is_none() {
-                let link = cohorte::web::pages::auth::password_link(
+                let link = cohorte::models::account::password_link(
                     &mut conn,
                     &user.id,
                     &config.server.public_url,
@@ -333,7 +333,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     {
         let mut conn = state.pool.get()?;
         if let Some(link) =
-            web::pages::auth::first_admin_link(&mut conn, &state.config.server.public_url)
+            cohorte::models::account::first_admin_link(&mut conn, &state.config.server.public_url)
                 .map_err(|e| anyhow::anyhow!("{e}"))?
         {
             println!(

@@ -890,6 +890,54 @@ pub fn update(
 
 // --- End of the accounts page's block ----------------------------------------------------
 
+// --- Links printed or shown to staff ----------------------------------------------------
+
+/// The first administrator's link, when the instance has no account yet (printed by
+/// `cohorte serve`).
+pub fn first_admin_link(conn: &mut Conn, public_url: &str) -> Result<Option<String>, AppError> {
+    if count(conn)? > 0 {
+        return Ok(None);
+    }
+    let token = create_link(
+        conn,
+        LinkPurpose::FirstAdmin,
+        &LinkTarget {
+            user_id: None,
+            participant_id: None,
+        },
+        chrono::Duration::days(7),
+        now(),
+    )?;
+    Ok(Some(format!(
+        "{}/premier-administrateur/{token}",
+        public_url.trim_end_matches('/')
+    )))
+}
+
+/// A link for an account created without a password (`cohorte user add`, the accounts
+/// page) to choose one.
+pub fn password_link(
+    conn: &mut Conn,
+    user_id: &str,
+    public_url: &str,
+    valid_for: chrono::Duration,
+) -> Result<String, AppError> {
+    let token = create_link(
+        conn,
+        LinkPurpose::PasswordReset,
+        &LinkTarget {
+            user_id: Some(user_id.to_string()),
+            participant_id: None,
+        },
+        valid_for,
+        now(),
+    )?;
+    Ok(format!(
+        "{}/mot-de-passe/{token}",
+        public_url.trim_end_matches('/')
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

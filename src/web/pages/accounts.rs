@@ -2,7 +2,7 @@
 //! administrators' accounts page (list, create, edit, new password link).
 //!
 //! No password is ever typed by an administrator: a new account receives by email a
-//! single-use link (`auth::password_link`, 7 days) to choose its own, and the link is also
+//! single-use link (`account::password_link`, 7 days) to choose its own, and the link is also
 //! shown once on the result page in case the email does not arrive. An API token's secret
 //! is shown once, on the page that created it; only its hash is stored.
 
@@ -12,13 +12,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::AppError;
+use crate::models::account::password_link;
 use crate::models::account::{self, Principal, Role, SignIn, Throttle, User};
 use crate::models::input::{Check, now};
 use crate::models::{consultant, dla};
 use crate::web::AppState;
 use crate::web::actor::{Actor, Credential, Identity, Staff, session_cookie};
 use crate::web::form::Form;
-use crate::web::pages::auth::{password_link, send_now};
+use crate::web::pages::auth::send_now;
 use crate::web::pages::{
     NoticeQuery, PageResult, redirect, render, render_status, rerender, with_notice,
 };
