@@ -1,0 +1,303 @@
+//! Accessibility in Chromium: axe-core (from the npm registry) on every main page of each
+//! role — no serious or critical violation, which covers labelled fields and contrast —;
+//! every interactive element reachable with Tab, each showing a visible focus; the
+//! participant's pages at phone width without horizontal scrolling.
+
+use fantoccini::Locator;
+use fantoccini::key::Key;
+use serde_json::{Value, json};
+
+use crate::harness::{Browser, LAPTOP, PHONE, Server, axe_source};
+
+/// Runs axe-core on the current page; returns the serious and critical violations, one
+/// line per rule with the first offending elements.
+async fn axe(b: &Browser) -> Vec<String> {
+    let loaded = b
+        .client
+        .execute(&format!("{}\nreturn typeof axe;", axe_source()), vec![])
+        .await
+        .expect("inject axe-core");
+    assert_eq!(loaded, json!("object"), "axe-core loaded");
+    let result = b
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {resultTypes: ['violations']})
+               .then(r => done(r.violations.map(v => ({
+                 id: v.id, impact: v.impact, help: v.help,
+                 nodes: v.nodes.slice(0, 4).map(n => n.target.join(' ') + ' — ' + n.failureSummary)
+               }))))
+               .catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));",
+            vec![],
+        )
+        .await
+        .expect("axe.run");
+    let path = b.path().await;
+    result
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .map(|v| {
+            let nodes: Vec<String> = v["nodes"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|n| n.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!(
+                "{path}: [{}] {} ({})\n    {}",
+                v["impact"].as_str().unwrap_or(""),
+                v["id"].as_str().unwrap_or(""),
+                v["help"].as_str().unwrap_or(""),
+                nodes.join("\n    ")
+            )
+        })
+        .collect()
+}
+
+/// Tabs through the page from the top: every visible link, button and field is reached,
+/// in a visible order, each with a visible focus indicator. Returns the problems.
+async fn keyboard(b: &Browser) -> Vec<String> {
+    let path = b.path().await;
+    // What a keyboard user must be able to reach.
+    let focusable = b
+        .client
+        .execute(
+            "const sel = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), summary';
+             return [...document.querySelectorAll(sel)].filter(e => {
+               const r = e.getBoundingClientRect();
+               const s = getComputedStyle(e);
+               if (e.closest('details:not([open])') && e.tagName !== 'SUMMARY') return false;
+               if (e.type === 'radio' && !e.checked && document.querySelector(`input[type=radio][name='${e.name}']:checked`)) return false;
+               return s.visibility !== 'hidden' && s.display !== 'none' && (r.width > 0 || r.height > 0 || e.classList.contains('skip'));
+             }).length;",
+            vec![],
+        )
+        .await
+        .expect("focusable elements")
+        .as_u64()
+        .unwrap_or(0) as usize;
+    b.client
+        .execute(
+            "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);",
+            vec![],
+        )
+        .await
+        .expect("reset focus");
+    let mut seen: Vec<String> = Vec::new();
+    let mut problems = Vec::new();
+    for _ in 0..focusable + 3 {
+        b.client
+            .active_element()
+            .await
+            .expect("active element")
+            .send_keys(&Key::Tab.to_string())
+            .await
+            .expect("Tab");
+        let info: Value = b
+            .client
+            .execute(
+                "const e = document.activeElement;
+                 if (!e || e === document.body) return null;
+                 const s = getComputedStyle(e);
+                 const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;
+                 const shadow = s.boxShadow && s.boxShadow !== 'none';
+                 const path = [];
+                 for (let n = e; n && n !== document.body; n = n.parentElement) {
+                   path.unshift(n.tagName.toLowerCase() + (n.id ? '#' + n.id : ''));
+                 }
+                 return {key: path.join('>') + '|' + [...e.parentElement.children].indexOf(e) + '|' + (e.getAttribute('href') || e.name || ''),
+                         label: (e.innerText || e.value || e.getAttribute('aria-label') || e.name || '').trim().slice(0, 60),
+                         visible: outline || shadow};",
+                vec![],
+            )
+            .await
+            .expect("focused element");
+        if info.is_null() {
+            break;
+        }
+        let key = info["key"].as_str().unwrap_or("").to_string();
+        if seen.contains(&key) {
+            break; // wrapped around
+        }
+        if !info["visible"].as_bool().unwrap_or(false) {
+            problems.push(format!(
+                "{path}: no visible focus on « {} » ({key})",
+                info["label"].as_str().unwrap_or("")
+            ));
+        }
+        seen.push(key);
+    }
+    if seen.len() < focusable {
+        problems.push(format!(
+            "{path}: Tab reached {} of {focusable} interactive elements",
+            seen.len()
+        ));
+    }
+    problems
+}
+
+/// The `href` of the first element matching `css` (links of the demo read from its pages).
+async fn first_href(b: &Browser, css: &str) -> String {
+    let Ok(el) = b.client.find(Locator::Css(css)).await else {
+        panic!("no link {css} on {}", b.path().await)
+    };
+    el.attr("href").await.expect("href").expect("href")
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_main_page_passes_axe_and_the_keyboard() {
+    let server = Server::start();
+    let cohort = format!("/cohortes/{}", server.demo_cohort);
+    let mut problems: Vec<String> = Vec::new();
+
+    // Before signing in.
+    let b = Browser::open(&server, "a11y-public", LAPTOP).await;
+    for path in [
+        "/connexion",
+        "/mot-de-passe-oublie",
+        "/connexion/participant",
+    ] {
+        b.go(path).await;
+        problems.extend(axe(&b).await);
+        problems.extend(keyboard(&b).await);
+    }
+    // A form sent with errors: messages tied to their fields.
+    b.go("/connexion").await;
+    b.fill("Adresse e-mail", "pas-une-adresse").await;
+    b.allow_console("401");
+    b.press("Se connecter").await;
+    problems.extend(axe(&b).await);
+    b.close().await;
+
+    // The chargé·e de mission, at laptop width.
+    let b = Browser::open(&server, "a11y-charge-de-mission", LAPTOP).await;
+    b.sign_in(&server.officer).await;
+    b.go(&cohort).await;
+    let session = first_href(&b, "ol.timeline li.session h3 a").await;
+    let association = first_href(&b, "table a[href^='/associations/']").await;
+    b.go(&association).await;
+    let participant = first_href(&b, "a[href^='/participants/'][href$='/modifier']").await;
+    let pages = [
+        "/cohortes".to_string(),
+        cohort.clone(),
+        "/cohortes/nouvelle".into(),
+        format!("{cohort}/modifier"),
+        format!("{cohort}/modele"),
+        format!("{cohort}/associations/nouvelle"),
+        format!("{cohort}/seances/nouvelle"),
+        format!("{cohort}/taches/nouvelle"),
+        format!("{cohort}/tableau-de-bord"),
+        format!("{cohort}/budget"),
+        format!("{cohort}/envois"),
+        format!("{cohort}/envois/reglages"),
+        format!("{cohort}/modifications"),
+        format!("{cohort}/miroir"),
+        format!("{cohort}/miroir/consentements"),
+        session.clone(),
+        format!("{session}/modifier"),
+        format!("{session}/deplacer"),
+        format!("{session}/journal"),
+        format!("{session}/emargement"),
+        association.clone(),
+        format!("{association}/modifier"),
+        format!("{association}/modele"),
+        format!("{association}/modele/etat_des_lieux"),
+        format!("{association}/participants/nouveau"),
+        participant,
+        "/dla".into(),
+        "/consultants".into(),
+        "/compte".into(),
+    ];
+    for path in &pages {
+        b.go(path).await;
+        b.shot(&slug(path)).await;
+        problems.extend(axe(&b).await);
+    }
+    // Keyboard on the pages used most, a long one and forms among them.
+    for path in [
+        &cohort,
+        &session,
+        &format!("{session}/journal"),
+        &format!("{cohort}/budget"),
+    ] {
+        b.go(path).await;
+        problems.extend(keyboard(&b).await);
+    }
+    b.close().await;
+
+    // The administrator's own pages.
+    let b = Browser::open(&server, "a11y-admin", LAPTOP).await;
+    b.sign_in(&server.admin).await;
+    for path in ["/utilisateurs", "/utilisateurs/nouveau"] {
+        b.go(path).await;
+        problems.extend(axe(&b).await);
+    }
+    b.close().await;
+
+    // The consultant·e.
+    let b = Browser::open(&server, "a11y-consultant", LAPTOP).await;
+    b.sign_in(&server.consultant).await;
+    for path in [
+        "/cohortes".to_string(),
+        cohort.clone(),
+        format!("{session}/journal"),
+    ] {
+        b.go(&path).await;
+        problems.extend(axe(&b).await);
+    }
+    b.close().await;
+
+    // The participant, on a phone.
+    let b = Browser::open(&server, "a11y-participant", PHONE).await;
+    b.go(&server.participant_link).await;
+    problems.extend(axe(&b).await);
+    b.press("Me connecter").await;
+    for path in [
+        "/portail",
+        "/portail/preferences",
+        "/portail/modele/etat_des_lieux",
+    ] {
+        b.go(path).await;
+        b.shot(&slug(path)).await;
+        problems.extend(axe(&b).await);
+        problems.extend(keyboard(&b).await);
+        // Readable on a phone: nothing wider than the screen.
+        let overflow = b
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                vec![],
+            )
+            .await
+            .expect("widths")
+            .as_i64()
+            .unwrap_or(0);
+        if overflow > 0 {
+            problems.push(format!("{path}: {overflow} px wider than a phone screen"));
+        }
+    }
+    b.close().await;
+
+    server.assert_no_server_error();
+    assert!(
+        problems.is_empty(),
+        "{} accessibility problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+fn slug(path: &str) -> String {
+    let s: String = path
+        .trim_start_matches('/')
+        .split('/')
+        .filter(|p| p.len() < 30) // ids out of file names
+        .collect::<Vec<_>>()
+        .join("-");
+    if s.is_empty() { "accueil".into() } else { s }
+}

@@ -1,0 +1,367 @@
+//! The three roles' work, as they do it in a browser, on one instance: the chargé·e de
+//! mission builds and launches a cohort, its consultant·e runs the first session, and a
+//! participant signs in from the convocation the SMTP sink received.
+
+use chrono::{Datelike, Duration, Weekday};
+use fantoccini::Locator;
+
+use crate::harness::{Browser, LAPTOP, PHONE, Server, wait_for_mail, xpath_literal};
+
+const COHORT: &str = "MSE Bordeaux Métropole 2027";
+
+/// Eight associations (name, town, director) and the board member of the first two.
+const ASSOCIATIONS: [(&str, &str, &str); 8] = [
+    ("Les Jardins du Lac", "Bordeaux", "Inès Morel"),
+    ("Ciné-Passion Bègles", "Bègles", "Hugo Lefèvre"),
+    ("Sport Ensemble Cenon", "Cenon", "Amina Diallo"),
+    ("Atelier Vélo Solidaire", "Talence", "Lucas Girard"),
+    ("Musiques en Garonne", "Floirac", "Chloé Martin"),
+    ("Maison des Familles", "Pessac", "Yanis Benali"),
+    ("Théâtre du Pont", "Lormont", "Sarah Cohen"),
+    ("Récup'Mérignac", "Mérignac", "Paul Nguyen"),
+];
+
+fn address(name: &str, run: &str) -> String {
+    let local: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'é' | 'è' | 'ê' => 'e',
+            'ï' | 'î' => 'i',
+            'ç' => 'c',
+            'a'..='z' => c,
+            _ => '.',
+        })
+        .collect();
+    format!("{local}@asso-{run}.test")
+}
+
+/// The Monday at least three weeks ahead, as a date field holds it.
+fn start_date() -> String {
+    let mut d = chrono::Local::now().date_naive() + Duration::days(21);
+    while d.weekday() != Weekday::Mon {
+        d += Duration::days(1);
+    }
+    d.format("%Y-%m-%d").to_string()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn officer_consultant_and_participant_journeys() {
+    let server = Server::start();
+    let run = format!("{:x}", std::process::id());
+    let cohort_path = officer_journey(&server, &run).await;
+    consultant_journey(&server, &cohort_path).await;
+    participant_journey(&server, &run).await;
+    server.assert_no_server_error();
+}
+
+/// Signs in, creates the cohort, enrols eight associations with their people, is refused
+/// a ninth, generates the programme, moves a session (its work follows), publishes and
+/// watches the convocations leave. Returns the cohort's path.
+async fn officer_journey(server: &Server, run: &str) -> String {
+    let b = Browser::open(server, "1-charge-de-mission", LAPTOP).await;
+    b.sign_in(&server.officer).await;
+    b.shot("cohortes").await;
+
+    b.follow("Créer une cohorte").await;
+    b.fill("Nom de la cohorte", COHORT).await;
+    b.fill("Territoire", "Bordeaux Métropole").await;
+    b.choose(
+        "Approche de constitution du groupe",
+        "Approche territoriale",
+    )
+    .await;
+    b.fill("Date de début", &start_date()).await;
+    b.fill("Nombre maximal d'associations", "8").await;
+    b.choose("Consultant·e", &server.consultant.name).await;
+    b.fill("Chargé·e de mission", &server.officer.name).await;
+    b.fill("Son adresse e-mail", &server.officer.email).await;
+    b.shot("nouvelle-cohorte").await;
+    b.press("Enregistrer").await;
+    let cohort_path = b
+        .path()
+        .await
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(cohort_path.starts_with("/cohortes/"), "{cohort_path}");
+    b.expect_text(COHORT).await;
+    b.expect_text("Aucune association inscrite").await;
+    b.shot("cohorte-vide").await;
+
+    for (i, (name, town, director)) in ASSOCIATIONS.iter().enumerate() {
+        b.go(&cohort_path).await;
+        b.follow("Inscrire une association").await;
+        b.fill("Nom de l'association", name).await;
+        b.fill("Commune", town).await;
+        b.fill("Secteur d'activité", "Culture et lien social").await;
+        b.fill("Année de création", &format!("{}", 2008 + i)).await;
+        b.fill("Nombre de salarié·es", &format!("{}", 2 + i)).await;
+        if i == 0 {
+            b.shot("inscrire-association").await;
+        }
+        b.press("Inscrire l'association").await;
+        b.expect_text(name).await;
+        let mut people = vec![(director.to_string(), "Direction salariée", "")];
+        if i < 2 {
+            people.push((
+                format!("Membre du bureau {}", i + 1),
+                "Gouvernance",
+                "Président·e",
+            ));
+        }
+        for (person, role, function) in people {
+            b.follow("Ajouter une personne").await;
+            b.fill("Prénom et nom", &person).await;
+            b.fill("Adresse e-mail", &address(&person, run)).await;
+            b.choose("Rôle dans l'association", role).await;
+            b.fill("Fonction", function).await;
+            if i == 0 && role == "Gouvernance" {
+                b.shot("ajouter-personne").await;
+            }
+            b.press("Enregistrer").await;
+            b.expect_text(&person).await;
+        }
+        if i == 0 {
+            b.shot("association").await;
+        }
+    }
+
+    // The ninth is refused, with what to do, and what was typed is kept.
+    b.go(&cohort_path).await;
+    b.expect_text("8 / 8").await;
+    b.follow("Inscrire une association").await;
+    b.expect_text("est complète").await;
+    b.fill("Nom de l'association", "Une Association de Trop")
+        .await;
+    b.allow_console("409 (Conflict)");
+    b.press("Inscrire l'association").await;
+    b.expect_text("La cohorte est complète").await;
+    let kept = b
+        .field("Nom de l'association")
+        .await
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(kept.as_deref(), Some("Une Association de Trop"));
+    b.shot("neuvieme-refusee").await;
+
+    // The programme.
+    b.go(&cohort_path).await;
+    b.press("Générer le programme").await;
+    b.expect_text("Session introductive").await;
+    b.expect_text("Bilan individuel").await;
+    b.shot("programme").await;
+
+    // Move the « état des lieux » session by a week: its preparatory work follows.
+    let session = b
+        .client
+        .find(Locator::XPath(
+            "//li[contains(@class,'session')][.//h3[contains(., 'tat des lieux')]]//a[starts-with(normalize-space(.), 'Déplacer')]",
+        ))
+        .await
+        .expect("a « Déplacer » link on the état des lieux session");
+    b.mark().await;
+    session.click().await.expect("click");
+    b.settle().await;
+    b.console_clean().await;
+    b.expect_text("suivront du même nombre de jours").await;
+    let linked_due = task_due_on_move_page(&b).await;
+    let date = b
+        .field("Nouvelle date")
+        .await
+        .prop("value")
+        .await
+        .expect("date")
+        .expect("the current date is filled in");
+    let current = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").expect("ISO date");
+    let moved = current + Duration::days(7);
+    b.fill("Nouvelle date", &moved.format("%Y-%m-%d").to_string())
+        .await;
+    b.shot("deplacer-seance").await;
+    b.press("Déplacer la séance").await;
+    b.expect_text("Séance déplacée").await;
+    b.shot("seance-deplacee").await;
+    b.follow("Revenir au programme").await;
+    let page = b.text().await;
+    b.expect_contains(&page, &cohorte::domain::fr::date_long(moved));
+    let followed = cohorte::domain::fr::date_long(linked_due + Duration::days(7));
+    b.expect_contains(&page, &format!("À rendre le {followed}"));
+
+    // Publish: the convocations leave through the dispatcher.
+    b.follow("Publier le programme").await;
+    b.shot("publier").await;
+    b.press("Publier le programme").await;
+    b.go(&format!("{cohort_path}/envois")).await;
+    b.expect_text("Convocation").await;
+    b.shot("envois").await;
+    b.follow("Convocation").await;
+    b.expect_text("Bonjour").await;
+    b.shot("apercu-convocation").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        b.go(&format!("{cohort_path}/envois?statut=envoye")).await;
+        let text = b.text().await;
+        if text.contains(&address(ASSOCIATIONS[0].2, run)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no convocation sent within 60 s:\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    b.shot("envois-partis").await;
+    b.close().await;
+    cohort_path
+}
+
+/// The due date of the first work listed on the move page (« à rendre le … »).
+async fn task_due_on_move_page(b: &Browser) -> chrono::NaiveDate {
+    let text = b.text().await;
+    let due = text
+        .split("(à rendre le ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("a linked work with its due date:\n{text}"));
+    parse_date_long(due).unwrap_or_else(|| panic!("« {due} » is a French long date"))
+}
+
+/// Opens the first session of the cohort, records who came and the time spent, and opens
+/// the feuille d'émargement ready to print.
+async fn consultant_journey(server: &Server, cohort_path: &str) {
+    let b = Browser::open(server, "2-consultant", LAPTOP).await;
+    b.sign_in(&server.consultant).await;
+    b.expect_text(COHORT).await;
+    b.shot("cohortes").await;
+    b.go(cohort_path).await;
+    b.follow("Session introductive").await;
+    b.shot("seance").await;
+    b.follow("Journal de séance").await;
+    // Hugo Lefèvre missed the afternoon: one absence, the rest stays « présent·e ».
+    let absent = b
+        .client
+        .find(Locator::XPath(&format!(
+            "(//tr[th[contains(., {})]]//label[contains(., 'absent')])[last()]",
+            xpath_literal("Hugo Lefèvre")
+        )))
+        .await
+        .expect("an « Absent·e » choice for Hugo Lefèvre");
+    absent.click().await.expect("click");
+    b.fill(
+        "Notes de séance",
+        "Tour de table des modèles ; chacun repart avec son état des lieux à préparer.",
+    )
+    .await;
+    b.shot("journal").await;
+    b.press("Enregistrer le journal").await;
+    b.expect_text("Dernier enregistrement").await;
+
+    // Time: the session itself, on the budget page.
+    b.go(&format!("{cohort_path}/budget")).await;
+    b.shot("budget").await;
+    b.fill(
+        "Date",
+        &chrono::Local::now()
+            .date_naive()
+            .format("%Y-%m-%d")
+            .to_string(),
+    )
+    .await;
+    b.choose("Nature", "Animation collective").await;
+    b.fill("Durée", "2").await;
+    b.choose("Unité", "demi-journée(s) : 1 ou 2").await;
+    b.choose("Séance", "Session introductive").await;
+    b.fill("Commentaire", "Animation de la session introductive")
+        .await;
+    b.press("Enregistrer le temps").await;
+    b.expect_text("Animation de la session introductive").await;
+    b.expect_text("1 jour").await;
+    b.shot("temps-saisi").await;
+
+    b.go(cohort_path).await;
+    b.follow("Session introductive").await;
+    b.follow("Journal de séance").await;
+    b.follow("Feuille d'émargement").await;
+    b.expect_text("Feuille d'émargement").await;
+    b.expect_text("Hugo Lefèvre").await;
+    b.shot("emargement").await;
+    let pdf = b
+        .client
+        .print(fantoccini::wd::PrintConfiguration::default())
+        .await
+        .expect("print the émargement");
+    assert!(pdf.starts_with(b"%PDF"), "a PDF");
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target/browser/2-consultant/emargement.pdf"),
+        pdf,
+    )
+    .expect("write the PDF");
+    b.close().await;
+}
+
+/// Opens the link of the convocation the SMTP sink received, signs in, returns a
+/// homework with an answer and turns reminders off — on a phone.
+async fn participant_journey(server: &Server, run: &str) {
+    let who = ASSOCIATIONS[0].2;
+    let mail = wait_for_mail(&address(who, run), "Convocation", 60).await;
+    let body = mail.body_text(0).expect("a text part").into_owned();
+    let link = body
+        .split_whitespace()
+        .find(|w| w.contains("/connexion/lien/"))
+        .unwrap_or_else(|| panic!("a personal sign-in link in the convocation:\n{body}"))
+        .trim_end_matches(['.', ')', '>', ','])
+        .to_string();
+    assert!(link.starts_with(&server.base), "{link}");
+
+    let b = Browser::open(server, "3-participant", PHONE).await;
+    b.go(&link).await;
+    b.expect_text("Bonjour Inès").await;
+    b.shot("lien").await;
+    b.press("Me connecter").await;
+    assert!(b.path().await.starts_with("/portail"), "{}", b.path().await);
+    b.expect_text("Vos travaux préparatoires").await;
+    b.shot("portail").await;
+
+    let answer = b
+        .client
+        .find(Locator::Css(
+            "textarea[id^='answer-'], input[id^='answer-']",
+        ))
+        .await
+        .expect("an answer field for the first homework");
+    answer
+        .send_keys("https://partage.asso.test/etat-des-lieux.pdf")
+        .await
+        .expect("type");
+    b.press("Marquer rendu").await;
+    b.expect_text("rendu le").await;
+    b.shot("travail-rendu").await;
+
+    b.follow("Changer mes préférences").await;
+    b.client
+        .find(Locator::Id("f-reminders-non"))
+        .await
+        .expect("the « no reminders » choice")
+        .click()
+        .await
+        .expect("click");
+    b.shot("preferences").await;
+    b.press("Enregistrer").await;
+    b.expect_text("Vous ne recevez pas les rappels").await;
+    b.shot("preferences-enregistrees").await;
+    b.close().await;
+}
+
+/// « lundi 11 janvier 2027 » (or « 1er ») back to a date.
+fn parse_date_long(text: &str) -> Option<chrono::NaiveDate> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let [_, day, month, year] = words.as_slice() else {
+        return None;
+    };
+    let month = (1..=12).find(|m| cohorte::domain::fr::month_name(*m) == *month)?;
+    let day: u32 = day.trim_end_matches("er").parse().ok()?;
+    chrono::NaiveDate::from_ymd_opt(year.parse().ok()?, month, day)
+}
