@@ -87,6 +87,7 @@ fn expected() -> BTreeMap<&'static str, char> {
         S GET /compte
         S POST /compte/mot-de-passe
         S POST /compte/jetons
+        S GET /compte/jetons/{id}/revoquer
         S POST /compte/jetons/{id}/revoquer
         S GET /api/v1/me
         A GET /utilisateurs
@@ -199,7 +200,9 @@ fn expected() -> BTreeMap<&'static str, char> {
         M POST /api/v1/associations/{id}/anonymise
         M GET /participants/{id}/modifier
         M POST /participants/{id}/modifier
+        M GET /participants/{id}/retirer
         M POST /participants/{id}/retirer
+        M GET /participants/{id}/renouveler-liens
         M POST /participants/{id}/renouveler-liens
         M GET /participants/{id}/export.json
         M GET /participants/{id}/anonymiser
@@ -227,6 +230,7 @@ fn expected() -> BTreeMap<&'static str, char> {
         M POST /api/v1/sessions/{id}/move
         V GET /pistes/{id}/modifier
         V POST /pistes/{id}/modifier
+        V GET /pistes/{id}/supprimer
         V POST /pistes/{id}/supprimer
         V PUT /api/v1/action-leads/{id}
         V DELETE /api/v1/action-leads/{id}
@@ -247,6 +251,7 @@ fn expected() -> BTreeMap<&'static str, char> {
         M GET /envois/{id}
         M POST /envois/{id}/valider
         M POST /envois/{id}/retenir
+        M GET /envois/{id}/annuler
         M POST /envois/{id}/annuler
         M POST /envois/{id}/renvoyer
     ";

@@ -76,7 +76,7 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         ("GET", "/compte") => Some(Staff),
         ("POST", "/compte/mot-de-passe") => Some(Staff),
         ("POST", "/compte/jetons") => Some(Staff),
-        ("POST", "/compte/jetons/{id}/revoquer") => Some(Staff),
+        ("GET" | "POST", "/compte/jetons/{id}/revoquer") => Some(Staff),
         ("GET", "/api/v1/me") => Some(Staff),
 
         // --- Instance administration -----------------------------------------------------
@@ -174,8 +174,8 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         | ("POST", "/api/v1/associations/{id}/participants")
         | ("POST", "/api/v1/associations/{id}/anonymise") => c(Association, Manage),
         ("GET" | "POST", "/participants/{id}/modifier")
-        | ("POST", "/participants/{id}/retirer")
-        | ("POST", "/participants/{id}/renouveler-liens")
+        | ("GET" | "POST", "/participants/{id}/retirer")
+        | ("GET" | "POST", "/participants/{id}/renouveler-liens")
         | ("GET", "/participants/{id}/export.json")
         | ("GET" | "POST", "/participants/{id}/anonymiser")
         | ("PUT" | "DELETE", "/api/v1/participants/{id}")
@@ -197,7 +197,7 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         | ("PUT" | "DELETE", "/api/v1/sessions/{id}")
         | ("POST", "/api/v1/sessions/{id}/move") => c(Session, Manage),
         ("GET" | "POST", "/pistes/{id}/modifier")
-        | ("POST", "/pistes/{id}/supprimer")
+        | ("GET" | "POST", "/pistes/{id}/supprimer")
         | ("PUT" | "DELETE", "/api/v1/action-leads/{id}") => c(Lead, Work),
 
         // --- Tasks, time entries, emails -------------------------------------------------
@@ -212,7 +212,7 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         ("GET", "/envois/{id}")
         | ("POST", "/envois/{id}/valider")
         | ("POST", "/envois/{id}/retenir")
-        | ("POST", "/envois/{id}/annuler")
+        | ("GET" | "POST", "/envois/{id}/annuler")
         | ("POST", "/envois/{id}/renvoyer") => c(Email, Manage),
 
         _ => None,

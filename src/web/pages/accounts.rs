@@ -32,6 +32,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/compte", web::get().to(my_account))
         .route("/compte/mot-de-passe", web::post().to(change_password))
         .route("/compte/jetons", web::post().to(create_token))
+        .route(
+            "/compte/jetons/{id}/revoquer",
+            web::get().to(confirm_revoke_token),
+        )
         .route("/compte/jetons/{id}/revoquer", web::post().to(revoke_token))
         .route("/utilisateurs", web::get().to(list))
         .route("/utilisateurs", web::post().to(create))
@@ -242,6 +246,39 @@ async fn create_token(
         }
         Err(e) => rerender(&state, "pages/accounts/mine", ctx, &input, e),
     }
+}
+
+async fn confirm_revoke_token(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> PageResult {
+    let me = staff(&actor)?.clone();
+    let id = path.into_inner();
+    let tid = id.clone();
+    // Only one's own live tokens: another's, or one already revoked, is not found.
+    let token = crate::db::run(&state.pool, move |c| {
+        account::api_tokens_of(c, &me.user_id)?
+            .into_iter()
+            .find(|t| t.id == tid && t.revoked_at.is_none())
+            .ok_or_else(|| AppError::not_found("Jeton"))
+    })
+    .await?;
+    render(
+        &state,
+        "pages/confirm",
+        json!({
+            "title": format!("Révoquer le jeton « {} » ?", token.name),
+            "nav_account": true,
+            "message": format!(
+                "Le jeton « {} » ({}…) sera révoqué : les programmes qui l'utilisent n'auront plus accès à l'API. Cette action est définitive ; pour reprendre, il faudra créer un nouveau jeton.",
+                token.name, token.prefix
+            ),
+            "action": format!("/compte/jetons/{id}/revoquer"),
+            "confirm_label": "Révoquer le jeton",
+            "cancel": "/compte#tokens-title",
+        }),
+    )
 }
 
 async fn revoke_token(

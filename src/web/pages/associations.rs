@@ -17,6 +17,10 @@ use crate::web::view;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
         "/participants/{id}/renouveler-liens",
+        web::get().to(confirm_renew_links),
+    )
+    .route(
+        "/participants/{id}/renouveler-liens",
         web::post().to(renew_links),
     );
     cfg.route("/cohortes/{id}/associations/nouvelle", web::get().to(new))
@@ -41,6 +45,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/participants/{id}/modifier",
             web::post().to(update_participant),
+        )
+        .route(
+            "/participants/{id}/retirer",
+            web::get().to(confirm_delete_participant),
         )
         .route(
             "/participants/{id}/retirer",
@@ -445,6 +453,43 @@ async fn update_participant(
     }
 }
 
+/// The participant and their association, for the confirmation pages.
+async fn participant_and_association(
+    state: &AppState,
+    id: &str,
+) -> Result<(participant::Participant, association::Association), AppError> {
+    let pid = id.to_string();
+    crate::db::run(&state.pool, move |c| {
+        let p = participant::get(c, &pid)?;
+        let a = association::get(c, &p.association_id)?;
+        Ok((p, a))
+    })
+    .await
+}
+
+async fn confirm_delete_participant(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> PageResult {
+    let id = path.into_inner();
+    let (p, a) = participant_and_association(&state, &id).await?;
+    render(
+        &state,
+        "pages/confirm",
+        json!({
+            "title": format!("Retirer {} de {} ?", p.name, a.name),
+            "nav_cohorts": true,
+            "message": format!(
+                "{} sera retiré·e de {} : plus aucun e-mail ne lui sera envoyé, ses présences notées dans les journaux de séance et son accès à l'espace participant·e seront supprimés. Cette action est définitive.",
+                p.name, a.name
+            ),
+            "action": format!("/participants/{id}/retirer"),
+            "confirm_label": format!("Retirer {}", p.name),
+            "cancel": format!("/participants/{id}/modifier"),
+        }),
+    )
+}
+
 async fn delete_participant(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let p = state.write(move |c| participant::delete(c, &id)).await?;
@@ -452,6 +497,26 @@ async fn delete_participant(state: web::Data<AppState>, path: web::Path<String>)
         &format!("/associations/{}", p.association_id),
         Some("participant_retire"),
     ))
+}
+
+async fn confirm_renew_links(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    let (p, a) = participant_and_association(&state, &id).await?;
+    render(
+        &state,
+        "pages/confirm",
+        json!({
+            "title": format!("Renouveler les liens de {} ?", p.name),
+            "nav_cohorts": true,
+            "message": format!(
+                "Les liens personnels de {} (agenda et connexion à son espace) seront remplacés : les anciens ne fonctionneront plus, sa session ouverte sera fermée et les prochains e-mails porteront les nouveaux liens.",
+                p.name
+            ),
+            "action": format!("/participants/{id}/renouveler-liens"),
+            "confirm_label": "Renouveler les liens",
+            "cancel": format!("/associations/{}#liens", a.id),
+        }),
+    )
 }
 
 /// Revokes a participant's personal links (page and calendar) and makes new ones.

@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/seances/{id}/emargement", web::get().to(sign_sheet))
         .route("/pistes/{id}/modifier", web::get().to(edit_lead))
         .route("/pistes/{id}/modifier", web::post().to(update_lead))
+        .route("/pistes/{id}/supprimer", web::get().to(confirm_delete_lead))
         .route("/pistes/{id}/supprimer", web::post().to(delete_lead))
         .route("/associations/{id}/compte-rendu", web::get().to(report))
         .route(
@@ -99,8 +100,17 @@ struct TypedLead<'a> {
     errors: FieldErrors,
 }
 
+/// The confirmation page of a lead's deletion, with where to go back to afterwards.
+fn delete_lead_url(lead_id: &str, back: &str) -> String {
+    format!(
+        "/pistes/{lead_id}/supprimer?back={}",
+        super::query_value(back)
+    )
+}
+
 fn lead_value(l: &ActionLead, back: &str) -> Value {
     json!({
+        "delete_url": delete_lead_url(&l.id, back),
         "id": l.id,
         "text": l.text,
         "owner": l.owner,
@@ -336,6 +346,8 @@ async fn lead_ctx(
         "lead_id": lead.id,
         "form": input,
         "back": back,
+        // Deleted from its own page, a lead sends back to its association's pistes.
+        "delete_url": delete_lead_url(&lead.id, &format!("/associations/{}#pistes", a.id)),
     }))
 }
 
@@ -388,6 +400,40 @@ async fn update_lead(
 struct BackForm {
     #[serde(default)]
     back: String,
+}
+
+async fn confirm_delete_lead(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<BackForm>,
+) -> PageResult {
+    let id = path.into_inner();
+    let lid = id.clone();
+    let (lead, a) = crate::db::run(&state.pool, move |c| {
+        let lead = action_lead::get(c, &lid)?;
+        let a = association::get(c, &lead.association_id)?;
+        Ok((lead, a))
+    })
+    .await?;
+    let back = local_back(&q.back)
+        .map(str::to_string)
+        .unwrap_or_else(|| default_back(&lead));
+    render(
+        &state,
+        "pages/confirm",
+        json!({
+            "title": format!("Supprimer la piste « {} » ?", lead.text),
+            "nav_cohorts": true,
+            "message": format!(
+                "La piste « {} » de {} sera supprimée : elle disparaîtra de la page de l'association, de ses comptes rendus et de son bilan individuel. Cette action est définitive.",
+                lead.text, a.name
+            ),
+            "action": format!("/pistes/{id}/supprimer"),
+            "back": back,
+            "confirm_label": "Supprimer la piste",
+            "cancel": back,
+        }),
+    )
 }
 
 async fn delete_lead(

@@ -173,6 +173,20 @@ pub fn local_path(target: &str) -> Option<&str> {
     plain.then_some(target)
 }
 
+/// `target` as the value of a query parameter: everything but unreserved characters and `/`
+/// percent-encoded, so that a return path's `#fragment` or `&` stays inside the value.
+pub fn query_value(target: &str) -> String {
+    target
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// POST → redirect → GET, with a notice code shown once by the target page.
 pub fn redirect(to: &str, notice: Option<&str>) -> HttpResponse {
     // The notice goes in the query, before any #fragment.

@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/envois/{id}", web::get().to(show))
         .route("/envois/{id}/valider", web::post().to(release))
         .route("/envois/{id}/retenir", web::post().to(hold))
+        .route("/envois/{id}/annuler", web::get().to(confirm_cancel))
         .route("/envois/{id}/annuler", web::post().to(cancel))
         .route("/envois/{id}/renvoyer", web::post().to(resend));
 }
@@ -225,6 +226,43 @@ async fn hold(state: web::Data<AppState>, path: web::Path<String>) -> PageResult
     transition(&state, path.into_inner(), outbox::hold, "envoi_retenu").await
 }
 
+async fn confirm_cancel(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    let eid = id.clone();
+    let e = crate::db::run(&state.pool, move |c| outbox::get(c, &eid)).await?;
+    let status = e.status();
+    if !matches!(status, Status::Draft | Status::Scheduled | Status::Failed) {
+        return Err(AppError::Conflict {
+            code: "not_cancellable",
+            message: format!(
+                "Cet e-mail ne peut plus être annulé : il est « {} ».",
+                status.label()
+            ),
+        }
+        .into());
+    }
+    let when = match e.sent_at {
+        Some(_) => String::new(),
+        None => format!(" (prévu le {})", view::utc_long(e.send_after)),
+    };
+    render(
+        &state,
+        "pages/confirm",
+        json!({
+            "title": format!("Annuler l'envoi à {} ?", e.recipient_name),
+            "nav_cohorts": true,
+            "message": format!(
+                "L'e-mail « {} » à {} <{}>{when} ne partira pas. Il restera dans la liste des envois comme annulé.",
+                e.subject, e.recipient_name, e.recipient_email
+            ),
+            "action": format!("/envois/{id}/annuler"),
+            "confirm_label": "Annuler l'envoi",
+            "cancel": back(&e),
+            "cancel_label": "Garder l'envoi",
+        }),
+    )
+}
+
 async fn cancel(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     transition(&state, path.into_inner(), outbox::cancel, "envoi_annule").await
 }
@@ -277,6 +315,8 @@ async fn resend(
 /// The settings in force, as sentences for the outbox page.
 fn settings_summary(s: &Schedule, custom: bool) -> Value {
     let hour = |h: u32| format!("{h}\u{a0}h");
+    // « 1 jour », « 3 jours »: a whole number of days, singular below 2.
+    let days = |n: u32| crate::domain::fr::days(f64::from(n));
     json!({
         "custom": custom,
         "review": s.review_before_send,
@@ -285,8 +325,8 @@ fn settings_summary(s: &Schedule, custom: bool) -> Value {
                 "Convocations : dès la publication du programme.".to_string()
             } else {
                 format!(
-                    "Convocations : {} jours avant chaque séance, à {}.",
-                    s.convocation_days_before,
+                    "Convocations : {} avant chaque séance, à {}.",
+                    days(s.convocation_days_before),
                     hour(s.reminder_hour)
                 )
             },
@@ -299,14 +339,14 @@ fn settings_summary(s: &Schedule, custom: bool) -> Value {
                 "Rappel de travail préparatoire : aucun.".to_string()
             } else {
                 format!(
-                    "Rappel de travail préparatoire : {} jours avant l'échéance, aux associations qui ne l'ont pas rendu.",
-                    s.homework_reminder_days
+                    "Rappel de travail préparatoire : {} avant l'échéance, aux associations qui ne l'ont pas rendu.",
+                    days(s.homework_reminder_days)
                 )
             },
             if s.overdue_days == 0 {
                 "Relance après l'échéance : aucune.".to_string()
             } else {
-                format!("Relance après l'échéance : {} jour(s) après.", s.overdue_days)
+                format!("Relance après l'échéance : {} après.", days(s.overdue_days))
             },
             if s.summary_weekday == 0 {
                 "Récapitulatif hebdomadaire : aucun.".to_string()

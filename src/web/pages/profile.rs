@@ -403,8 +403,14 @@ fn fte(hundredths: u32, style: Style) -> String {
     }
 }
 
-fn count(n: Option<u32>) -> String {
-    n.map(|n| n.to_string()).unwrap_or_default()
+/// A head count or a number of hours: grouped by thousands on the page (« 2 500 »), plain
+/// digits in the spreadsheet.
+fn count(n: Option<u32>, style: Style) -> String {
+    n.map(|n| match style {
+        Style::Page => fr::decimal(f64::from(n), 0),
+        Style::Sheet => n.to_string(),
+    })
+    .unwrap_or_default()
 }
 
 fn free_text(s: &str, style: Style) -> String {
@@ -433,7 +439,9 @@ fn lines(stages: &[&Profile], style: Style) -> Vec<Line> {
         });
     };
     const H: &str = "Richesses humaines";
-    push(H, "Salarié·es", &|i| count(stages[i].human.employees));
+    push(H, "Salarié·es", &|i| {
+        count(stages[i].human.employees, style)
+    });
     push(H, "Salarié·es en ETP", &|i| {
         stages[i]
             .human
@@ -441,9 +449,11 @@ fn lines(stages: &[&Profile], style: Style) -> Vec<Line> {
             .map(|h| fte(h, style))
             .unwrap_or_default()
     });
-    push(H, "Bénévoles", &|i| count(stages[i].human.volunteers));
+    push(H, "Bénévoles", &|i| {
+        count(stages[i].human.volunteers, style)
+    });
     push(H, "Heures de bénévolat par an", &|i| {
-        count(stages[i].human.volunteer_hours)
+        count(stages[i].human.volunteer_hours, style)
     });
     push(H, "Bénévolat en ETP (1 607 h = 1 ETP)", &|i| {
         if stages[i].human.volunteer_hours.is_some() {
@@ -453,10 +463,10 @@ fn lines(stages: &[&Profile], style: Style) -> Vec<Line> {
         }
     });
     push(H, "Volontaires en service civique", &|i| {
-        count(stages[i].human.civic_service)
+        count(stages[i].human.civic_service, style)
     });
     push(H, "Mécénat de compétences (jours)", &|i| {
-        count(stages[i].human.skills_sponsorship_days)
+        count(stages[i].human.skills_sponsorship_days, style)
     });
     const F: &str = "Ressources financières";
     push(F, "Exercice", &|i| {
@@ -782,7 +792,7 @@ async fn export_cohort(state: web::Data<AppState>, path: web::Path<String>) -> P
                     .map(|h| csv::decimal_trimmed(f64::from(h) / 100.0, 2))
                     .unwrap_or_default(),
             );
-            row.push(count(p.human.volunteers));
+            row.push(count(p.human.volunteers, Style::Sheet));
             for (_, n) in &i.alliances_by_nature {
                 row.push(when(filled, n.to_string()));
             }
