@@ -4,6 +4,7 @@
 //! participant's pages at phone width without horizontal scrolling.
 
 use fantoccini::Locator;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 
@@ -68,13 +69,15 @@ async fn keyboard(b: &Browser) -> Vec<String> {
         .client
         .execute(
             "const sel = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), summary';
-             return [...document.querySelectorAll(sel)].filter(e => {
+             const all = [...document.querySelectorAll(sel)].filter(e => {
                const r = e.getBoundingClientRect();
                const s = getComputedStyle(e);
                if (e.closest('details:not([open])') && e.tagName !== 'SUMMARY') return false;
                if (e.type === 'radio' && !e.checked && document.querySelector(`input[type=radio][name='${e.name}']:checked`)) return false;
                return s.visibility !== 'hidden' && s.display !== 'none' && (r.width > 0 || r.height > 0 || e.classList.contains('skip'));
-             }).length;",
+             });
+             all.forEach((e, i) => e.dataset.kbd = String(i));
+             return all.length;",
             vec![],
         )
         .await
@@ -89,15 +92,19 @@ async fn keyboard(b: &Browser) -> Vec<String> {
         .await
         .expect("reset focus");
     let mut seen: Vec<String> = Vec::new();
+    let mut ended = String::from("ran out of Tab presses");
     let mut problems = Vec::new();
-    for _ in 0..focusable + 3 {
-        b.client
-            .active_element()
-            .await
-            .expect("active element")
-            .send_keys(&Key::Tab.to_string())
-            .await
-            .expect("Tab");
+    for _ in 0..2 * focusable + 10 {
+        // A real key press on the keyboard, not typed into an element (which would focus
+        // that element first).
+        let tab = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down {
+                value: Key::Tab.into(),
+            })
+            .then(KeyAction::Up {
+                value: Key::Tab.into(),
+            });
+        b.client.perform_actions(tab).await.expect("Tab");
         let info: Value = b
             .client
             .execute(
@@ -106,11 +113,7 @@ async fn keyboard(b: &Browser) -> Vec<String> {
                  const s = getComputedStyle(e);
                  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;
                  const shadow = s.boxShadow && s.boxShadow !== 'none';
-                 const path = [];
-                 for (let n = e; n && n !== document.body; n = n.parentElement) {
-                   path.unshift(n.tagName.toLowerCase() + (n.id ? '#' + n.id : ''));
-                 }
-                 return {key: path.join('>') + '|' + [...e.parentElement.children].indexOf(e) + '|' + (e.getAttribute('href') || e.name || ''),
+                 return {key: e.dataset.kbd || ('unlisted ' + e.outerHTML.slice(0, 80)),
                          label: (e.innerText || e.value || e.getAttribute('aria-label') || e.name || '').trim().slice(0, 60),
                          visible: outline || shadow};",
                 vec![],
@@ -118,10 +121,15 @@ async fn keyboard(b: &Browser) -> Vec<String> {
             .await
             .expect("focused element");
         if info.is_null() {
+            ended = "focus left the page's elements (on <body>)".into();
             break;
         }
         let key = info["key"].as_str().unwrap_or("").to_string();
+        if seen.last() == Some(&key) {
+            continue; // a date or time field: Tab walks through its day, month, year
+        }
         if seen.contains(&key) {
+            ended = format!("came back to « {} »", info["label"].as_str().unwrap_or(""));
             break; // wrapped around
         }
         if !info["visible"].as_bool().unwrap_or(false) {
@@ -133,8 +141,19 @@ async fn keyboard(b: &Browser) -> Vec<String> {
         seen.push(key);
     }
     if seen.len() < focusable {
+        let missed = b
+            .client
+            .execute(
+                "const seen = new Set(arguments[0]);
+                 return [...document.querySelectorAll('[data-kbd]')]
+                   .filter(e => !seen.has(e.dataset.kbd)).slice(0, 4)
+                   .map(e => e.outerHTML.slice(0, 120));",
+                vec![json!(seen)],
+            )
+            .await
+            .expect("missed elements");
         problems.push(format!(
-            "{path}: Tab reached {} of {focusable} interactive elements",
+            "{path}: Tab reached {} of {focusable} interactive elements ({ended}); not reached: {missed}",
             seen.len()
         ));
     }
@@ -278,7 +297,21 @@ async fn every_main_page_passes_axe_and_the_keyboard() {
             .as_i64()
             .unwrap_or(0);
         if overflow > 0 {
-            problems.push(format!("{path}: {overflow} px wider than a phone screen"));
+            let culprits = b
+                .client
+                .execute(
+                    "const w = document.documentElement.clientWidth;
+                     return [...document.querySelectorAll('main *')]
+                       .filter(e => e.getBoundingClientRect().right > w + 1)
+                       .slice(0, 5)
+                       .map(e => e.tagName.toLowerCase() + '.' + e.className + ' « ' + (e.innerText || '').slice(0, 40) + ' »');",
+                    vec![],
+                )
+                .await
+                .expect("culprits");
+            problems.push(format!(
+                "{path}: {overflow} px wider than a phone screen: {culprits}"
+            ));
         }
     }
     b.close().await;

@@ -235,9 +235,8 @@ fn driver() -> &'static Driver {
             "COHORTE_TEST_WEBDRIVER must be set under CI: scripts/test installs Chromium and \
              starts chromedriver"
         );
-        // A local `cargo test`: start chromedriver, which ends with the test binary
-        // (chromedriver exits when its parent's pipe closes is not guaranteed: killed by
-        // the OS at exit through the process group would need more; it is small).
+        // A plain local `cargo test`: start chromedriver here. It outlives the test binary
+        // (nothing kills it at exit); scripts/test starts and stops its own instead.
         let port = free_port();
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -317,11 +316,13 @@ pub struct Browser {
     /// Console messages that an expected refusal causes (the 422 page of a refused form
     /// is logged by Chromium as a failed resource).
     allowed: Mutex<Vec<String>>,
+    _profile: tempfile::TempDir,
 }
 
 impl Browser {
     pub async fn open(server: &Server, journey: &str, size: (u32, u32)) -> Browser {
-        let profile = tempfile::tempdir().expect("profile folder").keep();
+        let profile_dir = tempfile::tempdir().expect("profile folder");
+        let profile = profile_dir.path().to_path_buf();
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
@@ -333,6 +334,7 @@ impl Browser {
                     "--disable-gpu",
                     "--disable-dev-shm-usage",
                     "--disable-quic",
+                    "--no-proxy-server",
                     "--no-first-run",
                     "--no-default-browser-check",
                     "--disable-background-networking",
@@ -372,6 +374,7 @@ impl Browser {
             shots,
             step: AtomicUsize::new(0),
             allowed: Mutex::new(Vec::new()),
+            _profile: profile_dir,
         }
     }
 

@@ -83,7 +83,8 @@ impl ResponseError for PageError {
         let body = format!(
             "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>{title} · Cohorte</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head>\
+             <title>{title} · Cohorte</title><link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\
+             <link rel=\"stylesheet\" href=\"/static/app.css\"></head>\
              <body><header class=\"site\"><div class=\"wrap\"><a class=\"brand\" href=\"/\">Cohorte</a></div></header>\
              <main id=\"contenu\" class=\"wrap\"><h1>{title}</h1><p class=\"alert alert-error\" role=\"alert\">{}</p>\
              <p><a href=\"/\">Retour à l'accueil</a></p></main></body></html>",

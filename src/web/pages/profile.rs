@@ -220,7 +220,7 @@ fn no_store(mut res: HttpResponse) -> HttpResponse {
     );
     res.headers_mut().insert(
         header::REFERRER_POLICY,
-        header::HeaderValue::from_static("no-referrer"),
+        header::HeaderValue::from_static("same-origin"),
     );
     res
 }
