@@ -152,6 +152,7 @@ fn expected() -> BTreeMap<&'static str, char> {
         M POST /cohortes/{id}/publier
         M GET /cohortes/{id}/envois/reglages
         M POST /cohortes/{id}/envois/reglages
+        M POST /cohortes/{id}/envois/valider
         M GET /cohortes/{id}/seances/nouvelle
         M POST /cohortes/{id}/seances
         M GET /cohortes/{id}/taches/nouvelle

@@ -1130,6 +1130,52 @@ async fn the_outbox_page_lists_each_email_with_its_french_status() {
 }
 
 #[actix_web::test]
+async fn validating_all_releases_the_cohorts_drafts_and_only_them() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let (other, _) = app.cohort_with(1).await;
+    let first = queue_email(&app, &cohort, "s1", "nadia@jardins.fr", true);
+    let second = queue_email(&app, &cohort, "s2", "paul@jardins.fr", true);
+    let scheduled = queue_email(&app, &cohort, "s3", "nadia@jardins.fr", false);
+    let elsewhere = queue_email(&app, &other, "s1", "ines@lac.fr", true);
+
+    let html = app
+        .get(&format!("/cohortes/{cohort}/envois"))
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        html.contains("2 e-mails attendent votre validation"),
+        "{html}"
+    );
+    assert!(html.contains("Valider les 2 e-mails à valider"), "{html}");
+    assert!(html.contains(&format!("action=\"/cohortes/{cohort}/envois/valider\"")));
+
+    let res = app
+        .post_form(&format!("/cohortes/{cohort}/envois/valider"), &[])
+        .await
+        .expect(303);
+    assert_eq!(
+        res.header("location"),
+        Some(format!("/cohortes/{cohort}/envois?notice=envois_valides").as_str())
+    );
+    assert_eq!(outbox_status(&app, &first), "scheduled");
+    assert_eq!(outbox_status(&app, &second), "scheduled");
+    assert_eq!(outbox_status(&app, &scheduled), "scheduled");
+    assert_eq!(
+        outbox_status(&app, &elsewhere),
+        "draft",
+        "another cohort's draft waits"
+    );
+    let html = app
+        .get(&format!("/cohortes/{cohort}/envois"))
+        .await
+        .expect(200)
+        .text();
+    assert!(!html.contains("attendent votre validation"), "{html}");
+}
+
+#[actix_web::test]
 async fn an_empty_outbox_says_what_will_appear_there() {
     let app = spawn().await;
     let (cohort, _) = app.cohort_with(1).await;

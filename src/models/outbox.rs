@@ -389,6 +389,20 @@ pub fn release(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
     )
 }
 
+/// Releases every draft of a cohort at once (« Valider les envois »); returns how many.
+pub fn release_all(conn: &mut Conn, cohort_id: &str) -> Result<usize, AppError> {
+    Ok(diesel::update(
+        outbox_emails::table
+            .filter(outbox_emails::cohort_id.eq(cohort_id))
+            .filter(outbox_emails::status.eq(Status::Draft.as_str())),
+    )
+    .set((
+        outbox_emails::status.eq(Status::Scheduled.as_str()),
+        outbox_emails::updated_at.eq(now()),
+    ))
+    .execute(conn)?)
+}
+
 /// Holds a scheduled email back as a draft.
 pub fn hold(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
     transition(

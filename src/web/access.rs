@@ -132,6 +132,7 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         | ("GET", "/cohortes/{id}/envois")
         | ("GET" | "POST", "/cohortes/{id}/publier")
         | ("GET" | "POST", "/cohortes/{id}/envois/reglages")
+        | ("POST", "/cohortes/{id}/envois/valider")
         | ("GET", "/cohortes/{id}/seances/nouvelle")
         | ("POST", "/cohortes/{id}/seances")
         | ("GET", "/cohortes/{id}/taches/nouvelle")

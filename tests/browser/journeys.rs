@@ -189,16 +189,26 @@ async fn officer_journey(server: &Server, run: &str) -> String {
     let followed = cohorte::domain::fr::date_long(linked_due + Duration::days(7));
     b.expect_contains(&page, &format!("À rendre le {followed}"));
 
-    // Publish: the convocations leave through the dispatcher.
+    // Review before sending: the automatic emails wait as drafts, the officer reads one and
+    // releases them; the dispatcher sends them to the SMTP sink.
+    b.go(&format!("{cohort_path}/envois")).await;
+    b.expect_text("Aucun e-mail pour l'instant").await;
+    b.follow("Modifier les réglages").await;
+    b.choose("Valider les envois", "Oui").await;
+    b.press("Enregistrer les réglages").await;
+    b.go(&cohort_path).await;
     b.follow("Publier le programme").await;
     b.shot("publier").await;
     b.press("Publier le programme").await;
     b.go(&format!("{cohort_path}/envois")).await;
-    b.expect_text("Convocation").await;
-    b.shot("envois").await;
+    b.expect_text("attendent votre validation").await;
+    b.shot("envois-a-valider").await;
     b.follow("Convocation").await;
     b.expect_text("Bonjour").await;
     b.shot("apercu-convocation").await;
+    b.go(&format!("{cohort_path}/envois")).await;
+    b.press("Valider les").await;
+    b.expect_text("Les e-mails à valider sont validés").await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         b.go(&format!("{cohort_path}/envois?statut=envoye")).await;
@@ -350,8 +360,20 @@ async fn participant_journey(server: &Server, run: &str) {
         .expect("click");
     b.shot("preferences").await;
     b.press("Enregistrer").await;
-    b.expect_text("Vous ne recevez pas les rappels").await;
+    b.expect_text("Vos préférences d'e-mails ont été enregistrées")
+        .await;
+    let off = b
+        .client
+        .find(Locator::Id("f-reminders-non"))
+        .await
+        .expect("the « no reminders » choice")
+        .is_selected()
+        .await
+        .expect("selected");
+    assert!(off, "reminders stay off after saving");
     b.shot("preferences-enregistrees").await;
+    b.go("/portail").await;
+    b.expect_text("Vous ne recevez pas les rappels").await;
     b.close().await;
 }
 

@@ -252,6 +252,7 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
         "consultant_cree" => "La ou le consultant·e a été ajouté·e.",
         "consultant_modifie" => "La ou le consultant·e a été enregistré·e.",
         "envoi_valide" => "L'e-mail a été validé : il partira à l'heure prévue.",
+        "envois_valides" => "Les e-mails à valider sont validés : chacun partira à l'heure prévue.",
         "envoi_retenu" => "L'e-mail a été retenu : il attend votre validation.",
         "envoi_annule" => "L'envoi a été annulé.",
         "envoi_relance" => "L'e-mail sera renvoyé dans les prochaines minutes.",

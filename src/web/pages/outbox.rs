@@ -31,6 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/cohortes/{id}/envois/reglages",
             web::post().to(settings_save),
         )
+        .route("/cohortes/{id}/envois/valider", web::post().to(release_all))
         .route("/envois/{id}", web::get().to(show))
         .route("/envois/{id}/valider", web::post().to(release))
         .route("/envois/{id}/retenir", web::post().to(hold))
@@ -138,6 +139,7 @@ async fn list_ctx(
         "total": total,
         "filtered": only.map(|s| s.label()),
         "counts": counts,
+        "drafts": emails.iter().filter(|e| e.status() == Status::Draft).count(),
         "emails": shown.iter().map(|e| row(e, typed)).collect::<Vec<_>>(),
     }))
 }
@@ -220,6 +222,18 @@ async fn transition(
 
 async fn release(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     transition(&state, path.into_inner(), outbox::release, "envoi_valide").await
+}
+
+/// « Valider les N e-mails » of the outbox page: every draft of the cohort leaves at its
+/// planned time.
+async fn release_all(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
+    let id = path.into_inner();
+    let cid = id.clone();
+    crate::db::run(&state.pool, move |c| outbox::release_all(c, &cid)).await?;
+    Ok(redirect(
+        &format!("/cohortes/{id}/envois"),
+        Some("envois_valides"),
+    ))
 }
 
 async fn hold(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
