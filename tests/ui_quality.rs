@@ -772,3 +772,57 @@ async fn empty_lists_say_so_and_what_to_do_next() {
     assert!(!html.contains("<table"), "{html}");
     assert!(html.contains("Aucun·e consultant·e enregistré·e. Ajoutez le cabinet retenu"));
 }
+
+/// Every flow works without JavaScript: no template carries a script, an inline event
+/// handler or a `javascript:` link, the static files hold none, and the CSP would refuse
+/// inline code anyway. (The browser tests press the same buttons a keyboard user would.)
+#[test]
+fn no_page_needs_javascript() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut offenders = Vec::new();
+    let mut stack = vec![root.join("templates")];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("templates") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            seen += 1;
+            let text = std::fs::read_to_string(&path)
+                .expect("template")
+                .to_lowercase();
+            for needle in [
+                "<script",
+                "javascript:",
+                " onclick=",
+                " onchange=",
+                " onsubmit=",
+                " oninput=",
+                " onload=",
+            ] {
+                if text.contains(needle) {
+                    offenders.push(format!("{}: {needle}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(seen > 50, "templates read: {seen}");
+    for entry in std::fs::read_dir(root.join("static")).expect("static") {
+        let path = entry.expect("entry").path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        assert!(
+            matches!(ext, "css" | "svg" | "png"),
+            "a static file that is not a style or an image: {}",
+            path.display()
+        );
+    }
+    assert!(
+        offenders.is_empty(),
+        "JavaScript in templates:\n{}",
+        offenders.join("\n")
+    );
+    assert!(cohorte::web::CSP.contains("script-src 'self'"));
+    assert!(!cohorte::web::CSP.contains("unsafe-inline"));
+}

@@ -208,7 +208,7 @@ pub fn cohort(
     let contract_days = contract.contracted_half_days as f64 / 2.0;
     let burn = charts::burn(&planned_points, &logged_points, contract_days, today);
     let burn_summary = format!(
-        "Temps consultant : {} prévus au programme, {} réalisés à ce jour, pour un contrat de {}.",
+        "Temps consultant — prévu au programme : {} ; réalisé à ce jour : {} ; contrat : {}.",
         figures.planned, figures.logged, figures.contracted
     );
 

@@ -160,6 +160,38 @@ async fn keyboard(b: &Browser) -> Vec<String> {
     problems
 }
 
+/// Nothing wider than the window (a page that scrolls sideways), with what sticks out.
+async fn overflow(b: &Browser, path: &str) -> Option<String> {
+    let overflow = b
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .expect("widths")
+        .as_i64()
+        .unwrap_or(0);
+    if overflow <= 0 {
+        return None;
+    }
+    let culprits = b
+        .client
+        .execute(
+            "const w = document.documentElement.clientWidth;
+             return [...document.querySelectorAll('main *')]
+               .filter(e => e.getBoundingClientRect().right > w + 1)
+               .slice(0, 5)
+               .map(e => e.tagName.toLowerCase() + '.' + e.className + ' « ' + (e.innerText || '').slice(0, 40) + ' »');",
+            vec![],
+        )
+        .await
+        .expect("culprits");
+    Some(format!(
+        "{path}: {overflow} px wider than the window: {culprits}"
+    ))
+}
+
 /// The `href` of the first element matching `css` (links of the demo read from its pages).
 async fn first_href(b: &Browser, css: &str) -> String {
     let Ok(el) = b.client.find(Locator::Css(css)).await else {
@@ -201,6 +233,12 @@ async fn every_main_page_passes_axe_and_the_keyboard() {
     let association = first_href(&b, "table a[href^='/associations/']").await;
     b.go(&association).await;
     let participant = first_href(&b, "a[href^='/participants/'][href$='/modifier']").await;
+    b.go(&format!("{cohort}/envois")).await;
+    let email = first_href(&b, "table.outbox a[href^='/envois/']").await;
+    b.go("/dla").await;
+    let dla = first_href(&b, "main a[href^='/dla/']").await;
+    b.go("/consultants").await;
+    let consultant = first_href(&b, "main a[href^='/consultants/'][href$='/modifier']").await;
     let pages = [
         "/cohortes".to_string(),
         cohort.clone(),
@@ -227,16 +265,36 @@ async fn every_main_page_passes_axe_and_the_keyboard() {
         format!("{association}/modele"),
         format!("{association}/modele/etat_des_lieux"),
         format!("{association}/participants/nouveau"),
-        participant,
+        participant.clone(),
+        format!("{}/anonymiser", participant.trim_end_matches("/modifier")),
+        format!(
+            "{association}/compte-rendu?seance={}",
+            session.trim_start_matches("/seances/")
+        ),
+        format!("{association}/bilan-modele"),
+        format!("{association}/modele/imprimer"),
+        format!("{association}/retirer"),
+        format!("{session}/supprimer"),
+        email,
         "/dla".into(),
+        dla.clone(),
+        format!("{dla}/modifier"),
+        format!("{dla}/modifications"),
         "/consultants".into(),
+        consultant,
         "/compte".into(),
     ];
     for path in &pages {
         b.go(path).await;
         b.shot(&slug(path)).await;
         problems.extend(axe(&b).await);
+        problems.extend(overflow(&b, path).await);
     }
+    // An error page.
+    b.allow_console("404 (Not Found)");
+    b.go("/cohortes/00000000-0000-0000-0000-000000000000").await;
+    b.expect_text("introuvable").await;
+    problems.extend(axe(&b).await);
     // Keyboard on the pages used most, a long one and forms among them.
     for path in [
         &cohort,
@@ -286,33 +344,7 @@ async fn every_main_page_passes_axe_and_the_keyboard() {
         problems.extend(axe(&b).await);
         problems.extend(keyboard(&b).await);
         // Readable on a phone: nothing wider than the screen.
-        let overflow = b
-            .client
-            .execute(
-                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
-                vec![],
-            )
-            .await
-            .expect("widths")
-            .as_i64()
-            .unwrap_or(0);
-        if overflow > 0 {
-            let culprits = b
-                .client
-                .execute(
-                    "const w = document.documentElement.clientWidth;
-                     return [...document.querySelectorAll('main *')]
-                       .filter(e => e.getBoundingClientRect().right > w + 1)
-                       .slice(0, 5)
-                       .map(e => e.tagName.toLowerCase() + '.' + e.className + ' « ' + (e.innerText || '').slice(0, 40) + ' »');",
-                    vec![],
-                )
-                .await
-                .expect("culprits");
-            problems.push(format!(
-                "{path}: {overflow} px wider than a phone screen: {culprits}"
-            ));
-        }
+        problems.extend(overflow(&b, path).await);
     }
     b.close().await;
 

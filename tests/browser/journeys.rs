@@ -281,7 +281,7 @@ async fn consultant_journey(server: &Server, cohort_path: &str) {
     .await;
     b.choose("Nature", "Animation collective").await;
     b.fill("Durée", "2").await;
-    b.choose("Unité", "demi-journée(s) : 1 ou 2").await;
+    b.choose("Unité", "demi-journées").await;
     b.choose("Séance", "Session introductive").await;
     b.fill("Commentaire", "Animation de la session introductive")
         .await;

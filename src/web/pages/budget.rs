@@ -133,7 +133,7 @@ fn kind_options(selected: &str) -> Value {
 fn unit_options(selected: &str) -> Value {
     view::options(
         &[
-            (UNIT_HALF_DAYS, "demi-journée(s) : 1 ou 2"),
+            (UNIT_HALF_DAYS, "demi-journées : 1 ou 2"),
             (UNIT_HOURS, "heures : 1 h 30, 1,5, 90 min"),
         ],
         selected,
