@@ -481,13 +481,28 @@ async fn a_participant_returns_homework_with_an_answer_for_their_association_onl
             "https://partage.example/bilan.pdf".to_string()
         )]
     );
-    // The staff sees it returned.
+    // The staff sees it returned, and reads what was handed in (the link opens it).
     let returns = app
         .get(&format!("/api/v1/cohorts/{cohort}/tasks"))
         .await
         .expect(200)
         .text();
     assert!(returns.contains("rendu"));
+    assert!(
+        returns.contains("https://partage.example/bilan.pdf"),
+        "{returns}"
+    );
+    let cohort_page = app
+        .get(&format!("/cohortes/{cohort}"))
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        cohort_page.contains(
+            "Réponse : <a href=\"https://partage.example/bilan.pdf\" rel=\"noopener noreferrer\">"
+        ),
+        "{cohort_page}"
+    );
 
     // A task of another cohort: not found, nothing stored.
     let (other, _) = app.cohort_with(1).await;

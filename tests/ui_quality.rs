@@ -826,3 +826,34 @@ fn no_page_needs_javascript() {
     assert!(cohorte::web::CSP.contains("script-src 'self'"));
     assert!(!cohorte::web::CSP.contains("unsafe-inline"));
 }
+
+/// The séance and journal pages carry their own `session` (the séance): the layout's
+/// signed-in person has a key of its own, so these pages keep the navigation and offer
+/// the chargé·e de mission what they may do (they lost both once).
+#[actix_web::test]
+async fn the_seance_pages_keep_the_navigation_and_their_actions() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(2).await;
+    let programme = app.generate(&cohort).await;
+    let session = programme["sessions"][0]["id"]
+        .as_str()
+        .expect("a session id")
+        .to_string();
+    let show = page(&app, &format!("/seances/{session}")).await;
+    assert!(show.contains("Se déconnecter"), "{show}");
+    assert!(show.contains("Navigation principale"), "{show}");
+    for action in ["deplacer", "modifier", "supprimer"] {
+        assert!(
+            show.contains(&format!("href=\"/seances/{session}/{action}\"")),
+            "« {action} » offered on the séance page:\n{show}"
+        );
+    }
+    for uri in [
+        format!("/seances/{session}/journal"),
+        format!("/seances/{session}/emargement"),
+        format!("/cohortes/{cohort}/budget"),
+    ] {
+        let html = page(&app, &uri).await;
+        assert!(html.contains("Se déconnecter"), "{uri}:\n{html}");
+    }
+}

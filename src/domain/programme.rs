@@ -1036,7 +1036,7 @@ fn shift_tasks<'a>(
         );
         if new_due != task.due_date {
             summary.push(format!(
-                "Tâche « {} » : échéance du {} au {}{note}.",
+                "Travail préparatoire « {} » : échéance du {} au {}{note}.",
                 task.title,
                 fr::date_long(task.due_date),
                 fr::date_long(new_due)
@@ -1859,7 +1859,7 @@ mod tests {
             out.summary,
             vec![
                 "« État des lieux » passe du lundi 15 février 2027, 9\u{a0}h\u{a0}30 au mardi 23 février 2027, 9\u{a0}h\u{a0}30.".to_owned(),
-                "Tâche « État des lieux des missions et du modèle socio-économique » : échéance du lundi 8 février 2027 au mardi 16 février 2027.".to_owned(),
+                "Travail préparatoire « État des lieux des missions et du modèle socio-économique » : échéance du lundi 8 février 2027 au mardi 16 février 2027.".to_owned(),
             ]
         );
     }

@@ -222,6 +222,13 @@ pub fn is_plausible_email(s: &str) -> bool {
             .chars()
             .any(|c| c.is_whitespace() || c == ',' || c == ';' || c == '<' || c == '>')
         && !domain.contains('@')
+        // A dot may not start or end the local part, nor follow another (RFC 5322 dot-atom):
+        // SMTP servers refuse such addresses, and the email would fail.
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !s.contains("..")
+        // The address must also be one the mailer can send to.
+        && s.parse::<lettre::Address>().is_ok()
 }
 
 pub fn new_id() -> String {
@@ -277,5 +284,10 @@ mod tests {
         assert!(!is_plausible_email("marie.dupont@asso"));
         assert!(!is_plausible_email("marie dupont@asso.fr"));
         assert!(!is_plausible_email("marie.dupont.asso.fr"));
+        assert!(!is_plausible_email("membre.du.bureau..@asso.fr"));
+        assert!(!is_plausible_email(".marie@asso.fr"));
+        assert!(!is_plausible_email("marie.@asso.fr"));
+        assert!(!is_plausible_email("marie@asso..fr"));
+        assert!(is_plausible_email("marie-claire.o'neil+dla@asso-33.fr"));
     }
 }

@@ -52,6 +52,9 @@ pub struct TaskReturn {
     /// `a_faire` or `rendu`.
     pub status: String,
     pub returned_on: Option<NaiveDate>,
+    /// What the participant handed in from their portal (a text or a link); empty when
+    /// the return was only marked by the team.
+    pub answer: String,
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: NaiveDateTime,

@@ -85,6 +85,11 @@ pub fn task(
                 "name": a.name,
                 "returned": r.is_some(),
                 "returned_on": r.and_then(|r| r.returned_on).map(fr::date_short),
+                "answer": r.map(|r| r.answer.as_str()).filter(|a| !a.is_empty()),
+                "answer_is_link": r.is_some_and(|r| {
+                    let a = r.answer.trim();
+                    (a.starts_with("https://") || a.starts_with("http://")) && !a.contains(char::is_whitespace)
+                }),
                 "late": r.is_none() && t.due_date < today,
             })
         })

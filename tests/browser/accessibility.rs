@@ -192,6 +192,26 @@ async fn overflow(b: &Browser, path: &str) -> Option<String> {
     ))
 }
 
+/// One layout everywhere: a signed-in page carries the main navigation with « Se
+/// déconnecter » (a page whose data was named like the layout's lost it once).
+async fn navigation(b: &Browser, path: &str) -> Option<String> {
+    let nav = b
+        .client
+        .find(Locator::Css(
+            "header.site nav[aria-label='Navigation principale']",
+        ))
+        .await;
+    let ok = match nav {
+        Ok(nav) => nav
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("Se déconnecter"),
+        Err(_) => false,
+    };
+    (!ok).then(|| format!("{path}: no main navigation with « Se déconnecter »"))
+}
+
 /// The `href` of the first element matching `css` (links of the demo read from its pages).
 async fn first_href(b: &Browser, css: &str) -> String {
     let Ok(el) = b.client.find(Locator::Css(css)).await else {
@@ -289,6 +309,7 @@ async fn every_main_page_passes_axe_and_the_keyboard() {
         b.shot(&slug(path)).await;
         problems.extend(axe(&b).await);
         problems.extend(overflow(&b, path).await);
+        problems.extend(navigation(&b, path).await);
     }
     // An error page.
     b.allow_console("404 (Not Found)");
@@ -298,6 +319,8 @@ async fn every_main_page_passes_axe_and_the_keyboard() {
     // Keyboard on the pages used most, a long one and forms among them.
     for path in [
         &cohort,
+        &"/cohortes/nouvelle".to_string(),
+        &association,
         &session,
         &format!("{session}/journal"),
         &format!("{cohort}/budget"),
@@ -322,10 +345,12 @@ async fn every_main_page_passes_axe_and_the_keyboard() {
     for path in [
         "/cohortes".to_string(),
         cohort.clone(),
+        session.clone(),
         format!("{session}/journal"),
     ] {
         b.go(&path).await;
         problems.extend(axe(&b).await);
+        problems.extend(navigation(&b, &path).await);
     }
     b.close().await;
 
@@ -345,6 +370,7 @@ async fn every_main_page_passes_axe_and_the_keyboard() {
         problems.extend(keyboard(&b).await);
         // Readable on a phone: nothing wider than the screen.
         problems.extend(overflow(&b, path).await);
+        problems.extend(navigation(&b, path).await);
     }
     b.close().await;
 

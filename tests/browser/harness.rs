@@ -4,7 +4,7 @@
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -217,7 +217,8 @@ pub async fn wait_for_mail(
 
 struct Driver {
     url: String,
-    _started: Option<Mutex<Child>>,
+    // Kept open for the life of the test binary: chromedriver is stopped when it closes.
+    _started: Option<Mutex<(Child, ChildStdin)>>,
 }
 
 fn driver() -> &'static Driver {
@@ -235,27 +236,35 @@ fn driver() -> &'static Driver {
             "COHORTE_TEST_WEBDRIVER must be set under CI: scripts/test installs Chromium and \
              starts chromedriver"
         );
-        // A plain local `cargo test`: start chromedriver here. It outlives the test binary
-        // (nothing kills it at exit); scripts/test starts and stops its own instead.
+        // A plain local `cargo test`: start chromedriver here, under a shell that stops it
+        // when this process's end closes its stdin (scripts/test runs its own instead).
         let port = free_port();
-        let child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(
+                "command -v chromedriver >/dev/null || exit 127
+                 LANGUAGE=fr chromedriver --port=\"$1\" >/dev/null 2>&1 & pid=$!
+                 read -r _; kill \"$pid\"",
+            )
+            .arg("sh")
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
             .spawn()
-            .expect(
-                "chromedriver not found: run scripts/test, which installs Debian's chromium \
-                 and chromium-driver",
-            );
+            .expect("sh");
+        let stdin = child.stdin.take().expect("stdin");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
+            assert!(
+                Instant::now() < deadline && child.try_wait().ok().flatten().is_none(),
+                "chromedriver did not start: run scripts/test, which installs Debian's \
+                 chromium and chromium-driver"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         Driver {
             url: format!("http://127.0.0.1:{port}"),
-            _started: Some(Mutex::new(child)),
+            _started: Some(Mutex::new((child, stdin))),
         }
     })
 }
@@ -454,6 +463,8 @@ impl Browser {
         if full > h {
             let _ = self.client.set_window_size(w as u32, full as u32).await;
         }
+        // From the top of the page, header included.
+        let _ = self.client.execute("window.scrollTo(0, 0);", vec![]).await;
         let png = self.client.screenshot().await.expect("screenshot");
         if full > h {
             let _ = self.client.set_window_size(w as u32, h as u32).await;

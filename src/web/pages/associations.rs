@@ -317,7 +317,7 @@ async fn confirm_delete(state: web::Data<AppState>, path: web::Path<String>) -> 
         json!({
             "title": format!("Retirer {} de la cohorte ?", a.name),
             "nav_cohorts": true,
-            "message": format!("{} sera retirée de la cohorte avec ses {} participant·es, sa séance de bilan individuel et le suivi de ses travaux préparatoires. Cette action est définitive.", a.name, n),
+            "message": format!("{} sera retirée de la cohorte avec {}, sa séance de bilan individuel et le suivi de ses travaux préparatoires. Cette action est définitive.", a.name, match n { 0 => "ses données".to_string(), 1 => "sa ou son participant·e".to_string(), n => format!("ses {n} participant·es") }),
             "action": format!("/associations/{id}/retirer"),
             "confirm_label": "Retirer l'association",
             "cancel": format!("/associations/{id}"),

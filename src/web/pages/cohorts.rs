@@ -82,10 +82,15 @@ async fn form_context(
         .filter(|d| owners.as_ref().is_none_or(|ids| ids.contains(&d.id)))
         .map(|d| (d.id.clone(), format!("{} — {}", d.name, d.area)))
         .collect();
-    // The owning DLA is not its own partner (the server ignores it anyway).
+    // The owning DLA is not its own partner (the server ignores it anyway); with one DLA
+    // to choose from (a chargé·e de mission's own), that one is the owner.
+    let owner = match dla_pairs.as_slice() {
+        [(only, _)] if input.dla_id.is_empty() => only.clone(),
+        _ => input.dla_id.clone(),
+    };
     let partners: Vec<Value> = dlas
         .iter()
-        .filter(|d| d.id != input.dla_id)
+        .filter(|d| d.id != owner)
         .map(|d| json!({"value": d.id, "label": format!("{} — {}", d.name, d.area), "checked": input.partner_dla_ids.contains(&d.id)}))
         .collect();
     let mut consultant_pairs = vec![(String::new(), "— À désigner —".to_string())];

@@ -487,7 +487,8 @@ async fn sign_sheet(state: web::Data<AppState>, path: web::Path<String>) -> Page
         "cohort": {"id": sheet.cohort.id, "name": sheet.cohort.name},
         "session_id": s.id,
         "session_label": label,
-        "long_label": s.kind().long_label(),
+        // The kind's full name, unless the session's own name already says it.
+        "long_label": (s.kind().long_label() != label).then(|| s.kind().long_label()),
         "date": fr::date_long(s.local_start().date()),
         "when": fr::time_range(s.starts_at.and_utc(), s.ends_at.and_utc()),
         "location": s.location,

@@ -115,10 +115,11 @@ pub fn render_status(
 ) -> PageResult {
     if let Some(obj) = ctx.as_object_mut() {
         obj.entry("errors").or_insert_with(|| json!({}));
-        // Who is signed in (layout) and the CSRF token every POST form carries.
+        // Who is signed in (layout, and what each page offers them) under a key of its own
+        // that no page uses for its data — pages have a `session` (a séance) — and the CSRF
+        // token every POST form carries.
         if let Some(identity) = crate::web::actor::current() {
-            obj.entry("session")
-                .or_insert_with(|| identity.actor.view());
+            obj.insert("viewer".into(), identity.actor.view());
             if let Some(token) = identity.csrf_token() {
                 obj.insert("csrf_token".into(), json!(token));
             }

@@ -197,6 +197,10 @@ async fn show(state: web::Data<AppState>, path: web::Path<String>) -> PageResult
                 "body_html": e.body_html,
                 "has_invite": e.ics.is_some(),
                 "ics_cancel": e.ics_method.as_deref() == Some("CANCEL"),
+                // What can be done from the preview, as from the list.
+                "can_release": status == Status::Draft,
+                "can_hold": status == Status::Scheduled,
+                "can_cancel": matches!(status, Status::Draft | Status::Scheduled | Status::Failed),
             },
         }),
     )
@@ -366,7 +370,7 @@ fn settings_summary(s: &Schedule, custom: bool) -> Value {
                 "Récapitulatif hebdomadaire : aucun.".to_string()
             } else {
                 format!(
-                    "Récapitulatif hebdomadaire au ou à la consultant·e et au ou à la chargé·e de mission : le {} à {}.",
+                    "Récapitulatif hebdomadaire à l'équipe (consultant·e et chargé·e de mission) : le {} à {}.",
                     schedule::weekday_label(s.summary_weekday),
                     hour(s.summary_hour)
                 )
