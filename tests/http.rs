@@ -1176,6 +1176,49 @@ async fn validating_all_releases_the_cohorts_drafts_and_only_them() {
 }
 
 #[actix_web::test]
+async fn the_outbox_lists_what_leaves_soonest_first_then_what_has_left() {
+    use cohorte::db::schema::outbox_emails;
+    use diesel::prelude::*;
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let later = queue_email(&app, &cohort, "later", "later@jardins.fr", false);
+    let sooner = queue_email(&app, &cohort, "sooner", "sooner@jardins.fr", true);
+    let sent = queue_email(&app, &cohort, "sent", "sent@jardins.fr", false);
+    let at = |d: u32| {
+        chrono::NaiveDate::from_ymd_opt(2027, 1, d)
+            .unwrap()
+            .and_hms_opt(8, 0, 0)
+            .unwrap()
+    };
+    let mut conn = app.pool.get().unwrap();
+    for (id, day) in [(&later, 20), (&sooner, 6)] {
+        diesel::update(outbox_emails::table.find(id))
+            .set(outbox_emails::send_after.eq(at(day)))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    diesel::update(outbox_emails::table.find(&sent))
+        .set((
+            outbox_emails::status.eq("sent"),
+            outbox_emails::sent_at.eq(Some(at(2))),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    drop(conn);
+    let html = app
+        .get(&format!("/cohortes/{cohort}/envois"))
+        .await
+        .expect(200)
+        .text();
+    let pos = |id: &str| {
+        html.find(&format!("id=\"envoi-{id}\""))
+            .unwrap_or_else(|| panic!("row {id}"))
+    };
+    assert!(pos(&sooner) < pos(&later), "the soonest to leave first");
+    assert!(pos(&later) < pos(&sent), "then what has left");
+}
+
+#[actix_web::test]
 async fn an_empty_outbox_says_what_will_appear_there() {
     let app = spawn().await;
     let (cohort, _) = app.cohort_with(1).await;

@@ -125,10 +125,27 @@ async fn list_ctx(
         })
         .collect();
     let total = emails.len();
-    let shown: Vec<&OutboxEmail> = emails
+    // What is still to leave comes first, the soonest on top (what a review reads first);
+    // then what has left or will not, the latest on top.
+    let pending = |e: &OutboxEmail| {
+        matches!(
+            e.status(),
+            Status::Draft | Status::Scheduled | Status::Sending | Status::Failed
+        )
+    };
+    let mut shown: Vec<&OutboxEmail> = emails
         .iter()
         .filter(|e| only.is_none_or(|s| e.status() == s))
         .collect();
+    shown.sort_by(|a, b| match (pending(a), pending(b)) {
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        (true, true) => a.send_after.cmp(&b.send_after),
+        (false, false) => b
+            .sent_at
+            .unwrap_or(b.send_after)
+            .cmp(&a.sent_at.unwrap_or(a.send_after)),
+    });
     let schedule = co.schedule(&state.config.mail.schedule);
     Ok(json!({
         "title": "Envois de la cohorte",
