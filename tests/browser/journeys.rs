@@ -346,6 +346,10 @@ async fn participant_journey(server: &Server, run: &str) {
         .trim_end_matches(['.', ')', '>', ','])
         .to_string();
     assert!(link.starts_with(&server.base), "{link}");
+    assert!(
+        body.contains("Où : lieu à préciser"),
+        "a convocation without a place says so:\n{body}"
+    );
 
     let b = Browser::open(server, "3-participant", PHONE).await;
     b.go(&link).await;
