@@ -800,6 +800,18 @@ async fn the_association_page_shows_the_director_mobilisation_pistes_and_comptes
     let people = participants(&app, &ids[0]).await;
     let director = &people[0].0;
     let edl = id(session_of(&sessions, "etat_des_lieux"));
+    // Before any session log there is nothing to judge yet.
+    let before = app
+        .get(&format!("/associations/{}", ids[0]))
+        .await
+        .expect(200)
+        .text()
+        .replace("&#x27;", "'");
+    assert!(
+        before.contains("Aucune séance renseignée pour l'instant"),
+        "{before}"
+    );
+    assert!(!before.contains("mobilisation-below\">"), "{before}");
     // The director was there in the morning only.
     app.post_form(
         &format!("/seances/{edl}/journal"),
