@@ -537,19 +537,7 @@ impl Browser {
             "//button[starts-with(normalize-space(.), {0})] | //input[@type='submit' and starts-with(@value, {0})]",
             xpath_literal(text)
         );
-        let button = match self.client.find(Locator::XPath(&xpath)).await {
-            Ok(b) => b,
-            Err(_) => panic!(
-                "[{}] no button « {text} » on {}:\n{}",
-                self.journey,
-                self.path().await,
-                self.text().await
-            ),
-        };
-        self.mark().await;
-        button.click().await.expect("click");
-        self.settle().await;
-        self.console_clean().await;
+        self.click(&xpath, &format!("button « {text} »")).await;
     }
 
     /// Follows the link whose visible text starts with `text`.
@@ -558,17 +546,22 @@ impl Browser {
             "//a[starts-with(normalize-space(.), {})]",
             xpath_literal(text)
         );
-        let link = match self.client.find(Locator::XPath(&xpath)).await {
-            Ok(b) => b,
-            Err(_) => panic!(
-                "[{}] no link « {text} » on {}:\n{}",
+        self.click(&xpath, &format!("link « {text} »")).await;
+    }
+
+    /// Clicks the first element `xpath` finds (`what` names it in a failure), waits for
+    /// the next page and checks its console.
+    pub async fn click(&self, xpath: &str, what: &str) {
+        let Ok(element) = self.client.find(Locator::XPath(xpath)).await else {
+            panic!(
+                "[{}] no {what} on {}:\n{}",
                 self.journey,
                 self.path().await,
                 self.text().await
-            ),
+            )
         };
         self.mark().await;
-        link.click().await.expect("click");
+        element.click().await.expect("click");
         self.settle().await;
         self.console_clean().await;
     }

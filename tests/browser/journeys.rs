@@ -155,17 +155,11 @@ async fn officer_journey(server: &Server, run: &str) -> String {
     b.shot("programme").await;
 
     // Move the « état des lieux » session by a week: its preparatory work follows.
-    let session = b
-        .client
-        .find(Locator::XPath(
-            "//li[contains(@class,'session')][.//h3[contains(., 'tat des lieux')]]//a[starts-with(normalize-space(.), 'Déplacer')]",
-        ))
-        .await
-        .expect("a « Déplacer » link on the état des lieux session");
-    b.mark().await;
-    session.click().await.expect("click");
-    b.settle().await;
-    b.console_clean().await;
+    b.click(
+        "//li[contains(@class,'session')][.//h3[contains(., 'tat des lieux')]]//a[starts-with(normalize-space(.), 'Déplacer')]",
+        "« Déplacer » link on the état des lieux session",
+    )
+    .await;
     b.expect_text("suivront du même nombre de jours").await;
     let linked_due = task_due_on_move_page(&b).await;
     let date = b

@@ -21,7 +21,8 @@ use crate::web::actor::{Actor, Credential, Identity, Staff, session_cookie};
 use crate::web::form::Form;
 use crate::web::pages::auth::send_now;
 use crate::web::pages::{
-    NoticeQuery, PageResult, redirect, render, render_status, rerender, with_notice,
+    Confirm, NoticeQuery, PageResult, confirm, redirect, render, render_status, rerender,
+    with_notice,
 };
 use crate::web::view;
 
@@ -264,20 +265,20 @@ async fn confirm_revoke_token(
             .ok_or_else(|| AppError::not_found("Jeton"))
     })
     .await?;
-    render(
+    confirm(
         &state,
-        "pages/confirm",
-        json!({
-            "title": format!("Révoquer le jeton « {} » ?", token.name),
-            "nav_account": true,
-            "message": format!(
+        "nav_account",
+        Confirm {
+            title: format!("Révoquer le jeton « {} » ?", token.name),
+            message: format!(
                 "Le jeton « {} » ({}…) sera révoqué : les programmes qui l'utilisent n'auront plus accès à l'API. Cette action est définitive ; pour reprendre, il faudra créer un nouveau jeton.",
                 token.name, token.prefix
             ),
-            "action": format!("/compte/jetons/{id}/revoquer"),
-            "confirm_label": "Révoquer le jeton",
-            "cancel": "/compte#tokens-title",
-        }),
+            action: format!("/compte/jetons/{id}/revoquer"),
+            confirm_label: "Révoquer le jeton".into(),
+            cancel: "/compte#tokens-title".into(),
+            ..Default::default()
+        },
     )
 }
 

@@ -11,7 +11,9 @@ use crate::models::participant::{self, ParticipantInput, ROLES};
 use crate::models::{cohort, programme, session, task};
 use crate::web::AppState;
 use crate::web::form::Form;
-use crate::web::pages::{NoticeQuery, PageResult, redirect, render, rerender, with_notice};
+use crate::web::pages::{
+    Confirm, NoticeQuery, PageResult, confirm, redirect, render, rerender, with_notice,
+};
 use crate::web::view;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -313,17 +315,25 @@ async fn confirm_delete(state: web::Data<AppState>, path: web::Path<String>) -> 
         ))
     })
     .await?;
-    render(
+    confirm(
         &state,
-        "pages/confirm",
-        json!({
-            "title": format!("Retirer {} de la cohorte ?", a.name),
-            "nav_cohorts": true,
-            "message": format!("{} sera retirée de la cohorte avec {}, sa séance de bilan individuel et le suivi de ses travaux préparatoires. Cette action est définitive.", a.name, match n { 0 => "ses données".to_string(), 1 => "sa ou son participant·e".to_string(), n => format!("ses {n} participant·es") }),
-            "action": format!("/associations/{id}/retirer"),
-            "confirm_label": "Retirer l'association",
-            "cancel": format!("/associations/{id}"),
-        }),
+        "nav_cohorts",
+        Confirm {
+            title: format!("Retirer {} de la cohorte ?", a.name),
+            message: format!(
+                "{} sera retirée de la cohorte avec {}, sa séance de bilan individuel et le suivi de ses travaux préparatoires. Cette action est définitive.",
+                a.name,
+                match n {
+                    0 => "ses données".to_string(),
+                    1 => "sa ou son participant·e".to_string(),
+                    n => format!("ses {n} participant·es"),
+                }
+            ),
+            action: format!("/associations/{id}/retirer"),
+            confirm_label: "Retirer l'association".into(),
+            cancel: format!("/associations/{id}"),
+            ..Default::default()
+        },
     )
 }
 
@@ -475,20 +485,20 @@ async fn confirm_delete_participant(
 ) -> PageResult {
     let id = path.into_inner();
     let (p, a) = participant_and_association(&state, &id).await?;
-    render(
+    confirm(
         &state,
-        "pages/confirm",
-        json!({
-            "title": format!("Retirer {} de {} ?", p.name, a.name),
-            "nav_cohorts": true,
-            "message": format!(
+        "nav_cohorts",
+        Confirm {
+            title: format!("Retirer {} de {} ?", p.name, a.name),
+            message: format!(
                 "{} sera retiré·e de {} : plus aucun e-mail ne lui sera envoyé, ses présences notées dans les journaux de séance et son accès à l'espace participant·e seront supprimés. Cette action est définitive.",
                 p.name, a.name
             ),
-            "action": format!("/participants/{id}/retirer"),
-            "confirm_label": format!("Retirer {}", p.name),
-            "cancel": format!("/participants/{id}/modifier"),
-        }),
+            action: format!("/participants/{id}/retirer"),
+            confirm_label: format!("Retirer {}", p.name),
+            cancel: format!("/participants/{id}/modifier"),
+            ..Default::default()
+        },
     )
 }
 
@@ -504,20 +514,20 @@ async fn delete_participant(state: web::Data<AppState>, path: web::Path<String>)
 async fn confirm_renew_links(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let (p, a) = participant_and_association(&state, &id).await?;
-    render(
+    confirm(
         &state,
-        "pages/confirm",
-        json!({
-            "title": format!("Renouveler les liens de {} ?", p.name),
-            "nav_cohorts": true,
-            "message": format!(
+        "nav_cohorts",
+        Confirm {
+            title: format!("Renouveler les liens de {} ?", p.name),
+            message: format!(
                 "Les liens personnels de {} (agenda et connexion à son espace) seront remplacés : les anciens ne fonctionneront plus, sa session ouverte sera fermée et les prochains e-mails porteront les nouveaux liens.",
                 p.name
             ),
-            "action": format!("/participants/{id}/renouveler-liens"),
-            "confirm_label": "Renouveler les liens",
-            "cancel": format!("/associations/{}#liens", a.id),
-        }),
+            action: format!("/participants/{id}/renouveler-liens"),
+            confirm_label: "Renouveler les liens".into(),
+            cancel: format!("/associations/{}#liens", a.id),
+            ..Default::default()
+        },
     )
 }
 

@@ -23,7 +23,9 @@ use crate::models::time_entry::{self, TimeEntry, TimeEntryInput, UNIT_HALF_DAYS,
 use crate::models::{association, cohort, dla, programme, session};
 use crate::web::AppState;
 use crate::web::form::Form;
-use crate::web::pages::{NoticeQuery, PageResult, redirect, render, rerender, with_notice};
+use crate::web::pages::{
+    Confirm, NoticeQuery, PageResult, confirm, redirect, render, rerender, with_notice,
+};
 use crate::web::view;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -512,21 +514,21 @@ async fn confirm_delete(state: web::Data<AppState>, path: web::Path<String>) -> 
     let id = path.into_inner();
     let e = entry_cohort(&state, &id).await?;
     let kind = e.time_kind().map(|k| k.label()).unwrap_or("temps");
-    render(
+    confirm(
         &state,
-        "pages/confirm",
-        json!({
-            "title": format!("Supprimer la saisie du {} ?", fr::date_short(e.entry_date)),
-            "nav_cohorts": true,
-            "message": format!(
+        "nav_cohorts",
+        Confirm {
+            title: format!("Supprimer la saisie du {} ?", fr::date_short(e.entry_date)),
+            message: format!(
                 "La saisie « {kind} » de {} du {} sera supprimée des jours réalisés.",
                 duration_label(&e),
                 fr::date_long(e.entry_date)
             ),
-            "action": format!("/temps/{id}/supprimer"),
-            "confirm_label": "Supprimer la saisie",
-            "cancel": format!("/cohortes/{}/budget#temps", e.cohort_id),
-        }),
+            action: format!("/temps/{id}/supprimer"),
+            confirm_label: "Supprimer la saisie".into(),
+            cancel: format!("/cohortes/{}/budget#temps", e.cohort_id),
+            ..Default::default()
+        },
     )
 }
 

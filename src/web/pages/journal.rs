@@ -24,7 +24,9 @@ use crate::models::session_log::{
 use crate::models::{association, cohort, participant, session};
 use crate::web::AppState;
 use crate::web::form::Form;
-use crate::web::pages::{NoticeQuery, PageResult, redirect, render, render_status, with_notice};
+use crate::web::pages::{
+    Confirm, NoticeQuery, PageResult, confirm, redirect, render, render_status, with_notice,
+};
 use crate::web::view;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -418,21 +420,21 @@ async fn confirm_delete_lead(
     let back = local_back(&q.back)
         .map(str::to_string)
         .unwrap_or_else(|| default_back(&lead));
-    render(
+    confirm(
         &state,
-        "pages/confirm",
-        json!({
-            "title": format!("Supprimer la piste « {} » ?", lead.text),
-            "nav_cohorts": true,
-            "message": format!(
+        "nav_cohorts",
+        Confirm {
+            title: format!("Supprimer la piste « {} » ?", lead.text),
+            message: format!(
                 "La piste « {} » de {} sera supprimée : elle disparaîtra de la page de l'association, de ses comptes rendus et de son bilan individuel. Cette action est définitive.",
                 lead.text, a.name
             ),
-            "action": format!("/pistes/{id}/supprimer"),
-            "back": back,
-            "confirm_label": "Supprimer la piste",
-            "cancel": back,
-        }),
+            action: format!("/pistes/{id}/supprimer"),
+            confirm_label: "Supprimer la piste".into(),
+            cancel: back.clone(),
+            back: Some(back),
+            ..Default::default()
+        },
     )
 }
 

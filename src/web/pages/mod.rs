@@ -102,6 +102,31 @@ pub fn escape(s: &str) -> String {
     handlebars::html_escape(s)
 }
 
+/// A confirmation page before a destructive action (`pages/confirm`): what will happen, a
+/// button that posts to `action`, and a way back. Works without JavaScript.
+#[derive(Serialize, Default)]
+pub struct Confirm {
+    pub title: String,
+    pub message: String,
+    pub action: String,
+    pub confirm_label: String,
+    pub cancel: String,
+    /// The cancel link's text when « Annuler » would be ambiguous.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_label: Option<String>,
+    /// Where the action returns to, posted with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub back: Option<String>,
+}
+
+/// Renders a `Confirm` under the navigation entry `nav` (e.g. `nav_cohorts`).
+pub fn confirm(state: &AppState, nav: &str, page: Confirm) -> PageResult {
+    let mut ctx = serde_json::to_value(page)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("confirmation page: {e}")))?;
+    ctx[nav] = json!(true);
+    render(state, "pages/confirm", ctx)
+}
+
 /// Renders `template` with `ctx` (a JSON object), adding the layout's common values.
 pub fn render(state: &AppState, template: &str, mut ctx: Value) -> PageResult {
     render_status(state, StatusCode::OK, template, &mut ctx)

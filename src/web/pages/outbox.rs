@@ -16,7 +16,9 @@ use crate::models::cohort::{self, ScheduleInput};
 use crate::models::outbox::{self, OutboxEmail};
 use crate::web::AppState;
 use crate::web::form::Form;
-use crate::web::pages::{NoticeQuery, PageResult, redirect, render, render_status, with_notice};
+use crate::web::pages::{
+    Confirm, NoticeQuery, PageResult, confirm, redirect, render, render_status, with_notice,
+};
 use crate::web::view;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -280,21 +282,21 @@ async fn confirm_cancel(state: web::Data<AppState>, path: web::Path<String>) -> 
         Some(_) => String::new(),
         None => format!(" (prévu le {})", view::utc_long(e.send_after)),
     };
-    render(
+    confirm(
         &state,
-        "pages/confirm",
-        json!({
-            "title": format!("Annuler l'envoi à {} ?", e.recipient_name),
-            "nav_cohorts": true,
-            "message": format!(
+        "nav_cohorts",
+        Confirm {
+            title: format!("Annuler l'envoi à {} ?", e.recipient_name),
+            message: format!(
                 "L'e-mail « {} » à {} <{}>{when} ne partira pas. Il restera dans la liste des envois comme annulé.",
                 e.subject, e.recipient_name, e.recipient_email
             ),
-            "action": format!("/envois/{id}/annuler"),
-            "confirm_label": "Annuler l'envoi",
-            "cancel": back(&e),
-            "cancel_label": "Garder l'envoi",
-        }),
+            action: format!("/envois/{id}/annuler"),
+            confirm_label: "Annuler l'envoi".into(),
+            cancel: back(&e).clone(),
+            cancel_label: Some("Garder l'envoi".into()),
+            ..Default::default()
+        },
     )
 }
 

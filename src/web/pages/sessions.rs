@@ -11,7 +11,8 @@ use crate::models::{association, cohort, programme, task};
 use crate::web::AppState;
 use crate::web::form::Form;
 use crate::web::pages::{
-    NoticeQuery, PageResult, redirect, render, render_status, rerender, with_notice,
+    Confirm, NoticeQuery, PageResult, confirm, redirect, render, render_status, rerender,
+    with_notice,
 };
 use crate::web::view;
 
@@ -289,17 +290,17 @@ async fn move_session(
 async fn confirm_delete(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let (s, _, associations, _) = load(&state, &id).await?;
-    render(
+    confirm(
         &state,
-        "pages/confirm",
-        json!({
-            "title": format!("Supprimer la séance « {} » ?", s.label(&associations)),
-            "nav_cohorts": true,
-            "message": "La séance sera retirée du programme. Les travaux préparatoires qui la préparaient restent, sans séance liée.",
-            "action": format!("/seances/{id}/supprimer"),
-            "confirm_label": "Supprimer la séance",
-            "cancel": format!("/seances/{id}"),
-        }),
+        "nav_cohorts",
+        Confirm {
+            title: format!("Supprimer la séance « {} » ?", s.label(&associations)),
+            message: "La séance sera retirée du programme. Les travaux préparatoires qui la préparaient restent, sans séance liée.".into(),
+            action: format!("/seances/{id}/supprimer"),
+            confirm_label: "Supprimer la séance".into(),
+            cancel: format!("/seances/{id}"),
+            ..Default::default()
+        },
     )
 }
 

@@ -9,7 +9,7 @@ use crate::models::task::{self, ReturnInput, TaskInput};
 use crate::models::{association, cohort, programme, session};
 use crate::web::AppState;
 use crate::web::form::Form;
-use crate::web::pages::{PageResult, redirect, render, rerender};
+use crate::web::pages::{Confirm, PageResult, confirm, redirect, render, rerender};
 use crate::web::view;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -154,17 +154,18 @@ async fn confirm_delete(state: web::Data<AppState>, path: web::Path<String>) -> 
     let id = path.into_inner();
     let tid = id.clone();
     let t = crate::db::run(&state.pool, move |c| task::get(c, &tid)).await?;
-    render(
+    confirm(
         &state,
-        "pages/confirm",
-        json!({
-            "title": format!("Supprimer « {} » ?", t.title),
-            "nav_cohorts": true,
-            "message": "Le travail préparatoire et son suivi par association seront supprimés.",
-            "action": format!("/taches/{id}/supprimer"),
-            "confirm_label": "Supprimer le travail",
-            "cancel": format!("/cohortes/{}#travaux", t.cohort_id),
-        }),
+        "nav_cohorts",
+        Confirm {
+            title: format!("Supprimer « {} » ?", t.title),
+            message: "Le travail préparatoire et son suivi par association seront supprimés."
+                .into(),
+            action: format!("/taches/{id}/supprimer"),
+            confirm_label: "Supprimer le travail".into(),
+            cancel: format!("/cohortes/{}#travaux", t.cohort_id),
+            ..Default::default()
+        },
     )
 }
 
