@@ -1130,29 +1130,54 @@ async fn the_outbox_page_lists_each_email_with_its_french_status() {
 }
 
 #[actix_web::test]
-async fn validating_all_releases_the_cohorts_drafts_and_only_them() {
+async fn validating_all_releases_the_drafts_shown_but_not_those_held_back_or_newer() {
     let app = spawn().await;
     let (cohort, _) = app.cohort_with(1).await;
     let (other, _) = app.cohort_with(1).await;
     let first = queue_email(&app, &cohort, "s1", "nadia@jardins.fr", true);
     let second = queue_email(&app, &cohort, "s2", "paul@jardins.fr", true);
-    let scheduled = queue_email(&app, &cohort, "s3", "nadia@jardins.fr", false);
+    let held = queue_email(&app, &cohort, "s3", "nadia@jardins.fr", false);
     let elsewhere = queue_email(&app, &other, "s1", "ines@lac.fr", true);
+    // The team holds one back: « Valider tout » must not send it.
+    app.post_form(&format!("/envois/{held}/retenir"), &[])
+        .await
+        .expect(303);
+    assert_eq!(outbox_status(&app, &held), "draft");
 
     let html = app
         .get(&format!("/cohortes/{cohort}/envois"))
         .await
         .expect(200)
-        .text();
+        .text()
+        .replace("&#x27;", "'");
     assert!(
         html.contains("2 e-mails attendent votre validation"),
         "{html}"
     );
     assert!(html.contains("Valider les 2 e-mails à valider"), "{html}");
+    assert!(html.contains("Les e-mails que vous avez retenus (1) restent en attente"));
     assert!(html.contains(&format!("action=\"/cohortes/{cohort}/envois/valider\"")));
+    let shown_at = html
+        .split("name=\"shown_at\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the page's time")
+        .to_string();
+    // A draft planned after the page was shown: nobody has read it yet.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let newer = queue_email(&app, &cohort, "s4", "lea@jardins.fr", true);
+
+    // Without the page's time, nothing happens.
+    app.post_form(&format!("/cohortes/{cohort}/envois/valider"), &[])
+        .await
+        .expect(400);
+    assert_eq!(outbox_status(&app, &first), "draft");
 
     let res = app
-        .post_form(&format!("/cohortes/{cohort}/envois/valider"), &[])
+        .post_form(
+            &format!("/cohortes/{cohort}/envois/valider"),
+            &[("shown_at", &shown_at)],
+        )
         .await
         .expect(303);
     assert_eq!(
@@ -1161,18 +1186,27 @@ async fn validating_all_releases_the_cohorts_drafts_and_only_them() {
     );
     assert_eq!(outbox_status(&app, &first), "scheduled");
     assert_eq!(outbox_status(&app, &second), "scheduled");
-    assert_eq!(outbox_status(&app, &scheduled), "scheduled");
+    assert_eq!(
+        outbox_status(&app, &held),
+        "draft",
+        "held back: still waiting"
+    );
+    assert_eq!(
+        outbox_status(&app, &newer),
+        "draft",
+        "not shown: still waiting"
+    );
     assert_eq!(
         outbox_status(&app, &elsewhere),
         "draft",
         "another cohort's draft waits"
     );
-    let html = app
-        .get(&format!("/cohortes/{cohort}/envois"))
+
+    // Its own « Valider l'envoi » releases the held one.
+    app.post_form(&format!("/envois/{held}/valider"), &[])
         .await
-        .expect(200)
-        .text();
-    assert!(!html.contains("attendent votre validation"), "{html}");
+        .expect(303);
+    assert_eq!(outbox_status(&app, &held), "scheduled");
 }
 
 #[actix_web::test]

@@ -380,21 +380,52 @@ fn transition(
 
 /// Releases a draft: it is sent from its planned time (at once if that has passed).
 pub fn release(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
-    transition(
-        conn,
-        id,
-        &[Status::Draft],
-        Status::Scheduled,
-        "Seul un e-mail à valider peut être validé",
-    )
+    write_tx(conn, |conn| {
+        transition(
+            conn,
+            id,
+            &[Status::Draft],
+            Status::Scheduled,
+            "Seul un e-mail à valider peut être validé",
+        )?;
+        diesel::update(
+            outbox_emails::table
+                .find(id)
+                .filter(outbox_emails::note.eq(HELD_BY_STAFF)),
+        )
+        .set(outbox_emails::note.eq(None::<String>))
+        .execute(conn)?;
+        get(conn, id)
+    })
 }
 
-/// Releases every draft of a cohort at once (« Valider les envois »); returns how many.
-pub fn release_all(conn: &mut Conn, cohort_id: &str) -> Result<usize, AppError> {
+/// The note of an email the team held back (« Retenir »): « Valider les e-mails à
+/// valider » leaves it waiting; only its own « Valider l'envoi » releases it.
+pub const HELD_BY_STAFF: &str = "Retenu par l'équipe.";
+
+/// Whether a draft was held back by the team rather than waiting for its first review.
+pub fn is_held(e: &OutboxEmail) -> bool {
+    e.status() == Status::Draft && e.note.as_deref() == Some(HELD_BY_STAFF)
+}
+
+/// Releases at once the drafts of a cohort that wait for their review (« Valider les
+/// e-mails à valider ») as the page showed them at `shown_at`: not those the team held
+/// back, nor drafts created or rebuilt since — nobody has seen those yet. Returns how many.
+pub fn release_all(
+    conn: &mut Conn,
+    cohort_id: &str,
+    shown_at: NaiveDateTime,
+) -> Result<usize, AppError> {
     Ok(diesel::update(
         outbox_emails::table
             .filter(outbox_emails::cohort_id.eq(cohort_id))
-            .filter(outbox_emails::status.eq(Status::Draft.as_str())),
+            .filter(outbox_emails::status.eq(Status::Draft.as_str()))
+            .filter(
+                outbox_emails::note
+                    .is_null()
+                    .or(outbox_emails::note.ne(HELD_BY_STAFF)),
+            )
+            .filter(outbox_emails::updated_at.le(shown_at)),
     )
     .set((
         outbox_emails::status.eq(Status::Scheduled.as_str()),
@@ -405,13 +436,19 @@ pub fn release_all(conn: &mut Conn, cohort_id: &str) -> Result<usize, AppError> 
 
 /// Holds a scheduled email back as a draft.
 pub fn hold(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
-    transition(
-        conn,
-        id,
-        &[Status::Scheduled],
-        Status::Draft,
-        "Seul un e-mail programmé peut être retenu",
-    )
+    write_tx(conn, |conn| {
+        transition(
+            conn,
+            id,
+            &[Status::Scheduled],
+            Status::Draft,
+            "Seul un e-mail programmé peut être retenu",
+        )?;
+        diesel::update(outbox_emails::table.find(id))
+            .set(outbox_emails::note.eq(Some(HELD_BY_STAFF)))
+            .execute(conn)?;
+        get(conn, id)
+    })
 }
 
 /// Cancels an email not sent yet (or failed, to stop showing it as waiting for action).

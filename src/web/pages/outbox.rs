@@ -158,7 +158,13 @@ async fn list_ctx(
         "total": total,
         "filtered": only.map(|s| s.label()),
         "counts": counts,
-        "drafts": emails.iter().filter(|e| e.status() == Status::Draft).count(),
+        // Waiting for their review (not held back by the team), and when the page was made.
+        "drafts": emails
+            .iter()
+            .filter(|e| e.status() == Status::Draft && !outbox::is_held(e))
+            .count(),
+        "held": emails.iter().filter(|e| outbox::is_held(e)).count(),
+        "shown_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "emails": shown.iter().map(|e| row(e, typed)).collect::<Vec<_>>(),
     }))
 }
@@ -247,12 +253,31 @@ async fn release(state: web::Data<AppState>, path: web::Path<String>) -> PageRes
     transition(&state, path.into_inner(), outbox::release, "envoi_valide").await
 }
 
-/// « Valider les N e-mails » of the outbox page: every draft of the cohort leaves at its
-/// planned time.
-async fn release_all(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
+/// What « Valider les N e-mails » posts: when the page showing them was made.
+#[derive(serde::Deserialize)]
+struct ReleaseAllInput {
+    #[serde(default)]
+    shown_at: String,
+}
+
+/// « Valider les N e-mails » of the outbox page: the drafts the page showed leave at their
+/// planned time; those held back, or created since, still wait.
+async fn release_all(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    Form(input): Form<ReleaseAllInput>,
+) -> PageResult {
     let id = path.into_inner();
+    let shown_at = chrono::DateTime::parse_from_rfc3339(input.shown_at.trim())
+        .map(|t| t.naive_utc())
+        .map_err(|_| AppError::BadRequest {
+            code: "stale_page",
+            message:
+                "La page des envois est incomplète : rechargez-la, relisez et validez à nouveau."
+                    .into(),
+        })?;
     let cid = id.clone();
-    crate::db::run(&state.pool, move |c| outbox::release_all(c, &cid)).await?;
+    crate::db::run(&state.pool, move |c| outbox::release_all(c, &cid, shown_at)).await?;
     Ok(redirect(
         &format!("/cohortes/{id}/envois"),
         Some("envois_valides"),
