@@ -177,9 +177,9 @@ async fn a_link_opened_twice_still_signs_in_once_and_only_by_post() {
         assert!(html.contains(&format!("Bonjour {}", name.split(' ').next().unwrap())));
         assert!(html.contains("Me connecter"));
         assert!(session_cookie(&page).is_none());
-        // The token never leaves the site (and the button's POST keeps a real Origin:
-        // `no-referrer` made browsers send `Origin: null`, refused as cross-site).
-        assert_eq!(page.header("referrer-policy"), Some("same-origin"));
+        // The token's address is never sent as a referrer, and the button's POST keeps a
+        // real Origin (`no-referrer` made browsers send `Origin: null`, refused).
+        assert_eq!(page.header("referrer-policy"), Some("strict-origin"));
     }
     let res = app
         .send_raw(TestRequest::post().uri(&uri))

@@ -68,7 +68,8 @@ async fn keyboard(b: &Browser) -> Vec<String> {
     let focusable = b
         .client
         .execute(
-            "const sel = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), summary';
+            "if (document.activeElement) document.activeElement.blur();
+             const sel = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), summary';
              const all = [...document.querySelectorAll(sel)].filter(e => {
                const r = e.getBoundingClientRect();
                const s = getComputedStyle(e);
@@ -77,6 +78,11 @@ async fn keyboard(b: &Browser) -> Vec<String> {
                return s.visibility !== 'hidden' && s.display !== 'none' && (r.width > 0 || r.height > 0 || e.classList.contains('skip'));
              });
              all.forEach((e, i) => e.dataset.kbd = String(i));
+             // How each one looks unfocused, to tell a focus indicator from a border.
+             const look = e => { const s = getComputedStyle(e);
+               return [s.outlineStyle, s.outlineWidth, s.outlineColor, s.boxShadow].join('|'); };
+             window.__kbdLook = all.map(look);
+             window.__kbdLookOf = look;
              return all.length;",
             vec![],
         )
@@ -111,11 +117,14 @@ async fn keyboard(b: &Browser) -> Vec<String> {
                 "const e = document.activeElement;
                  if (!e || e === document.body) return null;
                  const s = getComputedStyle(e);
-                 const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;
+                 const opaque = c => !/rgba\\(.*,\\s*0\\)$/.test(c) && c !== 'transparent';
+                 const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0 && opaque(s.outlineColor);
                  const shadow = s.boxShadow && s.boxShadow !== 'none';
+                 const changed = e.dataset.kbd === undefined
+                   || window.__kbdLookOf(e) !== window.__kbdLook[Number(e.dataset.kbd)];
                  return {key: e.dataset.kbd || ('unlisted ' + e.outerHTML.slice(0, 80)),
                          label: (e.innerText || e.value || e.getAttribute('aria-label') || e.name || '').trim().slice(0, 60),
-                         visible: outline || shadow};",
+                         visible: (outline || shadow) && changed};",
                 vec![],
             )
             .await
@@ -240,7 +249,7 @@ async fn every_main_page_passes_axe_and_the_keyboard() {
     // A form sent with errors: messages tied to their fields.
     b.go("/connexion").await;
     b.fill("Adresse e-mail", "pas-une-adresse").await;
-    b.allow_console("401");
+    b.allow_console("401 (Unauthorized)");
     b.press("Se connecter").await;
     problems.extend(axe(&b).await);
     b.close().await;

@@ -50,7 +50,20 @@ fn free_port() -> u16 {
 }
 
 impl Server {
+    /// A fresh instance. The port is free when chosen, but something may take it before
+    /// the server binds it: then the whole start is tried again on another port.
     pub fn start() -> Server {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Self::try_start() {
+                Ok(server) => return server,
+                Err(log) => last = log,
+            }
+        }
+        panic!("`cohorte serve` exited three times before listening:\n{last}")
+    }
+
+    fn try_start() -> Result<Server, String> {
         let dir = tempfile::tempdir().expect("temporary folder");
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
@@ -120,7 +133,7 @@ impl Server {
             .stderr(log_file)
             .spawn()
             .expect("start `cohorte serve`");
-        let server = Server {
+        let mut server = Server {
             child,
             base,
             admin: account("Administrateur"),
@@ -134,6 +147,9 @@ impl Server {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if server.child.try_wait().ok().flatten().is_some() {
+                return Err(server.log_text());
+            }
             assert!(
                 Instant::now() < deadline,
                 "`cohorte serve` did not listen within 60 s:\n{}",
@@ -141,7 +157,7 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        server
+        Ok(server)
     }
 
     pub fn log_text(&self) -> String {
@@ -371,6 +387,15 @@ impl Browser {
             .set_window_size(size.0, size.1)
             .await
             .expect("window size");
+        // axe-core on a long page takes a while on a busy 2-core machine.
+        client
+            .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+                Some(Duration::from_secs(120)),
+                Some(Duration::from_secs(60)),
+                None,
+            ))
+            .await
+            .expect("timeouts");
         let shots = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("target/browser")
             .join(journey);

@@ -51,7 +51,7 @@ async fn officer_consultant_and_participant_journeys() {
     let run = format!("{:x}", std::process::id());
     let cohort_path = officer_journey(&server, &run).await;
     consultant_journey(&server, &cohort_path).await;
-    participant_journey(&server, &run).await;
+    participant_journey(&server, &run, &cohort_path).await;
     server.assert_no_server_error();
 }
 
@@ -170,18 +170,34 @@ async fn officer_journey(server: &Server, run: &str) -> String {
         .expect("date")
         .expect("the current date is filled in");
     let current = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").expect("ISO date");
-    let moved = current + Duration::days(7);
+    // A week later, on a working day (the form avoids holidays, as a user would).
+    let moved = cohorte::domain::calendar::next_working_day(current + Duration::days(7), false);
     b.fill("Nouvelle date", &moved.format("%Y-%m-%d").to_string())
         .await;
     b.shot("deplacer-seance").await;
     b.press("Déplacer la séance").await;
     b.expect_text("Séance déplacée").await;
+    // The work follows by as many days, on the working day before if it lands on a day off.
+    let followed =
+        cohorte::domain::calendar::previous_working_day(linked_due + (moved - current), false);
+    assert_ne!(followed, linked_due);
+    let summary = b.text().await;
+    b.expect_contains(
+        &summary,
+        &format!(
+            "échéance du {} au {}",
+            cohorte::domain::fr::date_long(linked_due),
+            cohorte::domain::fr::date_long(followed)
+        ),
+    );
     b.shot("seance-deplacee").await;
     b.follow("Revenir au programme").await;
     let page = b.text().await;
     b.expect_contains(&page, &cohorte::domain::fr::date_long(moved));
-    let followed = cohorte::domain::fr::date_long(linked_due + Duration::days(7));
-    b.expect_contains(&page, &format!("À rendre le {followed}"));
+    b.expect_contains(
+        &page,
+        &format!("À rendre le {}", cohorte::domain::fr::date_long(followed)),
+    );
 
     // Review before sending: the automatic emails wait as drafts, the officer reads one and
     // releases them; the dispatcher sends them to the SMTP sink.
@@ -200,6 +216,12 @@ async fn officer_journey(server: &Server, run: &str) -> String {
     b.follow("Convocation").await;
     b.expect_text("Bonjour").await;
     b.shot("apercu-convocation").await;
+    // Under review nothing has left yet.
+    let director = address(ASSOCIATIONS[0].2, run);
+    assert!(
+        crate::harness::mail_to(&director).is_empty(),
+        "an email left before it was validated"
+    );
     b.go(&format!("{cohort_path}/envois")).await;
     b.press("Valider les").await;
     b.expect_text("Les e-mails à valider sont validés").await;
@@ -264,7 +286,7 @@ async fn consultant_journey(server: &Server, cohort_path: &str) {
     b.follow("Session introductive").await;
     b.shot("seance").await;
     b.follow("Journal de séance").await;
-    // Hugo Lefèvre missed the afternoon: one absence, the rest stays « présent·e ».
+    // Hugo Lefèvre did not come: one absence, the rest stays « présent·e ».
     let absent = b
         .client
         .find(Locator::XPath(&format!(
@@ -282,6 +304,26 @@ async fn consultant_journey(server: &Server, cohort_path: &str) {
     b.shot("journal").await;
     b.press("Enregistrer le journal").await;
     b.expect_text("Dernier enregistrement").await;
+    // Read back as saved: Hugo absent, Inès present.
+    for (who, value, expected) in [
+        ("Hugo Lefèvre", "absent", true),
+        ("Inès Morel", "absent", false),
+        ("Inès Morel", "present", true),
+    ] {
+        let radio = b
+            .client
+            .find(Locator::XPath(&format!(
+                "(//tr[th[contains(., {})]]//input[@type='radio' and @value='{value}'])[last()]",
+                xpath_literal(who)
+            )))
+            .await
+            .unwrap_or_else(|_| panic!("the « {value} » choice of {who}"));
+        assert_eq!(
+            radio.is_selected().await.expect("selected"),
+            expected,
+            "{who} « {value} » after saving"
+        );
+    }
 
     // Time: the session itself, on the budget page.
     b.go(&format!("{cohort_path}/budget")).await;
@@ -301,8 +343,19 @@ async fn consultant_journey(server: &Server, cohort_path: &str) {
     b.fill("Commentaire", "Animation de la session introductive")
         .await;
     b.press("Enregistrer le temps").await;
-    b.expect_text("Animation de la session introductive").await;
-    b.expect_text("1 jour").await;
+    // Two half-days make one day, on the entry's own row.
+    let row = b
+        .client
+        .find(Locator::XPath(
+            "//tr[td[contains(., 'Animation de la session introductive')]]",
+        ))
+        .await
+        .expect("the new time entry's row")
+        .text()
+        .await
+        .expect("row text");
+    assert!(row.contains("(1 jour)"), "{row}");
+    assert!(row.contains("Animation collective"), "{row}");
     b.shot("temps-saisi").await;
 
     b.go(cohort_path).await;
@@ -329,7 +382,7 @@ async fn consultant_journey(server: &Server, cohort_path: &str) {
 
 /// Opens the link of the convocation the SMTP sink received, signs in, returns a
 /// homework with an answer and turns reminders off — on a phone.
-async fn participant_journey(server: &Server, run: &str) {
+async fn participant_journey(server: &Server, run: &str, cohort_path: &str) {
     let who = ASSOCIATIONS[0].2;
     let mail = wait_for_mail(&address(who, run), "Convocation", 60).await;
     let body = mail.body_text(0).expect("a text part").into_owned();
@@ -367,6 +420,21 @@ async fn participant_journey(server: &Server, run: &str) {
         .expect("type");
     b.press("Marquer rendu").await;
     b.expect_text("rendu le").await;
+    let kept = b
+        .client
+        .find(Locator::Css(
+            "textarea[id^='answer-'], input[id^='answer-']",
+        ))
+        .await
+        .expect("the answer field")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(
+        kept.as_deref(),
+        Some("https://partage.asso.test/etat-des-lieux.pdf"),
+        "the answer is kept"
+    );
     b.shot("travail-rendu").await;
 
     b.follow("Changer mes préférences").await;
@@ -393,6 +461,24 @@ async fn participant_journey(server: &Server, run: &str) {
     b.shot("preferences-enregistrees").await;
     b.go("/portail").await;
     b.expect_text("Vous ne recevez pas les rappels").await;
+    b.close().await;
+
+    // The team reads the answer on the cohort page.
+    let b = Browser::open(server, "4-suivi-des-rendus", LAPTOP).await;
+    b.sign_in(&server.officer).await;
+    b.go(cohort_path).await;
+    let returns = b
+        .client
+        .find(Locator::Css("ul.returns"))
+        .await
+        .expect("the follow-up of the first work")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        returns.contains("Réponse : https://partage.asso.test/etat-des-lieux.pdf"),
+        "{returns}"
+    );
     b.close().await;
 }
 

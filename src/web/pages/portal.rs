@@ -74,10 +74,11 @@ fn with_notice(mut ctx: Value, q: &NoticeQuery) -> Value {
     ctx
 }
 
-/// Pages that hold a secret in their address or personal data: never cached, never sent
-/// as a referrer to another site. (Not `no-referrer`: under it, browsers send
-/// `Origin: null` with the page's own forms, which the CSRF check rightly refuses — the
-/// « Me connecter » button did nothing but a 403 in Chromium.)
+/// Pages that hold a secret in their address or personal data: never cached, and their
+/// address never sent as a referrer, not even to this site (`strict-origin` sends the
+/// origin alone). Not `no-referrer`: under it, browsers send `Origin: null` with the page's
+/// own forms, which the CSRF check rightly refuses — the « Me connecter » button did
+/// nothing but a 403 in Chromium.
 fn private(mut res: HttpResponse) -> HttpResponse {
     res.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -85,7 +86,7 @@ fn private(mut res: HttpResponse) -> HttpResponse {
     );
     res.headers_mut().insert(
         header::REFERRER_POLICY,
-        header::HeaderValue::from_static("same-origin"),
+        header::HeaderValue::from_static("strict-origin"),
     );
     res
 }

@@ -223,7 +223,7 @@ fn no_store(mut res: HttpResponse) -> HttpResponse {
     );
     res.headers_mut().insert(
         header::REFERRER_POLICY,
-        header::HeaderValue::from_static("same-origin"),
+        header::HeaderValue::from_static("strict-origin"),
     );
     res
 }

@@ -123,7 +123,7 @@ async fn explain(state: &AppState, pid: String, token: String, status: StatusCod
     let mut res = render_status(state, status, "pages/space", &mut ctx)?;
     res.headers_mut().insert(
         header::REFERRER_POLICY,
-        header::HeaderValue::from_static("same-origin"),
+        header::HeaderValue::from_static("strict-origin"),
     );
     Ok(res)
 }
