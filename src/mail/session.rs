@@ -328,7 +328,7 @@ pub(crate) mod tests {
             .text;
         for expected in [
             "Bonjour Nadia Benali,",
-            "« 1re session collective — État des lieux »",
+            "«\u{a0}1re session collective — État des lieux\u{a0}»",
             "lundi 15 février 2027, 9\u{a0}h\u{a0}30 – 16\u{a0}h\u{a0}00",
             "Où : Maison des associations, 12 rue des Vignes, 33000 Bordeaux",
             "- Constats et problématiques partagés\n- Déjeuner\n",
