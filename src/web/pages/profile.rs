@@ -189,10 +189,8 @@ fn form_ctx(
     let ind = indicators(&stored.profile);
     json!({
         "title": format!("{label} — {}", place.association.name),
-        // Through a personal link (/espace/…) the page stands alone; in the portal the
-        // signed-in participant keeps their navigation.
-        "public_page": place.participant.is_some() && !place.action.starts_with("/portail/"),
-        "nav_portal": place.action.starts_with("/portail/"),
+        // Staff reach it from the cohorts, a participant from their portal.
+        "nav_portal": place.participant.is_some(),
         "nav_cohorts": place.participant.is_none(),
         "participant": place.participant,
         "association": {"id": place.association.id, "name": place.association.name},
