@@ -346,6 +346,35 @@ pub struct Browser {
 
 impl Browser {
     pub async fn open(server: &Server, journey: &str, size: (u32, u32)) -> Browser {
+        Self::open_with(server, journey, size, true).await
+    }
+
+    /// A browser whose pages run no JavaScript at all (WebDriver's own scripts still run).
+    pub async fn open_without_javascript(
+        server: &Server,
+        journey: &str,
+        size: (u32, u32),
+    ) -> Browser {
+        let b = Self::open_with(server, journey, size, false).await;
+        // Make sure: a page's own script must not run.
+        b.client
+            .goto("data:text/html,<title>sans</title><script>document.title='avec'</script>")
+            .await
+            .expect("test page");
+        assert_eq!(
+            b.client.title().await.expect("title"),
+            "sans",
+            "JavaScript is off"
+        );
+        b
+    }
+
+    async fn open_with(
+        server: &Server,
+        journey: &str,
+        size: (u32, u32),
+        javascript: bool,
+    ) -> Browser {
         let profile_dir = tempfile::tempdir().expect("profile folder");
         let profile = profile_dir.path().to_path_buf();
         let mut caps = serde_json::Map::new();
@@ -372,7 +401,12 @@ impl Browser {
                     format!("--window-size={},{}", size.0, size.1),
                     format!("--user-data-dir={}", profile.display()),
                 ],
-                "prefs": {"intl.accept_languages": "fr-FR,fr"},
+                "prefs": {
+                    "intl.accept_languages": "fr-FR,fr",
+                    // 1 = allowed, 2 = blocked.
+                    "profile.managed_default_content_settings.javascript":
+                        if javascript { 1 } else { 2 },
+                },
             }),
         );
         caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));

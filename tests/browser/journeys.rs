@@ -492,3 +492,90 @@ fn parse_date_long(text: &str) -> Option<chrono::NaiveDate> {
     let day: u32 = day.trim_end_matches("er").parse().ok()?;
     chrono::NaiveDate::from_ymd_opt(year.parse().ok()?, month, day)
 }
+
+/// The core flows with JavaScript switched off in Chromium: every step is a link or a form
+/// the server answers (the app ships no script; this proves nothing needs one).
+#[tokio::test(flavor = "current_thread")]
+async fn core_flows_work_without_javascript() {
+    let server = Server::start();
+    let run = format!("nojs{:x}", std::process::id());
+
+    let b = Browser::open_without_javascript(&server, "5-sans-javascript", LAPTOP).await;
+    b.sign_in(&server.officer).await;
+    b.follow("Créer une cohorte").await;
+    b.fill("Nom de la cohorte", "Cohorte sans JavaScript").await;
+    b.fill("Territoire", "Gironde").await;
+    b.fill("Date de début", &start_date()).await;
+    b.choose("Consultant·e", &server.consultant.name).await;
+    b.press("Enregistrer").await;
+    let cohort_path = b
+        .path()
+        .await
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    b.follow("Inscrire une association").await;
+    b.fill("Nom de l'association", "Atelier Sans Script").await;
+    b.press("Inscrire l'association").await;
+    b.follow("Ajouter une personne").await;
+    b.fill("Prénom et nom", "Alice Martin").await;
+    b.fill("Adresse e-mail", &address("Alice Martin", &run))
+        .await;
+    b.choose("Rôle dans l'association", "Direction salariée")
+        .await;
+    b.press("Enregistrer").await;
+    b.expect_text("Alice Martin").await;
+    b.go(&cohort_path).await;
+    b.press("Générer le programme").await;
+    b.expect_text("Bilan individuel").await;
+    // A destructive action through its confirmation page: remove the person, then add her
+    // back.
+    b.go(&cohort_path).await;
+    b.follow("Atelier Sans Script").await;
+    b.click(
+        "//a[contains(@href, '/participants/') and contains(@href, '/modifier')]",
+        "« Modifier » link of Alice Martin",
+    )
+    .await;
+    b.follow("Retirer Alice Martin").await;
+    b.expect_text("sera retiré·e").await;
+    b.shot("confirmation").await;
+    b.press("Retirer Alice Martin").await;
+    b.expect_text("La personne a été retirée.").await;
+    b.expect_text("Personne n'est encore inscrit·e").await;
+    b.follow("Ajouter une personne").await;
+    b.fill("Prénom et nom", "Alice Martin").await;
+    b.fill("Adresse e-mail", &address("Alice Martin", &run))
+        .await;
+    b.choose("Rôle dans l'association", "Direction salariée")
+        .await;
+    b.press("Enregistrer").await;
+    // Publish: the convocation reaches the SMTP sink.
+    b.go(&cohort_path).await;
+    b.follow("Publier le programme").await;
+    b.press("Publier le programme").await;
+    wait_for_mail(&address("Alice Martin", &run), "Convocation", 60).await;
+    b.close().await;
+
+    // A participant of the demo signs in and returns a homework, on a phone.
+    let p = Browser::open_without_javascript(&server, "5-sans-javascript-participant", PHONE).await;
+    p.go(&server.participant_link).await;
+    p.press("Me connecter").await;
+    p.expect_text("Vos travaux préparatoires").await;
+    p.press("Marquer rendu").await;
+    p.expect_text("C'est noté").await;
+    p.follow("Changer mes préférences").await;
+    p.client
+        .find(Locator::Id("f-reminders-non"))
+        .await
+        .expect("the « no reminders » choice")
+        .click()
+        .await
+        .expect("click");
+    p.press("Enregistrer").await;
+    p.expect_text("Vos préférences d'e-mails ont été enregistrées")
+        .await;
+    p.close().await;
+    server.assert_no_server_error();
+}
