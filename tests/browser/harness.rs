@@ -252,15 +252,16 @@ fn driver() -> &'static Driver {
             "COHORTE_TEST_WEBDRIVER must be set under CI: scripts/test installs Chromium and \
              starts chromedriver"
         );
-        // A plain local `cargo test`: start chromedriver here, under a shell that stops it
-        // when this process's end closes its stdin (scripts/test runs its own instead).
+        // A plain local `cargo test`: start chromedriver here, in a process group of its own
+        // that a shell stops — with the browsers it started — when this process's end
+        // closes its stdin (scripts/test runs its own the same way).
         let port = free_port();
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(
                 "command -v chromedriver >/dev/null || exit 127
-                 LANGUAGE=fr chromedriver --port=\"$1\" >/dev/null 2>&1 & pid=$!
-                 read -r _; kill \"$pid\"",
+                 LANGUAGE=fr setsid chromedriver --port=\"$1\" >/dev/null 2>&1 & pid=$!
+                 read -r _; kill -- -\"$pid\" 2>/dev/null || kill \"$pid\"",
             )
             .arg("sh")
             .arg(port.to_string())
