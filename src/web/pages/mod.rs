@@ -102,6 +102,23 @@ pub fn escape(s: &str) -> String {
     handlebars::html_escape(s)
 }
 
+/// Pages that hold a secret in their address or personal data: never cached, and their
+/// address never sent as a referrer, not even to this site (`strict-origin` sends the
+/// origin alone). Not `no-referrer`: under it, browsers send `Origin: null` with the page's
+/// own forms, which the CSRF check rightly refuses — the « Me connecter » button did
+/// nothing but a 403 in Chromium.
+pub fn private(mut res: HttpResponse) -> HttpResponse {
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, no-store"),
+    );
+    res.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("strict-origin"),
+    );
+    res
+}
+
 /// A confirmation page before a destructive action (`pages/confirm`): what will happen, a
 /// button that posts to `action`, and a way back. Works without JavaScript.
 #[derive(Serialize, Default)]

@@ -34,7 +34,9 @@ use crate::models::scope::{self, Member};
 use crate::web::AppState;
 use crate::web::actor::{Actor, Credential, Identity, session_cookie};
 use crate::web::form::Form;
-use crate::web::pages::{NoticeQuery, PageError, PageResult, redirect, render, render_status};
+use crate::web::pages::{
+    NoticeQuery, PageError, PageResult, private, redirect, render, render_status,
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/connexion/lien/{token}", web::get().to(link_page))
@@ -72,23 +74,6 @@ fn with_notice(mut ctx: Value, q: &NoticeQuery) -> Value {
         obj.insert("notice".into(), json!(text));
     }
     ctx
-}
-
-/// Pages that hold a secret in their address or personal data: never cached, and their
-/// address never sent as a referrer, not even to this site (`strict-origin` sends the
-/// origin alone). Not `no-referrer`: under it, browsers send `Origin: null` with the page's
-/// own forms, which the CSRF check rightly refuses — the « Me connecter » button did
-/// nothing but a 403 in Chromium.
-fn private(mut res: HttpResponse) -> HttpResponse {
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("private, no-store"),
-    );
-    res.headers_mut().insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("strict-origin"),
-    );
-    res
 }
 
 /// The signed-in participant (the guard lets only participants reach `/portail`).

@@ -29,7 +29,9 @@ use crate::models::profile_form::ProfileInput;
 use crate::models::programme;
 use crate::web::AppState;
 use crate::web::form::Form;
-use crate::web::pages::{NoticeQuery, PageResult, redirect, render, rerender, with_notice};
+use crate::web::pages::{
+    NoticeQuery, PageResult, private, redirect, render, rerender, with_notice,
+};
 use crate::web::view;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -214,18 +216,6 @@ fn form_ctx(
     })
 }
 
-fn no_store(mut res: HttpResponse) -> HttpResponse {
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("private, no-store"),
-    );
-    res.headers_mut().insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("strict-origin"),
-    );
-    res
-}
-
 async fn show_form(state: &AppState, place: &Place, q: &NoticeQuery) -> PageResult {
     let (stored, input) = load_form(state, &place.association.id, &place.stage).await?;
     let ctx = form_ctx(place, &stored, &input, &FieldErrors::new());
@@ -358,7 +348,7 @@ pub async fn member_edit(
     q: &NoticeQuery,
 ) -> PageResult {
     let place = member_place(state, member, stage).await?;
-    show_form(state, &place, q).await.map(no_store)
+    show_form(state, &place, q).await.map(private)
 }
 
 /// Saves the signed-in participant's form; saved « by » their name.
@@ -370,7 +360,7 @@ pub async fn member_save(
 ) -> PageResult {
     let place = member_place(state, member, stage).await?;
     let by = member.name.clone();
-    submit(state, &place, input, by).await.map(no_store)
+    submit(state, &place, input, by).await.map(private)
 }
 
 // ---- figures, shared by the page, the print and the CSV ---------------------------------

@@ -17,7 +17,7 @@ use crate::mail::session::SessionFacts;
 use crate::models::feed::{self, Purpose};
 use crate::models::{association, cohort, participant, session};
 use crate::web::AppState;
-use crate::web::pages::{PageResult, render_status};
+use crate::web::pages::{PageResult, private, render_status};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/agenda/{participant}/{token}", web::get().to(calendar))
@@ -120,12 +120,7 @@ async fn explain(state: &AppState, pid: String, token: String, status: StatusCod
         "days": state.config.auth.participant_link_days,
         "gone": status == StatusCode::GONE,
     });
-    let mut res = render_status(state, status, "pages/space", &mut ctx)?;
-    res.headers_mut().insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("strict-origin"),
-    );
-    Ok(res)
+    render_status(state, status, "pages/space", &mut ctx).map(private)
 }
 
 async fn space(state: web::Data<AppState>, path: web::Path<(String, String)>) -> PageResult {
