@@ -112,16 +112,8 @@ async fn officer_journey(server: &Server, run: &str) -> String {
             ));
         }
         for (person, role, function) in people {
-            b.follow("Ajouter une personne").await;
-            b.fill("Prénom et nom", &person).await;
-            b.fill("Adresse e-mail", &address(&person, run)).await;
-            b.choose("Rôle dans l'association", role).await;
-            b.fill("Fonction", function).await;
-            if i == 0 && role == "Gouvernance" {
-                b.shot("ajouter-personne").await;
-            }
-            b.press("Enregistrer").await;
-            b.expect_text(&person).await;
+            let shot = (i == 0 && role == "Gouvernance").then_some("ajouter-personne");
+            add_person(&b, &person, &address(&person, run), role, function, shot).await;
         }
         if i == 0 {
             b.shot("association").await;
@@ -437,28 +429,7 @@ async fn participant_journey(server: &Server, run: &str, cohort_path: &str) {
     );
     b.shot("travail-rendu").await;
 
-    b.follow("Changer mes préférences").await;
-    b.client
-        .find(Locator::Id("f-reminders-non"))
-        .await
-        .expect("the « no reminders » choice")
-        .click()
-        .await
-        .expect("click");
-    b.shot("preferences").await;
-    b.press("Enregistrer").await;
-    b.expect_text("Vos préférences d'e-mails ont été enregistrées")
-        .await;
-    let off = b
-        .client
-        .find(Locator::Id("f-reminders-non"))
-        .await
-        .expect("the « no reminders » choice")
-        .is_selected()
-        .await
-        .expect("selected");
-    assert!(off, "reminders stay off after saving");
-    b.shot("preferences-enregistrees").await;
+    turn_reminders_off(&b, true).await;
     b.go("/portail").await;
     b.expect_text("Vous ne recevez pas les rappels").await;
     b.close().await;
@@ -518,14 +489,8 @@ async fn core_flows_work_without_javascript() {
     b.follow("Inscrire une association").await;
     b.fill("Nom de l'association", "Atelier Sans Script").await;
     b.press("Inscrire l'association").await;
-    b.follow("Ajouter une personne").await;
-    b.fill("Prénom et nom", "Alice Martin").await;
-    b.fill("Adresse e-mail", &address("Alice Martin", &run))
-        .await;
-    b.choose("Rôle dans l'association", "Direction salariée")
-        .await;
-    b.press("Enregistrer").await;
-    b.expect_text("Alice Martin").await;
+    let alice = address("Alice Martin", &run);
+    add_person(&b, "Alice Martin", &alice, "Direction salariée", "", None).await;
     b.go(&cohort_path).await;
     b.press("Générer le programme").await;
     b.expect_text("Bilan individuel").await;
@@ -544,18 +509,12 @@ async fn core_flows_work_without_javascript() {
     b.press("Retirer Alice Martin").await;
     b.expect_text("La personne a été retirée.").await;
     b.expect_text("Personne n'est encore inscrit·e").await;
-    b.follow("Ajouter une personne").await;
-    b.fill("Prénom et nom", "Alice Martin").await;
-    b.fill("Adresse e-mail", &address("Alice Martin", &run))
-        .await;
-    b.choose("Rôle dans l'association", "Direction salariée")
-        .await;
-    b.press("Enregistrer").await;
+    add_person(&b, "Alice Martin", &alice, "Direction salariée", "", None).await;
     // Publish: the convocation reaches the SMTP sink.
     b.go(&cohort_path).await;
     b.follow("Publier le programme").await;
     b.press("Publier le programme").await;
-    wait_for_mail(&address("Alice Martin", &run), "Convocation", 60).await;
+    wait_for_mail(&alice, "Convocation", 60).await;
     b.close().await;
 
     // A participant of the demo signs in and returns a homework, on a phone.
@@ -565,17 +524,56 @@ async fn core_flows_work_without_javascript() {
     p.expect_text("Vos travaux préparatoires").await;
     p.press("Marquer rendu").await;
     p.expect_text("C'est noté").await;
-    p.follow("Changer mes préférences").await;
-    p.client
-        .find(Locator::Id("f-reminders-non"))
-        .await
-        .expect("the « no reminders » choice")
-        .click()
-        .await
-        .expect("click");
-    p.press("Enregistrer").await;
-    p.expect_text("Vos préférences d'e-mails ont été enregistrées")
-        .await;
+    turn_reminders_off(&p, false).await;
     p.close().await;
     server.assert_no_server_error();
+}
+
+/// « Ajouter une personne » from the association's page, the form filled by its labels;
+/// `shot` names a screenshot of the filled form.
+async fn add_person(
+    b: &Browser,
+    name: &str,
+    email: &str,
+    role: &str,
+    function: &str,
+    shot: Option<&str>,
+) {
+    b.follow("Ajouter une personne").await;
+    b.fill("Prénom et nom", name).await;
+    b.fill("Adresse e-mail", email).await;
+    b.choose("Rôle dans l'association", role).await;
+    b.fill("Fonction", function).await;
+    if let Some(shot) = shot {
+        b.shot(shot).await;
+    }
+    b.press("Enregistrer").await;
+    b.expect_text(name).await;
+}
+
+/// From the portal: « Changer mes préférences », « Non, pas de rappels », saved — and
+/// still chosen when the page comes back. `shots`: screenshots of both steps.
+async fn turn_reminders_off(b: &Browser, shots: bool) {
+    b.follow("Changer mes préférences").await;
+    b.field("Non, pas de rappels")
+        .await
+        .click()
+        .await
+        .expect("choose « Non »");
+    if shots {
+        b.shot("preferences").await;
+    }
+    b.press("Enregistrer").await;
+    b.expect_text("Vos préférences d'e-mails ont été enregistrées")
+        .await;
+    let off = b
+        .field("Non, pas de rappels")
+        .await
+        .is_selected()
+        .await
+        .expect("selected");
+    assert!(off, "reminders stay off after saving");
+    if shots {
+        b.shot("preferences-enregistrees").await;
+    }
 }
