@@ -155,6 +155,7 @@ pub fn load(
             &DlaInput {
                 name: "DLA de la Gironde".into(),
                 area: "Gironde (33)".into(),
+                ..Default::default()
             },
         )?;
         let partner = dla::create(
@@ -162,6 +163,7 @@ pub fn load(
             &DlaInput {
                 name: "DLA régional Nouvelle-Aquitaine".into(),
                 area: "Nouvelle-Aquitaine".into(),
+                ..Default::default()
             },
         )?;
         let consultant = consultant::create(
@@ -170,6 +172,7 @@ pub fn load(
                 name: "Claire Martin".into(),
                 firm: "Cabinet Trajectoires".into(),
                 email: "claire.martin@cabinet-trajectoires.fr".into(),
+                ..Default::default()
             },
         )?;
         let start = calendar::next_working_day(
@@ -220,6 +223,7 @@ pub fn load(
                     role: "direction".into(),
                     function: "Directeur·rice".into(),
                     reminders: String::new(),
+                    ..Default::default()
                 },
             )?;
             if let Some((name, email, function)) = a.board {
@@ -232,6 +236,7 @@ pub fn load(
                         role: "gouvernance".into(),
                         function: function.into(),
                         reminders: String::new(),
+                        ..Default::default()
                     },
                 )?;
             }

@@ -27,6 +27,9 @@ pub enum AppError {
     BadRequest { code: &'static str, message: String },
     #[error("{0}")]
     NotFound(String),
+    /// A request body over the limit (413).
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("{0}")]
@@ -65,6 +68,7 @@ impl AppError {
             AppError::Validation { .. } => "validation_failed",
             AppError::BadRequest { code, .. } | AppError::Conflict { code, .. } => code,
             AppError::NotFound(_) => "not_found",
+            AppError::TooLarge(_) => "payload_too_large",
             AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
             AppError::Internal(_) => "internal_error",
@@ -95,6 +99,7 @@ impl AppError {
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,

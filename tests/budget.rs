@@ -29,9 +29,11 @@ fn warning_codes(b: &Value) -> Vec<String> {
 }
 
 async fn put_contract(app: &TestApp, cohort: &str, days: &str) -> Response {
+    // The version read is required: a change never overwrites one made since.
+    let version = budget(app, cohort).await["contract"]["version"].clone();
     app.put_json(
         &format!("/api/v1/cohorts/{cohort}/budget"),
-        json!({"contract": {"contracted_days": days, "day_rate": "650"}}),
+        json!({"contract": {"contracted_days": days, "day_rate": "650", "version": version}}),
     )
     .await
 }
@@ -266,7 +268,8 @@ async fn shares_not_totalling_100_percent_are_refused_beside_the_field_with_what
     let res = app
         .put_json(
             &format!("/api/v1/cohorts/{cohort}/budget"),
-            json!({"funders": {"funders": [{"name": "A", "share": 50}, {"name": "B", "share": "40"}]}}),
+            json!({"funders": {"funders": [{"name": "A", "share": 50}, {"name": "B", "share": "40"}],
+                               "version": budget(&app, &cohort).await["funders_version"]}}),
         )
         .await
         .expect(422);
@@ -282,7 +285,7 @@ async fn hours_are_converted_at_the_contract_day_length() {
     let (cohort, _) = app.cohort_with(8).await;
     app.put_json(
         &format!("/api/v1/cohorts/{cohort}/budget"),
-        json!({"contract": {"contracted_days": 12, "day_rate": 650, "day_length": "7 h 30"}}),
+        json!({"contract": {"contracted_days": 12, "day_rate": 650, "day_length": "7 h 30", "version": 0}}),
     )
     .await
     .expect(200);

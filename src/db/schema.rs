@@ -7,6 +7,7 @@ diesel::table! {
         area -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        version -> Integer,
     }
 }
 
@@ -18,6 +19,7 @@ diesel::table! {
         email -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        version -> Integer,
     }
 }
 
@@ -86,6 +88,7 @@ diesel::table! {
         reminders -> Bool,
         feed_generation -> Integer,
         anonymised_at -> Nullable<Timestamp>,
+        version -> Integer,
     }
 }
 

@@ -604,10 +604,14 @@ fn set_review(conn: &mut Conn, cohort_id: &str, review: bool) -> Result<(), AppE
     Ok(())
 }
 
+/// Stores the cohort's own programme template (`None`: back to the configured default).
+/// `version` is the cohort's version read with the template (empty: no check, for
+/// callers that hold none); a stale one is refused.
 pub fn set_template(
     conn: &mut Conn,
     id: &str,
     template: Option<&ProgrammeTemplate>,
+    version: &str,
 ) -> Result<Cohort, AppError> {
     // The one place a cohort's template is checked, whichever way it arrives.
     if let Some(Err(errors)) = template.map(ProgrammeTemplate::validate) {
@@ -617,16 +621,19 @@ pub fn set_template(
         .map(serde_json::to_string)
         .transpose()
         .map_err(|e| AppError::Internal(e.into()))?;
-    let current = get(conn, id)?;
-    let before = audited(conn, &current)?;
-    diesel::update(cohorts::table.find(id))
-        .set((
-            cohorts::programme_template.eq(json),
-            cohorts::version.eq(current.version + 1),
-            cohorts::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-    log_update(conn, id, &before)
+    write_tx(conn, |conn| {
+        let current = get(conn, id)?;
+        crate::models::check_version(version, current.version, "La cohorte a été modifiée")?;
+        let before = audited(conn, &current)?;
+        diesel::update(cohorts::table.find(id))
+            .set((
+                cohorts::programme_template.eq(json),
+                cohorts::version.eq(current.version + 1),
+                cohorts::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        log_update(conn, id, &before)
+    })
 }
 
 /// The cohort as the audit log keeps it: its columns, the partner DLAs by name and the

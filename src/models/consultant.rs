@@ -22,6 +22,8 @@ pub struct Consultant {
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: NaiveDateTime,
+    /// Raised by every change; send it back to update (409 when stale).
+    pub version: i32,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
@@ -32,6 +34,9 @@ pub struct ConsultantInput {
     pub firm: String,
     #[serde(default, deserialize_with = "lenient")]
     pub email: String,
+    /// The version read before editing (required by `PUT`; ignored on creation).
+    #[serde(default, deserialize_with = "lenient")]
+    pub version: String,
 }
 
 struct Values {
@@ -59,6 +64,7 @@ impl From<&Consultant> for ConsultantInput {
             name: x.name.clone(),
             firm: x.firm.clone(),
             email: x.email.clone(),
+            version: x.version.to_string(),
         }
     }
 }
@@ -97,15 +103,28 @@ pub fn create(conn: &mut Conn, input: &ConsultantInput) -> Result<Consultant, Ap
 }
 
 pub fn update(conn: &mut Conn, id: &str, input: &ConsultantInput) -> Result<Consultant, AppError> {
-    let v = input.check()?;
-    get(conn, id)?;
-    diesel::update(consultants::table.find(id))
+    crate::db::write_tx(conn, |conn| {
+        let v = input.check()?;
+        let current = get(conn, id)?;
+        let changed = "La fiche consultant·e a été modifiée";
+        crate::models::check_version(&input.version, current.version, changed)?;
+        // Conditional on the version read: never overwrites a change made since.
+        let n = diesel::update(
+            consultants::table
+                .find(id)
+                .filter(consultants::version.eq(current.version)),
+        )
         .set((
             consultants::name.eq(v.name),
             consultants::firm.eq(v.firm),
             consultants::email.eq(v.email),
+            consultants::version.eq(current.version + 1),
             consultants::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    get(conn, id)
+        if n == 0 {
+            return Err(crate::models::stale(changed));
+        }
+        get(conn, id)
+    })
 }

@@ -22,6 +22,8 @@ pub struct Dla {
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: NaiveDateTime,
+    /// Raised by every change; send it back to update (409 when stale).
+    pub version: i32,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
@@ -30,6 +32,9 @@ pub struct DlaInput {
     pub name: String,
     #[serde(default, deserialize_with = "lenient")]
     pub area: String,
+    /// The version read before editing (required by `PUT`; ignored on creation).
+    #[serde(default, deserialize_with = "lenient")]
+    pub version: String,
 }
 
 impl DlaInput {
@@ -47,6 +52,7 @@ impl From<&Dla> for DlaInput {
         DlaInput {
             name: d.name.clone(),
             area: d.area.clone(),
+            version: d.version.to_string(),
         }
     }
 }
@@ -84,15 +90,30 @@ pub fn create(conn: &mut Conn, input: &DlaInput) -> Result<Dla, AppError> {
 }
 
 pub fn update(conn: &mut Conn, id: &str, input: &DlaInput) -> Result<Dla, AppError> {
+    crate::db::write_tx(conn, |conn| update_in_tx(conn, id, input))
+}
+
+fn update_in_tx(conn: &mut Conn, id: &str, input: &DlaInput) -> Result<Dla, AppError> {
     let (name, area) = input.check()?;
-    get(conn, id)?;
-    diesel::update(dlas::table.find(id))
-        .set((
-            dlas::name.eq(name),
-            dlas::area.eq(area),
-            dlas::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
+    let current = get(conn, id)?;
+    crate::models::check_version(&input.version, current.version, "Le DLA a été modifié")?;
+    // The version is part of the condition: a change made since the read is never
+    // overwritten, whatever the backend's isolation.
+    let changed = diesel::update(
+        dlas::table
+            .find(id)
+            .filter(dlas::version.eq(current.version)),
+    )
+    .set((
+        dlas::name.eq(name),
+        dlas::area.eq(area),
+        dlas::version.eq(current.version + 1),
+        dlas::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    if changed == 0 {
+        return Err(crate::models::stale("Le DLA a été modifié"));
+    }
     // Its name is in every email of its cohorts: rebuild those not sent yet.
     use crate::db::schema::cohorts;
     let owned: Vec<String> = cohorts::table

@@ -182,6 +182,7 @@ mod tests {
             updated_at: t,
             reminders: true,
             feed_generation: generation,
+            version: 1,
         }
     }
 

@@ -556,6 +556,7 @@ pub fn resend(
             diesel::update(participants::table.find(pid))
                 .set((
                     participants::email.eq(&address),
+                    participants::version.eq(participants::version + 1),
                     participants::updated_at.eq(t),
                 ))
                 .execute(conn)?;

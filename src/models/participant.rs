@@ -33,6 +33,8 @@ pub struct Participant {
     /// Raised to revoke the calendar feed link.
     #[serde(skip)]
     pub feed_generation: i32,
+    /// Raised by every change; send it back to update (409 when stale).
+    pub version: i32,
 }
 
 pub const ROLES: [(&str, &str); 3] = [
@@ -62,6 +64,9 @@ pub struct ParticipantInput {
     /// Reminders wanted: `oui` (or empty: the default) or `non`. Convocations always go.
     #[serde(default, deserialize_with = "lenient")]
     pub reminders: String,
+    /// The version read before editing (required by `PUT`; ignored on creation).
+    #[serde(default, deserialize_with = "lenient")]
+    pub version: String,
 }
 
 impl From<&Participant> for ParticipantInput {
@@ -72,6 +77,7 @@ impl From<&Participant> for ParticipantInput {
             role: p.role.clone(),
             function: p.function.clone(),
             reminders: if p.reminders { "oui" } else { "non" }.into(),
+            version: p.version.to_string(),
         }
     }
 }
@@ -216,26 +222,39 @@ pub fn update(
     id: &str,
     input: &ParticipantInput,
 ) -> Result<Participant, AppError> {
-    let current = get(conn, id)?;
-    let v = input.check()?;
-    check_unique_email(conn, &current.association_id, &v.email, Some(id))?;
-    diesel::update(participants::table.find(id))
+    crate::db::write_tx(conn, |conn| {
+        let current = get(conn, id)?;
+        let v = input.check()?;
+        let changed = "La fiche de la ou du participant·e a été modifiée";
+        crate::models::check_version(&input.version, current.version, changed)?;
+        check_unique_email(conn, &current.association_id, &v.email, Some(id))?;
+        // Conditional on the version read: never overwrites a change made since.
+        let n = diesel::update(
+            participants::table
+                .find(id)
+                .filter(participants::version.eq(current.version)),
+        )
         .set((
             participants::name.eq(&v.name),
             participants::email.eq(&v.email),
             participants::role.eq(&v.role),
             participants::function.eq(&v.function),
             participants::reminders.eq(v.reminders),
+            participants::version.eq(current.version + 1),
             participants::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    if !current.email.eq_ignore_ascii_case(v.email.trim()) {
-        crate::models::account::revoke_participant_access(conn, id)?;
-    }
-    let cohort_id = touch_cohort_of(conn, &current.association_id)?;
-    let p = get(conn, id)?;
-    audit::updated(conn, "participant", id, Some(&cohort_id), &current, &p)?;
-    Ok(p)
+        if n == 0 {
+            return Err(crate::models::stale(changed));
+        }
+        if !current.email.eq_ignore_ascii_case(v.email.trim()) {
+            crate::models::account::revoke_participant_access(conn, id)?;
+        }
+        let cohort_id = touch_cohort_of(conn, &current.association_id)?;
+        let p = get(conn, id)?;
+        audit::updated(conn, "participant", id, Some(&cohort_id), &current, &p)?;
+        Ok(p)
+    })
 }
 
 pub fn delete(conn: &mut Conn, id: &str) -> Result<Participant, AppError> {

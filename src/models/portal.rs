@@ -205,6 +205,7 @@ pub fn set_reminders(
     diesel::update(participants::table.find(participant_id))
         .set((
             participants::reminders.eq(on),
+            participants::version.eq(participants::version + 1),
             participants::updated_at.eq(wall_clock()),
         ))
         .execute(conn)?;

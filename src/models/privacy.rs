@@ -634,6 +634,7 @@ fn anonymise_participant_in(
             // Revokes the personal page and calendar links sent in past emails.
             participants::feed_generation.eq(participants::feed_generation + 1),
             participants::anonymised_at.eq(Some(anonymised_at.unwrap_or(at))),
+            participants::version.eq(participants::version + 1),
             participants::updated_at.eq(at),
         ))
         .execute(conn)?;

@@ -160,6 +160,55 @@ impl ProfileInput {
         self.get("version")
     }
 
+    /// The keys that are no field of the form (the API refuses them rather than ignoring
+    /// what a client meant to save).
+    pub fn unknown_keys(&self) -> Vec<&str> {
+        const FIXED: [&str; 17] = [
+            "version",
+            "employees",
+            "employees_fte",
+            "volunteers",
+            "volunteer_hours",
+            "civic_service",
+            "skills_sponsorship_days",
+            "year",
+            "largest_funder_name",
+            "largest_funder_amount",
+            "lever_human",
+            "lever_financial",
+            "lever_alliances",
+            "strengths",
+            "fragilities",
+            "risks",
+            "ambition",
+        ];
+        let row = |key: &str, prefix: &str, max: usize, parts: &[&str]| {
+            key.strip_prefix(prefix)
+                .and_then(|rest| rest.split_once('_'))
+                .is_some_and(|(i, part)| {
+                    i.parse::<usize>().is_ok_and(|i| i < max) && parts.contains(&part)
+                })
+        };
+        self.0
+            .keys()
+            .map(String::as_str)
+            .filter(|k| {
+                !(FIXED.contains(k)
+                    || *k == "actions"
+                    || Resource::ALL
+                        .iter()
+                        .any(|r| k.strip_prefix("resource_") == Some(r.as_str()))
+                    || row(
+                        k,
+                        "alliance_",
+                        MAX_ALLIANCES,
+                        &["partner", "actor_kind", "nature"],
+                    )
+                    || row(k, "das_", MAX_DAS, &["name", "share", "notes"]))
+            })
+            .collect()
+    }
+
     /// How many alliance rows the form shows: at least [`ALLIANCE_ROWS`], one blank row after
     /// the last one typed.
     pub fn alliance_rows(&self) -> usize {

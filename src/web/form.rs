@@ -19,21 +19,27 @@ impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let bytes = web::Bytes::from_request(req, payload);
+        let declared = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let body = web::Payload::from_request(req, payload).into_inner();
         Box::pin(async move {
-            let body = bytes.await.map_err(|_| {
-                PageError::from(AppError::BadRequest {
-                    code: "invalid_form",
-                    message: "Le formulaire envoyé est illisible ou trop volumineux.".into(),
-                })
-            })?;
-            if body.len() > LIMIT {
-                return Err(PageError::from(AppError::BadRequest {
-                    code: "form_too_large",
-                    message: "Le formulaire envoyé est trop volumineux.".into(),
-                })
-                .into());
+            let too_large = || {
+                PageError::from(AppError::TooLarge(
+                    "Le formulaire envoyé est trop volumineux.".into(),
+                ))
+            };
+            if declared.is_some_and(|n| n > LIMIT) {
+                return Err(too_large().into());
             }
+            let body = body
+                .map_err(|_| unreadable())?
+                .to_bytes_limited(LIMIT)
+                .await
+                .map_err(|_| too_large())?
+                .map_err(|_| unreadable())?;
             serde_html_form::from_bytes::<T>(&body)
                 .map(Form)
                 .map_err(|e| {
@@ -45,4 +51,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
                 })
         })
     }
+}
+
+fn unreadable() -> PageError {
+    PageError::from(AppError::BadRequest {
+        code: "invalid_form",
+        message: "Le formulaire envoyé est illisible.".into(),
+    })
 }

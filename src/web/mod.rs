@@ -93,7 +93,6 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(state))
-            .app_data(api::json_config())
             .app_data(web::PathConfig::default().error_handler(|_, req| {
                 let e = AppError::NotFound("Adresse introuvable.".into());
                 error_for(req, e)

@@ -8,6 +8,7 @@ use crate::models::association::{self, Association, AssociationInput};
 use crate::models::participant::{self, Participant, ParticipantInput};
 use crate::web::AppState;
 use crate::web::api::ApiResult;
+use crate::web::api::body::{Json, Patch};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/cohorts/{id}/associations", web::get().to(list))
@@ -43,7 +44,7 @@ pub async fn list(state: web::Data<AppState>, path: web::Path<String>) -> ApiRes
 pub async fn enrol(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<AssociationInput>,
+    body: Json<AssociationInput>,
 ) -> ApiResult {
     let id = path.into_inner();
     let a = state
@@ -64,12 +65,16 @@ pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> ApiResu
 pub async fn update(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<AssociationInput>,
+    body: Patch<AssociationInput>,
 ) -> ApiResult {
     let id = path.into_inner();
     Ok(HttpResponse::Ok().json(
         state
-            .write(move |c| association::update(c, &id, &body))
+            .write(move |c| {
+                let current = association::get(c, &id)?;
+                let input = body.apply(&AssociationInput::from(&current), &current)?;
+                association::update(c, &id, &input)
+            })
             .await?,
     ))
 }
@@ -97,7 +102,7 @@ pub async fn list_participants(state: web::Data<AppState>, path: web::Path<Strin
 pub async fn create_participant(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<ParticipantInput>,
+    body: Json<ParticipantInput>,
 ) -> ApiResult {
     let id = path.into_inner();
     let p = state
@@ -111,12 +116,16 @@ pub async fn create_participant(
 pub async fn update_participant(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<ParticipantInput>,
+    body: Patch<ParticipantInput>,
 ) -> ApiResult {
     let id = path.into_inner();
     Ok(HttpResponse::Ok().json(
         state
-            .write(move |c| participant::update(c, &id, &body))
+            .write(move |c| {
+                let current = participant::get(c, &id)?;
+                let input = body.apply(&ParticipantInput::from(&current), &current)?;
+                participant::update(c, &id, &input)
+            })
             .await?,
     ))
 }

@@ -3,11 +3,12 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::error::ErrorBody;
-use crate::models::budget::{self, BudgetInput, BudgetOverview};
+use crate::error::{AppError, ErrorBody};
+use crate::models::budget::{self, BudgetInput, BudgetOverview, ContractInput};
 use crate::models::time_entry::{self, TimeEntry, TimeEntryInput};
 use crate::web::AppState;
 use crate::web::api::ApiResult;
+use crate::web::api::body::{Json, Patch};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/cohorts/{id}/budget", web::get().to(get_budget))
@@ -33,12 +34,37 @@ pub async fn get_budget(state: web::Data<AppState>, path: web::Path<String>) -> 
 pub async fn put_budget(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<BudgetInput>,
+    body: Patch<BudgetInput>,
 ) -> ApiResult {
     let id = path.into_inner();
     let o = state
         .write(move |c| {
-            budget::save(c, &id, &body)?;
+            // Each part sent carries the version it read; a part left out is unchanged.
+            let (contract, funders) = (body.has("contract"), body.has("funders"));
+            if !contract && !funders {
+                return Err(AppError::field(
+                    "contract",
+                    "Envoyez le contrat (contract), les financeurs (funders) ou les deux.",
+                ));
+            }
+            let (stored, version) = budget::contract(c, &id)?;
+            let current = BudgetInput {
+                contract: Some(ContractInput::from_contract(&stored, version)),
+                funders: Some(budget::funders_form(c, &id)?),
+            };
+            let versions: Vec<&str> =
+                [(contract, "contract.version"), (funders, "funders.version")]
+                    .into_iter()
+                    .filter_map(|(sent, path)| sent.then_some(path))
+                    .collect();
+            let mut input = body.apply_requiring(&current, &current, &versions)?;
+            if !contract {
+                input.contract = None;
+            }
+            if !funders {
+                input.funders = None;
+            }
+            budget::save(c, &id, &input)?;
             budget::overview(c, &id)
         })
         .await?;
@@ -63,7 +89,7 @@ pub async fn list_entries(state: web::Data<AppState>, path: web::Path<String>) -
 pub async fn create_entry(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<TimeEntryInput>,
+    body: Json<TimeEntryInput>,
 ) -> ApiResult {
     let id = path.into_inner();
     let e = state
@@ -77,11 +103,15 @@ pub async fn create_entry(
 pub async fn update_entry(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<TimeEntryInput>,
+    body: Patch<TimeEntryInput>,
 ) -> ApiResult {
     let id = path.into_inner();
     let e = state
-        .write(move |c| time_entry::update(c, &id, &body))
+        .write(move |c| {
+            let current = time_entry::get(c, &id)?;
+            let input = body.apply(&TimeEntryInput::from(&current), &current)?;
+            time_entry::update(c, &id, &input)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(e))
 }

@@ -13,6 +13,7 @@ use crate::models::programme::{self, Generated};
 use crate::web::AppState;
 use crate::web::actor::Actor;
 use crate::web::api::ApiResult;
+use crate::web::api::body::{Json, OptionalJson, Patch};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/cohorts", web::get().to(list))
@@ -73,7 +74,7 @@ pub async fn list(state: web::Data<AppState>, actor: Actor) -> ApiResult {
 pub async fn create(
     state: web::Data<AppState>,
     actor: Actor,
-    body: web::Json<CohortInput>,
+    body: Json<CohortInput>,
 ) -> ApiResult {
     let out = state
         .write(move |c| {
@@ -108,18 +109,27 @@ pub async fn update(
     state: web::Data<AppState>,
     actor: Actor,
     path: web::Path<String>,
-    body: web::Json<CohortInput>,
+    body: Patch<CohortInput>,
 ) -> ApiResult {
     let id = path.into_inner();
     let out = state
         .write(move |c| {
-            actor.check_cohort_ownership(
-                &cohort::get(c, &id)?.dla_id,
-                &cohort::partner_ids(c, &id)?,
-                &body.dla_id,
-                &body.partner_dla_ids,
+            let current = cohort::get(c, &id)?;
+            let partners = cohort::partner_ids(c, &id)?;
+            let input = body.apply(
+                &CohortInput::from((&current, partners.clone())),
+                &CohortOut {
+                    cohort: current.clone(),
+                    partner_dla_ids: partners.clone(),
+                },
             )?;
-            let cohort = cohort::update(c, &id, &body)?;
+            actor.check_cohort_ownership(
+                &current.dla_id,
+                &partners,
+                &input.dla_id,
+                &input.partner_dla_ids,
+            )?;
+            let cohort = cohort::update(c, &id, &input)?;
             Ok(CohortOut {
                 cohort,
                 partner_dla_ids: cohort::partner_ids(c, &id)?,
@@ -141,18 +151,10 @@ pub struct GenerateInput {
 pub async fn generate(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Bytes,
+    // The body is optional, but a body that is there must be a valid object.
+    OptionalJson(input): OptionalJson<GenerateInput>,
 ) -> ApiResult {
     let id = path.into_inner();
-    // The body is optional, but a body that is there must be valid JSON.
-    let input: GenerateInput = if body.iter().all(u8::is_ascii_whitespace) {
-        GenerateInput::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest {
-            code: "invalid_json",
-            message: format!("JSON invalide : {e}"),
-        })?
-    };
     let replace = crate::models::input::Check::checkbox(&input.replace);
     let (template, am) = (
         state.config.programme.clone(),
@@ -178,37 +180,51 @@ pub async fn warnings(state: web::Data<AppState>, path: web::Path<String>) -> Ap
     Ok(HttpResponse::Ok().json(o.warnings))
 }
 
+/// The cohort's programme template and the cohort's version, which a `PUT` must send back.
+fn template_out(co: &Cohort, default: &ProgrammeTemplate) -> Result<serde_json::Value, AppError> {
+    let mut out =
+        serde_json::to_value(co.template(default)).map_err(|e| AppError::Internal(e.into()))?;
+    out["version"] = co.version.into();
+    Ok(out)
+}
+
 #[utoipa::path(get, path = "/api/v1/cohorts/{id}/programme-template", tag = "Cohortes",
-    responses((status = 200, description = "The cohort's programme template (its own, or the configured default)"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The cohort's programme template (its own, or the configured default), with `version`: the cohort's version, to send back with a change"), (status = 404, body = ErrorBody)))]
 pub async fn get_template(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
     let co = crate::db::run(&state.pool, move |c| cohort::get(c, &id)).await?;
-    Ok(HttpResponse::Ok().json(co.template(&state.config.programme)))
+    Ok(HttpResponse::Ok().json(template_out(&co, &state.config.programme)?))
 }
 
 #[utoipa::path(put, path = "/api/v1/cohorts/{id}/programme-template", tag = "Cohortes",
-    request_body(content = Object, description = "A full template, as returned by GET"),
-    responses((status = 200, description = "Saved"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    request_body(content = Object, description = "The template's fields to change, as returned by GET, and `version` (required). Absent fields keep their value; `tasks` is replaced as a whole."),
+    responses((status = 200, description = "Saved: the template and the cohort's new version"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_template(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<ProgrammeTemplate>,
+    body: Patch<ProgrammeTemplate>,
 ) -> ApiResult {
     let id = path.into_inner();
-    let template = body.into_inner();
-    let saved = crate::db::run(&state.pool, move |c| {
-        cohort::set_template(c, &id, Some(&template))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(saved.template(&state.config.programme)))
+    let (version, body) = body.split_version()?;
+    let default = state.config.programme.clone();
+    let saved = state
+        .write(move |c| {
+            let current = cohort::get(c, &id)?.template(&default);
+            let template = body.apply_requiring(&current, &current, &[])?;
+            cohort::set_template(c, &id, Some(&template), &version)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(template_out(&saved, &state.config.programme)?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/cohorts/{id}/programme-template", tag = "Cohortes",
     responses((status = 200, description = "Back to the configured default"), (status = 404, body = ErrorBody)))]
 pub async fn reset_template(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    let saved = crate::db::run(&state.pool, move |c| cohort::set_template(c, &id, None)).await?;
-    Ok(HttpResponse::Ok().json(saved.template(&state.config.programme)))
+    let saved = state
+        .write(move |c| cohort::set_template(c, &id, None, ""))
+        .await?;
+    Ok(HttpResponse::Ok().json(template_out(&saved, &state.config.programme)?))
 }
 
 #[utoipa::path(post, path = "/api/v1/cohorts/{id}/publish", tag = "Envois",
@@ -249,12 +265,19 @@ pub async fn get_mail_settings(state: web::Data<AppState>, path: web::Path<Strin
 pub async fn put_mail_settings(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<ScheduleInput>,
+    body: Patch<ScheduleInput>,
 ) -> ApiResult {
     let id = path.into_inner();
-    let (input, defaults) = (body.into_inner(), state.config.mail.schedule.clone());
+    let defaults = state.config.mail.schedule.clone();
     let co = state
-        .write(move |c| cohort::set_schedule(c, &id, &input, &defaults))
+        .write(move |c| {
+            let current = cohort::get(c, &id)?;
+            let input = body.apply(
+                &ScheduleInput::from_override(&current.schedule_override(), current.version),
+                &mail_settings_out(&current, &defaults),
+            )?;
+            cohort::set_schedule(c, &id, &input, &defaults)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(mail_settings_out(&co, &state.config.mail.schedule)))
 }

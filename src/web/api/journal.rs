@@ -11,6 +11,7 @@ use crate::models::action_lead::{self, ActionLead, ActionLeadInput};
 use crate::models::session_log::{self, LogInput, LogView};
 use crate::web::AppState;
 use crate::web::api::ApiResult;
+use crate::web::api::body::{Json, Patch};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sessions/{id}/log", web::get().to(get_log))
@@ -40,11 +41,15 @@ pub async fn get_log(state: web::Data<AppState>, path: web::Path<String>) -> Api
 pub async fn put_log(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<LogInput>,
+    body: Patch<LogInput>,
 ) -> ApiResult {
     let id = path.into_inner();
     let sheet = state
-        .write(move |c| session_log::save(c, &id, &body))
+        .write(move |c| {
+            let sheet = session_log::load(c, &id)?;
+            let input = body.apply(&sheet.input(), &sheet.view())?;
+            session_log::save(c, &id, &input)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(sheet.view()))
 }
@@ -66,7 +71,7 @@ pub async fn list_action_leads(state: web::Data<AppState>, path: web::Path<Strin
 pub async fn create_action_lead(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<ActionLeadInput>,
+    body: Json<ActionLeadInput>,
 ) -> ApiResult {
     let id = path.into_inner();
     let lead = state
@@ -80,11 +85,15 @@ pub async fn create_action_lead(
 pub async fn update_action_lead(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<ActionLeadInput>,
+    body: Patch<ActionLeadInput>,
 ) -> ApiResult {
     let id = path.into_inner();
     let lead = state
-        .write(move |c| action_lead::update(c, &id, &body))
+        .write(move |c| {
+            let current = action_lead::get(c, &id)?;
+            let input = body.apply(&ActionLeadInput::from(&current), &current)?;
+            action_lead::update(c, &id, &input)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(lead))
 }

@@ -4,6 +4,7 @@
 
 pub mod associations;
 pub mod audit;
+pub mod body;
 pub mod budget;
 pub mod cohorts;
 pub mod journal;
@@ -20,28 +21,6 @@ use utoipa::OpenApi;
 use crate::error::AppError;
 
 pub type ApiResult = Result<HttpResponse, AppError>;
-
-/// Malformed JSON, a wrong content type or an oversized body: a 400 with a French message.
-pub fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(256 * 1024)
-        .error_handler(|err, _req| {
-            use actix_web::error::JsonPayloadError as E;
-            let (code, message) = match &err {
-                E::ContentType => (
-                    "unsupported_media_type",
-                    "Envoyez le corps en JSON (Content-Type: application/json).".to_string(),
-                ),
-                E::Overflow { .. } | E::OverflowKnownLength { .. } => (
-                    "payload_too_large",
-                    "Le corps de la requête est trop volumineux.".to_string(),
-                ),
-                E::Deserialize(e) => ("invalid_json", format!("JSON invalide : {e}")),
-                other => ("invalid_json", format!("JSON illisible : {other}")),
-            };
-            AppError::BadRequest { code, message }.into()
-        })
-}
 
 #[derive(OpenApi)]
 #[openapi(

@@ -13,6 +13,7 @@ use crate::models::profile::{self, StoredProfile};
 use crate::models::profile_form::ProfileInput;
 use crate::web::AppState;
 use crate::web::api::ApiResult;
+use crate::web::api::body::Patch;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -56,7 +57,8 @@ pub async fn get_profile(
 
 /// Replaces the snapshot of the stage. Fields as the form posts them: `employees_fte`
 /// « 3,5 », `resource_<code>` « 12 500,50 », `alliance_<i>_partner|actor_kind|nature`,
-/// `das_<i>_name|share|notes`… and `version` (« 0 » for a first save; absent: no check).
+/// `das_<i>_name|share|notes`… and `version` (« 0 » for a first save; required). Fields
+/// left out keep their stored value; an empty text empties a field; unknown fields → 422.
 /// 422 with a French message per field; 409 when the version is stale.
 #[utoipa::path(put, path = "/api/v1/associations/{id}/profile/{stage}", tag = "Modèle socio-économique",
     params(("id" = String, Path), ("stage" = String, Path, description = "etat_des_lieux ou cible")),
@@ -65,17 +67,33 @@ pub async fn get_profile(
 pub async fn put_profile(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    body: web::Json<ProfileInput>,
+    body: Patch<ProfileInput>,
 ) -> ApiResult {
     let (id, stage) = path.into_inner();
-    let input = body.into_inner();
-    // An unknown stage or association answers 404 before the body is judged.
-    let (aid, st) = (id.clone(), stage.clone());
-    crate::db::run(&state.pool, move |c| profile::get(c, &aid, &st)).await?;
-    let p = input.parse().map_err(AppError::validation)?;
-    let version = input.version().to_owned();
     let stored = state
-        .write(move |c| profile::save(c, &id, &stage, &p, &version, "l'équipe"))
+        .write(move |c| {
+            // An unknown stage or association answers 404 before the body is judged.
+            let current = profile::get(c, &id, &stage)?;
+            let input = body.apply(
+                &ProfileInput::from_profile(&current.profile, current.version),
+                &current,
+            )?;
+            let unknown: crate::error::FieldErrors = input
+                .unknown_keys()
+                .into_iter()
+                .map(|k| {
+                    (
+                        k.to_string(),
+                        "Champ inconnu du modèle socio-économique : retirez-le.".to_string(),
+                    )
+                })
+                .collect();
+            if !unknown.is_empty() {
+                return Err(AppError::validation(unknown));
+            }
+            let p = input.parse().map_err(AppError::validation)?;
+            profile::save(c, &id, &stage, &p, input.version(), "l'équipe")
+        })
         .await?;
     Ok(HttpResponse::Ok().json(answer(stored)))
 }

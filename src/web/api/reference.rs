@@ -8,6 +8,7 @@ use crate::models::dla::{self, Dla, DlaInput};
 use crate::web::AppState;
 use crate::web::actor::Actor;
 use crate::web::api::ApiResult;
+use crate::web::api::body::{Json, Patch};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/dlas", web::get().to(list_dlas))
@@ -30,7 +31,7 @@ pub async fn list_dlas(state: web::Data<AppState>, actor: Actor) -> ApiResult {
 
 #[utoipa::path(post, path = "/api/v1/dlas", tag = "DLA", request_body = DlaInput,
     responses((status = 201, body = Dla), (status = 422, body = ErrorBody)))]
-pub async fn create_dla(state: web::Data<AppState>, body: web::Json<DlaInput>) -> ApiResult {
+pub async fn create_dla(state: web::Data<AppState>, body: Json<DlaInput>) -> ApiResult {
     let d = crate::db::run(&state.pool, move |c| dla::create(c, &body)).await?;
     Ok(HttpResponse::Created().json(d))
 }
@@ -46,11 +47,17 @@ pub async fn get_dla(state: web::Data<AppState>, path: web::Path<String>) -> Api
 pub async fn update_dla(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<DlaInput>,
+    body: Patch<DlaInput>,
 ) -> ApiResult {
     let id = path.into_inner();
-    Ok(HttpResponse::Ok()
-        .json(crate::db::run(&state.pool, move |c| dla::update(c, &id, &body)).await?))
+    let d = state
+        .write(move |c| {
+            let current = dla::get(c, &id)?;
+            let input = body.apply(&DlaInput::from(&current), &current)?;
+            dla::update(c, &id, &input)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(d))
 }
 
 #[utoipa::path(get, path = "/api/v1/consultants", tag = "Consultant·es", responses((status = 200, body = Vec<Consultant>)))]
@@ -62,7 +69,7 @@ pub async fn list_consultants(state: web::Data<AppState>) -> ApiResult {
     responses((status = 201, body = Consultant), (status = 422, body = ErrorBody)))]
 pub async fn create_consultant(
     state: web::Data<AppState>,
-    body: web::Json<ConsultantInput>,
+    body: Json<ConsultantInput>,
 ) -> ApiResult {
     let x = crate::db::run(&state.pool, move |c| consultant::create(c, &body)).await?;
     Ok(HttpResponse::Created().json(x))
@@ -73,9 +80,15 @@ pub async fn create_consultant(
 pub async fn update_consultant(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<ConsultantInput>,
+    body: Patch<ConsultantInput>,
 ) -> ApiResult {
     let id = path.into_inner();
-    Ok(HttpResponse::Ok()
-        .json(crate::db::run(&state.pool, move |c| consultant::update(c, &id, &body)).await?))
+    let x = state
+        .write(move |c| {
+            let current = consultant::get(c, &id)?;
+            let input = body.apply(&ConsultantInput::from(&current), &current)?;
+            consultant::update(c, &id, &input)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(x))
 }

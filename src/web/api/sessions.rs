@@ -6,6 +6,7 @@ use crate::error::ErrorBody;
 use crate::models::session::{self, MoveInput, MoveResult, Session, SessionInput};
 use crate::web::AppState;
 use crate::web::api::ApiResult;
+use crate::web::api::body::{Json, Patch};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/cohorts/{id}/sessions", web::get().to(list))
@@ -32,7 +33,7 @@ pub async fn list(state: web::Data<AppState>, path: web::Path<String>) -> ApiRes
 pub async fn create(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<SessionInput>,
+    body: Json<SessionInput>,
 ) -> ApiResult {
     let id = path.into_inner();
     let am = state.config.calendar.alsace_moselle;
@@ -53,12 +54,16 @@ pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> ApiResu
 pub async fn update(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<SessionInput>,
+    body: Patch<SessionInput>,
 ) -> ApiResult {
     let id = path.into_inner();
     Ok(HttpResponse::Ok().json(
         state
-            .write(move |c| session::update_details(c, &id, &body))
+            .write(move |c| {
+                let current = session::get(c, &id)?;
+                let input = body.apply(&SessionInput::from_session(&current), &current)?;
+                session::update_details(c, &id, &input)
+            })
             .await?,
     ))
 }
@@ -68,7 +73,7 @@ pub async fn update(
 pub async fn move_session(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<MoveInput>,
+    body: Json<MoveInput>,
 ) -> ApiResult {
     let id = path.into_inner();
     let am = state.config.calendar.alsace_moselle;

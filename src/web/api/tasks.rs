@@ -7,6 +7,7 @@ use crate::error::ErrorBody;
 use crate::models::task::{self, IntersessionTask, ReturnInput, TaskInput, TaskReturn};
 use crate::web::AppState;
 use crate::web::api::ApiResult;
+use crate::web::api::body::{Json, Patch};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/cohorts/{id}/tasks", web::get().to(list))
@@ -46,7 +47,7 @@ pub async fn list(state: web::Data<AppState>, path: web::Path<String>) -> ApiRes
 pub async fn create(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<TaskInput>,
+    body: Json<TaskInput>,
 ) -> ApiResult {
     let id = path.into_inner();
     let t = state.write(move |c| task::create(c, &id, &body)).await?;
@@ -58,10 +59,18 @@ pub async fn create(
 pub async fn update(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<TaskInput>,
+    body: Patch<TaskInput>,
 ) -> ApiResult {
     let id = path.into_inner();
-    Ok(HttpResponse::Ok().json(state.write(move |c| task::update(c, &id, &body)).await?))
+    Ok(HttpResponse::Ok().json(
+        state
+            .write(move |c| {
+                let current = task::get(c, &id)?;
+                let input = body.apply(&TaskInput::from(&current), &current)?;
+                task::update(c, &id, &input)
+            })
+            .await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "Travaux préparatoires", responses((status = 204), (status = 404, body = ErrorBody)))]
@@ -76,7 +85,7 @@ pub async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> ApiR
 pub async fn set_return(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    body: web::Json<ReturnInput>,
+    body: Json<ReturnInput>,
 ) -> ApiResult {
     let (id, aid) = path.into_inner();
     let today = crate::models::programme::today();

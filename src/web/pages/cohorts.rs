@@ -587,7 +587,8 @@ fn template_page(
     json!({
         "title": format!("Modèle de programme — {}", co.name),
         "nav_cohorts": true,
-        "cohort": {"id": co.id, "name": co.name, "custom": co.programme_template.is_some()},
+        "cohort": {"id": co.id, "name": co.name, "custom": co.programme_template.is_some(),
+                   "version": values.get("version").cloned().unwrap_or_else(|| co.version.to_string())},
         "sections": sections,
     })
 }
@@ -615,9 +616,12 @@ async fn template_save(
 ) -> PageResult {
     let id = path.into_inner();
     let co = load_cohort(&state, &id).await?;
+    let version = values.get("version").cloned().unwrap_or_default();
     if values.contains_key("reset") {
-        let cid = id.clone();
-        crate::db::run(&state.pool, move |c| cohort::set_template(c, &cid, None)).await?;
+        let (cid, version) = (id.clone(), version.clone());
+        state
+            .write(move |c| cohort::set_template(c, &cid, None, &version))
+            .await?;
         return Ok(redirect(
             &format!("/cohortes/{id}"),
             Some("modele_reinitialise"),
@@ -627,10 +631,9 @@ async fn template_save(
     let saved = match apply_template(&current, &values) {
         Ok(t) => {
             let cid = id.clone();
-            crate::db::run(&state.pool, move |c| {
-                cohort::set_template(c, &cid, Some(&t))
-            })
-            .await
+            state
+                .write(move |c| cohort::set_template(c, &cid, Some(&t), &version))
+                .await
         }
         Err(e) => Err(e),
     };
