@@ -7,6 +7,7 @@ use crate::domain::programme::ProgrammeTemplate;
 use crate::domain::schedule::{Schedule, ScheduleOverride};
 use crate::error::{AppError, ErrorBody};
 use crate::models::cohort::{self, Cohort, CohortInput, ScheduleInput};
+use crate::models::consultant;
 use crate::models::input::lenient;
 use crate::models::outbox::OutboxEmail;
 use crate::models::programme::{self, Generated};
@@ -78,6 +79,12 @@ pub async fn create(
     let out = state
         .write(move |c| {
             actor.check_dla("dla_id", &body.dla_id)?;
+            consultant::check_assignable(
+                c,
+                actor.dla_scope().as_deref(),
+                None,
+                &body.consultant_id,
+            )?;
             let cohort = cohort::create(c, &body)?;
             let partner_dla_ids = cohort::partner_ids(c, &cohort.id)?;
             Ok(CohortOut {
@@ -113,11 +120,18 @@ pub async fn update(
     let id = path.into_inner();
     let out = state
         .write(move |c| {
+            let current = cohort::get(c, &id)?;
             actor.check_cohort_ownership(
-                &cohort::get(c, &id)?.dla_id,
+                &current.dla_id,
                 &cohort::partner_ids(c, &id)?,
                 &body.dla_id,
                 &body.partner_dla_ids,
+            )?;
+            consultant::check_assignable(
+                c,
+                actor.dla_scope().as_deref(),
+                current.consultant_id.as_deref(),
+                &body.consultant_id,
             )?;
             let cohort = cohort::update(c, &id, &body)?;
             Ok(CohortOut {
