@@ -172,6 +172,8 @@ pub fn load(
                 name: "Claire Martin".into(),
                 firm: "Cabinet Trajectoires".into(),
                 email: "claire.martin@cabinet-trajectoires.fr".into(),
+                // The record belongs to the DLAs of the cohort she runs.
+                dla_ids: Some(vec![dla.id.clone(), partner.id.clone()]),
                 ..Default::default()
             },
         )?;
@@ -191,7 +193,7 @@ pub fn load(
                 start_date: start.format("%Y-%m-%d").to_string(),
                 status: "en_cours".into(),
                 association_cap: "8".into(),
-                consultant_id: consultant.id.clone(),
+                consultant_id: consultant.consultant.id.clone(),
                 officer_name: "Julien Lefèvre".into(),
                 officer_email: "julien.lefevre@dla-gironde.fr".into(),
                 version: String::new(),

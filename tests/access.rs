@@ -54,7 +54,8 @@ fn registered_routes() -> Vec<(String, String)> {
 
 /// Who may use each route: P public, S any staff, O administrators and chargé·es de
 /// mission, A administrators, V the cohort's people (its DLA, its consultant·e,
-/// administrators), M the cohort's DLA and administrators, T a signed-in participant.
+/// administrators), M the cohort's DLA and administrators (for a consultant record: the
+/// DLA it belongs to, here the cohort's), T a signed-in participant.
 fn expected() -> BTreeMap<&'static str, char> {
     let table = "
         P GET /
@@ -345,14 +346,15 @@ async fn world() -> World {
         .unwrap()
         .to_string();
     let mut consultants = Vec::new();
-    for (name, email) in [
-        ("Claire Martin", "claire@trajectoires.fr"),
-        ("Paul Durand", "paul@autre-cabinet.fr"),
+    // The cohort's consultant·e belongs to DLA A; the other record to DLA B.
+    for (name, email, dla) in [
+        ("Claire Martin", "claire@trajectoires.fr", &dla_a),
+        ("Paul Durand", "paul@autre-cabinet.fr", &dla_b),
     ] {
         let res = app
             .post_json(
                 "/api/v1/consultants",
-                json!({"name": name, "firm": "Cabinet", "email": email}),
+                json!({"name": name, "firm": "Cabinet", "email": email, "dla_ids": [dla]}),
             )
             .await
             .expect(201);
@@ -1406,7 +1408,49 @@ async fn the_consultants_list_offers_edits_only_where_allowed() {
     let link = format!("/consultants/{}/modifier", w.ids["consultant"]);
     let page = |who: Who| get_with(&w.creds.cookie[key(who)], "/consultants");
     let a = w.app.send_raw(page(Who::OfficerA)).await.expect(200).text();
-    assert!(a.contains(&link), "the cohort's DLA edits its consultant");
+    assert!(a.contains(&link), "the record's DLA edits it");
     let b = w.app.send_raw(page(Who::OfficerB)).await.expect(200).text();
     assert!(!b.contains(&link), "another DLA does not");
+    assert!(!b.contains("Claire Martin"), "nor sees it in its directory");
+}
+
+/// Records on no cohort (the hole of #16: « every cohort is reachable » held for none) are
+/// reached by the DLAs they belong to and administrators only, whatever the actor.
+#[actix_web::test]
+async fn consultant_records_on_no_cohort_are_their_dlas_and_the_administrators_only() {
+    let mut w = world().await;
+    let dla_a = w.ids["dla"].clone();
+    for (dlas, may) in [
+        (json!([dla_a]), vec![Who::Admin, Who::OfficerA]),
+        (json!([]), vec![Who::Admin]),
+    ] {
+        let record = w
+            .app
+            .post_json(
+                "/api/v1/consultants",
+                json!({"name": "Sans cohorte", "email": "sans@cohorte.fr", "dla_ids": dlas}),
+            )
+            .await
+            .expect(201)
+            .json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        w.ids.insert("consultant", record);
+        for (method, pattern) in [
+            ("GET", "/consultants/{id}/modifier"),
+            ("POST", "/consultants/{id}/modifier"),
+            ("PUT", "/api/v1/consultants/{id}"),
+        ] {
+            for who in EVERYONE {
+                let res = w.call(method, pattern, who).await;
+                assert_eq!(
+                    !refused(&res),
+                    may.contains(&who),
+                    "{method} {pattern} as {who:?} on a record of {dlas}: {}",
+                    res.status
+                );
+            }
+        }
+    }
 }

@@ -786,6 +786,26 @@ async fn the_demo_has_eight_associations_a_past_and_a_future_and_some_returns() 
         .expect("the demo loads on an empty database")
     };
 
+    // Its consultant·e's record belongs to the cohort's DLA and its partner, whose
+    // chargé·es de mission see it in their directory.
+    let cohort = app
+        .get(&format!("/api/v1/cohorts/{id}"))
+        .await
+        .expect(200)
+        .json();
+    let mut dlas = vec![cohort["dla_id"].clone()];
+    dlas.extend(
+        cohort["partner_dla_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .cloned(),
+    );
+    dlas.sort_by_key(|d| d.as_str().unwrap().to_string());
+    let records = app.get("/api/v1/consultants").await.expect(200).json();
+    assert_eq!(records[0]["id"], cohort["consultant_id"]);
+    assert_eq!(records[0]["dla_ids"], json!(dlas));
+
     // Its outbox shows every fate an email can have.
     let outbox = app
         .get(&format!("/api/v1/cohorts/{id}/outbox"))

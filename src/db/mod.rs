@@ -19,6 +19,8 @@ use crate::error::AppError;
 
 /// The connection type every model function takes.
 pub type Conn = diesel::SqliteConnection;
+/// Its backend, for boxed queries built in models.
+pub type Backend = <Conn as diesel::Connection>::Backend;
 pub type Pool = R2d2Pool<ConnectionManager<Conn>>;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");

@@ -24,6 +24,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The DLAs a consultant record belongs to (or is shared with); none = administrators only.
+    consultant_dlas (consultant_id, dla_id) {
+        consultant_id -> Text,
+        dla_id -> Text,
+    }
+}
+
+diesel::table! {
     cohorts (id) {
         id -> Text,
         dla_id -> Text,
@@ -339,6 +347,8 @@ diesel::table! {
 
 diesel::joinable!(cohorts -> dlas (dla_id));
 diesel::joinable!(cohorts -> consultants (consultant_id));
+diesel::joinable!(consultant_dlas -> consultants (consultant_id));
+diesel::joinable!(consultant_dlas -> dlas (dla_id));
 diesel::joinable!(cohort_partners -> cohorts (cohort_id));
 diesel::joinable!(cohort_partners -> dlas (dla_id));
 diesel::joinable!(associations -> cohorts (cohort_id));
@@ -370,6 +380,7 @@ diesel::joinable!(api_tokens -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     dlas,
     consultants,
+    consultant_dlas,
     cohorts,
     cohort_partners,
     associations,

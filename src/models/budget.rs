@@ -346,12 +346,18 @@ pub fn funders_version(rows: &[FunderRow]) -> String {
     hex::encode(&h.finalize()[..8])
 }
 
-/// The default proposal: the owning DLA at 100 %, or shared equally with the partner
-/// DLAs (exact basis points, the first ones taking the leftover).
-pub fn proposed_funders(conn: &mut Conn, cohort_id: &str) -> Result<Vec<FunderInput>, AppError> {
+/// The DLAs a funder may be: the ones the cohort involves, its owner then its partners.
+pub fn funder_dlas(conn: &mut Conn, cohort_id: &str) -> Result<Vec<dla::Dla>, AppError> {
     let co = cohort::get(conn, cohort_id)?;
     let mut dlas = vec![dla::get(conn, &co.dla_id)?];
     dlas.extend(cohort::partners(conn, cohort_id)?);
+    Ok(dlas)
+}
+
+/// The default proposal: the owning DLA at 100 %, or shared equally with the partner
+/// DLAs (exact basis points, the first ones taking the leftover).
+pub fn proposed_funders(conn: &mut Conn, cohort_id: &str) -> Result<Vec<FunderInput>, AppError> {
+    let dlas = funder_dlas(conn, cohort_id)?;
     let shares =
         split_cents(i64::from(budget::FULL_SHARE_BP), &vec![1; dlas.len()]).unwrap_or_default();
     Ok(dlas
@@ -437,7 +443,7 @@ pub fn save_funders(
     input: &FundersInput,
 ) -> Result<Vec<FunderRow>, AppError> {
     write_tx(conn, |conn| {
-        cohort::get(conn, cohort_id)?;
+        let involved = funder_dlas(conn, cohort_id)?;
         let mut c = Check::new();
         // (row index in the input, funder, dla id)
         let mut kept: Vec<(usize, Funder, Option<String>)> = Vec::new();
@@ -446,12 +452,18 @@ pub fn save_funders(
             if f.is_blank() {
                 continue;
             }
+            // A funder names a DLA only among those the cohort involves: another DLA's
+            // name and id are not this cohort's to quote.
             let dla_id = match f.dla_id.trim() {
                 "" => None,
-                id => match dla::get(conn, id) {
-                    Ok(d) => Some(d),
-                    Err(_) => {
-                        c.add(&format!("funders[{i}].dla_id"), "Ce DLA n'existe pas.");
+                id => match involved.iter().find(|d| d.id == id) {
+                    Some(d) => Some(d.clone()),
+                    None => {
+                        c.add(
+                            &format!("funders[{i}].dla_id"),
+                            "Ce DLA ne porte pas la cohorte et n'en est pas partenaire : \
+                             choisissez le DLA porteur, un DLA partenaire, ou aucun.",
+                        );
                         None
                     }
                 },

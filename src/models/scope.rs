@@ -192,12 +192,13 @@ pub fn member(conn: &mut Conn, participant_id: &str) -> Result<Option<Member>, A
     ))
 }
 
-/// Who may reach each cohort assigned to a consultant record; `None` when the record does
-/// not exist.
-pub fn consultant_reaches(
+/// The DLAs a consultant record belongs to (`consultant_dlas`); `None` when the record does
+/// not exist. Which cohorts it works on plays no part: a record on no cohort is not
+/// everybody's.
+pub fn consultant_dlas(
     conn: &mut Conn,
     consultant_id: &str,
-) -> Result<Option<Vec<CohortReach>>, AppError> {
+) -> Result<Option<Vec<String>>, AppError> {
     use crate::db::schema::consultants;
     let exists: i64 = consultants::table
         .filter(consultants::id.eq(consultant_id))
@@ -206,15 +207,8 @@ pub fn consultant_reaches(
     if exists == 0 {
         return Ok(None);
     }
-    let ids: Vec<String> = cohorts::table
-        .filter(cohorts::consultant_id.eq(consultant_id))
-        .select(cohorts::id)
-        .load(conn)?;
-    let mut out = Vec::new();
-    for id in ids {
-        if let Some(r) = cohort_reach(conn, &id)? {
-            out.push(r);
-        }
-    }
-    Ok(Some(out))
+    Ok(Some(crate::models::consultant::dla_ids(
+        conn,
+        consultant_id,
+    )?))
 }

@@ -40,8 +40,8 @@ pub enum Rule {
     /// The DLA named by the path's `{id}`: its chargé·es de mission and administrators.
     Dla,
     /// The consultant record named by the path's `{id}`: administrators, and chargé·es de
-    /// mission whose DLA reaches every cohort assigned to that consultant (a record shared
-    /// with another DLA's cohorts is not theirs alone to change).
+    /// mission of a DLA the record belongs to (`consultant_dlas`). A record that belongs to
+    /// no DLA is for administrators only.
     ConsultantRecord,
 }
 
@@ -231,13 +231,13 @@ pub enum Decision {
 
 /// Whether `actor` may use a route with `rule`. For cohort rules, `reach` is who may reach
 /// the cohort the resource belongs to; for `Rule::Dla`, `dla_id` is the path's DLA; for
-/// `Rule::ConsultantRecord`, `assigned` is who may reach each cohort of the consultant.
+/// `Rule::ConsultantRecord`, `record_dlas` are the DLAs the consultant record belongs to.
 pub fn decide(
     actor: &Actor,
     rule: Rule,
     reach: Option<&CohortReach>,
     dla_id: Option<&str>,
-    assigned: &[CohortReach],
+    record_dlas: &[String],
 ) -> Decision {
     use Decision::*;
     if rule == Rule::Public {
@@ -265,7 +265,7 @@ pub fn decide(
         (Role::Officer, Rule::ConsultantRecord) => staff
             .dla_id
             .as_deref()
-            .is_some_and(|dla| assigned.iter().all(|r| r.has_dla(dla))),
+            .is_some_and(|dla| record_dlas.iter().any(|d| d == dla)),
         (_, Rule::ConsultantRecord) => false,
         (Role::Officer, Rule::Cohort(_, _)) => match (reach, staff.dla_id.as_deref()) {
             (Some(r), Some(dla)) => r.has_dla(dla),

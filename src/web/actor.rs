@@ -183,6 +183,65 @@ impl Actor {
         }
     }
 
+    /// The DLAs to store on a consultant record (`None`: keep the stored list), from the
+    /// list asked for (`asked`, `None` when not given) and, on a change, the stored one
+    /// (`current`; `None` on a creation). Administrators choose freely (none: the record
+    /// is theirs only). A chargé·e de mission's new record belongs to their DLA, and they
+    /// cannot change a record's list: sharing a record with another DLA, or taking it
+    /// from one, is an administrator's decision.
+    pub fn consultant_dlas(
+        &self,
+        current: Option<&[String]>,
+        asked: Option<&[String]>,
+    ) -> Result<Option<Vec<String>>, AppError> {
+        let Actor::Staff(staff) = self else {
+            return Err(AppError::Forbidden("Réservé à l'équipe du DLA.".into()));
+        };
+        if staff.role == Role::Admin {
+            return Ok(asked.map(<[String]>::to_vec));
+        }
+        let Some(own) = staff
+            .dla_id
+            .as_deref()
+            .filter(|_| staff.role == Role::Officer)
+        else {
+            return Err(AppError::Forbidden("Réservé à l'équipe du DLA.".into()));
+        };
+        let set = |ids: &[String]| {
+            let mut v: Vec<String> = ids
+                .iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        match (current, asked) {
+            (None, asked) => {
+                if asked.is_some_and(|a| set(a).iter().any(|d| d != own)) {
+                    return Err(AppError::field(
+                        "dla_ids",
+                        "Une fiche que vous créez appartient à votre DLA : seul·e un·e \
+                         administrateur·rice peut la partager avec d'autres DLA.",
+                    ));
+                }
+                Ok(Some(vec![own.to_string()]))
+            }
+            (Some(_), None) => Ok(None),
+            (Some(current), Some(asked)) => {
+                if set(current) == set(asked) {
+                    Ok(None)
+                } else {
+                    Err(AppError::field(
+                        "dla_ids",
+                        "Seul·e un·e administrateur·rice peut changer les DLA de cette fiche.",
+                    ))
+                }
+            }
+        }
+    }
+
     /// As shown in the header and the audit log.
     pub fn label(&self) -> String {
         match self {
@@ -301,7 +360,7 @@ fn captures<'a>(pattern: &'a str, path: &'a str) -> Vec<(&'a str, &'a str)> {
 }
 
 enum Resolved {
-    Ok(Box<(Identity, Option<CohortReach>, Vec<CohortReach>)>),
+    Ok(Box<(Identity, Option<CohortReach>, Vec<String>)>),
     BadToken,
     Missing,
 }
@@ -398,16 +457,14 @@ pub async fn guard(
             },
             _ => None,
         };
-        let assigned = match (rule, &id_for_lookup) {
-            (Some(Rule::ConsultantRecord), Some(id)) => {
-                match scope::consultant_reaches(conn, id)? {
-                    Some(reaches) => reaches,
-                    None if matches!(identity.actor, Actor::Staff(_)) => {
-                        return Ok(Resolved::Missing);
-                    }
-                    None => Vec::new(),
+        let record_dlas = match (rule, &id_for_lookup) {
+            (Some(Rule::ConsultantRecord), Some(id)) => match scope::consultant_dlas(conn, id)? {
+                Some(dlas) => dlas,
+                None if matches!(identity.actor, Actor::Staff(_)) => {
+                    return Ok(Resolved::Missing);
                 }
-            }
+                None => Vec::new(),
+            },
             _ => Vec::new(),
         };
         if matches!(rule, Some(Rule::Cohort(..))) && reach.is_none() {
@@ -416,11 +473,11 @@ pub async fn guard(
                 return Ok(Resolved::Missing);
             }
         }
-        Ok(Resolved::Ok(Box::new((identity, reach, assigned))))
+        Ok(Resolved::Ok(Box::new((identity, reach, record_dlas))))
     })
     .await;
 
-    let (identity, reach, assigned) = match resolved {
+    let (identity, reach, record_dlas) = match resolved {
         Ok(Resolved::Ok(found)) => *found,
         Ok(Resolved::BadToken) => {
             return Ok(req.into_response(refusal(
@@ -446,7 +503,7 @@ pub async fn guard(
                 rule,
                 reach.as_ref(),
                 id_param.as_deref(),
-                &assigned,
+                &record_dlas,
             ),
             None => {
                 tracing::error!(method = %req.method(), pattern, "route not classified in web::access");
@@ -617,6 +674,64 @@ mod tests {
             vec![("id", "t1"), ("aid", "a2")]
         );
         assert!(captures("/cohortes", "/cohortes").is_empty());
+    }
+
+    fn officer(dla: &str) -> Actor {
+        Actor::Staff(Staff {
+            user_id: "u".into(),
+            name: "Chargée".into(),
+            email: "c@dla.test".into(),
+            role: Role::Officer,
+            dla_id: Some(dla.into()),
+            consultant_id: None,
+        })
+    }
+
+    #[test]
+    fn an_officers_new_consultant_record_belongs_to_their_dla_and_no_other() {
+        let a = officer("dla-a");
+        let own = Some(vec!["dla-a".to_string()]);
+        assert_eq!(a.consultant_dlas(None, None).unwrap(), own);
+        assert_eq!(a.consultant_dlas(None, Some(&[])).unwrap(), own);
+        assert_eq!(
+            a.consultant_dlas(None, Some(&[" dla-a ".into()])).unwrap(),
+            own
+        );
+        let err = a
+            .consultant_dlas(None, Some(&["dla-a".into(), "dla-b".into()]))
+            .unwrap_err();
+        assert!(err.fields().is_some_and(|f| f.get("dla_ids").is_some()));
+    }
+
+    #[test]
+    fn only_administrators_change_the_dlas_of_a_consultant_record() {
+        let a = officer("dla-a");
+        let current = ["dla-a".to_string(), "dla-b".to_string()];
+        assert_eq!(a.consultant_dlas(Some(&current), None).unwrap(), None);
+        let same = ["dla-b".to_string(), "dla-a".to_string()];
+        assert_eq!(
+            a.consultant_dlas(Some(&current), Some(&same)).unwrap(),
+            None
+        );
+        assert!(
+            a.consultant_dlas(Some(&current), Some(&["dla-a".into()]))
+                .is_err()
+        );
+        let admin = Actor::Staff(Staff {
+            role: Role::Admin,
+            dla_id: None,
+            ..match officer("x") {
+                Actor::Staff(s) => s,
+                _ => unreachable!(),
+            }
+        });
+        assert_eq!(
+            admin
+                .consultant_dlas(Some(&current), Some(&["dla-c".into()]))
+                .unwrap(),
+            Some(vec!["dla-c".to_string()])
+        );
+        assert_eq!(admin.consultant_dlas(None, None).unwrap(), None);
     }
 
     #[test]

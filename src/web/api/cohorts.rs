@@ -7,6 +7,7 @@ use crate::domain::programme::ProgrammeTemplate;
 use crate::domain::schedule::{Schedule, ScheduleOverride};
 use crate::error::{AppError, ErrorBody};
 use crate::models::cohort::{self, Cohort, CohortInput, ScheduleInput};
+use crate::models::consultant;
 use crate::models::input::lenient;
 use crate::models::outbox::OutboxEmail;
 use crate::models::programme::{self, Generated};
@@ -79,6 +80,12 @@ pub async fn create(
     let out = state
         .write(move |c| {
             actor.check_dla("dla_id", &body.dla_id)?;
+            consultant::check_assignable(
+                c,
+                actor.dla_scope().as_deref(),
+                None,
+                &body.consultant_id,
+            )?;
             let cohort = cohort::create(c, &body)?;
             let partner_dla_ids = cohort::partner_ids(c, &cohort.id)?;
             Ok(CohortOut {
@@ -128,6 +135,12 @@ pub async fn update(
                 &partners,
                 &input.dla_id,
                 &input.partner_dla_ids,
+            )?;
+            consultant::check_assignable(
+                c,
+                actor.dla_scope().as_deref(),
+                current.consultant_id.as_deref(),
+                &input.consultant_id,
             )?;
             let cohort = cohort::update(c, &id, &input)?;
             Ok(CohortOut {

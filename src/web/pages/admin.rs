@@ -7,9 +7,13 @@ use serde_json::{Value, json};
 use crate::models::consultant::{self, ConsultantInput};
 use crate::models::dla::{self, DlaInput};
 use crate::web::AppState;
+use crate::web::access;
 use crate::web::actor::Actor;
 use crate::web::form::Form;
-use crate::web::pages::{NoticeQuery, PageResult, redirect, render, rerender, with_notice};
+use crate::web::pages::{
+    NoticeQuery, PER_PAGE, PageQuery, PageResult, page_number, pager, redirect, render, rerender,
+    with_notice,
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/dla", web::get().to(dlas))
@@ -86,45 +90,90 @@ async fn update_dla(
     }
 }
 
-async fn consultants_ctx(state: &AppState, actor: &Actor) -> Result<Value, crate::error::AppError> {
-    let rows = crate::db::run(&state.pool, |c| {
-        let mut rows = Vec::new();
-        for k in consultant::list(c)? {
-            let reaches = crate::models::scope::consultant_reaches(c, &k.id)?.unwrap_or_default();
-            rows.push((k, reaches));
-        }
-        Ok(rows)
+const RECORDS: (&str, &str) = ("fiche", "fiches");
+
+/// The DLAs as checkboxes (administrators choose a record's DLAs) and as the names of
+/// those checked (what a chargé·e de mission sees of the list).
+fn dla_fields(dlas: &[dla::Dla], checked: &[String], admin: bool) -> Value {
+    let names: Vec<&str> = dlas
+        .iter()
+        .filter(|d| checked.contains(&d.id))
+        .map(|d| d.name.as_str())
+        .collect();
+    json!({
+        "dla_choice": admin,
+        "dla_options": dlas
+            .iter()
+            .map(|d| json!({"value": d.id, "label": format!("{} — {}", d.name, d.area), "checked": checked.contains(&d.id)}))
+            .collect::<Vec<_>>(),
+        "dla_names": names.join(", "),
+    })
+}
+
+/// The directory: the records of the person's DLA (administrators: all), 50 per page, and
+/// the form that adds one (`input`, as typed after a refusal).
+async fn consultants_ctx(
+    state: &AppState,
+    actor: &Actor,
+    page: &PageQuery,
+    input: &ConsultantInput,
+) -> Result<Value, crate::error::AppError> {
+    let scope = actor.dla_scope();
+    let asked = page.clone();
+    let (rows, dlas, page, total) = crate::db::run(&state.pool, move |c| {
+        let total = consultant::count_visible(c, scope.as_deref())?;
+        let page = page_number(&asked, total);
+        let rows = consultant::list_visible(c, scope.as_deref(), PER_PAGE, (page - 1) * PER_PAGE)?;
+        Ok((rows, dla::list(c)?, page, total))
     })
     .await?;
     // « Modifier » only where the access table lets this person edit the record.
     let list: Vec<Value> = rows
         .into_iter()
-        .map(|(k, reaches)| {
-            let mut v = json!(k);
+        .map(|k| {
+            let mut v = json!(k.consultant);
             v["editable"] = json!(
-                crate::web::access::decide(
+                access::decide(
                     actor,
-                    crate::web::access::Rule::ConsultantRecord,
+                    access::Rule::ConsultantRecord,
                     None,
                     None,
-                    &reaches,
-                ) == crate::web::access::Decision::Allow
+                    &k.dla_ids
+                ) == access::Decision::Allow
             );
+            v["dlas"] = dla_fields(&dlas, &k.dla_ids, false)["dla_names"].clone();
             v
         })
         .collect();
-    Ok(
-        json!({"title": "Consultant·es", "nav_consultants": true, "consultants": list, "form": ConsultantInput::default(), "action": "/consultants"}),
-    )
+    let checked = input.dla_ids.clone().unwrap_or_default();
+    let mut ctx = json!({
+        "title": "Consultant·es", "nav_consultants": true, "consultants": list,
+        "form": input, "action": "/consultants",
+        "pager": pager("/consultants", page, total, RECORDS),
+    });
+    ctx["dla"] = dla_fields(&dlas, &checked, actor.is_admin());
+    Ok(ctx)
 }
 
 async fn consultants(
     state: web::Data<AppState>,
     actor: Actor,
     q: web::Query<NoticeQuery>,
+    page: web::Query<PageQuery>,
 ) -> PageResult {
-    let ctx = consultants_ctx(&state, &actor).await?;
+    let ctx = consultants_ctx(&state, &actor, &page, &ConsultantInput::default()).await?;
     render(&state, "pages/consultants/list", with_notice(ctx, &q))
+}
+
+/// A page form's DLA list: administrators always see the checkboxes, so none checked
+/// means « administrators only »; a chargé·e de mission's form has none.
+fn typed_dlas(actor: &Actor, mut input: ConsultantInput) -> ConsultantInput {
+    if actor.is_admin() {
+        input.dla_ids.get_or_insert_with(Vec::new);
+    } else {
+        input.dla_ids = None;
+    }
+    input
 }
 
 async fn create_consultant(
@@ -132,43 +181,82 @@ async fn create_consultant(
     actor: Actor,
     Form(input): Form<ConsultantInput>,
 ) -> PageResult {
-    let i = input.clone();
-    match crate::db::run(&state.pool, move |c| consultant::create(c, &i)).await {
+    let input = typed_dlas(&actor, input);
+    let (i, a) = (input.clone(), actor.clone());
+    match crate::db::run(&state.pool, move |c| {
+        let mut i = i;
+        i.dla_ids = a.consultant_dlas(None, i.dla_ids.as_deref())?;
+        consultant::create(c, &i)
+    })
+    .await
+    {
         Ok(_) => Ok(redirect("/consultants", Some("consultant_cree"))),
         Err(e) => {
-            let ctx = consultants_ctx(&state, &actor).await?;
+            let ctx = consultants_ctx(&state, &actor, &PageQuery::default(), &input).await?;
             rerender(&state, "pages/consultants/list", ctx, &input, e)
         }
     }
 }
 
-async fn edit_consultant(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
+/// The edit page's context; `input` is what the form shows (stored or as typed).
+async fn edit_ctx(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    input: &ConsultantInput,
+) -> Result<Value, crate::error::AppError> {
+    let cid = id.to_string();
+    let (stored, dlas) = crate::db::run(&state.pool, move |c| {
+        Ok((consultant::dla_ids(c, &cid)?, dla::list(c)?))
+    })
+    .await?;
+    // A chargé·e de mission sees the stored list; an administrator what they ticked.
+    let checked = match (actor.is_admin(), &input.dla_ids) {
+        (true, Some(typed)) => typed.clone(),
+        _ => stored,
+    };
+    let mut ctx = json!({
+        "title": "Modifier le ou la consultant·e", "nav_consultants": true,
+        "form": input, "action": format!("/consultants/{id}/modifier"),
+    });
+    ctx["dla"] = dla_fields(&dlas, &checked, actor.is_admin());
+    Ok(ctx)
+}
+
+async fn edit_consultant(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> PageResult {
     let id = path.into_inner();
     let cid = id.clone();
-    let x = crate::db::run(&state.pool, move |c| consultant::get(c, &cid)).await?;
-    render(
-        &state,
-        "pages/consultants/edit",
-        json!({"title": "Modifier le ou la consultant·e", "nav_consultants": true, "form": ConsultantInput::from(&x), "action": format!("/consultants/{id}/modifier")}),
-    )
+    let x = crate::db::run(&state.pool, move |c| consultant::record(c, &cid)).await?;
+    let ctx = edit_ctx(&state, &actor, &id, &ConsultantInput::from(&x)).await?;
+    render(&state, "pages/consultants/edit", ctx)
 }
 
 async fn update_consultant(
     state: web::Data<AppState>,
+    actor: Actor,
     path: web::Path<String>,
     Form(input): Form<ConsultantInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    let (cid, i) = (id.clone(), input.clone());
-    match crate::db::run(&state.pool, move |c| consultant::update(c, &cid, &i)).await {
+    let input = typed_dlas(&actor, input);
+    let (cid, i, a) = (id.clone(), input.clone(), actor.clone());
+    match crate::db::run(&state.pool, move |c| {
+        let mut i = i;
+        let current = consultant::dla_ids(c, &cid)?;
+        i.dla_ids = a.consultant_dlas(Some(&current), i.dla_ids.as_deref())?;
+        consultant::update(c, &cid, &i)
+    })
+    .await
+    {
         Ok(_) => Ok(redirect("/consultants", Some("consultant_modifie"))),
-        Err(e) => rerender(
-            &state,
-            "pages/consultants/edit",
-            json!({"title": "Modifier le ou la consultant·e", "nav_consultants": true, "action": format!("/consultants/{id}/modifier")}),
-            &input,
-            e,
-        ),
+        Err(e) => {
+            let ctx = edit_ctx(&state, &actor, &id, &input).await?;
+            rerender(&state, "pages/consultants/edit", ctx, &input, e)
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use crate::models::budget::{
     self, BudgetOverview, ContractInput, DEFAULT_DAY_RATE_CENTS, FunderInput, FundersInput,
 };
 use crate::models::time_entry::{self, TimeEntry, TimeEntryInput, UNIT_HALF_DAYS, UNIT_HOURS};
-use crate::models::{association, cohort, dla, programme, session};
+use crate::models::{association, cohort, programme, session};
 use crate::web::AppState;
 use crate::web::form::Form;
 use crate::web::pages::{
@@ -300,7 +300,7 @@ async fn page_ctx(
             time_entry::list_for_cohort(c, &cid)?,
             ContractInput::from_contract(&contract, version),
             budget::funders_form(c, &cid)?,
-            dla::list(c)?,
+            budget::funder_dlas(c, &cid)?,
         ))
     })
     .await?;
@@ -310,8 +310,16 @@ async fn page_ctx(
     let entry = typed
         .entry
         .unwrap_or_else(|| blank_entry(&ch, last_kind.as_deref()));
-    let dla_pairs: Vec<(String, String)> = dlas.into_iter().map(|d| (d.id, d.name)).collect();
+    let mut dla_pairs: Vec<(String, String)> = dlas.into_iter().map(|d| (d.id, d.name)).collect();
     let funders = typed.funders.unwrap_or(funders_form);
+    // A DLA no longer involved (a partner removed since) stays visible where it is chosen,
+    // so that saving names the row to correct instead of dropping it silently.
+    for f in &funders.funders {
+        let id = f.dla_id.trim();
+        if !id.is_empty() && !dla_pairs.iter().any(|(d, _)| d == id) {
+            dla_pairs.push((id.to_string(), "DLA extérieur à la cohorte".to_string()));
+        }
+    }
     Ok(json!({
         "title": format!("Budget et temps consultant — {}", ch.cohort_name),
         "nav_cohorts": true,

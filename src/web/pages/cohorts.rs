@@ -67,15 +67,28 @@ async fn list(state: web::Data<AppState>, actor: Actor, q: web::Query<NoticeQuer
     render(&state, "pages/cohorts/list", with_notice(ctx, &q))
 }
 
+/// The cohort form. `owners`: the DLAs the person may choose as owner (`None`: all);
+/// `cohort_id`: the cohort being edited, whose consultant·e stays on offer even when the
+/// record is not the person's (a partner DLA editing a shared cohort).
 async fn form_context(
     state: &AppState,
+    actor: &Actor,
     title: &str,
     input: &CohortInput,
     action: String,
     owners: Option<Vec<String>>,
+    cohort_id: Option<&str>,
 ) -> Result<Value, AppError> {
-    let (dlas, consultants) =
-        crate::db::run(&state.pool, |c| Ok((dla::list(c)?, consultant::list(c)?))).await?;
+    let (scope, cohort_id) = (actor.dla_scope(), cohort_id.map(str::to_string));
+    let (dlas, consultants) = crate::db::run(&state.pool, move |c| {
+        let assigned = match &cohort_id {
+            Some(id) => cohort::get(c, id)?.consultant_id,
+            None => None,
+        };
+        let consultants = consultant::assignable(c, scope.as_deref(), assigned.as_deref())?;
+        Ok((dla::list(c)?, consultants))
+    })
+    .await?;
     // A chargé·e de mission creates cohorts for their own DLA only.
     let dla_pairs: Vec<(String, String)> = dlas
         .iter()
@@ -127,10 +140,12 @@ async fn new(state: web::Data<AppState>, actor: Actor) -> PageResult {
     };
     let ctx = form_context(
         &state,
+        &actor,
         "Nouvelle cohorte",
         &input,
         "/cohortes".into(),
         actor.dla_scope(),
+        None,
     )
     .await?;
     render(&state, "pages/cohorts/form", ctx)
@@ -143,9 +158,11 @@ async fn create(
 ) -> PageResult {
     let i = input.clone();
     let checked = actor.check_dla("dla_id", &input.dla_id);
+    let scope = actor.dla_scope();
     match state
         .write(move |c| {
             checked?;
+            consultant::check_assignable(c, scope.as_deref(), None, &i.consultant_id)?;
             cohort::create(c, &i)
         })
         .await
@@ -157,10 +174,12 @@ async fn create(
         Err(e) => {
             let ctx = form_context(
                 &state,
+                &actor,
                 "Nouvelle cohorte",
                 &input,
                 "/cohortes".into(),
                 actor.dla_scope(),
+                None,
             )
             .await?;
             rerender(&state, "pages/cohorts/form", ctx, &input, e)
@@ -168,7 +187,7 @@ async fn create(
     }
 }
 
-async fn edit(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
+async fn edit(state: web::Data<AppState>, actor: Actor, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let cid = id.clone();
     let input = crate::db::run(&state.pool, move |c| {
@@ -179,10 +198,12 @@ async fn edit(state: web::Data<AppState>, path: web::Path<String>) -> PageResult
     .await?;
     let mut ctx = form_context(
         &state,
+        &actor,
         "Modifier la cohorte",
         &input,
         format!("/cohortes/{id}/modifier"),
         None,
+        Some(&id),
     )
     .await?;
     ctx["cohort_id"] = json!(id);
@@ -196,14 +217,21 @@ async fn update(
     Form(input): Form<CohortInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    let (cid, i) = (id.clone(), input.clone());
+    let (cid, i, a) = (id.clone(), input.clone(), actor.clone());
     match state
         .write(move |c| {
-            actor.check_cohort_ownership(
-                &cohort::get(c, &cid)?.dla_id,
+            let current = cohort::get(c, &cid)?;
+            a.check_cohort_ownership(
+                &current.dla_id,
                 &cohort::partner_ids(c, &cid)?,
                 &i.dla_id,
                 &i.partner_dla_ids,
+            )?;
+            consultant::check_assignable(
+                c,
+                a.dla_scope().as_deref(),
+                current.consultant_id.as_deref(),
+                &i.consultant_id,
             )?;
             cohort::update(c, &cid, &i)
         })
@@ -216,10 +244,12 @@ async fn update(
         Err(e) => {
             let mut ctx = form_context(
                 &state,
+                &actor,
                 "Modifier la cohorte",
                 &input,
                 format!("/cohortes/{id}/modifier"),
                 None,
+                Some(&id),
             )
             .await?;
             ctx["cohort_id"] = json!(id);

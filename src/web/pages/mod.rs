@@ -250,6 +250,44 @@ pub fn redirect(to: &str, notice: Option<&str>) -> HttpResponse {
         .finish()
 }
 
+/// Rows per page of the paged lists (journal of changes, consultant·es).
+pub const PER_PAGE: i64 = 50;
+
+/// `?page=N` of a paged list.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    pub page: Option<String>,
+}
+
+/// The page asked for (1 when absent or unreadable), within 1..=last.
+pub fn page_number(query: &PageQuery, total: i64) -> i64 {
+    let last = last_page(total);
+    query
+        .page
+        .as_deref()
+        .and_then(|p| p.trim().parse::<i64>().ok())
+        .unwrap_or(1)
+        .clamp(1, last)
+}
+
+fn last_page(total: i64) -> i64 {
+    ((total + PER_PAGE - 1) / PER_PAGE).max(1)
+}
+
+/// Previous/next links and « page 2 sur 5 »; `noun` is what is counted (singular, plural).
+pub fn pager(base: &str, page: i64, total: i64, noun: (&str, &str)) -> Value {
+    let last = last_page(total);
+    json!({
+        "page": page,
+        "last": last,
+        "several": last > 1,
+        "count_text": format!("{total} {}", if total > 1 { noun.1 } else { noun.0 }),
+        "previous": (page > 1).then(|| format!("{base}?page={}", page - 1)),
+        "next": (page < last).then(|| format!("{base}?page={}", page + 1)),
+    })
+}
+
 #[derive(serde::Deserialize, Default)]
 pub struct NoticeQuery {
     #[serde(default)]
@@ -337,5 +375,31 @@ async fn static_file(path: web::Path<String>) -> HttpResponse {
                 .body(file.data.into_owned())
         }
         None => HttpResponse::NotFound().finish(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_clamped_and_linked() {
+        let q = |p: &str| PageQuery {
+            page: Some(p.to_string()),
+        };
+        assert_eq!(page_number(&PageQuery::default(), 0), 1);
+        assert_eq!(page_number(&q("3"), 120), 3);
+        assert_eq!(page_number(&q("9"), 120), 3);
+        assert_eq!(page_number(&q("-2"), 120), 1);
+        assert_eq!(page_number(&q("deux"), 120), 1);
+        let p = pager("/x", 2, 120, ("fiche", "fiches"));
+        assert_eq!(p["previous"], "/x?page=1");
+        assert_eq!(p["next"], "/x?page=3");
+        assert_eq!(p["count_text"], "120 fiches");
+        assert_eq!(
+            pager("/x", 1, 1, ("fiche", "fiches"))["count_text"],
+            "1 fiche"
+        );
+        assert_eq!(pager("/x", 1, 10, ("fiche", "fiches"))["several"], false);
     }
 }
