@@ -8,6 +8,7 @@ pub mod budget;
 pub mod cohorts;
 pub mod journal;
 pub mod me;
+pub mod openapi;
 pub mod privacy;
 pub mod profile;
 pub mod reference;
@@ -18,6 +19,7 @@ use actix_web::{HttpResponse, web};
 use utoipa::OpenApi;
 
 use crate::error::AppError;
+use crate::web::api::openapi::CommonResponses;
 
 pub type ApiResult = Result<HttpResponse, AppError>;
 
@@ -64,6 +66,9 @@ pub fn json_config() -> web::JsonConfig {
         cohorts::update,
         cohorts::generate,
         cohorts::warnings,
+        cohorts::get_template,
+        cohorts::put_template,
+        cohorts::reset_template,
         cohorts::publish,
         cohorts::get_mail_settings,
         cohorts::put_mail_settings,
@@ -113,7 +118,8 @@ pub fn json_config() -> web::JsonConfig {
         privacy::anonymise_association,
         me::me,
     ),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail))
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
+    modifiers(&CommonResponses)
 )]
 pub struct ApiDoc;
 
