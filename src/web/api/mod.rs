@@ -9,6 +9,7 @@ pub mod budget;
 pub mod cohorts;
 pub mod journal;
 pub mod me;
+pub mod openapi;
 pub mod privacy;
 pub mod profile;
 pub mod reference;
@@ -19,6 +20,7 @@ use actix_web::{HttpResponse, web};
 use utoipa::OpenApi;
 
 use crate::error::AppError;
+use crate::web::api::openapi::CommonResponses;
 
 pub type ApiResult = Result<HttpResponse, AppError>;
 
@@ -43,6 +45,9 @@ pub type ApiResult = Result<HttpResponse, AppError>;
         cohorts::update,
         cohorts::generate,
         cohorts::warnings,
+        cohorts::get_template,
+        cohorts::put_template,
+        cohorts::reset_template,
         cohorts::publish,
         cohorts::get_mail_settings,
         cohorts::put_mail_settings,
@@ -92,7 +97,8 @@ pub type ApiResult = Result<HttpResponse, AppError>;
         privacy::anonymise_association,
         me::me,
     ),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail))
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
+    modifiers(&CommonResponses)
 )]
 pub struct ApiDoc;
 

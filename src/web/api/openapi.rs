@@ -1,0 +1,181 @@
+//! What every operation of the OpenAPI document shares, added in one place rather than on
+//! each handler: the bearer-token security scheme and the error responses that any
+//! operation of its kind can give.
+//!
+//! - every operation: `401` (no token, or an unknown or revoked one) and `403` (the
+//!   token's account may not reach the resource);
+//! - an operation whose path has a parameter: `404` (unknown id, or one that is not
+//!   well-formed);
+//! - an operation with a request body: `400` (unreadable JSON, wrong content type, body too
+//!   large) and `422` (a field is invalid);
+//! - an operation with query parameters: `400` (a parameter that cannot be read).
+//!
+//! An operation that documents one of these codes itself keeps its own description. `500`
+//! is not documented: it only answers bugs.
+
+use utoipa::Modify;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder,
+};
+
+/// Name of the security scheme in `components.securitySchemes`.
+pub const SECURITY_SCHEME: &str = "api_token";
+
+/// The shared error responses, by status code: the name of the response in
+/// `components.responses` and its description.
+const ERROR_RESPONSES: [(&str, &str, &str); 5] = [
+    (
+        "400",
+        "BadRequest",
+        "Unreadable request: invalid JSON (`invalid_json`), a body that is not JSON \
+         (`unsupported_media_type`), a body too large (`payload_too_large`) or a query \
+         parameter that cannot be read (`invalid_query`).",
+    ),
+    (
+        "401",
+        "Unauthorized",
+        "No API token, or an unknown or revoked one (`unauthorized`).",
+    ),
+    (
+        "403",
+        "Forbidden",
+        "The token's account may not use this operation on this resource (`forbidden`).",
+    ),
+    (
+        "404",
+        "NotFound",
+        "No such resource, or an identifier that is not well-formed (`not_found`).",
+    ),
+    (
+        "422",
+        "ValidationFailed",
+        "A field is invalid (`validation_failed`); `fields` names each one.",
+    ),
+];
+
+/// Registered on `ApiDoc` with `modifiers(&CommonResponses)`.
+pub struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi
+            .components
+            .get_or_insert_with(|| ComponentsBuilder::new().build());
+        components.add_security_scheme(
+            SECURITY_SCHEME,
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("cht_…")
+                    .description(Some(
+                        "A staff API token, created on « Mon compte » or with \
+                         `cohorte token create --email EMAIL`.",
+                    ))
+                    .build(),
+            ),
+        );
+        for (_, name, description) in ERROR_RESPONSES {
+            components
+                .responses
+                .insert(name.to_string(), RefOr::T(error_response(description)));
+        }
+        openapi.security = Some(vec![SecurityRequirement::new(
+            SECURITY_SCHEME,
+            Vec::<String>::new(),
+        )]);
+
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let has_path_parameter = path.contains('{');
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+                &mut item.head,
+                &mut item.options,
+                &mut item.trace,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add_error_responses(operation, has_path_parameter);
+            }
+        }
+    }
+}
+
+fn add_error_responses(operation: &mut Operation, has_path_parameter: bool) {
+    let has_body = operation.request_body.is_some();
+    let has_query = operation
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+    for (status, name, _) in ERROR_RESPONSES {
+        let applies = match status {
+            "400" => has_body || has_query,
+            "401" | "403" => true,
+            "404" => has_path_parameter,
+            "422" => has_body,
+            _ => false,
+        };
+        if applies {
+            operation
+                .responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+        }
+    }
+}
+
+fn error_response(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi as _;
+
+    use crate::web::api::ApiDoc;
+
+    #[test]
+    fn every_operation_documents_the_common_errors() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        assert_eq!(
+            doc["components"]["securitySchemes"]["api_token"]["scheme"],
+            "bearer"
+        );
+        assert!(doc["security"][0].get("api_token").is_some());
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let responses = op["responses"].as_object().unwrap();
+                for status in ["401", "403"] {
+                    assert!(responses.contains_key(status), "{method} {path}: {status}");
+                }
+                if path.contains('{') {
+                    assert!(responses.contains_key("404"), "{method} {path}: 404");
+                }
+                if op.get("requestBody").is_some() {
+                    for status in ["400", "422"] {
+                        assert!(responses.contains_key(status), "{method} {path}: {status}");
+                    }
+                }
+            }
+        }
+        // A code an operation documents itself keeps its own description.
+        let me = &doc["paths"]["/api/v1/me"]["get"]["responses"]["401"];
+        assert!(me.get("$ref").is_none(), "{me}");
+    }
+}
