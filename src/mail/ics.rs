@@ -13,7 +13,8 @@
 //! - DTSTAMP is an argument, so that the output is a pure function of its input.
 //!
 //! The crate escapes TEXT values (`,` `;` `\` and LF), quotes parameter values that hold
-//! `:` `;` `,`, folds lines at 75 octets on character boundaries and ends them with CRLF.
+//! `:` `;` `,` and ends lines with CRLF; its folding can leave 76 octets, so lines are
+//! folded again here ([`refold`]) at 75 octets on character boundaries.
 //! It does not escape a CR, nor touch a parameter value or a CAL-ADDRESS at all: a name
 //! holding CR LF would end the line and start a property (or a whole VEVENT) of the
 //! sender's choosing, in every invite and in the calendar feed. So every value is made safe
@@ -154,8 +155,50 @@ impl Invite {
     pub fn to_ics(&self) -> String {
         let mut calendar = calendar(self.method.as_str());
         calendar.push(self.event());
-        calendar.to_string()
+        refold(&calendar.to_string())
     }
+}
+
+/// The longest content line, in octets, CRLF excluded (RFC 5545 §3.1).
+const LINE_OCTETS: usize = 75;
+
+/// The crate's output folded again, correctly: its folding lets the last piece of a long
+/// line reach 76 octets (75 after the leading space). Values hold no CR or LF once made
+/// safe, so every "CRLF space" in the crate's output is one of its folds.
+fn refold(ics: &str) -> String {
+    let unfolded = ics.replace("\r\n ", "");
+    let mut out = String::with_capacity(ics.len() + ics.len() / 20);
+    for line in unfolded.split_terminator("\r\n") {
+        fold(line, &mut out);
+    }
+    out
+}
+
+/// One content line, CRLF-ended, cut into pieces of at most 75 octets (the first) and
+/// 74 plus the leading space (the others), on character boundaries. A cut with a space on
+/// either side is avoided when it can be: some mail transports strip trailing spaces and
+/// some parsers leading ones.
+fn fold(line: &str, out: &mut String) {
+    let space_at = |s: &str, i: usize| s[i..].starts_with(char::is_whitespace);
+    let space_before = |s: &str, i: usize| s[..i].ends_with(char::is_whitespace);
+    let mut rest = line;
+    let mut room = LINE_OCTETS;
+    while rest.len() > room {
+        let mut cut = room;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        cut = (cut.saturating_sub(16).max(1)..=cut)
+            .rev()
+            .find(|&i| rest.is_char_boundary(i) && !space_at(rest, i) && !space_before(rest, i))
+            .unwrap_or(cut);
+        out.push_str(&rest[..cut]);
+        out.push_str("\r\n ");
+        rest = &rest[cut..];
+        room = LINE_OCTETS - 1;
+    }
+    out.push_str(rest);
+    out.push_str("\r\n");
 }
 
 fn calendar(method: &str) -> Calendar {
@@ -181,7 +224,7 @@ pub fn feed(name: &str, events: &[Invite]) -> String {
     for invite in events {
         calendar.push(invite.event());
     }
-    calendar.to_string()
+    refold(&calendar.to_string())
 }
 
 #[cfg(test)]
@@ -523,6 +566,24 @@ mod tests {
             value(&events[1], "UID"),
             "3f2a9c1e-0000-4000-8000-000000000002\nX-Injected: 6@cohorte"
         );
+    }
+
+    #[test]
+    fn every_piece_of_a_folded_line_fits_in_75_octets() {
+        // The crate's own folding let a last piece of exactly 75 octets through after the
+        // space: 76 in all.
+        for n in 60..300 {
+            for filler in ["a", "é", "— ", "老虎 ", " "] {
+                let mut invite = sample(Method::Request, 0);
+                invite.description = format!("{}{}", "x".repeat(n % 7), filler.repeat(n));
+                let ics = invite.to_ics();
+                for line in ics.split("\r\n") {
+                    assert!(line.len() <= 75, "{} octets: {line:?}", line.len());
+                }
+                let (_, ev) = parse(&ics);
+                assert_eq!(value(&ev, "DESCRIPTION"), invite.description);
+            }
+        }
     }
 
     #[test]
