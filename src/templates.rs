@@ -21,6 +21,9 @@ pub struct Static;
 pub fn build(override_dir: &str) -> anyhow::Result<Handlebars<'static>> {
     let mut hb = Handlebars::new();
     hb.set_dev_mode(false);
+    // Handlebars indents every line a partial outputs, values included: a textarea's second
+    // line came back with the partial's indentation, and each save of the form added more.
+    hb.set_prevent_indent(true);
     for file in Embedded::iter().filter(|f| f.ends_with(".hbs")) {
         let name = file.trim_end_matches(".hbs").to_string();
         let overridden = (!override_dir.is_empty())

@@ -1,5 +1,6 @@
 //! Pure domain layer of Cohorte: French calendar rules, French formatting,
-//! association identifiers, enrolment rules and the programme engine.
+//! association identifiers, enrolment rules, the programme engine and the rules for line
+//! breaks and control characters in typed text.
 //!
 //! Nothing in here performs I/O or reads the clock: every instant or date comes
 //! in as an argument, so the whole layer is deterministic and unit-tested.
@@ -15,6 +16,7 @@ pub mod profile_charts;
 pub mod programme;
 pub mod rules;
 pub mod schedule;
+pub mod text;
 
 /// A non-blocking remark shown to the user (the user decides what to do).
 ///

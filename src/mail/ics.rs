@@ -12,12 +12,19 @@
 //! - `RSVP=FALSE`: Cohorte does not read replies; attendance is taken on the sheet.
 //! - DTSTAMP is an argument, so that the output is a pure function of its input.
 //!
-//! The crate escapes TEXT values (`,` `;` `\` and newlines), quotes parameter values that
-//! hold `:` `;` `,`, folds lines at 75 octets on character boundaries and ends them with
-//! CRLF; tests here pin all of that down.
+//! The crate escapes TEXT values (`,` `;` `\` and LF), quotes parameter values that hold
+//! `:` `;` `,` and ends lines with CRLF; its folding can leave 76 octets, so lines are
+//! folded again here ([`refold`]) at 75 octets on character boundaries.
+//! It does not escape a CR, nor touch a parameter value or a CAL-ADDRESS at all: a name
+//! holding CR LF would end the line and start a property (or a whole VEVENT) of the
+//! sender's choosing, in every invite and in the calendar feed. So every value is made safe
+//! here, whatever is stored ([`text`], [`param`], [`address`]), and the input checks refuse
+//! such values upstream as well; tests here pin all of that down with the crate's parser.
 
 use chrono::{DateTime, Utc};
 use icalendar::{Calendar, Component, Event, EventLike, EventStatus, Property};
+
+use crate::domain::text::{is_forbidden_control, is_line_break, unify_line_breaks};
 
 /// iTIP method of the invite (RFC 5546 §1.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,10 +81,42 @@ fn utc(instant: DateTime<Utc>) -> String {
     instant.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
+/// A TEXT value (RFC 5545 §3.3.11) ready for the crate's escaping: every line break as LF,
+/// which the crate writes `\n` (a bare CR would otherwise reach the output as is), and no
+/// control character but the tab (§3.1: CONTROL is not allowed in a value).
+fn text(value: &str) -> String {
+    unify_line_breaks(value)
+        .chars()
+        .filter(|c| !is_forbidden_control(*c))
+        .collect()
+}
+
+/// A parameter value (RFC 5545 §3.1, §3.2): no control character may appear in it, quoted
+/// or not, nor a DQUOTE. Line breaks and controls become a space (a CRLF one space), a
+/// double quote a single one; the crate then quotes the value if it holds `:` `;` `,`.
+fn param(value: &str) -> String {
+    unify_line_breaks(value)
+        .chars()
+        .map(|c| match c {
+            '"' => '\'',
+            c if c.is_control() || is_line_break(c) => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// An email address in a `mailto:` CAL-ADDRESS, which the crate writes unescaped: without
+/// any line break, control character or space.
+fn address(email: &str) -> String {
+    email
+        .chars()
+        .filter(|c| !(c.is_control() || is_line_break(*c) || c.is_whitespace()))
+        .collect()
+}
+
 fn person(key: &str, who: &CalendarPerson) -> Property {
-    let mut p = Property::new(key, format!("mailto:{}", who.email));
-    // A double quote cannot appear in a parameter value at all (RFC 5545 §3.2).
-    p.add_parameter("CN", &who.name.replace('"', "'"));
+    let mut p = Property::new(key, format!("mailto:{}", address(&who.email)));
+    p.add_parameter("CN", &param(&who.name));
     p
 }
 
@@ -86,11 +125,11 @@ impl Invite {
     fn event(&self) -> Event {
         let mut event = Event::new();
         event
-            .uid(&self.uid)
+            .uid(&text(&self.uid))
             .sequence(self.sequence)
             .timestamp(self.stamp)
-            .summary(&self.summary)
-            .description(&self.description)
+            .summary(&text(&self.summary))
+            .description(&text(&self.description))
             .status(match self.method {
                 Method::Request => EventStatus::Confirmed,
                 Method::Cancel => EventStatus::Cancelled,
@@ -100,7 +139,7 @@ impl Invite {
             .add_property("TRANSP", "OPAQUE")
             .append_property(person("ORGANIZER", &self.organizer));
         if !self.location.trim().is_empty() {
-            event.location(self.location.trim());
+            event.location(&text(self.location.trim()));
         }
         let mut attendee = person("ATTENDEE", &self.attendee);
         attendee
@@ -116,8 +155,50 @@ impl Invite {
     pub fn to_ics(&self) -> String {
         let mut calendar = calendar(self.method.as_str());
         calendar.push(self.event());
-        calendar.to_string()
+        refold(&calendar.to_string())
     }
+}
+
+/// The longest content line, in octets, CRLF excluded (RFC 5545 §3.1).
+const LINE_OCTETS: usize = 75;
+
+/// The crate's output folded again, correctly: its folding lets the last piece of a long
+/// line reach 76 octets (75 after the leading space). Values hold no CR or LF once made
+/// safe, so every "CRLF space" in the crate's output is one of its folds.
+fn refold(ics: &str) -> String {
+    let unfolded = ics.replace("\r\n ", "");
+    let mut out = String::with_capacity(ics.len() + ics.len() / 20);
+    for line in unfolded.split_terminator("\r\n") {
+        fold(line, &mut out);
+    }
+    out
+}
+
+/// One content line, CRLF-ended, cut into pieces of at most 75 octets (the first) and
+/// 74 plus the leading space (the others), on character boundaries. A cut with a space on
+/// either side is avoided when it can be: some mail transports strip trailing spaces and
+/// some parsers leading ones.
+fn fold(line: &str, out: &mut String) {
+    let space_at = |s: &str, i: usize| s[i..].starts_with(char::is_whitespace);
+    let space_before = |s: &str, i: usize| s[..i].ends_with(char::is_whitespace);
+    let mut rest = line;
+    let mut room = LINE_OCTETS;
+    while rest.len() > room {
+        let mut cut = room;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        cut = (cut.saturating_sub(16).max(1)..=cut)
+            .rev()
+            .find(|&i| rest.is_char_boundary(i) && !space_at(rest, i) && !space_before(rest, i))
+            .unwrap_or(cut);
+        out.push_str(&rest[..cut]);
+        out.push_str("\r\n ");
+        rest = &rest[cut..];
+        room = LINE_OCTETS - 1;
+    }
+    out.push_str(rest);
+    out.push_str("\r\n");
 }
 
 fn calendar(method: &str) -> Calendar {
@@ -135,7 +216,7 @@ fn calendar(method: &str) -> Calendar {
 pub fn feed(name: &str, events: &[Invite]) -> String {
     let mut calendar = calendar("PUBLISH");
     calendar
-        .append_property(("X-WR-CALNAME", name))
+        .append_property(("X-WR-CALNAME", text(name).as_str()))
         .append_property(("X-WR-TIMEZONE", "Europe/Paris"))
         // Clients that honour it refresh the feed every six hours.
         .append_property(("REFRESH-INTERVAL;VALUE=DURATION", "PT6H"))
@@ -143,7 +224,7 @@ pub fn feed(name: &str, events: &[Invite]) -> String {
     for invite in events {
         calendar.push(invite.event());
     }
-    calendar.to_string()
+    refold(&calendar.to_string())
 }
 
 #[cfg(test)]
@@ -180,6 +261,14 @@ mod tests {
 
     /// Unfolds and parses with the crate's parser; returns (calendar props, event props).
     fn parse(ics: &str) -> (Vec<(String, String)>, Vec<Prop>) {
+        let (props, mut events) = parse_all(ics);
+        assert_eq!(events.len(), 1, "one component");
+        (props, events.remove(0))
+    }
+
+    /// Unfolds and parses with the crate's parser; returns (calendar props, the props of
+    /// each component, which must all be VEVENTs without sub-components).
+    fn parse_all(ics: &str) -> (Vec<(String, String)>, Vec<Vec<Prop>>) {
         let unfolded = icalendar::parser::unfold(ics);
         let cal = icalendar::parser::read_calendar(&unfolded).expect("valid iCalendar");
         let props = cal
@@ -187,28 +276,33 @@ mod tests {
             .iter()
             .map(|p| (p.name.to_string(), p.val.to_string()))
             .collect();
-        assert_eq!(cal.components.len(), 1, "one component");
-        let event = &cal.components[0];
-        assert_eq!(event.name, "VEVENT");
-        let event_props = event
-            .properties
+        let events = cal
+            .components
             .iter()
-            .map(|p| {
-                let params = p
-                    .params
+            .map(|event| {
+                assert_eq!(event.name, "VEVENT");
+                assert!(event.components.is_empty(), "no sub-component");
+                event
+                    .properties
                     .iter()
-                    .map(|x| {
-                        format!(
-                            "{}={}",
-                            x.key,
-                            x.val.as_ref().map(|v| v.to_string()).unwrap_or_default()
-                        )
+                    .map(|p| {
+                        let params = p
+                            .params
+                            .iter()
+                            .map(|x| {
+                                format!(
+                                    "{}={}",
+                                    x.key,
+                                    x.val.as_ref().map(|v| v.to_string()).unwrap_or_default()
+                                )
+                            })
+                            .collect();
+                        (p.name.to_string(), p.val.to_string(), params)
                     })
-                    .collect();
-                (p.name.to_string(), p.val.to_string(), params)
+                    .collect()
             })
             .collect();
-        (props, event_props)
+        (props, events)
     }
 
     fn value<'a>(props: &'a [Prop], name: &str) -> &'a str {
@@ -332,5 +426,173 @@ mod tests {
                 .2
                 .contains(&"CN=Nadia 'Nad' Benali; trésorière".to_string())
         );
+    }
+
+    /// The properties every VEVENT has, in the order the crate writes them, and no other.
+    const EVENT_PROPERTIES: [&str; 12] = [
+        "DESCRIPTION",
+        "DTEND",
+        "DTSTAMP",
+        "DTSTART",
+        "LOCATION",
+        "ORGANIZER",
+        "SEQUENCE",
+        "STATUS",
+        "SUMMARY",
+        "TRANSP",
+        "UID",
+        "ATTENDEE",
+    ];
+
+    fn names(props: &[Prop]) -> Vec<&str> {
+        props.iter().map(|p| p.0.as_str()).collect()
+    }
+
+    fn param_of<'a>(props: &'a [Prop], name: &str, key: &str) -> &'a str {
+        let prop = props.iter().find(|p| p.0 == name).unwrap();
+        prop.2
+            .iter()
+            .find_map(|p| p.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key} on {name}"))
+    }
+
+    /// Every physical line ends with CRLF, and no CR or LF stands anywhere else.
+    fn assert_crlf_only(ics: &str) {
+        assert!(ics.ends_with("\r\n"));
+        let bare = ics.replace("\r\n", "");
+        assert!(!bare.contains('\r'), "bare CR in {ics:?}");
+        assert!(!bare.contains('\n'), "bare LF in {ics:?}");
+        for line in ics.split("\r\n") {
+            assert!(line.len() <= 75, "{} octets: {line:?}", line.len());
+            assert!(
+                !line.chars().any(|c| c.is_control() && c != '\t'),
+                "control character in {line:?}"
+            );
+        }
+    }
+
+    /// Names, places, summaries and texts holding CR LF, a lone CR, NUL, ESC and the
+    /// characters that delimit parameters and values.
+    fn hostile(method: Method) -> Invite {
+        let mut invite = sample(method, 0);
+        invite.attendee.name = "Evil\r\nX-Injected: 1".into();
+        invite.organizer.name =
+            "Claire \"Boss\" Martin;ROLE=CHAIR:\rEND:VEVENT\r\nBEGIN:VEVENT".into();
+        invite.summary = "État des lieux\r\nX-Injected: 2; a:b, c".into();
+        invite.location = "Salle 1\rX-Injected: 3\u{0}\u{1b}[31m, 1er étage".into();
+        invite.description =
+            "Ordre du jour :\r\n- un\r- deux\nX-Injected: 4\u{2028}fin\t\u{0}\u{1b}".into();
+        invite.attendee.email = "nadia.benali@jardins.fr\r\nX-Injected: 5".into();
+        invite
+    }
+
+    #[test]
+    fn hostile_values_cannot_add_a_property_or_an_event_to_an_invite() {
+        for method in [Method::Request, Method::Cancel] {
+            let ics = hostile(method).to_ics();
+            assert_crlf_only(&ics);
+            let (cal, ev) = parse(&ics);
+            assert_eq!(
+                cal.iter().map(|p| p.0.as_str()).collect::<Vec<_>>(),
+                ["PRODID", "VERSION", "CALSCALE", "METHOD"]
+            );
+            assert_eq!(
+                names(&ev),
+                EVENT_PROPERTIES,
+                "exactly the expected properties"
+            );
+            assert!(!ics.to_uppercase().contains("\r\nX-INJECTED"), "{ics}");
+            assert_eq!(
+                ics.split("\r\n").filter(|l| *l == "BEGIN:VEVENT").count(),
+                1
+            );
+            assert_eq!(param_of(&ev, "ATTENDEE", "CN"), "Evil X-Injected: 1");
+            assert_eq!(
+                param_of(&ev, "ORGANIZER", "CN"),
+                "Claire 'Boss' Martin;ROLE=CHAIR: END:VEVENT BEGIN:VEVENT"
+            );
+            assert_eq!(
+                ev.iter().find(|p| p.0 == "ORGANIZER").unwrap().2.len(),
+                1,
+                "the organizer has no ROLE"
+            );
+            assert_eq!(
+                value(&ev, "SUMMARY"),
+                "État des lieux\nX-Injected: 2; a:b, c"
+            );
+            assert_eq!(
+                value(&ev, "LOCATION"),
+                "Salle 1\nX-Injected: 3[31m, 1er étage"
+            );
+            assert_eq!(
+                value(&ev, "DESCRIPTION"),
+                "Ordre du jour :\n- un\n- deux\nX-Injected: 4\nfin\t"
+            );
+            let attendee = ev.iter().find(|p| p.0 == "ATTENDEE").unwrap();
+            assert_eq!(attendee.1, "mailto:nadia.benali@jardins.frX-Injected:5");
+        }
+    }
+
+    #[test]
+    fn hostile_values_cannot_add_a_property_or_an_event_to_the_feed() {
+        let mut second = hostile(Method::Request);
+        second.uid = session_uid("3f2a9c1e-0000-4000-8000-000000000002\r\nX-Injected: 6");
+        let ics = feed(
+            "Cohorte \"MSE\"\r\nX-Injected: 7\rBEGIN:VEVENT",
+            &[hostile(Method::Request), second],
+        );
+        assert_crlf_only(&ics);
+        let (cal, events) = parse_all(&ics);
+        assert_eq!(
+            cal.iter().map(|p| p.0.as_str()).collect::<Vec<_>>(),
+            [
+                "PRODID",
+                "VERSION",
+                "CALSCALE",
+                "METHOD",
+                "X-WR-CALNAME",
+                "X-WR-TIMEZONE",
+                "REFRESH-INTERVAL",
+                "X-PUBLISHED-TTL"
+            ]
+        );
+        let calname = cal.iter().find(|p| p.0 == "X-WR-CALNAME").unwrap();
+        assert_eq!(calname.1, "Cohorte \"MSE\"\nX-Injected: 7\nBEGIN:VEVENT");
+        assert_eq!(events.len(), 2, "two sessions, two events");
+        for ev in &events {
+            assert_eq!(names(ev), EVENT_PROPERTIES);
+        }
+        assert_eq!(
+            value(&events[1], "UID"),
+            "3f2a9c1e-0000-4000-8000-000000000002\nX-Injected: 6@cohorte"
+        );
+    }
+
+    #[test]
+    fn every_piece_of_a_folded_line_fits_in_75_octets() {
+        // The crate's own folding let a last piece of exactly 75 octets through after the
+        // space: 76 in all.
+        for n in 60..300 {
+            for filler in ["a", "é", "— ", "老虎 ", " "] {
+                let mut invite = sample(Method::Request, 0);
+                invite.description = format!("{}{}", "x".repeat(n % 7), filler.repeat(n));
+                let ics = invite.to_ics();
+                for line in ics.split("\r\n") {
+                    assert!(line.len() <= 75, "{} octets: {line:?}", line.len());
+                }
+                let (_, ev) = parse(&ics);
+                assert_eq!(value(&ev, "DESCRIPTION"), invite.description);
+            }
+        }
+    }
+
+    #[test]
+    fn a_name_that_is_all_quotes_stays_one_parameter() {
+        let mut invite = sample(Method::Request, 0);
+        invite.attendee.name = "\"Nadia\"".into();
+        let ics = invite.to_ics();
+        let (_, ev) = parse(&ics);
+        assert_eq!(param_of(&ev, "ATTENDEE", "CN"), "'Nadia'");
+        assert_eq!(names(&ev), EVENT_PROPERTIES);
     }
 }

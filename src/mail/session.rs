@@ -66,7 +66,8 @@ impl SessionFacts {
     }
 
     fn agenda_points(&self) -> Vec<String> {
-        self.agenda
+        // A lone CR (from a row stored before the input checks) ends a point too.
+        crate::domain::text::unify_line_breaks(&self.agenda)
             .lines()
             .map(|l| l.trim().trim_start_matches(['-', '*', '•']).trim())
             .filter(|l| !l.is_empty())

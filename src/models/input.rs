@@ -3,11 +3,51 @@
 //!
 //! Inputs keep every field as text so that a rejected form can be shown again exactly as it
 //! was typed; the API accepts numbers and booleans for the same fields (`lenient`).
+//!
+//! Text comes in two kinds. A one-line field (a name, an email, a title, a place) refuses
+//! any line break: such values end up in email headers, calendar parameters and CSV cells,
+//! where a line break changes the structure, not just the look. A multi-line field (a
+//! textarea: agenda, notes, instructions, answers) keeps its line breaks, stored as LF only
+//! whatever the browser (CRLF) or the client (lone CR) sent. Neither takes a control
+//! character other than the tab: none of them is typed on purpose, and some (NUL, ESC) are
+//! how injections start. The rules live in `domain::text`.
 
 use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Deserializer};
 
+use crate::domain::text::{is_forbidden_control, is_line_break, unify_line_breaks};
 use crate::error::{AppError, FieldErrors};
+
+/// The message beside a one-line field that holds a line break.
+pub const LINE_BREAK_REFUSED: &str =
+    "Ce champ tient sur une seule ligne : retirez les retours à la ligne.";
+/// The message beside a field that holds a control character.
+pub const CONTROL_REFUSED: &str = "Ce champ contient un caractère invisible non autorisé \
+     (caractère de contrôle) : retirez-le ou retapez le texte.";
+
+/// A one-line value, trimmed; refused (with the French message) when it holds a line break
+/// or a control character other than the tab.
+pub fn one_line(value: &str) -> Result<String, &'static str> {
+    let v = value.trim();
+    if v.chars().any(is_line_break) {
+        Err(LINE_BREAK_REFUSED)
+    } else if v.chars().any(is_forbidden_control) {
+        Err(CONTROL_REFUSED)
+    } else {
+        Ok(v.to_string())
+    }
+}
+
+/// A multi-line value, trimmed, with every line break as LF; refused (with the French
+/// message) when it holds a control character other than the tab.
+pub fn multiline(value: &str) -> Result<String, &'static str> {
+    let v = unify_line_breaks(value.trim());
+    if v.chars().any(is_forbidden_control) {
+        Err(CONTROL_REFUSED)
+    } else {
+        Ok(v)
+    }
+}
 
 /// Accepts a JSON string, number, boolean or null as text (null → empty).
 pub fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -46,12 +86,31 @@ impl Check {
             .or_insert_with(|| message.into());
     }
 
+    /// One-line text, trimmed, at most `max` characters (see [`one_line`]).
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
-        let v = value.trim().to_string();
+        let v = one_line(value).unwrap_or_else(|message| {
+            self.add(field, message);
+            value.trim().to_string()
+        });
+        self.max_chars(field, &v, max);
+        v
+    }
+
+    /// Text from a textarea, trimmed, line breaks as LF, at most `max` characters counted
+    /// after that (see [`multiline`]).
+    pub fn multiline(&mut self, field: &str, value: &str, max: usize) -> String {
+        let v = multiline(value).unwrap_or_else(|message| {
+            self.add(field, message);
+            unify_line_breaks(value.trim())
+        });
+        self.max_chars(field, &v, max);
+        v
+    }
+
+    fn max_chars(&mut self, field: &str, v: &str, max: usize) {
         if v.chars().count() > max {
             self.add(field, format!("{max} caractères au maximum."));
         }
-        v
     }
 
     pub fn required(&mut self, field: &str, value: &str, max: usize) -> String {
@@ -276,6 +335,74 @@ mod tests {
         assert_eq!(c.half_days("p", "2"), Some(4));
         assert_eq!(c.half_days("p", "0.25"), None);
         assert!(c.errors.contains_key("p"));
+    }
+
+    #[test]
+    fn one_line_fields_refuse_line_breaks_with_a_french_message() {
+        for typed in [
+            "Evil\r\nX-Injected: 1",
+            "Evil\rX",
+            "Evil\nX",
+            "Evil\u{85}X",
+            "Evil\u{2028}X",
+            "Evil\u{2029}X",
+        ] {
+            let mut c = Check::new();
+            c.required("name", typed, 150);
+            assert_eq!(c.errors["name"], LINE_BREAK_REFUSED, "{typed:?}");
+            let mut c = Check::new();
+            c.email("email", &format!("a@b.fr{typed}"));
+            assert_eq!(c.errors["email"], LINE_BREAK_REFUSED, "{typed:?}");
+            let mut c = Check::new();
+            c.url("video_link", &format!("https://visio.fr/{typed}"));
+            assert_eq!(c.errors["video_link"], LINE_BREAK_REFUSED, "{typed:?}");
+        }
+    }
+
+    #[test]
+    fn one_line_fields_refuse_control_characters_but_keep_tabs() {
+        for typed in [
+            "Evil\u{0}",
+            "Evil\u{1b}[31m",
+            "Evil\u{7f}",
+            "Evil\u{b}X",
+            "\u{9b}X",
+        ] {
+            let mut c = Check::new();
+            assert!(c.optional("name", typed, 150).is_some());
+            assert_eq!(c.errors["name"], CONTROL_REFUSED, "{typed:?}");
+        }
+        let mut c = Check::new();
+        assert_eq!(c.text("name", "  Nadia\tBenali \r\n", 150), "Nadia\tBenali");
+        assert!(
+            c.errors.is_empty(),
+            "a tab, and spaces and line breaks around, are fine"
+        );
+    }
+
+    #[test]
+    fn multiline_fields_store_lf_only_and_refuse_control_characters() {
+        let mut c = Check::new();
+        assert_eq!(
+            c.multiline(
+                "agenda",
+                "\r\nUn\r\nDeux\rTrois\n\tQuatre\u{2028}Cinq\r\n",
+                100
+            ),
+            "Un\nDeux\nTrois\n\tQuatre\nCinq"
+        );
+        assert!(c.errors.is_empty());
+        c.multiline("notes", "Un\u{0}Deux", 100);
+        assert_eq!(c.errors["notes"], CONTROL_REFUSED);
+    }
+
+    #[test]
+    fn multiline_length_counts_a_crlf_as_one_character() {
+        let mut c = Check::new();
+        assert_eq!(c.multiline("agenda", "a\r\nb\r\nc", 5), "a\nb\nc");
+        assert!(c.errors.is_empty());
+        c.multiline("agenda", "a\r\nb\r\nc\r\nd", 5);
+        assert_eq!(c.errors["agenda"], "5 caractères au maximum.");
     }
 
     #[test]

@@ -168,7 +168,7 @@ pub fn return_task(
         return Err(not_found());
     }
     let mut check = Check::new();
-    let answer = check.text("answer", answer, ANSWER_MAX);
+    let answer = check.multiline("answer", answer, ANSWER_MAX);
     check.finish()?;
     let at = wall_clock();
     diesel::insert_into(task_returns::table)

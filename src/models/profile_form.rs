@@ -28,7 +28,7 @@ use crate::domain::profile::{
     Alliance, Das, Finances, Human, Levers, Profile, Reading, Resource, ResourceAmount,
 };
 use crate::error::FieldErrors;
-use crate::models::input::lenient;
+use crate::models::input::{self, lenient};
 
 /// Alliance rows the form shows at least (one more than those filled, up to the maximum).
 pub const ALLIANCE_ROWS: usize = 8;
@@ -373,7 +373,7 @@ impl ProfileInput {
             let key = |what: &str| format!("das_{i}_{what}");
             let name = self.text(&mut e, &key("name"), NAME);
             let share_typed = self.get(&key("share")).trim().to_owned();
-            let notes = self.text(&mut e, &key("notes"), LONG_TEXT);
+            let notes = self.multiline(&mut e, &key("notes"), LONG_TEXT);
             if name.is_empty() && share_typed.is_empty() && notes.is_empty() {
                 continue;
             }
@@ -404,16 +404,16 @@ impl ProfileInput {
             });
         }
         let reading = Reading {
-            strengths: self.text(&mut e, "strengths", LONG_TEXT),
-            fragilities: self.text(&mut e, "fragilities", LONG_TEXT),
-            risks: self.text(&mut e, "risks", LONG_TEXT),
-            ambition: self.text(&mut e, "ambition", LONG_TEXT),
+            strengths: self.multiline(&mut e, "strengths", LONG_TEXT),
+            fragilities: self.multiline(&mut e, "fragilities", LONG_TEXT),
+            risks: self.multiline(&mut e, "risks", LONG_TEXT),
+            ambition: self.multiline(&mut e, "ambition", LONG_TEXT),
         };
         let levers = Levers {
-            human: self.text(&mut e, "lever_human", LONG_TEXT),
-            financial: self.text(&mut e, "lever_financial", LONG_TEXT),
-            alliances: self.text(&mut e, "lever_alliances", LONG_TEXT),
-            actions: self.text(&mut e, "actions", LONG_TEXT),
+            human: self.multiline(&mut e, "lever_human", LONG_TEXT),
+            financial: self.multiline(&mut e, "lever_financial", LONG_TEXT),
+            alliances: self.multiline(&mut e, "lever_alliances", LONG_TEXT),
+            actions: self.multiline(&mut e, "actions", LONG_TEXT),
         };
         let profile = Profile {
             human,
@@ -450,12 +450,30 @@ impl ProfileInput {
         }
     }
 
+    /// A one-line field (a name): no line break, no control character but the tab.
     fn text(&self, e: &mut Errors, field: &str, max: usize) -> String {
-        let v = self.get(field).trim().to_owned();
+        let v = input::one_line(self.get(field)).unwrap_or_else(|message| {
+            e.add(field, message);
+            self.get(field).trim().to_owned()
+        });
+        Self::max_chars(e, field, &v, max);
+        v
+    }
+
+    /// A textarea: line breaks stored as LF, no control character but the tab.
+    fn multiline(&self, e: &mut Errors, field: &str, max: usize) -> String {
+        let v = input::multiline(self.get(field)).unwrap_or_else(|message| {
+            e.add(field, message);
+            self.get(field).trim().to_owned()
+        });
+        Self::max_chars(e, field, &v, max);
+        v
+    }
+
+    fn max_chars(e: &mut Errors, field: &str, v: &str, max: usize) {
         if v.chars().count() > max {
             e.add(field, format!("{max} caractères au maximum."));
         }
-        v
     }
 
     /// A whole number of people, hours or days.
@@ -657,6 +675,38 @@ mod tests {
         assert!(errors["resource_ventes"].contains("négatif"));
         assert!(errors["employees_fte"].contains("deux décimales"));
         assert!(errors["year"].contains("2027"));
+    }
+
+    #[test]
+    fn names_are_one_line_and_textareas_are_stored_with_lf_only() {
+        let typed = input(&[
+            ("largest_funder_name", "Fondation\r\nX-Injected: 1"),
+            ("largest_funder_amount", "5 000"),
+            ("resource_cotisations", "10 000"),
+            ("das_0_name", "Formation\u{1b}"),
+            ("das_0_notes", "Une\r\nDeux\rTrois"),
+            ("strengths", "Un réseau\r\nDes bénévoles"),
+        ]);
+        let errors = typed.parse_in(2026).unwrap_err();
+        assert_eq!(
+            errors.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["das_0_name", "largest_funder_name"]
+        );
+        assert_eq!(errors["largest_funder_name"], input::LINE_BREAK_REFUSED);
+        assert_eq!(errors["das_0_name"], input::CONTROL_REFUSED);
+
+        let typed = input(&[
+            ("das_0_name", "Formation"),
+            ("das_0_notes", "Une\r\nDeux\rTrois"),
+            ("strengths", "Un réseau\r\nDes bénévoles\u{2028}"),
+            ("actions", "Piste 1\r\nPiste 2"),
+        ]);
+        let profile = typed.parse_in(2026).unwrap();
+        assert_eq!(profile.das[0].notes, "Une\nDeux\nTrois");
+        assert_eq!(profile.reading.strengths, "Un réseau\nDes bénévoles");
+        assert_eq!(profile.levers.actions, "Piste 1\nPiste 2");
+        let mut c = input(&[("risks", "Un\u{0}")]).parse_in(2026).unwrap_err();
+        assert_eq!(c.remove("risks").unwrap(), input::CONTROL_REFUSED);
     }
 
     #[test]

@@ -246,7 +246,7 @@ pub fn create(
         let span = local_span(&mut c, date, start, end);
         let location = c.text("location", &input.location, 300);
         let video_link = c.url("video_link", &input.video_link);
-        let agenda = c.text("agenda", &input.agenda, 10_000);
+        let agenda = c.multiline("agenda", &input.agenda, 10_000);
         let planned = c.half_days("planned_days", &input.planned_days);
         c.finish()?;
         let (starts_at, ends_at) = span.expect("checked");
@@ -288,7 +288,7 @@ pub fn update_details(
         let mut c = Check::new();
         let location = c.text("location", &input.location, 300);
         let video_link = c.url("video_link", &input.video_link);
-        let agenda = c.text("agenda", &input.agenda, 10_000);
+        let agenda = c.multiline("agenda", &input.agenda, 10_000);
         let planned = c.half_days("planned_days", &input.planned_days);
         c.finish()?;
         check_version(&input.version, current.version, "La séance a été modifiée")?;

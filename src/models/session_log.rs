@@ -215,7 +215,7 @@ impl LogInput {
                 "Indiquez à quel titre ce tiers était présent.",
             );
         }
-        let notes = c.text("notes", &self.notes, 20_000);
+        let notes = c.multiline("notes", &self.notes, 20_000);
         for a in &self.attendance {
             let key = cell_key(a.participant_id.trim(), a.half_day.trim());
             if !sheet

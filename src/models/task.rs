@@ -113,7 +113,7 @@ impl TaskInput {
     fn check(&self, conn: &mut Conn, cohort_id: &str) -> Result<Values, AppError> {
         let mut c = Check::new();
         let title = c.required("title", &self.title, 200);
-        let instructions = c.text("instructions", &self.instructions, 10_000);
+        let instructions = c.multiline("instructions", &self.instructions, 10_000);
         let due_date = c.date("due_date", &self.due_date);
         let session_id = match self.session_id.trim() {
             "" => None,

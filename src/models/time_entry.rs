@@ -230,7 +230,7 @@ impl TimeEntryInput {
         if association_id.is_none() && self.association_id.trim().is_empty() {
             association_id = session.as_ref().and_then(|s| s.association_id.clone());
         }
-        let comment = c.text("comment", &self.comment, 2_000);
+        let comment = c.multiline("comment", &self.comment, 2_000);
         c.finish()?;
         Ok(Values {
             date: date.expect("checked"),
