@@ -30,6 +30,12 @@ pub enum AppError {
     /// A request body over the limit (413).
     #[error("{0}")]
     TooLarge(String),
+    /// A known address asked with a method it does not answer (405); the methods it does.
+    #[error("Cette adresse ne prend pas la méthode {method} : utilisez {}.", allowed.join(", "))]
+    MethodNotAllowed {
+        method: String,
+        allowed: Vec<&'static str>,
+    },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("{0}")]
@@ -69,6 +75,7 @@ impl AppError {
             AppError::BadRequest { code, .. } | AppError::Conflict { code, .. } => code,
             AppError::NotFound(_) => "not_found",
             AppError::TooLarge(_) => "payload_too_large",
+            AppError::MethodNotAllowed { .. } => "method_not_allowed",
             AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
             AppError::Internal(_) => "internal_error",
@@ -100,10 +107,19 @@ impl AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `Allow` header a 405 carries.
+    pub fn allow(&self) -> Option<String> {
+        match self {
+            AppError::MethodNotAllowed { allowed, .. } => Some(allowed.join(", ")),
+            _ => None,
         }
     }
 
@@ -158,6 +174,10 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         self.log();
-        HttpResponse::build(self.status()).json(ErrorBody::from_error(self))
+        let mut response = HttpResponse::build(self.status());
+        if let Some(allow) = self.allow() {
+            response.insert_header((actix_web::http::header::ALLOW, allow));
+        }
+        response.json(ErrorBody::from_error(self))
     }
 }

@@ -218,7 +218,8 @@ async fn an_unassigned_record_made_by_an_officer_is_theirs_and_not_another_dlas(
     for id in ids_of(&listed) {
         let edit = format!("/consultants/{id}/modifier");
         let api = format!("/api/v1/consultants/{id}");
-        let change = json!({"name": "Nouveau Nom", "email": "nouveau@a.fr"});
+        // A fresh record is at version 1: the change sends the version it read.
+        let change = json!({"name": "Nouveau Nom", "email": "nouveau@a.fr", "version": 1});
         a.page(&app, &edit).await.expect(200);
         a.api(&app, "PUT", &api, Some(change.clone()))
             .await
@@ -255,7 +256,7 @@ async fn only_an_administrator_shares_a_record_with_another_dla() {
             &app,
             "POST",
             "/api/v1/consultants",
-            Some(json!({"name": "Anne", "email": "anne@a.fr", "dla_ids": [dla_a, dla_b]})),
+            Some(json!({"name": "Anne", "email": "anne@a.fr", "dla_ids": [dla_a, dla_b], "version": 1})),
         )
         .await
         .expect(422);
@@ -280,7 +281,7 @@ async fn only_an_administrator_shares_a_record_with_another_dla() {
             &app,
             "PUT",
             &api,
-            Some(json!({"name": "Anne", "email": "anne@a.fr", "dla_ids": [dla_a, dla_b]})),
+            Some(json!({"name": "Anne", "email": "anne@a.fr", "dla_ids": [dla_a, dla_b], "version": 1})),
         )
         .await
         .expect(422);
@@ -296,7 +297,7 @@ async fn only_an_administrator_shares_a_record_with_another_dla() {
         &app,
         "PUT",
         &api,
-        Some(json!({"name": "Anne", "email": "anne@a.fr", "dla_ids": [dla_a]})),
+        Some(json!({"name": "Anne", "email": "anne@a.fr", "dla_ids": [dla_a], "version": 1})),
     )
     .await
     .expect(200);
@@ -331,7 +332,8 @@ async fn only_an_administrator_shares_a_record_with_another_dla() {
         &app,
         "PUT",
         &api,
-        Some(json!({"name": "Anne", "email": "anne@b.fr"})),
+        // Version 3: the officer's change and the administrator's form raised it twice.
+        Some(json!({"name": "Anne", "email": "anne@b.fr", "version": 3})),
     )
     .await
     .expect(200);
@@ -462,11 +464,18 @@ async fn a_funder_naming_a_dla_the_cohort_does_not_involve_is_refused_beside_the
         .unwrap()
         .to_string();
 
+    // The funders list's version, read first and sent back (required by the PUT).
+    let read = app
+        .get(&format!("/api/v1/cohorts/{id}/budget"))
+        .await
+        .expect(200)
+        .json()["funders_version"]
+        .clone();
     let funders = |dla: &str| {
         json!({"funders": {"funders": [
             {"name": "DLA porteur", "share": "50", "dla_id": dla_a},
             {"name": "Un autre", "share": "50", "dla_id": dla},
-        ]}})
+        ], "version": read.clone()}})
     };
     let refused = app
         .put_json(&format!("/api/v1/cohorts/{id}/budget"), funders(&other))

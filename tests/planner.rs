@@ -241,7 +241,8 @@ async fn with_review_the_emails_wait_as_drafts_that_follow_their_session() {
     let res = app
         .put_json(
             &format!("/api/v1/cohorts/{cohort}/mail-settings"),
-            json!({"review_before_send": "oui", "reminder_hour": "18"}),
+            json!({"review_before_send": "oui", "reminder_hour": "18",
+                   "version": app.get(&format!("/api/v1/cohorts/{cohort}/mail-settings")).await.expect(200).json()["version"]}),
         )
         .await
         .expect(200)
@@ -360,7 +361,7 @@ async fn returned_homework_and_turned_off_reminders_cancel_what_was_planned() {
     let pid = p["id"].as_str().unwrap();
     app.put_json(
         &format!("/api/v1/participants/{pid}"),
-        json!({"name": p["name"], "email": p["email"], "role": p["role"], "function": p["function"], "reminders": "non"}),
+        json!({"name": p["name"], "email": p["email"], "role": p["role"], "function": p["function"], "reminders": "non", "version": p["version"]}),
     )
     .await
     .expect(200);

@@ -310,7 +310,7 @@ async fn an_anonymised_person_is_nowhere_in_the_database_but_attendance_and_time
     app.put_json(
         &format!("/api/v1/participants/{}", nadia["id"].as_str().unwrap()),
         json!({"name": "Nadia Benali", "email": nadia["email"], "role": "direction",
-               "function": "Directrice générale"}),
+               "function": "Directrice générale", "version": nadia["version"]}),
     )
     .await
     .expect(200);

@@ -454,7 +454,9 @@ async fn the_api_round_trips_a_profile_with_its_indicators() {
     let res = app
         .put_json(
             &uri,
-            json!({"version": 1, "resource_ventes": "-5", "alliance_0_partner": "Seul"}),
+            // A row with its partner only (the stored nature and kind emptied).
+            json!({"version": 1, "resource_ventes": "-5", "alliance_0_partner": "Seul",
+                   "alliance_0_nature": "", "alliance_0_actor_kind": ""}),
         )
         .await
         .expect(422);

@@ -289,8 +289,8 @@ pub fn create(conn: &mut Conn, new: NewUser<'_>) -> Result<User, AppError> {
     Ok(user)
 }
 
-/// Sets a new password and ends every session of the account (a reset signs out
-/// everywhere else).
+/// Sets a new password and ends every session and API token of the account: a new
+/// password often answers a leak, and a token made with the old one must not outlive it.
 pub fn set_password(conn: &mut Conn, user_id: &str, password: &str) -> Result<(), AppError> {
     let hash = hash_password(password)?;
     diesel::update(users::table.find(user_id))
@@ -302,6 +302,13 @@ pub fn set_password(conn: &mut Conn, user_id: &str, password: &str) -> Result<()
         .execute(conn)?;
     diesel::delete(auth_sessions::table.filter(auth_sessions::user_id.eq(user_id)))
         .execute(conn)?;
+    diesel::update(
+        api_tokens::table
+            .filter(api_tokens::user_id.eq(user_id))
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(Some(now())))
+    .execute(conn)?;
     // Any other password link of the account is void.
     diesel::update(
         auth_links::table

@@ -46,6 +46,14 @@ pub enum Rule {
 }
 
 /// The rule of a route, by method and path pattern as registered.
+/// The methods a route pattern takes (for a 405's `Allow`); empty for an unknown pattern.
+pub fn methods(pattern: &str) -> Vec<&'static str> {
+    ["GET", "POST", "PUT", "DELETE"]
+        .into_iter()
+        .filter(|m| rule(m, pattern).is_some())
+        .collect()
+}
+
 pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
     use Need::*;
     use Rule::{Admin, Dla, Officer, Public, Staff};

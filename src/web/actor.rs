@@ -26,6 +26,18 @@ use crate::web::AppState;
 use crate::web::access::{self, Decision, Rule};
 
 pub const SESSION_COOKIE: &str = "cohorte_session";
+/// Its name over HTTPS: the `__Host-` prefix makes browsers refuse it unless it is Secure,
+/// for path `/` and without `Domain`, so that no sibling subdomain can set or shadow it.
+pub const HOST_SESSION_COOKIE: &str = "__Host-cohorte_session";
+
+/// The session cookie's name: prefixed when the app is served over HTTPS.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        HOST_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
 
 /// A staff member, signed in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -316,7 +328,7 @@ pub fn current() -> Option<Identity> {
 
 /// The session cookie, set at sign-in.
 pub fn session_cookie(token: &str, secure: bool) -> Cookie<'static> {
-    Cookie::build(SESSION_COOKIE, token.to_string())
+    Cookie::build(session_cookie_name(secure), token.to_string())
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -326,7 +338,7 @@ pub fn session_cookie(token: &str, secure: bool) -> Cookie<'static> {
 
 /// The cookie that removes it, at sign-out.
 pub fn expired_session_cookie(secure: bool) -> Cookie<'static> {
-    Cookie::build(SESSION_COOKIE, "")
+    Cookie::build(session_cookie_name(secure), "")
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -395,6 +407,23 @@ pub async fn guard(
         .find(|(k, _)| k == "id")
         .map(|(_, v)| v.clone());
 
+    // A known address asked with another method (HEAD, OPTIONS, TRACE, PATCH…): 405 with
+    // the methods it takes, decided before any credential is read. Clients and scanners
+    // send these all the time, so it is not worth more than a debug line.
+    if let Some(p) = pattern.as_deref()
+        && rule.is_none()
+    {
+        let allowed = access::methods(p);
+        if !allowed.is_empty() {
+            tracing::debug!(method = %req.method(), pattern = p, "method not allowed");
+            let e = AppError::MethodNotAllowed {
+                method: req.method().to_string(),
+                allowed,
+            };
+            return Ok(req.into_response(refusal(is_api, &path, e)));
+        }
+    }
+
     // API tokens open the API only: a leaked token cannot reach the pages (where it could
     // mint new tokens or password links).
     let bearer = req
@@ -407,7 +436,7 @@ pub async fn guard(
     let cookie = if is_api {
         None
     } else {
-        req.cookie(SESSION_COOKIE)
+        req.cookie(session_cookie_name(state.config.server.is_https()))
             .map(|c| c.value().to_string())
             .filter(|v| !v.is_empty())
     };

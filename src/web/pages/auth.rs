@@ -97,14 +97,64 @@ async fn sign_in_form(
 }
 
 /// The client's address, for throttling: the connection's peer, or — behind a reverse
-/// proxy that sets it (`server.trust_forwarded_for`) — the first `X-Forwarded-For` hop.
+/// proxy that sets it (`server.trust_forwarded_for`) — the last `X-Forwarded-For` hop.
 pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
-    if trust_forwarded_for && let Some(ip) = req.connection_info().realip_remote_addr() {
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    let peer = req.peer_addr().map(|a| a.ip());
+    client_address_from(trust_forwarded_for, &forwarded, peer)
+}
+
+/// The client's address from the `X-Forwarded-For` values (joined with `,`) and the peer.
+/// Only the right-most hop is the proxy's own word: everything left of it was sent by the
+/// client and may be made up to dodge the throttle.
+pub fn client_address_from(
+    trust_forwarded_for: bool,
+    forwarded: &str,
+    peer: Option<std::net::IpAddr>,
+) -> String {
+    if trust_forwarded_for
+        && let Some(ip) = forwarded
+            .rsplit(',')
+            .map(str::trim)
+            .find(|hop| !hop.is_empty())
+            .and_then(|hop| hop.parse::<std::net::IpAddr>().ok())
+    {
         return ip.to_string();
     }
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
+    peer.map(|ip| ip.to_string())
         .unwrap_or_else(|| "inconnue".to_string())
+}
+
+#[cfg(test)]
+mod client_address_tests {
+    use super::client_address_from;
+
+    #[test]
+    fn the_throttle_trusts_only_the_hop_the_proxy_added() {
+        let peer = Some("10.0.0.2".parse().unwrap());
+        // The client wrote « 1.2.3.4 » itself; the proxy appended the real address.
+        assert_eq!(
+            client_address_from(true, "1.2.3.4, 203.0.113.7", peer),
+            "203.0.113.7"
+        );
+        assert_eq!(
+            client_address_from(true, "203.0.113.7", peer),
+            "203.0.113.7"
+        );
+        // Not behind a proxy: the header is ignored whatever it says.
+        assert_eq!(client_address_from(false, "1.2.3.4", peer), "10.0.0.2");
+        // A malformed last hop is not trusted.
+        assert_eq!(
+            client_address_from(true, "1.2.3.4, bogus", peer),
+            "10.0.0.2"
+        );
+        assert_eq!(client_address_from(true, "", peer), "10.0.0.2");
+    }
 }
 
 async fn sign_in(

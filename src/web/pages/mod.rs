@@ -76,7 +76,7 @@ impl ResponseError for PageError {
         let title = match self.0.status().as_u16() {
             404 => "Page introuvable",
             409 => "Action impossible",
-            400 | 422 => "Demande invalide",
+            400 | 405 | 413 | 422 => "Demande invalide",
             401 | 403 => "Accès refusé",
             _ => "Erreur",
         };
@@ -90,9 +90,11 @@ impl ResponseError for PageError {
              <p><a href=\"/\">Retour à l'accueil</a></p></main></body></html>",
             escape(&self.0.public_message())
         );
-        HttpResponse::build(self.0.status())
-            .content_type("text/html; charset=utf-8")
-            .body(body)
+        let mut response = HttpResponse::build(self.0.status());
+        if let Some(allow) = self.0.allow() {
+            response.insert_header((actix_web::http::header::ALLOW, allow));
+        }
+        response.content_type("text/html; charset=utf-8").body(body)
     }
 }
 
