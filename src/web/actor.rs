@@ -598,10 +598,7 @@ pub async fn guard(
                     return Ok(req.into_response(refusal(
                         false,
                         &path,
-                        AppError::BadRequest {
-                            code: "form_too_large",
-                            message: "Le formulaire envoyé est trop volumineux.".into(),
-                        },
+                        AppError::TooLarge("Le formulaire envoyé est trop volumineux.".into()),
                     )));
                 }
                 body.extend_from_slice(&chunk);

@@ -138,9 +138,15 @@ pub struct TestApp {
 
 /// The app on a new, migrated SQLite file, wired as `main.rs` wires it.
 pub async fn spawn() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+/// As [`spawn`], with the configuration changed first (e.g. an https public address).
+pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary folder");
     let path = dir.path().join("cohorte.sqlite3");
     let mut config = Config::defaults();
+    change(&mut config);
     config.database.url = path.to_str().expect("utf-8 path").to_string();
     config.validate().expect("test configuration is valid");
     let pool = cohorte::db::connect(&config.database.url, 4).expect("database");
@@ -203,7 +209,11 @@ impl TestApp {
             ))
             .insert_header((
                 header::COOKIE,
-                format!("cohorte_session={}", self.admin_cookie),
+                format!(
+                    "{}={}",
+                    cohorte::web::actor::session_cookie_name(self.config.server.is_https()),
+                    self.admin_cookie
+                ),
             ))
             .insert_header((
                 "x-csrf-token",

@@ -103,9 +103,6 @@ impl<T: Serialize + DeserializeOwned> Patch<T> {
                 missing.insert(path.to_string(), VERSION_MISSING.to_string());
             }
         }
-        if !missing.is_empty() {
-            return Err(AppError::validation(missing));
-        }
         let mut base = to_json(current)?;
         let shown = to_json(shown)?;
         let mut fields = self.fields.clone();
@@ -113,7 +110,16 @@ impl<T: Serialize + DeserializeOwned> Patch<T> {
             fields.retain(|key, _| input.contains_key(key) || !shown.contains_key(key));
         }
         merge(&mut base, Value::Object(fields));
-        decode(base)
+        // Every problem at once: the missing versions and what the body itself gets wrong.
+        match decode(base) {
+            Ok(_) if !missing.is_empty() => Err(AppError::validation(missing)),
+            Ok(input) => Ok(input),
+            Err(AppError::Validation { mut fields, .. }) => {
+                fields.extend(missing);
+                Err(AppError::validation(fields))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// For a resource whose input has no `version` field (the programme template): the
