@@ -8,7 +8,10 @@
 //!   well-formed);
 //! - an operation with a request body: `400` (unreadable JSON, wrong content type, body too
 //!   large) and `422` (a field is invalid);
-//! - an operation with query parameters: `400` (a parameter that cannot be read).
+//! - an operation with query parameters: `400` (a parameter that cannot be read);
+//! - an operation with a request body: `413` (over 256 Kio);
+//! - every `PUT`: `409` (the version sent is stale) and a description of the contract
+//!   (`version` required, absent fields kept, unknown fields refused).
 //!
 //! An operation that documents one of these codes itself keeps its own description. `500`
 //! is not documented: it only answers bugs.
@@ -25,7 +28,7 @@ pub const SECURITY_SCHEME: &str = "api_token";
 
 /// The shared error responses, by status code: the name of the response in
 /// `components.responses` and its description.
-const ERROR_RESPONSES: [(&str, &str, &str); 5] = [
+const ERROR_RESPONSES: [(&str, &str, &str); 7] = [
     (
         "400",
         "BadRequest",
@@ -49,11 +52,31 @@ const ERROR_RESPONSES: [(&str, &str, &str); 5] = [
         "No such resource, or an identifier that is not well-formed (`not_found`).",
     ),
     (
+        "409",
+        "StaleVersion",
+        "The resource changed since the version sent was read (`stale_version`), or a rule \
+         refuses the change (e.g. `cohort_full`).",
+    ),
+    (
+        "413",
+        "PayloadTooLarge",
+        "The request body is over 256 Kio (`payload_too_large`).",
+    ),
+    (
         "422",
         "ValidationFailed",
-        "A field is invalid (`validation_failed`); `fields` names each one.",
+        "A field is invalid, unknown to the resource, of the wrong type, or missing \
+         (`version` on a `PUT`) (`validation_failed`); `fields` names each one.",
     ),
 ];
+
+/// What every `PUT` of the API does with its body.
+const PUT_CONTRACT: &str = "Send the `version` you read (required: 422 when missing, 409 \
+     when stale). Fields you leave out keep their stored value (objects merge key by key; \
+     lists and values are replaced; `null` or `\"\"` empties a text). Read-only fields of \
+     the resource as GET returns it (`id`, `created_at`…) may be sent back and are ignored; \
+     any other unknown field, and a value of the wrong type, is refused with 422 and the \
+     field named.";
 
 /// Registered on `ApiDoc` with `modifiers(&CommonResponses)`.
 pub struct CommonResponses;
@@ -88,6 +111,21 @@ impl Modify for CommonResponses {
 
         for (path, item) in openapi.paths.paths.iter_mut() {
             let has_path_parameter = path.contains('{');
+            // Marking a homework returned sets a state, whole (`status` required): no
+            // version, nothing kept.
+            let is_state = path.ends_with("/associations/{association_id}");
+            if let Some(put) = &mut item.put
+                && !is_state
+            {
+                put.description = Some(match put.description.take() {
+                    Some(own) => format!("{own}\n\n{PUT_CONTRACT}"),
+                    None => PUT_CONTRACT.to_string(),
+                });
+                put.responses
+                    .responses
+                    .entry("409".to_string())
+                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name("StaleVersion")));
+            }
             for operation in [
                 &mut item.get,
                 &mut item.put,
@@ -119,7 +157,7 @@ fn add_error_responses(operation: &mut Operation, has_path_parameter: bool) {
             "400" => has_body || has_query,
             "401" | "403" => true,
             "404" => has_path_parameter,
-            "422" => has_body,
+            "413" | "422" => has_body,
             _ => false,
         };
         if applies {

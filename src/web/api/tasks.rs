@@ -81,6 +81,7 @@ pub async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> ApiR
 }
 
 #[utoipa::path(put, path = "/api/v1/tasks/{id}/associations/{association_id}", tag = "Travaux préparatoires", request_body = ReturnInput,
+    description = "Sets the association's return of the homework, whole: `status` is required (`rendu` or `a_faire`); the participant's answer stays.",
     responses((status = 200, body = TaskReturn), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_return(
     state: web::Data<AppState>,
