@@ -13,5 +13,6 @@ pub mod error;
 pub mod export;
 pub mod mail;
 pub mod models;
+pub mod private_files;
 pub mod templates;
 pub mod web;

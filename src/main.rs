@@ -122,6 +122,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Dispatch { once, now } => {
+            tighten_mail_files(&config)?;
             let dispatcher = dispatcher(&config, config.database.pool_size)?;
             if once || now.is_some() {
                 let stats = dispatcher
@@ -279,6 +280,19 @@ fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
         .map_err(|e| format!("expected an RFC 3339 instant like 2027-03-28T07:00:00Z: {e}"))
 }
 
+/// At start: the `.eml` folder and messages left open by an older version are made
+/// readable by Cohorte's user only.
+fn tighten_mail_files(config: &Config) -> anyhow::Result<()> {
+    cohorte::mail::Transport::from_config(&config.mail)?
+        .tighten_existing_files()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot restrict the permissions of {}: {e}",
+                config.mail.file_dir
+            )
+        })
+}
+
 /// The outbox's dispatcher, with its own pool, on the configured transport and sender.
 fn dispatcher(
     config: &Config,
@@ -302,6 +316,7 @@ fn dispatcher(
 #[actix_web::main]
 async fn serve(config: Config) -> anyhow::Result<()> {
     let pool = cohorte::db::connect(&config.database.url, config.database.pool_size)?;
+    tighten_mail_files(&config)?;
     let bind = config.server.bind.clone();
     let workers = config.server.workers;
     let empty = {

@@ -53,6 +53,29 @@ fn occurrences(app: &TestApp, needle: &str) -> Vec<String> {
     found
 }
 
+/// The database's files on disk (the database and its WAL) in which `needle` still appears
+/// in their raw bytes, ignoring ASCII case: what someone reading the disk would find,
+/// free space and old page copies included.
+fn on_disk(app: &TestApp, needle: &str) -> Vec<String> {
+    let needle = needle.to_lowercase().into_bytes();
+    let mut found = Vec::new();
+    for suffix in ["", "-wal", "-journal"] {
+        let path = format!("{}{suffix}", app.config.database.url);
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let n = bytes
+            .to_ascii_lowercase()
+            .windows(needle.len())
+            .filter(|w| *w == needle.as_slice())
+            .count();
+        if n > 0 {
+            found.push(format!("{path}: {n} times"));
+        }
+    }
+    found
+}
+
 fn count(app: &TestApp, sql: &str) -> i64 {
     diesel::sql_query(sql)
         .get_result::<Count>(&mut app.pool.get().unwrap())
@@ -336,6 +359,25 @@ async fn an_anonymised_person_is_nowhere_in_the_database_but_attendance_and_time
 }
 
 #[actix_web::test]
+async fn an_anonymised_person_is_not_left_in_the_database_files_free_space_or_wal() {
+    let app = spawn().await;
+    let s = setup(&app).await;
+    // Copied in many rows and pages: the participant, the emails, the notes, the audit log.
+    assert!(!on_disk(&app, EMAIL).is_empty());
+
+    app.post_json(
+        &format!("/api/v1/participants/{}/anonymise", s.person),
+        json!({}),
+    )
+    .await
+    .expect(200);
+
+    assert_eq!(on_disk(&app, EMAIL), Vec::<String>::new());
+    assert_eq!(on_disk(&app, NAME), Vec::<String>::new());
+    assert_eq!(on_disk(&app, "Marchetti"), Vec::<String>::new());
+}
+
+#[actix_web::test]
 async fn an_anonymised_association_loses_its_identity_and_people_but_keeps_the_figures() {
     let app = spawn().await;
     let s = setup(&app).await;
@@ -478,6 +520,7 @@ async fn the_purge_anonymises_cohorts_ended_long_ago_only_and_blanks_their_email
 
     assert_eq!(occurrences(&app, EMAIL), Vec::<String>::new());
     assert_eq!(occurrences(&app, NAME), Vec::<String>::new());
+    assert_eq!(on_disk(&app, EMAIL), Vec::<String>::new());
     assert_eq!(
         count(
             &app,

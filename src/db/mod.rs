@@ -25,17 +25,26 @@ pub type Pool = R2d2Pool<ConnectionManager<Conn>>;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
-/// Per-connection settings: foreign keys on, WAL so readers never block the writer, and a
-/// busy timeout so concurrent writers wait instead of failing.
+/// How long a connection waits for the write lock before failing, in milliseconds.
+const BUSY_TIMEOUT_MS: u32 = 10_000;
+/// How long a checkpoint after an erasure may wait for writers and readers: short, so that
+/// the writes queued behind it are hardly delayed.
+const CHECKPOINT_WAIT_MS: u32 = 200;
+
+/// Per-connection settings: foreign keys on, WAL so readers never block the writer, a
+/// busy timeout so concurrent writers wait instead of failing, and `secure_delete` so that
+/// deleted or overwritten content (an anonymised address) is zeroed in the file instead of
+/// lingering in free space.
 #[derive(Debug)]
 struct SqlitePragmas;
 
 impl CustomizeConnection<Conn, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
         // busy_timeout first, so that nothing below fails on a busy database.
-        conn.batch_execute(
-            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-        )
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; \
+             PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;"
+        ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
 }
@@ -54,21 +63,49 @@ fn sqlite_path(url: &str) -> anyhow::Result<String> {
         && let Some(parent) = Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent).map_err(|e| {
+        crate::private_files::create_dir(parent).map_err(|e| {
             anyhow::anyhow!("cannot create database folder {}: {e}", parent.display())
         })?;
     }
     Ok(path.to_string())
 }
 
+/// Creates the database file owner-only before SQLite does (SQLite would create it 0644
+/// under the usual umask), and tightens it and its companions when they exist already.
+/// SQLite gives the `-wal`, `-shm` and `-journal` files it creates the database file's
+/// permissions (`findCreateFileMode` in its Unix VFS), so these follow.
+fn private_database_files(path: &str) -> anyhow::Result<()> {
+    if path == ":memory:" || path.starts_with("file:") {
+        // A URI names the file with parameters: leave it to SQLite.
+        return Ok(());
+    }
+    match crate::private_files::create_new_file(Path::new(path)) {
+        Ok(_) => tracing::info!(
+            path,
+            "database file created, readable by Cohorte's user only"
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => anyhow::bail!("cannot create database file {path}: {e}"),
+    }
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let file = format!("{path}{suffix}");
+        crate::private_files::tighten_file(Path::new(&file))
+            .map_err(|e| anyhow::anyhow!("cannot restrict the permissions of {file}: {e}"))?;
+    }
+    Ok(())
+}
+
 /// Builds the pool and applies pending migrations.
 pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Pool> {
     let path = sqlite_path(url)?;
+    private_database_files(&path)?;
     if path != ":memory:" {
         // WAL is a property of the database file: set it once, before the pool opens.
         use diesel::Connection;
         let mut conn = Conn::establish(&path)?;
-        conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
+        ))?;
     }
     let manager = ConnectionManager::<Conn>::new(path);
     let pool = R2d2Pool::builder()
@@ -116,16 +153,115 @@ where
     F: FnOnce(&mut Conn) -> Result<T, AppError>,
 {
     use diesel::Connection;
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    let nested = AnsiTransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()
-        .ok()
-        .flatten()
-        .is_some();
-    if nested {
+    if in_transaction(conn) {
         // Already inside a write transaction (e.g. the demo loader): a savepoint.
         conn.transaction(f)
     } else {
         conn.immediate_transaction(f)
+    }
+}
+
+/// Whether a transaction is open on the connection.
+fn in_transaction(conn: &mut Conn) -> bool {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .ok()
+        .flatten()
+        .is_some()
+}
+
+/// After an erasure has committed (an anonymisation, a purge batch): copies the WAL into
+/// the database file and empties the WAL, so that the erased values, which `secure_delete`
+/// zeroed in the new pages, no longer sit in the WAL's older copies of those pages nor in
+/// the database file's.
+///
+/// Best effort and short: it waits at most `CHECKPOINT_WAIT_MS` for the writers (which
+/// wait for it in turn, with their own busy timeout, instead of failing) and for the
+/// readers still on an older snapshot; if they are not done, the WAL is left for a later
+/// checkpoint and this is logged, never an error for the person who erased. Inside a
+/// transaction it does nothing: the caller runs it after the commit.
+pub fn checkpoint_after_erasure(conn: &mut Conn) {
+    use diesel::sql_types::Integer;
+    use diesel::{QueryableByName, RunQueryDsl};
+
+    #[derive(QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = Integer)]
+        busy: i32,
+        #[diesel(sql_type = Integer)]
+        log: i32,
+        #[diesel(sql_type = Integer)]
+        checkpointed: i32,
+    }
+
+    if in_transaction(conn) {
+        return;
+    }
+    let result = conn
+        .batch_execute(&format!("PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS};"))
+        .and_then(|()| {
+            diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<Checkpoint>(conn)
+        });
+    if let Err(e) = conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};")) {
+        tracing::warn!(error = %e, "cannot restore the busy timeout after a checkpoint");
+    }
+    match result {
+        Ok(c) if c.busy == 0 => tracing::debug!("WAL checkpointed and emptied after an erasure"),
+        Ok(c) => tracing::info!(
+            wal_frames = c.log,
+            checkpointed = c.checkpointed,
+            "WAL not emptied after an erasure (database busy): a later checkpoint will do it"
+        ),
+        Err(e) => tracing::warn!(error = %e, "WAL checkpoint after an erasure failed"),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use diesel::RunQueryDsl;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_new_database_its_wal_and_its_folder_are_readable_by_their_owner_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let path = dir.join("cohorte.sqlite3");
+        let pool = connect(path.to_str().unwrap(), 2).unwrap();
+        // A write while the connection is open: the WAL and its index exist now.
+        diesel::sql_query("CREATE TABLE t (x TEXT)")
+            .execute(&mut pool.get().unwrap())
+            .unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{}{suffix}", path.display());
+            assert_eq!(mode(Path::new(&file)), 0o600, "{file}");
+        }
+    }
+
+    #[test]
+    fn an_existing_database_left_open_to_others_is_tightened_at_start() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let path = dir.join("cohorte.sqlite3");
+        drop(connect(path.to_str().unwrap(), 1).unwrap());
+        // As an older version left them, under the usual umask 022.
+        let wal = dir.join("cohorte.sqlite3-wal");
+        std::fs::write(&wal, "").unwrap();
+        for p in [&path, &wal] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+        // Checked while open: SQLite removes the WAL when the last connection closes.
+        let _pool = connect(path.to_str().unwrap(), 1).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&wal), 0o600);
     }
 }

@@ -91,7 +91,8 @@ impl FileTransport {
         let io = |e: std::io::Error| {
             SendError::temporary(format!("écriture dans {} : {e}", self.dir.display()))
         };
-        fs::create_dir_all(&self.dir).map_err(io)?;
+        // Owner-only: the messages hold live sign-in and password links.
+        crate::private_files::create_dir(&self.dir).map_err(io)?;
         let name = format!(
             "{}-{}.eml",
             Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
@@ -100,7 +101,7 @@ impl FileTransport {
         let path = self.dir.join(&name);
         // Written aside then renamed, so that a reader never sees half a message.
         let partial = self.dir.join(format!(".{name}.part"));
-        let mut file = fs::File::create_new(&partial).map_err(io)?;
+        let mut file = crate::private_files::create_new_file(&partial).map_err(io)?;
         file.write_all(&message.formatted()).map_err(io)?;
         file.sync_all().map_err(io)?;
         drop(file);
@@ -168,6 +169,25 @@ impl Transport {
         Ok(Transport::Smtp(transport))
     }
 
+    /// At start: makes an existing `.eml` folder, and the messages in it, readable by
+    /// Cohorte's user only (they were created 0644 before). Nothing to do for SMTP.
+    pub fn tighten_existing_files(&self) -> std::io::Result<()> {
+        let Transport::File(file) = self else {
+            return Ok(());
+        };
+        if !file.dir.is_dir() {
+            return Ok(());
+        }
+        crate::private_files::tighten_dir(&file.dir)?;
+        for entry in fs::read_dir(&file.dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "eml" || e == "part") {
+                crate::private_files::tighten_file(&path)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn file(dir: impl Into<PathBuf>) -> Transport {
         Transport::File(FileTransport::new(dir))
     }
@@ -229,6 +249,35 @@ mod tests {
         );
         assert_eq!(parsed.message_id(), Some("a1b2@cohorte.test"));
         assert_eq!(parsed.body_text(0).unwrap().trim(), "Bonjour Nadia,");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn emails_on_file_are_readable_by_their_owner_only_and_older_ones_are_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("mail");
+        // Left by an older version: a folder and a message open to every local user.
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        let old = dir.join("old.eml");
+        fs::write(&old, "Subject: lien de connexion\r\n").unwrap();
+        fs::set_permissions(&old, fs::Permissions::from_mode(0o644)).unwrap();
+
+        let transport = Transport::file(&dir);
+        transport.tighten_existing_files().unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&old), 0o600);
+
+        let fresh = tmp.path().join("data").join("mail");
+        Transport::file(&fresh)
+            .send(&message("<e@cohorte.test>"))
+            .unwrap();
+        assert_eq!(mode(&fresh), 0o700);
+        for entry in fs::read_dir(&fresh).unwrap() {
+            assert_eq!(mode(&entry.unwrap().path()), 0o600);
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::db::schema::{
     auth_sessions, cohorts, intersession_tasks, outbox_emails, participants, session_logs,
     sessions, sign_in_failures, task_returns, time_entries,
 };
-use crate::db::{Conn, write_tx};
+use crate::db::{Conn, checkpoint_after_erasure, write_tx};
 use crate::domain::outbox::Status;
 use crate::domain::profile::Profile;
 use crate::error::AppError;
@@ -593,10 +593,14 @@ pub fn anonymise_participant(
     conn: &mut Conn,
     participant_id: &str,
 ) -> Result<participant::Participant, AppError> {
-    write_tx(conn, |conn| {
+    let p = write_tx(conn, |conn| {
         anonymise_participant_in(conn, participant_id, now())?;
         participant::get(conn, participant_id)
-    })
+    })?;
+    // Does nothing inside a caller's transaction: the web layer checkpoints after its own
+    // commit (`AppState::erase`).
+    checkpoint_after_erasure(conn);
+    Ok(p)
 }
 
 fn anonymise_participant_in(
@@ -745,10 +749,14 @@ pub fn anonymise_association(
     conn: &mut Conn,
     association_id: &str,
 ) -> Result<association::Association, AppError> {
-    write_tx(conn, |conn| {
+    let a = write_tx(conn, |conn| {
         anonymise_association_in(conn, association_id, now())?;
         association::get(conn, association_id)
-    })
+    })?;
+    // Does nothing inside a caller's transaction: the web layer checkpoints after its own
+    // commit (`AppState::erase`).
+    checkpoint_after_erasure(conn);
+    Ok(a)
 }
 
 fn anonymise_association_in(
@@ -858,6 +866,7 @@ pub fn purge_ended_cohorts(
     }
     if purged > 0 {
         tracing::info!(purged, months, "personal data of ended cohorts purged");
+        checkpoint_after_erasure(conn);
     }
     Ok(purged)
 }

@@ -65,6 +65,27 @@ impl AppState {
         })
         .await
     }
+
+    /// [`AppState::write`] for a change that erases personal data (an anonymisation):
+    /// once it is committed, the WAL is checkpointed so that the erased values leave the
+    /// files on disk too (`db::checkpoint_after_erasure`).
+    pub async fn erase<F, T>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut crate::db::Conn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let result = self.write(f).await?;
+        // The erasure is committed: a failure here is logged, not the person's error.
+        if let Err(e) = crate::db::run(&self.pool, |conn| {
+            crate::db::checkpoint_after_erasure(conn);
+            Ok(())
+        })
+        .await
+        {
+            tracing::warn!(error = %e, "no connection for the checkpoint after an erasure");
+        }
+        Ok(result)
+    }
 }
 
 pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \

@@ -39,7 +39,7 @@ pub async fn anonymise_participant(
 ) -> ApiResult {
     let id = path.into_inner();
     let p = state
-        .write(move |c| privacy::anonymise_participant(c, &id))
+        .erase(move |c| privacy::anonymise_participant(c, &id))
         .await?;
     Ok(HttpResponse::Ok().json(p))
 }
@@ -52,7 +52,7 @@ pub async fn anonymise_association(
 ) -> ApiResult {
     let id = path.into_inner();
     let a = state
-        .write(move |c| privacy::anonymise_association(c, &id))
+        .erase(move |c| privacy::anonymise_association(c, &id))
         .await?;
     Ok(HttpResponse::Ok().json(a))
 }

@@ -103,7 +103,7 @@ async fn confirm_participant(state: web::Data<AppState>, path: web::Path<String>
 async fn anonymise_participant(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let p = state
-        .write(move |c| privacy::anonymise_participant(c, &id))
+        .erase(move |c| privacy::anonymise_participant(c, &id))
         .await?;
     Ok(redirect(
         &format!("/associations/{}", p.association_id),
@@ -150,7 +150,7 @@ async fn confirm_association(state: web::Data<AppState>, path: web::Path<String>
 async fn anonymise_association(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let a = state
-        .write(move |c| privacy::anonymise_association(c, &id))
+        .erase(move |c| privacy::anonymise_association(c, &id))
         .await?;
     Ok(redirect(
         &format!("/associations/{}", a.id),
