@@ -330,7 +330,7 @@ async fn bad_input_is_refused_with_422_beside_its_field_on_the_form_and_in_the_a
     let err = app
         .put_json(
             &format!("/api/v1/sessions/{sid}/log"),
-            json!({"attendance": [{"participant_id": people[0].0, "half_day": 3, "status": "peut-être"}]}),
+            json!({"version": 0, "attendance": [{"participant_id": people[0].0, "half_day": 3, "status": "peut-être"}]}),
         )
         .await
         .expect(422)

@@ -288,7 +288,8 @@ async fn with_review_the_emails_wait_as_drafts_that_follow_their_session() {
     let res = app
         .put_json(
             &format!("/api/v1/cohorts/{cohort}/mail-settings"),
-            json!({"reminder_hour": "25", "reminder_days": "sept"}),
+            json!({"reminder_hour": "25", "reminder_days": "sept",
+                   "version": app.get(&format!("/api/v1/cohorts/{cohort}/mail-settings")).await.expect(200).json()["version"]}),
         )
         .await
         .expect(422);

@@ -300,15 +300,7 @@ pub fn set_password(conn: &mut Conn, user_id: &str, password: &str) -> Result<()
             users::version.eq(users::version + 1),
         ))
         .execute(conn)?;
-    diesel::delete(auth_sessions::table.filter(auth_sessions::user_id.eq(user_id)))
-        .execute(conn)?;
-    diesel::update(
-        api_tokens::table
-            .filter(api_tokens::user_id.eq(user_id))
-            .filter(api_tokens::revoked_at.is_null()),
-    )
-    .set(api_tokens::revoked_at.eq(Some(now())))
-    .execute(conn)?;
+    end_sessions_and_tokens(conn, user_id)?;
     // Any other password link of the account is void.
     diesel::update(
         auth_links::table
@@ -325,12 +317,23 @@ pub fn set_disabled(conn: &mut Conn, user_id: &str, disabled: bool) -> Result<()
         .set((users::disabled.eq(disabled), users::updated_at.eq(now())))
         .execute(conn)?;
     if disabled {
-        diesel::delete(auth_sessions::table.filter(auth_sessions::user_id.eq(user_id)))
-            .execute(conn)?;
-        diesel::update(api_tokens::table.filter(api_tokens::user_id.eq(user_id)))
-            .set(api_tokens::revoked_at.eq(Some(now())))
-            .execute(conn)?;
+        end_sessions_and_tokens(conn, user_id)?;
     }
+    Ok(())
+}
+
+/// Signs the account out everywhere and revokes its API tokens (tokens revoked earlier keep
+/// their date).
+fn end_sessions_and_tokens(conn: &mut Conn, user_id: &str) -> Result<(), AppError> {
+    diesel::delete(auth_sessions::table.filter(auth_sessions::user_id.eq(user_id)))
+        .execute(conn)?;
+    diesel::update(
+        api_tokens::table
+            .filter(api_tokens::user_id.eq(user_id))
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(Some(now())))
+    .execute(conn)?;
     Ok(())
 }
 
