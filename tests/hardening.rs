@@ -360,3 +360,34 @@ async fn over_https_the_session_cookie_takes_the_host_prefix() {
     let plain = cohorte::web::actor::session_cookie("abc", false).to_string();
     assert!(plain.starts_with("cohorte_session=abc") && !plain.contains("Secure"));
 }
+
+#[actix_web::test]
+async fn behind_a_proxy_the_throttle_counts_the_hop_the_proxy_added() {
+    let app = spawn_with(|c| {
+        c.server.trust_forwarded_for = true;
+        c.auth.max_failures_per_address = 3;
+    })
+    .await;
+    // Each attempt makes up a new first hop; the proxy's own hop stays the same.
+    let attempt = |i: usize| {
+        TestRequest::post()
+            .uri("/connexion")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .insert_header(("x-forwarded-for", format!("198.51.100.{i}, 203.0.113.7")))
+            .set_payload(format!("email=inconnu{i}%40exemple.fr&password=mauvais"))
+    };
+    for i in 0..3 {
+        app.send_raw(attempt(i)).await.expect(401);
+    }
+    app.send_raw(attempt(3)).await.expect(429);
+    // Another real client (another last hop) is not held up.
+    app.send_raw(
+        TestRequest::post()
+            .uri("/connexion")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .insert_header(("x-forwarded-for", "203.0.113.8"))
+            .set_payload("email=autre%40exemple.fr&password=mauvais"),
+    )
+    .await
+    .expect(401);
+}
