@@ -338,6 +338,143 @@ pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<OutboxEma
         .load(conn)?)
 }
 
+/// The session an email of the « Envois » page concerns, when its item is one (convocation,
+/// reminders, notices): what its group heading says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AboutSession {
+    pub id: String,
+    pub kind: String,
+    pub starts_at: NaiveDateTime,
+    pub association_name: Option<String>,
+}
+
+/// What the « Envois » page shows of a cohort's outbox besides its rows.
+#[derive(Clone, Debug, Default)]
+pub struct OutboxCounts {
+    /// Rows per status, in SQL.
+    pub by_status: Vec<(Status, i64)>,
+    /// Drafts waiting for the team's review, and drafts the team held back.
+    pub drafts: i64,
+    pub held: i64,
+}
+
+pub fn counts_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<OutboxCounts, AppError> {
+    use diesel::dsl::count_star;
+    let rows: Vec<(String, i64)> = outbox_emails::table
+        .filter(outbox_emails::cohort_id.eq(cohort_id))
+        .group_by(outbox_emails::status)
+        .select((outbox_emails::status, count_star()))
+        .load(conn)?;
+    let held: i64 = outbox_emails::table
+        .filter(outbox_emails::cohort_id.eq(cohort_id))
+        .filter(outbox_emails::status.eq(Status::Draft.as_str()))
+        .filter(outbox_emails::note.eq(HELD_BY_STAFF))
+        .count()
+        .get_result(conn)?;
+    let by_status: Vec<(Status, i64)> = Status::ALL
+        .iter()
+        .filter_map(|s| {
+            rows.iter()
+                .find(|(code, _)| code == s.as_str())
+                .map(|(_, n)| (*s, *n))
+        })
+        .collect();
+    let drafts = by_status
+        .iter()
+        .find(|(s, _)| *s == Status::Draft)
+        .map_or(0, |(_, n)| *n)
+        - held;
+    Ok(OutboxCounts {
+        by_status,
+        drafts,
+        held,
+    })
+}
+
+/// One page of a cohort's emails for the « Envois » page, paged in SQL: grouped by the
+/// session they concern (in the sessions' order), then by kind for the rest (homework,
+/// summaries, notices of deleted sessions); in each group what is still to leave first,
+/// the soonest on top, then what has left or will not, the latest on top.
+pub fn page_for_cohort(
+    conn: &mut Conn,
+    cohort_id: &str,
+    only: Option<Status>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<(OutboxEmail, Option<AboutSession>)>, AppError> {
+    use crate::db::schema::{associations, sessions};
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
+    let mut query = outbox_emails::table
+        .left_join(sessions::table.on(sessions::id.eq(outbox_emails::item_id)))
+        .left_join(associations::table.on(associations::id.nullable().eq(sessions::association_id)))
+        .filter(outbox_emails::cohort_id.eq(cohort_id))
+        .into_boxed();
+    if let Some(status) = only {
+        query = query.filter(outbox_emails::status.eq(status.as_str()));
+    }
+    // Plain SQL-92 (CASE, COALESCE): the same on SQLite and PostgreSQL.
+    let pending = "outbox_emails.status IN ('draft', 'scheduled', 'sending', 'failed')";
+    let rows: Vec<(
+        OutboxEmail,
+        Option<String>,
+        Option<String>,
+        Option<NaiveDateTime>,
+        Option<String>,
+    )> = query
+        .order((
+            sql::<Integer>("CASE WHEN sessions.id IS NULL THEN 1 ELSE 0 END"),
+            sessions::starts_at.asc(),
+            sql::<Nullable<Text>>("CASE WHEN sessions.id IS NULL THEN outbox_emails.kind END"),
+            sql::<Integer>(&format!("CASE WHEN {pending} THEN 0 ELSE 1 END")),
+            sql::<Nullable<Timestamp>>(&format!(
+                "CASE WHEN {pending} THEN outbox_emails.send_after END"
+            )),
+            sql::<Timestamp>("COALESCE(outbox_emails.sent_at, outbox_emails.send_after) DESC"),
+            outbox_emails::id.asc(),
+        ))
+        .limit(limit)
+        .offset(offset)
+        .select((
+            OutboxEmail::as_select(),
+            sessions::id.nullable(),
+            sessions::kind.nullable(),
+            sessions::starts_at.nullable(),
+            associations::name.nullable(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(email, id, kind, starts_at, association_name)| {
+            let about = match (id, kind, starts_at) {
+                (Some(id), Some(kind), Some(starts_at)) => Some(AboutSession {
+                    id,
+                    kind,
+                    starts_at,
+                    association_name,
+                }),
+                _ => None,
+            };
+            (email, about)
+        })
+        .collect())
+}
+
+/// How many rows [`page_for_cohort`] pages through.
+pub fn count_for_cohort(
+    conn: &mut Conn,
+    cohort_id: &str,
+    only: Option<Status>,
+) -> Result<i64, AppError> {
+    let mut query = outbox_emails::table
+        .filter(outbox_emails::cohort_id.eq(cohort_id))
+        .into_boxed();
+    if let Some(status) = only {
+        query = query.filter(outbox_emails::status.eq(status.as_str()));
+    }
+    Ok(query.count().get_result(conn)?)
+}
+
 /// Why an action does not apply to an email in this status, in French.
 fn wrong_status(action: &str, current: Status) -> AppError {
     AppError::Conflict {

@@ -465,6 +465,24 @@ fn reason(facts: &Facts, row: &OutboxEmail) -> String {
 }
 
 /// Brings the cohort's planned emails in step with the cohort at `now`.
+/// The automatic emails publishing the cohort at `now` would queue (for the publish page):
+/// nothing is written.
+pub fn preview(
+    conn: &mut Conn,
+    mail: &MailContext,
+    cohort_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<NewEmail>, AppError> {
+    let mut co = cohort::get(conn, cohort_id)?;
+    if co.published_at.is_none() {
+        co.published_at = Some(now.naive_utc());
+    }
+    match Facts::load(conn, mail, co)? {
+        Some(facts) => wanted(&facts, mail, now),
+        None => Ok(Vec::new()),
+    }
+}
+
 pub fn sync_cohort(
     conn: &mut Conn,
     mail: &MailContext,

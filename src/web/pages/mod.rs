@@ -280,13 +280,15 @@ fn last_page(total: i64) -> i64 {
 /// Previous/next links and « page 2 sur 5 »; `noun` is what is counted (singular, plural).
 pub fn pager(base: &str, page: i64, total: i64, noun: (&str, &str)) -> Value {
     let last = last_page(total);
+    // `base` may carry a filter already (`…/envois?statut=draft`).
+    let sep = if base.contains('?') { '&' } else { '?' };
     json!({
         "page": page,
         "last": last,
         "several": last > 1,
         "count_text": format!("{total} {}", if total > 1 { noun.1 } else { noun.0 }),
-        "previous": (page > 1).then(|| format!("{base}?page={}", page - 1)),
-        "next": (page < last).then(|| format!("{base}?page={}", page + 1)),
+        "previous": (page > 1).then(|| format!("{base}{sep}page={}", page - 1)),
+        "next": (page < last).then(|| format!("{base}{sep}page={}", page + 1)),
     })
 }
 

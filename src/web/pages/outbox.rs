@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use serde_json::{Value, json};
 
+use crate::domain::fr;
 use crate::domain::outbox::Status;
 use crate::domain::schedule::{self, Schedule};
 use crate::error::AppError;
@@ -101,53 +102,128 @@ fn row(e: &OutboxEmail, typed: Option<&Typed<'_>>) -> Value {
     })
 }
 
+/// Where the « Envois » page was: its status filter and page, carried by the row actions so
+/// that the person comes back to the row they acted on.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+struct Place {
+    #[serde(default)]
+    statut: String,
+    #[serde(default)]
+    page: Option<String>,
+}
+
+impl Place {
+    fn only(&self) -> Option<Status> {
+        Status::parse(&self.statut)
+    }
+
+    /// `?statut=…&page=…` (empty when neither is set).
+    fn query(&self, page: i64) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = self.only() {
+            parts.push(format!("statut={}", s.as_str()));
+        }
+        if page > 1 {
+            parts.push(format!("page={page}"));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
+    }
+
+    fn page(&self) -> i64 {
+        self.page
+            .as_deref()
+            .and_then(|p| p.trim().parse::<i64>().ok())
+            .unwrap_or(1)
+            .max(1)
+    }
+}
+
+/// The group heading of a row: its session (« État des lieux — lundi 15 février 2027 »),
+/// or its kind for the rest.
+fn group_of(e: &OutboxEmail, about: Option<&outbox::AboutSession>) -> (String, String) {
+    match about {
+        Some(s) => {
+            let kind = crate::domain::programme::SessionKind::parse(&s.kind)
+                .map(|k| k.label())
+                .unwrap_or("Séance");
+            let label = match &s.association_name {
+                Some(name) => format!("{kind} — {name}"),
+                None => kind.to_string(),
+            };
+            (
+                format!("session:{}", s.id),
+                format!("{label}, {}", view::utc_long(s.starts_at)),
+            )
+        }
+        None => (format!("kind:{}", e.kind), kind_label(&e.kind).to_string()),
+    }
+}
+
 async fn list_ctx(
     state: &AppState,
     cohort_id: &str,
     typed: Option<&Typed<'_>>,
-    only: Option<Status>,
+    place: &Place,
 ) -> Result<Value, AppError> {
     let cid = cohort_id.to_string();
-    let (co, emails) = crate::db::run(&state.pool, move |c| {
-        Ok((cohort::get(c, &cid)?, outbox::list_for_cohort(c, &cid)?))
+    let only = place.only();
+    let wanted = place.page();
+    let (co, counts, total_shown, page, rows) = crate::db::run(&state.pool, move |c| {
+        let co = cohort::get(c, &cid)?;
+        let counts = outbox::counts_for_cohort(c, &cid)?;
+        let shown = outbox::count_for_cohort(c, &cid, only)?;
+        let page = crate::web::pages::page_number(
+            &crate::web::pages::PageQuery {
+                page: Some(wanted.to_string()),
+            },
+            shown,
+        );
+        let per = crate::web::pages::PER_PAGE;
+        let rows = outbox::page_for_cohort(c, &cid, only, per, (page - 1) * per)?;
+        Ok((co, counts, shown, page, rows))
     })
     .await?;
-    let counts: Vec<Value> = Status::ALL
+    let total: i64 = counts.by_status.iter().map(|(_, n)| n).sum();
+    let status_counts: Vec<Value> = counts
+        .by_status
         .iter()
-        .filter_map(|s| {
-            let n = emails.iter().filter(|e| e.status() == *s).count();
-            (n > 0).then(|| {
-                json!({
-                    "status": s.as_str(),
-                    "label": s.label(),
-                    "count": n,
-                    "current": only == Some(*s),
-                })
+        .map(|(s, n)| {
+            json!({
+                "status": s.as_str(),
+                "label": s.label(),
+                "count": n,
+                "current": only == Some(*s),
             })
         })
         .collect();
-    let total = emails.len();
-    // What is still to leave comes first, the soonest on top (what a review reads first);
-    // then what has left or will not, the latest on top.
-    let pending = |e: &OutboxEmail| {
-        matches!(
-            e.status(),
-            Status::Draft | Status::Scheduled | Status::Sending | Status::Failed
-        )
-    };
-    let mut shown: Vec<&OutboxEmail> = emails
-        .iter()
-        .filter(|e| only.is_none_or(|s| e.status() == s))
-        .collect();
-    shown.sort_by(|a, b| match (pending(a), pending(b)) {
-        (true, false) => std::cmp::Ordering::Less,
-        (false, true) => std::cmp::Ordering::Greater,
-        (true, true) => a.send_after.cmp(&b.send_after),
-        (false, false) => b
-            .sent_at
-            .unwrap_or(b.send_after)
-            .cmp(&a.sent_at.unwrap_or(a.send_after)),
-    });
+    let back_query = place.query(page);
+    // Consecutive rows of the same session (or kind) under one heading.
+    let mut groups: Vec<Value> = Vec::new();
+    let mut current_key = String::new();
+    for (e, about) in &rows {
+        let (key, label) = group_of(e, about.as_ref());
+        let mut r = row(e, typed);
+        r["back_query"] = json!(back_query);
+        if key != current_key || groups.is_empty() {
+            groups.push(json!({"label": label, "emails": []}));
+            current_key = key;
+        }
+        if let Some(last) = groups.last_mut()
+            && let Some(list) = last["emails"].as_array_mut()
+        {
+            list.push(r);
+        }
+    }
+    let base = format!(
+        "/cohortes/{}/envois{}",
+        co.id,
+        only.map(|s| format!("?statut={}", s.as_str()))
+            .unwrap_or_default()
+    );
     let schedule = co.schedule(&state.config.mail.schedule);
     Ok(json!({
         "title": "Envois de la cohorte",
@@ -157,32 +233,25 @@ async fn list_ctx(
         "settings": settings_summary(&schedule, !co.schedule_override().is_empty()),
         "total": total,
         "filtered": only.map(|s| s.label()),
-        "counts": counts,
+        "counts": status_counts,
         // Waiting for their review (not held back by the team), and when the page was made.
-        "drafts": emails
-            .iter()
-            .filter(|e| e.status() == Status::Draft && !outbox::is_held(e))
-            .count(),
-        "held": emails.iter().filter(|e| outbox::is_held(e)).count(),
+        "drafts": counts.drafts,
+        "held": counts.held,
         "shown_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        "emails": shown.iter().map(|e| row(e, typed)).collect::<Vec<_>>(),
+        "groups": groups,
+        "any": !rows.is_empty(),
+        "pager": crate::web::pages::pager(&base, page, total_shown, ("e-mail", "e-mails")),
     }))
-}
-
-#[derive(serde::Deserialize)]
-struct StatusQuery {
-    #[serde(default)]
-    statut: String,
 }
 
 async fn list(
     state: web::Data<AppState>,
     path: web::Path<String>,
     q: web::Query<NoticeQuery>,
-    filter: web::Query<StatusQuery>,
+    place: web::Query<Place>,
 ) -> PageResult {
     let id = path.into_inner();
-    let c = list_ctx(&state, &id, None, Status::parse(&filter.statut)).await?;
+    let c = list_ctx(&state, &id, None, &place).await?;
     render(&state, "pages/outbox/list", with_notice(c, &q))
 }
 
@@ -231,10 +300,15 @@ async fn show(state: web::Data<AppState>, path: web::Path<String>) -> PageResult
     )
 }
 
-/// Where to go back after an action on `e`: its row on its cohort's outbox.
-fn back(e: &OutboxEmail) -> String {
+/// Where to go back after an action on `e`: its row on its cohort's outbox, on the page and
+/// filter the action was taken from.
+fn back(e: &OutboxEmail, place: &Place) -> String {
     match &e.cohort_id {
-        Some(cid) => format!("/cohortes/{cid}/envois#envoi-{}", e.id),
+        Some(cid) => format!(
+            "/cohortes/{cid}/envois{}#envoi-{}",
+            place.query(place.page()),
+            e.id
+        ),
         None => "/cohortes".to_string(),
     }
 }
@@ -242,15 +316,27 @@ fn back(e: &OutboxEmail) -> String {
 async fn transition(
     state: &AppState,
     id: String,
+    place: &Place,
     f: fn(&mut crate::db::Conn, &str) -> Result<OutboxEmail, AppError>,
     notice: &str,
 ) -> PageResult {
     let e = crate::db::run(&state.pool, move |c| f(c, &id)).await?;
-    Ok(redirect(&back(&e), Some(notice)))
+    Ok(redirect(&back(&e, place), Some(notice)))
 }
 
-async fn release(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
-    transition(&state, path.into_inner(), outbox::release, "envoi_valide").await
+async fn release(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    place: web::Query<Place>,
+) -> PageResult {
+    transition(
+        &state,
+        path.into_inner(),
+        &place,
+        outbox::release,
+        "envoi_valide",
+    )
+    .await
 }
 
 /// What « Valider les N e-mails » posts: when the page showing them was made.
@@ -284,11 +370,26 @@ async fn release_all(
     ))
 }
 
-async fn hold(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
-    transition(&state, path.into_inner(), outbox::hold, "envoi_retenu").await
+async fn hold(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    place: web::Query<Place>,
+) -> PageResult {
+    transition(
+        &state,
+        path.into_inner(),
+        &place,
+        outbox::hold,
+        "envoi_retenu",
+    )
+    .await
 }
 
-async fn confirm_cancel(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
+async fn confirm_cancel(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    place: web::Query<Place>,
+) -> PageResult {
     let id = path.into_inner();
     let eid = id.clone();
     let e = crate::db::run(&state.pool, move |c| outbox::get(c, &eid)).await?;
@@ -316,17 +417,28 @@ async fn confirm_cancel(state: web::Data<AppState>, path: web::Path<String>) -> 
                 "L'e-mail « {} » à {} <{}>{when} ne partira pas. Il restera dans la liste des envois comme annulé.",
                 e.subject, e.recipient_name, e.recipient_email
             ),
-            action: format!("/envois/{id}/annuler"),
+            action: format!("/envois/{id}/annuler{}", place.query(place.page())),
             confirm_label: "Annuler l'envoi".into(),
-            cancel: back(&e).clone(),
+            cancel: back(&e, &place),
             cancel_label: Some("Garder l'envoi".into()),
             ..Default::default()
         },
     )
 }
 
-async fn cancel(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
-    transition(&state, path.into_inner(), outbox::cancel, "envoi_annule").await
+async fn cancel(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    place: web::Query<Place>,
+) -> PageResult {
+    transition(
+        &state,
+        path.into_inner(),
+        &place,
+        outbox::cancel,
+        "envoi_annule",
+    )
+    .await
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -338,6 +450,7 @@ struct ResendForm {
 async fn resend(
     state: web::Data<AppState>,
     path: web::Path<String>,
+    place: web::Query<Place>,
     Form(f): Form<ResendForm>,
 ) -> PageResult {
     let id = path.into_inner();
@@ -346,7 +459,7 @@ async fn resend(
         .write(move |c| outbox::resend(c, &eid, Some(address)))
         .await
     {
-        Ok(e) => Ok(redirect(&back(&e), Some("envoi_relance"))),
+        Ok(e) => Ok(redirect(&back(&e, &place), Some("envoi_relance"))),
         Err(err) => {
             let (status, field_error, message) = match &err {
                 AppError::Validation { fields, message } => (
@@ -367,7 +480,7 @@ async fn resend(
                 address: &f.recipient_email,
                 error: field_error,
             };
-            let mut c = list_ctx(&state, &cid, Some(&typed), None).await?;
+            let mut c = list_ctx(&state, &cid, Some(&typed), &place).await?;
             c["error_message"] = json!(message);
             render_status(&state, status, "pages/outbox/list", &mut c)
         }
@@ -428,20 +541,80 @@ fn settings_summary(s: &Schedule, custom: bool) -> Value {
     })
 }
 
+/// What publishing will send, for the publish page: per kind, how many emails leave at once
+/// and how many later (until when), and to whom.
+fn publication_summary(emails: &[outbox::NewEmail], now: chrono::DateTime<chrono::Utc>) -> Value {
+    // Due within the dispatcher's next passes: « tout de suite ».
+    let soon = now + chrono::Duration::minutes(5);
+    let mut kinds: Vec<(String, i64, i64, Option<chrono::DateTime<chrono::Utc>>)> = Vec::new();
+    for e in emails {
+        let label = kind_text(&e.kind);
+        let i = match kinds.iter().position(|k| k.0 == label) {
+            Some(i) => i,
+            None => {
+                kinds.push((label, 0, 0, None));
+                kinds.len() - 1
+            }
+        };
+        if e.send_after <= soon {
+            kinds[i].1 += 1;
+        } else {
+            kinds[i].2 += 1;
+            kinds[i].3 = kinds[i].3.max(Some(e.send_after));
+        }
+    }
+    let mut recipients: Vec<(String, String)> = emails
+        .iter()
+        .map(|e| (e.recipient_name.clone(), e.recipient_email.clone()))
+        .collect();
+    recipients.sort();
+    recipients.dedup();
+    let now_count: i64 = kinds.iter().map(|k| k.1).sum();
+    let later_count: i64 = kinds.iter().map(|k| k.2).sum();
+    let plural = |n: i64, one: &str, many: &str| {
+        format!(
+            "{} {}",
+            fr::decimal(n as f64, 0),
+            if n > 1 { many } else { one }
+        )
+    };
+    json!({
+        "total": emails.len(),
+        "now_text": plural(now_count, "e-mail part", "e-mails partent"),
+        "later_text": plural(later_count, "e-mail suivra", "e-mails suivront"),
+        "last": emails.iter().map(|e| e.send_after).max().map(|t| view::utc_long(t.naive_utc())),
+        "drafts": emails.iter().any(|e| e.draft),
+        "kinds": kinds.iter().map(|(label, now, later, until)| json!({
+            "label": label,
+            "now": now,
+            "later": later,
+            "until": until.map(|t| view::utc_long(t.naive_utc())),
+        })).collect::<Vec<_>>(),
+        "recipients_text": plural(recipients.len() as i64, "personne", "personnes"),
+        "recipients": recipients.iter().map(|(name, email)| json!({"name": name, "email": email})).collect::<Vec<_>>(),
+    })
+}
+
 async fn publish_confirm(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let cid = id.clone();
-    let (co, sessions, people) = crate::db::run(&state.pool, move |c| {
-        let co = cohort::get(c, &cid)?;
-        let sessions = crate::models::session::list_for_cohort(c, &cid)?.len();
-        let ids: Vec<String> = crate::models::association::list_for_cohort(c, &cid)?
-            .into_iter()
-            .map(|a| a.id)
-            .collect();
-        let people = crate::models::participant::list_for_associations(c, &ids)?.len();
-        Ok((co, sessions, people))
+    let mail = state.mail.clone();
+    let (template, am) = (
+        state.config.programme.clone(),
+        state.config.calendar.alsace_moselle,
+    );
+    let now = chrono::Utc::now();
+    let (overview, emails) = crate::db::run(&state.pool, move |c| {
+        let overview = crate::models::programme::overview(c, &cid, &template, am)?;
+        let emails = if overview.cohort.published_at.is_none() {
+            crate::models::planner::preview(c, &mail, &cid, now)?
+        } else {
+            Vec::new()
+        };
+        Ok((overview, emails))
     })
     .await?;
+    let co = &overview.cohort;
     if co.published_at.is_some() {
         return Ok(redirect(&format!("/cohortes/{id}/envois"), None));
     }
@@ -453,9 +626,11 @@ async fn publish_confirm(state: web::Data<AppState>, path: web::Path<String>) ->
             "title": "Publier le programme",
             "nav_cohorts": true,
             "cohort": {"id": co.id, "name": co.name},
-            "sessions": sessions,
-            "people": people,
+            "sessions": overview.sessions.len(),
+            "people": overview.participants.len(),
             "settings": settings_summary(&schedule, !co.schedule_override().is_empty()),
+            "summary": publication_summary(&emails, now),
+            "warnings": overview.warnings,
         }),
     )
 }
