@@ -415,13 +415,15 @@ pub fn page_for_cohort(
     }
     // Plain SQL-92 (CASE, COALESCE): the same on SQLite and PostgreSQL.
     let pending = "outbox_emails.status IN ('draft', 'scheduled', 'sending', 'failed')";
-    let rows: Vec<(
+    // The row, then its session's id, kind and start, and the bilan's association.
+    type Row = (
         OutboxEmail,
         Option<String>,
         Option<String>,
         Option<NaiveDateTime>,
         Option<String>,
-    )> = query
+    );
+    let rows: Vec<Row> = query
         .order((
             sql::<Integer>("CASE WHEN sessions.id IS NULL THEN 1 ELSE 0 END"),
             sessions::starts_at.asc(),
