@@ -141,7 +141,10 @@ impl Config {
         match file {
             Some(path) => {
                 if !path.exists() {
-                    anyhow::bail!("configuration file {} not found", path.display());
+                    anyhow::bail!(
+                        "Fichier de configuration introuvable : {} (variable COHORTE_CONFIG).",
+                        path.display()
+                    );
                 }
                 figment = figment.merge(Toml::file(path));
             }
@@ -163,7 +166,7 @@ impl Config {
         }
         let config: Config = figment
             .extract()
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+            .map_err(|e| anyhow::anyhow!(refused(&e)))?;
         config.validate()?;
         Ok(config)
     }
@@ -177,27 +180,33 @@ impl Config {
         config
     }
 
+    /// Checks what the types cannot; each refusal is one French sentence naming the key.
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.server.bind.parse::<std::net::SocketAddr>().is_err() {
             anyhow::bail!(
-                "server.bind must be an address like 127.0.0.1:8080, got {:?}",
+                "Réglage « server.bind » invalide : « {} » n'est pas une adresse comme 127.0.0.1:8080.",
                 self.server.bind
             );
         }
         if self.database.url.trim().is_empty() {
-            anyhow::bail!("database.url must not be empty");
-        }
-        if let Err(e) = self.mail.from_address.parse::<lettre::Address>() {
             anyhow::bail!(
-                "mail.from_address must be an email address, got {:?}: {e}",
+                "Réglage « database.url » vide : indiquez le fichier SQLite (par défaut data/cohorte.sqlite3)."
+            );
+        }
+        if self.mail.from_address.parse::<lettre::Address>().is_err() {
+            anyhow::bail!(
+                "Réglage « mail.from_address » invalide : « {} » n'est pas une adresse e-mail.",
                 self.mail.from_address
             );
         }
         if !self.mail.smtp_url.trim().is_empty()
-            && let Err(e) = lettre::SmtpTransport::from_url(self.mail.smtp_url.trim())
+            && lettre::SmtpTransport::from_url(self.mail.smtp_url.trim()).is_err()
         {
-            // The error never repeats the URL: it may hold a password.
-            anyhow::bail!("mail.smtp_url (COHORTE_SMTP_URL) is not a valid SMTP URL: {e}");
+            // The sentence never repeats the URL: it may hold a password.
+            anyhow::bail!(
+                "Réglage « mail.smtp_url » (COHORTE_SMTP_URL) invalide : attendu une adresse comme \
+                 smtp://utilisateur:motdepasse@serveur:587 ou smtps://serveur:465."
+            );
         }
         if self.mail.sending_lease_secs < 120 {
             // Allowed (tests replay crashes with 1 s) but dangerous: a second dispatcher
@@ -208,20 +217,74 @@ impl Config {
             );
         }
         if let Some(e) = self.mail.schedule.check().first() {
-            anyhow::bail!("mail.schedule.{}: {}", e.field, e.message);
+            anyhow::bail!(
+                "Réglage « mail.schedule.{} » invalide : {}",
+                e.field,
+                e.message
+            );
         }
         if self.mail.file_dir.trim().is_empty() {
-            anyhow::bail!("mail.file_dir must not be empty");
+            anyhow::bail!(
+                "Réglage « mail.file_dir » vide : indiquez le dossier des e-mails écrits en fichiers."
+            );
         }
         if let Err(errors) = self.programme.validate() {
             let list: Vec<String> = errors
                 .iter()
-                .map(|(f, m)| format!("programme.{f}: {m}"))
+                .map(|(f, m)| format!("« programme.{f} » : {m}"))
                 .collect();
-            anyhow::bail!("invalid programme template: {}", list.join("; "));
+            anyhow::bail!("Modèle de programme invalide : {}", list.join(" ; "));
         }
         Ok(())
     }
+}
+
+/// A value the configuration layers could not read, in one French sentence naming the key
+/// and where to change it (the file, or its `COHORTE_…` variable).
+fn refused(e: &figment::Error) -> String {
+    use figment::error::Kind;
+    let key = e.path.join(".");
+    let variable = format!("COHORTE_{}", e.path.join("__").to_uppercase());
+    use figment::error::Actual;
+    let value = |a: &Actual| match a {
+        Actual::Str(s) => format!("« {s} »"),
+        Actual::Bool(b) => if *b { "true" } else { "false" }.to_string(),
+        Actual::Unsigned(n) => n.to_string(),
+        Actual::Signed(n) => n.to_string(),
+        Actual::Float(n) => n.to_string(),
+        Actual::Seq => "une liste".to_string(),
+        Actual::Map => "une table".to_string(),
+        _ => "cette valeur".to_string(),
+    };
+    let what = match &e.kind {
+        Kind::InvalidType(actual, _) => {
+            format!("{} n'a pas le type attendu", value(actual))
+        }
+        Kind::InvalidValue(actual, _) => format!("{} n'est pas acceptée", value(actual)),
+        Kind::UnknownVariant(actual, expected) => format!(
+            "« {actual} » n'est pas un choix possible ({})",
+            expected.join(", ")
+        ),
+        Kind::UnknownField(actual, _) => {
+            return format!(
+                "Réglage inconnu « {}{actual} » : vérifiez son orthographe dans cohorte.toml \
+                 ou les variables COHORTE_….",
+                if key.is_empty() {
+                    String::new()
+                } else {
+                    format!("{key}.")
+                }
+            );
+        }
+        Kind::MissingField(name) => {
+            return format!("Réglage manquant « {key}.{name} ».");
+        }
+        _ => "la valeur n'est pas lisible".to_string(),
+    };
+    format!(
+        "Réglage « {key} » invalide : {what} ; corrigez-le dans cohorte.toml ou dans la \
+         variable {variable}."
+    )
 }
 
 #[cfg(test)]

@@ -95,7 +95,19 @@ enum TokenCommand {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+/// A refusal at start (a setting, the database, the address taken) is one French sentence
+/// on standard error and a failure status — never a backtrace.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Cohorte ne peut pas démarrer : {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::load()?;
     tracing_subscriber::fmt()
@@ -373,7 +385,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     server
         .bind(&bind)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?
+        .map_err(|e| {
+            let why = match e.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    "l'adresse est déjà utilisée par un autre programme"
+                }
+                std::io::ErrorKind::PermissionDenied => {
+                    "ce port demande des droits d'administrateur"
+                }
+                _ => "l'adresse n'est pas disponible sur cette machine",
+            };
+            anyhow::anyhow!(
+                "impossible d'écouter sur {bind} ({why}) : choisissez-en une autre avec --bind ou \
+                 le réglage « server.bind »."
+            )
+        })?
         .run()
         .await?;
     // Let the message being sent, if any, be recorded before exiting.

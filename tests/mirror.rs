@@ -265,7 +265,7 @@ async fn the_mirror_puts_dependent_models_first_with_flags_and_the_average() {
     assert!(!hyb.contains(">dépendance</span>"));
     // Shared scale: 8 ETP (the largest) fills the bar, 3,5 ETP does not.
     assert!(hyb.contains("Salarié·es : 8\u{a0}ETP"));
-    assert!(page.contains("Longueur pleine : 10\u{a0}ETP"));
+    assert!(page.contains("Échelle : une barre entière représente 10\u{a0}ETP"));
     // Average of 85 % and 30 % public.
     let avg = &page[average..];
     assert!(avg.contains("Subventions publiques 57,5\u{a0}%"), "{avg}");

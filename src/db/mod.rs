@@ -53,8 +53,8 @@ impl CustomizeConnection<Conn, diesel::r2d2::Error> for SqlitePragmas {
 fn sqlite_path(url: &str) -> anyhow::Result<String> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         anyhow::bail!(
-            "this build of Cohorte only includes the embedded SQLite backend; \
-             PostgreSQL support is not compiled in"
+            "« database.url » désigne PostgreSQL, que cette version de Cohorte ne prend pas \
+             encore en charge : indiquez un fichier SQLite (par défaut data/cohorte.sqlite3)."
         );
     }
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
@@ -64,7 +64,10 @@ fn sqlite_path(url: &str) -> anyhow::Result<String> {
         && !parent.as_os_str().is_empty()
     {
         crate::private_files::create_dir(parent).map_err(|e| {
-            anyhow::anyhow!("cannot create database folder {}: {e}", parent.display())
+            anyhow::anyhow!(
+                "impossible de créer le dossier de la base {} ({e}) : vérifiez « database.url » et les droits.",
+                parent.display()
+            )
         })?;
     }
     Ok(path.to_string())
@@ -85,12 +88,15 @@ fn private_database_files(path: &str) -> anyhow::Result<()> {
             "database file created, readable by Cohorte's user only"
         ),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => anyhow::bail!("cannot create database file {path}: {e}"),
+        Err(e) => anyhow::bail!(
+            "impossible de créer la base {path} ({e}) : vérifiez « database.url » et les droits."
+        ),
     }
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let file = format!("{path}{suffix}");
-        crate::private_files::tighten_file(Path::new(&file))
-            .map_err(|e| anyhow::anyhow!("cannot restrict the permissions of {file}: {e}"))?;
+        crate::private_files::tighten_file(Path::new(&file)).map_err(|e| {
+            anyhow::anyhow!("impossible de restreindre les droits de {file} ({e}).")
+        })?;
     }
     Ok(())
 }
@@ -122,7 +128,7 @@ pub fn migrate(pool: &Pool) -> anyhow::Result<usize> {
     let mut conn = pool.get()?;
     let applied = conn
         .run_pending_migrations(SQLITE_MIGRATIONS)
-        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("mise à jour de la base impossible (migration) : {e}"))?;
     for m in &applied {
         tracing::info!(migration = %m, "applied migration");
     }

@@ -396,7 +396,10 @@ pub fn human(i: &Indicators, scale: Option<&Scales>) -> Bars {
     let mut b = bars(
         rows,
         f64::from(max_units * 100),
-        format!("Longueur pleine : {}", fte(max_units * 100)),
+        format!(
+            "Échelle : une barre entière représente {} (équivalents temps plein)",
+            fte(max_units * 100)
+        ),
     );
     if b.empty {
         b.summary = "Richesses humaines non renseignées.".into();
@@ -430,7 +433,7 @@ pub fn alliances(i: &Indicators, scale: Option<&Scales>) -> Bars {
         rows,
         max as f64,
         format!(
-            "Longueur pleine : {}",
+            "Échelle : une barre entière représente {}",
             plural(max as u32, "alliance", "alliances")
         ),
     );
@@ -675,7 +678,10 @@ mod tests {
             ]
         );
         // Scale: 3,5 ETP rounds up to 5 ETP.
-        assert_eq!(h.scale_label, "Longueur pleine : 5\u{a0}ETP");
+        assert_eq!(
+            h.scale_label,
+            "Échelle : une barre entière représente 5\u{a0}ETP (équivalents temps plein)"
+        );
         assert_eq!(h.bars[0].width, 300.0 * 0.7);
         assert_eq!(h.bars[1].width, 300.0 * 0.4);
         // Two volontaires ≈ 1,54 ETP; six days of 7 h ≈ 0,02 ETP.
@@ -731,7 +737,10 @@ mod tests {
         let a = alliances(&small, Some(&scales));
         assert_eq!(a.bars[2].width, 75.0, "1 of 4");
         assert_eq!(a.bars[2].label, "De moyens : 1");
-        assert_eq!(a.scale_label, "Longueur pleine : 4\u{a0}alliances");
+        assert_eq!(
+            a.scale_label,
+            "Échelle : une barre entière représente 4\u{a0}alliances"
+        );
         assert_eq!(alliances(&small, None).bars[2].width, 300.0);
     }
 

@@ -105,6 +105,37 @@ impl From<&TimeEntry> for TimeEntryInput {
     }
 }
 
+/// Entries logged more than once for one session: the same kind, association and
+/// duration (« animation collective, 1 journée » twice for the état des lieux). Often a
+/// slip, sometimes a co-animation: a warning, never a refusal. Each group once, as the
+/// indices of its entries, in the order of `entries`.
+pub fn repeated(entries: &[TimeEntry]) -> Vec<Vec<usize>> {
+    let key = |e: &TimeEntry| {
+        e.session_id.as_ref().map(|s| {
+            (
+                s.clone(),
+                e.kind.clone(),
+                e.association_id.clone(),
+                e.half_days,
+                e.minutes,
+            )
+        })
+    };
+    let mut groups: Vec<(_, Vec<usize>)> = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let Some(k) = key(e) else { continue };
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((k, vec![i])),
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|(_, members)| members.len() > 1)
+        .map(|(_, members)| members)
+        .collect()
+}
+
 /// Minutes as they are typed back in a form: "1 h 30", "2 h", "45 min".
 pub fn hours_text(minutes: i64) -> String {
     let nbsp = crate::domain::fr::NBSP;
@@ -363,6 +394,43 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<TimeEntry, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(session: Option<&str>, kind: &str, half_days: Option<i32>) -> TimeEntry {
+        let t = NaiveDateTime::default();
+        TimeEntry {
+            id: uuid::Uuid::new_v4().to_string(),
+            cohort_id: "c".into(),
+            entry_date: NaiveDate::from_ymd_opt(2027, 2, 15).unwrap(),
+            kind: kind.into(),
+            half_days,
+            minutes: None,
+            session_id: session.map(str::to_owned),
+            association_id: None,
+            comment: String::new(),
+            version: 1,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    #[test]
+    fn the_same_time_logged_twice_for_a_session_is_flagged_once() {
+        let entries = [
+            entry(Some("edl"), "animation_collective", Some(2)),
+            entry(Some("edl"), "preparation", Some(1)),
+            entry(Some("edl"), "animation_collective", Some(2)),
+            entry(Some("evo"), "animation_collective", Some(2)),
+            entry(None, "coordination", Some(1)),
+            entry(None, "coordination", Some(1)),
+        ];
+        assert_eq!(repeated(&entries), vec![vec![0, 2]]);
+        // Another duration is another entry (half a day more of co-animation).
+        let entries = [
+            entry(Some("edl"), "animation_collective", Some(2)),
+            entry(Some("edl"), "animation_collective", Some(1)),
+        ];
+        assert!(repeated(&entries).is_empty());
+    }
 
     #[test]
     fn durations_read_half_days_hours_and_minutes() {

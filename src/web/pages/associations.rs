@@ -215,8 +215,10 @@ async fn show(
     let mobilisation = mobilisation.map(|m| {
         json!({
             "director": m.director_name,
-            // Nothing to judge before the first session log.
+            // Nothing to judge before the first session log, nor to forecast before the
+            // programme exists.
             "started": m.logged_sessions > 0,
+            "planned": m.sessions > 0,
             "status": m.actual.status.as_str(),
             "status_label": m.actual.status.label(),
             "message": m.actual.message,

@@ -184,6 +184,32 @@ fn duration_label(e: &TimeEntry) -> String {
     }
 }
 
+/// « « Animation collective, 1 journée » est saisi 2 fois pour … » per repeated entry.
+fn repeated_warnings(ch: &Choices, entries: &[TimeEntry]) -> Vec<crate::domain::Warning> {
+    time_entry::repeated(entries)
+        .into_iter()
+        .map(|members| {
+            let e = &entries[members[0]];
+            let kind = e.time_kind().map(|k| k.label()).unwrap_or("Temps");
+            let session = e
+                .session_id
+                .as_ref()
+                .and_then(|s| ch.session_labels.get(s))
+                .cloned()
+                .unwrap_or_else(|| "la même séance".to_owned());
+            crate::domain::Warning::new(
+                "repeated_time_entry",
+                format!(
+                    "« {kind}, {} » est saisi {} fois pour « {session} » : s'il ne s'agit pas \
+                     d'une co-animation, supprimez le doublon.",
+                    duration_label(e),
+                    members.len()
+                ),
+            )
+        })
+        .collect()
+}
+
 fn entry_row(ch: &Choices, e: &TimeEntry, day: crate::domain::budget::DayLength) -> Value {
     let minutes = e.amount().map(|a| a.to_minutes(day)).unwrap_or(0);
     json!({
@@ -326,7 +352,7 @@ async fn page_ctx(
         "cohort": {"id": ch.cohort_id, "name": ch.cohort_name},
         "associations": overview.associations,
         "figures": figures(&overview),
-        "warnings": overview.warnings,
+        "warnings": overview.warnings.iter().cloned().chain(repeated_warnings(&ch, &entries)).collect::<Vec<_>>(),
         "entries": entries.iter().map(|e| entry_row(&ch, e, day)).collect::<Vec<_>>(),
         "entry": entry_form(&ch, &entry),
         "contract": typed.contract.unwrap_or(contract),

@@ -132,10 +132,19 @@ async fn form_context(
 }
 
 async fn new(state: web::Data<AppState>, actor: Actor) -> PageResult {
+    // The chargé·e de mission creating the cohort is, most often, the one who runs it.
+    let (officer_name, officer_email) = match actor.staff() {
+        Some(s) if s.role == crate::models::account::Role::Officer => {
+            (s.name.clone(), s.email.clone())
+        }
+        _ => (String::new(), String::new()),
+    };
     let input = CohortInput {
         association_cap: "8".into(),
         status: "brouillon".into(),
         approach: "territoriale".into(),
+        officer_name,
+        officer_email,
         ..Default::default()
     };
     let ctx = form_context(

@@ -252,8 +252,14 @@ async fn portal_ctx(
     refused: Option<(&str, &str, &str)>,
 ) -> Result<Value, AppError> {
     let (member, public_url) = (m.clone(), state.mail.public_url.clone());
-    let o = crate::db::run(&state.pool, move |c| {
-        portal::overview(c, &member, &public_url)
+    let (o, model_saved) = crate::db::run(&state.pool, move |c| {
+        let o = portal::overview(c, &member, &public_url)?;
+        // Which of the association's two models are filled in already (version 0: never).
+        let saved = |c: &mut crate::db::Conn, stage: &str| {
+            crate::models::profile::get(c, &o.association.id, stage).map(|p| p.version > 0)
+        };
+        let model_saved = (saved(c, "etat_des_lieux")?, saved(c, "cible")?);
+        Ok((o, model_saved))
     })
     .await?;
     let now = chrono::Utc::now().naive_utc();
@@ -305,6 +311,8 @@ async fn portal_ctx(
         "sessions": sessions,
         "tasks": tasks,
         "reminders": o.participant.reminders,
+        "edl_saved": model_saved.0,
+        "target_saved": model_saved.1,
         "calendar_url": o.calendar_url,
         "webcal_url": o.calendar_url
             .replacen("https://", "webcal://", 1)

@@ -67,10 +67,11 @@ async fn export(state: web::Data<AppState>, path: web::Path<String>) -> PageResu
 async fn confirm_participant(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let pid = id.clone();
-    let (p, a) = crate::db::run(&state.pool, move |c| {
+    let (p, a, co) = crate::db::run(&state.pool, move |c| {
         let p = participant::get(c, &pid)?;
         let a = association::get(c, &p.association_id)?;
-        Ok((p, a))
+        let co = crate::models::cohort::get(c, &a.cohort_id)?;
+        Ok((p, a, co))
     })
     .await?;
     render(
@@ -79,6 +80,7 @@ async fn confirm_participant(state: web::Data<AppState>, path: web::Path<String>
         json!({
             "title": format!("Anonymiser {} ?", p.name),
             "nav_cohorts": true,
+            "cohort": {"id": co.id, "name": co.name},
             "association": {"id": a.id, "name": a.name},
             "subject": p.name,
             "erased": [
@@ -114,11 +116,10 @@ async fn anonymise_participant(state: web::Data<AppState>, path: web::Path<Strin
 async fn confirm_association(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let aid = id.clone();
-    let (a, n) = crate::db::run(&state.pool, move |c| {
-        Ok((
-            association::get(c, &aid)?,
-            participant::list_for_association(c, &aid)?.len(),
-        ))
+    let (a, n, co) = crate::db::run(&state.pool, move |c| {
+        let a = association::get(c, &aid)?;
+        let co = crate::models::cohort::get(c, &a.cohort_id)?;
+        Ok((a, participant::list_for_association(c, &aid)?.len(), co))
     })
     .await?;
     render(
@@ -127,6 +128,7 @@ async fn confirm_association(state: web::Data<AppState>, path: web::Path<String>
         json!({
             "title": format!("Anonymiser {} ?", a.name),
             "nav_cohorts": true,
+            "cohort": {"id": co.id, "name": co.name},
             "association": {"id": a.id, "name": a.name},
             "subject": a.name,
             "erased": [
