@@ -150,6 +150,12 @@ pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
     config.database.url = path.to_str().expect("utf-8 path").to_string();
     config.validate().expect("test configuration is valid");
     let pool = cohorte::db::connect(&config.database.url, 4).expect("database");
+    // As every command does: server.public_url, else the recorded address, else the default.
+    cohorte::models::instance::resolve_public_url(
+        &mut pool.get().expect("connection"),
+        &mut config,
+    )
+    .expect("public address");
     let (admin_id, admin_token, admin_cookie) = {
         let mut conn = pool.get().expect("connection");
         let admin = cohorte::models::account::create(
