@@ -108,6 +108,27 @@ pub struct PrivacyConfig {
     pub purge_after_months: u32,
 }
 
+/// The address links use when nothing else is known: neither `server.public_url` nor an
+/// address recorded by `serve`.
+pub const FALLBACK_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
+/// The address links should use for a server listening on `bind` (`127.0.0.1:18081` →
+/// `http://127.0.0.1:18081`), and whether `bind` is a wildcard address (`0.0.0.0`, `[::]`):
+/// then the loopback address of the same family stands in, which works on this machine
+/// only — `server.public_url` must say how others reach it. `None` when `bind` is not a
+/// socket address.
+pub fn public_url_from_bind(bind: &str) -> Option<(String, bool)> {
+    let addr: std::net::SocketAddr = bind.trim().parse().ok()?;
+    let wildcard = addr.ip().is_unspecified();
+    let host = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_string(),
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => "[::1]".to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    Some((format!("http://{host}:{}", addr.port()), wildcard))
+}
+
 impl ServerConfig {
     /// Served over TLS (directly or behind a proxy): cookies get `Secure`, responses HSTS.
     pub fn is_https(&self) -> bool {
@@ -186,6 +207,16 @@ impl Config {
             anyhow::bail!(
                 "Réglage « server.bind » invalide : « {} » n'est pas une adresse comme 127.0.0.1:8080.",
                 self.server.bind
+            );
+        }
+        let public_url = self.server.public_url.trim();
+        if !(public_url.is_empty()
+            || public_url.starts_with("https://")
+            || public_url.starts_with("http://"))
+        {
+            anyhow::bail!(
+                "server.public_url doit commencer par https:// (ou http://), ou rester vide ; reçu {:?}",
+                self.server.public_url
             );
         }
         if self.database.url.trim().is_empty() {
@@ -291,6 +322,43 @@ fn refused(e: &figment::Error) -> String {
 #[allow(clippy::result_large_err)] // figment::Jail's closure signature
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_public_address_follows_the_bind_address_with_loopback_for_wildcards() {
+        assert_eq!(
+            public_url_from_bind("127.0.0.1:18081"),
+            Some(("http://127.0.0.1:18081".into(), false))
+        );
+        assert_eq!(
+            public_url_from_bind("192.168.1.20:8080"),
+            Some(("http://192.168.1.20:8080".into(), false))
+        );
+        assert_eq!(
+            public_url_from_bind("0.0.0.0:8080"),
+            Some(("http://127.0.0.1:8080".into(), true))
+        );
+        assert_eq!(
+            public_url_from_bind("[::]:9000"),
+            Some(("http://[::1]:9000".into(), true))
+        );
+        assert_eq!(
+            public_url_from_bind("[::1]:9000"),
+            Some(("http://[::1]:9000".into(), false))
+        );
+        assert_eq!(public_url_from_bind("localhost:8080"), None);
+    }
+
+    #[test]
+    fn the_public_address_is_empty_by_default_and_must_be_http_when_set() {
+        let mut config = Config::defaults();
+        assert_eq!(config.server.public_url, "");
+        assert!(config.validate().is_ok());
+        config.server.public_url = "cohorte.example.org".into();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("server.public_url"), "{err}");
+        config.server.public_url = "https://cohorte.example.org".into();
+        assert!(config.validate().is_ok());
+    }
 
     #[test]
     fn default_toml_programme_matches_domain_defaults() {

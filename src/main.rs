@@ -134,6 +134,7 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Dispatch { once, now } => {
+            resolve_public_url(&mut config)?;
             tighten_mail_files(&config)?;
             let dispatcher = dispatcher(&config, config.database.pool_size)?;
             if once || now.is_some() {
@@ -186,6 +187,7 @@ fn run() -> anyhow::Result<()> {
                     consultant,
                 },
         } => {
+            resolve_public_url(&mut config)?;
             let pool = cohorte::db::connect(&config.database.url, 1)?;
             let mut conn = pool.get()?;
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
@@ -217,6 +219,7 @@ fn run() -> anyhow::Result<()> {
         Command::Token {
             command: TokenCommand::Create { email, name },
         } => {
+            resolve_public_url(&mut config)?;
             let pool = cohorte::db::connect(&config.database.url, 1)?;
             let mut conn = pool.get()?;
             let user = cohorte::models::account::find_by_email(&mut conn, &email)
@@ -233,6 +236,7 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => {
+            resolve_public_url(&mut config)?;
             let pool = cohorte::db::connect(&config.database.url, 1)?;
             let mut conn = pool.get()?;
             let today = cohorte::models::programme::today();
@@ -292,6 +296,15 @@ fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
         .map_err(|e| format!("expected an RFC 3339 instant like 2027-03-28T07:00:00Z: {e}"))
 }
 
+/// Links this command prints or sends: `server.public_url`, else the address `serve`
+/// recorded in the database, else http://127.0.0.1:8080 (`models::instance`).
+fn resolve_public_url(config: &mut Config) -> anyhow::Result<()> {
+    let pool = cohorte::db::connect(&config.database.url, 1)?;
+    let mut conn = pool.get()?;
+    cohorte::models::instance::resolve_public_url(&mut conn, config)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 /// At start: the `.eml` folder and messages left open by an older version are made
 /// readable by Cohorte's user only.
 fn tighten_mail_files(config: &Config) -> anyhow::Result<()> {
@@ -326,10 +339,19 @@ fn dispatcher(
 }
 
 #[actix_web::main]
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(mut config: Config) -> anyhow::Result<()> {
     let pool = cohorte::db::connect(&config.database.url, config.database.pool_size)?;
     tighten_mail_files(&config)?;
     let bind = config.server.bind.clone();
+    // Links follow the address served (or server.public_url), recorded for later commands.
+    let stand_in = {
+        let mut conn = pool.get()?;
+        let (url, stand_in) =
+            cohorte::models::instance::record_at_start(&mut conn, &config.server.public_url, &bind)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        config.server.public_url = url;
+        stand_in
+    };
     let workers = config.server.workers;
     let empty = {
         let mut conn = pool.get()?;
@@ -356,7 +378,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let https = config.server.is_https();
     let state = AppState::new(pool, config)?;
     tracing::info!(database = %state.config.database.url, "database ready");
-    println!("Cohorte est prête : http://{bind}/");
+    let public_url = state.config.server.public_url.clone();
+    println!("Cohorte est prête : {public_url}/");
+    if stand_in {
+        println!(
+            "Cohorte écoute sur toutes les interfaces ({bind}) : les liens (e-mails, comptes) utilisent {public_url}, qui ne marche que sur cette machine. Indiquez l'adresse publique dans server.public_url (ou COHORTE_SERVER__PUBLIC_URL)."
+        );
+    }
     {
         let mut conn = state.pool.get()?;
         if let Some(link) =

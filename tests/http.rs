@@ -1372,45 +1372,38 @@ async fn the_owning_dla_is_not_offered_as_its_own_partner() {
     assert!(!page.contains(&format!(r#"id="p-{owner}""#)));
 }
 
+/// The template form as the page shows it, with `changes` made, as a browser sends it.
+async fn template_form(
+    app: &TestApp,
+    cohort: &str,
+    changes: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let uri = format!("/cohortes/{cohort}/modele");
+    let page = app.get(&uri).await.expect(200).text();
+    let mut form = common::form_of(&page, &uri);
+    for (name, value) in changes {
+        match form.iter_mut().find(|(n, _)| n == name) {
+            Some(field) => field.1 = value.to_string(),
+            None => form.push((name.to_string(), value.to_string())),
+        }
+    }
+    form
+}
+
+async fn post_template(app: &TestApp, cohort: &str, form: &[(String, String)]) -> Response {
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    app.post_form(&format!("/cohortes/{cohort}/modele"), &form)
+        .await
+}
+
 #[actix_web::test]
 async fn the_template_form_refuses_bilan_slots_out_of_order_beside_the_field() {
     let app = spawn().await;
     let dla = app.create_dla().await;
     let cohort = app.create_cohort(&dla, "Cohorte modèle").await;
-    let mut fields: Vec<(String, String)> = Vec::new();
-    for (key, offset) in [
-        ("introductive", "0"),
-        ("etat_des_lieux", "35"),
-        ("evolution", "42"),
-    ] {
-        fields.push((format!("{key}.offset_days"), offset.into()));
-        fields.push((format!("{key}.start_time"), "09:30".into()));
-        fields.push((format!("{key}.duration_minutes"), "180".into()));
-        fields.push((format!("{key}.planned_days"), "1".into()));
-    }
-    for (k, v) in [
-        ("bilan.offset_days", "49"),
-        // Out of order: the engine's own rule, checked when the template is saved.
-        ("bilan.slots", "14:00, 09:30"),
-        ("bilan.duration_minutes", "120"),
-        ("bilan.planned_days", "0,5"),
-        ("task0.days_before", "7"),
-        ("task1.days_before", "7"),
-        ("task2.days_before", "5"),
-        ("min_months", "4"),
-        ("max_months", "5"),
-    ] {
-        fields.push((k.into(), v.into()));
-    }
-    let form: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let page = app
-        .post_form(&format!("/cohortes/{cohort}/modele"), &form)
-        .await
-        .expect(422)
-        .text();
+    // Out of order: the engine's own rule, checked when the template is saved.
+    let form = template_form(&app, &cohort, &[("bilan.slots", "14:00, 09:30")]).await;
+    let page = post_template(&app, &cohort, &form).await.expect(422).text();
     assert!(page.contains(r#"id="f-bilan.slots-error""#), "{page}");
     assert!(
         page.contains(r#"value="14:00, 09:30""#),
@@ -1423,4 +1416,167 @@ async fn the_template_form_refuses_bilan_slots_out_of_order_beside_the_field() {
         .expect(200)
         .json();
     assert_eq!(template["bilan"]["slots"], json!(["09:30", "14:00"]));
+}
+
+#[actix_web::test]
+async fn saving_the_template_page_unchanged_saves_the_same_template() {
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let cohort = app.create_cohort(&dla, "Cohorte modèle").await;
+    let uri = format!("/api/v1/cohorts/{cohort}/programme-template");
+    let before = app.get(&uri).await.expect(200).json();
+    let form = template_form(&app, &cohort, &[]).await;
+    // Every field the engine checks is on the page, the introductive session's offset
+    // excepted: it takes place on the start date.
+    assert!(!form.iter().any(|(k, _)| k == "introductive.offset_days"));
+    let res = post_template(&app, &cohort, &form).await.expect(303);
+    assert!(
+        res.header("location")
+            .unwrap()
+            .contains("modele_enregistre")
+    );
+    let mut after = app.get(&uri).await.expect(200).json();
+    assert_eq!(
+        after["version"],
+        json!(before["version"].as_i64().unwrap() + 1)
+    );
+    after["version"] = before["version"].clone();
+    assert_eq!(after, before, "nothing changed but the version");
+}
+
+#[actix_web::test]
+async fn the_template_page_saves_durations_agendas_and_homework_and_adds_or_removes_a_task() {
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let cohort = app.create_cohort(&dla, "Cohorte modèle").await;
+    let form = template_form(
+        &app,
+        &cohort,
+        &[
+            ("introductive.duration_minutes", "1 h 30"),
+            ("etat_des_lieux.duration_minutes", "360"),
+            ("introductive.agenda", "Accueil\r\nLes trois piliers"),
+            ("bilan.agenda", "Votre vision révisée"),
+            ("tasks[0].title", "Portrait de la structure"),
+            ("tasks[0].instructions", "Missions\r\nRessources"),
+            ("tasks[0].days_before", "10"),
+            ("tasks[0].preparation_days", "1,5"),
+            ("tasks[1].remove", "on"),
+            // The empty row at the end adds a task.
+            ("tasks[3].title", "Relecture par le bureau"),
+            ("tasks[3].instructions", "Faites relire la vision révisée."),
+            ("tasks[3].prepares", "bilan_individuel"),
+            ("tasks[3].days_before", "3"),
+            ("tasks[3].preparation_days", "0,5"),
+        ],
+    )
+    .await;
+    post_template(&app, &cohort, &form).await.expect(303);
+    let t = app
+        .get(&format!("/api/v1/cohorts/{cohort}/programme-template"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(t["introductive"]["duration_minutes"], json!(90));
+    assert_eq!(t["etat_des_lieux"]["duration_minutes"], json!(360));
+    assert_eq!(
+        t["introductive"]["agenda"],
+        json!("Accueil\nLes trois piliers")
+    );
+    assert_eq!(t["bilan"]["agenda"], json!("Votre vision révisée"));
+    let titles: Vec<&str> = t["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Portrait de la structure",
+            "Vision révisée et pistes d'actions",
+            "Relecture par le bureau"
+        ]
+    );
+    assert_eq!(t["tasks"][0]["instructions"], json!("Missions\nRessources"));
+    assert_eq!(t["tasks"][0]["days_before"], json!(10));
+    assert_eq!(t["tasks"][0]["preparation_half_days"], json!(3));
+    assert_eq!(t["tasks"][2]["prepares"], json!("bilan_individuel"));
+    assert_eq!(t["tasks"][2]["preparation_half_days"], json!(1));
+    // The page shows the durations back the way people type them: « 1 h 30 ».
+    let page = app
+        .get(&format!("/cohortes/{cohort}/modele"))
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        common::around_field(&page, "introductive.duration_minutes")
+            .contains("value=\"1\u{a0}h\u{a0}30\""),
+        "{page}"
+    );
+}
+
+#[actix_web::test]
+async fn a_bad_time_in_the_template_form_is_refused_beside_that_field_keeping_what_was_typed() {
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let cohort = app.create_cohort(&dla, "Cohorte modèle").await;
+    let form = template_form(
+        &app,
+        &cohort,
+        &[
+            ("evolution.start_time", "25h00"),
+            ("evolution.agenda", "Effet miroir\r\nPistes"),
+            ("tasks[2].title", ""),
+            ("tasks[2].instructions", "Sans titre"),
+        ],
+    )
+    .await;
+    let page = post_template(&app, &cohort, &form).await.expect(422).text();
+    let time = common::around_field(&page, "evolution.start_time");
+    assert!(time.contains(r#"value="25h00""#), "{time}");
+    assert!(time.contains("Heure invalide"), "{time}");
+    assert!(
+        page.contains("Effet miroir\r\nPistes") || page.contains("Effet miroir\nPistes"),
+        "the agenda typed is kept"
+    );
+    // The engine's refusal lands on the task row it concerns.
+    assert!(
+        common::around_field(&page, "tasks[2].title")
+            .contains("Le titre de la tâche est obligatoire."),
+        "{page}"
+    );
+    assert!(page.contains(">Sans titre</textarea>"));
+    let t = app
+        .get(&format!("/api/v1/cohorts/{cohort}/programme-template"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(
+        t["evolution"]["start_time"],
+        json!("09:30"),
+        "nothing saved"
+    );
+}
+
+#[actix_web::test]
+async fn a_template_form_sent_from_an_older_page_is_refused_with_409_keeping_what_was_typed() {
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let cohort = app.create_cohort(&dla, "Cohorte modèle").await;
+    let form = template_form(&app, &cohort, &[("introductive.duration_minutes", "2 h")]).await;
+    // Someone else saves the template meanwhile.
+    let uri = format!("/api/v1/cohorts/{cohort}/programme-template");
+    let version = app.get(&uri).await.expect(200).json()["version"].clone();
+    app.put_json(&uri, json!({"version": version, "min_months": 3}))
+        .await
+        .expect(200);
+    let page = post_template(&app, &cohort, &form).await.expect(409).text();
+    assert!(
+        common::around_field(&page, "introductive.duration_minutes").contains(r#"value="2 h""#),
+        "{page}"
+    );
+    let t = app.get(&uri).await.expect(200).json();
+    assert_eq!(t["introductive"]["duration_minutes"], json!(180));
+    assert_eq!(t["min_months"], json!(3));
 }

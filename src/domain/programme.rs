@@ -80,6 +80,72 @@ pub mod hhmm {
     }
 }
 
+/// Reads a session's length as a chargé·e de mission types it in the template form:
+/// "1 h 30", "1h30", "3 h", "1,5" (hours), "90 min", or a bare whole number — read as
+/// hours up to 10 (a session lasts at most 10 h) and as minutes above (the form used to
+/// show minutes, and « 90 » is what people type for an hour and a half). `None` when
+/// unreadable; the range is checked by [`ProgrammeTemplate::validate`].
+pub fn parse_duration_minutes(input: &str) -> Option<u32> {
+    let s: String = input
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let digits = |d: &str| -> Option<u32> {
+        (!d.is_empty() && d.len() <= 5 && d.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| d.parse().ok())
+            .flatten()
+    };
+    if let Some(m) = ["minutes", "minute", "min", "mn"]
+        .iter()
+        .find_map(|suffix| s.strip_suffix(suffix))
+    {
+        return digits(m);
+    }
+    if let Some(n) = digits(&s) {
+        return Some(if n <= 10 { n * 60 } else { n });
+    }
+    let s = s
+        .strip_suffix("heures")
+        .or_else(|| s.strip_suffix("heure"))
+        .unwrap_or(&s);
+    crate::domain::budget::parse_hours(s).and_then(|m| u32::try_from(m).ok())
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::parse_duration_minutes as parse;
+
+    #[test]
+    fn a_session_length_is_read_in_hours_and_minutes_or_as_minutes() {
+        assert_eq!(parse("1 h 30"), Some(90));
+        assert_eq!(parse("1h30"), Some(90));
+        assert_eq!(parse("1\u{a0}h\u{a0}30"), Some(90), "as the form shows it");
+        assert_eq!(parse("3 h"), Some(180));
+        assert_eq!(parse("6 h 30"), Some(390));
+        assert_eq!(parse("1,5"), Some(90));
+        assert_eq!(parse("90 min"), Some(90));
+        assert_eq!(parse("45\u{a0}min"), Some(45));
+        assert_eq!(parse("2 heures"), Some(120));
+        // A bare number: hours up to the 10 h a session may last, minutes above.
+        assert_eq!(parse("3"), Some(180));
+        assert_eq!(parse("90"), Some(90));
+        assert_eq!(parse("390"), Some(390));
+        for bad in [
+            "",
+            "h",
+            "trois heures",
+            "1h75",
+            "-90",
+            "1 h 30 min",
+            "12:30",
+        ] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+    }
+}
+
 /// The four kinds of session of the programme, in programme order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod dla;
 pub mod feed;
 pub mod input;
+pub mod instance;
 pub mod outbox;
 pub mod participant;
 pub mod planner;

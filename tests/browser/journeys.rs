@@ -146,6 +146,40 @@ async fn officer_journey(server: &Server, run: &str) -> String {
     b.expect_text("Bilan individuel").await;
     b.shot("programme").await;
 
+    // The programme template: an introductive session of 1 h 30, saved, then the programme
+    // recreated from it.
+    b.follow("Modèle de programme").await;
+    // The first « Durée » on the page is the introductive session's.
+    b.fill("Durée", "1 h 30").await;
+    b.shot("modele-de-programme").await;
+    b.press("Enregistrer le modèle").await;
+    b.expect_text("Le modèle de programme de la cohorte a été enregistré")
+        .await;
+    // Opening the « Recréer » box and ticking the confirmation stay on the page.
+    for (xpath, what) in [
+        (
+            "//details[contains(@class,'regenerate')]/summary",
+            "« Recréer le programme à partir du modèle »",
+        ),
+        (
+            "//label[normalize-space(.)='Je confirme le remplacement du programme actuel']",
+            "the box confirming the replacement",
+        ),
+    ] {
+        b.client
+            .find(Locator::XPath(xpath))
+            .await
+            .unwrap_or_else(|_| panic!("no {what} on the cohort page"))
+            .click()
+            .await
+            .expect("click");
+    }
+    b.press("Recréer le programme").await;
+    // The browser's text may turn the no-break spaces of « 9 h 30 » into spaces.
+    let page = b.text().await.replace('\u{a0}', " ");
+    b.expect_contains(&page, "9 h 30 – 11 h 00");
+    b.shot("programme-recree").await;
+
     // Move the « état des lieux » session by a week: its preparatory work follows.
     b.click(
         "//li[contains(@class,'session')][.//h3[contains(., 'tat des lieux')]]//a[starts-with(normalize-space(.), 'Déplacer')]",

@@ -150,6 +150,12 @@ pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
     config.database.url = path.to_str().expect("utf-8 path").to_string();
     config.validate().expect("test configuration is valid");
     let pool = cohorte::db::connect(&config.database.url, 4).expect("database");
+    // As every command does: server.public_url, else the recorded address, else the default.
+    cohorte::models::instance::resolve_public_url(
+        &mut pool.get().expect("connection"),
+        &mut config,
+    )
+    .expect("public address");
     let (admin_id, admin_token, admin_cookie) = {
         let mut conn = pool.get().expect("connection");
         let admin = cohorte::models::account::create(
@@ -391,4 +397,67 @@ pub fn around_field<'a>(html: &'a str, name: &str) -> &'a str {
     let rest = &html[start + marker.len()..];
     let end = rest.find(" name=\"").unwrap_or(rest.len());
     &rest[..end]
+}
+
+/// What a browser sends when the form posting to `action` is submitted with its first
+/// button: every named input (checkboxes only when ticked, no buttons), textarea and
+/// select (its selected option, else its first), in page order, entities decoded.
+pub fn form_of(html: &str, action: &str) -> Vec<(String, String)> {
+    fn decode(s: &str) -> String {
+        s.replace("&#x3D;", "=")
+            .replace("&#x27;", "'")
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&#x60;", "`")
+            .replace("&amp;", "&")
+    }
+    fn attr(tag: &str, name: &str) -> Option<String> {
+        let marker = format!(" {name}=\"");
+        let start = tag.find(&marker)? + marker.len();
+        let end = tag[start..].find('"')?;
+        Some(decode(&tag[start..start + end]))
+    }
+    let open = format!("action=\"{action}\"");
+    let start = html
+        .find(&open)
+        .unwrap_or_else(|| panic!("no form posting to {action}:\n{html}"));
+    let form = &html[start..];
+    let form = &form[..form.find("</form>").expect("the form's end")];
+    let mut fields = Vec::new();
+    let mut rest = form;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let end = rest.find('>').expect("a tag's end");
+        let (tag, body) = (&rest[..end], &rest[end + 1..]);
+        let Some(name) = attr(tag, "name") else {
+            continue;
+        };
+        if tag.starts_with("input ") {
+            let kind = attr(tag, "type").unwrap_or_else(|| "text".into());
+            let ticked = tag.contains(" checked");
+            if kind == "submit" || kind == "button" || (kind == "checkbox" && !ticked) {
+                continue;
+            }
+            fields.push((name, attr(tag, "value").unwrap_or_default()));
+        } else if tag.starts_with("textarea ") {
+            let text = &body[..body.find("</textarea>").expect("the textarea's end")];
+            fields.push((name, decode(text)));
+        } else if tag.starts_with("select ") {
+            let options = &body[..body.find("</select>").expect("the select's end")];
+            let tags: Vec<&str> = options
+                .split("<option")
+                .skip(1)
+                .map(|o| &o[..o.find('>').expect("an option's end")])
+                .collect();
+            let chosen = tags
+                .iter()
+                .find(|t| t.contains(" selected"))
+                .or(tags.first())
+                .and_then(|t| attr(t, "value"))
+                .unwrap_or_default();
+            fields.push((name, chosen));
+        }
+    }
+    fields
 }

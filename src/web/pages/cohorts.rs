@@ -7,7 +7,7 @@ use actix_web::web;
 use serde_json::{Value, json};
 
 use crate::domain::fr;
-use crate::domain::programme::{ProgrammeTemplate, SessionTemplate};
+use crate::domain::programme::{ProgrammeTemplate, SessionKind, SessionTemplate, TaskTemplate};
 use crate::error::AppError;
 use crate::models::cohort::{self, APPROACHES, CohortInput, STATUSES};
 use crate::models::input::Check;
@@ -375,12 +375,26 @@ async fn generate(
 }
 
 // ---- programme template -------------------------------------------------------------
+//
+// The form's field names are the paths `ProgrammeTemplate::validate` reports
+// (`etat_des_lieux.duration_minutes`, `bilan.slots`, `tasks[1].title`…), so that a refusal
+// of the engine lands beside the field that caused it.
 
 const COLLECTIVE: [(&str, &str); 3] = [
     ("introductive", "Session introductive"),
     ("etat_des_lieux", "État des lieux"),
     ("evolution", "Évolution"),
 ];
+
+/// The sessions a homework task may prepare (the introductive session has none).
+const PREPARED: [SessionKind; 3] = [
+    SessionKind::EtatDesLieux,
+    SessionKind::Evolution,
+    SessionKind::BilanIndividuel,
+];
+
+/// Longest agenda or instructions kept from the form.
+const LONG_TEXT: usize = 4000;
 
 fn session_tpl<'a>(t: &'a ProgrammeTemplate, key: &str) -> &'a SessionTemplate {
     match key {
@@ -402,21 +416,50 @@ fn half(n: u32) -> String {
     fr::half_days_figure(n as i64)
 }
 
-/// Flat form values (`etat_des_lieux.offset_days` …) from a template.
+/// A duration as the form shows it and reads it back: « 1 h 30 », « 3 h ».
+fn duration_text(minutes: u32) -> String {
+    crate::models::time_entry::hours_text(i64::from(minutes))
+}
+
+fn task_key(i: usize, field: &str) -> String {
+    format!("tasks[{i}].{field}")
+}
+
+/// How many task rows the form holds: one past the highest `tasks[i]` index sent.
+fn task_rows(v: &BTreeMap<String, String>) -> usize {
+    v.keys()
+        .filter_map(|k| {
+            k.strip_prefix("tasks[")?
+                .split_once(']')?
+                .0
+                .parse::<usize>()
+                .ok()
+        })
+        .filter(|i| *i < 50)
+        .map(|i| i + 1)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Flat form values (`etat_des_lieux.offset_days` …) from a template, with one empty task
+/// row after the template's tasks to add one.
 fn template_values(t: &ProgrammeTemplate) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     for (key, _) in COLLECTIVE {
         let s = session_tpl(t, key);
-        m.insert(format!("{key}.offset_days"), s.offset_days.to_string());
+        if key != "introductive" {
+            m.insert(format!("{key}.offset_days"), s.offset_days.to_string());
+        }
         m.insert(
             format!("{key}.start_time"),
             s.start_time.format("%H:%M").to_string(),
         );
         m.insert(
             format!("{key}.duration_minutes"),
-            s.duration_minutes.to_string(),
+            duration_text(s.duration_minutes),
         );
         m.insert(format!("{key}.planned_days"), half(s.planned_half_days));
+        m.insert(format!("{key}.agenda"), s.agenda.clone());
     }
     m.insert("bilan.offset_days".into(), t.bilan.offset_days.to_string());
     m.insert(
@@ -430,18 +473,55 @@ fn template_values(t: &ProgrammeTemplate) -> BTreeMap<String, String> {
     );
     m.insert(
         "bilan.duration_minutes".into(),
-        t.bilan.duration_minutes.to_string(),
+        duration_text(t.bilan.duration_minutes),
     );
     m.insert("bilan.planned_days".into(), half(t.bilan.planned_half_days));
+    m.insert("bilan.agenda".into(), t.bilan.agenda.clone());
     for (i, task) in t.tasks.iter().enumerate() {
-        m.insert(format!("task{i}.days_before"), task.days_before.to_string());
+        m.insert(task_key(i, "title"), task.title.clone());
+        m.insert(task_key(i, "instructions"), task.instructions.clone());
+        m.insert(task_key(i, "prepares"), task.prepares.as_str().into());
+        m.insert(task_key(i, "days_before"), task.days_before.to_string());
+        m.insert(
+            task_key(i, "preparation_days"),
+            half(task.preparation_half_days),
+        );
     }
+    let blank = t.tasks.len();
+    m.insert(task_key(blank, "title"), String::new());
+    m.insert(task_key(blank, "instructions"), String::new());
+    m.insert(
+        task_key(blank, "prepares"),
+        SessionKind::EtatDesLieux.as_str().into(),
+    );
+    m.insert(task_key(blank, "days_before"), "7".into());
+    m.insert(task_key(blank, "preparation_days"), "1".into());
     m.insert("min_months".into(), t.min_months.to_string());
     m.insert("max_months".into(), t.max_months.to_string());
     m
 }
 
-/// Applies the flat form onto `base`, with French messages per field.
+/// A session's length: « 1 h 30 », « 3 h », « 90 »; the range is the engine's rule.
+fn duration(c: &mut Check, key: &str, value: &str) -> Option<u32> {
+    if value.trim().is_empty() {
+        c.add(key, "Indiquez la durée, par exemple « 3 h » ou « 1 h 30 ».");
+        return None;
+    }
+    let minutes = crate::domain::programme::parse_duration_minutes(value);
+    if minutes.is_none() {
+        c.add(
+            key,
+            "Durée illisible : écrivez par exemple « 1 h 30 », « 3 h » ou « 90 » (minutes).",
+        );
+    }
+    minutes
+}
+
+/// Applies the flat form onto `base`, with French messages per field, then checks the
+/// result with the engine's rules (`ProgrammeTemplate::validate`), each refusal on the
+/// form's field. A task row whose title and instructions are both empty, or whose
+/// « Supprimer » box is ticked, is left out. Fields the form does not show (the
+/// introductive session's offset: it takes place on the start date) keep `base`'s value.
 fn apply_template(
     base: &ProgrammeTemplate,
     v: &BTreeMap<String, String>,
@@ -450,26 +530,18 @@ fn apply_template(
     let mut c = Check::new();
     let get = |k: &str| v.get(k).cloned().unwrap_or_default();
     for (key, _) in COLLECTIVE {
-        let offset = c.required_int(
-            &format!("{key}.offset_days"),
-            &get(&format!("{key}.offset_days")),
-            0,
-            120,
+        let field = |name: &str| format!("{key}.{name}");
+        let offset = (key != "introductive")
+            .then(|| c.required_int(&field("offset_days"), &get(&field("offset_days")), 0, 180))
+            .flatten();
+        let start = c.time(&field("start_time"), &get(&field("start_time")));
+        let length = duration(
+            &mut c,
+            &field("duration_minutes"),
+            &get(&field("duration_minutes")),
         );
-        let start = c.time(
-            &format!("{key}.start_time"),
-            &get(&format!("{key}.start_time")),
-        );
-        let duration = c.required_int(
-            &format!("{key}.duration_minutes"),
-            &get(&format!("{key}.duration_minutes")),
-            15,
-            600,
-        );
-        let planned = c.half_days(
-            &format!("{key}.planned_days"),
-            &get(&format!("{key}.planned_days")),
-        );
+        let planned = c.half_days(&field("planned_days"), &get(&field("planned_days")));
+        let agenda = c.multiline(&field("agenda"), &get(&field("agenda")), LONG_TEXT);
         let s = session_tpl_mut(&mut t, key);
         if let Some(x) = offset {
             s.offset_days = x as u32
@@ -477,14 +549,15 @@ fn apply_template(
         if let Some(x) = start {
             s.start_time = x
         }
-        if let Some(x) = duration {
-            s.duration_minutes = x as u32
+        if let Some(x) = length {
+            s.duration_minutes = x
         }
         if let Some(x) = planned {
             s.planned_half_days = x as u32
         }
+        s.agenda = agenda;
     }
-    if let Some(x) = c.required_int("bilan.offset_days", &get("bilan.offset_days"), 0, 120) {
+    if let Some(x) = c.required_int("bilan.offset_days", &get("bilan.offset_days"), 0, 180) {
         t.bilan.offset_days = x as u32
     }
     let mut slots = Vec::new();
@@ -504,35 +577,85 @@ fn apply_template(
         );
     }
     t.bilan.slots = slots;
-    if let Some(x) = c.required_int(
+    if let Some(x) = duration(
+        &mut c,
         "bilan.duration_minutes",
         &get("bilan.duration_minutes"),
-        15,
-        600,
     ) {
-        t.bilan.duration_minutes = x as u32
+        t.bilan.duration_minutes = x
     }
     if let Some(x) = c.half_days("bilan.planned_days", &get("bilan.planned_days")) {
         t.bilan.planned_half_days = x as u32
     }
-    for i in 0..t.tasks.len() {
-        if let Some(x) = c.required_int(
-            &format!("task{i}.days_before"),
-            &get(&format!("task{i}.days_before")),
+    t.bilan.agenda = c.multiline("bilan.agenda", &get("bilan.agenda"), LONG_TEXT);
+
+    // The form's row of each task kept, to put the engine's refusals on the right row.
+    let mut rows = Vec::new();
+    let mut tasks = Vec::new();
+    for i in 0..task_rows(v) {
+        let title = c.text(&task_key(i, "title"), &get(&task_key(i, "title")), 200);
+        let instructions = c.multiline(
+            &task_key(i, "instructions"),
+            &get(&task_key(i, "instructions")),
+            LONG_TEXT,
+        );
+        if Check::checkbox(&get(&task_key(i, "remove")))
+            || (title.is_empty() && instructions.is_empty())
+        {
+            continue;
+        }
+        let prepares = SessionKind::parse(get(&task_key(i, "prepares")).trim())
+            .filter(|k| PREPARED.contains(k));
+        if prepares.is_none() {
+            c.add(
+                &task_key(i, "prepares"),
+                "Choisissez la session que ce travail prépare.",
+            );
+        }
+        let days_before = c.required_int(
+            &task_key(i, "days_before"),
+            &get(&task_key(i, "days_before")),
             0,
             60,
-        ) {
-            t.tasks[i].days_before = x as u32
+        );
+        let preparation = c.half_days(
+            &task_key(i, "preparation_days"),
+            &get(&task_key(i, "preparation_days")),
+        );
+        if let (Some(prepares), Some(days_before), Some(preparation)) =
+            (prepares, days_before, preparation)
+        {
+            rows.push(i);
+            tasks.push(TaskTemplate {
+                title,
+                instructions,
+                prepares,
+                days_before: days_before as u32,
+                preparation_half_days: preparation as u32,
+            });
         }
     }
+    t.tasks = tasks;
     if let Some(x) = c.required_int("min_months", &get("min_months"), 1, 24) {
         t.min_months = x as u32
     }
     if let Some(x) = c.required_int("max_months", &get("max_months"), 1, 24) {
         t.max_months = x as u32
     }
+    if let Err(errors) = t.validate() {
+        for (path, message) in errors {
+            let field = match path
+                .strip_prefix("tasks[")
+                .and_then(|rest| rest.split_once(']'))
+                .and_then(|(j, rest)| Some((rows.get(j.parse::<usize>().ok()?)?, rest)))
+            {
+                Some((row, rest)) => format!("tasks[{row}]{rest}"),
+                None => path,
+            };
+            c.add(&field, message);
+        }
+    }
     c.finish()?;
-    // The template's own rules (slots in order, same-day end…) are checked when saving.
     Ok(t)
 }
 
@@ -552,13 +675,27 @@ fn field(
     })
 }
 
-/// The template form as sections of fields (values as typed, errors beside them).
-fn template_page(
-    co: &cohort::Cohort,
-    t: &ProgrammeTemplate,
+/// A textarea among the fields (agenda, instructions: one line per item).
+fn long_field(
+    name: String,
+    label: &str,
+    hint: &str,
     values: &BTreeMap<String, String>,
     errors: &BTreeMap<String, String>,
 ) -> Value {
+    let mut f = field(name, label, hint, values, errors);
+    f["textarea"] = json!(true);
+    f
+}
+
+/// The template form as sections of fields (values as typed, errors beside them). The
+/// task rows follow the values, so a refused form comes back with the rows as typed.
+fn template_page(
+    co: &cohort::Cohort,
+    values: &BTreeMap<String, String>,
+    errors: &BTreeMap<String, String>,
+) -> Value {
+    const DURATION_HINT: &str = "en heures : 1 h 30, 3 h, 6 h 30 (ou en minutes : 90)";
     let mut sections = Vec::new();
     for (key, label) in COLLECTIVE {
         let mut fields = Vec::new();
@@ -580,8 +717,8 @@ fn template_page(
         ));
         fields.push(field(
             format!("{key}.duration_minutes"),
-            "Durée (minutes)",
-            "",
+            "Durée",
+            DURATION_HINT,
             values,
             errors,
         ));
@@ -592,43 +729,60 @@ fn template_page(
             values,
             errors,
         ));
+        fields.push(long_field(
+            format!("{key}.agenda"),
+            "Ordre du jour",
+            "un point par ligne ; il figure dans la convocation",
+            values,
+            errors,
+        ));
         sections.push(json!({"label": label, "fields": fields}));
     }
     sections.push(json!({"label": "Bilans individuels", "fields": [
         field("bilan.offset_days".into(), "Écart avec l'évolution (jours calendaires)", "", values, errors),
         field("bilan.slots".into(), "Créneaux dans la journée", "séparés par des virgules : 09:30, 14:00", values, errors),
-        field("bilan.duration_minutes".into(), "Durée d'un bilan (minutes)", "", values, errors),
+        field("bilan.duration_minutes".into(), "Durée d'un bilan", DURATION_HINT, values, errors),
         field("bilan.planned_days".into(), "Temps consultant prévu par bilan (jours)", "", values, errors),
+        long_field("bilan.agenda".into(), "Ordre du jour", "un point par ligne ; il figure dans la convocation", values, errors),
     ]}));
-    let task_fields: Vec<Value> = t
-        .tasks
-        .iter()
-        .enumerate()
-        .map(|(i, task)| {
-            field(
-                format!("task{i}.days_before"),
-                &format!(
-                    "« {} » : échéance, en jours avant « {} »",
-                    task.title,
-                    task.prepares.label()
-                ),
-                "",
-                values,
-                errors,
-            )
+    let rows = task_rows(values);
+    let tasks: Vec<Value> = (0..rows)
+        .map(|i| {
+            let key = |f: &str| task_key(i, f);
+            let blank = i + 1 == rows
+                && values.get(&key("title")).is_none_or(|s| s.trim().is_empty())
+                && values
+                    .get(&key("instructions"))
+                    .is_none_or(|s| s.trim().is_empty());
+            let chosen = values.get(&key("prepares")).cloned().unwrap_or_default();
+            let options: Vec<Value> = PREPARED
+                .iter()
+                .map(|k| json!({"value": k.as_str(), "text": k.label(), "selected": k.as_str() == chosen}))
+                .collect();
+            json!({
+                "legend": if blank { "Ajouter un travail préparatoire".to_string() } else { format!("Travail préparatoire {}", i + 1) },
+                "blank": blank,
+                "title": field(key("title"), "Titre", if blank { "laissez vide pour ne rien ajouter" } else { "" }, values, errors),
+                "instructions": long_field(key("instructions"), "Consignes", "ce que l'association prépare ; envoyé aux participants", values, errors),
+                "prepares": {"name": key("prepares"), "label": "Session préparée", "options": options, "error": errors.get(&key("prepares"))},
+                "days_before": field(key("days_before"), "Échéance (jours avant la session préparée)", "", values, errors),
+                "preparation_days": field(key("preparation_days"), "Temps de préparation estimé pour la direction (jours)", "par demi-journées : 0,5, 1…", values, errors),
+                "remove": {"name": key("remove"), "label": "Supprimer ce travail du modèle",
+                           "checked": values.get(&key("remove")).is_some_and(|v| Check::checkbox(v))},
+            })
         })
         .collect();
-    sections.push(json!({"label": "Travaux préparatoires", "fields": task_fields}));
-    sections.push(json!({"label": "Durée totale", "fields": [
-        field("min_months".into(), "Durée minimale (mois)", "", values, errors),
-        field("max_months".into(), "Durée maximale (mois)", "", values, errors),
-    ]}));
     json!({
         "title": format!("Modèle de programme — {}", co.name),
         "nav_cohorts": true,
         "cohort": {"id": co.id, "name": co.name, "custom": co.programme_template.is_some(),
                    "version": values.get("version").cloned().unwrap_or_else(|| co.version.to_string())},
         "sections": sections,
+        "tasks": tasks,
+        "months": [
+            field("min_months".into(), "Durée minimale (mois)", "", values, errors),
+            field("max_months".into(), "Durée maximale (mois)", "", values, errors),
+        ],
     })
 }
 
@@ -644,7 +798,7 @@ async fn template_form(state: web::Data<AppState>, path: web::Path<String>) -> P
     render(
         &state,
         "pages/cohorts/template",
-        template_page(&co, &t, &template_values(&t), &BTreeMap::new()),
+        template_page(&co, &template_values(&t), &BTreeMap::new()),
     )
 }
 
@@ -681,12 +835,23 @@ async fn template_save(
             &format!("/cohortes/{id}"),
             Some("modele_enregistre"),
         )),
+        // Refused (422) or changed meanwhile (409): the form comes back as typed.
         Err(AppError::Validation { fields, message }) => {
-            let mut ctx = template_page(&co, &current, &values, &fields);
+            let mut ctx = template_page(&co, &values, &fields);
             ctx["error_message"] = json!(message);
             crate::web::pages::render_status(
                 &state,
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "pages/cohorts/template",
+                &mut ctx,
+            )
+        }
+        Err(AppError::Conflict { message, .. }) => {
+            let mut ctx = template_page(&co, &values, &BTreeMap::new());
+            ctx["error_message"] = json!(message);
+            crate::web::pages::render_status(
+                &state,
+                actix_web::http::StatusCode::CONFLICT,
                 "pages/cohorts/template",
                 &mut ctx,
             )
