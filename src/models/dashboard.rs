@@ -40,9 +40,13 @@ pub struct Figures {
 }
 
 /// The figures of the budget overview (`models::budget`), in French.
-fn figures(conn: &mut Conn, cohort_id: &str) -> Result<(Contract, Figures), AppError> {
+fn figures(
+    conn: &mut Conn,
+    cohort_id: &str,
+    template: &ProgrammeTemplate,
+) -> Result<(Contract, Figures), AppError> {
     let (contract, recorded) = contract(conn, cohort_id)?;
-    let overview = crate::models::budget::overview(conn, cohort_id)?;
+    let overview = crate::models::budget::overview(conn, cohort_id, template)?;
     let (day, totals) = (contract.day_length, &overview.totals);
     let contracted = contract.contracted_minutes();
     let figures = Figures {
@@ -122,7 +126,7 @@ pub fn cohort(
     now: NaiveDateTime,
 ) -> Result<(Overview, CohortDashboard), AppError> {
     let o = programme::overview(conn, cohort_id, template, alsace_moselle)?;
-    let (contract, figures) = figures(conn, cohort_id)?;
+    let (contract, figures) = figures(conn, cohort_id, template)?;
     // (date, amount) of every time entry.
     let logged: Vec<(NaiveDate, TimeAmount)> =
         crate::models::time_entry::list_for_cohort(conn, cohort_id)?
@@ -396,7 +400,7 @@ pub fn dla(
         .chain(shared.iter().map(|id| (id, "partenaire")))
     {
         let o = programme::overview(conn, id, template, alsace_moselle)?;
-        let (_, figures) = figures(conn, id)?;
+        let (_, figures) = figures(conn, id, template)?;
         let warning_count = figures.warnings.len() + o.warnings.len();
         out.push(DlaCohort {
             id: o.cohort.id.clone(),
