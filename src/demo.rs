@@ -209,6 +209,7 @@ pub fn load(
                     rna: a.rna.into(),
                     siret: a.siret.into(),
                     creation_year: a.year.to_string(),
+                    creation_date: String::new(),
                     salaried_staff: a.staff.to_string(),
                     sector: a.sector.into(),
                     town: a.town.into(),

@@ -96,9 +96,9 @@ async fn planned_plus_logged_time_above_the_contract_warns_once_it_exceeds() {
         .as_i64()
         .unwrap();
     assert!(planned > 0, "the programme plans consultant time");
-    // A contract of exactly the planned time (7 h days: 210 minutes a half-day).
-    assert_eq!(planned % 210, 0);
-    let half_days = planned / 210;
+    // A contract of the planned time rounded up to the half-day (7 h days: 210 minutes a
+    // half-day): less than a half-day to spare.
+    let half_days = (planned + 209) / 210;
     let days = format!("{}", half_days as f64 / 2.0).replace('.', ",");
     let b = put_contract(&app, &cohort, &days).await.expect(200).json();
     assert!(!warning_codes(&b).contains(&"over_contract".to_owned()));
@@ -112,11 +112,11 @@ async fn planned_plus_logged_time_above_the_contract_warns_once_it_exceeds() {
     .await;
     let b = budget(&app, &cohort).await;
     assert!(!warning_codes(&b).contains(&"over_contract".to_owned()));
-    // …but unplanned coordination goes beyond the contract.
+    // …but coordination beyond the planned 3 h 30 goes beyond the contract.
     add_entry(
         &app,
         &cohort,
-        json!({"date": "2027-01-12", "kind": "coordination", "duration": "1 h", "unit": "heures"}),
+        json!({"date": "2027-01-12", "kind": "coordination", "duration": "8 h", "unit": "heures"}),
     )
     .await;
     let b = budget(&app, &cohort).await;
@@ -124,7 +124,7 @@ async fn planned_plus_logged_time_above_the_contract_warns_once_it_exceeds() {
         warning_codes(&b).contains(&"over_contract".to_owned()),
         "{b}"
     );
-    assert_eq!(b["totals"]["projected_minutes"], planned + 60);
+    assert_eq!(b["totals"]["projected_minutes"], planned - 210 + 480);
 }
 
 // --- funders -----------------------------------------------------------------------------

@@ -80,6 +80,7 @@ diesel::table! {
         updated_at -> Timestamp,
         mirror_named -> Bool,
         anonymised_at -> Nullable<Timestamp>,
+        creation_date -> Nullable<Date>,
     }
 }
 

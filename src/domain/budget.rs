@@ -26,7 +26,7 @@ use std::fmt;
 
 use crate::domain::Warning;
 use crate::domain::fr::{self, NBSP};
-use crate::domain::programme::SessionKind;
+use crate::domain::programme::{ProgrammeTemplate, SessionKind};
 
 /// 100 % in basis points.
 pub const FULL_SHARE_BP: u32 = 10_000;
@@ -526,6 +526,78 @@ pub fn planned_from_sessions(sessions: &[(SessionKind, i64)]) -> Vec<(TimeKind, 
         .collect()
 }
 
+/// The cohort's whole planned consultant time (issue #13): each session's planned
+/// half-days, plus what the method implies around them, from the template's
+/// `consultant_time`:
+///
+/// - preparation ([`TimeKind::Preparation`]) and travel ([`TimeKind::Deplacement`])
+///   for each collective session;
+/// - individual support between sessions ([`TimeKind::AppuiIndividuel`]) per
+///   enrolled association;
+/// - each bilan's preparation and write-up ([`TimeKind::BilanIndividuel`], beside
+///   the bilan session's own planned time);
+/// - coordination ([`TimeKind::Coordination`]), once per cohort.
+///
+/// `sessions` are the stored `(kind, planned half-days)`; while there are none, the
+/// plan is forecast from the template: its three collective sessions and one bilan
+/// per association. The one function behind every « temps prévu » figure.
+pub fn planned_time(
+    template: &ProgrammeTemplate,
+    sessions: &[(SessionKind, i64)],
+    associations: u32,
+) -> Vec<(TimeKind, TimeAmount)> {
+    let forecast: Vec<(SessionKind, i64)>;
+    let sessions = if sessions.is_empty() {
+        forecast = [
+            (SessionKind::Introductive, &template.introductive),
+            (SessionKind::EtatDesLieux, &template.etat_des_lieux),
+            (SessionKind::Evolution, &template.evolution),
+        ]
+        .into_iter()
+        .map(|(kind, t)| (kind, i64::from(t.planned_half_days)))
+        .chain((0..associations).map(|_| {
+            (
+                SessionKind::BilanIndividuel,
+                i64::from(template.bilan.planned_half_days),
+            )
+        }))
+        .collect();
+        &forecast
+    } else {
+        sessions
+    };
+    let t = &template.consultant_time;
+    let minutes = |kind: TimeKind, m: u32, times: usize| {
+        (0..times).map(move |_| (kind, TimeAmount::Minutes(i64::from(m))))
+    };
+    let collective = sessions.iter().filter(|(k, _)| k.is_collective()).count();
+    let bilans = sessions.len() - collective;
+    let mut planned = planned_from_sessions(sessions);
+    planned.extend(minutes(
+        TimeKind::Preparation,
+        t.preparation_minutes_per_collective_session,
+        collective,
+    ));
+    planned.extend(minutes(
+        TimeKind::Deplacement,
+        t.travel_minutes_per_collective_session,
+        collective,
+    ));
+    planned.extend(minutes(
+        TimeKind::AppuiIndividuel,
+        t.support_minutes_per_association,
+        associations as usize,
+    ));
+    planned.extend(minutes(
+        TimeKind::BilanIndividuel,
+        t.bilan_preparation_minutes + t.bilan_write_up_minutes,
+        bilans,
+    ));
+    planned.extend(minutes(TimeKind::Coordination, t.coordination_minutes, 1));
+    planned.retain(|(_, a)| *a != TimeAmount::Minutes(0) && *a != TimeAmount::HalfDays(0));
+    planned
+}
+
 /// Planned, logged and remaining time of one kind, in exact minutes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct KindTotals {
@@ -625,6 +697,9 @@ pub fn remaining_label(remaining_minutes: i64, day: DayLength) -> String {
 ///
 /// - `contract_too_small`: contracted half-days under [`minimum_half_days`]
 ///   for `associations` (none while `associations` is 0);
+/// - `plan_below_minimum`: the planned time (see [`planned_time`]) under
+///   [`minimum_half_days`] for `associations`, in exact minutes (none while
+///   `associations` or the plan is 0);
 /// - `over_contract`: projected time (see [`TimeTotals::projected_minutes`])
 ///   above the contracted time, in exact minutes;
 /// - `funders_incomplete`: no funder, or shares not summing to 100 %.
@@ -658,6 +733,19 @@ pub fn budget_warnings(
                 "Le contrat prévoit {} de consultant pour {associations} {noun}, moins que le minimum conseillé de {}{reference} : en dessous, les accompagnements n'ont pas été concluants pour les associations.",
                 fr::half_days(contract.contracted_half_days),
                 fr::half_days(minimum),
+            ),
+        ));
+    }
+
+    let minimum_minutes = day.half_days_to_minutes(minimum);
+    if associations > 0 && totals.planned_minutes > 0 && totals.planned_minutes < minimum_minutes {
+        warnings.push(Warning::new(
+            "plan_below_minimum",
+            format!(
+                "Le temps consultant prévu au programme est de {}, moins que les {} conseillés pour {associations} association{} (10 jours pour 8 associations, au prorata) : la méthode compte, outre les sessions, leur préparation, l'appui individuel entre les sessions, la préparation et le compte rendu de chaque bilan et la coordination.",
+                day.format_days(totals.planned_minutes),
+                fr::half_days(minimum),
+                if associations > 1 { "s" } else { "" },
             ),
         ));
     }
@@ -1375,6 +1463,113 @@ mod tests {
             codes(&w),
             ["contract_too_small", "over_contract", "funders_incomplete"]
         );
+    }
+
+    // ---- the plan ---------------------------------------------------------------
+
+    fn plan_days(associations: u32, sessions: &[(SessionKind, i64)]) -> f64 {
+        let planned = planned_time(&ProgrammeTemplate::default(), sessions, associations);
+        time_totals(&planned, &[], DAY).planned_minutes as f64 / 420.0
+    }
+
+    #[test]
+    fn with_the_defaults_eight_associations_plan_ten_to_twelve_days() {
+        let days = plan_days(8, &[]);
+        assert!((10.0..=12.0).contains(&days), "{days}");
+        assert_eq!(DAY.format_days((days * 420.0) as i64), "11,7\u{a0}jours");
+    }
+
+    #[test]
+    fn with_the_defaults_four_associations_plan_about_two_thirds() {
+        let days = plan_days(4, &[]);
+        assert_eq!(days, 8.0);
+        assert!(days < plan_days(8, &[]) * 0.75);
+    }
+
+    #[test]
+    fn the_plan_from_a_generated_programme_equals_the_forecast() {
+        use SessionKind::*;
+        let mut sessions = vec![(Introductive, 1), (EtatDesLieux, 2), (Evolution, 2)];
+        sessions.extend((0..8).map(|_| (BilanIndividuel, 1)));
+        assert_eq!(plan_days(8, &sessions), plan_days(8, &[]));
+    }
+
+    #[test]
+    fn each_kind_of_method_time_lands_on_its_time_kind() {
+        use SessionKind::*;
+        let t = ProgrammeTemplate::default();
+        let sessions = [(Introductive, 1), (EtatDesLieux, 2), (BilanIndividuel, 1)];
+        let totals = time_totals(&planned_time(&t, &sessions, 3), &[], DAY);
+        let of = |k: TimeKind| {
+            totals
+                .per_kind
+                .iter()
+                .find(|x| x.kind == k)
+                .unwrap()
+                .planned_minutes
+        };
+        let ct = &t.consultant_time;
+        assert_eq!(of(TimeKind::AnimationCollective), 3 * 210);
+        assert_eq!(
+            of(TimeKind::Preparation),
+            2 * i64::from(ct.preparation_minutes_per_collective_session)
+        );
+        assert_eq!(
+            of(TimeKind::Deplacement),
+            2 * i64::from(ct.travel_minutes_per_collective_session)
+        );
+        assert_eq!(
+            of(TimeKind::AppuiIndividuel),
+            3 * i64::from(ct.support_minutes_per_association)
+        );
+        // One bilan session: its half-day, its preparation and its write-up.
+        assert_eq!(
+            of(TimeKind::BilanIndividuel),
+            210 + i64::from(ct.bilan_preparation_minutes + ct.bilan_write_up_minutes)
+        );
+        assert_eq!(
+            of(TimeKind::Coordination),
+            i64::from(ct.coordination_minutes)
+        );
+    }
+
+    #[test]
+    fn a_cohort_that_sets_a_kind_to_zero_plans_nothing_of_it() {
+        let mut t = ProgrammeTemplate::default();
+        t.consultant_time.travel_minutes_per_collective_session = 0;
+        let planned = planned_time(&t, &[], 8);
+        assert!(!planned.iter().any(|(k, _)| *k == TimeKind::Deplacement));
+    }
+
+    #[test]
+    fn a_plan_under_the_prorated_minimum_is_flagged_with_what_the_method_counts() {
+        // 8 associations, 9 days planned, 12 contracted.
+        let planned = [(TimeKind::AnimationCollective, TimeAmount::HalfDays(18))];
+        let t = time_totals(&planned, &[], DAY);
+        let w = budget_warnings(&contract(24), 8, &full_funding(), &t);
+        assert_eq!(codes(&w), ["plan_below_minimum"]);
+        assert!(w[0].message.starts_with(
+            "Le temps consultant prévu au programme est de 9\u{a0}jours, moins que les 10\u{a0}jours conseillés pour 8 associations"
+        ));
+        assert!(w[0].message.contains("l'appui individuel"));
+        // At the minimum, nothing; for 4 associations the minimum is 5 days.
+        let planned = [(TimeKind::AnimationCollective, TimeAmount::HalfDays(20))];
+        let t = time_totals(&planned, &[], DAY);
+        assert!(budget_warnings(&contract(24), 8, &full_funding(), &t).is_empty());
+        assert!(budget_warnings(&contract(24), 4, &full_funding(), &t).is_empty());
+    }
+
+    #[test]
+    fn a_plan_over_the_contract_is_flagged() {
+        let planned = planned_time(&ProgrammeTemplate::default(), &[], 8);
+        let t = time_totals(&planned, &[], DAY);
+        let w = budget_warnings(&contract(22), 8, &full_funding(), &t);
+        assert_eq!(codes(&w), ["over_contract"]);
+        assert!(
+            w[0].message
+                .contains("atteint 11,7\u{a0}jours pour un contrat de 11\u{a0}jours")
+        );
+        assert!(budget_warnings(&contract(24), 8, &full_funding(), &t).is_empty());
     }
 
     // ---- mobilisation ----------------------------------------------------------

@@ -270,6 +270,73 @@ pub struct ProgrammeTemplate {
     pub tasks: Vec<TaskTemplate>,
     pub min_months: u32,
     pub max_months: u32,
+    /// The consultant's time beyond the sessions themselves (issue #13); absent from
+    /// templates stored before it, hence the default.
+    #[serde(default)]
+    pub consultant_time: ConsultantTimeTemplate,
+    /// Length of a half-day of collective work, for the method's warnings (source 003:
+    /// a collective session lasts « d'une demi-journée à une journée »).
+    #[serde(default = "default_half_day_minutes")]
+    pub half_day_minutes: u32,
+    /// Length of a day of collective work, for the same warnings.
+    #[serde(default = "default_day_minutes")]
+    pub day_minutes: u32,
+    /// Shortest introductive session the method considers (1 h 30 « si les participants
+    /// connaissent déjà la notion »).
+    #[serde(default = "default_introductive_min_minutes")]
+    pub introductive_min_minutes: u32,
+}
+
+fn default_half_day_minutes() -> u32 {
+    180
+}
+
+fn default_day_minutes() -> u32 {
+    420
+}
+
+fn default_introductive_min_minutes() -> u32 {
+    90
+}
+
+/// Largest amount of one kind of planned consultant time: 100 hours.
+pub const MAX_PLANNED_MINUTES: u32 = 6000;
+
+/// The consultant time the method implies besides the sessions' own planned time, in
+/// minutes (source 003: « difficile de mobiliser un·e consultant·e moins de 10 / 12
+/// jours pour 8 associations »). Each amount is mapped onto a `domain::budget::TimeKind`
+/// by `domain::budget::planned_time`. Missing fields take their default, so older
+/// templates and API clients keep working.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConsultantTimeTemplate {
+    /// Preparation of each collective session (préparation).
+    pub preparation_minutes_per_collective_session: u32,
+    /// Travel to and from each collective session (déplacement).
+    pub travel_minutes_per_collective_session: u32,
+    /// Individual support between sessions, per association (appui individuel).
+    pub support_minutes_per_association: u32,
+    /// Preparation of each bilan individuel: rereading the association's work (bilan).
+    pub bilan_preparation_minutes: u32,
+    /// Write-up of each bilan individuel (bilan).
+    pub bilan_write_up_minutes: u32,
+    /// Coordination with the DLA for the whole cohort (coordination).
+    pub coordination_minutes: u32,
+}
+
+impl Default for ConsultantTimeTemplate {
+    /// With the sessions' defaults, 8 associations plan 11,7 days (10 to 12 in source
+    /// 003), 4 associations 8 days: the collective time does not shrink with the group.
+    fn default() -> Self {
+        ConsultantTimeTemplate {
+            preparation_minutes_per_collective_session: 120,
+            travel_minutes_per_collective_session: 60,
+            support_minutes_per_association: 90,
+            bilan_preparation_minutes: 45,
+            bilan_write_up_minutes: 45,
+            coordination_minutes: 210,
+        }
+    }
 }
 
 fn hm(h: u32, m: u32) -> NaiveTime {
@@ -369,6 +436,10 @@ Notez aussi vos remarques sur l'accompagnement : elles nourriront le bilan indiv
             ],
             min_months: 4,
             max_months: 5,
+            consultant_time: ConsultantTimeTemplate::default(),
+            half_day_minutes: default_half_day_minutes(),
+            day_minutes: default_day_minutes(),
+            introductive_min_minutes: default_introductive_min_minutes(),
         }
     }
 }
@@ -480,6 +551,54 @@ impl ProgrammeTemplate {
             errors.push((
                 "min_months".to_owned(),
                 "La durée minimale ne peut pas dépasser la durée maximale.".to_owned(),
+            ));
+        }
+
+        let ct = &self.consultant_time;
+        for (field, minutes) in [
+            (
+                "preparation_minutes_per_collective_session",
+                ct.preparation_minutes_per_collective_session,
+            ),
+            (
+                "travel_minutes_per_collective_session",
+                ct.travel_minutes_per_collective_session,
+            ),
+            (
+                "support_minutes_per_association",
+                ct.support_minutes_per_association,
+            ),
+            ("bilan_preparation_minutes", ct.bilan_preparation_minutes),
+            ("bilan_write_up_minutes", ct.bilan_write_up_minutes),
+            ("coordination_minutes", ct.coordination_minutes),
+        ] {
+            if minutes > MAX_PLANNED_MINUTES {
+                errors.push((
+                    format!("consultant_time.{field}"),
+                    format!(
+                        "Le temps prévu doit être compris entre 0 et {} minutes.",
+                        MAX_PLANNED_MINUTES
+                    ),
+                ));
+            }
+        }
+        if !(60..=720).contains(&self.day_minutes) {
+            errors.push((
+                "day_minutes".to_owned(),
+                "Une journée de travail collectif dure entre 60 et 720 minutes.".to_owned(),
+            ));
+        }
+        if self.half_day_minutes < 30 || self.half_day_minutes >= self.day_minutes {
+            errors.push((
+                "half_day_minutes".to_owned(),
+                "Une demi-journée dure au moins 30 minutes et moins qu'une journée.".to_owned(),
+            ));
+        }
+        if self.introductive_min_minutes > self.half_day_minutes {
+            errors.push((
+                "introductive_min_minutes".to_owned(),
+                "La durée minimale de la session introductive ne peut pas dépasser une demi-journée."
+                    .to_owned(),
             ));
         }
 

@@ -1,10 +1,17 @@
-//! Enrolment rules of the collective accompaniment (source 003): the cohort
-//! size cap (a refusal) and the target profile of associations (warnings
-//! only: the chargé·e de mission decides).
+//! Rules of the collective accompaniment (source 003): the cohort size cap (a
+//! refusal), and the method's figures as warnings only — the chargé·e de
+//! mission decides: a cap above 8, the target profile of associations, the
+//! sessions' lengths and the director's planned mobilisation.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 
 use crate::domain::Warning;
+use crate::domain::budget::{self, DayLength, MobilisationStatus};
+use crate::domain::calendar::utc_to_paris;
+use crate::domain::programme::{ScheduledSession, SessionKind};
+
+/// Largest group the method recommends (« 8 structures au maximum »).
+pub const METHOD_MAX_ASSOCIATIONS: i32 = 8;
 
 /// Minimum age, in years, of a targeted association at the cohort start.
 pub const MIN_ASSOCIATION_AGE_YEARS: i32 = 3;
@@ -32,6 +39,8 @@ pub struct AssociationFacts<'a> {
     pub name: &'a str,
     pub salaried_staff: Option<i32>,
     pub creation_year: Option<i32>,
+    /// Known creation date; when set, the age is compared by date, not by year.
+    pub creation_date: Option<NaiveDate>,
     pub general_interest: bool,
     /// A salaried director is enrolled as a participant.
     pub has_director: bool,
@@ -55,7 +64,20 @@ pub fn association_warnings(facts: &AssociationFacts, cohort_start: NaiveDate) -
             format!("{name} : effectif salarié non renseigné (l'accompagnement vise les associations employeuses)."),
         )),
     }
-    if let Some(year) = facts.creation_year {
+    if let Some(date) = facts.creation_date {
+        let third_birthday =
+            date.checked_add_months(Months::new(12 * MIN_ASSOCIATION_AGE_YEARS as u32));
+        if third_birthday.is_none_or(|d| d > cohort_start) {
+            warnings.push(Warning::new(
+                "too_young",
+                format!(
+                    "{name} a été créée le {}, moins de {MIN_ASSOCIATION_AGE_YEARS} ans avant le début de la cohorte (le {}) : la méthode vise de préférence des associations créées depuis au moins {MIN_ASSOCIATION_AGE_YEARS} ans, la démarche diffère pour une structure en création.",
+                    crate::domain::fr::date_long(date),
+                    crate::domain::fr::date_long(cohort_start),
+                ),
+            ));
+        }
+    } else if let Some(year) = facts.creation_year {
         let age = cohort_start.year() - year;
         if age < MIN_ASSOCIATION_AGE_YEARS {
             warnings.push(Warning::new(
@@ -89,6 +111,126 @@ pub fn association_warnings(facts: &AssociationFacts, cohort_start: NaiveDate) -
     warnings
 }
 
+/// A cap above the method's 8 associations is accepted, with this warning.
+pub fn cap_warning(cap: i32) -> Option<Warning> {
+    (cap > METHOD_MAX_ASSOCIATIONS).then(|| {
+        Warning::new(
+            "cap_above_method",
+            format!(
+                "La capacité de la cohorte est de {cap} associations : la méthode recommande {METHOD_MAX_ASSOCIATIONS} structures au maximum, pour que chacune ait le temps de partager son état des lieux et de bénéficier de l'effet miroir."
+            ),
+        )
+    })
+}
+
+/// The method's lengths, in minutes (from the programme template).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionLengths {
+    pub half_day_minutes: i64,
+    pub day_minutes: i64,
+    pub introductive_min_minutes: i64,
+}
+
+fn hours(minutes: i64) -> String {
+    match (minutes / 60, minutes % 60) {
+        (h, 0) => format!("{h}\u{a0}h"),
+        (0, m) => format!("{m}\u{a0}min"),
+        (h, m) => format!("{h}\u{a0}h\u{a0}{m:02}"),
+    }
+}
+
+/// Collective sessions (état des lieux, évolution) shorter than a half-day or
+/// longer than a day (or spread over two days), and an introductive session
+/// shorter than its minimum or longer than a half-day. Bilans are not checked.
+///
+/// Codes: `collective_session_too_short`, `collective_session_too_long`,
+/// `introductive_too_short`, `introductive_too_long`.
+pub fn session_length_warnings(
+    sessions: &[ScheduledSession],
+    lengths: &SessionLengths,
+) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    for s in sessions {
+        let minutes = (s.ends_at - s.starts_at).num_minutes();
+        let two_days = utc_to_paris(s.starts_at).date() != utc_to_paris(s.ends_at).date();
+        let length = hours(minutes);
+        match s.kind {
+            SessionKind::EtatDesLieux | SessionKind::Evolution => {
+                if minutes < lengths.half_day_minutes {
+                    warnings.push(Warning::new(
+                        "collective_session_too_short",
+                        format!(
+                            "« {} » dure {length}, moins d'une demi-journée ({}) : la méthode prévoit des sessions collectives d'une demi-journée à une journée, pour que chaque structure partage son travail.",
+                            s.label,
+                            hours(lengths.half_day_minutes)
+                        ),
+                    ));
+                } else if minutes > lengths.day_minutes || two_days {
+                    warnings.push(Warning::new(
+                        "collective_session_too_long",
+                        format!(
+                            "« {} » dure {length}{}, plus d'une journée ({}) : la méthode prévoit des sessions collectives d'une demi-journée à une journée ; répartissez le contenu sur les travaux d'intersession ou une autre session.",
+                            s.label,
+                            if two_days { " sur deux jours" } else { "" },
+                            hours(lengths.day_minutes)
+                        ),
+                    ));
+                }
+            }
+            SessionKind::Introductive => {
+                if minutes < lengths.introductive_min_minutes {
+                    warnings.push(Warning::new(
+                        "introductive_too_short",
+                        format!(
+                            "La session introductive dure {length}, moins de {} : la méthode compte 1\u{a0}h\u{a0}30 si les participant·es connaissent déjà la notion de modèle socio-économique, davantage sinon.",
+                            hours(lengths.introductive_min_minutes)
+                        ),
+                    ));
+                } else if minutes > lengths.half_day_minutes || two_days {
+                    warnings.push(Warning::new(
+                        "introductive_too_long",
+                        format!(
+                            "La session introductive dure {length}, plus d'une demi-journée ({}) : la méthode la prévoit de 1\u{a0}h\u{a0}30 (participant·es familiers de la notion) à une demi-journée.",
+                            hours(lengths.half_day_minutes)
+                        ),
+                    ));
+                }
+            }
+            SessionKind::BilanIndividuel => {}
+        }
+    }
+    warnings
+}
+
+/// The director's planned mobilisation (sessions they are expected at plus the
+/// homework's preparation estimates) outside the method's 4–6 days, as a
+/// warning (`director_mobilisation`); `None` within.
+pub fn mobilisation_warning(
+    session_minutes: &[i64],
+    preparation_half_days: &[i64],
+    day: DayLength,
+) -> Option<Warning> {
+    let m = budget::mobilisation(session_minutes, preparation_half_days, day);
+    let advice = match m.status {
+        MobilisationStatus::Within => return None,
+        MobilisationStatus::Below => {
+            "la méthode prévoit que la personne dirigeante se mobilise 4 à 6 jours, travaux préparatoires compris : en deçà, les sessions collectives risquent de manquer de matière."
+        }
+        MobilisationStatus::Above => {
+            "la méthode prévoit que la personne dirigeante se mobilise 4 à 6 jours, travaux préparatoires compris : au-delà, l'engagement demandé risque de décourager les associations."
+        }
+    };
+    let total = day.format_days(m.total_minutes);
+    Some(Warning::new(
+        "director_mobilisation",
+        format!(
+            "Le programme prévoit {total} de mobilisation pour la direction de chaque association ({} en session, {} de travaux préparatoires) : {advice}",
+            day.format_days(m.session_minutes),
+            crate::domain::fr::half_days(m.preparation_half_days),
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +244,7 @@ mod tests {
             name: "Les Petits Débrouillards",
             salaried_staff: Some(12),
             creation_year: Some(2010),
+            creation_date: None,
             general_interest: true,
             has_director: true,
             has_governance: true,
@@ -178,6 +321,150 @@ mod tests {
             ..ideal()
         };
         assert!(association_warnings(&unknown, start()).is_empty());
+    }
+
+    #[test]
+    fn a_known_creation_date_is_compared_by_date_not_by_year() {
+        // Created 2024-03-01, cohort starts 2027-01-11: 3 years by year, 2 years 10 months by date.
+        let facts = AssociationFacts {
+            creation_year: Some(2024),
+            creation_date: NaiveDate::from_ymd_opt(2024, 3, 1),
+            ..ideal()
+        };
+        let w = association_warnings(&facts, start());
+        assert_eq!(codes(&w), ["too_young"]);
+        assert!(
+            w[0].message.contains("créée le vendredi 1er mars 2024"),
+            "{}",
+            w[0].message
+        );
+        assert!(
+            w[0].message
+                .contains("moins de 3 ans avant le début de la cohorte")
+        );
+        // Exactly three years before the start is old enough.
+        let facts = AssociationFacts {
+            creation_date: NaiveDate::from_ymd_opt(2024, 1, 11),
+            ..facts
+        };
+        assert!(association_warnings(&facts, start()).is_empty());
+        // Year only: 2024 is three years before 2027.
+        let facts = AssociationFacts {
+            creation_date: None,
+            ..facts
+        };
+        assert!(association_warnings(&facts, start()).is_empty());
+    }
+
+    #[test]
+    fn a_cap_above_eight_is_a_warning_saying_what_the_method_recommends() {
+        assert_eq!(cap_warning(8), None);
+        assert_eq!(cap_warning(6), None);
+        let w = cap_warning(10).unwrap();
+        assert_eq!(w.code, "cap_above_method");
+        assert!(w.message.starts_with("La capacité de la cohorte est de 10 associations : la méthode recommande 8 structures au maximum"));
+    }
+
+    fn session(
+        kind: SessionKind,
+        start: (u32, u32, u32),
+        end: (u32, u32, u32),
+    ) -> ScheduledSession {
+        let at = |(d, h, m): (u32, u32, u32)| {
+            crate::domain::calendar::paris_to_utc(
+                NaiveDate::from_ymd_opt(2027, 2, d)
+                    .unwrap()
+                    .and_hms_opt(h, m, 0)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        ScheduledSession {
+            id: "s".into(),
+            kind,
+            association_id: None,
+            label: kind.label().to_owned(),
+            starts_at: at(start),
+            ends_at: at(end),
+        }
+    }
+
+    const LENGTHS: SessionLengths = SessionLengths {
+        half_day_minutes: 180,
+        day_minutes: 420,
+        introductive_min_minutes: 90,
+    };
+
+    #[test]
+    fn a_collective_session_of_an_hour_and_a_half_is_too_short() {
+        let w = session_length_warnings(
+            &[session(SessionKind::EtatDesLieux, (2, 9, 30), (2, 11, 0))],
+            &LENGTHS,
+        );
+        assert_eq!(codes(&w), ["collective_session_too_short"]);
+        assert!(w[0].message.starts_with(
+            "« État des lieux » dure 1\u{a0}h\u{a0}30, moins d'une demi-journée (3\u{a0}h)"
+        ));
+        assert!(w[0].message.contains("d'une demi-journée à une journée"));
+    }
+
+    #[test]
+    fn a_collective_session_over_a_day_or_over_two_days_is_too_long() {
+        let w = session_length_warnings(
+            &[
+                session(SessionKind::Evolution, (2, 9, 0), (2, 17, 30)),
+                session(SessionKind::EtatDesLieux, (3, 14, 0), (4, 12, 0)),
+            ],
+            &LENGTHS,
+        );
+        assert_eq!(
+            codes(&w),
+            ["collective_session_too_long", "collective_session_too_long"]
+        );
+        assert!(w[1].message.contains("sur deux jours"));
+    }
+
+    #[test]
+    fn collective_sessions_from_a_half_day_to_a_day_pass() {
+        let w = session_length_warnings(
+            &[
+                session(SessionKind::Evolution, (2, 9, 0), (2, 12, 0)),
+                session(SessionKind::EtatDesLieux, (3, 9, 30), (3, 16, 30)),
+                session(SessionKind::BilanIndividuel, (4, 9, 0), (4, 9, 30)),
+            ],
+            &LENGTHS,
+        );
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn an_introductive_session_runs_from_an_hour_and_a_half_to_a_half_day() {
+        let check = |end: (u32, u32, u32)| {
+            codes(&session_length_warnings(
+                &[session(SessionKind::Introductive, (2, 9, 0), end)],
+                &LENGTHS,
+            ))
+        };
+        assert_eq!(check((2, 10, 0)), ["introductive_too_short"]);
+        assert!(check((2, 10, 30)).is_empty());
+        assert!(check((2, 12, 0)).is_empty());
+        assert_eq!(check((2, 13, 0)), ["introductive_too_long"]);
+    }
+
+    #[test]
+    fn a_director_planned_outside_four_to_six_days_is_warned() {
+        let day = DayLength::STANDARD;
+        // Defaults: 3 h + 6 h 30 + 6 h 30 + 2 h of sessions, 6 half-days of homework.
+        assert_eq!(
+            mobilisation_warning(&[180, 390, 390, 120], &[3, 2, 1], day),
+            None
+        );
+        let low = mobilisation_warning(&[180, 390, 390, 120], &[1], day).unwrap();
+        assert_eq!(low.code, "director_mobilisation");
+        assert!(low.message.contains("en deçà"));
+        assert!(low.message.contains("4 à 6 jours"));
+        let high = mobilisation_warning(&[420, 420, 420], &[10], day).unwrap();
+        assert!(high.message.contains("au-delà"));
     }
 
     #[test]

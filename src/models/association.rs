@@ -1,7 +1,7 @@
 //! Association enrolled in a cohort (the enrolment is the row: an association takes part
 //! in one cohort at a time). Enrolment respects the cohort's cap, atomically.
 
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,9 @@ pub struct Association {
     pub updated_at: NaiveDateTime,
     /// In the cohort mirror, peers see it by name (else « Association A », « B »…).
     pub mirror_named: bool,
+    /// Known creation date (the year alone is `creation_year`); the method's « at least
+    /// 3 years » is then compared by date.
+    pub creation_date: Option<NaiveDate>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
@@ -49,6 +52,10 @@ pub struct AssociationInput {
     pub siret: String,
     #[serde(default, deserialize_with = "lenient")]
     pub creation_year: String,
+    /// « Date de création (si connue) », `AAAA-MM-JJ` or `JJ/MM/AAAA`; fills the year when
+    /// that is blank, and must agree with it otherwise.
+    #[serde(default, deserialize_with = "lenient")]
+    pub creation_date: String,
     #[serde(default, deserialize_with = "lenient")]
     pub salaried_staff: String,
     #[serde(default, deserialize_with = "lenient")]
@@ -69,6 +76,10 @@ impl From<&Association> for AssociationInput {
             rna: a.rna.clone().unwrap_or_default(),
             siret: a.siret.clone().unwrap_or_default(),
             creation_year: a.creation_year.map(|y| y.to_string()).unwrap_or_default(),
+            creation_date: a
+                .creation_date
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
             salaried_staff: a.salaried_staff.map(|y| y.to_string()).unwrap_or_default(),
             sector: a.sector.clone(),
             town: a.town.clone(),
@@ -87,6 +98,7 @@ struct Values {
     rna: Option<String>,
     siret: Option<String>,
     creation_year: Option<i32>,
+    creation_date: Option<NaiveDate>,
     salaried_staff: Option<i32>,
     sector: String,
     town: String,
@@ -111,13 +123,45 @@ impl AssociationInput {
                 .ok(),
         };
         let this_year = chrono::Datelike::year(&chrono::Utc::now());
-        let creation_year = c.int("creation_year", &self.creation_year, 1800, this_year + 1);
+        let mut creation_year = c.int("creation_year", &self.creation_year, 1800, this_year + 1);
+        let creation_date = match self.creation_date.trim() {
+            "" => None,
+            // Not `Check::date`: that one is for programme dates (2000–2100).
+            v => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .or_else(|_| NaiveDate::parse_from_str(v, "%d/%m/%Y"))
+                .map_err(|_| {
+                    c.add(
+                        "creation_date",
+                        "Date invalide : utilisez le format JJ/MM/AAAA (par exemple 15/09/2012).",
+                    )
+                })
+                .ok(),
+        };
+        if let Some(date) = creation_date {
+            if !(1800..=this_year + 1).contains(&date.year()) {
+                c.add(
+                    "creation_date",
+                    format!(
+                        "La date de création doit se situer entre 1800 et {}.",
+                        this_year + 1
+                    ),
+                );
+            } else if self.creation_year.trim().is_empty() {
+                creation_year = Some(date.year());
+            } else if creation_year.is_some_and(|y| y != date.year()) {
+                c.add(
+                    "creation_date",
+                    "La date de création ne tombe pas l'année de création indiquée : corrigez l'une ou l'autre.",
+                );
+            }
+        }
         let salaried_staff = c.int("salaried_staff", &self.salaried_staff, 0, 100_000);
         let v = Values {
             name,
             rna,
             siret,
             creation_year,
+            creation_date,
             salaried_staff,
             sector: c.text("sector", &self.sector, 150),
             town: c.text("town", &self.town, 150),
@@ -193,6 +237,7 @@ pub fn enrol(
                 associations::rna.eq(&v.rna),
                 associations::siret.eq(&v.siret),
                 associations::creation_year.eq(v.creation_year),
+                associations::creation_date.eq(v.creation_date),
                 associations::salaried_staff.eq(v.salaried_staff),
                 associations::sector.eq(&v.sector),
                 associations::town.eq(&v.town),
@@ -227,6 +272,7 @@ pub fn update(
                 associations::rna.eq(&v.rna),
                 associations::siret.eq(&v.siret),
                 associations::creation_year.eq(v.creation_year),
+                associations::creation_date.eq(v.creation_date),
                 associations::salaried_staff.eq(v.salaried_staff),
                 associations::sector.eq(&v.sector),
                 associations::town.eq(&v.town),

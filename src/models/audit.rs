@@ -322,7 +322,7 @@ pub struct AuditEntry {
 }
 
 /// The fields shown, in the order they are listed, with their French labels.
-const FIELDS: [(&str, &str); 52] = [
+const FIELDS: [(&str, &str); 53] = [
     ("name", "Nom"),
     ("title", "Titre"),
     ("kind", "Type"),
@@ -347,6 +347,7 @@ const FIELDS: [(&str, &str); 52] = [
     ("rna", "RNA"),
     ("siret", "SIRET"),
     ("creation_year", "Année de création"),
+    ("creation_date", "Date de création"),
     ("salaried_staff", "Salarié·es"),
     ("sector", "Secteur"),
     ("town", "Commune"),

@@ -16,9 +16,11 @@ use crate::db::schema::{cohort_budgets, cohort_funders};
 use crate::db::{Conn, write_tx};
 use crate::domain::Warning;
 use crate::domain::budget::{
-    self, Contract, DayLength, Funder, TimeTotals, budget_warnings, parse_hours, parse_percent,
-    planned_from_sessions, split_among_funders, split_cents, time_totals, validate_funders,
+    self, Contract, DayLength, Funder, TimeAmount, TimeKind, TimeTotals, budget_warnings,
+    parse_hours, parse_percent, planned_time, split_among_funders, split_cents, time_totals,
+    validate_funders,
 };
+use crate::domain::programme::ProgrammeTemplate;
 use crate::error::{AppError, FieldErrors};
 use crate::models::input::{Check, lenient, new_id, now};
 use crate::models::{check_version, cohort, dla, session, stale, time_entry};
@@ -583,10 +585,34 @@ pub fn save(conn: &mut Conn, cohort_id: &str, input: &BudgetInput) -> Result<(),
     })
 }
 
+/// The cohort's planned consultant time, live from its template, its sessions and its
+/// enrolled associations (`domain::budget::planned_time`): what every « temps prévu »
+/// figure shows, through [`overview`].
+pub fn planned(
+    conn: &mut Conn,
+    c: &cohort::Cohort,
+    associations: u32,
+    default_template: &ProgrammeTemplate,
+) -> Result<Vec<(TimeKind, TimeAmount)>, AppError> {
+    let sessions: Vec<_> = session::list_for_cohort(conn, &c.id)?
+        .iter()
+        .map(|s| (s.kind(), i64::from(s.planned_half_days)))
+        .collect();
+    Ok(planned_time(
+        &c.template(default_template),
+        &sessions,
+        associations,
+    ))
+}
+
 /// The cohort's budget: contract, cost and its split, planned / logged / remaining time
 /// per kind, and the warnings.
-pub fn overview(conn: &mut Conn, cohort_id: &str) -> Result<BudgetOverview, AppError> {
-    cohort::get(conn, cohort_id)?;
+pub fn overview(
+    conn: &mut Conn,
+    cohort_id: &str,
+    default_template: &ProgrammeTemplate,
+) -> Result<BudgetOverview, AppError> {
+    let co = cohort::get(conn, cohort_id)?;
     let associations = cohort::association_count(conn, cohort_id)?.max(0) as u32;
     let (contract, version) = contract(conn, cohort_id)?;
     let cost_cents = contract.cost_cents();
@@ -625,13 +651,7 @@ pub fn overview(conn: &mut Conn, cohort_id: &str) -> Result<BudgetOverview, AppE
     } else {
         Vec::new()
     };
-    let sessions = session::list_for_cohort(conn, cohort_id)?;
-    let planned = planned_from_sessions(
-        &sessions
-            .iter()
-            .map(|s| (s.kind(), i64::from(s.planned_half_days)))
-            .collect::<Vec<_>>(),
-    );
+    let planned = planned(conn, &co, associations, default_template)?;
     let logged = time_entry::amounts(conn, cohort_id)?;
     let totals = time_totals(&planned, &logged, contract.day_length);
     let warnings = budget_warnings(&contract, associations, &list, &totals);

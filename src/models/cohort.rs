@@ -95,12 +95,33 @@ impl Cohort {
         self.published_at.map(|t| t.and_utc())
     }
 
-    /// The cohort's own template, or the configured default.
+    /// The cohort's own template, or the configured default. Fields a stored template
+    /// lacks (it was saved before they existed) take the configured default's value, not
+    /// the code's.
     pub fn template(&self, default: &ProgrammeTemplate) -> ProgrammeTemplate {
         self.programme_template
             .as_deref()
-            .and_then(|json| serde_json::from_str(json).ok())
+            .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+            .and_then(|mut stored| {
+                let defaults = serde_json::to_value(default).ok()?;
+                fill_missing(&mut stored, &defaults);
+                serde_json::from_value(stored).ok()
+            })
             .unwrap_or_else(|| default.clone())
+    }
+}
+
+/// Copies into `stored` the object keys of `defaults` it lacks, at every depth of objects.
+fn fill_missing(stored: &mut serde_json::Value, defaults: &serde_json::Value) {
+    if let (Some(stored), Some(defaults)) = (stored.as_object_mut(), defaults.as_object()) {
+        for (key, value) in defaults {
+            match stored.get_mut(key) {
+                Some(own) => fill_missing(own, value),
+                None => {
+                    stored.insert(key.clone(), value.clone());
+                }
+            }
+        }
     }
 }
 

@@ -37,12 +37,19 @@ pub struct Figures {
     pub used_percent: i64,
     pub contract_recorded: bool,
     pub warnings: Vec<Warning>,
+    /// The planned time in days, for the burn chart (the figure is `planned`).
+    #[serde(skip)]
+    pub planned_days: f64,
 }
 
 /// The figures of the budget overview (`models::budget`), in French.
-fn figures(conn: &mut Conn, cohort_id: &str) -> Result<(Contract, Figures), AppError> {
+fn figures(
+    conn: &mut Conn,
+    cohort_id: &str,
+    template: &ProgrammeTemplate,
+) -> Result<(Contract, Figures), AppError> {
     let (contract, recorded) = contract(conn, cohort_id)?;
-    let overview = crate::models::budget::overview(conn, cohort_id)?;
+    let overview = crate::models::budget::overview(conn, cohort_id, template)?;
     let (day, totals) = (contract.day_length, &overview.totals);
     let contracted = contract.contracted_minutes();
     let figures = Figures {
@@ -57,6 +64,7 @@ fn figures(conn: &mut Conn, cohort_id: &str) -> Result<(Contract, Figures), AppE
         },
         contract_recorded: recorded,
         warnings: overview.warnings,
+        planned_days: totals.planned_minutes as f64 / day.minutes() as f64,
     };
     Ok((contract, figures))
 }
@@ -122,7 +130,7 @@ pub fn cohort(
     now: NaiveDateTime,
 ) -> Result<(Overview, CohortDashboard), AppError> {
     let o = programme::overview(conn, cohort_id, template, alsace_moselle)?;
-    let (contract, figures) = figures(conn, cohort_id)?;
+    let (contract, figures) = figures(conn, cohort_id, template)?;
     // (date, amount) of every time entry.
     let logged: Vec<(NaiveDate, TimeAmount)> =
         crate::models::time_entry::list_for_cohort(conn, cohort_id)?
@@ -192,7 +200,7 @@ pub fn cohort(
     // Burn: planned time at each session's date, logged time at each entry's date.
     let day = contract.day_length;
     let to_days = |a: TimeAmount| a.to_minutes(day) as f64 / day.minutes() as f64;
-    let planned_points: Vec<(NaiveDate, f64)> = o
+    let mut planned_points: Vec<(NaiveDate, f64)> = o
         .sessions
         .iter()
         .filter(|s| s.planned_half_days > 0)
@@ -203,6 +211,14 @@ pub fn cohort(
             )
         })
         .collect();
+    // The method's time around the sessions (preparation, support, bilans' write-up,
+    // coordination, travel) is due by the last session, so the curve ends on the plan.
+    let around: f64 = figures.planned_days - planned_points.iter().map(|(_, d)| d).sum::<f64>();
+    if let Some(last) = o.sessions.iter().map(|s| s.local_start().date()).max()
+        && around > 0.0
+    {
+        planned_points.push((last, around));
+    }
     let logged_points: Vec<(NaiveDate, f64)> =
         logged.iter().map(|(d, a)| (*d, to_days(*a))).collect();
     let contract_days = contract.contracted_half_days as f64 / 2.0;
@@ -396,7 +412,7 @@ pub fn dla(
         .chain(shared.iter().map(|id| (id, "partenaire")))
     {
         let o = programme::overview(conn, id, template, alsace_moselle)?;
-        let (_, figures) = figures(conn, id)?;
+        let (_, figures) = figures(conn, id, template)?;
         let warning_count = figures.warnings.len() + o.warnings.len();
         out.push(DlaCohort {
             id: o.cohort.id.clone(),

@@ -255,6 +255,23 @@ pub fn warnings(
         alsace_moselle,
     );
     let has_programme = !sessions.is_empty();
+    out.extend(rules::cap_warning(cohort.association_cap));
+    out.extend(rules::session_length_warnings(
+        &scheduled,
+        &rules::SessionLengths {
+            half_day_minutes: i64::from(template.half_day_minutes),
+            day_minutes: i64::from(template.day_minutes),
+            introductive_min_minutes: i64::from(template.introductive_min_minutes),
+        },
+    ));
+    if has_programme {
+        out.extend(director_plan_warning(
+            sessions,
+            tasks,
+            associations,
+            &template,
+        ));
+    }
     for a in associations {
         let mine: Vec<&Participant> = participants
             .iter()
@@ -264,6 +281,7 @@ pub fn warnings(
             name: &a.name,
             salaried_staff: a.salaried_staff,
             creation_year: a.creation_year,
+            creation_date: a.creation_date,
             general_interest: a.general_interest,
             has_director: mine.iter().any(|p| p.role == "direction"),
             has_governance: mine.iter().any(|p| p.role == "gouvernance"),
@@ -285,6 +303,42 @@ pub fn warnings(
         }
     }
     out
+}
+
+/// The director's planned mobilisation against the method's 4–6 days, for the first
+/// association that has a bilan (all follow the same programme): the collective sessions
+/// and that bilan, the homework preparing them or no session in particular.
+fn director_plan_warning(
+    sessions: &[Session],
+    tasks: &[IntersessionTask],
+    associations: &[Association],
+    template: &ProgrammeTemplate,
+) -> Option<Warning> {
+    let bilan_of = associations.iter().find_map(|a| {
+        sessions
+            .iter()
+            .find(|s| s.association_id.as_deref() == Some(&a.id))
+            .map(|s| s.id.as_str())
+    });
+    let attended: Vec<&Session> = sessions
+        .iter()
+        .filter(|s| s.kind().is_collective() || Some(s.id.as_str()) == bilan_of)
+        .collect();
+    let minutes: Vec<i64> = attended
+        .iter()
+        .map(|s| (s.ends_at - s.starts_at).num_minutes())
+        .collect();
+    let preparation: Vec<i64> = tasks
+        .iter()
+        .filter(|t| match t.session_id.as_deref() {
+            None => true,
+            Some(id) => attended.iter().any(|s| s.id == id),
+        })
+        .map(|t| i64::from(t.preparation_half_days))
+        .collect();
+    let day = crate::domain::budget::DayLength::from_minutes(i64::from(template.day_minutes))
+        .unwrap_or_default();
+    rules::mobilisation_warning(&minutes, &preparation, day)
 }
 
 /// Returned status of a task for an association, if any.

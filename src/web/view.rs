@@ -138,6 +138,7 @@ pub fn association(a: &Association, participants: &[Participant]) -> Value {
         "rna": a.rna,
         "siret": a.siret,
         "creation_year": a.creation_year,
+        "creation_date": a.creation_date.map(fr::date_long),
         "salaried_staff": a.salaried_staff,
         "sector": a.sector,
         "town": a.town,

@@ -23,7 +23,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     responses((status = 200, body = BudgetOverview), (status = 404, body = ErrorBody)))]
 pub async fn get_budget(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    let o = crate::db::run(&state.pool, move |c| budget::overview(c, &id)).await?;
+    let template = state.config.programme.clone();
+    let o = crate::db::run(&state.pool, move |c| budget::overview(c, &id, &template)).await?;
     Ok(HttpResponse::Ok().json(o))
 }
 
@@ -37,6 +38,7 @@ pub async fn put_budget(
     body: Patch<BudgetInput>,
 ) -> ApiResult {
     let id = path.into_inner();
+    let template = state.config.programme.clone();
     let o = state
         .write(move |c| {
             // Each part sent carries the version it read; a part left out is unchanged.
@@ -65,7 +67,7 @@ pub async fn put_budget(
                 input.funders = None;
             }
             budget::save(c, &id, &input)?;
-            budget::overview(c, &id)
+            budget::overview(c, &id, &template)
         })
         .await?;
     Ok(HttpResponse::Ok().json(o))

@@ -53,6 +53,11 @@ pub struct CohortOut {
     #[serde(flatten)]
     pub cohort: Cohort,
     pub partner_dla_ids: Vec<String>,
+    /// On creation and change: the cohort's warnings after it (`{code, message}`, as
+    /// `GET …/warnings` gives them), e.g. a cap above the method's 8 associations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub warnings: Option<Vec<crate::domain::Warning>>,
 }
 
 #[utoipa::path(get, path = "/api/v1/cohorts", tag = "Cohortes", responses((status = 200, body = Vec<Cohort>)))]
@@ -77,6 +82,10 @@ pub async fn create(
     actor: Actor,
     body: Json<CohortInput>,
 ) -> ApiResult {
+    let (template, am) = (
+        state.config.programme.clone(),
+        state.config.calendar.alsace_moselle,
+    );
     let out = state
         .write(move |c| {
             actor.check_dla("dla_id", &body.dla_id)?;
@@ -88,9 +97,11 @@ pub async fn create(
             )?;
             let cohort = cohort::create(c, &body)?;
             let partner_dla_ids = cohort::partner_ids(c, &cohort.id)?;
+            let warnings = programme::overview(c, &cohort.id, &template, am)?.warnings;
             Ok(CohortOut {
                 cohort,
                 partner_dla_ids,
+                warnings: Some(warnings),
             })
         })
         .await?;
@@ -104,6 +115,7 @@ pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> ApiResu
         Ok(CohortOut {
             cohort: cohort::get(c, &id)?,
             partner_dla_ids: cohort::partner_ids(c, &id)?,
+            warnings: None,
         })
     })
     .await?;
@@ -119,6 +131,10 @@ pub async fn update(
     body: Patch<CohortInput>,
 ) -> ApiResult {
     let id = path.into_inner();
+    let (template, am) = (
+        state.config.programme.clone(),
+        state.config.calendar.alsace_moselle,
+    );
     let out = state
         .write(move |c| {
             let current = cohort::get(c, &id)?;
@@ -128,6 +144,7 @@ pub async fn update(
                 &CohortOut {
                     cohort: current.clone(),
                     partner_dla_ids: partners.clone(),
+                    warnings: None,
                 },
             )?;
             actor.check_cohort_ownership(
@@ -146,6 +163,7 @@ pub async fn update(
             Ok(CohortOut {
                 cohort,
                 partner_dla_ids: cohort::partner_ids(c, &id)?,
+                warnings: Some(programme::overview(c, &id, &template, am)?.warnings),
             })
         })
         .await?;

@@ -149,6 +149,7 @@ async fn show(
         name: &a.name,
         salaried_staff: a.salaried_staff,
         creation_year: a.creation_year,
+        creation_date: a.creation_date,
         general_interest: a.general_interest,
         has_director: participants.iter().any(|p| p.role == "direction"),
         has_governance: participants.iter().any(|p| p.role == "gouvernance"),

@@ -319,10 +319,11 @@ async fn page_ctx(
 ) -> Result<Value, AppError> {
     let ch = choices(state, cohort_id).await?;
     let cid = cohort_id.to_owned();
+    let template = state.config.programme.clone();
     let (overview, entries, contract, funders_form, dlas) = crate::db::run(&state.pool, move |c| {
         let (contract, version) = budget::contract(c, &cid)?;
         Ok((
-            budget::overview(c, &cid)?,
+            budget::overview(c, &cid, &template)?,
             time_entry::list_for_cohort(c, &cid)?,
             ContractInput::from_contract(&contract, version),
             budget::funders_form(c, &cid)?,

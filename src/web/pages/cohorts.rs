@@ -274,8 +274,11 @@ async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
     );
-    let o = crate::db::run(&state.pool, move |c| {
-        programme::overview(c, &cid, &template, am)
+    let (o, budget) = crate::db::run(&state.pool, move |c| {
+        Ok((
+            programme::overview(c, &cid, &template, am)?,
+            crate::models::budget::overview(c, &cid, &template)?,
+        ))
     })
     .await?;
     let now = chrono::Utc::now().naive_utc();
@@ -291,7 +294,17 @@ async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
         .map(|t| view::task(t, &o.sessions, &o.associations, &o.returns, today))
         .collect();
     let full = o.associations.len() as i32 >= o.cohort.association_cap;
-    let planned: i32 = o.sessions.iter().map(|s| s.planned_half_days).sum();
+    // The plan's figure and its warnings, as on the budget page and the dashboard.
+    let day = crate::domain::budget::DayLength::from_minutes(budget.contract.day_minutes)
+        .unwrap_or_default();
+    let mut warnings = o.warnings.clone();
+    warnings.extend(
+        budget
+            .warnings
+            .iter()
+            .filter(|w| matches!(w.code, "plan_below_minimum" | "over_contract"))
+            .cloned(),
+    );
     Ok(json!({
         "title": o.cohort.name,
         "nav_cohorts": true,
@@ -316,10 +329,10 @@ async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
         "has_programme": !o.sessions.is_empty(),
         "published_at": o.cohort.published_at.map(view::utc_long),
         "session_count": o.sessions.len(),
-        "planned_days": fr::half_days(planned as i64),
+        "planned_days": day.format_days(budget.totals.planned_minutes),
         "timeline": view::timeline(&o, now, today),
         "tasks": tasks,
-        "warnings": o.warnings,
+        "warnings": warnings,
     }))
 }
 
