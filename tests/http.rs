@@ -1397,6 +1397,50 @@ async fn post_template(app: &TestApp, cohort: &str, form: &[(String, String)]) -
 }
 
 #[actix_web::test]
+async fn the_template_page_sets_the_consultant_time_around_the_sessions_and_the_method_lengths() {
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let cohort = app.create_cohort(&dla, "Cohorte modèle").await;
+    let form = template_form(
+        &app,
+        &cohort,
+        &[
+            ("consultant_time.coordination_minutes", "7 h"),
+            ("consultant_time.travel_minutes_per_collective_session", "0"),
+            ("half_day_minutes", "3 h 30"),
+        ],
+    )
+    .await;
+    post_template(&app, &cohort, &form).await.expect(303);
+    let saved = app
+        .get(&format!("/api/v1/cohorts/{cohort}/programme-template"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(saved["consultant_time"]["coordination_minutes"], 420);
+    assert_eq!(
+        saved["consultant_time"]["travel_minutes_per_collective_session"],
+        0
+    );
+    assert_eq!(saved["half_day_minutes"], 210);
+    // Unreadable: refused beside that field, what was typed kept.
+    let form = template_form(
+        &app,
+        &cohort,
+        &[(
+            "consultant_time.support_minutes_per_association",
+            "beaucoup",
+        )],
+    )
+    .await;
+    let res = post_template(&app, &cohort, &form).await.expect(422);
+    let html = res.text();
+    let around = common::around_field(&html, "consultant_time.support_minutes_per_association");
+    assert!(around.contains("Durée illisible"), "{around}");
+    assert!(around.contains("beaucoup"));
+}
+
+#[actix_web::test]
 async fn the_template_form_refuses_bilan_slots_out_of_order_beside_the_field() {
     let app = spawn().await;
     let dla = app.create_dla().await;

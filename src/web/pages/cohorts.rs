@@ -434,6 +434,63 @@ fn duration_text(minutes: u32) -> String {
     crate::models::time_entry::hours_text(i64::from(minutes))
 }
 
+/// The consultant's time around the sessions (`consultant_time.*`) and the method's
+/// lengths the warnings compare with, as the page shows them: key, label.
+const TIME_FIELDS: [(&str, &str); 9] = [
+    (
+        "consultant_time.preparation_minutes_per_collective_session",
+        "Préparation de chaque séance collective",
+    ),
+    (
+        "consultant_time.travel_minutes_per_collective_session",
+        "Déplacement pour chaque séance collective",
+    ),
+    (
+        "consultant_time.support_minutes_per_association",
+        "Appui individuel entre les séances, par association",
+    ),
+    (
+        "consultant_time.bilan_preparation_minutes",
+        "Préparation de chaque bilan individuel",
+    ),
+    (
+        "consultant_time.bilan_write_up_minutes",
+        "Rédaction de chaque bilan individuel",
+    ),
+    (
+        "consultant_time.coordination_minutes",
+        "Coordination avec le DLA, pour toute la cohorte",
+    ),
+    ("half_day_minutes", "Une demi-journée dure"),
+    ("day_minutes", "Une journée dure"),
+    (
+        "introductive_min_minutes",
+        "Durée minimale de la session introductive",
+    ),
+];
+
+fn time_field_mut<'a>(t: &'a mut ProgrammeTemplate, key: &str) -> Option<&'a mut u32> {
+    let ct = &mut t.consultant_time;
+    Some(match key {
+        "consultant_time.preparation_minutes_per_collective_session" => {
+            &mut ct.preparation_minutes_per_collective_session
+        }
+        "consultant_time.travel_minutes_per_collective_session" => {
+            &mut ct.travel_minutes_per_collective_session
+        }
+        "consultant_time.support_minutes_per_association" => {
+            &mut ct.support_minutes_per_association
+        }
+        "consultant_time.bilan_preparation_minutes" => &mut ct.bilan_preparation_minutes,
+        "consultant_time.bilan_write_up_minutes" => &mut ct.bilan_write_up_minutes,
+        "consultant_time.coordination_minutes" => &mut ct.coordination_minutes,
+        "half_day_minutes" => &mut t.half_day_minutes,
+        "day_minutes" => &mut t.day_minutes,
+        "introductive_min_minutes" => &mut t.introductive_min_minutes,
+        _ => return None,
+    })
+}
+
 fn task_key(i: usize, field: &str) -> String {
     format!("tasks[{i}].{field}")
 }
@@ -511,6 +568,12 @@ fn template_values(t: &ProgrammeTemplate) -> BTreeMap<String, String> {
     m.insert(task_key(blank, "preparation_days"), "1".into());
     m.insert("min_months".into(), t.min_months.to_string());
     m.insert("max_months".into(), t.max_months.to_string());
+    let mut t = t.clone();
+    for (key, _) in TIME_FIELDS {
+        if let Some(minutes) = time_field_mut(&mut t, key) {
+            m.insert(key.to_string(), duration_text(*minutes));
+        }
+    }
     m
 }
 
@@ -655,6 +718,18 @@ fn apply_template(
     if let Some(x) = c.required_int("max_months", &get("max_months"), 1, 24) {
         t.max_months = x as u32
     }
+    for (key, _) in TIME_FIELDS {
+        let typed = get(key);
+        // « 0 » turns a kind of time off; an absent field (an older page) keeps its value.
+        let minutes = match typed.trim() {
+            _ if !v.contains_key(key) => None,
+            "0" => Some(0),
+            _ => duration(&mut c, key, &typed),
+        };
+        if let (Some(m), Some(slot)) = (minutes, time_field_mut(&mut t, key)) {
+            *slot = m
+        }
+    }
     if let Err(errors) = t.validate() {
         for (path, message) in errors {
             let field = match path
@@ -795,6 +870,14 @@ fn template_page(
         "months": [
             field("min_months".into(), "Durée minimale (mois)", "", values, errors),
             field("max_months".into(), "Durée maximale (mois)", "", values, errors),
+        ],
+        "time_sections": [
+            {"label": "Temps consultant autour des séances",
+             "intro": "Ces temps s'ajoutent au temps prévu de chaque séance pour le temps consultant prévu de la cohorte (la méthode compte 10 à 12 jours pour 8 associations). « 0 » ne compte rien.",
+             "fields": TIME_FIELDS[..6].iter().map(|(k, l)| field(k.to_string(), l, DURATION_HINT, values, errors)).collect::<Vec<_>>()},
+            {"label": "Repères de la méthode",
+             "intro": "Les points d'attention comparent les séances à ces durées : une séance collective d'une demi-journée à une journée, une session introductive d'au moins 1 h 30 et d'au plus une demi-journée.",
+             "fields": TIME_FIELDS[6..].iter().map(|(k, l)| field(k.to_string(), l, DURATION_HINT, values, errors)).collect::<Vec<_>>()},
         ],
     })
 }
