@@ -397,6 +397,22 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_setting_is_one_french_sentence_naming_the_key_and_its_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("COHORTE_SERVER__WORKERS", "beaucoup");
+            let err = format!("{:#}", Config::load_from(None, None).unwrap_err());
+            assert!(
+                err.starts_with("Réglage « server.workers » invalide"),
+                "{err}"
+            );
+            assert!(err.contains("« beaucoup »"), "{err}");
+            assert!(err.contains("COHORTE_SERVER__WORKERS"), "{err}");
+            assert!(!err.contains('\n'), "one sentence: {err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn cohorte_smtp_url_sets_the_mail_smtp_url() {
         figment::Jail::expect_with(|jail| {
             let c = Config::load_from(None, None).expect("valid configuration");
