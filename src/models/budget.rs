@@ -654,7 +654,13 @@ pub fn overview(
     let planned = planned(conn, &co, associations, default_template)?;
     let logged = time_entry::amounts(conn, cohort_id)?;
     let totals = time_totals(&planned, &logged, contract.day_length);
-    let warnings = budget_warnings(&contract, associations, &list, &totals);
+    let mut warnings = budget_warnings(&contract, associations, &list, &totals);
+    // Until the DLA records its contract, the prorated default is a placeholder: the plan
+    // going over it says nothing (a cohort of 4 plans more than 4/8 of 12 days, since the
+    // collective time does not shrink with the group).
+    if version == 0 {
+        warnings.retain(|w| w.code != "over_contract");
+    }
     Ok(BudgetOverview {
         cohort_id: cohort_id.to_owned(),
         associations,
