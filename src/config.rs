@@ -24,6 +24,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub auth: AuthConfig,
     pub privacy: PrivacyConfig,
+    pub evaluation: EvaluationConfig,
     pub programme: ProgrammeTemplate,
 }
 
@@ -106,6 +107,17 @@ pub struct PrivacyConfig {
     /// Months after a cohort's last session when email bodies and participants' contact
     /// details are purged (0 = never).
     pub purge_after_months: u32,
+}
+
+/// The associations' évaluation of the accompaniment (after their bilan) and its
+/// follow-up.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub struct EvaluationConfig {
+    /// Days after the bilan when an unanswered évaluation is reminded (0 = no reminder).
+    pub reminder_days: u32,
+    /// Months after the bilan when the follow-up asks which pistes were implemented
+    /// (0 = no follow-up).
+    pub followup_months: u32,
 }
 
 impl ServerConfig {
