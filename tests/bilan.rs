@@ -526,6 +526,12 @@ async fn the_reminder_after_the_bilan_is_planned_only_while_the_evaluation_is_un
         after.iter().all(|r| r.status == "cancelled"),
         "answered: no reminder {after:?}"
     );
+    assert!(
+        after
+            .iter()
+            .all(|r| r.note.as_deref() == Some("Annulé : l'association a répondu.")),
+        "{after:?}"
+    );
 }
 
 #[actix_web::test]
@@ -596,4 +602,44 @@ async fn a_participant_reaches_only_the_follow_up_of_their_association_and_not_b
     )
     .await;
     assert_eq!(res.status.as_u16(), 403);
+}
+
+#[actix_web::test]
+async fn the_cohort_purge_clears_the_answers_texts_and_anonymises_the_guests() {
+    let app = spawn().await;
+    let (cohort, ids, bilan) = published(&app).await;
+    add_guest(&app, bilan["id"].as_str().unwrap()).await;
+    let p = participants_of(&app, &ids[1]).await;
+    answer(&app, &p[0], ["3", "4", "4", "5"], "Un regard neuf")
+        .await
+        .expect(303);
+    {
+        let mut conn = app.pool.get().unwrap();
+        let later = Utc::now() + chrono::Duration::days(3 * 365);
+        let purged = cohorte::models::privacy::purge_ended_cohorts(&mut conn, 24, later).unwrap();
+        assert_eq!(purged, 1);
+    }
+    let api = app
+        .get(&format!("/api/v1/cohorts/{cohort}/evaluations"))
+        .await
+        .expect(200)
+        .json();
+    let answered: Vec<&Value> = api["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| !a["evaluation"].is_null())
+        .collect();
+    assert_eq!(answered[0]["evaluation"]["comment"], "");
+    assert_eq!(answered[0]["evaluation"]["satisfaction_bilan"], 5);
+    let guests = app
+        .get(&format!(
+            "/api/v1/sessions/{}/guests",
+            bilan["id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(guests[0]["name"], "Invité·e anonymisé·e");
+    assert!(!guests.to_string().contains("claire.martin"));
 }

@@ -560,14 +560,17 @@ fn reason(facts: &Facts, row: &OutboxEmail) -> String {
         return "Annulé : la personne ne fait plus partie de la cohorte.".into();
     };
     if row.kind.starts_with("evaluation_")
-        && facts.sessions.iter().any(|s| s.id == row.item_id)
-        && !is_reminder(&row.kind)
-    {
-        return "Annulé : l'association a répondu.".into();
-    }
-    if row.kind == evaluation::REMINDER
-        && facts.sessions.iter().any(|s| s.id == row.item_id)
-        && p.reminders
+        && facts
+            .evaluations
+            .iter()
+            .find(|e| e.association_id == p.association_id)
+            .is_some_and(|e| {
+                if row.kind == evaluation::REMINDER {
+                    e.answered_at.is_some()
+                } else {
+                    e.followup_at.is_some()
+                }
+            })
     {
         return "Annulé : l'association a répondu.".into();
     }

@@ -228,6 +228,8 @@ pub fn export_participant(conn: &mut Conn, participant_id: &str) -> Result<Value
         "attendance": attendance,
         "emails": emails,
         "homework_returns": returns,
+        // The association's évaluation, which the person may have written.
+        "evaluation": crate::models::evaluation::get(conn, &a.id)?,
         "sign_in": {
             "sessions": sign_in_sessions.into_iter().map(|(created, seen, expires)| json!({
                 "created_at": ts(created),
