@@ -478,7 +478,7 @@ pub fn move_session(
             .is_some();
         if queued > 0 {
             summary.push(format!(
-                "L'avis de déplacement, avec l'invitation d'agenda mise à jour, part vers {queued} participant·e{} (page « Envois » de la cohorte).",
+                "L'avis de déplacement, avec l'invitation d'agenda mise à jour, part vers {queued} personne{} (page « Envois » de la cohorte).",
                 if queued > 1 { "s" } else { "" }
             ));
         } else if published {
