@@ -24,6 +24,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub auth: AuthConfig,
     pub privacy: PrivacyConfig,
+    pub evaluation: EvaluationConfig,
     pub programme: ProgrammeTemplate,
 }
 
@@ -127,6 +128,17 @@ pub fn public_url_from_bind(bind: &str) -> Option<(String, bool)> {
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
     };
     Some((format!("http://{host}:{}", addr.port()), wildcard))
+}
+
+/// The associations' évaluation of the accompaniment (after their bilan) and its
+/// follow-up.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub struct EvaluationConfig {
+    /// Days after the bilan when an unanswered évaluation is reminded (0 = no reminder).
+    pub reminder_days: u32,
+    /// Months after the bilan when the follow-up asks which pistes were implemented
+    /// (0 = no follow-up).
+    pub followup_months: u32,
 }
 
 impl ServerConfig {

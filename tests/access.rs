@@ -85,6 +85,10 @@ fn expected() -> BTreeMap<&'static str, char> {
         T POST /portail/preferences
         T GET /portail/modele/{stage}
         T POST /portail/modele/{stage}
+        T GET /portail/evaluation
+        T POST /portail/evaluation
+        T GET /portail/suivi
+        T POST /portail/suivi
         S GET /compte
         S POST /compte/mot-de-passe
         S POST /compte/jetons
@@ -128,6 +132,9 @@ fn expected() -> BTreeMap<&'static str, char> {
         V GET /cohortes/{id}/presences.csv
         V GET /cohortes/{id}/miroir
         V GET /cohortes/{id}/modeles.csv
+        V GET /cohortes/{id}/evaluations
+        V GET /cohortes/{id}/evaluations.csv
+        V GET /api/v1/cohorts/{id}/evaluations
         V GET /api/v1/cohorts/{id}
         V GET /api/v1/cohorts/{id}/warnings
         V GET /api/v1/cohorts/{id}/programme-template
@@ -218,6 +225,7 @@ fn expected() -> BTreeMap<&'static str, char> {
         V GET /seances/{id}/emargement
         V GET /api/v1/sessions/{id}
         V GET /api/v1/sessions/{id}/log
+        V GET /api/v1/sessions/{id}/guests
         V POST /seances/{id}/journal
         V POST /seances/{id}/pistes
         V PUT /api/v1/sessions/{id}/log
@@ -230,6 +238,11 @@ fn expected() -> BTreeMap<&'static str, char> {
         M PUT /api/v1/sessions/{id}
         M DELETE /api/v1/sessions/{id}
         M POST /api/v1/sessions/{id}/move
+        M POST /seances/{id}/invites
+        M GET /seances/{id}/invites/{guest}/retirer
+        M POST /seances/{id}/invites/{guest}/retirer
+        M POST /api/v1/sessions/{id}/guests
+        M DELETE /api/v1/sessions/{id}/guests/{guest}
         V GET /pistes/{id}/modifier
         V POST /pistes/{id}/modifier
         V GET /pistes/{id}/supprimer
@@ -382,6 +395,24 @@ async fn world() -> World {
         .expect(200)
         .json();
     let session = sessions[0]["id"].as_str().unwrap().to_string();
+    // A guest of that session, for the guest routes (written directly: the model only
+    // invites guests to a bilan, and the matrix's session is the first one).
+    let guest = "guest-of-the-matrix".to_string();
+    {
+        use diesel::prelude::*;
+        let mut conn = app.pool.get().unwrap();
+        diesel::insert_into(cohorte::db::schema::session_guests::table)
+            .values((
+                cohorte::db::schema::session_guests::id.eq(&guest),
+                cohorte::db::schema::session_guests::session_id.eq(&session),
+                cohorte::db::schema::session_guests::name.eq("Claire Martin"),
+                cohorte::db::schema::session_guests::email.eq("claire.martin@dla33.fr"),
+                cohorte::db::schema::session_guests::organisation.eq(""),
+                cohorte::db::schema::session_guests::created_at.eq(chrono::Utc::now().naive_utc()),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
     let tasks = app
         .get(&format!("/api/v1/cohorts/{cohort}/tasks"))
         .await
@@ -515,6 +546,7 @@ async fn world() -> World {
     ids.insert("association", x);
     ids.insert("participant", participant_x);
     ids.insert("session", session);
+    ids.insert("guest", guest);
     ids.insert("task", task);
     ids.insert("entry", entry);
     ids.insert("lead", lead);
@@ -562,6 +594,7 @@ impl World {
             .replace("{aid}", &self.ids["association"])
             .replace("{association_id}", &self.ids["association"])
             .replace("{participant}", &self.ids["participant"])
+            .replace("{guest}", &self.ids["guest"])
             .replace("{stage}", "etat_des_lieux")
             .replace("{token}", "0000")
             .replace("{file}", "app.css")

@@ -235,6 +235,39 @@ diesel::table! {
 }
 
 diesel::table! {
+    session_guests (id) {
+        id -> Text,
+        session_id -> Text,
+        name -> Text,
+        email -> Text,
+        organisation -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    evaluations (association_id) {
+        association_id -> Text,
+        cohort_id -> Text,
+        understanding -> Text,
+        pistes -> Text,
+        satisfaction_introductive -> Nullable<Integer>,
+        satisfaction_etat_des_lieux -> Nullable<Integer>,
+        satisfaction_evolution -> Nullable<Integer>,
+        satisfaction_bilan -> Nullable<Integer>,
+        recommend -> Text,
+        comment -> Text,
+        answered_at -> Nullable<Timestamp>,
+        answered_by -> Nullable<Text>,
+        followup -> Text,
+        followup_at -> Nullable<Timestamp>,
+        followup_by -> Nullable<Text>,
+        version -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     attendances (session_id, participant_id, half_day) {
         session_id -> Text,
         participant_id -> Text,
@@ -369,6 +402,8 @@ diesel::joinable!(time_entries -> sessions (session_id));
 diesel::joinable!(time_entries -> associations (association_id));
 diesel::joinable!(session_logs -> sessions (session_id));
 diesel::joinable!(attendances -> sessions (session_id));
+diesel::joinable!(session_guests -> sessions (session_id));
+diesel::joinable!(evaluations -> associations (association_id));
 diesel::joinable!(attendances -> participants (participant_id));
 diesel::joinable!(action_leads -> associations (association_id));
 diesel::joinable!(association_profiles -> associations (association_id));
@@ -395,6 +430,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     cohort_funders,
     time_entries,
     session_logs,
+    session_guests,
+    evaluations,
     attendances,
     action_leads,
     association_profiles,

@@ -8,6 +8,7 @@
 pub mod budget;
 pub mod calendar;
 pub mod charts;
+pub mod evaluation;
 pub mod fr;
 pub mod identifiers;
 pub mod outbox;

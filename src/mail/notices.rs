@@ -79,6 +79,40 @@ impl HomeworkEmail {
     }
 }
 
+/// The évaluation of the accompaniment, to one participant of an association: the reminder
+/// after its bilan (`evaluation_reminder`) or the follow-up months later
+/// (`evaluation_followup`).
+#[derive(Clone, Debug)]
+pub struct EvaluationEmail {
+    pub recipient_name: String,
+    pub recipient_email: String,
+    pub association_name: String,
+    pub cohort_name: String,
+    pub organizer_name: String,
+    pub dla_name: String,
+    pub participant_url: String,
+}
+
+impl EvaluationEmail {
+    /// `message`: the outbox kind, which is also the template folder.
+    pub fn build(&self, renderer: &Renderer, message: &str) -> Result<Email, BuildError> {
+        let context = json!({
+            "recipient_name": self.recipient_name,
+            "association_name": self.association_name,
+            "cohort_name": self.cohort_name,
+            "participant_url": self.participant_url,
+            "organizer_name": self.organizer_name,
+            "dla_name": self.dla_name,
+        });
+        Ok(Email {
+            to_name: self.recipient_name.clone(),
+            to_address: self.recipient_email.clone(),
+            rendered: renderer.render(message, &context)?,
+            calendar: None,
+        })
+    }
+}
+
 /// A line of the weekly summary about a coming session.
 #[derive(Clone, Debug, Serialize)]
 pub struct SummarySession {

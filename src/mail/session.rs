@@ -94,7 +94,8 @@ pub struct SessionEmail {
     pub dla_name: String,
     /// Homework the association has not returned yet (convocation only).
     pub tasks: Vec<TaskDue>,
-    /// The participant's own page.
+    /// The participant's own page; empty for a guest of the session (a bilan's third
+    /// party), who has no portal: the emails then speak to a guest.
     pub participant_url: String,
     /// The participant's calendar feed (subscription).
     pub calendar_url: Option<String>,
@@ -156,7 +157,11 @@ impl SessionEmail {
     /// The template data (also what a preview page would show).
     pub fn context(&self, previous: Option<(DateTime<Utc>, DateTime<Utc>)>) -> serde_json::Value {
         let s = &self.session;
+        let guest = self.participant_url.is_empty();
         json!({
+            "guest": guest,
+            // The bilan's convocation announces the association's évaluation.
+            "evaluation": !guest && s.kind == SessionKind::BilanIndividuel,
             "recipient_name": self.recipient.name,
             "association_name": self.association_name,
             "session_title": s.title(),
@@ -206,7 +211,7 @@ impl SessionEmail {
         } else {
             Some(self.participant_url.clone())
         };
-        if let Some(space) = space {
+        if let Some(space) = space.filter(|s| !s.is_empty()) {
             description.push_str(&format!("\nVotre espace : {space}"));
         }
         Invite {

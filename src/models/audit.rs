@@ -107,7 +107,7 @@ impl Action {
 }
 
 /// `audit_log.entity` codes and their French labels.
-pub const ENTITIES: [(&str, &str); 8] = [
+pub const ENTITIES: [(&str, &str); 9] = [
     ("cohort", "Cohorte"),
     ("association", "Association"),
     ("participant", "Participant·e"),
@@ -116,6 +116,7 @@ pub const ENTITIES: [(&str, &str); 8] = [
     ("task_return", "Rendu d'un travail"),
     ("time_entry", "Temps saisi"),
     ("programme", "Programme"),
+    ("guest", "Invité·e d'un bilan"),
 ];
 
 pub fn entity_label(code: &str) -> &str {

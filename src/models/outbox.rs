@@ -96,6 +96,8 @@ pub struct MailContext {
     /// How long the sign-in link put in a participant's email at send time stays valid
     /// (`auth.participant_link_days`).
     pub sign_in_valid_for: chrono::Duration,
+    /// When the évaluation is reminded and followed up (`[evaluation]`).
+    pub evaluation: crate::config::EvaluationConfig,
 }
 
 impl MailContext {
@@ -112,6 +114,7 @@ impl MailContext {
             sign_in_valid_for: chrono::Duration::days(
                 config.auth.participant_link_days.clamp(1, 365) as i64,
             ),
+            evaluation: config.evaluation,
         }
     }
 }

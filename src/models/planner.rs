@@ -38,6 +38,8 @@ use crate::mail::session::{SessionEmail, SessionFacts, TaskDue};
 use crate::mail::{Email, Renderer};
 use crate::models::association::Association;
 use crate::models::cohort::Cohort;
+use crate::models::evaluation::{self, Evaluation};
+use crate::models::guest::{self, Guest};
 use crate::models::input::now as wall_clock;
 use crate::models::outbox::{self, MailContext, NewEmail, OutboxEmail};
 use crate::models::participant::Participant;
@@ -55,12 +57,19 @@ const GRACE: Duration = Duration::hours(1);
 /// Whether the planner owns rows of this kind (the others — session moved or cancelled —
 /// are queued by the change itself).
 pub fn is_planned(kind: &str) -> bool {
-    kind == CONVOCATION || kind.starts_with("reminder_j") || kind.starts_with("homework_")
+    kind == CONVOCATION
+        || kind == guest::CONVOCATION
+        || kind.starts_with("reminder_j")
+        || kind.starts_with("homework_")
+        || kind.starts_with("evaluation_")
 }
 
 /// Whether a kind is a reminder, which participants can turn off.
 pub fn is_reminder(kind: &str) -> bool {
-    kind.starts_with("reminder_j") || kind == "homework_reminder" || kind == "homework_overdue"
+    kind.starts_with("reminder_j")
+        || kind == "homework_reminder"
+        || kind == "homework_overdue"
+        || kind == evaluation::REMINDER
 }
 
 /// Marks the cohort's automatic emails as needing a rebuild, in the caller's transaction.
@@ -150,6 +159,8 @@ struct Facts {
     sessions: Vec<Session>,
     tasks: Vec<IntersessionTask>,
     returns: Vec<TaskReturn>,
+    guests: Vec<Guest>,
+    evaluations: Vec<Evaluation>,
     secret: Vec<u8>,
     organizer: CalendarPerson,
 }
@@ -170,16 +181,11 @@ impl Facts {
             sessions: session::list_for_cohort(conn, &co.id)?,
             tasks: task::list_for_cohort(conn, &co.id)?,
             returns: task::returns_for_cohort(conn, &co.id)?,
+            guests: guest::list_for_cohort(conn, &co.id)?,
+            evaluations: evaluation::list_for_cohort(conn, &co.id)?,
             secret: feed::secret(conn)?,
             // The chargé·e de mission signs and organizes, from the sending address.
-            organizer: CalendarPerson {
-                name: if co.officer_name.trim().is_empty() {
-                    mail.from_name.clone()
-                } else {
-                    co.officer_name.trim().to_string()
-                },
-                email: mail.from_address.clone(),
-            },
+            organizer: guest::organizer(&co, mail),
             associations,
             cohort: co,
         }))
@@ -433,12 +439,119 @@ fn wanted(
                 add(HomeworkKind::Overdue, due_rev, at, until)?;
             }
         }
+        evaluation_emails(facts, mail, &renderer, p, &association_name, &mut out)?;
+    }
+    for g in &facts.guests {
+        let Some(session) = facts.sessions.iter().find(|s| s.id == g.session_id) else {
+            continue;
+        };
+        let start = session.starts_at.and_utc();
+        if start <= now {
+            continue;
+        }
+        let email = guest::for_guest(
+            SessionFacts::from_session(session, &facts.cohort.name, &facts.associations),
+            g,
+            facts.organizer.clone(),
+            facts.dla_name.clone(),
+        );
+        let built_email = email
+            .convocation(&renderer, session.updated_at.and_utc())
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("guest convocation: {e}")))?;
+        let mut row = NewEmail::from_email(
+            guest::CONVOCATION,
+            &g.id,
+            0,
+            &built_email,
+            s.convocation_at(facts.published, start),
+        );
+        row.cohort_id = Some(facts.cohort.id.clone());
+        row.not_after = Some(start);
+        row.draft = s.review_before_send;
+        out.push(row);
     }
     Ok(out)
 }
 
+/// The évaluation's reminder after the association's bilan while it is unanswered, and
+/// the follow-up months later while that is unanswered.
+fn evaluation_emails(
+    facts: &Facts,
+    mail: &MailContext,
+    renderer: &Renderer,
+    p: &Participant,
+    association_name: &str,
+    out: &mut Vec<NewEmail>,
+) -> Result<(), AppError> {
+    let Some(bilan) = facts
+        .sessions
+        .iter()
+        .find(|s| s.association_id.as_deref() == Some(p.association_id.as_str()))
+    else {
+        return Ok(());
+    };
+    let answer = facts
+        .evaluations
+        .iter()
+        .find(|e| e.association_id == p.association_id);
+    let end = bilan.ends_at.and_utc();
+    let plan = crate::domain::evaluation::plan(
+        end,
+        mail.evaluation.reminder_days,
+        mail.evaluation.followup_months,
+    );
+    let email = crate::mail::notices::EvaluationEmail {
+        recipient_name: p.name.clone(),
+        recipient_email: p.email.clone(),
+        association_name: association_name.to_string(),
+        cohort_name: facts.cohort.name.clone(),
+        organizer_name: facts.organizer.name.clone(),
+        dla_name: facts.dla_name.clone(),
+        participant_url: outbox::SIGN_IN_LINK.to_string(),
+    };
+    if let Some((at, until)) = plan.reminder
+        && p.reminders
+        && answer.is_none_or(|e| e.answered_at.is_none())
+    {
+        let built_email = email
+            .build(renderer, evaluation::REMINDER)
+            .map_err(|e| built(evaluation::REMINDER, p, e))?;
+        out.push(row(
+            facts,
+            p,
+            evaluation::REMINDER,
+            &bilan.id,
+            0,
+            &built_email,
+            at,
+            until,
+        ));
+    }
+    if let Some((at, until)) = plan.followup
+        && answer.is_none_or(|e| e.followup_at.is_none())
+    {
+        let built_email = email
+            .build(renderer, evaluation::FOLLOWUP)
+            .map_err(|e| built(evaluation::FOLLOWUP, p, e))?;
+        out.push(row(
+            facts,
+            p,
+            evaluation::FOLLOWUP,
+            &bilan.id,
+            0,
+            &built_email,
+            at,
+            until,
+        ));
+    }
+    Ok(())
+}
+
 /// Why a queued email is no longer wanted, for the outbox page.
 fn reason(facts: &Facts, row: &OutboxEmail) -> String {
+    if row.kind == guest::CONVOCATION {
+        return "Annulé : l'invité·e a été retiré·e du bilan, ou le bilan supprimé.".into();
+    }
     let p = row
         .participant_id
         .as_ref()
@@ -446,6 +559,21 @@ fn reason(facts: &Facts, row: &OutboxEmail) -> String {
     let Some(p) = p else {
         return "Annulé : la personne ne fait plus partie de la cohorte.".into();
     };
+    if row.kind.starts_with("evaluation_")
+        && facts
+            .evaluations
+            .iter()
+            .find(|e| e.association_id == p.association_id)
+            .is_some_and(|e| {
+                if row.kind == evaluation::REMINDER {
+                    e.answered_at.is_some()
+                } else {
+                    e.followup_at.is_some()
+                }
+            })
+    {
+        return "Annulé : l'association a répondu.".into();
+    }
     if row.kind.starts_with("homework_") {
         if !facts.tasks.iter().any(|t| t.id == row.item_id) {
             return "Annulé : ce travail préparatoire a été supprimé.".into();

@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 
 use crate::db::schema::{
     action_leads, association_profiles, associations, attendances, audit_log, auth_links,
-    auth_sessions, cohorts, intersession_tasks, outbox_emails, participants, session_logs,
-    sessions, sign_in_failures, task_returns, time_entries,
+    auth_sessions, cohorts, evaluations, intersession_tasks, outbox_emails, participants,
+    session_guests, session_logs, sessions, sign_in_failures, task_returns, time_entries,
 };
 use crate::db::{Conn, checkpoint_after_erasure, write_tx};
 use crate::domain::outbox::Status;
@@ -32,6 +32,8 @@ use crate::models::{association, participant};
 pub const ANONYMOUS_PARTICIPANT: &str = "Participant·e anonymisé·e";
 /// The name an anonymised association keeps.
 pub const ANONYMOUS_ASSOCIATION: &str = "Association anonymisée";
+/// The name a bilan's guest keeps after the cohort's purge.
+pub const ANONYMOUS_GUEST: &str = "Invité·e anonymisé·e";
 /// What replaces the content of an email that named the person.
 pub const ERASED_EMAIL: &str = "Contenu effacé (données personnelles).";
 /// The note of a not-yet-sent email cancelled by an anonymisation. It does not start with
@@ -226,6 +228,8 @@ pub fn export_participant(conn: &mut Conn, participant_id: &str) -> Result<Value
         "attendance": attendance,
         "emails": emails,
         "homework_returns": returns,
+        // The association's évaluation, which the person may have written.
+        "evaluation": crate::models::evaluation::get(conn, &a.id)?,
         "sign_in": {
             "sessions": sign_in_sessions.into_iter().map(|(created, seen, expires)| json!({
                 "created_at": ts(created),
@@ -506,6 +510,46 @@ fn scrub_cohort(
         updated_by,
         String,
         association_profiles::association_id.eq_any(&association_ids)
+    );
+    scrub_column!(
+        conn,
+        map,
+        evaluations,
+        evaluations::association_id,
+        String,
+        understanding,
+        String,
+        evaluations::cohort_id.eq(cohort_id)
+    );
+    scrub_column!(
+        conn,
+        map,
+        evaluations,
+        evaluations::association_id,
+        String,
+        pistes,
+        String,
+        evaluations::cohort_id.eq(cohort_id)
+    );
+    scrub_column!(
+        conn,
+        map,
+        evaluations,
+        evaluations::association_id,
+        String,
+        comment,
+        String,
+        evaluations::cohort_id.eq(cohort_id)
+    );
+    scrub_column!(
+        conn,
+        map,
+        evaluations,
+        evaluations::association_id,
+        String,
+        followup,
+        String,
+        evaluations::cohort_id.eq(cohort_id)
     );
     let return_key = (task_returns::task_id, task_returns::association_id);
     scrub_column!(
@@ -810,6 +854,7 @@ fn anonymise_association_in(
     diesel::update(task_returns::table.filter(task_returns::association_id.eq(association_id)))
         .set(task_returns::answer.eq(""))
         .execute(conn)?;
+    clear_evaluation_texts(conn, &[association_id.to_string()])?;
     redact_audit(conn, association_id)?;
     if anonymised_at.is_none() {
         let mut pairs: Vec<(&str, &str)> = vec![(a.name.as_str(), ANONYMOUS_ASSOCIATION)];
@@ -827,6 +872,20 @@ fn anonymise_association_in(
             crate::models::audit::Action::Anonymise,
         )?;
     }
+    Ok(())
+}
+
+/// The évaluations' free texts go (they quote people); the notes and the recommendation
+/// stay, like attendance, so the cohort's summary keeps its figures.
+fn clear_evaluation_texts(conn: &mut Conn, association_ids: &[String]) -> Result<(), AppError> {
+    diesel::update(evaluations::table.filter(evaluations::association_id.eq_any(association_ids)))
+        .set((
+            evaluations::understanding.eq(""),
+            evaluations::pistes.eq(""),
+            evaluations::comment.eq(""),
+            evaluations::followup.eq(""),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -904,6 +963,23 @@ fn purge_cohort(conn: &mut Conn, cohort_id: &str, at: NaiveDateTime) -> Result<(
             outbox_emails::ics.eq(None::<String>),
             outbox_emails::ics_method.eq(None::<String>),
             outbox_emails::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    let association_ids: Vec<String> = associations::table
+        .filter(associations::cohort_id.eq(cohort_id))
+        .select(associations::id)
+        .load(conn)?;
+    clear_evaluation_texts(conn, &association_ids)?;
+    // A bilan's guests are people too.
+    let session_ids: Vec<String> = sessions::table
+        .filter(sessions::cohort_id.eq(cohort_id))
+        .select(sessions::id)
+        .load(conn)?;
+    diesel::update(session_guests::table.filter(session_guests::session_id.eq_any(&session_ids)))
+        .set((
+            session_guests::name.eq(ANONYMOUS_GUEST),
+            session_guests::email.eq("invite@anonyme.invalid"),
+            session_guests::organisation.eq(""),
         ))
         .execute(conn)?;
     diesel::update(cohorts::table.find(cohort_id))

@@ -478,7 +478,7 @@ pub fn move_session(
             .is_some();
         if queued > 0 {
             summary.push(format!(
-                "L'avis de déplacement, avec l'invitation d'agenda mise à jour, part vers {queued} participant·e{} (page « Envois » de la cohorte).",
+                "L'avis de déplacement, avec l'invitation d'agenda mise à jour, part vers {queued} personne{} (page « Envois » de la cohorte).",
                 if queued > 1 { "s" } else { "" }
             ));
         } else if published {
@@ -584,10 +584,17 @@ fn notify(
         .into_iter()
         .filter(|p| convoked.iter().any(|c| c.as_deref() == Some(p.id.as_str())))
         .collect();
-    if participants.is_empty() {
+    // Guests of a bilan who received their convocation get the news too.
+    let mut guests = Vec::new();
+    for g in crate::models::guest::list_for_session(conn, &session.id)? {
+        if crate::models::guest::was_convoked(conn, &g)? {
+            guests.push(g);
+        }
+    }
+    if participants.is_empty() && guests.is_empty() {
         return Ok(0);
     }
-    let count = participants.len();
+    let count = participants.len() + guests.len();
     let review = co.schedule(&mail.schedule).review_before_send;
     let dla_name = dla::get(conn, &co.dla_id)?.name;
     let renderer = Renderer::new(&mail.templates);
@@ -632,6 +639,17 @@ fn notify(
         row.participant_id = Some(p.id.clone());
         row.draft = review;
         // News of a session is pointless once it has begun.
+        row.not_after = Some(session.starts_at.and_utc());
+        outbox::enqueue(conn, row)?;
+    }
+    for g in guests {
+        let email =
+            crate::models::guest::for_guest(facts.clone(), &g, organizer.clone(), dla_name.clone());
+        let built = build(&email, &renderer, stamp)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("{kind} e-mail for a guest: {e}")))?;
+        let mut row = NewEmail::from_email(kind, &session.id, revision, &built, stamp);
+        row.cohort_id = Some(co.id.clone());
+        row.draft = review;
         row.not_after = Some(session.starts_at.and_utc());
         outbox::enqueue(conn, row)?;
     }

@@ -284,6 +284,8 @@ pub struct LogSheet {
     pub participants: Vec<Participant>,
     pub log: Option<SessionLog>,
     pub attendance: Vec<Attendance>,
+    /// A bilan's guests (`models::guest`): they sign the émargement too.
+    pub guests: Vec<crate::models::guest::Guest>,
 }
 
 impl LogSheet {
@@ -448,7 +450,9 @@ pub fn load(conn: &mut Conn, session_id: &str) -> Result<LogSheet, AppError> {
         .filter(attendances::session_id.eq(session_id))
         .select(Attendance::as_select())
         .load(conn)?;
+    let guests = crate::models::guest::list_for_session(conn, session_id)?;
     Ok(LogSheet {
+        guests,
         half_days: half_days_for(duration_minutes(&session)),
         session,
         cohort,
@@ -639,21 +643,28 @@ pub struct Report {
     pub people: Vec<ReportPerson>,
     pub participants: Vec<Participant>,
     pub leads: Vec<action_lead::ActionLead>,
+    /// A bilan's guests.
+    pub guests: Vec<crate::models::guest::Guest>,
 }
 
 impl Report {
-    /// The third party, in words: « Partenaire — France Active ».
+    /// The third party, in words: « Partenaire — France Active ». At a bilan, its guests
+    /// (« Claire Martin (chargée de mission, DLA 33) »), who are the third party the
+    /// method describes; a third party also noted in the log and not among them follows.
     pub fn third_party(&self) -> Option<String> {
-        let log = self.log.as_ref()?;
-        if log.third_party_kind.is_empty() {
-            return None;
+        let mut parts: Vec<String> = self.guests.iter().map(|g| g.display()).collect();
+        if let Some(log) = self.log.as_ref().filter(|l| !l.third_party_kind.is_empty()) {
+            let label = third_party_label(&log.third_party_kind);
+            let noted = log.third_party_name.trim();
+            if noted.is_empty() || !self.guests.iter().any(|g| g.name.trim() == noted) {
+                parts.push(if noted.is_empty() {
+                    label.to_string()
+                } else {
+                    format!("{label} — {noted}")
+                });
+            }
         }
-        let label = third_party_label(&log.third_party_kind);
-        Some(if log.third_party_name.is_empty() {
-            label.to_string()
-        } else {
-            format!("{label} — {}", log.third_party_name)
-        })
+        (!parts.is_empty()).then(|| parts.join(" ; "))
     }
 
     pub fn notes_lines(&self) -> Vec<String> {
@@ -766,6 +777,7 @@ pub fn report(conn: &mut Conn, session_id: &str, association_id: &str) -> Result
         people,
         participants,
         leads,
+        guests: sheet.guests,
         cohort: sheet.cohort,
         association: a,
         session: sheet.session,

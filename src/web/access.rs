@@ -79,6 +79,9 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         ("POST", "/portail/taches/{id}") => Some(Rule::Participant),
         ("GET" | "POST", "/portail/preferences") => Some(Rule::Participant),
         ("GET" | "POST", "/portail/modele/{stage}") => Some(Rule::Participant),
+        // The member's own association's évaluation and follow-up (`scope::Member`).
+        ("GET" | "POST", "/portail/evaluation") => Some(Rule::Participant),
+        ("GET" | "POST", "/portail/suivi") => Some(Rule::Participant),
 
         // --- Own account -----------------------------------------------------------------
         ("GET", "/compte") => Some(Staff),
@@ -118,6 +121,9 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         | ("GET", "/cohortes/{id}/presences.csv")
         | ("GET", "/cohortes/{id}/miroir")
         | ("GET", "/cohortes/{id}/modeles.csv")
+        | ("GET", "/cohortes/{id}/evaluations")
+        | ("GET", "/cohortes/{id}/evaluations.csv")
+        | ("GET", "/api/v1/cohorts/{id}/evaluations")
         | ("GET", "/api/v1/cohorts/{id}")
         | ("GET", "/api/v1/cohorts/{id}/warnings")
         | ("GET", "/api/v1/cohorts/{id}/programme-template")
@@ -196,7 +202,8 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         | ("GET", "/seances/{id}/journal")
         | ("GET", "/seances/{id}/emargement")
         | ("GET", "/api/v1/sessions/{id}")
-        | ("GET", "/api/v1/sessions/{id}/log") => c(Session, View),
+        | ("GET", "/api/v1/sessions/{id}/log")
+        | ("GET", "/api/v1/sessions/{id}/guests") => c(Session, View),
         ("POST", "/seances/{id}/journal")
         | ("POST", "/seances/{id}/pistes")
         | ("PUT", "/api/v1/sessions/{id}/log") => c(Session, Work),
@@ -204,7 +211,12 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         | ("GET" | "POST", "/seances/{id}/deplacer")
         | ("GET" | "POST", "/seances/{id}/supprimer")
         | ("PUT" | "DELETE", "/api/v1/sessions/{id}")
-        | ("POST", "/api/v1/sessions/{id}/move") => c(Session, Manage),
+        | ("POST", "/api/v1/sessions/{id}/move")
+        // A bilan's guests are convoked by email: the cohort's DLA decides.
+        | ("POST", "/seances/{id}/invites")
+        | ("GET" | "POST", "/seances/{id}/invites/{guest}/retirer")
+        | ("POST", "/api/v1/sessions/{id}/guests")
+        | ("DELETE", "/api/v1/sessions/{id}/guests/{guest}") => c(Session, Manage),
         ("GET" | "POST", "/pistes/{id}/modifier")
         | ("GET" | "POST", "/pistes/{id}/supprimer")
         | ("PUT" | "DELETE", "/api/v1/action-leads/{id}") => c(Lead, Work),

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod body;
 pub mod budget;
 pub mod cohorts;
+pub mod evaluations;
 pub mod journal;
 pub mod me;
 pub mod openapi;
@@ -67,6 +68,9 @@ pub type ApiResult = Result<HttpResponse, AppError>;
         sessions::update,
         sessions::move_session,
         sessions::delete,
+        sessions::list_guests,
+        sessions::add_guest,
+        sessions::remove_guest,
         tasks::list,
         tasks::create,
         tasks::update,
@@ -96,6 +100,8 @@ pub type ApiResult = Result<HttpResponse, AppError>;
         privacy::anonymise_participant,
         privacy::anonymise_association,
         me::me,
+        // Évaluations of the accompaniment (web::api::evaluations).
+        evaluations::list,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&CommonResponses)
@@ -108,6 +114,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cohorts::routes(cfg);
     associations::routes(cfg);
     sessions::routes(cfg);
+    evaluations::routes(cfg);
     tasks::routes(cfg);
     budget::routes(cfg);
     journal::routes(cfg);

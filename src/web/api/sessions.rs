@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 
 use crate::error::ErrorBody;
+use crate::models::guest::{self, Guest, GuestInput};
 use crate::models::session::{self, MoveInput, MoveResult, Session, SessionInput};
 use crate::web::AppState;
 use crate::web::api::ApiResult;
@@ -14,7 +15,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/sessions/{id}", web::get().to(get))
         .route("/sessions/{id}", web::put().to(update))
         .route("/sessions/{id}", web::delete().to(delete))
-        .route("/sessions/{id}/move", web::post().to(move_session));
+        .route("/sessions/{id}/move", web::post().to(move_session))
+        .route("/sessions/{id}/guests", web::get().to(list_guests))
+        .route("/sessions/{id}/guests", web::post().to(add_guest))
+        .route(
+            "/sessions/{id}/guests/{guest}",
+            web::delete().to(remove_guest),
+        );
 }
 
 #[utoipa::path(get, path = "/api/v1/cohorts/{id}/sessions", tag = "Séances", responses((status = 200, body = Vec<Session>)))]
@@ -90,5 +97,45 @@ pub async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> ApiR
     let id = path.into_inner();
     let mail = state.mail.clone();
     state.write(move |c| session::delete(c, &id, &mail)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(get, path = "/api/v1/sessions/{id}/guests", tag = "Séances", description = "The guests of a bilan individuel (the third party who crosses perspectives).",
+    responses((status = 200, body = Vec<Guest>), (status = 404, body = ErrorBody)))]
+pub async fn list_guests(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
+    let id = path.into_inner();
+    let out = crate::db::run(&state.pool, move |c| {
+        session::get(c, &id)?;
+        guest::list_for_session(c, &id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/guests", tag = "Séances", request_body = GuestInput,
+    description = "Invites a guest to a bilan individuel: they get the convocation with the invite, are listed on the émargement and named in the compte rendu. 409 `guest_bilan_only` for a collective session.",
+    responses((status = 201, body = Guest), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_guest(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: Json<GuestInput>,
+) -> ApiResult {
+    let id = path.into_inner();
+    let g = state.write(move |c| guest::add(c, &id, &body)).await?;
+    Ok(HttpResponse::Created().json(g))
+}
+
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}/guests/{guest}", tag = "Séances",
+    description = "Removes a guest; one already convoked gets the cancellation of the invite.",
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn remove_guest(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult {
+    let (id, gid) = path.into_inner();
+    let mail = state.mail.clone();
+    state
+        .write(move |c| guest::remove(c, &id, &gid, &mail))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -155,18 +155,23 @@ async fn show(
         has_governance: participants.iter().any(|p| p.role == "gouvernance"),
     };
     let warnings = rules::association_warnings(&facts, co.start_date);
-    let (leads, mobilisation, logged, profiles) = {
+    let (leads, mobilisation, logged, profiles, evaluation) = {
         let (aid, cid) = (a.id.clone(), co.id.clone());
         crate::db::run(&state.pool, move |c| {
             let mut profiles = Vec::new();
             for (stage, _) in crate::models::profile::STAGES {
                 profiles.push(crate::models::profile::get(c, &aid, stage)?);
             }
+            let evaluation = crate::models::evaluation::for_cohort(c, &cid)?
+                .answers
+                .into_iter()
+                .find(|e| e.association_id == aid);
             Ok((
                 crate::models::action_lead::list_for_association(c, &aid)?,
                 crate::models::session_log::director_mobilisation(c, &aid)?,
                 crate::models::session_log::logged_sessions(c, &cid)?,
                 profiles,
+                evaluation,
             ))
         })
         .await?
@@ -235,6 +240,7 @@ async fn show(
         })
     });
     let ctx = json!({
+        "evaluation": evaluation.as_ref().map(crate::web::pages::evaluations::association_value),
         "title": a.name,
         "nav_cohorts": true,
         "cohort": {"id": co.id, "name": co.name},

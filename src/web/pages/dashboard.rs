@@ -23,8 +23,10 @@ async fn cohort_dashboard(state: web::Data<AppState>, path: web::Path<String>) -
         state.config.calendar.alsace_moselle,
     );
     let now = chrono::Utc::now().naive_utc();
-    let (o, d) = crate::db::run(&state.pool, move |c| {
-        dashboard::cohort(c, &id, &template, am, now)
+    let (o, d, evaluations) = crate::db::run(&state.pool, move |c| {
+        let (o, d) = dashboard::cohort(c, &id, &template, am, now)?;
+        let e = crate::models::evaluation::for_cohort(c, &id)?;
+        Ok((o, d, e.summary))
     })
     .await?;
     render(
@@ -35,6 +37,9 @@ async fn cohort_dashboard(state: web::Data<AppState>, path: web::Path<String>) -
             "nav_cohorts": true,
             "cohort": {"id": o.cohort.id, "name": o.cohort.name},
             "d": d,
+            "evaluations": crate::web::pages::evaluations::summary_value(
+                &crate::models::evaluation::SummaryView::from_summary(&evaluations),
+            ),
         }),
     )
 }

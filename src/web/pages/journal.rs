@@ -500,6 +500,10 @@ async fn sign_sheet(state: web::Data<AppState>, path: web::Path<String>) -> Page
         "firm": consultant.as_ref().map(|c| c.firm.clone()).filter(|f| !f.trim().is_empty()),
         "half_days": half_days,
         "rows": rows,
+        "guests": sheet.guests.iter().map(|g| json!({
+            "name": g.name,
+            "organisation": g.organisation,
+        })).collect::<Vec<_>>(),
         "blank_rows": [1, 2],
     });
     render(&state, "pages/journal/sign_sheet", ctx)

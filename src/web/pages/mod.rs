@@ -10,6 +10,7 @@ pub mod auth;
 pub mod budget;
 pub mod cohorts;
 pub mod dashboard;
+pub mod evaluations;
 pub mod journal;
 pub mod mirror;
 pub mod outbox;
@@ -37,6 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     tasks::routes(cfg);
     outbox::routes(cfg);
     dashboard::routes(cfg);
+    evaluations::routes(cfg);
     space::routes(cfg);
     portal::routes(cfg);
     budget::routes(cfg);
@@ -328,6 +330,10 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
         "seance_creee" => "La séance a été ajoutée au programme.",
         "seance_modifiee" => "La séance a été enregistrée.",
         "seance_supprimee" => "La séance a été supprimée.",
+        "invite_ajoute" => {
+            "L'invité·e a été ajouté·e : sa convocation suit celle de l'association."
+        }
+        "invite_retire" => "L'invité·e a été retiré·e du bilan.",
         "tache_creee" => "Le travail préparatoire a été ajouté.",
         "tache_modifiee" => "Le travail préparatoire a été enregistré.",
         "tache_supprimee" => "Le travail préparatoire a été supprimé.",

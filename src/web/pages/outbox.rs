@@ -54,6 +54,10 @@ pub fn kind_label(kind: &str) -> &str {
         "homework_overdue" => "Travail en retard",
         "weekly_summary" => "Récapitulatif hebdomadaire",
         "compte_rendu" => "Compte rendu",
+        "guest_convocation" => "Convocation d'un·e invité·e",
+        "guest_removed" => "Invitation retirée",
+        "evaluation_reminder" => "Rappel d'évaluation",
+        "evaluation_followup" => "Suivi à quelques mois",
         other => match other.strip_prefix("reminder_j") {
             Some("1") => "Rappel la veille (J-1)",
             Some(_) => "Rappel de séance",

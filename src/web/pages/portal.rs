@@ -65,6 +65,8 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "connecte" => "Vous êtes connecté·e à votre espace.",
         "travail_rendu" => "C'est noté : le travail est marqué rendu pour votre association.",
         "preferences_enregistrees" => "Vos préférences d'e-mails ont été enregistrées.",
+        "evaluation_enregistree" => "Merci : l'évaluation de votre association est enregistrée.",
+        "suivi_enregistre" => "Merci : le suivi de vos pistes d'actions est enregistré.",
         other => return crate::web::pages::notice_text(other),
     })
 }
@@ -302,7 +304,9 @@ async fn portal_ctx(
             })
         })
         .collect();
+    let evaluation = crate::web::pages::evaluations::portal_value(state, m).await?;
     Ok(json!({
+        "evaluation": evaluation,
         "title": format!("Mon espace — {}", o.cohort.name),
         "nav_portal": true,
         "first_name": portal::first_name(&o.participant.name),

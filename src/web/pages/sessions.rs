@@ -5,7 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use serde_json::{Value, json};
 
+use crate::domain::programme::SessionKind;
 use crate::error::AppError;
+use crate::models::guest::{self, GuestInput};
 use crate::models::session::{self, MoveInput, SessionInput};
 use crate::models::{association, cohort, programme, task};
 use crate::web::AppState;
@@ -25,7 +27,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/seances/{id}/deplacer", web::get().to(move_form))
         .route("/seances/{id}/deplacer", web::post().to(move_session))
         .route("/seances/{id}/supprimer", web::get().to(confirm_delete))
-        .route("/seances/{id}/supprimer", web::post().to(delete));
+        .route("/seances/{id}/supprimer", web::post().to(delete))
+        .route("/seances/{id}/invites", web::post().to(add_guest))
+        .route(
+            "/seances/{id}/invites/{guest}/retirer",
+            web::get().to(confirm_remove_guest),
+        )
+        .route(
+            "/seances/{id}/invites/{guest}/retirer",
+            web::post().to(remove_guest),
+        );
 }
 
 async fn new_ctx(
@@ -120,14 +131,22 @@ async fn show(
     q: web::Query<NoticeQuery>,
 ) -> PageResult {
     let id = path.into_inner();
-    let (s, co, associations, tasks) = load(&state, &id).await?;
+    let ctx = show_ctx(&state, &id, &GuestInput::default()).await?;
+    render(&state, "pages/sessions/show", with_notice(ctx, &q))
+}
+
+/// The session's page; `guest` is what the guest form shows (typed, when refused).
+async fn show_ctx(state: &AppState, id: &str, guest: &GuestInput) -> Result<Value, AppError> {
+    let (s, co, associations, tasks) = load(state, id).await?;
     let now = chrono::Utc::now().naive_utc();
     let today = programme::today();
     let cid = co.id.clone();
-    let (all_sessions, returns) = crate::db::run(&state.pool, move |c| {
+    let sid = s.id.clone();
+    let (all_sessions, returns, guests) = crate::db::run(&state.pool, move |c| {
         Ok((
             session::list_for_cohort(c, &cid)?,
             task::returns_for_cohort(c, &cid)?,
+            guest::list_for_session(c, &sid)?,
         ))
     })
     .await?;
@@ -142,8 +161,102 @@ async fn show(
         "cohort": {"id": co.id, "name": co.name},
         "session": view::session(&s, &associations, now),
         "tasks": linked,
+        "is_bilan": s.kind() == SessionKind::BilanIndividuel,
+        "guests": guests.iter().map(|g| json!({
+            "id": g.id,
+            "name": g.name,
+            "email": g.email,
+            "organisation": g.organisation,
+        })).collect::<Vec<_>>(),
+        "guest_form": guest,
     });
-    render(&state, "pages/sessions/show", with_notice(ctx, &q))
+    Ok(ctx)
+}
+
+async fn add_guest(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    Form(input): Form<GuestInput>,
+) -> PageResult {
+    let id = path.into_inner();
+    let (sid, i) = (id.clone(), input.clone());
+    match state.write(move |c| guest::add(c, &sid, &i)).await {
+        Ok(_) => Ok(redirect(
+            &format!("/seances/{id}#invites"),
+            Some("invite_ajoute"),
+        )),
+        Err(e) => {
+            let ctx = show_ctx(&state, &id, &input).await?;
+            // The guest form's fields are `guest_form.*`; the page's other parts stay.
+            let mut page = rerender_value(ctx, &input, e)?;
+            render_status(&state, page.status, "pages/sessions/show", &mut page.ctx)
+        }
+    }
+}
+
+/// `rerender` for a form that is one part of a page: the errors go beside the guest
+/// form's fields, what was typed stays in `guest_form`.
+struct Refused {
+    status: StatusCode,
+    ctx: Value,
+}
+
+fn rerender_value(mut ctx: Value, input: &GuestInput, err: AppError) -> Result<Refused, AppError> {
+    let (fields, message, status) = match &err {
+        AppError::Validation { fields, message } => (
+            fields.clone(),
+            message.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        AppError::Conflict { message, .. } => {
+            (Default::default(), message.clone(), StatusCode::CONFLICT)
+        }
+        _ => return Err(err),
+    };
+    ctx["guest_form"] = json!(input);
+    ctx["guest_errors"] = json!(fields);
+    ctx["error_message"] = json!(message);
+    Ok(Refused { status, ctx })
+}
+
+async fn confirm_remove_guest(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> PageResult {
+    let (id, gid) = path.into_inner();
+    let (sid, g) = (id.clone(), gid.clone());
+    let g = crate::db::run(&state.pool, move |c| {
+        let g = guest::get(c, &g)?;
+        if g.session_id != sid {
+            return Err(AppError::NotFound("Cet·te invité·e n'existe pas.".into()));
+        }
+        Ok(g)
+    })
+    .await?;
+    confirm(
+        &state,
+        "nav_cohorts",
+        Confirm {
+            title: format!("Retirer {} du bilan ?", g.display()),
+            message: "Si la convocation lui est déjà partie, l'annulation de l'invitation lui est envoyée ; sinon, la convocation qui attendait ne partira pas.".into(),
+            action: format!("/seances/{id}/invites/{gid}/retirer"),
+            confirm_label: "Retirer l'invité·e".into(),
+            cancel: format!("/seances/{id}#invites"),
+            ..Default::default()
+        },
+    )
+}
+
+async fn remove_guest(state: web::Data<AppState>, path: web::Path<(String, String)>) -> PageResult {
+    let (id, gid) = path.into_inner();
+    let (sid, mail) = (id.clone(), state.mail.clone());
+    state
+        .write(move |c| guest::remove(c, &sid, &gid, &mail))
+        .await?;
+    Ok(redirect(
+        &format!("/seances/{id}#invites"),
+        Some("invite_retire"),
+    ))
 }
 
 fn edit_ctx(

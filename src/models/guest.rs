@@ -1,0 +1,243 @@
+//! Guests of a bilan individuel: the third party the method invites to cross perspectives
+//! with the association (the DLA's chargé·e de mission, a partner, another consultant).
+//!
+//! A guest is not a participant of an association: they have no portal, no homework and no
+//! reminders. They get the session's invite like the participants — the convocation
+//! (`planner`, kind [`CONVOCATION`], one per guest), the notice when the session moves or
+//! is cancelled (`session::notify`) and a cancellation when they are removed ([`remove`]) —,
+//! sign the émargement (`session_log`) and are named in the compte rendu.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::{outbox_emails, session_guests, sessions};
+use crate::db::{Conn, write_tx};
+use crate::domain::outbox::Status;
+use crate::domain::programme::SessionKind;
+use crate::error::AppError;
+use crate::mail::Renderer;
+use crate::mail::ics::CalendarPerson;
+use crate::mail::session::{SessionEmail, SessionFacts};
+use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::outbox::{self, MailContext, NewEmail};
+use crate::models::session::{self, Session};
+use crate::models::{association, audit, cohort, dla};
+
+/// The planner's kind for a guest's convocation (item: the guest's id, so that each guest
+/// has their own slot).
+pub const CONVOCATION: &str = "guest_convocation";
+/// The cancellation sent to a guest removed after being convoked (item: the guest's id).
+pub const REMOVED: &str = "guest_removed";
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = session_guests)]
+pub struct Guest {
+    pub id: String,
+    pub session_id: String,
+    pub name: String,
+    pub email: String,
+    /// Role or organisation (« Chargée de mission, DLA de la Gironde »).
+    pub organisation: String,
+    #[serde(with = "crate::models::utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: NaiveDateTime,
+}
+
+impl Guest {
+    /// « Claire Martin (Chargée de mission, DLA 33) ».
+    pub fn display(&self) -> String {
+        if self.organisation.trim().is_empty() {
+            self.name.clone()
+        } else {
+            format!("{} ({})", self.name, self.organisation)
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct GuestInput {
+    #[serde(default, deserialize_with = "lenient")]
+    pub name: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub email: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub organisation: String,
+}
+
+pub fn get(conn: &mut Conn, id: &str) -> Result<Guest, AppError> {
+    session_guests::table
+        .find(id)
+        .select(Guest::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound("Cet·te invité·e n'existe pas.".into()))
+}
+
+pub fn list_for_session(conn: &mut Conn, session_id: &str) -> Result<Vec<Guest>, AppError> {
+    Ok(session_guests::table
+        .filter(session_guests::session_id.eq(session_id))
+        .order((session_guests::created_at, session_guests::id))
+        .select(Guest::as_select())
+        .load(conn)?)
+}
+
+pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<Guest>, AppError> {
+    Ok(session_guests::table
+        .inner_join(sessions::table)
+        .filter(sessions::cohort_id.eq(cohort_id))
+        .order((session_guests::created_at, session_guests::id))
+        .select(Guest::as_select())
+        .load(conn)?)
+}
+
+/// Invites a guest to a bilan individuel (other sessions are the whole cohort's: their
+/// outside view is the session log's « tiers » note). The planner convokes them in the
+/// same transaction (`AppState::write`).
+pub fn add(conn: &mut Conn, session_id: &str, input: &GuestInput) -> Result<Guest, AppError> {
+    write_tx(conn, |conn| {
+        let s = session::get(conn, session_id)?;
+        if s.kind() != SessionKind::BilanIndividuel {
+            return Err(AppError::Conflict {
+                code: "guest_bilan_only",
+                message: "Seule une session de bilan individuel accueille des invité·es : \
+                          pour une session collective, notez le tiers dans le journal."
+                    .into(),
+            });
+        }
+        let mut check = Check::new();
+        let name = check.required("name", &input.name, 200);
+        let email = check.email("email", &input.email);
+        let organisation = check.text("organisation", &input.organisation, 200);
+        if !email.is_empty()
+            && list_for_session(conn, session_id)?
+                .iter()
+                .any(|g| g.email.eq_ignore_ascii_case(&email))
+        {
+            check.add("email", "Cette personne est déjà invitée à ce bilan.");
+        }
+        check.finish()?;
+        let guest = Guest {
+            id: new_id(),
+            session_id: s.id.clone(),
+            name,
+            email,
+            organisation,
+            created_at: now(),
+        };
+        diesel::insert_into(session_guests::table)
+            .values((
+                session_guests::id.eq(&guest.id),
+                session_guests::session_id.eq(&guest.session_id),
+                session_guests::name.eq(&guest.name),
+                session_guests::email.eq(&guest.email),
+                session_guests::organisation.eq(&guest.organisation),
+                session_guests::created_at.eq(guest.created_at),
+            ))
+            .execute(conn)?;
+        crate::models::planner::touch(conn, &s.cohort_id)?;
+        audit::created(conn, "guest", &guest.id, Some(&s.cohort_id), &guest)?;
+        Ok(guest)
+    })
+}
+
+/// Removes a guest. One who already received the convocation gets the cancellation
+/// (METHOD:CANCEL) at once; a convocation still waiting is cancelled by the planner.
+pub fn remove(
+    conn: &mut Conn,
+    session_id: &str,
+    guest_id: &str,
+    mail: &MailContext,
+) -> Result<Guest, AppError> {
+    write_tx(conn, |conn| {
+        let guest = get(conn, guest_id)?;
+        if guest.session_id != session_id {
+            return Err(AppError::NotFound("Cet·te invité·e n'existe pas.".into()));
+        }
+        let s = session::get(conn, session_id)?;
+        if was_convoked(conn, &guest)? && s.starts_at.and_utc() > chrono::Utc::now() {
+            let mut cancelled = s.clone();
+            cancelled.sequence = s.sequence + 1;
+            let email = session_email(conn, &cancelled, &guest, mail)?;
+            let renderer = Renderer::new(&mail.templates);
+            let stamp = chrono::Utc::now();
+            let built = email
+                .cancelled(&renderer, stamp)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("guest cancellation: {e}")))?;
+            let co = cohort::get(conn, &s.cohort_id)?;
+            let mut row = NewEmail::from_email(REMOVED, &guest.id, 0, &built, stamp);
+            row.cohort_id = Some(s.cohort_id.clone());
+            row.draft = co.schedule(&mail.schedule).review_before_send;
+            row.not_after = Some(s.starts_at.and_utc());
+            outbox::enqueue(conn, row)?;
+        }
+        diesel::delete(session_guests::table.find(&guest.id)).execute(conn)?;
+        crate::models::planner::touch(conn, &s.cohort_id)?;
+        audit::deleted(conn, "guest", &guest.id, Some(&s.cohort_id), &guest)?;
+        Ok(guest)
+    })
+}
+
+/// Whether the guest's convocation has left (or is leaving).
+pub fn was_convoked(conn: &mut Conn, guest: &Guest) -> Result<bool, AppError> {
+    let n: i64 = outbox_emails::table
+        .filter(outbox_emails::kind.eq(CONVOCATION))
+        .filter(outbox_emails::item_id.eq(&guest.id))
+        .filter(outbox_emails::status.eq_any([Status::Sent.as_str(), Status::Sending.as_str()]))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// The session email to a guest: the invite with the guest as ATTENDEE, no portal, no
+/// homework (an empty `participant_url` makes the templates speak to a guest).
+pub fn session_email(
+    conn: &mut Conn,
+    s: &Session,
+    guest: &Guest,
+    mail: &MailContext,
+) -> Result<SessionEmail, AppError> {
+    let co = cohort::get(conn, &s.cohort_id)?;
+    let associations = association::list_for_cohort(conn, &co.id)?;
+    let facts = SessionFacts::from_session(s, &co.name, &associations);
+    Ok(for_guest(
+        facts,
+        guest,
+        organizer(&co, mail),
+        dla::get(conn, &co.dla_id)?.name,
+    ))
+}
+
+/// The same, from facts already loaded (the planner).
+pub fn for_guest(
+    facts: SessionFacts,
+    guest: &Guest,
+    organizer: CalendarPerson,
+    dla_name: String,
+) -> SessionEmail {
+    SessionEmail {
+        association_name: facts.association_name.clone().unwrap_or_default(),
+        session: facts,
+        recipient: CalendarPerson {
+            name: guest.name.clone(),
+            email: guest.email.clone(),
+        },
+        organizer,
+        dla_name,
+        tasks: Vec::new(),
+        participant_url: String::new(),
+        calendar_url: None,
+    }
+}
+
+/// The chargé·e de mission signs and organizes, from the sending address.
+pub fn organizer(co: &cohort::Cohort, mail: &MailContext) -> CalendarPerson {
+    CalendarPerson {
+        name: if co.officer_name.trim().is_empty() {
+            mail.from_name.clone()
+        } else {
+            co.officer_name.trim().to_string()
+        },
+        email: mail.from_address.clone(),
+    }
+}
