@@ -141,10 +141,11 @@ pub async fn update(
             let partners = cohort::partner_ids(c, &id)?;
             let input = body.apply(
                 &CohortInput::from((&current, partners.clone())),
+                // As a change answers it, warnings included: a client may send it back.
                 &CohortOut {
                     cohort: current.clone(),
                     partner_dla_ids: partners.clone(),
-                    warnings: None,
+                    warnings: Some(Vec::new()),
                 },
             )?;
             actor.check_cohort_ownership(
