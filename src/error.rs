@@ -48,9 +48,7 @@ pub enum AppError {
     /// the wait budget (`db::Waits`): nothing was changed, and the same request can be sent
     /// again in a moment (503, `Retry-After`). Made from the database errors themselves
     /// (`From<diesel::result::Error>`, `db::checkout`), never by hand.
-    #[error(
-        "Cohorte est très occupé en ce moment : réessayez dans quelques secondes."
-    )]
+    #[error("Cohorte est très occupé en ce moment : réessayez dans quelques secondes.")]
     Busy,
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),

@@ -220,8 +220,7 @@ pub fn checkout(
     pool.get().map_err(|e| {
         // r2d2's only error is the timeout; it carries the last connection error, if any.
         let message = e.to_string();
-        if message == "timed out waiting for connection" || message.contains("database is locked")
-        {
+        if message == "timed out waiting for connection" || message.contains("database is locked") {
             AppError::Busy
         } else {
             AppError::Internal(anyhow::anyhow!("database pool: {message}"))
@@ -237,7 +236,8 @@ pub fn is_busy(e: &diesel::result::Error) -> bool {
     match e {
         Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
             let message = info.message();
-            message.starts_with("database is locked") || message.starts_with("database table is locked")
+            message.starts_with("database is locked")
+                || message.starts_with("database table is locked")
         }
         Error::RollbackErrorOnCommit { commit_error, .. } => is_busy(commit_error),
         _ => false,

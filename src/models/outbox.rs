@@ -727,6 +727,10 @@ pub fn recover_stuck(conn: &mut Conn, claimed_before: NaiveDateTime) -> Result<u
             .filter(outbox_emails::status.eq(Status::Sending.as_str()))
             .filter(outbox_emails::updated_at.lt(claimed_before))
     };
+    // Read first: a pass with nothing stuck (the usual case) takes no write lock.
+    if !diesel::select(diesel::dsl::exists(stuck())).get_result::<bool>(conn)? {
+        return Ok(0);
+    }
     let exhausted =
         diesel::update(stuck().filter(outbox_emails::attempts.ge(rules::MAX_ATTEMPTS - 1)))
             .set((
@@ -752,18 +756,23 @@ pub fn recover_stuck(conn: &mut Conn, claimed_before: NaiveDateTime) -> Result<u
 
 /// Marks missed every draft or scheduled email whose deadline has come. Returns how many.
 pub fn mark_overdue_missed(conn: &mut Conn, at: DateTime<Utc>) -> Result<usize, AppError> {
-    Ok(diesel::update(
+    let overdue = || {
         outbox_emails::table
             .filter(
                 outbox_emails::status.eq_any([Status::Draft.as_str(), Status::Scheduled.as_str()]),
             )
-            .filter(outbox_emails::not_after.le(at.naive_utc())),
-    )
-    .set((
-        outbox_emails::status.eq(Status::Missed.as_str()),
-        outbox_emails::updated_at.eq(now()),
-    ))
-    .execute(conn)?)
+            .filter(outbox_emails::not_after.le(at.naive_utc()))
+    };
+    // Read first (an index on (status, not_after) answers it): nothing overdue, no lock.
+    if !diesel::select(diesel::dsl::exists(overdue())).get_result::<bool>(conn)? {
+        return Ok(0);
+    }
+    Ok(diesel::update(overdue())
+        .set((
+            outbox_emails::status.eq(Status::Missed.as_str()),
+            outbox_emails::updated_at.eq(now()),
+        ))
+        .execute(conn)?)
 }
 
 /// Up to `limit` scheduled emails due at `at`, the longest waiting first.

@@ -107,9 +107,10 @@ impl Modify for CommonResponses {
             ),
         );
         for (status, name, description) in ERROR_RESPONSES {
-            components
-                .responses
-                .insert(name.to_string(), RefOr::T(error_response(status, description)));
+            components.responses.insert(
+                name.to_string(),
+                RefOr::T(error_response(status, description)),
+            );
         }
         openapi.security = Some(vec![SecurityRequirement::new(
             SECURITY_SCHEME,
@@ -185,7 +186,10 @@ fn error_response(status: &str, description: &str) -> Response {
         response = response.header(
             "Retry-After",
             utoipa::openapi::header::HeaderBuilder::new()
-                .schema(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::Integer))
+                .schema(
+                    utoipa::openapi::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::Type::Integer),
+                )
                 .description(Some("Seconds to wait before sending the request again."))
                 .build(),
         );

@@ -381,8 +381,11 @@ async fn refused<I: serde::Serialize>(
     err: AppError,
 ) -> PageResult {
     let refusal = super::Refusal::of(err)?;
-    let fields = matches!(refusal.status, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY)
-        .then(|| refusal.fields.clone());
+    let fields = matches!(
+        refusal.status,
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    )
+    .then(|| refusal.fields.clone());
     let ctx = page_ctx(state, cohort_id, typed, fields.as_ref()).await?;
     refusal.rerender(state, "pages/budget/show", ctx, input)
 }

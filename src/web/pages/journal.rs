@@ -24,9 +24,7 @@ use crate::models::session_log::{
 use crate::models::{association, cohort, participant, session};
 use crate::web::AppState;
 use crate::web::form::Form;
-use crate::web::pages::{
-    Confirm, NoticeQuery, PageResult, confirm, redirect, render, with_notice,
-};
+use crate::web::pages::{Confirm, NoticeQuery, PageResult, confirm, redirect, render, with_notice};
 use crate::web::view;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -17,9 +17,7 @@ use crate::models::cohort::{self, ScheduleInput};
 use crate::models::outbox::{self, OutboxEmail};
 use crate::web::AppState;
 use crate::web::form::Form;
-use crate::web::pages::{
-    Confirm, NoticeQuery, PageResult, confirm, redirect, render, with_notice,
-};
+use crate::web::pages::{Confirm, NoticeQuery, PageResult, confirm, redirect, render, with_notice};
 use crate::web::view;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
