@@ -249,8 +249,14 @@ impl Dispatcher {
     pub fn run_forever(&self, interval: Duration, stop: &AtomicBool) {
         const TICK: Duration = Duration::from_millis(200);
         while !stop.load(Ordering::Relaxed) {
-            if let Err(e) = self.run_once(Utc::now()) {
-                tracing::error!(error = %e, "outbox pass failed");
+            match self.run_once(Utc::now()) {
+                Ok(_) => {}
+                // Another connection held the write lock past the budget: not a failure,
+                // the next pass takes up where this one stopped.
+                Err(AppError::Busy) => {
+                    tracing::warn!("outbox pass stopped: database busy, the next pass resumes")
+                }
+                Err(e) => tracing::error!(error = %e, "outbox pass failed"),
             }
             let mut waited = Duration::ZERO;
             while waited < interval && !stop.load(Ordering::Relaxed) {

@@ -822,16 +822,20 @@ fn summaries_due(
     use crate::db::schema::sessions;
     // A summary is due for at most a day after its moment, and only while the cohort had a
     // session in the week before it: only cohorts with a session ending in the last 8 days
-    // (or later) can have one, which leaves the cohorts long over out of the pass.
+    // (or later) can have one, which leaves the cohorts long over out of the pass. Driven
+    // from the sessions, so that an index on sessions(ends_at, cohort_id) answers it
+    // without visiting the cohorts over.
     let horizon = (now - Duration::days(8)).naive_utc();
     let running: Vec<Cohort> = cohorts::table
+        .filter(
+            cohorts::id.eq_any(
+                sessions::table
+                    .filter(sessions::ends_at.ge(horizon))
+                    .select(sessions::cohort_id),
+            ),
+        )
         .filter(cohorts::published_at.is_not_null())
         .filter(cohorts::status.ne("terminee"))
-        .filter(diesel::dsl::exists(
-            sessions::table
-                .filter(sessions::cohort_id.eq(cohorts::id))
-                .filter(sessions::ends_at.ge(horizon)),
-        ))
         .select(Cohort::as_select())
         .load(conn)?;
     let mut due = Vec::new();
