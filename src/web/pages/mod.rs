@@ -172,9 +172,12 @@ pub fn render_status(
             }
         }
     }
+    // Rendered from the context itself, not a copy: `Handlebars::render` serialises its data
+    // into a new value first, which for a cohort page was a deep copy of everything shown.
+    let ctx = handlebars::Context::from(std::mem::take(ctx));
     let html = state
         .templates
-        .render(template, ctx)
+        .render_with_context(template, &ctx)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering {template}: {e}")))?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
