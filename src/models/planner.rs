@@ -80,6 +80,16 @@ pub fn touch(conn: &mut Conn, cohort_id: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The marked cohorts' ids. `WHERE mail_dirty` as a bare column, not `= true`: that is the
+/// partial index's own condition (`cohorts_mail_dirty`), so every write's check reads the
+/// marked cohorts only, not the whole table (pinned by tests/query_plans.rs).
+pub fn dirty_cohorts() -> cohorts::BoxedQuery<'static, crate::db::Backend, diesel::sql_types::Text> {
+    cohorts::table
+        .filter(cohorts::mail_dirty)
+        .select(cohorts::id)
+        .into_boxed()
+}
+
 /// Rebuilds the automatic emails of every marked cohort, and clears the marks. Returns the
 /// number of emails queued, refreshed or cancelled.
 pub fn sync_dirty(
@@ -87,10 +97,7 @@ pub fn sync_dirty(
     mail: &MailContext,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
-    let dirty: Vec<String> = cohorts::table
-        .filter(cohorts::mail_dirty.eq(true))
-        .select(cohorts::id)
-        .load(conn)?;
+    let dirty: Vec<String> = dirty_cohorts().load(conn)?;
     let mut changed = 0;
     for id in dirty {
         changed += sync_cohort(conn, mail, &id, now)?.total();

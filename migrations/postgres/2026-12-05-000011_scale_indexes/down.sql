@@ -1,0 +1,17 @@
+DROP INDEX evaluations_followup_by;
+DROP INDEX evaluations_answered_by;
+DROP INDEX attendances_participant;
+DROP INDEX action_leads_session;
+DROP INDEX time_entries_association;
+DROP INDEX time_entries_session;
+DROP INDEX task_returns_association;
+DROP INDEX intersession_tasks_session;
+DROP INDEX sessions_association;
+DROP INDEX cohort_partners_dla;
+DROP INDEX cohorts_consultant;
+DROP INDEX cohorts_start;
+DROP INDEX cohorts_not_purged;
+DROP INDEX cohorts_mail_dirty;
+DROP INDEX outbox_emails_deadline;
+DROP INDEX outbox_emails_item;
+DROP INDEX outbox_emails_participant;
