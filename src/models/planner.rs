@@ -83,7 +83,8 @@ pub fn touch(conn: &mut Conn, cohort_id: &str) -> Result<(), AppError> {
 /// The marked cohorts' ids. `WHERE mail_dirty` as a bare column, not `= true`: that is the
 /// partial index's own condition (`cohorts_mail_dirty`), so every write's check reads the
 /// marked cohorts only, not the whole table (pinned by tests/query_plans.rs).
-pub fn dirty_cohorts() -> cohorts::BoxedQuery<'static, crate::db::Backend, diesel::sql_types::Text> {
+pub fn dirty_cohorts() -> cohorts::BoxedQuery<'static, crate::db::Backend, diesel::sql_types::Text>
+{
     cohorts::table
         .filter(cohorts::mail_dirty)
         .select(cohorts::id)
