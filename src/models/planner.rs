@@ -778,9 +778,11 @@ pub fn queue_summaries(
     mail: &MailContext,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
+    // The statuses still running, named (not `!= 'terminee'`), so that the look-up reads
+    // `cohorts_running` rather than every cohort.
     let published: Vec<Cohort> = cohorts::table
         .filter(cohorts::published_at.is_not_null())
-        .filter(cohorts::status.ne("terminee"))
+        .filter(cohorts::status.eq_any(["brouillon", "en_cours"]))
         .select(Cohort::as_select())
         .load(conn)?;
     let mut queued = 0;

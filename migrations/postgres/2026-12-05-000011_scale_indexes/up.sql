@@ -11,6 +11,8 @@ CREATE INDEX outbox_emails_deadline ON outbox_emails (status, not_after);
 
 -- The planner's scan after every write: only the marked cohorts are in the index.
 CREATE INDEX cohorts_mail_dirty ON cohorts (id) WHERE mail_dirty;
+-- The planner's weekly summaries: the published cohorts still running.
+CREATE INDEX cohorts_running ON cohorts (status, published_at);
 -- The purge's candidates: the cohorts not purged yet.
 CREATE INDEX cohorts_not_purged ON cohorts (id) WHERE purged_at IS NULL;
 -- The cohorts list's order (most recent start first), paged without sorting every cohort.

@@ -11,6 +11,7 @@ DROP INDEX cohort_partners_dla;
 DROP INDEX cohorts_consultant;
 DROP INDEX cohorts_start;
 DROP INDEX cohorts_not_purged;
+DROP INDEX cohorts_running;
 DROP INDEX cohorts_mail_dirty;
 DROP INDEX outbox_emails_deadline;
 DROP INDEX outbox_emails_item;
