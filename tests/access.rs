@@ -1216,7 +1216,13 @@ async fn a_consultant_is_offered_only_what_they_may_do() {
                 if !tag.contains("method=\"get\"") {
                     return None;
                 }
-                Some(tag.split("action=\"").nth(1)?.split('"').next()?.to_string())
+                Some(
+                    tag.split("action=\"")
+                        .nth(1)?
+                        .split('"')
+                        .next()?
+                        .to_string(),
+                )
             })
             .collect();
         for action in targets("action") {
