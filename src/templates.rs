@@ -1,8 +1,9 @@
 //! Handlebars templates: embedded in the binary from `templates/`, each overridable by a
 //! file of the same relative path in the folder set by `templates.dir`.
 //!
-//! Names are paths without `.hbs`: `pages/cohorts/show`, `partials/layout`. Every template
-//! is also a partial, so pages wrap themselves in `{{#> layout}}`.
+//! Names are paths without `.hbs`: `pages/cohorts/show`, `partials/warnings`. Every template
+//! is also a partial. A page is rendered alone, then [`LAYOUT`] around it: the layout writes
+//! the page's HTML where it says `{{page_body}}` (see `web::pages::render_status`).
 //! Output is HTML-escaped; no template uses triple-stash (`{{{ }}}`), which a test checks.
 
 use std::path::Path;
@@ -43,7 +44,28 @@ pub fn build(override_dir: &str) -> anyhow::Result<Handlebars<'static>> {
             .map_err(|e| anyhow::anyhow!("template {name}: {e}"))?;
     }
     hb.register_helper("csrf_field", Box::new(csrf_field));
+    hb.register_helper("page_body", Box::new(page_body));
     Ok(hb)
+}
+
+/// The template every page is shown in.
+pub const LAYOUT: &str = "layout";
+/// The context key that holds a page's rendered HTML while the layout is rendered.
+pub const PAGE_BODY: &str = "__page_body";
+
+/// `{{page_body}}`, in the layout only: the page's HTML, already rendered and escaped by the
+/// page's own template.
+fn page_body(
+    _: &handlebars::Helper<'_>,
+    _: &Handlebars<'_>,
+    ctx: &handlebars::Context,
+    _: &mut handlebars::RenderContext<'_, '_>,
+    out: &mut dyn handlebars::Output,
+) -> handlebars::HelperResult {
+    if let Some(html) = ctx.data().get(PAGE_BODY).and_then(|b| b.as_str()) {
+        out.write(html)?;
+    }
+    Ok(())
 }
 
 /// `{{csrf_field}}`: the hidden CSRF input every POST form carries, from `@root.csrf_token`.

@@ -174,11 +174,24 @@ pub fn render_status(
     }
     // Rendered from the context itself, not a copy: `Handlebars::render` serialises its data
     // into a new value first, which for a cohort page was a deep copy of everything shown.
-    let ctx = handlebars::Context::from(std::mem::take(ctx));
-    let html = state
+    // The page first, then the layout around it (`crate::templates::PAGE_BODY`): a page
+    // wrapped in `{{#> layout}}` ran inside a partial, which handlebars renders from a copy
+    // of the context, and every `{{#each}}` in it copied its list again.
+    let mut ctx = handlebars::Context::from(std::mem::take(ctx));
+    let failed = |e: handlebars::RenderError| {
+        AppError::Internal(anyhow::anyhow!("rendering {template}: {e}"))
+    };
+    let body = state
         .templates
         .render_with_context(template, &ctx)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering {template}: {e}")))?;
+        .map_err(failed)?;
+    if let Some(obj) = ctx.data_mut().as_object_mut() {
+        obj.insert(crate::templates::PAGE_BODY.into(), Value::String(body));
+    }
+    let html = state
+        .templates
+        .render_with_context(crate::templates::LAYOUT, &ctx)
+        .map_err(failed)?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(html))
