@@ -7,6 +7,14 @@
 //! attempt with the functions under « Dispatcher ». The chargé·e de mission acts on rows
 //! with [`release`], [`hold`], [`cancel`] and [`resend`].
 //!
+//! The rendered bodies (text, HTML, invitation) live in `outbox_bodies`, one row per email,
+//! so that the scans of the outbox (the dispatcher's due rows, the « Envois » page, the
+//! planner) never read them: [`OutboxEmail`] is the row without them, [`bodies`] reads
+//! them where they are needed (sending, the preview, « renvoyer », an export, an
+//! anonymisation), and [`FullEmail`] is both. A sent email's bodies are compressed after
+//! `[mail] compress_after_days` ([`compact`], run in the dispatcher's pass in short
+//! batches); [`bodies`] decompresses, so no reader knows the difference.
+//!
 //! Two clocks, on purpose. `next_attempt_at`, `sent_at` and the deadlines follow the `now`
 //! the dispatcher is given (which `cohorte dispatch --now` can replay); `updated_at` is
 //! always the wall clock, and for a row in `sending` it is the moment it was claimed, which
@@ -16,7 +24,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::outbox_emails;
+use crate::db::schema::{outbox_bodies, outbox_emails};
 use crate::db::{Conn, write_tx};
 use crate::domain::outbox::{self as rules, Next, Status};
 use crate::error::AppError;
@@ -39,10 +47,8 @@ pub struct OutboxEmail {
     pub revision: i32,
     pub dedup_key: String,
     pub subject: String,
-    pub body_text: String,
-    pub body_html: String,
-    pub ics: Option<String>,
-    /// `REQUEST` or `CANCEL` when `ics` is set.
+    /// `REQUEST` or `CANCEL` when the email carries an invitation (its `ics`, in
+    /// [`Bodies`]).
     pub ics_method: Option<String>,
     /// `draft`, `scheduled`, `sending`, `sent`, `failed`, `missed` or `cancelled`.
     pub status: String,
@@ -70,6 +76,52 @@ pub struct OutboxEmail {
     pub updated_at: NaiveDateTime,
     /// Why it was cancelled or replaced, in French.
     pub note: Option<String>,
+}
+
+/// An email's rendered bodies, as they were queued (decompressed if they were packed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Bodies {
+    pub body_text: String,
+    pub body_html: String,
+    /// The invitation (`.ics`) when `ics_method` is set.
+    pub ics: Option<String>,
+}
+
+/// An outbox row with its bodies: what the API lists and a preview shows. Derefs to the
+/// row.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct FullEmail {
+    #[serde(flatten)]
+    pub email: OutboxEmail,
+    pub body_text: String,
+    pub body_html: String,
+    pub ics: Option<String>,
+}
+
+impl FullEmail {
+    fn new(email: OutboxEmail, bodies: Bodies) -> FullEmail {
+        FullEmail {
+            email,
+            body_text: bodies.body_text,
+            body_html: bodies.body_html,
+            ics: bodies.ics,
+        }
+    }
+
+    pub fn bodies(&self) -> Bodies {
+        Bodies {
+            body_text: self.body_text.clone(),
+            body_html: self.body_html.clone(),
+            ics: self.ics.clone(),
+        }
+    }
+}
+
+impl std::ops::Deref for FullEmail {
+    type Target = OutboxEmail;
+    fn deref(&self) -> &OutboxEmail {
+        &self.email
+    }
 }
 
 impl OutboxEmail {
@@ -299,9 +351,6 @@ pub fn enqueue(conn: &mut Conn, email: NewEmail) -> Result<Option<OutboxEmail>, 
             outbox_emails::revision.eq(email.revision),
             outbox_emails::dedup_key.eq(email.dedup_key()),
             outbox_emails::subject.eq(&email.subject),
-            outbox_emails::body_text.eq(&email.body_text),
-            outbox_emails::body_html.eq(&email.body_html),
-            outbox_emails::ics.eq(&email.ics),
             outbox_emails::ics_method.eq(&email.ics_method),
             outbox_emails::status.eq(status.as_str()),
             outbox_emails::send_after.eq(send_after),
@@ -317,6 +366,14 @@ pub fn enqueue(conn: &mut Conn, email: NewEmail) -> Result<Option<OutboxEmail>, 
     if inserted == 0 {
         return Ok(None);
     }
+    diesel::insert_into(outbox_bodies::table)
+        .values((
+            outbox_bodies::email_id.eq(&id),
+            outbox_bodies::body_text.eq(&email.body_text),
+            outbox_bodies::body_html.eq(&email.body_html),
+            outbox_bodies::ics.eq(&email.ics),
+        ))
+        .execute(conn)?;
     get(conn, &id).map(Some)
 }
 
@@ -329,16 +386,282 @@ pub fn get(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
         .ok_or_else(|| AppError::not_found("E-mail"))
 }
 
-/// Every email of a cohort, the latest first.
-pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<OutboxEmail>, AppError> {
-    Ok(outbox_emails::table
+/// An email with its bodies (the preview).
+pub fn get_full(conn: &mut Conn, id: &str) -> Result<FullEmail, AppError> {
+    let email = get(conn, id)?;
+    let bodies = bodies(conn, id)?;
+    Ok(FullEmail::new(email, bodies))
+}
+
+/// Every email of a cohort with its bodies, the latest first (the API's full listing).
+pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<FullEmail>, AppError> {
+    let rows: Vec<(OutboxEmail, StoredBodies)> = outbox_emails::table
+        .inner_join(outbox_bodies::table)
         .filter(outbox_emails::cohort_id.eq(cohort_id))
         .order((
             outbox_emails::send_after.desc(),
             outbox_emails::created_at.desc(),
         ))
-        .select(OutboxEmail::as_select())
-        .load(conn)?)
+        .select((OutboxEmail::as_select(), StoredBodies::as_select()))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(email, stored)| Ok(FullEmail::new(email, stored.unpack()?)))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Bodies
+
+/// `outbox_bodies` as stored: either the texts, or `packed` (then the texts are empty).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = outbox_bodies)]
+struct StoredBodies {
+    body_text: String,
+    body_html: String,
+    ics: Option<String>,
+    packed: Option<Vec<u8>>,
+}
+
+impl StoredBodies {
+    fn unpack(self) -> Result<Bodies, AppError> {
+        match self.packed {
+            Some(packed) => unpack(&packed),
+            None => Ok(Bodies {
+                body_text: self.body_text,
+                body_html: self.body_html,
+                ics: self.ics,
+            }),
+        }
+    }
+}
+
+/// The zstd level of packed bodies: high, since a batch is small and packed once; the
+/// decompression speed does not depend on it.
+const PACK_LEVEL: i32 = 19;
+
+/// The three texts as one zstd frame: each as a presence byte, a little-endian `u32`
+/// length and its UTF-8 bytes. One frame rather than three, because the text and HTML
+/// bodies say the same things: the second compresses against the first.
+pub fn pack(b: &Bodies) -> Result<Vec<u8>, AppError> {
+    let mut raw = Vec::with_capacity(
+        b.body_text.len() + b.body_html.len() + b.ics.as_ref().map_or(0, String::len) + 16,
+    );
+    for part in [Some(&b.body_text), Some(&b.body_html), b.ics.as_ref()] {
+        match part {
+            Some(s) => {
+                raw.push(1);
+                raw.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                raw.extend_from_slice(s.as_bytes());
+            }
+            None => raw.push(0),
+        }
+    }
+    zstd::bulk::compress(&raw, PACK_LEVEL)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("outbox: cannot compress bodies: {e}")))
+}
+
+/// The texts [`pack`] stored.
+pub fn unpack(packed: &[u8]) -> Result<Bodies, AppError> {
+    let bad = |why: &str| AppError::Internal(anyhow::anyhow!("outbox: packed bodies {why}"));
+    let raw = zstd::stream::decode_all(packed).map_err(|e| bad(&e.to_string()))?;
+    let mut rest = raw.as_slice();
+    let mut parts: Vec<Option<String>> = Vec::with_capacity(3);
+    for _ in 0..3 {
+        let (&present, after) = rest.split_first().ok_or_else(|| bad("truncated"))?;
+        rest = after;
+        if present == 0 {
+            parts.push(None);
+            continue;
+        }
+        if rest.len() < 4 {
+            return Err(bad("truncated"));
+        }
+        let (len, after) = rest.split_at(4);
+        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        if after.len() < len {
+            return Err(bad("truncated"));
+        }
+        let (text, after) = after.split_at(len);
+        parts.push(Some(
+            String::from_utf8(text.to_vec()).map_err(|_| bad("not UTF-8"))?,
+        ));
+        rest = after;
+    }
+    let mut parts = parts.into_iter();
+    Ok(Bodies {
+        body_text: parts.next().flatten().unwrap_or_default(),
+        body_html: parts.next().flatten().unwrap_or_default(),
+        ics: parts.next().flatten(),
+    })
+}
+
+/// The bodies of one email (decompressed when they were packed). The one way to read them.
+pub fn bodies(conn: &mut Conn, id: &str) -> Result<Bodies, AppError> {
+    outbox_bodies::table
+        .find(id)
+        .select(StoredBodies::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("E-mail"))?
+        .unpack()
+}
+
+/// Replaces the bodies of one email (stored plain: the compaction packs them again once
+/// they are due).
+pub fn set_bodies(conn: &mut Conn, id: &str, b: &Bodies) -> Result<(), AppError> {
+    diesel::update(outbox_bodies::table.find(id))
+        .set((
+            outbox_bodies::body_text.eq(&b.body_text),
+            outbox_bodies::body_html.eq(&b.body_html),
+            outbox_bodies::ics.eq(&b.ics),
+            outbox_bodies::packed.eq(None::<Vec<u8>>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces the bodies of the emails `ids` by `b` (an erasure: the same short text for
+/// all), packed or not. Returns how many rows changed.
+pub fn overwrite_bodies(conn: &mut Conn, ids: &[String], b: &Bodies) -> Result<usize, AppError> {
+    Ok(
+        diesel::update(outbox_bodies::table.filter(outbox_bodies::email_id.eq_any(ids)))
+            .set((
+                outbox_bodies::body_text.eq(&b.body_text),
+                outbox_bodies::body_html.eq(&b.body_html),
+                outbox_bodies::ics.eq(&b.ics),
+                outbox_bodies::packed.eq(None::<Vec<u8>>),
+            ))
+            .execute(conn)?,
+    )
+}
+
+/// How many bodies one compaction transaction packs: a short write.
+pub const COMPACT_BATCH: i64 = 200;
+/// How many batches one dispatcher pass packs at most (the rest waits for the next pass).
+const COMPACT_BATCHES_PER_PASS: usize = 25;
+
+/// What [`compact`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Compaction {
+    pub packed: usize,
+    /// Write transactions it took.
+    pub transactions: usize,
+}
+
+/// Packs the bodies of the emails sent before `sent_before`, in batches of
+/// [`COMPACT_BATCH`], at most `max_batches`: each batch is read and compressed outside any
+/// transaction, then written in one short write transaction, row by row only if its bodies
+/// are still the ones compressed (an anonymisation may have erased them meanwhile).
+pub fn compact(
+    conn: &mut Conn,
+    sent_before: NaiveDateTime,
+    max_batches: usize,
+) -> Result<Compaction, AppError> {
+    let mut done = Compaction::default();
+    for _ in 0..max_batches {
+        // Through outbox_bodies_unpacked_idx: only what is left to pack is visited.
+        let batch: Vec<(String, String, String, Option<String>)> = outbox_bodies::table
+            .filter(outbox_bodies::packed.is_null())
+            .filter(outbox_bodies::sent_at.le(sent_before))
+            .order(outbox_bodies::sent_at.asc())
+            .select((
+                outbox_bodies::email_id,
+                outbox_bodies::body_text,
+                outbox_bodies::body_html,
+                outbox_bodies::ics,
+            ))
+            .limit(COMPACT_BATCH)
+            .load(conn)?;
+        if batch.is_empty() {
+            break;
+        }
+        let mut packed = Vec::with_capacity(batch.len());
+        for (id, body_text, body_html, ics) in batch {
+            let b = Bodies {
+                body_text,
+                body_html,
+                ics,
+            };
+            packed.push((id, pack(&b)?, b));
+        }
+        let n = write_tx(conn, |conn| {
+            let mut n = 0;
+            for (id, blob, b) in &packed {
+                // An invitation is never empty: '' stands for none (portable SQL).
+                let same_ics = diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "COALESCE(outbox_bodies.ics, '') = ",
+                )
+                .bind::<diesel::sql_types::Text, _>(b.ics.clone().unwrap_or_default());
+                n += diesel::update(
+                    outbox_bodies::table
+                        .find(id)
+                        .filter(outbox_bodies::packed.is_null())
+                        .filter(outbox_bodies::body_text.eq(&b.body_text))
+                        .filter(outbox_bodies::body_html.eq(&b.body_html))
+                        .filter(same_ics),
+                )
+                .set((
+                    outbox_bodies::packed.eq(Some(blob)),
+                    outbox_bodies::body_text.eq(""),
+                    outbox_bodies::body_html.eq(""),
+                    outbox_bodies::ics.eq(None::<String>),
+                ))
+                .execute(conn)?;
+            }
+            Ok(n)
+        })?;
+        done.packed += n;
+        done.transactions += 1;
+        if n == 0 {
+            // Every row changed under us: leave them to the next pass.
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Wraps the dispatcher's hooks so that each pass also packs the bodies of the emails
+/// sent more than `after_days` days before the pass's clock (0 = never), at most
+/// [`COMPACT_BATCHES_PER_PASS`] batches a pass. A failure is logged and does not stop the
+/// sending.
+pub fn with_compaction(
+    inner: crate::mail::dispatch::Planner,
+    after_days: u32,
+) -> crate::mail::dispatch::Planner {
+    std::sync::Arc::new(WithCompaction { inner, after_days })
+}
+
+struct WithCompaction {
+    inner: crate::mail::dispatch::Planner,
+    after_days: u32,
+}
+
+impl crate::mail::dispatch::Hooks for WithCompaction {
+    fn plan(&self, conn: &mut Conn, now: DateTime<Utc>) -> Result<usize, AppError> {
+        if self.after_days > 0 {
+            let before = now.naive_utc() - chrono::Duration::days(self.after_days as i64);
+            match compact(conn, before, COMPACT_BATCHES_PER_PASS) {
+                Ok(c) if c.packed > 0 => tracing::info!(
+                    packed = c.packed,
+                    transactions = c.transactions,
+                    "bodies of sent emails compressed"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "compression of sent emails failed"),
+            }
+        }
+        self.inner.plan(conn, now)
+    }
+
+    fn personalise(
+        &self,
+        conn: &mut Conn,
+        row: &OutboxEmail,
+        email: &mut Email,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, AppError> {
+        self.inner.personalise(conn, row, email, now)
+    }
 }
 
 /// The session an email of the « Envois » page concerns, when its item is one (convocation,
@@ -834,13 +1157,22 @@ pub fn record(
         outbox_emails::updated_at.eq(now()),
     );
     let changed = match next {
-        Next::Sent => diesel::update(target)
-            .set((
-                common,
-                outbox_emails::last_error.eq(None::<String>),
-                outbox_emails::sent_at.eq(Some(at.naive_utc())),
-            ))
-            .execute(conn)?,
+        Next::Sent => write_tx(conn, |conn| {
+            let changed = diesel::update(target)
+                .set((
+                    common,
+                    outbox_emails::last_error.eq(None::<String>),
+                    outbox_emails::sent_at.eq(Some(at.naive_utc())),
+                ))
+                .execute(conn)?;
+            // What the compaction goes by.
+            if changed == 1 {
+                diesel::update(outbox_bodies::table.find(id))
+                    .set(outbox_bodies::sent_at.eq(Some(at.naive_utc())))
+                    .execute(conn)?;
+            }
+            Ok(changed)
+        })?,
         Next::Retry { at: retry_at } => diesel::update(target)
             .set((
                 common,

@@ -1,0 +1,33 @@
+-- The rendered bodies leave the outbox rows (issue #19): the dispatcher's and the
+-- « Envois » page's scans read `outbox_emails` only, whose rows no longer spill into
+-- overflow pages; a body is read where it is needed (sending, preview, export,
+-- anonymisation), through models::outbox::bodies, one row by its key.
+-- `packed`: once the email has been sent for `[mail] compress_after_days`, its three
+-- texts are stored compressed there (models::outbox::pack) and the text columns are
+-- emptied. `sent_at`: copied when the email leaves, so that the compaction finds its work
+-- through the partial index below without visiting the outbox.
+CREATE TABLE outbox_bodies (
+    email_id TEXT PRIMARY KEY NOT NULL REFERENCES outbox_emails(id) ON DELETE CASCADE,
+    body_text TEXT NOT NULL,
+    body_html TEXT NOT NULL,
+    ics TEXT,
+    packed BLOB,
+    sent_at TIMESTAMP
+);
+INSERT INTO outbox_bodies (email_id, body_text, body_html, ics, packed, sent_at)
+    SELECT id, body_text, body_html, ics, NULL,
+           CASE WHEN status = 'sent' THEN sent_at END
+    FROM outbox_emails;
+-- The bodies still to compress, by when they left.
+CREATE INDEX outbox_bodies_unpacked_idx ON outbox_bodies(sent_at) WHERE packed IS NULL;
+ALTER TABLE outbox_emails DROP COLUMN body_text;
+ALTER TABLE outbox_emails DROP COLUMN body_html;
+ALTER TABLE outbox_emails DROP COLUMN ics;
+-- Also created by 2026-12-05-000011 (same name): the anonymisation finds a person's
+-- emails by it, and deleting a participant (ON DELETE SET NULL) no longer scans the outbox.
+CREATE INDEX IF NOT EXISTS outbox_emails_participant_idx ON outbox_emails(participant_id);
+-- What an anonymisation visits once per person, without scanning whole tables: the audit
+-- rows about them, a cohort's pistes d'actions, an association's homework answers.
+CREATE INDEX IF NOT EXISTS audit_log_entity_idx ON audit_log(entity_id);
+CREATE INDEX IF NOT EXISTS action_leads_cohort_idx ON action_leads(cohort_id);
+CREATE INDEX IF NOT EXISTS task_returns_association_idx ON task_returns(association_id);
