@@ -740,15 +740,13 @@ fn refresh(conn: &mut Conn, r: &OutboxEmail, w: &NewEmail, key: &str) -> Result<
     } else {
         r.next_attempt_at
     };
-    let changed = diesel::update(
-        outbox_emails::table
-            .find(&r.id)
-            .filter(outbox_emails::status.eq_any([
-                Status::Draft.as_str(),
-                Status::Scheduled.as_str(),
-                Status::Failed.as_str(),
-            ])),
-    )
+    let changed = diesel::update(outbox_emails::table.find(&r.id).filter(
+        outbox_emails::status.eq_any([
+            Status::Draft.as_str(),
+            Status::Scheduled.as_str(),
+            Status::Failed.as_str(),
+        ]),
+    ))
     .set((
         outbox_emails::dedup_key.eq(key),
         outbox_emails::revision.eq(w.revision),

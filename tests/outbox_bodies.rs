@@ -1,0 +1,412 @@
+//! The outbox's bodies in their own table (issue #19): the scans never read them, a sent
+//! email's bodies are compressed after `[mail] compress_after_days` and read back the same
+//! everywhere, and the purge of many cohorts runs in short transactions while people keep
+//! writing.
+
+mod common;
+#[path = "common/smtp.rs"]
+mod smtp;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use diesel::prelude::*;
+use serde_json::Value;
+
+use cohorte::db::schema::{outbox_bodies, outbox_emails};
+use cohorte::models::outbox;
+use common::{TestApp, spawn};
+
+fn mail(app: &TestApp) -> outbox::MailContext {
+    outbox::MailContext::new(
+        &app.config,
+        Arc::new(cohorte::templates::build("").unwrap()),
+    )
+}
+
+/// The demo cohort, its programme starting around `today`; returns its id.
+fn demo(app: &TestApp, today: NaiveDate) -> String {
+    let mut conn = app.pool.get().unwrap();
+    cohorte::demo::load(
+        &mut conn,
+        &app.config.programme,
+        app.config.calendar.alsace_moselle,
+        today,
+        &mail(app),
+    )
+    .unwrap()
+}
+
+/// The cohort's emails as the API lists them (the compte rendu history reads this).
+async fn listed(app: &TestApp, cohort: &str) -> Value {
+    app.get(&format!("/api/v1/cohorts/{cohort}/outbox"))
+        .await
+        .expect(200)
+        .json()
+}
+
+fn packed_count(app: &TestApp) -> i64 {
+    outbox_bodies::table
+        .filter(outbox_bodies::packed.is_not_null())
+        .count()
+        .get_result(&mut app.pool.get().unwrap())
+        .unwrap()
+}
+
+/// Every email of the cohort marked sent at `at`, as the dispatcher records it.
+fn mark_all_sent(app: &TestApp, cohort: &str, at: chrono::DateTime<Utc>) {
+    let mut conn = app.pool.get().unwrap();
+    let ids: Vec<String> = outbox_emails::table
+        .filter(outbox_emails::cohort_id.eq(cohort))
+        .filter(outbox_emails::status.ne("sent"))
+        .select(outbox_emails::id)
+        .load(&mut conn)
+        .unwrap();
+    for id in ids {
+        diesel::update(outbox_emails::table.find(&id))
+            .set(outbox_emails::status.eq("sending"))
+            .execute(&mut conn)
+            .unwrap();
+        assert!(
+            outbox::record(
+                &mut conn,
+                &id,
+                cohorte::domain::outbox::Next::Sent,
+                1,
+                None,
+                at
+            )
+            .unwrap()
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_compressed_email_reads_as_before_in_the_preview_the_history_and_the_export() {
+    let app = spawn().await;
+    let cohort = demo(&app, cohorte::models::programme::today());
+    // The demo's history was sent before today; the rest leaves now.
+    let sent_at = Utc::now();
+    mark_all_sent(&app, &cohort, sent_at);
+    let first_sent: chrono::NaiveDateTime = outbox_bodies::table
+        .select(diesel::dsl::min(outbox_bodies::sent_at))
+        .first::<Option<chrono::NaiveDateTime>>(&mut app.pool.get().unwrap())
+        .unwrap()
+        .unwrap();
+
+    let before = listed(&app, &cohort).await;
+    let rows = before.as_array().unwrap();
+    assert!(rows.len() > 20, "the demo queues emails: {}", rows.len());
+    assert!(rows.iter().any(|r| r["ics"].is_string()), "with invites");
+    let previews_before = {
+        let mut pages = Vec::new();
+        for r in rows {
+            let id = r["id"].as_str().unwrap();
+            pages.push(app.get(&format!("/envois/{id}")).await.expect(200).text());
+        }
+        pages
+    };
+    let person: String = outbox_emails::table
+        .filter(outbox_emails::cohort_id.eq(&cohort))
+        .filter(outbox_emails::participant_id.is_not_null())
+        .select(outbox_emails::participant_id.assume_not_null())
+        .first(&mut app.pool.get().unwrap())
+        .unwrap();
+    let export = |app: &TestApp| -> Value {
+        let mut v =
+            cohorte::models::privacy::export_participant(&mut app.pool.get().unwrap(), &person)
+                .unwrap();
+        v["exported_at"] = Value::Null;
+        v
+    };
+    let export_before = export(&app);
+    assert!(!export_before["emails"].as_array().unwrap().is_empty());
+
+    // Before the delay has passed for any of them: nothing. After: in batches of 200.
+    let mut conn = app.pool.get().unwrap();
+    let early = outbox::compact(&mut conn, first_sent - chrono::Duration::seconds(1), 10).unwrap();
+    assert_eq!(early.packed, 0);
+    let done = outbox::compact(
+        &mut conn,
+        (sent_at + chrono::Duration::days(1)).naive_utc(),
+        10,
+    )
+    .unwrap();
+    drop(conn);
+    assert_eq!(done.packed, rows.len());
+    assert_eq!(
+        done.transactions,
+        rows.len().div_ceil(outbox::COMPACT_BATCH as usize)
+    );
+    assert_eq!(packed_count(&app) as usize, rows.len());
+    // Stored compressed only: the texts are gone from their columns.
+    let plain: i64 = outbox_bodies::table
+        .filter(
+            outbox_bodies::body_text
+                .ne("")
+                .or(outbox_bodies::body_html.ne(""))
+                .or(outbox_bodies::ics.is_not_null()),
+        )
+        .count()
+        .get_result(&mut app.pool.get().unwrap())
+        .unwrap();
+    assert_eq!(plain, 0);
+    // A second pass finds nothing left to do.
+    let again = outbox::compact(
+        &mut app.pool.get().unwrap(),
+        (sent_at + chrono::Duration::days(1)).naive_utc(),
+        10,
+    )
+    .unwrap();
+    assert_eq!(again.packed, 0);
+
+    assert_eq!(listed(&app, &cohort).await, before);
+    for (r, page) in rows.iter().zip(&previews_before) {
+        let id = r["id"].as_str().unwrap();
+        assert_eq!(
+            &app.get(&format!("/envois/{id}")).await.expect(200).text(),
+            page
+        );
+    }
+    assert_eq!(export(&app), export_before);
+}
+
+#[actix_web::test]
+async fn a_compressed_email_sent_again_leaves_as_it_was_stored() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let to = format!("nadia@{}.example", uuid::Uuid::new_v4().simple());
+    let bodies = outbox::Bodies {
+        body_text: "Bonjour Nadia,\nÀ lundi, 9 h 30, salle des fêtes.\n".repeat(20),
+        body_html: "<p>Bonjour Nadia,</p><p>À lundi, 9 h 30.</p>".repeat(20),
+        ics: None,
+    };
+    let email = outbox::NewEmail {
+        cohort_id: Some(cohort.clone()),
+        kind: "convocation".into(),
+        item_id: "s1".into(),
+        revision: 0,
+        recipient_email: to.clone(),
+        recipient_name: "Nadia Benali".into(),
+        participant_id: None,
+        subject: "Convocation : État des lieux".into(),
+        body_text: bodies.body_text.clone(),
+        body_html: bodies.body_html.clone(),
+        ics: None,
+        ics_method: None,
+        send_after: Utc.with_ymd_and_hms(2027, 1, 4, 8, 0, 0).unwrap(),
+        not_after: None,
+        draft: false,
+    };
+    let id = outbox::enqueue(&mut app.pool.get().unwrap(), email)
+        .unwrap()
+        .unwrap()
+        .id;
+    // A failed email whose bodies are stored compressed, as after a long wait.
+    let packed = outbox::pack(&bodies).unwrap();
+    assert!(packed.len() * 5 < bodies.body_text.len() + bodies.body_html.len());
+    {
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(outbox_bodies::table.find(&id))
+            .set((
+                outbox_bodies::packed.eq(Some(&packed)),
+                outbox_bodies::body_text.eq(""),
+                outbox_bodies::body_html.eq(""),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        diesel::update(outbox_emails::table.find(&id))
+            .set((
+                outbox_emails::status.eq("failed"),
+                outbox_emails::attempts.eq(1),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        assert_eq!(outbox::bodies(&mut conn, &id).unwrap(), bodies);
+    }
+    // « Corriger et renvoyer », then the dispatcher's pass.
+    app.post_form(
+        &format!("/envois/{id}/renvoyer"),
+        &[("recipient_email", "")],
+    )
+    .await
+    .expect(303);
+    let from = cohorte::mail::sender(&app.config.mail).unwrap();
+    let d = cohorte::mail::dispatch::Dispatcher::new(app.pool.clone(), smtp::smtp(), from);
+    let stats = d.run_once(Utc::now()).unwrap();
+    assert_eq!(stats.sent, 1, "{stats:?}");
+    let row = outbox::get(&mut app.pool.get().unwrap(), &id).unwrap();
+    let raw = smtp::received(row.message_id.as_deref().unwrap());
+    let message = mail_parser::MessageParser::default()
+        .parse(&raw[..])
+        .unwrap();
+    assert_eq!(
+        message.body_text(0).unwrap().replace("\r\n", "\n"),
+        bodies.body_text
+    );
+}
+
+#[actix_web::test]
+async fn the_dispatcher_and_the_outbox_page_never_read_the_bodies() {
+    let app = spawn().await;
+    let cohort = demo(&app, cohorte::models::programme::today());
+    let expected = app
+        .get(&format!("/cohortes/{cohort}/envois"))
+        .await
+        .expect(200)
+        .text();
+    // Hide the bodies' table: any query that touched it would now fail.
+    let mut conn = app.pool.get().unwrap();
+    diesel::sql_query("ALTER TABLE outbox_bodies RENAME TO outbox_bodies_hidden")
+        .execute(&mut conn)
+        .unwrap();
+    drop(conn);
+    // The « Envois » page (rows, groups, counts, paging) and its filters.
+    assert_eq!(
+        app.get(&format!("/cohortes/{cohort}/envois"))
+            .await
+            .expect(200)
+            .text(),
+        expected
+    );
+    app.get(&format!("/cohortes/{cohort}/envois?statut=scheduled"))
+        .await
+        .expect(200);
+    // An idle dispatcher pass: recovery, missed deadlines, the due rows' query — nothing
+    // due an hour before the demo's first email.
+    let from = cohorte::mail::sender(&app.config.mail).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let transport = cohorte::mail::Transport::file(dir.path());
+    let d = cohorte::mail::dispatch::Dispatcher::new(app.pool.clone(), transport, from);
+    let first: chrono::NaiveDateTime = outbox_emails::table
+        .filter(outbox_emails::status.eq("scheduled"))
+        .select(diesel::dsl::min(outbox_emails::next_attempt_at))
+        .first::<Option<chrono::NaiveDateTime>>(&mut app.pool.get().unwrap())
+        .unwrap()
+        .expect("scheduled emails");
+    let stats = d
+        .run_once(first.and_utc() - chrono::Duration::hours(1))
+        .unwrap();
+    assert!(stats.is_empty(), "{stats:?}");
+}
+
+#[actix_web::test]
+async fn a_purge_of_many_cohorts_takes_short_transactions_while_writes_go_through() {
+    let app = spawn().await;
+    // Eight cohorts of 2020, each with its people, sessions, emails and logs.
+    const COHORTS: usize = 8;
+    let start = NaiveDate::from_ymd_opt(2020, 1, 6).unwrap();
+    for i in 0..COHORTS {
+        demo(&app, start + chrono::Duration::days(7 * i as i64));
+    }
+    let people: i64 = cohorte::db::schema::participants::table
+        .count()
+        .get_result(&mut app.pool.get().unwrap())
+        .unwrap();
+
+    let pool = app.pool.clone();
+    let finished = Arc::new(AtomicBool::new(false));
+    let done = finished.clone();
+    let purge = std::thread::spawn(move || {
+        let now = Utc.with_ymd_and_hms(2030, 1, 1, 3, 0, 0).unwrap();
+        let report = cohorte::models::privacy::purge_ended(&mut pool.get().unwrap(), 24, now);
+        done.store(true, Ordering::SeqCst);
+        report
+    });
+    // Meanwhile, someone keeps writing through the app (each write fails the test on a
+    // 5xx, "database is locked" included).
+    let mut writes = 0;
+    loop {
+        app.create_dla().await;
+        writes += 1;
+        if finished.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    let report = purge.join().unwrap().unwrap();
+    assert_eq!(report.cohorts, COHORTS);
+    // Per cohort at least: the cancellation, one batch of bodies, one transaction per
+    // person, the closing one.
+    assert!(
+        report.transactions >= COHORTS * 3 + people as usize,
+        "{report:?} for {people} people"
+    );
+    assert!(writes >= 1);
+    let unpurged: i64 = cohorte::db::schema::cohorts::table
+        .filter(cohorte::db::schema::cohorts::purged_at.is_null())
+        .count()
+        .get_result(&mut app.pool.get().unwrap())
+        .unwrap();
+    assert_eq!(unpurged, 0);
+    // Once is enough: a second purge finds nothing.
+    let now = Utc.with_ymd_and_hms(2030, 1, 1, 4, 0, 0).unwrap();
+    let again =
+        cohorte::models::privacy::purge_ended(&mut app.pool.get().unwrap(), 24, now).unwrap();
+    assert_eq!(again.cohorts, 0);
+    assert_eq!(again.transactions, 0);
+    // A purge interrupted before its last step (purged_at not set) resumes cleanly.
+    diesel::update(cohorte::db::schema::cohorts::table)
+        .set(cohorte::db::schema::cohorts::purged_at.eq(None::<chrono::NaiveDateTime>))
+        .execute(&mut app.pool.get().unwrap())
+        .unwrap();
+    let resumed =
+        cohorte::models::privacy::purge_ended(&mut app.pool.get().unwrap(), 24, now).unwrap();
+    assert_eq!(resumed.cohorts, COHORTS);
+    // Nothing left to blank nor anyone to anonymise: two transactions per cohort, plus
+    // the (empty) batch of bodies.
+    assert_eq!(resumed.transactions, COHORTS * 3, "{resumed:?}");
+}
+
+#[actix_web::test]
+async fn the_dispatcher_compresses_a_sent_email_once_its_delay_has_passed() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let t0 = Utc.with_ymd_and_hms(2027, 1, 4, 8, 0, 0).unwrap();
+    let bodies = outbox::Bodies {
+        body_text: "Bonjour Nadia,\nÀ lundi.\n".into(),
+        body_html: "<p>Bonjour Nadia,</p><p>À lundi.</p>".into(),
+        ics: None,
+    };
+    let id = outbox::enqueue(
+        &mut app.pool.get().unwrap(),
+        outbox::NewEmail {
+            cohort_id: Some(cohort),
+            kind: "convocation".into(),
+            item_id: "s1".into(),
+            revision: 0,
+            recipient_email: format!("nadia@{}.example", uuid::Uuid::new_v4().simple()),
+            recipient_name: "Nadia Benali".into(),
+            participant_id: None,
+            subject: "Convocation : État des lieux".into(),
+            body_text: bodies.body_text.clone(),
+            body_html: bodies.body_html.clone(),
+            ics: None,
+            ics_method: None,
+            send_after: t0,
+            not_after: None,
+            draft: false,
+        },
+    )
+    .unwrap()
+    .unwrap()
+    .id;
+    let from = cohorte::mail::sender(&app.config.mail).unwrap();
+    let mut d = cohorte::mail::dispatch::Dispatcher::new(app.pool.clone(), smtp::smtp(), from);
+    // As `cohorte serve` wires it, with the default delay.
+    assert_eq!(app.config.mail.compress_after_days, 7);
+    d.planner = Some(outbox::with_compaction(
+        cohorte::models::planner::for_dispatcher(mail(&app)),
+        app.config.mail.compress_after_days,
+    ));
+    assert_eq!(d.run_once(t0).unwrap().sent, 1);
+    d.run_once(t0 + chrono::Duration::days(6)).unwrap();
+    assert_eq!(packed_count(&app), 0, "not before its delay");
+    d.run_once(t0 + chrono::Duration::days(7) + chrono::Duration::minutes(1))
+        .unwrap();
+    assert_eq!(packed_count(&app), 1);
+    assert_eq!(
+        outbox::bodies(&mut app.pool.get().unwrap(), &id).unwrap(),
+        bodies
+    );
+}
