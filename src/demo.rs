@@ -510,7 +510,7 @@ fn mail_history(
     cohort_id: &str,
     start: NaiveDate,
 ) -> Result<(), AppError> {
-    use crate::db::schema::{cohorts, outbox_bodies, outbox_emails};
+    use crate::db::schema::{cohorts, outbox_emails};
     use crate::domain::outbox::Status;
     use diesel::prelude::*;
 
@@ -540,10 +540,7 @@ fn mail_history(
                 outbox_emails::message_id.eq(Some(format!("<demo-{}@cohorte.demo>", r.id))),
             ))
             .execute(conn)?;
-        // As the dispatcher records it: what the compression of sent bodies goes by.
-        diesel::update(outbox_bodies::table.find(&r.id))
-            .set(outbox_bodies::sent_at.eq(Some(r.send_after)))
-            .execute(conn)?;
+        outbox::settle(conn, std::slice::from_ref(&r.id), r.send_after)?;
     }
     // A director's address that the receiving server refused.
     if let Some(r) = due.iter().find(|r| r.kind == planner::CONVOCATION) {

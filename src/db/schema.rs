@@ -181,7 +181,7 @@ diesel::table! {
         body_html -> Text,
         ics -> Nullable<Text>,
         packed -> Nullable<Binary>,
-        sent_at -> Nullable<Timestamp>,
+        settled_at -> Nullable<Timestamp>,
     }
 }
 

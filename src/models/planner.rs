@@ -707,6 +707,9 @@ pub fn sync_cohort(
                 outbox_emails::updated_at.eq(wall_clock()),
             ))
             .execute(conn)?;
+            if changed == 1 {
+                outbox::settle(conn, std::slice::from_ref(&r.id), wall_clock())?;
+            }
             stats.cancelled += changed;
         }
     }

@@ -2,24 +2,26 @@
 -- « Envois » page's scans read `outbox_emails` only, whose rows no longer spill into
 -- overflow pages; a body is read where it is needed (sending, preview, export,
 -- anonymisation), through models::outbox::bodies, one row by its key.
--- `packed`: once the email has been sent for `[mail] compress_after_days`, its three
--- texts are stored compressed there (models::outbox::pack) and the text columns are
--- emptied. `sent_at`: copied when the email leaves, so that the compaction finds its work
--- through the partial index below without visiting the outbox.
+-- `packed`: once the email has been settled (sent, missed or cancelled) for
+-- `[mail] compress_after_days`, its three texts are stored compressed there
+-- (models::outbox::pack) and the text columns are emptied. `settled_at`: when it was
+-- settled, written with its status, so that the compaction finds its work through the
+-- partial index below without visiting the outbox.
 CREATE TABLE outbox_bodies (
     email_id TEXT PRIMARY KEY NOT NULL REFERENCES outbox_emails(id) ON DELETE CASCADE,
     body_text TEXT NOT NULL,
     body_html TEXT NOT NULL,
     ics TEXT,
     packed BLOB,
-    sent_at TIMESTAMP
+    settled_at TIMESTAMP
 );
-INSERT INTO outbox_bodies (email_id, body_text, body_html, ics, packed, sent_at)
+INSERT INTO outbox_bodies (email_id, body_text, body_html, ics, packed, settled_at)
     SELECT id, body_text, body_html, ics, NULL,
-           CASE WHEN status = 'sent' THEN sent_at END
+           CASE WHEN status = 'sent' THEN sent_at
+                WHEN status IN ('missed', 'cancelled') THEN updated_at END
     FROM outbox_emails;
--- The bodies still to compress, by when they left.
-CREATE INDEX outbox_bodies_unpacked_idx ON outbox_bodies(sent_at) WHERE packed IS NULL;
+-- The bodies still to compress, by when their email was settled.
+CREATE INDEX outbox_bodies_unpacked_idx ON outbox_bodies(settled_at) WHERE packed IS NULL;
 ALTER TABLE outbox_emails DROP COLUMN body_text;
 ALTER TABLE outbox_emails DROP COLUMN body_html;
 ALTER TABLE outbox_emails DROP COLUMN ics;
