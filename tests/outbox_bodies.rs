@@ -420,7 +420,10 @@ async fn the_dispatcher_compresses_a_settled_email_once_its_delay_has_passed() {
         .unwrap();
     let mut expected = vec![sent.clone(), cancelled.clone()];
     expected.sort();
-    assert_eq!(packed, expected, "the sent and the cancelled one, not {waiting}");
+    assert_eq!(
+        packed, expected,
+        "the sent and the cancelled one, not {waiting}"
+    );
     for id in [&sent, &cancelled, &waiting] {
         assert_eq!(outbox::bodies(&mut conn, id).unwrap(), bodies);
     }
@@ -460,4 +463,119 @@ async fn train_the_bodies_dictionary() {
         dictionary.len(),
         samples.len()
     );
+}
+
+#[test]
+fn the_migration_moves_the_bodies_out_and_back() {
+    use diesel::connection::SimpleConnection;
+    use diesel_migrations::MigrationHarness;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite3");
+    let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    conn.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
+    // The database as it was before 000012, with emails in every state.
+    loop {
+        let pending = conn
+            .pending_migrations(cohorte::db::SQLITE_MIGRATIONS)
+            .unwrap();
+        let next = pending.first().expect("000012 not found");
+        if next.name().to_string().contains("000012_outbox_bodies") {
+            break;
+        }
+        conn.run_migration(next.as_ref()).unwrap();
+    }
+    conn.batch_execute(
+        "INSERT INTO outbox_emails (id, kind, item_id, recipient_email, dedup_key, subject,
+            body_text, body_html, ics, ics_method, status, send_after, next_attempt_at, sent_at,
+            created_at, updated_at) VALUES
+         ('sent', 'convocation', 's1', 'a@x.fr', 'k1', 'Convocation', 'Bonjour A', '<p>Bonjour A</p>',
+            'BEGIN:VCALENDAR', 'REQUEST', 'sent', '2027-01-04 08:00:00', '2027-01-04 08:00:00',
+            '2027-01-04 08:00:05', '2027-01-01 00:00:00', '2027-01-04 08:00:05'),
+         ('later', 'reminder_j7', 's1', 'b@x.fr', 'k2', 'Rappel', 'Bonjour B', '<p>Bonjour B</p>',
+            NULL, NULL, 'scheduled', '2027-02-04 08:00:00', '2027-02-04 08:00:00', NULL,
+            '2027-01-01 00:00:00', '2027-01-01 00:00:00'),
+         ('gone', 'reminder_j1', 's1', 'c@x.fr', 'k3', 'Rappel', 'Bonjour C', '<p>Bonjour C</p>',
+            NULL, NULL, 'cancelled', '2027-02-10 08:00:00', '2027-02-10 08:00:00', NULL,
+            '2027-01-01 00:00:00', '2027-01-02 00:00:00');",
+    )
+    .expect("rows written before 000012");
+    conn.run_next_migration(cohorte::db::SQLITE_MIGRATIONS)
+        .unwrap();
+
+    let settled: Vec<(String, Option<chrono::NaiveDateTime>)> = outbox_bodies::table
+        .order(outbox_bodies::email_id)
+        .select((outbox_bodies::email_id, outbox_bodies::settled_at))
+        .load(&mut conn)
+        .unwrap();
+    let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+    assert_eq!(
+        settled,
+        vec![
+            ("gone".to_string(), Some(at("2027-01-02 00:00:00"))),
+            ("later".to_string(), None),
+            ("sent".to_string(), Some(at("2027-01-04 08:00:05"))),
+        ]
+    );
+    assert_eq!(
+        outbox::bodies(&mut conn, "sent").unwrap(),
+        outbox::Bodies {
+            body_text: "Bonjour A".into(),
+            body_html: "<p>Bonjour A</p>".into(),
+            ics: Some("BEGIN:VCALENDAR".into()),
+        }
+    );
+    // The row keeps its invitation's method; deleting it deletes its bodies.
+    assert_eq!(
+        outbox::get(&mut conn, "sent")
+            .unwrap()
+            .ics_method
+            .as_deref(),
+        Some("REQUEST")
+    );
+    // Packed, then back down: plain bodies return to their rows, a packed one says so.
+    let c = outbox::compact(&mut conn, at("2027-01-03 00:00:00"), 1).unwrap();
+    assert_eq!(c.packed, 1, "the cancelled one only");
+    conn.revert_last_migration(cohorte::db::SQLITE_MIGRATIONS)
+        .unwrap();
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Old {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        body_text: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        ics: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        ics_method: Option<String>,
+    }
+    let old: Vec<Old> =
+        diesel::sql_query("SELECT id, body_text, ics, ics_method FROM outbox_emails ORDER BY id")
+            .load(&mut conn)
+            .unwrap();
+    let row = |id: &str, text: &str, ics: Option<&str>| Old {
+        id: id.into(),
+        body_text: text.into(),
+        ics: ics.map(Into::into),
+        ics_method: ics.map(|_| "REQUEST".to_string()),
+    };
+    assert_eq!(
+        old,
+        vec![
+            row("gone", "Contenu compressé, non restauré.", None),
+            row("later", "Bonjour B", None),
+            row("sent", "Bonjour A", Some("BEGIN:VCALENDAR")),
+        ]
+    );
+    // And up again.
+    conn.run_pending_migrations(cohorte::db::SQLITE_MIGRATIONS)
+        .unwrap();
+    assert_eq!(
+        outbox::bodies(&mut conn, "later").unwrap().body_text,
+        "Bonjour B"
+    );
+    diesel::delete(outbox_emails::table.find("later"))
+        .execute(&mut conn)
+        .unwrap();
+    let left: i64 = outbox_bodies::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(left, 2, "ON DELETE CASCADE");
 }

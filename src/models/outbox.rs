@@ -487,8 +487,8 @@ pub fn serialise(b: &Bodies) -> Vec<u8> {
 pub fn pack(b: &Bodies) -> Result<Vec<u8>, AppError> {
     let failed =
         |e: std::io::Error| AppError::Internal(anyhow::anyhow!("outbox: cannot pack bodies: {e}"));
-    let mut compressor = zstd::bulk::Compressor::with_prepared_dictionary(encoder_dictionary())
-        .map_err(failed)?;
+    let mut compressor =
+        zstd::bulk::Compressor::with_prepared_dictionary(encoder_dictionary()).map_err(failed)?;
     let frame = compressor.compress(&serialise(b)).map_err(failed)?;
     let mut packed = Vec::with_capacity(frame.len() + 1);
     packed.push(PACK_VERSION);
