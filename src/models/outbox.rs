@@ -576,7 +576,8 @@ pub fn settle(conn: &mut Conn, ids: &[String], at: NaiveDateTime) -> Result<(), 
 }
 
 /// Replaces the bodies of the emails `ids` by `b` (an erasure: the same short text for
-/// all), packed or not. Returns how many rows changed.
+/// all), packed or not; so short that they are never packed again. Returns how many rows
+/// changed.
 pub fn overwrite_bodies(conn: &mut Conn, ids: &[String], b: &Bodies) -> Result<usize, AppError> {
     Ok(
         diesel::update(outbox_bodies::table.filter(outbox_bodies::email_id.eq_any(ids)))
@@ -585,6 +586,7 @@ pub fn overwrite_bodies(conn: &mut Conn, ids: &[String], b: &Bodies) -> Result<u
                 outbox_bodies::body_html.eq(&b.body_html),
                 outbox_bodies::ics.eq(&b.ics),
                 outbox_bodies::packed.eq(None::<Vec<u8>>),
+                outbox_bodies::settled_at.eq(None::<NaiveDateTime>),
             ))
             .execute(conn)?,
     )
