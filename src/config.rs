@@ -42,6 +42,11 @@ pub struct ServerConfig {
 pub struct DatabaseConfig {
     pub url: String,
     pub pool_size: u32,
+    /// How long a change waits for another one to finish writing before it is answered
+    /// 503 « Cohorte est très occupé » (SQLite's busy timeout).
+    pub lock_wait_ms: u32,
+    /// How long a request waits for a free pooled connection before the same answer.
+    pub pool_wait_ms: u32,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -237,6 +242,14 @@ impl Config {
         if self.database.url.trim().is_empty() {
             anyhow::bail!(
                 "Réglage « database.url » vide : indiquez le fichier SQLite (par défaut data/cohorte.sqlite3)."
+            );
+        }
+        if !(1..=60_000).contains(&self.database.lock_wait_ms)
+            || !(1..=60_000).contains(&self.database.pool_wait_ms)
+        {
+            anyhow::bail!(
+                "Réglages « database.lock_wait_ms » et « database.pool_wait_ms » : une attente \
+                 entre 1 et 60000 millisecondes (par défaut 2000 et 5000)."
             );
         }
         if self.mail.from_address.parse::<lettre::Address>().is_err() {

@@ -2,8 +2,10 @@
 //!
 //! Use `AppError` everywhere below the web layer. Bad input is `Validation` (with French
 //! messages per field) or `BadRequest`; a missing row is `NotFound`; a rule that refuses a
-//! change (the cohort is full, a stale version) is `Conflict`. `Internal` is for bugs and
-//! infrastructure failures only: it is the only variant that answers 500.
+//! change (the cohort is full, a stale version) is `Conflict`. The database still locked by
+//! another writer after the wait budget (`db::Waits`) is `Busy`: 503 with `Retry-After`,
+//! nothing changed, try again. `Internal` is for bugs and infrastructure failures only: it
+//! is the only variant that answers 500.
 //!
 //! The API answers `{"error": {"code", "message", "fields"}}`; pages wrap the error in
 //! `web::pages::PageError`, which renders the same information as HTML.
@@ -42,9 +44,19 @@ pub enum AppError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The database stayed locked by another writer, or no connection came free, within
+    /// the wait budget (`db::Waits`): nothing was changed, and the same request can be sent
+    /// again in a moment (503, `Retry-After`). Made from the database errors themselves
+    /// (`From<diesel::result::Error>`, `db::checkout`), never by hand.
+    #[error("Cohorte est très occupé en ce moment : réessayez dans quelques secondes.")]
+    Busy,
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
 }
+
+/// The `Retry-After` a 503 `Busy` carries, in seconds: time for the short background
+/// transactions ahead to finish.
+pub const RETRY_AFTER_SECS: u32 = 3;
 
 impl AppError {
     pub fn validation(fields: FieldErrors) -> Self {
@@ -78,6 +90,7 @@ impl AppError {
             AppError::MethodNotAllowed { .. } => "method_not_allowed",
             AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
+            AppError::Busy => "busy",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -111,6 +124,7 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -120,6 +134,27 @@ impl AppError {
         match self {
             AppError::MethodNotAllowed { allowed, .. } => Some(allowed.join(", ")),
             _ => None,
+        }
+    }
+
+    /// The `Retry-After` header (seconds) a 503 carries.
+    pub fn retry_after(&self) -> Option<u32> {
+        matches!(self, AppError::Busy).then_some(RETRY_AFTER_SECS)
+    }
+
+    /// Adds the headers the error calls for (`Allow` of a 405, `Retry-After` of a 503) to
+    /// a response built for it — an error page, or a form shown again.
+    pub fn add_headers(&self, response: &mut HttpResponse) {
+        use actix_web::http::header::{ALLOW, HeaderValue, RETRY_AFTER};
+        if let Some(allow) = self.allow()
+            && let Ok(value) = HeaderValue::from_str(&allow)
+        {
+            response.headers_mut().insert(ALLOW, value);
+        }
+        if let Some(secs) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
         }
     }
 
@@ -134,6 +169,7 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => AppError::NotFound("Élément introuvable.".into()),
+            other if crate::db::is_busy(&other) => AppError::Busy,
             other => AppError::Internal(anyhow::Error::new(other)),
         }
     }
@@ -174,10 +210,8 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         self.log();
-        let mut response = HttpResponse::build(self.status());
-        if let Some(allow) = self.allow() {
-            response.insert_header((actix_web::http::header::ALLOW, allow));
-        }
-        response.json(ErrorBody::from_error(self))
+        let mut response = HttpResponse::build(self.status()).json(ErrorBody::from_error(self));
+        self.add_headers(&mut response);
+        response
     }
 }

@@ -125,7 +125,7 @@ fn run() -> anyhow::Result<()> {
             serve(config)
         }
         Command::Migrate => {
-            let pool = cohorte::db::connect(&config.database.url, 1)?;
+            let pool = cohorte::db::connect_with(&config.database, 1)?;
             let n = cohorte::db::migrate(&pool)?;
             println!(
                 "Base de données à jour ({} migration(s) appliquée(s) par cette commande ou au démarrage).",
@@ -163,7 +163,7 @@ fn run() -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
-            let pool = cohorte::db::connect(&config.database.url, 1)?;
+            let pool = cohorte::db::connect_with(&config.database, 1)?;
             let mut conn = pool.get()?;
             let n = cohorte::models::privacy::purge_ended_cohorts(
                 &mut conn,
@@ -188,7 +188,7 @@ fn run() -> anyhow::Result<()> {
                 },
         } => {
             resolve_public_url(&mut config)?;
-            let pool = cohorte::db::connect(&config.database.url, 1)?;
+            let pool = cohorte::db::connect_with(&config.database, 1)?;
             let mut conn = pool.get()?;
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
             let user = cohorte::models::account::create(
@@ -220,7 +220,7 @@ fn run() -> anyhow::Result<()> {
             command: TokenCommand::Create { email, name },
         } => {
             resolve_public_url(&mut config)?;
-            let pool = cohorte::db::connect(&config.database.url, 1)?;
+            let pool = cohorte::db::connect_with(&config.database, 1)?;
             let mut conn = pool.get()?;
             let user = cohorte::models::account::find_by_email(&mut conn, &email)
                 .map_err(cli_error)?
@@ -237,7 +237,7 @@ fn run() -> anyhow::Result<()> {
         }
         Command::Demo => {
             resolve_public_url(&mut config)?;
-            let pool = cohorte::db::connect(&config.database.url, 1)?;
+            let pool = cohorte::db::connect_with(&config.database, 1)?;
             let mut conn = pool.get()?;
             let today = cohorte::models::programme::today();
             let id = cohorte::demo::load(
@@ -299,7 +299,7 @@ fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 /// Links this command prints or sends: `server.public_url`, else the address `serve`
 /// recorded in the database, else http://127.0.0.1:8080 (`models::instance`).
 fn resolve_public_url(config: &mut Config) -> anyhow::Result<()> {
-    let pool = cohorte::db::connect(&config.database.url, 1)?;
+    let pool = cohorte::db::connect_with(&config.database, 1)?;
     let mut conn = pool.get()?;
     cohorte::models::instance::resolve_public_url(&mut conn, config)
         .map_err(|e| anyhow::anyhow!("{e}"))
@@ -323,7 +323,7 @@ fn dispatcher(
     config: &Config,
     pool_size: u32,
 ) -> anyhow::Result<cohorte::mail::dispatch::Dispatcher> {
-    let pool = cohorte::db::connect(&config.database.url, pool_size)?;
+    let pool = cohorte::db::connect_with(&config.database, pool_size)?;
     let transport = cohorte::mail::Transport::from_config(&config.mail)?;
     let from = cohorte::mail::sender(&config.mail).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut dispatcher = cohorte::mail::dispatch::Dispatcher::new(pool, transport, from);
@@ -344,7 +344,7 @@ fn dispatcher(
 
 #[actix_web::main]
 async fn serve(mut config: Config) -> anyhow::Result<()> {
-    let pool = cohorte::db::connect(&config.database.url, config.database.pool_size)?;
+    let pool = cohorte::db::connect_with(&config.database, config.database.pool_size)?;
     tighten_mail_files(&config)?;
     let bind = config.server.bind.clone();
     // Links follow the address served (or server.public_url), recorded for later commands.

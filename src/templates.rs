@@ -42,7 +42,28 @@ pub fn build(override_dir: &str) -> anyhow::Result<Handlebars<'static>> {
         hb.register_template_string(&name, source)
             .map_err(|e| anyhow::anyhow!("template {name}: {e}"))?;
     }
+    hb.register_helper("csrf_field", Box::new(csrf_field));
     Ok(hb)
+}
+
+/// `{{csrf_field}}`: the hidden CSRF input every POST form carries, from `@root.csrf_token`.
+///
+/// A helper rather than a partial: handlebars gives a partial a copy of the context it is
+/// called in (`merge_json`), so a `{{> partials/csrf}}` at the top of a page copied the whole
+/// page's data once per form — the largest cost of rendering a page with many forms.
+fn csrf_field(
+    _: &handlebars::Helper<'_>,
+    _: &Handlebars<'_>,
+    ctx: &handlebars::Context,
+    _: &mut handlebars::RenderContext<'_, '_>,
+    out: &mut dyn handlebars::Output,
+) -> handlebars::HelperResult {
+    if let Some(token) = ctx.data().get("csrf_token").and_then(|t| t.as_str()) {
+        out.write("<input type=\"hidden\" name=\"csrf_token\" value=\"")?;
+        out.write(&handlebars::html_escape(token))?;
+        out.write("\">")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -25,25 +25,62 @@ pub type Pool = R2d2Pool<ConnectionManager<Conn>>;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
-/// How long a connection waits for the write lock before failing, in milliseconds.
-const BUSY_TIMEOUT_MS: u32 = 10_000;
 /// How long a checkpoint after an erasure may wait for writers and readers: short, so that
 /// the writes queued behind it are hardly delayed.
 const CHECKPOINT_WAIT_MS: u32 = 200;
 
+/// How long work waits for the database before giving up with [`AppError::Busy`] (503
+/// « Cohorte est très occupé », `Retry-After`): for the write lock another connection holds
+/// (SQLite's busy timeout: one writer at a time), and for a free pooled connection.
+///
+/// Short on purpose: the background work (purge, planner, dispatcher) writes in short
+/// transactions, so a change that still waits after `lock` is better answered « try again »
+/// than kept waiting — and never « database is locked » as a 500.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Waits {
+    pub lock: Duration,
+    pub pool: Duration,
+}
+
+impl Default for Waits {
+    /// The values of `config/default.toml`.
+    fn default() -> Self {
+        Waits {
+            lock: Duration::from_millis(2_000),
+            pool: Duration::from_millis(5_000),
+        }
+    }
+}
+
+impl Waits {
+    pub fn from_config(config: &crate::config::DatabaseConfig) -> Waits {
+        Waits {
+            lock: Duration::from_millis(config.lock_wait_ms.into()),
+            pool: Duration::from_millis(config.pool_wait_ms.into()),
+        }
+    }
+
+    fn lock_ms(&self) -> u128 {
+        self.lock.as_millis()
+    }
+}
+
 /// Per-connection settings: foreign keys on, WAL so readers never block the writer, a
-/// busy timeout so concurrent writers wait instead of failing, and `secure_delete` so that
-/// deleted or overwritten content (an anonymised address) is zeroed in the file instead of
-/// lingering in free space.
+/// busy timeout so concurrent writers wait (up to the budget) instead of failing at once,
+/// and `secure_delete` so that deleted or overwritten content (an anonymised address) is
+/// zeroed in the file instead of lingering in free space.
 #[derive(Debug)]
-struct SqlitePragmas;
+struct SqlitePragmas {
+    busy_timeout_ms: u128,
+}
 
 impl CustomizeConnection<Conn, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
         // busy_timeout first, so that nothing below fails on a busy database.
         conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; \
-             PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;"
+            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
+             PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;",
+            self.busy_timeout_ms
         ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -101,8 +138,20 @@ fn private_database_files(path: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the pool and applies pending migrations.
+/// Builds the pool with the default [`Waits`] and applies pending migrations.
 pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Pool> {
+    open(url, pool_size, Waits::default())
+}
+
+/// Builds the pool as configured (`[database]`) and applies pending migrations.
+pub fn connect_with(
+    config: &crate::config::DatabaseConfig,
+    pool_size: u32,
+) -> anyhow::Result<Pool> {
+    open(&config.url, pool_size, Waits::from_config(config))
+}
+
+fn open(url: &str, pool_size: u32, waits: Waits) -> anyhow::Result<Pool> {
     let path = sqlite_path(url)?;
     private_database_files(&path)?;
     if path != ":memory:" {
@@ -110,14 +159,17 @@ pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Pool> {
         use diesel::Connection;
         let mut conn = Conn::establish(&path)?;
         conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
+            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+            waits.lock_ms()
         ))?;
     }
     let manager = ConnectionManager::<Conn>::new(path);
     let pool = R2d2Pool::builder()
         .max_size(pool_size.max(1))
-        .connection_timeout(Duration::from_secs(30))
-        .connection_customizer(Box::new(SqlitePragmas))
+        .connection_timeout(waits.pool)
+        .connection_customizer(Box::new(SqlitePragmas {
+            busy_timeout_ms: waits.lock_ms(),
+        }))
         .build(manager)?;
     migrate(&pool)?;
     Ok(pool)
@@ -136,20 +188,104 @@ pub fn migrate(pool: &Pool) -> anyhow::Result<usize> {
 }
 
 /// Runs blocking database work off the async runtime, inside one pooled connection.
+///
+/// Work that gave up waiting for the database ([`AppError::Busy`]) is logged here with how
+/// long it waited; the request's span (`web::RequestSpan`) names the route.
 pub async fn run<F, T>(pool: &Pool, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut Conn) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool
-            .get()
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("database pool: {e}")))?;
+    let started = std::time::Instant::now();
+    let result = actix_web::web::block(move || {
+        let mut conn = checkout(&pool)?;
         f(&mut conn)
     })
     .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?;
+    if let Err(AppError::Busy) = &result {
+        tracing::warn!(
+            waited_ms = started.elapsed().as_millis() as u64,
+            "database busy: answered 503 after waiting for the write lock or a connection"
+        );
+    }
+    result
+}
+
+/// A pooled connection; none free within the pool's wait is [`AppError::Busy`].
+pub fn checkout(
+    pool: &Pool,
+) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<Conn>>, AppError> {
+    pool.get().map_err(|e| {
+        // r2d2's only error is the timeout; it carries the last connection error, if any.
+        let message = e.to_string();
+        if message == "timed out waiting for connection" || message.contains("database is locked") {
+            AppError::Busy
+        } else {
+            AppError::Internal(anyhow::anyhow!("database pool: {message}"))
+        }
+    })
+}
+
+/// Whether SQLite gave up waiting for a lock another connection holds (`SQLITE_BUSY`, and
+/// `SQLITE_LOCKED` between connections of one process). Diesel reports both as
+/// `DatabaseErrorKind::Unknown` with SQLite's own message.
+pub fn is_busy(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            let message = info.message();
+            message.starts_with("database is locked")
+                || message.starts_with("database table is locked")
+        }
+        Error::RollbackErrorOnCommit { commit_error, .. } => is_busy(commit_error),
+        _ => false,
+    }
+}
+
+/// Runs `f` with the connection's busy timeout set to `ms`, then puts the previous one back
+/// (a pooled connection outlives this use).
+fn with_busy_timeout<T>(
+    conn: &mut Conn,
+    ms: u32,
+    f: impl FnOnce(&mut Conn) -> T,
+) -> Result<T, diesel::result::Error> {
+    use diesel::sql_types::Integer;
+    use diesel::{QueryableByName, RunQueryDsl};
+
+    #[derive(QueryableByName)]
+    struct Timeout {
+        #[diesel(sql_type = Integer)]
+        timeout: i32,
+    }
+
+    let previous = diesel::sql_query("PRAGMA busy_timeout").get_result::<Timeout>(conn)?;
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {ms};"))?;
+    let result = f(conn);
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {};", previous.timeout))?;
+    Ok(result)
+}
+
+/// A small write that may be skipped (a session's « last seen », a token's « last used »):
+/// done at once if the write lock is free, else skipped without waiting — `Ok(None)` — so
+/// that a reader is never held up, nor refused, behind another connection's write.
+pub fn if_not_busy<T>(
+    conn: &mut Conn,
+    f: impl FnOnce(&mut Conn) -> Result<T, AppError>,
+) -> Result<Option<T>, AppError> {
+    if in_transaction(conn) {
+        // Inside a write transaction the lock is held already.
+        return f(conn).map(Some);
+    }
+    match with_busy_timeout(conn, 0, f)? {
+        Ok(value) => Ok(Some(value)),
+        Err(AppError::Busy) => {
+            tracing::debug!("optional write skipped: the database is busy");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A write transaction that serialises writers, so that checks made inside it (the
@@ -204,14 +340,10 @@ pub fn checkpoint_after_erasure(conn: &mut Conn) {
     if in_transaction(conn) {
         return;
     }
-    let result = conn
-        .batch_execute(&format!("PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS};"))
-        .and_then(|()| {
-            diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<Checkpoint>(conn)
-        });
-    if let Err(e) = conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};")) {
-        tracing::warn!(error = %e, "cannot restore the busy timeout after a checkpoint");
-    }
+    let result = with_busy_timeout(conn, CHECKPOINT_WAIT_MS, |conn| {
+        diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<Checkpoint>(conn)
+    })
+    .and_then(|r| r);
     match result {
         Ok(c) if c.busy == 0 => tracing::debug!("WAL checkpointed and emptied after an erasure"),
         Ok(c) => tracing::info!(

@@ -517,14 +517,24 @@ pub fn session_principal(
         return Ok(None);
     };
     if expires <= at || last_seen + lifetimes.idle <= at {
-        diesel::delete(auth_sessions::table.find(&hash)).execute(conn)?;
+        // Refused either way: the row itself can wait for a calmer moment.
+        crate::db::if_not_busy(conn, |conn| {
+            diesel::delete(auth_sessions::table.find(&hash))
+                .execute(conn)
+                .map_err(AppError::from)
+        })?;
         return Ok(None);
     }
     // Writing on every request would serialise readers: a minute's precision is enough.
+    // Skipped while another connection writes (a reader never waits for the write lock):
+    // a later request slides it.
     if at - last_seen > Duration::seconds(60) {
-        diesel::update(auth_sessions::table.find(&hash))
-            .set(auth_sessions::last_seen_at.eq(at))
-            .execute(conn)?;
+        crate::db::if_not_busy(conn, |conn| {
+            diesel::update(auth_sessions::table.find(&hash))
+                .set(auth_sessions::last_seen_at.eq(at))
+                .execute(conn)
+                .map_err(AppError::from)
+        })?;
     }
     Ok(match (user_id, participant_id) {
         (Some(u), _) => Some(Principal::User(u)),
@@ -810,9 +820,13 @@ pub fn api_token_user(
         return Ok(None);
     };
     if last_used.is_none_or(|t| at - t > Duration::seconds(60)) {
-        diesel::update(api_tokens::table.find(&id))
-            .set(api_tokens::last_used_at.eq(Some(at)))
-            .execute(conn)?;
+        // As a session's « last seen »: skipped rather than waited for while busy.
+        crate::db::if_not_busy(conn, |conn| {
+            diesel::update(api_tokens::table.find(&id))
+                .set(api_tokens::last_used_at.eq(Some(at)))
+                .execute(conn)
+                .map_err(AppError::from)
+        })?;
     }
     let user: User = users::table
         .inner_join(api_tokens::table)

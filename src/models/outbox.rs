@@ -1109,6 +1109,10 @@ pub fn recover_stuck(conn: &mut Conn, claimed_before: NaiveDateTime) -> Result<u
             .filter(outbox_emails::status.eq(Status::Sending.as_str()))
             .filter(outbox_emails::updated_at.lt(claimed_before))
     };
+    // Read first: a pass with nothing stuck (the usual case) takes no write lock.
+    if !diesel::select(diesel::dsl::exists(stuck())).get_result::<bool>(conn)? {
+        return Ok(0);
+    }
     let exhausted =
         diesel::update(stuck().filter(outbox_emails::attempts.ge(rules::MAX_ATTEMPTS - 1)))
             .set((
@@ -1141,7 +1145,7 @@ pub fn mark_overdue_missed(conn: &mut Conn, at: DateTime<Utc>) -> Result<usize, 
             )
             .filter(outbox_emails::not_after.le(at.naive_utc()))
     };
-    // Nearly always none: the read leaves the write lock alone.
+    // Read first (an index on (status, not_after) answers it): nothing overdue, no lock.
     let ids: Vec<String> = overdue().select(outbox_emails::id).load(conn)?;
     if ids.is_empty() {
         return Ok(0);

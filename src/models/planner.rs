@@ -80,33 +80,58 @@ pub fn touch(conn: &mut Conn, cohort_id: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Rebuilds the automatic emails of every marked cohort, and clears the marks. Returns the
-/// number of emails queued, refreshed or cancelled.
+/// The cohorts marked by [`touch`]. Asked after every change (`AppState::write`) and by
+/// every dispatcher pass, so it must not scan `cohorts`: `mail_dirty = 1` (1, not the bare
+/// column) is the form the partial index `WHERE mail_dirty = 1` answers.
+fn marked(conn: &mut Conn) -> Result<Vec<String>, AppError> {
+    Ok(cohorts::table
+        .filter(cohorts::mail_dirty.eq(true))
+        .select(cohorts::id)
+        .load(conn)?)
+}
+
+/// Clears the cohort's mark and rebuilds its emails, in the caller's transaction; nothing
+/// when the mark was cleared meanwhile (another connection synced it first).
+fn sync_marked(
+    conn: &mut Conn,
+    mail: &MailContext,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let cleared = diesel::update(cohorts::table.find(id).filter(cohorts::mail_dirty.eq(true)))
+        .set(cohorts::mail_dirty.eq(false))
+        .execute(conn)?;
+    if cleared == 0 {
+        return Ok(0);
+    }
+    Ok(sync_cohort(conn, mail, id, now)?.total())
+}
+
+/// Rebuilds the automatic emails of every marked cohort, and clears the marks, in the
+/// caller's transaction. Returns the number of emails queued, refreshed or cancelled.
 pub fn sync_dirty(
     conn: &mut Conn,
     mail: &MailContext,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
-    let dirty: Vec<String> = cohorts::table
-        .filter(cohorts::mail_dirty.eq(true))
-        .select(cohorts::id)
-        .load(conn)?;
     let mut changed = 0;
-    for id in dirty {
-        changed += sync_cohort(conn, mail, &id, now)?.total();
-        diesel::update(cohorts::table.find(&id))
-            .set(cohorts::mail_dirty.eq(false))
-            .execute(conn)?;
+    for id in marked(conn)? {
+        changed += sync_marked(conn, mail, &id, now)?;
     }
     Ok(changed)
 }
 
 /// One dispatcher pass's planning: marked cohorts, then the weekly summaries due at `now`.
+///
+/// It reads first and writes only what it found, one short write transaction per cohort:
+/// a pass with nothing to plan takes no write lock at all, and a pass with much to plan
+/// never holds it for long (the people's changes wait for one cohort at most).
 pub fn plan(conn: &mut Conn, mail: &MailContext, now: DateTime<Utc>) -> Result<usize, AppError> {
-    write_tx(conn, |conn| {
-        let synced = sync_dirty(conn, mail, now)?;
-        Ok(synced + queue_summaries(conn, mail, now)?)
-    })
+    let mut changed = 0;
+    for id in marked(conn)? {
+        changed += write_tx(conn, |conn| sync_marked(conn, mail, &id, now))?;
+    }
+    Ok(changed + queue_summaries(conn, mail, now)?)
 }
 
 /// The dispatcher's hooks: the planner it runs at the start of each pass, and the
@@ -769,20 +794,58 @@ fn refresh(conn: &mut Conn, r: &OutboxEmail, w: &NewEmail, key: &str) -> Result<
     Ok(true)
 }
 
+/// A weekly summary whose moment has come, and who still lacks it.
+struct DueSummary {
+    cohort: Cohort,
+    sessions: Vec<Session>,
+    at: DateTime<Utc>,
+    week_day: NaiveDate,
+    revision: i32,
+    recipients: Vec<(String, String)>,
+}
+
 /// Queues, for every published cohort still running, the weekly summary whose moment has
-/// come (once per week and recipient). Returns how many were queued.
+/// come (once per week and recipient). Returns how many were queued. Reads first; each
+/// cohort's summaries are then written in a short transaction of their own.
 pub fn queue_summaries(
     conn: &mut Conn,
     mail: &MailContext,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
-    let published: Vec<Cohort> = cohorts::table
+    let mut queued = 0;
+    for due in summaries_due(conn, mail, now)? {
+        queued += write_tx(conn, |conn| queue_summary(conn, mail, &due, now))?;
+    }
+    Ok(queued)
+}
+
+/// The summaries due at `now` and not queued yet: reads only.
+fn summaries_due(
+    conn: &mut Conn,
+    mail: &MailContext,
+    now: DateTime<Utc>,
+) -> Result<Vec<DueSummary>, AppError> {
+    use crate::db::schema::sessions;
+    // A summary is due for at most a day after its moment, and only while the cohort had a
+    // session in the week before it: only cohorts with a session ending in the last 8 days
+    // (or later) can have one, which leaves the cohorts long over out of the pass. Driven
+    // from the sessions, so that an index on sessions(ends_at, cohort_id) answers it
+    // without visiting the cohorts over.
+    let horizon = (now - Duration::days(8)).naive_utc();
+    let running: Vec<Cohort> = cohorts::table
+        .filter(
+            cohorts::id.eq_any(
+                sessions::table
+                    .filter(sessions::ends_at.ge(horizon))
+                    .select(sessions::cohort_id),
+            ),
+        )
         .filter(cohorts::published_at.is_not_null())
         .filter(cohorts::status.ne("terminee"))
         .select(Cohort::as_select())
         .load(conn)?;
-    let mut queued = 0;
-    for co in published {
+    let mut due = Vec::new();
+    for co in running {
         let schedule = co.schedule(&mail.schedule);
         let Some(at) = schedule.summary_at_or_before(now) else {
             continue;
@@ -831,24 +894,45 @@ pub fn queue_summaries(
         if todo.is_empty() {
             continue;
         }
-        let summary = summary_facts(conn, mail, &co, &sessions, now, week_day)?;
-        let renderer = Renderer::new(&mail.templates);
-        for (name, email) in todo {
-            let mut s = summary.clone();
-            s.recipient_name = name;
-            s.recipient_email = email;
-            let built = s.build(&renderer).map_err(|e| {
-                AppError::Internal(anyhow::anyhow!(
-                    "weekly summary for {}: {e}",
-                    s.recipient_email
-                ))
-            })?;
-            let mut row = NewEmail::from_email(WEEKLY_SUMMARY, &co.id, revision, &built, at);
-            row.cohort_id = Some(co.id.clone());
-            row.not_after = Some(at + Duration::days(1));
-            if outbox::enqueue(conn, row)?.is_some() {
-                queued += 1;
-            }
+        due.push(DueSummary {
+            cohort: co,
+            sessions,
+            at,
+            week_day,
+            revision,
+            recipients: todo,
+        });
+    }
+    Ok(due)
+}
+
+/// Queues one cohort's due summary to each recipient still lacking it (the dedup key
+/// keeps a summary queued meanwhile from being queued twice).
+fn queue_summary(
+    conn: &mut Conn,
+    mail: &MailContext,
+    due: &DueSummary,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let co = &due.cohort;
+    let summary = summary_facts(conn, mail, co, &due.sessions, now, due.week_day)?;
+    let renderer = Renderer::new(&mail.templates);
+    let mut queued = 0;
+    for (name, email) in &due.recipients {
+        let mut s = summary.clone();
+        s.recipient_name = name.clone();
+        s.recipient_email = email.clone();
+        let built = s.build(&renderer).map_err(|e| {
+            AppError::Internal(anyhow::anyhow!(
+                "weekly summary for {}: {e}",
+                s.recipient_email
+            ))
+        })?;
+        let mut row = NewEmail::from_email(WEEKLY_SUMMARY, &co.id, due.revision, &built, due.at);
+        row.cohort_id = Some(co.id.clone());
+        row.not_after = Some(due.at + Duration::days(1));
+        if outbox::enqueue(conn, row)?.is_some() {
+            queued += 1;
         }
     }
     Ok(queued)

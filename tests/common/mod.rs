@@ -149,7 +149,7 @@ pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
     change(&mut config);
     config.database.url = path.to_str().expect("utf-8 path").to_string();
     config.validate().expect("test configuration is valid");
-    let pool = cohorte::db::connect(&config.database.url, 4).expect("database");
+    let pool = cohorte::db::connect_with(&config.database, 4).expect("database");
     // As every command does: server.public_url, else the recorded address, else the default.
     cohorte::models::instance::resolve_public_url(
         &mut pool.get().expect("connection"),
@@ -208,24 +208,43 @@ impl TestApp {
     /// Sends the request as the administrator — bearer token on the API, session cookie
     /// and CSRF header on pages —; fails the test on any 5xx.
     pub async fn send(&self, req: TestRequest) -> Response {
-        let req = req
-            .insert_header((
-                header::AUTHORIZATION,
-                format!("Bearer {}", self.admin_token),
-            ))
-            .insert_header((
-                header::COOKIE,
-                format!(
-                    "{}={}",
-                    cohorte::web::actor::session_cookie_name(self.config.server.is_https()),
-                    self.admin_cookie
-                ),
-            ))
-            .insert_header((
-                "x-csrf-token",
-                cohorte::web::actor::csrf_for(&self.admin_cookie),
-            ));
-        self.send_raw(req).await
+        self.send_raw(self.as_admin(req)).await
+    }
+
+    /// As [`TestApp::send`], for a test that keeps the database busy on purpose: the one
+    /// 5xx it accepts is a 503 whose body says `busy` (JSON or page); any other still
+    /// fails the test.
+    pub async fn send_while_busy(&self, req: TestRequest) -> Response {
+        let res = self.app.call(self.as_admin(req)).await;
+        let busy = res.status == StatusCode::SERVICE_UNAVAILABLE
+            && (res.text().contains("\"busy\"")
+                || res.text().contains("Cohorte est très occupé en ce moment"));
+        assert!(
+            res.status.as_u16() < 500 || busy,
+            "server error {}; body:\n{}",
+            res.status,
+            res.text()
+        );
+        res
+    }
+
+    fn as_admin(&self, req: TestRequest) -> TestRequest {
+        req.insert_header((
+            header::AUTHORIZATION,
+            format!("Bearer {}", self.admin_token),
+        ))
+        .insert_header((
+            header::COOKIE,
+            format!(
+                "{}={}",
+                cohorte::web::actor::session_cookie_name(self.config.server.is_https()),
+                self.admin_cookie
+            ),
+        ))
+        .insert_header((
+            "x-csrf-token",
+            cohorte::web::actor::csrf_for(&self.admin_cookie),
+        ))
     }
 
     /// Sends the request with only the credentials it carries; fails the test on any 5xx.

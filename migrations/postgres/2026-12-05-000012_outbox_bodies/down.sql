@@ -1,6 +1,6 @@
 -- Back to the bodies inside the outbox rows. A body stored compressed cannot be
 -- decompressed in SQL: such an email keeps its row but its content reads « Contenu
--- compressé, non restauré ». (outbox_emails_participant_idx belongs to 000011 too: kept.)
+-- compressé, non restauré ».
 ALTER TABLE outbox_emails ADD COLUMN body_text TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox_emails ADD COLUMN body_html TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox_emails ADD COLUMN ics TEXT;
@@ -16,6 +16,5 @@ UPDATE outbox_emails SET
 -- An invitation that could not be restored has no method either (they go together).
 UPDATE outbox_emails SET ics_method = NULL WHERE ics IS NULL;
 DROP TABLE outbox_bodies;
-DROP INDEX IF EXISTS audit_log_entity_idx;
-DROP INDEX IF EXISTS action_leads_cohort_idx;
-DROP INDEX IF EXISTS task_returns_association_idx;
+DROP INDEX audit_log_entity_idx;
+DROP INDEX action_leads_cohort_idx;

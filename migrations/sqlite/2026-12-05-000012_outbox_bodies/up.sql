@@ -25,11 +25,8 @@ CREATE INDEX outbox_bodies_unpacked_idx ON outbox_bodies(settled_at) WHERE packe
 ALTER TABLE outbox_emails DROP COLUMN body_text;
 ALTER TABLE outbox_emails DROP COLUMN body_html;
 ALTER TABLE outbox_emails DROP COLUMN ics;
--- Also created by 2026-12-05-000011 (same name): the anonymisation finds a person's
--- emails by it, and deleting a participant (ON DELETE SET NULL) no longer scans the outbox.
-CREATE INDEX IF NOT EXISTS outbox_emails_participant_idx ON outbox_emails(participant_id);
--- What an anonymisation visits once per person, without scanning whole tables: the audit
--- rows about them, a cohort's pistes d'actions, an association's homework answers.
-CREATE INDEX IF NOT EXISTS audit_log_entity_idx ON audit_log(entity_id);
-CREATE INDEX IF NOT EXISTS action_leads_cohort_idx ON action_leads(cohort_id);
-CREATE INDEX IF NOT EXISTS task_returns_association_idx ON task_returns(association_id);
+-- What an anonymisation visits once per person, besides what 000011 indexed (a person's
+-- emails, an association's homework answers): the audit rows about them, a cohort's
+-- pistes d'actions.
+CREATE INDEX audit_log_entity_idx ON audit_log(entity_id);
+CREATE INDEX action_leads_cohort_idx ON action_leads(cohort_id);

@@ -28,7 +28,7 @@ pub const SECURITY_SCHEME: &str = "api_token";
 
 /// The shared error responses, by status code: the name of the response in
 /// `components.responses` and its description.
-const ERROR_RESPONSES: [(&str, &str, &str); 7] = [
+const ERROR_RESPONSES: [(&str, &str, &str); 8] = [
     (
         "400",
         "BadRequest",
@@ -68,6 +68,13 @@ const ERROR_RESPONSES: [(&str, &str, &str); 7] = [
         "A field is invalid, unknown to the resource, of the wrong type, or missing \
          (`version` on a `PUT`) (`validation_failed`); `fields` names each one.",
     ),
+    (
+        "503",
+        "Busy",
+        "The database stayed busy with other changes for longer than the wait budget \
+         (`busy`, « Cohorte est très occupé en ce moment ») : nothing was changed; send the \
+         same request again after the `Retry-After` header's seconds.",
+    ),
 ];
 
 /// What every `PUT` of the API does with its body.
@@ -99,10 +106,11 @@ impl Modify for CommonResponses {
                     .build(),
             ),
         );
-        for (_, name, description) in ERROR_RESPONSES {
-            components
-                .responses
-                .insert(name.to_string(), RefOr::T(error_response(description)));
+        for (status, name, description) in ERROR_RESPONSES {
+            components.responses.insert(
+                name.to_string(),
+                RefOr::T(error_response(status, description)),
+            );
         }
         openapi.security = Some(vec![SecurityRequirement::new(
             SECURITY_SCHEME,
@@ -158,6 +166,8 @@ fn add_error_responses(operation: &mut Operation, has_path_parameter: bool) {
             "401" | "403" => true,
             "404" => has_path_parameter,
             "413" | "422" => has_body,
+            // Any operation may wait for a connection or for the write lock.
+            "503" => true,
             _ => false,
         };
         if applies {
@@ -170,9 +180,21 @@ fn add_error_responses(operation: &mut Operation, has_path_parameter: bool) {
     }
 }
 
-fn error_response(description: &str) -> Response {
-    ResponseBuilder::new()
-        .description(description)
+fn error_response(status: &str, description: &str) -> Response {
+    let mut response = ResponseBuilder::new().description(description);
+    if status == "503" {
+        response = response.header(
+            "Retry-After",
+            utoipa::openapi::header::HeaderBuilder::new()
+                .schema(
+                    utoipa::openapi::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::Type::Integer),
+                )
+                .description(Some("Seconds to wait before sending the request again."))
+                .build(),
+        );
+    }
+    response
         .content(
             "application/json",
             ContentBuilder::new()
@@ -199,7 +221,7 @@ mod tests {
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
                 let responses = op["responses"].as_object().unwrap();
-                for status in ["401", "403"] {
+                for status in ["401", "403", "503"] {
                     assert!(responses.contains_key(status), "{method} {path}: {status}");
                 }
                 if path.contains('{') {

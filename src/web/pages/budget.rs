@@ -380,13 +380,14 @@ async fn refused<I: serde::Serialize>(
     input: &I,
     err: AppError,
 ) -> PageResult {
-    let fields = match &err {
-        AppError::Validation { fields, .. } => Some(fields.clone()),
-        AppError::Conflict { .. } => None,
-        _ => return Err(err.into()),
-    };
+    let refusal = super::Refusal::of(err)?;
+    let fields = matches!(
+        refusal.status,
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    )
+    .then(|| refusal.fields.clone());
     let ctx = page_ctx(state, cohort_id, typed, fields.as_ref()).await?;
-    rerender(state, "pages/budget/show", ctx, input, err)
+    refusal.rerender(state, "pages/budget/show", ctx, input)
 }
 
 async fn create_entry(

@@ -931,27 +931,12 @@ async fn template_save(
             &format!("/cohortes/{id}"),
             Some("modele_enregistre"),
         )),
-        // Refused (422) or changed meanwhile (409): the form comes back as typed.
-        Err(AppError::Validation { fields, message }) => {
-            let mut ctx = template_page(&co, &values, &fields);
-            ctx["error_message"] = json!(message);
-            crate::web::pages::render_status(
-                &state,
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "pages/cohorts/template",
-                &mut ctx,
-            )
+        // Refused (422), changed meanwhile (409) or the database busy (503): the form
+        // comes back as typed.
+        Err(e) => {
+            let refusal = crate::web::pages::Refusal::of(e)?;
+            let mut ctx = template_page(&co, &values, &refusal.fields);
+            refusal.render(&state, "pages/cohorts/template", &mut ctx)
         }
-        Err(AppError::Conflict { message, .. }) => {
-            let mut ctx = template_page(&co, &values, &BTreeMap::new());
-            ctx["error_message"] = json!(message);
-            crate::web::pages::render_status(
-                &state,
-                actix_web::http::StatusCode::CONFLICT,
-                "pages/cohorts/template",
-                &mut ctx,
-            )
-        }
-        Err(e) => Err(e.into()),
     }
 }

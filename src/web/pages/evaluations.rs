@@ -9,7 +9,7 @@
 //!   `/cohortes/{id}/evaluations.csv` for a spreadsheet. Each answer also shows on its
 //!   association's page ([`association_value`]).
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
@@ -25,7 +25,7 @@ use crate::web::AppState;
 use crate::web::actor::Actor;
 use crate::web::form::Form;
 use crate::web::pages::{
-    NoticeQuery, PageError, PageResult, private, redirect, render, render_status, with_notice,
+    NoticeQuery, PageError, PageResult, private, redirect, render, with_notice,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -127,21 +127,10 @@ async fn form(state: web::Data<AppState>, actor: Actor, q: web::Query<NoticeQuer
 
 /// Renders a refused portal form again with what was typed and the messages.
 fn refused(state: &AppState, template: &str, mut ctx: Value, err: AppError) -> PageResult {
-    let (fields, message, status) = match &err {
-        AppError::Validation { fields, message } => (
-            fields.clone(),
-            message.clone(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        AppError::Conflict { message, .. } => {
-            (Default::default(), message.clone(), StatusCode::CONFLICT)
-        }
-        _ => return Err(err.into()),
-    };
-    ctx["errors"] = json!(fields);
-    ctx["error_message"] = json!(message);
-    ctx["error_summary"] = json!(fields.values().collect::<Vec<_>>());
-    render_status(state, status, template, &mut ctx).map(private)
+    let refusal = super::Refusal::of(err)?;
+    ctx["errors"] = json!(refusal.fields);
+    ctx["error_summary"] = refusal.summary();
+    refusal.render(state, template, &mut ctx).map(private)
 }
 
 async fn save(

@@ -9,7 +9,7 @@
 //!   for one association, and its sending through the outbox (once per log version).
 //! - `/cohortes/{id}/presences.csv`: attendance for a spreadsheet.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
@@ -24,9 +24,7 @@ use crate::models::session_log::{
 use crate::models::{association, cohort, participant, session};
 use crate::web::AppState;
 use crate::web::form::Form;
-use crate::web::pages::{
-    Confirm, NoticeQuery, PageResult, confirm, redirect, render, render_status, with_notice,
-};
+use crate::web::pages::{Confirm, NoticeQuery, PageResult, confirm, redirect, render, with_notice};
 use crate::web::view;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -66,22 +64,13 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
     })
 }
 
-/// A refused change shown on a page: the general message on top, the status 422 (bad
-/// input) or 409 (stale version, rule). Field messages are placed by the caller.
+/// A refused change shown on a page (`super::Refusal`): the general message on top, the
+/// status 422 (bad input), 409 (stale version, rule) or 503 (busy). Field messages are
+/// placed by the caller.
 fn refused(state: &AppState, template: &str, mut ctx: Value, err: AppError) -> PageResult {
-    let (fields, message) = match &err {
-        AppError::Validation { fields, message } => (fields.clone(), message.clone()),
-        AppError::Conflict { message, .. } => (FieldErrors::new(), message.clone()),
-        _ => return Err(err.into()),
-    };
-    ctx["error_message"] = json!(message);
-    ctx["error_summary"] = json!(fields.values().collect::<Vec<_>>());
-    let status = if matches!(err, AppError::Conflict { .. }) {
-        StatusCode::CONFLICT
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    render_status(state, status, template, &mut ctx)
+    let refusal = super::Refusal::of(err)?;
+    ctx["error_summary"] = refusal.summary();
+    refusal.render(state, template, &mut ctx)
 }
 
 fn field_errors(err: &AppError) -> FieldErrors {

@@ -80,6 +80,7 @@ impl ResponseError for PageError {
             409 => "Action impossible",
             400 | 405 | 413 | 422 => "Demande invalide",
             401 | 403 => "Accès refusé",
+            503 => "Cohorte est très occupé",
             _ => "Erreur",
         };
         let body = format!(
@@ -92,11 +93,11 @@ impl ResponseError for PageError {
              <p><a href=\"/\">Retour à l'accueil</a></p></main></body></html>",
             escape(&self.0.public_message())
         );
-        let mut response = HttpResponse::build(self.0.status());
-        if let Some(allow) = self.0.allow() {
-            response.insert_header((actix_web::http::header::ALLOW, allow));
-        }
-        response.content_type("text/html; charset=utf-8").body(body)
+        let mut response = HttpResponse::build(self.0.status())
+            .content_type("text/html; charset=utf-8")
+            .body(body);
+        self.0.add_headers(&mut response);
+        response
     }
 }
 
@@ -171,44 +172,98 @@ pub fn render_status(
             }
         }
     }
+    // Rendered from the context itself, not a copy: `Handlebars::render` serialises its data
+    // into a new value first, which for a cohort page was a deep copy of everything shown.
+    let ctx = handlebars::Context::from(std::mem::take(ctx));
     let html = state
         .templates
-        .render(template, ctx)
+        .render_with_context(template, &ctx)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering {template}: {e}")))?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(html))
 }
 
-/// Shows a form again after a refusal: what was typed, the messages beside the fields and
-/// the general message on top. Any other error becomes an error page.
+/// Why a submitted form is shown again instead of an error page: the messages beside the
+/// fields, the general message on top, and the status. Every form's re-display takes its
+/// refusal from [`Refusal::of`], so that a refusal kind added here (the database too busy)
+/// keeps what was typed on every form at once.
+pub struct Refusal {
+    pub fields: crate::error::FieldErrors,
+    pub message: String,
+    pub status: StatusCode,
+    err: AppError,
+}
+
+impl Refusal {
+    /// The refusal a form shows again: bad input (422), a rule or a stale version (409),
+    /// the database busy (503, with `Retry-After`: nothing was saved, sending the same
+    /// form again in a moment will do). Any other error is given back, for an error page.
+    pub fn of(err: AppError) -> Result<Refusal, AppError> {
+        let (fields, message) = match &err {
+            AppError::Validation { fields, message } => (fields.clone(), message.clone()),
+            AppError::Conflict { message, .. } => (Default::default(), message.clone()),
+            AppError::Busy => (Default::default(), err.public_message()),
+            _ => return Err(err),
+        };
+        Ok(Refusal {
+            fields,
+            message,
+            status: err.status(),
+            err,
+        })
+    }
+
+    /// The field messages as the list under the general message (`error_summary`).
+    pub fn summary(&self) -> Value {
+        json!(self.fields.values().collect::<Vec<_>>())
+    }
+
+    /// Renders `template` with `ctx` and the general message on top (`error_message`), with
+    /// the refusal's status and headers. The field messages are placed by the caller
+    /// (`errors`, or beside a row; `error_summary`).
+    pub fn render(&self, state: &AppState, template: &str, ctx: &mut Value) -> PageResult {
+        if let Some(obj) = ctx.as_object_mut() {
+            obj.insert("error_message".into(), json!(self.message));
+        }
+        let mut response = render_status(state, self.status, template, ctx)?;
+        self.err.add_headers(&mut response);
+        Ok(response)
+    }
+
+    /// The whole form shown again: what was typed (`form`), the messages beside the fields
+    /// (`errors`), listed on top under the general message.
+    pub fn rerender<I: Serialize>(
+        &self,
+        state: &AppState,
+        template: &str,
+        mut ctx: Value,
+        input: &I,
+    ) -> PageResult {
+        if let Some(obj) = ctx.as_object_mut() {
+            obj.insert("form".into(), json!(input));
+            obj.insert("errors".into(), json!(self.fields));
+            obj.insert("error_summary".into(), self.summary());
+        }
+        self.render(state, template, &mut ctx)
+    }
+
+    /// The error itself, for a page that cannot show the form again after all.
+    pub fn into_error(self) -> AppError {
+        self.err
+    }
+}
+
+/// Shows a form again after a refusal ([`Refusal`]): what was typed, the messages beside
+/// the fields and the general message on top. Any other error becomes an error page.
 pub fn rerender<I: Serialize>(
     state: &AppState,
     template: &str,
-    mut ctx: Value,
+    ctx: Value,
     input: &I,
     err: AppError,
 ) -> PageResult {
-    let (fields, message) = match &err {
-        AppError::Validation { fields, message } => (fields.clone(), message.clone()),
-        AppError::Conflict { message, .. } => (Default::default(), message.clone()),
-        _ => return Err(err.into()),
-    };
-    if let Some(obj) = ctx.as_object_mut() {
-        obj.insert("form".into(), json!(input));
-        obj.insert("errors".into(), json!(fields));
-        obj.insert("error_message".into(), json!(message));
-        obj.insert(
-            "error_summary".into(),
-            json!(fields.values().collect::<Vec<_>>()),
-        );
-    }
-    let status = if matches!(err, AppError::Conflict { .. }) {
-        StatusCode::CONFLICT
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    render_status(state, status, template, &mut ctx)
+    Refusal::of(err)?.rerender(state, template, ctx, input)
 }
 
 /// A path of this app given by the client (`suite`, `back`): `None` unless it is a plain

@@ -17,9 +17,7 @@ use crate::models::cohort::{self, ScheduleInput};
 use crate::models::outbox::{self, OutboxEmail};
 use crate::web::AppState;
 use crate::web::form::Form;
-use crate::web::pages::{
-    Confirm, NoticeQuery, PageResult, confirm, redirect, render, render_status, with_notice,
-};
+use crate::web::pages::{Confirm, NoticeQuery, PageResult, confirm, redirect, render, with_notice};
 use crate::web::view;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -465,28 +463,19 @@ async fn resend(
     {
         Ok(e) => Ok(redirect(&back(&e, &place), Some("envoi_relance"))),
         Err(err) => {
-            let (status, field_error, message) = match &err {
-                AppError::Validation { fields, message } => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    fields.get("recipient_email").cloned(),
-                    message.clone(),
-                ),
-                AppError::Conflict { message, .. } => (StatusCode::CONFLICT, None, message.clone()),
-                _ => return Err(err.into()),
-            };
+            let refusal = super::Refusal::of(err)?;
             let eid = id.clone();
             let e = crate::db::run(&state.pool, move |c| outbox::get(c, &eid)).await?;
             let Some(cid) = e.cohort_id.clone() else {
-                return Err(err.into());
+                return Err(refusal.into_error().into());
             };
             let typed = Typed {
                 id: &id,
                 address: &f.recipient_email,
-                error: field_error,
+                error: refusal.fields.get("recipient_email").cloned(),
             };
             let mut c = list_ctx(&state, &cid, Some(&typed), &place).await?;
-            c["error_message"] = json!(message);
-            render_status(&state, status, "pages/outbox/list", &mut c)
+            refusal.render(&state, "pages/outbox/list", &mut c)
         }
     }
 }
@@ -744,26 +733,15 @@ async fn settings_save(
             Some("reglages_envois_enregistres"),
         )),
         Err(err) => {
-            let (status, errors, message) = match &err {
-                AppError::Validation { fields, message } => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    fields.clone(),
-                    message.clone(),
-                ),
-                AppError::Conflict { message, .. } => {
-                    (StatusCode::CONFLICT, Default::default(), message.clone())
-                }
-                _ => return Err(err.into()),
-            };
+            let refusal = super::Refusal::of(err)?;
             let cid = id.clone();
             let co = crate::db::run(&state.pool, move |c| cohort::get(c, &cid)).await?;
             let mut typed = input;
-            if status == StatusCode::CONFLICT {
+            if refusal.status == StatusCode::CONFLICT {
                 typed.version = co.version.to_string();
             }
-            let mut ctx = settings_page(&state, &co, &typed, &errors);
-            ctx["error_message"] = json!(message);
-            render_status(&state, status, "pages/outbox/settings", &mut ctx)
+            let mut ctx = settings_page(&state, &co, &typed, &refusal.fields);
+            refusal.render(&state, "pages/outbox/settings", &mut ctx)
         }
     }
 }

@@ -348,17 +348,18 @@ async fn return_task(
             &format!("/portail#tache-{id}"),
             Some("travail_rendu"),
         )),
-        Err(AppError::Validation { fields, message }) => {
-            let error = fields.get("answer").cloned().unwrap_or(message.clone());
+        // Bad input, or the database busy: the answer typed stays in its field.
+        Err(e @ (AppError::Validation { .. } | AppError::Busy)) => {
+            let refusal = super::Refusal::of(e)?;
+            let error = refusal
+                .fields
+                .get("answer")
+                .cloned()
+                .unwrap_or(refusal.message.clone());
             let mut ctx = portal_ctx(&state, &m, Some((&id, &input.answer, &error))).await?;
-            ctx["error_message"] = json!(message);
-            render_status(
-                &state,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "pages/portal/home",
-                &mut ctx,
-            )
-            .map(private)
+            refusal
+                .render(&state, "pages/portal/home", &mut ctx)
+                .map(private)
         }
         Err(e) => Err(e.into()),
     }

@@ -188,35 +188,23 @@ async fn add_guest(
         Err(e) => {
             let ctx = show_ctx(&state, &id, &input).await?;
             // The guest form's fields are `guest_form.*`; the page's other parts stay.
-            let mut page = rerender_value(ctx, &input, e)?;
-            render_status(&state, page.status, "pages/sessions/show", &mut page.ctx)
+            rerender_guest(&state, ctx, &input, e)
         }
     }
 }
 
 /// `rerender` for a form that is one part of a page: the errors go beside the guest
 /// form's fields, what was typed stays in `guest_form`.
-struct Refused {
-    status: StatusCode,
-    ctx: Value,
-}
-
-fn rerender_value(mut ctx: Value, input: &GuestInput, err: AppError) -> Result<Refused, AppError> {
-    let (fields, message, status) = match &err {
-        AppError::Validation { fields, message } => (
-            fields.clone(),
-            message.clone(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        AppError::Conflict { message, .. } => {
-            (Default::default(), message.clone(), StatusCode::CONFLICT)
-        }
-        _ => return Err(err),
-    };
+fn rerender_guest(
+    state: &AppState,
+    mut ctx: Value,
+    input: &GuestInput,
+    err: AppError,
+) -> PageResult {
+    let refusal = super::Refusal::of(err)?;
     ctx["guest_form"] = json!(input);
-    ctx["guest_errors"] = json!(fields);
-    ctx["error_message"] = json!(message);
-    Ok(Refused { status, ctx })
+    ctx["guest_errors"] = json!(refusal.fields);
+    refusal.render(state, "pages/sessions/show", &mut ctx)
 }
 
 async fn confirm_remove_guest(
