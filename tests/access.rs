@@ -1207,8 +1207,33 @@ async fn a_consultant_is_offered_only_what_they_may_do() {
                 refused.push(format!("{page}: link {href}"));
             }
         }
+        // A search form (`method="get"`) is a link with parameters: followed as one.
+        let searches: Vec<String> = html
+            .split("<form")
+            .skip(1)
+            .filter_map(|rest| {
+                let tag = rest.split('>').next()?;
+                if !tag.contains("method=\"get\"") {
+                    return None;
+                }
+                Some(
+                    tag.split("action=\"")
+                        .nth(1)?
+                        .split('"')
+                        .next()?
+                        .to_string(),
+                )
+            })
+            .collect();
         for action in targets("action") {
             if action == "/deconnexion" {
+                continue;
+            }
+            if searches.contains(&action) {
+                let res = w.app.send_raw(get_with(&cookie, &action)).await;
+                if res.status.as_u16() == 403 {
+                    refused.push(format!("{page}: search form {action}"));
+                }
                 continue;
             }
             let res = w

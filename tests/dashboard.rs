@@ -78,3 +78,146 @@ async fn the_cohort_dashboard_shows_days_charts_and_matrices() {
         .await
         .expect(404);
 }
+
+/// The DLA overview reads a page of cohorts in a fixed number of queries and shows, for
+/// each, what the cohort's own overview and budget say (`dashboard::dla_line`, one cohort
+/// at a time, is the reference): same figures, warnings, next session and role, in the
+/// same order, whatever the page size.
+#[actix_web::test]
+async fn the_dla_overview_shows_the_per_cohort_figures_in_a_bounded_number_of_queries() {
+    use diesel::Connection as _;
+    use diesel::connection::InstrumentationEvent;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let app = spawn().await;
+    let today = cohorte::models::programme::today();
+    let demo = {
+        let mut conn = app.pool.get().unwrap();
+        let mail = cohorte::models::outbox::MailContext::new(
+            &app.config,
+            Arc::new(cohorte::templates::build("").unwrap()),
+        );
+        cohorte::demo::load(
+            &mut conn,
+            &app.config.programme,
+            app.config.calendar.alsace_moselle,
+            today,
+            &mail,
+        )
+        .unwrap()
+    };
+    let cohort = app
+        .get(&format!("/api/v1/cohorts/{demo}"))
+        .await
+        .expect(200)
+        .json();
+    let dla = cohort["dla_id"].as_str().unwrap().to_string();
+    let partner = cohort["partner_dla_ids"][0].as_str().unwrap().to_string();
+    // A generated programme with three associations, its contract recorded and split
+    // between two funders; a draft with nothing; one the partner runs and shares.
+    let alpha = app.create_cohort(&dla, "Alpha").await;
+    for name in ["Les Amis du Quai", "Velo Cite Bordeaux", "Radio Garonne"] {
+        app.enrol(&alpha, name).await;
+    }
+    app.generate(&alpha).await;
+    let read = app
+        .get(&format!("/api/v1/cohorts/{alpha}/budget"))
+        .await
+        .expect(200)
+        .json();
+    app.put_json(
+        &format!("/api/v1/cohorts/{alpha}/budget"),
+        serde_json::json!({
+            "contract": {"contracted_days": "4", "day_rate": "700", "version": "0"},
+            "funders": {"funders": [
+                {"name": "Région", "share": "60"},
+                {"name": "Département", "share": "40"},
+            ], "version": read["funders_version"]},
+        }),
+    )
+    .await
+    .expect(200);
+    app.create_cohort(&dla, "Bêta").await;
+    let shared = app
+        .post_json(
+            "/api/v1/cohorts",
+            serde_json::json!({
+                "dla_id": partner, "partner_dla_ids": [dla], "name": "Gamma",
+                "territory": "Libournais", "approach": "reseau",
+                "start_date": "2026-09-07", "status": "en_cours",
+            }),
+        )
+        .await
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.enrol(&shared, "Theatre du Port").await;
+    app.generate(&shared).await;
+
+    let (template, am) = (&app.config.programme, app.config.calendar.alsace_moselle);
+    let now = chrono::Utc::now().naive_utc();
+    let mut conn = app.pool.get().unwrap();
+    let queries = Arc::new(AtomicUsize::new(0));
+    let counter = queries.clone();
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if matches!(event, InstrumentationEvent::StartQuery { .. }) {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    for who in [&dla, &partner] {
+        assert!(cohorte::models::dashboard::dla_count(&mut conn, who).unwrap() >= 2);
+        queries.store(0, Ordering::SeqCst);
+        let page =
+            cohorte::models::dashboard::dla(&mut conn, who, template, am, now, 50, 0).unwrap();
+        let bounded = queries.load(Ordering::SeqCst);
+        let one = cohorte::models::dashboard::dla(&mut conn, who, template, am, now, 1, 0).unwrap();
+        assert_eq!(
+            queries.load(Ordering::SeqCst) - bounded,
+            bounded,
+            "the same queries for one cohort as for {}",
+            page.len()
+        );
+        assert_eq!(one[..], page[..1]);
+        let reference: Vec<_> = page
+            .iter()
+            .map(|line| {
+                cohorte::models::dashboard::dla_line(&mut conn, who, &line.id, template, am, now)
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(page, reference);
+        // Current cohorts first, then drafts, then the others, each by name.
+        let rank = |s: &str| match s {
+            "en_cours" => 0,
+            "brouillon" => 1,
+            _ => 2,
+        };
+        let order: Vec<(i32, &str)> = page
+            .iter()
+            .map(|l| (rank(&l.status), l.name.as_str()))
+            .collect();
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(order, sorted);
+    }
+    let mine = cohorte::models::dashboard::dla(&mut conn, &dla, template, am, now, 50, 0).unwrap();
+    assert_eq!(mine.len(), 4, "the demo, Alpha, Bêta and the shared Gamma");
+    let alpha_line = mine.iter().find(|l| l.id == alpha).unwrap();
+    assert_eq!(alpha_line.associations, 3);
+    assert!(alpha_line.figures.contract_recorded);
+    assert_eq!(alpha_line.figures.contracted, "4\u{a0}jours");
+    assert!(
+        alpha_line
+            .figures
+            .warnings
+            .iter()
+            .any(|w| w.code == "over_contract"),
+        "the plan is over a recorded 4-day contract: {:?}",
+        alpha_line.figures.warnings
+    );
+    let gamma = mine.iter().find(|l| l.id == shared).unwrap();
+    assert_eq!(gamma.role, "partenaire");
+    assert!(gamma.next_session.is_some());
+}

@@ -1624,3 +1624,128 @@ async fn a_template_form_sent_from_an_older_page_is_refused_with_409_keeping_wha
     assert_eq!(t["introductive"]["duration_minutes"], json!(180));
     assert_eq!(t["min_months"], json!(3));
 }
+
+/// The cohorts list pages in SQL (50 a page, the most recent start first) with its filters
+/// in the address, kept by the pager; the API pages the same list with `limit`/`offset`
+/// and says the total in `X-Total-Count`.
+#[actix_web::test]
+async fn the_cohorts_list_pages_and_filters_on_the_page_and_in_the_api() {
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let other = app
+        .post_json(
+            "/api/v1/dlas",
+            json!({"name": "DLA de la Dordogne", "area": "Dordogne (24)"}),
+        )
+        .await
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for i in 0..52 {
+        let (owner, year) = if i % 2 == 0 {
+            (&dla, 2027)
+        } else {
+            (&other, 2026)
+        };
+        app.post_json(
+            "/api/v1/cohorts",
+            json!({
+                "dla_id": owner, "name": format!("Cohorte {i:02}_x%"),
+                "territory": "Gironde", "approach": "territoriale",
+                "start_date": format!("{year}-03-{:02}", 1 + i % 28),
+                "status": if i % 4 == 0 { "en_cours" } else { "brouillon" },
+            }),
+        )
+        .await
+        .expect(201);
+    }
+    let rows = |html: &str| html.matches("<th scope=\"row\">").count();
+
+    let first = app.get("/cohortes").await.expect(200).text();
+    assert_eq!(rows(&first), 50);
+    assert!(first.contains("Page 1 sur 2 (52 cohortes)"), "{first}");
+    let links = |html: &str| html.replace("&#x3D;", "=").replace("&amp;", "&");
+    assert!(
+        links(&first).contains("href=\"/cohortes?page=2\""),
+        "{first}"
+    );
+    let second = app.get("/cohortes?page=2").await.expect(200).text();
+    assert_eq!(rows(&second), 2);
+    // The most recent start first: the 2026 cohorts end the list.
+    assert!(second.contains("mars 2026"), "{second}");
+
+    // Filters: a piece of the name (`%` and `_` are letters there), the status, the year,
+    // the owner; the pager keeps them.
+    let found = app
+        .get("/cohortes?recherche=7_x%25&statut=brouillon")
+        .await
+        .expect(200)
+        .text();
+    assert_eq!(rows(&found), 5, "07, 17, 27, 37 and 47:\n{found}");
+    assert!(found.contains("Cohorte 07_x%"));
+    for literal in ["e_0", "e%250"] {
+        let html = app
+            .get(&format!("/cohortes?recherche={literal}"))
+            .await
+            .expect(200)
+            .text();
+        assert_eq!(rows(&html), 0, "{literal} is no pattern");
+    }
+    let named = app
+        .get("/cohortes?recherche=Cohorte")
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        links(&named).contains("href=\"/cohortes?recherche=Cohorte&page=2\""),
+        "the pager keeps the filter:\n{named}"
+    );
+    let mine = app
+        .get(&format!("/cohortes?dla={dla}&annee=2027"))
+        .await
+        .expect(200)
+        .text();
+    assert_eq!(rows(&mine), 26);
+    let running = app
+        .get("/cohortes?statut=en_cours&annee=2027")
+        .await
+        .expect(200)
+        .text();
+    assert_eq!(rows(&running), 13);
+    let none = app
+        .get("/cohortes?recherche=introuvable")
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        none.contains("Aucune cohorte ne correspond à ces critères."),
+        "{none}"
+    );
+    assert!(
+        none.contains("value=\"introuvable\""),
+        "the filter typed is kept"
+    );
+
+    // The API: the first 100 by default, then `limit` and `offset`, the total in a header.
+    let all = app.get("/api/v1/cohorts").await.expect(200);
+    assert_eq!(all.header("x-total-count"), Some("52"));
+    assert_eq!(all.json().as_array().unwrap().len(), 52);
+    let page = app
+        .get("/api/v1/cohorts?limit=10&offset=50")
+        .await
+        .expect(200);
+    assert_eq!(page.json().as_array().unwrap().len(), 2);
+    let filtered = app
+        .get(&format!(
+            "/api/v1/cohorts?dla_id={other}&year=2026&status=brouillon"
+        ))
+        .await
+        .expect(200);
+    assert_eq!(filtered.header("x-total-count"), Some("26"));
+    app.get("/api/v1/cohorts?status=fini")
+        .await
+        .expect(400)
+        .api_error("invalid_status");
+}

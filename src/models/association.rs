@@ -191,6 +191,19 @@ pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<Associati
         .load(conn)?)
 }
 
+/// The associations of `cohort_ids` (one query), each cohort's in [`list_for_cohort`]'s
+/// order.
+pub fn list_for_cohorts(
+    conn: &mut Conn,
+    cohort_ids: &[String],
+) -> Result<Vec<Association>, AppError> {
+    Ok(associations::table
+        .filter(associations::cohort_id.eq_any(cohort_ids))
+        .order((associations::created_at.asc(), associations::name.asc()))
+        .select(Association::as_select())
+        .load(conn)?)
+}
+
 fn check_unique_name(
     conn: &mut Conn,
     cohort_id: &str,

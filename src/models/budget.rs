@@ -314,6 +314,14 @@ fn row(conn: &mut Conn, cohort_id: &str) -> Result<Option<BudgetRow>, AppError> 
 /// The cohort's contract and its version (0 when the default one is in force).
 pub fn contract(conn: &mut Conn, cohort_id: &str) -> Result<(Contract, i32), AppError> {
     Ok(match row(conn, cohort_id)? {
+        Some(r) => contract_of(Some(&r), 0),
+        None => contract_of(None, cohort::association_count(conn, cohort_id)?),
+    })
+}
+
+/// The contract a stored row says, or the default one for `associations` (version 0).
+pub fn contract_of(row: Option<&BudgetRow>, associations: i64) -> (Contract, i32) {
+    match row {
         Some(r) => (
             Contract {
                 contracted_half_days: i64::from(r.contracted_half_days),
@@ -323,11 +331,42 @@ pub fn contract(conn: &mut Conn, cohort_id: &str) -> Result<(Contract, i32), App
             },
             r.version,
         ),
-        None => {
-            let n = cohort::association_count(conn, cohort_id)?;
-            (Contract::default_for(n as u32, DEFAULT_DAY_RATE_CENTS), 0)
-        }
-    })
+        None => (
+            Contract::default_for(associations.max(0) as u32, DEFAULT_DAY_RATE_CENTS),
+            0,
+        ),
+    }
+}
+
+/// The stored contracts of `cohort_ids` (one query), by cohort.
+pub fn rows_for(
+    conn: &mut Conn,
+    cohort_ids: &[String],
+) -> Result<std::collections::HashMap<String, BudgetRow>, AppError> {
+    Ok(cohort_budgets::table
+        .filter(cohort_budgets::cohort_id.eq_any(cohort_ids))
+        .select(BudgetRow::as_select())
+        .load::<BudgetRow>(conn)?
+        .into_iter()
+        .map(|r| (r.cohort_id.clone(), r))
+        .collect())
+}
+
+/// The funders of `cohort_ids` (one query), by cohort, each list in its order.
+pub fn funders_for(
+    conn: &mut Conn,
+    cohort_ids: &[String],
+) -> Result<std::collections::HashMap<String, Vec<FunderRow>>, AppError> {
+    let mut by_cohort: std::collections::HashMap<String, Vec<FunderRow>> = Default::default();
+    for r in cohort_funders::table
+        .filter(cohort_funders::cohort_id.eq_any(cohort_ids))
+        .order((cohort_funders::cohort_id, cohort_funders::position.asc()))
+        .select(FunderRow::as_select())
+        .load::<FunderRow>(conn)?
+    {
+        by_cohort.entry(r.cohort_id.clone()).or_default().push(r);
+    }
+    Ok(by_cohort)
 }
 
 pub fn funders(conn: &mut Conn, cohort_id: &str) -> Result<Vec<FunderRow>, AppError> {
@@ -594,15 +633,43 @@ pub fn planned(
     associations: u32,
     default_template: &ProgrammeTemplate,
 ) -> Result<Vec<(TimeKind, TimeAmount)>, AppError> {
-    let sessions: Vec<_> = session::list_for_cohort(conn, &c.id)?
+    let sessions = session::list_for_cohort(conn, &c.id)?;
+    Ok(planned_of(c, &sessions, associations, default_template))
+}
+
+/// [`planned`] from the cohort's sessions already read.
+pub fn planned_of(
+    c: &cohort::Cohort,
+    sessions: &[session::Session],
+    associations: u32,
+    default_template: &ProgrammeTemplate,
+) -> Vec<(TimeKind, TimeAmount)> {
+    let sessions: Vec<_> = sessions
         .iter()
         .map(|s| (s.kind(), i64::from(s.planned_half_days)))
         .collect();
-    Ok(planned_time(
-        &c.template(default_template),
-        &sessions,
-        associations,
-    ))
+    planned_time(&c.template(default_template), &sessions, associations)
+}
+
+/// The time totals and the warnings of a budget, from its facts (no query): what
+/// [`overview`] shows and the DLA overview counts, alike.
+pub fn assess(
+    contract: &Contract,
+    recorded: bool,
+    associations: u32,
+    funders: &[Funder],
+    planned: &[(TimeKind, TimeAmount)],
+    logged: &[(TimeKind, TimeAmount)],
+) -> (TimeTotals, Vec<Warning>) {
+    let totals = time_totals(planned, logged, contract.day_length);
+    let mut warnings = budget_warnings(contract, associations, funders, &totals);
+    // Until the DLA records its contract, the prorated default is a placeholder: the plan
+    // going over it says nothing (a cohort of 4 plans more than 4/8 of 12 days, since the
+    // collective time does not shrink with the group).
+    if !recorded {
+        warnings.retain(|w| w.code != "over_contract");
+    }
+    (totals, warnings)
 }
 
 /// The cohort's budget: contract, cost and its split, planned / logged / remaining time
@@ -653,14 +720,14 @@ pub fn overview(
     };
     let planned = planned(conn, &co, associations, default_template)?;
     let logged = time_entry::amounts(conn, cohort_id)?;
-    let totals = time_totals(&planned, &logged, contract.day_length);
-    let mut warnings = budget_warnings(&contract, associations, &list, &totals);
-    // Until the DLA records its contract, the prorated default is a placeholder: the plan
-    // going over it says nothing (a cohort of 4 plans more than 4/8 of 12 days, since the
-    // collective time does not shrink with the group).
-    if version == 0 {
-        warnings.retain(|w| w.code != "over_contract");
-    }
+    let (totals, warnings) = assess(
+        &contract,
+        version > 0,
+        associations,
+        &list,
+        &planned,
+        &logged,
+    );
     Ok(BudgetOverview {
         cohort_id: cohort_id.to_owned(),
         associations,

@@ -11,6 +11,7 @@ use crate::domain::programme::ProgrammeTemplate;
 use crate::domain::schedule::{Schedule, ScheduleOverride, parse_reminder_days};
 use crate::error::AppError;
 use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::scope::CohortScope;
 use crate::models::{audit, consultant, dla, stale};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
@@ -697,52 +698,139 @@ pub struct CohortSummary {
     pub next_session: Option<NaiveDateTime>,
 }
 
-pub fn list(conn: &mut Conn) -> Result<Vec<Cohort>, AppError> {
-    Ok(cohorts::table
-        .order((cohorts::start_date.desc(), cohorts::name.asc()))
-        .select(Cohort::as_select())
-        .load(conn)?)
+/// What a list of cohorts is narrowed to, besides the person's scope: a piece of the name,
+/// a status, a year of start, an owning DLA. Each empty field narrows nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CohortFilter {
+    pub search: String,
+    pub status: Option<String>,
+    pub year: Option<i32>,
+    pub dla_id: Option<String>,
 }
 
-pub fn list_summaries(conn: &mut Conn, now: NaiveDateTime) -> Result<Vec<CohortSummary>, AppError> {
-    let rows: Vec<(Cohort, String)> = cohorts::table
-        .inner_join(dlas::table)
-        .order((cohorts::start_date.desc(), cohorts::name.asc()))
-        .select((Cohort::as_select(), dlas::name))
-        .load(conn)?;
-    let counts: Vec<(String, i64)> = associations::table
+/// The rows a cohorts page selects.
+pub type CohortRow = diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Cohort, crate::db::Backend>>;
+
+/// The cohorts in `scope` that `filter` keeps, scope and filters in the `WHERE` (the year
+/// is a range on `start_date`, which `cohorts_start` serves).
+fn filtered(
+    scope: &CohortScope,
+    filter: &CohortFilter,
+) -> cohorts::BoxedQuery<'static, crate::db::Backend> {
+    let mut query = cohorts::table.into_boxed();
+    if let Some(condition) = crate::models::scope::cohort_condition(scope) {
+        query = query.filter(condition);
+    }
+    let search = filter.search.trim();
+    if !search.is_empty() {
+        let escaped = search
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        query = query.filter(cohorts::name.like(format!("%{escaped}%")).escape('\\'));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(cohorts::status.eq(status.clone()));
+    }
+    if let Some((first, last)) = filter.year.and_then(|y| {
+        Some((
+            NaiveDate::from_ymd_opt(y, 1, 1)?,
+            NaiveDate::from_ymd_opt(y, 12, 31)?,
+        ))
+    }) {
+        query = query.filter(cohorts::start_date.between(first, last));
+    }
+    if let Some(dla) = &filter.dla_id {
+        query = query.filter(cohorts::dla_id.eq(dla.clone()));
+    }
+    query
+}
+
+/// One page of the cohorts in `scope` that `filter` keeps, the most recent start first:
+/// the query the cohorts page and `GET /api/v1/cohorts` run (public for
+/// tests/query_plans.rs).
+pub fn page_query(
+    scope: &CohortScope,
+    filter: &CohortFilter,
+    limit: i64,
+    offset: i64,
+) -> cohorts::BoxedQuery<'static, crate::db::Backend, CohortRow> {
+    filtered(scope, filter)
+        .order((
+            cohorts::start_date.desc(),
+            cohorts::name.asc(),
+            cohorts::id.asc(),
+        ))
+        .limit(limit)
+        .offset(offset)
+        .select(Cohort::as_select())
+}
+
+/// How many cohorts [`page`] pages through.
+pub fn count(conn: &mut Conn, scope: &CohortScope, filter: &CohortFilter) -> Result<i64, AppError> {
+    Ok(filtered(scope, filter).count().get_result(conn)?)
+}
+
+/// One page of cohorts (see [`page_query`]).
+pub fn page(
+    conn: &mut Conn,
+    scope: &CohortScope,
+    filter: &CohortFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Cohort>, AppError> {
+    Ok(page_query(scope, filter, limit, offset).load(conn)?)
+}
+
+/// The cohorts list's rows for one page of cohorts: the DLA's name, the number of
+/// associations and the next session, three queries keyed by the page's ids whatever the
+/// number of cohorts.
+pub fn summaries(
+    conn: &mut Conn,
+    page: Vec<Cohort>,
+    now: NaiveDateTime,
+) -> Result<Vec<CohortSummary>, AppError> {
+    use std::collections::HashMap;
+    let ids: Vec<&str> = page.iter().map(|c| c.id.as_str()).collect();
+    let mut dla_ids: Vec<&str> = page.iter().map(|c| c.dla_id.as_str()).collect();
+    dla_ids.sort_unstable();
+    dla_ids.dedup();
+    let names: HashMap<String, String> = dlas::table
+        .filter(dlas::id.eq_any(&dla_ids))
+        .select((dlas::id, dlas::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let counts: HashMap<String, i64> = associations::table
+        .filter(associations::cohort_id.eq_any(&ids))
         .group_by(associations::cohort_id)
         .select((associations::cohort_id, diesel::dsl::count_star()))
-        .load(conn)?;
-    let next: Vec<(String, Option<NaiveDateTime>)> = sessions::table
+        .load::<(String, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let next: HashMap<String, Option<NaiveDateTime>> = sessions::table
+        .filter(sessions::cohort_id.eq_any(&ids))
         .filter(sessions::starts_at.ge(now))
         .group_by(sessions::cohort_id)
         .select((sessions::cohort_id, diesel::dsl::min(sessions::starts_at)))
-        .load(conn)?;
-    Ok(rows
+        .load::<(String, Option<NaiveDateTime>)>(conn)?
         .into_iter()
-        .map(|(cohort, dla_name)| {
-            let association_count = counts
-                .iter()
-                .find(|(id, _)| *id == cohort.id)
-                .map(|(_, n)| *n)
-                .unwrap_or(0);
-            let next_session = next
-                .iter()
-                .find(|(id, _)| *id == cohort.id)
-                .and_then(|(_, t)| *t);
-            CohortSummary {
-                cohort,
-                dla_name,
-                association_count,
-                next_session,
-            }
+        .collect();
+    Ok(page
+        .into_iter()
+        .map(|cohort| CohortSummary {
+            dla_name: names.get(&cohort.dla_id).cloned().unwrap_or_default(),
+            association_count: counts.get(&cohort.id).copied().unwrap_or(0),
+            next_session: next.get(&cohort.id).copied().flatten(),
+            cohort,
         })
         .collect())
 }
 
+/// Whether the instance has neither cohort nor DLA yet (one row looked for in each, not
+/// counted: the cohorts list asks on every display).
 pub fn is_database_empty(conn: &mut Conn) -> Result<bool, AppError> {
-    let n: i64 = cohorts::table.count().get_result(conn)?;
-    let d: i64 = dlas::table.count().get_result(conn)?;
-    Ok(n == 0 && d == 0)
+    let cohort: Option<String> = cohorts::table.select(cohorts::id).first(conn).optional()?;
+    let dla: Option<String> = dlas::table.select(dlas::id).first(conn).optional()?;
+    Ok(cohort.is_none() && dla.is_none())
 }

@@ -10,13 +10,17 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::Conn;
-use crate::db::schema::{attendances, cohorts};
-use crate::domain::budget::{self, Contract, TimeAmount};
+use diesel::dsl::sql;
+use diesel::sql_types::Integer;
+
+use crate::db::schema::{attendances, cohort_partners, cohorts};
+use crate::db::{Backend, Conn};
+use crate::domain::budget::{self, Contract, TimeAmount, TimeTotals};
 use crate::domain::charts::{self, Burn, Timeline, TimelineItem};
 use crate::domain::programme::{ProgrammeTemplate, SessionKind};
 use crate::domain::{Warning, fr};
 use crate::error::AppError;
+use crate::models::cohort::{Cohort, CohortRow};
 use crate::models::programme::{self, Overview};
 use crate::models::session::Session;
 
@@ -27,7 +31,7 @@ pub fn contract(conn: &mut Conn, cohort_id: &str) -> Result<(Contract, bool), Ap
 }
 
 /// The figures shared by the cohort dashboard and the DLA overview.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Figures {
     pub contracted: String,
     pub planned: String,
@@ -50,9 +54,20 @@ fn figures(
 ) -> Result<(Contract, Figures), AppError> {
     let (contract, recorded) = contract(conn, cohort_id)?;
     let overview = crate::models::budget::overview(conn, cohort_id, template)?;
-    let (day, totals) = (contract.day_length, &overview.totals);
+    let figures = figures_of(&contract, recorded, &overview.totals, overview.warnings);
+    Ok((contract, figures))
+}
+
+/// [`Figures`] from a budget's contract, totals and warnings.
+fn figures_of(
+    contract: &Contract,
+    recorded: bool,
+    totals: &TimeTotals,
+    warnings: Vec<Warning>,
+) -> Figures {
+    let day = contract.day_length;
     let contracted = contract.contracted_minutes();
-    let figures = Figures {
+    Figures {
         contracted: fr::half_days(contract.contracted_half_days),
         planned: day.format_days(totals.planned_minutes),
         logged: day.format_days(totals.logged_minutes),
@@ -63,10 +78,9 @@ fn figures(
             0
         },
         contract_recorded: recorded,
-        warnings: overview.warnings,
+        warnings,
         planned_days: totals.planned_minutes as f64 / day.minutes() as f64,
-    };
-    Ok((contract, figures))
+    }
 }
 
 /// One cell of the attendance matrix.
@@ -374,7 +388,7 @@ pub fn cohort(
 }
 
 /// A line of the DLA overview.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DlaCohort {
     pub id: String,
     pub name: String,
@@ -388,59 +402,205 @@ pub struct DlaCohort {
     pub warning_count: usize,
 }
 
-/// Every cohort the DLA runs or shares, the most recent first.
+/// The cohorts the DLA runs or shares (`cohorts_dla_idx`, `cohort_partners_dla`).
+fn dla_cohorts(dla_id: &str) -> cohorts::BoxedQuery<'static, Backend> {
+    cohorts::table
+        .filter(
+            cohorts::dla_id
+                .eq(dla_id.to_string())
+                .or(cohorts::id.eq_any(
+                    cohort_partners::table
+                        .filter(cohort_partners::dla_id.eq(dla_id.to_string()))
+                        .select(cohort_partners::cohort_id),
+                )),
+        )
+        .into_boxed()
+}
+
+/// How many cohorts the DLA overview pages through.
+pub fn dla_count(conn: &mut Conn, dla_id: &str) -> Result<i64, AppError> {
+    Ok(dla_cohorts(dla_id).count().get_result(conn)?)
+}
+
+/// One page of the DLA overview's cohorts: the current ones first, then the drafts, then
+/// the ended ones, each by name (public for tests/query_plans.rs).
+pub fn dla_page_query(
+    dla_id: &str,
+    limit: i64,
+    offset: i64,
+) -> cohorts::BoxedQuery<'static, Backend, CohortRow> {
+    dla_cohorts(dla_id)
+        .order((
+            sql::<Integer>(
+                "CASE cohorts.status WHEN 'en_cours' THEN 0 WHEN 'brouillon' THEN 1 ELSE 2 END",
+            ),
+            cohorts::name.asc(),
+            cohorts::id.asc(),
+        ))
+        .limit(limit)
+        .offset(offset)
+        .select(Cohort::as_select())
+}
+
+/// One page of the DLA overview: each cohort's line from a fixed number of queries keyed
+/// by the page's ids (associations, participants, sessions, tasks, contracts, funders, time
+/// entries), whatever the number of cohorts; the figures are computed as the cohort's own
+/// pages compute them ([`dla_line`], the per-cohort reference the tests compare with).
 pub fn dla(
     conn: &mut Conn,
     dla_id: &str,
     template: &ProgrammeTemplate,
     alsace_moselle: bool,
     now: NaiveDateTime,
+    limit: i64,
+    offset: i64,
 ) -> Result<Vec<DlaCohort>, AppError> {
-    use crate::db::schema::cohort_partners;
-    let owned: Vec<String> = cohorts::table
-        .filter(cohorts::dla_id.eq(dla_id))
-        .select(cohorts::id)
-        .load(conn)?;
-    let shared: Vec<String> = cohort_partners::table
-        .filter(cohort_partners::dla_id.eq(dla_id))
-        .select(cohort_partners::cohort_id)
-        .load(conn)?;
-    let mut out = Vec::new();
-    for (id, role) in owned
+    use crate::models::{association, budget as budgets, participant, session, task, time_entry};
+    let page: Vec<Cohort> = dla_page_query(dla_id, limit, offset).load(conn)?;
+    let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
+    let associations = association::list_for_cohorts(conn, &ids)?;
+    let association_ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
+    let participants = participant::list_for_associations(conn, &association_ids)?;
+    let sessions = session::list_for_cohorts(conn, &ids)?;
+    let tasks = task::list_for_cohorts(conn, &ids)?;
+    let contracts = budgets::rows_for(conn, &ids)?;
+    let funders = budgets::funders_for(conn, &ids)?;
+    let logged = time_entry::amounts_for(conn, &ids)?;
+
+    let cohort_of: HashMap<&str, &str> = associations
         .iter()
-        .map(|id| (id, "porteur"))
-        .chain(shared.iter().map(|id| (id, "partenaire")))
-    {
-        let o = programme::overview(conn, id, template, alsace_moselle)?;
-        let (_, figures) = figures(conn, id, template)?;
-        let warning_count = figures.warnings.len() + o.warnings.len();
-        out.push(DlaCohort {
-            id: o.cohort.id.clone(),
-            name: o.cohort.name.clone(),
-            status: o.cohort.status.clone(),
-            status_label: crate::models::cohort::status_label(&o.cohort.status),
-            role,
-            associations: o.associations.len(),
-            next_session: o.sessions.iter().find(|s| s.starts_at >= now).map(|s| {
-                format!(
-                    "{} — {}",
-                    s.label(&o.associations),
-                    fr::datetime_long(s.starts_at.and_utc())
-                )
-            }),
-            figures,
-            warning_count,
-        });
+        .map(|a| (a.id.as_str(), a.cohort_id.as_str()))
+        .collect();
+    let mut by_cohort: HashMap<&str, Facts> = HashMap::new();
+    for a in &associations {
+        by_cohort
+            .entry(&a.cohort_id)
+            .or_default()
+            .associations
+            .push(a.clone());
     }
-    let rank = |status: &str| match status {
-        "en_cours" => 0,
-        "brouillon" => 1,
-        _ => 2,
-    };
-    out.sort_by(|a, b| {
-        rank(&a.status)
-            .cmp(&rank(&b.status))
-            .then(a.name.cmp(&b.name))
-    });
-    Ok(out)
+    for p in &participants {
+        if let Some(c) = cohort_of.get(p.association_id.as_str()) {
+            by_cohort.entry(c).or_default().participants.push(p.clone());
+        }
+    }
+    for s in &sessions {
+        by_cohort
+            .entry(&s.cohort_id)
+            .or_default()
+            .sessions
+            .push(s.clone());
+    }
+    for t in &tasks {
+        by_cohort
+            .entry(&t.cohort_id)
+            .or_default()
+            .tasks
+            .push(t.clone());
+    }
+    let none = Facts::default();
+    Ok(page
+        .iter()
+        .map(|c| {
+            let f = by_cohort.get(c.id.as_str()).unwrap_or(&none);
+            let warnings = programme::warnings(
+                c,
+                &f.associations,
+                &f.participants,
+                &f.sessions,
+                &f.tasks,
+                template,
+                alsace_moselle,
+            );
+            let n = f.associations.len();
+            let (contract, version) = budgets::contract_of(contracts.get(&c.id), n as i64);
+            let list: Vec<_> = funders
+                .get(&c.id)
+                .map(|rows| rows.iter().map(|r| r.funder()).collect())
+                .unwrap_or_default();
+            let planned = budgets::planned_of(c, &f.sessions, n as u32, template);
+            let (totals, budget_warnings) = budgets::assess(
+                &contract,
+                version > 0,
+                n as u32,
+                &list,
+                &planned,
+                logged.get(&c.id).map(Vec::as_slice).unwrap_or(&[]),
+            );
+            let figures = figures_of(&contract, version > 0, &totals, budget_warnings);
+            line(
+                dla_id,
+                c,
+                &f.associations,
+                &f.sessions,
+                &warnings,
+                figures,
+                now,
+            )
+        })
+        .collect())
+}
+
+/// What the DLA overview reads of one cohort.
+#[derive(Default)]
+struct Facts {
+    associations: Vec<crate::models::association::Association>,
+    participants: Vec<crate::models::participant::Participant>,
+    sessions: Vec<Session>,
+    tasks: Vec<crate::models::task::IntersessionTask>,
+}
+
+fn line(
+    dla_id: &str,
+    c: &Cohort,
+    associations: &[crate::models::association::Association],
+    sessions: &[Session],
+    programme_warnings: &[Warning],
+    figures: Figures,
+    now: NaiveDateTime,
+) -> DlaCohort {
+    DlaCohort {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        status: c.status.clone(),
+        status_label: crate::models::cohort::status_label(&c.status),
+        role: if c.dla_id == dla_id {
+            "porteur"
+        } else {
+            "partenaire"
+        },
+        associations: associations.len(),
+        next_session: sessions.iter().find(|s| s.starts_at >= now).map(|s| {
+            format!(
+                "{} — {}",
+                s.label(associations),
+                fr::datetime_long(s.starts_at.and_utc())
+            )
+        }),
+        warning_count: figures.warnings.len() + programme_warnings.len(),
+        figures,
+    }
+}
+
+/// One cohort's line of the DLA overview computed alone, through the cohort page's own
+/// overview and budget (a dozen queries): the reference [`dla`] is tested against.
+pub fn dla_line(
+    conn: &mut Conn,
+    dla_id: &str,
+    cohort_id: &str,
+    template: &ProgrammeTemplate,
+    alsace_moselle: bool,
+    now: NaiveDateTime,
+) -> Result<DlaCohort, AppError> {
+    let o = programme::overview(conn, cohort_id, template, alsace_moselle)?;
+    let (_, figures) = figures(conn, cohort_id, template)?;
+    Ok(line(
+        dla_id,
+        &o.cohort,
+        &o.associations,
+        &o.sessions,
+        &o.warnings,
+        figures,
+        now,
+    ))
 }

@@ -81,11 +81,12 @@ pub fn touch(conn: &mut Conn, cohort_id: &str) -> Result<(), AppError> {
 }
 
 /// The cohorts marked by [`touch`]. Asked after every change (`AppState::write`) and by
-/// every dispatcher pass, so it must not scan `cohorts`: `mail_dirty = 1` (1, not the bare
-/// column) is the form the partial index `WHERE mail_dirty = 1` answers.
+/// every dispatcher pass, so it must not scan `cohorts`: `WHERE mail_dirty` as a bare
+/// column, not `= ?`, is the partial index's own condition (`cohorts_mail_dirty`), so the
+/// check reads the marked cohorts only (pinned by tests/query_plans.rs).
 fn marked(conn: &mut Conn) -> Result<Vec<String>, AppError> {
     Ok(cohorts::table
-        .filter(cohorts::mail_dirty.eq(true))
+        .filter(cohorts::mail_dirty)
         .select(cohorts::id)
         .load(conn)?)
 }
@@ -841,7 +842,7 @@ fn summaries_due(
             ),
         )
         .filter(cohorts::published_at.is_not_null())
-        .filter(cohorts::status.ne("terminee"))
+        .filter(cohorts::status.eq_any(["brouillon", "en_cours"]))
         .select(Cohort::as_select())
         .load(conn)?;
     let mut due = Vec::new();

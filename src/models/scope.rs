@@ -3,11 +3,13 @@
 
 use diesel::prelude::*;
 
-use crate::db::Conn;
+use diesel::sql_types::Bool;
+
 use crate::db::schema::{
     action_leads, associations, cohort_partners, cohorts, intersession_tasks, outbox_emails,
     participants, sessions, time_entries,
 };
+use crate::db::{Backend, Conn};
 use crate::error::AppError;
 
 /// The kind of resource a route's `{id}` names.
@@ -117,33 +119,26 @@ pub enum CohortScope {
     Nothing,
 }
 
-/// The ids of the cohorts in `scope`; `None` means every cohort.
-pub fn cohort_ids(conn: &mut Conn, scope: &CohortScope) -> Result<Option<Vec<String>>, AppError> {
-    Ok(match scope {
+/// `scope` as a condition on `cohorts`, for a list to page in SQL with the person's scope
+/// in its `WHERE` (`None`: every cohort). A DLA's scope reads `cohorts_dla_idx` and
+/// `cohort_partners_dla`, a consultant's `cohorts_consultant`.
+pub fn cohort_condition(
+    scope: &CohortScope,
+) -> Option<Box<dyn BoxableExpression<cohorts::table, Backend, SqlType = Bool>>> {
+    match scope {
         CohortScope::All => None,
-        CohortScope::Nothing => Some(Vec::new()),
-        CohortScope::Dla(dla) => {
-            let mut ids: Vec<String> = cohorts::table
-                .filter(cohorts::dla_id.eq(dla))
-                .select(cohorts::id)
-                .load(conn)?;
-            ids.extend(
+        CohortScope::Nothing => Some(Box::new(diesel::dsl::sql::<Bool>("1 = 0"))),
+        CohortScope::Dla(dla) => Some(Box::new(
+            cohorts::dla_id.eq(dla.clone()).or(cohorts::id.eq_any(
                 cohort_partners::table
-                    .filter(cohort_partners::dla_id.eq(dla))
-                    .select(cohort_partners::cohort_id)
-                    .load::<String>(conn)?,
-            );
-            ids.sort();
-            ids.dedup();
-            Some(ids)
-        }
-        CohortScope::Consultant(c) => Some(
-            cohorts::table
-                .filter(cohorts::consultant_id.eq(c))
-                .select(cohorts::id)
-                .load(conn)?,
-        ),
-    })
+                    .filter(cohort_partners::dla_id.eq(dla.clone()))
+                    .select(cohort_partners::cohort_id),
+            )),
+        )),
+        CohortScope::Consultant(c) => Some(Box::new(
+            cohorts::consultant_id.assume_not_null().eq(c.clone()),
+        )),
+    }
 }
 
 /// A signed-in participant, with what the portal needs to scope everything to them.

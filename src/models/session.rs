@@ -169,6 +169,15 @@ pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<Session>,
         .load(conn)?)
 }
 
+/// The sessions of `cohort_ids` (one query), each cohort's in [`list_for_cohort`]'s order.
+pub fn list_for_cohorts(conn: &mut Conn, cohort_ids: &[String]) -> Result<Vec<Session>, AppError> {
+    Ok(sessions::table
+        .filter(sessions::cohort_id.eq_any(cohort_ids))
+        .order((sessions::starts_at.asc(), sessions::kind.asc()))
+        .select(Session::as_select())
+        .load(conn)?)
+}
+
 /// Parses a local date and times into UTC instants, refusing a time that does not exist
 /// (spring DST gap) and an end not after the start.
 fn local_span(

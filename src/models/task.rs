@@ -161,6 +161,21 @@ pub fn list_for_cohort(
         .load(conn)?)
 }
 
+/// The tasks of `cohort_ids` (one query), each cohort's in [`list_for_cohort`]'s order.
+pub fn list_for_cohorts(
+    conn: &mut Conn,
+    cohort_ids: &[String],
+) -> Result<Vec<IntersessionTask>, AppError> {
+    Ok(intersession_tasks::table
+        .filter(intersession_tasks::cohort_id.eq_any(cohort_ids))
+        .order((
+            intersession_tasks::due_date.asc(),
+            intersession_tasks::title.asc(),
+        ))
+        .select(IntersessionTask::as_select())
+        .load(conn)?)
+}
+
 pub fn returns_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<TaskReturn>, AppError> {
     Ok(task_returns::table
         .inner_join(intersession_tasks::table)

@@ -303,6 +303,28 @@ pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<TimeEntry
         .load(conn)?)
 }
 
+/// (kind, duration) of every entry of `cohort_ids` (one query), by cohort, for the totals.
+pub fn amounts_for(
+    conn: &mut Conn,
+    cohort_ids: &[String],
+) -> Result<std::collections::HashMap<String, Vec<(TimeKind, TimeAmount)>>, AppError> {
+    let mut by_cohort: std::collections::HashMap<String, Vec<(TimeKind, TimeAmount)>> =
+        Default::default();
+    for e in time_entries::table
+        .filter(time_entries::cohort_id.eq_any(cohort_ids))
+        .select(TimeEntry::as_select())
+        .load::<TimeEntry>(conn)?
+    {
+        if let (Some(kind), Some(amount)) = (e.time_kind(), e.amount()) {
+            by_cohort
+                .entry(e.cohort_id.clone())
+                .or_default()
+                .push((kind, amount));
+        }
+    }
+    Ok(by_cohort)
+}
+
 /// (kind, duration) of every entry of the cohort, for the totals.
 pub fn amounts(conn: &mut Conn, cohort_id: &str) -> Result<Vec<(TimeKind, TimeAmount)>, AppError> {
     Ok(list_for_cohort(conn, cohort_id)?

@@ -60,19 +60,65 @@ pub struct CohortOut {
     pub warnings: Option<Vec<crate::domain::Warning>>,
 }
 
-#[utoipa::path(get, path = "/api/v1/cohorts", tag = "Cohortes", responses((status = 200, body = Vec<Cohort>)))]
-pub async fn list(state: web::Data<AppState>, actor: Actor) -> ApiResult {
+/// Cohorts per answer when `limit` is not given, and at most.
+const DEFAULT_LIMIT: i64 = 100;
+const MAX_LIMIT: i64 = 500;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CohortsQuery {
+    /// How many cohorts (100 by default, 500 at most).
+    limit: Option<i64>,
+    /// How many cohorts to skip, in the list's order.
+    offset: Option<i64>,
+    /// Keeps the cohorts whose name contains this text.
+    search: Option<String>,
+    /// `brouillon`, `en_cours` or `terminee`.
+    status: Option<String>,
+    /// Keeps the cohorts that start this year.
+    year: Option<i32>,
+    /// Keeps the cohorts this DLA owns.
+    dla_id: Option<String>,
+}
+
+/// The cohorts the caller may see, the most recent start first, paged: the total is in the
+/// `X-Total-Count` header.
+#[utoipa::path(get, path = "/api/v1/cohorts", tag = "Cohortes", params(CohortsQuery),
+    responses((status = 200, body = Vec<Cohort>), (status = 400, body = ErrorBody)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    actor: Actor,
+    query: web::Query<CohortsQuery>,
+) -> ApiResult {
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let offset = query.offset.unwrap_or(0).max(0);
+    let status = query.status.filter(|s| !s.trim().is_empty());
+    if let Some(s) = &status
+        && !cohort::STATUSES.iter().any(|(code, _)| code == s)
+    {
+        return Err(AppError::BadRequest {
+            code: "invalid_status",
+            message: "Statut inconnu : brouillon, en_cours ou terminee.".into(),
+        });
+    }
+    let filter = cohort::CohortFilter {
+        search: query.search.unwrap_or_default(),
+        status,
+        year: query.year,
+        dla_id: query.dla_id.filter(|d| !d.trim().is_empty()),
+    };
     let scope = actor.cohort_scope();
-    let cohorts = crate::db::run(&state.pool, move |c| {
-        let visible = crate::models::scope::cohort_ids(c, &scope)?;
-        let mut all = cohort::list(c)?;
-        if let Some(ids) = visible {
-            all.retain(|co| ids.contains(&co.id));
-        }
-        Ok(all)
+    let (total, cohorts) = crate::db::run(&state.pool, move |c| {
+        Ok((
+            cohort::count(c, &scope, &filter)?,
+            cohort::page(c, &scope, &filter, limit, offset)?,
+        ))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(cohorts))
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Total-Count", total.to_string()))
+        .json(cohorts))
 }
 
 #[utoipa::path(post, path = "/api/v1/cohorts", tag = "Cohortes", request_body = CohortInput,

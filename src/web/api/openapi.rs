@@ -13,11 +13,17 @@
 //! - every `PUT`: `409` (the version sent is stale) and a description of the contract
 //!   (`version` required, absent fields kept, unknown fields refused).
 //!
+//! A list that pages (a `limit` query parameter) says so once here: `limit` items from
+//! `offset` in the list's order, at most 500 (the parameter gives the default), the total
+//! in the `X-Total-Count` header of the 200 answer.
+//!
 //! An operation that documents one of these codes itself keeps its own description. `500`
 //! is not documented: it only answers bugs.
 
 use utoipa::Modify;
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::ObjectBuilder;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder,
@@ -85,6 +91,12 @@ const PUT_CONTRACT: &str = "Send the `version` you read (required: 422 when miss
      any other unknown field, and a value of the wrong type, is refused with 422 and the \
      field named.";
 
+/// What every paged list of the API does (an operation with a `limit` query parameter).
+const PAGED_LIST: &str = "Paged: `limit` items (at most 500; the default is given with the \
+     parameter) from `offset`, in the list's order. The total number of items is in the \
+     `X-Total-Count` header; ask for the next page with `offset` + `limit` until it is \
+     reached.";
+
 /// Registered on `ApiDoc` with `modifiers(&CommonResponses)`.
 pub struct CommonResponses;
 
@@ -148,6 +160,7 @@ impl Modify for CommonResponses {
             .flatten()
             {
                 add_error_responses(operation, has_path_parameter);
+                describe_paging(operation);
             }
         }
     }
@@ -180,16 +193,42 @@ fn add_error_responses(operation: &mut Operation, has_path_parameter: bool) {
     }
 }
 
+/// A paged list's description and its `X-Total-Count` header ([`PAGED_LIST`]).
+fn describe_paging(operation: &mut Operation) {
+    let paged = operation
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| matches!(p.parameter_in, ParameterIn::Query) && p.name == "limit");
+    if !paged {
+        return;
+    }
+    operation.description = Some(match operation.description.take() {
+        Some(own) => format!("{own}\n\n{PAGED_LIST}"),
+        None => PAGED_LIST.to_string(),
+    });
+    if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") {
+        ok.headers.insert(
+            "X-Total-Count".to_string(),
+            HeaderBuilder::new()
+                .schema(
+                    ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::Type::Integer)
+                        .build(),
+                )
+                .description(Some("How many items the list holds, over all its pages."))
+                .build(),
+        );
+    }
+}
+
 fn error_response(status: &str, description: &str) -> Response {
     let mut response = ResponseBuilder::new().description(description);
     if status == "503" {
         response = response.header(
             "Retry-After",
-            utoipa::openapi::header::HeaderBuilder::new()
-                .schema(
-                    utoipa::openapi::ObjectBuilder::new()
-                        .schema_type(utoipa::openapi::schema::Type::Integer),
-                )
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::Integer))
                 .description(Some("Seconds to wait before sending the request again."))
                 .build(),
         );
@@ -233,6 +272,37 @@ mod tests {
                     }
                 }
             }
+        }
+        // A paged list says so, with its total's header.
+        for path in [
+            "/api/v1/cohorts",
+            "/api/v1/consultants",
+            "/api/v1/cohorts/{id}/audit",
+        ] {
+            let get = &doc["paths"][path]["get"];
+            let names: Vec<&str> = get["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            assert!(
+                names.contains(&"limit") && names.contains(&"offset"),
+                "{path}"
+            );
+            assert!(
+                get["description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("X-Total-Count"),
+                "{path}"
+            );
+            assert!(
+                get["responses"]["200"]["headers"]
+                    .get("X-Total-Count")
+                    .is_some(),
+                "{path}"
+            );
         }
         // A code an operation documents itself keeps its own description.
         let me = &doc["paths"]["/api/v1/me"]["get"]["responses"]["401"];

@@ -15,7 +15,9 @@ use crate::models::{consultant, dla, programme};
 use crate::web::AppState;
 use crate::web::actor::Actor;
 use crate::web::form::Form;
-use crate::web::pages::{NoticeQuery, PageResult, redirect, render, rerender, with_notice};
+use crate::web::pages::{
+    NoticeQuery, PageQuery, PageResult, redirect, render, rerender, with_notice,
+};
 use crate::web::view;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -30,16 +32,83 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/cohortes/{id}/modele", web::post().to(template_save));
 }
 
-async fn list(state: web::Data<AppState>, actor: Actor, q: web::Query<NoticeQuery>) -> PageResult {
+/// The cohorts list's filters and page, as in its address (`?recherche=…&statut=…&annee=…
+/// &dla=…&page=…`); what cannot be read narrows nothing.
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+struct ListQuery {
+    #[serde(default)]
+    recherche: String,
+    #[serde(default)]
+    statut: String,
+    #[serde(default)]
+    annee: String,
+    #[serde(default)]
+    dla: String,
+    #[serde(default, skip_serializing)]
+    page: Option<String>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> cohort::CohortFilter {
+        let status = self.statut.trim();
+        let dla = self.dla.trim();
+        cohort::CohortFilter {
+            search: self.recherche.trim().to_string(),
+            status: STATUSES
+                .iter()
+                .any(|(code, _)| *code == status)
+                .then(|| status.to_string()),
+            year: self
+                .annee
+                .trim()
+                .parse::<i32>()
+                .ok()
+                .filter(|y| (1900..=2200).contains(y)),
+            dla_id: (!dla.is_empty()).then(|| dla.to_string()),
+        }
+    }
+
+    /// `/cohortes` with the filters in force (the pager adds the page).
+    fn base(&self) -> String {
+        let pairs: Vec<(&str, &str)> = [
+            ("recherche", self.recherche.trim()),
+            ("statut", self.statut.trim()),
+            ("annee", self.annee.trim()),
+            ("dla", self.dla.trim()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+        match serde_html_form::to_string(&pairs) {
+            Ok(q) if !q.is_empty() => format!("/cohortes?{q}"),
+            _ => "/cohortes".to_string(),
+        }
+    }
+}
+
+/// The cohorts the person sees, a page at a time: scope and filters in SQL, the page's
+/// figures keyed by its ids (`models::cohort::summaries`).
+async fn list(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: web::Query<NoticeQuery>,
+    place: web::Query<ListQuery>,
+) -> PageResult {
     let now = chrono::Utc::now().naive_utc();
     let scope = actor.cohort_scope();
-    let (rows, empty) = crate::db::run(&state.pool, move |c| {
-        let visible = crate::models::scope::cohort_ids(c, &scope)?;
-        let mut rows = cohort::list_summaries(c, now)?;
-        if let Some(ids) = visible {
-            rows.retain(|r| ids.contains(&r.cohort.id));
-        }
-        Ok((rows, cohort::is_database_empty(c)?))
+    let place = place.into_inner();
+    let filter = place.filter();
+    let wanted = place.page.clone();
+    let all_dlas = scope == crate::models::scope::CohortScope::All;
+    let (rows, total, page, empty, dlas) = crate::db::run(&state.pool, move |c| {
+        let total = cohort::count(c, &scope, &filter)?;
+        let page = crate::web::pages::page_number(&PageQuery { page: wanted }, total);
+        let per = crate::web::pages::PER_PAGE;
+        let cohorts = cohort::page(c, &scope, &filter, per, (page - 1) * per)?;
+        let rows = cohort::summaries(c, cohorts, now)?;
+        // The DLA filter is for those who see every DLA's cohorts.
+        let dlas = if all_dlas { dla::list(c)? } else { Vec::new() };
+        Ok((rows, total, page, cohort::is_database_empty(c)?, dlas))
     })
     .await?;
     let cohorts: Vec<Value> = rows
@@ -58,10 +127,24 @@ async fn list(state: web::Data<AppState>, actor: Actor, q: web::Query<NoticeQuer
             })
         })
         .collect();
+    let mut statuses = vec![("", "Tous")];
+    statuses.extend(STATUSES);
+    let mut dla_pairs = vec![(String::new(), "Tous".to_string())];
+    dla_pairs.extend(dlas.iter().map(|d| (d.id.clone(), d.name.clone())));
+    let filtered = place.filter() != cohort::CohortFilter::default();
     let ctx = json!({
         "title": "Cohortes",
         "nav_cohorts": true,
         "cohorts": cohorts,
+        "filters": {
+            "recherche": place.recherche.trim(),
+            "annee": place.annee.trim(),
+            "status_options": view::options(&statuses, place.statut.trim()),
+            "dla_options": (!dlas.is_empty()).then(|| view::owned_options(&dla_pairs, place.dla.trim())),
+        },
+        "filtered": filtered,
+        "show_filters": filtered || total > 0,
+        "pager": crate::web::pages::pager(&place.base(), page, total, ("cohorte", "cohortes")),
         "offer_demo": empty && state.config.demo.offer_on_empty,
     });
     render(&state, "pages/cohorts/list", with_notice(ctx, &q))

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::models::dashboard;
 use crate::web::AppState;
-use crate::web::pages::{PageResult, render};
+use crate::web::pages::{PER_PAGE, PageQuery, PageResult, page_number, pager, render};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -44,19 +44,27 @@ async fn cohort_dashboard(state: web::Data<AppState>, path: web::Path<String>) -
     )
 }
 
-async fn dla_dashboard(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
+async fn dla_dashboard(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> PageResult {
     let id = path.into_inner();
+    let query = query.into_inner();
     let (template, am) = (
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
     );
     let now = chrono::Utc::now().naive_utc();
-    let (dla, cohorts) = crate::db::run(&state.pool, move |c| {
+    let (dla, cohorts, page, total) = crate::db::run(&state.pool, move |c| {
         let dla = crate::models::dla::get(c, &id)?;
-        let cohorts = dashboard::dla(c, &id, &template, am, now)?;
-        Ok((dla, cohorts))
+        let total = dashboard::dla_count(c, &id)?;
+        let page = page_number(&query, total);
+        let cohorts = dashboard::dla(c, &id, &template, am, now, PER_PAGE, (page - 1) * PER_PAGE)?;
+        Ok((dla, cohorts, page, total))
     })
     .await?;
+    let base = format!("/dla/{}", dla.id);
     render(
         &state,
         "pages/dashboard/dla",
@@ -65,6 +73,7 @@ async fn dla_dashboard(state: web::Data<AppState>, path: web::Path<String>) -> P
             "nav_dlas": true,
             "dla": dla,
             "cohorts": cohorts,
+            "pager": pager(&base, page, total, ("cohorte", "cohortes")),
         }),
     )
 }

@@ -1,0 +1,281 @@
+//! The hot queries' plans, on SQLite: the app runs its hot paths (the list pages, the DLA
+//! overview, the cohort page, a session move, a participant delete, the dispatcher's
+//! passes, the planner, the purge) on a database built through its migrations, every
+//! statement it sends is recorded (diesel's instrumentation: the very queries the app
+//! runs, not copies of their text), and `EXPLAIN QUERY PLAN` of each must not read the
+//! whole of `outbox_emails`, `sessions`, `participants` or `cohorts` (`SCAN <table>`
+//! without an index). A scan of an index (`SCAN cohorts USING INDEX …`: the paged cohort
+//! lists walk `cohorts_start` in order, the planner's scan walks the partial
+//! `cohorts_mail_dirty`) is fine: it reads the rows the page shows, or the marked ones.
+//!
+//! The plan does not depend on the data: without `ANALYZE`, SQLite plans every table as if
+//! large, so a small database gives the plans of a national one.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{Duration, Utc};
+use diesel::connection::{Instrumentation, InstrumentationEvent};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use serde_json::json;
+
+use cohorte::models::cohort::{self, CohortFilter};
+use cohorte::models::scope::CohortScope;
+
+/// The tables a full scan of which fails the test.
+const LARGE: [&str; 4] = ["outbox_emails", "sessions", "participants", "cohorts"];
+
+static RECORDING: AtomicBool = AtomicBool::new(false);
+static STATEMENTS: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+/// Every connection the app opens records the statements it runs while [`RECORDING`].
+fn recorder() -> Option<Box<dyn Instrumentation>> {
+    Some(Box::new(|event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event
+            && RECORDING.load(Ordering::SeqCst)
+        {
+            let text = query.to_string();
+            let sql = text.split(" -- binds: ").next().unwrap_or_default().trim();
+            STATEMENTS.lock().unwrap().insert(sql.to_string());
+        }
+    }))
+}
+
+#[derive(QueryableByName)]
+struct PlanRow {
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+/// `EXPLAIN QUERY PLAN` of `sql`, its parameters unbound (the plan does not depend on them).
+fn plan(conn: &mut SqliteConnection, sql: &str) -> Vec<String> {
+    diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+        .load::<PlanRow>(conn)
+        .unwrap_or_else(|e| panic!("{e}: {sql}"))
+        .into_iter()
+        .map(|r| r.detail)
+        .collect()
+}
+
+/// The plan's full scans of a large table (`SCAN cohorts`, not `SCAN cohorts USING …`).
+fn full_scans(plan: &[String]) -> Vec<String> {
+    plan.iter()
+        .filter(|d| {
+            let mut words = d.split_whitespace();
+            words.next() == Some("SCAN")
+                && words.next().is_some_and(|t| LARGE.contains(&t))
+                && !d.contains(" USING ")
+        })
+        .cloned()
+        .collect()
+}
+
+/// What the statements the app ran while recording read: each one's plan, and the full
+/// scans among them.
+fn check_recorded(conn: &mut SqliteConnection) -> (usize, Vec<String>) {
+    let statements: Vec<String> = std::mem::take(&mut *STATEMENTS.lock().unwrap())
+        .into_iter()
+        .collect();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for sql in &statements {
+        let verb = sql.split_whitespace().next().unwrap_or("").to_uppercase();
+        if !["SELECT", "UPDATE", "DELETE", "WITH"].contains(&verb.as_str()) {
+            continue; // BEGIN, SAVEPOINT, PRAGMA, INSERT … VALUES: nothing to scan
+        }
+        checked += 1;
+        let p = plan(conn, sql);
+        let scans = full_scans(&p);
+        if !scans.is_empty() {
+            failures.push(format!("{sql}\n    {}", p.join("\n    ")));
+        }
+    }
+    (checked, failures)
+}
+
+#[test]
+fn full_scan_detection_reads_sqlite_plans() {
+    let plans = |lines: &[&str]| lines.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+    assert_eq!(full_scans(&plans(&["SCAN outbox_emails"])).len(), 1);
+    assert_eq!(
+        full_scans(&plans(&["SCAN cohorts USING INDEX cohorts_start"])).len(),
+        0
+    );
+    assert_eq!(
+        full_scans(&plans(&[
+            "SCAN cohorts USING COVERING INDEX cohorts_dla_idx"
+        ]))
+        .len(),
+        0
+    );
+    assert_eq!(
+        full_scans(&plans(&[
+            "SEARCH sessions USING INDEX sessions_cohort_idx (cohort_id=?)"
+        ]))
+        .len(),
+        0
+    );
+    assert_eq!(full_scans(&plans(&["SCAN dlas"])).len(), 0, "a small table");
+}
+
+#[actix_web::test]
+async fn the_hot_queries_never_scan_a_large_table() {
+    diesel::connection::set_default_instrumentation(recorder).unwrap();
+    let app = common::spawn().await;
+    let today = cohorte::models::programme::today();
+    let mail = cohorte::models::outbox::MailContext::new(
+        &app.config,
+        Arc::new(cohorte::templates::build("").unwrap()),
+    );
+    // A cohort mid-way (sessions, outbox in several statuses, time entries, attendance),
+    // a second one of the same DLA with its programme, a consultant on the first.
+    let demo = {
+        let mut conn = app.pool.get().unwrap();
+        cohorte::demo::load(
+            &mut conn,
+            &app.config.programme,
+            app.config.calendar.alsace_moselle,
+            today,
+            &mail,
+        )
+        .unwrap()
+    };
+    let first = app
+        .get(&format!("/api/v1/cohorts/{demo}"))
+        .await
+        .expect(200)
+        .json();
+    let dla = first["dla_id"].as_str().unwrap().to_string();
+    let consultant = first["consultant_id"].as_str().map(str::to_string);
+    let other = app.create_cohort(&dla, "Seconde cohorte").await;
+    let association = app.enrol(&other, "Les Amis du Quai").await;
+    app.generate(&other).await;
+    app.post_json(&format!("/api/v1/cohorts/{other}/publish"), json!({}))
+        .await;
+    let sessions = app
+        .get(&format!("/api/v1/cohorts/{other}/sessions"))
+        .await
+        .expect(200)
+        .json();
+    let session = sessions[0]["id"].as_str().unwrap().to_string();
+    let participants = app
+        .get(&format!("/api/v1/associations/{association}/participants"))
+        .await
+        .expect(200)
+        .json();
+    let participant = participants[0]["id"].as_str().unwrap().to_string();
+
+    RECORDING.store(true, Ordering::SeqCst);
+    // The list pages, the DLA overview and the cohort's pages, as the administrator.
+    for uri in [
+        "/cohortes".to_string(),
+        "/cohortes?recherche=socio&statut=en_cours&annee=2027&page=2".to_string(),
+        format!("/cohortes?dla={dla}"),
+        "/api/v1/cohorts?limit=10&offset=10".to_string(),
+        format!("/api/v1/cohorts?status=brouillon&year=2027&dla_id={dla}&search=e"),
+        format!("/dla/{dla}"),
+        format!("/dla/{dla}?page=2"),
+        format!("/dla/{dla}/modifications"),
+        format!("/cohortes/{demo}"),
+        format!("/cohortes/{demo}/tableau-de-bord"),
+        format!("/cohortes/{demo}/envois"),
+        format!("/cohortes/{demo}/modifications"),
+        format!("/api/v1/cohorts/{demo}/audit"),
+        format!("/api/v1/cohorts/{demo}/budget"),
+        "/consultants".to_string(),
+    ] {
+        app.get(&uri).await.expect(200);
+    }
+    // A chargé·e de mission's and a consultant's cohorts list (their scope in the WHERE).
+    {
+        let mut conn = app.pool.get().unwrap();
+        let mut scopes = vec![CohortScope::Dla(dla.clone()), CohortScope::Nothing];
+        scopes.extend(consultant.map(CohortScope::Consultant));
+        for scope in scopes {
+            let filter = CohortFilter {
+                search: "cohorte".into(),
+                status: Some("en_cours".into()),
+                year: Some(2027),
+                dla_id: None,
+            };
+            for f in [CohortFilter::default(), filter] {
+                cohort::count(&mut conn, &scope, &f).unwrap();
+                let page = cohort::page(&mut conn, &scope, &f, 50, 0).unwrap();
+                cohort::summaries(&mut conn, page, Utc::now().naive_utc()).unwrap();
+            }
+        }
+    }
+    // A session move (its notices, the planner's rebuild), a participant's removal.
+    app.post_json(
+        &format!("/api/v1/sessions/{session}/move"),
+        json!({"date": "2027-02-03", "start_time": "09:00", "avoid_non_working_days": "false"}),
+    )
+    .await
+    .expect(200);
+    app.send(
+        actix_web::test::TestRequest::delete().uri(&format!("/api/v1/participants/{participant}")),
+    )
+    .await;
+    // The dispatcher's passes: recovery, deadlines, due rows, a claim; the planner.
+    {
+        let mut conn = app.pool.get().unwrap();
+        let now = Utc::now();
+        cohorte::models::outbox::recover_stuck(&mut conn, now.naive_utc()).unwrap();
+        cohorte::models::outbox::mark_overdue_missed(&mut conn, now).unwrap();
+        let due =
+            cohorte::models::outbox::due_ids(&mut conn, now + Duration::days(3650), 10).unwrap();
+        if let Some(id) = due.first() {
+            cohorte::models::outbox::claim(&mut conn, id, || "<plan@cohorte.test>".into()).unwrap();
+        }
+        cohorte::models::planner::touch(&mut conn, &demo).unwrap();
+        cohorte::models::planner::plan(&mut conn, &mail, now).unwrap();
+        // The purge, ten years on: both cohorts ended long ago.
+        let purged = cohorte::models::privacy::purge_ended_cohorts(
+            &mut conn,
+            12,
+            now + Duration::days(3650),
+        )
+        .unwrap();
+        assert!(purged >= 1, "the purge ran on the demo cohort");
+    }
+    RECORDING.store(false, Ordering::SeqCst);
+
+    let mut conn = app.pool.get().unwrap();
+    let (checked, mut failures) = check_recorded(&mut conn);
+    assert!(checked > 100, "the hot paths ran their queries ({checked})");
+
+    // What no statement shows: SQLite's own look-ups of the rows that point at a deleted
+    // participant, session or association (ON DELETE SET NULL / CASCADE), which read an
+    // index on the child column when there is one.
+    for (child, column) in [
+        ("outbox_emails", "participant_id"),
+        ("attendances", "participant_id"),
+        ("auth_sessions", "participant_id"),
+        ("auth_links", "participant_id"),
+        ("evaluations", "answered_by"),
+        ("evaluations", "followup_by"),
+        ("sessions", "association_id"),
+        ("participants", "association_id"),
+        ("time_entries", "association_id"),
+        ("time_entries", "session_id"),
+        ("intersession_tasks", "session_id"),
+        ("action_leads", "session_id"),
+        ("task_returns", "association_id"),
+        ("session_guests", "session_id"),
+    ] {
+        let sql = format!("UPDATE {child} SET {column} = NULL WHERE {column} = ?");
+        let p = plan(&mut conn, &sql);
+        if !p.iter().any(|d| d.starts_with("SEARCH")) {
+            failures.push(format!("{sql}\n    {}", p.join("\n    ")));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "full scans of a large table:\n{}",
+        failures.join("\n")
+    );
+}
