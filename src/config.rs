@@ -84,6 +84,9 @@ pub struct MailConfig {
     /// Seconds after which a row still `sending` is taken to belong to a dispatcher that
     /// died mid-send, and is sent again (with the same Message-ID).
     pub sending_lease_secs: u64,
+    /// Days after an email was settled (sent, missed, cancelled) when its bodies are
+    /// stored compressed by the dispatcher's passes (`models::outbox::compact`); 0 = never.
+    pub compress_after_days: u32,
     /// When the automatic emails leave; each cohort may override it.
     pub schedule: crate::domain::schedule::Schedule,
 }

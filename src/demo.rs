@@ -540,6 +540,7 @@ fn mail_history(
                 outbox_emails::message_id.eq(Some(format!("<demo-{}@cohorte.demo>", r.id))),
             ))
             .execute(conn)?;
+        outbox::settle(conn, std::slice::from_ref(&r.id), r.send_after)?;
     }
     // A director's address that the receiving server refused.
     if let Some(r) = due.iter().find(|r| r.kind == planner::CONVOCATION) {

@@ -330,10 +330,14 @@ fn dispatcher(
     dispatcher.lease = config.mail.sending_lease();
     let templates = std::sync::Arc::new(cohorte::templates::build(&config.templates.dir)?);
     let mail = cohorte::models::outbox::MailContext::new(config, templates);
-    // Each pass plans, and purges the ended cohorts' personal data at most once an hour.
-    dispatcher.planner = Some(cohorte::models::privacy::with_purge(
-        cohorte::models::planner::for_dispatcher(mail),
-        config.privacy.purge_after_months,
+    // Each pass plans, purges the ended cohorts' personal data at most once an hour, and
+    // compresses the bodies of emails sent long enough ago.
+    dispatcher.planner = Some(cohorte::models::outbox::with_compaction(
+        cohorte::models::privacy::with_purge(
+            cohorte::models::planner::for_dispatcher(mail),
+            config.privacy.purge_after_months,
+        ),
+        config.mail.compress_after_days,
     ));
     Ok(dispatcher)
 }

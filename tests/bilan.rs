@@ -12,15 +12,19 @@ use serde_json::{Value, json};
 
 use cohorte::db::schema::outbox_emails;
 use cohorte::models::account::{self, LinkPurpose, LinkTarget};
-use cohorte::models::outbox::OutboxEmail;
+use cohorte::models::outbox::FullEmail;
 use common::{Response, TestApp, around_field, parse_csv, spawn};
 
-fn rows(app: &TestApp) -> Vec<OutboxEmail> {
+/// Every outbox row, with its bodies.
+fn rows(app: &TestApp) -> Vec<FullEmail> {
     let mut conn = app.pool.get().unwrap();
-    outbox_emails::table
-        .select(OutboxEmail::as_select())
+    let ids: Vec<String> = outbox_emails::table
+        .select(outbox_emails::id)
         .load(&mut conn)
-        .unwrap()
+        .unwrap();
+    ids.iter()
+        .map(|id| cohorte::models::outbox::get_full(&mut conn, id).unwrap())
+        .collect()
 }
 
 fn mark_sent(app: &TestApp, id: &str) {
@@ -87,7 +91,7 @@ fn attendees(ics: &str) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-fn guest_rows(app: &TestApp, kind: &str) -> Vec<OutboxEmail> {
+fn guest_rows(app: &TestApp, kind: &str) -> Vec<FullEmail> {
     rows(app)
         .into_iter()
         .filter(|r| r.kind == kind && r.recipient_email == "claire.martin@dla33.fr")
@@ -496,7 +500,7 @@ async fn the_reminder_after_the_bilan_is_planned_only_while_the_evaluation_is_un
     let app = spawn().await;
     let (_, ids, bilan) = published(&app).await;
     let p = participants_of(&app, &ids[0]).await;
-    let reminders = |app: &TestApp| -> Vec<OutboxEmail> {
+    let reminders = |app: &TestApp| -> Vec<FullEmail> {
         rows(app)
             .into_iter()
             .filter(|r| r.kind == "evaluation_reminder" && r.item_id == bilan["id"])

@@ -124,7 +124,9 @@ fn due_emails_are_sent_once_each_with_the_message_id_stored_on_their_row() {
     assert_eq!(message.subject(), Some(b.subject.as_str()));
     assert_eq!(
         message.body_text(0).unwrap().replace("\r\n", "\n"),
-        b.body_text
+        outbox::bodies(&mut db.pool.get().unwrap(), &b.id)
+            .unwrap()
+            .body_text
     );
     let PartType::Multipart(mixed) = &message.parts[0].body else {
         panic!("multipart/mixed")

@@ -15,18 +15,18 @@ use serde_json::{Value, json};
 use cohorte::domain::outbox::Status;
 use cohorte::mail::dispatch::{Dispatcher, Stats};
 use cohorte::mail::{Transport, sender};
-use cohorte::models::outbox::{self, MailContext, OutboxEmail};
+use cohorte::models::outbox::{self, FullEmail, MailContext};
 use common::{TestApp, spawn};
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
 }
 
-fn rows(app: &TestApp, cohort_id: &str) -> Vec<OutboxEmail> {
+fn rows(app: &TestApp, cohort_id: &str) -> Vec<FullEmail> {
     outbox::list_for_cohort(&mut app.pool.get().unwrap(), cohort_id).unwrap()
 }
 
-fn of_kind<'a>(rows: &'a [OutboxEmail], kind: &str) -> Vec<&'a OutboxEmail> {
+fn of_kind<'a>(rows: &'a [FullEmail], kind: &str) -> Vec<&'a FullEmail> {
     rows.iter().filter(|r| r.kind == kind).collect()
 }
 
@@ -108,7 +108,7 @@ async fn nothing_is_planned_before_publication_then_everyone_is_convoked_once() 
 }
 
 /// Rows due at `now` (convocations and homework handed out at publication).
-fn of_due(all: &[OutboxEmail], now: DateTime<Utc>) -> usize {
+fn of_due(all: &[FullEmail], now: DateTime<Utc>) -> usize {
     all.iter()
         .filter(|r| r.kind != "convocation" && r.send_after.and_utc() <= now)
         .count()
@@ -126,7 +126,7 @@ async fn reminders_leave_at_nine_paris_time_on_both_sides_of_the_march_change() 
     move_to(&app, id, "2027-03-30").await;
     publish(&app, &cohort).await;
     let all = rows(&app, &cohort);
-    let of = |kind: &str| -> Vec<&OutboxEmail> {
+    let of = |kind: &str| -> Vec<&FullEmail> {
         of_kind(&all, kind)
             .into_iter()
             .filter(|r| r.item_id == id)
@@ -261,7 +261,7 @@ async fn with_review_the_emails_wait_as_drafts_that_follow_their_session() {
     assert_eq!(draft.status(), Status::Draft);
 
     move_to(&app, &id, "2027-02-04").await;
-    let rebuilt = outbox::get(&mut app.pool.get().unwrap(), &draft.id).unwrap();
+    let rebuilt = outbox::get_full(&mut app.pool.get().unwrap(), &draft.id).unwrap();
     assert_eq!(rebuilt.status(), Status::Draft, "still waiting for review");
     assert!(
         rebuilt.subject.contains("4 février 2027"),

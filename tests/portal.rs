@@ -11,12 +11,12 @@ use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use serde_json::json;
 
-use cohorte::db::schema::{auth_links, outbox_emails, participants, task_returns};
+use cohorte::db::schema::{auth_links, outbox_bodies, outbox_emails, participants, task_returns};
 use cohorte::domain::outbox::Status;
 use cohorte::mail::dispatch::Dispatcher;
 use cohorte::mail::{Transport, sender};
 use cohorte::models::account::{self, LinkPurpose, LinkTarget};
-use cohorte::models::outbox::{MailContext, OutboxEmail, SIGN_IN_LINK};
+use cohorte::models::outbox::{FullEmail, MailContext, SIGN_IN_LINK};
 use common::{Response, TestApp, spawn};
 
 /// The participants of an association: (id, name, email).
@@ -107,12 +107,16 @@ async fn publish(app: &TestApp, cohort: &str) {
         .expect(200);
 }
 
-fn rows(app: &TestApp) -> Vec<OutboxEmail> {
+/// Every outbox row, with its bodies.
+fn rows(app: &TestApp) -> Vec<FullEmail> {
     let mut conn = app.pool.get().unwrap();
-    outbox_emails::table
-        .select(OutboxEmail::as_select())
+    let ids: Vec<String> = outbox_emails::table
+        .select(outbox_emails::id)
         .load(&mut conn)
-        .unwrap()
+        .unwrap();
+    ids.iter()
+        .map(|id| cohorte::models::outbox::get_full(&mut conn, id).unwrap())
+        .collect()
 }
 
 /// The dispatcher as `cohorte serve` runs it, writing `.eml` files into `dir`.
@@ -285,11 +289,11 @@ async fn emails_carry_a_link_made_at_sending_that_the_database_never_holds() {
 
     // Nothing stored holds the token: outbox bodies, invites, links.
     let mut conn = app.pool.get().unwrap();
-    let bodies: Vec<(String, String, Option<String>)> = outbox_emails::table
+    let bodies: Vec<(String, String, Option<String>)> = outbox_bodies::table
         .select((
-            outbox_emails::body_text,
-            outbox_emails::body_html,
-            outbox_emails::ics,
+            outbox_bodies::body_text,
+            outbox_bodies::body_html,
+            outbox_bodies::ics,
         ))
         .load(&mut conn)
         .unwrap();
@@ -627,7 +631,7 @@ async fn asking_for_a_new_link_answers_the_same_whoever_asks() {
     );
     // Asking again within minutes sends nothing more.
     ask(email.clone()).await;
-    let queued: Vec<OutboxEmail> = rows(&app)
+    let queued: Vec<FullEmail> = rows(&app)
         .into_iter()
         .filter(|r| r.kind == "sign_in_link")
         .collect();

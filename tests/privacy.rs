@@ -536,8 +536,9 @@ async fn the_purge_anonymises_cohorts_ended_long_ago_only_and_blanks_their_email
         count(
             &app,
             &format!(
-                "SELECT COUNT(*) AS n FROM outbox_emails WHERE cohort_id = '{}' \
-                 AND (ics IS NOT NULL OR body_text LIKE '%Bonjour%' OR body_html LIKE '%Bonjour%')",
+                "SELECT COUNT(*) AS n FROM outbox_emails e JOIN outbox_bodies b ON b.email_id = e.id \
+                 WHERE e.cohort_id = '{}' AND (b.ics IS NOT NULL OR b.packed IS NOT NULL \
+                 OR b.body_text LIKE '%Bonjour%' OR b.body_html LIKE '%Bonjour%')",
                 s.cohort
             )
         ),

@@ -8,14 +8,14 @@ mod common;
 use actix_web::test::TestRequest;
 use serde_json::{Value, json};
 
-use cohorte::models::outbox::{self, OutboxEmail};
+use cohorte::models::outbox::{self, FullEmail};
 use common::{TestApp, spawn};
 
 fn sessions_of(generated: &Value) -> Vec<Value> {
     generated["sessions"].as_array().expect("sessions").clone()
 }
 
-fn rows(app: &TestApp, cohort_id: &str, kind: &str) -> Vec<OutboxEmail> {
+fn rows(app: &TestApp, cohort_id: &str, kind: &str) -> Vec<FullEmail> {
     outbox::list_for_cohort(&mut app.pool.get().unwrap(), cohort_id)
         .unwrap()
         .into_iter()
@@ -48,7 +48,7 @@ async fn publish_and_convoke(app: &TestApp, cohort: &str) {
     assert!(stats.sent > 0, "{stats:?}");
 }
 
-fn sorted_recipients(rows: &[&OutboxEmail]) -> Vec<String> {
+fn sorted_recipients(rows: &[&FullEmail]) -> Vec<String> {
     let mut r: Vec<String> = rows.iter().map(|r| r.recipient_email.clone()).collect();
     r.sort();
     r

@@ -158,9 +158,6 @@ diesel::table! {
         revision -> Integer,
         dedup_key -> Text,
         subject -> Text,
-        body_text -> Text,
-        body_html -> Text,
-        ics -> Nullable<Text>,
         ics_method -> Nullable<Text>,
         status -> Text,
         send_after -> Timestamp,
@@ -173,6 +170,18 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// An outbox row's rendered bodies (1:1), out of the rows that scans read.
+    outbox_bodies (email_id) {
+        email_id -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        ics -> Nullable<Text>,
+        packed -> Nullable<Binary>,
+        settled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -395,6 +404,7 @@ diesel::joinable!(task_returns -> intersession_tasks (task_id));
 diesel::joinable!(task_returns -> associations (association_id));
 diesel::joinable!(outbox_emails -> cohorts (cohort_id));
 diesel::joinable!(outbox_emails -> participants (participant_id));
+diesel::joinable!(outbox_bodies -> outbox_emails (email_id));
 diesel::joinable!(cohort_budgets -> cohorts (cohort_id));
 diesel::joinable!(cohort_funders -> cohorts (cohort_id));
 diesel::joinable!(time_entries -> cohorts (cohort_id));
@@ -425,6 +435,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     intersession_tasks,
     task_returns,
     outbox_emails,
+    outbox_bodies,
     instance_secrets,
     cohort_budgets,
     cohort_funders,

@@ -229,7 +229,11 @@ impl Dispatcher {
                 code: None,
                 message: "ligne réclamée sans Message-ID".into(),
             })?;
-        let mut email = to_email(row)?;
+        let bodies = outbox::bodies(conn, &row.id).map_err(|e| SendError::Temporary {
+            code: None,
+            message: format!("lecture du message : {e}"),
+        })?;
+        let mut email = to_email(row, bodies)?;
         let unsubscribe =
             match &self.planner {
                 Some(hooks) => hooks.personalise(conn, row, &mut email, now).map_err(|e| {
@@ -267,9 +271,9 @@ impl Dispatcher {
     }
 }
 
-/// The stored row as the email it was rendered from.
-fn to_email(row: &OutboxEmail) -> Result<Email, BuildError> {
-    let calendar = match (&row.ics, row.ics_method.as_deref()) {
+/// The stored row and its bodies as the email it was rendered from.
+fn to_email(row: &OutboxEmail, bodies: outbox::Bodies) -> Result<Email, BuildError> {
+    let calendar = match (bodies.ics, row.ics_method.as_deref()) {
         (None, _) => None,
         (Some(ics), method) => {
             let method = match method {
@@ -281,10 +285,7 @@ fn to_email(row: &OutboxEmail) -> Result<Email, BuildError> {
                     )));
                 }
             };
-            Some(CalendarPart {
-                method,
-                ics: ics.clone(),
-            })
+            Some(CalendarPart { method, ics })
         }
     };
     Ok(Email {
@@ -292,8 +293,8 @@ fn to_email(row: &OutboxEmail) -> Result<Email, BuildError> {
         to_address: row.recipient_email.clone(),
         rendered: Rendered {
             subject: row.subject.clone(),
-            text: row.body_text.clone(),
-            html: row.body_html.clone(),
+            text: bodies.body_text,
+            html: bodies.body_html,
         },
         calendar,
     })

@@ -733,6 +733,9 @@ pub fn sync_cohort(
                 outbox_emails::updated_at.eq(wall_clock()),
             ))
             .execute(conn)?;
+            if changed == 1 {
+                outbox::settle(conn, std::slice::from_ref(&r.id), wall_clock())?;
+            }
             stats.cancelled += changed;
         }
     }
@@ -744,15 +747,20 @@ pub fn sync_cohort(
 fn refresh(conn: &mut Conn, r: &OutboxEmail, w: &NewEmail, key: &str) -> Result<bool, AppError> {
     let send_after = w.send_after.naive_utc();
     let not_after = w.not_after.map(|t| t.naive_utc());
-    let same = r.dedup_key == key
+    let wanted = outbox::Bodies {
+        body_text: w.body_text.clone(),
+        body_html: w.body_html.clone(),
+        ics: w.ics.clone(),
+    };
+    let same_row = r.dedup_key == key
         && r.subject == w.subject
-        && r.body_text == w.body_text
-        && r.body_html == w.body_html
-        && r.ics == w.ics
+        && r.ics_method == w.ics_method
         && r.send_after == send_after
         && r.not_after == not_after
         && r.recipient_name == w.recipient_name;
-    if same {
+    // The bodies (their own table) are read only when the row itself is unchanged.
+    let same_bodies = same_row && outbox::bodies(conn, &r.id)? == wanted;
+    if same_bodies {
         return Ok(false);
     }
     // A row being retried keeps its retry time; a fresh one follows its new moment.
@@ -761,24 +769,19 @@ fn refresh(conn: &mut Conn, r: &OutboxEmail, w: &NewEmail, key: &str) -> Result<
     } else {
         r.next_attempt_at
     };
-    diesel::update(
-        outbox_emails::table
-            .find(&r.id)
-            .filter(outbox_emails::status.eq_any([
-                Status::Draft.as_str(),
-                Status::Scheduled.as_str(),
-                Status::Failed.as_str(),
-            ])),
-    )
+    let changed = diesel::update(outbox_emails::table.find(&r.id).filter(
+        outbox_emails::status.eq_any([
+            Status::Draft.as_str(),
+            Status::Scheduled.as_str(),
+            Status::Failed.as_str(),
+        ]),
+    ))
     .set((
         outbox_emails::dedup_key.eq(key),
         outbox_emails::revision.eq(w.revision),
         outbox_emails::recipient_email.eq(w.recipient_email.trim()),
         outbox_emails::recipient_name.eq(w.recipient_name.trim()),
         outbox_emails::subject.eq(&w.subject),
-        outbox_emails::body_text.eq(&w.body_text),
-        outbox_emails::body_html.eq(&w.body_html),
-        outbox_emails::ics.eq(&w.ics),
         outbox_emails::ics_method.eq(&w.ics_method),
         outbox_emails::send_after.eq(send_after),
         outbox_emails::not_after.eq(not_after),
@@ -786,6 +789,9 @@ fn refresh(conn: &mut Conn, r: &OutboxEmail, w: &NewEmail, key: &str) -> Result<
         outbox_emails::updated_at.eq(wall_clock()),
     ))
     .execute(conn)?;
+    if changed == 1 {
+        outbox::set_bodies(conn, &r.id, &wanted)?;
+    }
     Ok(true)
 }
 

@@ -43,6 +43,15 @@ pub const CANCELLED_NOTE: &str =
 /// What replaces the text of an anonymised association's pistes d'actions.
 pub const ERASED_LEAD: &str = "Piste anonymisée";
 
+/// What an erased email's bodies become.
+fn erased_bodies() -> crate::models::outbox::Bodies {
+    crate::models::outbox::Bodies {
+        body_text: ERASED_EMAIL.to_string(),
+        body_html: format!("<p>{ERASED_EMAIL}</p>"),
+        ics: None,
+    }
+}
+
 /// A non-deliverable address, unique per participant·e (`.invalid` is reserved, RFC 2606).
 pub fn placeholder_email(participant_id: &str) -> String {
     format!("anonyme-{participant_id}@anonyme.invalid")
@@ -108,30 +117,30 @@ pub fn export_participant(conn: &mut Conn, participant_id: &str) -> Result<Value
         })
         .collect();
 
-    let emails: Vec<Value> = outbox_emails::table
+    let rows: Vec<crate::models::outbox::OutboxEmail> = outbox_emails::table
         .filter(outbox_emails::participant_id.eq(participant_id))
         .order(outbox_emails::created_at.asc())
         .select(crate::models::outbox::OutboxEmail::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|e| {
-            json!({
+        .load(conn)?;
+    let mut emails: Vec<Value> = Vec::with_capacity(rows.len());
+    for e in rows {
+        let b = crate::models::outbox::bodies(conn, &e.id)?;
+        emails.push(json!({
                 "id": e.id,
                 "kind": e.kind,
                 "status": e.status,
                 "recipient_name": e.recipient_name,
                 "recipient_email": e.recipient_email,
                 "subject": e.subject,
-                "body_text": e.body_text,
-                "body_html": e.body_html,
-                "ics": e.ics,
+                "body_text": b.body_text,
+                "body_html": b.body_html,
+                "ics": b.ics,
                 "send_after": ts(e.send_after),
                 "sent_at": ts_opt(e.sent_at),
                 "created_at": ts(e.created_at),
                 "note": e.note,
-            })
-        })
-        .collect();
+        }));
+    }
 
     let returns: Vec<(
         String,
@@ -329,6 +338,37 @@ macro_rules! scrub_column {
     }};
 }
 
+/// Replaces the old names and addresses in the bodies of the cohort's emails (read through
+/// `outbox::bodies`, which decompresses; a changed body is stored plain and compressed
+/// again by the next compaction).
+fn scrub_bodies(conn: &mut Conn, cohort_id: &str, map: &Replacements) -> Result<(), AppError> {
+    use crate::models::outbox;
+    // Through outbox_emails_cohort_idx, then each body by its key.
+    let ids: Vec<String> = outbox_emails::table
+        .filter(outbox_emails::cohort_id.eq(cohort_id))
+        .select(outbox_emails::id)
+        .load(conn)?;
+    for id in ids {
+        let b = outbox::bodies(conn, &id)?;
+        let text = b.body_text.scrubbed(map);
+        let html = b.body_html.scrubbed(map);
+        let ics = b.ics.scrubbed(map);
+        if text.is_none() && html.is_none() && ics.is_none() {
+            continue;
+        }
+        outbox::set_bodies(
+            conn,
+            &id,
+            &outbox::Bodies {
+                body_text: text.unwrap_or(b.body_text),
+                body_html: html.unwrap_or(b.body_html),
+                ics: ics.unwrap_or(b.ics),
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// Replaces the old names and addresses wherever the cohort's free texts copied them.
 fn scrub_cohort(
     conn: &mut Conn,
@@ -367,36 +407,7 @@ fn scrub_cohort(
         String,
         outbox_emails::cohort_id.eq(cohort_id)
     );
-    scrub_column!(
-        conn,
-        map,
-        outbox_emails,
-        outbox_emails::id,
-        String,
-        body_text,
-        String,
-        outbox_emails::cohort_id.eq(cohort_id)
-    );
-    scrub_column!(
-        conn,
-        map,
-        outbox_emails,
-        outbox_emails::id,
-        String,
-        body_html,
-        String,
-        outbox_emails::cohort_id.eq(cohort_id)
-    );
-    scrub_column!(
-        conn,
-        map,
-        outbox_emails,
-        outbox_emails::id,
-        String,
-        ics,
-        Option<String>,
-        outbox_emails::cohort_id.eq(cohort_id)
-    );
+    scrub_bodies(conn, cohort_id, map)?;
     scrub_column!(
         conn,
         map,
@@ -702,10 +713,12 @@ fn anonymise_participant_in(
             outbox_emails::id,
             outbox_emails::status,
             outbox_emails::dedup_key,
-            outbox_emails::ics,
+            outbox_emails::ics_method,
         ))
         .load(conn)?;
-    for (id, status, key, ics) in rows {
+    let ids: Vec<String> = rows.iter().map(|(id, ..)| id.clone()).collect();
+    crate::models::outbox::overwrite_bodies(conn, &ids, &erased_bodies())?;
+    for (id, status, key, ics_method) in rows {
         let pending = matches!(
             Status::parse(&status),
             Some(Status::Draft | Status::Scheduled | Status::Failed)
@@ -720,14 +733,11 @@ fn anonymise_participant_in(
                 outbox_emails::recipient_email.eq(&new_email),
                 outbox_emails::recipient_name.eq(ANONYMOUS_PARTICIPANT),
                 outbox_emails::dedup_key.eq(key),
-                outbox_emails::body_text.eq(ERASED_EMAIL),
-                outbox_emails::body_html.eq(format!("<p>{ERASED_EMAIL}</p>")),
-                outbox_emails::ics.eq(None::<String>),
                 outbox_emails::last_error.eq(None::<String>),
                 outbox_emails::updated_at.eq(at),
             ))
             .execute(conn)?;
-        if ics.is_some() {
+        if ics_method.is_some() {
             diesel::update(outbox_emails::table.find(&id))
                 .set(outbox_emails::ics_method.eq(None::<String>))
                 .execute(conn)?;
@@ -891,6 +901,21 @@ fn clear_evaluation_texts(conn: &mut Conn, association_ids: &[String]) -> Result
 
 // ---- purge ---------------------------------------------------------------------------
 
+/// How many cohorts one query of the purge's candidates returns.
+const PURGE_CANDIDATES: i64 = 50;
+/// How many emails' bodies one purge transaction blanks.
+const PURGE_BODIES_BATCH: i64 = 200;
+
+/// What a purge did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    /// Cohorts purged (`purged_at` set).
+    pub cohorts: usize,
+    /// The write transactions it took: many short ones, between which other writers get
+    /// the lock.
+    pub transactions: usize,
+}
+
 /// Purges the cohorts whose last session ended more than `months` months before `now` and
 /// that were not purged yet: every participant·e anonymised, the cohort's email bodies and
 /// invitations blanked, `purged_at` set. `months = 0` purges nothing. Returns the number
@@ -900,98 +925,173 @@ pub fn purge_ended_cohorts(
     months: u32,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
-    if months == 0 {
-        return Ok(0);
-    }
-    let Some(limit) = now.naive_utc().checked_sub_months(Months::new(months)) else {
-        return Ok(0);
-    };
-    let candidates: Vec<String> = cohorts::table
-        .filter(cohorts::purged_at.is_null())
-        .select(cohorts::id)
-        .load(conn)?;
-    let mut purged = 0;
-    for cohort_id in candidates {
-        let ended: Option<NaiveDateTime> = sessions::table
-            .filter(sessions::cohort_id.eq(&cohort_id))
-            .select(max(sessions::ends_at))
-            .first(conn)?;
-        // A cohort without sessions has no end to count from.
-        if ended.is_none_or(|end| end >= limit) {
-            continue;
-        }
-        write_tx(conn, |conn| purge_cohort(conn, &cohort_id, now.naive_utc()))?;
-        purged += 1;
-    }
-    if purged > 0 {
-        tracing::info!(purged, months, "personal data of ended cohorts purged");
-        checkpoint_after_erasure(conn);
-    }
-    Ok(purged)
+    purge_ended(conn, months, now).map(|r| r.cohorts)
 }
 
-fn purge_cohort(conn: &mut Conn, cohort_id: &str, at: NaiveDateTime) -> Result<(), AppError> {
+/// [`purge_ended_cohorts`], saying how many transactions it took.
+///
+/// Never one long transaction: the candidates come [`PURGE_CANDIDATES`] at a time from
+/// one query, and each cohort is purged in short write transactions ([`purge_cohort`]),
+/// so that the people using the app meanwhile wait for the lock no longer than one of
+/// them. An interrupted purge resumes where it stopped: each step is idempotent and the
+/// cohort's `purged_at`, which takes it off the candidates, is set last.
+pub fn purge_ended(
+    conn: &mut Conn,
+    months: u32,
+    now: DateTime<Utc>,
+) -> Result<PurgeReport, AppError> {
+    let mut report = PurgeReport::default();
+    if months == 0 {
+        return Ok(report);
+    }
+    let Some(limit) = now.naive_utc().checked_sub_months(Months::new(months)) else {
+        return Ok(report);
+    };
+    loop {
+        let candidates = purge_candidates(conn, limit)?;
+        if candidates.is_empty() {
+            break;
+        }
+        for cohort_id in &candidates {
+            purge_cohort(conn, cohort_id, now.naive_utc(), &mut report.transactions)?;
+            report.cohorts += 1;
+        }
+        // Let the erasures leave the WAL as the purge goes, not only at its end.
+        checkpoint_after_erasure(conn);
+    }
+    if report.cohorts > 0 {
+        tracing::info!(
+            purged = report.cohorts,
+            transactions = report.transactions,
+            months,
+            "personal data of ended cohorts purged"
+        );
+    }
+    Ok(report)
+}
+
+/// Up to [`PURGE_CANDIDATES`] cohorts not purged yet whose last session ended before
+/// `limit`, in one query (a cohort without sessions has no end to count from).
+fn purge_candidates(conn: &mut Conn, limit: NaiveDateTime) -> Result<Vec<String>, AppError> {
+    Ok(cohorts::table
+        .inner_join(sessions::table)
+        .filter(cohorts::purged_at.is_null())
+        .group_by(cohorts::id)
+        .having(max(sessions::ends_at).lt(limit))
+        .order(cohorts::id.asc())
+        .select(cohorts::id)
+        .limit(PURGE_CANDIDATES)
+        .load(conn)?)
+}
+
+/// Purges one cohort in short write transactions, counted in `transactions`: its
+/// pending emails cancelled; its emails' bodies blanked, [`PURGE_BODIES_BATCH`] at a
+/// time; each participant·e anonymised, one per transaction; then the évaluations'
+/// texts, the bilans' guests, `purged_at` and the audit row, together.
+fn purge_cohort(
+    conn: &mut Conn,
+    cohort_id: &str,
+    at: NaiveDateTime,
+    transactions: &mut usize,
+) -> Result<(), AppError> {
+    use crate::db::schema::outbox_bodies;
+    let in_cohort = outbox_emails::cohort_id.eq(cohort_id);
+    write_tx(conn, |conn| {
+        diesel::update(
+            outbox_emails::table
+                .filter(in_cohort)
+                .filter(outbox_emails::status.eq_any([
+                    Status::Draft.as_str(),
+                    Status::Scheduled.as_str(),
+                    Status::Failed.as_str(),
+                ])),
+        )
+        .set((
+            outbox_emails::status.eq(Status::Cancelled.as_str()),
+            outbox_emails::note.eq(Some(
+                "Purge des données personnelles : la cohorte est terminée, cet e-mail ne partira pas.",
+            )),
+        ))
+        .execute(conn)?;
+        Ok(())
+    })?;
+    *transactions += 1;
+    // Blanked first: the scrub of each person's name below then finds short texts.
+    let erased = erased_bodies();
+    loop {
+        let blanked = write_tx(conn, |conn| {
+            let ids: Vec<String> = outbox_emails::table
+                .inner_join(outbox_bodies::table)
+                .filter(in_cohort)
+                .filter(
+                    outbox_bodies::packed
+                        .is_not_null()
+                        .or(outbox_bodies::ics.is_not_null())
+                        .or(outbox_emails::ics_method.is_not_null())
+                        .or(outbox_bodies::body_text.ne(&erased.body_text))
+                        .or(outbox_bodies::body_html.ne(&erased.body_html)),
+                )
+                .select(outbox_emails::id)
+                .limit(PURGE_BODIES_BATCH)
+                .load(conn)?;
+            crate::models::outbox::overwrite_bodies(conn, &ids, &erased)?;
+            diesel::update(outbox_emails::table.filter(outbox_emails::id.eq_any(&ids)))
+                .set((
+                    outbox_emails::ics_method.eq(None::<String>),
+                    outbox_emails::updated_at.eq(at),
+                ))
+                .execute(conn)?;
+            Ok(ids.len())
+        })?;
+        *transactions += 1;
+        if blanked < PURGE_BODIES_BATCH as usize {
+            break;
+        }
+    }
+    // Those anonymised already (by someone, or by an interrupted purge) are done.
     let people: Vec<String> = participants::table
         .inner_join(associations::table)
         .filter(associations::cohort_id.eq(cohort_id))
+        .filter(participants::anonymised_at.is_null())
         .select(participants::id)
         .load(conn)?;
     for p in &people {
-        anonymise_participant_in(conn, p, at)?;
+        write_tx(conn, |conn| anonymise_participant_in(conn, p, at))?;
+        *transactions += 1;
     }
-    let in_cohort = outbox_emails::cohort_id.eq(cohort_id);
-    diesel::update(
-        outbox_emails::table
-            .filter(in_cohort)
-            .filter(outbox_emails::status.eq_any([
-                Status::Draft.as_str(),
-                Status::Scheduled.as_str(),
-                Status::Failed.as_str(),
-            ])),
-    )
-    .set((
-        outbox_emails::status.eq(Status::Cancelled.as_str()),
-        outbox_emails::note.eq(Some(
-            "Purge des données personnelles : la cohorte est terminée, cet e-mail ne partira pas.",
-        )),
-    ))
-    .execute(conn)?;
-    diesel::update(outbox_emails::table.filter(in_cohort))
-        .set((
-            outbox_emails::body_text.eq(ERASED_EMAIL),
-            outbox_emails::body_html.eq(format!("<p>{ERASED_EMAIL}</p>")),
-            outbox_emails::ics.eq(None::<String>),
-            outbox_emails::ics_method.eq(None::<String>),
-            outbox_emails::updated_at.eq(at),
-        ))
-        .execute(conn)?;
-    let association_ids: Vec<String> = associations::table
-        .filter(associations::cohort_id.eq(cohort_id))
-        .select(associations::id)
-        .load(conn)?;
-    clear_evaluation_texts(conn, &association_ids)?;
-    // A bilan's guests are people too.
-    let session_ids: Vec<String> = sessions::table
-        .filter(sessions::cohort_id.eq(cohort_id))
-        .select(sessions::id)
-        .load(conn)?;
-    diesel::update(session_guests::table.filter(session_guests::session_id.eq_any(&session_ids)))
+    write_tx(conn, |conn| {
+        let association_ids: Vec<String> = associations::table
+            .filter(associations::cohort_id.eq(cohort_id))
+            .select(associations::id)
+            .load(conn)?;
+        clear_evaluation_texts(conn, &association_ids)?;
+        // A bilan's guests are people too.
+        let session_ids: Vec<String> = sessions::table
+            .filter(sessions::cohort_id.eq(cohort_id))
+            .select(sessions::id)
+            .load(conn)?;
+        diesel::update(
+            session_guests::table.filter(session_guests::session_id.eq_any(&session_ids)),
+        )
         .set((
             session_guests::name.eq(ANONYMOUS_GUEST),
             session_guests::email.eq("invite@anonyme.invalid"),
             session_guests::organisation.eq(""),
         ))
         .execute(conn)?;
-    diesel::update(cohorts::table.find(cohort_id))
-        .set(cohorts::purged_at.eq(Some(at)))
-        .execute(conn)?;
-    record(
-        conn,
-        cohort_id,
-        "cohort",
-        cohort_id,
-        crate::models::audit::Action::Purge,
-    )?;
+        // Last: until it is set, the cohort stays a candidate and a new purge resumes it.
+        diesel::update(cohorts::table.find(cohort_id))
+            .set(cohorts::purged_at.eq(Some(at)))
+            .execute(conn)?;
+        record(
+            conn,
+            cohort_id,
+            "cohort",
+            cohort_id,
+            crate::models::audit::Action::Purge,
+        )
+    })?;
+    *transactions += 1;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use crate::error::{AppError, ErrorBody};
 use crate::models::cohort::{self, Cohort, CohortInput, ScheduleInput};
 use crate::models::consultant;
 use crate::models::input::lenient;
-use crate::models::outbox::OutboxEmail;
+use crate::models::outbox::FullEmail;
 use crate::models::programme::{self, Generated};
 use crate::web::AppState;
 use crate::web::actor::Actor;
@@ -361,7 +361,7 @@ pub async fn put_mail_settings(
 }
 
 #[utoipa::path(get, path = "/api/v1/cohorts/{id}/outbox", tag = "Envois",
-    responses((status = 200, body = Vec<OutboxEmail>, description = "Every email of the cohort, the latest first"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<FullEmail>, description = "Every email of the cohort with its bodies, the latest first"), (status = 404, body = ErrorBody)))]
 pub async fn outbox(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
     let rows = crate::db::run(&state.pool, move |c| {

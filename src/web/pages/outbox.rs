@@ -260,7 +260,7 @@ async fn list(
 async fn show(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let (e, co) = crate::db::run(&state.pool, move |c| {
-        let e = outbox::get(c, &id)?;
+        let e = outbox::get_full(c, &id)?;
         let co = match &e.cohort_id {
             Some(cid) => Some(cohort::get(c, cid)?),
             None => None,
