@@ -156,10 +156,13 @@ fn run() -> anyhow::Result<()> {
             tighten_mail_files(&config)?;
             let dispatcher = dispatcher(&config, config.database.pool_size)?;
             if once || now.is_some() {
+                let started = std::time::Instant::now();
                 let stats = dispatcher
                     .run_once(now.unwrap_or_else(chrono::Utc::now))
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
+                // The pass's own time (scripts/bench reads it), without the start-up.
                 println!("Envoi des e-mails dus : {stats}.");
+                println!("Durée du passage : {} ms.", started.elapsed().as_millis());
             } else {
                 let interval = config
                     .mail
@@ -183,6 +186,7 @@ fn run() -> anyhow::Result<()> {
             }
             let pool = cohorte::db::connect(&config.database.url, 1)?;
             let mut conn = pool.get()?;
+            let started = std::time::Instant::now();
             let n = cohorte::models::privacy::purge_ended_cohorts(
                 &mut conn,
                 months,
@@ -192,6 +196,7 @@ fn run() -> anyhow::Result<()> {
             println!(
                 "Purge des données personnelles : {n} cohorte(s) terminée(s) depuis plus de {months} mois purgée(s)."
             );
+            println!("Durée de la purge : {} ms.", started.elapsed().as_millis());
             Ok(())
         }
         Command::BenchData {
