@@ -291,7 +291,14 @@ fn cohort_seed(
     };
     let (officer_name, officer_email) = rng.pick(&d.officers).clone();
     let thematic = rng.pick(&THEMATICS);
-    let associations = (0..8).map(|_| association_seed(rng, d.town)).collect();
+    // Names are unique within a cohort (enrolling refuses a second one).
+    let mut associations: Vec<AssociationSeed> = Vec::with_capacity(8);
+    while associations.len() < 8 {
+        let a = association_seed(rng, d.town);
+        if associations.iter().all(|b| b.name != a.name) {
+            associations.push(a);
+        }
+    }
     CohortSeed {
         cohort: CohortInput {
             name: format!("{thematic} — {} {}", d.area, start.format("%Y")),
@@ -341,7 +348,10 @@ fn association_seed(rng: &mut Rng, dla_town: &'static str) -> AssociationSeed {
         )
     };
     let director = person(rng);
-    let board = person(rng);
+    let mut board = person(rng);
+    while board.1 == director.1 {
+        board = person(rng);
+    }
     AssociationSeed {
         rna: format!("W{:09}", rng.next() % 1_000_000_000),
         year: 1950 + rng.below(75) as i32,
