@@ -284,6 +284,12 @@ def dataset(binary, data_dir, key, size):
     return db, env
 
 
+def remove_db(path):
+    """The copies are large: a run keeps its results, not its databases."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
 def fresh_copy(pristine, path):
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
@@ -428,6 +434,7 @@ def run_size(opts, size, only_baseline=False):
         log(f"  pass {out['timings']['dispatch_ms']:.0f} ms (process {wall * 1000:.0f} ms)")
     finally:
         out["vm_hwm_mb"] = server.stop()
+        remove_db(db)
     return out
 
 
@@ -449,6 +456,7 @@ def run_baseline(opts, size):
         return r
     finally:
         server.stop()
+        remove_db(db)
 
 
 # ---- report ---------------------------------------------------------------------------------
@@ -583,14 +591,6 @@ def main():
 
     results = [run_size(opts, size) for size in sizes]
     baseline = run_baseline(opts, sizes[-1]) if opts.baseline else None
-    for r in results:
-        # The copies are large: keep the results, not the databases.
-        for suffix in ("", "-wal", "-shm"):
-            Path(opts.run_dir, str(r["size"]), "work.sqlite3" + suffix).unlink(missing_ok=True)
-    if baseline:
-        for suffix in ("", "-wal", "-shm"):
-            Path(opts.run_dir, f"baseline-{sizes[-1]}", "work.sqlite3" + suffix).unlink(
-                missing_ok=True)
 
     table, targets = report(results, baseline, opts)
     section("Results")
