@@ -19,7 +19,6 @@ use crate::models::{planner, programme, session};
 pub(crate) struct Asso {
     pub(crate) name: &'static str,
     rna: &'static str,
-    siret: &'static str,
     year: i32,
     staff: i32,
     sector: &'static str,
@@ -32,7 +31,6 @@ pub(crate) const ASSOCIATIONS: [Asso; 8] = [
     Asso {
         name: "Les Jardins de Garonne",
         rna: "W332004518",
-        siret: "",
         year: 2009,
         staff: 12,
         sector: "Insertion par l'activité économique",
@@ -47,7 +45,6 @@ pub(crate) const ASSOCIATIONS: [Asso; 8] = [
     Asso {
         name: "Cinéma Le Festival",
         rna: "W332011873",
-        siret: "",
         year: 1998,
         staff: 6,
         sector: "Culture",
@@ -62,7 +59,6 @@ pub(crate) const ASSOCIATIONS: [Asso; 8] = [
     Asso {
         name: "Maison des Familles du Médoc",
         rna: "W332007741",
-        siret: "",
         year: 2012,
         staff: 9,
         sector: "Action sociale",
@@ -73,7 +69,6 @@ pub(crate) const ASSOCIATIONS: [Asso; 8] = [
     Asso {
         name: "Ressourcerie L'Étincelle",
         rna: "W332019034",
-        siret: "",
         year: 2015,
         staff: 8,
         sector: "Économie circulaire",
@@ -88,7 +83,6 @@ pub(crate) const ASSOCIATIONS: [Asso; 8] = [
     Asso {
         name: "Sport Pour Toutes",
         rna: "W332016652",
-        siret: "",
         year: 2011,
         staff: 4,
         sector: "Sport",
@@ -99,7 +93,6 @@ pub(crate) const ASSOCIATIONS: [Asso; 8] = [
     Asso {
         name: "Lire et Faire Lire Gironde",
         rna: "W332003390",
-        siret: "",
         year: 2001,
         staff: 2,
         sector: "Éducation populaire",
@@ -110,7 +103,6 @@ pub(crate) const ASSOCIATIONS: [Asso; 8] = [
     Asso {
         name: "Les Petites Cantines Bastide",
         rna: "W332024417",
-        siret: "",
         year: 2024,
         staff: 3,
         sector: "Alimentation durable",
@@ -125,7 +117,6 @@ pub(crate) const ASSOCIATIONS: [Asso; 8] = [
     Asso {
         name: "Compagnie Théâtre des Chimères",
         rna: "W332010205",
-        siret: "",
         year: 2004,
         staff: 5,
         sector: "Spectacle vivant",
@@ -138,6 +129,53 @@ pub(crate) const ASSOCIATIONS: [Asso; 8] = [
         )),
     },
 ];
+
+/// An association to enrol with its people: the director and, when it has one, a member
+/// of its board. The demo's come from `ASSOCIATIONS`; `bench_data` makes thousands.
+pub(crate) struct AssociationSeed {
+    pub(crate) name: String,
+    pub(crate) rna: String,
+    pub(crate) year: i32,
+    pub(crate) staff: i32,
+    pub(crate) sector: String,
+    pub(crate) town: String,
+    /// Name, email.
+    pub(crate) director: (String, String),
+    /// Name, email, function.
+    pub(crate) board: Option<(String, String, String)>,
+}
+
+impl From<&Asso> for AssociationSeed {
+    fn from(a: &Asso) -> Self {
+        AssociationSeed {
+            name: a.name.into(),
+            rna: a.rna.into(),
+            year: a.year,
+            staff: a.staff,
+            sector: a.sector.into(),
+            town: a.town.into(),
+            director: (a.director.0.into(), a.director.1.into()),
+            board: a.board.map(|(n, e, f)| (n.into(), e.into(), f.into())),
+        }
+    }
+}
+
+/// What `build_cohort` takes as given: the cohort as typed on its form (its DLA, partner,
+/// consultant and start date already chosen), its associations, and a few words that make
+/// its history read true.
+pub(crate) struct CohortSeed {
+    pub(crate) cohort: CohortInput,
+    pub(crate) associations: Vec<AssociationSeed>,
+    /// Where the collective sessions take place.
+    pub(crate) venue: String,
+    /// The third party of the effet miroir at the later collective sessions.
+    pub(crate) mirror_guest: String,
+    /// The consultant's trip to the sessions, as logged in their time entries.
+    pub(crate) travel: String,
+    /// The socio-economic model (of `demo_profiles`) the first association gets; the next
+    /// ones get the following ones in turn.
+    pub(crate) first_profile: usize,
+}
 
 /// Loads the demo and returns the cohort's id. The cohort starts about nine weeks before
 /// `today`: the introductive session and the état des lieux are past, the évolution and
@@ -181,9 +219,8 @@ pub fn load(
             today.checked_sub_days(Days::new(63)).expect("date"),
             alsace_moselle,
         );
-        let c = cohort::create(
-            conn,
-            &CohortInput {
+        let seed = CohortSeed {
+            cohort: CohortInput {
                 name: "Modèles socio-économiques — Gironde".into(),
                 dla_id: dla.id.clone(),
                 partner_dla_ids: vec![partner.id.clone()],
@@ -198,101 +235,124 @@ pub fn load(
                 officer_email: "julien.lefevre@dla-gironde.fr".into(),
                 version: String::new(),
             },
+            associations: ASSOCIATIONS.iter().map(AssociationSeed::from).collect(),
+            venue: "Maison de la vie associative, 3 rue de Lerme, 33000 Bordeaux".into(),
+            mirror_guest: "Julien Lefèvre (DLA de la Gironde)".into(),
+            travel: "Aller-retour Libourne".into(),
+            first_profile: 0,
+        };
+        build_cohort(conn, &seed, template, alsace_moselle, today, mail)
+    })
+}
+
+/// Builds one cohort as its team would have over time, through the models, in the
+/// caller's transaction: created, associations and their people enrolled, programme
+/// generated and its places filled in, homework returned, consultant time and session logs
+/// up to `today`, the associations' socio-economic models, and its outbox as the planner
+/// wrote it since publication, three weeks before the start (`mail_history`). Returns the
+/// cohort's id.
+pub(crate) fn build_cohort(
+    conn: &mut Conn,
+    seed: &CohortSeed,
+    template: &ProgrammeTemplate,
+    alsace_moselle: bool,
+    today: NaiveDate,
+    mail: &MailContext,
+) -> Result<String, AppError> {
+    let c = cohort::create(conn, &seed.cohort)?;
+    let mut ids = Vec::new();
+    for a in &seed.associations {
+        let created = association::enrol(
+            conn,
+            &c.id,
+            &AssociationInput {
+                name: a.name.clone(),
+                rna: a.rna.clone(),
+                siret: String::new(),
+                creation_year: a.year.to_string(),
+                creation_date: String::new(),
+                salaried_staff: a.staff.to_string(),
+                sector: a.sector.clone(),
+                town: a.town.clone(),
+                general_interest: "on".into(),
+                version: String::new(),
+            },
         )?;
-        let mut ids = Vec::new();
-        for a in &ASSOCIATIONS {
-            let created = association::enrol(
-                conn,
-                &c.id,
-                &AssociationInput {
-                    name: a.name.into(),
-                    rna: a.rna.into(),
-                    siret: a.siret.into(),
-                    creation_year: a.year.to_string(),
-                    creation_date: String::new(),
-                    salaried_staff: a.staff.to_string(),
-                    sector: a.sector.into(),
-                    town: a.town.into(),
-                    general_interest: "on".into(),
-                    version: String::new(),
-                },
-            )?;
+        participant::create(
+            conn,
+            &created.id,
+            &ParticipantInput {
+                name: a.director.0.clone(),
+                email: a.director.1.clone(),
+                role: "direction".into(),
+                function: "Directeur·rice".into(),
+                reminders: String::new(),
+                ..Default::default()
+            },
+        )?;
+        if let Some((name, email, function)) = &a.board {
             participant::create(
                 conn,
                 &created.id,
                 &ParticipantInput {
-                    name: a.director.0.into(),
-                    email: a.director.1.into(),
-                    role: "direction".into(),
-                    function: "Directeur·rice".into(),
+                    name: name.clone(),
+                    email: email.clone(),
+                    role: "gouvernance".into(),
+                    function: function.clone(),
                     reminders: String::new(),
                     ..Default::default()
                 },
             )?;
-            if let Some((name, email, function)) = a.board {
-                participant::create(
-                    conn,
-                    &created.id,
-                    &ParticipantInput {
-                        name: name.into(),
-                        email: email.into(),
-                        role: "gouvernance".into(),
-                        function: function.into(),
-                        reminders: String::new(),
-                        ..Default::default()
-                    },
-                )?;
-            }
-            ids.push(created.id);
         }
-        let generated = programme::generate(conn, &c.id, template, alsace_moselle, false)?;
-        // Places and links, as a chargé·e de mission would fill them in.
-        for s in &generated.sessions {
-            let input = session::SessionInput {
-                location: if s.kind == "bilan_individuel" {
-                    "Dans les locaux de l'association".into()
-                } else {
-                    "Maison de la vie associative, 3 rue de Lerme, 33000 Bordeaux".into()
-                },
-                planned_days: crate::domain::fr::half_days_figure(s.planned_half_days as i64),
-                agenda: s.agenda.clone(),
-                ..Default::default()
-            };
-            session::update_details(conn, &s.id, &input)?;
-        }
-        // Homework already due has mostly been returned; the next one partly.
-        for t in &generated.tasks {
-            let returned: usize = if t.due_date < today {
-                7
-            } else if t.due_date < today + Days::new(30) {
-                3
+        ids.push(created.id);
+    }
+    let generated = programme::generate(conn, &c.id, template, alsace_moselle, false)?;
+    // Places and links, as a chargé·e de mission would fill them in.
+    for s in &generated.sessions {
+        let input = session::SessionInput {
+            location: if s.kind == "bilan_individuel" {
+                "Dans les locaux de l'association".into()
             } else {
-                0
-            };
-            for (i, aid) in ids.iter().enumerate().take(returned) {
-                let on = t
-                    .due_date
-                    .checked_sub_days(Days::new((i % 3) as u64))
-                    .unwrap_or(t.due_date)
-                    .min(today);
-                task::set_return(
-                    conn,
-                    &t.id,
-                    aid,
-                    &ReturnInput {
-                        status: "rendu".into(),
-                        returned_on: on.format("%Y-%m-%d").to_string(),
-                    },
-                    today,
-                )?;
-            }
+                seed.venue.clone()
+            },
+            planned_days: crate::domain::fr::half_days_figure(s.planned_half_days as i64),
+            agenda: s.agenda.clone(),
+            ..Default::default()
+        };
+        session::update_details(conn, &s.id, &input)?;
+    }
+    // Homework already due has mostly been returned; the next one partly.
+    let most = ids.len().saturating_sub(1);
+    for t in &generated.tasks {
+        let returned: usize = if t.due_date < today {
+            most
+        } else if t.due_date < today + Days::new(30) {
+            ids.len().min(3)
+        } else {
+            0
+        };
+        for (i, aid) in ids.iter().enumerate().take(returned) {
+            let on = t
+                .due_date
+                .checked_sub_days(Days::new((i % 3) as u64))
+                .unwrap_or(t.due_date)
+                .min(today);
+            task::set_return(
+                conn,
+                &t.id,
+                aid,
+                &ReturnInput {
+                    status: "rendu".into(),
+                    returned_on: on.format("%Y-%m-%d").to_string(),
+                },
+                today,
+            )?;
         }
-        consultant_days(conn, &c.id, &dla.id, &partner.id, today)?;
-        let enrolled = association::list_for_cohort(conn, &c.id)?;
-        crate::demo_profiles::load(conn, &enrolled)?;
-        mail_history(conn, mail, &c.id, start)?;
-        Ok(c.id)
-    })
+    }
+    consultant_days(conn, &c, seed, today)?;
+    crate::demo_profiles::load_in_turn(conn, &ids, seed.first_profile)?;
+    mail_history(conn, mail, &c.id, c.start_date)?;
+    Ok(c.id)
 }
 
 /// Mid-way through: the consultant's contract (12 days at 650 €, shared 70/30 between the
@@ -300,15 +360,15 @@ pub fn load(
 /// third party of the effet miroir, notes) and the first pistes d'actions.
 fn consultant_days(
     conn: &mut Conn,
-    cohort_id: &str,
-    dla_id: &str,
-    partner_id: &str,
+    c: &cohort::Cohort,
+    seed: &CohortSeed,
     today: NaiveDate,
 ) -> Result<(), AppError> {
     use crate::models::budget::{self, BudgetInput, ContractInput, FunderInput, FundersInput};
     use crate::models::session_log::{self, AttendanceInput, LogInput};
     use crate::models::time_entry::{self, TimeEntryInput, UNIT_HALF_DAYS, UNIT_HOURS};
     use crate::models::{action_lead, action_lead::ActionLeadInput};
+    let cohort_id = c.id.as_str();
 
     budget::save(
         conn,
@@ -320,19 +380,27 @@ fn consultant_days(
                 day_length: "7".into(),
                 version: "0".into(),
             }),
+            // Shared 70/30 with the partner DLA, when there is one.
             funders: Some(FundersInput {
-                funders: vec![
-                    FunderInput {
+                funders: match seed.cohort.partner_dla_ids.first() {
+                    Some(partner_id) => vec![
+                        FunderInput {
+                            name: String::new(),
+                            share: "70".into(),
+                            dla_id: c.dla_id.clone(),
+                        },
+                        FunderInput {
+                            name: String::new(),
+                            share: "30".into(),
+                            dla_id: partner_id.clone(),
+                        },
+                    ],
+                    None => vec![FunderInput {
                         name: String::new(),
-                        share: "70".into(),
-                        dla_id: dla_id.into(),
-                    },
-                    FunderInput {
-                        name: String::new(),
-                        share: "30".into(),
-                        dla_id: partner_id.into(),
-                    },
-                ],
+                        share: "100".into(),
+                        dla_id: c.dla_id.clone(),
+                    }],
+                },
                 version: String::new(),
             }),
         },
@@ -393,7 +461,7 @@ fn consultant_days(
                 "1 h 30",
                 UNIT_HOURS,
                 &s.id,
-                "Aller-retour Libourne",
+                &seed.travel,
             ),
         )?;
         // Attendance: everyone, but for an excused board member and one absence.
@@ -424,7 +492,7 @@ fn consultant_days(
         } else {
             (
                 "charge_de_mission",
-                "Julien Lefèvre (DLA de la Gironde)",
+                seed.mirror_guest.as_str(),
                 "Forte dépendance aux subventions publiques pour quatre structures sur huit. \
                  Bénévolat très présent mais peu valorisé. Les alliances restent surtout \
                  associatives : pistes vers les entreprises du territoire et les collectivités.",

@@ -10,13 +10,14 @@ use crate::domain::profile::{
     Alliance, Das, Finances, Human, Levers, Profile, Reading, Resource, ResourceAmount,
 };
 use crate::error::AppError;
-use crate::models::association::Association;
 use crate::models::profile;
 
 use Resource::*;
 
 struct Demo {
-    /// The demo association it belongs to (`demo::ASSOCIATIONS`).
+    /// The demo association it belongs to (`demo::ASSOCIATIONS`, same order: the test
+    /// checks it).
+    #[cfg_attr(not(test), allow(dead_code))]
     name: &'static str,
     /// (employees, FTE hundredths, volunteers, volunteer hours, civic service, skills days)
     human: (u32, u32, u32, u32, u32, u32),
@@ -314,16 +315,20 @@ fn profile_of(d: &Demo) -> Profile {
     }
 }
 
-/// Stores each demo association's profile (matched by name) and the target model of the
-/// first two.
-pub fn load(conn: &mut Conn, associations: &[Association]) -> Result<(), AppError> {
-    for (i, d) in DEMOS.iter().enumerate() {
-        let Some(a) = associations.iter().find(|a| a.name == d.name) else {
-            continue;
-        };
+/// Stores a socio-economic model for each association of `association_ids`, in turn from
+/// the `first`-th demo model (the demo passes its associations in `demo::ASSOCIATIONS`'
+/// order from 0, so each gets its own), and the target model of those given the first two.
+pub fn load_in_turn(
+    conn: &mut Conn,
+    association_ids: &[String],
+    first: usize,
+) -> Result<(), AppError> {
+    for (k, id) in association_ids.iter().enumerate() {
+        let i = (first + k) % DEMOS.len();
+        let d = &DEMOS[i];
         let p = profile_of(d);
-        profile::save(conn, &a.id, "etat_des_lieux", &p, "0", "l'équipe")?;
-        profile::set_mirror_named(conn, &a.id, d.named)?;
+        profile::save(conn, id, "etat_des_lieux", &p, "0", "l'équipe")?;
+        profile::set_mirror_named(conn, id, d.named)?;
         if i < 2 {
             let mut target = p.clone();
             // What they aim for: more earned income and a first corporate patron, so the
@@ -361,7 +366,7 @@ pub fn load(conn: &mut Conn, associations: &[Association]) -> Result<(), AppErro
                           comptes"
                     .into(),
             };
-            profile::save(conn, &a.id, "cible", &target, "0", "l'équipe")?;
+            profile::save(conn, id, "cible", &target, "0", "l'équipe")?;
         }
     }
     Ok(())
@@ -399,9 +404,9 @@ mod tests {
             "and some are in between"
         );
         assert!(DEMOS.iter().any(|d| d.named) && DEMOS.iter().any(|d| !d.named));
-        // Every demo association has its profile.
-        for a in &crate::demo::ASSOCIATIONS {
-            assert!(DEMOS.iter().any(|d| d.name == a.name), "{}", a.name);
+        // Every demo association has its profile, in the same order (`load_in_turn`).
+        for (a, d) in crate::demo::ASSOCIATIONS.iter().zip(&DEMOS) {
+            assert_eq!(d.name, a.name);
         }
     }
 }

@@ -4,6 +4,7 @@
 //! inputs, queries) → `db` (pool, migrations, backend) — and `domain`, pure rules with no
 //! I/O that every layer may call. See docs/ARCHITECTURE.md.
 
+pub mod bench_data;
 pub mod config;
 pub mod db;
 pub mod demo;

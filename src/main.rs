@@ -1,4 +1,5 @@
-//! The `cohorte` command: `serve` (default), `migrate`, `dispatch`, `demo`, `purge`.
+//! The `cohorte` command: `serve` (default), `migrate`, `dispatch`, `demo`, `purge`,
+//! `bench-data`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,6 +54,23 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Fill an empty database with a national-size dataset for scripts/bench (DLAs, their
+    /// staff, cohorts over five years with their history and outbox), print the rows per
+    /// table and the accounts to sign in with, and exit. Not for a real instance.
+    BenchData {
+        /// Number of cohorts (3,000: the national size of issue #19).
+        #[arg(long, default_value_t = 3000)]
+        cohorts: usize,
+        /// Number of DLAs (default: one per 25 cohorts, at least 1).
+        #[arg(long)]
+        dlas: Option<usize>,
+        /// Seed of the names and dates: the same seed builds the same instance.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Password of the two benchmark accounts (administrator, chargé·e de mission).
+        #[arg(long, env = "COHORTE_BENCH_PASSWORD", default_value = cohorte::bench_data::DEFAULT_PASSWORD)]
+        password: String,
     },
     /// Purge now the personal data of cohorts ended more than privacy.purge_after_months
     /// months ago (also done every hour by the dispatcher), and exit.
@@ -138,10 +156,13 @@ fn run() -> anyhow::Result<()> {
             tighten_mail_files(&config)?;
             let dispatcher = dispatcher(&config, config.database.pool_size)?;
             if once || now.is_some() {
+                let started = std::time::Instant::now();
                 let stats = dispatcher
                     .run_once(now.unwrap_or_else(chrono::Utc::now))
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
+                // The pass's own time (scripts/bench reads it), without the start-up.
                 println!("Envoi des e-mails dus : {stats}.");
+                println!("Durée du passage : {} ms.", started.elapsed().as_millis());
             } else {
                 let interval = config
                     .mail
@@ -165,6 +186,7 @@ fn run() -> anyhow::Result<()> {
             }
             let pool = cohorte::db::connect_with(&config.database, 1)?;
             let mut conn = pool.get()?;
+            let started = std::time::Instant::now();
             let n = cohorte::models::privacy::purge_ended_cohorts(
                 &mut conn,
                 months,
@@ -174,7 +196,17 @@ fn run() -> anyhow::Result<()> {
             println!(
                 "Purge des données personnelles : {n} cohorte(s) terminée(s) depuis plus de {months} mois purgée(s)."
             );
+            println!("Durée de la purge : {} ms.", started.elapsed().as_millis());
             Ok(())
+        }
+        Command::BenchData {
+            cohorts,
+            dlas,
+            seed,
+            password,
+        } => {
+            resolve_public_url(&mut config)?;
+            bench_data(&config, cohorts, dlas, seed, password)
         }
         Command::User {
             command:
@@ -274,6 +306,91 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `cohorte bench-data`: builds the dataset, then prints the rows per table, the file's
+/// size, and the accounts and ids the benchmark uses as `BENCH_…=value` lines.
+fn bench_data(
+    config: &Config,
+    cohorts: usize,
+    dlas: Option<usize>,
+    seed: u64,
+    password: String,
+) -> anyhow::Result<()> {
+    use cohorte::bench_data::{self, ADMIN_EMAIL, OFFICER_EMAIL, Options};
+    let pool = cohorte::db::connect(&config.database.url, 1)?;
+    let mut conn = pool.get()?;
+    let mail = cohorte::models::outbox::MailContext::new(
+        config,
+        std::sync::Arc::new(cohorte::templates::build(&config.templates.dir)?),
+    );
+    let started = std::time::Instant::now();
+    let step = (cohorts / 20).max(1);
+    let mut last = 0;
+    println!("Jeu d'essai : {cohorts} cohortes…");
+    let built = bench_data::build(
+        &mut conn,
+        &config.programme,
+        config.calendar.alsace_moselle,
+        cohorte::models::programme::today(),
+        &mail,
+        &Options {
+            cohorts,
+            dlas,
+            seed,
+            password: password.clone(),
+        },
+        &mut |done, total| {
+            if done - last >= step || done == total {
+                last = done;
+                println!(
+                    "  {done}/{total} cohortes ({:.0} s)",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        },
+    )
+    .map_err(cli_error)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    // The WAL copied into the file, so that its size is the data's.
+    cohorte::db::checkpoint_after_erasure(&mut conn);
+    println!(
+        "{} DLA, {} cohortes en {elapsed:.0} s. Lignes par table :",
+        built.dlas, built.cohorts
+    );
+    for (table, n) in bench_data::table_counts(&mut conn).map_err(cli_error)? {
+        println!("  {table:<28} {n:>10}");
+    }
+    let path = config
+        .database
+        .url
+        .strip_prefix("sqlite://")
+        .unwrap_or(&config.database.url);
+    if let Ok(meta) = std::fs::metadata(path) {
+        println!(
+            "Fichier : {path}, {:.1} Mo",
+            meta.len() as f64 / 1_000_000.0
+        );
+    }
+    println!(
+        "Comptes (mot de passe {password}) : administrateur·rice {ADMIN_EMAIL}, chargé·e de \
+         mission {OFFICER_EMAIL} ({} cohortes).",
+        built.officer_cohorts
+    );
+    for (key, value) in [
+        ("ADMIN_EMAIL", ADMIN_EMAIL),
+        ("OFFICER_EMAIL", OFFICER_EMAIL),
+        ("PASSWORD", password.as_str()),
+        ("DLA", &built.dla_id),
+        ("COHORT", &built.cohort_id),
+        ("SESSION_HELD", &built.session_held),
+        ("SESSION_AHEAD", &built.session_ahead),
+        ("ASSOCIATION", &built.association_id),
+        ("PARTICIPANT_LINK", &built.participant_link),
+    ] {
+        println!("BENCH_{key}={value}");
+    }
+    Ok(())
 }
 
 /// A refusal as the command line shows it: the message and each field's message.

@@ -1,0 +1,753 @@
+//! `cohorte bench-data`: a national-size instance for `scripts/bench` (issue #19): DLAs,
+//! their chargé·es de mission and consultants, and cohorts started over five years, each
+//! built by the demo's `demo::build_cohort` — through the models, so the rows are what the
+//! app itself writes (audit log, programme, session logs, time entries, socio-economic
+//! models, and the outbox as the real planner fills it from publication on).
+//!
+//! Proportions of the issue for 3,000 cohorts: one DLA per 25 cohorts, 8 associations of 2
+//! people per cohort. Names (DLAs, towns, associations, people) come from small lists below,
+//! combined by a seeded generator: the same seed gives the same names and dates. Start dates
+//! run from four years before `today` to one year after, so about a third of the cohorts
+//! ended more than 24 months ago (the privacy purge's share) and a fifth are still to come.
+//! Cohorts are written many per transaction, and the accounts nobody signs in with get no
+//! password (no slow hash): only the two accounts the benchmark uses have one.
+
+use chrono::{Days, NaiveDate};
+use diesel::prelude::*;
+
+use crate::db::Conn;
+use crate::demo::{AssociationSeed, CohortSeed};
+use crate::domain::calendar;
+use crate::domain::programme::ProgrammeTemplate;
+use crate::error::AppError;
+use crate::models::account::{self, LinkPurpose, LinkTarget, NewUser};
+use crate::models::cohort::{self, CohortInput};
+use crate::models::consultant::{self, ConsultantInput};
+use crate::models::dla::{self, DlaInput};
+use crate::models::outbox::MailContext;
+use crate::models::{association, participant, session};
+
+/// The administrator the benchmark signs in as.
+pub const ADMIN_EMAIL: &str = "administrateur@banc-essai.fr";
+/// The chargé·e de mission of the first DLA (about 25 cohorts) the benchmark signs in as.
+pub const OFFICER_EMAIL: &str = "charge-de-mission@banc-essai.fr";
+/// The two accounts' password when `--password` is not given. Only this command sets it:
+/// a benchmark instance is not a real one.
+pub const DEFAULT_PASSWORD: &str = "banc-d-essai-cohorte";
+
+/// Cohorts per DLA, as in the issue's national dataset (120 DLAs for 3,000 cohorts).
+const COHORTS_PER_DLA: usize = 25;
+/// Cohorts written per transaction.
+const BATCH: usize = 20;
+
+pub struct Options {
+    pub cohorts: usize,
+    /// Default: one per 25 cohorts, at least 1.
+    pub dlas: Option<usize>,
+    pub seed: u64,
+    pub password: String,
+}
+
+/// What the benchmark needs to know about the instance built.
+#[derive(Debug)]
+pub struct Built {
+    pub dlas: usize,
+    pub cohorts: usize,
+    /// The first DLA, the officer's.
+    pub dla_id: String,
+    /// Cohorts the officer reaches (their DLA's and those it is a partner of).
+    pub officer_cohorts: usize,
+    /// A cohort of the officer's DLA half-way through its programme, started about nine
+    /// weeks before `today` (as the demo's).
+    pub cohort_id: String,
+    /// One of its collective sessions already held (it has a log).
+    pub session_held: String,
+    /// One of its sessions still ahead (to move).
+    pub session_ahead: String,
+    /// One of its associations.
+    pub association_id: String,
+    /// A sign-in link for one of its participants, as a path (`/connexion/lien/…`),
+    /// valid a year and once.
+    pub participant_link: String,
+}
+
+/// A tiny seeded generator (xorshift64*): enough to pick names and dates reproducibly.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        // Never zero, and seeds 1, 2, 3 far apart.
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// Fills an empty database with `options.cohorts` cohorts; `progress(done, total)` after
+/// each batch. Refused on a database that already has cohorts.
+pub fn build(
+    conn: &mut Conn,
+    template: &ProgrammeTemplate,
+    alsace_moselle: bool,
+    today: NaiveDate,
+    mail: &MailContext,
+    options: &Options,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Built, AppError> {
+    if !cohort::is_database_empty(conn)? {
+        return Err(AppError::Conflict {
+            code: "database_not_empty",
+            message: "La base contient déjà des cohortes : le jeu d'essai se charge dans une \
+                      base vide (indiquez-en une autre avec DATABASE_URL)."
+                .into(),
+        });
+    }
+    let n = options.cohorts.max(1);
+    let m = options
+        .dlas
+        .unwrap_or(n.div_ceil(COHORTS_PER_DLA))
+        .clamp(1, n);
+    let mut rng = Rng::new(options.seed);
+    let network = crate::db::write_tx(conn, |conn| network(conn, m, &options.password))?;
+
+    let mut built: Option<Built> = None;
+    let mut done = 0;
+    while done < n {
+        let end = (done + BATCH).min(n);
+        crate::db::write_tx(conn, |conn| {
+            for k in done..end {
+                let seed = cohort_seed(&mut rng, &network, k, today, alsace_moselle);
+                let id =
+                    crate::demo::build_cohort(conn, &seed, template, alsace_moselle, today, mail)?;
+                if k == 0 {
+                    built = Some(landmarks(conn, &id, &network, today)?);
+                }
+            }
+            Ok(())
+        })?;
+        done = end;
+        progress(done, n);
+    }
+    let mut built = built.expect("at least one cohort");
+    built.dlas = m;
+    built.cohorts = n;
+    built.officer_cohorts = officer_cohorts(n, m);
+    Ok(built)
+}
+
+/// The DLAs, two chargé·es de mission each (the first DLA's first one is the benchmark's
+/// officer, with a password), three consultants each (the first with an account), and the
+/// administrator.
+struct Network {
+    dlas: Vec<NetworkDla>,
+}
+
+struct NetworkDla {
+    id: String,
+    /// Département's name, for the cohorts' names and territories.
+    area: &'static str,
+    town: &'static str,
+    /// (name, email) of the chargé·es de mission.
+    officers: Vec<(String, String)>,
+    consultants: Vec<String>,
+}
+
+fn network(conn: &mut Conn, m: usize, password: &str) -> Result<Network, AppError> {
+    account::create(
+        conn,
+        NewUser {
+            email: ADMIN_EMAIL,
+            name: "Camille Administratrice",
+            role: "admin",
+            dla_id: None,
+            consultant_id: None,
+            password: Some(password),
+        },
+    )?;
+    let mut rng = Rng::new(0xD1A);
+    let mut dlas = Vec::with_capacity(m);
+    for i in 0..m {
+        let (code, area, town) = DEPARTEMENTS[i % DEPARTEMENTS.len()];
+        let round = i / DEPARTEMENTS.len();
+        let name = if round == 0 {
+            format!("DLA {area}")
+        } else {
+            format!("DLA {area} — antenne {}", round + 1)
+        };
+        let d = dla::create(
+            conn,
+            &DlaInput {
+                name,
+                area: format!("{area} ({code})"),
+                ..Default::default()
+            },
+        )?;
+        let domain = format!("dla{}-{}.fr", code.to_lowercase(), round + 1);
+        let mut officers = Vec::new();
+        for j in 0..2 {
+            let (first, last) = (rng.pick(&FIRST_NAMES), rng.pick(&LAST_NAMES));
+            let person = format!("{first} {last}");
+            let email = if i == 0 && j == 0 {
+                OFFICER_EMAIL.to_string()
+            } else {
+                format!("{}.{}@{domain}", slug(first), slug(last))
+            };
+            account::create(
+                conn,
+                NewUser {
+                    email: &email,
+                    name: &person,
+                    role: "officer",
+                    dla_id: Some(&d.id),
+                    consultant_id: None,
+                    password: (i == 0 && j == 0).then_some(password),
+                },
+            )?;
+            officers.push((person, email));
+        }
+        let mut consultants = Vec::new();
+        for j in 0..3 {
+            let (first, last) = (rng.pick(&FIRST_NAMES), rng.pick(&LAST_NAMES));
+            let firm = rng.pick(&FIRMS);
+            let email = format!("{}.{}.{i}@{}.fr", slug(first), slug(last), slug(firm));
+            let record = consultant::create(
+                conn,
+                &ConsultantInput {
+                    name: format!("{first} {last}"),
+                    firm: (*firm).into(),
+                    email: email.clone(),
+                    dla_ids: Some(vec![d.id.clone()]),
+                    ..Default::default()
+                },
+            )?;
+            if j == 0 {
+                account::create(
+                    conn,
+                    NewUser {
+                        email: &email,
+                        name: &format!("{first} {last}"),
+                        role: "consultant",
+                        dla_id: None,
+                        consultant_id: Some(&record.consultant.id),
+                        password: None,
+                    },
+                )?;
+            }
+            consultants.push(record.consultant.id);
+        }
+        dlas.push(NetworkDla {
+            id: d.id,
+            area,
+            town,
+            officers,
+            consultants,
+        });
+    }
+    Ok(Network { dlas })
+}
+
+/// Cohort `k`: of DLA `k mod m`, one in four with the next DLA as partner, started on a
+/// working day between four years before `today` and one year after — but for the first,
+/// nine weeks before `today` like the demo, so that the benchmark's cohort is half-way.
+fn cohort_seed(
+    rng: &mut Rng,
+    network: &Network,
+    k: usize,
+    today: NaiveDate,
+    alsace_moselle: bool,
+) -> CohortSeed {
+    let m = network.dlas.len();
+    let d = &network.dlas[k % m];
+    let partner = (k.is_multiple_of(4) && m > 1).then(|| network.dlas[(k + 1) % m].id.clone());
+    let days_back: i64 = if k == 0 {
+        63
+    } else {
+        4 * 365 - rng.below(5 * 365) as i64
+    };
+    let start = calendar::next_working_day(
+        today
+            .checked_sub_signed(chrono::Duration::days(days_back))
+            .expect("date"),
+        alsace_moselle,
+    );
+    // A programme lasts about four months and a half.
+    let status = if start + Days::new(140) < today {
+        "terminee"
+    } else {
+        "en_cours"
+    };
+    let (officer_name, officer_email) = rng.pick(&d.officers).clone();
+    let thematic = rng.pick(&THEMATICS);
+    // Names are unique within a cohort (enrolling refuses a second one).
+    let mut associations: Vec<AssociationSeed> = Vec::with_capacity(8);
+    while associations.len() < 8 {
+        let a = association_seed(rng, d.town);
+        if associations.iter().all(|b| b.name != a.name) {
+            associations.push(a);
+        }
+    }
+    CohortSeed {
+        cohort: CohortInput {
+            name: format!("{thematic} — {} {}", d.area, start.format("%Y")),
+            dla_id: d.id.clone(),
+            partner_dla_ids: partner.into_iter().collect(),
+            territory: d.area.into(),
+            approach: (*rng.pick(&["territoriale", "reseau", "sectorielle"])).into(),
+            thematic: (*thematic).into(),
+            start_date: start.format("%Y-%m-%d").to_string(),
+            status: status.into(),
+            association_cap: "8".into(),
+            consultant_id: rng.pick(&d.consultants).clone(),
+            officer_name: officer_name.clone(),
+            officer_email,
+            version: String::new(),
+        },
+        associations,
+        venue: format!(
+            "Maison des associations, {} rue de la République, {}",
+            1 + rng.below(80),
+            d.town
+        ),
+        mirror_guest: format!("{officer_name} ({})", network_dla_name(d)),
+        travel: format!("Aller-retour {}", d.town),
+        first_profile: rng.below(8),
+    }
+}
+
+fn network_dla_name(d: &NetworkDla) -> String {
+    format!("DLA {}", d.area)
+}
+
+fn association_seed(rng: &mut Rng, dla_town: &'static str) -> AssociationSeed {
+    let town = if rng.below(3) == 0 {
+        dla_town
+    } else {
+        *rng.pick(&TOWNS)
+    };
+    let (kind, sector) = *rng.pick(&ASSOCIATION_KINDS);
+    let name = format!("{kind} {town}{}", rng.pick(&NAME_ENDINGS));
+    let domain = format!("{}.fr", slug(&name));
+    let person = |rng: &mut Rng| {
+        let (first, last) = (*rng.pick(&FIRST_NAMES), *rng.pick(&LAST_NAMES));
+        (
+            format!("{first} {last}"),
+            format!("{}.{}@{domain}", slug(first), slug(last)),
+        )
+    };
+    let director = person(rng);
+    let mut board = person(rng);
+    while board.1 == director.1 {
+        board = person(rng);
+    }
+    AssociationSeed {
+        rna: format!("W{:09}", rng.next() % 1_000_000_000),
+        year: 1950 + rng.below(75) as i32,
+        staff: rng.below(25) as i32,
+        sector: sector.into(),
+        town: town.into(),
+        director,
+        board: Some((
+            board.0,
+            board.1,
+            (*rng.pick(&[
+                "Président",
+                "Présidente",
+                "Trésorier",
+                "Trésorière",
+                "Secrétaire",
+            ]))
+            .into(),
+        )),
+        name,
+    }
+}
+
+/// The ids the benchmark uses, in cohort 0 (the officer's, half-way).
+fn landmarks(
+    conn: &mut Conn,
+    cohort_id: &str,
+    network: &Network,
+    today: NaiveDate,
+) -> Result<Built, AppError> {
+    let sessions = session::list_for_cohort(conn, cohort_id)?;
+    let held = sessions
+        .iter()
+        .rfind(|s| s.kind().is_collective() && s.local_start().date() < today)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no session held in cohort 0")))?;
+    let ahead = sessions
+        .iter()
+        .find(|s| s.local_start().date() > today + Days::new(7))
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no session ahead in cohort 0")))?;
+    let associations = association::list_for_cohort(conn, cohort_id)?;
+    let first = associations
+        .first()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no association in cohort 0")))?;
+    let people = participant::list_for_association(conn, &first.id)?;
+    let person = people
+        .first()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no participant in cohort 0")))?;
+    let token = account::create_link(
+        conn,
+        LinkPurpose::ParticipantSignIn,
+        &LinkTarget {
+            user_id: None,
+            participant_id: Some(person.id.clone()),
+        },
+        chrono::Duration::days(365),
+        crate::models::input::now(),
+    )?;
+    Ok(Built {
+        dlas: 0,
+        cohorts: 0,
+        dla_id: network.dlas[0].id.clone(),
+        officer_cohorts: 0,
+        cohort_id: cohort_id.into(),
+        session_held: held.id.clone(),
+        session_ahead: ahead.id.clone(),
+        association_id: first.id.clone(),
+        participant_link: format!("/connexion/lien/{token}"),
+    })
+}
+
+/// Cohorts the first DLA's officer reaches: its own (k mod m = 0) and those it is a partner
+/// of (k mod m = m − 1 and k mod 4 = 0), as `cohort_seed` assigns them.
+fn officer_cohorts(n: usize, m: usize) -> usize {
+    (0..n)
+        .filter(|k| k % m == 0 || (m > 1 && k % m == m - 1 && k.is_multiple_of(4)))
+        .count()
+}
+
+/// Rows per table, largest first, for the report.
+pub fn table_counts(conn: &mut Conn) -> Result<Vec<(String, i64)>, AppError> {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let names: Vec<Name> = diesel::sql_query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' \
+         AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__diesel%' ORDER BY name",
+    )
+    .load(conn)?;
+    let mut counts = Vec::with_capacity(names.len());
+    for t in names {
+        let c: Count = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM \"{}\"", t.name))
+            .get_result(conn)?;
+        counts.push((t.name, c.n));
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(counts)
+}
+
+/// Lower-case ASCII for an address: accents dropped, anything else a hyphen.
+fn slug(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = match c {
+            'à' | 'â' | 'ä' | 'À' | 'Â' => 'a',
+            'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' => 'e',
+            'î' | 'ï' => 'i',
+            'ô' | 'ö' => 'o',
+            'ù' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            c if c.is_ascii_alphanumeric() => c.to_ascii_lowercase(),
+            _ => '-',
+        };
+        if c != '-' || !(out.is_empty() || out.ends_with('-')) {
+            out.push(c);
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+// ---- names -------------------------------------------------------------------------------
+
+/// (code, name, main town): the DLAs are départementaux.
+const DEPARTEMENTS: [(&str, &str, &str); 48] = [
+    ("01", "de l'Ain", "Bourg-en-Bresse"),
+    ("02", "de l'Aisne", "Laon"),
+    ("06", "des Alpes-Maritimes", "Nice"),
+    ("07", "de l'Ardèche", "Privas"),
+    ("09", "de l'Ariège", "Foix"),
+    ("11", "de l'Aude", "Carcassonne"),
+    ("13", "des Bouches-du-Rhône", "Marseille"),
+    ("14", "du Calvados", "Caen"),
+    ("16", "de la Charente", "Angoulême"),
+    ("17", "de la Charente-Maritime", "La Rochelle"),
+    ("19", "de la Corrèze", "Tulle"),
+    ("21", "de la Côte-d'Or", "Dijon"),
+    ("22", "des Côtes-d'Armor", "Saint-Brieuc"),
+    ("24", "de la Dordogne", "Périgueux"),
+    ("25", "du Doubs", "Besançon"),
+    ("26", "de la Drôme", "Valence"),
+    ("29", "du Finistère", "Quimper"),
+    ("30", "du Gard", "Nîmes"),
+    ("31", "de la Haute-Garonne", "Toulouse"),
+    ("33", "de la Gironde", "Bordeaux"),
+    ("34", "de l'Hérault", "Montpellier"),
+    ("35", "d'Ille-et-Vilaine", "Rennes"),
+    ("37", "d'Indre-et-Loire", "Tours"),
+    ("38", "de l'Isère", "Grenoble"),
+    ("40", "des Landes", "Mont-de-Marsan"),
+    ("42", "de la Loire", "Saint-Étienne"),
+    ("44", "de la Loire-Atlantique", "Nantes"),
+    ("45", "du Loiret", "Orléans"),
+    ("49", "de Maine-et-Loire", "Angers"),
+    ("51", "de la Marne", "Reims"),
+    ("54", "de Meurthe-et-Moselle", "Nancy"),
+    ("56", "du Morbihan", "Vannes"),
+    ("57", "de la Moselle", "Metz"),
+    ("59", "du Nord", "Lille"),
+    ("62", "du Pas-de-Calais", "Arras"),
+    ("63", "du Puy-de-Dôme", "Clermont-Ferrand"),
+    ("64", "des Pyrénées-Atlantiques", "Pau"),
+    ("66", "des Pyrénées-Orientales", "Perpignan"),
+    ("67", "du Bas-Rhin", "Strasbourg"),
+    ("69", "du Rhône", "Lyon"),
+    ("72", "de la Sarthe", "Le Mans"),
+    ("74", "de la Haute-Savoie", "Annecy"),
+    ("75", "de Paris", "Paris"),
+    ("76", "de la Seine-Maritime", "Rouen"),
+    ("80", "de la Somme", "Amiens"),
+    ("84", "du Vaucluse", "Avignon"),
+    ("86", "de la Vienne", "Poitiers"),
+    ("93", "de la Seine-Saint-Denis", "Saint-Denis"),
+];
+
+const TOWNS: [&str; 40] = [
+    "Aubagne",
+    "Auch",
+    "Bègles",
+    "Béziers",
+    "Blois",
+    "Brest",
+    "Cahors",
+    "Chambéry",
+    "Cholet",
+    "Colmar",
+    "Dax",
+    "Dole",
+    "Épinal",
+    "Fécamp",
+    "Figeac",
+    "Gap",
+    "Lannion",
+    "Laval",
+    "Lens",
+    "Libourne",
+    "Lorient",
+    "Mâcon",
+    "Mérignac",
+    "Millau",
+    "Montreuil",
+    "Morlaix",
+    "Narbonne",
+    "Niort",
+    "Pessac",
+    "Redon",
+    "Rodez",
+    "Roubaix",
+    "Saintes",
+    "Sète",
+    "Tarbes",
+    "Thiers",
+    "Vichy",
+    "Vierzon",
+    "Villeurbanne",
+    "Vitré",
+];
+
+/// (start of the name, sector).
+const ASSOCIATION_KINDS: [(&str, &str); 20] = [
+    ("Les Jardins de", "Insertion par l'activité économique"),
+    ("Ressourcerie de", "Économie circulaire"),
+    ("Atelier vélo de", "Économie circulaire"),
+    ("Cinéma associatif de", "Culture"),
+    ("Compagnie théâtrale de", "Spectacle vivant"),
+    ("École de musique de", "Culture"),
+    ("Maison des familles de", "Action sociale"),
+    ("Centre social de", "Action sociale"),
+    ("Épicerie solidaire de", "Alimentation durable"),
+    ("Les Petites Cantines de", "Alimentation durable"),
+    ("Sport pour toutes à", "Sport"),
+    ("Union sportive de", "Sport"),
+    ("Lire et faire lire à", "Éducation populaire"),
+    ("Amicale laïque de", "Éducation populaire"),
+    ("Foyer rural de", "Éducation populaire"),
+    ("Radio associative de", "Médias"),
+    ("Tiers-lieu de", "Développement local"),
+    ("Aide à domicile de", "Services à la personne"),
+    (
+        "Chantier d'insertion de",
+        "Insertion par l'activité économique",
+    ),
+    ("Accueil de jour de", "Hébergement et logement"),
+];
+
+const NAME_ENDINGS: [&str; 8] = [
+    "",
+    "",
+    "",
+    " et environs",
+    " Solidaire",
+    " Centre",
+    " Nord",
+    " Sud",
+];
+
+const THEMATICS: [&str; 6] = [
+    "Hybridation des ressources",
+    "Modèles socio-économiques",
+    "Alliances avec les entreprises du territoire",
+    "Gouvernance et bénévolat",
+    "Diversifier ses financements",
+    "Consolider l'emploi associatif",
+];
+
+const FIRMS: [&str; 8] = [
+    "Cabinet Trajectoires",
+    "Coopérative Ressources et Territoires",
+    "Atelier du Lien",
+    "Conseil Horizon ESS",
+    "Scop Parcours",
+    "Initiatives et Cité",
+    "Cabinet Boussole",
+    "Tisser Conseil",
+];
+
+const FIRST_NAMES: [&str; 40] = [
+    "Nadia",
+    "Julien",
+    "Sophie",
+    "Karim",
+    "Laura",
+    "Marc",
+    "Inès",
+    "Claire",
+    "Pierre",
+    "Hélène",
+    "Thomas",
+    "Odile",
+    "Yves",
+    "Anne",
+    "Jean-Marc",
+    "Camille",
+    "Léa",
+    "Hugo",
+    "Manon",
+    "Louis",
+    "Chloé",
+    "Nicolas",
+    "Emma",
+    "Antoine",
+    "Sarah",
+    "Mathieu",
+    "Julie",
+    "Rachid",
+    "Élodie",
+    "Vincent",
+    "Aurélie",
+    "Fatou",
+    "Benoît",
+    "Céline",
+    "Mehdi",
+    "Isabelle",
+    "François",
+    "Amandine",
+    "Olivier",
+    "Zoé",
+];
+
+const LAST_NAMES: [&str; 40] = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefèvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+    "François",
+    "Martinez",
+    "Benali",
+    "Haddad",
+    "Carvalho",
+    "Nguyen",
+    "Diallo",
+    "Fontaine",
+    "Chevalier",
+    "Garnier",
+    "Faure",
+    "Rousseau",
+    "Blanc",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_names() {
+        let names = |seed| {
+            let mut rng = Rng::new(seed);
+            (0..20)
+                .map(|_| association_seed(&mut rng, "Bordeaux").name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(1), names(1));
+        assert_ne!(names(1), names(2));
+    }
+
+    #[test]
+    fn addresses_are_plain_ascii() {
+        assert_eq!(
+            slug("Épicerie solidaire de Mâcon"),
+            "epicerie-solidaire-de-macon"
+        );
+        assert_eq!(slug("Jean-Marc"), "jean-marc");
+        assert_eq!(slug("L'Étincelle  !"), "l-etincelle");
+    }
+
+    #[test]
+    fn the_officer_reaches_about_25_cohorts_at_national_size() {
+        assert_eq!(officer_cohorts(3000, 120), 25);
+        assert_eq!(officer_cohorts(10, 1), 10);
+    }
+}
