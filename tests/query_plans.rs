@@ -186,6 +186,13 @@ async fn the_hot_queries_never_scan_a_large_table() {
         format!("/cohortes/{demo}/modifications"),
         format!("/api/v1/cohorts/{demo}/audit"),
         format!("/api/v1/cohorts/{demo}/budget"),
+        format!("/cohortes/{demo}/budget"),
+        format!("/cohortes/{demo}/miroir"),
+        format!("/cohortes/{demo}/evaluations"),
+        format!("/associations/{association}"),
+        format!("/associations/{association}/modele"),
+        format!("/seances/{session}"),
+        format!("/seances/{session}/journal"),
         "/consultants".to_string(),
     ] {
         app.get(&uri).await.expect(200);
