@@ -340,6 +340,15 @@ pub fn checkpoint_after_erasure(conn: &mut Conn) {
     if in_transaction(conn) {
         return;
     }
+    // First a passive checkpoint, which copies what it can without taking the write lock:
+    // after a purge batch the WAL holds many megabytes, and copying them under TRUNCATE held
+    // every writer back for seconds (the benchmark's writes during a purge waited past the
+    // busy budget). TRUNCATE then only has the frames written since to copy.
+    if let Err(e) =
+        diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<Checkpoint>(conn)
+    {
+        tracing::debug!(error = %e, "passive WAL checkpoint after an erasure failed");
+    }
     let result = with_busy_timeout(conn, CHECKPOINT_WAIT_MS, |conn| {
         diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<Checkpoint>(conn)
     })
