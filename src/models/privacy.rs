@@ -988,6 +988,26 @@ fn purge_candidates(conn: &mut Conn, limit: NaiveDateTime) -> Result<Vec<String>
 /// pending emails cancelled; its emails' bodies blanked, [`PURGE_BODIES_BATCH`] at a
 /// time; each participant·e anonymised, one per transaction; then the évaluations'
 /// texts, the bilans' guests, `purged_at` and the audit row, together.
+/// A purge step's write transaction, logged when it held the write lock long enough to make
+/// people's writes wait (the benchmark's probe saw holds of up to a second).
+fn purge_step<T>(
+    conn: &mut Conn,
+    step: &'static str,
+    f: impl FnOnce(&mut Conn) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let started = std::time::Instant::now();
+    let out = write_tx(conn, f);
+    let held = started.elapsed();
+    if held >= std::time::Duration::from_millis(100) {
+        tracing::debug!(
+            step,
+            held_ms = held.as_millis() as u64,
+            "long purge transaction"
+        );
+    }
+    out
+}
+
 fn purge_cohort(
     conn: &mut Conn,
     cohort_id: &str,
@@ -996,7 +1016,7 @@ fn purge_cohort(
 ) -> Result<(), AppError> {
     use crate::db::schema::outbox_bodies;
     let in_cohort = outbox_emails::cohort_id.eq(cohort_id);
-    write_tx(conn, |conn| {
+    purge_step(conn, "cancel", |conn| {
         diesel::update(
             outbox_emails::table
                 .filter(in_cohort)
@@ -1019,7 +1039,7 @@ fn purge_cohort(
     // Blanked first: the scrub of each person's name below then finds short texts.
     let erased = erased_bodies();
     loop {
-        let blanked = write_tx(conn, |conn| {
+        let blanked = purge_step(conn, "blank", |conn| {
             let ids: Vec<String> = outbox_emails::table
                 .inner_join(outbox_bodies::table)
                 .filter(in_cohort)
@@ -1056,10 +1076,12 @@ fn purge_cohort(
         .select(participants::id)
         .load(conn)?;
     for p in &people {
-        write_tx(conn, |conn| anonymise_participant_in(conn, p, at))?;
+        purge_step(conn, "anonymise", |conn| {
+            anonymise_participant_in(conn, p, at)
+        })?;
         *transactions += 1;
     }
-    write_tx(conn, |conn| {
+    purge_step(conn, "close", |conn| {
         let association_ids: Vec<String> = associations::table
             .filter(associations::cohort_id.eq(cohort_id))
             .select(associations::id)
