@@ -984,12 +984,15 @@ fn purge_candidates(conn: &mut Conn, limit: NaiveDateTime) -> Result<Vec<String>
         .load(conn)?)
 }
 
-/// Purges one cohort in short write transactions, counted in `transactions`: its
-/// pending emails cancelled; its emails' bodies blanked, [`PURGE_BODIES_BATCH`] at a
-/// time; each participant·e anonymised, one per transaction; then the évaluations'
-/// texts, the bilans' guests, `purged_at` and the audit row, together.
-/// A purge step's write transaction, logged when it held the write lock long enough to make
-/// people's writes wait (the benchmark's probe saw holds of up to a second).
+/// A purge step's write transaction, then a pause as long as the transaction held the lock.
+///
+/// Short transactions alone were not enough: run back to back, they release the write lock
+/// for microseconds, while a person's write waiting in SQLite's busy handler polls it at
+/// intervals of up to 100 ms and kept missing it (a probe waited up to 0.9 s; the benchmark
+/// saw a write refused after the 2 s budget). Pausing as long as it held the lock leaves the
+/// purge at most half of the time, so a waiting write gets in within a few polls; the purge
+/// takes about twice as long, in the background. A step that held the lock 100 ms or more
+/// is logged (debug).
 fn purge_step<T>(
     conn: &mut Conn,
     step: &'static str,
@@ -1005,9 +1008,14 @@ fn purge_step<T>(
             "long purge transaction"
         );
     }
+    std::thread::sleep(held.max(std::time::Duration::from_millis(1)));
     out
 }
 
+/// Purges one cohort in short write transactions, counted in `transactions`: its
+/// pending emails cancelled; its emails' bodies blanked, [`PURGE_BODIES_BATCH`] at a
+/// time; each participant·e anonymised, one per transaction; then the évaluations'
+/// texts, the bilans' guests, `purged_at` and the audit row, together.
 fn purge_cohort(
     conn: &mut Conn,
     cohort_id: &str,
