@@ -229,22 +229,17 @@ pub fn save(conn: &mut Conn, m: &Member, input: &EvaluationInput) -> Result<Eval
             evaluations::answered_by.eq(Some(&m.participant_id)),
             evaluations::updated_at.eq(at),
         );
-        match current {
-            Some(_) => {
-                diesel::update(evaluations::table.find(&m.association_id))
-                    .set((values, evaluations::version.eq(evaluations::version + 1)))
-                    .execute(conn)?;
-            }
-            None => {
-                diesel::insert_into(evaluations::table)
-                    .values((
-                        evaluations::association_id.eq(&m.association_id),
-                        evaluations::cohort_id.eq(&m.cohort_id),
-                        values,
-                    ))
-                    .execute(conn)?;
-            }
-        }
+        // One statement whether the association answered before or not.
+        diesel::insert_into(evaluations::table)
+            .values((
+                evaluations::association_id.eq(&m.association_id),
+                evaluations::cohort_id.eq(&m.cohort_id),
+                values,
+            ))
+            .on_conflict(evaluations::association_id)
+            .do_update()
+            .set((values, evaluations::version.eq(evaluations::version + 1)))
+            .execute(conn)?;
         // The reminder is no longer wanted.
         crate::models::planner::touch(conn, &m.cohort_id)?;
         get(conn, &m.association_id)?
@@ -289,22 +284,17 @@ pub fn save_followup(
             evaluations::followup_by.eq(Some(&m.participant_id)),
             evaluations::updated_at.eq(at),
         );
-        match current {
-            Some(_) => {
-                diesel::update(evaluations::table.find(&m.association_id))
-                    .set((values, evaluations::version.eq(evaluations::version + 1)))
-                    .execute(conn)?;
-            }
-            None => {
-                diesel::insert_into(evaluations::table)
-                    .values((
-                        evaluations::association_id.eq(&m.association_id),
-                        evaluations::cohort_id.eq(&m.cohort_id),
-                        values,
-                    ))
-                    .execute(conn)?;
-            }
-        }
+        // One statement whether the association answered before or not.
+        diesel::insert_into(evaluations::table)
+            .values((
+                evaluations::association_id.eq(&m.association_id),
+                evaluations::cohort_id.eq(&m.cohort_id),
+                values,
+            ))
+            .on_conflict(evaluations::association_id)
+            .do_update()
+            .set((values, evaluations::version.eq(evaluations::version + 1)))
+            .execute(conn)?;
         crate::models::planner::touch(conn, &m.cohort_id)?;
         get(conn, &m.association_id)?
             .ok_or_else(|| AppError::NotFound("Cette évaluation n'existe pas.".into()))
