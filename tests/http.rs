@@ -1708,6 +1708,15 @@ async fn the_cohorts_list_pages_and_filters_on_the_page_and_in_the_api() {
         .expect(200)
         .text();
     assert_eq!(rows(&mine), 26);
+    // A year that is not one: kept in the field, said beside it, not applied.
+    let bad_year = app
+        .get("/cohortes?annee=deux-mille")
+        .await
+        .expect(200)
+        .text();
+    let field = common::around_field(&bad_year, "annee");
+    assert!(field.contains("value=\"deux-mille\""), "{field}");
+    assert!(field.contains("Indiquez une année"), "{field}");
     let running = app
         .get("/cohortes?statut=en_cours&annee=2027")
         .await

@@ -139,6 +139,9 @@ async fn list(
         "filters": {
             "recherche": place.recherche.trim(),
             "annee": place.annee.trim(),
+            // A year that is not one is left out of the filter, and said beside the field.
+            "annee_error": (!place.annee.trim().is_empty() && place.filter().year.is_none())
+                .then_some("Indiquez une année sur quatre chiffres, par exemple 2027."),
             "status_options": view::options(&statuses, place.statut.trim()),
             "dla_options": (!dlas.is_empty()).then(|| view::owned_options(&dla_pairs, place.dla.trim())),
         },
