@@ -11,6 +11,10 @@ use tracing_subscriber::EnvFilter;
 use cohorte::config::Config;
 use cohorte::web::{self, AppState};
 
+/// See Cargo.toml: measured in docs/BENCHMARKS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "cohorte",
@@ -474,6 +478,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         stand_in
     };
     let workers = config.server.workers;
+    let pool_size = config.database.pool_size as usize;
     let empty = {
         let mut conn = pool.get()?;
         cohorte::models::cohort::is_database_empty(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?
@@ -529,9 +534,17 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
             .wrap(tracing_actix_web::TracingLogger::<web::RequestSpan>::new())
             .configure(web::configure(state.clone()))
     });
-    if workers > 0 {
-        server = server.workers(workers);
-    }
+    let workers = if workers > 0 {
+        workers
+    } else {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    };
+    // Database work runs on each worker's blocking threads (`db::run`); more of them than
+    // the pool has connections only wait for one, and each keeps its own allocator pages:
+    // unbounded (512 by default), a burst of 32 connections left 50 threads and 130 MB.
+    server = server
+        .workers(workers)
+        .worker_max_blocking_threads(pool_size.div_ceil(workers) + 1);
     server
         .bind(&bind)
         .map_err(|e| {
