@@ -65,7 +65,9 @@ pub fn session(s: &Session, associations: &[Association], now: NaiveDateTime) ->
     })
 }
 
-pub fn task(
+/// A homework item as the timeline shows it: what, for when, what it prepares, and how many
+/// associations returned it.
+pub fn task_summary(
     t: &IntersessionTask,
     sessions: &[Session],
     associations: &[Association],
@@ -76,6 +78,34 @@ pub fn task(
         .session_id
         .as_ref()
         .and_then(|sid| sessions.iter().find(|s| &s.id == sid));
+    let returned = associations
+        .iter()
+        .filter(|a| return_of(returns, &t.id, &a.id).is_some())
+        .count();
+    json!({
+        "id": t.id,
+        "title": t.title,
+        "instructions": t.instructions,
+        "due_long": fr::date_long(t.due_date),
+        "due_short": fr::date_short(t.due_date),
+        // A task before the bilans prepares all of them, not the first one only.
+        "prepares": prepared.map(|s| if s.kind() == SessionKind::BilanIndividuel { "Bilans individuels".to_string() } else { s.label(associations) }),
+        "preparation": fr::half_days(t.preparation_half_days as i64),
+        "returned_count": returned,
+        "total": associations.len(),
+        "overdue": t.due_date < today && returned < associations.len(),
+        "is_past": t.due_date < today,
+    })
+}
+
+/// [`task_summary`] with each association's return, late or not, and its answer.
+pub fn task(
+    t: &IntersessionTask,
+    sessions: &[Session],
+    associations: &[Association],
+    returns: &[TaskReturn],
+    today: NaiveDate,
+) -> Value {
     let per_association: Vec<Value> = associations
         .iter()
         .map(|a| {
@@ -94,25 +124,9 @@ pub fn task(
             })
         })
         .collect();
-    let returned = per_association
-        .iter()
-        .filter(|v| v["returned"] == json!(true))
-        .count();
-    json!({
-        "id": t.id,
-        "title": t.title,
-        "instructions": t.instructions,
-        "due_long": fr::date_long(t.due_date),
-        "due_short": fr::date_short(t.due_date),
-        // A task before the bilans prepares all of them, not the first one only.
-        "prepares": prepared.map(|s| if s.kind() == SessionKind::BilanIndividuel { "Bilans individuels".to_string() } else { s.label(associations) }),
-        "preparation": fr::half_days(t.preparation_half_days as i64),
-        "returned_count": returned,
-        "total": associations.len(),
-        "overdue": t.due_date < today && returned < associations.len(),
-        "is_past": t.due_date < today,
-        "per_association": per_association,
-    })
+    let mut v = task_summary(t, sessions, associations, returns, today);
+    v["per_association"] = Value::Array(per_association);
+    v
 }
 
 pub fn participant(p: &Participant) -> Value {
@@ -158,7 +172,7 @@ pub fn timeline(o: &Overview, now: NaiveDateTime, today: NaiveDate) -> Vec<Value
         items.push((s.local_start(), 1, v));
     }
     for t in &o.tasks {
-        let mut v = task(t, &o.sessions, &o.associations, &o.returns, today);
+        let mut v = task_summary(t, &o.sessions, &o.associations, &o.returns, today);
         v["type_task"] = json!(true);
         items.push((t.due_date.and_hms_opt(0, 0, 0).expect("midnight"), 0, v));
     }
