@@ -7,6 +7,9 @@
 //! variant without touching the models.
 
 pub mod schema;
+mod stamp;
+
+pub use stamp::{MaybeStamp, Stamp};
 
 use std::path::Path;
 use std::time::Duration;

@@ -64,7 +64,9 @@ pub struct User {
     pub password_hash: Option<String>,
     pub disabled: bool,
     pub version: i32,
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -738,8 +740,11 @@ pub struct ApiToken {
     #[serde(skip)]
     pub token_hash: String,
     pub prefix: String,
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::MaybeStamp)]
     pub last_used_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::MaybeStamp)]
     pub revoked_at: Option<NaiveDateTime>,
 }
 

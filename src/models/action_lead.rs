@@ -27,9 +27,11 @@ pub struct ActionLead {
     pub version: i32,
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub created_at: NaiveDateTime,
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub updated_at: NaiveDateTime,
 }
 

@@ -31,9 +31,11 @@ pub struct Association {
     pub version: i32,
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub created_at: NaiveDateTime,
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub updated_at: NaiveDateTime,
     /// In the cohort mirror, peers see it by name (else « Association A », « B »…).
     pub mirror_named: bool,

@@ -264,6 +264,7 @@ pub fn deleted<T: Serialize + ?Sized>(
 #[diesel(table_name = audit_log)]
 pub struct AuditRow {
     pub id: String,
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub at: NaiveDateTime,
     pub actor: String,
     pub actor_user_id: Option<String>,

@@ -40,6 +40,7 @@ pub struct BudgetRow {
     pub version: i32,
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub updated_at: NaiveDateTime,
 }
 

@@ -34,13 +34,16 @@ pub struct Cohort {
     pub version: i32,
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub created_at: NaiveDateTime,
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub updated_at: NaiveDateTime,
     /// When the programme was published (convocations and reminders exist from then on).
     #[serde(with = "crate::models::utc_option")]
     #[schema(value_type = Option<String>, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::MaybeStamp)]
     pub published_at: Option<NaiveDateTime>,
     /// JSON overrides of `[mail.schedule]`.
     #[serde(skip)]

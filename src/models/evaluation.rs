@@ -47,6 +47,7 @@ pub struct Evaluation {
     pub comment: String,
     #[serde(with = "crate::models::utc_option")]
     #[schema(value_type = Option<String>, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::MaybeStamp)]
     pub answered_at: Option<NaiveDateTime>,
     /// The participant who answered last.
     pub answered_by: Option<String>,
@@ -54,11 +55,13 @@ pub struct Evaluation {
     pub followup: String,
     #[serde(with = "crate::models::utc_option")]
     #[schema(value_type = Option<String>, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::MaybeStamp)]
     pub followup_at: Option<NaiveDateTime>,
     pub followup_by: Option<String>,
     pub version: i32,
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub updated_at: NaiveDateTime,
 }
 

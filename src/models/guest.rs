@@ -41,6 +41,7 @@ pub struct Guest {
     pub organisation: String,
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub created_at: NaiveDateTime,
 }
 

@@ -56,25 +56,31 @@ pub struct OutboxEmail {
     pub status: String,
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub send_after: NaiveDateTime,
     #[serde(with = "crate::models::utc_option")]
     #[schema(value_type = Option<String>, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::MaybeStamp)]
     pub not_after: Option<NaiveDateTime>,
     pub attempts: i32,
     pub last_error: Option<String>,
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub next_attempt_at: NaiveDateTime,
     /// With angle brackets, as in the header; chosen before the first attempt.
     pub message_id: Option<String>,
     #[serde(with = "crate::models::utc_option")]
     #[schema(value_type = Option<String>, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::MaybeStamp)]
     pub sent_at: Option<NaiveDateTime>,
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub created_at: NaiveDateTime,
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub updated_at: NaiveDateTime,
     /// Why it was cancelled or replaced, in French.
     pub note: Option<String>,
