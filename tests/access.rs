@@ -176,6 +176,7 @@ fn expected() -> BTreeMap<&'static str, char> {
         M GET /api/v1/cohorts/{id}/mail-settings
         M PUT /api/v1/cohorts/{id}/mail-settings
         M GET /api/v1/cohorts/{id}/outbox
+        M GET /api/v1/cohorts/{id}/outbox/{email_id}
         M POST /api/v1/cohorts/{id}/sessions
         M POST /api/v1/cohorts/{id}/tasks
         M GET /api/v1/cohorts/{id}/audit
@@ -595,6 +596,7 @@ impl World {
             .replace("{association_id}", &self.ids["association"])
             .replace("{participant}", &self.ids["participant"])
             .replace("{guest}", &self.ids["guest"])
+            .replace("{email_id}", &self.ids["email"])
             .replace("{stage}", "etat_des_lieux")
             .replace("{token}", "0000")
             .replace("{file}", "app.css")

@@ -807,14 +807,8 @@ async fn the_demo_has_eight_associations_a_past_and_a_future_and_some_returns() 
     assert_eq!(records[0]["dla_ids"], json!(dlas));
 
     // Its outbox shows every fate an email can have.
-    let outbox = app
-        .get(&format!("/api/v1/cohorts/{id}/outbox"))
-        .await
-        .expect(200)
-        .json();
+    let outbox = app.outbox(&id).await;
     let statuses: std::collections::BTreeSet<&str> = outbox
-        .as_array()
-        .unwrap()
         .iter()
         .map(|r| r["status"].as_str().unwrap())
         .collect();

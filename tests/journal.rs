@@ -583,17 +583,15 @@ async fn the_print_stylesheet_hides_the_header_and_buttons() {
 
 // --- compte rendu ----------------------------------------------------------------------
 
+/// The cohort's comptes rendus, each with its bodies.
 async fn compte_rendu_rows(app: &TestApp, cohort: &str) -> Vec<Value> {
-    app.get(&format!("/api/v1/cohorts/{cohort}/outbox"))
-        .await
-        .expect(200)
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == "compte_rendu")
-        .cloned()
-        .collect()
+    let mut rows = Vec::new();
+    for e in app.outbox(cohort).await {
+        if e["kind"] == "compte_rendu" {
+            rows.push(app.outbox_email(cohort, e["id"].as_str().unwrap()).await);
+        }
+    }
+    rows
 }
 
 #[actix_web::test]

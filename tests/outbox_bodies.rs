@@ -1,7 +1,8 @@
 //! The outbox's bodies in their own table (issue #19): the scans never read them, a sent
 //! email's bodies are compressed after `[mail] compress_after_days` and read back the same
 //! everywhere, and the purge of many cohorts runs in short transactions while people keep
-//! writing.
+//! writing. The API lists a cohort's emails in pages, without their bodies, and gives one
+//! email with them.
 
 mod common;
 #[path = "common/smtp.rs"]
@@ -12,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use diesel::prelude::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use cohorte::db::schema::{outbox_bodies, outbox_emails};
 use cohorte::models::outbox;
@@ -38,12 +39,14 @@ fn demo(app: &TestApp, today: NaiveDate) -> String {
     .unwrap()
 }
 
-/// The cohort's emails as the API lists them (the compte rendu history reads this).
+/// Every email of the cohort as the API gives it with its bodies: listed, then read one
+/// by one (what the compte rendu history reads).
 async fn listed(app: &TestApp, cohort: &str) -> Value {
-    app.get(&format!("/api/v1/cohorts/{cohort}/outbox"))
-        .await
-        .expect(200)
-        .json()
+    let mut full = Vec::new();
+    for e in app.outbox(cohort).await {
+        full.push(app.outbox_email(cohort, e["id"].as_str().unwrap()).await);
+    }
+    Value::Array(full)
 }
 
 fn packed_count(app: &TestApp) -> i64 {
@@ -248,7 +251,7 @@ async fn a_compressed_email_sent_again_leaves_as_it_was_stored() {
 }
 
 #[actix_web::test]
-async fn the_dispatcher_and_the_outbox_page_never_read_the_bodies() {
+async fn the_dispatcher_the_outbox_page_and_the_api_listing_never_read_the_bodies() {
     let app = spawn().await;
     let cohort = demo(&app, cohorte::models::programme::today());
     let expected = app
@@ -273,6 +276,12 @@ async fn the_dispatcher_and_the_outbox_page_never_read_the_bodies() {
     app.get(&format!("/cohortes/{cohort}/envois?statut=scheduled"))
         .await
         .expect(200);
+    // The API's listing, its first page and a later one.
+    for query in ["", "?limit=20&offset=40"] {
+        app.get(&format!("/api/v1/cohorts/{cohort}/outbox{query}"))
+            .await
+            .expect(200);
+    }
     // An idle dispatcher pass: recovery, missed deadlines, the due rows' query — nothing
     // due an hour before the demo's first email.
     let from = cohorte::mail::sender(&app.config.mail).unwrap();
@@ -289,6 +298,180 @@ async fn the_dispatcher_and_the_outbox_page_never_read_the_bodies() {
         .run_once(first.and_utc() - chrono::Duration::hours(1))
         .unwrap();
     assert!(stats.is_empty(), "{stats:?}");
+}
+
+/// The cohort's email ids in the model's order of the API: the latest first, ties by id.
+fn ids_latest_first(app: &TestApp, cohort: &str) -> Vec<String> {
+    outbox_emails::table
+        .filter(outbox_emails::cohort_id.eq(cohort))
+        .order((
+            outbox_emails::send_after.desc(),
+            outbox_emails::created_at.desc(),
+            outbox_emails::id.desc(),
+        ))
+        .select(outbox_emails::id)
+        .load(&mut app.pool.get().unwrap())
+        .unwrap()
+}
+
+fn ids(rows: &[Value]) -> Vec<String> {
+    rows.iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_api_lists_a_cohorts_emails_in_pages_the_latest_first_without_overlap() {
+    let app = spawn().await;
+    let cohort = demo(&app, cohorte::models::programme::today());
+    let all = ids_latest_first(&app, &cohort);
+    assert!(all.len() > 120, "more than a default page: {}", all.len());
+    // Emails queued together share their time: the order needs its tie-breaker.
+    let send_after: Vec<chrono::NaiveDateTime> = outbox_emails::table
+        .filter(outbox_emails::cohort_id.eq(&cohort))
+        .select(outbox_emails::send_after)
+        .load(&mut app.pool.get().unwrap())
+        .unwrap();
+    let distinct: std::collections::BTreeSet<_> = send_after.iter().collect();
+    assert!(distinct.len() < send_after.len(), "ties on send_after");
+
+    // By default the first 100, the total in `X-Total-Count`.
+    let first = app
+        .get(&format!("/api/v1/cohorts/{cohort}/outbox"))
+        .await
+        .expect(200);
+    let total = all.len().to_string();
+    assert_eq!(first.header("x-total-count"), Some(total.as_str()));
+    let rows = first.json().as_array().unwrap().clone();
+    assert_eq!(ids(&rows), all[..100]);
+    let dates: Vec<&str> = rows
+        .iter()
+        .map(|r| r["send_after"].as_str().unwrap())
+        .collect();
+    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "the latest first");
+
+    // Small pages, one after the other: each email once, in the same order.
+    let mut paged = Vec::new();
+    let mut offset = 0;
+    loop {
+        let res = app
+            .get(&format!(
+                "/api/v1/cohorts/{cohort}/outbox?limit=7&offset={offset}"
+            ))
+            .await
+            .expect(200);
+        assert_eq!(res.header("x-total-count"), Some(total.as_str()));
+        let page = ids(res.json().as_array().unwrap());
+        assert!(page.len() <= 7);
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len();
+        paged.extend(page);
+    }
+    assert_eq!(paged, all, "no overlap, no gap");
+    let unique: std::collections::BTreeSet<&String> = paged.iter().collect();
+    assert_eq!(unique.len(), all.len());
+    // The largest page, and past the end.
+    let most = app
+        .get(&format!("/api/v1/cohorts/{cohort}/outbox?limit=500"))
+        .await
+        .expect(200);
+    assert_eq!(ids(most.json().as_array().unwrap()), all);
+    let beyond = app
+        .get(&format!(
+            "/api/v1/cohorts/{cohort}/outbox?offset={}",
+            all.len()
+        ))
+        .await
+        .expect(200);
+    assert_eq!(beyond.header("x-total-count"), Some(total.as_str()));
+    assert_eq!(beyond.json(), json!([]));
+}
+
+#[actix_web::test]
+async fn a_bad_limit_or_offset_is_refused_with_422_naming_it_on_both_paged_lists() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    for list in [
+        format!("/api/v1/cohorts/{cohort}/outbox"),
+        "/api/v1/cohorts".to_string(),
+    ] {
+        for (query, bad) in [
+            ("limit=0", vec!["limit"]),
+            ("limit=501", vec!["limit"]),
+            ("limit=dix", vec!["limit"]),
+            ("offset=-1", vec!["offset"]),
+            ("offset=1.5", vec!["offset"]),
+            ("limit=-2&offset=x", vec!["limit", "offset"]),
+        ] {
+            let res = app.get(&format!("{list}?{query}")).await.expect(422);
+            let error = res.api_error("validation_failed");
+            let fields: Vec<&str> = error["fields"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(fields, bad, "{list}?{query}: {error}");
+            for f in fields {
+                assert!(
+                    error["fields"][f].as_str().unwrap().starts_with("Indiquez"),
+                    "{error}"
+                );
+            }
+        }
+        // The bounds themselves, and blanks (the defaults), are fine.
+        for query in ["limit=1", "limit=500&offset=0", "limit=&offset="] {
+            app.get(&format!("{list}?{query}")).await.expect(200);
+        }
+    }
+}
+
+#[actix_web::test]
+async fn listed_emails_carry_no_bodies_and_one_email_comes_with_them_in_its_cohort_only() {
+    let app = spawn().await;
+    let cohort = demo(&app, cohorte::models::programme::today());
+    let rows = app.outbox(&cohort).await;
+    let invite = rows
+        .iter()
+        .find(|r| r["ics_method"] == "REQUEST")
+        .expect("a convocation with its invite")
+        .clone();
+    let id = invite["id"].as_str().unwrap();
+
+    let full = app.outbox_email(&cohort, id).await;
+    let body_fields = ["body_text", "body_html", "ics"];
+    for field in body_fields {
+        assert!(full[field].is_string(), "{field} in {full}");
+    }
+    assert!(full["ics"].as_str().unwrap().contains("BEGIN:VCALENDAR"));
+    let stored = outbox::get_full(&mut app.pool.get().unwrap(), id).unwrap();
+    assert_eq!(full["body_text"], stored.body_text.as_str());
+    assert_eq!(full["body_html"], stored.body_html.as_str());
+    // A list item is the single email without its bodies: every other field, the same.
+    let mut summary = full.as_object().unwrap().clone();
+    for field in body_fields {
+        summary.remove(field);
+    }
+    assert_eq!(Value::Object(summary), invite);
+    for row in &rows {
+        for field in body_fields {
+            assert!(row.get(field).is_none(), "{field} listed in {row}");
+        }
+    }
+
+    // Another cohort, even one the caller reaches, does not open this cohort's email.
+    let dla = app.create_dla().await;
+    let other = app.create_cohort(&dla, "Une autre cohorte").await;
+    app.get(&format!("/api/v1/cohorts/{other}/outbox/{id}"))
+        .await
+        .expect(404)
+        .api_error("not_found");
+    app.get(&format!("/api/v1/cohorts/{cohort}/outbox/inconnu"))
+        .await
+        .expect(404)
+        .api_error("not_found");
 }
 
 #[actix_web::test]

@@ -8,13 +8,7 @@ use serde_json::json;
 use common::{TestApp, spawn};
 
 async fn outbox_rows(app: &TestApp, cohort: &str) -> Vec<serde_json::Value> {
-    app.get(&format!("/api/v1/cohorts/{cohort}/outbox"))
-        .await
-        .expect(200)
-        .json()
-        .as_array()
-        .unwrap()
-        .clone()
+    app.outbox(cohort).await
 }
 
 #[actix_web::test]

@@ -1,7 +1,7 @@
 //! The hot queries' plans, on SQLite: the app runs its hot paths (the list pages, the DLA
-//! overview, the cohort page, a session move, a participant delete, the dispatcher's
-//! passes, the planner, the purge) on a database built through its migrations, every
-//! statement it sends is recorded (diesel's instrumentation: the very queries the app
+//! overview, the cohort page, the API's outbox pages, a session move, a participant
+//! delete, the dispatcher's passes, the planner, the purge) on a database built through
+//! its migrations, every statement it sends is recorded (diesel's instrumentation: the very queries the app
 //! runs, not copies of their text), and `EXPLAIN QUERY PLAN` of each must not read the
 //! whole of `outbox_emails`, `sessions`, `participants` or `cohorts` (`SCAN <table>`
 //! without an index). A scan of an index (`SCAN cohorts USING INDEX …`: the paged cohort
@@ -169,6 +169,15 @@ async fn the_hot_queries_never_scan_a_large_table() {
         .json();
     let participant = participants[0]["id"].as_str().unwrap().to_string();
 
+    let email = app
+        .get(&format!("/api/v1/cohorts/{demo}/outbox?limit=1"))
+        .await
+        .expect(200)
+        .json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
     RECORDING.store(true, Ordering::SeqCst);
     // The list pages, the DLA overview and the cohort's pages, as the administrator.
     for uri in [
@@ -185,6 +194,8 @@ async fn the_hot_queries_never_scan_a_large_table() {
         format!("/cohortes/{demo}/envois"),
         format!("/cohortes/{demo}/modifications"),
         format!("/api/v1/cohorts/{demo}/audit"),
+        format!("/api/v1/cohorts/{demo}/outbox?limit=20&offset=40"),
+        format!("/api/v1/cohorts/{demo}/outbox/{email}"),
         format!("/api/v1/cohorts/{demo}/budget"),
         format!("/cohortes/{demo}/budget"),
         format!("/cohortes/{demo}/miroir"),

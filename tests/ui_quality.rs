@@ -612,14 +612,8 @@ async fn cancelling_an_email_asks_first_and_says_which_one() {
     app.post_json(&format!("/api/v1/cohorts/{cohort}/publish"), json!({}))
         .await
         .expect(200);
-    let outbox = app
-        .get(&format!("/api/v1/cohorts/{cohort}/outbox"))
-        .await
-        .expect(200)
-        .json();
+    let outbox = app.outbox(&cohort).await;
     let email = outbox
-        .as_array()
-        .unwrap()
         .iter()
         .find(|e| e["status"] == "scheduled")
         .expect("a scheduled email")
@@ -653,13 +647,8 @@ async fn cancelling_an_email_asks_first_and_says_which_one() {
     assert!(html.contains(&format!("href=\"/cohortes/{cohort}/envois#envoi-{eid}\"")));
 
     app.post_form(&action, &[]).await.expect(303);
-    let after = app
-        .get(&format!("/api/v1/cohorts/{cohort}/outbox"))
-        .await
-        .json();
+    let after = app.outbox(&cohort).await;
     let row = after
-        .as_array()
-        .unwrap()
         .iter()
         .find(|e| e["id"] == eid.as_str())
         .unwrap()

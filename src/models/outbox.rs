@@ -9,13 +9,13 @@
 //!
 //! The rendered bodies (text, HTML, invitation) live in `outbox_bodies`, one row per email,
 //! so that the scans of the outbox (the dispatcher's due rows, the « Envois » page, the
-//! planner) never read them: [`OutboxEmail`] is the row without them, [`bodies`] reads
-//! them where they are needed (sending, the preview, « renvoyer », an export, an
-//! anonymisation), and [`FullEmail`] is both. Once an email is settled (sent, missed or
-//! cancelled: [`settle`]), its bodies are compressed after `[mail] compress_after_days`
-//! ([`compact`], run in the dispatcher's pass in short batches, with a zstd dictionary
-//! trained on the templates' output); [`bodies`] decompresses, so no reader knows the
-//! difference.
+//! API's listing, the planner) never read them: [`OutboxEmail`] is the row without them,
+//! [`bodies`] reads them where they are needed (sending, the preview, the API's single
+//! email, « renvoyer », an export, an anonymisation), and [`FullEmail`] is both. Once an
+//! email is settled (sent, missed or cancelled: [`settle`]), its bodies are compressed
+//! after `[mail] compress_after_days` ([`compact`], run in the dispatcher's pass in short
+//! batches, with a zstd dictionary trained on the templates' output); [`bodies`]
+//! decompresses, so no reader knows the difference.
 //!
 //! Two clocks, on purpose. `next_attempt_at`, `sent_at` and the deadlines follow the `now`
 //! the dispatcher is given (which `cohorte dispatch --now` can replay); `updated_at` is
@@ -95,8 +95,8 @@ pub struct Bodies {
     pub ics: Option<String>,
 }
 
-/// An outbox row with its bodies: what the API lists and a preview shows. Derefs to the
-/// row.
+/// An outbox row with its bodies: what the API gives for one email and a preview shows.
+/// Derefs to the row.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct FullEmail {
     #[serde(flatten)]
@@ -401,15 +401,66 @@ pub fn get_full(conn: &mut Conn, id: &str) -> Result<FullEmail, AppError> {
     Ok(FullEmail::new(email, bodies))
 }
 
-/// Every email of a cohort with its bodies, the latest first (the API's full listing).
+/// An email of this cohort with its bodies (the API's single email): not found when the
+/// email belongs to another cohort, so that a cohort's access never opens another's.
+pub fn get_full_in_cohort(
+    conn: &mut Conn,
+    cohort_id: &str,
+    id: &str,
+) -> Result<FullEmail, AppError> {
+    let email = outbox_emails::table
+        .find(id)
+        .filter(outbox_emails::cohort_id.eq(cohort_id))
+        .select(OutboxEmail::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("E-mail"))?;
+    let bodies = bodies(conn, id)?;
+    Ok(FullEmail::new(email, bodies))
+}
+
+/// The order of a cohort's emails in the API: the latest first (by `send_after`, then by
+/// when they were queued), the id last so that the order is total and pages never overlap.
+/// The index `outbox_emails_cohort_idx (cohort_id, send_after)` serves the filter and the
+/// first term.
+type LatestFirst = (
+    diesel::helper_types::Desc<outbox_emails::send_after>,
+    diesel::helper_types::Desc<outbox_emails::created_at>,
+    diesel::helper_types::Desc<outbox_emails::id>,
+);
+
+fn latest_first() -> LatestFirst {
+    (
+        outbox_emails::send_after.desc(),
+        outbox_emails::created_at.desc(),
+        outbox_emails::id.desc(),
+    )
+}
+
+/// One page of a cohort's emails, the latest first, without their bodies (the API's
+/// listing, paged in SQL; `outbox_bodies` is not read). [`count_for_cohort`] counts them.
+pub fn page_latest_first(
+    conn: &mut Conn,
+    cohort_id: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<OutboxEmail>, AppError> {
+    Ok(outbox_emails::table
+        .filter(outbox_emails::cohort_id.eq(cohort_id))
+        .order(latest_first())
+        .limit(limit)
+        .offset(offset)
+        .select(OutboxEmail::as_select())
+        .load(conn)?)
+}
+
+/// Every email of a cohort with its bodies, in [`page_latest_first`]'s order (the demo's
+/// history, tests).
 pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<FullEmail>, AppError> {
     let rows: Vec<(OutboxEmail, StoredBodies)> = outbox_emails::table
         .inner_join(outbox_bodies::table)
         .filter(outbox_emails::cohort_id.eq(cohort_id))
-        .order((
-            outbox_emails::send_after.desc(),
-            outbox_emails::created_at.desc(),
-        ))
+        .order(latest_first())
         .select((OutboxEmail::as_select(), StoredBodies::as_select()))
         .load(conn)?;
     rows.into_iter()
@@ -852,7 +903,8 @@ pub fn page_for_cohort(
         .collect())
 }
 
-/// How many rows [`page_for_cohort`] pages through.
+/// How many rows [`page_for_cohort`] pages through (and, with no status,
+/// [`page_latest_first`]).
 pub fn count_for_cohort(
     conn: &mut Conn,
     cohort_id: &str,

@@ -160,6 +160,7 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         | ("POST", "/api/v1/cohorts/{id}/publish")
         | ("GET" | "PUT", "/api/v1/cohorts/{id}/mail-settings")
         | ("GET", "/api/v1/cohorts/{id}/outbox")
+        | ("GET", "/api/v1/cohorts/{id}/outbox/{email_id}")
         | ("POST", "/api/v1/cohorts/{id}/sessions")
         | ("POST", "/api/v1/cohorts/{id}/tasks")
         | ("GET", "/api/v1/cohorts/{id}/audit") => c(Via::Cohort, Manage),

@@ -371,6 +371,39 @@ impl TestApp {
             .expect(201)
             .json()
     }
+
+    /// Every email of the cohort as the API lists them (the latest first, without their
+    /// bodies), read page after page of the largest size.
+    pub async fn outbox(&self, cohort_id: &str) -> Vec<Value> {
+        let mut rows = Vec::new();
+        loop {
+            let res = self
+                .get(&format!(
+                    "/api/v1/cohorts/{cohort_id}/outbox?limit=500&offset={}",
+                    rows.len()
+                ))
+                .await
+                .expect(200);
+            let total: usize = res
+                .header("x-total-count")
+                .and_then(|t| t.parse().ok())
+                .expect("X-Total-Count");
+            let page = res.json().as_array().expect("a list").clone();
+            let done = page.is_empty();
+            rows.extend(page);
+            if done || rows.len() >= total {
+                return rows;
+            }
+        }
+    }
+
+    /// One email of the cohort with its bodies (`body_text`, `body_html`, `ics`).
+    pub async fn outbox_email(&self, cohort_id: &str, email_id: &str) -> Value {
+        self.get(&format!("/api/v1/cohorts/{cohort_id}/outbox/{email_id}"))
+            .await
+            .expect(200)
+            .json()
+    }
 }
 
 /// Reads a `;`-separated, CRLF-ended CSV with RFC 4180 quoting.

@@ -9,12 +9,13 @@ use crate::error::{AppError, ErrorBody};
 use crate::models::cohort::{self, Cohort, CohortInput, ScheduleInput};
 use crate::models::consultant;
 use crate::models::input::lenient;
-use crate::models::outbox::FullEmail;
+use crate::models::outbox::{self, FullEmail, OutboxEmail};
 use crate::models::programme::{self, Generated};
 use crate::web::AppState;
 use crate::web::actor::Actor;
 use crate::web::api::ApiResult;
 use crate::web::api::body::{Json, OptionalJson, Patch};
+use crate::web::api::paging::{self, Page, PageQuery};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/cohorts", web::get().to(list))
@@ -44,7 +45,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/cohorts/{id}/mail-settings",
             web::put().to(put_mail_settings),
         )
-        .route("/cohorts/{id}/outbox", web::get().to(outbox));
+        .route("/cohorts/{id}/outbox", web::get().to(outbox))
+        .route(
+            "/cohorts/{id}/outbox/{email_id}",
+            web::get().to(outbox_email),
+        );
 }
 
 /// A cohort with its partner DLAs.
@@ -60,17 +65,9 @@ pub struct CohortOut {
     pub warnings: Option<Vec<crate::domain::Warning>>,
 }
 
-/// Cohorts per answer when `limit` is not given, and at most.
-const DEFAULT_LIMIT: i64 = 100;
-const MAX_LIMIT: i64 = 500;
-
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CohortsQuery {
-    /// How many cohorts (100 by default, 500 at most).
-    limit: Option<i64>,
-    /// How many cohorts to skip, in the list's order.
-    offset: Option<i64>,
     /// Keeps the cohorts whose name contains this text.
     search: Option<String>,
     /// `brouillon`, `en_cours` or `terminee`.
@@ -83,16 +80,16 @@ pub struct CohortsQuery {
 
 /// The cohorts the caller may see, the most recent start first, paged: the total is in the
 /// `X-Total-Count` header.
-#[utoipa::path(get, path = "/api/v1/cohorts", tag = "Cohortes", params(CohortsQuery),
-    responses((status = 200, body = Vec<Cohort>), (status = 400, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/cohorts", tag = "Cohortes", params(PageQuery, CohortsQuery),
+    responses((status = 200, body = Vec<Cohort>), (status = 400, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = paging::BAD_PAGE)))]
 pub async fn list(
     state: web::Data<AppState>,
     actor: Actor,
+    page: Page,
     query: web::Query<CohortsQuery>,
 ) -> ApiResult {
     let query = query.into_inner();
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let offset = query.offset.unwrap_or(0).max(0);
     let status = query.status.filter(|s| !s.trim().is_empty());
     if let Some(s) = &status
         && !cohort::STATUSES.iter().any(|(code, _)| code == s)
@@ -112,13 +109,11 @@ pub async fn list(
     let (total, cohorts) = crate::db::run(&state.pool, move |c| {
         Ok((
             cohort::count(c, &scope, &filter)?,
-            cohort::page(c, &scope, &filter, limit, offset)?,
+            cohort::page(c, &scope, &filter, page.limit, page.offset)?,
         ))
     })
     .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Total-Count", total.to_string()))
-        .json(cohorts))
+    Ok(Page::answer(total, &cohorts))
 }
 
 #[utoipa::path(post, path = "/api/v1/cohorts", tag = "Cohortes", request_body = CohortInput,
@@ -360,14 +355,44 @@ pub async fn put_mail_settings(
     Ok(HttpResponse::Ok().json(mail_settings_out(&co, &state.config.mail.schedule)))
 }
 
-#[utoipa::path(get, path = "/api/v1/cohorts/{id}/outbox", tag = "Envois",
-    responses((status = 200, body = Vec<FullEmail>, description = "Every email of the cohort with its bodies, the latest first"), (status = 404, body = ErrorBody)))]
-pub async fn outbox(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
+/// One page of the cohort's emails, the latest first, without their bodies.
+///
+/// The latest by `send_after` first, then by the time they were queued, then by id: pages
+/// never overlap. Each item is the email's row (recipient, subject, status, attempts,
+/// error, dates…); `GET /api/v1/cohorts/{id}/outbox/{email_id}` gives one email with its
+/// bodies.
+#[utoipa::path(get, path = "/api/v1/cohorts/{id}/outbox", tag = "Envois", params(PageQuery),
+    responses((status = 200, body = Vec<OutboxEmail>, description = "One page of the cohort's emails, the latest first, without their bodies"),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = paging::BAD_PAGE)))]
+pub async fn outbox(state: web::Data<AppState>, path: web::Path<String>, page: Page) -> ApiResult {
     let id = path.into_inner();
-    let rows = crate::db::run(&state.pool, move |c| {
+    let (total, rows) = crate::db::run(&state.pool, move |c| {
         cohort::get(c, &id)?;
-        crate::models::outbox::list_for_cohort(c, &id)
+        Ok((
+            outbox::count_for_cohort(c, &id, None)?,
+            outbox::page_latest_first(c, &id, page.limit, page.offset)?,
+        ))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(rows))
+    Ok(Page::answer(total, &rows))
+}
+
+/// One email of the cohort with its bodies.
+///
+/// The email's row as the list gives it, with its rendered bodies: `body_text`,
+/// `body_html` and, when it carries an invitation (`ics_method`), the `.ics`.
+#[utoipa::path(get, path = "/api/v1/cohorts/{id}/outbox/{email_id}", tag = "Envois",
+    params(("id" = String, Path, description = "The cohort"), ("email_id" = String, Path, description = "An email of that cohort, as listed by `GET …/outbox`")),
+    responses((status = 200, body = FullEmail), (status = 404, body = ErrorBody, description = "No such email in this cohort")))]
+pub async fn outbox_email(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult {
+    let (id, email_id) = path.into_inner();
+    let email = crate::db::run(&state.pool, move |c| {
+        outbox::get_full_in_cohort(c, &id, &email_id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(email))
 }

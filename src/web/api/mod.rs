@@ -11,6 +11,7 @@ pub mod evaluations;
 pub mod journal;
 pub mod me;
 pub mod openapi;
+pub mod paging;
 pub mod privacy;
 pub mod profile;
 pub mod reference;
@@ -53,6 +54,7 @@ pub type ApiResult = Result<HttpResponse, AppError>;
         cohorts::get_mail_settings,
         cohorts::put_mail_settings,
         cohorts::outbox,
+        cohorts::outbox_email,
         associations::list,
         associations::enrol,
         associations::get,

@@ -278,6 +278,7 @@ mod tests {
             "/api/v1/cohorts",
             "/api/v1/consultants",
             "/api/v1/cohorts/{id}/audit",
+            "/api/v1/cohorts/{id}/outbox",
         ] {
             let get = &doc["paths"][path]["get"];
             let names: Vec<&str> = get["parameters"]
@@ -303,6 +304,11 @@ mod tests {
                     .is_some(),
                 "{path}"
             );
+        }
+        // The lists that check their paging say how a bad `limit` or `offset` is refused.
+        for path in ["/api/v1/cohorts", "/api/v1/cohorts/{id}/outbox"] {
+            let bad = &doc["paths"][path]["get"]["responses"]["422"]["description"];
+            assert_eq!(bad, crate::web::api::paging::BAD_PAGE, "{path}");
         }
         // A code an operation documents itself keeps its own description.
         let me = &doc["paths"]["/api/v1/me"]["get"]["responses"]["401"];
