@@ -34,7 +34,7 @@ async fn cohort_log(
     let base = format!("/cohortes/{}/modifications", co.id);
     render(
         &state,
-        "pages/audit/cohort",
+        "pages/audit/log",
         json!({
             "title": format!("Journal des modifications — {}", co.name),
             "nav_cohorts": true,
@@ -64,11 +64,12 @@ async fn dla_log(
     let base = format!("/dla/{}/modifications", d.id);
     render(
         &state,
-        "pages/audit/dla",
+        "pages/audit/log",
         json!({
             "title": format!("Journal des modifications — {}", d.name),
             "nav_dlas": true,
             "dla": {"id": d.id, "name": d.name},
+            "show_cohort": true,
             "entries": entries,
             "total": total,
             "pager": pager(&base, page, total, MODIFICATIONS),
