@@ -864,7 +864,9 @@ pub fn page_for_cohort(
         Option<NaiveDateTime>,
         Option<String>,
     );
-    let rows: Vec<Row> = query
+    // The page's ids first, then their rows: sorting the cohort's emails with every column
+    // of each carried along the sort took twice as long (a deferred join).
+    let ids: Vec<String> = query
         .order((
             sql::<Integer>("CASE WHEN sessions.id IS NULL THEN 1 ELSE 0 END"),
             sessions::starts_at.asc(),
@@ -878,6 +880,12 @@ pub fn page_for_cohort(
         ))
         .limit(limit)
         .offset(offset)
+        .select(outbox_emails::id)
+        .load(conn)?;
+    let mut rows: Vec<Row> = outbox_emails::table
+        .left_join(sessions::table.on(sessions::id.eq(outbox_emails::item_id)))
+        .left_join(associations::table.on(associations::id.nullable().eq(sessions::association_id)))
+        .filter(outbox_emails::id.eq_any(&ids))
         .select((
             OutboxEmail::as_select(),
             sessions::id.nullable(),
@@ -886,6 +894,12 @@ pub fn page_for_cohort(
             associations::name.nullable(),
         ))
         .load(conn)?;
+    let rank: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    rows.sort_by_key(|r| rank.get(r.0.id.as_str()).copied().unwrap_or(usize::MAX));
     Ok(rows
         .into_iter()
         .map(|(email, id, kind, starts_at, association_name)| {
