@@ -460,7 +460,7 @@ pub fn dla(
     let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
     let associations = association::list_for_cohorts(conn, &ids)?;
     let association_ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
-    let participants = participant::list_for_associations(conn, &association_ids)?;
+    let participants = participant::roles_for_associations(conn, &association_ids)?;
     let sessions = session::list_for_cohorts(conn, &ids)?;
     let tasks = task::list_for_cohorts(conn, &ids)?;
     let contracts = budgets::rows_for(conn, &ids)?;
@@ -545,7 +545,7 @@ pub fn dla(
 #[derive(Default)]
 struct Facts {
     associations: Vec<crate::models::association::Association>,
-    participants: Vec<crate::models::participant::Participant>,
+    participants: Vec<crate::models::participant::Role>,
     sessions: Vec<Session>,
     tasks: Vec<crate::models::task::IntersessionTask>,
 }

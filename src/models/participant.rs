@@ -162,6 +162,47 @@ pub fn list_for_associations(
         .load(conn)?)
 }
 
+/// What the programme's warnings read of a participant: their association and role.
+pub trait Roled {
+    fn association_id(&self) -> &str;
+    fn role(&self) -> &str;
+}
+
+impl Roled for Participant {
+    fn association_id(&self) -> &str {
+        &self.association_id
+    }
+    fn role(&self) -> &str {
+        &self.role
+    }
+}
+
+/// A participant's association and role alone: the DLA overview's warnings read 25
+/// cohorts' participants, whose other columns it does not show.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = participants)]
+pub struct Role {
+    pub association_id: String,
+    pub role: String,
+}
+
+impl Roled for Role {
+    fn association_id(&self) -> &str {
+        &self.association_id
+    }
+    fn role(&self) -> &str {
+        &self.role
+    }
+}
+
+/// The roles of the people of these associations (see [`Role`]).
+pub fn roles_for_associations(conn: &mut Conn, ids: &[String]) -> Result<Vec<Role>, AppError> {
+    Ok(participants::table
+        .filter(participants::association_id.eq_any(ids))
+        .select(Role::as_select())
+        .load(conn)?)
+}
+
 /// The participants emails may still go to: everyone but the anonymised.
 pub fn list_reachable(conn: &mut Conn, ids: &[String]) -> Result<Vec<Participant>, AppError> {
     Ok(participants::table

@@ -234,10 +234,10 @@ pub fn overview(
 }
 
 /// The cohort's warnings: the programme's shape and each association's profile.
-pub fn warnings(
+pub fn warnings<P: participant::Roled>(
     cohort: &Cohort,
     associations: &[Association],
-    participants: &[Participant],
+    participants: &[P],
     sessions: &[Session],
     tasks: &[IntersessionTask],
     default_template: &ProgrammeTemplate,
@@ -273,9 +273,9 @@ pub fn warnings(
         ));
     }
     for a in associations {
-        let mine: Vec<&Participant> = participants
+        let mine: Vec<&P> = participants
             .iter()
-            .filter(|p| p.association_id == a.id)
+            .filter(|p| p.association_id() == a.id)
             .collect();
         let facts = rules::AssociationFacts {
             name: &a.name,
@@ -283,8 +283,8 @@ pub fn warnings(
             creation_year: a.creation_year,
             creation_date: a.creation_date,
             general_interest: a.general_interest,
-            has_director: mine.iter().any(|p| p.role == "direction"),
-            has_governance: mine.iter().any(|p| p.role == "gouvernance"),
+            has_director: mine.iter().any(|p| p.role() == "direction"),
+            has_governance: mine.iter().any(|p| p.role() == "gouvernance"),
         };
         out.extend(rules::association_warnings(&facts, cohort.start_date));
         if has_programme
