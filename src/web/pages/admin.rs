@@ -95,19 +95,24 @@ const RECORDS: (&str, &str) = ("fiche", "fiches");
 /// The DLAs as checkboxes (administrators choose a record's DLAs) and as the names of
 /// those checked (what a chargé·e de mission sees of the list).
 fn dla_fields(dlas: &[dla::Dla], checked: &[String], admin: bool) -> Value {
-    let names: Vec<&str> = dlas
-        .iter()
-        .filter(|d| checked.contains(&d.id))
-        .map(|d| d.name.as_str())
-        .collect();
     json!({
         "dla_choice": admin,
         "dla_options": dlas
             .iter()
             .map(|d| json!({"value": d.id, "label": format!("{} — {}", d.name, d.area), "checked": checked.contains(&d.id)}))
             .collect::<Vec<_>>(),
-        "dla_names": names.join(", "),
+        "dla_names": dla_names(dlas, checked),
     })
+}
+
+/// The names of the `checked` DLAs, for a record's line (the directory shows 50 records:
+/// building each one the whole picker, only to read its names, cost 50 × every DLA).
+fn dla_names(dlas: &[dla::Dla], checked: &[String]) -> String {
+    dlas.iter()
+        .filter(|d| checked.contains(&d.id))
+        .map(|d| d.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The directory: the records of the person's DLA (administrators: all), 50 per page, and
@@ -141,7 +146,7 @@ async fn consultants_ctx(
                     &k.dla_ids
                 ) == access::Decision::Allow
             );
-            v["dlas"] = dla_fields(&dlas, &k.dla_ids, false)["dla_names"].clone();
+            v["dlas"] = json!(dla_names(&dlas, &k.dla_ids));
             v
         })
         .collect();
