@@ -605,3 +605,87 @@ async fn an_administrator_edits_an_account_and_cannot_lock_themselves_out() {
     assert!(around_field(&own, "role").contains("propre rôle"));
     app.get("/utilisateurs").await.expect(200);
 }
+
+/// The ids of the accounts a page lists (their « Modifier » links), in order.
+fn listed_accounts(html: &str) -> Vec<String> {
+    html.split("href=\"/utilisateurs/")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("/modifier\""))
+        .map(|(id, _)| id.to_string())
+        .collect()
+}
+
+/// The accounts page pages in SQL like the other lists: 50 a page by role then name, the
+/// rest on page 2, nobody on both, the pager linking them; each row still names its DLA
+/// or consultant record.
+#[actix_web::test]
+async fn the_accounts_page_shows_fifty_accounts_a_page_with_their_dla_or_record() {
+    let app = common::spawn().await;
+    let dla = app.create_dla().await;
+    let record = app
+        .post_json(
+            "/api/v1/consultants",
+            serde_json::json!({"name": "Camille Conseil", "firm": "Cabinet", "email": "camille@conseil.fr", "dla_ids": [dla]}),
+        )
+        .await
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    {
+        let mut conn = app.pool.get().unwrap();
+        // 17 consultant·es (0, 3, … 48) and 34 chargé·es de mission, besides Alice Admin.
+        for i in 0..51 {
+            let consultant = i % 3 == 0;
+            cohorte::models::account::create(
+                &mut conn,
+                cohorte::models::account::NewUser {
+                    email: &format!("personne{i:02}@cohorte.test"),
+                    name: &format!("Personne {i:02}"),
+                    role: if consultant { "consultant" } else { "officer" },
+                    dla_id: (!consultant).then_some(dla.as_str()),
+                    consultant_id: consultant.then_some(record.as_str()),
+                    password: None,
+                },
+            )
+            .unwrap();
+        }
+    }
+    let links = |html: &str| html.replace("&#x3D;", "=");
+
+    let first = app.get("/utilisateurs").await.expect(200).text();
+    let on_first = listed_accounts(&first);
+    assert_eq!(on_first.len(), 50, "{first}");
+    assert!(first.contains("Page 1 sur 2 (52 comptes)"), "{first}");
+    assert!(links(&first).contains("href=\"/utilisateurs?page=2\""));
+    // By role: the administrator, then the consultant·es named by their record.
+    assert_eq!(on_first[0], app.admin_id);
+    assert!(first.contains("<td>Consultant·e</td>"), "{first}");
+    assert!(first.contains("<td>Camille Conseil</td>"), "{first}");
+
+    let second = app.get("/utilisateurs?page=2").await.expect(200).text();
+    let on_second = listed_accounts(&second);
+    assert_eq!(on_second.len(), 2, "{second}");
+    assert!(links(&second).contains("href=\"/utilisateurs?page=1\""));
+    assert!(!links(&second).contains("page=3"));
+    // The last two chargé·es de mission by name, with their DLA.
+    let last = second.find("Personne 49").expect("Personne 49 on page 2");
+    assert!(second[last..].contains("Personne 50"), "{second}");
+    assert!(second.contains("<td>DLA de la Gironde</td>"), "{second}");
+    assert!(second.contains("pas encore choisi"));
+    assert!(!first.contains("Personne 49") && !first.contains("Personne 50"));
+
+    let mut everyone: Vec<String> = on_first.into_iter().chain(on_second).collect();
+    everyone.sort();
+    everyone.dedup();
+    assert_eq!(
+        everyone.len(),
+        52,
+        "no account on both pages, none left out"
+    );
+
+    // A page past the end shows the last one.
+    let beyond = app.get("/utilisateurs?page=9").await.expect(200).text();
+    assert_eq!(listed_accounts(&beyond).len(), 2);
+}

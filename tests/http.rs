@@ -1752,3 +1752,107 @@ async fn the_cohorts_list_pages_and_filters_on_the_page_and_in_the_api() {
         .expect(400)
         .api_error("invalid_status");
 }
+
+/// The DLA page pages in SQL (50 a page, by name) with the person's scope in the query: a
+/// chargé·e de mission sees their DLA only. A refused « Ajouter un DLA » shows the first
+/// page again with what was typed.
+#[actix_web::test]
+async fn the_dla_page_shows_fifty_dlas_a_page_and_an_officer_only_theirs() {
+    let app = spawn().await;
+    let mut ids = Vec::new();
+    for i in 0..52 {
+        let id = app
+            .post_json(
+                "/api/v1/dlas",
+                json!({"name": format!("DLA n° {i:02}"), "area": format!("Zone {i:02}")}),
+            )
+            .await
+            .expect(201)
+            .json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        ids.push(id);
+    }
+    // The ids a page links to (`/dla/{id}`, once a row: the name).
+    let listed = |html: &str| -> Vec<String> {
+        html.split("<th scope=\"row\"><a href=\"/dla/")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().to_string())
+            .collect()
+    };
+    let links = |html: &str| html.replace("&#x3D;", "=");
+
+    let first = app.get("/dla").await.expect(200).text();
+    let on_first = listed(&first);
+    assert_eq!(on_first.len(), 50, "{first}");
+    assert_eq!(on_first[..], ids[..50], "by name");
+    assert!(first.contains("Page 1 sur 2 (52 DLA)"), "{first}");
+    assert!(links(&first).contains("href=\"/dla?page=2\""), "{first}");
+    let second = app.get("/dla?page=2").await.expect(200).text();
+    assert_eq!(listed(&second), ids[50..], "the rest, none twice");
+    assert!(links(&second).contains("href=\"/dla?page=1\""), "{second}");
+    assert!(
+        second.contains("id=\"new-dla\""),
+        "the form is on every page"
+    );
+
+    // A chargé·e de mission of DLA n° 51: that one only, on one page.
+    let cookie = {
+        let mut conn = app.pool.get().unwrap();
+        let user = cohorte::models::account::create(
+            &mut conn,
+            cohorte::models::account::NewUser {
+                email: "julie@dla51.fr",
+                name: "Julie Martin",
+                role: "officer",
+                dla_id: Some(&ids[51]),
+                consultant_id: None,
+                password: None,
+            },
+        )
+        .unwrap();
+        cohorte::models::account::start_session(
+            &mut conn,
+            &cohorte::models::account::Principal::User(user.id),
+            cohorte::models::account::Lifetimes::from_config(&app.config.auth),
+            Utc::now().naive_utc(),
+        )
+        .unwrap()
+    };
+    let theirs = app
+        .send_raw(
+            TestRequest::get()
+                .uri("/dla")
+                .insert_header(("cookie", format!("cohorte_session={cookie}"))),
+        )
+        .await
+        .expect(200)
+        .text();
+    assert_eq!(listed(&theirs), ids[51..], "{theirs}");
+    assert!(!theirs.contains("DLA n° 00") && !theirs.contains("class=\"pager\""));
+    let asked_further = app
+        .send_raw(
+            TestRequest::get()
+                .uri("/dla?page=2")
+                .insert_header(("cookie", format!("cohorte_session={cookie}"))),
+        )
+        .await
+        .expect(200)
+        .text();
+    assert_eq!(listed(&asked_further), ids[51..]);
+
+    // A refusal keeps what was typed, beside the first page of DLAs.
+    let refused = app
+        .post_form("/dla", &[("name", "DLA du Lot"), ("area", "")])
+        .await
+        .expect(422)
+        .text();
+    assert!(common::around_field(&refused, "name").contains("value=\"DLA du Lot\""));
+    assert!(
+        common::around_field(&refused, "area").contains("Ce champ est obligatoire"),
+        "{refused}"
+    );
+    assert_eq!(listed(&refused), ids[..50]);
+    assert!(refused.contains("Page 1 sur 2 (52 DLA)"));
+}

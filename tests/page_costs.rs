@@ -1,7 +1,8 @@
 //! What a page costs in queries must not grow with the instance's history: the same page
 //! of the same cohort (or DLA, or the first page of a list) runs the same number of SQL
-//! statements whether the instance holds one cohort or many, and whether the cohort has a
-//! short or a long past (time entries, emails sent). Timing is left to `scripts/bench`;
+//! statements whether the instance holds one cohort or many (and more DLAs, staff
+//! accounts and consultant records), and whether the cohort has a short or a long past
+//! (time entries, emails sent). Timing is left to `scripts/bench`;
 //! this counts statements, which does not depend on the machine.
 //!
 //! Every statement of every connection is counted through diesel's default
@@ -77,6 +78,7 @@ fn pages(dla: &str, cohort: &str, session: &str, association: &str) -> Vec<Strin
         "/cohortes".to_string(),
         "/dla".to_string(),
         "/consultants".to_string(),
+        "/utilisateurs".to_string(),
         "/api/v1/cohorts".to_string(),
         // The DLA.
         format!("/dla/{dla}"),
@@ -122,6 +124,42 @@ async fn no_page_costs_more_queries_as_the_history_grows() {
     let other = app.create_dla().await;
     for i in 1..=3 {
         published_cohort(&app, &other, &format!("Cohorte d'ailleurs {i}"), 2).await;
+    }
+    // More staff: chargé·es de mission of both DLAs, consultant·es with their records.
+    for i in 1..=4 {
+        let record = app
+            .post_json(
+                "/api/v1/consultants",
+                json!({"name": format!("Consultant·e {i}"), "email": format!("conseil{i}@cohorte.test"), "dla_ids": [&other]}),
+            )
+            .await
+            .expect(201)
+            .json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut conn = app.pool.get().unwrap();
+        for (role, dla_id, consultant_id) in [
+            (
+                "officer",
+                Some(if i % 2 == 0 { &dla } else { &other }),
+                None,
+            ),
+            ("consultant", None, Some(&record)),
+        ] {
+            cohorte::models::account::create(
+                &mut conn,
+                cohorte::models::account::NewUser {
+                    email: &format!("{role}{i}@cohorte.test"),
+                    name: &format!("{role} {i}"),
+                    role,
+                    dla_id: dla_id.map(String::as_str),
+                    consultant_id: consultant_id.map(String::as_str),
+                    password: None,
+                },
+            )
+            .unwrap();
+        }
     }
     for day in 11..=25 {
         app.post_json(

@@ -205,12 +205,20 @@ async fn the_hot_queries_never_scan_a_large_table() {
         format!("/seances/{session}"),
         format!("/seances/{session}/journal"),
         "/consultants".to_string(),
+        "/dla".to_string(),
+        "/dla?page=2".to_string(),
+        "/utilisateurs".to_string(),
+        "/utilisateurs?page=2".to_string(),
     ] {
         app.get(&uri).await.expect(200);
     }
-    // A chargé·e de mission's and a consultant's cohorts list (their scope in the WHERE).
+    // A chargé·e de mission's and a consultant's cohorts list (their scope in the WHERE),
+    // and a chargé·e de mission's DLA list.
     {
         let mut conn = app.pool.get().unwrap();
+        let theirs = [dla.clone()];
+        cohorte::models::dla::count_visible(&mut conn, Some(&theirs)).unwrap();
+        cohorte::models::dla::list_visible(&mut conn, Some(&theirs), 50, 0).unwrap();
         let mut scopes = vec![CohortScope::Dla(dla.clone()), CohortScope::Nothing];
         scopes.extend(consultant.map(CohortScope::Consultant));
         for scope in scopes {

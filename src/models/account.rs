@@ -190,6 +190,50 @@ pub fn list(conn: &mut Conn) -> Result<Vec<User>, AppError> {
         .load(conn)?)
 }
 
+/// A row of the accounts page: what it shows of an account, with the names of its DLA and
+/// consultant record.
+#[derive(Clone, Debug, Queryable)]
+pub struct Listed {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub disabled: bool,
+    pub has_password: bool,
+    pub dla_name: Option<String>,
+    pub consultant_name: Option<String>,
+}
+
+impl Listed {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Consultant)
+    }
+}
+
+/// The accounts page's rows, `limit` from `offset`, by role, name and id (unique, so pages
+/// neither overlap nor skip anyone). The DLA and record names come from a join: only the
+/// page's rows are named, and the password hash stays in the database.
+pub fn page(conn: &mut Conn, limit: i64, offset: i64) -> Result<Vec<Listed>, AppError> {
+    use crate::db::schema::{consultants, dlas};
+    Ok(users::table
+        .left_join(dlas::table)
+        .left_join(consultants::table)
+        .order((users::role.asc(), users::name.asc(), users::id.asc()))
+        .limit(limit)
+        .offset(offset)
+        .select((
+            users::id,
+            users::name,
+            users::email,
+            users::role,
+            users::disabled,
+            users::password_hash.is_not_null(),
+            dlas::name.nullable(),
+            consultants::name.nullable(),
+        ))
+        .load(conn)?)
+}
+
 /// A checked role with its DLA and consultant record ids.
 type RoleLinks<'a> = (Option<Role>, Option<&'a str>, Option<&'a str>);
 

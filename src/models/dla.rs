@@ -66,6 +66,35 @@ pub fn list(conn: &mut Conn) -> Result<Vec<Dla>, AppError> {
         .load(conn)?)
 }
 
+/// The DLAs of `dla_scope` (`None`: every DLA).
+fn visible(dla_scope: Option<&[String]>) -> dlas::BoxedQuery<'static, crate::db::Backend> {
+    let query = dlas::table.into_boxed();
+    match dla_scope {
+        None => query,
+        Some(ids) => query.filter(dlas::id.eq_any(ids.to_vec())),
+    }
+}
+
+/// The DLAs of `dla_scope` (`None`: all), by name and id, `limit` from `offset`: the DLA
+/// page, the scope in the `WHERE`.
+pub fn list_visible(
+    conn: &mut Conn,
+    dla_scope: Option<&[String]>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Dla>, AppError> {
+    Ok(visible(dla_scope)
+        .order((dlas::name.asc(), dlas::id.asc()))
+        .limit(limit)
+        .offset(offset)
+        .select(Dla::as_select())
+        .load(conn)?)
+}
+
+pub fn count_visible(conn: &mut Conn, dla_scope: Option<&[String]>) -> Result<i64, AppError> {
+    Ok(visible(dla_scope).count().get_result(conn)?)
+}
+
 pub fn get(conn: &mut Conn, id: &str) -> Result<Dla, AppError> {
     dlas::table
         .find(id)

@@ -21,8 +21,8 @@ use crate::web::actor::{Actor, Credential, Identity, Staff, session_cookie};
 use crate::web::form::Form;
 use crate::web::pages::auth::send_now;
 use crate::web::pages::{
-    Confirm, NoticeQuery, PageResult, confirm, redirect, render, render_status, rerender,
-    with_notice,
+    Confirm, NoticeQuery, PER_PAGE, PageQuery, PageResult, confirm, page_number, pager, redirect,
+    render, render_status, rerender, with_notice,
 };
 use crate::web::view;
 
@@ -334,7 +334,7 @@ impl From<&User> for UserInput {
     }
 }
 
-/// The DLAs and consultant records, for the selects and the list.
+/// The DLAs and consultant records, for the form's selects.
 async fn references(
     state: &AppState,
 ) -> Result<(Vec<dla::Dla>, Vec<consultant::Consultant>), AppError> {
@@ -383,37 +383,42 @@ async fn form_ctx(state: &AppState, input: &UserInput, mut ctx: Value) -> Result
     Ok(ctx)
 }
 
-async fn list(state: web::Data<AppState>, q: web::Query<NoticeQuery>) -> PageResult {
-    let (users, (dlas, consultants)) = (
-        crate::db::run(&state.pool, account::list).await?,
-        references(&state).await?,
-    );
+const ACCOUNTS: (&str, &str) = ("compte", "comptes");
+
+/// Every staff account, 50 per page, by role then name; each row names its DLA or
+/// consultant record (joined in the page's query, for its rows only).
+async fn list(
+    state: web::Data<AppState>,
+    q: web::Query<NoticeQuery>,
+    page: web::Query<PageQuery>,
+) -> PageResult {
+    let asked = page.into_inner();
+    let (users, page, total) = crate::db::run(&state.pool, move |c| {
+        let total = account::count(c)?;
+        let page = page_number(&asked, total);
+        let users = account::page(c, PER_PAGE, (page - 1) * PER_PAGE)?;
+        Ok((users, page, total))
+    })
+    .await?;
     let rows: Vec<Value> = users
         .iter()
         .map(|u| {
-            let dla_name = u
-                .dla_id
-                .as_ref()
-                .and_then(|d| dlas.iter().find(|x| &x.id == d))
-                .map(|x| x.name.clone());
-            let consultant_name = u
-                .consultant_id
-                .as_ref()
-                .and_then(|k| consultants.iter().find(|x| &x.id == k))
-                .map(|x| x.name.clone());
             json!({
                 "id": u.id,
                 "name": u.name,
                 "email": u.email,
                 "role_label": u.role().label(),
-                "dla_name": dla_name,
-                "consultant_name": consultant_name,
+                "dla_name": u.dla_name,
+                "consultant_name": u.consultant_name,
                 "disabled": u.disabled,
-                "has_password": u.password_hash.is_some(),
+                "has_password": u.has_password,
             })
         })
         .collect();
-    let ctx = json!({"title": "Comptes", "nav_users": true, "users": rows});
+    let ctx = json!({
+        "title": "Comptes", "nav_users": true, "users": rows,
+        "pager": pager("/utilisateurs", page, total, ACCOUNTS),
+    });
     render(&state, "pages/accounts/list", with_notice(ctx, &q))
 }
 

@@ -30,21 +30,43 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/demo", web::post().to(load_demo));
 }
 
-async fn dlas_ctx(state: &AppState, actor: &Actor) -> Result<Value, crate::error::AppError> {
-    let mut list = crate::db::run(&state.pool, dla::list).await?;
-    if let Some(ids) = actor.dla_scope() {
-        list.retain(|d| ids.contains(&d.id));
-    }
-    Ok(
-        json!({"title": "DLA", "nav_dlas": true, "dlas": list, "form": DlaInput::default(), "action": "/dla"}),
-    )
+const DLAS: (&str, &str) = ("DLA", "DLA");
+
+/// The DLA page: the DLAs the person sees (a chargé·e de mission: theirs; administrators:
+/// all), 50 per page with the scope in the query, and the form that adds one (`input`, as
+/// typed after a refusal).
+async fn dlas_ctx(
+    state: &AppState,
+    actor: &Actor,
+    page: &PageQuery,
+    input: &DlaInput,
+) -> Result<Value, crate::error::AppError> {
+    let scope = actor.dla_scope();
+    let asked = page.clone();
+    let (list, page, total) = crate::db::run(&state.pool, move |c| {
+        let total = dla::count_visible(c, scope.as_deref())?;
+        let page = page_number(&asked, total);
+        let list = dla::list_visible(c, scope.as_deref(), PER_PAGE, (page - 1) * PER_PAGE)?;
+        Ok((list, page, total))
+    })
+    .await?;
+    Ok(json!({
+        "title": "DLA", "nav_dlas": true, "dlas": list, "form": input, "action": "/dla",
+        "pager": pager("/dla", page, total, DLAS),
+    }))
 }
 
-async fn dlas(state: web::Data<AppState>, actor: Actor, q: web::Query<NoticeQuery>) -> PageResult {
-    let ctx = dlas_ctx(&state, &actor).await?;
+async fn dlas(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: web::Query<NoticeQuery>,
+    page: web::Query<PageQuery>,
+) -> PageResult {
+    let ctx = dlas_ctx(&state, &actor, &page, &DlaInput::default()).await?;
     render(&state, "pages/dlas/list", with_notice(ctx, &q))
 }
 
+/// A refusal shows the first page of DLAs again, with the form as typed.
 async fn create_dla(
     state: web::Data<AppState>,
     actor: Actor,
@@ -54,7 +76,7 @@ async fn create_dla(
     match crate::db::run(&state.pool, move |c| dla::create(c, &i)).await {
         Ok(_) => Ok(redirect("/dla", Some("dla_cree"))),
         Err(e) => {
-            let ctx = dlas_ctx(&state, &actor).await?;
+            let ctx = dlas_ctx(&state, &actor, &PageQuery::default(), &input).await?;
             rerender(&state, "pages/dlas/list", ctx, &input, e)
         }
     }

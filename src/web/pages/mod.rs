@@ -322,7 +322,7 @@ pub fn redirect(to: &str, notice: Option<&str>) -> HttpResponse {
         .finish()
 }
 
-/// Rows per page of the paged lists (journal of changes, consultant·es).
+/// Rows per page of the paged lists (docs/ARCHITECTURE.md, « the paging rule »).
 pub const PER_PAGE: i64 = 50;
 
 /// `?page=N` of a paged list.
