@@ -1514,3 +1514,31 @@ async fn consultant_records_on_no_cohort_are_their_dlas_and_the_administrators_o
         }
     }
 }
+
+/// `GET /api/v1/dlas` pages with the caller's scope in the query: a chargé·e de mission
+/// lists their DLA only (and the total says so), an administrator every DLA.
+#[actix_web::test]
+async fn the_api_lists_the_dlas_a_person_may_see_paged() {
+    let w = world().await;
+    let list = |who: Who| {
+        TestRequest::get()
+            .uri("/api/v1/dlas?limit=1")
+            .insert_header((
+                header::AUTHORIZATION,
+                format!("Bearer {}", w.creds.bearer[key(who)]),
+            ))
+    };
+    let theirs = w.app.send_raw(list(Who::OfficerA)).await.expect(200);
+    assert_eq!(theirs.header("x-total-count"), Some("1"));
+    let rows = theirs.json();
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    assert_eq!(rows[0]["id"], json!(w.ids["dla"]));
+    let all = w.app.send_raw(list(Who::Admin)).await.expect(200);
+    let total: usize = all.header("x-total-count").unwrap().parse().unwrap();
+    assert!(total >= 2, "the administrator sees every DLA ({total})");
+    assert_eq!(
+        all.json().as_array().unwrap().len(),
+        1,
+        "one a page with limit=1"
+    );
+}

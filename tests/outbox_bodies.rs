@@ -390,12 +390,15 @@ async fn the_api_lists_a_cohorts_emails_in_pages_the_latest_first_without_overla
 }
 
 #[actix_web::test]
-async fn a_bad_limit_or_offset_is_refused_with_422_naming_it_on_both_paged_lists() {
+async fn a_bad_limit_or_offset_is_refused_with_422_naming_it_on_every_paged_list() {
     let app = spawn().await;
     let (cohort, _) = app.cohort_with(1).await;
     for list in [
         format!("/api/v1/cohorts/{cohort}/outbox"),
         "/api/v1/cohorts".to_string(),
+        format!("/api/v1/cohorts/{cohort}/audit"),
+        "/api/v1/consultants".to_string(),
+        "/api/v1/dlas".to_string(),
     ] {
         for (query, bad) in [
             ("limit=0", vec!["limit"]),

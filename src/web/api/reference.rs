@@ -1,7 +1,6 @@
 //! `/dlas` and `/consultants`.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
 
 use crate::error::ErrorBody;
 use crate::models::consultant::{self, ConsultantInput, ConsultantRecord};
@@ -10,6 +9,7 @@ use crate::web::AppState;
 use crate::web::actor::Actor;
 use crate::web::api::ApiResult;
 use crate::web::api::body::{Json, Patch};
+use crate::web::api::paging::{self, Page, PageQuery};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/dlas", web::get().to(list_dlas))
@@ -21,13 +21,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/consultants/{id}", web::put().to(update_consultant));
 }
 
-#[utoipa::path(get, path = "/api/v1/dlas", tag = "DLA", responses((status = 200, body = Vec<Dla>)))]
-pub async fn list_dlas(state: web::Data<AppState>, actor: Actor) -> ApiResult {
-    let mut list = crate::db::run(&state.pool, dla::list).await?;
-    if let Some(ids) = actor.dla_scope() {
-        list.retain(|d| ids.contains(&d.id));
-    }
-    Ok(HttpResponse::Ok().json(list))
+/// The DLAs the caller may see (a chargé·e de mission: theirs; administrators: all), by
+/// name, paged like every API list (`api::paging`), the scope in the query. The total is
+/// in the `X-Total-Count` header.
+#[utoipa::path(get, path = "/api/v1/dlas", tag = "DLA", params(PageQuery),
+    responses((status = 200, body = Vec<Dla>),
+        (status = 422, body = ErrorBody, description = paging::BAD_PAGE)))]
+pub async fn list_dlas(state: web::Data<AppState>, actor: Actor, page: Page) -> ApiResult {
+    let scope = actor.dla_scope();
+    let (total, list) = crate::db::run(&state.pool, move |c| {
+        Ok((
+            dla::count_visible(c, scope.as_deref())?,
+            dla::list_visible(c, scope.as_deref(), page.limit, page.offset)?,
+        ))
+    })
+    .await?;
+    Ok(Page::answer(total, &list))
 }
 
 #[utoipa::path(post, path = "/api/v1/dlas", tag = "DLA", request_body = DlaInput,
@@ -61,44 +70,21 @@ pub async fn update_dla(
     Ok(HttpResponse::Ok().json(d))
 }
 
-/// Records per answer when `limit` is not given, and at most.
-const CONSULTANTS_DEFAULT_LIMIT: i64 = 100;
-const CONSULTANTS_MAX_LIMIT: i64 = 500;
-
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ConsultantsQuery {
-    /// How many records (100 by default, 500 at most).
-    limit: Option<i64>,
-    /// How many records to skip, in name order.
-    offset: Option<i64>,
-}
-
-/// The records of the caller's DLA (administrators: every record), by name. The total is
-/// in the `X-Total-Count` header.
-#[utoipa::path(get, path = "/api/v1/consultants", tag = "Consultant·es", params(ConsultantsQuery),
-    responses((status = 200, body = Vec<ConsultantRecord>)))]
-pub async fn list_consultants(
-    state: web::Data<AppState>,
-    actor: Actor,
-    query: web::Query<ConsultantsQuery>,
-) -> ApiResult {
-    let limit = query
-        .limit
-        .unwrap_or(CONSULTANTS_DEFAULT_LIMIT)
-        .clamp(1, CONSULTANTS_MAX_LIMIT);
-    let offset = query.offset.unwrap_or(0).max(0);
+/// The records of the caller's DLA (administrators: every record), by name, paged like
+/// every API list (`api::paging`). The total is in the `X-Total-Count` header.
+#[utoipa::path(get, path = "/api/v1/consultants", tag = "Consultant·es", params(PageQuery),
+    responses((status = 200, body = Vec<ConsultantRecord>),
+        (status = 422, body = ErrorBody, description = paging::BAD_PAGE)))]
+pub async fn list_consultants(state: web::Data<AppState>, actor: Actor, page: Page) -> ApiResult {
     let scope = actor.dla_scope();
     let (total, list) = crate::db::run(&state.pool, move |c| {
         Ok((
             consultant::count_visible(c, scope.as_deref())?,
-            consultant::list_visible(c, scope.as_deref(), limit, offset)?,
+            consultant::list_visible(c, scope.as_deref(), page.limit, page.offset)?,
         ))
     })
     .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Total-Count", total.to_string()))
-        .json(list))
+    Ok(Page::answer(total, &list))
 }
 
 #[utoipa::path(post, path = "/api/v1/consultants", tag = "Consultant·es", request_body = ConsultantInput,
