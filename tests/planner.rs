@@ -407,13 +407,33 @@ async fn the_weekly_summary_goes_once_to_the_consultant_and_the_officer() {
     publish(&app, &cohort).await;
     let dir = tempfile::tempdir().unwrap();
     let d = dispatcher(&app, dir.path());
+    // Published weeks ahead: nothing to report before the week of the first session
+    // (Monday 11 January 2027).
+    for monday in [utc(2026, 12, 14, 7, 0), utc(2026, 12, 28, 7, 0)] {
+        d.run_once(monday).unwrap();
+    }
+    assert!(
+        of_kind(&rows(&app, &cohort), "weekly_summary").is_empty(),
+        "no summary a month before the first session"
+    );
+    d.run_once(utc(2027, 1, 4, 7, 0)).unwrap();
+    let first: Vec<_> = rows(&app, &cohort)
+        .into_iter()
+        .filter(|r| r.kind == "weekly_summary")
+        .collect();
+    assert_eq!(first.len(), 1, "the week before the first session");
+    assert!(
+        first[0].subject.contains("semaine du lundi 4 janvier 2027"),
+        "{}",
+        first[0].subject
+    );
     // Monday 1 February 2027, 8 h Paris (07:00 UTC): between the sessions.
     let monday = utc(2027, 2, 1, 7, 0);
     d.run_once(monday).unwrap();
     d.run_once(monday + chrono::Duration::minutes(30)).unwrap();
     let summaries: Vec<_> = rows(&app, &cohort)
         .into_iter()
-        .filter(|r| r.kind == "weekly_summary")
+        .filter(|r| r.kind == "weekly_summary" && r.subject.contains("1er février"))
         .collect();
     assert_eq!(
         summaries.len(),
@@ -778,4 +798,134 @@ async fn no_overdue_notice_after_the_session_the_work_prepares() {
         .filter(|r| r.kind == "homework_overdue" && r.item_id == task["id"].as_str().unwrap())
         .collect();
     assert!(overdue.is_empty(), "{overdue:?}");
+}
+
+/// A dispatcher sending to the SMTP sink, planner included.
+fn smtp_dispatcher(app: &TestApp) -> Dispatcher {
+    let templates = Arc::new(cohorte::templates::build("").unwrap());
+    let mut d = Dispatcher::new(
+        app.pool.clone(),
+        smtp::smtp(),
+        sender(&app.config.mail).unwrap(),
+    );
+    d.planner = Some(cohorte::models::planner::for_dispatcher(MailContext::new(
+        &app.config,
+        templates,
+    )));
+    d
+}
+
+async fn set_officer(app: &TestApp, cohort: &str, name: &str, email: &str) {
+    let mut body = app
+        .get(&format!("/api/v1/cohorts/{cohort}"))
+        .await
+        .expect(200)
+        .json();
+    body["officer_name"] = json!(name);
+    body["officer_email"] = json!(email);
+    app.put_json(&format!("/api/v1/cohorts/{cohort}"), body)
+        .await
+        .expect(200);
+}
+
+#[actix_web::test]
+async fn replies_to_a_convocation_reach_the_officer_and_automatic_emails_say_so() {
+    use mail_parser::MessageParser;
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    app.generate(&cohort).await;
+    set_officer(&app, &cohort, "Julien Lefèvre", "julien@dla.example.org").await;
+    publish(&app, &cohort).await;
+    smtp_dispatcher(&app).run_once(Utc::now()).unwrap();
+    let sent: Vec<_> = rows(&app, &cohort)
+        .into_iter()
+        .filter(|r| r.kind == "convocation" && r.status() == Status::Sent)
+        .collect();
+    assert!(!sent.is_empty());
+    for row in sent {
+        let raw = smtp::received(row.message_id.as_deref().unwrap());
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        let reply_to = parsed.reply_to().and_then(|r| r.first()).expect("Reply-To");
+        assert_eq!(reply_to.address(), Some("julien@dla.example.org"));
+        assert_eq!(reply_to.name(), Some("Julien Lefèvre"));
+        assert_eq!(
+            parsed.header_raw("Auto-Submitted").map(str::trim),
+            Some("auto-generated")
+        );
+        // The sender stays the instance's address: only the reply goes to the officer.
+        let from = parsed.from().and_then(|f| f.first()).unwrap();
+        assert_eq!(from.address(), Some(app.config.mail.from_address.as_str()));
+    }
+}
+
+#[actix_web::test]
+async fn a_reminder_leaving_late_says_the_day_as_it_is_or_gives_way_to_a_closer_one() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let generated = app.generate(&cohort).await;
+    let evolution = session_of(&generated, "evolution");
+    let evolution = evolution["id"].as_str().unwrap().to_string();
+    let intro = session_of(&generated, "introductive");
+    let intro = intro["id"].as_str().unwrap().to_string();
+    // Tuesday 30 March 2027.
+    move_to(&app, &evolution, "2027-03-30").await;
+    publish(&app, &cohort).await;
+    let d = smtp_dispatcher(&app);
+    d.run_once(Utc::now()).unwrap();
+
+    // Nothing left between the publication and the day before the first session
+    // (Monday 11 January 2027): its J-7 reminder (Monday the 4th) would now say « dans 7
+    // jours » on the eve; the J-1 reminder speaks alone, « demain ».
+    d.run_once(utc(2027, 1, 10, 9, 0)).unwrap();
+    let all = rows(&app, &cohort);
+    let of = |kind: &str, item: &str| -> Vec<FullEmail> {
+        all.iter()
+            .filter(|r| r.kind == kind && r.item_id == item)
+            .cloned()
+            .collect()
+    };
+    for r in of("reminder_j7", &intro) {
+        assert_eq!(r.status(), Status::Cancelled, "{r:?}");
+        assert!(
+            r.note
+                .as_deref()
+                .unwrap_or("")
+                .contains("rappel parti en retard"),
+            "{:?}",
+            r.note
+        );
+    }
+    for r in of("reminder_j1", &intro) {
+        assert_eq!(r.status(), Status::Sent);
+        assert!(r.subject.contains("demain"), "{}", r.subject);
+    }
+
+    // The J-7 reminder of Tuesday 30 March (due Tuesday the 23rd) leaves a day late, on
+    // Wednesday the 24th: it names the day, « mardi », not « dans 7 jours ».
+    d.run_once(utc(2027, 3, 22, 8, 0)).unwrap();
+    d.run_once(utc(2027, 3, 24, 9, 0)).unwrap();
+    let all = rows(&app, &cohort);
+    let late: Vec<_> = all
+        .iter()
+        .filter(|r| r.kind == "reminder_j7" && r.item_id == evolution)
+        .collect();
+    assert!(!late.is_empty());
+    for r in late {
+        assert_eq!(r.status(), Status::Sent, "{r:?}");
+        assert!(
+            r.subject.ends_with(", mardi 30 mars 2027")
+                && !r.subject.contains("mardi, mardi")
+                && !r.subject.contains("dans 7"),
+            "{}",
+            r.subject
+        );
+        let raw = smtp::received(r.message_id.as_deref().unwrap());
+        let text = mail_parser::MessageParser::default()
+            .parse(&raw)
+            .unwrap()
+            .body_text(0)
+            .unwrap()
+            .to_string();
+        assert!(text.contains("a lieu mardi."), "{text}");
+    }
 }

@@ -217,6 +217,61 @@ impl Schedule {
     }
 }
 
+/// Whether a weekly summary of the moment `at` goes, for a cohort whose sessions run from
+/// `first_start` to `last_end`: from the week before the first session (its day at most
+/// seven days after the summary's day, in Paris) until the first summary after the last
+/// session ends (the bilans included), which reports on that last week. Nothing when the
+/// cohort has no session.
+pub fn summary_in_window(
+    at: DateTime<Utc>,
+    first_start: Option<DateTime<Utc>>,
+    last_end: Option<DateTime<Utc>>,
+) -> bool {
+    let (Some(first), Some(last)) = (first_start, last_end) else {
+        return false;
+    };
+    let day = calendar::utc_to_paris(at).date();
+    session_day(first) <= day + Duration::days(7) && at <= last + Duration::days(7)
+}
+
+/// How a session reminder leaving on `send_day` names the session's day, in Paris: «
+/// aujourd'hui », « demain », « après-demain », the weekday within the week (« mardi »:
+/// a reminder planned seven days ahead that leaves one day late says when, not « dans
+/// 7 jours »), « dans N jours » beyond. `None` once the session's day is past.
+pub fn reminder_lead(send_day: NaiveDate, session_day: NaiveDate) -> Option<String> {
+    let days = (session_day - send_day).num_days();
+    Some(match days {
+        ..0 => return None,
+        0 => "aujourd'hui".to_string(),
+        1 => "demain".to_string(),
+        2 => "après-demain".to_string(),
+        3..=6 => crate::domain::fr::weekday_name(session_day.weekday()).to_string(),
+        n => format!("dans {n}\u{a0}jours"),
+    })
+}
+
+/// Whether a session reminder planned `nominal` days ahead still makes sense when it leaves
+/// on `send_day`, given every reminder day of the schedule: on its own day, always; late,
+/// only when no closer reminder's day has come too (then that one speaks, alone), and the
+/// session's day is not past. Two late reminders leaving together would repeat each other.
+pub fn late_reminder_still_useful(
+    nominal: u32,
+    send_day: NaiveDate,
+    session_day: NaiveDate,
+    reminder_days: &[u32],
+) -> bool {
+    let left = (session_day - send_day).num_days();
+    if left < 0 {
+        return false;
+    }
+    if left >= i64::from(nominal) {
+        return true;
+    }
+    !reminder_days
+        .iter()
+        .any(|&m| m < nominal && i64::from(m) >= left)
+}
+
 /// The local (Europe/Paris) day a session starts on.
 pub fn session_day(starts_at: DateTime<Utc>) -> NaiveDate {
     calendar::utc_to_paris(starts_at).date()
@@ -455,5 +510,83 @@ mod tests {
         assert_eq!(parse_reminder_days("sept"), None);
         assert_eq!(reminder_days_label(&[7, 1]), "J-7, J-1");
         assert_eq!(reminder_days_label(&[]), "aucun");
+    }
+
+    #[test]
+    fn the_weekly_summary_runs_from_the_week_before_the_first_session_to_the_week_after_the_last() {
+        // First session Monday 11 January 2027, 9 h 30; last bilan ends Friday 21 May, 17 h.
+        let first = Some(Utc.with_ymd_and_hms(2027, 1, 11, 8, 30, 0).unwrap());
+        let last = Some(Utc.with_ymd_and_hms(2027, 5, 21, 15, 0, 0).unwrap());
+        // Summaries on Mondays at 8 h Paris (7 h UTC in winter, 6 h in summer).
+        let monday = |m, d, h| Utc.with_ymd_and_hms(2027, m, d, h, 0, 0).unwrap();
+        let december = Utc.with_ymd_and_hms(2026, 12, 7, 7, 0, 0).unwrap();
+        assert!(
+            !summary_in_window(december, first, last),
+            "published a month ahead: nothing to say yet"
+        );
+        assert!(!summary_in_window(
+            monday(1, 4, 7) - Duration::days(7),
+            first,
+            last
+        ));
+        assert!(
+            summary_in_window(monday(1, 4, 7), first, last),
+            "the week before the first session"
+        );
+        assert!(summary_in_window(monday(3, 1, 7), first, last));
+        assert!(
+            summary_in_window(monday(5, 24, 6), first, last),
+            "the week after the last bilan: its report"
+        );
+        assert!(
+            !summary_in_window(monday(5, 31, 6), first, last),
+            "then nothing"
+        );
+        assert!(!summary_in_window(monday(3, 1, 7), None, None));
+    }
+
+    #[test]
+    fn a_reminder_names_the_day_as_it_is_when_it_leaves() {
+        let session = NaiveDate::from_ymd_opt(2027, 1, 19).unwrap(); // a Tuesday
+        let lead = |back: i64| reminder_lead(session - Duration::days(back), session);
+        assert_eq!(lead(7).as_deref(), Some("dans 7\u{a0}jours"));
+        assert_eq!(
+            lead(6).as_deref(),
+            Some("mardi"),
+            "one day late: not « dans 7 jours »"
+        );
+        assert_eq!(lead(3).as_deref(), Some("mardi"));
+        assert_eq!(lead(2).as_deref(), Some("après-demain"));
+        assert_eq!(lead(1).as_deref(), Some("demain"));
+        assert_eq!(lead(0).as_deref(), Some("aujourd'hui"));
+        assert_eq!(lead(-1), None);
+    }
+
+    #[test]
+    fn a_late_reminder_is_dropped_when_a_closer_one_speaks_the_same_day() {
+        let session = NaiveDate::from_ymd_opt(2027, 1, 19).unwrap();
+        let on = |back: i64| session - Duration::days(back);
+        let days = [7, 1];
+        assert!(
+            late_reminder_still_useful(7, on(7), session, &days),
+            "on time"
+        );
+        assert!(
+            late_reminder_still_useful(7, on(6), session, &days),
+            "a day late"
+        );
+        assert!(
+            !late_reminder_still_useful(7, on(1), session, &days),
+            "the day of the J-1 reminder: that one alone"
+        );
+        assert!(!late_reminder_still_useful(7, on(0), session, &days));
+        assert!(
+            late_reminder_still_useful(1, on(0), session, &days),
+            "J-1 late on the day: « aujourd'hui »"
+        );
+        assert!(
+            !late_reminder_still_useful(1, on(-1), session, &days),
+            "the day is past"
+        );
     }
 }

@@ -30,7 +30,9 @@ use lettre::message::Mailbox;
 use crate::db::Pool;
 use crate::domain::outbox::{self as rules, Attempt, Next};
 use crate::error::AppError;
-use crate::mail::{BuildError, CalendarPart, Email, Method, Rendered, SendError, Transport};
+use crate::mail::{
+    BuildError, CalendarPart, Email, Headers, Method, Rendered, SendError, Transport,
+};
 use crate::models::outbox::{self, OutboxEmail};
 
 /// A row claimed longer ago than this and still `sending` belongs to a dead dispatcher.
@@ -81,16 +83,16 @@ pub trait Hooks: Send + Sync {
     fn plan(&self, conn: &mut crate::db::Conn, now: DateTime<Utc>) -> Result<usize, AppError>;
 
     /// Just before a row is sent: puts what must not rest in the database into the email
-    /// (a participant's fresh sign-in link, `models::outbox::personalise`) and returns the
-    /// one-click unsubscribe address for its `List-Unsubscribe` header, if any.
+    /// (a participant's fresh sign-in link, `models::outbox::personalise`) and returns its
+    /// headers: one-click unsubscribe, `Reply-To`, `Auto-Submitted`.
     fn personalise(
         &self,
         _conn: &mut crate::db::Conn,
         _row: &OutboxEmail,
         _email: &mut Email,
         _now: DateTime<Utc>,
-    ) -> Result<Option<String>, AppError> {
-        Ok(None)
+    ) -> Result<Headers, AppError> {
+        Ok(Headers::automatic())
     }
 }
 
@@ -234,7 +236,7 @@ impl Dispatcher {
             message: format!("lecture du message : {e}"),
         })?;
         let mut email = to_email(row, bodies)?;
-        let unsubscribe =
+        let headers =
             match &self.planner {
                 Some(hooks) => hooks.personalise(conn, row, &mut email, now).map_err(|e| {
                     SendError::Temporary {
@@ -242,9 +244,9 @@ impl Dispatcher {
                         message: format!("préparation du message : {e}"),
                     }
                 })?,
-                None => None,
+                None => Headers::automatic(),
             };
-        let message = email.to_message_with(&self.from, message_id, unsubscribe.as_deref())?;
+        let message = email.to_message_with(&self.from, message_id, &headers)?;
         self.transport.send(&message).map(|_| ())
     }
 

@@ -13,6 +13,8 @@ pub mod session;
 pub mod transport;
 
 pub use ics::{CalendarPerson, Invite, Method};
-pub use render::{BuildError, CalendarPart, Email, Rendered, Renderer, new_message_id, sender};
+pub use render::{
+    BuildError, CalendarPart, Email, Headers, Rendered, Renderer, new_message_id, sender,
+};
 pub use session::{SessionEmail, SessionFacts, TaskDue};
 pub use transport::{FileTransport, SendError, Transport};

@@ -110,12 +110,37 @@ pub struct Email {
     pub calendar: Option<CalendarPart>,
 }
 
+/// The headers an email gets as it leaves, beside what was rendered
+/// (`models::outbox::personalise` fills them for the outbox's rows).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Headers {
+    /// The one-click unsubscribe address (`List-Unsubscribe`, RFC 8058), if any.
+    pub unsubscribe: Option<String>,
+    /// Who a reply reaches (`Reply-To`): the person who answers for the cohort, since the
+    /// sending address is nobody's mailbox.
+    pub reply_to: Option<Mailbox>,
+    /// `Auto-Submitted: auto-generated` (RFC 3834): written by Cohorte, not by a person,
+    /// so that out-of-office responders leave it alone.
+    pub auto_submitted: bool,
+}
+
+impl Headers {
+    /// An email Cohorte wrote, with nothing else to add.
+    pub fn automatic() -> Headers {
+        Headers {
+            auto_submitted: true,
+            ..Headers::default()
+        }
+    }
+}
+
 /// The configured sender: `Cohorte <cohorte@…>`.
 pub fn sender(config: &MailConfig) -> Result<Mailbox, BuildError> {
     mailbox(&config.from_name, &config.from_address)
 }
 
-fn mailbox(name: &str, address: &str) -> Result<Mailbox, BuildError> {
+/// `name <address>`, the name on one line; an unusable address is an error.
+pub fn mailbox(name: &str, address: &str) -> Result<Mailbox, BuildError> {
     let parsed = address
         .trim()
         .parse::<lettre::Address>()
@@ -148,18 +173,20 @@ impl Email {
     /// ```
     ///
     /// The `method` parameter repeats the calendar's METHOD, as RFC 6047 §2.4 requires.
+    /// An automatic message (`Auto-Submitted: auto-generated`, see [`Headers`]).
     pub fn to_message(&self, from: &Mailbox, message_id: &str) -> Result<Message, BuildError> {
-        self.to_message_with(from, message_id, None)
+        self.to_message_with(from, message_id, &Headers::automatic())
     }
 
-    /// The MIME message, with, when `unsubscribe` is given, the one-click unsubscribe
-    /// headers of RFC 8058: `List-Unsubscribe: <https://…>` and `List-Unsubscribe-Post:
+    /// The MIME message with `headers`: `Reply-To`, `Auto-Submitted`, and, when an
+    /// unsubscribe address is given, the one-click unsubscribe headers of RFC 8058:
+    /// `List-Unsubscribe: <https://…>` and `List-Unsubscribe-Post:
     /// List-Unsubscribe=One-Click` (the mail client POSTs to the address, no page opens).
     pub fn to_message_with(
         &self,
         from: &Mailbox,
         message_id: &str,
-        unsubscribe: Option<&str>,
+        headers: &Headers,
     ) -> Result<Message, BuildError> {
         let to = mailbox(&self.to_name, &self.to_address)?;
         let alternative = MultiPart::alternative()
@@ -170,7 +197,16 @@ impl Email {
             .to(to)
             .subject(self.rendered.subject.clone())
             .message_id(Some(message_id.to_string()));
-        if let Some(url) = unsubscribe {
+        if let Some(reply_to) = &headers.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        if headers.auto_submitted {
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-generated".to_string(),
+            ));
+        }
+        if let Some(url) = &headers.unsubscribe {
             let url = one_line(url);
             if !url.starts_with("http") || url.contains(['<', '>', ' ']) {
                 return Err(BuildError::Message(format!(
@@ -243,9 +279,13 @@ mod tests {
             calendar: None,
         };
         let url = "https://cohorte.example.org/desabonnement/p-1/abcd";
+        let with = |url: &str| Headers {
+            unsubscribe: Some(url.to_string()),
+            ..Headers::default()
+        };
         let raw = String::from_utf8(
             email
-                .to_message_with(&from, "<x@dla33.fr>", Some(url))
+                .to_message_with(&from, "<x@dla33.fr>", &with(url))
                 .unwrap()
                 .formatted(),
         )
@@ -260,9 +300,53 @@ mod tests {
         assert!(!plain.contains("List-Unsubscribe"));
         assert!(
             email
-                .to_message_with(&from, "<x@dla33.fr>", Some("javascript:x"))
+                .to_message_with(&from, "<x@dla33.fr>", &with("javascript:x"))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn replies_reach_the_person_named_and_automatic_emails_say_so() {
+        let from = mailbox("Cohorte", "cohorte@dla33.fr").unwrap();
+        let email = Email {
+            to_name: "Nadia".into(),
+            to_address: "nadia@jardins.fr".into(),
+            rendered: Rendered {
+                subject: "Rappel".into(),
+                text: "Bonjour".into(),
+                html: "<p>Bonjour</p>".into(),
+            },
+            calendar: None,
+        };
+        let raw = |h: &Headers| {
+            let message = email.to_message_with(&from, "<x@dla33.fr>", h).unwrap();
+            let bytes = message.formatted();
+            let parsed = mail_parser::MessageParser::default()
+                .parse(&bytes)
+                .unwrap()
+                .into_owned();
+            (String::from_utf8(bytes).unwrap(), parsed)
+        };
+        let headers = Headers {
+            reply_to: Some(mailbox("Claire Martin", "claire.martin@dla33.fr").unwrap()),
+            ..Headers::automatic()
+        };
+        let (text, parsed) = raw(&headers);
+        assert!(
+            text.contains("Auto-Submitted: auto-generated\r\n"),
+            "{text}"
+        );
+        let reply_to = parsed.reply_to().unwrap().first().unwrap();
+        assert_eq!(reply_to.address(), Some("claire.martin@dla33.fr"));
+        assert_eq!(reply_to.name(), Some("Claire Martin"));
+        // A message a person wrote (the compte rendu) is not marked automatic.
+        let (text, parsed) = raw(&Headers::default());
+        assert!(!text.contains("Auto-Submitted"), "{text}");
+        assert!(parsed.reply_to().is_none());
+        // The one-line builder (sign-in links, password resets) is automatic.
+        let plain = String::from_utf8(email.to_message(&from, "<y@dla33.fr>").unwrap().formatted())
+            .unwrap();
+        assert!(plain.contains("Auto-Submitted: auto-generated\r\n"));
     }
 
     #[test]

@@ -137,14 +137,22 @@ impl SessionEmail {
         self.email(renderer, "session_cancelled", None, Method::Cancel, stamp)
     }
 
-    /// A reminder `days` before the session (« dans 7 jours », « demain »): what the
-    /// convocation said, without an invite (the event is already in the calendar).
-    pub fn reminder(&self, renderer: &Renderer, days: u32) -> Result<Email, BuildError> {
+    /// A reminder: what the convocation said, without an invite (the event is already in
+    /// the calendar). `lead` names the session's day as seen from the day the reminder
+    /// leaves (« dans 7 jours », « mardi », « demain »: `domain::schedule::reminder_lead`).
+    pub fn reminder(&self, renderer: &Renderer, lead: &str) -> Result<Email, BuildError> {
         let mut context = self.context(None);
-        context["lead"] = serde_json::Value::String(match days {
-            1 => "demain".to_string(),
-            2 => "après-demain".to_string(),
-            n => format!("dans {n}\u{a0}jours"),
+        context["lead"] = serde_json::Value::String(lead.to_string());
+        // The subject names the date right after the lead: a lead that is the date's own
+        // weekday (« mardi ») is not said twice (« Rappel : Évolution, mardi 30 mars 2027 »).
+        let date = context["date"].as_str().unwrap_or_default();
+        let repeats = date
+            .split_once(' ')
+            .is_some_and(|(weekday, _)| weekday == lead);
+        context["subject_lead"] = serde_json::Value::String(if repeats {
+            String::new()
+        } else {
+            lead.to_string()
         });
         Ok(Email {
             to_name: self.recipient.name.clone(),

@@ -185,19 +185,26 @@ impl MailContext {
 /// database; the outbox preview shows the marker as it is.
 pub const SIGN_IN_LINK: &str = "[lien de connexion personnel]";
 
-/// What a participant's email gets at send time: its sign-in link (a fresh single-use
+/// What an email gets at send time. A participant's: its sign-in link (a fresh single-use
 /// link replaces [`SIGN_IN_LINK`] in the text and HTML bodies) and the one-click
-/// unsubscribe address for its `List-Unsubscribe` header. Rows that are not addressed to a
+/// unsubscribe address for its `List-Unsubscribe` header; rows that are not addressed to a
 /// participant (the weekly summary), or whose participant is gone or anonymised, are left
-/// as they are, except that the marker then becomes the public sign-in page.
+/// as they are, except that the marker then becomes the public sign-in page. Every
+/// cohort's email: a `Reply-To` to the person who answers for it ([`answers_for`]); every
+/// email but the compte rendu (which a person wrote): `Auto-Submitted`.
 pub fn personalise(
     conn: &mut Conn,
     mail: &MailContext,
     row: &OutboxEmail,
     email: &mut Email,
     now: DateTime<Utc>,
-) -> Result<Option<String>, AppError> {
+) -> Result<crate::mail::Headers, AppError> {
     use crate::models::account::{self, LinkPurpose, LinkTarget};
+    let mut headers = crate::mail::Headers {
+        reply_to: answers_for(conn, row)?,
+        auto_submitted: row.kind != crate::models::session_log::REPORT_KIND,
+        unsubscribe: None,
+    };
     let has_marker =
         email.rendered.text.contains(SIGN_IN_LINK) || email.rendered.html.contains(SIGN_IN_LINK);
     let participant = match &row.participant_id {
@@ -213,7 +220,7 @@ pub fn personalise(
             email.rendered.text = email.rendered.text.replace(SIGN_IN_LINK, &page);
             email.rendered.html = email.rendered.html.replace(SIGN_IN_LINK, &page);
         }
-        return Ok(None);
+        return Ok(headers);
     };
     if has_marker {
         let token = account::create_link(
@@ -231,11 +238,51 @@ pub fn personalise(
         email.rendered.html = email.rendered.html.replace(SIGN_IN_LINK, &link);
     }
     let secret = crate::models::feed::secret(conn)?;
-    Ok(Some(crate::models::feed::unsubscribe_url(
+    headers.unsubscribe = Some(crate::models::feed::unsubscribe_url(
         &mail.public_url,
         &secret,
         &p,
-    )))
+    ));
+    Ok(headers)
+}
+
+/// Who a reply to a cohort's email should reach, since the sending address is nobody's
+/// mailbox: the consultant·e for the compte rendu they wrote, the cohort's chargé·e de
+/// mission otherwise; nobody (replies go to the sender) when that person has no usable
+/// address, or is the recipient.
+fn answers_for(
+    conn: &mut Conn,
+    row: &OutboxEmail,
+) -> Result<Option<lettre::message::Mailbox>, AppError> {
+    let Some(cohort_id) = &row.cohort_id else {
+        return Ok(None);
+    };
+    // A cohort or consultant gone meanwhile takes nothing from the email.
+    let co = match crate::models::cohort::get(conn, cohort_id) {
+        Err(AppError::NotFound(_)) => return Ok(None),
+        other => other?,
+    };
+    let (name, address) = if row.kind == crate::models::session_log::REPORT_KIND
+        && let Some(cid) = &co.consultant_id
+    {
+        match crate::models::consultant::get(conn, cid) {
+            Err(AppError::NotFound(_)) => return Ok(None),
+            other => {
+                let c = other?;
+                (c.name, c.email)
+            }
+        }
+    } else {
+        (co.officer_name, co.officer_email)
+    };
+    if address.trim().is_empty()
+        || address
+            .trim()
+            .eq_ignore_ascii_case(row.recipient_email.trim())
+    {
+        return Ok(None);
+    }
+    Ok(crate::mail::render::mailbox(&name, &address).ok())
 }
 
 /// An email to queue. Build it with [`NewEmail::from_email`] and adjust the public fields.
@@ -774,7 +821,7 @@ impl crate::mail::dispatch::Hooks for WithCompaction {
         row: &OutboxEmail,
         email: &mut Email,
         now: DateTime<Utc>,
-    ) -> Result<Option<String>, AppError> {
+    ) -> Result<crate::mail::Headers, AppError> {
         self.inner.personalise(conn, row, email, now)
     }
 }

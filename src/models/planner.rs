@@ -128,11 +128,36 @@ pub fn sync_dirty(
 /// a pass with nothing to plan takes no write lock at all, and a pass with much to plan
 /// never holds it for long (the people's changes wait for one cohort at most).
 pub fn plan(conn: &mut Conn, mail: &MailContext, now: DateTime<Utc>) -> Result<usize, AppError> {
+    mark_stale_reminders(conn, now)?;
     let mut changed = 0;
     for id in marked(conn)? {
         changed += write_tx(conn, |conn| sync_marked(conn, mail, &id, now))?;
     }
     Ok(changed + queue_summaries(conn, mail, now)?)
+}
+
+/// Marks the cohorts holding a session reminder due at `now` whose words were written for
+/// an earlier day (« dans 7 jours » still waiting the day after: drafts validated late,
+/// sending held up by an outage), so that the same pass rewrites it from the day it
+/// leaves, or drops it when a closer reminder speaks that day ([`wanted`]). Reads the due
+/// rows only (`outbox_emails_due_idx`), and writes nothing when none is stale.
+fn mark_stale_reminders(conn: &mut Conn, now: DateTime<Utc>) -> Result<(), AppError> {
+    let today = schedule::start_of_day(calendar::utc_to_paris(now).date()).naive_utc();
+    let due: Vec<(Option<String>, String)> = outbox_emails::table
+        .filter(outbox_emails::status.eq(Status::Scheduled.as_str()))
+        .filter(outbox_emails::next_attempt_at.le(now.naive_utc()))
+        .filter(outbox_emails::send_after.lt(today))
+        .select((outbox_emails::cohort_id, outbox_emails::kind))
+        .load(conn)?;
+    let stale: HashSet<String> = due
+        .into_iter()
+        .filter(|(_, kind)| kind.starts_with("reminder_j"))
+        .filter_map(|(cohort, _)| cohort)
+        .collect();
+    for id in stale {
+        write_tx(conn, |conn| touch(conn, &id))?;
+    }
+    Ok(())
 }
 
 /// The dispatcher's hooks: the planner it runs at the start of each pass, and the
@@ -155,7 +180,7 @@ impl crate::mail::dispatch::Hooks for Hooks {
         row: &OutboxEmail,
         email: &mut Email,
         now: DateTime<Utc>,
-    ) -> Result<Option<String>, AppError> {
+    ) -> Result<crate::mail::Headers, AppError> {
         outbox::personalise(conn, &self.0, row, email, now)
     }
 }
@@ -369,14 +394,36 @@ fn wanted(
             if !p.reminders {
                 continue;
             }
-            for days in s.reminder_days_sorted() {
+            let reminder_days = s.reminder_days_sorted();
+            let session_day = schedule::session_day(start);
+            for &days in &reminder_days {
                 let at = s.reminder_at(start, days);
                 if at <= convocation_at {
                     continue;
                 }
+                // A reminder whose day has passed unsent (drafts released late, sending
+                // held up) speaks from the day it leaves, from that day's start, or gives
+                // way to a closer reminder leaving the same day.
+                let today = calendar::utc_to_paris(now).date();
+                let (send_day, send_after) = if schedule::session_day(at) < today {
+                    (today, schedule::start_of_day(today).max(at))
+                } else {
+                    (schedule::session_day(at), at)
+                };
+                if !schedule::late_reminder_still_useful(
+                    days,
+                    send_day,
+                    session_day,
+                    &reminder_days,
+                ) {
+                    continue;
+                }
+                let Some(lead) = schedule::reminder_lead(send_day, session_day) else {
+                    continue;
+                };
                 let kind = format!("reminder_j{days}");
                 let built_email = email
-                    .reminder(&renderer, days)
+                    .reminder(&renderer, &lead)
                     .map_err(|e| built(&kind, p, e))?;
                 out.push(row(
                     facts,
@@ -385,7 +432,7 @@ fn wanted(
                     &session.id,
                     session.sequence,
                     &built_email,
-                    at,
+                    send_after,
                     start,
                 ));
             }
@@ -574,7 +621,7 @@ fn evaluation_emails(
 }
 
 /// Why a queued email is no longer wanted, for the outbox page.
-fn reason(facts: &Facts, row: &OutboxEmail) -> String {
+fn reason(facts: &Facts, row: &OutboxEmail, now: DateTime<Utc>) -> String {
     if row.kind == guest::CONVOCATION {
         return "Annulé : l'invité·e a été retiré·e du bilan, ou le bilan supprimé.".into();
     }
@@ -612,6 +659,14 @@ fn reason(facts: &Facts, row: &OutboxEmail) -> String {
     }
     if is_reminder(&row.kind) && !p.reminders {
         return "Annulé : cette personne ne reçoit plus les rappels.".into();
+    }
+    if row.kind.starts_with("reminder_j") && row.attempts == 0 {
+        let today = calendar::utc_to_paris(now).date();
+        if schedule::session_day(row.send_after.and_utc()) < today {
+            return "Annulé : rappel parti en retard devenu sans objet (un rappel plus proche \
+                    part le même jour, ou la séance a commencé)."
+                .into();
+        }
     }
     "Annulé : remplacé après une modification (date de séance ou d'échéance, réglages des \
      envois)."
@@ -719,7 +774,7 @@ pub fn sync_cohort(
             Status::Draft | Status::Scheduled | Status::Failed
         );
         if cancellable && !matched.contains(&r.id) {
-            let note = reason(&facts, r);
+            let note = reason(&facts, r, now);
             let changed = diesel::update(outbox_emails::table.find(&r.id).filter(
                 outbox_emails::status.eq_any([
                     Status::Draft.as_str(),
@@ -858,8 +913,9 @@ fn summaries_due(
             continue;
         }
         let sessions = session::list_for_cohort(conn, &co.id)?;
+        let first_start = sessions.iter().map(|s| s.starts_at.and_utc()).min();
         let last_end = sessions.iter().map(|s| s.ends_at.and_utc()).max();
-        if last_end.is_none_or(|end| at > end + Duration::days(7)) {
+        if !schedule::summary_in_window(at, first_start, last_end) {
             continue;
         }
         let mut recipients: Vec<(String, String)> = Vec::new();

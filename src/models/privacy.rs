@@ -1174,7 +1174,7 @@ impl crate::mail::dispatch::Hooks for WithPurge {
         row: &crate::models::outbox::OutboxEmail,
         email: &mut crate::mail::Email,
         now: DateTime<Utc>,
-    ) -> Result<Option<String>, AppError> {
+    ) -> Result<crate::mail::Headers, AppError> {
         self.inner.personalise(conn, row, email, now)
     }
 }
