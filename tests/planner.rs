@@ -929,3 +929,65 @@ async fn a_reminder_leaving_late_says_the_day_as_it_is_or_gives_way_to_a_closer_
         assert!(text.contains("a lieu mardi."), "{text}");
     }
 }
+
+#[actix_web::test]
+async fn without_an_officer_replies_reach_the_dla_contact_address_typed_on_its_form() {
+    use mail_parser::MessageParser;
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    app.generate(&cohort).await;
+    let dla = app
+        .get(&format!("/api/v1/cohorts/{cohort}"))
+        .await
+        .expect(200)
+        .json()["dla_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A mistyped address is refused beside its field, with everything typed kept.
+    let refused = app
+        .post_form(
+            &format!("/dla/{dla}/modifier"),
+            &[
+                ("name", "DLA de la Gironde"),
+                ("area", "Gironde (33)"),
+                ("email", "contact@dla33..fr"),
+                ("version", "1"),
+            ],
+        )
+        .await
+        .expect(422)
+        .text();
+    let field = common::around_field(&refused, "email");
+    assert!(field.contains("Adresse e-mail invalide"), "{field}");
+    assert!(field.contains("value=\"contact@dla33..fr\""), "{field}");
+    app.post_form(
+        &format!("/dla/{dla}/modifier"),
+        &[
+            ("name", "DLA de la Gironde"),
+            ("area", "Gironde (33)"),
+            ("email", "contact@dla33.fr"),
+            ("version", "1"),
+        ],
+    )
+    .await
+    .expect(303);
+    let shown = app
+        .get(&format!("/api/v1/dlas/{dla}"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(shown["email"], "contact@dla33.fr");
+
+    publish(&app, &cohort).await;
+    smtp_dispatcher(&app).run_once(Utc::now()).unwrap();
+    let sent = rows(&app, &cohort)
+        .into_iter()
+        .find(|r| r.kind == "convocation" && r.status() == Status::Sent)
+        .expect("a convocation sent");
+    let raw = smtp::received(sent.message_id.as_deref().unwrap());
+    let parsed = MessageParser::default().parse(&raw).unwrap();
+    let reply_to = parsed.reply_to().and_then(|r| r.first()).expect("Reply-To");
+    assert_eq!(reply_to.address(), Some("contact@dla33.fr"));
+    assert_eq!(reply_to.name(), Some("DLA de la Gironde"));
+}

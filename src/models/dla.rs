@@ -26,6 +26,9 @@ pub struct Dla {
     pub updated_at: NaiveDateTime,
     /// Raised by every change; send it back to update (409 when stale).
     pub version: i32,
+    /// The DLA's contact address (may be empty): replies to a cohort's emails, and the
+    /// invites' « Accepter », reach it when the cohort names no chargé·e de mission.
+    pub email: String,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
@@ -34,18 +37,27 @@ pub struct DlaInput {
     pub name: String,
     #[serde(default, deserialize_with = "lenient")]
     pub area: String,
+    /// Optional contact address.
+    #[serde(default, deserialize_with = "lenient")]
+    pub email: String,
     /// The version read before editing (required by `PUT`; ignored on creation).
     #[serde(default, deserialize_with = "lenient")]
     pub version: String,
 }
 
 impl DlaInput {
-    pub fn check(&self) -> Result<(String, String), AppError> {
+    /// Name, area and contact address (empty when none), checked.
+    pub fn check(&self) -> Result<(String, String, String), AppError> {
         let mut c = Check::new();
         let name = c.required("name", &self.name, 150);
         let area = c.required("area", &self.area, 150);
+        let email = if self.email.trim().is_empty() {
+            String::new()
+        } else {
+            c.email("email", &self.email)
+        };
         c.finish()?;
-        Ok((name, area))
+        Ok((name, area, email))
     }
 }
 
@@ -54,6 +66,7 @@ impl From<&Dla> for DlaInput {
         DlaInput {
             name: d.name.clone(),
             area: d.area.clone(),
+            email: d.email.clone(),
             version: d.version.to_string(),
         }
     }
@@ -105,7 +118,7 @@ pub fn get(conn: &mut Conn, id: &str) -> Result<Dla, AppError> {
 }
 
 pub fn create(conn: &mut Conn, input: &DlaInput) -> Result<Dla, AppError> {
-    let (name, area) = input.check()?;
+    let (name, area, email) = input.check()?;
     let t = now();
     let id = new_id();
     diesel::insert_into(dlas::table)
@@ -113,6 +126,7 @@ pub fn create(conn: &mut Conn, input: &DlaInput) -> Result<Dla, AppError> {
             dlas::id.eq(&id),
             dlas::name.eq(name),
             dlas::area.eq(area),
+            dlas::email.eq(email),
             dlas::created_at.eq(t),
             dlas::updated_at.eq(t),
         ))
@@ -125,7 +139,7 @@ pub fn update(conn: &mut Conn, id: &str, input: &DlaInput) -> Result<Dla, AppErr
 }
 
 fn update_in_tx(conn: &mut Conn, id: &str, input: &DlaInput) -> Result<Dla, AppError> {
-    let (name, area) = input.check()?;
+    let (name, area, email) = input.check()?;
     let current = get(conn, id)?;
     crate::models::check_version(&input.version, current.version, "Le DLA a été modifié")?;
     // The version is part of the condition: a change made since the read is never
@@ -138,6 +152,7 @@ fn update_in_tx(conn: &mut Conn, id: &str, input: &DlaInput) -> Result<Dla, AppE
     .set((
         dlas::name.eq(name),
         dlas::area.eq(area),
+        dlas::email.eq(email),
         dlas::version.eq(current.version + 1),
         dlas::updated_at.eq(now()),
     ))
@@ -145,7 +160,7 @@ fn update_in_tx(conn: &mut Conn, id: &str, input: &DlaInput) -> Result<Dla, AppE
     if changed == 0 {
         return Err(crate::models::stale("Le DLA a été modifié"));
     }
-    // Its name is in every email of its cohorts: rebuild those not sent yet.
+    // Its name (and address) is in every email of its cohorts: rebuild those not sent yet.
     use crate::db::schema::cohorts;
     let owned: Vec<String> = cohorts::table
         .filter(cohorts::dla_id.eq(id))

@@ -248,8 +248,8 @@ pub fn personalise(
 
 /// Who a reply to a cohort's email should reach, since the sending address is nobody's
 /// mailbox: the consultant·e for the compte rendu they wrote, the cohort's chargé·e de
-/// mission otherwise; nobody (replies go to the sender) when that person has no usable
-/// address, or is the recipient.
+/// mission otherwise, else the DLA's contact address; nobody (replies go to the sender)
+/// when there is no usable address, or it is the recipient's.
 fn answers_for(
     conn: &mut Conn,
     row: &OutboxEmail,
@@ -272,8 +272,11 @@ fn answers_for(
                 (c.name, c.email)
             }
         }
-    } else {
+    } else if !co.officer_email.trim().is_empty() {
         (co.officer_name, co.officer_email)
+    } else {
+        let dla = crate::models::dla::get(conn, &co.dla_id)?;
+        (dla.name, dla.email)
     };
     if address.trim().is_empty()
         || address

@@ -1,0 +1,1 @@
+ALTER TABLE dlas DROP COLUMN email;
