@@ -991,3 +991,66 @@ async fn without_an_officer_replies_reach_the_dla_contact_address_typed_on_its_f
     assert_eq!(reply_to.address(), Some("contact@dla33.fr"));
     assert_eq!(reply_to.name(), Some("DLA de la Gironde"));
 }
+
+#[actix_web::test]
+async fn replies_to_the_compte_rendu_reach_the_consultant_who_wrote_it() {
+    use mail_parser::MessageParser;
+    let app = spawn().await;
+    let (cohort, associations) = app.cohort_with(1).await;
+    let generated = app.generate(&cohort).await;
+    let mut body = app
+        .get(&format!("/api/v1/cohorts/{cohort}"))
+        .await
+        .expect(200)
+        .json();
+    let consultant = app
+        .post_json(
+            "/api/v1/consultants",
+            json!({"name": "Camille Conseil", "firm": "Cabinet", "email": "camille@conseil.fr", "dla_ids": [body["dla_id"]]}),
+        )
+        .await
+        .expect(201)
+        .json()["id"]
+        .clone();
+    body["consultant_id"] = consultant;
+    body["officer_name"] = json!("Julien Lefèvre");
+    body["officer_email"] = json!("julien@dla.example.org");
+    app.put_json(&format!("/api/v1/cohorts/{cohort}"), body)
+        .await
+        .expect(200);
+    publish(&app, &cohort).await;
+    let evolution = session_of(&generated, "evolution");
+    let sid = evolution["id"].as_str().unwrap();
+    app.post_form(
+        &format!("/seances/{sid}/journal"),
+        &[
+            ("version", "0"),
+            ("notes", "Ambition : diversifier les ressources."),
+        ],
+    )
+    .await
+    .expect(303);
+    app.post_form(
+        &format!("/associations/{}/compte-rendu/envoyer", associations[0]),
+        &[("seance", sid)],
+    )
+    .await
+    .expect(303);
+    smtp_dispatcher(&app).run_once(Utc::now()).unwrap();
+    let reports: Vec<_> = rows(&app, &cohort)
+        .into_iter()
+        .filter(|r| r.kind == "compte_rendu")
+        .collect();
+    assert!(!reports.is_empty());
+    for r in reports {
+        assert_eq!(r.status(), Status::Sent, "{r:?}");
+        let raw = smtp::received(r.message_id.as_deref().unwrap());
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        let reply_to = parsed.reply_to().and_then(|r| r.first()).expect("Reply-To");
+        assert_eq!(reply_to.address(), Some("camille@conseil.fr"));
+        assert!(
+            parsed.header_raw("Auto-Submitted").is_none(),
+            "a person wrote it"
+        );
+    }
+}
