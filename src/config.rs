@@ -87,6 +87,9 @@ pub struct MailConfig {
     /// Days after an email was settled (sent, missed, cancelled) when its bodies are
     /// stored compressed by the dispatcher's passes (`models::outbox::compact`); 0 = never.
     pub compress_after_days: u32,
+    /// Minutes after which an email still to send counts as late for the staff banner and
+    /// `GET /api/v1/outbox/status` (`models::outbox::Watch`); above the dispatch interval.
+    pub late_after_minutes: u32,
     /// When the automatic emails leave; each cohort may override it.
     pub schedule: crate::domain::schedule::Schedule,
 }
@@ -164,6 +167,11 @@ impl MailConfig {
 
     pub fn sending_lease(&self) -> chrono::Duration {
         chrono::Duration::seconds(self.sending_lease_secs.clamp(1, 86_400) as i64)
+    }
+
+    /// How long an email may wait past its time before it counts as late.
+    pub fn late_after(&self) -> chrono::Duration {
+        chrono::Duration::minutes(i64::from(self.late_after_minutes))
     }
 }
 
@@ -280,6 +288,18 @@ impl Config {
                 "Réglage « mail.schedule.{} » invalide : {}",
                 e.field,
                 e.message
+            );
+        }
+        // Between two passes an email waits up to the dispatch interval without anything
+        // being wrong: a threshold under it would show a delay after every pass.
+        if self.mail.late_after_minutes == 0
+            || u64::from(self.mail.late_after_minutes) * 60 <= self.mail.dispatch_interval_secs
+        {
+            anyhow::bail!(
+                "Réglage « mail.late_after_minutes » invalide : {} minute(s), il faut plus que \
+                 l'intervalle entre deux passages d'envoi (« mail.dispatch_interval_secs », {} s).",
+                self.mail.late_after_minutes,
+                self.mail.dispatch_interval_secs
             );
         }
         if self.mail.file_dir.trim().is_empty() {
