@@ -504,4 +504,23 @@ mod tests {
     fn defaults_are_valid() {
         Config::defaults().validate().unwrap();
     }
+
+    #[test]
+    fn the_late_threshold_must_exceed_the_dispatch_interval() {
+        let mut config = Config::defaults();
+        assert_eq!(config.mail.late_after(), chrono::Duration::minutes(10));
+        for (minutes, interval) in [(0, 30), (1, 60), (2, 600)] {
+            config.mail.late_after_minutes = minutes;
+            config.mail.dispatch_interval_secs = interval;
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains("mail.late_after_minutes"), "{err}");
+        }
+        config.mail.late_after_minutes = 11;
+        config.mail.dispatch_interval_secs = 600;
+        config.validate().unwrap();
+        // No dispatcher in `serve` (it runs elsewhere): any threshold of a minute or more.
+        config.mail.late_after_minutes = 1;
+        config.mail.dispatch_interval_secs = 0;
+        config.validate().unwrap();
+    }
 }
