@@ -87,6 +87,9 @@ pub struct MailConfig {
     /// Days after an email was settled (sent, missed, cancelled) when its bodies are
     /// stored compressed by the dispatcher's passes (`models::outbox::compact`); 0 = never.
     pub compress_after_days: u32,
+    /// Minutes after which an email still to send counts as late for the staff banner and
+    /// `GET /api/v1/outbox/status` (`models::outbox::Watch`); above the dispatch interval.
+    pub late_after_minutes: u32,
     /// When the automatic emails leave; each cohort may override it.
     pub schedule: crate::domain::schedule::Schedule,
 }
@@ -164,6 +167,11 @@ impl MailConfig {
 
     pub fn sending_lease(&self) -> chrono::Duration {
         chrono::Duration::seconds(self.sending_lease_secs.clamp(1, 86_400) as i64)
+    }
+
+    /// How long an email may wait past its time before it counts as late.
+    pub fn late_after(&self) -> chrono::Duration {
+        chrono::Duration::minutes(i64::from(self.late_after_minutes))
     }
 }
 
@@ -280,6 +288,18 @@ impl Config {
                 "Réglage « mail.schedule.{} » invalide : {}",
                 e.field,
                 e.message
+            );
+        }
+        // Between two passes an email waits up to the dispatch interval without anything
+        // being wrong: a threshold under it would show a delay after every pass.
+        if self.mail.late_after_minutes == 0
+            || u64::from(self.mail.late_after_minutes) * 60 <= self.mail.dispatch_interval_secs
+        {
+            anyhow::bail!(
+                "Réglage « mail.late_after_minutes » invalide : {} minute(s), il faut plus que \
+                 l'intervalle entre deux passages d'envoi (« mail.dispatch_interval_secs », {} s).",
+                self.mail.late_after_minutes,
+                self.mail.dispatch_interval_secs
             );
         }
         if self.mail.file_dir.trim().is_empty() {
@@ -483,5 +503,24 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         Config::defaults().validate().unwrap();
+    }
+
+    #[test]
+    fn the_late_threshold_must_exceed_the_dispatch_interval() {
+        let mut config = Config::defaults();
+        assert_eq!(config.mail.late_after(), chrono::Duration::minutes(10));
+        for (minutes, interval) in [(0, 30), (1, 60), (2, 600)] {
+            config.mail.late_after_minutes = minutes;
+            config.mail.dispatch_interval_secs = interval;
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains("mail.late_after_minutes"), "{err}");
+        }
+        config.mail.late_after_minutes = 11;
+        config.mail.dispatch_interval_secs = 600;
+        config.validate().unwrap();
+        // No dispatcher in `serve` (it runs elsewhere): any threshold of a minute or more.
+        config.mail.late_after_minutes = 1;
+        config.mail.dispatch_interval_secs = 0;
+        config.validate().unwrap();
     }
 }

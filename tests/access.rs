@@ -60,6 +60,7 @@ fn expected() -> BTreeMap<&'static str, char> {
     let table = "
         P GET /
         P GET /static/{file}
+        P GET /healthz
         P GET /connexion
         P POST /connexion
         P POST /deconnexion
@@ -122,6 +123,7 @@ fn expected() -> BTreeMap<&'static str, char> {
         S GET /cohortes
         S GET /api/v1/cohorts
         S GET /api/v1/openapi.json
+        A GET /api/v1/outbox/status
         O GET /cohortes/nouvelle
         O POST /cohortes
         O POST /api/v1/cohorts

@@ -80,6 +80,9 @@ fn pages(dla: &str, cohort: &str, session: &str, association: &str) -> Vec<Strin
         "/consultants".to_string(),
         "/utilisateurs".to_string(),
         "/api/v1/cohorts".to_string(),
+        // The banner's link (the cohorts with late emails) and the sending status.
+        "/cohortes?envois=en_retard".to_string(),
+        "/api/v1/outbox/status".to_string(),
         // The DLA.
         format!("/dla/{dla}"),
         format!("/dla/{dla}/modifications"),

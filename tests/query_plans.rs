@@ -1,6 +1,7 @@
 //! The hot queries' plans, on SQLite: the app runs its hot paths (the list pages, the DLA
 //! overview, the cohort page, the API's outbox pages, a session move, a participant
-//! delete, the dispatcher's passes, the planner, the purge) on a database built through
+//! delete, the dispatcher's passes, the planner, the purge, the banner of late emails on
+//! every staff page and the sending status) on a database built through
 //! its migrations, every statement it sends is recorded (diesel's instrumentation: the very queries the app
 //! runs, not copies of their text), and `EXPLAIN QUERY PLAN` of each must not read the
 //! whole of `outbox_emails`, `sessions`, `participants` or `cohorts` (`SCAN <table>`
@@ -24,6 +25,7 @@ use diesel::sql_types::Text;
 use serde_json::json;
 
 use cohorte::models::cohort::{self, CohortFilter};
+use cohorte::models::outbox_status::{self, Watch};
 use cohorte::models::scope::CohortScope;
 
 /// The tables a full scan of which fails the test.
@@ -209,6 +211,9 @@ async fn the_hot_queries_never_scan_a_large_table() {
         "/dla?page=2".to_string(),
         "/utilisateurs".to_string(),
         "/utilisateurs?page=2".to_string(),
+        // The banner's link, and the administrators' sending status.
+        "/cohortes?envois=en_retard".to_string(),
+        "/api/v1/outbox/status".to_string(),
     ] {
         app.get(&uri).await.expect(200);
     }
@@ -221,18 +226,27 @@ async fn the_hot_queries_never_scan_a_large_table() {
         cohorte::models::dla::list_visible(&mut conn, Some(&theirs), 50, 0).unwrap();
         let mut scopes = vec![CohortScope::Dla(dla.clone()), CohortScope::Nothing];
         scopes.extend(consultant.map(CohortScope::Consultant));
+        let watch = Watch::new(Utc::now(), app.config.mail.late_after());
         for scope in scopes {
             let filter = CohortFilter {
                 search: "cohorte".into(),
                 status: Some("en_cours".into()),
                 year: Some(2027),
                 dla_id: None,
+                mail_trouble: None,
             };
-            for f in [CohortFilter::default(), filter] {
+            let late = CohortFilter {
+                mail_trouble: Some(watch),
+                ..CohortFilter::default()
+            };
+            for f in [CohortFilter::default(), filter, late] {
                 cohort::count(&mut conn, &scope, &f).unwrap();
                 let page = cohort::page(&mut conn, &scope, &f, 50, 0).unwrap();
                 cohort::summaries(&mut conn, page, Utc::now().naive_utc()).unwrap();
             }
+            // The banner of every staff page, with their scope in its WHERE (the
+            // administrator's ran with the pages above).
+            outbox_status::trouble(&mut conn, &scope, watch).unwrap();
         }
     }
     // A session move (its notices, the planner's rebuild), a participant's removal.

@@ -217,6 +217,14 @@ where
     result
 }
 
+/// The database answers (`/healthz`): a read of its schema, which opens a read transaction
+/// on the file (a bare `SELECT 1` would not touch it).
+pub fn ping(conn: &mut Conn) -> Result<(), AppError> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT 1 FROM sqlite_master LIMIT 1").execute(conn)?;
+    Ok(())
+}
+
 /// A pooled connection; none free within the pool's wait is [`AppError::Busy`].
 pub fn checkout(
     pool: &Pool,

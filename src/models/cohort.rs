@@ -702,13 +702,15 @@ pub struct CohortSummary {
 }
 
 /// What a list of cohorts is narrowed to, besides the person's scope: a piece of the name,
-/// a status, a year of start, an owning DLA. Each empty field narrows nothing.
+/// a status, a year of start, an owning DLA, the cohorts with emails late or failing at
+/// that moment (`models::outbox_status`). Each empty field narrows nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CohortFilter {
     pub search: String,
     pub status: Option<String>,
     pub year: Option<i32>,
     pub dla_id: Option<String>,
+    pub mail_trouble: Option<crate::models::outbox_status::Watch>,
 }
 
 /// The rows a cohorts page selects.
@@ -745,6 +747,9 @@ fn filtered(
     }
     if let Some(dla) = &filter.dla_id {
         query = query.filter(cohorts::dla_id.eq(dla.clone()));
+    }
+    if let Some(watch) = filter.mail_trouble {
+        query = query.filter(crate::models::outbox_status::cohorts_in_trouble(watch));
     }
     query
 }

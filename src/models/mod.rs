@@ -16,6 +16,7 @@ pub mod guest;
 pub mod input;
 pub mod instance;
 pub mod outbox;
+pub mod outbox_status;
 pub mod participant;
 pub mod planner;
 pub mod portal;

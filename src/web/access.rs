@@ -62,6 +62,8 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
     match (method, pattern) {
         // --- Public: signing in, signed links, static files --------------------------
         ("GET", "/") | ("GET", "/static/{file}") => Some(Public),
+        // For a proxy: the process serves and the database answers; no detail.
+        ("GET", "/healthz") => Some(Public),
         ("GET" | "POST", "/connexion") => Some(Public),
         ("POST", "/deconnexion") => Some(Public),
         ("GET" | "POST", "/mot-de-passe-oublie") => Some(Public),
@@ -109,6 +111,7 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         }
         ("GET", "/cohortes") | ("GET", "/api/v1/cohorts") => Some(Staff),
         ("GET", "/api/v1/openapi.json") => Some(Staff),
+        ("GET", "/api/v1/outbox/status") => Some(Admin),
         ("GET", "/cohortes/nouvelle") | ("POST", "/cohortes") | ("POST", "/api/v1/cohorts") => {
             Some(Officer)
         }

@@ -3,7 +3,10 @@
 //! `guard` (a middleware wrapped around every route) reads the credentials — a bearer API
 //! token, or the session cookie on pages —, resolves the route's rule and the cohort the
 //! path names, refuses what the actor may not do, checks CSRF on cookie-authenticated
-//! forms, and leaves the `Actor` in the request for handlers. The API never reads the
+//! forms, and leaves the `Actor` in the request for handlers. For a staff member's page
+//! (GET, cookie) it also reads, on the same connection, the emails of their cohorts that
+//! are late or failing: the layout's banner (`Identity::mail_trouble`), so that no handler
+//! has to. The API never reads the
 //! cookie: it is bearer-only, so it needs no CSRF protection; pages never read a bearer
 //! token.
 
@@ -71,9 +74,21 @@ pub enum Credential {
 pub struct Identity {
     pub actor: Actor,
     pub credential: Credential,
+    /// On a staff member's pages: the emails of their cohorts that are late or failing,
+    /// read by the guard with the identity (`models::outbox_status::trouble`), shown by the
+    /// layout's banner.
+    pub mail_trouble: Option<crate::models::outbox_status::Trouble>,
 }
 
 impl Identity {
+    fn anonymous() -> Identity {
+        Identity {
+            actor: Actor::Anonymous,
+            credential: Credential::None,
+            mail_trouble: None,
+        }
+    }
+
     /// The CSRF token of a cookie session: a hash of the cookie under its own label, so it
     /// can be embedded in pages without revealing the cookie, and needs no storage.
     pub fn csrf_token(&self) -> Option<String> {
@@ -306,12 +321,11 @@ impl FromRequest for Identity {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Ok(req.extensions().get::<Identity>().cloned().unwrap_or(
-            Identity {
-                actor: Actor::Anonymous,
-                credential: Credential::None,
-            },
-        )))
+        ready(Ok(req
+            .extensions()
+            .get::<Identity>()
+            .cloned()
+            .unwrap_or_else(Identity::anonymous)))
     }
 }
 
@@ -448,12 +462,17 @@ pub async fn guard(
     let lookup = bearer.is_some()
         || cookie.is_some()
         || matches!(rule, Some(Rule::Cohort(..) | Rule::ConsultantRecord));
+    // A staff page (not the API, not a public page, not a form sent) shows the banner of
+    // late or failing emails: read here, with the identity, on the same connection.
+    let page_view =
+        !is_api && *req.method() == Method::GET && !matches!(rule, None | Some(Rule::Public));
+    let watch = crate::models::outbox_status::Watch::new(
+        chrono::Utc::now(),
+        state.config.mail.late_after(),
+    );
     let resolved = if !lookup {
         Ok(Resolved::Ok(Box::new((
-            Identity {
-                actor: Actor::Anonymous,
-                credential: Credential::None,
-            },
+            Identity::anonymous(),
             None,
             Vec::new(),
         ))))
@@ -465,6 +484,7 @@ pub async fn guard(
                     Some(staff) => Identity {
                         actor: Actor::Staff(staff),
                         credential: Credential::Bearer,
+                        mail_trouble: None,
                     },
                     None => return Ok(Resolved::BadToken),
                 }
@@ -480,20 +500,25 @@ pub async fn guard(
                     None => None,
                 };
                 match actor {
-                    Some(actor) => Identity {
-                        actor,
-                        credential: Credential::Cookie(token),
-                    },
-                    None => Identity {
-                        actor: Actor::Anonymous,
-                        credential: Credential::None,
-                    },
+                    Some(actor) => {
+                        let mail_trouble = match &actor {
+                            Actor::Staff(_) if page_view => crate::models::outbox_status::trouble(
+                                conn,
+                                &actor.cohort_scope(),
+                                watch,
+                            )?,
+                            _ => None,
+                        };
+                        Identity {
+                            actor,
+                            credential: Credential::Cookie(token),
+                            mail_trouble,
+                        }
+                    }
+                    None => Identity::anonymous(),
                 }
             } else {
-                Identity {
-                    actor: Actor::Anonymous,
-                    credential: Credential::None,
-                }
+                Identity::anonymous()
             };
             let reach = match (rule, &id_for_lookup) {
                 (Some(Rule::Cohort(via, _)), Some(id)) => match scope::cohort_of(conn, via, id)? {

@@ -189,3 +189,96 @@ pub fn timeline(o: &Overview, now: NaiveDateTime, today: NaiveDate) -> Vec<Value
     }
     out
 }
+
+/// The staff banner about emails late or failing (`models::outbox_status::Trouble`): the
+/// sentence, and where to see them — the cohort's « Envois » page (its « programmé »
+/// emails) when they all belong to one cohort and the person manages its emails
+/// (`manages`: administrators and chargé·es de mission), else the cohorts list narrowed
+/// to the cohorts concerned (`?envois=en_retard`); no link for emails of no cohort (sign-in
+/// links, password resets: administrators only).
+pub fn mail_trouble(t: &crate::models::outbox_status::Trouble, manages: bool) -> Value {
+    let one = t.emails == 1;
+    let count = if one {
+        "1 e-mail en retard".to_string()
+    } else {
+        format!("{} e-mails en retard", t.emails)
+    };
+    let pronoun = if one { "le" } else { "les" };
+    let cause = if t.retrying > 0 {
+        format!(
+            "le serveur d'envoi {pronoun} refuse pour l'instant ou ne répond pas ; Cohorte \
+             réessaie automatiquement."
+        )
+    } else {
+        "aucun envoi n'a été tenté : le programme d'envoi semble arrêté.".to_string()
+    };
+    let (href, link) = match (&t.cohort_id, t.in_cohorts) {
+        (Some(id), _) if manages => (
+            Some(format!("/cohortes/{id}/envois?statut=scheduled")),
+            "Voir les envois",
+        ),
+        (_, true) => (
+            Some("/cohortes?envois=en_retard".to_string()),
+            "Voir les cohortes concernées",
+        ),
+        _ => (None, ""),
+    };
+    json!({
+        "text": format!("{count} depuis {} : {cause}", utc_long(t.since)),
+        "href": href,
+        "link": link,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::outbox_status::Trouble;
+
+    fn trouble(emails: i64, retrying: i64, cohort: Option<&str>, in_cohorts: bool) -> Trouble {
+        Trouble {
+            emails,
+            retrying,
+            // 8 h 30 UTC in January: 9 h 30 in Paris.
+            since: chrono::NaiveDate::from_ymd_opt(2027, 1, 11)
+                .unwrap()
+                .and_hms_opt(8, 30, 0)
+                .unwrap(),
+            cohort_id: cohort.map(str::to_string),
+            in_cohorts,
+        }
+    }
+
+    #[test]
+    fn the_banner_says_how_many_since_when_and_why() {
+        let v = mail_trouble(&trouble(12, 3, None, true), true);
+        assert_eq!(
+            v["text"],
+            "12 e-mails en retard depuis lundi 11 janvier 2027, 9\u{a0}h\u{a0}30 : le serveur \
+             d'envoi les refuse pour l'instant ou ne répond pas ; Cohorte réessaie \
+             automatiquement."
+        );
+        let v = mail_trouble(&trouble(1, 0, None, true), true);
+        assert_eq!(
+            v["text"],
+            "1 e-mail en retard depuis lundi 11 janvier 2027, 9\u{a0}h\u{a0}30 : aucun envoi \
+             n'a été tenté : le programme d'envoi semble arrêté."
+        );
+    }
+
+    #[test]
+    fn the_banner_links_to_the_cohorts_envois_page_or_to_the_cohorts_concerned() {
+        let one = mail_trouble(&trouble(2, 2, Some("c1"), true), true);
+        assert_eq!(one["href"], "/cohortes/c1/envois?statut=scheduled");
+        assert_eq!(one["link"], "Voir les envois");
+        // A consultant·e does not manage the emails: the cohorts list, which they see.
+        let consultant = mail_trouble(&trouble(2, 2, Some("c1"), true), false);
+        assert_eq!(consultant["href"], "/cohortes?envois=en_retard");
+        let several = mail_trouble(&trouble(5, 0, None, true), true);
+        assert_eq!(several["href"], "/cohortes?envois=en_retard");
+        assert_eq!(several["link"], "Voir les cohortes concernées");
+        // Only account emails (no cohort): nothing to link to.
+        let accounts = mail_trouble(&trouble(1, 1, None, false), true);
+        assert!(accounts["href"].is_null());
+    }
+}

@@ -337,6 +337,29 @@ async fn every_main_page_passes_axe_and_the_keyboard() {
         b.go(path).await;
         problems.extend(keyboard(&b).await);
     }
+    // The banner of late emails, on top of every staff page from now on: an email of the
+    // cohort that the sending server keeps deferring (the sink answers 451 to `later@…`),
+    // retried by the server's own dispatcher.
+    defer_an_email(&server);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        b.go("/cohortes").await;
+        if b.text().await.contains("1 e-mail en retard depuis") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no banner once the dispatcher has tried the deferred email"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    b.shot("banniere-envois-en-retard").await;
+    for path in ["/cohortes".to_string(), cohort.clone()] {
+        b.go(&path).await;
+        problems.extend(axe(&b).await);
+        problems.extend(overflow(&b, &path).await);
+        problems.extend(keyboard(&b).await);
+    }
     b.close().await;
 
     // The administrator's own pages.
@@ -390,6 +413,30 @@ async fn every_main_page_passes_axe_and_the_keyboard() {
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// Queues an email of the demo cohort to an address the SMTP sink defers (451) every
+/// time, in the server's database.
+fn defer_an_email(server: &Server) {
+    use cohorte::mail::{Email, Rendered};
+    use cohorte::models::outbox::{self, NewEmail};
+    let pool = cohorte::db::connect(server.database.to_str().expect("utf-8 path"), 1)
+        .expect("the server's database");
+    let email = Email {
+        to_name: "Nadia Benali".into(),
+        to_address: format!("later@{}.example", uuid::Uuid::new_v4().simple()),
+        rendered: Rendered {
+            subject: "Rappel : séance dans 7 jours".into(),
+            text: "Bonjour Nadia,\n".into(),
+            html: "<p>Bonjour Nadia,</p>".into(),
+        },
+        calendar: None,
+    };
+    let mut new = NewEmail::from_email("reminder_j7", "a11y-banner", 0, &email, chrono::Utc::now());
+    new.cohort_id = Some(server.demo_cohort.clone());
+    outbox::enqueue(&mut pool.get().expect("connection"), new)
+        .expect("queued")
+        .expect("a new email");
 }
 
 fn slug(path: &str) -> String {

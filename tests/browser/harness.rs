@@ -38,6 +38,9 @@ pub struct Server {
     /// The demo participant's personal sign-in link.
     pub participant_link: String,
     pub demo_cohort: String,
+    /// The server's SQLite file, for a test that sets up a state no page can (an email the
+    /// sending server keeps deferring).
+    pub database: PathBuf,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -141,6 +144,7 @@ impl Server {
             consultant: account("Consultant·e"),
             participant_link,
             demo_cohort,
+            database: dir.path().join("cohorte.sqlite3"),
             log,
             _dir: dir,
         };

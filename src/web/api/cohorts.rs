@@ -104,6 +104,7 @@ pub async fn list(
         status,
         year: query.year,
         dla_id: query.dla_id.filter(|d| !d.trim().is_empty()),
+        mail_trouble: None,
     };
     let scope = actor.cohort_scope();
     let (total, cohorts) = crate::db::run(&state.pool, move |c| {

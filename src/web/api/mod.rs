@@ -11,6 +11,7 @@ pub mod evaluations;
 pub mod journal;
 pub mod me;
 pub mod openapi;
+pub mod outbox;
 pub mod paging;
 pub mod privacy;
 pub mod profile;
@@ -55,6 +56,7 @@ pub type ApiResult = Result<HttpResponse, AppError>;
         cohorts::put_mail_settings,
         cohorts::outbox,
         cohorts::outbox_email,
+        outbox::status,
         associations::list,
         associations::enrol,
         associations::get,
@@ -124,6 +126,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     audit::routes(cfg);
     privacy::routes(cfg);
     me::routes(cfg);
+    outbox::routes(cfg);
     cfg.default_service(web::to(|| async {
         Err::<HttpResponse, _>(AppError::NotFound("Point d'accès inconnu de l'API.".into()))
     }));

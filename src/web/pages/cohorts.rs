@@ -33,7 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The cohorts list's filters and page, as in its address (`?recherche=…&statut=…&annee=…
-/// &dla=…&page=…`); what cannot be read narrows nothing.
+/// &dla=…&envois=en_retard&page=…`); what cannot be read narrows nothing.
 #[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
 struct ListQuery {
     #[serde(default)]
@@ -44,12 +44,19 @@ struct ListQuery {
     annee: String,
     #[serde(default)]
     dla: String,
+    /// `en_retard`: the cohorts with emails late or failing (the staff banner's link).
+    #[serde(default)]
+    envois: String,
     #[serde(default, skip_serializing)]
     page: Option<String>,
 }
 
+/// The value of `?envois=` that keeps the cohorts with emails late or failing.
+const LATE_MAIL: &str = "en_retard";
+
 impl ListQuery {
-    fn filter(&self) -> cohort::CohortFilter {
+    /// The filter in force; `watch` is the moment and threshold of « en retard ».
+    fn filter(&self, watch: crate::models::outbox_status::Watch) -> cohort::CohortFilter {
         let status = self.statut.trim();
         let dla = self.dla.trim();
         cohort::CohortFilter {
@@ -65,6 +72,7 @@ impl ListQuery {
                 .ok()
                 .filter(|y| (1900..=2200).contains(y)),
             dla_id: (!dla.is_empty()).then(|| dla.to_string()),
+            mail_trouble: (self.envois.trim() == LATE_MAIL).then_some(watch),
         }
     }
 
@@ -75,6 +83,7 @@ impl ListQuery {
             ("statut", self.statut.trim()),
             ("annee", self.annee.trim()),
             ("dla", self.dla.trim()),
+            ("envois", self.envois.trim()),
         ]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
@@ -95,9 +104,11 @@ async fn list(
     place: web::Query<ListQuery>,
 ) -> PageResult {
     let now = chrono::Utc::now().naive_utc();
+    let watch =
+        crate::models::outbox_status::Watch::new(now.and_utc(), state.config.mail.late_after());
     let scope = actor.cohort_scope();
     let place = place.into_inner();
-    let filter = place.filter();
+    let filter = place.filter(watch);
     let wanted = place.page.clone();
     let all_dlas = scope == crate::models::scope::CohortScope::All;
     let (rows, total, page, empty, dlas) = crate::db::run(&state.pool, move |c| {
@@ -131,7 +142,7 @@ async fn list(
     statuses.extend(STATUSES);
     let mut dla_pairs = vec![(String::new(), "Tous".to_string())];
     dla_pairs.extend(dlas.iter().map(|d| (d.id.clone(), d.name.clone())));
-    let filtered = place.filter() != cohort::CohortFilter::default();
+    let filtered = place.filter(watch) != cohort::CohortFilter::default();
     let ctx = json!({
         "title": "Cohortes",
         "nav_cohorts": true,
@@ -140,10 +151,14 @@ async fn list(
             "recherche": place.recherche.trim(),
             "annee": place.annee.trim(),
             // A year that is not one is left out of the filter, and said beside the field.
-            "annee_error": (!place.annee.trim().is_empty() && place.filter().year.is_none())
+            "annee_error": (!place.annee.trim().is_empty() && place.filter(watch).year.is_none())
                 .then_some("Indiquez une année sur quatre chiffres, par exemple 2027."),
             "status_options": view::options(&statuses, place.statut.trim()),
             "dla_options": (!dlas.is_empty()).then(|| view::owned_options(&dla_pairs, place.dla.trim())),
+            "mail_options": view::options(
+                &[("", "Tous"), (LATE_MAIL, "En retard ou en échec")],
+                place.envois.trim(),
+            ),
         },
         "filtered": filtered,
         "show_filters": filtered || total > 0,

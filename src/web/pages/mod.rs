@@ -27,11 +27,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::error::AppError;
+use crate::models::account::Role;
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(auth::home))
-        .route("/static/{file}", web::get().to(static_file));
+        .route("/static/{file}", web::get().to(static_file))
+        .route("/healthz", web::get().to(healthz));
     cohorts::routes(cfg);
     associations::routes(cfg);
     sessions::routes(cfg);
@@ -169,6 +171,17 @@ pub fn render_status(
             obj.insert("viewer".into(), identity.actor.view());
             if let Some(token) = identity.csrf_token() {
                 obj.insert("csrf_token".into(), json!(token));
+            }
+            // The banner of late or failing emails, read by the guard for staff pages.
+            if let Some(trouble) = &identity.mail_trouble {
+                let manages = identity
+                    .actor
+                    .staff()
+                    .is_some_and(|s| matches!(s.role, Role::Admin | Role::Officer));
+                obj.insert(
+                    "mail_trouble".into(),
+                    crate::web::view::mail_trouble(trouble, manages),
+                );
             }
         }
     }
@@ -441,6 +454,22 @@ pub fn with_notice(mut ctx: Value, q: &NoticeQuery) -> Value {
         obj.insert("notice".into(), json!(text));
     }
     ctx
+}
+
+/// For a proxy or a supervisor: 200 `ok` when the process serves and the database answers
+/// a trivial query, 503 otherwise — nothing more in the body, no session read (the route is
+/// public: the guard reads no credential without a cookie), nothing written or audited.
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let (mut response, body) = match crate::db::run(&state.pool, crate::db::ping).await {
+        Ok(()) => (HttpResponse::Ok(), "ok"),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: the database does not answer");
+            (HttpResponse::ServiceUnavailable(), "indisponible")
+        }
+    };
+    response
+        .content_type("text/plain; charset=utf-8")
+        .body(body)
 }
 
 async fn static_file(path: web::Path<String>) -> HttpResponse {

@@ -1,0 +1,2 @@
+DROP INDEX outbox_emails_changed;
+DROP INDEX outbox_emails_pending;
