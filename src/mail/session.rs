@@ -1,5 +1,6 @@
-//! The emails about one session: convocation, session moved, session cancelled. Each is
-//! rendered from its templates and carries a calendar invite for the session's event.
+//! The emails about one session: convocation, session moved or changed, session
+//! cancelled, invitation withdrawn. Each is rendered from its templates and carries a
+//! calendar invite for the session's event.
 //!
 //! Pure: the data and the instant (DTSTAMP) come in as arguments; nothing is read or sent.
 
@@ -7,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use crate::domain::fr;
+use crate::domain::invite::EventState;
 use crate::domain::programme::SessionKind;
 use crate::mail::ics::{CalendarPerson, Invite, Method, session_uid};
 use crate::mail::render::{BuildError, CalendarPart, Email, Renderer};
@@ -28,7 +30,8 @@ pub struct SessionFacts {
     /// One point per line.
     pub agenda: String,
     /// The invite's SEQUENCE. Raise it on every change, cancellation included
-    /// (RFC 5546 §2.1.4): the `sessions.sequence` column.
+    /// (RFC 5546 §2.1.4): the `sessions.sequence` column, or above what the recipient
+    /// last received (`domain::invite::next_sequence`).
     pub sequence: u32,
 }
 
@@ -63,6 +66,23 @@ impl SessionFacts {
             Some(name) => format!("{} — {name}", self.kind.long_label()),
             None => self.kind.long_label().to_string(),
         }
+    }
+
+    /// The invite's SUMMARY: « État des lieux (Modèles socio-économiques 2027) ».
+    pub fn summary(&self) -> String {
+        format!("{} ({})", self.title(), self.cohort_name)
+    }
+
+    /// What a calendar holding this session's invite shows.
+    pub fn state(&self) -> EventState {
+        EventState::new(
+            self.starts_at,
+            self.ends_at,
+            &self.location,
+            &self.video_link,
+            &self.summary(),
+            &self.agenda_points(),
+        )
     }
 
     fn agenda_points(&self) -> Vec<String> {
@@ -111,21 +131,54 @@ impl SessionEmail {
         self.email(renderer, "convocation", None, Method::Request, stamp)
     }
 
-    /// The session moved from `previous`: an updated invite (REQUEST, same UID; the
-    /// session's SEQUENCE must already be raised).
+    /// The session moved from `previous`, nothing else changed: an updated invite
+    /// (REQUEST, same UID; the session's SEQUENCE must already be raised).
     pub fn moved(
         &self,
         renderer: &Renderer,
         previous: (DateTime<Utc>, DateTime<Utc>),
         stamp: DateTime<Utc>,
     ) -> Result<Email, BuildError> {
-        self.email(
-            renderer,
-            "session_moved",
-            Some(previous),
-            Method::Request,
-            stamp,
-        )
+        let mut earlier = self.session.state();
+        (earlier.starts_at, earlier.ends_at) = previous;
+        self.changed(renderer, &earlier, stamp)
+    }
+
+    /// The session changed from `earlier` (what the recipient's calendar holds): an
+    /// updated invite (REQUEST, same UID, higher SEQUENCE) with a notice saying what
+    /// changed — « Session déplacée » when the time did, « Session modifiée » otherwise.
+    pub fn changed(
+        &self,
+        renderer: &Renderer,
+        earlier: &EventState,
+        stamp: DateTime<Utc>,
+    ) -> Result<Email, BuildError> {
+        let changes = earlier.changes(&self.session.state());
+        let message = if changes.time {
+            "session_moved"
+        } else {
+            "session_updated"
+        };
+        let mut context = self.context(Some((earlier.starts_at, earlier.ends_at)));
+        context["place_changed"] = json!(changes.place);
+        context["previous_location"] = json!(earlier.location);
+        context["link_changed"] = json!(changes.link);
+        context["previous_video_link"] = json!(earlier.video_link);
+        context["title_changed"] = json!(changes.title);
+        context["agenda_changed"] = json!(changes.agenda);
+        context["changed"] = json!(change_words(changes));
+        self.with_invite(renderer, message, &context, Method::Request, stamp)
+    }
+
+    /// The recipient is no longer expected at the session (removed, their association
+    /// withdrawn, their address changed): METHOD:CANCEL on the same UID, so that the event
+    /// leaves their calendar.
+    pub fn withdrawn(
+        &self,
+        renderer: &Renderer,
+        stamp: DateTime<Utc>,
+    ) -> Result<Email, BuildError> {
+        self.email(renderer, "invite_withdrawn", None, Method::Cancel, stamp)
     }
 
     /// The session is cancelled: METHOD:CANCEL on the same UID.
@@ -218,7 +271,7 @@ impl SessionEmail {
             uid: session_uid(&s.id),
             sequence: s.sequence,
             method,
-            summary: format!("{} ({})", s.title(), s.cohort_name),
+            summary: s.summary(),
             description,
             location: if s.location.trim().is_empty() {
                 s.video_link.trim().to_string()
@@ -228,7 +281,7 @@ impl SessionEmail {
             starts_at: s.starts_at,
             ends_at: s.ends_at,
             organizer: self.organizer.clone(),
-            attendee: self.recipient.clone(),
+            attendee: Some(self.recipient.clone()),
             stamp,
         }
     }
@@ -241,7 +294,18 @@ impl SessionEmail {
         method: Method,
         stamp: DateTime<Utc>,
     ) -> Result<Email, BuildError> {
-        let rendered = renderer.render(message, &self.context(previous))?;
+        self.with_invite(renderer, message, &self.context(previous), method, stamp)
+    }
+
+    fn with_invite(
+        &self,
+        renderer: &Renderer,
+        message: &str,
+        context: &serde_json::Value,
+        method: Method,
+        stamp: DateTime<Utc>,
+    ) -> Result<Email, BuildError> {
+        let rendered = renderer.render(message, context)?;
         Ok(Email {
             to_name: self.recipient.name.clone(),
             to_address: self.recipient.email.clone(),
@@ -251,6 +315,25 @@ impl SessionEmail {
                 ics: self.invite(method, stamp).to_ics(),
             }),
         })
+    }
+}
+
+/// « le lieu et l'ordre du jour », for the notice's first sentence.
+fn change_words(c: crate::domain::invite::Changes) -> String {
+    let words: Vec<&str> = [
+        (c.time, "l'horaire"),
+        (c.place, "le lieu"),
+        (c.link, "le lien de visioconférence"),
+        (c.title, "l'intitulé"),
+        (c.agenda, "l'ordre du jour"),
+    ]
+    .into_iter()
+    .filter_map(|(changed, word)| changed.then_some(word))
+    .collect();
+    match words.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} et {last}", init.join(", ")),
     }
 }
 

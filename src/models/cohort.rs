@@ -115,6 +115,55 @@ impl Cohort {
     }
 }
 
+/// What an email of the cohort is about, for [`answerer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topic {
+    /// Sessions, homework, évaluations: the cohort's organisation.
+    Cohort,
+    /// The compte rendu of a session, which the consultant·e wrote.
+    Report,
+}
+
+/// Who answers for the cohort: the person a reply to its emails and « Accepter » in an
+/// invite (the ORGANIZER) should reach. The cohort's chargé·e de mission
+/// (`officer_name`, `officer_email`); for the compte rendu, the consultant·e assigned
+/// (`consultant`, when one is given and has an address); when no officer is set, the
+/// DLA's address — Cohorte keeps none per DLA, so the sending address stands for it
+/// (`mail.from_name`, `mail.from_address`: the instance sends for its DLA).
+///
+/// The one place that decides it: the invites' ORGANIZER (`models::invite`, the planner,
+/// the calendar feed) and the emails' signature take it from here.
+pub fn answerer(
+    co: &Cohort,
+    consultant: Option<&consultant::Consultant>,
+    topic: Topic,
+    mail: &crate::models::outbox::MailContext,
+) -> crate::mail::CalendarPerson {
+    use crate::mail::CalendarPerson;
+    if topic == Topic::Report
+        && let Some(c) = consultant.filter(|c| !c.email.trim().is_empty())
+    {
+        return CalendarPerson {
+            name: c.name.trim().to_string(),
+            email: c.email.trim().to_string(),
+        };
+    }
+    let name = co.officer_name.trim();
+    let email = co.officer_email.trim();
+    CalendarPerson {
+        name: if name.is_empty() {
+            mail.from_name.clone()
+        } else {
+            name.to_string()
+        },
+        email: if email.is_empty() {
+            mail.from_address.clone()
+        } else {
+            email.to_string()
+        },
+    }
+}
+
 /// Copies into `stored` the object keys of `defaults` it lacks, at every depth of objects.
 fn fill_missing(stored: &mut serde_json::Value, defaults: &serde_json::Value) {
     if let (Some(stored), Some(defaults)) = (stored.as_object_mut(), defaults.as_object()) {
