@@ -135,15 +135,16 @@ fn stored(r: Row) -> Stored {
         Some(Status::Draft | Status::Scheduled | Status::Failed) => Delivery::Pending,
         _ => Delivery::Dropped,
     };
-    let convoked = match kind.as_str() {
-        crate::models::planner::CONVOCATION => participant_id,
-        guest::CONVOCATION => Some(item_id),
-        _ => None,
+    // A participant removed since has lost the id (`ON DELETE SET NULL`), not the kind.
+    let (convocation, convoked) = match kind.as_str() {
+        crate::models::planner::CONVOCATION => (true, participant_id),
+        guest::CONVOCATION => (true, Some(item_id)),
+        _ => (false, None),
     };
     Stored {
         copy: Copy {
             email_id,
-            convocation: convoked.is_some(),
+            convocation,
             convoked,
             cancel: method.as_deref() == Some(crate::mail::Method::Cancel.as_str()),
             sequence,
@@ -277,25 +278,25 @@ pub fn sync_session(
     }
     let facts = SessionFacts::from_session(session, &ctx.cohort.name, &ctx.associations);
     let state = facts.state();
+    // Who is expected at the session, by address (a deleted session's people still get
+    // the cancellation as themselves).
     let mut expected: BTreeMap<String, Vec<Person>> = BTreeMap::new();
-    if !deleted {
-        for p in ctx.participants.iter().filter(|p| {
-            session
-                .association_id
-                .as_deref()
-                .is_none_or(|aid| aid == p.association_id)
-        }) {
-            expected
-                .entry(address_key(&p.email))
-                .or_default()
-                .push(Person::Participant(p));
-        }
-        for g in ctx.guests.iter().filter(|g| g.session_id == session.id) {
-            expected
-                .entry(address_key(&g.email))
-                .or_default()
-                .push(Person::Guest(g));
-        }
+    for p in ctx.participants.iter().filter(|p| {
+        session
+            .association_id
+            .as_deref()
+            .is_none_or(|aid| aid == p.association_id)
+    }) {
+        expected
+            .entry(address_key(&p.email))
+            .or_default()
+            .push(Person::Participant(p));
+    }
+    for g in ctx.guests.iter().filter(|g| g.session_id == session.id) {
+        expected
+            .entry(address_key(&g.email))
+            .or_default()
+            .push(Person::Guest(g));
     }
     let mut by_address: BTreeMap<String, Vec<&Stored>> = BTreeMap::new();
     for c in copies.iter().filter(|c| c.session_id == session.id) {
@@ -307,7 +308,8 @@ pub fn sync_session(
     for (address, stored) in &by_address {
         let refs: Vec<&Copy> = stored.iter().map(|s| &s.copy).collect();
         let people = expected.get(address);
-        let decision = invite::decide(people.map(|_| &state), floor, &refs);
+        let wanted = people.filter(|_| !deleted).map(|_| &state);
+        let decision = invite::decide(wanted, floor, &refs);
         synced.replaced += replace(conn, &decision.replaced)?;
         let Some(send) = decision.send else {
             continue;
