@@ -580,7 +580,7 @@ async fn the_feed_names_the_organiser_as_the_invites_do_and_no_attendee() {
         calendar
             .properties
             .iter()
-            .any(|p| p.name == "METHOD" && p.val.to_string() == "PUBLISH")
+            .any(|p| p.name == "METHOD" && p.val == "PUBLISH")
     );
     assert_eq!(calendar.components.len(), sessions.len());
     let convocation = of_kind(&app, &cohort, "convocation")
