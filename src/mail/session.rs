@@ -643,14 +643,125 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_new_place_is_a_modified_session_notice_naming_both_places() {
+        let mut email = sample();
+        let earlier = email.session.state();
+        email.session.location = "Salle des fêtes, 3 place du Marché, 33130 Bègles".into();
+        email.session.sequence = 1;
+        let notice = email.changed(&renderer(), &earlier, stamp()).unwrap();
+        assert_eq!(
+            notice.rendered.subject,
+            "Session modifiée : 1re session collective — État des lieux du lundi 15 février 2027"
+        );
+        insta::assert_snapshot!(notice.rendered.text);
+        assert!(notice.rendered.text.contains(
+            "change : le lieu. La date et l'horaire restent les mêmes.\n\n\
+             Quand : lundi 15 février 2027, 9\u{a0}h\u{a0}30 – 16\u{a0}h\u{a0}00\n\
+             Nouveau lieu : Salle des fêtes, 3 place du Marché, 33130 Bègles\n\
+             Ancien lieu : Maison des associations, 12 rue des Vignes, 33000 Bordeaux\n"
+        ));
+        assert!(!notice.rendered.text.contains("Ordre du jour"));
+        assert!(notice.rendered.html.contains("<s>Maison des associations"));
+        let calendar = notice.calendar.unwrap();
+        assert_eq!(calendar.method, Method::Request);
+        assert!(calendar.ics.contains("SEQUENCE:1\r\n"));
+        assert!(calendar.ics.contains("LOCATION:Salle des fêtes\\, 3 place"));
+    }
+
+    #[test]
+    fn a_move_with_a_new_link_and_agenda_says_all_three() {
+        let mut email = sample();
+        let earlier = email.session.state();
+        email.session.starts_at = at(2027, 2, 16, 8, 30);
+        email.session.ends_at = at(2027, 2, 16, 15, 0);
+        email.session.video_link = "https://visio.example.org/edl".into();
+        email.session.agenda = "Accueil\nTour de table".into();
+        let text = email
+            .changed(&renderer(), &earlier, stamp())
+            .unwrap()
+            .rendered
+            .text;
+        assert!(
+            text.contains(
+                "Ancien horaire : lundi 15 février 2027, 9\u{a0}h\u{a0}30 – 16\u{a0}h\u{a0}00\n\
+                 Où : Maison des associations"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Visioconférence : https://visio.example.org/edl (nouveau lien)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Ordre du jour (mis à jour)\n- Accueil\n- Tour de table\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_withdrawal_is_a_cancel_telling_the_person_they_are_no_longer_expected() {
+        let mut email = sample();
+        email.session.sequence = 3;
+        email.participant_url.clear();
+        let withdrawn = email.withdrawn(&renderer(), stamp()).unwrap();
+        assert_eq!(
+            withdrawn.rendered.subject,
+            "Session retirée de votre agenda : 1re session collective — État des lieux du lundi 15 février 2027"
+        );
+        assert!(
+            withdrawn.rendered.text.contains(
+                "Vous n'êtes plus attendu·e à la session «\u{a0}1re session collective — État \
+                 des lieux\u{a0}»"
+            ),
+            "{}",
+            withdrawn.rendered.text
+        );
+        assert!(
+            withdrawn
+                .rendered
+                .text
+                .contains("écrivez à Claire Martin (claire.martin@dla33.fr)")
+        );
+        let calendar = withdrawn.calendar.unwrap();
+        assert_eq!(calendar.method, Method::Cancel);
+        assert!(calendar.ics.contains("STATUS:CANCELLED\r\n"));
+        assert!(calendar.ics.contains("SEQUENCE:3\r\n"));
+    }
+
+    #[test]
+    fn changes_are_listed_in_words() {
+        use crate::domain::invite::Changes;
+        let c = |time, place, link, title, agenda| Changes {
+            time,
+            place,
+            link,
+            title,
+            agenda,
+        };
+        assert_eq!(change_words(c(false, true, false, false, false)), "le lieu");
+        assert_eq!(
+            change_words(c(false, true, true, false, true)),
+            "le lieu, le lien de visioconférence et l'ordre du jour"
+        );
+        assert_eq!(
+            change_words(c(false, false, false, true, true)),
+            "l'intitulé et l'ordre du jour"
+        );
+    }
+
+    #[test]
     fn every_session_message_renders_its_html_in_the_layout() {
         let email = sample();
         let r = renderer();
         let previous = (email.session.starts_at, email.session.ends_at);
+        let mut elsewhere = email.session.state();
+        elsewhere.location = "Ailleurs".into();
         for rendered in [
             email.convocation(&r, stamp()).unwrap().rendered,
             email.moved(&r, previous, stamp()).unwrap().rendered,
+            email.changed(&r, &elsewhere, stamp()).unwrap().rendered,
             email.cancelled(&r, stamp()).unwrap().rendered,
+            email.withdrawn(&r, stamp()).unwrap().rendered,
         ] {
             assert!(
                 rendered.html.starts_with("<!DOCTYPE html>"),
