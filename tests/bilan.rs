@@ -255,10 +255,24 @@ async fn a_convoked_guest_gets_the_update_when_the_bilan_moves_and_a_cancel_when
     )))
     .await
     .expect(204);
-    let removed = guest_rows(&app, "guest_removed");
+    let removed = guest_rows(&app, "invite_withdrawn");
     assert_eq!(removed.len(), 1, "the removed guest gets the cancellation");
     assert_eq!(removed[0].ics_method.as_deref(), Some("CANCEL"));
-    assert!(removed[0].ics.as_deref().unwrap().contains("METHOD:CANCEL"));
+    let ics = removed[0].ics.as_deref().unwrap();
+    assert!(ics.contains("METHOD:CANCEL"));
+    assert!(ics.contains(&format!("UID:{sid}@cohorte\r\n")), "{ics}");
+    // Above the update, which had not left: it is replaced.
+    assert!(
+        ics.contains(&format!("SEQUENCE:{}\r\n", moved[0].revision + 1)),
+        "{ics}"
+    );
+    let replaced = guest_rows(&app, "session_moved").remove(0);
+    assert_eq!(replaced.status, "cancelled");
+    assert!(
+        removed[0].body_text.contains("Vous n'êtes plus attendu·e"),
+        "{}",
+        removed[0].body_text
+    );
     let page = app.get(&format!("/seances/{sid}")).await.expect(200).text();
     assert!(!page.contains("Claire Martin"));
 }
@@ -289,7 +303,7 @@ async fn a_guest_not_yet_convoked_who_is_removed_gets_nothing() {
     .expect(303);
     let convocation = guest_rows(&app, "guest_convocation").remove(0);
     assert_eq!(convocation.status, "cancelled", "{convocation:?}");
-    assert!(guest_rows(&app, "guest_removed").is_empty());
+    assert!(guest_rows(&app, "invite_withdrawn").is_empty());
 }
 
 // ---- évaluation -----------------------------------------------------------------------

@@ -187,6 +187,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// What each email carrying an invite told the recipient's calendar (1:1 with the row).
+    invite_copies (email_id) {
+        email_id -> Text,
+        session_id -> Text,
+        sequence -> Integer,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        location -> Text,
+        video_link -> Text,
+        title_digest -> Text,
+        agenda_digest -> Text,
+    }
+}
+
+diesel::table! {
     instance_secrets (name) {
         name -> Text,
         value -> Text,
@@ -406,6 +421,7 @@ diesel::joinable!(task_returns -> associations (association_id));
 diesel::joinable!(outbox_emails -> cohorts (cohort_id));
 diesel::joinable!(outbox_emails -> participants (participant_id));
 diesel::joinable!(outbox_bodies -> outbox_emails (email_id));
+diesel::joinable!(invite_copies -> outbox_emails (email_id));
 diesel::joinable!(cohort_budgets -> cohorts (cohort_id));
 diesel::joinable!(cohort_funders -> cohorts (cohort_id));
 diesel::joinable!(time_entries -> cohorts (cohort_id));
@@ -437,6 +453,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     task_returns,
     outbox_emails,
     outbox_bodies,
+    invite_copies,
     instance_secrets,
     cohort_budgets,
     cohort_funders,

@@ -1,6 +1,6 @@
 //! Pure domain layer of Cohorte: French calendar rules, French formatting,
-//! association identifiers, enrolment rules, the programme engine and the rules for line
-//! breaks and control characters in typed text.
+//! association identifiers, enrolment rules, the programme engine, what a calendar holds of
+//! a session (`invite`) and the rules for line breaks and control characters in typed text.
 //!
 //! Nothing in here performs I/O or reads the clock: every instant or date comes
 //! in as an argument, so the whole layer is deterministic and unit-tested.
@@ -11,6 +11,7 @@ pub mod charts;
 pub mod evaluation;
 pub mod fr;
 pub mod identifiers;
+pub mod invite;
 pub mod outbox;
 pub mod profile;
 pub mod profile_charts;

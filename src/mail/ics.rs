@@ -44,7 +44,8 @@ impl Method {
     }
 }
 
-/// Someone on the invite: the organizer (the DLA's chargé·e de mission) or the attendee.
+/// Someone on the invite: the organizer (who answers for the cohort:
+/// `models::cohort::answerer`) or the attendee.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CalendarPerson {
     pub name: String,
@@ -66,7 +67,8 @@ pub struct Invite {
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub organizer: CalendarPerson,
-    pub attendee: CalendarPerson,
+    /// The invite's recipient; none in the calendar feed, which is nobody's invitation.
+    pub attendee: Option<CalendarPerson>,
     /// When the invite was produced (DTSTAMP).
     pub stamp: DateTime<Utc>,
 }
@@ -141,13 +143,15 @@ impl Invite {
         if !self.location.trim().is_empty() {
             event.location(&text(self.location.trim()));
         }
-        let mut attendee = person("ATTENDEE", &self.attendee);
-        attendee
-            .add_parameter("CUTYPE", "INDIVIDUAL")
-            .add_parameter("ROLE", "REQ-PARTICIPANT")
-            .add_parameter("PARTSTAT", "NEEDS-ACTION")
-            .add_parameter("RSVP", "FALSE");
-        event.append_multi_property(attendee);
+        if let Some(who) = &self.attendee {
+            let mut attendee = person("ATTENDEE", who);
+            attendee
+                .add_parameter("CUTYPE", "INDIVIDUAL")
+                .add_parameter("ROLE", "REQ-PARTICIPANT")
+                .add_parameter("PARTSTAT", "NEEDS-ACTION")
+                .add_parameter("RSVP", "FALSE");
+            event.append_multi_property(attendee);
+        }
         event.done()
     }
 
@@ -212,7 +216,11 @@ fn calendar(method: &str) -> Calendar {
 }
 
 /// A subscribable calendar (`METHOD:PUBLISH`): one event per session, with the same UID
-/// and SEQUENCE as the invites, so that a client holding both shows each session once.
+/// and SEQUENCE as the invites and the same ORGANIZER. Its events carry no ATTENDEE: a
+/// published calendar invites nobody (RFC 5546 §3.2.1), and clients shown an attendee
+/// offer to answer an invitation that was never sent. Google and Outlook still show a
+/// subscribed session beside the invite's event, so the emails and the portal say to
+/// choose one of the two.
 pub fn feed(name: &str, events: &[Invite]) -> String {
     let mut calendar = calendar("PUBLISH");
     calendar
@@ -222,7 +230,11 @@ pub fn feed(name: &str, events: &[Invite]) -> String {
         .append_property(("REFRESH-INTERVAL;VALUE=DURATION", "PT6H"))
         .append_property(("X-PUBLISHED-TTL", "PT6H"));
     for invite in events {
-        calendar.push(invite.event());
+        let published = Invite {
+            attendee: None,
+            ..invite.clone()
+        };
+        calendar.push(published.event());
     }
     refold(&calendar.to_string())
 }
@@ -248,10 +260,10 @@ mod tests {
                 name: "Claire Martin, DLA de la Gironde".into(),
                 email: "claire.martin@dla33.fr".into(),
             },
-            attendee: CalendarPerson {
+            attendee: Some(CalendarPerson {
                 name: "Nadia Benali".into(),
                 email: "nadia.benali@jardins.fr".into(),
-            },
+            }),
             stamp: Utc.with_ymd_and_hms(2027, 1, 4, 9, 0, 0).unwrap(),
         }
     }
@@ -417,7 +429,7 @@ mod tests {
     #[test]
     fn a_double_quote_in_a_name_cannot_break_the_parameter() {
         let mut invite = sample(Method::Request, 0);
-        invite.attendee.name = "Nadia \"Nad\" Benali; trésorière".into();
+        invite.attendee.as_mut().unwrap().name = "Nadia \"Nad\" Benali; trésorière".into();
         let (_, ev) = parse(&invite.to_ics());
         let attendee = ev.iter().find(|p| p.0 == "ATTENDEE").unwrap();
         assert_eq!(attendee.1, "mailto:nadia.benali@jardins.fr");
@@ -475,14 +487,14 @@ mod tests {
     /// characters that delimit parameters and values.
     fn hostile(method: Method) -> Invite {
         let mut invite = sample(method, 0);
-        invite.attendee.name = "Evil\r\nX-Injected: 1".into();
+        invite.attendee.as_mut().unwrap().name = "Evil\r\nX-Injected: 1".into();
         invite.organizer.name =
             "Claire \"Boss\" Martin;ROLE=CHAIR:\rEND:VEVENT\r\nBEGIN:VEVENT".into();
         invite.summary = "État des lieux\r\nX-Injected: 2; a:b, c".into();
         invite.location = "Salle 1\rX-Injected: 3\u{0}\u{1b}[31m, 1er étage".into();
         invite.description =
             "Ordre du jour :\r\n- un\r- deux\nX-Injected: 4\u{2028}fin\t\u{0}\u{1b}".into();
-        invite.attendee.email = "nadia.benali@jardins.fr\r\nX-Injected: 5".into();
+        invite.attendee.as_mut().unwrap().email = "nadia.benali@jardins.fr\r\nX-Injected: 5".into();
         invite
     }
 
@@ -560,7 +572,15 @@ mod tests {
         assert_eq!(calname.1, "Cohorte \"MSE\"\nX-Injected: 7\nBEGIN:VEVENT");
         assert_eq!(events.len(), 2, "two sessions, two events");
         for ev in &events {
-            assert_eq!(names(ev), EVENT_PROPERTIES);
+            assert_eq!(
+                names(ev),
+                EVENT_PROPERTIES[..11],
+                "the same, without an ATTENDEE"
+            );
+            assert_eq!(
+                param_of(ev, "ORGANIZER", "CN"),
+                "Claire 'Boss' Martin;ROLE=CHAIR: END:VEVENT BEGIN:VEVENT"
+            );
         }
         assert_eq!(
             value(&events[1], "UID"),
@@ -589,7 +609,7 @@ mod tests {
     #[test]
     fn a_name_that_is_all_quotes_stays_one_parameter() {
         let mut invite = sample(Method::Request, 0);
-        invite.attendee.name = "\"Nadia\"".into();
+        invite.attendee.as_mut().unwrap().name = "\"Nadia\"".into();
         let ics = invite.to_ics();
         let (_, ev) = parse(&ics);
         assert_eq!(param_of(&ev, "ATTENDEE", "CN"), "'Nadia'");

@@ -1,5 +1,6 @@
-//! The emails about one session: convocation, session moved, session cancelled. Each is
-//! rendered from its templates and carries a calendar invite for the session's event.
+//! The emails about one session: convocation, session moved or changed, session
+//! cancelled, invitation withdrawn. Each is rendered from its templates and carries a
+//! calendar invite for the session's event.
 //!
 //! Pure: the data and the instant (DTSTAMP) come in as arguments; nothing is read or sent.
 
@@ -7,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use crate::domain::fr;
+use crate::domain::invite::EventState;
 use crate::domain::programme::SessionKind;
 use crate::mail::ics::{CalendarPerson, Invite, Method, session_uid};
 use crate::mail::render::{BuildError, CalendarPart, Email, Renderer};
@@ -28,7 +30,8 @@ pub struct SessionFacts {
     /// One point per line.
     pub agenda: String,
     /// The invite's SEQUENCE. Raise it on every change, cancellation included
-    /// (RFC 5546 §2.1.4): the `sessions.sequence` column.
+    /// (RFC 5546 §2.1.4): the `sessions.sequence` column, or above what the recipient
+    /// last received (`domain::invite::next_sequence`).
     pub sequence: u32,
 }
 
@@ -63,6 +66,23 @@ impl SessionFacts {
             Some(name) => format!("{} — {name}", self.kind.long_label()),
             None => self.kind.long_label().to_string(),
         }
+    }
+
+    /// The invite's SUMMARY: « État des lieux (Modèles socio-économiques 2027) ».
+    pub fn summary(&self) -> String {
+        format!("{} ({})", self.title(), self.cohort_name)
+    }
+
+    /// What a calendar holding this session's invite shows.
+    pub fn state(&self) -> EventState {
+        EventState::new(
+            self.starts_at,
+            self.ends_at,
+            &self.location,
+            &self.video_link,
+            &self.summary(),
+            &self.agenda_points(),
+        )
     }
 
     fn agenda_points(&self) -> Vec<String> {
@@ -111,21 +131,54 @@ impl SessionEmail {
         self.email(renderer, "convocation", None, Method::Request, stamp)
     }
 
-    /// The session moved from `previous`: an updated invite (REQUEST, same UID; the
-    /// session's SEQUENCE must already be raised).
+    /// The session moved from `previous`, nothing else changed: an updated invite
+    /// (REQUEST, same UID; the session's SEQUENCE must already be raised).
     pub fn moved(
         &self,
         renderer: &Renderer,
         previous: (DateTime<Utc>, DateTime<Utc>),
         stamp: DateTime<Utc>,
     ) -> Result<Email, BuildError> {
-        self.email(
-            renderer,
-            "session_moved",
-            Some(previous),
-            Method::Request,
-            stamp,
-        )
+        let mut earlier = self.session.state();
+        (earlier.starts_at, earlier.ends_at) = previous;
+        self.changed(renderer, &earlier, stamp)
+    }
+
+    /// The session changed from `earlier` (what the recipient's calendar holds): an
+    /// updated invite (REQUEST, same UID, higher SEQUENCE) with a notice saying what
+    /// changed — « Session déplacée » when the time did, « Session modifiée » otherwise.
+    pub fn changed(
+        &self,
+        renderer: &Renderer,
+        earlier: &EventState,
+        stamp: DateTime<Utc>,
+    ) -> Result<Email, BuildError> {
+        let changes = earlier.changes(&self.session.state());
+        let message = if changes.time {
+            "session_moved"
+        } else {
+            "session_updated"
+        };
+        let mut context = self.context(Some((earlier.starts_at, earlier.ends_at)));
+        context["place_changed"] = json!(changes.place);
+        context["previous_location"] = json!(earlier.location);
+        context["link_changed"] = json!(changes.link);
+        context["previous_video_link"] = json!(earlier.video_link);
+        context["title_changed"] = json!(changes.title);
+        context["agenda_changed"] = json!(changes.agenda);
+        context["changed"] = json!(change_words(changes));
+        self.with_invite(renderer, message, &context, Method::Request, stamp)
+    }
+
+    /// The recipient is no longer expected at the session (removed, their association
+    /// withdrawn, their address changed): METHOD:CANCEL on the same UID, so that the event
+    /// leaves their calendar.
+    pub fn withdrawn(
+        &self,
+        renderer: &Renderer,
+        stamp: DateTime<Utc>,
+    ) -> Result<Email, BuildError> {
+        self.email(renderer, "invite_withdrawn", None, Method::Cancel, stamp)
     }
 
     /// The session is cancelled: METHOD:CANCEL on the same UID.
@@ -226,7 +279,7 @@ impl SessionEmail {
             uid: session_uid(&s.id),
             sequence: s.sequence,
             method,
-            summary: format!("{} ({})", s.title(), s.cohort_name),
+            summary: s.summary(),
             description,
             location: if s.location.trim().is_empty() {
                 s.video_link.trim().to_string()
@@ -236,7 +289,7 @@ impl SessionEmail {
             starts_at: s.starts_at,
             ends_at: s.ends_at,
             organizer: self.organizer.clone(),
-            attendee: self.recipient.clone(),
+            attendee: Some(self.recipient.clone()),
             stamp,
         }
     }
@@ -249,7 +302,18 @@ impl SessionEmail {
         method: Method,
         stamp: DateTime<Utc>,
     ) -> Result<Email, BuildError> {
-        let rendered = renderer.render(message, &self.context(previous))?;
+        self.with_invite(renderer, message, &self.context(previous), method, stamp)
+    }
+
+    fn with_invite(
+        &self,
+        renderer: &Renderer,
+        message: &str,
+        context: &serde_json::Value,
+        method: Method,
+        stamp: DateTime<Utc>,
+    ) -> Result<Email, BuildError> {
+        let rendered = renderer.render(message, context)?;
         Ok(Email {
             to_name: self.recipient.name.clone(),
             to_address: self.recipient.email.clone(),
@@ -259,6 +323,25 @@ impl SessionEmail {
                 ics: self.invite(method, stamp).to_ics(),
             }),
         })
+    }
+}
+
+/// « le lieu et l'ordre du jour », for the notice's first sentence.
+fn change_words(c: crate::domain::invite::Changes) -> String {
+    let words: Vec<&str> = [
+        (c.time, "l'horaire"),
+        (c.place, "le lieu"),
+        (c.link, "le lien de visioconférence"),
+        (c.title, "l'intitulé"),
+        (c.agenda, "l'ordre du jour"),
+    ]
+    .into_iter()
+    .filter_map(|(changed, word)| changed.then_some(word))
+    .collect();
+    match words.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} et {last}", init.join(", ")),
     }
 }
 
@@ -568,14 +651,125 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_new_place_is_a_modified_session_notice_naming_both_places() {
+        let mut email = sample();
+        let earlier = email.session.state();
+        email.session.location = "Salle des fêtes, 3 place du Marché, 33130 Bègles".into();
+        email.session.sequence = 1;
+        let notice = email.changed(&renderer(), &earlier, stamp()).unwrap();
+        assert_eq!(
+            notice.rendered.subject,
+            "Session modifiée : 1re session collective — État des lieux du lundi 15 février 2027"
+        );
+        insta::assert_snapshot!(notice.rendered.text);
+        assert!(notice.rendered.text.contains(
+            "change : le lieu. La date et l'horaire restent les mêmes.\n\n\
+             Quand : lundi 15 février 2027, 9\u{a0}h\u{a0}30 – 16\u{a0}h\u{a0}00\n\
+             Nouveau lieu : Salle des fêtes, 3 place du Marché, 33130 Bègles\n\
+             Ancien lieu : Maison des associations, 12 rue des Vignes, 33000 Bordeaux\n"
+        ));
+        assert!(!notice.rendered.text.contains("Ordre du jour"));
+        assert!(notice.rendered.html.contains("<s>Maison des associations"));
+        let calendar = notice.calendar.unwrap();
+        assert_eq!(calendar.method, Method::Request);
+        assert!(calendar.ics.contains("SEQUENCE:1\r\n"));
+        assert!(calendar.ics.contains("LOCATION:Salle des fêtes\\, 3 place"));
+    }
+
+    #[test]
+    fn a_move_with_a_new_link_and_agenda_says_all_three() {
+        let mut email = sample();
+        let earlier = email.session.state();
+        email.session.starts_at = at(2027, 2, 16, 8, 30);
+        email.session.ends_at = at(2027, 2, 16, 15, 0);
+        email.session.video_link = "https://visio.example.org/edl".into();
+        email.session.agenda = "Accueil\nTour de table".into();
+        let text = email
+            .changed(&renderer(), &earlier, stamp())
+            .unwrap()
+            .rendered
+            .text;
+        assert!(
+            text.contains(
+                "Ancien horaire : lundi 15 février 2027, 9\u{a0}h\u{a0}30 – 16\u{a0}h\u{a0}00\n\
+                 Où : Maison des associations"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Visioconférence : https://visio.example.org/edl (nouveau lien)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Ordre du jour (mis à jour)\n- Accueil\n- Tour de table\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_withdrawal_is_a_cancel_telling_the_person_they_are_no_longer_expected() {
+        let mut email = sample();
+        email.session.sequence = 3;
+        email.participant_url.clear();
+        let withdrawn = email.withdrawn(&renderer(), stamp()).unwrap();
+        assert_eq!(
+            withdrawn.rendered.subject,
+            "Session retirée de votre agenda : 1re session collective — État des lieux du lundi 15 février 2027"
+        );
+        assert!(
+            withdrawn.rendered.text.contains(
+                "Vous n'êtes plus attendu·e à la session «\u{a0}1re session collective — État \
+                 des lieux\u{a0}»"
+            ),
+            "{}",
+            withdrawn.rendered.text
+        );
+        assert!(
+            withdrawn
+                .rendered
+                .text
+                .contains("écrivez à Claire Martin (claire.martin@dla33.fr)")
+        );
+        let calendar = withdrawn.calendar.unwrap();
+        assert_eq!(calendar.method, Method::Cancel);
+        assert!(calendar.ics.contains("STATUS:CANCELLED\r\n"));
+        assert!(calendar.ics.contains("SEQUENCE:3\r\n"));
+    }
+
+    #[test]
+    fn changes_are_listed_in_words() {
+        use crate::domain::invite::Changes;
+        let c = |time, place, link, title, agenda| Changes {
+            time,
+            place,
+            link,
+            title,
+            agenda,
+        };
+        assert_eq!(change_words(c(false, true, false, false, false)), "le lieu");
+        assert_eq!(
+            change_words(c(false, true, true, false, true)),
+            "le lieu, le lien de visioconférence et l'ordre du jour"
+        );
+        assert_eq!(
+            change_words(c(false, false, false, true, true)),
+            "l'intitulé et l'ordre du jour"
+        );
+    }
+
+    #[test]
     fn every_session_message_renders_its_html_in_the_layout() {
         let email = sample();
         let r = renderer();
         let previous = (email.session.starts_at, email.session.ends_at);
+        let mut elsewhere = email.session.state();
+        elsewhere.location = "Ailleurs".into();
         for rendered in [
             email.convocation(&r, stamp()).unwrap().rendered,
             email.moved(&r, previous, stamp()).unwrap().rendered,
+            email.changed(&r, &elsewhere, stamp()).unwrap().rendered,
             email.cancelled(&r, stamp()).unwrap().rendered,
+            email.withdrawn(&r, stamp()).unwrap().rendered,
         ] {
             assert!(
                 rendered.html.starts_with("<!DOCTYPE html>"),

@@ -311,9 +311,28 @@ pub fn update(
 }
 
 /// Withdraws the association: its participants, its bilan session and its returns go too.
-pub fn delete(conn: &mut Conn, id: &str) -> Result<Association, AppError> {
+/// Withdraws an association: its participants, its bilan and its follow-up go with it
+/// (`ON DELETE CASCADE`). Those whose calendar holds its bilan get the cancellation now,
+/// before the session row disappears — its people first removed, so that it speaks to
+/// them as to people without a portal any more; the collective sessions' invites are
+/// cancelled by the planner's sync (`models::invite`), their people being no longer
+/// expected.
+pub fn delete(
+    conn: &mut Conn,
+    id: &str,
+    mail: &crate::models::outbox::MailContext,
+) -> Result<Association, AppError> {
+    use crate::db::schema::participants;
     write_tx(conn, |conn| {
         let a = get(conn, id)?;
+        diesel::delete(participants::table.filter(participants::association_id.eq(id)))
+            .execute(conn)?;
+        for bilan in crate::models::session::list_for_cohort(conn, &a.cohort_id)?
+            .iter()
+            .filter(|s| s.association_id.as_deref() == Some(id))
+        {
+            crate::models::session::notify(conn, mail, bilan, true)?;
+        }
         diesel::delete(associations::table.find(id)).execute(conn)?;
         crate::models::planner::touch(conn, &a.cohort_id)?;
         audit::deleted(conn, "association", id, Some(&a.cohort_id), &a)?;

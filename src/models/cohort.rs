@@ -115,6 +115,55 @@ impl Cohort {
     }
 }
 
+/// What an email of the cohort is about, for [`answerer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topic {
+    /// Sessions, homework, évaluations: the cohort's organisation.
+    Cohort,
+    /// The compte rendu of a session, which the consultant·e wrote.
+    Report,
+}
+
+/// Who answers for the cohort: the person a reply to its emails and « Accepter » in an
+/// invite (the ORGANIZER) should reach. The cohort's chargé·e de mission
+/// (`officer_name`, `officer_email`); for the compte rendu, the consultant·e assigned
+/// (`consultant`, when one is given and has an address); when no officer is set, the
+/// DLA's address — Cohorte keeps none per DLA, so the sending address stands for it
+/// (`mail.from_name`, `mail.from_address`: the instance sends for its DLA).
+///
+/// The one place that decides it: the invites' ORGANIZER (`models::invite`, the planner,
+/// the calendar feed) and the emails' signature take it from here.
+pub fn answerer(
+    co: &Cohort,
+    consultant: Option<&consultant::Consultant>,
+    topic: Topic,
+    mail: &crate::models::outbox::MailContext,
+) -> crate::mail::CalendarPerson {
+    use crate::mail::CalendarPerson;
+    if topic == Topic::Report
+        && let Some(c) = consultant.filter(|c| !c.email.trim().is_empty())
+    {
+        return CalendarPerson {
+            name: c.name.trim().to_string(),
+            email: c.email.trim().to_string(),
+        };
+    }
+    let name = co.officer_name.trim();
+    let email = co.officer_email.trim();
+    CalendarPerson {
+        name: if name.is_empty() {
+            mail.from_name.clone()
+        } else {
+            name.to_string()
+        },
+        email: if email.is_empty() {
+            mail.from_address.clone()
+        } else {
+            email.to_string()
+        },
+    }
+}
+
 /// Copies into `stored` the object keys of `defaults` it lacks, at every depth of objects.
 fn fill_missing(stored: &mut serde_json::Value, defaults: &serde_json::Value) {
     if let (Some(stored), Some(defaults)) = (stored.as_object_mut(), defaults.as_object()) {
@@ -841,4 +890,103 @@ pub fn is_database_empty(conn: &mut Conn) -> Result<bool, AppError> {
     let cohort: Option<String> = cohorts::table.select(cohorts::id).first(conn).optional()?;
     let dla: Option<String> = dlas::table.select(dlas::id).first(conn).optional()?;
     Ok(cohort.is_none() && dla.is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cohort(officer_name: &str, officer_email: &str) -> Cohort {
+        let t = NaiveDateTime::default();
+        Cohort {
+            id: "c-1".into(),
+            dla_id: "d-1".into(),
+            name: "Modèles socio-économiques 2027".into(),
+            territory: "Bordeaux Métropole".into(),
+            approach: "territoriale".into(),
+            thematic: None,
+            start_date: NaiveDate::from_ymd_opt(2027, 1, 11).unwrap(),
+            status: "brouillon".into(),
+            association_cap: 8,
+            consultant_id: Some("k-1".into()),
+            programme_template: None,
+            version: 1,
+            created_at: t,
+            updated_at: t,
+            published_at: None,
+            mail_settings: None,
+            officer_name: officer_name.into(),
+            officer_email: officer_email.into(),
+        }
+    }
+
+    fn mail() -> crate::models::outbox::MailContext {
+        let mut config = crate::config::Config::defaults();
+        config.mail.from_name = "DLA de la Gironde".into();
+        config.mail.from_address = "contact@dla33.fr".into();
+        crate::models::outbox::MailContext::new(
+            &config,
+            std::sync::Arc::new(handlebars::Handlebars::new()),
+        )
+    }
+
+    fn consultant(email: &str) -> consultant::Consultant {
+        let t = NaiveDateTime::default();
+        consultant::Consultant {
+            id: "k-1".into(),
+            name: "Jeanne Roux".into(),
+            firm: "Conseil & Territoires".into(),
+            email: email.into(),
+            created_at: t,
+            updated_at: t,
+            version: 1,
+        }
+    }
+
+    fn who(p: crate::mail::CalendarPerson) -> (String, String) {
+        (p.name, p.email)
+    }
+
+    #[test]
+    fn the_officer_answers_for_the_cohort_and_the_consultant_for_the_report() {
+        let co = cohort(" Claire Martin ", "claire.martin@dla33.fr ");
+        let k = consultant("jeanne.roux@conseil.fr");
+        let officer = (
+            "Claire Martin".to_string(),
+            "claire.martin@dla33.fr".to_string(),
+        );
+        assert_eq!(who(answerer(&co, None, Topic::Cohort, &mail())), officer);
+        assert_eq!(
+            who(answerer(&co, Some(&k), Topic::Cohort, &mail())),
+            officer,
+            "the consultant answers for the compte rendu only"
+        );
+        assert_eq!(
+            who(answerer(&co, Some(&k), Topic::Report, &mail())),
+            ("Jeanne Roux".into(), "jeanne.roux@conseil.fr".into())
+        );
+        assert_eq!(
+            who(answerer(
+                &co,
+                Some(&consultant(" ")),
+                Topic::Report,
+                &mail()
+            )),
+            officer,
+            "a consultant without an address: the officer"
+        );
+    }
+
+    #[test]
+    fn without_an_officer_the_dla_sending_address_answers() {
+        let co = cohort("", "");
+        assert_eq!(
+            who(answerer(&co, None, Topic::Cohort, &mail())),
+            ("DLA de la Gironde".into(), "contact@dla33.fr".into())
+        );
+        assert_eq!(
+            who(answerer(&co, None, Topic::Report, &mail())),
+            ("DLA de la Gironde".into(), "contact@dla33.fr".into())
+        );
+    }
 }

@@ -3,31 +3,30 @@
 //!
 //! A guest is not a participant of an association: they have no portal, no homework and no
 //! reminders. They get the session's invite like the participants — the convocation
-//! (`planner`, kind [`CONVOCATION`], one per guest), the notice when the session moves or
-//! is cancelled (`session::notify`) and a cancellation when they are removed ([`remove`]) —,
+//! (`planner`, kind [`CONVOCATION`], one per guest), the notice when the session changes or
+//! is cancelled and a cancellation when they are removed (`models::invite`) —,
 //! sign the émargement (`session_log`) and are named in the compte rendu.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::db::schema::{outbox_emails, session_guests, sessions};
+use crate::db::schema::{session_guests, sessions};
 use crate::db::{Conn, write_tx};
-use crate::domain::outbox::Status;
 use crate::domain::programme::SessionKind;
 use crate::error::AppError;
-use crate::mail::Renderer;
 use crate::mail::ics::CalendarPerson;
 use crate::mail::session::{SessionEmail, SessionFacts};
+use crate::models::audit;
 use crate::models::input::{Check, lenient, new_id, now};
-use crate::models::outbox::{self, MailContext, NewEmail};
-use crate::models::session::{self, Session};
-use crate::models::{association, audit, cohort, dla};
+use crate::models::outbox::MailContext;
+use crate::models::session;
 
 /// The planner's kind for a guest's convocation (item: the guest's id, so that each guest
 /// has their own slot).
 pub const CONVOCATION: &str = "guest_convocation";
-/// The cancellation sent to a guest removed after being convoked (item: the guest's id).
+/// The cancellation a guest removed after being convoked got before `invite_withdrawn`
+/// replaced it (item: the guest's id); kept for the outbox page's label of old rows.
 pub const REMOVED: &str = "guest_removed";
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
@@ -143,7 +142,8 @@ pub fn add(conn: &mut Conn, session_id: &str, input: &GuestInput) -> Result<Gues
 }
 
 /// Removes a guest. One who already received the convocation gets the cancellation
-/// (METHOD:CANCEL) at once; a convocation still waiting is cancelled by the planner.
+/// (METHOD:CANCEL, `invite_withdrawn`) at once (`models::invite`); a convocation still
+/// waiting is cancelled by the planner.
 pub fn remove(
     conn: &mut Conn,
     session_id: &str,
@@ -156,60 +156,16 @@ pub fn remove(
             return Err(AppError::NotFound("Cet·te invité·e n'existe pas.".into()));
         }
         let s = session::get(conn, session_id)?;
-        if was_convoked(conn, &guest)? && s.starts_at.and_utc() > chrono::Utc::now() {
-            let mut cancelled = s.clone();
-            cancelled.sequence = s.sequence + 1;
-            let email = session_email(conn, &cancelled, &guest, mail)?;
-            let renderer = Renderer::new(&mail.templates);
-            let stamp = chrono::Utc::now();
-            let built = email
-                .cancelled(&renderer, stamp)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("guest cancellation: {e}")))?;
-            let co = cohort::get(conn, &s.cohort_id)?;
-            let mut row = NewEmail::from_email(REMOVED, &guest.id, 0, &built, stamp);
-            row.cohort_id = Some(s.cohort_id.clone());
-            row.draft = co.schedule(&mail.schedule).review_before_send;
-            row.not_after = Some(s.starts_at.and_utc());
-            outbox::enqueue(conn, row)?;
-        }
         diesel::delete(session_guests::table.find(&guest.id)).execute(conn)?;
+        session::notify(conn, mail, &s, false)?;
         crate::models::planner::touch(conn, &s.cohort_id)?;
         audit::deleted(conn, "guest", &guest.id, Some(&s.cohort_id), &guest)?;
         Ok(guest)
     })
 }
 
-/// Whether the guest's convocation has left (or is leaving).
-pub fn was_convoked(conn: &mut Conn, guest: &Guest) -> Result<bool, AppError> {
-    let n: i64 = outbox_emails::table
-        .filter(outbox_emails::kind.eq(CONVOCATION))
-        .filter(outbox_emails::item_id.eq(&guest.id))
-        .filter(outbox_emails::status.eq_any([Status::Sent.as_str(), Status::Sending.as_str()]))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
-}
-
 /// The session email to a guest: the invite with the guest as ATTENDEE, no portal, no
 /// homework (an empty `participant_url` makes the templates speak to a guest).
-pub fn session_email(
-    conn: &mut Conn,
-    s: &Session,
-    guest: &Guest,
-    mail: &MailContext,
-) -> Result<SessionEmail, AppError> {
-    let co = cohort::get(conn, &s.cohort_id)?;
-    let associations = association::list_for_cohort(conn, &co.id)?;
-    let facts = SessionFacts::from_session(s, &co.name, &associations);
-    Ok(for_guest(
-        facts,
-        guest,
-        organizer(&co, mail),
-        dla::get(conn, &co.dla_id)?.name,
-    ))
-}
-
-/// The same, from facts already loaded (the planner).
 pub fn for_guest(
     facts: SessionFacts,
     guest: &Guest,
@@ -228,17 +184,5 @@ pub fn for_guest(
         tasks: Vec::new(),
         participant_url: String::new(),
         calendar_url: None,
-    }
-}
-
-/// The chargé·e de mission signs and organizes, from the sending address.
-pub fn organizer(co: &cohort::Cohort, mail: &MailContext) -> CalendarPerson {
-    CalendarPerson {
-        name: if co.officer_name.trim().is_empty() {
-            mail.from_name.clone()
-        } else {
-            co.officer_name.trim().to_string()
-        },
-        email: mail.from_address.clone(),
     }
 }

@@ -15,6 +15,7 @@ pub mod feed;
 pub mod guest;
 pub mod input;
 pub mod instance;
+pub mod invite;
 pub mod outbox;
 pub mod outbox_status;
 pub mod participant;

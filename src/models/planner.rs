@@ -16,6 +16,11 @@
 //!   cancelled with the reason. Sent, missed and cancelled rows are history: never
 //!   touched, and the dedup key keeps them from being queued twice.
 //! - Every instant comes from `domain::schedule`, in Europe/Paris.
+//! - A convocation's invite carries the session's SEQUENCE, or more when its address
+//!   already received one for that session (`domain::invite::convocation_sequence`), and
+//!   what it says is recorded beside it (`models::invite`), so that later changes are
+//!   described from it. After its own rows, a sync brings the calendars of those who
+//!   already received an invite in step (`invite::sync_cohort`): updates, cancellations.
 
 use std::collections::{HashMap, HashSet};
 
@@ -26,6 +31,7 @@ use crate::db::schema::{cohorts, outbox_emails};
 use crate::db::{Conn, write_tx};
 use crate::domain::calendar;
 use crate::domain::fr;
+use crate::domain::invite::EventState;
 use crate::domain::outbox::{Status, dedup_key};
 use crate::domain::programme::SessionKind;
 use crate::domain::schedule::{self, Schedule};
@@ -45,7 +51,9 @@ use crate::models::outbox::{self, MailContext, NewEmail, OutboxEmail};
 use crate::models::participant::Participant;
 use crate::models::session::Session;
 use crate::models::task::{IntersessionTask, TaskReturn};
-use crate::models::{association, cohort, consultant, dla, feed, participant, session, task};
+use crate::models::{
+    association, cohort, consultant, dla, feed, invite, participant, session, task,
+};
 
 pub const CONVOCATION: &str = "convocation";
 pub const WEEKLY_SUMMARY: &str = "weekly_summary";
@@ -54,8 +62,8 @@ pub const WEEKLY_SUMMARY: &str = "weekly_summary";
 /// a session moved into the past week) is not sent late.
 const GRACE: Duration = Duration::hours(1);
 
-/// Whether the planner owns rows of this kind (the others — session moved or cancelled —
-/// are queued by the change itself).
+/// Whether the planner owns rows of this kind (the others — a session's notices and
+/// cancellations — are `models::invite`'s).
 pub fn is_planned(kind: &str) -> bool {
     kind == CONVOCATION
         || kind == guest::CONVOCATION
@@ -214,6 +222,8 @@ struct Facts {
     evaluations: Vec<Evaluation>,
     secret: Vec<u8>,
     organizer: CalendarPerson,
+    /// What each address was sent of each session's invite (`models::invite`).
+    copies: Vec<invite::Stored>,
 }
 
 impl Facts {
@@ -223,23 +233,59 @@ impl Facts {
         };
         let associations = association::list_for_cohort(conn, &co.id)?;
         let ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
+        let sessions = session::list_for_cohort(conn, &co.id)?;
+        let session_ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
         Ok(Some(Facts {
             schedule: co.schedule(&mail.schedule),
             published,
             dla_name: dla::get(conn, &co.dla_id)?.name,
             // Anonymised people get nothing more (their pending rows are cancelled).
             participants: participant::list_reachable(conn, &ids)?,
-            sessions: session::list_for_cohort(conn, &co.id)?,
+            copies: invite::for_sessions(conn, &session_ids)?,
+            sessions,
             tasks: task::list_for_cohort(conn, &co.id)?,
             returns: task::returns_for_cohort(conn, &co.id)?,
             guests: guest::list_for_cohort(conn, &co.id)?,
             evaluations: evaluation::list_for_cohort(conn, &co.id)?,
             secret: feed::secret(conn)?,
-            // The chargé·e de mission signs and organizes, from the sending address.
-            organizer: guest::organizer(&co, mail),
+            // Who answers for the cohort signs and organizes.
+            organizer: cohort::answerer(&co, None, cohort::Topic::Cohort, mail),
             associations,
             cohort: co,
         }))
+    }
+
+    /// What a rebuild of the invites needs: the same facts.
+    fn invite_context(&self) -> invite::Context {
+        invite::Context {
+            cohort: self.cohort.clone(),
+            associations: self.associations.clone(),
+            participants: self.participants.clone(),
+            guests: self.guests.clone(),
+            dla_name: self.dla_name.clone(),
+            organizer: self.organizer.clone(),
+            secret: self.secret.clone(),
+            review: self.schedule.review_before_send,
+        }
+    }
+
+    /// The session's facts for `person`'s convocation to `email`, with the SEQUENCE that
+    /// address's calendar will take (`domain::invite::convocation_sequence`).
+    fn convocation_facts(&self, session: &Session, email: &str, person: &str) -> SessionFacts {
+        let mut f = SessionFacts::from_session(session, &self.cohort.name, &self.associations);
+        let address = email.trim().to_lowercase();
+        let copies: Vec<&crate::domain::invite::Copy> = self
+            .copies
+            .iter()
+            .filter(|c| {
+                c.session_id == session.id && c.recipient_email.trim().to_lowercase() == address
+            })
+            .map(|c| &c.copy)
+            .collect();
+        let sequence =
+            crate::domain::invite::convocation_sequence(session.sequence, &copies, person);
+        f.sequence = u32::try_from(sequence).unwrap_or(0);
+        f
     }
 
     fn association_name(&self, id: &str) -> String {
@@ -340,14 +386,11 @@ fn built(kind: &str, p: &Participant, e: crate::mail::BuildError) -> AppError {
 }
 
 /// The planned emails the cohort should have at `now`.
-fn wanted(
-    facts: &Facts,
-    mail: &MailContext,
-    now: DateTime<Utc>,
-) -> Result<Vec<NewEmail>, AppError> {
+fn wanted(facts: &Facts, mail: &MailContext, now: DateTime<Utc>) -> Result<Planned, AppError> {
     let renderer = Renderer::new(&mail.templates);
     let s = &facts.schedule;
     let mut out = Vec::new();
+    let mut invites = HashMap::new();
     for p in &facts.participants {
         let association_name = facts.association_name(&p.association_id);
         // The sign-in link is created when the email leaves (`outbox::personalise`).
@@ -359,11 +402,7 @@ fn wanted(
                 continue;
             }
             let email = SessionEmail {
-                session: SessionFacts::from_session(
-                    session,
-                    &facts.cohort.name,
-                    &facts.associations,
-                ),
+                session: facts.convocation_facts(session, &p.email, &p.id),
                 recipient: CalendarPerson {
                     name: p.name.clone(),
                     email: p.email.clone(),
@@ -381,7 +420,7 @@ fn wanted(
             let built_email = email
                 .convocation(&renderer, stamp)
                 .map_err(|e| built(CONVOCATION, p, e))?;
-            out.push(row(
+            let convocation = row(
                 facts,
                 p,
                 CONVOCATION,
@@ -390,7 +429,12 @@ fn wanted(
                 &built_email,
                 convocation_at,
                 start,
-            ));
+            );
+            invites.insert(
+                convocation.dedup_key(),
+                InviteOf::of(session, &email.session),
+            );
+            out.push(convocation);
             if !p.reminders {
                 continue;
             }
@@ -523,7 +567,7 @@ fn wanted(
             continue;
         }
         let email = guest::for_guest(
-            SessionFacts::from_session(session, &facts.cohort.name, &facts.associations),
+            facts.convocation_facts(session, &g.email, &g.id),
             g,
             facts.organizer.clone(),
             facts.dla_name.clone(),
@@ -541,9 +585,51 @@ fn wanted(
         row.cohort_id = Some(facts.cohort.id.clone());
         row.not_after = Some(start);
         row.draft = s.review_before_send;
+        invites.insert(row.dedup_key(), InviteOf::of(session, &email.session));
         out.push(row);
     }
-    Ok(out)
+    Ok(Planned {
+        emails: out,
+        invites,
+    })
+}
+
+/// The planned emails of a cohort, and what the invite of each convocation says (by the
+/// email's dedup key), to record beside it (`models::invite`).
+struct Planned {
+    emails: Vec<NewEmail>,
+    invites: HashMap<String, InviteOf>,
+}
+
+/// What a convocation's invite says.
+struct InviteOf {
+    session_id: String,
+    sequence: i32,
+    state: EventState,
+}
+
+impl InviteOf {
+    fn of(session: &Session, facts: &SessionFacts) -> InviteOf {
+        InviteOf {
+            session_id: session.id.clone(),
+            sequence: i32::try_from(facts.sequence).unwrap_or(i32::MAX),
+            state: facts.state(),
+        }
+    }
+
+    /// Records it beside email `id`, unless the stored copy already says the same.
+    fn record(&self, conn: &mut Conn, facts: &Facts, id: &str) -> Result<(), AppError> {
+        let same = facts.copies.iter().any(|c| {
+            c.copy.email_id == id
+                && c.session_id == self.session_id
+                && c.copy.sequence == self.sequence
+                && c.copy.state == self.state
+        });
+        if same {
+            return Ok(());
+        }
+        invite::record(conn, id, &self.session_id, self.sequence, &self.state)
+    }
 }
 
 /// The évaluation's reminder after the association's bilan while it is unanswered, and
@@ -673,7 +759,6 @@ fn reason(facts: &Facts, row: &OutboxEmail, now: DateTime<Utc>) -> String {
         .into()
 }
 
-/// Brings the cohort's planned emails in step with the cohort at `now`.
 /// The automatic emails publishing the cohort at `now` would queue (for the publish page):
 /// nothing is written.
 pub fn preview(
@@ -687,11 +772,13 @@ pub fn preview(
         co.published_at = Some(now.naive_utc());
     }
     match Facts::load(conn, mail, co)? {
-        Some(facts) => wanted(&facts, mail, now),
+        Some(facts) => Ok(wanted(&facts, mail, now)?.emails),
         None => Ok(Vec::new()),
     }
 }
 
+/// Brings the cohort's planned emails in step with the cohort at `now`, then the
+/// calendars of those who already received an invite (`models::invite::sync_cohort`).
 pub fn sync_cohort(
     conn: &mut Conn,
     mail: &MailContext,
@@ -710,7 +797,10 @@ pub fn sync_cohort(
     let Some(facts) = facts else {
         return Ok(SyncStats::default());
     };
-    let wanted = wanted(&facts, mail, now)?;
+    let Planned {
+        emails: wanted,
+        invites,
+    } = wanted(&facts, mail, now)?;
 
     let by_key: HashMap<&str, &OutboxEmail> =
         existing.iter().map(|r| (r.dedup_key.as_str(), r)).collect();
@@ -719,14 +809,19 @@ pub fn sync_cohort(
     let mut stats = SyncStats::default();
     for w in wanted {
         let key = w.dedup_key();
+        let invite = invites.get(&key);
         if let Some(r) = by_key.get(key.as_str()) {
             matched.insert(r.id.clone());
             if matches!(
                 r.status(),
                 Status::Draft | Status::Scheduled | Status::Failed
-            ) && refresh(conn, r, &w, &key)?
-            {
-                stats.refreshed += 1;
+            ) {
+                if refresh(conn, r, &w, &key)? {
+                    stats.refreshed += 1;
+                }
+                if let Some(i) = invite {
+                    i.record(conn, &facts, &r.id)?;
+                }
             }
             continue;
         }
@@ -740,6 +835,9 @@ pub fn sync_cohort(
         if let Some(r) = slot {
             matched.insert(r.id.clone());
             refresh(conn, r, &w, &key)?;
+            if let Some(i) = invite {
+                i.record(conn, &facts, &r.id)?;
+            }
             stats.refreshed += 1;
             continue;
         }
@@ -764,7 +862,10 @@ pub fn sync_cohort(
         if late && is_reminder(&w.kind) {
             continue;
         }
-        if outbox::enqueue(conn, w)?.is_some() {
+        if let Some(row) = outbox::enqueue(conn, w)? {
+            if let Some(i) = invite {
+                i.record(conn, &facts, &row.id)?;
+            }
             stats.queued += 1;
         }
     }
@@ -794,6 +895,10 @@ pub fn sync_cohort(
             stats.cancelled += changed;
         }
     }
+    // Then the calendars of those who already hold an invite: updates, cancellations.
+    let notices = invite::sync_cohort(conn, mail, &facts.invite_context(), &facts.sessions, now)?;
+    stats.queued += notices.queued;
+    stats.cancelled += notices.replaced;
     Ok(stats)
 }
 

@@ -10,12 +10,9 @@ use crate::db::{Conn, write_tx};
 use crate::domain::calendar;
 use crate::domain::programme::{self, MoveOutcome, MoveRequest, ScheduledSession, SessionKind};
 use crate::error::AppError;
-use crate::mail::Renderer;
-use crate::mail::ics::CalendarPerson;
-use crate::mail::session::{SessionEmail, SessionFacts};
 use crate::models::input::{Check, lenient, new_id, now};
-use crate::models::outbox::{self, MailContext, NewEmail};
-use crate::models::{association, audit, check_version, cohort, dla, participant, task};
+use crate::models::outbox::MailContext;
+use crate::models::{association, audit, check_version, cohort, invite, task};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = sessions)]
@@ -39,7 +36,8 @@ pub struct Session {
     pub agenda: String,
     /// Planned consultant time, in half-days.
     pub planned_half_days: i32,
-    /// Raised on every change of time (calendar invites' SEQUENCE).
+    /// Raised on every change of time (calendar invites' SEQUENCE; an invite carries at
+    /// least this, and more when its recipient already saw it: `domain::invite`).
     pub sequence: i32,
     pub version: i32,
     #[serde(with = "crate::models::utc")]
@@ -476,15 +474,7 @@ pub fn move_session(
             &current,
             &moved,
         )?;
-        let previous = (current.starts_at.and_utc(), current.ends_at.and_utc());
-        let queued = notify(
-            conn,
-            &moved,
-            "session_moved",
-            moved.sequence,
-            mail,
-            |email, renderer, stamp| email.moved(renderer, previous, stamp),
-        )?;
+        let queued = notify(conn, mail, &moved, false)?;
         let mut summary = outcome.summary;
         let published = cohort::get(conn, &current.cohort_id)?
             .published_at
@@ -513,21 +503,12 @@ pub fn move_session(
     })
 }
 
-/// Deletes a session and queues, in the same transaction, the cancellation (METHOD:CANCEL,
-/// SEQUENCE raised by one) to every participant it concerned.
+/// Deletes a session and queues, in the same transaction, the cancellation
+/// (METHOD:CANCEL, SEQUENCE above what each received) to everyone whose calendar holds it.
 pub fn delete(conn: &mut Conn, id: &str, mail: &MailContext) -> Result<Session, AppError> {
     write_tx(conn, |conn| {
         let s = get(conn, id)?;
-        let mut cancelled = s.clone();
-        cancelled.sequence = s.sequence + 1;
-        notify(
-            conn,
-            &cancelled,
-            "session_cancelled",
-            cancelled.sequence,
-            mail,
-            |email, renderer, stamp| email.cancelled(renderer, stamp),
-        )?;
+        notify(conn, mail, &s, true)?;
         diesel::delete(sessions::table.find(id)).execute(conn)?;
         crate::models::planner::touch(conn, &s.cohort_id)?;
         audit::deleted(conn, "session", id, Some(&s.cohort_id), &s)?;
@@ -535,136 +516,19 @@ pub fn delete(conn: &mut Conn, id: &str, mail: &MailContext) -> Result<Session, 
     })
 }
 
-/// Queues one email of `kind` about `session` (as it is now) to each participant it
-/// concerns and who already received its convocation (the others will get the
-/// convocation, rebuilt, instead): those of its association for a bilan individuel, else
-/// every participant of the cohort. A notice of the same kind still waiting for an earlier
-/// revision is cancelled: only the latest news leaves. Nothing before the programme is
-/// published. Returns how many were queued.
-fn notify(
+/// Brings the calendars holding `session` in step with it, or with its deletion, now
+/// rather than at the planner's next sync (which would find nothing left to do): see
+/// `models::invite`. Nothing before publication. Returns how many notices were queued.
+pub(crate) fn notify(
     conn: &mut Conn,
-    session: &Session,
-    kind: &str,
-    revision: i32,
     mail: &MailContext,
-    build: impl Fn(
-        &SessionEmail,
-        &Renderer,
-        chrono::DateTime<chrono::Utc>,
-    ) -> Result<crate::mail::Email, crate::mail::BuildError>,
+    session: &Session,
+    deleted: bool,
 ) -> Result<usize, AppError> {
-    use crate::db::schema::outbox_emails;
-    use crate::domain::outbox::Status;
-    let co = cohort::get(conn, &session.cohort_id)?;
-    if co.published_at.is_none() {
+    let Some(ctx) = invite::Context::load(conn, mail, &session.cohort_id)? else {
         return Ok(0);
-    }
-    let pending = [Status::Draft.as_str(), Status::Scheduled.as_str()];
-    // Superseded: an older notice about this session not sent yet.
-    diesel::update(
-        outbox_emails::table
-            .filter(outbox_emails::item_id.eq(&session.id))
-            .filter(outbox_emails::kind.eq_any(["session_moved", "session_cancelled"]))
-            .filter(outbox_emails::status.eq_any(pending))
-            .filter(outbox_emails::revision.lt(revision)),
-    )
-    .set((
-        outbox_emails::status.eq(Status::Cancelled.as_str()),
-        outbox_emails::note.eq(Some(
-            "Annulé : remplacé par un avis plus récent sur la même séance.",
-        )),
-        outbox_emails::updated_at.eq(now()),
-    ))
-    .execute(conn)?;
-    let convoked: Vec<Option<String>> = outbox_emails::table
-        .filter(outbox_emails::item_id.eq(&session.id))
-        .filter(outbox_emails::kind.eq(crate::models::planner::CONVOCATION))
-        .filter(outbox_emails::status.eq_any([Status::Sent.as_str(), Status::Sending.as_str()]))
-        .select(outbox_emails::participant_id)
-        .load(conn)?;
-    let associations = association::list_for_cohort(conn, &session.cohort_id)?;
-    let concerned: Vec<String> = associations
-        .iter()
-        .filter(|a| {
-            session
-                .association_id
-                .as_ref()
-                .is_none_or(|aid| &a.id == aid)
-        })
-        .map(|a| a.id.clone())
-        .collect();
-    let participants: Vec<_> = participant::list_for_associations(conn, &concerned)?
-        .into_iter()
-        .filter(|p| convoked.iter().any(|c| c.as_deref() == Some(p.id.as_str())))
-        .collect();
-    // Guests of a bilan who received their convocation get the news too.
-    let mut guests = Vec::new();
-    for g in crate::models::guest::list_for_session(conn, &session.id)? {
-        if crate::models::guest::was_convoked(conn, &g)? {
-            guests.push(g);
-        }
-    }
-    if participants.is_empty() && guests.is_empty() {
-        return Ok(0);
-    }
-    let count = participants.len() + guests.len();
-    let review = co.schedule(&mail.schedule).review_before_send;
-    let dla_name = dla::get(conn, &co.dla_id)?.name;
-    let renderer = Renderer::new(&mail.templates);
-    let facts = SessionFacts::from_session(session, &co.name, &associations);
-    let organizer = CalendarPerson {
-        name: if co.officer_name.trim().is_empty() {
-            mail.from_name.clone()
-        } else {
-            co.officer_name.trim().to_string()
-        },
-        email: mail.from_address.clone(),
     };
-    let secret = crate::models::feed::secret(conn)?;
-    let stamp = chrono::Utc::now();
-    for p in participants {
-        let email = SessionEmail {
-            session: facts.clone(),
-            recipient: CalendarPerson {
-                name: p.name.clone(),
-                email: p.email.clone(),
-            },
-            association_name: associations
-                .iter()
-                .find(|a| a.id == p.association_id)
-                .map(|a| a.name.clone())
-                .unwrap_or_default(),
-            organizer: organizer.clone(),
-            dla_name: dla_name.clone(),
-            tasks: Vec::new(),
-            participant_url: crate::models::outbox::SIGN_IN_LINK.to_string(),
-            calendar_url: Some(crate::models::feed::calendar_url(
-                &mail.public_url,
-                &secret,
-                &p,
-            )),
-        };
-        let built = build(&email, &renderer, stamp).map_err(|e| {
-            AppError::Internal(anyhow::anyhow!("{kind} e-mail for {}: {e}", p.email))
-        })?;
-        let mut row = NewEmail::from_email(kind, &session.id, revision, &built, stamp);
-        row.cohort_id = Some(co.id.clone());
-        row.participant_id = Some(p.id.clone());
-        row.draft = review;
-        // News of a session is pointless once it has begun.
-        row.not_after = Some(session.starts_at.and_utc());
-        outbox::enqueue(conn, row)?;
-    }
-    for g in guests {
-        let email =
-            crate::models::guest::for_guest(facts.clone(), &g, organizer.clone(), dla_name.clone());
-        let built = build(&email, &renderer, stamp)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("{kind} e-mail for a guest: {e}")))?;
-        let mut row = NewEmail::from_email(kind, &session.id, revision, &built, stamp);
-        row.cohort_id = Some(co.id.clone());
-        row.draft = review;
-        row.not_after = Some(session.starts_at.and_utc());
-        outbox::enqueue(conn, row)?;
-    }
-    Ok(count)
+    let copies = invite::for_sessions(conn, std::slice::from_ref(&session.id))?;
+    let now = chrono::Utc::now();
+    Ok(invite::sync_session(conn, mail, &ctx, session, deleted, &copies, now)?.queued)
 }

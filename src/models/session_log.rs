@@ -826,11 +826,14 @@ pub fn send_report(
             });
         }
         let renderer = Renderer::new(&mail.templates);
-        let organizer = if r.cohort.officer_name.trim().is_empty() {
-            mail.from_name.clone()
-        } else {
-            r.cohort.officer_name.trim().to_string()
-        };
+        // Signed by the chargé·e de mission, as every email of the cohort.
+        let organizer = crate::models::cohort::answerer(
+            &r.cohort,
+            None,
+            crate::models::cohort::Topic::Cohort,
+            mail,
+        )
+        .name;
         let stamp = chrono::Utc::now();
         let mut sending = ReportSending {
             queued: 0,

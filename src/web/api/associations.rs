@@ -82,7 +82,10 @@ pub async fn update(
 #[utoipa::path(delete, path = "/api/v1/associations/{id}", tag = "Associations", responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    state.write(move |c| association::delete(c, &id)).await?;
+    let mail = state.mail.clone();
+    state
+        .write(move |c| association::delete(c, &id, &mail))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -348,7 +348,10 @@ async fn confirm_delete(state: web::Data<AppState>, path: web::Path<String>) -> 
 
 async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    let a = state.write(move |c| association::delete(c, &id)).await?;
+    let mail = state.mail.clone();
+    let a = state
+        .write(move |c| association::delete(c, &id, &mail))
+        .await?;
     Ok(redirect(
         &format!("/cohortes/{}", a.cohort_id),
         Some("association_retiree"),

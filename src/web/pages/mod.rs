@@ -410,6 +410,10 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
         "participant_retire" => "La personne a été retirée.",
         "seance_creee" => "La séance a été ajoutée au programme.",
         "seance_modifiee" => "La séance a été enregistrée.",
+        "seance_modifiee_avis" => {
+            "La séance a été enregistrée. Les personnes qui ont déjà reçu la convocation \
+             reçoivent l'invitation mise à jour (page « Envois » de la cohorte)."
+        }
         "seance_supprimee" => "La séance a été supprimée.",
         "invite_ajoute" => {
             "L'invité·e a été ajouté·e : sa convocation suit celle de l'association."

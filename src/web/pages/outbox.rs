@@ -46,7 +46,9 @@ pub fn kind_label(kind: &str) -> &str {
     match kind {
         "convocation" => "Convocation",
         "session_moved" => "Séance déplacée",
+        "session_updated" => "Séance modifiée",
         "session_cancelled" => "Séance annulée",
+        "invite_withdrawn" => "Retrait de l'agenda",
         "homework_assigned" => "Travail préparatoire",
         "homework_reminder" => "Rappel de travail",
         "homework_overdue" => "Travail en retard",

@@ -280,12 +280,20 @@ async fn update(
     Form(input): Form<SessionInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    let (sid, i) = (id.clone(), input.clone());
+    let (sid, i, mail) = (id.clone(), input.clone(), state.mail.clone());
     match state
-        .write(move |c| session::update_details(c, &sid, &i))
+        .write(move |c| {
+            let s = session::update_details(c, &sid, &i)?;
+            // Now rather than at the planner's sync, to say so on the page.
+            session::notify(c, &mail, &s, false)
+        })
         .await
     {
-        Ok(_) => Ok(redirect(&format!("/seances/{id}"), Some("seance_modifiee"))),
+        Ok(0) => Ok(redirect(&format!("/seances/{id}"), Some("seance_modifiee"))),
+        Ok(_) => Ok(redirect(
+            &format!("/seances/{id}"),
+            Some("seance_modifiee_avis"),
+        )),
         Err(e) => {
             let (s, co, associations, _) = load(&state, &id).await?;
             rerender(

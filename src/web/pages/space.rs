@@ -12,10 +12,10 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use crate::error::AppError;
-use crate::mail::ics::{self, CalendarPerson, Invite, Method, session_uid};
+use crate::mail::ics::{self, Invite, Method, session_uid};
 use crate::mail::session::SessionFacts;
 use crate::models::feed::{self, Purpose};
-use crate::models::{association, cohort, participant, session};
+use crate::models::{association, cohort, session};
 use crate::web::AppState;
 use crate::web::pages::{PageResult, private, render_status};
 
@@ -35,7 +35,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// What the calendar feed shows: the participant's sessions (collective ones and their
 /// association's bilan).
 struct Seen {
-    participant: participant::Participant,
     cohort: cohort::Cohort,
     sessions: Vec<session::Session>,
     associations: Vec<association::Association>,
@@ -52,7 +51,6 @@ async fn load(state: &AppState, participant_id: String, token: String) -> Result
             .collect();
         Ok(Seen {
             associations: vec![a],
-            participant: p,
             cohort: co,
             sessions,
         })
@@ -67,14 +65,8 @@ async fn calendar(
     let (pid, token) = path.into_inner();
     let token = token.strip_suffix(".ics").unwrap_or(&token).to_string();
     let seen = load(&state, pid, token).await?;
-    let organizer = CalendarPerson {
-        name: state.mail.from_name.clone(),
-        email: state.mail.from_address.clone(),
-    };
-    let attendee = CalendarPerson {
-        name: seen.participant.name.clone(),
-        email: seen.participant.email.clone(),
-    };
+    // Named as in the invites; no ATTENDEE: a published calendar invites nobody.
+    let organizer = cohort::answerer(&seen.cohort, None, cohort::Topic::Cohort, &state.mail);
     let events: Vec<Invite> = seen
         .sessions
         .iter()
@@ -94,7 +86,7 @@ async fn calendar(
                 starts_at: facts.starts_at,
                 ends_at: facts.ends_at,
                 organizer: organizer.clone(),
-                attendee: attendee.clone(),
+                attendee: None,
                 stamp: s.updated_at.and_utc(),
             }
         })
