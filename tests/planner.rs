@@ -989,7 +989,18 @@ async fn without_an_officer_replies_reach_the_dla_contact_address_typed_on_its_f
     let parsed = MessageParser::default().parse(&raw).unwrap();
     let reply_to = parsed.reply_to().and_then(|r| r.first()).expect("Reply-To");
     assert_eq!(reply_to.address(), Some("contact@dla33.fr"));
-    assert_eq!(reply_to.name(), Some("DLA de la Gironde"));
+    // Named as the emails are signed without an officer: the sending name.
+    assert_eq!(reply_to.name(), Some(app.config.mail.from_name.as_str()));
+    // The invite's ORGANIZER is that same address, so that « Accepter » reaches it.
+    let ics = String::from_utf8_lossy(&raw).replace("\r\n ", "");
+    assert!(
+        ics.contains("mailto:contact@dla33.fr"),
+        "ORGANIZER:\n{}",
+        ics.lines()
+            .filter(|l| l.starts_with("ORGANIZER"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 #[actix_web::test]

@@ -128,13 +128,16 @@ pub enum Topic {
 /// invite (the ORGANIZER) should reach. The cohort's chargé·e de mission
 /// (`officer_name`, `officer_email`); for the compte rendu, the consultant·e assigned
 /// (`consultant`, when one is given and has an address); when no officer is set, the
-/// DLA's address — Cohorte keeps none per DLA, so the sending address stands for it
-/// (`mail.from_name`, `mail.from_address`: the instance sends for its DLA).
+/// DLA's contact address (`dla_email`, its `dlas.email`), and without one the sending
+/// address (`mail.from_address`), under the sending name (`mail.from_name`: the emails
+/// are then signed « Cohorte », DLA de …).
 ///
 /// The one place that decides it: the invites' ORGANIZER (`models::invite`, the planner,
-/// the calendar feed) and the emails' signature take it from here.
+/// the calendar feed), the emails' signature and their `Reply-To`
+/// (`models::outbox::personalise`) take it from here.
 pub fn answerer(
     co: &Cohort,
+    dla_email: &str,
     consultant: Option<&consultant::Consultant>,
     topic: Topic,
     mail: &crate::models::outbox::MailContext,
@@ -156,10 +159,12 @@ pub fn answerer(
         } else {
             name.to_string()
         },
-        email: if email.is_empty() {
-            mail.from_address.clone()
-        } else {
+        email: if !email.is_empty() {
             email.to_string()
+        } else if !dla_email.trim().is_empty() {
+            dla_email.trim().to_string()
+        } else {
+            mail.from_address.clone()
         },
     }
 }
@@ -955,19 +960,23 @@ mod tests {
             "Claire Martin".to_string(),
             "claire.martin@dla33.fr".to_string(),
         );
-        assert_eq!(who(answerer(&co, None, Topic::Cohort, &mail())), officer);
         assert_eq!(
-            who(answerer(&co, Some(&k), Topic::Cohort, &mail())),
+            who(answerer(&co, "", None, Topic::Cohort, &mail())),
+            officer
+        );
+        assert_eq!(
+            who(answerer(&co, "", Some(&k), Topic::Cohort, &mail())),
             officer,
             "the consultant answers for the compte rendu only"
         );
         assert_eq!(
-            who(answerer(&co, Some(&k), Topic::Report, &mail())),
+            who(answerer(&co, "", Some(&k), Topic::Report, &mail())),
             ("Jeanne Roux".into(), "jeanne.roux@conseil.fr".into())
         );
         assert_eq!(
             who(answerer(
                 &co,
+                "",
                 Some(&consultant(" ")),
                 Topic::Report,
                 &mail()
@@ -981,11 +990,11 @@ mod tests {
     fn without_an_officer_the_dla_sending_address_answers() {
         let co = cohort("", "");
         assert_eq!(
-            who(answerer(&co, None, Topic::Cohort, &mail())),
+            who(answerer(&co, "", None, Topic::Cohort, &mail())),
             ("DLA de la Gironde".into(), "contact@dla33.fr".into())
         );
         assert_eq!(
-            who(answerer(&co, None, Topic::Report, &mail())),
+            who(answerer(&co, "", None, Topic::Report, &mail())),
             ("DLA de la Gironde".into(), "contact@dla33.fr".into())
         );
     }

@@ -221,11 +221,12 @@ impl Context {
         }
         let associations = association::list_for_cohort(conn, &co.id)?;
         let ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
+        let dla = dla::get(conn, &co.dla_id)?;
         Ok(Some(Context {
             participants: participant::list_reachable(conn, &ids)?,
             guests: guest::list_for_cohort(conn, &co.id)?,
-            dla_name: dla::get(conn, &co.dla_id)?.name,
-            organizer: cohort::answerer(&co, None, cohort::Topic::Cohort, mail),
+            organizer: cohort::answerer(&co, &dla.email, None, cohort::Topic::Cohort, mail),
+            dla_name: dla.name,
             secret: feed::secret(conn)?,
             review: co.schedule(&mail.schedule).review_before_send,
             associations,

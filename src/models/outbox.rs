@@ -201,7 +201,7 @@ pub fn personalise(
 ) -> Result<crate::mail::Headers, AppError> {
     use crate::models::account::{self, LinkPurpose, LinkTarget};
     let mut headers = crate::mail::Headers {
-        reply_to: answers_for(conn, row)?,
+        reply_to: answers_for(conn, mail, row)?,
         auto_submitted: row.kind != crate::models::session_log::REPORT_KIND,
         unsubscribe: None,
     };
@@ -247,45 +247,44 @@ pub fn personalise(
 }
 
 /// Who a reply to a cohort's email should reach, since the sending address is nobody's
-/// mailbox: the consultant·e for the compte rendu they wrote, the cohort's chargé·e de
-/// mission otherwise, else the DLA's contact address; nobody (replies go to the sender)
-/// when there is no usable address, or it is the recipient's.
+/// mailbox: [`crate::models::cohort::answerer`] (the consultant·e for the compte rendu
+/// they wrote, the chargé·e de mission, the DLA's contact address); nobody — replies go to
+/// the sender — when that is the sending address itself or the recipient's.
 fn answers_for(
     conn: &mut Conn,
+    mail: &MailContext,
     row: &OutboxEmail,
 ) -> Result<Option<lettre::message::Mailbox>, AppError> {
+    use crate::models::cohort::{self, Topic};
     let Some(cohort_id) = &row.cohort_id else {
         return Ok(None);
     };
-    // A cohort or consultant gone meanwhile takes nothing from the email.
-    let co = match crate::models::cohort::get(conn, cohort_id) {
+    // A cohort gone meanwhile takes nothing from the email.
+    let co = match cohort::get(conn, cohort_id) {
         Err(AppError::NotFound(_)) => return Ok(None),
         other => other?,
     };
-    let (name, address) = if row.kind == crate::models::session_log::REPORT_KIND
-        && let Some(cid) = &co.consultant_id
-    {
-        match crate::models::consultant::get(conn, cid) {
-            Err(AppError::NotFound(_)) => return Ok(None),
-            other => {
-                let c = other?;
-                (c.name, c.email)
-            }
-        }
-    } else if !co.officer_email.trim().is_empty() {
-        (co.officer_name, co.officer_email)
+    let (topic, consultant) = if row.kind == crate::models::session_log::REPORT_KIND {
+        let consultant = match &co.consultant_id {
+            Some(id) => match crate::models::consultant::get(conn, id) {
+                Err(AppError::NotFound(_)) => None,
+                other => Some(other?),
+            },
+            None => None,
+        };
+        (Topic::Report, consultant)
     } else {
-        let dla = crate::models::dla::get(conn, &co.dla_id)?;
-        (dla.name, dla.email)
+        (Topic::Cohort, None)
     };
-    if address.trim().is_empty()
-        || address
-            .trim()
-            .eq_ignore_ascii_case(row.recipient_email.trim())
+    let dla_email = crate::models::dla::get(conn, &co.dla_id)?.email;
+    let who = cohort::answerer(&co, &dla_email, consultant.as_ref(), topic, mail);
+    let address = who.email.trim();
+    if address.eq_ignore_ascii_case(mail.from_address.trim())
+        || address.eq_ignore_ascii_case(row.recipient_email.trim())
     {
         return Ok(None);
     }
-    Ok(crate::mail::render::mailbox(&name, &address).ok())
+    Ok(crate::mail::render::mailbox(&who.name, address).ok())
 }
 
 /// An email to queue. Build it with [`NewEmail::from_email`] and adjust the public fields.

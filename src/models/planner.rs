@@ -235,10 +235,13 @@ impl Facts {
         let ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
         let sessions = session::list_for_cohort(conn, &co.id)?;
         let session_ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
+        let dla = dla::get(conn, &co.dla_id)?;
         Ok(Some(Facts {
             schedule: co.schedule(&mail.schedule),
             published,
-            dla_name: dla::get(conn, &co.dla_id)?.name,
+            // Who answers for the cohort signs and organizes.
+            organizer: cohort::answerer(&co, &dla.email, None, cohort::Topic::Cohort, mail),
+            dla_name: dla.name,
             // Anonymised people get nothing more (their pending rows are cancelled).
             participants: participant::list_reachable(conn, &ids)?,
             copies: invite::for_sessions(conn, &session_ids)?,
@@ -248,8 +251,6 @@ impl Facts {
             guests: guest::list_for_cohort(conn, &co.id)?,
             evaluations: evaluation::list_for_cohort(conn, &co.id)?,
             secret: feed::secret(conn)?,
-            // Who answers for the cohort signs and organizes.
-            organizer: cohort::answerer(&co, None, cohort::Topic::Cohort, mail),
             associations,
             cohort: co,
         }))

@@ -826,9 +826,11 @@ pub fn send_report(
             });
         }
         let renderer = Renderer::new(&mail.templates);
-        // Signed by the chargé·e de mission, as every email of the cohort.
+        // Signed by the chargé·e de mission, as every email of the cohort (by name: the
+        // address, where the DLA's would count, is not needed).
         let organizer = crate::models::cohort::answerer(
             &r.cohort,
+            "",
             None,
             crate::models::cohort::Topic::Cohort,
             mail,

@@ -36,6 +36,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// association's bilan).
 struct Seen {
     cohort: cohort::Cohort,
+    /// The DLA's contact address, for the ORGANIZER ([`cohort::answerer`]).
+    dla_email: String,
     sessions: Vec<session::Session>,
     associations: Vec<association::Association>,
 }
@@ -51,6 +53,7 @@ async fn load(state: &AppState, participant_id: String, token: String) -> Result
             .collect();
         Ok(Seen {
             associations: vec![a],
+            dla_email: crate::models::dla::get(c, &co.dla_id)?.email,
             cohort: co,
             sessions,
         })
@@ -66,7 +69,13 @@ async fn calendar(
     let token = token.strip_suffix(".ics").unwrap_or(&token).to_string();
     let seen = load(&state, pid, token).await?;
     // Named as in the invites; no ATTENDEE: a published calendar invites nobody.
-    let organizer = cohort::answerer(&seen.cohort, None, cohort::Topic::Cohort, &state.mail);
+    let organizer = cohort::answerer(
+        &seen.cohort,
+        &seen.dla_email,
+        None,
+        cohort::Topic::Cohort,
+        &state.mail,
+    );
     let events: Vec<Invite> = seen
         .sessions
         .iter()
