@@ -256,10 +256,17 @@ fn bookkeeping_only(emails: &[Email], now: DateTime<Utc>) -> Duration {
             break;
         }
         for id in due {
-            let row = outbox::claim(&mut conn, &id, || format!("<{id}@bench>"))
+            let row = outbox::claim(&mut conn, &id, now, || format!("<{id}@bench>"))
                 .unwrap()
                 .expect("claimed");
-            assert!(outbox::record(&mut conn, &row.id, Next::Sent, 1, None, now).unwrap());
+            let sent = outbox::Outcome {
+                next: Next::Sent,
+                attempts: 1,
+                unconfirmed: 0,
+                error: None,
+                detail: None,
+            };
+            assert!(outbox::record(&mut conn, &row, &sent, now).unwrap());
             done += 1;
         }
     }

@@ -449,6 +449,7 @@ fn dispatcher(
     let from = cohorte::mail::sender(&config.mail).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut dispatcher = cohorte::mail::dispatch::Dispatcher::new(pool, transport, from);
     dispatcher.lease = config.mail.sending_lease();
+    dispatcher.give_up_after = config.mail.give_up_after();
     let templates = std::sync::Arc::new(cohorte::templates::build(&config.templates.dir)?);
     let mail = cohorte::models::outbox::MailContext::new(config, templates);
     // Each pass plans, purges the ended cohorts' personal data at most once an hour, and

@@ -68,20 +68,21 @@ fn mark_all_sent(app: &TestApp, cohort: &str, at: chrono::DateTime<Utc>) {
         .unwrap();
     for id in ids {
         diesel::update(outbox_emails::table.find(&id))
-            .set(outbox_emails::status.eq("sending"))
+            .set((
+                outbox_emails::status.eq("sending"),
+                outbox_emails::claim_token.eq("mark-all-sent"),
+            ))
             .execute(&mut conn)
             .unwrap();
-        assert!(
-            outbox::record(
-                &mut conn,
-                &id,
-                cohorte::domain::outbox::Next::Sent,
-                1,
-                None,
-                at
-            )
-            .unwrap()
-        );
+        let row = outbox::get(&mut conn, &id).unwrap();
+        let sent = outbox::Outcome {
+            next: cohorte::domain::outbox::Next::Sent,
+            attempts: 1,
+            unconfirmed: 0,
+            error: None,
+            detail: None,
+        };
+        assert!(outbox::record(&mut conn, &row, &sent, at).unwrap());
     }
 }
 
