@@ -711,11 +711,14 @@ fn the_migration_moves_the_bodies_out_and_back() {
             ics: Some("BEGIN:VCALENDAR".into()),
         }
     );
-    // The row keeps its invitation's method; deleting it deletes its bodies.
+    // The row keeps its invitation's method; deleting it deletes its bodies. (Read by
+    // column: the row struct has the columns of later migrations, not applied here.)
     assert_eq!(
-        outbox::get(&mut conn, "sent")
+        outbox_emails::table
+            .find("sent")
+            .select(outbox_emails::ics_method)
+            .first::<Option<String>>(&mut conn)
             .unwrap()
-            .ics_method
             .as_deref(),
         Some("REQUEST")
     );
