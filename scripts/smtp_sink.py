@@ -19,6 +19,10 @@ random domain of their own, so each test sees the fault once whatever ran before
               comes only after --slow-secs seconds (5 by default), other connections
               being served meanwhile. A client killed while it waits has delivered the
               message without knowing it: what a crashed dispatcher leaves behind.
+  close@…   → every time: the message is kept and accepted (250), then the sink closes the
+              connection, as a server does on an idle connection or after its limit of
+              emails per connection: a client that keeps connections finds out at its next
+              command.
   slowN@…   → the same, with a reply N seconds after the final dot (N a whole or decimal
               number: slow35@ = 35 s, slow0.5@ = half a second), so that each test picks
               the relay's delay: slow35@ is a relay slower than lettre's old 30 s timeout
@@ -99,6 +103,9 @@ class Sink:
         if delay > 0:
             # Kept above; a client killed, or timed out, during this pause never learns it.
             await asyncio.sleep(delay)
+        if "close" in locals_:
+            # Runs after the reply is written (close() flushes what is buffered first).
+            server.loop.call_soon(server.transport.close)
         return "250 Message accepted for delivery"
 
     def delay_of(self, local):

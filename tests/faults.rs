@@ -807,26 +807,58 @@ fn past_the_data_end_timeout_an_email_is_sent_again_once_with_its_message_id_the
 }
 
 #[test]
-fn the_emails_of_a_pass_share_one_connection_and_a_dropped_one_is_replaced() {
+fn the_emails_of_a_pass_share_one_connection_which_is_replaced_when_it_breaks() {
     let db = db();
     let d = domain();
     let at = |minutes: i64| t0() - Duration::minutes(minutes);
-    // In this order: three fine, one whose connection drops after its message, two fine.
-    let mut rows = Vec::new();
-    for (i, who) in ["a0", "a1", "a2", "drop", "b0", "b1"].iter().enumerate() {
-        rows.push(enqueue(
-            &db.pool,
-            plain(&format!("s{i}"), &format!("{who}@{d}"), at(10 - i as i64)),
-        ));
-    }
+    // In this order: fine; refused at RCPT (the transaction stays open: RSET before the
+    // next); fine twice; accepted then closed by the server; fine (its MAIL meets the
+    // closed connection: it goes at once on a new one); dropped before the reply to its
+    // final dot (an unknown outcome); fine twice.
+    let who = [
+        "a0", "refuse", "a1", "a2", "close", "b0", "drop", "c0", "c1",
+    ];
+    let rows: Vec<OutboxEmail> = who
+        .iter()
+        .enumerate()
+        .map(|(i, who)| {
+            enqueue(
+                &db.pool,
+                plain(&format!("s{i}"), &format!("{who}@{d}"), at(20 - i as i64)),
+            )
+        })
+        .collect();
     let stats = dispatcher(&db.pool).run_once(t0()).unwrap();
-    assert_eq!((stats.sent, stats.retried), (5, 1), "{stats:?}");
-    let peer =
-        |row: &OutboxEmail| smtp::peer_of(reload(&db.pool, row).message_id.as_deref().unwrap());
-    let first = peer(&rows[0]);
-    assert_eq!(peer(&rows[1]), first);
-    assert_eq!(peer(&rows[2]), first);
-    let after = peer(&rows[4]);
-    assert_ne!(after, first, "a new connection after the drop");
-    assert_eq!(peer(&rows[5]), after);
+    assert_eq!(
+        (stats.sent, stats.failed, stats.retried),
+        (7, 1, 1),
+        "{stats:?}"
+    );
+    for (row, who) in rows.iter().zip(who) {
+        let r = reload(&db.pool, row);
+        let expected = match who {
+            "refuse" => Status::Failed,
+            "drop" => Status::Scheduled,
+            _ => Status::Sent,
+        };
+        assert_eq!(r.status(), expected, "{r:?}");
+        if expected == Status::Sent {
+            assert_eq!(r.attempts, 1, "{r:?}");
+            assert_received_once(&r);
+        }
+    }
+    let peer = |i: usize| smtp::peer_of(reload(&db.pool, &rows[i]).message_id.as_deref().unwrap());
+    let first = peer(0);
+    assert_eq!(
+        peer(2),
+        first,
+        "the same connection after a refused recipient"
+    );
+    assert_eq!(peer(3), first);
+    assert_eq!(peer(4), first);
+    let second = peer(5);
+    assert_ne!(second, first, "a new connection after the server closed it");
+    let third = peer(7);
+    assert_ne!(third, second, "a new connection after the drop");
+    assert_eq!(peer(8), third);
 }

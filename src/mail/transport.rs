@@ -14,8 +14,9 @@
 //!   [`Fault::Dropped`] at [`Stage::Message`], which the dispatcher sends again at most
 //!   once, with the same Message-ID (`domain::outbox`).
 //! - **One connection per pass.** A [`Session`] keeps its connection from one email to the
-//!   next (RSET between two), reconnects after a connection error, and QUITs when it is
-//!   closed; `SmtpTransport` without its `pool` feature opened one connection per email.
+//!   next (RSET after a transaction that did not complete), reconnects after a connection
+//!   error, and QUITs when it is closed; `SmtpTransport` without its `pool` feature opened
+//!   one connection per email.
 //!
 //! lettre 0.11.23 writes a message and its final `\r\n.\r\n` in two writes and exposes no
 //! way to set `TCP_NODELAY` (its `NetworkStream` is private to `SmtpConnection`, with no
@@ -57,7 +58,7 @@ use crate::domain::outbox::Attempt;
 pub struct SmtpTimeouts {
     /// Connecting (TCP, TLS), the greeting, EHLO, STARTTLS, AUTH: 5 minutes.
     pub greeting_secs: u64,
-    /// MAIL FROM (and RSET between two emails): 5 minutes.
+    /// MAIL FROM (and RSET after a transaction that did not complete): 5 minutes.
     pub mail_secs: u64,
     /// Each RCPT TO: 5 minutes.
     pub rcpt_secs: u64,
@@ -98,7 +99,8 @@ impl SmtpTimeouts {
     }
 
     /// The longest one email may keep its row `sending` with one recipient: RSET on the
-    /// pass's connection, then a new connection, MAIL, RCPT, DATA and the final reply. The
+    /// pass's connection (after a refused recipient), then a new connection, MAIL, RCPT,
+    /// DATA and the final reply. The
     /// sending lease must be longer (`mail.sending_lease_secs`).
     pub fn longest_exchange(&self) -> Duration {
         Duration::from_secs(
@@ -120,7 +122,7 @@ impl SmtpTimeouts {
 pub enum Stage {
     /// Before any exchange: building the message, reading it, writing the `.eml` file.
     Prepare,
-    /// Connecting, TLS, greeting, EHLO, STARTTLS, AUTH (or RSET on a kept connection).
+    /// Connecting, TLS, greeting, EHLO, STARTTLS, AUTH.
     Connect,
     /// MAIL FROM.
     Sender,
@@ -501,28 +503,39 @@ pub struct SmtpSender {
 /// all in one string so that one write carries it (see the module's documentation).
 pub fn data_with_final_dot(message: &str) -> String {
     let mut out = String::with_capacity(message.len() + message.len() / 64 + 8);
-    let mut line_start = true;
-    let mut after_cr = false;
-    for c in message.chars() {
-        if c == '.' && line_start {
+    let mut rest = message;
+    loop {
+        if rest.starts_with('.') {
             out.push('.');
         }
-        out.push(c);
-        line_start = after_cr && c == '\n';
-        after_cr = c == '\r';
+        match rest.find("\r\n") {
+            Some(end) => {
+                out.push_str(&rest[..end + 2]);
+                rest = &rest[end + 2..];
+            }
+            None => {
+                out.push_str(rest);
+                break;
+            }
+        }
     }
     out.push_str("\r\n.\r\n");
     out
 }
 
-/// Sends messages one after the other, on one SMTP connection kept open between them
-/// (RSET before each reuse), reopened after a connection error; QUIT when the session is
-/// closed or dropped. The file transport's sessions just write files.
+/// Sends messages one after the other, on one SMTP connection kept open between them,
+/// reopened after a connection error; QUIT when the session is closed or dropped. RSET
+/// comes before a message when the previous transaction did not complete (a recipient
+/// refused…); after a completed one (the reply to the final dot) the server has already
+/// reset its state (RFC 5321 § 4.1.1.4), and a RSET would cost one more round trip per
+/// email. A kept connection the server closed meanwhile (idle timeout, a limit of emails
+/// per connection) is seen at MAIL: the email then goes on a new connection at once. The
+/// file transport's sessions just write files.
 pub struct Session<'a> {
     transport: &'a Transport,
     conn: Option<SmtpConnection>,
-    /// Whether `conn` has begun a transaction (then RSET comes before the next).
-    used: bool,
+    /// A transaction (MAIL) is open on `conn` without its final reply: RSET first.
+    open: bool,
 }
 
 impl Session<'_> {
@@ -537,12 +550,18 @@ impl Session<'_> {
             })?;
         match self.transport {
             Transport::Smtp(smtp) => {
-                let result = self.send_smtp(smtp, message);
-                if let Err(e) = &result
-                    && !e.keeps_connection()
+                let envelope = message.envelope();
+                let body = message.formatted();
+                let kept = self.conn.is_some();
+                let mut result = self.transaction(smtp, envelope, &body);
+                if kept
+                    && let Err(e) = &result
+                    && e.stage == Stage::Sender
+                    && matches!(e.fault, Fault::Dropped | Fault::Reply(421))
                 {
-                    // Dropped, timed out, or closing (421): the next message reconnects.
+                    // Closed by the server since the last email: once more, on a new one.
                     self.conn = None;
+                    result = self.transaction(smtp, envelope, &body);
                 }
                 result?;
             }
@@ -554,11 +573,32 @@ impl Session<'_> {
         Ok(message_id)
     }
 
-    fn send_smtp(&mut self, smtp: &SmtpSender, message: &Message) -> Result<(), SendError> {
+    /// One SMTP transaction on the session's connection (opened if need be). A failure
+    /// that leaves the connection unusable (dropped, timed out, 421) closes it.
+    fn transaction(
+        &mut self,
+        smtp: &SmtpSender,
+        envelope: &lettre::address::Envelope,
+        body: &[u8],
+    ) -> Result<(), SendError> {
+        let result = self.exchange(smtp, envelope, body);
+        if let Err(e) = &result
+            && !e.keeps_connection()
+        {
+            self.conn = None;
+        }
+        result
+    }
+
+    fn exchange(
+        &mut self,
+        smtp: &SmtpSender,
+        envelope: &lettre::address::Envelope,
+        body: &[u8],
+    ) -> Result<(), SendError> {
         let t = &smtp.timeouts;
-        let envelope = message.envelope();
-        let body = message.formatted();
-        let conn = self.ready(smtp)?;
+        self.ready(smtp)?;
+        let conn = self.conn.as_mut().expect("connected by ready");
         let at = |stage: Stage| move |e: lettre::transport::smtp::Error| SendError::smtp(stage, &e);
         let timeout = |conn: &mut SmtpConnection, stage: Stage, secs: u64| {
             conn.set_timeout(SmtpTimeouts::of(secs))
@@ -595,6 +635,7 @@ impl Session<'_> {
         }
 
         timeout(conn, Stage::Sender, t.mail_secs)?;
+        self.open = true;
         conn.command(Mail::new(envelope.from().cloned(), parameters))
             .map_err(at(Stage::Sender))?;
         timeout(conn, Stage::Recipient, t.rcpt_secs)?;
@@ -605,35 +646,38 @@ impl Session<'_> {
         timeout(conn, Stage::Data, t.data_secs)?;
         conn.command(Data).map_err(at(Stage::Data))?;
         timeout(conn, Stage::Message, t.data_end_secs)?;
-        match std::str::from_utf8(&body) {
+        let replied = match std::str::from_utf8(body) {
             Ok(text) => conn.command(data_with_final_dot(text)),
             // Never for the messages Cohorte builds; lettre's two writes then.
-            Err(_) => conn.message(&body),
+            Err(_) => conn.message(body),
         }
-        .map_err(at(Stage::Message))?;
-        Ok(())
+        .map_err(at(Stage::Message));
+        // Any reply to the final dot ends the transaction.
+        if replied.is_ok() || replied.as_ref().is_err_and(|e| e.code().is_some()) {
+            self.open = false;
+        }
+        replied.map(|_| ())
     }
 
-    /// The session's connection, reset (RSET) if it carried a message, or a new one.
-    fn ready(&mut self, smtp: &SmtpSender) -> Result<&mut SmtpConnection, SendError> {
+    /// Makes sure the session has a connection ready for a new transaction: the kept one,
+    /// reset (RSET) if a transaction is open on it, or a new one.
+    fn ready(&mut self, smtp: &SmtpSender) -> Result<(), SendError> {
         if let Some(conn) = &mut self.conn {
-            let reset = !conn.has_broken()
-                && (!self.used
+            let usable = !conn.has_broken()
+                && (!self.open
                     || (conn
                         .set_timeout(SmtpTimeouts::of(smtp.timeouts.mail_secs))
                         .is_ok()
                         && conn.command(Rset).is_ok()));
-            if !reset {
-                // The server closed it meanwhile (an idle timeout…): a new one.
+            if !usable {
                 self.conn = None;
             }
         }
         if self.conn.is_none() {
             self.conn = Some(smtp.server.connect(&smtp.timeouts)?);
         }
-        // The message about to go makes the next one start with RSET.
-        self.used = true;
-        Ok(self.conn.as_mut().expect("connected above"))
+        self.open = false;
+        Ok(())
     }
 
     /// QUITs the connection, if one is open. Waits 10 s at most for the server's answer,
@@ -721,7 +765,7 @@ impl Transport {
         Session {
             transport: self,
             conn: None,
-            used: false,
+            open: false,
         }
     }
 
