@@ -3,8 +3,9 @@
 //! An email is queued with [`enqueue`] inside the transaction of the change that causes it,
 //! so that the change and its email are committed together or not at all; its dedup key
 //! (kind, item, recipient, revision) makes queuing the same email twice a no-op. The
-//! dispatcher (`mail::dispatch`) then claims due rows one at a time and records each
-//! attempt with the functions under « Dispatcher ». The chargé·e de mission acts on rows
+//! dispatcher (`mail::dispatch`) then claims due rows one at a time ([`claim`]: only while
+//! due at its pass's instant, under a fresh owner token) and records each attempt
+//! ([`record`]: only by the token's holder) with the functions under « Dispatcher ». The chargé·e de mission acts on rows
 //! with [`release`], [`hold`], [`cancel`] and [`resend`].
 //!
 //! The rendered bodies (text, HTML, invitation) live in `outbox_bodies`, one row per email,
