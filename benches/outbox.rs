@@ -4,10 +4,12 @@
 //! loopback (`scripts/smtp_sink.py`), two ways:
 //!
 //! - **lettre alone**: build each MIME message and send it through the app's `Transport`
-//!   (lettre's blocking SMTP, one connection per message);
+//!   (`Transport::send`: lettre's blocking `SmtpConnection`, one connection per message —
+//!   before issue #18, lettre's `SmtpTransport`);
 //! - **outbox**: queue each email as a row (`models::outbox::enqueue`, one transaction per
 //!   email, as a trigger does) in a SQLite file, then one `Dispatcher::run_once` claims,
-//!   builds, sends and records every row through the same transport.
+//!   builds, sends and records every row through the same transport (one connection for
+//!   the pass since issue #18).
 //!
 //! A third measure takes SMTP out: the dispatcher's database work alone (`due_ids`, `claim`,
 //! `record`) on as many rows. A fourth is a reference for the SMTP exchange itself: the same
@@ -256,10 +258,17 @@ fn bookkeeping_only(emails: &[Email], now: DateTime<Utc>) -> Duration {
             break;
         }
         for id in due {
-            let row = outbox::claim(&mut conn, &id, || format!("<{id}@bench>"))
+            let row = outbox::claim(&mut conn, &id, now, || format!("<{id}@bench>"))
                 .unwrap()
                 .expect("claimed");
-            assert!(outbox::record(&mut conn, &row.id, Next::Sent, 1, None, now).unwrap());
+            let sent = outbox::Outcome {
+                next: Next::Sent,
+                attempts: 1,
+                unconfirmed: 0,
+                error: None,
+                detail: None,
+            };
+            assert!(outbox::record(&mut conn, &row, &sent, now).unwrap());
             done += 1;
         }
     }

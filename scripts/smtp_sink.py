@@ -19,6 +19,18 @@ random domain of their own, so each test sees the fault once whatever ran before
               comes only after --slow-secs seconds (5 by default), other connections
               being served meanwhile. A client killed while it waits has delivered the
               message without knowing it: what a crashed dispatcher leaves behind.
+  close@…   → every time: the message is kept and accepted (250), then the sink closes the
+              connection, as a server does on an idle connection or after its limit of
+              emails per connection: a client that keeps connections finds out at its next
+              command.
+  slowN@…   → the same, with a reply N seconds after the final dot (N a whole or decimal
+              number: slow35@ = 35 s, slow0.5@ = half a second), so that each test picks
+              the relay's delay: slow35@ is a relay slower than lettre's old 30 s timeout
+              yet well within RFC 5321's 10 minutes; with a client timeout shorter than N,
+              the message is kept but the client never learns it (an unknown outcome).
+
+Beside each DIR/<n>.eml the sink writes DIR/<n>.peer, the client's address and port
+("127.0.0.1:41234", written first): messages sent over one connection share it.
 
 Usage: smtp_sink.py --dir DIR [--port N] [--port-file FILE] [--slow-secs S]
                     [--exit-on-stdin-eof]
@@ -30,10 +42,15 @@ server listens. With --exit-on-stdin-eof the sink stops when its parent closes s
 import argparse
 import asyncio
 import os
+import re
 import sys
 import threading
 
 from aiosmtpd.smtp import SMTP
+
+
+# slow@ (the --slow-secs delay) or slowN@ (N seconds, N whole or decimal).
+SLOW = re.compile(r"slow(\d+(?:\.\d+)?)?")
 
 
 class Sink:
@@ -81,18 +98,32 @@ class Sink:
                 server.transport.abort()
                 await asyncio.sleep(60)
                 return "451 4.3.0 not reached: the connection is gone"
-        self.keep(envelope)
-        if "slow" in locals_:
-            # Kept above; a client killed during this pause never learns it.
-            await asyncio.sleep(self.slow_secs)
+        self.keep(envelope, session.peer)
+        delay = max((self.delay_of(local) for local in locals_), default=0)
+        if delay > 0:
+            # Kept above; a client killed, or timed out, during this pause never learns it.
+            await asyncio.sleep(delay)
+        if "close" in locals_:
+            # Runs after the reply is written (close() flushes what is buffered first).
+            server.loop.call_soon(server.transport.close)
         return "250 Message accepted for delivery"
 
-    def keep(self, envelope):
+    def delay_of(self, local):
+        """Seconds a slow@ / slowN@ recipient makes the reply to the final dot wait."""
+        match = SLOW.fullmatch(local)
+        if not match:
+            return 0
+        return float(match.group(1)) if match.group(1) else self.slow_secs
+
+    def keep(self, envelope, peer):
         n = self.next
         self.next += 1
         data = envelope.original_content or envelope.content
         if isinstance(data, str):
             data = data.encode("utf-8")
+        host, port = peer[0], peer[1]
+        with open(os.path.join(self.directory, f"{n}.peer"), "w") as f:
+            f.write(f"{host}:{port}\n")
         path = os.path.join(self.directory, f"{n}.eml")
         partial = os.path.join(self.directory, f".{n}.eml.part")
         with open(partial, "wb") as f:

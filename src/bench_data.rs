@@ -719,6 +719,82 @@ const LAST_NAMES: [&str; 40] = [
     "Blanc",
 ];
 
+/// `cohorte bench-mail`: queues, in a database without cohorts, `count` emails due at
+/// `due`, each to its own address at `domain`, for the email throughput step of `scripts/bench mail` (docs/BENCHMARKS.md).
+/// Each is shaped like a convocation — a text part, an HTML part and an invitation, about
+/// 6 KB as sent — with fixed texts, so that the measure depends on no cohort. Written in
+/// one transaction. Returns how many were queued.
+pub fn queue_emails(
+    conn: &mut Conn,
+    count: usize,
+    domain: &str,
+    due: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, AppError> {
+    use crate::mail::{CalendarPart, Email, Method, Rendered};
+    use crate::models::outbox::{NewEmail, enqueue};
+    if !cohort::is_database_empty(conn)? {
+        return Err(AppError::Conflict {
+            code: "database_not_empty",
+            message: "La base contient des cohortes : les e-mails d'essai se préparent dans une \
+                      base vide (indiquez-en une autre avec DATABASE_URL)."
+                .into(),
+        });
+    }
+    let agenda = "Tour de table des associations et de leurs attentes.\n\
+                  Constats partagés sur les trois piliers du modèle socio-économique : \
+                  richesses humaines, financières et alliances.\n\
+                  Analyse croisée, puis premières pistes d'actions par association.\n";
+    let text = format!(
+        "Bonjour,\n\nVous êtes convoqué·e à la session collective « État des lieux » de la \
+         cohorte « Modèles socio-économiques 2027 », le lundi 15 février 2027 de 9 h 30 à \
+         16 h 00, à la Maison des associations, 12 rue du Palais-Gallien, 33000 Bordeaux.\n\n\
+         Au programme :\n{agenda}\nÀ préparer avant la session : l'état des lieux des \
+         missions et du modèle socio-économique de votre association (à rendre le lundi \
+         8 février 2027).\n\nVotre espace : [lien de connexion personnel]\n\n\
+         L'invitation jointe ajoute la session à votre agenda.\n\nÀ bientôt,\n\
+         Claire Martin, chargée de mission, DLA de la Gironde\n"
+    );
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Convocation\
+         </title></head><body style=\"font-family: sans-serif; line-height: 1.5\">\
+         {}</body></html>",
+        text.split("\n\n")
+            .map(|p| format!("<p>{}</p>", p.replace('\n', "<br>")))
+            .collect::<String>()
+    );
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Cohorte//Cohorte//FR\r\n\
+               METHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:7d1e5b9a-3333-4000-8000-0000000000cc@cohorte\r\n\
+               SEQUENCE:1\r\nDTSTAMP:20270201T080000Z\r\nDTSTART:20270215T083000Z\r\n\
+               DTEND:20270215T150000Z\r\nSUMMARY:État des lieux — Modèles socio-économiques \
+               2027\r\nLOCATION:Maison des associations\\, 12 rue du Palais-Gallien\\, 33000 \
+               Bordeaux\r\nDESCRIPTION:Tour de table des associations et de leurs attentes.\\n\
+               Constats partagés sur les trois piliers.\\nAnalyse croisée.\r\n\
+               ORGANIZER;CN=Claire Martin:mailto:claire.martin@dla33.fr\r\n\
+               ATTENDEE;CN=Participant·e;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:p@example.org\r\n\
+               STATUS:CONFIRMED\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    crate::db::write_tx(conn, |conn| {
+        let mut queued = 0;
+        for i in 0..count {
+            let email = Email {
+                to_name: format!("Participant·e {i}"),
+                to_address: format!("p{i}@{domain}"),
+                rendered: Rendered {
+                    subject: "Convocation : État des lieux, lundi 15 février 2027".into(),
+                    text: text.clone(),
+                    html: html.clone(),
+                },
+                calendar: Some(CalendarPart {
+                    method: Method::Request,
+                    ics: ics.to_string(),
+                }),
+            };
+            let row = NewEmail::from_email("convocation", &format!("bench-{i}"), 1, &email, due);
+            queued += usize::from(enqueue(conn, row)?.is_some());
+        }
+        Ok(queued)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

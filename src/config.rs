@@ -90,6 +90,11 @@ pub struct MailConfig {
     /// Minutes after which an email still to send counts as late for the staff banner and
     /// `GET /api/v1/outbox/status` (`models::outbox::Watch`); above the dispatch interval.
     pub late_after_minutes: u32,
+    /// Hours an email that concerns no session is retried after it was first due, before
+    /// it is marked failed (one about a session is retried until the session starts).
+    pub give_up_after_hours: u32,
+    /// How long each stage of an SMTP exchange may take (`[mail.timeouts]`, RFC 5321).
+    pub timeouts: crate::mail::transport::SmtpTimeouts,
     /// When the automatic emails leave; each cohort may override it.
     pub schedule: crate::domain::schedule::Schedule,
 }
@@ -172,6 +177,11 @@ impl MailConfig {
     /// How long an email may wait past its time before it counts as late.
     pub fn late_after(&self) -> chrono::Duration {
         chrono::Duration::minutes(i64::from(self.late_after_minutes))
+    }
+
+    /// How long an email that concerns no session is retried after it was first due.
+    pub fn give_up_after(&self) -> chrono::Duration {
+        chrono::Duration::hours(self.give_up_after_hours.clamp(1, 24 * 30) as i64)
     }
 }
 
@@ -273,6 +283,28 @@ impl Config {
             anyhow::bail!(
                 "Réglage « mail.smtp_url » (COHORTE_SMTP_URL) invalide : attendu une adresse comme \
                  smtp://utilisateur:motdepasse@serveur:587 ou smtps://serveur:465."
+            );
+        }
+        if !(1..=24 * 30).contains(&self.mail.give_up_after_hours) {
+            anyhow::bail!(
+                "Réglage « mail.give_up_after_hours » invalide : entre 1 et 720 heures (par \
+                 défaut 48)."
+            );
+        }
+        if let Err(key) = self.mail.timeouts.check() {
+            anyhow::bail!(
+                "Réglage « mail.timeouts.{key} » invalide : une attente entre 1 et 3600 secondes."
+            );
+        }
+        let longest = self.mail.timeouts.longest_exchange().as_secs();
+        if self.mail.sending_lease_secs < longest && self.mail.sending_lease_secs >= 120 {
+            // A second dispatcher could take over, and send again, an email whose server is
+            // still within its timeouts.
+            tracing::warn!(
+                lease = self.mail.sending_lease_secs,
+                longest_exchange = longest,
+                "mail.sending_lease_secs is below the longest SMTP exchange mail.timeouts allow: \
+                 a slow server's email may be sent twice"
             );
         }
         if self.mail.sending_lease_secs < 120 {
@@ -496,6 +528,44 @@ mod tests {
             jail.set_env("COHORTE_MAIL__FROM_ADDRESS", "not an address");
             let err = Config::load_from(None, None).unwrap_err().to_string();
             assert!(err.contains("mail.from_address"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn smtp_timeouts_default_to_rfc_5321_and_the_lease_outlasts_them() {
+        let mail = Config::defaults().mail;
+        assert_eq!(
+            mail.timeouts,
+            crate::mail::transport::SmtpTimeouts::default()
+        );
+        let t = mail.timeouts;
+        assert_eq!(
+            (
+                t.greeting_secs,
+                t.mail_secs,
+                t.rcpt_secs,
+                t.data_secs,
+                t.data_end_secs
+            ),
+            (300, 300, 300, 120, 600)
+        );
+        assert!(mail.sending_lease_secs >= t.longest_exchange().as_secs());
+        assert_eq!(mail.give_up_after(), crate::domain::outbox::GIVE_UP_AFTER);
+    }
+
+    #[test]
+    fn a_zero_smtp_timeout_or_give_up_delay_is_refused_at_start() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("COHORTE_MAIL__TIMEOUTS__DATA_END_SECS", "0");
+            let err = Config::load_from(None, None).unwrap_err().to_string();
+            assert!(err.contains("mail.timeouts.data_end_secs"), "{err}");
+            jail.set_env("COHORTE_MAIL__TIMEOUTS__DATA_END_SECS", "5");
+            let c = Config::load_from(None, None).expect("valid");
+            assert_eq!(c.mail.timeouts.data_end_secs, 5);
+            jail.set_env("COHORTE_MAIL__GIVE_UP_AFTER_HOURS", "0");
+            let err = Config::load_from(None, None).unwrap_err().to_string();
+            assert!(err.contains("mail.give_up_after_hours"), "{err}");
             Ok(())
         });
     }

@@ -616,8 +616,12 @@ fn mail_history(
             .set((
                 outbox_emails::status.eq(Status::Failed.as_str()),
                 outbox_emails::sent_at.eq(None::<chrono::NaiveDateTime>),
-                outbox_emails::last_error.eq(Some(format!(
-                    "550 5.1.1 <{}> : boîte aux lettres inconnue (refus définitif)",
+                outbox_emails::last_error.eq(Some(
+                    "Adresse refusée par le serveur du destinataire (550).",
+                )),
+                outbox_emails::last_error_detail.eq(Some(format!(
+                    "RCPT TO : permanent error (550): 5.1.1 <{}>: Recipient address rejected: \
+                     User unknown in virtual mailbox table",
                     r.recipient_email
                 ))),
             ))
@@ -630,10 +634,9 @@ fn mail_history(
                 outbox_emails::status.eq(Status::Missed.as_str()),
                 outbox_emails::sent_at.eq(None::<chrono::NaiveDateTime>),
                 outbox_emails::attempts.eq(3),
-                outbox_emails::last_error.eq(Some(
-                    "Serveur SMTP injoignable (connexion refusée) ; la séance a commencé avant \
-                     qu'il ne revienne."
-                        .to_string(),
+                outbox_emails::last_error.eq(Some("Le serveur d'envoi ne répond pas.")),
+                outbox_emails::last_error_detail.eq(Some(
+                    "connexion : Connection error: Connection refused (os error 111)",
                 )),
             ))
             .execute(conn)?;

@@ -1,5 +1,5 @@
 //! The `cohorte` command: `serve` (default), `migrate`, `dispatch`, `demo`, `purge`,
-//! `bench-data`.
+//! `bench-data`, `bench-mail`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -79,6 +79,18 @@ enum Command {
     /// Purge now the personal data of cohorts ended more than privacy.purge_after_months
     /// months ago (also done every hour by the dispatcher), and exit.
     Purge,
+    /// Queue N emails due at --now (shaped like a convocation, each to its own address),
+    /// for the email throughput step of scripts/bench, and exit. Not for a real instance.
+    BenchMail {
+        #[arg(long, default_value_t = 1000)]
+        emails: usize,
+        /// The recipients' domain: p0@<domain>, p1@<domain>…
+        #[arg(long, default_value = "banc-essai.example")]
+        domain: String,
+        /// When they are due (RFC 3339); now by default.
+        #[arg(long, value_parser = parse_instant)]
+        now: Option<chrono::DateTime<chrono::Utc>>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -201,6 +213,23 @@ fn run() -> anyhow::Result<()> {
                 "Purge des données personnelles : {n} cohorte(s) terminée(s) depuis plus de {months} mois purgée(s)."
             );
             println!("Durée de la purge : {} ms.", started.elapsed().as_millis());
+            Ok(())
+        }
+        Command::BenchMail {
+            emails,
+            domain,
+            now,
+        } => {
+            let pool = cohorte::db::connect_with(&config.database, 1)?;
+            let mut conn = pool.get()?;
+            let queued = cohorte::bench_data::queue_emails(
+                &mut conn,
+                emails,
+                &domain,
+                now.unwrap_or_else(chrono::Utc::now),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{queued} e-mail(s) en attente d'envoi.");
             Ok(())
         }
         Command::BenchData {
@@ -449,6 +478,7 @@ fn dispatcher(
     let from = cohorte::mail::sender(&config.mail).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut dispatcher = cohorte::mail::dispatch::Dispatcher::new(pool, transport, from);
     dispatcher.lease = config.mail.sending_lease();
+    dispatcher.give_up_after = config.mail.give_up_after();
     let templates = std::sync::Arc::new(cohorte::templates::build(&config.templates.dir)?);
     let mail = cohorte::models::outbox::MailContext::new(config, templates);
     // Each pass plans, purges the ended cohorts' personal data at most once an hour, and

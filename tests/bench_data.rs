@@ -127,3 +127,32 @@ fn bench_data_builds_cohorts_with_their_history_and_the_benchmark_accounts() {
     let again = bench_data(dir.path(), &db);
     assert!(!again.status.success());
 }
+
+#[test]
+fn bench_mail_queues_due_emails_in_an_empty_database_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mail.sqlite3");
+    let pool = cohorte::db::connect(db.to_str().unwrap(), 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    let due = chrono::DateTime::parse_from_rfc3339("2027-02-01T08:00:00Z")
+        .unwrap()
+        .to_utc();
+    assert_eq!(
+        cohorte::bench_data::queue_emails(&mut conn, 3, "banc.example", due).unwrap(),
+        3
+    );
+    let due_ids = cohorte::models::outbox::due_ids(&mut conn, due, 10).unwrap();
+    assert_eq!(due_ids.len(), 3, "all due at once");
+    let row = cohorte::models::outbox::get_full(&mut conn, &due_ids[0]).unwrap();
+    assert!(row.recipient_email.ends_with("@banc.example"), "{row:?}");
+    assert!(row.ics.is_some() && row.body_html.len() > 1000, "{row:?}");
+    drop(conn);
+
+    // Never into an instance with cohorts: a real one would send them.
+    let built = bench_data(dir.path(), &dir.path().join("bench.sqlite3"));
+    assert!(built.status.success());
+    let pool = cohorte::db::connect(dir.path().join("bench.sqlite3").to_str().unwrap(), 1).unwrap();
+    let err = cohorte::bench_data::queue_emails(&mut pool.get().unwrap(), 3, "banc.example", due)
+        .unwrap_err();
+    assert_eq!(err.code(), "database_not_empty");
+}

@@ -1342,6 +1342,78 @@ async fn resending_with_an_invalid_address_is_refused_beside_the_field_and_keeps
 }
 
 #[actix_web::test]
+async fn a_failed_email_says_what_happened_in_french_with_the_raw_error_in_a_detail() {
+    use cohorte::db::schema::outbox_emails;
+    use diesel::prelude::*;
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    let id = queue_email(&app, &cohort, "s1", "nadia@jardins.fr", false);
+    // As the dispatcher records a 550 at RCPT (tests/outbox.rs checks that it does).
+    let raw = "RCPT TO : permanent error (550): 5.1.1 <nadia@jardins.fr>: Mailbox unavailable";
+    diesel::update(outbox_emails::table.find(&id))
+        .set((
+            outbox_emails::status.eq("failed"),
+            outbox_emails::attempts.eq(1),
+            outbox_emails::last_error.eq(Some(
+                "Adresse refusée par le serveur du destinataire (550).",
+            )),
+            outbox_emails::last_error_detail.eq(Some(raw)),
+        ))
+        .execute(&mut app.pool.get().unwrap())
+        .unwrap();
+
+    let html = app
+        .get(&format!("/cohortes/{cohort}/envois"))
+        .await
+        .expect(200)
+        .text();
+    let row = &html[html.find(&format!("id=\"envoi-{id}\"")).unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("Adresse refusée par le serveur du destinataire (550)."),
+        "{row}"
+    );
+    // The raw error is there for whoever investigates, folded, and escaped.
+    let details = &row[row.find("<details").expect("a <details> element")..];
+    assert!(
+        details.contains("<summary>Détail technique</summary>"),
+        "{row}"
+    );
+    assert!(
+        details.contains("&lt;nadia@jardins.fr&gt;: Mailbox unavailable"),
+        "{row}"
+    );
+    assert!(!row.contains("<nadia@jardins.fr>"), "{row}");
+
+    // The API gives both, and never the dispatcher's claim token.
+    let list = app
+        .get(&format!("/api/v1/cohorts/{cohort}/outbox"))
+        .await
+        .expect(200)
+        .json();
+    let item = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        item["last_error"],
+        "Adresse refusée par le serveur du destinataire (550)."
+    );
+    assert_eq!(item["last_error_detail"], raw);
+    assert_eq!(item["unconfirmed"], 0);
+    assert!(item.get("claim_token").is_none(), "{item}");
+    let one = app
+        .get(&format!("/api/v1/cohorts/{cohort}/outbox/{id}"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(one["last_error_detail"], raw);
+}
+
+#[actix_web::test]
 async fn the_owning_dla_is_not_offered_as_its_own_partner() {
     let app = spawn().await;
     let owner = app.create_dla().await;

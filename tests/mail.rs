@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use mail_parser::{Message as Parsed, MessageParser, MimeHeaders, PartType};
 
 use cohorte::config::Config;
+use cohorte::domain::outbox::Attempt;
 use cohorte::domain::programme::SessionKind;
 use cohorte::mail::{
     CalendarPerson, Email, Renderer, SendError, SessionEmail, SessionFacts, TaskDue, Transport,
@@ -242,6 +243,11 @@ fn a_recipient_refused_with_550_is_a_permanent_failure() {
     let err = send(&email).unwrap_err();
     assert!(err.is_permanent(), "{err:?}");
     assert_eq!(err.code(), Some(550));
+    assert_eq!(
+        err.explanation(),
+        "Adresse refusée par le serveur du destinataire (550)."
+    );
+    assert!(err.detail.contains("550"), "the raw reply is kept: {err:?}");
 }
 
 #[test]
@@ -250,15 +256,11 @@ fn a_recipient_deferred_with_451_is_a_temporary_failure() {
         .convocation(&renderer(), Utc::now())
         .unwrap();
     let err = send(&email).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            SendError::Temporary {
-                code: Some(451),
-                ..
-            }
-        ),
-        "{err:?}"
+    assert_eq!(err.attempt(), Attempt::Temporary, "{err:?}");
+    assert_eq!(err.code(), Some(451));
+    assert_eq!(
+        err.explanation(),
+        "Le serveur du destinataire demande de réessayer plus tard (451)."
     );
 }
 
@@ -278,10 +280,9 @@ fn a_server_that_is_down_is_a_temporary_failure() {
         .unwrap()
         .send(&message)
         .unwrap_err();
-    assert!(
-        matches!(err, SendError::Temporary { code: None, .. }),
-        "{err:?}"
-    );
+    assert_eq!(err.attempt(), Attempt::Temporary, "{err:?}");
+    assert_eq!(err.code(), None);
+    assert_eq!(err.explanation(), "Le serveur d'envoi ne répond pas.");
 }
 
 /// Replaces what changes from one run to the next: Date, Message-ID, MIME boundaries.

@@ -14,7 +14,7 @@ use mail_parser::{MessageParser, MimeHeaders, PartType};
 use cohorte::config::Config;
 use cohorte::db::schema::outbox_emails;
 use cohorte::db::{Pool, write_tx};
-use cohorte::domain::outbox::{MAX_ATTEMPTS, Status, backoff};
+use cohorte::domain::outbox::{MAX_RETRY, Next, Status, backoff};
 use cohorte::error::AppError;
 use cohorte::mail::dispatch::{Dispatcher, Stats};
 use cohorte::mail::{Transport, sender};
@@ -150,33 +150,151 @@ fn due_emails_are_sent_once_each_with_the_message_id_stored_on_their_row() {
 }
 
 #[test]
-fn a_deferred_recipient_is_retried_with_back_off_then_marked_failed() {
+fn a_deferred_recipient_is_retried_with_back_off_until_its_time_is_up_then_marked_failed() {
     let db = db();
     let row = enqueue(&db.pool, plain("s1", &format!("later@{}", domain()), t0()));
-    let dispatcher = dispatcher(&db.pool);
+    let mut dispatcher = dispatcher(&db.pool);
+    // One hour instead of 48 (mail.give_up_after_hours), counted from t0, when it was due.
+    dispatcher.give_up_after = Duration::hours(1);
 
     let mut now = t0();
-    for attempt in 1..MAX_ATTEMPTS {
+    let mut waits = Vec::new();
+    loop {
         let stats = dispatcher.run_once(now).unwrap();
-        assert_eq!(stats.retried, 1, "attempt {attempt}");
         let r = reload(&db.pool, &row);
+        assert_eq!(r.attempts as usize, waits.len() + 1);
+        assert_eq!(r.first_due_at, Some(t0().naive_utc()));
+        let error = r.last_error.as_deref().unwrap();
+        assert!(
+            error.starts_with("Le serveur du destinataire demande de réessayer plus tard (451)."),
+            "{error}"
+        );
+        assert!(
+            r.last_error_detail.as_deref().unwrap().contains("451"),
+            "{r:?}"
+        );
+        if stats.failed == 1 {
+            assert_eq!(r.status(), Status::Failed);
+            assert!(
+                error.ends_with("Abandonné après 1\u{a0}h d'essais : vérifiez le serveur d'envoi, puis renvoyez-le."),
+                "{error}"
+            );
+            break;
+        }
+        assert_eq!(stats.retried, 1, "attempt {}", r.attempts);
         assert_eq!(r.status(), Status::Scheduled);
-        assert_eq!(r.attempts, attempt);
-        let wait = backoff(attempt);
+        let wait = backoff(r.attempts);
         assert_eq!(r.next_attempt_at, (now + wait).naive_utc());
-        assert!(r.last_error.as_deref().unwrap().contains("451"), "{r:?}");
         // Not before its time.
         let just_before = now + wait - Duration::seconds(1);
         assert!(dispatcher.run_once(just_before).unwrap().is_empty());
+        waits.push(wait.num_minutes());
         now += wait;
     }
-    let first_id = reload(&db.pool, &row).message_id;
-    let stats = dispatcher.run_once(now).unwrap();
-    assert_eq!(stats.failed, 1);
+    // 1, 2, 4, then every 5 minutes; the last attempt within the hour, at 57 min.
+    assert_eq!(waits, [1, 2, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]);
+    assert_eq!(now, t0() + Duration::minutes(57));
+    assert!(waits.iter().all(|&w| w <= MAX_RETRY.num_minutes()));
     let r = reload(&db.pool, &row);
-    assert_eq!(r.status(), Status::Failed);
-    assert_eq!(r.attempts, MAX_ATTEMPTS);
-    assert_eq!(r.message_id, first_id, "one Message-ID for every attempt");
+    assert_eq!(r.attempts, 14);
+    assert!(
+        dispatcher
+            .run_once(now + Duration::hours(1))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_claim_needs_the_row_due_at_the_passs_instant_and_a_late_sender_cannot_record() {
+    let db = db();
+    let row = enqueue(&db.pool, plain("s1", &format!("nadia@{}", domain()), t0()));
+    let mut conn = db.pool.get().unwrap();
+    let id = || "<claim@cohorte.test>".to_string();
+    assert!(
+        outbox::claim(&mut conn, &row.id, t0() - Duration::seconds(1), id)
+            .unwrap()
+            .is_none(),
+        "not due yet"
+    );
+    // Dispatcher A claims it, fails, and puts it back for a minute later.
+    let a = outbox::claim(&mut conn, &row.id, t0(), id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.status(), Status::Sending);
+    assert_eq!(a.first_due_at, Some(t0().naive_utc()));
+    let retry = outbox::Outcome {
+        next: Next::Retry {
+            at: t0() + backoff(1),
+        },
+        attempts: 1,
+        unconfirmed: 0,
+        error: Some("Le serveur d'envoi ne répond pas."),
+        detail: Some("connexion : refused"),
+    };
+    assert!(outbox::record(&mut conn, &a, &retry, t0()).unwrap());
+    assert!(
+        !outbox::record(&mut conn, &a, &retry, t0()).unwrap(),
+        "recorded once"
+    );
+    // Dispatcher B read the due ids at t0, before A's failure: its claim at t0 fails.
+    assert!(
+        outbox::claim(&mut conn, &row.id, t0(), id)
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(reload(&db.pool, &row).attempts, 1);
+
+    // A minute later C claims it, and its send hangs past the lease: the row is recovered
+    // and claimed again by D.
+    let c = outbox::claim(&mut conn, &row.id, t0() + backoff(1), id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.message_id.as_deref(), Some("<claim@cohorte.test>"));
+    assert_eq!(
+        c.first_due_at,
+        Some(t0().naive_utc()),
+        "kept from the first claim"
+    );
+    diesel::update(outbox_emails::table.find(&row.id))
+        .set(outbox_emails::updated_at.eq((Utc::now() - Duration::hours(1)).naive_utc()))
+        .execute(&mut conn)
+        .unwrap();
+    assert_eq!(
+        outbox::recover_stuck(&mut conn, (Utc::now() - Duration::minutes(40)).naive_utc()).unwrap(),
+        1
+    );
+    let later = t0() + Duration::minutes(2);
+    let d = outbox::claim(&mut conn, &row.id, later, id)
+        .unwrap()
+        .unwrap();
+    assert_ne!(c.claim_token, d.claim_token);
+    // C's late outcome changes nothing; D's is the one recorded.
+    let failed = outbox::Outcome {
+        next: Next::Failed(cohorte::domain::outbox::GaveUp::Refused),
+        attempts: 3,
+        unconfirmed: 1,
+        error: Some("Adresse refusée par le serveur du destinataire (550)."),
+        detail: Some("RCPT TO : 550"),
+    };
+    assert!(!outbox::record(&mut conn, &c, &failed, later).unwrap());
+    let r = reload(&db.pool, &row);
+    assert_eq!(
+        (r.status(), r.claim_token.clone()),
+        (Status::Sending, d.claim_token.clone())
+    );
+    let sent = outbox::Outcome {
+        next: Next::Sent,
+        attempts: 3,
+        unconfirmed: 1,
+        error: None,
+        detail: None,
+    };
+    assert!(outbox::record(&mut conn, &d, &sent, later).unwrap());
+    let r = reload(&db.pool, &row);
+    assert_eq!(r.status(), Status::Sent);
+    assert_eq!(r.claim_token, None);
+    assert_eq!(r.sent_at, Some(later.naive_utc()));
 }
 
 #[test]
@@ -189,9 +307,15 @@ fn a_refused_recipient_fails_at_once_and_can_be_resent_to_a_corrected_address() 
     let failed = reload(&db.pool, &row);
     assert_eq!(failed.status(), Status::Failed);
     assert_eq!(failed.attempts, 1);
-    assert!(
-        failed.last_error.as_deref().unwrap().contains("550"),
+    assert_eq!(
+        failed.last_error.as_deref(),
+        Some("Adresse refusée par le serveur du destinataire (550)."),
         "{failed:?}"
+    );
+    let detail = failed.last_error_detail.as_deref().unwrap();
+    assert!(
+        detail.starts_with("RCPT TO : ") && detail.contains("550"),
+        "{detail}"
     );
 
     let mut conn = db.pool.get().unwrap();
@@ -204,6 +328,8 @@ fn a_refused_recipient_fails_at_once_and_can_be_resent_to_a_corrected_address() 
     assert_eq!(resent.status(), Status::Scheduled);
     assert_eq!(resent.attempts, 0);
     assert_eq!(resent.last_error, None);
+    assert_eq!(resent.last_error_detail, None);
+    assert_eq!(resent.message_id, None, "never delivered: a new Message-ID");
     assert_eq!(resent.recipient_email, format!("nadia@{d}"));
     let err = outbox::resend(&mut conn, &row.id, None).unwrap_err();
     assert_eq!(err.code(), "outbox_wrong_status");
@@ -224,8 +350,13 @@ fn an_address_that_cannot_be_parsed_is_a_failure_not_a_crash() {
     assert_eq!(dispatcher(&db.pool).run_once(t0()).unwrap().failed, 1);
     let r = reload(&db.pool, &row);
     assert_eq!(r.status(), Status::Failed);
+    assert_eq!(
+        r.last_error.as_deref(),
+        Some("Adresse e-mail invalide : corrigez-la, puis renvoyez l'e-mail."),
+        "{r:?}"
+    );
     assert!(
-        r.last_error
+        r.last_error_detail
             .as_deref()
             .unwrap()
             .contains("adresse invalide"),
@@ -270,7 +401,7 @@ fn a_row_left_sending_by_a_killed_dispatcher_is_sent_again_with_the_same_message
     let stuck_id = format!("<{}@localhost>", uuid::Uuid::new_v4());
     let mut conn = db.pool.get().unwrap();
     for (row, claimed) in [
-        (&stuck, Utc::now() - Duration::minutes(20)),
+        (&stuck, Utc::now() - Duration::hours(1)),
         (&busy, Utc::now()),
     ] {
         diesel::update(outbox_emails::table.find(&row.id))
@@ -290,6 +421,7 @@ fn a_row_left_sending_by_a_killed_dispatcher_is_sent_again_with_the_same_message
     assert_eq!(r.status(), Status::Sent);
     assert_eq!(r.message_id.as_deref(), Some(stuck_id.as_str()));
     assert_eq!(r.attempts, 2, "the interrupted send counts as an attempt");
+    assert_eq!(r.unconfirmed, 1, "and as a send whose outcome is unknown");
     assert_eq!(smtp::count_with_message_id(&stuck_id), 1);
     assert_eq!(
         reload(&db.pool, &busy).status(),
@@ -306,8 +438,10 @@ fn a_message_that_interrupts_every_attempt_ends_failed_not_resent_forever() {
     diesel::update(outbox_emails::table.find(&doomed.id))
         .set((
             outbox_emails::status.eq("sending"),
-            outbox_emails::attempts.eq(cohorte::domain::outbox::MAX_ATTEMPTS - 1),
-            outbox_emails::updated_at.eq((Utc::now() - Duration::minutes(20)).naive_utc()),
+            // Interrupted once already: taken over, then interrupted again.
+            outbox_emails::attempts.eq(2),
+            outbox_emails::unconfirmed.eq(1),
+            outbox_emails::updated_at.eq((Utc::now() - Duration::hours(1)).naive_utc()),
         ))
         .execute(&mut db.pool.get().unwrap())
         .unwrap();
@@ -315,8 +449,8 @@ fn a_message_that_interrupts_every_attempt_ends_failed_not_resent_forever() {
     assert_eq!((stats.recovered, stats.sent), (1, 0));
     let r = reload(&db.pool, &doomed);
     assert_eq!(r.status(), Status::Failed);
-    assert_eq!(r.attempts, cohorte::domain::outbox::MAX_ATTEMPTS);
-    assert!(r.last_error.unwrap().contains("interrompu"));
+    assert_eq!((r.attempts, r.unconfirmed), (3, 2));
+    assert!(r.last_error.unwrap().contains("interrompu deux fois"));
     assert_eq!(smtp::count_to(&format!("doomed@{d}")), 0);
 }
 

@@ -269,7 +269,10 @@ async fn the_hot_queries_never_scan_a_large_table() {
         let due =
             cohorte::models::outbox::due_ids(&mut conn, now + Duration::days(3650), 10).unwrap();
         if let Some(id) = due.first() {
-            cohorte::models::outbox::claim(&mut conn, id, || "<plan@cohorte.test>".into()).unwrap();
+            cohorte::models::outbox::claim(&mut conn, id, now + Duration::days(3650), || {
+                "<plan@cohorte.test>".into()
+            })
+            .unwrap();
         }
         cohorte::models::planner::touch(&mut conn, &demo).unwrap();
         cohorte::models::planner::plan(&mut conn, &mail, now).unwrap();

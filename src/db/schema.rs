@@ -171,6 +171,10 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         note -> Nullable<Text>,
+        claim_token -> Nullable<Text>,
+        first_due_at -> Nullable<Timestamp>,
+        unconfirmed -> Integer,
+        last_error_detail -> Nullable<Text>,
     }
 }
 

@@ -1,21 +1,28 @@
 //! The outbox's rules, with no I/O: an email's statuses, its deduplication key, when a
-//! failed attempt is retried, and what happens to an email after each attempt.
+//! failed attempt is retried, when retrying stops (by time, not by count), and what
+//! happens to an email after each attempt.
 //!
 //! Time always comes in as an argument (`now`), so the dispatcher can replay any instant
 //! (`cohorte dispatch --now …`) and the rules are tested without a clock.
 
 use chrono::{DateTime, Duration, Utc};
 
-/// How many attempts an email gets before it is marked failed. With [`backoff`], the last
-/// one comes about 8 h 30 after the first: long enough to outlast an SMTP server down for
-/// a night's maintenance, short enough that someone sees the failure the same day.
-pub const MAX_ATTEMPTS: i32 = 10;
-
 /// The wait after the first failed attempt; it doubles with each further failure.
 pub const FIRST_RETRY: Duration = Duration::minutes(1);
 
-/// The longest wait between two attempts.
-pub const MAX_RETRY: Duration = Duration::hours(6);
+/// The longest wait between two attempts: a few minutes, so that emails leave within
+/// minutes of an SMTP server's recovery however long it was down (1, 2, 4, then every 5
+/// minutes). Retrying often costs nothing: an unreachable server refuses at once.
+pub const MAX_RETRY: Duration = Duration::minutes(5);
+
+/// How long an email that concerns no session (`not_after` unset) is retried, counted from
+/// when it was first due, when `mail.give_up_after_hours` does not say otherwise: two days
+/// outlast a weekend's outage of the SMTP server, and someone sees the failure after that.
+pub const GIVE_UP_AFTER: Duration = Duration::hours(48);
+
+/// Sends whose outcome stayed unknown (the whole message went out, but no reply came) an
+/// email may have: the first is sent again with the same Message-ID, the second ends it.
+pub const MAX_UNCONFIRMED: i32 = 2;
 
 /// Where an email stands. Stored as `as_str()`; shown as `label()`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -28,7 +35,8 @@ pub enum Status {
     /// Claimed by a dispatcher, being sent now.
     Sending,
     Sent,
-    /// Permanent failure, or attempts exhausted: someone has to act.
+    /// Refused for good, retried until its time ran out, or sent twice without the
+    /// server's confirmation: someone has to act.
     Failed,
     /// Its moment passed before it could be sent (a reminder after its session began).
     Missed,
@@ -89,7 +97,7 @@ pub fn dedup_key(kind: &str, item_id: &str, recipient_email: &str, revision: i32
 }
 
 /// The wait before the next attempt, after `failures` failed attempts (1 for the first):
-/// 1 min, 2 min, 4 min… doubling, never more than [`MAX_RETRY`].
+/// 1 min, 2 min, 4 min, then [`MAX_RETRY`] (5 min) for every later one.
 pub fn backoff(failures: i32) -> Duration {
     let exponent = (failures.max(1) - 1).min(20) as u32;
     let wait = FIRST_RETRY * 2_i32.pow(exponent);
@@ -105,10 +113,25 @@ pub fn is_missed(now: DateTime<Utc>, not_after: Option<DateTime<Utc>>) -> bool {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Attempt {
     Sent,
-    /// Worth retrying unchanged (4xx, server unreachable, connection dropped).
+    /// Worth retrying unchanged (4xx, server unreachable, connection dropped before the
+    /// end of the message).
     Temporary,
     /// Will fail again unchanged (5xx, invalid address).
     Permanent,
+    /// Unknown outcome: the whole message was sent, then the reply to its final dot never
+    /// came (timeout, dropped connection). It may have been delivered.
+    Unconfirmed,
+}
+
+/// Why an email ended `failed`: what the French note adds to the last error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GaveUp {
+    /// The server refused it for good (5xx, invalid address).
+    Refused,
+    /// Temporary failures until [`Tries::give_up_at`].
+    TimeUp,
+    /// A second send without confirmation: sending again could deliver it twice.
+    Unconfirmed,
 }
 
 /// Where an email goes after an attempt.
@@ -116,7 +139,7 @@ pub enum Attempt {
 pub enum Next {
     Sent,
     Retry { at: DateTime<Utc> },
-    Failed,
+    Failed(GaveUp),
     Missed,
 }
 
@@ -125,33 +148,89 @@ impl Next {
         match self {
             Next::Sent => Status::Sent,
             Next::Retry { .. } => Status::Scheduled,
-            Next::Failed => Status::Failed,
+            Next::Failed(_) => Status::Failed,
             Next::Missed => Status::Missed,
         }
     }
 }
 
-/// The next state of an email after an attempt made at `now`; `attempts` counts this one.
-/// A temporary failure is retried after [`backoff`], unless that was the last allowed
-/// attempt (failed) or the retry would come at or after `not_after` (missed).
+/// What the rules need to know of an email's attempts so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tries {
+    /// Attempts made, this one included.
+    pub attempts: i32,
+    /// Sends whose outcome stayed unknown, before this one.
+    pub unconfirmed: i32,
+    /// When the email was first due.
+    pub first_due: DateTime<Utc>,
+    /// Never sent at or after this instant (a reminder: its session's start).
+    pub not_after: Option<DateTime<Utc>>,
+}
+
+impl Tries {
+    /// When retries stop: the session's start for an email about a session (`not_after`:
+    /// it is then missed), otherwise `give_up_after` after it was first due (failed).
+    pub fn give_up_at(&self, give_up_after: Duration) -> DateTime<Utc> {
+        self.not_after.unwrap_or(self.first_due + give_up_after)
+    }
+}
+
+/// The next state of an email after an attempt made at `now`. A temporary failure is
+/// retried after [`backoff`], unless the retry would come at or after [`Tries::give_up_at`]:
+/// then it is missed (a `not_after` deadline) or failed (time is up). An unknown outcome
+/// is retried the same way once; the second ends the email failed, since a third send
+/// could deliver it a third time.
 pub fn decide(
     now: DateTime<Utc>,
-    attempts: i32,
-    not_after: Option<DateTime<Utc>>,
+    tries: &Tries,
+    give_up_after: Duration,
     attempt: Attempt,
 ) -> Next {
     match attempt {
         Attempt::Sent => Next::Sent,
-        Attempt::Permanent => Next::Failed,
-        Attempt::Temporary if attempts >= MAX_ATTEMPTS => Next::Failed,
-        Attempt::Temporary => {
-            let at = now + backoff(attempts);
-            if is_missed(at, not_after) {
+        Attempt::Permanent => Next::Failed(GaveUp::Refused),
+        Attempt::Unconfirmed if tries.unconfirmed + 1 >= MAX_UNCONFIRMED => {
+            Next::Failed(GaveUp::Unconfirmed)
+        }
+        Attempt::Temporary | Attempt::Unconfirmed => {
+            let at = now + backoff(tries.attempts);
+            if at < tries.give_up_at(give_up_after) {
+                Next::Retry { at }
+            } else if tries.not_after.is_some() {
                 Next::Missed
             } else {
-                Next::Retry { at }
+                Next::Failed(GaveUp::TimeUp)
             }
         }
+    }
+}
+
+/// What the French note of a failed email adds after the explanation of its last error:
+/// why nothing more will be tried, and what to do.
+pub fn gave_up_note(why: GaveUp, give_up_after: Duration) -> Option<String> {
+    match why {
+        GaveUp::Refused => None,
+        GaveUp::TimeUp => Some(format!(
+            "Abandonné après {} d'essais : vérifiez le serveur d'envoi, puis renvoyez-le.",
+            duration_fr(give_up_after)
+        )),
+        GaveUp::Unconfirmed => Some(
+            "Deuxième envoi sans confirmation du serveur : l'e-mail est peut-être arrivé. \
+             Vérifiez auprès du destinataire avant de le renvoyer."
+                .to_string(),
+        ),
+    }
+}
+
+/// « 48 h », « 3 jours », « 90 min »: a delay as the notes say it.
+fn duration_fr(d: Duration) -> String {
+    let minutes = d.num_minutes();
+    if minutes % (24 * 60) == 0 && minutes >= 72 * 60 {
+        format!("{} jours", minutes / (24 * 60))
+    } else if minutes % 60 == 0 {
+        format!("{}\u{a0}h", minutes / 60)
+    } else {
+        format!("{minutes}\u{a0}min")
     }
 }
 
@@ -164,10 +243,19 @@ mod tests {
         Utc.with_ymd_and_hms(2027, 3, 28, h, m, 0).unwrap()
     }
 
+    fn tries(attempts: i32, not_after: Option<DateTime<Utc>>) -> Tries {
+        Tries {
+            attempts,
+            unconfirmed: 0,
+            first_due: at(9, 0),
+            not_after,
+        }
+    }
+
     #[test]
-    fn backoff_doubles_from_one_minute_and_stops_at_six_hours() {
-        let minutes: Vec<i64> = (1..=12).map(|n| backoff(n).num_minutes()).collect();
-        assert_eq!(minutes, [1, 2, 4, 8, 16, 32, 64, 128, 256, 360, 360, 360]);
+    fn backoff_doubles_from_one_minute_and_stops_at_five_minutes() {
+        let minutes: Vec<i64> = (1..=8).map(|n| backoff(n).num_minutes()).collect();
+        assert_eq!(minutes, [1, 2, 4, 5, 5, 5, 5, 5]);
         assert_eq!(
             backoff(0),
             FIRST_RETRY,
@@ -177,12 +265,16 @@ mod tests {
     }
 
     #[test]
-    fn every_attempt_fits_in_a_working_day() {
-        let total: Duration = (1..MAX_ATTEMPTS).map(backoff).sum();
-        assert!(
-            total > Duration::hours(6) && total < Duration::hours(10),
-            "{total}"
-        );
+    fn after_an_hour_down_the_next_attempt_is_at_most_five_minutes_away() {
+        // Attempts at 0, 1, 3, 7, 12, 17… 57 minutes: 14 of them in the first hour.
+        let mut t = Duration::zero();
+        let mut attempts = 0;
+        while t < Duration::hours(1) {
+            attempts += 1;
+            t += backoff(attempts);
+        }
+        assert_eq!(attempts, 14);
+        assert!(t - Duration::hours(1) <= MAX_RETRY);
     }
 
     #[test]
@@ -195,37 +287,132 @@ mod tests {
 
     #[test]
     fn a_sent_email_is_sent_and_a_permanent_failure_is_failed_at_once() {
-        assert_eq!(decide(at(9, 0), 1, None, Attempt::Sent), Next::Sent);
-        assert_eq!(decide(at(9, 0), 1, None, Attempt::Permanent), Next::Failed);
+        let h48 = GIVE_UP_AFTER;
+        assert_eq!(
+            decide(at(9, 0), &tries(1, None), h48, Attempt::Sent),
+            Next::Sent
+        );
+        assert_eq!(
+            decide(at(9, 0), &tries(1, None), h48, Attempt::Permanent),
+            Next::Failed(GaveUp::Refused)
+        );
     }
 
     #[test]
-    fn a_temporary_failure_is_retried_later_until_the_attempts_run_out() {
+    fn a_temporary_failure_is_retried_until_the_delay_counted_from_the_first_due_time() {
+        let h48 = GIVE_UP_AFTER;
         assert_eq!(
-            decide(at(9, 0), 1, None, Attempt::Temporary),
+            decide(at(9, 0), &tries(1, None), h48, Attempt::Temporary),
             Next::Retry { at: at(9, 1) }
         );
         assert_eq!(
-            decide(at(9, 0), 3, None, Attempt::Temporary),
-            Next::Retry { at: at(9, 4) }
+            decide(at(9, 3), &tries(3, None), h48, Attempt::Temporary),
+            Next::Retry { at: at(9, 7) }
         );
+        // Hundreds of attempts later, still within the 48 hours: retried every 5 minutes.
+        let day_later = at(9, 0) + Duration::hours(47);
         assert_eq!(
-            decide(at(9, 0), MAX_ATTEMPTS, None, Attempt::Temporary),
-            Next::Failed
+            decide(day_later, &tries(570, None), h48, Attempt::Temporary),
+            Next::Retry {
+                at: day_later + MAX_RETRY
+            }
+        );
+        // The retry would come at or after first due + 48 h: failed.
+        let last = at(9, 0) + h48 - MAX_RETRY;
+        assert_eq!(
+            decide(last, &tries(580, None), h48, Attempt::Temporary),
+            Next::Failed(GaveUp::TimeUp)
+        );
+        // The delay is configurable.
+        assert_eq!(
+            decide(
+                at(9, 58),
+                &tries(14, None),
+                Duration::hours(1),
+                Attempt::Temporary
+            ),
+            Next::Failed(GaveUp::TimeUp)
         );
     }
 
     #[test]
-    fn a_retry_that_would_come_after_the_deadline_is_missed_instead() {
+    fn an_email_about_a_session_is_retried_until_the_session_starts_then_missed() {
+        let h48 = GIVE_UP_AFTER;
         assert_eq!(
-            decide(at(9, 0), 2, Some(at(9, 30)), Attempt::Temporary),
+            decide(
+                at(9, 0),
+                &tries(2, Some(at(9, 30))),
+                h48,
+                Attempt::Temporary
+            ),
             Next::Retry { at: at(9, 2) }
         );
         assert_eq!(
-            decide(at(9, 29), 2, Some(at(9, 30)), Attempt::Temporary),
+            decide(
+                at(9, 29),
+                &tries(2, Some(at(9, 30))),
+                h48,
+                Attempt::Temporary
+            ),
             Next::Missed
         );
         assert_eq!(Next::Missed.status(), Status::Missed);
+        // A convocation three weeks ahead is retried until its session, beyond 48 h.
+        let session = at(9, 0) + Duration::days(21);
+        let three_days_on = at(9, 0) + Duration::days(3);
+        assert_eq!(
+            decide(
+                three_days_on,
+                &tries(900, Some(session)),
+                h48,
+                Attempt::Temporary
+            ),
+            Next::Retry {
+                at: three_days_on + MAX_RETRY
+            }
+        );
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_sent_again_once_then_ends_failed() {
+        let h48 = GIVE_UP_AFTER;
+        assert_eq!(
+            decide(at(9, 0), &tries(1, None), h48, Attempt::Unconfirmed),
+            Next::Retry { at: at(9, 1) }
+        );
+        let once = Tries {
+            unconfirmed: 1,
+            ..tries(2, None)
+        };
+        assert_eq!(
+            decide(at(9, 1), &once, h48, Attempt::Unconfirmed),
+            Next::Failed(GaveUp::Unconfirmed)
+        );
+        // A plain temporary failure in between does not count as a send.
+        assert_eq!(
+            decide(at(9, 1), &once, h48, Attempt::Temporary),
+            Next::Retry { at: at(9, 3) }
+        );
+        assert_eq!(decide(at(9, 1), &once, h48, Attempt::Sent), Next::Sent);
+    }
+
+    #[test]
+    fn a_failed_email_says_in_french_why_nothing_more_is_tried() {
+        assert_eq!(gave_up_note(GaveUp::Refused, GIVE_UP_AFTER), None);
+        assert_eq!(
+            gave_up_note(GaveUp::TimeUp, GIVE_UP_AFTER).unwrap(),
+            "Abandonné après 48\u{a0}h d'essais : vérifiez le serveur d'envoi, puis renvoyez-le."
+        );
+        assert!(
+            gave_up_note(GaveUp::TimeUp, Duration::days(4))
+                .unwrap()
+                .contains("après 4 jours d'essais")
+        );
+        assert!(
+            gave_up_note(GaveUp::Unconfirmed, GIVE_UP_AFTER)
+                .unwrap()
+                .contains("peut-être arrivé")
+        );
     }
 
     #[test]

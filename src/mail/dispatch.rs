@@ -5,18 +5,32 @@
 //! 1. rows claimed more than [`LEASE`] ago and still `sending` go back to `scheduled`
 //!    (their dispatcher was killed mid-send);
 //! 2. drafts and scheduled rows whose deadline (`not_after`) has come become `missed`;
-//! 3. each due row is claimed by an UPDATE that only succeeds from `scheduled` (so two
-//!    dispatchers, in threads or on other machines, never both take it), gets its
-//!    Message-ID stored *before* the send, is sent, and is marked `sent`, retried later
-//!    after a back-off, or `failed`.
+//! 3. each due row is claimed by an UPDATE that only succeeds from `scheduled` **and while
+//!    its next attempt is due at the pass's `now`** (so two dispatchers, in threads or on
+//!    other machines, never both take it, and one holding a stale list of due ids cannot
+//!    send again a row the other has just put back after a failure), gets a fresh owner
+//!    token and its Message-ID stored *before* the send, is sent, and is marked `sent`,
+//!    retried after a back-off, `failed` or `missed`. Only the token's holder records the
+//!    outcome: a dispatcher that outlived its lease changes nothing.
+//!
+//! The emails of a pass go over one SMTP connection ([`Transport::session`]: RSET between
+//! two, a new connection after a connection error, QUIT at the end of the pass). Each SMTP
+//! stage has RFC 5321's timeout (`[mail.timeouts]`). Retries come 1, 2, 4, then every 5
+//! minutes, until the session's start for an email about a session (`missed`), otherwise
+//! until `mail.give_up_after_hours` after it was first due (`failed`). A timeout or a
+//! dropped connection after the whole message was written is an unknown outcome: the
+//! email is sent once more, with the same Message-ID, then `failed` if that stays
+//! unanswered too. Each failure is stored in French for people (`last_error`) with the raw
+//! error beside it (`last_error_detail`).
 //!
 //! Each step reads before it writes, and writes in short transactions of its own: a pass
 //! with nothing to do (nothing marked, due, stuck or overdue) takes no write lock at all, so
 //! the dispatcher never makes a person's change wait, let alone fail, when idle.
 //!
 //! A dispatcher killed between the send and the mark leaves its row in `sending`; step 1
-//! sends it again with the same Message-ID. That is the one possible duplicate, and mail
-//! clients that thread or deduplicate by Message-ID recognise it.
+//! sends it again with the same Message-ID (and counts it as an unknown outcome). That is
+//! the one possible duplicate, and mail clients that thread or deduplicate by Message-ID
+//! recognise it.
 //!
 //! Everything here blocks (diesel, lettre's blocking SMTP): it runs on its own thread
 //! under `cohorte serve`, or in the foreground under `cohorte dispatch`.
@@ -30,14 +44,16 @@ use lettre::message::Mailbox;
 use crate::db::Pool;
 use crate::domain::outbox::{self as rules, Attempt, Next};
 use crate::error::AppError;
+use crate::mail::transport::{Fault, Session, Stage};
 use crate::mail::{
     BuildError, CalendarPart, Email, Headers, Method, Rendered, SendError, Transport,
 };
 use crate::models::outbox::{self, OutboxEmail};
 
 /// A row claimed longer ago than this and still `sending` belongs to a dead dispatcher.
-/// Well above the longest SMTP exchange (a 30 s timeout on each of a few commands).
-pub const LEASE: chrono::Duration = chrono::Duration::minutes(10);
+/// Above the longest exchange RFC 5321's timeouts allow one email (32 minutes:
+/// `SmtpTimeouts::longest_exchange`), so that a slow server's email is not taken over.
+pub const LEASE: chrono::Duration = chrono::Duration::minutes(40);
 
 /// The pause between two passes under `cohorte serve` and `cohorte dispatch`.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
@@ -107,6 +123,9 @@ pub struct Dispatcher {
     pub from: Mailbox,
     /// A row claimed longer ago than this and still `sending` is sent again.
     pub lease: chrono::Duration,
+    /// How long an email about no session is retried after it was first due
+    /// (`mail.give_up_after_hours`).
+    pub give_up_after: chrono::Duration,
     pub planner: Option<Planner>,
     /// When set, a pass stops between two emails (the rest stays due).
     pub stop: Option<std::sync::Arc<AtomicBool>>,
@@ -118,6 +137,7 @@ impl std::fmt::Debug for Dispatcher {
             .field("transport", &self.transport)
             .field("from", &self.from)
             .field("lease", &self.lease)
+            .field("give_up_after", &self.give_up_after)
             .field("planner", &self.planner.is_some())
             .finish()
     }
@@ -130,6 +150,7 @@ impl Dispatcher {
             transport,
             from,
             lease: LEASE,
+            give_up_after: rules::GIVE_UP_AFTER,
             planner: None,
             stop: None,
         }
@@ -150,10 +171,29 @@ impl Dispatcher {
             missed: outbox::mark_overdue_missed(&mut conn, now)?,
             ..Stats::default()
         };
+        // One connection for the pass, closed (QUIT) whatever happens.
+        let mut session = self.transport.session();
+        let sent = self.send_due(&mut conn, &mut session, now, &mut stats);
+        session.close();
+        sent?;
+        if !stats.is_empty() {
+            tracing::info!(?stats, "outbox pass");
+        }
+        Ok(stats)
+    }
+
+    /// Claims and sends every row due at `now`, batch after batch.
+    fn send_due(
+        &self,
+        conn: &mut crate::db::Conn,
+        session: &mut Session<'_>,
+        now: DateTime<Utc>,
+        stats: &mut Stats,
+    ) -> Result<(), AppError> {
         loop {
-            let due = outbox::due_ids(&mut conn, now, BATCH)?;
+            let due = outbox::due_ids(conn, now, BATCH)?;
             if due.is_empty() {
-                break;
+                return Ok(());
             }
             for id in due {
                 if self
@@ -162,58 +202,79 @@ impl Dispatcher {
                     .is_some_and(|s| s.load(Ordering::Relaxed))
                 {
                     // Shutting down: the rest stays due for the next pass.
-                    return Ok(stats);
+                    return Ok(());
                 }
                 let Some(row) =
-                    outbox::claim(&mut conn, &id, || crate::mail::new_message_id(&self.from))?
+                    outbox::claim(conn, &id, now, || crate::mail::new_message_id(&self.from))?
                 else {
-                    continue; // another dispatcher took it
+                    continue; // another dispatcher took it, or it is no longer due
                 };
-                let next = self.attempt(&mut conn, &row, now)?;
-                match next {
+                match self.attempt(conn, session, &row, now)? {
                     Next::Sent => stats.sent += 1,
                     Next::Retry { .. } => stats.retried += 1,
-                    Next::Failed => stats.failed += 1,
+                    Next::Failed(_) => stats.failed += 1,
                     Next::Missed => stats.missed += 1,
                 }
             }
         }
-        if !stats.is_empty() {
-            tracing::info!(?stats, "outbox pass");
-        }
-        Ok(stats)
     }
 
     /// Sends one claimed row (or marks it missed) and records the outcome.
     fn attempt(
         &self,
         conn: &mut crate::db::Conn,
+        session: &mut Session<'_>,
         row: &OutboxEmail,
         now: DateTime<Utc>,
     ) -> Result<Next, AppError> {
         if rules::is_missed(now, row.not_after_utc()) {
-            outbox::record(conn, &row.id, Next::Missed, row.attempts, None, now)?;
+            let missed = outbox::Outcome {
+                next: Next::Missed,
+                attempts: row.attempts,
+                unconfirmed: row.unconfirmed,
+                error: row.last_error.as_deref(),
+                detail: row.last_error_detail.as_deref(),
+            };
+            outbox::record(conn, row, &missed, now)?;
             return Ok(Next::Missed);
         }
-        let attempts = row.attempts + 1;
-        let result = self.send(conn, row, now);
-        let (attempt, error) = match &result {
-            Ok(()) => (Attempt::Sent, None),
-            Err(e) if e.is_permanent() => (Attempt::Permanent, Some(e.to_string())),
-            Err(e) => (Attempt::Temporary, Some(e.to_string())),
+        let tries = row.tries();
+        let result = self.send(conn, session, row, now);
+        let attempt = match &result {
+            Ok(()) => Attempt::Sent,
+            Err(e) => e.attempt(),
         };
-        let next = rules::decide(now, attempts, row.not_after_utc(), attempt);
-        match (&next, &error) {
+        let next = rules::decide(now, &tries, self.give_up_after, attempt);
+        let unconfirmed = row.unconfirmed + i32::from(attempt == Attempt::Unconfirmed);
+        let error = result.as_ref().err().map(|e| {
+            let explanation = e.explanation();
+            match next {
+                Next::Failed(why) => match rules::gave_up_note(why, self.give_up_after) {
+                    Some(note) => format!("{explanation} {note}"),
+                    None => explanation,
+                },
+                _ => explanation,
+            }
+        });
+        let detail = result.as_ref().err().map(|e| e.detail.clone());
+        match (&next, &detail) {
             (Next::Sent, _) => {
                 tracing::info!(id = %row.id, kind = %row.kind, message_id = ?row.message_id, "email sent")
             }
-            (_, Some(error)) => {
-                tracing::warn!(id = %row.id, kind = %row.kind, attempts, %error, ?next, "email not sent")
+            (_, Some(detail)) => {
+                tracing::warn!(id = %row.id, kind = %row.kind, attempts = tries.attempts, error = %detail, ?next, "email not sent")
             }
             _ => {}
         }
-        if !outbox::record(conn, &row.id, next, attempts, error.as_deref(), now)? {
-            tracing::warn!(id = %row.id, "outbox row taken over while it was being sent");
+        let outcome = outbox::Outcome {
+            next,
+            attempts: tries.attempts,
+            unconfirmed,
+            error: error.as_deref(),
+            detail: detail.as_deref(),
+        };
+        if !outbox::record(conn, row, &outcome, now)? {
+            tracing::warn!(id = %row.id, "outbox row taken over while it was being sent: its outcome is not recorded");
         }
         Ok(next)
     }
@@ -221,33 +282,28 @@ impl Dispatcher {
     fn send(
         &self,
         conn: &mut crate::db::Conn,
+        session: &mut Session<'_>,
         row: &OutboxEmail,
         now: DateTime<Utc>,
     ) -> Result<(), SendError> {
-        let message_id = row
-            .message_id
-            .as_deref()
-            .ok_or_else(|| SendError::Permanent {
-                code: None,
-                message: "ligne réclamée sans Message-ID".into(),
-            })?;
-        let bodies = outbox::bodies(conn, &row.id).map_err(|e| SendError::Temporary {
-            code: None,
-            message: format!("lecture du message : {e}"),
+        let message_id = row.message_id.as_deref().ok_or_else(|| {
+            SendError::new(
+                Stage::Prepare,
+                Fault::BadMessage,
+                "ligne réclamée sans Message-ID",
+            )
         })?;
+        let bodies = outbox::bodies(conn, &row.id)
+            .map_err(|e| SendError::local(format!("lecture du message : {e}")))?;
         let mut email = to_email(row, bodies)?;
-        let headers =
-            match &self.planner {
-                Some(hooks) => hooks.personalise(conn, row, &mut email, now).map_err(|e| {
-                    SendError::Temporary {
-                        code: None,
-                        message: format!("préparation du message : {e}"),
-                    }
-                })?,
-                None => Headers::automatic(),
-            };
+        let headers = match &self.planner {
+            Some(hooks) => hooks
+                .personalise(conn, row, &mut email, now)
+                .map_err(|e| SendError::local(format!("préparation du message : {e}")))?,
+            None => Headers::automatic(),
+        };
         let message = email.to_message_with(&self.from, message_id, &headers)?;
-        self.transport.send(&message).map(|_| ())
+        session.send(&message).map(|_| ())
     }
 
     /// Passes every `interval` until `stop` is set; a database error is logged and the

@@ -29,10 +29,12 @@ pub enum BuildError {
 
 impl From<BuildError> for SendError {
     fn from(e: BuildError) -> Self {
-        SendError::Permanent {
-            code: None,
-            message: e.to_string(),
-        }
+        use crate::mail::transport::{Fault, Stage};
+        let fault = match e {
+            BuildError::Address { .. } => Fault::BadAddress,
+            BuildError::Template { .. } | BuildError::Message(_) => Fault::BadMessage,
+        };
+        SendError::new(Stage::Prepare, fault, e.to_string())
     }
 }
 

@@ -3,8 +3,9 @@
 //! An email is queued with [`enqueue`] inside the transaction of the change that causes it,
 //! so that the change and its email are committed together or not at all; its dedup key
 //! (kind, item, recipient, revision) makes queuing the same email twice a no-op. The
-//! dispatcher (`mail::dispatch`) then claims due rows one at a time and records each
-//! attempt with the functions under « Dispatcher ». The chargé·e de mission acts on rows
+//! dispatcher (`mail::dispatch`) then claims due rows one at a time ([`claim`]: only while
+//! due at its pass's instant, under a fresh owner token) and records each attempt
+//! ([`record`]: only by the token's holder) with the functions under « Dispatcher ». The chargé·e de mission acts on rows
 //! with [`release`], [`hold`], [`cancel`] and [`resend`].
 //!
 //! The rendered bodies (text, HTML, invitation) live in `outbox_bodies`, one row per email,
@@ -63,6 +64,8 @@ pub struct OutboxEmail {
     #[diesel(deserialize_as = crate::db::MaybeStamp)]
     pub not_after: Option<NaiveDateTime>,
     pub attempts: i32,
+    /// What went wrong at the last attempt, in French, for people
+    /// (`mail::SendError::explanation`); the raw error is `last_error_detail`.
     pub last_error: Option<String>,
     #[serde(with = "crate::models::utc")]
     #[schema(value_type = String, format = DateTime)]
@@ -84,6 +87,22 @@ pub struct OutboxEmail {
     pub updated_at: NaiveDateTime,
     /// Why it was cancelled or replaced, in French.
     pub note: Option<String>,
+    /// The token of the dispatcher holding it while `sending`: only that one records the
+    /// outcome ([`record`]). Internal.
+    #[serde(skip)]
+    pub claim_token: Option<String>,
+    /// When it was first due (the `next_attempt_at` of its first claim): retries stop
+    /// `mail.give_up_after_hours` later, unless `not_after` says when.
+    #[serde(with = "crate::models::utc_option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::MaybeStamp)]
+    pub first_due_at: Option<NaiveDateTime>,
+    /// Sends whose outcome stayed unknown (no reply after the end of the message): the
+    /// email may have arrived. The second ends it `failed`.
+    pub unconfirmed: i32,
+    /// The raw error of the last attempt (the server's reply, the network error), as a
+    /// detail for whoever investigates; `last_error` explains it.
+    pub last_error_detail: Option<String>,
 }
 
 /// An email's rendered bodies, as they were queued (decompressed if they were packed).
@@ -139,6 +158,16 @@ impl OutboxEmail {
 
     pub fn not_after_utc(&self) -> Option<DateTime<Utc>> {
         self.not_after.map(|t| t.and_utc())
+    }
+
+    /// What the rules know of its attempts, counting one more (the one being made).
+    pub fn tries(&self) -> rules::Tries {
+        rules::Tries {
+            attempts: self.attempts + 1,
+            unconfirmed: self.unconfirmed,
+            first_due: self.first_due_at.unwrap_or(self.send_after).and_utc(),
+            not_after: self.not_after_utc(),
+        }
     }
 }
 
@@ -1169,6 +1198,14 @@ pub fn resend(
                 ));
             }
         }
+        // Never delivered, the new attempt may carry a new Message-ID; but one sent without
+        // confirmation may have arrived: to the same address it keeps its Message-ID, so
+        // that mail clients recognise a second copy.
+        let message_id = if current.unconfirmed > 0 && address == current.recipient_email {
+            current.message_id.clone()
+        } else {
+            None
+        };
         let changed = diesel::update(
             outbox_emails::table
                 .find(id)
@@ -1179,9 +1216,12 @@ pub fn resend(
             outbox_emails::dedup_key.eq(&key),
             outbox_emails::status.eq(Status::Scheduled.as_str()),
             outbox_emails::attempts.eq(0),
+            outbox_emails::unconfirmed.eq(0),
             outbox_emails::last_error.eq(None::<String>),
-            // Never delivered: the new attempt may carry a new Message-ID.
-            outbox_emails::message_id.eq(None::<String>),
+            outbox_emails::last_error_detail.eq(None::<String>),
+            outbox_emails::message_id.eq(message_id),
+            // Due now: the give-up delay counts from this new start.
+            outbox_emails::first_due_at.eq(None::<NaiveDateTime>),
             outbox_emails::next_attempt_at.eq(t),
             outbox_emails::updated_at.eq(t),
         ))
@@ -1219,12 +1259,18 @@ pub fn resend(
 
 /// Puts back in `scheduled` the rows claimed before `claimed_before` (wall clock) and
 /// still `sending`: their dispatcher died mid-send. The interrupted send counts as an
-/// attempt (a message that kills its dispatcher every time ends `failed`, not re-sent
-/// forever); they keep their Message-ID, so a message that did leave is repeated with the
-/// same one. Returns how many.
+/// attempt and as an unknown outcome (the message may have left): they keep their
+/// Message-ID, so a message that did leave is repeated with the same one, and a row
+/// interrupted a second time ends `failed` instead (a message that kills its dispatcher
+/// every time is not re-sent forever). Their claim token is dropped, so the dead
+/// dispatcher, were it only slow, can no longer record anything. Returns how many.
 pub fn recover_stuck(conn: &mut Conn, claimed_before: NaiveDateTime) -> Result<usize, AppError> {
     const INTERRUPTED: &str = "Envoi interrompu (le programme d'envoi s'est arrêté pendant \
                                l'envoi) : repris automatiquement.";
+    const INTERRUPTED_TWICE: &str = "Envoi interrompu deux fois (le programme d'envoi s'est \
+                                     arrêté pendant l'envoi) : abandonné. L'e-mail est \
+                                     peut-être arrivé : vérifiez auprès du destinataire, et \
+                                     le serveur d'envoi, avant de le renvoyer.";
     let stuck = || {
         outbox_emails::table
             .filter(outbox_emails::status.eq(Status::Sending.as_str()))
@@ -1234,27 +1280,33 @@ pub fn recover_stuck(conn: &mut Conn, claimed_before: NaiveDateTime) -> Result<u
     if !diesel::select(diesel::dsl::exists(stuck())).get_result::<bool>(conn)? {
         return Ok(0);
     }
-    let exhausted =
-        diesel::update(stuck().filter(outbox_emails::attempts.ge(rules::MAX_ATTEMPTS - 1)))
-            .set((
-                outbox_emails::status.eq(Status::Failed.as_str()),
-                outbox_emails::attempts.eq(outbox_emails::attempts + 1),
-                outbox_emails::last_error.eq(Some(
-                    "Envoi interrompu à chaque tentative : abandonné. Vérifiez le message et le \
-                 serveur d'envoi, puis renvoyez-le.",
-                )),
-                outbox_emails::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-    let recovered = diesel::update(stuck())
+    write_tx(conn, |conn| {
+        let exhausted = diesel::update(
+            stuck().filter(outbox_emails::unconfirmed.ge(rules::MAX_UNCONFIRMED - 1)),
+        )
         .set((
-            outbox_emails::status.eq(Status::Scheduled.as_str()),
+            outbox_emails::status.eq(Status::Failed.as_str()),
             outbox_emails::attempts.eq(outbox_emails::attempts + 1),
-            outbox_emails::last_error.eq(Some(INTERRUPTED)),
+            outbox_emails::unconfirmed.eq(outbox_emails::unconfirmed + 1),
+            outbox_emails::last_error.eq(Some(INTERRUPTED_TWICE)),
+            outbox_emails::last_error_detail.eq(None::<String>),
+            outbox_emails::claim_token.eq(None::<String>),
             outbox_emails::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    Ok(exhausted + recovered)
+        let recovered = diesel::update(stuck())
+            .set((
+                outbox_emails::status.eq(Status::Scheduled.as_str()),
+                outbox_emails::attempts.eq(outbox_emails::attempts + 1),
+                outbox_emails::unconfirmed.eq(outbox_emails::unconfirmed + 1),
+                outbox_emails::last_error.eq(Some(INTERRUPTED)),
+                outbox_emails::last_error_detail.eq(None::<String>),
+                outbox_emails::claim_token.eq(None::<String>),
+                outbox_emails::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        Ok(exhausted + recovered)
+    })
 }
 
 /// Marks missed every draft or scheduled email whose deadline has come. Returns how many.
@@ -1297,67 +1349,99 @@ pub fn due_ids(conn: &mut Conn, at: DateTime<Utc>, limit: i64) -> Result<Vec<Str
         .load(conn)?)
 }
 
-/// Claims a scheduled email for sending: `None` when another dispatcher was first (or it
-/// is no longer scheduled). The claim gives the row its Message-ID, made by `message_id`,
-/// unless it has one from an earlier attempt; it is stored before anything is sent.
+/// Claims for sending a scheduled email whose next attempt is due at `at` (the pass's
+/// `now`): `None` when another dispatcher was first, or it is no longer scheduled, or it
+/// was rescheduled after a failed attempt meanwhile (a dispatcher holding a list of due ids
+/// read earlier must not send it again before its back-off). The claim gives the row a
+/// fresh owner token, which [`record`] requires; its Message-ID, made by `message_id`,
+/// unless it has one from an earlier attempt (stored before anything is sent); and, at
+/// its first claim, `first_due_at`.
 pub fn claim(
     conn: &mut Conn,
     id: &str,
+    at: DateTime<Utc>,
     message_id: impl FnOnce() -> String,
 ) -> Result<Option<OutboxEmail>, AppError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Nullable, Text, Timestamp};
+    let token = new_id();
     write_tx(conn, |conn| {
+        // One statement: plain SQL-92 COALESCE keeps what an earlier attempt stored.
         let claimed = diesel::update(
             outbox_emails::table
                 .find(id)
-                .filter(outbox_emails::status.eq(Status::Scheduled.as_str())),
+                .filter(outbox_emails::status.eq(Status::Scheduled.as_str()))
+                .filter(outbox_emails::next_attempt_at.le(at.naive_utc())),
         )
         .set((
             outbox_emails::status.eq(Status::Sending.as_str()),
+            outbox_emails::claim_token.eq(Some(&token)),
+            outbox_emails::message_id.eq(sql::<Nullable<Text>>("COALESCE(message_id, ")
+                .bind::<Text, _>(message_id())
+                .sql(")")),
+            outbox_emails::first_due_at.eq(sql::<Nullable<Timestamp>>(
+                "COALESCE(first_due_at, next_attempt_at)",
+            )),
             outbox_emails::updated_at.eq(now()),
         ))
         .execute(conn)?;
         if claimed != 1 {
             return Ok(None);
         }
-        diesel::update(
-            outbox_emails::table
-                .find(id)
-                .filter(outbox_emails::message_id.is_null()),
-        )
-        .set(outbox_emails::message_id.eq(message_id()))
-        .execute(conn)?;
         get(conn, id).map(Some)
     })
 }
 
-/// Records the outcome of an attempt on a row this dispatcher claimed. `attempts` counts
-/// this one (0 when nothing was attempted: missed before sending). Only a row still in
-/// `sending` changes: returns false if it had been recovered and taken over meanwhile.
+/// The outcome of an attempt, as [`record`] stores it.
+#[derive(Clone, Copy, Debug)]
+pub struct Outcome<'a> {
+    pub next: Next,
+    /// Attempts made, this one included (0 when nothing was attempted: missed before
+    /// sending).
+    pub attempts: i32,
+    /// Sends whose outcome stayed unknown, this one included.
+    pub unconfirmed: i32,
+    /// In French, for people (none once sent).
+    pub error: Option<&'a str>,
+    /// The raw error.
+    pub detail: Option<&'a str>,
+}
+
+/// Records the outcome of an attempt on a row this dispatcher claimed (`row` as [`claim`]
+/// returned it). Only a row still `sending` under the same owner token changes: returns
+/// false if it was recovered meanwhile (and perhaps claimed again by another dispatcher,
+/// whose outcome stands).
 pub fn record(
     conn: &mut Conn,
-    id: &str,
-    next: Next,
-    attempts: i32,
-    error: Option<&str>,
+    row: &OutboxEmail,
+    outcome: &Outcome<'_>,
     at: DateTime<Utc>,
 ) -> Result<bool, AppError> {
+    let Some(token) = row.claim_token.as_deref() else {
+        return Ok(false);
+    };
+    let id = row.id.as_str();
     let target = outbox_emails::table
         .find(id)
-        .filter(outbox_emails::status.eq(Status::Sending.as_str()));
-    let status = outbox_emails::status.eq(next.status().as_str());
+        .filter(outbox_emails::status.eq(Status::Sending.as_str()))
+        .filter(outbox_emails::claim_token.eq(token));
+    let (error, detail) = match outcome.next {
+        Next::Sent => (None, None),
+        _ => (outcome.error, outcome.detail),
+    };
     let common = (
-        status,
-        outbox_emails::attempts.eq(attempts),
+        outbox_emails::status.eq(outcome.next.status().as_str()),
+        outbox_emails::attempts.eq(outcome.attempts),
+        outbox_emails::unconfirmed.eq(outcome.unconfirmed),
+        outbox_emails::last_error.eq(error),
+        outbox_emails::last_error_detail.eq(detail),
+        outbox_emails::claim_token.eq(None::<String>),
         outbox_emails::updated_at.eq(now()),
     );
-    let changed = match next {
+    let changed = match outcome.next {
         Next::Sent => write_tx(conn, |conn| {
             let changed = diesel::update(target)
-                .set((
-                    common,
-                    outbox_emails::last_error.eq(None::<String>),
-                    outbox_emails::sent_at.eq(Some(at.naive_utc())),
-                ))
+                .set((common, outbox_emails::sent_at.eq(Some(at.naive_utc()))))
                 .execute(conn)?;
             if changed == 1 {
                 settle(conn, &[id.to_string()], at.naive_utc())?;
@@ -1367,22 +1451,17 @@ pub fn record(
         Next::Retry { at: retry_at } => diesel::update(target)
             .set((
                 common,
-                outbox_emails::last_error.eq(error),
                 outbox_emails::next_attempt_at.eq(retry_at.naive_utc()),
             ))
             .execute(conn)?,
         Next::Missed => write_tx(conn, |conn| {
-            let changed = diesel::update(target)
-                .set((common, outbox_emails::last_error.eq(error)))
-                .execute(conn)?;
+            let changed = diesel::update(target).set(common).execute(conn)?;
             if changed == 1 {
                 settle(conn, &[id.to_string()], at.naive_utc())?;
             }
             Ok(changed)
         })?,
-        Next::Failed => diesel::update(target)
-            .set((common, outbox_emails::last_error.eq(error)))
-            .execute(conn)?,
+        Next::Failed(_) => diesel::update(target).set(common).execute(conn)?,
     };
     Ok(changed == 1)
 }

@@ -424,6 +424,16 @@ fn scrub_cohort(
         outbox_emails,
         outbox_emails::id,
         String,
+        last_error_detail,
+        Option<String>,
+        outbox_emails::cohort_id.eq(cohort_id)
+    );
+    scrub_column!(
+        conn,
+        map,
+        outbox_emails,
+        outbox_emails::id,
+        String,
         note,
         Option<String>,
         outbox_emails::cohort_id.eq(cohort_id)
@@ -734,6 +744,7 @@ fn anonymise_participant_in(
                 outbox_emails::recipient_name.eq(ANONYMOUS_PARTICIPANT),
                 outbox_emails::dedup_key.eq(key),
                 outbox_emails::last_error.eq(None::<String>),
+                outbox_emails::last_error_detail.eq(None::<String>),
                 outbox_emails::updated_at.eq(at),
             ))
             .execute(conn)?;

@@ -134,3 +134,26 @@ pub fn count_to(address: &str) -> usize {
         .filter(|r| contains(r, address))
         .count()
 }
+
+/// The client address and port (`127.0.0.1:41234`) of the connection that carried the
+/// message with this Message-ID: messages sent over one connection share it.
+pub fn peer_of(message_id: &str) -> String {
+    let needle = format!("Message-ID: {message_id}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        for entry in std::fs::read_dir(&sink().dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "eml") {
+                let raw = std::fs::read(&path).unwrap();
+                if contains(&raw, &needle) {
+                    return std::fs::read_to_string(path.with_extension("peer"))
+                        .expect("the sink writes <n>.peer before <n>.eml")
+                        .trim()
+                        .to_string();
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "{message_id} never arrived");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -96,6 +96,7 @@ fn row(e: &OutboxEmail, typed: Option<&Typed<'_>>) -> Value {
         "sent_at": e.sent_at.map(view::utc_long),
         "attempts": e.attempts,
         "last_error": e.last_error,
+        "last_error_detail": e.last_error_detail,
         "note": e.note,
         "can_release": status == Status::Draft,
         "can_hold": status == Status::Scheduled,
