@@ -55,6 +55,12 @@ impl EventState {
     }
 
     /// What differs from `self` (what the person holds) to `now`.
+    /// Recorded by the migration from the session as it was then, not from the invite
+    /// itself: what the address really holds may be older (see [`decide`]).
+    pub fn is_recorded_at_upgrade(&self) -> bool {
+        self.title_digest.is_empty() && self.agenda_digest.is_empty()
+    }
+
     pub fn changes(&self, now: &EventState) -> Changes {
         let same = |a: &str, b: &str| a.is_empty() || b.is_empty() || a == b;
         Changes {
@@ -216,6 +222,17 @@ pub fn decide(wanted: Option<&EventState>, floor: i32, copies: &[&Copy]) -> Deci
         }
         Some(now) => {
             let changes = holds.state.changes(now);
+            // A notice queued before the upgrade (a move still waiting for validation)
+            // stays: the copy recorded at the upgrade shows the session as it was then,
+            // which may be newer than what the address received.
+            if holds.state.is_recorded_at_upgrade()
+                && let Some(same) = pending.iter().find(|c| !c.cancel && c.state.shows(now))
+            {
+                return Decision {
+                    send: None,
+                    replaced: all_replaced(Some(&same.email_id)),
+                };
+            }
             if !changes.any() {
                 return Decision {
                     send: None,
@@ -351,6 +368,30 @@ mod tests {
                 .send
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_move_notice_waiting_at_the_upgrade_is_kept_though_its_copies_show_the_same_state() {
+        // Recorded by the migration: the convocation (sent before the move) and the move
+        // notice (waiting for validation) both carry the session as it is now, no digest.
+        let upgraded = |d| EventState {
+            title_digest: String::new(),
+            agenda_digest: String::new(),
+            ..state(d, "Salle A")
+        };
+        let sent = convocation(upgraded(16), Delivery::Delivered);
+        let waiting = copy("n1", 1, upgraded(16), Delivery::Pending);
+        let d = decide(Some(&state(16, "Salle A")), 1, &[&sent, &waiting]);
+        assert_eq!(
+            d,
+            Decision::default(),
+            "the notice stays, nothing more is sent"
+        );
+        // Copies recorded since the upgrade behave as before: an unchanged state cancels
+        // a pending notice that says nothing new.
+        let sent = convocation(state(16, "Salle A"), Delivery::Delivered);
+        let d = decide(Some(&state(16, "Salle A")), 1, &[&sent, &waiting]);
+        assert_eq!(d.replaced, ["n1"]);
     }
 
     #[test]

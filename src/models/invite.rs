@@ -91,6 +91,7 @@ type Row = (
     String,
     Option<String>,
     NaiveDateTime,
+    i32,
 );
 
 /// Every copy of these sessions' invites whose email still carries one.
@@ -120,6 +121,7 @@ pub fn for_sessions(conn: &mut Conn, session_ids: &[String]) -> Result<Vec<Store
             outbox_emails::status,
             outbox_emails::ics_method,
             outbox_emails::created_at,
+            outbox_emails::unconfirmed,
         ))
         .load(conn)?;
     Ok(rows.into_iter().map(stored).collect())
@@ -132,6 +134,9 @@ fn stored(r: Row) -> Stored {
         (r.9, r.10, r.11, r.12, r.13, r.14, r.15, r.16);
     let delivery = match Status::parse(&status) {
         Some(Status::Sent | Status::Sending) => Delivery::Delivered,
+        // Sent without the server confirming it (`unconfirmed`): most likely received,
+        // so later changes are described from it.
+        Some(Status::Failed) if r.17 > 0 => Delivery::Delivered,
         Some(Status::Draft | Status::Scheduled | Status::Failed) => Delivery::Pending,
         _ => Delivery::Dropped,
     };
