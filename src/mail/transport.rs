@@ -82,6 +82,17 @@ impl Default for SmtpTimeouts {
 }
 
 impl SmtpTimeouts {
+    /// For an email someone waits for on the page that sends it (an account created, a
+    /// password reset): 30 seconds a stage, as before the RFC's; the dispatcher, which
+    /// nobody waits for, takes the RFC's.
+    pub const INTERACTIVE: SmtpTimeouts = SmtpTimeouts {
+        greeting_secs: 30,
+        mail_secs: 30,
+        rcpt_secs: 30,
+        data_secs: 30,
+        data_end_secs: 30,
+    };
+
     /// The key of the first value out of 1..=3600 seconds.
     pub fn check(&self) -> Result<(), &'static str> {
         for (key, secs) in [
@@ -724,6 +735,26 @@ impl Transport {
         }
     }
 
+    /// As [`Transport::from_config`], for an email someone waits for on a page
+    /// ([`SmtpTimeouts::INTERACTIVE`], each no longer than the configured one).
+    pub fn interactive(config: &MailConfig) -> anyhow::Result<Transport> {
+        let url = config.smtp_url.trim();
+        if url.is_empty() {
+            return Transport::from_config(config);
+        }
+        let (c, i) = (config.timeouts, SmtpTimeouts::INTERACTIVE);
+        Transport::smtp_with(
+            url,
+            SmtpTimeouts {
+                greeting_secs: c.greeting_secs.min(i.greeting_secs),
+                mail_secs: c.mail_secs.min(i.mail_secs),
+                rcpt_secs: c.rcpt_secs.min(i.rcpt_secs),
+                data_secs: c.data_secs.min(i.data_secs),
+                data_end_secs: c.data_end_secs.min(i.data_end_secs),
+            },
+        )
+    }
+
     /// lettre's URL form: `smtp://host:port`, `smtp://user:pass@host:587?tls=required`,
     /// `smtps://user:pass@host`; RFC 5321's timeouts.
     pub fn smtp(url: &str) -> anyhow::Result<Transport> {
@@ -1092,5 +1123,27 @@ mod tests {
         assert!(!format!("{t:?}").contains("pass"));
         config.smtp_url = "ftp://host".into();
         assert!(Transport::from_config(&config).is_err());
+    }
+
+    #[test]
+    fn a_page_waits_thirty_seconds_a_stage_at_most_the_dispatcher_the_rfc_s() {
+        let mut config = crate::config::Config::defaults().mail;
+        config.smtp_url = "smtp://127.0.0.1:2525".into();
+        config.timeouts.rcpt_secs = 10;
+        let timeouts = |t: Transport| match t {
+            Transport::Smtp(s) => s.timeouts,
+            Transport::File(_) => panic!("SMTP expected"),
+        };
+        let page = timeouts(Transport::interactive(&config).unwrap());
+        assert_eq!(page.data_end_secs, 30);
+        assert_eq!(page.greeting_secs, 30);
+        assert_eq!(page.rcpt_secs, 10, "never longer than configured");
+        let dispatcher = timeouts(Transport::from_config(&config).unwrap());
+        assert_eq!(dispatcher.data_end_secs, 600);
+        config.smtp_url.clear();
+        assert!(matches!(
+            Transport::interactive(&config).unwrap(),
+            Transport::File(_)
+        ));
     }
 }

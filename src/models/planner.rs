@@ -747,6 +747,12 @@ fn reason(facts: &Facts, row: &OutboxEmail, now: DateTime<Utc>) -> String {
     if is_reminder(&row.kind) && !p.reminders {
         return "Annulé : cette personne ne reçoit plus les rappels.".into();
     }
+    if row
+        .not_after
+        .is_some_and(|limit| limit.and_utc() <= now && !row.kind.starts_with("homework_"))
+    {
+        return "Annulé : la séance a commencé avant son envoi.".into();
+    }
     if row.kind.starts_with("reminder_j") && row.attempts == 0 {
         let today = calendar::utc_to_paris(now).date();
         if schedule::session_day(row.send_after.and_utc()) < today {

@@ -338,7 +338,8 @@ pub async fn send_now(
         let message = email
             .to_message(&from, &crate::mail::render::new_message_id(&from))
             .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
-        crate::mail::Transport::from_config(&config)?
+        // Someone waits for this page: not the dispatcher's ten minutes of RFC 5321.
+        crate::mail::Transport::interactive(&config)?
             .send(&message)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
         Ok(())
