@@ -24,6 +24,8 @@ use cohorte::mail::dispatch::Dispatcher;
 use cohorte::mail::{Email, Rendered, Transport, sender};
 use cohorte::models::account::{self, Lifetimes, NewUser, Principal};
 use cohorte::models::outbox::{self, NewEmail};
+use cohorte::models::outbox_status::{self, Watch};
+use cohorte::models::scope::CohortScope;
 use common::{Response, TestApp};
 
 /// A loopback port where nothing listens: bound, then released.
@@ -599,4 +601,36 @@ async fn the_sending_status_counts_due_late_retrying_failed_and_sent_for_adminis
     ] {
         assert!(schema[field].is_object(), "{field} documented");
     }
+}
+
+#[actix_web::test]
+async fn an_email_resent_by_hand_is_late_from_its_resend_not_from_its_first_planned_time() {
+    let app = common::spawn().await;
+    let d = format!("{}.example", uuid::Uuid::new_v4().simple());
+    let now = Utc::now();
+    let id = enqueue(&app, plain(&format!("refuse@{d}"), now - Duration::days(2)));
+    // Refused (550): failed, shown on « Envois », not in the banner.
+    dispatcher(&app, smtp::smtp()).run_once(now).unwrap();
+    let w = Watch::new(now, Duration::minutes(10));
+    let mut conn = app.pool.get().unwrap();
+    assert_eq!(
+        outbox_status::trouble(&mut conn, &CohortScope::All, w).unwrap(),
+        None
+    );
+    // Corrected and resent now, to a server that says « later » (451): retrying.
+    outbox::resend(&mut conn, &id, Some(format!("later@{d}"))).unwrap();
+    drop(conn);
+    let later = Utc::now();
+    dispatcher(&app, smtp::smtp()).run_once(later).unwrap();
+    let mut conn = app.pool.get().unwrap();
+    let w = Watch::new(later, Duration::minutes(10));
+    let trouble = outbox_status::trouble(&mut conn, &CohortScope::All, w)
+        .unwrap()
+        .expect("the resent email, retrying");
+    assert_eq!(trouble.emails, 1);
+    assert!(
+        trouble.since >= (now - Duration::minutes(1)).naive_utc(),
+        "late since its resend, not two days: {:?}",
+        trouble.since
+    );
 }

@@ -91,7 +91,8 @@ pub struct Trouble {
     pub emails: i64,
     /// Among them, those that have failed at least once (the others were never tried).
     pub retrying: i64,
-    /// The planned time of the oldest of them.
+    /// When the oldest of them was first due: its first attempt's moment (a resent email
+    /// counts from its resend), else its planned time.
     pub since: NaiveDateTime,
     /// The cohort, when all of them belong to one.
     pub cohort_id: Option<String>,
@@ -132,7 +133,11 @@ pub fn trouble(
             sql::<BigInt>(
                 "COALESCE(SUM(CASE WHEN outbox_emails.attempts > 0 THEN 1 ELSE 0 END), 0)",
             ),
-            min(outbox_emails::send_after),
+            // Since it was first due: an email resent by hand, or retried, counts from
+            // then (its first claim sets `first_due_at`), not from its planned time.
+            sql::<diesel::sql_types::Nullable<Timestamp>>(
+                "MIN(COALESCE(outbox_emails.first_due_at, outbox_emails.send_after))",
+            ),
             min(outbox_emails::cohort_id),
             max(outbox_emails::cohort_id),
             count(outbox_emails::cohort_id),
