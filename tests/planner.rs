@@ -393,17 +393,7 @@ async fn the_weekly_summary_goes_once_to_the_consultant_and_the_officer() {
     let app = spawn().await;
     let (cohort, _) = app.cohort_with(1).await;
     app.generate(&cohort).await;
-    let c = app
-        .get(&format!("/api/v1/cohorts/{cohort}"))
-        .await
-        .expect(200)
-        .json();
-    let mut body = c.clone();
-    body["officer_name"] = json!("Julien Lefèvre");
-    body["officer_email"] = json!("julien@dla.example.org");
-    app.put_json(&format!("/api/v1/cohorts/{cohort}"), body)
-        .await
-        .expect(200);
+    set_officer(&app, &cohort, "Julien Lefèvre", "julien@dla.example.org").await;
     publish(&app, &cohort).await;
     let dir = tempfile::tempdir().unwrap();
     let d = dispatcher(&app, dir.path());
