@@ -613,3 +613,67 @@ async fn the_feed_names_the_organiser_as_the_invites_do_and_no_attendee() {
         convocation.body_text
     );
 }
+
+#[actix_web::test]
+async fn an_address_changed_and_changed_back_gets_the_invites_again_above_their_cancellation() {
+    let app = spawn().await;
+    let (cohort, associations, _) = convoked(&app, 1).await;
+    let person = people_of(&app, &associations[0]).await.remove(0);
+    let pid = person["id"].as_str().unwrap().to_string();
+    let first = person["email"].as_str().unwrap().to_string();
+    let set_email = |email: String| {
+        let app = &app;
+        let pid = pid.clone();
+        let person = person.clone();
+        let association = associations[0].clone();
+        async move {
+            let current = people_of(app, &association)
+                .await
+                .into_iter()
+                .find(|p| p["id"] == pid.as_str())
+                .unwrap();
+            app.put_json(
+                &format!("/api/v1/participants/{pid}"),
+                json!({"name": person["name"], "email": email, "role": person["role"],
+                       "function": person["function"], "version": current["version"]}),
+            )
+            .await
+            .expect(200);
+        }
+    };
+    // Corrected to another address: the first one's calendar gets the cancellations.
+    set_email("autre.adresse@exemple.fr".to_string()).await;
+    dispatch(&app);
+    let cancelled: BTreeSet<String> = of_kind(&app, &cohort, "invite_withdrawn")
+        .into_iter()
+        .filter(|r| r.recipient_email == first && reload(&app, r).status() == Status::Sent)
+        .map(|r| r.item_id.clone())
+        .collect();
+    assert_eq!(cancelled.len(), 4);
+    // Back to the first address: convoked there again, above the cancellation.
+    set_email(first.clone()).await;
+    let again: Vec<_> = of_kind(&app, &cohort, "convocation")
+        .into_iter()
+        .filter(|r| r.recipient_email == first && r.status() == Status::Scheduled)
+        .collect();
+    assert_eq!(
+        again
+            .iter()
+            .map(|r| r.item_id.clone())
+            .collect::<BTreeSet<_>>(),
+        cancelled
+    );
+    for row in &again {
+        let (method, event) = parse(row.ics.as_deref().unwrap());
+        assert_eq!(method, "REQUEST");
+        assert!(
+            value(&event, "SEQUENCE").parse::<i32>().unwrap() >= 2,
+            "{event:?}"
+        );
+    }
+    // Sent, and nothing more queued after.
+    dispatch(&app);
+    let before = rows(&app, &cohort).len();
+    dispatch(&app);
+    assert_eq!(rows(&app, &cohort).len(), before);
+}

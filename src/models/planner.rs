@@ -289,6 +289,22 @@ impl Facts {
         f
     }
 
+    /// Whether `email`'s calendar holds the session cancelled (a CANCEL delivered there:
+    /// the person was removed, or their address changed, and is expected there again):
+    /// their convocation must then be sent anew, above that cancellation.
+    fn holds_cancelled(&self, session: &Session, email: &str) -> bool {
+        let address = email.trim().to_lowercase();
+        let copies: Vec<&crate::domain::invite::Copy> = self
+            .copies
+            .iter()
+            .filter(|c| {
+                c.session_id == session.id && c.recipient_email.trim().to_lowercase() == address
+            })
+            .map(|c| &c.copy)
+            .collect();
+        crate::domain::invite::held(&copies).is_some_and(|c| c.cancel)
+    }
+
     fn association_name(&self, id: &str) -> String {
         self.associations
             .iter()
@@ -421,12 +437,19 @@ fn wanted(facts: &Facts, mail: &MailContext, now: DateTime<Utc>) -> Result<Plann
             let built_email = email
                 .convocation(&renderer, stamp)
                 .map_err(|e| built(CONVOCATION, p, e))?;
+            // A convocation already sent to this address keeps its slot (revision 0); one
+            // whose address holds the event cancelled takes a new slot, at its SEQUENCE.
+            let revision = if facts.holds_cancelled(session, &p.email) {
+                i32::try_from(email.session.sequence).unwrap_or(i32::MAX)
+            } else {
+                0
+            };
             let convocation = row(
                 facts,
                 p,
                 CONVOCATION,
                 &session.id,
-                0,
+                revision,
                 &built_email,
                 convocation_at,
                 start,
