@@ -32,11 +32,16 @@ fn of_kind<'a>(rows: &'a [FullEmail], kind: &str) -> Vec<&'a FullEmail> {
 
 /// The dispatcher as `cohorte serve` runs it (planner included), writing .eml files.
 fn dispatcher(app: &TestApp, dir: &std::path::Path) -> Dispatcher {
+    dispatcher_to(app, Transport::file(dir))
+}
+
+/// The dispatcher as `cohorte serve` runs it (planner included), through `transport`.
+fn dispatcher_to(app: &TestApp, transport: Transport) -> Dispatcher {
     let templates = Arc::new(cohorte::templates::build("").unwrap());
     let mail = MailContext::new(&app.config, templates);
     let mut d = Dispatcher::new(
         app.pool.clone(),
-        Transport::file(dir),
+        transport,
         sender(&app.config.mail).unwrap(),
     );
     d.planner = Some(cohorte::models::planner::for_dispatcher(mail));
@@ -555,16 +560,7 @@ async fn over_real_smtp_the_convocation_is_an_invitation_and_the_reminder_comes_
     let intro = session_of(&generated, "introductive");
     let id = intro["id"].as_str().unwrap().to_string();
     publish(&app, &cohort).await;
-    let templates = Arc::new(cohorte::templates::build("").unwrap());
-    let mut d = Dispatcher::new(
-        app.pool.clone(),
-        smtp::smtp(),
-        sender(&app.config.mail).unwrap(),
-    );
-    d.planner = Some(cohorte::models::planner::for_dispatcher(MailContext::new(
-        &app.config,
-        templates,
-    )));
+    let d = smtp_dispatcher(&app);
     d.run_once(Utc::now()).unwrap();
     let all = rows(&app, &cohort);
     let convocation = all
@@ -792,17 +788,7 @@ async fn no_overdue_notice_after_the_session_the_work_prepares() {
 
 /// A dispatcher sending to the SMTP sink, planner included.
 fn smtp_dispatcher(app: &TestApp) -> Dispatcher {
-    let templates = Arc::new(cohorte::templates::build("").unwrap());
-    let mut d = Dispatcher::new(
-        app.pool.clone(),
-        smtp::smtp(),
-        sender(&app.config.mail).unwrap(),
-    );
-    d.planner = Some(cohorte::models::planner::for_dispatcher(MailContext::new(
-        &app.config,
-        templates,
-    )));
-    d
+    dispatcher_to(app, smtp::smtp())
 }
 
 async fn set_officer(app: &TestApp, cohort: &str, name: &str, email: &str) {

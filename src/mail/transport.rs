@@ -93,6 +93,17 @@ impl SmtpTimeouts {
         data_end_secs: 30,
     };
 
+    /// Each stage's shorter limit of the two.
+    pub fn min(self, other: SmtpTimeouts) -> SmtpTimeouts {
+        SmtpTimeouts {
+            greeting_secs: self.greeting_secs.min(other.greeting_secs),
+            mail_secs: self.mail_secs.min(other.mail_secs),
+            rcpt_secs: self.rcpt_secs.min(other.rcpt_secs),
+            data_secs: self.data_secs.min(other.data_secs),
+            data_end_secs: self.data_end_secs.min(other.data_end_secs),
+        }
+    }
+
     /// The key of the first value out of 1..=3600 seconds.
     pub fn check(&self) -> Result<(), &'static str> {
         for (key, secs) in [
@@ -656,7 +667,8 @@ impl Session<'_> {
         }
         timeout(conn, Stage::Data, t.data_secs)?;
         conn.command(Data).map_err(at(Stage::Data))?;
-        timeout(conn, Stage::Message, t.data_end_secs)?;
+        // Set before anything of the message is written: a failure here sent nothing.
+        timeout(conn, Stage::Data, t.data_end_secs)?;
         let replied = match std::str::from_utf8(body) {
             Ok(text) => conn.command(data_with_final_dot(text)),
             // Never for the messages Cohorte builds; lettre's two writes then.
@@ -742,17 +754,7 @@ impl Transport {
         if url.is_empty() {
             return Transport::from_config(config);
         }
-        let (c, i) = (config.timeouts, SmtpTimeouts::INTERACTIVE);
-        Transport::smtp_with(
-            url,
-            SmtpTimeouts {
-                greeting_secs: c.greeting_secs.min(i.greeting_secs),
-                mail_secs: c.mail_secs.min(i.mail_secs),
-                rcpt_secs: c.rcpt_secs.min(i.rcpt_secs),
-                data_secs: c.data_secs.min(i.data_secs),
-                data_end_secs: c.data_end_secs.min(i.data_end_secs),
-            },
-        )
+        Transport::smtp_with(url, config.timeouts.min(SmtpTimeouts::INTERACTIVE))
     }
 
     /// lettre's URL form: `smtp://host:port`, `smtp://user:pass@host:587?tls=required`,

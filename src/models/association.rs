@@ -310,7 +310,6 @@ pub fn update(
     })
 }
 
-/// Withdraws the association: its participants, its bilan session and its returns go too.
 /// Withdraws an association: its participants, its bilan and its follow-up go with it
 /// (`ON DELETE CASCADE`). Those whose calendar holds its bilan get the cancellation now,
 /// before the session row disappears — its people first removed, so that it speaks to

@@ -372,10 +372,9 @@ pub fn sync_session(
         if rows.is_empty() && matches!(send, Send::Cancel { .. }) {
             // Nobody there is expected any more: the cancellation goes to whom the
             // calendar's event was sent, without a portal (they may have none now).
-            let Some(held) = stored
-                .iter()
-                .filter(|s| s.copy.delivery == Delivery::Delivered)
-                .max_by_key(|s| (s.copy.sequence, s.copy.created_at))
+            // What the calendar holds (`domain::invite::held`, as `decide` saw it).
+            let Some(held) = invite::held(&refs)
+                .and_then(|h| stored.iter().find(|s| s.copy.email_id == h.email_id))
             else {
                 continue;
             };

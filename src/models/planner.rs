@@ -151,18 +151,17 @@ pub fn plan(conn: &mut Conn, mail: &MailContext, now: DateTime<Utc>) -> Result<u
 /// rows only (`outbox_emails_due_idx`), and writes nothing when none is stale.
 fn mark_stale_reminders(conn: &mut Conn, now: DateTime<Utc>) -> Result<(), AppError> {
     let today = schedule::start_of_day(calendar::utc_to_paris(now).date()).naive_utc();
-    let due: Vec<(Option<String>, String)> = outbox_emails::table
+    // The kinds are ASCII and lower case: `LIKE` means the same on both backends. One row
+    // per cohort, however many of its emails an outage holds back.
+    let stale: Vec<Option<String>> = outbox_emails::table
         .filter(outbox_emails::status.eq(Status::Scheduled.as_str()))
         .filter(outbox_emails::next_attempt_at.le(now.naive_utc()))
         .filter(outbox_emails::send_after.lt(today))
-        .select((outbox_emails::cohort_id, outbox_emails::kind))
+        .filter(outbox_emails::kind.like("reminder_j%"))
+        .select(outbox_emails::cohort_id)
+        .distinct()
         .load(conn)?;
-    let stale: HashSet<String> = due
-        .into_iter()
-        .filter(|(_, kind)| kind.starts_with("reminder_j"))
-        .filter_map(|(cohort, _)| cohort)
-        .collect();
-    for id in stale {
+    for id in stale.into_iter().flatten() {
         write_tx(conn, |conn| touch(conn, &id))?;
     }
     Ok(())
