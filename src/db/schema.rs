@@ -408,6 +408,62 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A cohort's call for applications (one per cohort).
+    calls (cohort_id) {
+        cohort_id -> Text,
+        token -> Nullable<Text>,
+        closes_on -> Date,
+        presentation -> Text,
+        meeting_starts_at -> Nullable<Timestamp>,
+        meeting_ends_at -> Nullable<Timestamp>,
+        meeting_location -> Text,
+        meeting_video_link -> Text,
+        meeting_sequence -> Integer,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// An association's application to a cohort's call.
+    applications (id) {
+        id -> Text,
+        cohort_id -> Text,
+        edit_token_hash -> Text,
+        status -> Text,
+        name -> Text,
+        rna -> Nullable<Text>,
+        siret -> Nullable<Text>,
+        town -> Text,
+        creation_date -> Nullable<Date>,
+        creation_year -> Nullable<Integer>,
+        salaried_staff -> Nullable<Integer>,
+        fte_hundredths -> Nullable<Integer>,
+        volunteers -> Nullable<Integer>,
+        sector -> Text,
+        general_interest -> Bool,
+        director_name -> Text,
+        director_function -> Text,
+        director_email -> Text,
+        board_name -> Text,
+        board_function -> Text,
+        board_email -> Text,
+        motivation -> Text,
+        available_all -> Bool,
+        availability_note -> Text,
+        consent_data -> Bool,
+        consent_named -> Bool,
+        submitted_at -> Timestamp,
+        updated_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Text,
+        association_id -> Nullable<Text>,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(cohorts -> dlas (dla_id));
 diesel::joinable!(cohorts -> consultants (consultant_id));
 diesel::joinable!(consultant_dlas -> consultants (consultant_id));
@@ -443,6 +499,9 @@ diesel::joinable!(users -> consultants (consultant_id));
 diesel::joinable!(auth_sessions -> users (user_id));
 diesel::joinable!(auth_sessions -> participants (participant_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(calls -> cohorts (cohort_id));
+diesel::joinable!(applications -> cohorts (cohort_id));
+diesel::joinable!(applications -> associations (association_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     dlas,
@@ -474,4 +533,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sign_in_failures,
     api_tokens,
     audit_log,
+    calls,
+    applications,
 );

@@ -5,6 +5,7 @@
 //! Nothing in here performs I/O or reads the clock: every instant or date comes
 //! in as an argument, so the whole layer is deterministic and unit-tested.
 
+pub mod application;
 pub mod budget;
 pub mod calendar;
 pub mod charts;

@@ -3,9 +3,11 @@
 
 pub mod account;
 pub mod action_lead;
+pub mod application;
 pub mod association;
 pub mod audit;
 pub mod budget;
+pub mod call;
 pub mod cohort;
 pub mod consultant;
 pub mod dashboard;
