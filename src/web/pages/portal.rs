@@ -13,6 +13,10 @@
 //!   (`/portail/modele/{stage}`, `web::pages::profile`) and the email preferences
 //!   (`/portail/preferences`). Everything is scoped to the signed-in `Member` by
 //!   `models::portal`.
+//! - `/portail/engagement`: the sessions the participant commits to, with their dates, and
+//!   « Je confirme ma participation » (issue #14). The `commitment_request` email's link
+//!   is the sign-in link with `?suite=/portail/engagement`, which the sign-in page and its
+//!   POST carry through (`SuiteQuery`: portal pages only).
 //! - `/desabonnement/{participant}/{token}`: the one-click unsubscribe address of the
 //!   emails' `List-Unsubscribe` header (RFC 8058; an HMAC token, `models::feed`). POST turns
 //!   the reminders off — the mail client sends it with no cookie, so no CSRF token is
