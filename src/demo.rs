@@ -277,6 +277,8 @@ pub(crate) fn build_cohort(
                 general_interest: "on".into(),
                 version: String::new(),
             },
+            template,
+            alsace_moselle,
         )?;
         participant::create(
             conn,

@@ -84,6 +84,8 @@ fn expected() -> BTreeMap<&'static str, char> {
         T POST /portail/taches/{id}
         T GET /portail/preferences
         T POST /portail/preferences
+        T GET /portail/engagement
+        T POST /portail/engagement
         T GET /portail/modele/{stage}
         T POST /portail/modele/{stage}
         T GET /portail/evaluation

@@ -99,6 +99,7 @@ diesel::table! {
         feed_generation -> Integer,
         anonymised_at -> Nullable<Timestamp>,
         version -> Integer,
+        commitment_confirmed_at -> Nullable<Timestamp>,
     }
 }
 

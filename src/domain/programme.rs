@@ -671,6 +671,8 @@ pub struct Programme {
 pub enum ProgrammeError {
     InvalidTemplate(Vec<(String, String)>),
     LocalTime(LocalTimeError),
+    /// [`next_bilan_slot`] found every slot of the year taken.
+    NoFreeBilanSlot,
 }
 
 impl fmt::Display for ProgrammeError {
@@ -685,6 +687,10 @@ impl fmt::Display for ProgrammeError {
                 )
             }
             ProgrammeError::LocalTime(e) => write!(f, "{e}"),
+            ProgrammeError::NoFreeBilanSlot => f.write_str(
+                "Aucun créneau de bilan individuel libre n'a été trouvé dans l'année qui suit \
+                 le dernier bilan : planifiez ce bilan à la main.",
+            ),
         }
     }
 }
@@ -1273,6 +1279,113 @@ pub fn realign_bilan_tasks(
         alsace_moselle,
     );
     (moves, summary, Some(new_id))
+}
+
+/// How far [`next_bilan_slot`] looks for a free slot: a year of days is more than any
+/// programme spans, so running out means every slot clashes with sessions (not a loop).
+const BILAN_SEARCH_DAYS: u32 = 400;
+
+/// The bilan the template gives an association enrolled once the programme exists, as
+/// generation would have placed it after the others: the next template slot after the
+/// last bilan (the one that starts last, wherever it was moved by hand), on that day or
+/// the following working days, that starts once that bilan has ended and overlaps no
+/// session; without any bilan, where generation puts the first one, `bilan.offset_days`
+/// after the évolution (the stored one, which may have been moved; computed from the
+/// template from `start` when absent), then on. Earlier gaps (a withdrawn association's
+/// slot) are left as they are: the bilans keep enrolment order.
+pub fn next_bilan_slot(
+    start: NaiveDate,
+    sessions: &[ScheduledSession],
+    association_id: &str,
+    template: &ProgrammeTemplate,
+    alsace_moselle: bool,
+) -> Result<PlannedSession, ProgrammeError> {
+    template
+        .validate()
+        .map_err(ProgrammeError::InvalidTemplate)?;
+    let am = alsace_moselle;
+    let stored = |kind: SessionKind| {
+        sessions
+            .iter()
+            .filter(|s| s.kind == kind)
+            .map(|s| paris_date(s.starts_at))
+            .min()
+    };
+    let bilan = &template.bilan;
+    let last = sessions
+        .iter()
+        .filter(|s| s.kind == SessionKind::BilanIndividuel)
+        .max_by_key(|s| (s.starts_at, s.ends_at));
+    let (mut day, not_before) = match last {
+        Some(b) => (paris_date(b.starts_at), Some(b.ends_at)),
+        None => {
+            let intro =
+                stored(SessionKind::Introductive).unwrap_or_else(|| next_working_day(start, am));
+            let edl = stored(SessionKind::EtatDesLieux).unwrap_or_else(|| {
+                next_working_day(add_days(intro, template.etat_des_lieux.offset_days), am)
+            });
+            let evo = stored(SessionKind::Evolution).unwrap_or_else(|| {
+                next_working_day(add_days(edl, template.evolution.offset_days), am)
+            });
+            (next_working_day(add_days(evo, bilan.offset_days), am), None)
+        }
+    };
+    let length = minutes(bilan.duration_minutes);
+    for _ in 0..BILAN_SEARCH_DAYS {
+        if non_working_reason(day, am).is_none() {
+            for &slot in &bilan.slots {
+                let starts_at = paris_to_utc(day.and_time(slot))?;
+                let ends_at = starts_at + length;
+                let free = not_before.is_none_or(|t| starts_at >= t)
+                    && !sessions
+                        .iter()
+                        .any(|s| s.starts_at < ends_at && starts_at < s.ends_at);
+                if free {
+                    return Ok(PlannedSession {
+                        kind: SessionKind::BilanIndividuel,
+                        association_id: Some(association_id.to_owned()),
+                        starts_at,
+                        ends_at,
+                        planned_half_days: bilan.planned_half_days,
+                        agenda: bilan.agenda.clone(),
+                    });
+                }
+            }
+        }
+        day = next_working_day(add_days(day, 1), am);
+    }
+    Err(ProgrammeError::NoFreeBilanSlot)
+}
+
+/// The tasks that prepare the bilans when the first bilan of a programme is added: a
+/// programme generated without associations left them linked to no session, due
+/// `days_before` the date the first bilan would have had. Each of them — a task linked to
+/// no session whose title is that of a template task preparing the bilan — is linked to
+/// the new bilan and due `days_before` its date (the previous working day if needed), as
+/// generation would have done. Returns every such task, moved or not.
+pub fn first_bilan_tasks(
+    template: &ProgrammeTemplate,
+    tasks: &[ScheduledTask],
+    bilan_start: DateTime<Utc>,
+    alsace_moselle: bool,
+) -> Vec<TaskMove> {
+    let day = paris_date(bilan_start);
+    tasks
+        .iter()
+        .filter(|t| t.session_id.is_none())
+        .filter_map(|t| {
+            let model = template
+                .tasks
+                .iter()
+                .find(|m| m.prepares == SessionKind::BilanIndividuel && m.title == t.title)?;
+            Some(TaskMove {
+                task_id: t.id.clone(),
+                title: t.title.clone(),
+                old_due: t.due_date,
+                new_due: previous_working_day(sub_days(day, model.days_before), alsace_moselle),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -2278,5 +2391,246 @@ mod tests {
             summary[0].contains("premier bilan individuel"),
             "{summary:?}"
         );
+    }
+}
+
+#[cfg(test)]
+mod next_bilan_slot_tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn at(y: i32, m: u32, day: u32, h: u32, min: u32) -> DateTime<Utc> {
+        paris_to_utc(d(y, m, day).and_time(hm(h, min))).unwrap()
+    }
+
+    fn refs(n: usize) -> Vec<AssociationRef> {
+        (1..=n)
+            .map(|i| AssociationRef {
+                id: format!("a{i}"),
+                name: format!("Association {i}"),
+            })
+            .collect()
+    }
+
+    /// The generated programme as stored.
+    fn stored(p: &Programme) -> Vec<ScheduledSession> {
+        p.sessions
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ScheduledSession {
+                id: format!("s{i}"),
+                kind: s.kind,
+                association_id: s.association_id.clone(),
+                label: s.kind.label().to_owned(),
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+            })
+            .collect()
+    }
+
+    fn collective(kind: SessionKind, starts_at: DateTime<Utc>, minutes: i64) -> ScheduledSession {
+        ScheduledSession {
+            id: kind.as_str().to_owned(),
+            kind,
+            association_id: None,
+            label: kind.label().to_owned(),
+            starts_at,
+            ends_at: starts_at + chrono::Duration::minutes(minutes),
+        }
+    }
+
+    fn bilan(id: &str, starts_at: DateTime<Utc>) -> ScheduledSession {
+        ScheduledSession {
+            id: id.to_owned(),
+            association_id: Some(id.to_owned()),
+            ..collective(SessionKind::BilanIndividuel, starts_at, 120)
+        }
+    }
+
+    /// The three collective sessions of a programme starting on 11 January 2027.
+    fn collectives() -> Vec<ScheduledSession> {
+        vec![
+            collective(SessionKind::Introductive, at(2027, 1, 11, 9, 30), 180),
+            collective(SessionKind::EtatDesLieux, at(2027, 2, 15, 9, 30), 390),
+            collective(SessionKind::Evolution, at(2027, 3, 30, 9, 30), 390),
+        ]
+    }
+
+    fn next(sessions: &[ScheduledSession], alsace_moselle: bool) -> DateTime<Utc> {
+        let t = ProgrammeTemplate::default();
+        let s = next_bilan_slot(d(2027, 1, 11), sessions, "new", &t, alsace_moselle).unwrap();
+        assert_eq!(s.kind, SessionKind::BilanIndividuel);
+        assert_eq!(s.association_id.as_deref(), Some("new"));
+        assert_eq!(s.ends_at - s.starts_at, chrono::Duration::minutes(120));
+        assert_eq!(s.agenda, t.bilan.agenda);
+        s.starts_at
+    }
+
+    #[test]
+    fn the_next_slot_is_where_generation_puts_one_more_association() {
+        // Over two years of start dates and both calendars: holidays, weekends and
+        // daylight-saving changes fall where generation met them.
+        let template = ProgrammeTemplate::default();
+        let mut start = d(2027, 1, 4);
+        while start < d(2029, 1, 1) {
+            for am in [false, true] {
+                for n in [0, 1, 2, 7] {
+                    let before = generate(start, &refs(n), &template, am).unwrap();
+                    let after = generate(start, &refs(n + 1), &template, am).unwrap();
+                    let expected = after
+                        .sessions
+                        .iter()
+                        .find(|s| s.association_id.as_deref() == Some(&format!("a{}", n + 1)))
+                        .unwrap();
+                    let slot = next_bilan_slot(
+                        start,
+                        &stored(&before),
+                        &format!("a{}", n + 1),
+                        &template,
+                        am,
+                    )
+                    .unwrap();
+                    assert_eq!(&slot, expected, "start {start}, {n} associations, am {am}");
+                }
+            }
+            start = add_days(start, 11);
+        }
+    }
+
+    #[test]
+    fn without_any_bilan_the_first_comes_49_days_after_the_evolution() {
+        // Évolution on Tuesday 30 March 2027 (+49 = Tuesday 18 May).
+        assert_eq!(next(&collectives(), false), at(2027, 5, 18, 9, 30));
+    }
+
+    #[test]
+    fn without_any_bilan_the_first_follows_an_evolution_moved_by_hand() {
+        let mut sessions = collectives();
+        sessions[2] = collective(SessionKind::Evolution, at(2027, 4, 6, 9, 30), 390);
+        // 6 April + 49 = Tuesday 25 May.
+        assert_eq!(next(&sessions, false), at(2027, 5, 25, 9, 30));
+        // Without an évolution at all, the template's dates from the état des lieux.
+        sessions.truncate(2);
+        assert_eq!(next(&sessions, false), at(2027, 5, 18, 9, 30));
+    }
+
+    #[test]
+    fn the_afternoon_slot_follows_a_morning_bilan_the_same_day() {
+        let mut sessions = collectives();
+        sessions.push(bilan("b1", at(2027, 5, 18, 9, 30)));
+        assert_eq!(next(&sessions, false), at(2027, 5, 18, 14, 0));
+    }
+
+    #[test]
+    fn after_a_friday_afternoon_the_next_slot_is_monday_morning() {
+        let mut sessions = collectives();
+        sessions.push(bilan("b1", at(2027, 5, 21, 9, 30)));
+        sessions.push(bilan("b2", at(2027, 5, 21, 14, 0)));
+        assert_eq!(next(&sessions, false), at(2027, 5, 24, 9, 30));
+    }
+
+    #[test]
+    fn a_public_holiday_is_skipped() {
+        // Ascension: Thursday 6 May 2027.
+        let mut sessions = collectives();
+        sessions.push(bilan("b1", at(2027, 5, 5, 14, 0)));
+        assert_eq!(next(&sessions, false), at(2027, 5, 7, 9, 30));
+    }
+
+    #[test]
+    fn alsace_moselle_skips_good_friday_too() {
+        // Thursday 25 March 2027; Good Friday 26 March; Easter Monday 29 March; and the
+        // spring change to summer time between them.
+        let mut sessions = vec![bilan("b1", at(2027, 3, 25, 14, 0))];
+        assert_eq!(next(&sessions, false), at(2027, 3, 26, 9, 30));
+        assert_eq!(next(&sessions, true), at(2027, 3, 30, 9, 30));
+        // Saint-Étienne: Friday 26 December 2031.
+        sessions = vec![bilan("b1", at(2031, 12, 24, 14, 0))];
+        assert_eq!(next(&sessions, true), at(2031, 12, 29, 9, 30));
+        assert_eq!(next(&sessions, false), at(2031, 12, 26, 9, 30));
+    }
+
+    #[test]
+    fn slots_taken_by_other_sessions_are_skipped() {
+        let mut sessions = collectives();
+        sessions.push(bilan("b1", at(2027, 5, 18, 14, 0)));
+        // A collective session moved onto Wednesday 19 May, all day.
+        sessions[2] = collective(SessionKind::Evolution, at(2027, 5, 19, 9, 30), 390);
+        assert_eq!(next(&sessions, false), at(2027, 5, 20, 9, 30));
+        // Another session set by hand at 14 h 30 on Thursday takes the afternoon slot.
+        sessions.push(bilan("b2", at(2027, 5, 20, 9, 30)));
+        sessions.push(ScheduledSession {
+            id: "other".into(),
+            ..collective(SessionKind::Introductive, at(2027, 5, 20, 14, 30), 60)
+        });
+        assert_eq!(next(&sessions, false), at(2027, 5, 21, 9, 30));
+    }
+
+    #[test]
+    fn a_bilan_moved_by_hand_counts_where_it_is_now() {
+        let mut sessions = collectives();
+        sessions.push(bilan("b1", at(2027, 5, 18, 9, 30)));
+        sessions.push(bilan("b2", at(2027, 5, 18, 14, 0)));
+        // The first bilan moved to Thursday 11 h: the next slot is that afternoon.
+        sessions[3] = bilan("b1", at(2027, 5, 20, 11, 0));
+        assert_eq!(next(&sessions, false), at(2027, 5, 20, 14, 0));
+        // Moved to 13 h (ends 15 h): the afternoon slot starts before it ends.
+        sessions[3] = bilan("b1", at(2027, 5, 20, 13, 0));
+        assert_eq!(next(&sessions, false), at(2027, 5, 21, 9, 30));
+        // Moved to a Saturday: the following Monday (Whit Monday 17 May 2027 → 18 May).
+        sessions[3] = bilan("b1", at(2027, 5, 15, 9, 30));
+        sessions[4] = bilan("b2", at(2027, 5, 11, 14, 0));
+        assert_eq!(next(&sessions, false), at(2027, 5, 18, 9, 30));
+    }
+
+    #[test]
+    fn an_invalid_template_is_refused() {
+        let mut t = ProgrammeTemplate::default();
+        t.bilan.slots.clear();
+        let refused = next_bilan_slot(d(2027, 1, 11), &collectives(), "new", &t, false);
+        assert!(matches!(refused, Err(ProgrammeError::InvalidTemplate(_))));
+    }
+
+    #[test]
+    fn the_first_bilan_takes_the_unlinked_bilan_tasks_as_generation_would() {
+        let template = ProgrammeTemplate::default();
+        let start = d(2027, 1, 11);
+        let empty = generate(start, &[], &template, false).unwrap();
+        let tasks: Vec<ScheduledTask> = empty
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ScheduledTask {
+                id: format!("t{i}"),
+                title: t.title.clone(),
+                session_id: t.session_index.map(|i| format!("s{i}")),
+                due_date: t.due_date,
+            })
+            .collect();
+        assert_eq!(tasks[2].session_id, None);
+        // The évolution moved a week later: the bilan too, and its task with it.
+        let mut sessions = stored(&empty);
+        sessions[2].starts_at += chrono::Duration::days(7);
+        sessions[2].ends_at += chrono::Duration::days(7);
+        let slot = next_bilan_slot(start, &sessions, "a1", &template, false).unwrap();
+        assert_eq!(slot.starts_at, at(2027, 5, 25, 9, 30));
+        let moves = first_bilan_tasks(&template, &tasks, slot.starts_at, false);
+        assert_eq!(moves.len(), 1, "only the task preparing the bilan");
+        assert_eq!(moves[0].task_id, "t2");
+        assert_eq!(moves[0].old_due, d(2027, 5, 13));
+        // 25 May − 5 = Thursday 20 May.
+        assert_eq!(moves[0].new_due, d(2027, 5, 20));
+        // Unmoved, generation with one association gives the same due date.
+        let one = generate(start, &refs(1), &template, false).unwrap();
+        let slot = next_bilan_slot(start, &stored(&empty), "a1", &template, false).unwrap();
+        let moves = first_bilan_tasks(&template, &tasks, slot.starts_at, false);
+        assert_eq!(moves[0].new_due, one.tasks[2].due_date);
+        // A task renamed by hand is no longer recognised, and a linked one never moves.
+        let mut renamed = tasks.clone();
+        renamed[2].title = "Autre chose".into();
+        assert!(first_bilan_tasks(&template, &renamed, slot.starts_at, false).is_empty());
     }
 }

@@ -113,6 +113,50 @@ impl EvaluationEmail {
     }
 }
 
+/// The request to confirm one's commitment to the four sessions (`commitment_request`),
+/// to one participant: the sessions with their dates, and the personal link to the
+/// portal's confirmation page.
+#[derive(Clone, Debug)]
+pub struct CommitmentEmail {
+    pub recipient_name: String,
+    pub recipient_email: String,
+    pub association_name: String,
+    pub cohort_name: String,
+    /// (« Session introductive », « lundi 11 janvier 2027, 9 h 30 – 12 h 30 »), in order.
+    pub sessions: Vec<(String, String)>,
+    pub confirm_url: String,
+    pub organizer_name: String,
+    pub dla_name: String,
+}
+
+impl CommitmentEmail {
+    pub const KIND: &'static str = "commitment_request";
+
+    pub fn build(&self, renderer: &Renderer) -> Result<Email, BuildError> {
+        let sessions: Vec<_> = self
+            .sessions
+            .iter()
+            .map(|(title, when)| json!({"title": title, "when": when}))
+            .collect();
+        let context = json!({
+            "recipient_name": self.recipient_name,
+            "association_name": self.association_name,
+            "cohort_name": self.cohort_name,
+            "sessions": sessions,
+            "count": self.sessions.len(),
+            "confirm_url": self.confirm_url,
+            "organizer_name": self.organizer_name,
+            "dla_name": self.dla_name,
+        });
+        Ok(Email {
+            to_name: self.recipient_name.clone(),
+            to_address: self.recipient_email.clone(),
+            rendered: renderer.render(Self::KIND, &context)?,
+            calendar: None,
+        })
+    }
+}
+
 /// A line of the weekly summary about a coming session.
 #[derive(Clone, Debug, Serialize)]
 pub struct SummarySession {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::schema::associations;
 use crate::db::{Conn, write_tx};
+use crate::domain::programme::ProgrammeTemplate;
 use crate::domain::{identifiers, rules};
 use crate::error::AppError;
 use crate::models::input::{Check, lenient, new_id, now};
@@ -225,11 +226,18 @@ fn check_unique_name(
     Ok(())
 }
 
-/// Enrols a new association. Refused, changing nothing, when the cohort is full.
+/// Enrols a new association. Refused, changing nothing, when the cohort is full. The one
+/// entry point of every enrolment (by hand, API, import, application): when the cohort's
+/// programme exists, the association's bilan is scheduled by the template in the same
+/// transaction (`programme::add_bilan`, with `default_template` and `alsace_moselle` as for
+/// generating it), and the planner, touched, queues its people's convocations and
+/// commitment request once the programme is published.
 pub fn enrol(
     conn: &mut Conn,
     cohort_id: &str,
     input: &AssociationInput,
+    default_template: &ProgrammeTemplate,
+    alsace_moselle: bool,
 ) -> Result<Association, AppError> {
     write_tx(conn, |conn| {
         let cohort = cohort::get(conn, cohort_id)?;
@@ -265,6 +273,7 @@ pub fn enrol(
         crate::models::planner::touch(conn, cohort_id)?;
         let a = get(conn, &id)?;
         audit::created(conn, "association", &id, Some(cohort_id), &a)?;
+        crate::models::programme::add_bilan(conn, &cohort, &id, default_template, alsace_moselle)?;
         Ok(a)
     })
 }

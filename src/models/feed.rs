@@ -183,6 +183,7 @@ mod tests {
             reminders: true,
             feed_generation: generation,
             version: 1,
+            commitment_confirmed_at: None,
         }
     }
 

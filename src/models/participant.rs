@@ -37,6 +37,12 @@ pub struct Participant {
     pub feed_generation: i32,
     /// Raised by every change; send it back to update (409 when stale).
     pub version: i32,
+    /// When they confirmed their commitment to the four sessions, from the link of the
+    /// `commitment_request` email (`/portail/engagement`); null while not confirmed.
+    #[serde(with = "crate::models::utc_option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[diesel(deserialize_as = crate::db::MaybeStamp)]
+    pub commitment_confirmed_at: Option<NaiveDateTime>,
 }
 
 pub const ROLES: [(&str, &str); 3] = [
@@ -306,6 +312,38 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<Participant, AppError> {
     let cohort_id = touch_cohort_of(conn, &p.association_id)?;
     audit::deleted(conn, "participant", id, Some(&cohort_id), &p)?;
     Ok(p)
+}
+
+/// Records that the participant confirms their commitment to the four sessions (the
+/// portal's « Je confirme ma participation »). Confirming again keeps the first date and
+/// writes nothing. The planner then cancels their pending `commitment_request` (its only
+/// effect on the emails: nothing else is cancelled). Audited.
+pub fn confirm_commitment(
+    conn: &mut Conn,
+    id: &str,
+    at: NaiveDateTime,
+) -> Result<Participant, AppError> {
+    crate::db::write_tx(conn, |conn| {
+        let current = get(conn, id)?;
+        if current.commitment_confirmed_at.is_some() {
+            return Ok(current);
+        }
+        diesel::update(
+            participants::table
+                .find(id)
+                .filter(participants::commitment_confirmed_at.is_null()),
+        )
+        .set((
+            participants::commitment_confirmed_at.eq(Some(at)),
+            participants::version.eq(current.version + 1),
+            participants::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        let cohort_id = touch_cohort_of(conn, &current.association_id)?;
+        let p = get(conn, id)?;
+        audit::updated(conn, "participant", id, Some(&cohort_id), &current, &p)?;
+        Ok(p)
+    })
 }
 
 /// The participant's emails depend on them: their cohort's planned emails are rebuilt.

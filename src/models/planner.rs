@@ -57,6 +57,13 @@ use crate::models::{
 
 pub const CONVOCATION: &str = "convocation";
 pub const WEEKLY_SUMMARY: &str = "weekly_summary";
+/// The request to confirm one's commitment to the four sessions (issue #14).
+pub const COMMITMENT_REQUEST: &str = crate::mail::notices::CommitmentEmail::KIND;
+
+/// Where the commitment request's personal link leads once it has signed the person in:
+/// the sign-in link (`outbox::SIGN_IN_LINK`, made when the email leaves) followed by the
+/// page to go to (`web::pages::portal`, `suite`).
+pub const COMMITMENT_PAGE: &str = "/portail/engagement";
 
 /// A reminder missed by more than this when it is first planned (a participant added late,
 /// a session moved into the past week) is not sent late.
@@ -70,6 +77,7 @@ pub fn is_planned(kind: &str) -> bool {
         || kind.starts_with("reminder_j")
         || kind.starts_with("homework_")
         || kind.starts_with("evaluation_")
+        || kind == COMMITMENT_REQUEST
 }
 
 /// Whether a kind is a reminder, which participants can turn off.
@@ -580,6 +588,7 @@ fn wanted(facts: &Facts, mail: &MailContext, now: DateTime<Utc>) -> Result<Plann
             }
         }
         evaluation_emails(facts, mail, &renderer, p, &association_name, &mut out)?;
+        commitment_email(facts, &renderer, p, &association_name, &mut out)?;
     }
     for g in &facts.guests {
         let Some(session) = facts.sessions.iter().find(|s| s.id == g.session_id) else {
@@ -729,6 +738,59 @@ fn evaluation_emails(
     Ok(())
 }
 
+/// The request to confirm one's commitment to the four sessions, while the participant has
+/// not confirmed: sent at publication (or at once to someone added later), pointless once
+/// the cohort's last session has begun. Item: the participant (one per person, whatever
+/// the sessions become: a session moved before it leaves rewrites it in place).
+fn commitment_email(
+    facts: &Facts,
+    renderer: &Renderer,
+    p: &Participant,
+    association_name: &str,
+    out: &mut Vec<NewEmail>,
+) -> Result<(), AppError> {
+    if p.commitment_confirmed_at.is_some() {
+        return Ok(());
+    }
+    let Some(last_start) = facts.sessions.iter().map(|s| s.starts_at.and_utc()).max() else {
+        return Ok(());
+    };
+    let mut mine: Vec<&Session> = facts.sessions_of(&p.association_id).collect();
+    mine.sort_by_key(|s| s.starts_at);
+    let email = crate::mail::notices::CommitmentEmail {
+        recipient_name: p.name.clone(),
+        recipient_email: p.email.clone(),
+        association_name: association_name.to_string(),
+        cohort_name: facts.cohort.name.clone(),
+        sessions: mine
+            .iter()
+            .map(|s| {
+                (
+                    s.kind().long_label().to_string(),
+                    fr::time_range(s.starts_at.and_utc(), s.ends_at.and_utc()),
+                )
+            })
+            .collect(),
+        confirm_url: format!("{}?suite={COMMITMENT_PAGE}", outbox::SIGN_IN_LINK),
+        organizer_name: facts.organizer.name.clone(),
+        dla_name: facts.dla_name.clone(),
+    };
+    let built_email = email
+        .build(renderer)
+        .map_err(|e| built(COMMITMENT_REQUEST, p, e))?;
+    out.push(row(
+        facts,
+        p,
+        COMMITMENT_REQUEST,
+        &p.id,
+        0,
+        &built_email,
+        facts.published,
+        last_start,
+    ));
+    Ok(())
+}
+
 /// Why a queued email is no longer wanted, for the outbox page.
 fn reason(facts: &Facts, row: &OutboxEmail, now: DateTime<Utc>) -> String {
     if row.kind == guest::CONVOCATION {
@@ -741,6 +803,15 @@ fn reason(facts: &Facts, row: &OutboxEmail, now: DateTime<Utc>) -> String {
     let Some(p) = p else {
         return "Annulé : la personne ne fait plus partie de la cohorte.".into();
     };
+    if row.kind == COMMITMENT_REQUEST {
+        return if p.commitment_confirmed_at.is_some() {
+            "Annulé : la personne a confirmé son engagement.".into()
+        } else {
+            "Annulé : la dernière séance de la cohorte a commencé, ou le programme a été \
+             supprimé."
+                .into()
+        };
+    }
     if row.kind.starts_with("evaluation_")
         && facts
             .evaluations

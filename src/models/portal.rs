@@ -74,6 +74,29 @@ fn visible_sessions(conn: &mut Conn, m: &Member) -> Result<Vec<Session>, AppErro
         .collect())
 }
 
+/// What the commitment page shows: the participant (their confirmation, if any), their
+/// cohort and the sessions they commit to (the collective ones and their bilan), by start.
+pub fn commitment(
+    conn: &mut Conn,
+    m: &Member,
+) -> Result<(Participant, Cohort, Vec<Session>), AppError> {
+    let p = participant::get(conn, &m.participant_id)?;
+    let c = cohort::get(conn, &m.cohort_id)?;
+    let mut sessions = visible_sessions(conn, m)?;
+    sessions.sort_by_key(|s| s.starts_at);
+    Ok((p, c, sessions))
+}
+
+/// The member confirms their commitment to the sessions (`participant::confirm_commitment`:
+/// once, audited). An anonymised participant (a purged cohort's) is no member any more.
+pub fn confirm_commitment(
+    conn: &mut Conn,
+    m: &Member,
+    at: chrono::NaiveDateTime,
+) -> Result<Participant, AppError> {
+    participant::confirm_commitment(conn, &m.participant_id, at)
+}
+
 /// The cohort's tasks a member sees: all but those preparing another association's bilan.
 fn visible_tasks(
     conn: &mut Conn,

@@ -153,6 +153,95 @@ pub fn generate(
     })
 }
 
+/// Gives a newly enrolled association its bilan in a programme that exists, where the
+/// template puts the next one (`domain::programme::next_bilan_slot`), in the caller's
+/// transaction (`association::enrol`, whoever enrols: a person, an import, an
+/// application). When it is the programme's first bilan, the tasks preparing the bilans
+/// follow it as generation would have linked and dated them
+/// (`domain::programme::first_bilan_tasks`); later bilans come after the first, which
+/// keeps its tasks. Audited like a session and tasks created or moved by hand; the
+/// planner is touched by the caller. Returns `None` (and logs why) when the engine finds
+/// no slot or refuses the cohort's template: the enrolment stands, and the cohort page's
+/// `missing_bilan` warning asks for the bilan by hand.
+pub(crate) fn add_bilan(
+    conn: &mut Conn,
+    cohort: &Cohort,
+    association_id: &str,
+    default_template: &ProgrammeTemplate,
+    alsace_moselle: bool,
+) -> Result<Option<Session>, AppError> {
+    let existing = session::list_for_cohort(conn, &cohort.id)?;
+    if existing.is_empty()
+        || existing
+            .iter()
+            .any(|s| s.association_id.as_deref() == Some(association_id))
+    {
+        return Ok(None);
+    }
+    let associations = association::list_for_cohort(conn, &cohort.id)?;
+    let scheduled: Vec<_> = existing
+        .iter()
+        .map(|s| s.scheduled(&associations))
+        .collect();
+    let template = cohort.template(default_template);
+    let slot = match engine::next_bilan_slot(
+        cohort.start_date,
+        &scheduled,
+        association_id,
+        &template,
+        alsace_moselle,
+    ) {
+        Ok(slot) => slot,
+        Err(e) => {
+            tracing::warn!(cohort = %cohort.id, error = %e, "no bilan scheduled at enrolment");
+            return Ok(None);
+        }
+    };
+    let first = !existing
+        .iter()
+        .any(|s| s.kind() == SessionKind::BilanIndividuel);
+    let t = now();
+    let id = new_id();
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(&id),
+            sessions::cohort_id.eq(&cohort.id),
+            sessions::kind.eq(slot.kind.as_str()),
+            sessions::association_id.eq(&slot.association_id),
+            sessions::starts_at.eq(slot.starts_at.naive_utc()),
+            sessions::ends_at.eq(slot.ends_at.naive_utc()),
+            sessions::agenda.eq(&slot.agenda),
+            sessions::planned_half_days.eq(slot.planned_half_days as i32),
+            sessions::sequence.eq(0),
+            sessions::version.eq(1),
+            sessions::created_at.eq(t),
+            sessions::updated_at.eq(t),
+        ))
+        .execute(conn)?;
+    let created = session::get(conn, &id)?;
+    audit::created(conn, "session", &id, Some(&cohort.id), &created)?;
+    if first {
+        let tasks: Vec<_> = task::list_for_cohort(conn, &cohort.id)?
+            .iter()
+            .map(|t| t.scheduled())
+            .collect();
+        for m in engine::first_bilan_tasks(&template, &tasks, slot.starts_at, alsace_moselle) {
+            let before = task::get(conn, &m.task_id)?;
+            diesel::update(intersession_tasks::table.find(&m.task_id))
+                .set((
+                    intersession_tasks::session_id.eq(Some(&id)),
+                    intersession_tasks::due_date.eq(m.new_due),
+                    intersession_tasks::version.eq(intersession_tasks::version + 1),
+                    intersession_tasks::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+            let after = task::get(conn, &m.task_id)?;
+            audit::updated(conn, "task", &m.task_id, Some(&cohort.id), &before, &after)?;
+        }
+    }
+    Ok(Some(created))
+}
+
 /// The programme as the audit log keeps it: one line per session and per task.
 fn audited(
     sessions: &[Session],

@@ -80,6 +80,7 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         ("GET", "/portail") => Some(Rule::Participant),
         ("POST", "/portail/taches/{id}") => Some(Rule::Participant),
         ("GET" | "POST", "/portail/preferences") => Some(Rule::Participant),
+        ("GET" | "POST", "/portail/engagement") => Some(Rule::Participant),
         ("GET" | "POST", "/portail/modele/{stage}") => Some(Rule::Participant),
         // The member's own association's évaluation and follow-up (`scope::Member`).
         ("GET" | "POST", "/portail/evaluation") => Some(Rule::Participant),

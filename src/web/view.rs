@@ -137,7 +137,20 @@ pub fn participant(p: &Participant) -> Value {
         "role": p.role,
         "role_label": participant::role_label(&p.role),
         "function": p.function,
+        "commitment": commitment_text(p),
+        "commitment_confirmed": p.commitment_confirmed_at.is_some(),
     })
+}
+
+/// « Engagement confirmé le lundi 11 janvier 2027 » or « Engagement non confirmé ».
+pub fn commitment_text(p: &Participant) -> String {
+    match p.commitment_confirmed_at {
+        Some(t) => format!(
+            "Engagement confirmé le {}",
+            fr::date_long(crate::domain::calendar::utc_to_paris(t.and_utc()).date())
+        ),
+        None => "Engagement non confirmé".to_string(),
+    }
 }
 
 pub fn association(a: &Association, participants: &[Participant]) -> Value {

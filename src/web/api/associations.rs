@@ -47,8 +47,12 @@ pub async fn enrol(
     body: Json<AssociationInput>,
 ) -> ApiResult {
     let id = path.into_inner();
+    let (template, am) = (
+        state.config.programme.clone(),
+        state.config.calendar.alsace_moselle,
+    );
     let a = state
-        .write(move |c| association::enrol(c, &id, &body))
+        .write(move |c| association::enrol(c, &id, &body, &template, am))
         .await?;
     Ok(HttpResponse::Created().json(a))
 }

@@ -99,7 +99,14 @@ async fn create(
 ) -> PageResult {
     let id = path.into_inner();
     let (cid, i) = (id.clone(), input.clone());
-    match state.write(move |c| association::enrol(c, &cid, &i)).await {
+    let (template, am) = (
+        state.config.programme.clone(),
+        state.config.calendar.alsace_moselle,
+    );
+    match state
+        .write(move |c| association::enrol(c, &cid, &i, &template, am))
+        .await
+    {
         Ok(a) => Ok(redirect(
             &format!("/associations/{}", a.id),
             Some("association_inscrite"),

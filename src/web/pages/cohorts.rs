@@ -428,6 +428,11 @@ async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
         "association_count": o.associations.len(),
         "full": full,
         "has_programme": !o.sessions.is_empty(),
+        // « 12 / 16 engagements confirmés » (the `commitment_request` email's answers).
+        "commitments": {
+            "confirmed": o.participants.iter().filter(|p| p.commitment_confirmed_at.is_some()).count(),
+            "total": o.participants.len(),
+        },
         "published_at": o.cohort.published_at.map(view::utc_long),
         "session_count": o.sessions.len(),
         "planned_days": day.format_days(budget.totals.planned_minutes),

@@ -13,6 +13,10 @@
 //!   (`/portail/modele/{stage}`, `web::pages::profile`) and the email preferences
 //!   (`/portail/preferences`). Everything is scoped to the signed-in `Member` by
 //!   `models::portal`.
+//! - `/portail/engagement`: the sessions the participant commits to, with their dates, and
+//!   « Je confirme ma participation » (issue #14). The `commitment_request` email's link
+//!   is the sign-in link with `?suite=/portail/engagement`, which the sign-in page and its
+//!   POST carry through (`SuiteQuery`: portal pages only).
 //! - `/desabonnement/{participant}/{token}`: the one-click unsubscribe address of the
 //!   emails' `List-Unsubscribe` header (RFC 8058; an HMAC token, `models::feed`). POST turns
 //!   the reminders off — the mail client sends it with no cookie, so no CSRF token is
@@ -53,6 +57,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/portail", web::get().to(home))
         .route("/portail/taches/{id}", web::post().to(return_task))
+        .route("/portail/engagement", web::get().to(commitment))
+        .route("/portail/engagement", web::post().to(confirm_commitment))
         .route("/portail/preferences", web::get().to(preferences))
         .route("/portail/preferences", web::post().to(save_preferences))
         .route("/portail/modele/{stage}", web::get().to(model_form))
@@ -67,6 +73,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "preferences_enregistrees" => "Vos préférences d'e-mails ont été enregistrées.",
         "evaluation_enregistree" => "Merci : l'évaluation de votre association est enregistrée.",
         "suivi_enregistre" => "Merci : le suivi de vos pistes d'actions est enregistré.",
+        "engagement_confirme" => "Merci : votre participation aux sessions est confirmée.",
         other => return crate::web::pages::notice_text(other),
     })
 }
@@ -126,8 +133,35 @@ async fn peek(state: &AppState, token: String) -> Result<Result<Member, LinkRefu
     .await
 }
 
-async fn link_page(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
+/// The page a sign-in link leads to (`?suite=`): a portal page, as the commitment
+/// request's link names `/portail/engagement`; the portal's home otherwise.
+#[derive(Deserialize, Default)]
+pub struct SuiteQuery {
+    #[serde(default)]
+    pub suite: String,
+}
+
+impl SuiteQuery {
+    /// The target when it is a portal page written plainly (no query, no fragment).
+    fn portal_page(&self) -> Option<&str> {
+        crate::web::pages::local_path(&self.suite).filter(|p| {
+            p.starts_with("/portail/")
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'/' || b == b'-')
+        })
+    }
+}
+
+async fn link_page(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<SuiteQuery>,
+) -> PageResult {
     let token = path.into_inner();
+    let action = match q.portal_page() {
+        Some(page) => format!("/connexion/lien/{token}?suite={page}"),
+        None => format!("/connexion/lien/{token}"),
+    };
     match peek(&state, token.clone()).await? {
         Err(refusal) => refused(&state, refusal),
         Ok(m) => render(
@@ -137,7 +171,7 @@ async fn link_page(state: web::Data<AppState>, path: web::Path<String>) -> PageR
                 "title": "Connexion à votre espace",
                 "public_page": true,
                 "first_name": portal::first_name(&m.name),
-                "action": format!("/connexion/lien/{token}"),
+                "action": action,
             }),
         )
         .map(private),
@@ -148,8 +182,13 @@ async fn link_sign_in(
     state: web::Data<AppState>,
     identity: Identity,
     path: web::Path<String>,
+    q: web::Query<SuiteQuery>,
 ) -> PageResult {
     let token = path.into_inner();
+    let target = match q.portal_page() {
+        Some(page) => page.to_string(),
+        None => "/portail?notice=connecte".to_string(),
+    };
     let lifetimes = Lifetimes::from_config(&state.config.auth);
     let previous = match identity.credential {
         Credential::Cookie(c) => Some(c),
@@ -187,7 +226,7 @@ async fn link_sign_in(
         Ok(session) => Ok(private(
             HttpResponse::SeeOther()
                 .cookie(session_cookie(&session, state.config.server.is_https()))
-                .insert_header((header::LOCATION, "/portail?notice=connecte"))
+                .insert_header((header::LOCATION, target))
                 .finish(),
         )),
     }
@@ -315,6 +354,7 @@ async fn portal_ctx(
         "sessions": sessions,
         "tasks": tasks,
         "reminders": o.participant.reminders,
+        "commitment_confirmed": o.participant.commitment_confirmed_at.is_some(),
         "edl_saved": model_saved.0,
         "target_saved": model_saved.1,
         "calendar_url": o.calendar_url,
@@ -363,6 +403,53 @@ async fn return_task(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+// ---- commitment to the four sessions ----------------------------------------------------
+
+/// The sessions the participant commits to, with their dates, and the button « Je confirme
+/// ma participation » — or the date they confirmed. The link of the `commitment_request`
+/// email leads here once it has signed them in.
+async fn commitment(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: web::Query<NoticeQuery>,
+) -> PageResult {
+    let m = member(&actor)?;
+    let member = m.clone();
+    let (p, c, sessions) =
+        crate::db::run(&state.pool, move |conn| portal::commitment(conn, &member)).await?;
+    let sessions: Vec<Value> = sessions
+        .iter()
+        .map(|s| {
+            json!({
+                "label": s.kind().long_label(),
+                "when": fr::time_range(s.starts_at.and_utc(), s.ends_at.and_utc()),
+                "location": s.location,
+                "own_bilan": s.association_id.is_some(),
+            })
+        })
+        .collect();
+    let ctx = json!({
+        "title": "Mon engagement aux sessions",
+        "nav_portal": true,
+        "first_name": portal::first_name(&p.name),
+        "association": m.association_name,
+        "cohort": c.name,
+        "sessions": sessions,
+        "confirmed_on": p
+            .commitment_confirmed_at
+            .map(|t| fr::datetime_long(t.and_utc())),
+    });
+    render(&state, "pages/portal/commitment", with_notice(ctx, &q)).map(private)
+}
+
+async fn confirm_commitment(state: web::Data<AppState>, actor: Actor) -> PageResult {
+    let m = member(&actor)?;
+    state
+        .write(move |c| portal::confirm_commitment(c, &m, now()))
+        .await?;
+    Ok(redirect("/portail/engagement", Some("engagement_confirme")))
 }
 
 #[derive(Deserialize, Serialize, Default, Clone)]
