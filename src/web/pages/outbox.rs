@@ -58,6 +58,7 @@ pub fn kind_label(kind: &str) -> &str {
         "guest_removed" => "Invitation retirée",
         "evaluation_reminder" => "Rappel d'évaluation",
         "evaluation_followup" => "Suivi à quelques mois",
+        "application_decision" => "Décision sur une candidature",
         other => match other.strip_prefix("reminder_j") {
             Some("1") => "Rappel la veille (J-1)",
             Some(_) => "Rappel de séance",
