@@ -238,6 +238,16 @@ pub fn page(
     )
 }
 
+/// How many applications are retained and not enrolled yet.
+pub fn retained_not_enrolled(conn: &mut Conn, cohort_id: &str) -> Result<i64, AppError> {
+    Ok(applications::table
+        .filter(applications::cohort_id.eq(cohort_id))
+        .filter(applications::status.eq(Status::Retained.code()))
+        .filter(applications::association_id.is_null())
+        .count()
+        .get_result(conn)?)
+}
+
 /// How many applications of the call are in each status (the list's filter).
 pub fn status_counts(conn: &mut Conn, cohort_id: &str) -> Result<Vec<(Status, i64)>, AppError> {
     let rows: Vec<(String, i64)> = applications::table
