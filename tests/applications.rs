@@ -62,7 +62,7 @@ fn typed(i: usize) -> NewApplication {
         motivation: format!("MOTIVATION-SECRETE-{i}"),
         available_all: i != 6,
         consent_data: true,
-        consent_named: i % 2 == 0,
+        consent_named: i.is_multiple_of(2),
         ..NewApplication::default()
     }
 }
