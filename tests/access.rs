@@ -184,6 +184,17 @@ fn expected() -> BTreeMap<&'static str, char> {
         M POST /api/v1/cohorts/{id}/sessions
         M POST /api/v1/cohorts/{id}/tasks
         M GET /api/v1/cohorts/{id}/audit
+        M GET /cohortes/{id}/candidatures
+        M POST /cohortes/{id}/candidatures/inscrire
+        M GET /cohortes/{id}/candidatures/courriers
+        M POST /cohortes/{id}/candidatures/courriers/{status}
+        M GET /api/v1/cohorts/{id}/applications
+        M GET /candidatures/{id}
+        M POST /candidatures/{id}/decision
+        M POST /candidatures/{id}/inscrire
+        M GET /api/v1/applications/{id}
+        M POST /api/v1/applications/{id}/decision
+        M POST /api/v1/applications/{id}/enrol
         V GET /associations/{id}
         V GET /associations/{id}/compte-rendu
         V GET /associations/{id}/bilan-modele
@@ -469,6 +480,24 @@ async fn world() -> World {
         .expect("an email in the outbox after publication")
         .to_string();
 
+    // An application to the cohort's call, for the selection routes.
+    let application = {
+        let mut conn = app.pool.get().unwrap();
+        cohorte::models::application::insert(
+            &mut conn,
+            &cohort,
+            &cohorte::models::application::NewApplication {
+                name: "Association candidate".into(),
+                director_name: "Nadia Benali".into(),
+                director_email: "direction@candidate.fr".into(),
+                ..Default::default()
+            },
+            chrono::Utc::now().naive_utc(),
+        )
+        .unwrap()
+        .id
+    };
+
     let mut creds = Credentials::default();
     let (user_id, token_id);
     {
@@ -556,6 +585,7 @@ async fn world() -> World {
     ids.insert("entry", entry);
     ids.insert("lead", lead);
     ids.insert("email", email);
+    ids.insert("application", application);
     ids.insert("user", user_id);
     ids.insert("token", token_id);
     World { app, ids, creds }
@@ -582,6 +612,8 @@ impl World {
             "entry"
         } else if pattern.contains("/pistes/{id}") || pattern.contains("/action-leads/{id}") {
             "lead"
+        } else if pattern.contains("/candidatures/{id}") || pattern.contains("/applications/{id}") {
+            "application"
         } else if pattern.contains("/envois/{id}") {
             "email"
         } else if pattern.contains("/utilisateurs/{id}") {
@@ -602,6 +634,7 @@ impl World {
             .replace("{guest}", &self.ids["guest"])
             .replace("{email_id}", &self.ids["email"])
             .replace("{stage}", "etat_des_lieux")
+            .replace("{status}", "retenue")
             .replace("{token}", "0000")
             .replace("{file}", "app.css")
     }

@@ -465,6 +465,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A call's decision emails as edited for the cohort (one per decided status).
+    decision_letters (cohort_id, status) {
+        cohort_id -> Text,
+        status -> Text,
+        subject -> Text,
+        body -> Text,
+        version -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(cohorts -> dlas (dla_id));
 diesel::joinable!(cohorts -> consultants (consultant_id));
 diesel::joinable!(consultant_dlas -> consultants (consultant_id));
@@ -503,6 +515,7 @@ diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(calls -> cohorts (cohort_id));
 diesel::joinable!(applications -> cohorts (cohort_id));
 diesel::joinable!(applications -> associations (association_id));
+diesel::joinable!(decision_letters -> cohorts (cohort_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     dlas,
@@ -536,4 +549,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     calls,
     applications,
+    decision_letters,
 );

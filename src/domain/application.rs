@@ -1,5 +1,7 @@
-//! Applications to a cohort's call (issue #14): their statuses and what a decision may
-//! change. Pure: no clock, no database.
+//! Applications to a cohort's call (issue #14): their statuses, duplicates within a call,
+//! and the decision emails' texts (defaults and placeholders). Pure: no clock, no database.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -59,9 +61,221 @@ impl Status {
     }
 }
 
+/// The statuses a decision email goes with, in the order the settings page shows them.
+pub const DECIDED: [Status; 3] = [Status::Retained, Status::Waiting, Status::Declined];
+
+/// A name compared for duplicates: lower case, accents folded, every run of other
+/// characters than letters and digits one space (« L'Atelier  Vélo » = « l atelier velo »).
+pub fn normalised_name(name: &str) -> String {
+    let mut out = String::new();
+    let mut gap = false;
+    for c in name.chars().flat_map(char::to_lowercase) {
+        let c = match c {
+            'à' | 'â' | 'ä' | 'á' | 'ã' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' | 'í' | 'ì' => 'i',
+            'ô' | 'ö' | 'ó' | 'ò' | 'õ' => 'o',
+            'ù' | 'û' | 'ü' | 'ú' => 'u',
+            'ÿ' => 'y',
+            'ç' => 'c',
+            'ñ' => 'n',
+            'œ' => {
+                out.push('o');
+                'e'
+            }
+            'æ' => {
+                out.push('a');
+                'e'
+            }
+            c => c,
+        };
+        if c.is_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            out.push(c);
+        } else {
+            gap = true;
+        }
+    }
+    out
+}
+
+/// What tells two applications of a call apart.
+#[derive(Clone, Copy, Debug)]
+pub struct Identity<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub rna: Option<&'a str>,
+    pub siret: Option<&'a str>,
+}
+
+/// For each application of a call that has a duplicate, the ids of the others with the
+/// same RNA, the same SIRET or the same [`normalised_name`], in the given order.
+pub fn duplicates<'a>(call: &[Identity<'a>]) -> BTreeMap<&'a str, Vec<&'a str>> {
+    let names: Vec<String> = call.iter().map(|a| normalised_name(a.name)).collect();
+    let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (i, a) in call.iter().enumerate() {
+        for (j, b) in call.iter().enumerate() {
+            let same = i != j
+                && ((a.rna.is_some() && a.rna == b.rna)
+                    || (a.siret.is_some() && a.siret == b.siret)
+                    || (!names[i].is_empty() && names[i] == names[j]));
+            if same {
+                out.entry(a.id).or_default().push(b.id);
+            }
+        }
+    }
+    out
+}
+
+/// The placeholders a decision email may hold, each filled from the cohort's data (never
+/// from what the applicant typed).
+pub const PLACEHOLDERS: [(&str, &str); 4] = [
+    ("{cohorte}", "le nom de la cohorte"),
+    ("{dla}", "le nom du DLA"),
+    ("{date_debut}", "la date de début de la cohorte"),
+    (
+        "{signature}",
+        "le nom de la chargée ou du chargé de mission",
+    ),
+];
+
+/// The values of [`PLACEHOLDERS`] for one cohort.
+#[derive(Clone, Debug)]
+pub struct LetterValues {
+    pub cohort: String,
+    pub dla: String,
+    pub start: String,
+    pub signature: String,
+}
+
+/// `text` with its placeholders filled.
+pub fn fill(text: &str, v: &LetterValues) -> String {
+    text.replace("{cohorte}", &v.cohort)
+        .replace("{dla}", &v.dla)
+        .replace("{date_debut}", &v.start)
+        .replace("{signature}", &v.signature)
+}
+
+/// The first `{…}` of `text` that is not one of [`PLACEHOLDERS`], to refuse it by name.
+pub fn unknown_placeholder(text: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open..];
+        let close = after.find('}')?;
+        let token = &after[..=close];
+        if !PLACEHOLDERS.iter().any(|(p, _)| *p == token) {
+            return Some(token.to_string());
+        }
+        rest = &after[close + 1..];
+    }
+    None
+}
+
+/// The French default subject and body of a decision's email.
+pub fn default_letter(status: Status) -> (&'static str, &'static str) {
+    match status {
+        Status::Retained => (
+            "Votre candidature à « {cohorte} » est retenue",
+            "Bonjour,\n\nNous avons le plaisir de vous annoncer que la candidature de votre association à l'accompagnement collectif « {cohorte} » est retenue. L'accompagnement commence le {date_debut}.\n\nVous recevrez prochainement les convocations aux sessions et la demande de confirmer votre engagement à y participer toutes les quatre.\n\nBien cordialement,\n\n{signature}\n{dla}",
+        ),
+        Status::Waiting => (
+            "Votre candidature à « {cohorte} » est sur liste d'attente",
+            "Bonjour,\n\nMerci pour la candidature de votre association à l'accompagnement collectif « {cohorte} ». Les places de cette cohorte sont toutes attribuées pour l'instant : votre candidature est inscrite sur la liste d'attente. Si une place se libère avant le {date_debut}, nous reviendrons vers vous.\n\nBien cordialement,\n\n{signature}\n{dla}",
+        ),
+        _ => (
+            "Votre candidature à « {cohorte} »",
+            "Bonjour,\n\nMerci pour la candidature de votre association à l'accompagnement collectif « {cohorte} ». Nous ne pouvons malheureusement pas la retenir pour cette cohorte. N'hésitez pas à nous contacter pour en parler ou pour connaître les autres accompagnements possibles.\n\nBien cordialement,\n\n{signature}\n{dla}",
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_compared_without_case_accents_or_punctuation() {
+        assert_eq!(normalised_name("L'Atelier  Vélo !"), "l atelier velo");
+        assert_eq!(
+            normalised_name("  Cœur de Ville "),
+            normalised_name("COEUR-DE-VILLE")
+        );
+        assert_ne!(normalised_name("Vélo 33"), normalised_name("Vélo 34"));
+    }
+
+    #[test]
+    fn duplicates_share_an_identifier_or_a_name() {
+        let call = [
+            Identity {
+                id: "a",
+                name: "Atelier Vélo",
+                rna: Some("W331000001"),
+                siret: None,
+            },
+            Identity {
+                id: "b",
+                name: "L'atelier vélo de Bègles",
+                rna: Some("W331000001"),
+                siret: None,
+            },
+            Identity {
+                id: "c",
+                name: "ATELIER VELO",
+                rna: None,
+                siret: None,
+            },
+            Identity {
+                id: "d",
+                name: "Jardins partagés",
+                rna: None,
+                siret: Some("12345678901234"),
+            },
+            Identity {
+                id: "e",
+                name: "Autre",
+                rna: None,
+                siret: Some("12345678901234"),
+            },
+            Identity {
+                id: "f",
+                name: "Seule",
+                rna: None,
+                siret: None,
+            },
+        ];
+        let d = duplicates(&call);
+        assert_eq!(d["a"], ["b", "c"]);
+        assert_eq!(d["b"], ["a"]);
+        assert_eq!(d["c"], ["a"]);
+        assert_eq!(d["d"], ["e"]);
+        assert!(!d.contains_key("f"));
+    }
+
+    #[test]
+    fn letters_fill_only_the_known_placeholders() {
+        let v = LetterValues {
+            cohort: "Cohorte Gironde 2027".into(),
+            dla: "DLA de la Gironde".into(),
+            start: "lundi 11 janvier 2027".into(),
+            signature: "Claire Martin".into(),
+        };
+        for status in DECIDED {
+            let (subject, body) = default_letter(status);
+            assert_eq!(unknown_placeholder(subject), None);
+            assert_eq!(unknown_placeholder(body), None);
+            let filled = fill(body, &v);
+            assert!(filled.contains("Cohorte Gironde 2027"), "{filled}");
+            assert!(!filled.contains('{'));
+        }
+        assert_eq!(
+            unknown_placeholder("Bonjour {nom}, {cohorte}"),
+            Some("{nom}".into())
+        );
+        assert_eq!(unknown_placeholder("accolade { seule"), None);
+    }
 
     #[test]
     fn codes_round_trip_and_labels_are_french() {

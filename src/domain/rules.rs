@@ -48,67 +48,161 @@ pub struct AssociationFacts<'a> {
     pub has_governance: bool,
 }
 
-/// Warnings about an association that departs from the programme's target
-/// profile. None of them prevents enrolment.
-pub fn association_warnings(facts: &AssociationFacts, cohort_start: NaiveDate) -> Vec<Warning> {
+/// Whether an association meets one of the method's criteria.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Met,
+    NotMet,
+    /// Not told (no staff figure, no creation date or year).
+    Unknown,
+}
+
+/// One of the method's criteria for an association, met or not, with the warning the
+/// enrolment shows when it is not (`None` when met, or unknown without a warning).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Criterion {
+    pub code: &'static str,
+    /// The criterion in a few French words (a column of the applications list).
+    pub label: &'static str,
+    pub verdict: Verdict,
+    pub warning: Option<Warning>,
+}
+
+impl Criterion {
+    fn new(code: &'static str, label: &'static str, verdict: Verdict) -> Criterion {
+        Criterion {
+            code,
+            label,
+            verdict,
+            warning: None,
+        }
+    }
+
+    fn warn(mut self, code: &'static str, message: String) -> Criterion {
+        self.warning = Some(Warning::new(code, message));
+        self
+    }
+}
+
+/// The method's criteria (source 003), in the order of the warnings: an employer
+/// association, at least 3 years old at the cohort start (by date when the date is known),
+/// of general interest, with a salaried director and a board member, and — for an
+/// application, which says it (`available_all`) — both available on every planned date.
+/// The one copy of these rules: the enrolment warnings ([`association_warnings`]) and the
+/// applications list read them from here.
+pub fn criteria(
+    facts: &AssociationFacts,
+    available_all: Option<bool>,
+    cohort_start: NaiveDate,
+) -> Vec<Criterion> {
+    use Verdict::*;
     let name = facts.name;
-    let mut warnings = Vec::new();
-    match facts.salaried_staff {
-        Some(n) if n <= 0 => warnings.push(Warning::new(
+    let mut out = Vec::new();
+    let employer = Criterion::new("employer", "Association employeuse", Met);
+    out.push(match facts.salaried_staff {
+        Some(n) if n <= 0 => Criterion { verdict: NotMet, ..employer }.warn(
             "no_salaried_staff",
             format!("{name} n'emploie aucun salarié : l'accompagnement vise les associations employeuses."),
-        )),
-        Some(_) => {}
-        None => warnings.push(Warning::new(
+        ),
+        Some(_) => employer,
+        None => Criterion { verdict: Unknown, ..employer }.warn(
             "salaried_staff_unknown",
             format!("{name} : effectif salarié non renseigné (l'accompagnement vise les associations employeuses)."),
-        )),
-    }
-    if let Some(date) = facts.creation_date {
+        ),
+    });
+    let age = Criterion::new(
+        "age",
+        "Au moins 3 ans d'existence",
+        if facts.creation_date.is_some() || facts.creation_year.is_some() {
+            Met
+        } else {
+            Unknown
+        },
+    );
+    out.push(if let Some(date) = facts.creation_date {
         let third_birthday =
             date.checked_add_months(Months::new(12 * MIN_ASSOCIATION_AGE_YEARS as u32));
         if third_birthday.is_none_or(|d| d > cohort_start) {
-            warnings.push(Warning::new(
+            Criterion { verdict: NotMet, ..age }.warn(
                 "too_young",
                 format!(
                     "{name} a été créée le {}, moins de {MIN_ASSOCIATION_AGE_YEARS} ans avant le début de la cohorte (le {}) : la méthode vise de préférence des associations créées depuis au moins {MIN_ASSOCIATION_AGE_YEARS} ans, la démarche diffère pour une structure en création.",
                     crate::domain::fr::date_long(date),
                     crate::domain::fr::date_long(cohort_start),
                 ),
-            ));
+            )
+        } else {
+            age
         }
-    } else if let Some(year) = facts.creation_year {
-        let age = cohort_start.year() - year;
-        if age < MIN_ASSOCIATION_AGE_YEARS {
-            warnings.push(Warning::new(
-                "too_young",
-                format!(
-                    "{name} a été créée en {year} : l'accompagnement vise les associations créées depuis au moins {MIN_ASSOCIATION_AGE_YEARS} ans."
-                ),
-            ));
-        }
-    }
-    if !facts.general_interest {
-        warnings.push(Warning::new(
+    } else if let Some(year) = facts.creation_year
+        && cohort_start.year() - year < MIN_ASSOCIATION_AGE_YEARS
+    {
+        Criterion { verdict: NotMet, ..age }.warn(
+            "too_young",
+            format!(
+                "{name} a été créée en {year} : l'accompagnement vise les associations créées depuis au moins {MIN_ASSOCIATION_AGE_YEARS} ans."
+            ),
+        )
+    } else {
+        age
+    });
+    let interest = Criterion::new("general_interest", "Intérêt général", Met);
+    out.push(if facts.general_interest {
+        interest
+    } else {
+        Criterion { verdict: NotMet, ..interest }.warn(
             "not_general_interest",
             format!("{name} n'est pas reconnue d'intérêt général : l'accompagnement vise les associations d'intérêt général."),
-        ));
-    }
-    if !facts.has_director {
-        warnings.push(Warning::new(
+        )
+    });
+    let director = Criterion::new("director", "Une direction salariée", Met);
+    out.push(if facts.has_director {
+        director
+    } else {
+        Criterion {
+            verdict: NotMet,
+            ..director
+        }
+        .warn(
             "no_director",
             format!("{name} n'a pas de participant·e de direction salariée."),
-        ));
-    }
-    if !facts.has_governance {
-        warnings.push(Warning::new(
+        )
+    });
+    let board = Criterion::new("governance", "Un membre de la gouvernance", Met);
+    out.push(if facts.has_governance {
+        board
+    } else {
+        Criterion { verdict: NotMet, ..board }.warn(
             "no_governance",
             format!(
                 "{name} n'a pas de membre de la gouvernance inscrit·e : associez au moins un·e administrateur·rice."
             ),
-        ));
+        )
+    });
+    if let Some(available) = available_all {
+        let dates = Criterion::new("available_all", "Disponible à toutes les dates", Met);
+        out.push(if available {
+            dates
+        } else {
+            Criterion { verdict: NotMet, ..dates }.warn(
+                "not_available_all",
+                format!(
+                    "{name} ne peut pas être présente à toutes les dates prévues : la méthode demande que la direction et un membre de la gouvernance viennent à chaque session."
+                ),
+            )
+        });
     }
-    warnings
+    out
+}
+
+/// Warnings about an association that departs from the programme's target
+/// profile ([`criteria`] not met). None of them prevents enrolment.
+pub fn association_warnings(facts: &AssociationFacts, cohort_start: NaiveDate) -> Vec<Warning> {
+    criteria(facts, None, cohort_start)
+        .into_iter()
+        .filter_map(|c| c.warning)
+        .collect()
 }
 
 /// A cap above the method's 8 associations is accepted, with this warning.
@@ -465,6 +559,54 @@ mod tests {
         assert!(low.message.contains("4 à 6 jours"));
         let high = mobilisation_warning(&[420, 420, 420], &[10], day).unwrap();
         assert!(high.message.contains("au-delà"));
+    }
+
+    #[test]
+    fn criteria_say_met_not_met_or_unknown_with_the_warnings_wording() {
+        let verdicts = |facts: &AssociationFacts, available: Option<bool>| {
+            criteria(facts, available, start())
+                .into_iter()
+                .map(|c| (c.code, c.verdict))
+                .collect::<Vec<_>>()
+        };
+        use Verdict::*;
+        assert_eq!(
+            verdicts(&ideal(), Some(true)),
+            [
+                ("employer", Met),
+                ("age", Met),
+                ("general_interest", Met),
+                ("director", Met),
+                ("governance", Met),
+                ("available_all", Met),
+            ]
+        );
+        // An enrolled association says nothing of its availability: no such criterion.
+        assert_eq!(criteria(&ideal(), None, start()).len(), 5);
+        let unknown = AssociationFacts {
+            salaried_staff: None,
+            creation_year: None,
+            ..ideal()
+        };
+        let c = criteria(&unknown, Some(false), start());
+        assert_eq!(c[0].verdict, Unknown);
+        assert_eq!(c[1].verdict, Unknown);
+        assert_eq!(c[1].warning, None, "an unknown age is not a warning");
+        assert_eq!(c[5].verdict, NotMet);
+        assert_eq!(c[5].warning.as_ref().unwrap().code, "not_available_all");
+        // The same words as the enrolment warnings, from the same place.
+        let young = AssociationFacts {
+            creation_date: NaiveDate::from_ymd_opt(2025, 6, 1),
+            creation_year: Some(2025),
+            general_interest: false,
+            ..ideal()
+        };
+        let from_criteria: Vec<Warning> = criteria(&young, Some(true), start())
+            .into_iter()
+            .filter_map(|c| c.warning)
+            .collect();
+        assert_eq!(from_criteria, association_warnings(&young, start()));
+        assert_eq!(codes(&from_criteria), ["too_young", "not_general_interest"]);
     }
 
     #[test]

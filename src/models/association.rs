@@ -239,9 +239,29 @@ pub fn enrol(
     default_template: &ProgrammeTemplate,
     alsace_moselle: bool,
 ) -> Result<Association, AppError> {
+    enrol_holding(
+        conn,
+        cohort_id,
+        input,
+        None,
+        default_template,
+        alsace_moselle,
+    )
+}
+
+/// [`enrol`] for the retained application `holding`, whose place the cap already counts
+/// (`cohort::places_taken`).
+pub fn enrol_holding(
+    conn: &mut Conn,
+    cohort_id: &str,
+    input: &AssociationInput,
+    holding: Option<&str>,
+    default_template: &ProgrammeTemplate,
+    alsace_moselle: bool,
+) -> Result<Association, AppError> {
     write_tx(conn, |conn| {
         let cohort = cohort::get(conn, cohort_id)?;
-        let enrolled = cohort::association_count(conn, cohort_id)?;
+        let enrolled = cohort::places_taken(conn, cohort_id, holding)?;
         rules::check_cap(enrolled as usize, cohort.association_cap.max(0) as usize).map_err(
             |message| AppError::Conflict {
                 code: "cohort_full",
@@ -333,6 +353,8 @@ pub fn delete(
     use crate::db::schema::participants;
     write_tx(conn, |conn| {
         let a = get(conn, id)?;
+        // Its application, if it came from one, is désistée: its place is free again.
+        crate::models::application::association_withdrawn(conn, id)?;
         diesel::delete(participants::table.filter(participants::association_id.eq(id)))
             .execute(conn)?;
         for bilan in crate::models::session::list_for_cohort(conn, &a.cohort_id)?

@@ -424,12 +424,12 @@ pub fn update(conn: &mut Conn, id: &str, input: &CohortInput) -> Result<Cohort, 
         if v.version.is_some_and(|ver| ver != current.version) {
             return Err(stale("La cohorte a été modifiée"));
         }
-        let enrolled = association_count(conn, id)?;
+        let enrolled = places_taken(conn, id, None)?;
         if (v.cap as i64) < enrolled {
             return Err(AppError::field(
                 "association_cap",
                 format!(
-                    "La cohorte compte déjà {enrolled} associations : la capacité ne peut pas être inférieure."
+                    "La cohorte compte déjà {enrolled} associations (inscrites ou candidatures retenues) : la capacité ne peut pas être inférieure."
                 ),
             ));
         }
@@ -744,6 +744,30 @@ pub fn association_count(conn: &mut Conn, cohort_id: &str) -> Result<i64, AppErr
         .filter(associations::cohort_id.eq(cohort_id))
         .count()
         .get_result(conn)?)
+}
+
+/// The places of the cohort's cap that are taken: its enrolled associations plus the
+/// applications retained and not yet enrolled (an enrolled application counts once,
+/// through its association). `holding`: an application about to be enrolled, whose own
+/// place is not counted again. The one count behind the cap — `association::enrol`,
+/// retaining an application, the import.
+pub fn places_taken(
+    conn: &mut Conn,
+    cohort_id: &str,
+    holding: Option<&str>,
+) -> Result<i64, AppError> {
+    use crate::db::schema::applications;
+    let enrolled = association_count(conn, cohort_id)?;
+    let mut retained = applications::table
+        .filter(applications::cohort_id.eq(cohort_id))
+        .filter(applications::status.eq(crate::domain::application::Status::Retained.code()))
+        .filter(applications::association_id.is_null())
+        .into_boxed();
+    if let Some(id) = holding {
+        retained = retained.filter(applications::id.ne(id.to_string()));
+    }
+    let retained: i64 = retained.count().get_result(conn)?;
+    Ok(enrolled + retained)
 }
 
 /// A row of the cohorts list.

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use crate::db::schema::{
-    action_leads, associations, cohort_partners, cohorts, intersession_tasks, outbox_emails,
-    participants, sessions, time_entries,
+    action_leads, applications, associations, cohort_partners, cohorts, intersession_tasks,
+    outbox_emails, participants, sessions, time_entries,
 };
 use crate::db::{Backend, Conn};
 use crate::error::AppError;
@@ -23,6 +23,7 @@ pub enum Via {
     Email,
     TimeEntry,
     Lead,
+    Application,
 }
 
 /// The cohort a resource belongs to; `None` when the resource does not exist.
@@ -63,6 +64,11 @@ pub fn cohort_of(conn: &mut Conn, via: Via, id: &str) -> Result<Option<String>, 
         Via::TimeEntry => time_entries::table
             .find(id)
             .select(time_entries::cohort_id)
+            .first(conn)
+            .optional()?,
+        Via::Application => applications::table
+            .find(id)
+            .select(applications::cohort_id)
             .first(conn)
             .optional()?,
         Via::Lead => action_leads::table

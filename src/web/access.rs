@@ -167,7 +167,19 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         | ("GET", "/api/v1/cohorts/{id}/outbox/{email_id}")
         | ("POST", "/api/v1/cohorts/{id}/sessions")
         | ("POST", "/api/v1/cohorts/{id}/tasks")
-        | ("GET", "/api/v1/cohorts/{id}/audit") => c(Via::Cohort, Manage),
+        | ("GET", "/api/v1/cohorts/{id}/audit")
+        // The call's applications and their selection (issue #14).
+        | ("GET", "/cohortes/{id}/candidatures")
+        | ("POST", "/cohortes/{id}/candidatures/inscrire")
+        | ("GET", "/cohortes/{id}/candidatures/courriers")
+        | ("POST", "/cohortes/{id}/candidatures/courriers/{status}")
+        | ("GET", "/api/v1/cohorts/{id}/applications") => c(Via::Cohort, Manage),
+        ("GET", "/candidatures/{id}")
+        | ("POST", "/candidatures/{id}/decision")
+        | ("POST", "/candidatures/{id}/inscrire")
+        | ("GET", "/api/v1/applications/{id}")
+        | ("POST", "/api/v1/applications/{id}/decision")
+        | ("POST", "/api/v1/applications/{id}/enrol") => c(Via::Application, Manage),
 
         // --- An association and its people -----------------------------------------------
         ("GET", "/associations/{id}")

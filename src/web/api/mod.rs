@@ -2,6 +2,7 @@
 //! Errors are `{"error": {"code", "message", "fields"}}` (see `error.rs`); bad input is
 //! always a 4xx.
 
+pub mod applications;
 pub mod associations;
 pub mod audit;
 pub mod body;
@@ -106,6 +107,11 @@ pub type ApiResult = Result<HttpResponse, AppError>;
         me::me,
         // Évaluations of the accompaniment (web::api::evaluations).
         evaluations::list,
+        // Applications to a call, staff side (web::api::applications).
+        applications::list,
+        applications::get,
+        applications::decide,
+        applications::enrol,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&CommonResponses)
@@ -117,6 +123,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     reference::routes(cfg);
     cohorts::routes(cfg);
     associations::routes(cfg);
+    applications::routes(cfg);
     sessions::routes(cfg);
     evaluations::routes(cfg);
     tasks::routes(cfg);

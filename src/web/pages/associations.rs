@@ -359,6 +359,18 @@ async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> PageResu
     let a = state
         .write(move |c| association::delete(c, &id, &mail))
         .await?;
+    // A place freed with a waiting list: the list proposes its first (nothing automatic).
+    let cid = a.cohort_id.clone();
+    let proposal = crate::db::run(&state.pool, move |c| {
+        crate::models::application::proposal(c, &cid)
+    })
+    .await?;
+    if proposal.is_some() {
+        return Ok(redirect(
+            &format!("/cohortes/{}/candidatures", a.cohort_id),
+            Some("place_liberee"),
+        ));
+    }
     Ok(redirect(
         &format!("/cohortes/{}", a.cohort_id),
         Some("association_retiree"),

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod applications;
 pub mod associations;
 pub mod audit;
 pub mod auth;
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(healthz));
     cohorts::routes(cfg);
     associations::routes(cfg);
+    applications::routes(cfg);
     sessions::routes(cfg);
     tasks::routes(cfg);
     outbox::routes(cfg);
@@ -403,6 +405,23 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
             "Le modèle de programme de la cohorte reprend les valeurs par défaut."
         }
         "association_inscrite" => "L'association a été inscrite.",
+        "candidature_decidee" => "La décision est enregistrée.",
+        "candidature_decidee_courriel" => {
+            "La décision est enregistrée ; le courriel de décision part aux deux adresses de la candidature (page « Envois »)."
+        }
+        "candidature_decidee_a_valider" => {
+            "La décision est enregistrée ; le courriel de décision attend votre validation dans la page « Envois »."
+        }
+        "candidature_inscrite" => {
+            "La candidature est inscrite : l'association, ses deux participant·es et les effectifs de son état des lieux sont créés."
+        }
+        "candidatures_inscrites" => {
+            "Les candidatures retenues sont inscrites dans la cohorte, avec leurs participant·es."
+        }
+        "courriel_decision_enregistre" => "Le courriel de décision est enregistré.",
+        "place_liberee" => {
+            "L'association a été retirée de la cohorte et sa place est libre : la première candidature de la liste d'attente vous est proposée ci-dessous."
+        }
         "association_modifiee" => "L'association a été enregistrée.",
         "association_retiree" => "L'association a été retirée de la cohorte.",
         "participant_ajoute" => "La personne a été ajoutée.",

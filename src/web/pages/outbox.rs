@@ -59,6 +59,7 @@ pub fn kind_label(kind: &str) -> &str {
         "evaluation_reminder" => "Rappel d'évaluation",
         "evaluation_followup" => "Suivi à quelques mois",
         "commitment_request" => "Demande de confirmation d'engagement",
+        "application_decision" => "Décision sur une candidature",
         other => match other.strip_prefix("reminder_j") {
             Some("1") => "Rappel la veille (J-1)",
             Some(_) => "Rappel de séance",
