@@ -8,6 +8,7 @@ pub mod body;
 pub mod budget;
 pub mod cohorts;
 pub mod evaluations;
+pub mod import;
 pub mod journal;
 pub mod me;
 pub mod openapi;
@@ -66,6 +67,7 @@ pub type ApiResult = Result<HttpResponse, AppError>;
         associations::create_participant,
         associations::update_participant,
         associations::delete_participant,
+        import::import_list,
         sessions::list,
         sessions::create,
         sessions::get,
@@ -117,6 +119,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     reference::routes(cfg);
     cohorts::routes(cfg);
     associations::routes(cfg);
+    import::routes(cfg);
     sessions::routes(cfg);
     evaluations::routes(cfg);
     tasks::routes(cfg);
