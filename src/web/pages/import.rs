@@ -47,15 +47,6 @@ async fn cohort_ctx(state: &AppState, cohort_id: &str) -> Result<Value, AppError
     Ok(json!({"id": co.id, "name": co.name, "cap": co.association_cap, "count": n}))
 }
 
-fn columns() -> Value {
-    json!(
-        COLUMNS
-            .iter()
-            .map(|(key, header, _)| json!({"key": key, "header": header}))
-            .collect::<Vec<_>>()
-    )
-}
-
 async fn page(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let cohort = cohort_ctx(&state, &path.into_inner()).await?;
     render(
@@ -240,14 +231,27 @@ async fn preview_page(
 ) -> PageResult {
     let cohort = cohort_ctx(state, id).await?;
     let refused = preview.refused();
+    // The columns the list uses (or that hold a message): an empty column would only
+    // widen a table that already scrolls; the rows sent back read it as empty.
+    let shown: Vec<(&str, &str)> = COLUMNS
+        .iter()
+        .filter(|(key, _, _)| {
+            ["association", "name", "email"].contains(key)
+                || preview
+                    .rows
+                    .iter()
+                    .any(|r| !r.cells.get(key).trim().is_empty() || r.errors.contains_key(*key))
+        })
+        .map(|(key, header, _)| (*key, *header))
+        .collect();
     let rows: Vec<Value> = preview
         .rows
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let cells: Vec<Value> = COLUMNS
+            let cells: Vec<Value> = shown
                 .iter()
-                .map(|(key, header, _)| {
+                .map(|(key, header)| {
                     json!({
                         "key": key,
                         "id": format!("r{i}-{key}"),
@@ -275,7 +279,7 @@ async fn preview_page(
         "title": "Importer une liste : vérification",
         "nav_cohorts": true,
         "cohort": cohort,
-        "columns": columns(),
+        "columns": shown.iter().map(|(key, header)| json!({"key": key, "header": header})).collect::<Vec<_>>(),
         "rows": rows,
         "source": source,
         "unknown_columns": preview.unknown_columns,
