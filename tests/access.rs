@@ -156,6 +156,11 @@ fn expected() -> BTreeMap<&'static str, char> {
         M POST /cohortes/{id}/modele
         M GET /cohortes/{id}/associations/nouvelle
         M POST /cohortes/{id}/associations
+        M GET /cohortes/{id}/import
+        M POST /cohortes/{id}/import
+        M GET /cohortes/{id}/import/modele.csv
+        M POST /cohortes/{id}/import/apercu
+        M POST /api/v1/cohorts/{id}/import
         M POST /cohortes/{id}/budget/contrat
         M POST /cohortes/{id}/budget/financeurs
         M GET /cohortes/{id}/miroir/consentements

@@ -12,6 +12,7 @@ pub mod charts;
 pub mod evaluation;
 pub mod fr;
 pub mod identifiers;
+pub mod import;
 pub mod invite;
 pub mod outbox;
 pub mod profile;

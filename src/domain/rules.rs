@@ -33,6 +33,22 @@ pub fn check_cap(enrolled: usize, cap: usize) -> Result<(), String> {
     }
 }
 
+/// Whether `adding` associations may join `enrolled` ones in a cohort of capacity `cap`
+/// (an import: all of them or none).
+pub fn check_room(enrolled: usize, adding: usize, cap: usize) -> Result<(), String> {
+    if enrolled + adding <= cap {
+        return Ok(());
+    }
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n > 1 { many } else { one });
+    Err(format!(
+        "La cohorte accueille {} au maximum : {} déjà, {} dans la liste. Augmentez la capacité de la cohorte ou retirez des associations de la liste.",
+        plural(cap, "association", "associations"),
+        plural(enrolled, "inscrite", "inscrites"),
+        plural(adding, "nouvelle", "nouvelles"),
+    ))
+}
+
 /// What the rules need to know about an association and its participants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AssociationFacts<'a> {
@@ -352,6 +368,11 @@ mod tests {
     #[test]
     fn cap_accepts_below_and_refuses_at_capacity_with_the_real_cap() {
         assert!(check_cap(7, 8).is_ok());
+        assert!(check_room(2, 6, 8).is_ok());
+        assert_eq!(
+            check_room(3, 6, 8).unwrap_err(),
+            "La cohorte accueille 8 associations au maximum : 3 inscrites déjà, 6 nouvelles dans la liste. Augmentez la capacité de la cohorte ou retirez des associations de la liste."
+        );
         assert_eq!(
             check_cap(8, 8).unwrap_err(),
             "La cohorte est complète : 8 associations au maximum. Augmentez la capacité de la cohorte ou retirez une association."

@@ -110,6 +110,15 @@ struct Values {
 }
 
 impl AssociationInput {
+    /// The form's checks alone, one French message per field (the list import's preview,
+    /// `models::import`).
+    pub(crate) fn problems(&self) -> crate::error::FieldErrors {
+        match self.check() {
+            Err(AppError::Validation { fields, .. }) => fields,
+            _ => Default::default(),
+        }
+    }
+
     fn check(&self) -> Result<Values, AppError> {
         let mut c = Check::new();
         let name = c.required("name", &self.name, 200);
@@ -207,7 +216,8 @@ pub fn list_for_cohorts(
         .load(conn)?)
 }
 
-fn check_unique_name(
+/// Refused (on `name`) when another association of the cohort has this name.
+pub(crate) fn check_unique_name(
     conn: &mut Conn,
     cohort_id: &str,
     name: &str,

@@ -107,7 +107,7 @@ impl Action {
 }
 
 /// `audit_log.entity` codes and their French labels.
-pub const ENTITIES: [(&str, &str); 11] = [
+pub const ENTITIES: [(&str, &str); 12] = [
     ("cohort", "Cohorte"),
     ("association", "Association"),
     ("participant", "Participant·e"),
@@ -119,6 +119,7 @@ pub const ENTITIES: [(&str, &str); 11] = [
     ("guest", "Invité·e d'un bilan"),
     ("application", "Candidature"),
     ("decision_letter", "Courriel de décision"),
+    ("import", "Import d'une liste"),
 ];
 
 pub fn entity_label(code: &str) -> &str {

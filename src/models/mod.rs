@@ -15,6 +15,7 @@ pub mod dla;
 pub mod evaluation;
 pub mod feed;
 pub mod guest;
+pub mod import;
 pub mod input;
 pub mod instance;
 pub mod invite;

@@ -99,6 +99,15 @@ struct Values {
 }
 
 impl ParticipantInput {
+    /// The form's checks alone, one French message per field (the list import's preview,
+    /// `models::import`).
+    pub(crate) fn problems(&self) -> crate::error::FieldErrors {
+        match self.check() {
+            Err(AppError::Validation { fields, .. }) => fields,
+            _ => Default::default(),
+        }
+    }
+
     fn check(&self) -> Result<Values, AppError> {
         let mut c = Check::new();
         let name = c.required("name", &self.name, 150);

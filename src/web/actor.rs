@@ -647,11 +647,22 @@ pub async fn guard(
                 body.extend_from_slice(&chunk);
             }
             let body = body.freeze();
+            let multipart = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+            let from_multipart = if multipart {
+                multipart_csrf(req.headers(), body.clone()).await
+            } else {
+                None
+            };
             let given = req
                 .headers()
                 .get("x-csrf-token")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
+                .or(from_multipart)
                 .or_else(|| {
                     serde_html_form::from_bytes::<Vec<(String, String)>>(&body)
                         .ok()
@@ -678,6 +689,28 @@ pub async fn guard(
     req.extensions_mut().insert(identity.clone());
     let res = CURRENT.scope(identity, next.call(req)).await?;
     Ok(res.map_into_boxed_body())
+}
+
+/// The `csrf_token` field of a `multipart/form-data` body (a form that uploads a file: the
+/// list import), read with `actix-multipart` from the body the guard holds.
+async fn multipart_csrf(headers: &header::HeaderMap, body: web::Bytes) -> Option<String> {
+    let stream =
+        futures_util::stream::once(async move { Ok::<_, actix_web::error::PayloadError>(body) });
+    let mut form = actix_multipart::Multipart::new(headers, stream);
+    while let Some(field) = form.next().await {
+        let mut field = field.ok()?;
+        let wanted = field.name() == Some("csrf_token");
+        let mut value = Vec::new();
+        while let Some(chunk) = field.next().await {
+            if wanted {
+                value.extend_from_slice(&chunk.ok()?);
+            }
+        }
+        if wanted {
+            return String::from_utf8(value).ok();
+        }
+    }
+    None
 }
 
 /// `Origin` (or, without it, `Referer`) names this app; requests without either (non-

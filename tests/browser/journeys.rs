@@ -611,3 +611,85 @@ async fn turn_reminders_off(b: &Browser, shots: bool) {
         b.shot("preferences-enregistrees").await;
     }
 }
+
+/// « Importer une liste » in a real browser: a file as French Excel saves it (Windows-1252,
+/// `;`) with 8 associations and their 16 participant·es, one address mistyped; the
+/// preview shows it beside its cell, the officer corrects it there, checks again, imports.
+#[tokio::test(flavor = "current_thread")]
+async fn a_french_excel_list_is_imported_after_its_bad_row_is_corrected() {
+    let server = Server::start();
+    let run = format!("imp{:x}", std::process::id());
+    let b = Browser::open(&server, "6-import", LAPTOP).await;
+    b.sign_in(&server.officer).await;
+    b.follow("Créer une cohorte").await;
+    b.fill("Nom de la cohorte", "Cohorte importée").await;
+    b.fill("Territoire", "Gironde").await;
+    b.fill("Date de début", &start_date()).await;
+    b.choose("Consultant·e", &server.consultant.name).await;
+    b.press("Enregistrer").await;
+    b.follow("Importer une liste").await;
+
+    let mut lines =
+        vec!["Association;Commune;Salariés;Intérêt général;Nom;Courriel;Rôle;Fonction".to_string()];
+    for (i, (name, town, _)) in ASSOCIATIONS.iter().enumerate() {
+        let director = address(&format!("Hélène Directrice {i}"), &run);
+        let board = if i == 5 {
+            "andré.trésorier@".to_string()
+        } else {
+            address(&format!("André Trésorier {i}"), &run)
+        };
+        lines.push(format!(
+            "{name};{town};4;oui;Hélène Directrice {i};{director};Dirigeant·e salarié·e;Directrice"
+        ));
+        lines.push(format!(
+            ";;;;André Trésorier {i};{board};Membre du CA;Trésorier"
+        ));
+    }
+    let text = lines.join("\r\n") + "\r\n";
+    // « · » has no Windows-1252 byte: French Excel would write the role without it.
+    let text = text.replace("Dirigeant·e salarié·e", "Dirigeante salariée");
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
+    assert!(!unmappable);
+    let dir = tempfile::tempdir().expect("folder");
+    let file = dir.path().join("cohorte.csv");
+    std::fs::write(&file, &bytes).expect("write the file");
+    b.field("Fichier CSV")
+        .await
+        .send_keys(file.to_str().expect("path"))
+        .await
+        .expect("choose the file");
+    b.shot("fichier-choisi").await;
+    b.allow_console("422");
+    b.press("Vérifier la liste").await;
+    b.expect_text("1 ligne à corriger").await;
+    b.expect_text("La liste compte 8 associations et 16 participant·es.")
+        .await;
+    b.expect_text("Adresse e-mail invalide").await;
+    b.shot("ligne-refusee").await;
+
+    let bad = b
+        .client
+        .find(Locator::Css("input[aria-invalid='true']"))
+        .await
+        .expect("the refused cell");
+    assert_eq!(
+        bad.prop("value").await.expect("value").as_deref(),
+        Some("andré.trésorier@"),
+        "the cell as typed"
+    );
+    bad.clear().await.expect("clear");
+    bad.send_keys(&address("André Trésorier 5", &run))
+        .await
+        .expect("type");
+    b.press("Vérifier à nouveau").await;
+    b.expect_text("Aucun problème").await;
+    b.press("Importer").await;
+    b.expect_text("8 associations et 16 participant·es importés.")
+        .await;
+    for (name, _, _) in ASSOCIATIONS {
+        b.expect_text(name).await;
+    }
+    b.shot("liste-importee").await;
+    b.close().await;
+    server.assert_no_server_error();
+}

@@ -9,6 +9,7 @@ pub mod body;
 pub mod budget;
 pub mod cohorts;
 pub mod evaluations;
+pub mod import;
 pub mod journal;
 pub mod me;
 pub mod openapi;
@@ -67,6 +68,7 @@ pub type ApiResult = Result<HttpResponse, AppError>;
         associations::create_participant,
         associations::update_participant,
         associations::delete_participant,
+        import::import_list,
         sessions::list,
         sessions::create,
         sessions::get,
@@ -124,6 +126,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cohorts::routes(cfg);
     associations::routes(cfg);
     applications::routes(cfg);
+    import::routes(cfg);
     sessions::routes(cfg);
     evaluations::routes(cfg);
     tasks::routes(cfg);

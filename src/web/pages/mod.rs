@@ -12,6 +12,7 @@ pub mod budget;
 pub mod cohorts;
 pub mod dashboard;
 pub mod evaluations;
+pub mod import;
 pub mod journal;
 pub mod mirror;
 pub mod outbox;
@@ -38,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cohorts::routes(cfg);
     associations::routes(cfg);
     applications::routes(cfg);
+    import::routes(cfg);
     sessions::routes(cfg);
     tasks::routes(cfg);
     outbox::routes(cfg);
@@ -473,7 +475,10 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
 
 /// Adds the notice (if any) to a page context.
 pub fn with_notice(mut ctx: Value, q: &NoticeQuery) -> Value {
-    if let (Some(obj), Some(text)) = (ctx.as_object_mut(), notice_text(&q.notice)) {
+    let text = notice_text(&q.notice)
+        .map(str::to_string)
+        .or_else(|| import::notice_text(&q.notice));
+    if let (Some(obj), Some(text)) = (ctx.as_object_mut(), text) {
         obj.insert("notice".into(), json!(text));
     }
     ctx
