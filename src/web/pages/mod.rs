@@ -8,6 +8,7 @@ pub mod associations;
 pub mod audit;
 pub mod auth;
 pub mod budget;
+pub mod calls;
 pub mod cohorts;
 pub mod dashboard;
 pub mod evaluations;
@@ -35,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/static/{file}", web::get().to(static_file))
         .route("/healthz", web::get().to(healthz));
     cohorts::routes(cfg);
+    calls::routes(cfg);
     associations::routes(cfg);
     sessions::routes(cfg);
     tasks::routes(cfg);
@@ -402,6 +404,12 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
         "modele_reinitialise" => {
             "Le modèle de programme de la cohorte reprend les valeurs par défaut."
         }
+        "appel_enregistre" => "L'appel à candidatures a été enregistré.",
+        "lien_revoque" => {
+            "Le lien public est retiré : il affiche désormais « Cet appel n'est plus ouvert »."
+        }
+        "lien_nouveau" => "Un nouveau lien public a été créé ; l'ancien ne fonctionne plus.",
+        "candidature_modifiee" => "Vos modifications sont enregistrées.",
         "association_inscrite" => "L'association a été inscrite.",
         "association_modifiee" => "L'association a été enregistrée.",
         "association_retiree" => "L'association a été retirée de la cohorte.",
