@@ -851,3 +851,11 @@ pub fn counts(conn: &mut Conn, cohort_id: &str) -> Result<Counts, AppError> {
         .get_result(conn)?;
     Ok(Counts { total, withdrawn })
 }
+
+/// The ids of a cohort's applications.
+pub fn application_ids(conn: &mut Conn, cohort_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(applications::table
+        .filter(applications::cohort_id.eq(cohort_id))
+        .select(applications::id)
+        .load(conn)?)
+}
