@@ -596,6 +596,7 @@ pub fn submit(
             applications::cohort_id.eq(&open.cohort.id),
             applications::edit_token_hash.eq(crate::models::account::hash_secret(&secret)),
             applications::status.eq(Status::Received.code()),
+            applications::name.eq(&v.name),
             applications::submitted_at.eq(t),
             applications::updated_at.eq(t),
         ))

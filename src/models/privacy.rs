@@ -1124,7 +1124,8 @@ fn purge_cohort(
         let application_ids = crate::models::call::application_ids(conn, cohort_id)?;
         drop_applications(conn, &application_ids)?;
         diesel::delete(
-            crate::db::schema::calls::table.filter(crate::db::schema::calls::cohort_id.eq(cohort_id)),
+            crate::db::schema::calls::table
+                .filter(crate::db::schema::calls::cohort_id.eq(cohort_id)),
         )
         .execute(conn)?;
         // Last: until it is set, the cohort stays a candidate and a new purge resumes it.
