@@ -107,7 +107,7 @@ impl Action {
 }
 
 /// `audit_log.entity` codes and their French labels.
-pub const ENTITIES: [(&str, &str); 9] = [
+pub const ENTITIES: [(&str, &str); 10] = [
     ("cohort", "Cohorte"),
     ("association", "Association"),
     ("participant", "Participant·e"),
@@ -117,6 +117,7 @@ pub const ENTITIES: [(&str, &str); 9] = [
     ("time_entry", "Temps saisi"),
     ("programme", "Programme"),
     ("guest", "Invité·e d'un bilan"),
+    ("call", "Appel à candidatures"),
 ];
 
 pub fn entity_label(code: &str) -> &str {

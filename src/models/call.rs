@@ -70,18 +70,137 @@ pub struct CallInput {
     pub closes_on: String,
     #[serde(default, deserialize_with = "lenient")]
     pub presentation: String,
+    /// The information meeting's day (`AAAA-MM-JJ` or `JJ/MM/AAAA`); empty with
+    /// `meeting_time`: no meeting.
+    #[serde(default, deserialize_with = "lenient")]
+    pub meeting_date: String,
+    /// Its start, Paris time (`HH:MM`, `9h30`).
+    #[serde(default, deserialize_with = "lenient")]
+    pub meeting_time: String,
+    /// Its length in minutes (15 to 480).
+    #[serde(default, deserialize_with = "lenient")]
+    pub meeting_duration: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub meeting_location: String,
+    /// `https://…`
+    #[serde(default, deserialize_with = "lenient")]
+    pub meeting_video_link: String,
     #[serde(default, deserialize_with = "lenient")]
     pub version: String,
 }
 
 impl From<&Call> for CallInput {
     fn from(c: &Call) -> Self {
+        let meeting = c.meeting();
+        let local = meeting
+            .as_ref()
+            .map(|m| crate::domain::calendar::utc_to_paris(m.starts_at.and_utc()));
         CallInput {
             closes_on: c.closes_on.format("%Y-%m-%d").to_string(),
             presentation: c.presentation.clone(),
+            meeting_date: local
+                .map(|l| l.date().format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            meeting_time: local
+                .map(|l| l.time().format("%H:%M").to_string())
+                .unwrap_or_default(),
+            meeting_duration: meeting
+                .as_ref()
+                .map(|m| (m.ends_at - m.starts_at).num_minutes().to_string())
+                .unwrap_or_default(),
+            meeting_location: c.meeting_location.clone(),
+            meeting_video_link: c.meeting_video_link.clone(),
             version: c.version.to_string(),
         }
     }
+}
+
+/// A call's information meeting (réunion d'information): not a session — no consultant
+/// time, not in the programme —, with its own invite to the applicants (UID
+/// [`meeting_uid`], SEQUENCE `calls.meeting_sequence`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Meeting {
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub location: String,
+    pub video_link: String,
+}
+
+impl Meeting {
+    /// What emails and pages say of it: « lundi 11 janvier 2027, 9 h 30 – 11 h 00 », the
+    /// place, the link.
+    pub fn view(&self) -> serde_json::Value {
+        json!({
+            "when": fr::time_range(self.starts_at.and_utc(), self.ends_at.and_utc()),
+            "location": self.location,
+            "video_link": self.video_link,
+        })
+    }
+}
+
+impl Call {
+    /// The information meeting, when one is set.
+    pub fn meeting(&self) -> Option<Meeting> {
+        Some(Meeting {
+            starts_at: self.meeting_starts_at?,
+            ends_at: self.meeting_ends_at?,
+            location: self.meeting_location.clone(),
+            video_link: self.meeting_video_link.clone(),
+        })
+    }
+
+    /// The meeting, when it has not begun at `at` (invites are pointless afterwards).
+    pub fn meeting_ahead(&self, at: DateTime<Utc>) -> Option<Meeting> {
+        self.meeting().filter(|m| m.starts_at.and_utc() > at)
+    }
+}
+
+/// The UID of a call's information meeting: the same for its invite, updates and
+/// cancellation.
+pub fn meeting_uid(cohort_id: &str) -> String {
+    format!("meeting-{cohort_id}@cohorte")
+}
+
+/// The meeting typed on the call's form: `None` when neither its day nor its time is
+/// given (no meeting); messages beside the fields otherwise.
+fn check_meeting(c: &mut Check, input: &CallInput) -> Option<Meeting> {
+    if input.meeting_date.trim().is_empty() && input.meeting_time.trim().is_empty() {
+        return None;
+    }
+    let date = c.date("meeting_date", &input.meeting_date);
+    let time = c.time("meeting_time", &input.meeting_time);
+    let minutes = match input.meeting_duration.trim() {
+        "" => {
+            c.add(
+                "meeting_duration",
+                "Indiquez la durée en minutes (par exemple 90).",
+            );
+            None
+        }
+        v => c.int("meeting_duration", v, 15, 480),
+    };
+    let location = c.text("meeting_location", &input.meeting_location, 300);
+    let video_link = c.url("meeting_video_link", &input.meeting_video_link);
+    if location.is_empty() && video_link.is_empty() {
+        c.add(
+            "meeting_location",
+            "Indiquez un lieu, un lien de visioconférence, ou les deux.",
+        );
+    }
+    let starts_at = match crate::domain::calendar::paris_to_utc(date?.and_time(time?)) {
+        Ok(s) => s,
+        Err(e) => {
+            c.add("meeting_time", e.to_string());
+            return None;
+        }
+    };
+    let ends_at = starts_at + Duration::minutes(i64::from(minutes?));
+    Some(Meeting {
+        starts_at: starts_at.naive_utc(),
+        ends_at: ends_at.naive_utc(),
+        location,
+        video_link,
+    })
 }
 
 /// The public link of a call whose token is `token`.
@@ -100,8 +219,13 @@ pub fn edit_url(public_url: &str, secret: &str) -> String {
 /// Opens the cohort's call, or changes it (version checked), with an audit row. A new
 /// call gets a public link at once. A closing date before today (Paris) is refused when it
 /// changes.
+///
+/// The information meeting: set, changed or removed here; each applicant not withdrawn
+/// gets its invite, update (SEQUENCE raised) or cancellation through the outbox, in the
+/// same transaction ([`notify_meeting`]).
 pub fn save(
     conn: &mut Conn,
+    mail: &MailContext,
     cohort_id: &str,
     input: &CallInput,
     at: DateTime<Utc>,
@@ -117,6 +241,17 @@ pub fn save(
         v => c.date("closes_on", v),
     };
     let presentation = c.multiline("presentation", &input.presentation, 4000);
+    let meeting = check_meeting(&mut c, input);
+    let meeting_before = before.as_ref().and_then(Call::meeting);
+    if let Some(m) = &meeting
+        && meeting_before.as_ref() != Some(m)
+        && m.starts_at.and_utc() <= at
+    {
+        c.add(
+            "meeting_date",
+            "Cette date est passée : choisissez une date et une heure à venir.",
+        );
+    }
     if let Some(d) = closes_on
         && before.as_ref().is_none_or(|b| b.closes_on != d)
         && d < rules::paris_today(at)
@@ -129,7 +264,14 @@ pub fn save(
     c.finish()?;
     let closes_on = closes_on.unwrap_or_default();
     let t = at.naive_utc();
-    match before {
+    let m = meeting.clone();
+    let meeting_cols = (
+        calls::meeting_starts_at.eq(m.as_ref().map(|m| m.starts_at)),
+        calls::meeting_ends_at.eq(m.as_ref().map(|m| m.ends_at)),
+        calls::meeting_location.eq(m.as_ref().map(|m| m.location.clone()).unwrap_or_default()),
+        calls::meeting_video_link.eq(m.map(|m| m.video_link).unwrap_or_default()),
+    );
+    let after = match before {
         None => {
             let token = crate::models::account::new_secret()?;
             diesel::insert_into(calls::table)
@@ -138,13 +280,14 @@ pub fn save(
                     calls::token.eq(Some(&token)),
                     calls::closes_on.eq(closes_on),
                     calls::presentation.eq(&presentation),
+                    meeting_cols,
                     calls::created_at.eq(t),
                     calls::updated_at.eq(t),
                 ))
                 .execute(conn)?;
             let after = get(conn, cohort_id)?;
             audit::created(conn, "call", cohort_id, Some(cohort_id), &after)?;
-            Ok(after)
+            after
         }
         Some(before) => {
             crate::models::check_version(
@@ -152,19 +295,29 @@ pub fn save(
                 before.version,
                 "L'appel à candidatures a été modifié",
             )?;
+            // An invite already out is replaced (or cancelled) by a higher SEQUENCE.
+            let sequence = if meeting_before.is_some() && meeting_before != meeting {
+                before.meeting_sequence + 1
+            } else {
+                before.meeting_sequence
+            };
             diesel::update(calls::table.find(cohort_id))
                 .set((
                     calls::closes_on.eq(closes_on),
                     calls::presentation.eq(&presentation),
+                    meeting_cols,
+                    calls::meeting_sequence.eq(sequence),
                     calls::version.eq(before.version + 1),
                     calls::updated_at.eq(t),
                 ))
                 .execute(conn)?;
             let after = get(conn, cohort_id)?;
             audit::updated(conn, "call", cohort_id, Some(cohort_id), &before, &after)?;
-            Ok(after)
+            after
         }
-    }
+    };
+    notify_meeting(conn, mail, &after, meeting_before.as_ref(), at)?;
+    Ok(after)
 }
 
 pub fn get(conn: &mut Conn, cohort_id: &str) -> Result<Call, AppError> {
@@ -610,6 +763,21 @@ pub fn submit(
     audit::created(conn, "application", &id, Some(&open.cohort.id), &app)?;
     let url = edit_url(&mail.public_url, &secret);
     queue_to_applicant(conn, mail, &open, &app, "application_ack", Some(&url), at)?;
+    // An application received once the meeting is set gets its invite beside the ack.
+    if let Some(meeting) = open.call.meeting_ahead(at) {
+        let dla_email = crate::models::dla::get(conn, &open.cohort.dla_id)?.email;
+        queue_meeting(
+            conn,
+            mail,
+            &open,
+            &dla_email,
+            &app,
+            MEETING_INVITE,
+            &meeting,
+            None,
+            at,
+        )?;
+    }
     Ok(Submitted::Received(Box::new(app)))
 }
 
@@ -794,8 +962,158 @@ pub fn withdraw(
     Ok(after)
 }
 
+/// The information meeting's invite (to an applicant who has not had one yet).
+pub const MEETING_INVITE: &str = "meeting_invite";
+/// The meeting changed: the same UID, a higher SEQUENCE.
+pub const MEETING_UPDATED: &str = "meeting_updated";
+/// The meeting removed: `METHOD:CANCEL`.
+pub const MEETING_CANCELLED: &str = "meeting_cancelled";
+
 /// The outbox kinds of the emails to applicants (their rows go with the application).
-pub const APPLICANT_KINDS: [&str; 2] = ["application_ack", "application_withdrawn"];
+pub const APPLICANT_KINDS: [&str; 5] = [
+    "application_ack",
+    "application_withdrawn",
+    MEETING_INVITE,
+    MEETING_UPDATED,
+    MEETING_CANCELLED,
+];
+
+/// Tells every applicant not withdrawn of the meeting's change from `before` to the call's
+/// meeting now, in the caller's transaction: its invite when it is new, an update when it
+/// changed, a cancellation when it was removed; nothing about a meeting already begun.
+/// Returns how many emails were queued.
+fn notify_meeting(
+    conn: &mut Conn,
+    mail: &MailContext,
+    call: &Call,
+    before: Option<&Meeting>,
+    at: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let after = call.meeting();
+    let (kind, meeting) = match (before, after) {
+        (None, None) => return Ok(0),
+        (Some(b), None) => (MEETING_CANCELLED, b.clone()),
+        (Some(b), Some(a)) if *b == a => return Ok(0),
+        (Some(_), Some(a)) => (MEETING_UPDATED, a),
+        (None, Some(a)) => (MEETING_INVITE, a),
+    };
+    if meeting.starts_at.and_utc() <= at {
+        return Ok(0);
+    }
+    let applicants: Vec<Application> = applications::table
+        .filter(applications::cohort_id.eq(&call.cohort_id))
+        .filter(applications::status.ne(Status::Withdrawn.code()))
+        .order(applications::submitted_at.asc())
+        .select(Application::as_select())
+        .load(conn)?;
+    if applicants.is_empty() {
+        return Ok(0);
+    }
+    let cohort = cohort::get(conn, &call.cohort_id)?;
+    let dla = crate::models::dla::get(conn, &cohort.dla_id)?;
+    let open = Open {
+        call: call.clone(),
+        cohort,
+        dla_name: dla.name.clone(),
+    };
+    let mut queued = 0;
+    for app in &applicants {
+        queued += queue_meeting(
+            conn, mail, &open, &dla.email, app, kind, &meeting, before, at,
+        )?;
+    }
+    Ok(queued)
+}
+
+/// Queues the meeting's `kind` email, with its invite (`REQUEST`, or `CANCEL` for
+/// [`MEETING_CANCELLED`]) at the call's `meeting_sequence`, to both addresses of `app`.
+#[allow(clippy::too_many_arguments)]
+fn queue_meeting(
+    conn: &mut Conn,
+    mail: &MailContext,
+    open: &Open,
+    dla_email: &str,
+    app: &Application,
+    kind: &str,
+    meeting: &Meeting,
+    previous: Option<&Meeting>,
+    at: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    use crate::mail::{CalendarPerson, ics};
+    let method = if kind == MEETING_CANCELLED {
+        ics::Method::Cancel
+    } else {
+        ics::Method::Request
+    };
+    let organizer = cohort::answerer(&open.cohort, dla_email, None, cohort::Topic::Cohort, mail);
+    let renderer = Renderer::new(&mail.templates);
+    let ctx = json!({
+        "cohort_name": open.cohort.name,
+        "dla_name": open.dla_name,
+        "organizer_name": organizer.name,
+        "meeting": meeting.view(),
+        "previous": previous.filter(|p| *p != meeting).map(Meeting::view),
+    });
+    let rendered = renderer
+        .render(kind, &ctx)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    let sequence = open.call.meeting_sequence.max(0);
+    let mut description = format!(
+        "Réunion d'information sur l'accompagnement collectif « {} » ({}).",
+        open.cohort.name, open.dla_name
+    );
+    if !meeting.video_link.is_empty() {
+        description.push_str(&format!("\nVisioconférence : {}", meeting.video_link));
+    }
+    let mut queued = 0;
+    let people = [
+        (&app.director_name, &app.director_email),
+        (&app.board_name, &app.board_email),
+    ];
+    for (_, address) in recipients_of(&app.director_email, &app.board_email) {
+        let name = people
+            .iter()
+            .find(|(_, a)| a.as_str() == address)
+            .map(|(n, _)| n.to_string())
+            .unwrap_or_default();
+        let invite = ics::Invite {
+            uid: meeting_uid(&open.cohort.id),
+            sequence: sequence as u32,
+            method,
+            summary: format!("Réunion d'information : {}", open.cohort.name),
+            description: description.clone(),
+            location: if meeting.location.is_empty() {
+                meeting.video_link.clone()
+            } else {
+                meeting.location.clone()
+            },
+            starts_at: meeting.starts_at.and_utc(),
+            ends_at: meeting.ends_at.and_utc(),
+            organizer: organizer.clone(),
+            attendee: Some(CalendarPerson {
+                name,
+                email: address.to_string(),
+            }),
+            stamp: at,
+        };
+        let email = Email {
+            to_name: String::new(),
+            to_address: address.to_string(),
+            rendered: rendered.clone(),
+            calendar: Some(crate::mail::render::CalendarPart {
+                method,
+                ics: invite.to_ics(),
+            }),
+        };
+        let mut row = NewEmail::from_email(kind, &app.id, sequence, &email, at);
+        row.cohort_id = Some(open.cohort.id.clone());
+        row.not_after = Some(meeting.starts_at.and_utc());
+        if outbox::enqueue(conn, row)?.is_some() {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
 
 /// Queues `message` to both addresses of an application, in the caller's transaction.
 /// Says nothing the applicant typed: the cohort, the DLA, the dates and the link.
@@ -814,6 +1132,7 @@ fn queue_to_applicant(
         "dla_name": open.dla_name,
         "closes_on": fr::date_long(open.call.closes_on),
         "edit_url": edit_url,
+        "meeting": open.call.meeting_ahead(at).as_ref().map(Meeting::view),
     });
     let rendered = renderer
         .render(message, &ctx)

@@ -54,6 +54,8 @@ async fn staff_ctx(state: &AppState, id: &str) -> Result<Value, AppError> {
             "closes_on": fr::date_long(k.closes_on),
             "open": rules::is_open(k.closes_on, now),
             "url": k.token.as_deref().map(|t| call::public_url(&state.mail.public_url, t)),
+            "meeting": k.meeting().map(|m| m.view()),
+            "meeting_past": k.meeting().is_some() && k.meeting_ahead(now).is_none(),
         })
     });
     let form = found.as_ref().map(CallInput::from).unwrap_or_default();
@@ -82,9 +84,9 @@ async fn staff_save(
     Form(input): Form<CallInput>,
 ) -> PageResult {
     let id = path.into_inner();
-    let (cid, i) = (id.clone(), input.clone());
+    let (cid, i, mail) = (id.clone(), input.clone(), state.mail.clone());
     match state
-        .write(move |c| call::save(c, &cid, &i, Utc::now()))
+        .write(move |c| call::save(c, &mail, &cid, &i, Utc::now()))
         .await
     {
         Ok(_) => Ok(redirect(
@@ -190,6 +192,7 @@ fn form_ctx(state: &AppState, open: &Open, sessions: &[session::Session]) -> Val
         "closes_on": fr::date_long(open.call.closes_on),
         "presentation": open.call.presentation.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>(),
         "dates": dates,
+        "meeting": open.call.meeting_ahead(Utc::now()).map(|m| m.view()),
         "retention_months": state.config.privacy.applications_purge_after_months,
         "form": ApplicationInput::default(),
     })
