@@ -24,6 +24,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub auth: AuthConfig,
     pub privacy: PrivacyConfig,
+    pub calls: CallsConfig,
     pub evaluation: EvaluationConfig,
     pub programme: ProgrammeTemplate,
 }
@@ -123,6 +124,18 @@ pub struct PrivacyConfig {
     /// Months after a cohort's last session when email bodies and participants' contact
     /// details are purged (0 = never).
     pub purge_after_months: u32,
+    /// Months after a call's closing date when its applications not retained (and never
+    /// enrolled) are deleted (0 = never); the others go with the cohort's purge.
+    pub applications_purge_after_months: u32,
+}
+
+/// The public application form's limits (issue #14).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+pub struct CallsConfig {
+    /// Applications sent from one client address per hour, all calls together.
+    pub max_per_address_per_hour: u32,
+    /// Acknowledgements sent to one email address per day (an application gives two).
+    pub max_acks_per_recipient_per_day: u32,
 }
 
 /// The address links use when nothing else is known: neither `server.public_url` nor an

@@ -212,6 +212,16 @@ fn run() -> anyhow::Result<()> {
             println!(
                 "Purge des données personnelles : {n} cohorte(s) terminée(s) depuis plus de {months} mois purgée(s)."
             );
+            let a_months = config.privacy.applications_purge_after_months;
+            let a = cohorte::models::privacy::purge_applications(
+                &mut conn,
+                a_months,
+                chrono::Utc::now(),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "Candidatures non retenues supprimées ({a_months} mois après la clôture) : {a}."
+            );
             println!("Durée de la purge : {} ms.", started.elapsed().as_millis());
             Ok(())
         }
@@ -487,6 +497,7 @@ fn dispatcher(
         cohorte::models::privacy::with_purge(
             cohorte::models::planner::for_dispatcher(mail),
             config.privacy.purge_after_months,
+            config.privacy.applications_purge_after_months,
         ),
         config.mail.compress_after_days,
     ));

@@ -80,6 +80,11 @@ fn expected() -> BTreeMap<&'static str, char> {
         P GET /espace/{participant}/{token}
         P GET /espace/{participant}/{token}/modele/{stage}
         P POST /espace/{participant}/{token}/modele/{stage}
+        P GET /candidature/{token}
+        P POST /candidature/{token}
+        P GET /candidature/modifier/{secret}
+        P POST /candidature/modifier/{secret}
+        P POST /candidature/modifier/{secret}/retirer
         T GET /portail
         T POST /portail/taches/{id}
         T GET /portail/preferences
@@ -175,6 +180,9 @@ fn expected() -> BTreeMap<&'static str, char> {
         M GET /cohortes/{id}/taches/nouvelle
         M POST /cohortes/{id}/taches
         M GET /cohortes/{id}/modifications
+        M GET /cohortes/{id}/appel
+        M POST /cohortes/{id}/appel
+        M POST /cohortes/{id}/appel/lien
         M PUT /api/v1/cohorts/{id}
         M POST /api/v1/cohorts/{id}/programme
         M PUT /api/v1/cohorts/{id}/programme-template

@@ -512,6 +512,16 @@ diesel::joinable!(users -> consultants (consultant_id));
 diesel::joinable!(auth_sessions -> users (user_id));
 diesel::joinable!(auth_sessions -> participants (participant_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::table! {
+    call_attempts (id) {
+        id -> Text,
+        kind -> Text,
+        digest -> Text,
+        application_id -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(calls -> cohorts (cohort_id));
 diesel::joinable!(applications -> cohorts (cohort_id));
 diesel::joinable!(applications -> associations (association_id));
@@ -550,4 +560,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     calls,
     applications,
     decision_letters,
+    call_attempts,
 );

@@ -96,16 +96,18 @@ impl From<&Association> for AssociationInput {
     }
 }
 
-struct Values {
-    name: String,
-    rna: Option<String>,
-    siret: Option<String>,
-    creation_year: Option<i32>,
-    creation_date: Option<NaiveDate>,
-    salaried_staff: Option<i32>,
-    sector: String,
-    town: String,
-    general_interest: bool,
+/// The association's fields once checked (also what an application to a call typed:
+/// `models::call`).
+pub(crate) struct Values {
+    pub(crate) name: String,
+    pub(crate) rna: Option<String>,
+    pub(crate) siret: Option<String>,
+    pub(crate) creation_year: Option<i32>,
+    pub(crate) creation_date: Option<NaiveDate>,
+    pub(crate) salaried_staff: Option<i32>,
+    pub(crate) sector: String,
+    pub(crate) town: String,
+    pub(crate) general_interest: bool,
     version: Option<i32>,
 }
 
@@ -121,6 +123,13 @@ impl AssociationInput {
 
     fn check(&self) -> Result<Values, AppError> {
         let mut c = Check::new();
+        let v = self.check_into(&mut c);
+        c.finish()?;
+        Ok(v)
+    }
+
+    /// The checks, their messages added to `c` (a form with more fields than these).
+    pub(crate) fn check_into(&self, c: &mut Check) -> Values {
         let name = c.required("name", &self.name, 200);
         let rna = match self.rna.trim() {
             "" => None,
@@ -168,7 +177,7 @@ impl AssociationInput {
             }
         }
         let salaried_staff = c.int("salaried_staff", &self.salaried_staff, 0, 100_000);
-        let v = Values {
+        Values {
             name,
             rna,
             siret,
@@ -179,9 +188,7 @@ impl AssociationInput {
             town: c.text("town", &self.town, 150),
             general_interest: Check::checkbox(&self.general_interest),
             version: self.version.trim().parse().ok(),
-        };
-        c.finish()?;
-        Ok(v)
+        }
     }
 }
 

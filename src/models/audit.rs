@@ -107,7 +107,7 @@ impl Action {
 }
 
 /// `audit_log.entity` codes and their French labels.
-pub const ENTITIES: [(&str, &str); 12] = [
+pub const ENTITIES: [(&str, &str); 13] = [
     ("cohort", "Cohorte"),
     ("association", "Association"),
     ("participant", "Participant·e"),
@@ -120,6 +120,7 @@ pub const ENTITIES: [(&str, &str); 12] = [
     ("application", "Candidature"),
     ("decision_letter", "Courriel de décision"),
     ("import", "Import d'une liste"),
+    ("call", "Appel à candidatures"),
 ];
 
 pub fn entity_label(code: &str) -> &str {

@@ -1120,6 +1120,14 @@ fn purge_cohort(
             session_guests::organisation.eq(""),
         ))
         .execute(conn)?;
+        // The call and what is left of its applications (their emails were blanked above).
+        let application_ids = crate::models::call::application_ids(conn, cohort_id)?;
+        drop_applications(conn, &application_ids)?;
+        diesel::delete(
+            crate::db::schema::calls::table
+                .filter(crate::db::schema::calls::cohort_id.eq(cohort_id)),
+        )
+        .execute(conn)?;
         // Last: until it is set, the cohort stays a candidate and a new purge resumes it.
         diesel::update(cohorts::table.find(cohort_id))
             .set(cohorts::purged_at.eq(Some(at)))
@@ -1136,16 +1144,107 @@ fn purge_cohort(
     Ok(())
 }
 
+/// How many applications one purge transaction deletes.
+const PURGE_APPLICATIONS_BATCH: i64 = 200;
+
+/// Deletes the applications not retained (and never enrolled) of the calls closed more
+/// than `months` months before `now` (`months = 0`: none), with their emails and
+/// rate-limit rows, [`PURGE_APPLICATIONS_BATCH`] per short transaction, an audit row (no
+/// data) for each. Returns how many were deleted.
+pub fn purge_applications(
+    conn: &mut Conn,
+    months: u32,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    use crate::db::schema::{applications, calls};
+    use crate::domain::application::{self as rules, Status as AppStatus};
+    if months == 0 {
+        return Ok(0);
+    }
+    // The last closing day whose retention is over (the boundary is the end of a day in
+    // Paris, so look around the naive date).
+    let Some(back) = now.naive_utc().checked_sub_months(Months::new(months)) else {
+        return Ok(0);
+    };
+    let d0 = back.date();
+    let Some(last_day) = (-2i64..=1)
+        .filter_map(|k| d0.checked_add_signed(chrono::Duration::days(k)))
+        .filter(|d| rules::past_retention(*d, months, now))
+        .max()
+    else {
+        return Ok(0);
+    };
+    let mut deleted = 0;
+    loop {
+        let batch: Vec<(String, String)> = applications::table
+            .inner_join(calls::table.on(calls::cohort_id.eq(applications::cohort_id)))
+            .filter(calls::closes_on.le(last_day))
+            .filter(applications::status.ne(AppStatus::Retained.code()))
+            .filter(applications::association_id.is_null())
+            .select((applications::id, applications::cohort_id))
+            .order(applications::id.asc())
+            .limit(PURGE_APPLICATIONS_BATCH)
+            .load(conn)?;
+        if batch.is_empty() {
+            break;
+        }
+        deleted += batch.len();
+        purge_step(conn, "applications", |conn| {
+            let ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
+            drop_applications(conn, &ids)?;
+            for (id, cohort_id) in &batch {
+                record(
+                    conn,
+                    cohort_id,
+                    "application",
+                    id,
+                    crate::models::audit::Action::Purge,
+                )?;
+            }
+            Ok(())
+        })?;
+    }
+    if deleted > 0 {
+        checkpoint_after_erasure(conn);
+        tracing::info!(deleted, months, "applications not retained purged");
+    }
+    Ok(deleted)
+}
+
+/// Deletes applications with their emails (and bodies), their rate-limit rows and the
+/// data of their audit rows, in the caller's transaction.
+fn drop_applications(conn: &mut Conn, ids: &[String]) -> Result<(), AppError> {
+    use crate::db::schema::{applications, call_attempts};
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::delete(
+        outbox_emails::table
+            .filter(outbox_emails::kind.eq_any(crate::models::call::APPLICANT_KINDS))
+            .filter(outbox_emails::item_id.eq_any(ids)),
+    )
+    .execute(conn)?;
+    diesel::delete(call_attempts::table.filter(call_attempts::application_id.eq_any(ids)))
+        .execute(conn)?;
+    for id in ids {
+        redact_audit(conn, id)?;
+    }
+    diesel::delete(applications::table.filter(applications::id.eq_any(ids))).execute(conn)?;
+    Ok(())
+}
+
 /// Wraps the dispatcher's hooks so that each pass also runs the purge, at most once an
 /// hour (by the pass's clock), before planning. A failed purge is logged and does not stop
 /// the sending.
 pub fn with_purge(
     inner: crate::mail::dispatch::Planner,
     months: u32,
+    applications_months: u32,
 ) -> crate::mail::dispatch::Planner {
     std::sync::Arc::new(WithPurge {
         inner,
         months,
+        applications_months,
         last: Mutex::new(None),
     })
 }
@@ -1153,6 +1252,8 @@ pub fn with_purge(
 struct WithPurge {
     inner: crate::mail::dispatch::Planner,
     months: u32,
+    /// `privacy.applications_purge_after_months`.
+    applications_months: u32,
     last: Mutex<Option<DateTime<Utc>>>,
 }
 
@@ -1170,11 +1271,13 @@ impl WithPurge {
 
 impl crate::mail::dispatch::Hooks for WithPurge {
     fn plan(&self, conn: &mut Conn, now: DateTime<Utc>) -> Result<usize, AppError> {
-        if self.months > 0
-            && self.due(now)
-            && let Err(e) = purge_ended_cohorts(conn, self.months, now)
-        {
-            tracing::error!(error = %e, "purge of personal data failed");
+        if (self.months > 0 || self.applications_months > 0) && self.due(now) {
+            if let Err(e) = purge_ended_cohorts(conn, self.months, now) {
+                tracing::error!(error = %e, "purge of personal data failed");
+            }
+            if let Err(e) = purge_applications(conn, self.applications_months, now) {
+                tracing::error!(error = %e, "purge of applications failed");
+            }
         }
         self.inner.plan(conn, now)
     }
@@ -1208,6 +1311,7 @@ mod tests {
         let w = WithPurge {
             inner: std::sync::Arc::new(Nothing),
             months: 24,
+            applications_months: 6,
             last: Mutex::new(None),
         };
         let t0 = Utc.with_ymd_and_hms(2030, 1, 1, 3, 0, 0).unwrap();

@@ -123,6 +123,34 @@ pub fn cents_text(cents: i64) -> String {
     s.strip_suffix(",00").map(str::to_owned).unwrap_or(s)
 }
 
+/// Full-time equivalents as typed (« 3,5 », « 2 ETP »), in hundredths: « 3,5 » → 350;
+/// `None` when blank; the French message when refused.
+pub fn fte_hundredths(typed: &str) -> Result<Option<u32>, &'static str> {
+    let lower = typed.to_lowercase();
+    let v: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
+    let v = v.strip_suffix("etp").unwrap_or(&v).replace(',', ".");
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if v.starts_with('-') {
+        return Err("Indiquez un nombre d'ETP positif ou nul.");
+    }
+    let (int, frac) = v.split_once('.').unwrap_or((&v, ""));
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || int.len() > 6 || !digits(int) || !digits(frac) || v.ends_with('.') {
+        return Err("Indiquez un nombre d'équivalents temps plein, par exemple 3,5.");
+    }
+    if frac.len() > 2 {
+        return Err("Au plus deux décimales pour les ETP, par exemple 3,5 ou 2,75.");
+    }
+    let frac = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<u32>().unwrap_or(0) * 10,
+        _ => frac.parse::<u32>().unwrap_or(0),
+    };
+    Ok(Some(int.parse::<u32>().unwrap_or(0) * 100 + frac))
+}
+
 /// Hundredths as typed back: 350 → « 3,5 », 300 → « 3 », 125 → « 1,25 ».
 pub fn hundredths_text(h: u32) -> String {
     let mut s = fr::decimal(f64::from(h) / 100.0, 2).replace(fr::NNBSP, " ");
@@ -505,38 +533,10 @@ impl ProfileInput {
 
     /// Full-time equivalents with at most two decimals, in hundredths: « 3,5 » → 350.
     fn fte(&self, e: &mut Errors, field: &str) -> Option<u32> {
-        let lower = self.get(field).to_lowercase();
-        let v: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
-        let v = v.strip_suffix("etp").unwrap_or(&v).replace(',', ".");
-        if v.is_empty() {
-            return None;
-        }
-        if v.starts_with('-') {
-            e.add(field, "Indiquez un nombre d'ETP positif ou nul.");
-            return None;
-        }
-        let (int, frac) = v.split_once('.').unwrap_or((&v, ""));
-        let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
-        if int.is_empty() || int.len() > 6 || !digits(int) || !digits(frac) || v.ends_with('.') {
-            e.add(
-                field,
-                "Indiquez un nombre d'équivalents temps plein, par exemple 3,5.",
-            );
-            return None;
-        }
-        if frac.len() > 2 {
-            e.add(
-                field,
-                "Au plus deux décimales pour les ETP, par exemple 3,5 ou 2,75.",
-            );
-            return None;
-        }
-        let frac = match frac.len() {
-            0 => 0,
-            1 => frac.parse::<u32>().unwrap_or(0) * 10,
-            _ => frac.parse::<u32>().unwrap_or(0),
-        };
-        Some(int.parse::<u32>().unwrap_or(0) * 100 + frac)
+        fte_hundredths(self.get(field)).unwrap_or_else(|m| {
+            e.add(field, m);
+            None
+        })
     }
 
     fn amount(&self, e: &mut Errors, field: &str) -> Option<i64> {

@@ -74,6 +74,10 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         ("GET" | "POST", "/desabonnement/{participant}/{token}") => Some(Public),
         ("GET", "/agenda/{participant}/{token}") => Some(Public),
         ("GET", "/espace/{participant}/{token}") => Some(Public),
+        // A call's application form and an applicant's private link (no account).
+        ("GET" | "POST", "/candidature/{token}") => Some(Public),
+        ("GET" | "POST", "/candidature/modifier/{secret}") => Some(Public),
+        ("POST", "/candidature/modifier/{secret}/retirer") => Some(Public),
         ("GET" | "POST", "/espace/{participant}/{token}/modele/{stage}") => Some(Public),
 
         // --- Participant portal ----------------------------------------------------------
@@ -160,6 +164,8 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         | ("GET", "/cohortes/{id}/taches/nouvelle")
         | ("POST", "/cohortes/{id}/taches")
         | ("GET", "/cohortes/{id}/modifications")
+        | ("GET" | "POST", "/cohortes/{id}/appel")
+        | ("POST", "/cohortes/{id}/appel/lien")
         | ("PUT", "/api/v1/cohorts/{id}")
         | ("POST", "/api/v1/cohorts/{id}/programme")
         | ("PUT" | "DELETE", "/api/v1/cohorts/{id}/programme-template")

@@ -9,6 +9,7 @@ pub mod associations;
 pub mod audit;
 pub mod auth;
 pub mod budget;
+pub mod calls;
 pub mod cohorts;
 pub mod dashboard;
 pub mod evaluations;
@@ -37,6 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/static/{file}", web::get().to(static_file))
         .route("/healthz", web::get().to(healthz));
     cohorts::routes(cfg);
+    calls::routes(cfg);
     associations::routes(cfg);
     applications::routes(cfg);
     import::routes(cfg);
@@ -406,6 +408,12 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
         "modele_reinitialise" => {
             "Le modèle de programme de la cohorte reprend les valeurs par défaut."
         }
+        "appel_enregistre" => "L'appel à candidatures a été enregistré.",
+        "lien_revoque" => {
+            "Le lien public est retiré : il affiche désormais « Cet appel n'est plus ouvert »."
+        }
+        "lien_nouveau" => "Un nouveau lien public a été créé ; l'ancien ne fonctionne plus.",
+        "candidature_modifiee" => "Vos modifications sont enregistrées.",
         "association_inscrite" => "L'association a été inscrite.",
         "candidature_decidee" => "La décision est enregistrée.",
         "candidature_decidee_courriel" => {

@@ -45,6 +45,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub fn kind_label(kind: &str) -> &str {
     match kind {
         "convocation" => "Convocation",
+        "application_ack" => "Accusé de réception d'une candidature",
+        "application_withdrawn" => "Candidature retirée",
+        "meeting_invite" => "Invitation à la réunion d'information",
+        "meeting_updated" => "Réunion d'information modifiée",
+        "meeting_cancelled" => "Réunion d'information annulée",
         "session_moved" => "Séance déplacée",
         "session_updated" => "Séance modifiée",
         "session_cancelled" => "Séance annulée",
