@@ -6,6 +6,7 @@ pub mod associations;
 pub mod audit;
 pub mod body;
 pub mod budget;
+pub mod calls;
 pub mod cohorts;
 pub mod evaluations;
 pub mod journal;
@@ -106,6 +107,11 @@ pub type ApiResult = Result<HttpResponse, AppError>;
         me::me,
         // Évaluations of the accompaniment (web::api::evaluations).
         evaluations::list,
+        // Calls for applications (web::api::calls).
+        calls::get_call,
+        calls::put_call,
+        calls::revoke_link,
+        calls::new_link,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&CommonResponses)
@@ -121,6 +127,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     evaluations::routes(cfg);
     tasks::routes(cfg);
     budget::routes(cfg);
+    calls::routes(cfg);
     journal::routes(cfg);
     profile::routes(cfg);
     audit::routes(cfg);
