@@ -183,6 +183,10 @@ fn expected() -> BTreeMap<&'static str, char> {
         M GET /cohortes/{id}/appel
         M POST /cohortes/{id}/appel
         M POST /cohortes/{id}/appel/lien
+        M GET /api/v1/cohorts/{id}/call
+        M PUT /api/v1/cohorts/{id}/call
+        M DELETE /api/v1/cohorts/{id}/call
+        M POST /api/v1/cohorts/{id}/call/link
         M PUT /api/v1/cohorts/{id}
         M POST /api/v1/cohorts/{id}/programme
         M PUT /api/v1/cohorts/{id}/programme-template
@@ -481,6 +485,14 @@ async fn world() -> World {
     let lead = lead.json()["id"].as_str().unwrap().to_string();
     app.post_json(&format!("/api/v1/cohorts/{cohort}/publish"), json!({}))
         .await;
+    // The cohort's call for applications (its API reads it).
+    let closes = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%d");
+    app.put_json(
+        &format!("/api/v1/cohorts/{cohort}/call"),
+        json!({"closes_on": closes.to_string()}),
+    )
+    .await
+    .expect(201);
     let outbox = app
         .get(&format!("/api/v1/cohorts/{cohort}/outbox"))
         .await

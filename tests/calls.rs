@@ -3,6 +3,8 @@
 //! HTTP on a real database.
 
 mod common;
+#[path = "common/smtp.rs"]
+mod smtp;
 
 use actix_web::test::TestRequest;
 use chrono::{Duration, Utc};
@@ -396,4 +398,440 @@ async fn applications_not_retained_are_purged_months_after_the_closing() {
         attempts, 3,
         "the retained application's address and two recipients"
     );
+}
+
+// --- Through the SMTP server: the ack, the meeting's invite, update and cancel ---------
+
+fn mail_context(app: &TestApp) -> cohorte::models::outbox::MailContext {
+    cohorte::models::outbox::MailContext::new(
+        &app.config,
+        std::sync::Arc::new(cohorte::templates::build("").unwrap()),
+    )
+}
+
+/// Sends every email due now through the SMTP sink, as `cohorte serve` does.
+fn dispatch(app: &TestApp) {
+    let mut d = cohorte::mail::dispatch::Dispatcher::new(
+        app.pool.clone(),
+        smtp::smtp(),
+        cohorte::mail::sender(&app.config.mail).unwrap(),
+    );
+    d.planner = Some(cohorte::models::planner::for_dispatcher(mail_context(app)));
+    d.run_once(Utc::now()).unwrap();
+}
+
+/// The rows of `kind`, sent, with their Message-ID and recipient, oldest first.
+fn sent(app: &TestApp, kind: &str) -> Vec<(String, String)> {
+    let mut conn = app.pool.get().unwrap();
+    outbox_emails::table
+        .filter(outbox_emails::kind.eq(kind))
+        .order(outbox_emails::created_at.asc())
+        .select((
+            outbox_emails::message_id.assume_not_null(),
+            outbox_emails::recipient_email,
+        ))
+        .filter(outbox_emails::status.eq("sent"))
+        .load(&mut conn)
+        .unwrap()
+}
+
+/// A received message: To, subject, text, and its `text/calendar` part if any (METHOD of
+/// the part, and the event's properties read with the icalendar crate's parser).
+struct Received {
+    to: String,
+    subject: String,
+    text: String,
+    invite: Option<(String, Vec<(String, String)>)>,
+}
+
+fn received(message_id: &str) -> Received {
+    use mail_parser::{MessageParser, MimeHeaders, PartType};
+    let raw = smtp::received(message_id);
+    let message = MessageParser::default()
+        .parse(&raw)
+        .expect("a MIME message");
+    let invite = message
+        .parts
+        .iter()
+        .find(|p| {
+            p.content_type()
+                .is_some_and(|c| c.ctype() == "text" && c.subtype() == Some("calendar"))
+        })
+        .map(|part| {
+            let part_method = part.content_type().unwrap().attribute("method").unwrap();
+            let ics = match &part.body {
+                PartType::Text(t) => t.to_string(),
+                PartType::Binary(b) | PartType::InlineBinary(b) => {
+                    String::from_utf8(b.to_vec()).unwrap()
+                }
+                other => panic!("unexpected calendar body {other:?}"),
+            };
+            let unfolded = icalendar::parser::unfold(&ics);
+            let calendar = icalendar::parser::read_calendar(&unfolded).expect("valid iCalendar");
+            let method = calendar
+                .properties
+                .iter()
+                .find(|p| p.name == "METHOD")
+                .map(|p| p.val.to_string())
+                .expect("a METHOD");
+            assert_eq!(part_method, method);
+            assert_eq!(calendar.components.len(), 1, "one event");
+            let props = calendar.components[0]
+                .properties
+                .iter()
+                .map(|p| (p.name.to_string(), p.val.to_string()))
+                .collect();
+            (method, props)
+        });
+    Received {
+        to: message
+            .to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .unwrap_or_default()
+            .to_string(),
+        subject: message.subject().unwrap_or_default().to_string(),
+        text: message.body_text(0).unwrap().replace("\r\n", "\n"),
+        invite,
+    }
+}
+
+fn prop<'a>(props: &'a [(String, String)], name: &str) -> &'a str {
+    &props
+        .iter()
+        .find(|p| p.0 == name)
+        .unwrap_or_else(|| panic!("no {name} in {props:?}"))
+        .1
+}
+
+#[actix_web::test]
+async fn the_ack_reaches_both_addresses_without_typed_text_and_its_private_link_opens() {
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let cohort = app.create_cohort(&dla, "Cohorte Landes 2027").await;
+    let public = open_call(&app, &cohort).await;
+    let fields = form(&[
+        ("director_email", "zoe.smtp@amis.test"),
+        ("board_email", "paul.smtp@amis.test"),
+    ]);
+    post_public(&app, &public, &fields).await.expect(200);
+    dispatch(&app);
+    let acks = sent(&app, "application_ack");
+    assert_eq!(acks.len(), 2, "one ack per address, both sent");
+    let mut to = Vec::new();
+    for (message_id, recipient) in &acks {
+        let m = received(message_id);
+        assert_eq!(&m.to, recipient);
+        to.push(m.to.clone());
+        assert!(m.subject.contains("Cohorte Landes 2027"), "{}", m.subject);
+        for typed in [
+            "Les Amis",
+            "Zoé",
+            "Paul",
+            "XYZZY",
+            "Bordeaux",
+            "Culture",
+            "Directrice",
+        ] {
+            assert!(
+                !m.text.contains(typed) && !m.subject.contains(typed),
+                "the ack repeats « {typed} »:\n{}",
+                m.text
+            );
+        }
+        assert!(m.invite.is_none(), "no meeting, no invite");
+        let link = edit_link(&m.text);
+        let page = app
+            .send_raw(TestRequest::get().uri(&link))
+            .await
+            .expect(200);
+        assert!(page.text().contains("value=\"Les Amis du Quartier\""));
+    }
+    to.sort();
+    assert_eq!(to, ["paul.smtp@amis.test", "zoe.smtp@amis.test"]);
+}
+
+/// Sets the call's meeting from its page, keeping the rest of the form as shown.
+async fn set_meeting(app: &TestApp, cohort: &str, changes: &[(&str, &str)]) -> common::Response {
+    let action = format!("/cohortes/{cohort}/appel");
+    let page = app.get(&action).await.expect(200).text();
+    let mut fields = common::form_of(&page, &action);
+    for (k, v) in changes {
+        match fields.iter_mut().find(|(f, _)| f == k) {
+            Some(f) => f.1 = v.to_string(),
+            None => fields.push((k.to_string(), v.to_string())),
+        }
+    }
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    app.post_form(&action, &fields).await
+}
+
+#[actix_web::test]
+async fn the_meeting_invite_its_update_and_its_cancel_reach_applicants_not_withdrawn() {
+    use cohorte::domain::{calendar, fr};
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let cohort = app.create_cohort(&dla, "Cohorte Dordogne 2027").await;
+    let public = open_call(&app, &cohort).await;
+
+    // Two applications; the second withdraws.
+    post_public(&app, &public, &form(&[])).await.expect(200);
+    post_public(
+        &app,
+        &public,
+        &form(&[
+            ("director_email", "ana@retrait.test"),
+            ("board_email", "bob@retrait.test"),
+        ]),
+    )
+    .await
+    .expect(200);
+    let ack = acks(&app, "application_ack")
+        .into_iter()
+        .find(|r| r.1 == "ana@retrait.test")
+        .unwrap();
+    let link = edit_link(&body(&app, &ack.0));
+    post_public(&app, &format!("{link}/retirer"), &[])
+        .await
+        .expect(200);
+
+    // The meeting: in 20 days at 9 h 30, Paris.
+    let day = (Utc::now() + Duration::days(20)).date_naive();
+    let day_text = day.format("%Y-%m-%d").to_string();
+    let start = calendar::paris_to_utc(day.and_hms_opt(9, 30, 0).unwrap()).unwrap();
+    // A refused field comes back beside it, nothing queued.
+    let refused = set_meeting(
+        &app,
+        &cohort,
+        &[
+            ("meeting_date", &day_text),
+            ("meeting_time", "9h30"),
+            ("meeting_duration", "5"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status.as_u16(), 422);
+    let html = refused.text();
+    assert!(common::around_field(&html, "meeting_duration").contains("f-meeting_duration-error"));
+    assert!(common::around_field(&html, "meeting_location").contains("f-meeting_location-error"));
+    assert!(acks(&app, "meeting_invite").is_empty());
+
+    set_meeting(
+        &app,
+        &cohort,
+        &[
+            ("meeting_date", &day_text),
+            ("meeting_time", "9h30"),
+            ("meeting_duration", "90"),
+            ("meeting_location", "Maison des associations, Périgueux"),
+        ],
+    )
+    .await
+    .expect(303);
+    dispatch(&app);
+    let invites = sent(&app, "meeting_invite");
+    let mut to: Vec<&str> = invites.iter().map(|r| r.1.as_str()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["paul@amis.test", "zoe@amis.test"],
+        "not to the withdrawn"
+    );
+    let when = fr::time_range(start, start + Duration::minutes(90));
+    assert!(when.contains("9\u{a0}h\u{a0}30"), "{when}");
+    let uid = format!("meeting-{cohort}@cohorte");
+    for (message_id, recipient) in &invites {
+        let m = received(message_id);
+        assert_eq!(&m.to, recipient);
+        assert!(m.text.contains(&when), "{}", m.text);
+        let (method, props) = m.invite.expect("an invite");
+        assert_eq!(method, "REQUEST");
+        assert_eq!(prop(&props, "UID"), uid);
+        assert_eq!(prop(&props, "SEQUENCE"), "0");
+        assert_eq!(
+            prop(&props, "DTSTART"),
+            start.format("%Y%m%dT%H%M%SZ").to_string()
+        );
+        assert_eq!(
+            prop(&props, "LOCATION"),
+            "Maison des associations, Périgueux"
+        );
+        assert!(prop(&props, "ATTENDEE").ends_with(recipient.as_str()));
+    }
+
+    // A new place: an update, SEQUENCE 1, with the new LOCATION.
+    set_meeting(
+        &app,
+        &cohort,
+        &[("meeting_location", "Salle Montaigne, Bergerac")],
+    )
+    .await
+    .expect(303);
+    // An application received now gets the invite as it stands, beside its ack.
+    post_public(
+        &app,
+        &public,
+        &form(&[
+            ("director_email", "late@tard.test"),
+            ("board_email", "late@tard.test"),
+        ]),
+    )
+    .await
+    .expect(200);
+    dispatch(&app);
+    let updates = sent(&app, "meeting_updated");
+    assert_eq!(updates.len(), 2, "{updates:?}");
+    for (message_id, _) in &updates {
+        let m = received(message_id);
+        assert!(m.text.contains("Salle Montaigne"), "{}", m.text);
+        assert!(
+            m.text.contains("Maison des associations"),
+            "the old place: {}",
+            m.text
+        );
+        let (method, props) = m.invite.unwrap();
+        assert_eq!(method, "REQUEST");
+        assert_eq!(prop(&props, "UID"), uid);
+        assert_eq!(prop(&props, "SEQUENCE"), "1");
+        assert_eq!(prop(&props, "LOCATION"), "Salle Montaigne, Bergerac");
+    }
+    let late = sent(&app, "meeting_invite")
+        .into_iter()
+        .find(|r| r.1 == "late@tard.test")
+        .expect("the late applicant's invite");
+    let (_, props) = received(&late.0).invite.unwrap();
+    assert_eq!(prop(&props, "SEQUENCE"), "1");
+    assert_eq!(prop(&props, "LOCATION"), "Salle Montaigne, Bergerac");
+    let late_ack = sent(&app, "application_ack")
+        .into_iter()
+        .find(|r| r.1 == "late@tard.test")
+        .unwrap();
+    assert!(
+        received(&late_ack.0).text.contains(&when),
+        "the ack names the meeting"
+    );
+
+    // Removed: a CANCEL, SEQUENCE 2, to everyone not withdrawn.
+    set_meeting(&app, &cohort, &[("meeting_date", ""), ("meeting_time", "")])
+        .await
+        .expect(303);
+    dispatch(&app);
+    let cancels = sent(&app, "meeting_cancelled");
+    let mut to: Vec<&str> = cancels.iter().map(|r| r.1.as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["late@tard.test", "paul@amis.test", "zoe@amis.test"]);
+    for (message_id, _) in &cancels {
+        let (method, props) = received(message_id).invite.unwrap();
+        assert_eq!(method, "CANCEL");
+        assert_eq!(prop(&props, "UID"), uid);
+        assert_eq!(prop(&props, "SEQUENCE"), "2");
+        assert_eq!(prop(&props, "STATUS"), "CANCELLED");
+    }
+    assert_eq!(
+        smtp::count_to("ana@retrait.test"),
+        2,
+        "ack and withdrawal only"
+    );
+}
+
+// --- The API -------------------------------------------------------------------------
+
+#[actix_web::test]
+async fn the_call_api_opens_reads_changes_and_revokes_the_call() {
+    use serde_json::json;
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let cohort = app.create_cohort(&dla, "Cohorte API").await;
+    let uri = format!("/api/v1/cohorts/{cohort}/call");
+    app.get(&uri).await.expect(404).api_error("not_found");
+
+    let closes = (Utc::now() + Duration::days(30))
+        .format("%Y-%m-%d")
+        .to_string();
+    // Refused fields, each named; nothing created.
+    let bad = app
+        .put_json(
+            &uri,
+            json!({"closes_on": "2001-01-01", "meeting_date": "demain", "meeting_time": "9h30", "meeting_duration": 90, "meeting_video_link": "ftp://x"}),
+        )
+        .await
+        .expect(422);
+    let fields = &bad.api_error("validation_failed")["fields"];
+    for f in ["closes_on", "meeting_date", "meeting_video_link"] {
+        assert!(fields.get(f).is_some(), "{f} in {fields}");
+    }
+    app.get(&uri).await.expect(404);
+
+    // Opened without a version: 201, with its public link.
+    let created = app
+        .put_json(
+            &uri,
+            json!({"closes_on": closes, "presentation": "Quatre séances."}),
+        )
+        .await
+        .expect(201)
+        .json();
+    let url = created["url"].as_str().unwrap().to_string();
+    assert!(url.contains("/candidature/"), "{url}");
+    assert_eq!(created["open"], true);
+    let got = app.get(&uri).await.expect(200).json();
+    assert_eq!(got["url"], url.as_str());
+    assert_eq!(got["version"], 1);
+
+    // A change needs the version read; a stale one is a 409; fields left out are kept.
+    app.put_json(&uri, json!({"presentation": "Autre"}))
+        .await
+        .expect(422)
+        .api_error("validation_failed");
+    let day = (Utc::now() + Duration::days(10))
+        .format("%Y-%m-%d")
+        .to_string();
+    let changed = app
+        .put_json(
+            &uri,
+            json!({"version": 1, "meeting_date": day, "meeting_time": "18:00", "meeting_duration": "60", "meeting_video_link": "https://visio.test/dla"}),
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(changed["presentation"], "Quatre séances.");
+    assert_eq!(changed["meeting_time"], "18:00");
+    assert_eq!(changed["meeting_duration"], "60");
+    assert_eq!(changed["meeting_sequence"], 0);
+    assert!(changed["meeting_starts_at"].is_string());
+    app.put_json(&uri, json!({"version": 1, "presentation": "Trop tard"}))
+        .await
+        .expect(409);
+    // What GET gave may be sent back with a change.
+    let mut back = app.get(&uri).await.expect(200).json();
+    back["meeting_time"] = json!("18:30");
+    let moved = app.put_json(&uri, back).await.expect(200).json();
+    assert_eq!(
+        moved["meeting_sequence"], 1,
+        "a changed meeting raises the SEQUENCE"
+    );
+
+    // DELETE revokes the link at once; POST …/link draws a new one.
+    let revoked = app
+        .send(TestRequest::delete().uri(&uri))
+        .await
+        .expect(200)
+        .json();
+    assert!(revoked["url"].is_null());
+    let path = &url[url.find("/candidature/").unwrap()..];
+    app.send_raw(TestRequest::get().uri(path)).await.expect(404);
+    let fresh = app
+        .post_json(&format!("{uri}/link"), json!({}))
+        .await
+        .expect(200)
+        .json();
+    let new_url = fresh["url"].as_str().unwrap();
+    assert_ne!(new_url, url);
+    let new_path = &new_url[new_url.find("/candidature/").unwrap()..];
+    app.send_raw(TestRequest::get().uri(new_path))
+        .await
+        .expect(200);
 }

@@ -166,6 +166,8 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         | ("GET", "/cohortes/{id}/modifications")
         | ("GET" | "POST", "/cohortes/{id}/appel")
         | ("POST", "/cohortes/{id}/appel/lien")
+        | ("GET" | "PUT" | "DELETE", "/api/v1/cohorts/{id}/call")
+        | ("POST", "/api/v1/cohorts/{id}/call/link")
         | ("PUT", "/api/v1/cohorts/{id}")
         | ("POST", "/api/v1/cohorts/{id}/programme")
         | ("PUT" | "DELETE", "/api/v1/cohorts/{id}/programme-template")

@@ -13,6 +13,7 @@
 //!   violation), keyboard reachability, visible focus, phone width for participants.
 
 mod accessibility;
+mod calls;
 mod harness;
 mod journeys;
 #[path = "../common/smtp.rs"]

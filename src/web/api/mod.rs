@@ -7,6 +7,7 @@ pub mod associations;
 pub mod audit;
 pub mod body;
 pub mod budget;
+pub mod calls;
 pub mod cohorts;
 pub mod evaluations;
 pub mod import;
@@ -114,6 +115,11 @@ pub type ApiResult = Result<HttpResponse, AppError>;
         applications::get,
         applications::decide,
         applications::enrol,
+        // Calls for applications (web::api::calls).
+        calls::get_call,
+        calls::put_call,
+        calls::revoke_link,
+        calls::new_link,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&CommonResponses)
@@ -131,6 +137,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     evaluations::routes(cfg);
     tasks::routes(cfg);
     budget::routes(cfg);
+    calls::routes(cfg);
     journal::routes(cfg);
     profile::routes(cfg);
     audit::routes(cfg);
