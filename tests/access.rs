@@ -487,12 +487,14 @@ async fn world() -> World {
         .await;
     // The cohort's call for applications (its API reads it).
     let closes = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%d");
-    app.put_json(
-        &format!("/api/v1/cohorts/{cohort}/call"),
-        json!({"closes_on": closes.to_string()}),
-    )
-    .await
-    .expect(201);
+    let call = app
+        .put_json(
+            &format!("/api/v1/cohorts/{cohort}/call"),
+            json!({"closes_on": closes.to_string()}),
+        )
+        .await
+        .expect(201)
+        .json();
     let outbox = app
         .get(&format!("/api/v1/cohorts/{cohort}/outbox"))
         .await
@@ -505,22 +507,18 @@ async fn world() -> World {
         .expect("an email in the outbox after publication")
         .to_string();
 
-    // An application to the cohort's call, for the selection routes.
+    // An application to the cohort's call (through its public form), for the selection
+    // routes.
     let application = {
+        let url = call["url"].as_str().expect("the call's public link");
+        let public = &url[url.find("/candidature/").expect("a public form's address")..];
+        app.post_public(public, &common::application_form(&[]))
+            .await
+            .expect(200);
         let mut conn = app.pool.get().unwrap();
-        cohorte::models::application::insert(
-            &mut conn,
-            &cohort,
-            &cohorte::models::application::NewApplication {
-                name: "Association candidate".into(),
-                director_name: "Nadia Benali".into(),
-                director_email: "direction@candidate.fr".into(),
-                ..Default::default()
-            },
-            chrono::Utc::now().naive_utc(),
-        )
-        .unwrap()
-        .id
+        cohorte::models::call::application_ids(&mut conn, &cohort)
+            .unwrap()
+            .remove(0)
     };
 
     let mut creds = Credentials::default();

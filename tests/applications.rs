@@ -2,8 +2,7 @@
 //! « déjà accompagnée », decisions with their emails (outbox, « valider les envois », a real
 //! SMTP server), the cap counting enrolled associations and retained applications once,
 //! the waiting list's first proposed when a place frees, and enrolment without retyping.
-//! Real database; applications are written by `models::application::insert`, as the
-//! public form stores them.
+//! Real database; applications are sent through the call's public form.
 
 mod common;
 #[path = "common/smtp.rs"]
@@ -12,14 +11,15 @@ mod smtp;
 use std::sync::Arc;
 
 use actix_web::test::TestRequest;
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
 
+use cohorte::db::schema::applications;
 use cohorte::mail::dispatch::Dispatcher;
 use cohorte::mail::render::sender;
-use cohorte::models::application::{self, NewApplication};
 use cohorte::models::outbox::MailContext;
 use common::TestApp;
+use diesel::prelude::*;
 
 const NAMES: [&str; 9] = [
     "Atelier Vélo Solidaire",
@@ -33,58 +33,79 @@ const NAMES: [&str; 9] = [
     "L'atelier vélo solidaire !",
 ];
 
-/// The `i`-th application: all criteria met, except the third (created in 2025: too
-/// young), the fifth (not of general interest) and the seventh (not available on every
-/// date); the ninth is the first's duplicate (same name once normalised, same RNA).
-fn typed(i: usize) -> NewApplication {
+/// The `i`-th application as typed on the public form: all criteria met, except the third
+/// (created in 2025: too young), the fifth (not of general interest) and the seventh (not
+/// available on every date); the ninth is the first's duplicate (same name once
+/// normalised, same RNA).
+fn typed(i: usize) -> Vec<(String, String)> {
     let slug = format!("asso{i}");
-    NewApplication {
-        name: NAMES[i].into(),
-        rna: Some(if i == 8 {
-            "W331000000".into()
-        } else {
-            format!("W33100000{i}")
-        }),
-        town: "Bordeaux".into(),
-        creation_date: (i == 2).then(|| NaiveDate::from_ymd_opt(2025, 3, 1).unwrap()),
-        creation_year: Some(if i == 2 { 2025 } else { 2012 }),
-        salaried_staff: Some(4),
-        fte_hundredths: Some(350),
-        volunteers: Some(25),
-        sector: "Culture".into(),
-        general_interest: i != 4,
-        director_name: format!("Direction {i}"),
-        director_function: "Directrice".into(),
-        director_email: format!("direction@{slug}.fr"),
-        board_name: format!("Présidence {i}"),
-        board_function: "Président".into(),
-        board_email: format!("president@{slug}.fr"),
-        motivation: format!("MOTIVATION-SECRETE-{i}"),
-        available_all: i != 6,
-        consent_data: true,
-        consent_named: i.is_multiple_of(2),
-        ..NewApplication::default()
+    let mut f: Vec<(String, String)> = vec![
+        ("name".into(), NAMES[i].into()),
+        (
+            "rna".into(),
+            if i == 8 {
+                "W331000000".into()
+            } else {
+                format!("W33100000{i}")
+            },
+        ),
+        ("town".into(), "Bordeaux".into()),
+        (
+            "creation_year".into(),
+            if i == 2 { "2025" } else { "2012" }.into(),
+        ),
+        ("salaried_staff".into(), "4".into()),
+        ("fte".into(), "3,5".into()),
+        ("volunteers".into(), "25".into()),
+        ("sector".into(), "Culture".into()),
+        ("director_name".into(), format!("Direction {i}")),
+        ("director_function".into(), "Directrice".into()),
+        ("director_email".into(), format!("direction@{slug}.fr")),
+        ("board_name".into(), format!("Présidence {i}")),
+        ("board_function".into(), "Président".into()),
+        ("board_email".into(), format!("president@{slug}.fr")),
+        ("motivation".into(), format!("MOTIVATION-SECRETE-{i}")),
+        ("consent_data".into(), "on".into()),
+        ("site_web".into(), String::new()),
+    ];
+    if i == 2 {
+        f.push(("creation_date".into(), "2025-03-01".into()));
     }
+    if i != 4 {
+        f.push(("general_interest".into(), "on".into()));
+    }
+    if i != 6 {
+        f.push(("available_all".into(), "on".into()));
+    }
+    if i.is_multiple_of(2) {
+        f.push(("consent_named".into(), "on".into()));
+    }
+    f
 }
 
-/// Nine applications to a new cohort (cap 8), a second apart; returns the cohort and them.
+/// Nine applications to a new cohort (cap 8) through its public form, each from its own
+/// client address, in order; returns the cohort and them (first received first).
 async fn call_of_nine(app: &TestApp) -> (String, Vec<String>) {
     let dla = app.create_dla().await;
     let cohort = app.create_cohort(&dla, "Cohorte Gironde 2027").await;
+    let public = app.open_call(&cohort).await;
+    for i in 0..9 {
+        let fields = typed(i);
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        app.post_public_from(&public, &format!("192.0.2.{}:4000", i + 1), &fields)
+            .await
+            .expect(200);
+    }
     let mut conn = app.pool.get().unwrap();
-    let start = Utc::now().naive_utc() - Duration::hours(1);
-    let ids = (0..9)
-        .map(|i| {
-            application::insert(
-                &mut conn,
-                &cohort,
-                &typed(i),
-                start + Duration::seconds(i as i64),
-            )
-            .unwrap()
-            .id
-        })
-        .collect();
+    let ids = applications::table
+        .filter(applications::cohort_id.eq(&cohort))
+        .order((applications::submitted_at.asc(), applications::id.asc()))
+        .select(applications::id)
+        .load(&mut conn)
+        .unwrap();
     (cohort, ids)
 }
 
@@ -315,22 +336,41 @@ async fn eight_are_retained_the_ninth_waits_and_the_cap_refuses_it_and_decisions
     );
     d.planner = Some(cohorte::models::planner::for_dispatcher(mail(&app)));
     d.run_once(Utc::now()).unwrap();
-    assert_eq!(smtp::count_to("president@asso8.fr"), 1);
-    assert_eq!(smtp::count_to("direction@asso3.fr"), 1);
+    // Each address gets its acknowledgement, then its decision.
+    assert_eq!(smtp::count_to("president@asso8.fr"), 2);
+    assert_eq!(smtp::count_to("direction@asso3.fr"), 2);
+    let decisions_to = |address: &str| {
+        smtp::all_received()
+            .iter()
+            .filter_map(|raw| mail_parser::MessageParser::default().parse(raw.as_slice()))
+            .filter(|m| {
+                m.to()
+                    .and_then(|to| to.first())
+                    .and_then(|a| a.address())
+                    .is_some_and(|a| a == address)
+            })
+            .filter(|m| m.subject().is_some_and(|s| !s.contains("est bien reçue")))
+            .count()
+    };
+    assert_eq!(decisions_to("president@asso8.fr"), 1);
+    assert_eq!(decisions_to("direction@asso3.fr"), 1);
 
-    // Every decision is in the audit log.
+    // Every application received and every decision is in the audit log.
     let audit = app
         .get(&format!("/api/v1/cohorts/{cohort}/audit?limit=500"))
         .await
         .expect(200)
         .json();
-    let decisions = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["entity"] == "application")
-        .count();
-    assert_eq!(decisions, 9);
+    let of = |action: &str| {
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["entity"] == "application" && e["action"] == action)
+            .count()
+    };
+    assert_eq!(of("create"), 9);
+    assert_eq!(of("update"), 9);
 }
 
 #[actix_web::test]

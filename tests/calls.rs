@@ -8,70 +8,10 @@ mod smtp;
 
 use actix_web::test::TestRequest;
 use chrono::{Duration, Utc};
-use common::{TestApp, spawn, spawn_with};
+use common::{TestApp, application_form, spawn, spawn_with};
 use diesel::prelude::*;
 
 use cohorte::db::schema::{applications, call_attempts, calls, outbox_emails};
-
-/// Opens the cohort's call from its page (as the administrator); returns the public path.
-async fn open_call(app: &TestApp, cohort_id: &str) -> String {
-    let closes = (Utc::now() + Duration::days(30))
-        .format("%Y-%m-%d")
-        .to_string();
-    app.post_form(
-        &format!("/cohortes/{cohort_id}/appel"),
-        &[
-            ("closes_on", closes.as_str()),
-            ("presentation", "Quatre séances."),
-        ],
-    )
-    .await
-    .expect(303);
-    let page = app
-        .get(&format!("/cohortes/{cohort_id}/appel"))
-        .await
-        .expect(200);
-    let html = page.text();
-    let start = html.find("/candidature/").expect("public link shown");
-    let end = start + html[start..].find('"').unwrap();
-    html[start..end].to_string()
-}
-
-fn form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut fields = vec![
-        ("name", "Les Amis du Quartier"),
-        ("rna", "W332004518"),
-        ("town", "Bordeaux"),
-        ("creation_year", "2015"),
-        ("salaried_staff", "4"),
-        ("fte", "2,5"),
-        ("volunteers", "30"),
-        ("sector", "Culture"),
-        ("general_interest", "on"),
-        ("director_name", "Zoé Martin"),
-        ("director_function", "Directrice"),
-        ("director_email", "zoe@amis.test"),
-        ("board_name", "Paul Durand"),
-        ("board_function", "Président"),
-        ("board_email", "paul@amis.test"),
-        ("motivation", "Motivation secrète XYZZY"),
-        ("available_all", "on"),
-        ("consent_data", "on"),
-        ("site_web", ""),
-    ];
-    for (k, v) in overrides {
-        match fields.iter_mut().find(|(f, _)| f == k) {
-            Some(f) => f.1 = v,
-            None => fields.push((k, v)),
-        }
-    }
-    fields
-}
-
-async fn post_public(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> common::Response {
-    app.send_raw(TestRequest::post().uri(path).set_form(fields))
-        .await
-}
 
 fn acks(app: &TestApp, kind: &str) -> Vec<(String, String, String)> {
     let mut conn = app.pool.get().unwrap();
@@ -108,7 +48,7 @@ async fn an_association_applies_is_acknowledged_edits_and_withdraws() {
     let app = spawn().await;
     let dla = app.create_dla().await;
     let cohort = app.create_cohort(&dla, "Cohorte Gironde 2027").await;
-    let public = open_call(&app, &cohort).await;
+    let public = app.open_call(&cohort).await;
 
     // The form, anonymous.
     let page = app
@@ -118,7 +58,9 @@ async fn an_association_applies_is_acknowledged_edits_and_withdraws() {
     assert!(page.text().contains("Envoyer la candidature"));
 
     // A refused field: the form again, everything kept, the message beside the field.
-    let refused = post_public(&app, &public, &form(&[("siret", "123"), ("rna", "")])).await;
+    let refused = app
+        .post_public(&public, &application_form(&[("siret", "123"), ("rna", "")]))
+        .await;
     assert_eq!(refused.status.as_u16(), 422);
     let html = refused.text();
     let around = common::around_field(&html, "siret");
@@ -129,7 +71,9 @@ async fn an_association_applies_is_acknowledged_edits_and_withdraws() {
     assert!(acks(&app, "application_ack").is_empty());
 
     // Accepted: one acknowledgement per address, none repeating what was typed.
-    post_public(&app, &public, &form(&[])).await.expect(200);
+    app.post_public(&public, &application_form(&[]))
+        .await
+        .expect(200);
     let rows = acks(&app, "application_ack");
     let mut to: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
     to.sort();
@@ -152,10 +96,9 @@ async fn an_association_applies_is_acknowledged_edits_and_withdraws() {
         .await
         .expect(200);
     assert!(own.text().contains("Les Amis du Quartier"));
-    post_public(
-        &app,
+    app.post_public(
         &link,
-        &form(&[("town", "Mérignac"), ("version", "1")]),
+        &application_form(&[("town", "Mérignac"), ("version", "1")]),
     )
     .await
     .expect(303);
@@ -184,7 +127,7 @@ async fn an_association_applies_is_acknowledged_edits_and_withdraws() {
         .get_result(&mut conn)
         .unwrap();
     assert!(audited >= 3, "{audited}");
-    post_public(&app, &link, &form(&[("version", "2")]))
+    app.post_public(&link, &application_form(&[("version", "2")]))
         .await
         .expect(409);
 }
@@ -194,7 +137,7 @@ async fn a_closed_call_and_a_revoked_link_take_no_application() {
     let app = spawn().await;
     let dla = app.create_dla().await;
     let cohort = app.create_cohort(&dla, "Cohorte close").await;
-    let public = open_call(&app, &cohort).await;
+    let public = app.open_call(&cohort).await;
     let mut conn = app.pool.get().unwrap();
 
     // The closing day ended (Paris): closed.
@@ -208,7 +151,9 @@ async fn a_closed_call_and_a_revoked_link_take_no_application() {
         .await
         .expect(410);
     assert!(page.text().contains("plus ouvert"));
-    post_public(&app, &public, &form(&[])).await.expect(410);
+    app.post_public(&public, &application_form(&[]))
+        .await
+        .expect(410);
     assert_eq!(
         applications::table
             .count()
@@ -234,7 +179,9 @@ async fn a_closed_call_and_a_revoked_link_take_no_application() {
         .await
         .expect(404);
     assert!(page.text().contains("plus ouvert"));
-    post_public(&app, &public, &form(&[])).await.expect(404);
+    app.post_public(&public, &application_form(&[]))
+        .await
+        .expect(404);
     app.post_form(
         &format!("/cohortes/{cohort}/appel/lien"),
         &[("action", "nouveau")],
@@ -258,8 +205,12 @@ async fn a_bot_gets_a_success_page_and_nothing_is_stored_or_sent() {
     let app = spawn().await;
     let dla = app.create_dla().await;
     let cohort = app.create_cohort(&dla, "Cohorte pot de miel").await;
-    let public = open_call(&app, &cohort).await;
-    let page = post_public(&app, &public, &form(&[("site_web", "http://spam.test")]))
+    let public = app.open_call(&cohort).await;
+    let page = app
+        .post_public(
+            &public,
+            &application_form(&[("site_web", "http://spam.test")]),
+        )
         .await
         .expect(200);
     assert!(page.text().contains("Candidature envoyée"));
@@ -283,41 +234,47 @@ async fn too_many_applications_from_one_address_or_to_one_mailbox_are_refused() 
     .await;
     let dla = app.create_dla().await;
     let cohort = app.create_cohort(&dla, "Cohorte limites").await;
-    let public = open_call(&app, &cohort).await;
-    post_public(&app, &public, &form(&[])).await.expect(200);
+    let public = app.open_call(&cohort).await;
+    app.post_public(&public, &application_form(&[]))
+        .await
+        .expect(200);
     // The same director's address again: refused beside that field.
-    let again = post_public(&app, &public, &form(&[("board_email", "autre@amis.test")])).await;
+    let again = app
+        .post_public(
+            &public,
+            &application_form(&[("board_email", "autre@amis.test")]),
+        )
+        .await;
     assert_eq!(again.status.as_u16(), 422);
     assert!(common::around_field(&again.text(), "director_email").contains("accusés de réception"));
-    let ok = post_public(
-        &app,
-        &public,
-        &form(&[
-            ("director_email", "a2@amis.test"),
-            ("board_email", "b2@amis.test"),
-        ]),
-    )
-    .await;
+    let ok = app
+        .post_public(
+            &public,
+            &application_form(&[
+                ("director_email", "a2@amis.test"),
+                ("board_email", "b2@amis.test"),
+            ]),
+        )
+        .await;
     ok.expect(200);
-    post_public(
-        &app,
+    app.post_public(
         &public,
-        &form(&[
+        &application_form(&[
             ("director_email", "a3@amis.test"),
             ("board_email", "b3@amis.test"),
         ]),
     )
     .await
     .expect(200);
-    let throttled = post_public(
-        &app,
-        &public,
-        &form(&[
-            ("director_email", "a4@amis.test"),
-            ("board_email", "b4@amis.test"),
-        ]),
-    )
-    .await;
+    let throttled = app
+        .post_public(
+            &public,
+            &application_form(&[
+                ("director_email", "a4@amis.test"),
+                ("board_email", "b4@amis.test"),
+            ]),
+        )
+        .await;
     assert_eq!(throttled.status.as_u16(), 429);
     assert!(
         throttled
@@ -339,9 +296,11 @@ async fn a_public_form_over_the_size_limit_is_refused() {
     let app = spawn().await;
     let dla = app.create_dla().await;
     let cohort = app.create_cohort(&dla, "Cohorte taille").await;
-    let public = open_call(&app, &cohort).await;
+    let public = app.open_call(&cohort).await;
     let huge = "x".repeat(40 * 1024);
-    let res = post_public(&app, &public, &form(&[("motivation", huge.as_str())])).await;
+    let res = app
+        .post_public(&public, &application_form(&[("motivation", huge.as_str())]))
+        .await;
     assert_eq!(res.status.as_u16(), 413);
 }
 
@@ -350,12 +309,13 @@ async fn applications_not_retained_are_purged_months_after_the_closing() {
     let app = spawn().await;
     let dla = app.create_dla().await;
     let cohort = app.create_cohort(&dla, "Cohorte purge").await;
-    let public = open_call(&app, &cohort).await;
-    post_public(&app, &public, &form(&[])).await.expect(200);
-    post_public(
-        &app,
+    let public = app.open_call(&cohort).await;
+    app.post_public(&public, &application_form(&[]))
+        .await
+        .expect(200);
+    app.post_public(
         &public,
-        &form(&[
+        &application_form(&[
             ("name", "Retenue"),
             ("director_email", "r@amis.test"),
             ("board_email", "s@amis.test"),
@@ -509,12 +469,12 @@ async fn the_ack_reaches_both_addresses_without_typed_text_and_its_private_link_
     let app = spawn().await;
     let dla = app.create_dla().await;
     let cohort = app.create_cohort(&dla, "Cohorte Landes 2027").await;
-    let public = open_call(&app, &cohort).await;
-    let fields = form(&[
+    let public = app.open_call(&cohort).await;
+    let fields = application_form(&[
         ("director_email", "zoe.smtp@amis.test"),
         ("board_email", "paul.smtp@amis.test"),
     ]);
-    post_public(&app, &public, &fields).await.expect(200);
+    app.post_public(&public, &fields).await.expect(200);
     dispatch(&app);
     let acks = sent(&app, "application_ack");
     assert_eq!(acks.len(), 2, "one ack per address, both sent");
@@ -575,14 +535,15 @@ async fn the_meeting_invite_its_update_and_its_cancel_reach_applicants_not_withd
     let app = spawn().await;
     let dla = app.create_dla().await;
     let cohort = app.create_cohort(&dla, "Cohorte Dordogne 2027").await;
-    let public = open_call(&app, &cohort).await;
+    let public = app.open_call(&cohort).await;
 
     // Two applications; the second withdraws.
-    post_public(&app, &public, &form(&[])).await.expect(200);
-    post_public(
-        &app,
+    app.post_public(&public, &application_form(&[]))
+        .await
+        .expect(200);
+    app.post_public(
         &public,
-        &form(&[
+        &application_form(&[
             ("director_email", "ana@retrait.test"),
             ("board_email", "bob@retrait.test"),
         ]),
@@ -594,7 +555,7 @@ async fn the_meeting_invite_its_update_and_its_cancel_reach_applicants_not_withd
         .find(|r| r.1 == "ana@retrait.test")
         .unwrap();
     let link = edit_link(&body(&app, &ack.0));
-    post_public(&app, &format!("{link}/retirer"), &[])
+    app.post_public(&format!("{link}/retirer"), &[])
         .await
         .expect(200);
 
@@ -671,10 +632,9 @@ async fn the_meeting_invite_its_update_and_its_cancel_reach_applicants_not_withd
     .await
     .expect(303);
     // An application received now gets the invite as it stands, beside its ack.
-    post_public(
-        &app,
+    app.post_public(
         &public,
-        &form(&[
+        &application_form(&[
             ("director_email", "late@tard.test"),
             ("board_email", "late@tard.test"),
         ]),

@@ -22,7 +22,7 @@ use crate::domain::programme::ProgrammeTemplate;
 use crate::domain::rules::{self as method, AssociationFacts, Criterion};
 use crate::error::AppError;
 use crate::models::association::{self, AssociationInput};
-use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::input::{Check, lenient, now};
 use crate::models::outbox::{self, MailContext, NewEmail};
 use crate::models::participant::{self, ParticipantInput};
 use crate::models::scope::{self, CohortScope};
@@ -121,84 +121,6 @@ pub fn get(conn: &mut Conn, id: &str) -> Result<Application, AppError> {
         .first(conn)
         .optional()?
         .ok_or_else(|| AppError::not_found("Candidature"))
-}
-
-// ---------------------------------------------------------------------------------------
-// Writing an application (the public form is `models::call`'s; this one is for tests and
-// tools that build applications without it)
-// ---------------------------------------------------------------------------------------
-
-/// An application's values as the public form stores them once checked.
-#[derive(Clone, Debug, Default)]
-pub struct NewApplication {
-    pub name: String,
-    pub rna: Option<String>,
-    pub siret: Option<String>,
-    pub town: String,
-    pub creation_date: Option<NaiveDate>,
-    pub creation_year: Option<i32>,
-    pub salaried_staff: Option<i32>,
-    pub fte_hundredths: Option<i32>,
-    pub volunteers: Option<i32>,
-    pub sector: String,
-    pub general_interest: bool,
-    pub director_name: String,
-    pub director_function: String,
-    pub director_email: String,
-    pub board_name: String,
-    pub board_function: String,
-    pub board_email: String,
-    pub motivation: String,
-    pub available_all: bool,
-    pub availability_note: String,
-    pub consent_data: bool,
-    pub consent_named: bool,
-}
-
-/// Stores an application received at `at` (status reçue), with a private link nobody
-/// holds. The values are taken as they are: checking them is the form's work.
-pub fn insert(
-    conn: &mut Conn,
-    cohort_id: &str,
-    a: &NewApplication,
-    at: NaiveDateTime,
-) -> Result<Application, AppError> {
-    let id = new_id();
-    diesel::insert_into(applications::table)
-        .values((
-            applications::id.eq(&id),
-            applications::cohort_id.eq(cohort_id),
-            applications::edit_token_hash.eq(crate::models::account::hash_secret(&new_id())),
-            applications::status.eq(Status::Received.code()),
-            applications::name.eq(&a.name),
-            applications::rna.eq(&a.rna),
-            applications::siret.eq(&a.siret),
-            applications::town.eq(&a.town),
-            applications::creation_date.eq(a.creation_date),
-            applications::creation_year.eq(a.creation_year),
-            applications::salaried_staff.eq(a.salaried_staff),
-            applications::fte_hundredths.eq(a.fte_hundredths),
-            applications::volunteers.eq(a.volunteers),
-            applications::sector.eq(&a.sector),
-            applications::general_interest.eq(a.general_interest),
-            applications::director_name.eq(&a.director_name),
-            applications::director_function.eq(&a.director_function),
-            applications::director_email.eq(&a.director_email),
-            applications::board_name.eq(&a.board_name),
-            applications::board_function.eq(&a.board_function),
-            applications::board_email.eq(&a.board_email),
-            applications::motivation.eq(&a.motivation),
-            applications::available_all.eq(a.available_all),
-            applications::availability_note.eq(&a.availability_note),
-            applications::consent_data.eq(a.consent_data),
-            applications::consent_named.eq(a.consent_named),
-            applications::submitted_at.eq(at),
-            applications::updated_at.eq(at),
-            applications::decided_by.eq(""),
-            applications::version.eq(1),
-        ))
-        .execute(conn)?;
-    get(conn, &id)
 }
 
 // ---------------------------------------------------------------------------------------

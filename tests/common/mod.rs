@@ -291,6 +291,55 @@ impl TestApp {
             .await
     }
 
+    // --- Calls for applications: the staff page and the public form ----------------------
+
+    /// Opens the cohort's call from its page (as the administrator), closing in 30 days;
+    /// returns the public form's path.
+    pub async fn open_call(&self, cohort_id: &str) -> String {
+        let closes = (chrono::Utc::now() + chrono::Duration::days(30))
+            .format("%Y-%m-%d")
+            .to_string();
+        self.post_form(
+            &format!("/cohortes/{cohort_id}/appel"),
+            &[
+                ("closes_on", closes.as_str()),
+                ("presentation", "Quatre séances."),
+            ],
+        )
+        .await
+        .expect(303);
+        let html = self
+            .get(&format!("/cohortes/{cohort_id}/appel"))
+            .await
+            .expect(200)
+            .text();
+        let start = html.find("/candidature/").expect("public link shown");
+        let end = start + html[start..].find('"').unwrap();
+        html[start..end].to_string()
+    }
+
+    /// Sends the public form at `path` as a stranger (no cookie) would.
+    pub async fn post_public(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.send_raw(TestRequest::post().uri(path).set_form(fields))
+            .await
+    }
+
+    /// Sends the public form from the client address `peer` (each has its own rate limit).
+    pub async fn post_public_from(
+        &self,
+        path: &str,
+        peer: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        self.send_raw(
+            TestRequest::post()
+                .uri(path)
+                .peer_addr(peer.parse().expect("a socket address"))
+                .set_form(fields),
+        )
+        .await
+    }
+
     // --- Fixtures, through the API -------------------------------------------------------
 
     pub async fn create_dla(&self) -> String {
@@ -523,6 +572,39 @@ pub fn form_of(html: &str, action: &str) -> Vec<(String, String)> {
                 .and_then(|t| attr(t, "value"))
                 .unwrap_or_default();
             fields.push((name, chosen));
+        }
+    }
+    fields
+}
+
+/// A complete application form (every criterion met), with `overrides` replacing or adding
+/// fields.
+pub fn application_form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("name", "Les Amis du Quartier"),
+        ("rna", "W332004518"),
+        ("town", "Bordeaux"),
+        ("creation_year", "2015"),
+        ("salaried_staff", "4"),
+        ("fte", "2,5"),
+        ("volunteers", "30"),
+        ("sector", "Culture"),
+        ("general_interest", "on"),
+        ("director_name", "Zoé Martin"),
+        ("director_function", "Directrice"),
+        ("director_email", "zoe@amis.test"),
+        ("board_name", "Paul Durand"),
+        ("board_function", "Président"),
+        ("board_email", "paul@amis.test"),
+        ("motivation", "Motivation secrète XYZZY"),
+        ("available_all", "on"),
+        ("consent_data", "on"),
+        ("site_web", ""),
+    ];
+    for (k, v) in overrides {
+        match fields.iter_mut().find(|(f, _)| f == k) {
+            Some(f) => f.1 = v,
+            None => fields.push((k, v)),
         }
     }
     fields
