@@ -12,7 +12,7 @@ use crate::harness::{Browser, LAPTOP, PHONE, Server, axe_source};
 
 /// Runs axe-core on the current page; returns the serious and critical violations, one
 /// line per rule with the first offending elements.
-async fn axe(b: &Browser) -> Vec<String> {
+pub(crate) async fn axe(b: &Browser) -> Vec<String> {
     let loaded = b
         .client
         .execute(&format!("{}\nreturn typeof axe;", axe_source()), vec![])
@@ -284,6 +284,10 @@ async fn every_main_page_passes_axe_and_the_keyboard() {
         format!("{cohort}/modifications"),
         format!("{cohort}/miroir"),
         format!("{cohort}/miroir/consentements"),
+        format!("{cohort}/appel"),
+        format!("{cohort}/candidatures"),
+        format!("{cohort}/candidatures/courriers"),
+        format!("{cohort}/import"),
         session.clone(),
         format!("{session}/modifier"),
         format!("{session}/deplacer"),

@@ -37,6 +37,7 @@ async fn an_association_applies_from_a_phone_after_one_refused_field() {
     // An association, on its phone, without an account.
     let p = Browser::open(&server, "7-candidature-telephone", NARROW).await;
     p.go(&path).await;
+    let mut problems = crate::accessibility::axe(&p).await;
     p.fill("Nom de l'association", "Les Jardins Partagés").await;
     p.fill("Numéro RNA", "W332004518").await;
     p.fill("Commune", "Libourne").await;
@@ -103,6 +104,8 @@ async fn an_association_applies_from_a_phone_after_one_refused_field() {
         .unwrap();
     assert!(!wide, "the refused form scrolls sideways at 375 px");
     p.shot("champ-refuse").await;
+    problems.extend(crate::accessibility::axe(&p).await);
+    assert!(problems.is_empty(), "axe:\n{}", problems.join("\n"));
 
     // Corrected (the ticked boxes came back ticked), sent: the confirmation page.
     bad.clear().await.unwrap();
