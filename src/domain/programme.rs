@@ -1292,13 +1292,16 @@ const BILAN_SEARCH_DAYS: u32 = 400;
 /// session; without any bilan, where generation puts the first one, `bilan.offset_days`
 /// after the évolution (the stored one, which may have been moved; computed from the
 /// template from `start` when absent), then on. Earlier gaps (a withdrawn association's
-/// slot) are left as they are: the bilans keep enrolment order.
+/// slot) are left as they are: the bilans keep enrolment order. Never before `now`: an
+/// association enrolled late into a cohort whose bilans are past gets the first free
+/// slot from now on.
 pub fn next_bilan_slot(
     start: NaiveDate,
     sessions: &[ScheduledSession],
     association_id: &str,
     template: &ProgrammeTemplate,
     alsace_moselle: bool,
+    now: DateTime<Utc>,
 ) -> Result<PlannedSession, ProgrammeError> {
     template
         .validate()
@@ -1330,6 +1333,8 @@ pub fn next_bilan_slot(
             (next_working_day(add_days(evo, bilan.offset_days), am), None)
         }
     };
+    let not_before = Some(not_before.map_or(now, |t| t.max(now)));
+    day = day.max(paris_date(now));
     let length = minutes(bilan.duration_minutes);
     for _ in 0..BILAN_SEARCH_DAYS {
         if non_working_reason(day, am).is_none() {
@@ -2406,6 +2411,11 @@ mod next_bilan_slot_tests {
         paris_to_utc(d(y, m, day).and_time(hm(h, min))).unwrap()
     }
 
+    /// A "now" before every programme of these tests.
+    fn long_ago() -> DateTime<Utc> {
+        at(2020, 1, 1, 0, 0)
+    }
+
     fn refs(n: usize) -> Vec<AssociationRef> {
         (1..=n)
             .map(|i| AssociationRef {
@@ -2461,7 +2471,15 @@ mod next_bilan_slot_tests {
 
     fn next(sessions: &[ScheduledSession], alsace_moselle: bool) -> DateTime<Utc> {
         let t = ProgrammeTemplate::default();
-        let s = next_bilan_slot(d(2027, 1, 11), sessions, "new", &t, alsace_moselle).unwrap();
+        let s = next_bilan_slot(
+            d(2027, 1, 11),
+            sessions,
+            "new",
+            &t,
+            alsace_moselle,
+            long_ago(),
+        )
+        .unwrap();
         assert_eq!(s.kind, SessionKind::BilanIndividuel);
         assert_eq!(s.association_id.as_deref(), Some("new"));
         assert_eq!(s.ends_at - s.starts_at, chrono::Duration::minutes(120));
@@ -2491,6 +2509,7 @@ mod next_bilan_slot_tests {
                         &format!("a{}", n + 1),
                         &template,
                         am,
+                        long_ago(),
                     )
                     .unwrap();
                     assert_eq!(&slot, expected, "start {start}, {n} associations, am {am}");
@@ -2590,7 +2609,7 @@ mod next_bilan_slot_tests {
     fn an_invalid_template_is_refused() {
         let mut t = ProgrammeTemplate::default();
         t.bilan.slots.clear();
-        let refused = next_bilan_slot(d(2027, 1, 11), &collectives(), "new", &t, false);
+        let refused = next_bilan_slot(d(2027, 1, 11), &collectives(), "new", &t, false, long_ago());
         assert!(matches!(refused, Err(ProgrammeError::InvalidTemplate(_))));
     }
 
@@ -2615,7 +2634,7 @@ mod next_bilan_slot_tests {
         let mut sessions = stored(&empty);
         sessions[2].starts_at += chrono::Duration::days(7);
         sessions[2].ends_at += chrono::Duration::days(7);
-        let slot = next_bilan_slot(start, &sessions, "a1", &template, false).unwrap();
+        let slot = next_bilan_slot(start, &sessions, "a1", &template, false, long_ago()).unwrap();
         assert_eq!(slot.starts_at, at(2027, 5, 25, 9, 30));
         let moves = first_bilan_tasks(&template, &tasks, slot.starts_at, false);
         assert_eq!(moves.len(), 1, "only the task preparing the bilan");
@@ -2625,12 +2644,31 @@ mod next_bilan_slot_tests {
         assert_eq!(moves[0].new_due, d(2027, 5, 20));
         // Unmoved, generation with one association gives the same due date.
         let one = generate(start, &refs(1), &template, false).unwrap();
-        let slot = next_bilan_slot(start, &stored(&empty), "a1", &template, false).unwrap();
+        let slot =
+            next_bilan_slot(start, &stored(&empty), "a1", &template, false, long_ago()).unwrap();
         let moves = first_bilan_tasks(&template, &tasks, slot.starts_at, false);
         assert_eq!(moves[0].new_due, one.tasks[2].due_date);
         // A task renamed by hand is no longer recognised, and a linked one never moves.
         let mut renamed = tasks.clone();
         renamed[2].title = "Autre chose".into();
         assert!(first_bilan_tasks(&template, &renamed, slot.starts_at, false).is_empty());
+    }
+
+    #[test]
+    fn a_late_enrolment_gets_its_bilan_from_now_on_not_in_the_past() {
+        let t = ProgrammeTemplate::default();
+        let start = d(2027, 1, 11);
+        let sessions = stored(&generate(start, &refs(2), &t, false).unwrap());
+        let last_end = sessions.iter().map(|s| s.ends_at).max().unwrap();
+        // Enrolled a week after the last bilan ended, on a Thursday at 10 h.
+        let now = last_end + chrono::Duration::days(7);
+        let slot = next_bilan_slot(start, &sessions, "late", &t, false, now).unwrap();
+        assert!(slot.starts_at >= now, "{} before {now}", slot.starts_at);
+        assert!(
+            slot.starts_at - now < chrono::Duration::days(4),
+            "the first free slot from now: {}",
+            slot.starts_at
+        );
+        assert!(non_working_reason(paris_date(slot.starts_at), false).is_none());
     }
 }

@@ -190,6 +190,7 @@ pub(crate) fn add_bilan(
         association_id,
         &template,
         alsace_moselle,
+        now().and_utc(),
     ) {
         Ok(slot) => slot,
         Err(e) => {
