@@ -674,15 +674,37 @@ async fn the_meeting_invite_its_update_and_its_cancel_reach_applicants_not_withd
         "the ack names the meeting"
     );
 
+    // The late applicant withdraws: the meeting leaves their calendar alone (a CANCEL at
+    // the SEQUENCE they hold), the others keep it.
+    let late_row = acks(&app, "application_ack")
+        .into_iter()
+        .find(|r| r.1 == "late@tard.test")
+        .unwrap();
+    let late_link = edit_link(&body(&app, &late_row.0));
+    app.post_public(&format!("{late_link}/retirer"), &[])
+        .await
+        .expect(200);
+    dispatch(&app);
+    let left = sent(&app, "meeting_cancelled");
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].1, "late@tard.test");
+    let (method, props) = received(&left[0].0).invite.unwrap();
+    assert_eq!(method, "CANCEL");
+    assert_eq!(prop(&props, "UID"), uid);
+    assert_eq!(prop(&props, "SEQUENCE"), "1");
+
     // Removed: a CANCEL, SEQUENCE 2, to everyone not withdrawn.
     set_meeting(&app, &cohort, &[("meeting_date", ""), ("meeting_time", "")])
         .await
         .expect(303);
     dispatch(&app);
-    let cancels = sent(&app, "meeting_cancelled");
+    let cancels: Vec<(String, String)> = sent(&app, "meeting_cancelled")
+        .into_iter()
+        .filter(|r| r.0 != left[0].0)
+        .collect();
     let mut to: Vec<&str> = cancels.iter().map(|r| r.1.as_str()).collect();
     to.sort();
-    assert_eq!(to, ["late@tard.test", "paul@amis.test", "zoe@amis.test"]);
+    assert_eq!(to, ["paul@amis.test", "zoe@amis.test"]);
     for (message_id, _) in &cancels {
         let (method, props) = received(message_id).invite.unwrap();
         assert_eq!(method, "CANCEL");

@@ -572,7 +572,12 @@ pub fn decide(
             &current.audited(),
             &after.audited(),
         )?;
-        cancel_pending_decisions(conn, id)?;
+        // An earlier decision's email that has not left is cancelled: the association
+        // hears the last decision only.
+        outbox::cancel_waiting(conn, id, &[DECISION_KIND])?;
+        if status == Status::Withdrawn {
+            crate::models::call::leave_meeting(conn, mail, &after, t.and_utc())?;
+        }
         let (emails, held) = if DECIDED.contains(&status) {
             queue_decision(conn, &co, &after, status, mail)?
         } else {
@@ -584,25 +589,6 @@ pub fn decide(
             held,
         })
     })
-}
-
-/// An earlier decision's email that has not left is cancelled: the association hears the
-/// last decision only.
-fn cancel_pending_decisions(conn: &mut Conn, application_id: &str) -> Result<(), AppError> {
-    use crate::db::schema::outbox_emails;
-    use crate::domain::outbox::Status as Sending;
-    let pending: Vec<String> = outbox_emails::table
-        .filter(outbox_emails::kind.eq(DECISION_KIND))
-        .filter(outbox_emails::item_id.eq(application_id))
-        .filter(
-            outbox_emails::status.eq_any([Sending::Draft.as_str(), Sending::Scheduled.as_str()]),
-        )
-        .select(outbox_emails::id)
-        .load(conn)?;
-    for id in pending {
-        outbox::cancel(conn, &id)?;
-    }
-    Ok(())
 }
 
 /// The application's distinct addresses (director's, board member's).

@@ -959,6 +959,7 @@ pub fn withdraw(
         None,
         at,
     )?;
+    leave_meeting(conn, mail, &after, at)?;
     Ok(after)
 }
 
@@ -1023,6 +1024,60 @@ fn notify_meeting(
         )?;
     }
     Ok(queued)
+}
+
+/// An application withdrawn (from its private link or noted by the staff) leaves the
+/// information meeting, in the caller's transaction: its meeting emails not yet sent are
+/// cancelled and, when one already reached its addresses and the meeting is ahead, they
+/// get the meeting's cancellation (`CANCEL` at the current SEQUENCE, for them alone: the
+/// other applicants keep it). Returns how many emails were queued.
+pub fn leave_meeting(
+    conn: &mut Conn,
+    mail: &MailContext,
+    app: &Application,
+    at: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    use crate::db::schema::outbox_emails;
+    use crate::domain::outbox::Status as Mail;
+    let Some(call) = for_cohort(conn, &app.cohort_id)? else {
+        return Ok(0);
+    };
+    let Some(meeting) = call.meeting_ahead(at) else {
+        return Ok(0);
+    };
+    let invites = [MEETING_INVITE, MEETING_UPDATED];
+    outbox::cancel_waiting(conn, &app.id, &invites)?;
+    let received: i64 = outbox_emails::table
+        .filter(outbox_emails::item_id.eq(&app.id))
+        .filter(outbox_emails::kind.eq_any(invites))
+        .filter(outbox_emails::status.eq_any([
+            Mail::Sending.as_str(),
+            Mail::Sent.as_str(),
+            Mail::Failed.as_str(),
+        ]))
+        .count()
+        .get_result(conn)?;
+    if received == 0 {
+        return Ok(0);
+    }
+    let cohort = cohort::get(conn, &call.cohort_id)?;
+    let dla = crate::models::dla::get(conn, &cohort.dla_id)?;
+    let open = Open {
+        call,
+        cohort,
+        dla_name: dla.name.clone(),
+    };
+    queue_meeting(
+        conn,
+        mail,
+        &open,
+        &dla.email,
+        app,
+        MEETING_CANCELLED,
+        &meeting,
+        None,
+        at,
+    )
 }
 
 /// Queues the meeting's `kind` email, with its invite (`REQUEST`, or `CANCEL` for

@@ -1146,6 +1146,22 @@ pub fn cancel(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
     })
 }
 
+/// Cancels the emails of `kinds` about `item_id` that have not left yet (waiting for
+/// validation or scheduled), in the caller's transaction: the staff's « Annuler » for each.
+/// Returns how many.
+pub fn cancel_waiting(conn: &mut Conn, item_id: &str, kinds: &[&str]) -> Result<usize, AppError> {
+    let waiting: Vec<String> = outbox_emails::table
+        .filter(outbox_emails::item_id.eq(item_id))
+        .filter(outbox_emails::kind.eq_any(kinds))
+        .filter(outbox_emails::status.eq_any([Status::Draft.as_str(), Status::Scheduled.as_str()]))
+        .select(outbox_emails::id)
+        .load(conn)?;
+    for id in &waiting {
+        cancel(conn, id)?;
+    }
+    Ok(waiting.len())
+}
+
 /// Sends a failed email again, from its first attempt, at once; `corrected_email`
 /// replaces the recipient's address (checked) when the failure came from it.
 pub fn resend(
