@@ -194,34 +194,40 @@ fn run() -> anyhow::Result<()> {
         }
         Command::Purge => {
             let months = config.privacy.purge_after_months;
-            if months == 0 {
-                println!(
-                    "Purge désactivée (privacy.purge_after_months = 0) : rien n'a été effacé."
-                );
-                return Ok(());
-            }
+            let a_months = config.privacy.applications_purge_after_months;
             let pool = cohorte::db::connect_with(&config.database, 1)?;
             let mut conn = pool.get()?;
             let started = std::time::Instant::now();
-            let n = cohorte::models::privacy::purge_ended_cohorts(
-                &mut conn,
-                months,
-                chrono::Utc::now(),
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!(
-                "Purge des données personnelles : {n} cohorte(s) terminée(s) depuis plus de {months} mois purgée(s)."
-            );
-            let a_months = config.privacy.applications_purge_after_months;
-            let a = cohorte::models::privacy::purge_applications(
-                &mut conn,
-                a_months,
-                chrono::Utc::now(),
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!(
-                "Candidatures non retenues supprimées ({a_months} mois après la clôture) : {a}."
-            );
+            if months == 0 {
+                println!(
+                    "Purge des cohortes désactivée (privacy.purge_after_months = 0) : aucune cohorte effacée."
+                );
+            } else {
+                let n = cohorte::models::privacy::purge_ended_cohorts(
+                    &mut conn,
+                    months,
+                    chrono::Utc::now(),
+                )
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!(
+                    "Purge des données personnelles : {n} cohorte(s) terminée(s) depuis plus de {months} mois purgée(s)."
+                );
+            }
+            if a_months == 0 {
+                println!(
+                    "Suppression des candidatures désactivée (privacy.applications_purge_after_months = 0)."
+                );
+            } else {
+                let a = cohorte::models::privacy::purge_applications(
+                    &mut conn,
+                    a_months,
+                    chrono::Utc::now(),
+                )
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!(
+                    "Candidatures non retenues supprimées ({a_months} mois après la clôture) : {a}."
+                );
+            }
             println!("Durée de la purge : {} ms.", started.elapsed().as_millis());
             Ok(())
         }
