@@ -427,7 +427,7 @@ async fn the_cap_refuses_a_list_with_too_many_associations() {
     assert_eq!(preview["associations"], 8);
     assert_eq!(
         preview["general"][0],
-        "La cohorte accueille 8 associations au maximum : 2 inscrites déjà, 8 nouvelles dans la liste. Augmentez la capacité de la cohorte ou retirez des associations de la liste."
+        "La cohorte accueille 8 associations au maximum : 2 places déjà prises (associations inscrites ou candidatures retenues), 8 nouvelles dans la liste. Augmentez la capacité de la cohorte ou retirez des associations de la liste."
     );
     let res = app
         .post_json(
@@ -441,7 +441,7 @@ async fn the_cap_refuses_a_list_with_too_many_associations() {
         error["fields"]["text"]
             .as_str()
             .unwrap()
-            .contains("2 inscrites déjà, 8 nouvelles")
+            .contains("2 places déjà prises")
     );
     assert_eq!(associations(&app, &cohort).await.len(), 2);
 
@@ -450,7 +450,7 @@ async fn the_cap_refuses_a_list_with_too_many_associations() {
         .post_form(&format!("/cohortes/{cohort}/import"), &[("text", &text)])
         .await;
     assert_eq!(res.status.as_u16(), 422);
-    assert!(unescape(&res.text()).contains("2 inscrites déjà, 8 nouvelles dans la liste"));
+    assert!(unescape(&res.text()).contains("2 places déjà prises (associations inscrites ou candidatures retenues), 8 nouvelles dans la liste"));
 }
 
 #[actix_web::test]

@@ -33,18 +33,20 @@ pub fn check_cap(enrolled: usize, cap: usize) -> Result<(), String> {
     }
 }
 
-/// Whether `adding` associations may join `enrolled` ones in a cohort of capacity `cap`
-/// (an import: all of them or none).
-pub fn check_room(enrolled: usize, adding: usize, cap: usize) -> Result<(), String> {
-    if enrolled + adding <= cap {
+/// Whether `adding` associations may join a cohort of capacity `cap` whose `taken` places
+/// are held by enrolled associations and retained applications (an import: all of them or
+/// none).
+pub fn check_room(taken: usize, adding: usize, cap: usize) -> Result<(), String> {
+    if taken + adding <= cap {
         return Ok(());
     }
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n > 1 { many } else { one });
     Err(format!(
-        "La cohorte accueille {} au maximum : {} déjà, {} dans la liste. Augmentez la capacité de la cohorte ou retirez des associations de la liste.",
+        "La cohorte accueille {} au maximum : {} déjà {} (associations inscrites ou candidatures retenues), {} dans la liste. Augmentez la capacité de la cohorte ou retirez des associations de la liste.",
         plural(cap, "association", "associations"),
-        plural(enrolled, "inscrite", "inscrites"),
+        plural(taken, "place", "places"),
+        if taken > 1 { "prises" } else { "prise" },
         plural(adding, "nouvelle", "nouvelles"),
     ))
 }
@@ -371,7 +373,7 @@ mod tests {
         assert!(check_room(2, 6, 8).is_ok());
         assert_eq!(
             check_room(3, 6, 8).unwrap_err(),
-            "La cohorte accueille 8 associations au maximum : 3 inscrites déjà, 6 nouvelles dans la liste. Augmentez la capacité de la cohorte ou retirez des associations de la liste."
+            "La cohorte accueille 8 associations au maximum : 3 places déjà prises (associations inscrites ou candidatures retenues), 6 nouvelles dans la liste. Augmentez la capacité de la cohorte ou retirez des associations de la liste."
         );
         assert_eq!(
             check_cap(8, 8).unwrap_err(),

@@ -105,11 +105,13 @@ impl Application {
 
     /// What the audit log keeps of an application: no personal data, which the retention
     /// purge must be able to remove with the row.
-    fn audited(&self) -> serde_json::Value {
+    pub(crate) fn audited(&self) -> serde_json::Value {
         json!({
             "name": self.name,
             "status": self.status,
             "association_id": self.association_id,
+            // An edit from the private link shows as a new version, without its content.
+            "revision": self.version,
         })
     }
 }
@@ -591,18 +593,6 @@ pub fn decide(
     })
 }
 
-/// The application's distinct addresses (director's, board member's).
-fn addresses(a: &Application) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for e in [&a.director_email, &a.board_email] {
-        let e = e.trim();
-        if !e.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(e)) {
-            out.push(e.to_string());
-        }
-    }
-    out
-}
-
 fn queue_decision(
     conn: &mut Conn,
     co: &cohort::Cohort,
@@ -639,11 +629,11 @@ fn queue_decision(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("{DECISION_KIND} e-mail: {e}")))?;
     let held = co.schedule(&mail.schedule).review_before_send;
     let mut queued = 0;
-    for address in addresses(a) {
+    for (_, address) in crate::models::call::recipients_of(&a.director_email, &a.board_email) {
         // No name: the names were typed by the applicant, and nothing they typed is repeated.
         let email = crate::mail::Email {
             to_name: String::new(),
-            to_address: address,
+            to_address: address.to_string(),
             rendered: rendered.clone(),
             calendar: None,
         };

@@ -540,12 +540,20 @@ fn check(i: &ApplicationInput) -> Result<Checked, AppError> {
         })
         .map(|h| h.min(i32::MAX as u32) as i32);
     let volunteers = c.int("volunteers", &i.volunteers, 0, 1_000_000);
-    let director_name = c.required("director_name", &i.director_name, 200);
-    let director_function = c.text("director_function", &i.director_function, 150);
+    // The participants' own limits (`participant::create` takes them at enrolment).
+    let director_name = c.required("director_name", &i.director_name, 150);
+    let director_function = c.text("director_function", &i.director_function, 100);
     let director_email = c.email("director_email", &i.director_email);
-    let board_name = c.required("board_name", &i.board_name, 200);
-    let board_function = c.text("board_function", &i.board_function, 150);
+    let board_name = c.required("board_name", &i.board_name, 150);
+    let board_function = c.text("board_function", &i.board_function, 100);
     let board_email = c.email("board_email", &i.board_email);
+    // Two people, two addresses: each gets their own convocations and personal links.
+    if !board_email.is_empty() && board_email.eq_ignore_ascii_case(&director_email) {
+        c.add(
+            "board_email",
+            "Indiquez l'adresse personnelle du membre du conseil d'administration : elle doit être différente de celle de la direction.",
+        );
+    }
     let motivation = c.multiline("motivation", &i.motivation, 4000);
     if motivation.is_empty() {
         c.add(
@@ -760,7 +768,13 @@ pub fn submit(
     for d in &digests {
         note_attempt(conn, Counted::Recipient, d, &id, at)?;
     }
-    audit::created(conn, "application", &id, Some(&open.cohort.id), &app)?;
+    audit::created(
+        conn,
+        "application",
+        &id,
+        Some(&open.cohort.id),
+        &app.audited(),
+    )?;
     let url = edit_url(&mail.public_url, &secret);
     queue_to_applicant(conn, mail, &open, &app, "application_ack", Some(&url), at)?;
     // An application received once the meeting is set gets its invite beside the ack.
@@ -782,7 +796,7 @@ pub fn submit(
 }
 
 /// The two addresses of an application, once each (with the field each comes from).
-fn recipients_of<'a>(director: &'a str, board: &'a str) -> Vec<(&'static str, &'a str)> {
+pub(crate) fn recipients_of<'a>(director: &'a str, board: &'a str) -> Vec<(&'static str, &'a str)> {
     let mut out = vec![("director_email", director)];
     if !board.eq_ignore_ascii_case(director) {
         out.push(("board_email", board));
@@ -916,8 +930,8 @@ pub fn edit(
         "application",
         &after.id,
         Some(&after.cohort_id),
-        &before,
-        &after,
+        &before.audited(),
+        &after.audited(),
     )?;
     Ok(after)
 }
@@ -947,8 +961,8 @@ pub fn withdraw(
         "application",
         &after.id,
         Some(&after.cohort_id),
-        &before,
-        &after,
+        &before.audited(),
+        &after.audited(),
     )?;
     queue_to_applicant(
         conn,
@@ -971,8 +985,9 @@ pub const MEETING_UPDATED: &str = "meeting_updated";
 pub const MEETING_CANCELLED: &str = "meeting_cancelled";
 
 /// The outbox kinds of the emails to applicants (their rows go with the application).
-pub const APPLICANT_KINDS: [&str; 5] = [
+pub const APPLICANT_KINDS: [&str; 6] = [
     "application_ack",
+    crate::models::application::DECISION_KIND,
     "application_withdrawn",
     MEETING_INVITE,
     MEETING_UPDATED,
@@ -1108,6 +1123,8 @@ fn queue_meeting(
         "organizer_name": organizer.name,
         "meeting": meeting.view(),
         "previous": previous.filter(|p| *p != meeting).map(Meeting::view),
+        // A cancellation to an applicant who withdrew: the meeting goes on for the others.
+        "withdrawn": app.status() == Status::Withdrawn,
     });
     let rendered = renderer
         .render(kind, &ctx)

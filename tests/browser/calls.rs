@@ -54,7 +54,7 @@ async fn an_association_applies_from_a_phone_after_one_refused_field() {
         }
     }
     p.fill(
-        "Pourquoi l'association souhaite-t-elle être accompagnée ? *",
+        "Pourquoi l'association souhaite-t-elle être accompagnée ?",
         "Revoir notre modèle économique.",
     )
     .await;

@@ -58,15 +58,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-async fn cohort_ctx(state: &AppState, cohort_id: &str) -> Result<Value, AppError> {
+/// The cohort as the enrolment and import forms show it: enrolled associations, retained
+/// applications waiting to be enrolled, and whether the places (`cohort::places_taken`,
+/// what the cap counts) are all taken.
+pub(crate) async fn cohort_ctx(state: &AppState, cohort_id: &str) -> Result<Value, AppError> {
     let cid = cohort_id.to_string();
-    let (co, n) = crate::db::run(&state.pool, move |c| {
-        Ok((cohort::get(c, &cid)?, cohort::association_count(c, &cid)?))
+    let (co, n, taken) = crate::db::run(&state.pool, move |c| {
+        Ok((
+            cohort::get(c, &cid)?,
+            cohort::association_count(c, &cid)?,
+            cohort::places_taken(c, &cid, None)?,
+        ))
     })
     .await?;
-    Ok(
-        json!({"id": co.id, "name": co.name, "cap": co.association_cap, "count": n, "full": n >= co.association_cap as i64}),
-    )
+    Ok(json!({
+        "id": co.id,
+        "name": co.name,
+        "cap": co.association_cap,
+        "count": n,
+        "retained": taken - n,
+        "taken": taken,
+        "full": taken >= co.association_cap as i64,
+    }))
 }
 
 fn form_ctx(title: &str, cohort: Value, action: String, input: &AssociationInput) -> Value {

@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 
 use crate::domain::import::{self as rows, COLUMNS, ImportRow, Table};
 use crate::error::AppError;
-use crate::models::cohort;
 use crate::models::import::{self, Outcome, Preview};
 use crate::web::AppState;
 use crate::web::form::Form;
@@ -38,17 +37,8 @@ pub fn notice_text(code: &str) -> Option<String> {
     )
 }
 
-async fn cohort_ctx(state: &AppState, cohort_id: &str) -> Result<Value, AppError> {
-    let cid = cohort_id.to_string();
-    let (co, n) = crate::db::run(&state.pool, move |c| {
-        Ok((cohort::get(c, &cid)?, cohort::association_count(c, &cid)?))
-    })
-    .await?;
-    Ok(json!({"id": co.id, "name": co.name, "cap": co.association_cap, "count": n}))
-}
-
 async fn page(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
-    let cohort = cohort_ctx(&state, &path.into_inner()).await?;
+    let cohort = crate::web::pages::associations::cohort_ctx(&state, &path.into_inner()).await?;
     render(
         &state,
         "pages/import/form",
@@ -199,7 +189,7 @@ async fn upload(
     let table = match rows::parse(&sent.text) {
         Ok(table) => table,
         Err(message) => {
-            let cohort = cohort_ctx(&state, &id).await?;
+            let cohort = crate::web::pages::associations::cohort_ctx(&state, &id).await?;
             let mut ctx = json!({
                 "title": "Importer une liste", "nav_cohorts": true, "cohort": cohort,
                 "form": {"text": if sent.source == "collage" { sent.text.as_str() } else { "" }},
@@ -229,7 +219,7 @@ async fn preview_page(
     source: &str,
     failed_import: Option<Refusal>,
 ) -> PageResult {
-    let cohort = cohort_ctx(state, id).await?;
+    let cohort = crate::web::pages::associations::cohort_ctx(state, id).await?;
     let refused = preview.refused();
     // The columns the list uses (or that hold a message): an empty column would only
     // widen a table that already scrolls; the rows sent back read it as empty.
