@@ -34,6 +34,24 @@ fn body(app: &TestApp, id: &str) -> String {
         .body_text
 }
 
+/// The private link the outbox row `id` (an applicant's email) gives when it leaves; its
+/// stored body holds the marker only (`call::PRIVATE_LINK`), never a usable link.
+fn private_link(app: &TestApp, id: &str) -> String {
+    let text = body(app, id);
+    assert!(
+        text.contains(cohorte::models::call::PRIVATE_LINK) && !text.contains("/modifier/"),
+        "the stored body holds the marker only: {text}"
+    );
+    let mut conn = app.pool.get().unwrap();
+    let application: String = outbox_emails::table
+        .find(id)
+        .select(outbox_emails::item_id)
+        .first(&mut conn)
+        .unwrap();
+    let secret = cohorte::models::call::edit_secret(&mut conn, &application).unwrap();
+    cohorte::models::call::edit_url("", &secret)
+}
+
 fn edit_link(text: &str) -> String {
     let start = text.find("/candidature/modifier/").expect("private link");
     let end = start
@@ -88,7 +106,7 @@ async fn an_association_applies_is_acknowledged_edits_and_withdraws() {
             );
         }
     }
-    let link = edit_link(&body(&app, &rows[0].0));
+    let link = private_link(&app, &rows[0].0);
 
     // The private link shows the application and takes a change.
     let own = app
@@ -575,7 +593,7 @@ async fn the_meeting_invite_its_update_and_its_cancel_reach_applicants_not_withd
         .into_iter()
         .find(|r| r.1 == "ana@retrait.test")
         .unwrap();
-    let link = edit_link(&body(&app, &ack.0));
+    let link = private_link(&app, &ack.0);
     app.post_public(&format!("{link}/retirer"), &[])
         .await
         .expect(200);
@@ -701,7 +719,7 @@ async fn the_meeting_invite_its_update_and_its_cancel_reach_applicants_not_withd
         .into_iter()
         .find(|r| r.1 == "late@tard.test")
         .unwrap();
-    let late_link = edit_link(&body(&app, &late_row.0));
+    let late_link = private_link(&app, &late_row.0);
     app.post_public(&format!("{late_link}/retirer"), &[])
         .await
         .expect(200);

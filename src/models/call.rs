@@ -208,6 +208,24 @@ pub fn public_url(public_url: &str, token: &str) -> String {
     format!("{}/candidature/{token}", public_url.trim_end_matches('/'))
 }
 
+/// Stands, in a stored acknowledgement, for the application's private link: the
+/// dispatcher writes the link when the email leaves (`outbox::personalise`), so that no
+/// usable link rests in the outbox nor shows on the « Envois » page — as
+/// `outbox::SIGN_IN_LINK` does for participants.
+pub const PRIVATE_LINK: &str = "[lien privé de la candidature]";
+
+/// The secret of an application's private link: an HMAC-SHA-256 of its id under the
+/// instance secret, so that it can be written into the email at send time; only its
+/// SHA-256 is stored (`applications.edit_token_hash`).
+pub fn edit_secret(conn: &mut Conn, application_id: &str) -> Result<String, AppError> {
+    let secret = crate::models::feed::secret(conn)?;
+    let mut mac = HmacSha256::new_from_slice(&secret)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("hmac key: {e}")))?;
+    mac.update(b"cohorte application edit link v1\0");
+    mac.update(application_id.as_bytes());
+    Ok(hex::encode(mac.finalize().into_bytes()))
+}
+
 /// The private link an applicant edits or withdraws their application with.
 pub fn edit_url(public_url: &str, secret: &str) -> String {
     format!(
@@ -748,8 +766,8 @@ pub fn submit(
     if !over.is_empty() {
         return Err(AppError::validation(over));
     }
-    let secret = crate::models::account::new_secret()?;
     let id = new_id();
+    let secret = edit_secret(conn, &id)?;
     let t = at.naive_utc();
     diesel::insert_into(applications::table)
         .values((
@@ -775,8 +793,16 @@ pub fn submit(
         Some(&open.cohort.id),
         &app.audited(),
     )?;
-    let url = edit_url(&mail.public_url, &secret);
-    queue_to_applicant(conn, mail, &open, &app, "application_ack", Some(&url), at)?;
+    // The stored email carries a marker; the link is written when it leaves.
+    queue_to_applicant(
+        conn,
+        mail,
+        &open,
+        &app,
+        "application_ack",
+        Some(PRIVATE_LINK),
+        at,
+    )?;
     // An application received once the meeting is set gets its invite beside the ack.
     if let Some(meeting) = open.call.meeting_ahead(at) {
         let dla_email = crate::models::dla::get(conn, &open.cohort.dla_id)?.email;

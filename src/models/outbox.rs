@@ -243,6 +243,16 @@ pub fn personalise(
         },
         None => None,
     };
+    // An applicant's email: the application's private link, written now.
+    let private = crate::models::call::PRIVATE_LINK;
+    if email.rendered.text.contains(private) || email.rendered.html.contains(private) {
+        let link = crate::models::call::edit_url(
+            &mail.public_url,
+            &crate::models::call::edit_secret(conn, &row.item_id)?,
+        );
+        email.rendered.text = email.rendered.text.replace(private, &link);
+        email.rendered.html = email.rendered.html.replace(private, &link);
+    }
     let Some(p) = participant else {
         if has_marker {
             let page = format!("{}/connexion/participant", mail.public_url);
