@@ -106,31 +106,16 @@ pub fn normalised_name(name: &str) -> String {
     let mut out = String::new();
     let mut gap = false;
     for c in name.chars().flat_map(char::to_lowercase) {
-        let c = match c {
-            'à' | 'â' | 'ä' | 'á' | 'ã' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'î' | 'ï' | 'í' | 'ì' => 'i',
-            'ô' | 'ö' | 'ó' | 'ò' | 'õ' => 'o',
-            'ù' | 'û' | 'ü' | 'ú' => 'u',
-            'ÿ' => 'y',
-            'ç' => 'c',
-            'ñ' => 'n',
-            'œ' => {
-                out.push('o');
-                'e'
-            }
-            'æ' => {
-                out.push('a');
-                'e'
-            }
-            c => c,
-        };
-        if c.is_alphanumeric() {
+        let folded = crate::domain::fr::fold_accent(c);
+        if folded.is_some() || c.is_alphanumeric() {
             if gap && !out.is_empty() {
                 out.push(' ');
             }
             gap = false;
-            out.push(c);
+            match folded {
+                Some(f) => out.push_str(f),
+                None => out.push(c),
+            }
         } else {
             gap = true;
         }

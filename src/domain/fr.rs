@@ -12,6 +12,24 @@ pub const NBSP: char = '\u{a0}';
 /// Narrow no-break space (U+202F): thousands separator ("1 250").
 pub const NNBSP: char = '\u{202f}';
 
+/// A lower-case French letter with its accent folded (« é » → « e », « œ » → « oe »), for
+/// comparing and slugging typed names; `None` for any other character.
+pub fn fold_accent(c: char) -> Option<&'static str> {
+    Some(match c {
+        'à' | 'â' | 'ä' | 'á' | 'ã' => "a",
+        'é' | 'è' | 'ê' | 'ë' => "e",
+        'î' | 'ï' | 'í' | 'ì' => "i",
+        'ô' | 'ö' | 'ó' | 'ò' | 'õ' => "o",
+        'ù' | 'û' | 'ü' | 'ú' => "u",
+        'ç' => "c",
+        'ÿ' => "y",
+        'ñ' => "n",
+        'œ' => "oe",
+        'æ' => "ae",
+        _ => return None,
+    })
+}
+
 /// Lower-case French weekday name: "lundi" … "dimanche".
 pub fn weekday_name(weekday: Weekday) -> &'static str {
     match weekday {

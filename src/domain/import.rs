@@ -235,7 +235,7 @@ pub fn normalize(header: &str) -> String {
             '(' => depth += 1,
             ')' => depth = depth.saturating_sub(1),
             _ if depth > 0 => {}
-            _ => match fold_accent(c) {
+            _ => match crate::domain::fr::fold_accent(c) {
                 Some(s) => out.push_str(s),
                 None if c.is_ascii_alphanumeric() => out.push(c),
                 None => out.push(' '),
@@ -243,22 +243,6 @@ pub fn normalize(header: &str) -> String {
         }
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn fold_accent(c: char) -> Option<&'static str> {
-    Some(match c {
-        'à' | 'â' | 'ä' | 'á' | 'ã' => "a",
-        'é' | 'è' | 'ê' | 'ë' => "e",
-        'î' | 'ï' | 'í' => "i",
-        'ô' | 'ö' | 'ó' | 'õ' => "o",
-        'ù' | 'û' | 'ü' | 'ú' => "u",
-        'ç' => "c",
-        'ÿ' => "y",
-        'ñ' => "n",
-        'œ' => "oe",
-        'æ' => "ae",
-        _ => return None,
-    })
 }
 
 /// The field a header names, if any.

@@ -140,20 +140,13 @@ pub fn attachment(filename: &str) -> String {
 pub fn filename_slug(name: &str, fallback: &str) -> String {
     let mut out = String::new();
     for c in name.to_lowercase().chars() {
-        let mapped = match c {
-            'à' | 'â' | 'ä' | 'á' => "a",
-            'é' | 'è' | 'ê' | 'ë' => "e",
-            'î' | 'ï' | 'í' => "i",
-            'ô' | 'ö' | 'ó' => "o",
-            'ù' | 'û' | 'ü' | 'ú' => "u",
-            'ç' => "c",
-            'œ' => "oe",
-            'æ' => "ae",
-            c if c.is_ascii_alphanumeric() => {
+        let mapped = match crate::domain::fr::fold_accent(c) {
+            Some(f) => f,
+            None if c.is_ascii_alphanumeric() => {
                 out.push(c);
                 continue;
             }
-            _ => "-",
+            None => "-",
         };
         if mapped == "-" && (out.is_empty() || out.ends_with('-')) {
             continue;

@@ -163,14 +163,22 @@ pub fn page(
     )
 }
 
-/// How many applications are retained and not enrolled yet.
-pub fn retained_not_enrolled(conn: &mut Conn, cohort_id: &str) -> Result<i64, AppError> {
-    Ok(applications::table
+/// How many applications are retained and not enrolled yet, leaving out `holding` (the
+/// one being enrolled). The places they hold count for the cap (`cohort::places_taken`).
+pub fn retained_not_enrolled(
+    conn: &mut Conn,
+    cohort_id: &str,
+    holding: Option<&str>,
+) -> Result<i64, AppError> {
+    let mut q = applications::table
         .filter(applications::cohort_id.eq(cohort_id))
         .filter(applications::status.eq(Status::Retained.code()))
         .filter(applications::association_id.is_null())
-        .count()
-        .get_result(conn)?)
+        .into_boxed();
+    if let Some(id) = holding {
+        q = q.filter(applications::id.ne(id.to_string()));
+    }
+    Ok(q.count().get_result(conn)?)
 }
 
 /// How many applications of the call are in each status (the list's filter).

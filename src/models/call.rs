@@ -1258,16 +1258,11 @@ pub struct Counts {
 }
 
 pub fn counts(conn: &mut Conn, cohort_id: &str) -> Result<Counts, AppError> {
-    let total = applications::table
-        .filter(applications::cohort_id.eq(cohort_id))
-        .count()
-        .get_result(conn)?;
-    let withdrawn = applications::table
-        .filter(applications::cohort_id.eq(cohort_id))
-        .filter(applications::status.eq(Status::Withdrawn.code()))
-        .count()
-        .get_result(conn)?;
-    Ok(Counts { total, withdrawn })
+    use crate::models::application::count;
+    Ok(Counts {
+        total: count(conn, cohort_id, None)?,
+        withdrawn: count(conn, cohort_id, Some(Status::Withdrawn))?,
+    })
 }
 
 /// The ids of a cohort's applications.

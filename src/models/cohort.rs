@@ -756,17 +756,8 @@ pub fn places_taken(
     cohort_id: &str,
     holding: Option<&str>,
 ) -> Result<i64, AppError> {
-    use crate::db::schema::applications;
     let enrolled = association_count(conn, cohort_id)?;
-    let mut retained = applications::table
-        .filter(applications::cohort_id.eq(cohort_id))
-        .filter(applications::status.eq(crate::domain::application::Status::Retained.code()))
-        .filter(applications::association_id.is_null())
-        .into_boxed();
-    if let Some(id) = holding {
-        retained = retained.filter(applications::id.ne(id.to_string()));
-    }
-    let retained: i64 = retained.count().get_result(conn)?;
+    let retained = crate::models::application::retained_not_enrolled(conn, cohort_id, holding)?;
     Ok(enrolled + retained)
 }
 

@@ -146,7 +146,7 @@ async fn list_data(
         let rows = application::review(c, &id, apps, &scope)?;
         let proposal = application::proposal(c, &id)?;
         let taken = cohort::places_taken(c, &id, None)?;
-        let to_enrol = application::retained_not_enrolled(c, &id)?;
+        let to_enrol = application::retained_not_enrolled(c, &id, None)?;
         Ok(ListData {
             co,
             counts,
