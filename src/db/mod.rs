@@ -1,10 +1,12 @@
 //! Storage: the connection pool, backend choice, embedded migrations and the one way
 //! handlers reach the database (`run`, which leaves the async runtime).
 //!
-//! Everything backend-specific lives here. Today the embedded SQLite (bundled) backend is
-//! the only one compiled; the schema and the queries in `models/` stay portable so that the
-//! PostgreSQL backend (migrations in `migrations/postgres`) slots in as a second `Conn`
-//! variant without touching the models.
+//! Both backends are compiled into the one binary and chosen by `database.url`
+//! (`DATABASE_URL`): a file path (or `sqlite:`) for the embedded SQLite, the default, and
+//! `postgres://…` for a shared instance. [`Conn`] is diesel's `MultiConnection` over the
+//! two: the models' queries are written once in diesel's DSL and run on either. What is
+//! backend-specific (pragmas, the write transaction's `BEGIN`, row locks, the WAL, `ON
+//! CONFLICT`, which diesel's multi-backend does not cover) lives in this module.
 
 pub mod schema;
 mod stamp;
@@ -15,18 +17,76 @@ use std::path::Path;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool as R2d2Pool};
+use diesel::r2d2::Pool as R2d2Pool;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::AppError;
 
-/// The connection type every model function takes.
-pub type Conn = diesel::SqliteConnection;
+/// The connection type every model function takes: SQLite or PostgreSQL, by the URL.
+///
+/// PostgreSQL comes first: diesel's `establish` tries the variants in order and SQLite
+/// accepts any string as a file name (`open` picks the variant by the URL anyway).
+#[derive(diesel::MultiConnection)]
+pub enum Conn {
+    Pg(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
 /// Its backend, for boxed queries built in models.
-pub type Backend = <Conn as diesel::Connection>::Backend;
-pub type Pool = R2d2Pool<ConnectionManager<Conn>>;
+pub type Backend = MultiBackend;
+pub type Pool = R2d2Pool<Manager>;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Which database a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+impl Kind {
+    pub fn of_url(url: &str) -> Kind {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Kind::Postgres
+        } else {
+            Kind::Sqlite
+        }
+    }
+
+    pub fn of(conn: &Conn) -> Kind {
+        match conn {
+            Conn::Pg(_) => Kind::Postgres,
+            Conn::Sqlite(_) => Kind::Sqlite,
+        }
+    }
+
+    /// For code compiled once per backend ([`on_backend!`]).
+    fn of_inner<C: diesel::Connection>(_: &C) -> Kind
+    where
+        C::Backend: 'static,
+    {
+        if std::any::TypeId::of::<C::Backend>() == std::any::TypeId::of::<diesel::pg::Pg>() {
+            Kind::Postgres
+        } else {
+            Kind::Sqlite
+        }
+    }
+}
+
+/// Runs the same diesel code on the backend's own connection, for the few statements that
+/// diesel's multi-backend connection does not carry (`ON CONFLICT`, `FOR UPDATE`): the body
+/// is compiled once per backend, with `$c` the `PgConnection` or the `SqliteConnection`.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Pg($c) => $body,
+            $crate::db::Conn::Sqlite($c) => $body,
+        }
+    };
+}
 
 /// How long a checkpoint after an erasure may wait for writers and readers: short, because
 /// a `TRUNCATE` checkpoint blocks new writers while it waits, so its wait adds to theirs
@@ -69,35 +129,68 @@ impl Waits {
     }
 }
 
-/// Per-connection settings: foreign keys on, WAL so readers never block the writer, a
-/// busy timeout so concurrent writers wait (up to the budget) instead of failing at once,
-/// and `secure_delete` so that deleted or overwritten content (an anonymised address) is
-/// zeroed in the file instead of lingering in free space.
+/// Opens the pool's connections on the backend the URL names (diesel's own manager would
+/// try PostgreSQL first with a SQLite path) and gives each its per-connection settings.
+///
+/// SQLite: foreign keys on, a busy timeout so concurrent writers wait (up to the budget)
+/// instead of failing at once, and `secure_delete` so that deleted or overwritten content
+/// (an anonymised address) is zeroed in the file instead of lingering in free space.
+/// PostgreSQL: the same budget as `lock_timeout`, so a change waiting for a row another
+/// transaction holds gives up as [`AppError::Busy`], and UTC as the session's time zone.
 #[derive(Debug)]
-struct SqlitePragmas {
-    busy_timeout_ms: u128,
+pub struct Manager {
+    kind: Kind,
+    /// The URL for PostgreSQL, the file's path for SQLite.
+    target: String,
+    lock_ms: u128,
 }
 
-impl CustomizeConnection<Conn, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
-        // busy_timeout first, so that nothing below fails on a busy database.
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
-             PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;",
-            self.busy_timeout_ms
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
+impl diesel::r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, Self::Error> {
+        use diesel::Connection;
+        let mut conn = match self.kind {
+            Kind::Postgres => Conn::Pg(
+                diesel::PgConnection::establish(&self.target)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?,
+            ),
+            Kind::Sqlite => Conn::Sqlite(
+                diesel::SqliteConnection::establish(&self.target)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?,
+            ),
+        };
+        let settings = match self.kind {
+            // busy_timeout first, so that nothing below fails on a busy database.
+            Kind::Sqlite => format!(
+                "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
+                 PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;",
+                self.lock_ms
+            ),
+            Kind::Postgres => format!(
+                "SET lock_timeout = '{}ms'; SET TIME ZONE 'UTC';",
+                self.lock_ms
+            ),
+        };
+        conn.batch_execute(&settings)
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
+        use diesel::r2d2::R2D2Connection;
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.is_broken()
     }
 }
 
 /// Turns `DATABASE_URL` / `database.url` into a SQLite path, creating its folder.
 fn sqlite_path(url: &str) -> anyhow::Result<String> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        anyhow::bail!(
-            "« database.url » désigne PostgreSQL, que cette version de Cohorte ne prend pas \
-             encore en charge : indiquez un fichier SQLite (par défaut data/cohorte.sqlite3)."
-        );
-    }
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
     let path = path.strip_prefix("sqlite:").unwrap_or(path);
     if path != ":memory:"
@@ -156,40 +249,75 @@ pub fn connect_with(
 }
 
 fn open(url: &str, pool_size: u32, waits: Waits) -> anyhow::Result<Pool> {
-    let path = sqlite_path(url)?;
-    private_database_files(&path)?;
-    if path != ":memory:" {
-        // WAL is a property of the database file: set it once, before the pool opens.
-        use diesel::Connection;
-        let mut conn = Conn::establish(&path)?;
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
-            waits.lock_ms()
-        ))?;
-    }
-    let manager = ConnectionManager::<Conn>::new(path);
+    let kind = Kind::of_url(url);
+    let target = match kind {
+        Kind::Postgres => url.to_string(),
+        Kind::Sqlite => {
+            let path = sqlite_path(url)?;
+            private_database_files(&path)?;
+            if path != ":memory:" {
+                // WAL is a property of the database file: set it once, before the pool opens.
+                use diesel::Connection;
+                let mut conn = diesel::SqliteConnection::establish(&path)?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+                    waits.lock_ms()
+                ))?;
+            }
+            path
+        }
+    };
+    let manager = Manager {
+        kind,
+        target,
+        lock_ms: waits.lock_ms(),
+    };
     let pool = R2d2Pool::builder()
         .max_size(pool_size.max(1))
         .connection_timeout(waits.pool)
-        .connection_customizer(Box::new(SqlitePragmas {
-            busy_timeout_ms: waits.lock_ms(),
-        }))
-        .build(manager)?;
+        .build(manager)
+        .map_err(|e| match kind {
+            Kind::Postgres => anyhow::anyhow!(
+                "connexion à PostgreSQL impossible ({e}) : vérifiez « database.url » \
+                 (postgres://utilisateur:mot-de-passe@hôte:port/base) et que le serveur répond."
+            ),
+            Kind::Sqlite => anyhow::anyhow!("ouverture de la base SQLite impossible : {e}"),
+        })?;
     migrate(&pool)?;
     Ok(pool)
 }
 
-/// Applies every pending embedded migration; returns how many ran.
+/// Applies every pending embedded migration of the pool's dialect; returns how many ran.
+///
+/// On PostgreSQL, two instances starting together would race on the same migration: the
+/// first takes a transaction-wide advisory lock that the second waits for, and the second
+/// then finds nothing pending.
 pub fn migrate(pool: &Pool) -> anyhow::Result<usize> {
     let mut conn = pool.get()?;
-    let applied = conn
-        .run_pending_migrations(SQLITE_MIGRATIONS)
-        .map_err(|e| anyhow::anyhow!("mise à jour de la base impossible (migration) : {e}"))?;
+    fn names<E: std::fmt::Display>(
+        result: Result<Vec<diesel::migration::MigrationVersion<'_>>, E>,
+    ) -> anyhow::Result<Vec<String>> {
+        result
+            .map(|applied| applied.iter().map(|m| m.to_string()).collect())
+            .map_err(|e| anyhow::anyhow!("mise à jour de la base impossible (migration) : {e}"))
+    }
+    let applied = match &mut *conn {
+        Conn::Sqlite(c) => names(c.run_pending_migrations(SQLITE_MIGRATIONS))?,
+        Conn::Pg(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let result = names(c.run_pending_migrations(POSTGRES_MIGRATIONS));
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+            result?
+        }
+    };
     for m in &applied {
         tracing::info!(migration = %m, "applied migration");
     }
     Ok(applied.len())
 }
+
+/// PostgreSQL advisory lock keys (one namespace for the whole instance).
+const MIGRATION_LOCK: i64 = 0x436f_686f_7274_0001;
 
 /// Runs blocking database work off the async runtime, inside one pooled connection.
 ///
@@ -217,18 +345,21 @@ where
     result
 }
 
-/// The database answers (`/healthz`): a read of its schema, which opens a read transaction
-/// on the file (a bare `SELECT 1` would not touch it).
+/// The database answers (`/healthz`): on SQLite a read of its schema, which opens a read
+/// transaction on the file (a bare `SELECT 1` would not touch it); on PostgreSQL a round
+/// trip to the server.
 pub fn ping(conn: &mut Conn) -> Result<(), AppError> {
     use diesel::RunQueryDsl;
-    diesel::sql_query("SELECT 1 FROM sqlite_master LIMIT 1").execute(conn)?;
+    let sql = match Kind::of(conn) {
+        Kind::Sqlite => "SELECT 1 FROM sqlite_master LIMIT 1",
+        Kind::Postgres => "SELECT 1",
+    };
+    diesel::sql_query(sql).execute(conn)?;
     Ok(())
 }
 
 /// A pooled connection; none free within the pool's wait is [`AppError::Busy`].
-pub fn checkout(
-    pool: &Pool,
-) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<Conn>>, AppError> {
+pub fn checkout(pool: &Pool) -> Result<diesel::r2d2::PooledConnection<Manager>, AppError> {
     pool.get().map_err(|e| {
         // r2d2's only error is the timeout; it carries the last connection error, if any.
         let message = e.to_string();
@@ -240,16 +371,21 @@ pub fn checkout(
     })
 }
 
-/// Whether SQLite gave up waiting for a lock another connection holds (`SQLITE_BUSY`, and
-/// `SQLITE_LOCKED` between connections of one process). Diesel reports both as
-/// `DatabaseErrorKind::Unknown` with SQLite's own message.
+/// Whether the database gave up waiting for a lock another connection holds: SQLite's
+/// `SQLITE_BUSY` (and `SQLITE_LOCKED` between connections of one process), PostgreSQL's
+/// `lock_timeout` (55P03), a deadlock (40P01) or a serialization failure (40001), all of
+/// which a retry resolves. Diesel reports most as `DatabaseErrorKind::Unknown` with the
+/// database's own message.
 pub fn is_busy(e: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     match e {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
         Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
             let message = info.message();
             message.starts_with("database is locked")
                 || message.starts_with("database table is locked")
+                || message.starts_with("canceling statement due to lock timeout")
+                || message.starts_with("deadlock detected")
         }
         Error::RollbackErrorOnCommit { commit_error, .. } => is_busy(commit_error),
         _ => false,
@@ -290,7 +426,18 @@ pub fn if_not_busy<T>(
         // Inside a write transaction the lock is held already.
         return f(conn).map(Some);
     }
-    match with_busy_timeout(conn, 0, f)? {
+    let result = match Kind::of(conn) {
+        Kind::Sqlite => with_busy_timeout(conn, 0, f)?,
+        // A row another transaction holds: give up at once (0 would mean « wait forever »).
+        Kind::Postgres => {
+            use diesel::Connection;
+            conn.transaction(|conn| {
+                conn.batch_execute("SET LOCAL lock_timeout = '1ms'")?;
+                f(conn)
+            })
+        }
+    };
+    match result {
         Ok(value) => Ok(Some(value)),
         Err(AppError::Busy) => {
             tracing::debug!("optional write skipped: the database is busy");
@@ -300,25 +447,44 @@ pub fn if_not_busy<T>(
     }
 }
 
-/// A write transaction that serialises writers, so that checks made inside it (the
-/// cohort's cap, a version number) still hold at commit. SQLite: `BEGIN IMMEDIATE`.
+/// A write transaction that serialises the checks made inside it (the cohort's cap, a
+/// version number) with the other writers, so that they still hold at commit.
+///
+/// SQLite: `BEGIN IMMEDIATE`, the one writer at a time. PostgreSQL: `BEGIN READ WRITE` at
+/// READ COMMITTED, with the rows a check depends on locked by [`lock_for_update`] and the
+/// version checks made by the `UPDATE … WHERE version = ?` itself.
 pub fn write_tx<T, F>(conn: &mut Conn, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut Conn) -> Result<T, AppError>,
 {
-    use diesel::Connection;
+    use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
     if in_transaction(conn) {
         // Already inside a write transaction (e.g. the demo loader): a savepoint.
-        conn.transaction(f)
-    } else {
-        conn.immediate_transaction(f)
+        return conn.transaction(f);
+    }
+    on_backend!(&mut *conn, |c| {
+        let begin = match Kind::of_inner(c) {
+            Kind::Sqlite => "BEGIN IMMEDIATE",
+            Kind::Postgres => "BEGIN READ WRITE",
+        };
+        AnsiTransactionManager::begin_transaction_sql(c, begin)
+    })?;
+    match f(conn) {
+        Ok(value) => {
+            <Conn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            <Conn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
     }
 }
 
 /// Whether a transaction is open on the connection.
 fn in_transaction(conn: &mut Conn) -> bool {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    AnsiTransactionManager::transaction_manager_status_mut(conn)
+    use diesel::connection::{Connection, TransactionManager};
+    <Conn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
         .transaction_depth()
         .ok()
         .flatten()
@@ -349,7 +515,9 @@ pub fn checkpoint_after_erasure(conn: &mut Conn) {
         checkpointed: i32,
     }
 
-    if in_transaction(conn) {
+    if in_transaction(conn) || Kind::of(conn) != Kind::Sqlite {
+        // PostgreSQL keeps no WAL copy of a row for readers: its dead row versions go with
+        // the next (auto)vacuum.
         return;
     }
     // First a passive checkpoint, which copies what it can without taking the write lock:

@@ -6,6 +6,9 @@
 //! `YYYY-MM-DD HH:MM:SS[.fraction]` (diesel's own `ToSql`), so [`Stamp`] decodes that shape
 //! by hand and hands anything else to diesel's reader, whose result it keeps.
 //!
+//! On PostgreSQL a timestamp arrives as a binary integer, already cheap: [`Stamp`] takes
+//! diesel's reader there.
+//!
 //! A model field opts in with `#[diesel(deserialize_as = crate::db::Stamp)]` (or
 //! [`MaybeStamp`] for a nullable column); the field keeps its `NaiveDateTime` type.
 
@@ -50,7 +53,34 @@ impl FromSql<Nullable<Timestamp>, Sqlite> for MaybeStamp {
 
     fn from_nullable_sql(value: Option<SqliteValue<'_, '_, '_>>) -> deserialize::Result<Self> {
         match value {
-            Some(v) => Self::from_sql(v),
+            Some(v) => <Self as FromSql<Nullable<Timestamp>, Sqlite>>::from_sql(v),
+            None => Ok(MaybeStamp(None)),
+        }
+    }
+}
+
+impl FromSql<Timestamp, diesel::pg::Pg> for Stamp {
+    fn from_sql(value: diesel::pg::PgValue<'_>) -> deserialize::Result<Self> {
+        <NaiveDateTime as FromSql<Timestamp, diesel::pg::Pg>>::from_sql(value).map(Stamp)
+    }
+}
+
+impl FromSql<Timestamp, super::Backend> for Stamp {
+    fn from_sql(value: super::MultiRawValue<'_>) -> deserialize::Result<Self> {
+        value.from_sql::<Stamp, Timestamp>()
+    }
+}
+
+impl FromSql<Nullable<Timestamp>, super::Backend> for MaybeStamp {
+    fn from_sql(value: super::MultiRawValue<'_>) -> deserialize::Result<Self> {
+        value
+            .from_sql::<Stamp, Timestamp>()
+            .map(|s| MaybeStamp(Some(s.0)))
+    }
+
+    fn from_nullable_sql(value: Option<super::MultiRawValue<'_>>) -> deserialize::Result<Self> {
+        match value {
+            Some(v) => <Self as FromSql<Nullable<Timestamp>, super::Backend>>::from_sql(v),
             None => Ok(MaybeStamp(None)),
         }
     }

@@ -233,7 +233,7 @@ pub fn save(conn: &mut Conn, m: &Member, input: &EvaluationInput) -> Result<Eval
             evaluations::updated_at.eq(at),
         );
         // One statement whether the association answered before or not.
-        diesel::insert_into(evaluations::table)
+        crate::on_backend!(&mut *conn, |c| diesel::insert_into(evaluations::table)
             .values((
                 evaluations::association_id.eq(&m.association_id),
                 evaluations::cohort_id.eq(&m.cohort_id),
@@ -242,7 +242,7 @@ pub fn save(conn: &mut Conn, m: &Member, input: &EvaluationInput) -> Result<Eval
             .on_conflict(evaluations::association_id)
             .do_update()
             .set((values, evaluations::version.eq(evaluations::version + 1)))
-            .execute(conn)?;
+            .execute(c))?;
         // The reminder is no longer wanted.
         crate::models::planner::touch(conn, &m.cohort_id)?;
         get(conn, &m.association_id)?
@@ -288,7 +288,7 @@ pub fn save_followup(
             evaluations::updated_at.eq(at),
         );
         // One statement whether the association answered before or not.
-        diesel::insert_into(evaluations::table)
+        crate::on_backend!(&mut *conn, |c| diesel::insert_into(evaluations::table)
             .values((
                 evaluations::association_id.eq(&m.association_id),
                 evaluations::cohort_id.eq(&m.cohort_id),
@@ -297,7 +297,7 @@ pub fn save_followup(
             .on_conflict(evaluations::association_id)
             .do_update()
             .set((values, evaluations::version.eq(evaluations::version + 1)))
-            .execute(conn)?;
+            .execute(c))?;
         crate::models::planner::touch(conn, &m.cohort_id)?;
         get(conn, &m.association_id)?
             .ok_or_else(|| AppError::NotFound("Cette évaluation n'existe pas.".into()))

@@ -63,7 +63,7 @@ pub fn secret(conn: &mut Conn) -> Result<Vec<u8>, AppError> {
             getrandom::fill(&mut bytes)
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
             // Two instances starting together: the first insert wins, both read it back.
-            diesel::insert_into(instance_secrets::table)
+            crate::on_backend!(&mut *conn, |c| diesel::insert_into(instance_secrets::table)
                 .values((
                     instance_secrets::name.eq(NAME),
                     instance_secrets::value.eq(hex::encode(bytes)),
@@ -71,7 +71,7 @@ pub fn secret(conn: &mut Conn) -> Result<Vec<u8>, AppError> {
                 ))
                 .on_conflict(instance_secrets::name)
                 .do_nothing()
-                .execute(conn)?;
+                .execute(c))?;
             read(conn)?.ok_or_else(|| AppError::Internal(anyhow::anyhow!("secret not stored")))?
         }
     };

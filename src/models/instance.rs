@@ -19,7 +19,7 @@ const PUBLIC_URL: &str = "public_url";
 /// Records `url` (without a trailing slash) as the instance's public address.
 pub fn record_public_url(conn: &mut Conn, url: &str) -> Result<(), AppError> {
     let url = url.trim().trim_end_matches('/');
-    diesel::insert_into(instance_secrets::table)
+    crate::on_backend!(&mut *conn, |c| diesel::insert_into(instance_secrets::table)
         .values((
             instance_secrets::name.eq(PUBLIC_URL),
             instance_secrets::value.eq(url),
@@ -31,7 +31,7 @@ pub fn record_public_url(conn: &mut Conn, url: &str) -> Result<(), AppError> {
             instance_secrets::value.eq(url),
             instance_secrets::created_at.eq(now()),
         ))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 

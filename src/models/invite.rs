@@ -189,12 +189,12 @@ pub fn record(
         invite_copies::title_digest.eq(&state.title_digest),
         invite_copies::agenda_digest.eq(&state.agenda_digest),
     );
-    diesel::insert_into(invite_copies::table)
+    crate::on_backend!(&mut *conn, |c| diesel::insert_into(invite_copies::table)
         .values((invite_copies::email_id.eq(email_id), values))
         .on_conflict(invite_copies::email_id)
         .do_update()
         .set(values)
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 

@@ -435,7 +435,7 @@ pub fn enqueue(conn: &mut Conn, email: NewEmail) -> Result<Option<OutboxEmail>, 
         Status::Scheduled
     };
     let send_after = email.send_after.naive_utc();
-    let inserted = diesel::insert_into(outbox_emails::table)
+    let inserted = crate::on_backend!(&mut *conn, |c| diesel::insert_into(outbox_emails::table)
         .values((
             outbox_emails::id.eq(&id),
             outbox_emails::cohort_id.eq(&email.cohort_id),
@@ -458,7 +458,7 @@ pub fn enqueue(conn: &mut Conn, email: NewEmail) -> Result<Option<OutboxEmail>, 
         ))
         .on_conflict(outbox_emails::dedup_key)
         .do_nothing()
-        .execute(conn)?;
+        .execute(c))?;
     if inserted == 0 {
         return Ok(None);
     }

@@ -59,29 +59,40 @@ pub type Condition = Box<dyn BoxableExpression<outbox_emails::table, Backend, Sq
 
 const PENDING: [&str; 2] = ["scheduled", "sending"];
 
-/// Still to send and planned for now or earlier (the range of `outbox_emails_pending`).
+/// Still to send and planned for now or earlier (the range of `outbox_emails_pending`),
+/// unboxed (it goes under `IN` in [`cohorts_in_trouble`]).
+macro_rules! due {
+    ($at:expr) => {
+        outbox_emails::status
+            .eq_any(PENDING)
+            .and(outbox_emails::send_after.le($at))
+    };
+}
+
+/// The emails the banner shows: due, and either retrying or late (see the module).
+macro_rules! in_trouble {
+    ($w:expr) => {{
+        let late = $w.late_before();
+        due!($w.now).and(
+            outbox_emails::attempts.gt(0).or(outbox_emails::send_after
+                .le(late)
+                .and(outbox_emails::updated_at.le(late))),
+        )
+    }};
+}
+
+/// Still to send and planned for now or earlier.
 fn due(at: NaiveDateTime) -> Condition {
     debug_assert_eq!(
         PENDING,
         [Status::Scheduled.as_str(), Status::Sending.as_str()]
     );
-    Box::new(
-        outbox_emails::status
-            .eq_any(PENDING)
-            .and(outbox_emails::send_after.le(at)),
-    )
+    Box::new(due!(at))
 }
 
 /// The emails the banner shows: due, and either retrying or late (see the module).
 pub fn in_trouble(w: Watch) -> Condition {
-    let late = w.late_before();
-    Box::new(
-        due(w.now).and(
-            outbox_emails::attempts.gt(0).or(outbox_emails::send_after
-                .le(late)
-                .and(outbox_emails::updated_at.le(late))),
-        ),
-    )
+    Box::new(in_trouble!(w))
 }
 
 /// What the banner of a staff page says: how many emails of the person's cohorts are late
@@ -110,15 +121,8 @@ pub fn trouble(
     w: Watch,
 ) -> Result<Option<Trouble>, AppError> {
     let mut query = outbox_emails::table.filter(in_trouble(w)).into_boxed();
-    if let Some(condition) = scope::cohort_condition(scope) {
-        query = query.filter(
-            outbox_emails::cohort_id.assume_not_null().eq_any(
-                cohorts::table
-                    .into_boxed()
-                    .filter(condition)
-                    .select(cohorts::id),
-            ),
-        );
+    if let Some(condition) = scope::outbox_condition(scope) {
+        query = query.filter(condition);
     }
     let (emails, retrying, since, first, last, with_cohort): (
         i64,
@@ -164,8 +168,7 @@ pub fn cohorts_in_trouble(
     Box::new(
         cohorts::id.eq_any(
             outbox_emails::table
-                .into_boxed()
-                .filter(in_trouble(w))
+                .filter(in_trouble!(w))
                 .select(outbox_emails::cohort_id.assume_not_null()),
         ),
     )

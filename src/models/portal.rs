@@ -194,7 +194,7 @@ pub fn return_task(
     let answer = check.multiline("answer", answer, ANSWER_MAX);
     check.finish()?;
     let at = wall_clock();
-    diesel::insert_into(task_returns::table)
+    crate::on_backend!(&mut *conn, |c| diesel::insert_into(task_returns::table)
         .values((
             task_returns::task_id.eq(&t.id),
             task_returns::association_id.eq(&m.association_id),
@@ -211,7 +211,7 @@ pub fn return_task(
             task_returns::updated_at.eq(at),
             task_returns::answer.eq(&answer),
         ))
-        .execute(conn)?;
+        .execute(c))?;
     // Its reminders and overdue notices are no longer wanted.
     crate::models::planner::touch(conn, &t.cohort_id)
 }

@@ -125,6 +125,22 @@ pub enum CohortScope {
     Nothing,
 }
 
+/// The condition on `cohorts` of a DLA's or a consultant's scope, unboxed: a subquery
+/// under `IN` must be one (diesel's multi-backend connection writes `IN` once per backend,
+/// which a boxed query cannot follow).
+macro_rules! scope_on_cohorts {
+    (dla $dla:expr) => {
+        cohorts::dla_id.eq($dla.clone()).or(cohorts::id.eq_any(
+            cohort_partners::table
+                .filter(cohort_partners::dla_id.eq($dla.clone()))
+                .select(cohort_partners::cohort_id),
+        ))
+    };
+    (consultant $c:expr) => {
+        cohorts::consultant_id.assume_not_null().eq($c.clone())
+    };
+}
+
 /// `scope` as a condition on `cohorts`, for a list to page in SQL with the person's scope
 /// in its `WHERE` (`None`: every cohort). A DLA's scope reads `cohorts_dla_idx` and
 /// `cohort_partners_dla`, a consultant's `cohorts_consultant`.
@@ -134,15 +150,33 @@ pub fn cohort_condition(
     match scope {
         CohortScope::All => None,
         CohortScope::Nothing => Some(Box::new(diesel::dsl::sql::<Bool>("1 = 0"))),
+        CohortScope::Dla(dla) => Some(Box::new(scope_on_cohorts!(dla dla))),
+        CohortScope::Consultant(c) => Some(Box::new(scope_on_cohorts!(consultant c))),
+    }
+}
+
+/// `scope` as a condition on the outbox: the emails of the cohorts the person sees
+/// (`None`: every row, emails of no cohort too).
+pub fn outbox_condition(
+    scope: &CohortScope,
+) -> Option<Box<dyn BoxableExpression<outbox_emails::table, Backend, SqlType = Bool>>> {
+    let column = outbox_emails::cohort_id.assume_not_null();
+    match scope {
+        CohortScope::All => None,
+        CohortScope::Nothing => Some(Box::new(diesel::dsl::sql::<Bool>("1 = 0"))),
         CohortScope::Dla(dla) => Some(Box::new(
-            cohorts::dla_id.eq(dla.clone()).or(cohorts::id.eq_any(
-                cohort_partners::table
-                    .filter(cohort_partners::dla_id.eq(dla.clone()))
-                    .select(cohort_partners::cohort_id),
-            )),
+            column.eq_any(
+                cohorts::table
+                    .filter(scope_on_cohorts!(dla dla))
+                    .select(cohorts::id),
+            ),
         )),
         CohortScope::Consultant(c) => Some(Box::new(
-            cohorts::consultant_id.assume_not_null().eq(c.clone()),
+            column.eq_any(
+                cohorts::table
+                    .filter(scope_on_cohorts!(consultant c))
+                    .select(cohorts::id),
+            ),
         )),
     }
 }

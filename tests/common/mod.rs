@@ -1,5 +1,7 @@
 //! Test harness: the application exactly as `main.rs` builds it (same pool, configuration,
-//! state, middleware and routes), on a fresh SQLite file per test, driven through HTTP.
+//! state, middleware and routes), on a fresh database per test (a SQLite file, or a
+//! PostgreSQL database when `COHORTE_TEST_POSTGRES` is set: `db::TestDb`), driven through
+//! HTTP.
 //!
 //! Every response is checked for one property that holds everywhere: no 5xx. A 500 is a
 //! bug, whatever the request.
@@ -17,6 +19,8 @@ use actix_web::http::header::{self, HeaderMap};
 use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use actix_web::web::Bytes;
 use serde_json::{Value, json};
+
+pub mod db;
 
 use cohorte::config::Config;
 use cohorte::db::Pool;
@@ -132,8 +136,8 @@ pub struct TestApp {
     pub admin_id: String,
     /// The administrator's session cookie, for pages (with its CSRF token).
     pub admin_cookie: String,
-    // Dropped last: removes the database file.
-    _dir: tempfile::TempDir,
+    // Dropped last: removes the database.
+    pub db: db::TestDb,
 }
 
 /// The app on a new, migrated SQLite file, wired as `main.rs` wires it.
@@ -143,11 +147,10 @@ pub async fn spawn() -> TestApp {
 
 /// As [`spawn`], with the configuration changed first (e.g. an https public address).
 pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temporary folder");
-    let path = dir.path().join("cohorte.sqlite3");
+    let db = db::TestDb::new();
     let mut config = Config::defaults();
     change(&mut config);
-    config.database.url = path.to_str().expect("utf-8 path").to_string();
+    config.database.url = db.url().to_string();
     config.validate().expect("test configuration is valid");
     let pool = cohorte::db::connect_with(&config.database, 4).expect("database");
     // As every command does: server.public_url, else the recorded address, else the default.
@@ -200,7 +203,7 @@ pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
         admin_token,
         admin_id,
         admin_cookie,
-        _dir: dir,
+        db,
     }
 }
 

@@ -1,0 +1,79 @@
+//! The database a test runs on: a new SQLite file in a temporary folder, or — when
+//! `COHORTE_TEST_POSTGRES` names a PostgreSQL server (`scripts/test` starts one on
+//! loopback and runs every test a second time with it) — a new database on that server,
+//! dropped when the test ends.
+
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+
+/// The server's URL when the tests run on PostgreSQL, e.g.
+/// `postgres://cohorte@127.0.0.1:55432/postgres` (its database is the one to connect to
+/// for creating the tests' own).
+pub fn postgres_server() -> Option<String> {
+    std::env::var("COHORTE_TEST_POSTGRES")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// Whether this run is the PostgreSQL one.
+pub fn on_postgres() -> bool {
+    postgres_server().is_some()
+}
+
+pub struct TestDb {
+    url: String,
+    /// Holds the SQLite file (and is a working folder on PostgreSQL too).
+    pub dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        match postgres_server() {
+            None => TestDb {
+                url: dir
+                    .path()
+                    .join("cohorte.sqlite3")
+                    .to_str()
+                    .expect("utf-8 path")
+                    .to_string(),
+                dir,
+                postgres: None,
+            },
+            Some(server) => {
+                let name = format!("cohorte_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = diesel::PgConnection::establish(&server)
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {server}: {e}"));
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create the test database");
+                let (base, _) = server.rsplit_once('/').expect("postgres://…/database");
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    dir,
+                    postgres: Some((server, name)),
+                }
+            }
+        }
+    }
+
+    /// What `database.url` / `DATABASE_URL` takes.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((server, name)) = &self.postgres
+            && let Ok(mut admin) = diesel::PgConnection::establish(server)
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
