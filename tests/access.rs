@@ -975,37 +975,17 @@ async fn sign_in_gives_a_new_session_and_sign_out_ends_it() {
 /// Every text value of every table, for "is this secret stored?" checks.
 fn database_text(app: &TestApp) -> String {
     use diesel::prelude::*;
-    use diesel::sql_types::Text;
-    #[derive(QueryableByName)]
-    struct Name {
-        #[diesel(sql_type = Text)]
-        name: String,
-    }
     #[derive(QueryableByName)]
     struct Cell {
-        #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
         v: Option<String>,
     }
     let mut conn = app.pool.get().unwrap();
-    let tables: Vec<Name> =
-        diesel::sql_query("SELECT name FROM sqlite_master WHERE type = 'table'")
-            .load(&mut conn)
-            .unwrap();
     let mut out = String::new();
-    for t in tables {
-        #[derive(QueryableByName)]
-        struct Col {
-            #[diesel(sql_type = Text)]
-            name: String,
-        }
-        let cols: Vec<Col> =
-            diesel::sql_query(format!("SELECT name FROM pragma_table_info('{}')", t.name))
-                .load(&mut conn)
-                .unwrap();
-        for c in cols {
+    for (table, columns) in common::db::tables(&mut conn) {
+        for column in columns {
             let cells: Vec<Cell> = diesel::sql_query(format!(
-                "SELECT CAST(\"{}\" AS TEXT) AS v FROM \"{}\"",
-                c.name, t.name
+                "SELECT CAST(\"{column}\" AS TEXT) AS v FROM \"{table}\""
             ))
             .load(&mut conn)
             .unwrap();
@@ -1102,7 +1082,11 @@ async fn an_idle_session_expires() {
         .await
         .expect(200);
     let mut conn = app.pool.get().unwrap();
-    diesel::sql_query("UPDATE auth_sessions SET last_seen_at = datetime('now', '-3 hours')")
+    diesel::update(cohorte::db::schema::auth_sessions::table)
+        .set(
+            cohorte::db::schema::auth_sessions::last_seen_at
+                .eq(chrono::Utc::now().naive_utc() - chrono::Duration::hours(3)),
+        )
         .execute(&mut conn)
         .unwrap();
     let res = app.send_raw(get_with(&cookie, "/cohortes")).await;

@@ -308,8 +308,9 @@ async fn an_api_token_made_on_my_account_works_is_stored_hashed_and_stops_when_r
         let mut conn = app.pool.get().unwrap();
         let rows: Vec<Row> = diesel::sql_query(
             "SELECT id || '|' || user_id || '|' || name || '|' || token_hash || '|' || prefix \
-             || '|' || created_at || '|' || coalesce(last_used_at, '') || '|' \
-             || coalesce(revoked_at, '') AS row FROM api_tokens",
+             || '|' || CAST(created_at AS TEXT) || '|' \
+             || coalesce(CAST(last_used_at AS TEXT), '') || '|' \
+             || coalesce(CAST(revoked_at AS TEXT), '') AS row FROM api_tokens",
         )
         .load(&mut conn)
         .unwrap();

@@ -1,6 +1,7 @@
 //! The database kept busy by another writer (the purge, the dispatcher, another instance):
 //! a real SQLite file whose write lock a second connection holds (`BEGIN IMMEDIATE`) for
-//! longer than the wait budget. People get « Cohorte est très occupé » with a 503 and
+//! longer than the wait budget — on PostgreSQL, a second connection holding every table
+//! in `EXCLUSIVE` mode (reads go on, writes wait for `lock_timeout`). People get « Cohorte est très occupé » with a 503 and
 //! `Retry-After` — the API as its JSON error, a page as its form again with what was
 //! typed — never a 500 « database is locked »; readers are not held up; and the idle
 //! dispatcher pass takes no write lock at all.
@@ -28,19 +29,49 @@ async fn spawn() -> TestApp {
     .await
 }
 
-/// Another connection to the same file holding the write lock until dropped (or
+/// Another connection to the same database holding the write lock until dropped (or
 /// `release`d), as a long write transaction of another process would.
-struct WriteLock(SqliteConnection);
+enum WriteLock {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
 
 impl WriteLock {
     fn take(app: &TestApp) -> WriteLock {
-        let mut conn = SqliteConnection::establish(&app.config.database.url).unwrap();
-        conn.batch_execute("BEGIN IMMEDIATE").unwrap();
-        WriteLock(conn)
+        if app.db.is_postgres() {
+            let mut conn = PgConnection::establish(&app.config.database.url).unwrap();
+            #[derive(QueryableByName)]
+            struct Table {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                tablename: String,
+            }
+            let tables: Vec<String> = diesel::sql_query(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' \
+                 AND tablename <> '__diesel_schema_migrations'",
+            )
+            .load::<Table>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|t| format!("\"{}\"", t.tablename))
+            .collect();
+            conn.batch_execute(&format!(
+                "BEGIN; LOCK TABLE {} IN EXCLUSIVE MODE",
+                tables.join(", ")
+            ))
+            .unwrap();
+            WriteLock::Pg(conn)
+        } else {
+            let mut conn = SqliteConnection::establish(&app.config.database.url).unwrap();
+            conn.batch_execute("BEGIN IMMEDIATE").unwrap();
+            WriteLock::Sqlite(conn)
+        }
     }
 
-    fn release(mut self) {
-        self.0.batch_execute("COMMIT").unwrap();
+    fn release(self) {
+        match self {
+            WriteLock::Sqlite(mut c) => c.batch_execute("COMMIT").unwrap(),
+            WriteLock::Pg(mut c) => c.batch_execute("COMMIT").unwrap(),
+        }
     }
 }
 
@@ -224,7 +255,8 @@ async fn an_idle_dispatcher_pass_takes_no_write_lock() {
     // With a cohort marked, the pass has something to write: it waits for the lock,
     // then gives up as « busy » (logged by `run_forever`, retried at the next pass).
     drop(lock);
-    diesel::sql_query("UPDATE cohorts SET mail_dirty = 1")
+    diesel::update(cohorte::db::schema::cohorts::table)
+        .set(cohorte::db::schema::cohorts::mail_dirty.eq(true))
         .execute(&mut app.pool.get().unwrap())
         .unwrap();
     let lock = WriteLock::take(&app);

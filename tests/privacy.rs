@@ -6,16 +6,10 @@ mod common;
 
 use chrono::{TimeZone, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::BigInt;
 use serde_json::{Value, json};
 
 use common::{TestApp, spawn};
-
-#[derive(QueryableByName)]
-struct Name {
-    #[diesel(sql_type = Text)]
-    name: String,
-}
 
 #[derive(QueryableByName)]
 struct Count {
@@ -27,26 +21,17 @@ struct Count {
 /// type, ignoring ASCII case.
 fn occurrences(app: &TestApp, needle: &str) -> Vec<String> {
     let mut conn = app.pool.get().unwrap();
-    let tables: Vec<Name> = diesel::sql_query(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-    )
-    .load(&mut conn)
-    .unwrap();
     let mut found = Vec::new();
-    for t in tables {
-        let columns: Vec<Name> = diesel::sql_query(format!("PRAGMA table_info(\"{}\")", t.name))
-            .load(&mut conn)
-            .unwrap();
-        for c in columns {
+    for (table, columns) in common::db::tables(&mut conn) {
+        for column in columns {
             let n: Count = diesel::sql_query(format!(
-                "SELECT COUNT(*) AS n FROM \"{}\" WHERE instr(lower(CAST(\"{}\" AS TEXT)), lower(?)) > 0",
-                t.name, c.name
+                "SELECT COUNT(*) AS n FROM \"{table}\" WHERE {}",
+                common::db::contains_sql(&conn, &column, needle)
             ))
-            .bind::<Text, _>(needle)
             .get_result(&mut conn)
             .unwrap();
             if n.n > 0 {
-                found.push(format!("{}.{} ({} rows)", t.name, c.name, n.n));
+                found.push(format!("{table}.{column} ({} rows)", n.n));
             }
         }
     }
@@ -56,7 +41,15 @@ fn occurrences(app: &TestApp, needle: &str) -> Vec<String> {
 /// The database's files on disk (the database and its WAL) in which `needle` still appears
 /// in their raw bytes, ignoring ASCII case: what someone reading the disk would find,
 /// free space and old page copies included.
+///
+/// SQLite's guarantee (`secure_delete`, the checkpoint after an erasure): on PostgreSQL
+/// there is none to check — dead row versions stay until vacuumed and WAL segments until
+/// recycled, so erasure there rests on encrypted storage (docs/deploy.md) — and the scan
+/// finds nothing to read.
 fn on_disk(app: &TestApp, needle: &str) -> Vec<String> {
+    if app.db.is_postgres() {
+        return Vec::new();
+    }
     let needle = needle.to_lowercase().into_bytes();
     let mut found = Vec::new();
     for suffix in ["", "-wal", "-journal"] {
@@ -361,6 +354,10 @@ async fn an_anonymised_person_is_nowhere_in_the_database_but_attendance_and_time
 #[actix_web::test]
 async fn an_anonymised_person_is_not_left_in_the_database_files_free_space_or_wal() {
     let app = spawn().await;
+    if app.db.is_postgres() {
+        eprintln!("SQLite's files only: PostgreSQL keeps dead row versions until vacuumed");
+        return;
+    }
     let s = setup(&app).await;
     // Copied in many rows and pages: the participant, the emails, the notes, the audit log.
     assert!(!on_disk(&app, EMAIL).is_empty());

@@ -424,8 +424,7 @@ async fn every_main_page_passes_axe_and_the_keyboard() {
 fn defer_an_email(server: &Server) {
     use cohorte::mail::{Email, Rendered};
     use cohorte::models::outbox::{self, NewEmail};
-    let pool = cohorte::db::connect(server.database.to_str().expect("utf-8 path"), 1)
-        .expect("the server's database");
+    let pool = cohorte::db::connect(&server.database, 1).expect("the server's database");
     let email = Email {
         to_name: "Nadia Benali".into(),
         to_address: format!("later@{}.example", uuid::Uuid::new_v4().simple()),

@@ -14,6 +14,7 @@ use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
+use crate::db::TestDb;
 use crate::smtp;
 
 // ---------------------------------------------------------------------------------------
@@ -38,11 +39,13 @@ pub struct Server {
     /// The demo participant's personal sign-in link.
     pub participant_link: String,
     pub demo_cohort: String,
-    /// The server's SQLite file, for a test that sets up a state no page can (an email the
+    /// The server's database (`database.url`: a SQLite file, or a PostgreSQL database on
+    /// the PostgreSQL pass), for a test that sets up a state no page can (an email the
     /// sending server keeps deferring).
-    pub database: PathBuf,
+    pub database: String,
     log: PathBuf,
-    _dir: tempfile::TempDir,
+    /// Dropped last: the database (and the working folder).
+    _db: TestDb,
 }
 
 fn free_port() -> u16 {
@@ -67,7 +70,8 @@ impl Server {
     }
 
     fn try_start() -> Result<Server, String> {
-        let dir = tempfile::tempdir().expect("temporary folder");
+        let db = TestDb::new();
+        let dir = &db.dir;
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
         let sink = smtp::sink();
@@ -80,7 +84,7 @@ impl Server {
                     c.env_remove(key);
                 }
             }
-            c.env("COHORTE_DATABASE__URL", dir.path().join("cohorte.sqlite3"))
+            c.env("COHORTE_DATABASE__URL", db.url())
                 .env("COHORTE_SERVER__BIND", format!("127.0.0.1:{port}"))
                 .env("COHORTE_SERVER__PUBLIC_URL", &base)
                 .env("COHORTE_SERVER__WORKERS", "2")
@@ -144,9 +148,9 @@ impl Server {
             consultant: account("Consultant·e"),
             participant_link,
             demo_cohort,
-            database: dir.path().join("cohorte.sqlite3"),
+            database: db.url().to_string(),
             log,
-            _dir: dir,
+            _db: db,
         };
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
         let deadline = Instant::now() + Duration::from_secs(60);

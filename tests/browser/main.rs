@@ -14,6 +14,8 @@
 
 mod accessibility;
 mod calls;
+#[path = "../common/db.rs"]
+mod db;
 mod harness;
 mod journeys;
 #[path = "../common/smtp.rs"]

@@ -3,6 +3,8 @@
 //! loopback and runs every test a second time with it) — a new database on that server,
 //! dropped when the test ends.
 
+#![allow(dead_code)] // each test binary uses a different part
+
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 
@@ -74,6 +76,58 @@ impl Drop for TestDb {
             && let Ok(mut admin) = diesel::PgConnection::establish(server)
         {
             let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+/// Every table of the application and its columns, in the backend's catalogue (the
+/// migrations' own bookkeeping left out): for the scans that look for a value anywhere.
+pub fn tables(conn: &mut cohorte::db::Conn) -> Vec<(String, Vec<String>)> {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::Text;
+    #[derive(diesel::QueryableByName)]
+    struct Column {
+        #[diesel(sql_type = Text)]
+        table_name: String,
+        #[diesel(sql_type = Text)]
+        column_name: String,
+    }
+    let sql = match cohorte::db::Kind::of(conn) {
+        cohorte::db::Kind::Sqlite => {
+            "SELECT m.name AS table_name, p.name AS column_name \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+             AND m.name <> '__diesel_schema_migrations' ORDER BY m.name, p.cid"
+        }
+        cohorte::db::Kind::Postgres => {
+            "SELECT CAST(table_name AS TEXT) AS table_name, \
+             CAST(column_name AS TEXT) AS column_name \
+             FROM information_schema.columns WHERE table_schema = 'public' \
+             AND table_name <> '__diesel_schema_migrations' \
+             ORDER BY table_name, ordinal_position"
+        }
+    };
+    let columns: Vec<Column> = diesel::sql_query(sql).load(conn).expect("catalogue");
+    let mut tables: Vec<(String, Vec<String>)> = Vec::new();
+    for c in columns {
+        match tables.last_mut() {
+            Some((t, cols)) if *t == c.table_name => cols.push(c.column_name),
+            _ => tables.push((c.table_name, vec![c.column_name])),
+        }
+    }
+    tables
+}
+
+/// SQL that is true where `column` (any type, read as text) contains `needle`, ignoring
+/// ASCII case, on either backend. `needle` is written as a literal: test values only.
+pub fn contains_sql(conn: &cohorte::db::Conn, column: &str, needle: &str) -> String {
+    let needle = needle.replace('\'', "''");
+    match cohorte::db::Kind::of(conn) {
+        cohorte::db::Kind::Sqlite => {
+            format!("instr(lower(CAST(\"{column}\" AS TEXT)), lower('{needle}')) > 0")
+        }
+        cohorte::db::Kind::Postgres => {
+            format!("strpos(lower(CAST(\"{column}\" AS TEXT)), lower('{needle}')) > 0")
         }
     }
 }
