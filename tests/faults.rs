@@ -38,6 +38,8 @@ mod convocation;
 #[path = "common/smtp.rs"]
 mod smtp;
 
+#[path = "common/db.rs"]
+mod db;
 #[path = "common/outbox_fixtures.rs"]
 mod fixtures;
 use fixtures::{Db, db, dispatcher, dispatcher_to, domain, enqueue, plain, reload, t0};
@@ -318,13 +320,13 @@ fn spawn_dispatch_at(
     now: chrono::DateTime<Utc>,
     smtp_url: &str,
 ) -> Run {
-    let output = db.dir.path().join(format!("{name}.out"));
+    let output = db.dir().join(format!("{name}.out"));
     let file = File::create(&output).unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_cohorte"));
     command
         .args(["dispatch", "--once", "--now", &now.to_rfc3339()])
         // Away from any ./cohorte.toml.
-        .current_dir(db.dir.path());
+        .current_dir(db.dir());
     // Nothing of the test's own environment leaks into the child's configuration.
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();

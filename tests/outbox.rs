@@ -23,6 +23,8 @@ use cohorte::models::outbox::{self, OutboxEmail};
 #[path = "common/smtp.rs"]
 mod smtp;
 
+#[path = "common/db.rs"]
+mod db;
 #[path = "common/outbox_fixtures.rs"]
 mod fixtures;
 use fixtures::{db, dispatcher, domain, enqueue, plain, reload, t0};

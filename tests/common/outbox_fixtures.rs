@@ -17,17 +17,26 @@ use cohorte::models::outbox::{self, NewEmail, OutboxEmail};
 
 pub struct Db {
     pub pool: Pool,
-    /// The SQLite file, for a `cohorte` process to open.
+    /// `database.url`, for a `cohorte` process to open.
     pub path: String,
-    pub dir: tempfile::TempDir,
+    /// The database (a SQLite file, or a PostgreSQL database on that pass) and a working
+    /// folder; dropped after the pool.
+    pub test: super::db::TestDb,
 }
 
-/// A new SQLite file, migrated as `cohorte migrate` does.
+impl Db {
+    /// A folder of the test's own.
+    pub fn dir(&self) -> &std::path::Path {
+        self.test.dir.path()
+    }
+}
+
+/// A new database, migrated as `cohorte migrate` does.
 pub fn db() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cohorte.db").to_str().unwrap().to_string();
+    let test = super::db::TestDb::new();
+    let path = test.url().to_string();
     let pool = cohorte::db::connect(&path, 4).unwrap();
-    Db { pool, path, dir }
+    Db { pool, path, test }
 }
 
 pub fn dispatcher_to(pool: &Pool, transport: Transport) -> Dispatcher {
