@@ -358,10 +358,16 @@ fn copy_table(
             format!("'{}', {value}", name.replace('\'', "''"))
         })
         .collect();
+    // SQLite takes at most 127 arguments per function: a wide row is merged from several
+    // objects (a key json_patch drops for its null value reads as NULL all the same).
+    let object = fields
+        .chunks(60)
+        .map(|chunk| format!("json_object({})", chunk.join(", ")))
+        .reduce(|merged, next| format!("json_patch({merged}, {next})"))
+        .unwrap_or_else(|| "json_object()".into());
     let select = format!(
-        "SELECT json_group_array(json_object({})) AS rows, max(copy_rowid) AS last \
+        "SELECT json_group_array({object}) AS rows, max(copy_rowid) AS last \
          FROM (SELECT rowid AS copy_rowid, * FROM {} WHERE rowid > ? ORDER BY rowid LIMIT ?)",
-        fields.join(", "),
         quoted(table)
     );
     let insert = format!(
