@@ -1,5 +1,5 @@
 //! The `cohorte` command: `serve` (default), `migrate`, `dispatch`, `demo`, `purge`,
-//! `bench-data`, `bench-mail`.
+//! `copy`, `bench-data`, `bench-mail`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,6 +58,16 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Copy a whole SQLite instance into a new PostgreSQL database (migrated first, refused
+    /// unless empty), in one transaction, then print the rows per table and exit.
+    Copy {
+        /// The SQLite file to copy (left unchanged; it may be in use).
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database to fill: postgres://user:password@host:port/database.
+        #[arg(long)]
+        to: String,
     },
     /// Fill an empty database with a national-size dataset for scripts/bench (DLAs, their
     /// staff, cohorts over five years with their history and outbox), print the rows per
@@ -229,6 +239,20 @@ fn run() -> anyhow::Result<()> {
                 );
             }
             println!("Durée de la purge : {} ms.", started.elapsed().as_millis());
+            Ok(())
+        }
+        Command::Copy { from, to } => {
+            println!("Copie de {from} vers PostgreSQL (lignes par table : source → copie) :");
+            let started = std::time::Instant::now();
+            let copied = cohorte::db::copy::copy(&from, &to, &mut |c| {
+                println!("  {} : {} → {}", c.table, c.source, c.target);
+            })?;
+            println!(
+                "Copie terminée : {} lignes dans {} tables, en {:.1} s.",
+                copied.iter().map(|c| c.target).sum::<i64>(),
+                copied.len(),
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::BenchMail {

@@ -8,6 +8,7 @@
 //! backend-specific (pragmas, the write transaction's `BEGIN`, row locks, the WAL, `ON
 //! CONFLICT`, which diesel's multi-backend does not cover) lives in this module.
 
+pub mod copy;
 pub mod schema;
 mod stamp;
 
@@ -189,10 +190,15 @@ impl diesel::r2d2::ManageConnection for Manager {
     }
 }
 
+/// The file a SQLite URL names (`sqlite://`, `sqlite:` or a bare path).
+fn sqlite_file(url: &str) -> &str {
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    path.strip_prefix("sqlite:").unwrap_or(path)
+}
+
 /// Turns `DATABASE_URL` / `database.url` into a SQLite path, creating its folder.
 fn sqlite_path(url: &str) -> anyhow::Result<String> {
-    let path = url.strip_prefix("sqlite://").unwrap_or(url);
-    let path = path.strip_prefix("sqlite:").unwrap_or(path);
+    let path = sqlite_file(url);
     if path != ":memory:"
         && let Some(parent) = Path::new(path).parent()
         && !parent.as_os_str().is_empty()

@@ -31,19 +31,10 @@ pub struct TestDb {
 
 impl TestDb {
     pub fn new() -> TestDb {
-        let dir = tempfile::tempdir().expect("temporary folder");
         match postgres_server() {
-            None => TestDb {
-                url: dir
-                    .path()
-                    .join("cohorte.sqlite3")
-                    .to_str()
-                    .expect("utf-8 path")
-                    .to_string(),
-                dir,
-                postgres: None,
-            },
+            None => TestDb::sqlite(),
             Some(server) => {
+                let dir = tempfile::tempdir().expect("temporary folder");
                 let name = format!("cohorte_test_{}", uuid::Uuid::new_v4().simple());
                 let mut admin = diesel::PgConnection::establish(&server)
                     .unwrap_or_else(|e| panic!("PostgreSQL at {server}: {e}"));
@@ -57,6 +48,21 @@ impl TestDb {
                     postgres: Some((server, name)),
                 }
             }
+        }
+    }
+
+    /// A new SQLite file whatever the run (the source of `cohorte copy`).
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        TestDb {
+            url: dir
+                .path()
+                .join("cohorte.sqlite3")
+                .to_str()
+                .expect("utf-8 path")
+                .to_string(),
+            dir,
+            postgres: None,
         }
     }
 

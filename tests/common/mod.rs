@@ -147,7 +147,11 @@ pub async fn spawn() -> TestApp {
 
 /// As [`spawn`], with the configuration changed first (e.g. an https public address).
 pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
-    let db = db::TestDb::new();
+    spawn_on(db::TestDb::new(), change).await
+}
+
+/// As [`spawn_with`], on the database `db` (e.g. a SQLite file on the PostgreSQL run).
+pub async fn spawn_on(db: db::TestDb, change: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::defaults();
     change(&mut config);
     config.database.url = db.url().to_string();
@@ -184,20 +188,8 @@ pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
         .expect("session");
         (admin.id, token, cookie)
     };
-    let state = AppState::new(pool.clone(), config.clone()).expect("state");
-    let service = init_service(
-        App::new()
-            .wrap(actix_web::middleware::from_fn(cohorte::web::actor::guard))
-            .wrap(cohorte::web::security_headers(config.server.is_https()))
-            .wrap(cohorte::web::normalize())
-            .configure(cohorte::web::configure(state)),
-    )
-    .await;
     TestApp {
-        app: Box::new(Wrapped {
-            service,
-            to_request: TestRequest::to_request,
-        }),
+        app: wire(&pool, &config).await,
         pool,
         config,
         admin_token,
@@ -207,7 +199,42 @@ pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
+/// The application as `main.rs` builds it, on `pool`.
+async fn wire(pool: &Pool, config: &Config) -> Box<dyn Call> {
+    let state = AppState::new(pool.clone(), config.clone()).expect("state");
+    let service = init_service(
+        App::new()
+            .wrap(actix_web::middleware::from_fn(cohorte::web::actor::guard))
+            .wrap(cohorte::web::security_headers(config.server.is_https()))
+            .wrap(cohorte::web::normalize())
+            .configure(cohorte::web::configure(state)),
+    )
+    .await;
+    Box::new(Wrapped {
+        service,
+        to_request: TestRequest::to_request,
+    })
+}
+
 impl TestApp {
+    /// The application served from `db`, which holds a copy of this app's data (`cohorte
+    /// copy`): the same configuration, and the same administrator, whose token and session
+    /// were copied with the rest. Nothing is written to `db` here.
+    pub async fn reopen(&self, db: db::TestDb) -> TestApp {
+        let mut config = self.config.clone();
+        config.database.url = db.url().to_string();
+        let pool = cohorte::db::connect_with(&config.database, 4).expect("database");
+        TestApp {
+            app: wire(&pool, &config).await,
+            pool,
+            config,
+            admin_token: self.admin_token.clone(),
+            admin_id: self.admin_id.clone(),
+            admin_cookie: self.admin_cookie.clone(),
+            db,
+        }
+    }
+
     /// Sends the request as the administrator — bearer token on the API, session cookie
     /// and CSRF header on pages —; fails the test on any 5xx.
     pub async fn send(&self, req: TestRequest) -> Response {
