@@ -126,6 +126,12 @@ fn full_scan_detection_reads_sqlite_plans() {
 
 #[actix_web::test]
 async fn the_hot_queries_never_scan_a_large_table() {
+    if common::db::on_postgres() {
+        // SQLite's planner, whose plans this reads (`EXPLAIN QUERY PLAN`); PostgreSQL plans
+        // by its statistics, and the same indexes exist in both dialects' migrations.
+        eprintln!("SQLite's query plans: not run on the PostgreSQL pass");
+        return;
+    }
     diesel::connection::set_default_instrumentation(recorder).unwrap();
     let app = common::spawn().await;
     let today = cohorte::models::programme::today();

@@ -296,7 +296,7 @@ fn open(url: &str, pool_size: u32, waits: Waits) -> anyhow::Result<Pool> {
 /// Applies every pending embedded migration of the pool's dialect; returns how many ran.
 ///
 /// On PostgreSQL, two instances starting together would race on the same migration: the
-/// first takes a transaction-wide advisory lock that the second waits for, and the second
+/// first takes a session-level advisory lock that the second waits for, and the second
 /// then finds nothing pending.
 pub fn migrate(pool: &Pool) -> anyhow::Result<usize> {
     let mut conn = pool.get()?;

@@ -12,10 +12,14 @@ use crate::domain::invite::EventState;
 use crate::domain::programme::SessionKind;
 use crate::mail::ics::{CalendarPerson, Invite, Method, session_uid};
 use crate::mail::render::{BuildError, CalendarPart, Email, Renderer};
-use crate::models::association::Association;
-use crate::models::session::Session;
 
-/// What the emails say about the session.
+/// Stands, in a stored email, for the recipient's personal sign-in link
+/// (`{public_url}/connexion/lien/{token}`). The dispatcher replaces it with a link created
+/// at the moment of sending (`models::outbox::personalise`), so that no usable link ever
+/// rests in the database; the outbox preview shows the marker as it is.
+pub const SIGN_IN_LINK: &str = "[lien de connexion personnel]";
+
+/// What the emails say about the session (`models::session::Session::facts` builds it).
 #[derive(Clone, Debug)]
 pub struct SessionFacts {
     pub id: String,
@@ -36,29 +40,6 @@ pub struct SessionFacts {
 }
 
 impl SessionFacts {
-    pub fn from_session(
-        session: &Session,
-        cohort_name: &str,
-        associations: &[Association],
-    ) -> Self {
-        SessionFacts {
-            id: session.id.clone(),
-            kind: session.kind(),
-            association_name: session
-                .association_id
-                .as_ref()
-                .and_then(|id| associations.iter().find(|a| &a.id == id))
-                .map(|a| a.name.clone()),
-            cohort_name: cohort_name.to_string(),
-            starts_at: session.starts_at.and_utc(),
-            ends_at: session.ends_at.and_utc(),
-            location: session.location.clone(),
-            video_link: session.video_link.clone(),
-            agenda: session.agenda.clone(),
-            sequence: u32::try_from(session.sequence).unwrap_or(0),
-        }
-    }
-
     /// « 1re session collective — État des lieux », « Session de bilan individuel — Les
     /// Jardins partagés ».
     pub fn title(&self) -> String {
@@ -264,7 +245,7 @@ impl SessionEmail {
         }
         // A single-use sign-in link has no place in a calendar that keeps it for months:
         // the invite names the portal, where the participant signs in.
-        let space = if self.participant_url == crate::models::outbox::SIGN_IN_LINK {
+        let space = if self.participant_url == SIGN_IN_LINK {
             self.calendar_url
                 .as_deref()
                 .and_then(|u| u.split_once("/agenda/"))

@@ -282,7 +282,7 @@ pub fn sync_session(
     if start <= now {
         return Ok(synced);
     }
-    let facts = SessionFacts::from_session(session, &ctx.cohort.name, &ctx.associations);
+    let facts = session.facts(&ctx.cohort.name, &ctx.associations);
     let state = facts.state();
     // Who is expected at the session, by address (a deleted session's people still get
     // the cancellation as themselves).

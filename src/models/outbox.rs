@@ -208,11 +208,7 @@ impl MailContext {
     }
 }
 
-/// Stands, in a stored email, for the recipient's personal sign-in link
-/// (`{public_url}/connexion/lien/{token}`). The dispatcher replaces it with a link created
-/// at the moment of sending ([`personalise`]), so that no usable link ever rests in the
-/// database; the outbox preview shows the marker as it is.
-pub const SIGN_IN_LINK: &str = "[lien de connexion personnel]";
+pub use crate::mail::session::SIGN_IN_LINK;
 
 /// What an email gets at send time. A participant's: its sign-in link (a fresh single-use
 /// link replaces [`SIGN_IN_LINK`] in the text and HTML bodies) and the one-click

@@ -280,7 +280,7 @@ impl Facts {
     /// The session's facts for `person`'s convocation to `email`, with the SEQUENCE that
     /// address's calendar will take (`domain::invite::convocation_sequence`).
     fn convocation_facts(&self, session: &Session, email: &str, person: &str) -> SessionFacts {
-        let mut f = SessionFacts::from_session(session, &self.cohort.name, &self.associations);
+        let mut f = session.facts(&self.cohort.name, &self.associations);
         let address = email.trim().to_lowercase();
         let copies: Vec<&crate::domain::invite::Copy> = self
             .copies

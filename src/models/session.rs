@@ -51,6 +51,31 @@ pub struct Session {
 }
 
 impl Session {
+    /// What the emails say about this session (`mail::SessionFacts`): its kind, the
+    /// association of a bilan (among `associations`), its times, place and agenda.
+    pub fn facts(
+        &self,
+        cohort_name: &str,
+        associations: &[association::Association],
+    ) -> crate::mail::SessionFacts {
+        crate::mail::SessionFacts {
+            id: self.id.clone(),
+            kind: self.kind(),
+            association_name: self
+                .association_id
+                .as_ref()
+                .and_then(|id| associations.iter().find(|a| &a.id == id))
+                .map(|a| a.name.clone()),
+            cohort_name: cohort_name.to_string(),
+            starts_at: self.starts_at.and_utc(),
+            ends_at: self.ends_at.and_utc(),
+            location: self.location.clone(),
+            video_link: self.video_link.clone(),
+            agenda: self.agenda.clone(),
+            sequence: u32::try_from(self.sequence).unwrap_or(0),
+        }
+    }
+
     pub fn kind(&self) -> SessionKind {
         SessionKind::parse(&self.kind).unwrap_or(SessionKind::Introductive)
     }

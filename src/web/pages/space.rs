@@ -13,7 +13,6 @@ use serde_json::json;
 
 use crate::error::AppError;
 use crate::mail::ics::{self, Invite, Method, session_uid};
-use crate::mail::session::SessionFacts;
 use crate::models::feed::{self, Purpose};
 use crate::models::{association, cohort, session};
 use crate::web::AppState;
@@ -80,7 +79,7 @@ async fn calendar(
         .sessions
         .iter()
         .map(|s| {
-            let facts = SessionFacts::from_session(s, &seen.cohort.name, &seen.associations);
+            let facts = s.facts(&seen.cohort.name, &seen.associations);
             Invite {
                 uid: session_uid(&s.id),
                 sequence: facts.sequence,
