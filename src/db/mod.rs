@@ -88,6 +88,24 @@ macro_rules! on_backend {
     };
 }
 
+/// Loads a select's rows locked `FOR UPDATE SKIP LOCKED` on PostgreSQL: rows another
+/// transaction holds are passed over, not waited for, so that several instances sharing a
+/// queue each take a different part of it. SQLite has no row locks: the select runs as it
+/// is, and the caller runs it inside [`write_tx`], whose `BEGIN IMMEDIATE` already keeps
+/// every other writer out until it commits. Evaluates to a `QueryResult<Vec<_>>`.
+#[macro_export]
+macro_rules! load_skip_locked {
+    ($conn:expr, $query:expr) => {
+        match $conn {
+            $crate::db::Conn::Pg(c) => diesel::RunQueryDsl::load(
+                diesel::QueryDsl::skip_locked(diesel::QueryDsl::for_update($query)),
+                c,
+            ),
+            $crate::db::Conn::Sqlite(c) => diesel::RunQueryDsl::load($query, c),
+        }
+    };
+}
+
 /// How long a checkpoint after an erasure may wait for writers and readers: short, because
 /// a `TRUNCATE` checkpoint blocks new writers while it waits, so its wait adds to theirs
 /// (with 200 ms, the writes running through a purge of 980 cohorts had a p99 of 222 ms).
