@@ -336,6 +336,79 @@ pub fn migrate(pool: &Pool) -> anyhow::Result<usize> {
 
 /// PostgreSQL advisory lock keys (one namespace for the whole instance).
 const MIGRATION_LOCK: i64 = 0x436f_686f_7274_0001;
+const PLANNER_LOCK: i64 = 0x436f_686f_7274_0002;
+const PURGE_LOCK: i64 = 0x436f_686f_7274_0003;
+
+/// The background jobs that every dispatcher (each `cohorte serve`, each `cohorte
+/// dispatch`) runs, and that must run on one instance at a time ([`exclusive`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Job {
+    /// The planner's pass (`models::planner::plan`): two passes at once could each queue
+    /// what the other is queuing.
+    Planner,
+    /// The privacy purge (`models::privacy`): long, in many short transactions.
+    Purge,
+}
+
+impl Job {
+    fn key(self) -> i64 {
+        match self {
+            Job::Planner => PLANNER_LOCK,
+            Job::Purge => PURGE_LOCK,
+        }
+    }
+}
+
+/// Runs `f` if no other instance is running `job`, and returns what it gave; `None`, without
+/// running it, when another instance is (logged at debug: that instance does the work).
+///
+/// PostgreSQL: a session-level advisory lock (`pg_try_advisory_lock`, one key per job),
+/// taken without waiting and released when `f` returns, fails or panics; a process that dies
+/// holding it loses it with its connection. Session-level rather than transaction-level,
+/// because the jobs write in many short transactions of their own. SQLite: `f` runs at
+/// once; its one writer at a time already serialises the jobs' writes, and several
+/// processes on one SQLite file are not the shared set-up this guards.
+pub fn exclusive<T>(
+    conn: &mut Conn,
+    job: Job,
+    f: impl FnOnce(&mut Conn) -> Result<T, AppError>,
+) -> Result<Option<T>, AppError> {
+    use diesel::sql_types::{BigInt, Bool};
+    use diesel::{QueryableByName, RunQueryDsl};
+
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = Bool)]
+        locked: bool,
+    }
+
+    if Kind::of(conn) == Kind::Sqlite {
+        return f(conn).map(Some);
+    }
+    let got = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+        .bind::<BigInt, _>(job.key())
+        .get_result::<Locked>(conn)?
+        .locked;
+    if !got {
+        tracing::debug!(?job, "skipped: another instance is running this job");
+        return Ok(None);
+    }
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)));
+    // Whatever `f` did: a pooled connection outlives this use, and would keep the lock.
+    let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1) AS locked")
+        .bind::<BigInt, _>(job.key())
+        .get_result::<Locked>(conn);
+    match result {
+        Err(panic) => std::panic::resume_unwind(panic),
+        Ok(value) => {
+            let value = value?;
+            if !unlocked?.locked {
+                tracing::warn!(?job, "advisory lock not held any more when released");
+            }
+            Ok(Some(value))
+        }
+    }
+}
 
 /// Runs blocking database work off the async runtime, inside one pooled connection.
 ///
