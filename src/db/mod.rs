@@ -334,6 +334,23 @@ pub fn migrate(pool: &Pool) -> anyhow::Result<usize> {
     Ok(applied.len())
 }
 
+/// Locks the cohort's row until the end of the write transaction, so that the checks made
+/// on its enrolments (the cap) still hold at commit when several instances enrol at once.
+/// PostgreSQL: `SELECT … FOR UPDATE` (a second enrolment waits for the first to commit,
+/// then counts it). SQLite: nothing, `BEGIN IMMEDIATE` already serialises the writers.
+pub fn lock_cohort(conn: &mut Conn, id: &str) -> Result<(), AppError> {
+    use diesel::{QueryDsl, RunQueryDsl};
+    use schema::cohorts;
+    if let Conn::Pg(c) = conn {
+        cohorts::table
+            .find(id)
+            .select(cohorts::id)
+            .for_update()
+            .load::<String>(c)?;
+    }
+    Ok(())
+}
+
 /// PostgreSQL advisory lock keys (one namespace for the whole instance).
 const MIGRATION_LOCK: i64 = 0x436f_686f_7274_0001;
 const PLANNER_LOCK: i64 = 0x436f_686f_7274_0002;
