@@ -208,34 +208,42 @@ fn run() -> anyhow::Result<()> {
             let pool = cohorte::db::connect_with(&config.database, 1)?;
             let mut conn = pool.get()?;
             let started = std::time::Instant::now();
-            if months == 0 {
+            // Not while a dispatcher of another instance on the same PostgreSQL purges.
+            let purged = cohorte::db::exclusive(&mut conn, cohorte::db::Job::Purge, |conn| {
+                if months == 0 {
+                    println!(
+                        "Purge des cohortes désactivée (privacy.purge_after_months = 0) : aucune cohorte effacée."
+                    );
+                } else {
+                    let n = cohorte::models::privacy::purge_ended_cohorts(
+                        conn,
+                        months,
+                        chrono::Utc::now(),
+                    )?;
+                    println!(
+                        "Purge des données personnelles : {n} cohorte(s) terminée(s) depuis plus de {months} mois purgée(s)."
+                    );
+                }
+                if a_months == 0 {
+                    println!(
+                        "Suppression des candidatures désactivée (privacy.applications_purge_after_months = 0)."
+                    );
+                } else {
+                    let a = cohorte::models::privacy::purge_applications(
+                        conn,
+                        a_months,
+                        chrono::Utc::now(),
+                    )?;
+                    println!(
+                        "Candidatures non retenues supprimées ({a_months} mois après la clôture) : {a}."
+                    );
+                }
+                Ok(())
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if purged.is_none() {
                 println!(
-                    "Purge des cohortes désactivée (privacy.purge_after_months = 0) : aucune cohorte effacée."
-                );
-            } else {
-                let n = cohorte::models::privacy::purge_ended_cohorts(
-                    &mut conn,
-                    months,
-                    chrono::Utc::now(),
-                )
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-                println!(
-                    "Purge des données personnelles : {n} cohorte(s) terminée(s) depuis plus de {months} mois purgée(s)."
-                );
-            }
-            if a_months == 0 {
-                println!(
-                    "Suppression des candidatures désactivée (privacy.applications_purge_after_months = 0)."
-                );
-            } else {
-                let a = cohorte::models::privacy::purge_applications(
-                    &mut conn,
-                    a_months,
-                    chrono::Utc::now(),
-                )
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-                println!(
-                    "Candidatures non retenues supprimées ({a_months} mois après la clôture) : {a}."
+                    "Une autre instance purge en ce moment la même base : rien n'a été fait. Relancez la commande plus tard."
                 );
             }
             println!("Durée de la purge : {} ms.", started.elapsed().as_millis());

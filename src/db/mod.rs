@@ -89,6 +89,24 @@ macro_rules! on_backend {
     };
 }
 
+/// Loads a select's rows locked `FOR UPDATE SKIP LOCKED` on PostgreSQL: rows another
+/// transaction holds are passed over, not waited for, so that several instances sharing a
+/// queue each take a different part of it. SQLite has no row locks: the select runs as it
+/// is, and the caller runs it inside [`write_tx`], whose `BEGIN IMMEDIATE` already keeps
+/// every other writer out until it commits. Evaluates to a `QueryResult<Vec<_>>`.
+#[macro_export]
+macro_rules! load_skip_locked {
+    ($conn:expr, $query:expr) => {
+        match $conn {
+            $crate::db::Conn::Pg(c) => diesel::RunQueryDsl::load(
+                diesel::QueryDsl::skip_locked(diesel::QueryDsl::for_update($query)),
+                c,
+            ),
+            $crate::db::Conn::Sqlite(c) => diesel::RunQueryDsl::load($query, c),
+        }
+    };
+}
+
 /// How long a checkpoint after an erasure may wait for writers and readers: short, because
 /// a `TRUNCATE` checkpoint blocks new writers while it waits, so its wait adds to theirs
 /// (with 200 ms, the writes running through a purge of 980 cohorts had a p99 of 222 ms).
@@ -322,8 +340,98 @@ pub fn migrate(pool: &Pool) -> anyhow::Result<usize> {
     Ok(applied.len())
 }
 
+/// Locks the cohort's row until the end of the write transaction, so that the checks made
+/// on its enrolments (the cap) still hold at commit when several instances enrol at once.
+/// PostgreSQL: `SELECT … FOR UPDATE` (a second enrolment waits for the first to commit,
+/// then counts it). SQLite: nothing, `BEGIN IMMEDIATE` already serialises the writers.
+pub fn lock_cohort(conn: &mut Conn, id: &str) -> Result<(), AppError> {
+    use diesel::{QueryDsl, RunQueryDsl};
+    use schema::cohorts;
+    if let Conn::Pg(c) = conn {
+        cohorts::table
+            .find(id)
+            .select(cohorts::id)
+            .for_update()
+            .load::<String>(c)?;
+    }
+    Ok(())
+}
+
 /// PostgreSQL advisory lock keys (one namespace for the whole instance).
 const MIGRATION_LOCK: i64 = 0x436f_686f_7274_0001;
+const PLANNER_LOCK: i64 = 0x436f_686f_7274_0002;
+const PURGE_LOCK: i64 = 0x436f_686f_7274_0003;
+
+/// The background jobs that every dispatcher (each `cohorte serve`, each `cohorte
+/// dispatch`) runs, and that must run on one instance at a time ([`exclusive`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Job {
+    /// The planner's pass (`models::planner::plan`): two passes at once could each queue
+    /// what the other is queuing.
+    Planner,
+    /// The privacy purge (`models::privacy`): long, in many short transactions.
+    Purge,
+}
+
+impl Job {
+    fn key(self) -> i64 {
+        match self {
+            Job::Planner => PLANNER_LOCK,
+            Job::Purge => PURGE_LOCK,
+        }
+    }
+}
+
+/// Runs `f` if no other instance is running `job`, and returns what it gave; `None`, without
+/// running it, when another instance is (logged at debug: that instance does the work).
+///
+/// PostgreSQL: a session-level advisory lock (`pg_try_advisory_lock`, one key per job),
+/// taken without waiting and released when `f` returns, fails or panics; a process that dies
+/// holding it loses it with its connection. Session-level rather than transaction-level,
+/// because the jobs write in many short transactions of their own. SQLite: `f` runs at
+/// once; its one writer at a time already serialises the jobs' writes, and several
+/// processes on one SQLite file are not the shared set-up this guards.
+pub fn exclusive<T>(
+    conn: &mut Conn,
+    job: Job,
+    f: impl FnOnce(&mut Conn) -> Result<T, AppError>,
+) -> Result<Option<T>, AppError> {
+    use diesel::sql_types::{BigInt, Bool};
+    use diesel::{QueryableByName, RunQueryDsl};
+
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = Bool)]
+        locked: bool,
+    }
+
+    if Kind::of(conn) == Kind::Sqlite {
+        return f(conn).map(Some);
+    }
+    let got = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+        .bind::<BigInt, _>(job.key())
+        .get_result::<Locked>(conn)?
+        .locked;
+    if !got {
+        tracing::debug!(?job, "skipped: another instance is running this job");
+        return Ok(None);
+    }
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)));
+    // Whatever `f` did: a pooled connection outlives this use, and would keep the lock.
+    let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1) AS locked")
+        .bind::<BigInt, _>(job.key())
+        .get_result::<Locked>(conn);
+    match result {
+        Err(panic) => std::panic::resume_unwind(panic),
+        Ok(value) => {
+            let value = value?;
+            if !unlocked?.locked {
+                tracing::warn!(?job, "advisory lock not held any more when released");
+            }
+            Ok(Some(value))
+        }
+    }
+}
 
 /// Runs blocking database work off the async runtime, inside one pooled connection.
 ///

@@ -5,13 +5,20 @@
 //! 1. rows claimed more than [`LEASE`] ago and still `sending` go back to `scheduled`
 //!    (their dispatcher was killed mid-send);
 //! 2. drafts and scheduled rows whose deadline (`not_after`) has come become `missed`;
-//! 3. each due row is claimed by an UPDATE that only succeeds from `scheduled` **and while
-//!    its next attempt is due at the pass's `now`** (so two dispatchers, in threads or on
-//!    other machines, never both take it, and one holding a stale list of due ids cannot
-//!    send again a row the other has just put back after a failure), gets a fresh owner
-//!    token and its Message-ID stored *before* the send, is sent, and is marked `sent`,
-//!    retried after a back-off, `failed` or `missed`. Only the token's holder records the
-//!    outcome: a dispatcher that outlived its lease changes nothing.
+//! 3. the due rows are taken by batches ([`outbox::take_due`]): on PostgreSQL, where
+//!    several instances share the queue, each batch is selected `FOR UPDATE SKIP LOCKED`
+//!    and reserved under an owner token in one short transaction, so that dispatchers take
+//!    disjoint batches without waiting for each other; on SQLite the due ids are read.
+//!    Each row is then claimed, as its send begins, by an UPDATE that only succeeds from
+//!    `scheduled`, **while its next attempt is due at the pass's `now`** and, on
+//!    PostgreSQL, while the reservation is still this dispatcher's (so two dispatchers, in
+//!    threads or on other machines, never both take it, and one holding a stale list of
+//!    due ids cannot send again a row the other has just put back after a failure). The
+//!    claim stores the owner token and the Message-ID *before* the send; the row is sent,
+//!    and marked `sent`, retried after a back-off, `failed` or `missed`. Only the token's
+//!    holder records the outcome: a dispatcher that outlived its lease changes nothing.
+//!    Rows of a batch the pass did not reach (it was stopped) are given back at once; a
+//!    killed dispatcher's reservations lapse after [`RESERVATION`].
 //!
 //! The emails of a pass go over one SMTP connection ([`Transport::session`]: RSET between
 //! two, a new connection after a connection error, QUIT at the end of the pass). Each SMTP
@@ -30,7 +37,13 @@
 //! A dispatcher killed between the send and the mark leaves its row in `sending`; step 1
 //! sends it again with the same Message-ID (and counts it as an unknown outcome). That is
 //! the one possible duplicate, and mail clients that thread or deduplicate by Message-ID
-//! recognise it.
+//! recognise it. (The rows it had only reserved were never attempted: they are sent once,
+//! by whoever takes them after the reservation.)
+//!
+//! Every dispatcher runs the hooks' planning at the start of its pass; on PostgreSQL the
+//! planner's pass and the privacy purge each run on one instance at a time, under an
+//! advisory lock (`db::exclusive`): an instance that finds it taken skips that job for
+//! this pass.
 //!
 //! Everything here blocks (diesel, lettre's blocking SMTP): it runs on its own thread
 //! under `cohorte serve`, or in the foreground under `cohorte dispatch`.
@@ -58,8 +71,15 @@ pub const LEASE: chrono::Duration = chrono::Duration::minutes(40);
 /// The pause between two passes under `cohorte serve` and `cohorte dispatch`.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 
-/// How many due rows one query fetches; the pass goes on until none is due.
+/// How many due rows one query fetches (and, on PostgreSQL, reserves); the pass goes on
+/// until none is due.
 const BATCH: i64 = 50;
+
+/// How long the rows a dispatcher reserved on PostgreSQL and has not begun sending stay
+/// its own ([`outbox::take_due`]). Short, because it is how long another dispatcher waits
+/// for them when their owner died; taking over a live owner's rows costs nothing but its
+/// failed claims (so a dispatcher held up by a slow server shares out its batch).
+pub const RESERVATION: chrono::Duration = chrono::Duration::minutes(1);
 
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -191,32 +211,69 @@ impl Dispatcher {
         stats: &mut Stats,
     ) -> Result<(), AppError> {
         loop {
-            let due = outbox::due_ids(conn, now, BATCH)?;
-            if due.is_empty() {
+            // Reservations are about processes, so they run on the wall clock.
+            let reserved_before = (Utc::now() - self.reservation()).naive_utc();
+            let batch = outbox::take_due(conn, now, BATCH, reserved_before)?;
+            if batch.ids.is_empty() {
                 return Ok(());
             }
-            for id in due {
-                if self
-                    .stop
-                    .as_ref()
-                    .is_some_and(|s| s.load(Ordering::Relaxed))
-                {
-                    // Shutting down: the rest stays due for the next pass.
-                    return Ok(());
-                }
-                let Some(row) =
-                    outbox::claim(conn, &id, now, || crate::mail::new_message_id(&self.from))?
-                else {
-                    continue; // another dispatcher took it, or it is no longer due
-                };
-                match self.attempt(conn, session, &row, now)? {
-                    Next::Sent => stats.sent += 1,
-                    Next::Retry { .. } => stats.retried += 1,
-                    Next::Failed(_) => stats.failed += 1,
-                    Next::Missed => stats.missed += 1,
+            let went_on = self.send_batch(conn, session, &batch, now, stats);
+            if let Some(token) = &batch.token {
+                // What this pass did not reach is free for the others at once.
+                match outbox::unreserve(conn, token) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(rows = n, "outbox rows not reached given back"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "outbox rows not reached left reserved")
+                    }
                 }
             }
+            if !went_on? {
+                return Ok(());
+            }
         }
+    }
+
+    /// Claims and sends the rows of one batch; false when the pass was stopped.
+    fn send_batch(
+        &self,
+        conn: &mut crate::db::Conn,
+        session: &mut Session<'_>,
+        batch: &outbox::Batch,
+        now: DateTime<Utc>,
+        stats: &mut Stats,
+    ) -> Result<bool, AppError> {
+        for id in &batch.ids {
+            if self
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Relaxed))
+            {
+                // Shutting down: the rest stays due for the next pass.
+                return Ok(false);
+            }
+            let message_id = || crate::mail::new_message_id(&self.from);
+            let claimed = match &batch.token {
+                Some(token) => outbox::claim_reserved(conn, id, token, now, message_id)?,
+                None => outbox::claim(conn, id, now, message_id)?,
+            };
+            let Some(row) = claimed else {
+                continue; // another dispatcher took it, or it is no longer due
+            };
+            match self.attempt(conn, session, &row, now)? {
+                Next::Sent => stats.sent += 1,
+                Next::Retry { .. } => stats.retried += 1,
+                Next::Failed(_) => stats.failed += 1,
+                Next::Missed => stats.missed += 1,
+            }
+        }
+        Ok(true)
+    }
+
+    /// How long the rows a pass reserved ([`outbox::take_due`]) stay its own: a minute, or
+    /// the lease if shorter.
+    fn reservation(&self) -> chrono::Duration {
+        self.lease.min(RESERVATION)
     }
 
     /// Sends one claimed row (or marks it missed) and records the outcome.

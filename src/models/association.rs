@@ -277,6 +277,7 @@ pub fn enrol_holding(
     alsace_moselle: bool,
 ) -> Result<Association, AppError> {
     write_tx(conn, |conn| {
+        crate::db::lock_cohort(conn, cohort_id)?;
         let cohort = cohort::get(conn, cohort_id)?;
         let enrolled = cohort::places_taken(conn, cohort_id, holding)?;
         rules::check_cap(enrolled as usize, cohort.association_cap.max(0) as usize).map_err(

@@ -3,10 +3,12 @@
 //! An email is queued with [`enqueue`] inside the transaction of the change that causes it,
 //! so that the change and its email are committed together or not at all; its dedup key
 //! (kind, item, recipient, revision) makes queuing the same email twice a no-op. The
-//! dispatcher (`mail::dispatch`) then claims due rows one at a time ([`claim`]: only while
-//! due at its pass's instant, under a fresh owner token) and records each attempt
-//! ([`record`]: only by the token's holder) with the functions under « Dispatcher ». The chargé·e de mission acts on rows
-//! with [`release`], [`hold`], [`cancel`] and [`resend`].
+//! dispatcher (`mail::dispatch`) then takes due rows by batches ([`take_due`]: on
+//! PostgreSQL selected `FOR UPDATE SKIP LOCKED` and reserved under an owner token), claims
+//! each as its send begins ([`claim`], [`claim_reserved`]: only while due at its pass's
+//! instant, under the owner token) and records each attempt ([`record`]: only by the
+//! token's holder) with the functions under « Dispatcher ». The chargé·e de mission acts
+//! on rows with [`release`], [`hold`], [`cancel`] and [`resend`].
 //!
 //! The rendered bodies (text, HTML, invitation) live in `outbox_bodies`, one row per email,
 //! so that the scans of the outbox (the dispatcher's due rows, the « Envois » page, the
@@ -21,7 +23,8 @@
 //! Two clocks, on purpose. `next_attempt_at`, `sent_at` and the deadlines follow the `now`
 //! the dispatcher is given (which `cohorte dispatch --now` can replay); `updated_at` is
 //! always the wall clock, and for a row in `sending` it is the moment it was claimed, which
-//! is what tells a dispatcher that died mid-send from one still at work.
+//! is what tells a dispatcher that died mid-send from one still at work (for a row
+//! reserved on PostgreSQL, the moment it was reserved).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -1371,6 +1374,97 @@ pub fn due_ids(conn: &mut Conn, at: DateTime<Utc>, limit: i64) -> Result<Vec<Str
         .load(conn)?)
 }
 
+/// The due rows one dispatcher takes at a time ([`take_due`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// PostgreSQL: the owner token the rows are reserved under, which [`claim_reserved`]
+    /// requires. SQLite: none, each row is claimed by [`claim`] as it comes.
+    pub token: Option<String>,
+    /// The longest waiting first.
+    pub ids: Vec<String>,
+}
+
+/// Up to `limit` scheduled emails due at `at` (the pass's `now`), for one dispatcher.
+///
+/// PostgreSQL, where several instances send from one queue: in one short transaction, the
+/// due rows that no other dispatcher holds are selected `FOR UPDATE SKIP LOCKED` (rows
+/// another dispatcher is taking at that moment are passed over, not waited for), then a
+/// conditional update stamps them with a fresh owner token and the wall clock in
+/// `updated_at`: they are reserved, still `scheduled`, until [`claim_reserved`] moves each
+/// to `sending` as its send begins, or [`unreserve`] gives back those the pass did not
+/// reach. A reservation made before `reserved_before` (wall clock) no longer holds: its
+/// dispatcher died or fell behind, and the row is taken again (its late owner's claim then
+/// fails on the token). So the rows a killed dispatcher had reserved wait for that delay,
+/// and only the one it was sending waits for the lease ([`recover_stuck`]).
+///
+/// SQLite: the due ids, read without a lock (a pass with nothing due takes no write lock);
+/// its one writer at a time serialises the conditional claims of [`claim`].
+pub fn take_due(
+    conn: &mut Conn,
+    at: DateTime<Utc>,
+    limit: i64,
+    reserved_before: NaiveDateTime,
+) -> Result<Batch, AppError> {
+    if crate::db::Kind::of(conn) == crate::db::Kind::Sqlite {
+        return Ok(Batch {
+            token: None,
+            ids: due_ids(conn, at, limit)?,
+        });
+    }
+    let free = || {
+        outbox_emails::table
+            .filter(outbox_emails::status.eq(Status::Scheduled.as_str()))
+            .filter(outbox_emails::next_attempt_at.le(at.naive_utc()))
+            .filter(
+                outbox_emails::claim_token
+                    .is_null()
+                    .or(outbox_emails::updated_at.lt(reserved_before)),
+            )
+    };
+    let token = new_id();
+    let ids = write_tx(conn, |conn| {
+        let ids: Vec<String> = crate::load_skip_locked!(
+            &mut *conn,
+            free()
+                .order((
+                    outbox_emails::next_attempt_at.asc(),
+                    outbox_emails::created_at.asc(),
+                ))
+                .select(outbox_emails::id)
+                .limit(limit)
+        )?;
+        if ids.is_empty() {
+            return Ok(ids);
+        }
+        // The rows are locked until the commit: the conditions hold for every one of them.
+        let reserved = diesel::update(free().filter(outbox_emails::id.eq_any(&ids)))
+            .set((
+                outbox_emails::claim_token.eq(Some(&token)),
+                outbox_emails::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        debug_assert_eq!(reserved, ids.len());
+        Ok(ids)
+    })?;
+    Ok(Batch {
+        token: Some(token),
+        ids,
+    })
+}
+
+/// Gives back the rows still reserved under `token` ([`take_due`]) that the pass did not
+/// claim (it stopped, or failed): the other dispatchers may take them at once instead of
+/// after the reservation. Returns how many.
+pub fn unreserve(conn: &mut Conn, token: &str) -> Result<usize, AppError> {
+    Ok(diesel::update(
+        outbox_emails::table
+            .filter(outbox_emails::status.eq(Status::Scheduled.as_str()))
+            .filter(outbox_emails::claim_token.eq(token)),
+    )
+    .set(outbox_emails::claim_token.eq(None::<String>))
+    .execute(conn)?)
+}
+
 /// Claims for sending a scheduled email whose next attempt is due at `at` (the pass's
 /// `now`): `None` when another dispatcher was first, or it is no longer scheduled, or it
 /// was rescheduled after a failed attempt meanwhile (a dispatcher holding a list of due ids
@@ -1384,20 +1478,40 @@ pub fn claim(
     at: DateTime<Utc>,
     message_id: impl FnOnce() -> String,
 ) -> Result<Option<OutboxEmail>, AppError> {
+    claim_as(conn, id, at, &new_id(), false, message_id)
+}
+
+/// [`claim`] for a row [`take_due`] reserved under `token`, which it keeps as the owner
+/// token: `None` as well when the reservation was taken over meanwhile.
+pub fn claim_reserved(
+    conn: &mut Conn,
+    id: &str,
+    token: &str,
+    at: DateTime<Utc>,
+    message_id: impl FnOnce() -> String,
+) -> Result<Option<OutboxEmail>, AppError> {
+    claim_as(conn, id, at, token, true, message_id)
+}
+
+fn claim_as(
+    conn: &mut Conn,
+    id: &str,
+    at: DateTime<Utc>,
+    token: &str,
+    reserved: bool,
+    message_id: impl FnOnce() -> String,
+) -> Result<Option<OutboxEmail>, AppError> {
     use diesel::dsl::sql;
     use diesel::sql_types::{Nullable, Text, Timestamp};
-    let token = new_id();
     write_tx(conn, |conn| {
+        let due = outbox_emails::table
+            .find(id)
+            .filter(outbox_emails::status.eq(Status::Scheduled.as_str()))
+            .filter(outbox_emails::next_attempt_at.le(at.naive_utc()));
         // One statement: plain SQL-92 COALESCE keeps what an earlier attempt stored.
-        let claimed = diesel::update(
-            outbox_emails::table
-                .find(id)
-                .filter(outbox_emails::status.eq(Status::Scheduled.as_str()))
-                .filter(outbox_emails::next_attempt_at.le(at.naive_utc())),
-        )
-        .set((
+        let claim = (
             outbox_emails::status.eq(Status::Sending.as_str()),
-            outbox_emails::claim_token.eq(Some(&token)),
+            outbox_emails::claim_token.eq(Some(token)),
             outbox_emails::message_id.eq(sql::<Nullable<Text>>("COALESCE(message_id, ")
                 .bind::<Text, _>(message_id())
                 .sql(")")),
@@ -1405,8 +1519,14 @@ pub fn claim(
                 "COALESCE(first_due_at, next_attempt_at)",
             )),
             outbox_emails::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
+        );
+        let claimed = if reserved {
+            diesel::update(due.filter(outbox_emails::claim_token.eq(token)))
+                .set(claim)
+                .execute(conn)?
+        } else {
+            diesel::update(due).set(claim).execute(conn)?
+        };
         if claimed != 1 {
             return Ok(None);
         }

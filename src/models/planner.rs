@@ -185,8 +185,12 @@ pub fn for_dispatcher(mail: MailContext) -> crate::mail::dispatch::Planner {
 struct Hooks(MailContext);
 
 impl crate::mail::dispatch::Hooks for Hooks {
+    /// One instance at a time plans (`db::exclusive`); the others skip it for this pass.
     fn plan(&self, conn: &mut Conn, now: DateTime<Utc>) -> Result<usize, AppError> {
-        plan(conn, &self.0, now)
+        let planned = crate::db::exclusive(conn, crate::db::Job::Planner, |conn| {
+            plan(conn, &self.0, now)
+        })?;
+        Ok(planned.unwrap_or(0))
     }
 
     fn personalise(

@@ -1272,11 +1272,18 @@ impl WithPurge {
 impl crate::mail::dispatch::Hooks for WithPurge {
     fn plan(&self, conn: &mut Conn, now: DateTime<Utc>) -> Result<usize, AppError> {
         if (self.months > 0 || self.applications_months > 0) && self.due(now) {
-            if let Err(e) = purge_ended_cohorts(conn, self.months, now) {
+            // One instance at a time purges; the others skip it for this hour.
+            let purged = crate::db::exclusive(conn, crate::db::Job::Purge, |conn| {
+                if let Err(e) = purge_ended_cohorts(conn, self.months, now) {
+                    tracing::error!(error = %e, "purge of personal data failed");
+                }
+                if let Err(e) = purge_applications(conn, self.applications_months, now) {
+                    tracing::error!(error = %e, "purge of applications failed");
+                }
+                Ok(())
+            });
+            if let Err(e) = purged {
                 tracing::error!(error = %e, "purge of personal data failed");
-            }
-            if let Err(e) = purge_applications(conn, self.applications_months, now) {
-                tracing::error!(error = %e, "purge of applications failed");
             }
         }
         self.inner.plan(conn, now)
