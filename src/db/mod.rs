@@ -8,8 +8,10 @@
 
 pub mod schema;
 mod stamp;
+mod tx;
 
 pub use stamp::{MaybeStamp, Stamp};
+pub use tx::{Author, Clock, Tx, if_not_busy, set_read_only, write, write_tx, write_with};
 
 use std::path::Path;
 use std::time::Duration;
@@ -191,11 +193,21 @@ pub fn migrate(pool: &Pool) -> anyhow::Result<usize> {
     Ok(applied.len())
 }
 
-/// Runs blocking database work off the async runtime, inside one pooled connection.
-///
-/// Work that gave up waiting for the database ([`AppError::Busy`]) is logged here with how
-/// long it waited; the request's span (`web::RequestSpan`) names the route.
+/// The read entry: runs blocking database work off the async runtime, on one pooled
+/// connection that cannot write (`checkout`). Changes go through the write entry
+/// ([`write`], [`write_with`]), which alone hands out a [`Tx`].
 pub async fn run<F, T>(pool: &Pool, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut Conn) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    blocking(pool, f).await
+}
+
+/// Runs `f` off the async runtime on a checked-out connection. Work that gave up waiting
+/// for the database ([`AppError::Busy`]) is logged here with how long it waited; the
+/// request's span (`web::RequestSpan`) names the route.
+async fn blocking<F, T>(pool: &Pool, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut Conn) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
@@ -225,11 +237,12 @@ pub fn ping(conn: &mut Conn) -> Result<(), AppError> {
     Ok(())
 }
 
-/// A pooled connection; none free within the pool's wait is [`AppError::Busy`].
+/// A pooled connection, for reading: it refuses writes outside the write entry
+/// ([`set_read_only`]). None free within the pool's wait is [`AppError::Busy`].
 pub fn checkout(
     pool: &Pool,
 ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<Conn>>, AppError> {
-    pool.get().map_err(|e| {
+    let conn = pool.get().map_err(|e| {
         // r2d2's only error is the timeout; it carries the last connection error, if any.
         let message = e.to_string();
         if message == "timed out waiting for connection" || message.contains("database is locked") {
@@ -237,7 +250,8 @@ pub fn checkout(
         } else {
             AppError::Internal(anyhow::anyhow!("database pool: {message}"))
         }
-    })
+    })?;
+    Ok(conn)
 }
 
 /// Whether SQLite gave up waiting for a lock another connection holds (`SQLITE_BUSY`, and
@@ -258,7 +272,7 @@ pub fn is_busy(e: &diesel::result::Error) -> bool {
 
 /// Runs `f` with the connection's busy timeout set to `ms`, then puts the previous one back
 /// (a pooled connection outlives this use).
-fn with_busy_timeout<T>(
+pub(crate) fn with_busy_timeout<T>(
     conn: &mut Conn,
     ms: u32,
     f: impl FnOnce(&mut Conn) -> T,
@@ -279,44 +293,8 @@ fn with_busy_timeout<T>(
     Ok(result)
 }
 
-/// A small write that may be skipped (a session's « last seen », a token's « last used »):
-/// done at once if the write lock is free, else skipped without waiting — `Ok(None)` — so
-/// that a reader is never held up, nor refused, behind another connection's write.
-pub fn if_not_busy<T>(
-    conn: &mut Conn,
-    f: impl FnOnce(&mut Conn) -> Result<T, AppError>,
-) -> Result<Option<T>, AppError> {
-    if in_transaction(conn) {
-        // Inside a write transaction the lock is held already.
-        return f(conn).map(Some);
-    }
-    match with_busy_timeout(conn, 0, f)? {
-        Ok(value) => Ok(Some(value)),
-        Err(AppError::Busy) => {
-            tracing::debug!("optional write skipped: the database is busy");
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// A write transaction that serialises writers, so that checks made inside it (the
-/// cohort's cap, a version number) still hold at commit. SQLite: `BEGIN IMMEDIATE`.
-pub fn write_tx<T, F>(conn: &mut Conn, f: F) -> Result<T, AppError>
-where
-    F: FnOnce(&mut Conn) -> Result<T, AppError>,
-{
-    use diesel::Connection;
-    if in_transaction(conn) {
-        // Already inside a write transaction (e.g. the demo loader): a savepoint.
-        conn.transaction(f)
-    } else {
-        conn.immediate_transaction(f)
-    }
-}
-
 /// Whether a transaction is open on the connection.
-fn in_transaction(conn: &mut Conn) -> bool {
+pub(crate) fn in_transaction(conn: &mut Conn) -> bool {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     AnsiTransactionManager::transaction_manager_status_mut(conn)
         .transaction_depth()

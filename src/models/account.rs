@@ -564,9 +564,9 @@ pub fn session_principal(
     };
     if expires <= at || last_seen + lifetimes.idle <= at {
         // Refused either way: the row itself can wait for a calmer moment.
-        crate::db::if_not_busy(conn, |conn| {
+        crate::db::if_not_busy(conn, at.and_utc(), |tx| {
             diesel::delete(auth_sessions::table.find(&hash))
-                .execute(conn)
+                .execute(tx.conn())
                 .map_err(AppError::from)
         })?;
         return Ok(None);
@@ -575,10 +575,10 @@ pub fn session_principal(
     // Skipped while another connection writes (a reader never waits for the write lock):
     // a later request slides it.
     if at - last_seen > Duration::seconds(60) {
-        crate::db::if_not_busy(conn, |conn| {
+        crate::db::if_not_busy(conn, at.and_utc(), |tx| {
             diesel::update(auth_sessions::table.find(&hash))
                 .set(auth_sessions::last_seen_at.eq(at))
-                .execute(conn)
+                .execute(tx.conn())
                 .map_err(AppError::from)
         })?;
     }
@@ -870,10 +870,10 @@ pub fn api_token_user(
     };
     if last_used.is_none_or(|t| at - t > Duration::seconds(60)) {
         // As a session's « last seen »: skipped rather than waited for while busy.
-        crate::db::if_not_busy(conn, |conn| {
+        crate::db::if_not_busy(conn, at.and_utc(), |tx| {
             diesel::update(api_tokens::table.find(&id))
                 .set(api_tokens::last_used_at.eq(Some(at)))
-                .execute(conn)
+                .execute(tx.conn())
                 .map_err(AppError::from)
         })?;
     }

@@ -18,22 +18,7 @@ use crate::domain::fr;
 use crate::error::AppError;
 use crate::models::input::{new_id, now};
 
-/// Who makes the changes of the current write transaction.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Author {
-    /// As shown: « Claire Martin (chargé·e de mission) ».
-    pub label: String,
-    pub user_id: Option<String>,
-}
-
-impl Author {
-    pub fn system() -> Self {
-        Author {
-            label: "Système".to_string(),
-            user_id: None,
-        }
-    }
-}
+pub use crate::db::Author;
 
 thread_local! {
     static AUTHOR: RefCell<Option<Author>> = const { RefCell::new(None) };

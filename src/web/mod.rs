@@ -27,6 +27,9 @@ pub struct AppState {
     pub templates: Arc<Handlebars<'static>>,
     /// What the emails a change causes are built with.
     pub mail: crate::models::outbox::MailContext,
+    /// The one clock: every write transaction's instant (`db::Tx::now`) and the pages'
+    /// « now ». The wall clock, unless a test sets it.
+    pub clock: crate::db::Clock,
 }
 
 impl AppState {
@@ -38,6 +41,7 @@ impl AppState {
             config: Arc::new(config),
             templates,
             mail,
+            clock: crate::db::Clock::system(),
         })
     }
 
