@@ -11,7 +11,7 @@ mod stamp;
 mod tx;
 
 pub use stamp::{MaybeStamp, Stamp};
-pub use tx::{Author, Clock, Tx, if_not_busy, set_read_only, write, write_tx, write_with};
+pub use tx::{Author, Clock, Tx, if_not_busy, set_read_only, side_write, write, write_with};
 
 use std::path::Path;
 use std::time::Duration;

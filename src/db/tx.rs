@@ -199,40 +199,39 @@ where
     super::blocking(pool, move |conn| write_with(conn, author, clock.now(), f)).await
 }
 
+/// A write a read path needs done (a secret created on first use): a write entry of its
+/// own under [`Author::system`] — or, on a connection a [`Tx`] lent to a read function,
+/// part of that transaction, whose lock is held already.
+pub fn side_write<T>(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+    f: impl FnOnce(&mut Tx<'_>) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    if super::in_transaction(conn) {
+        return f(&mut Tx::new(conn, Author::system(), now));
+    }
+    write_with(conn, Author::system(), now, f)
+}
+
 /// A small write that may be skipped (a session's « last seen », a token's « last used »):
-/// a write entry of its own, under [`Author::system`], done at once if the write lock is
-/// free, else skipped without waiting — `Ok(None)` — so that a reader is never held up, nor
-/// refused, behind another connection's write.
+/// a [`side_write`] done at once if the write lock is free, else skipped without waiting —
+/// `Ok(None)` — so that a reader is never held up, nor refused, behind another
+/// connection's write.
 pub fn if_not_busy<T>(
     conn: &mut Conn,
     now: DateTime<Utc>,
     f: impl FnOnce(&mut Tx<'_>) -> Result<T, AppError>,
 ) -> Result<Option<T>, AppError> {
     if super::in_transaction(conn) {
-        // Reached from a read function given a write transaction's connection: the lock is
-        // held already, and the write belongs to that transaction.
-        return f(&mut Tx::new(conn, Author::system(), now)).map(Some);
+        return side_write(conn, now, f).map(Some);
     }
-    match super::with_busy_timeout(conn, 0, |conn| write_with(conn, Author::system(), now, f))? {
+    match super::with_busy_timeout(conn, 0, |conn| side_write(conn, now, f))? {
         Ok(value) => Ok(Some(value)),
         Err(AppError::Busy) => {
             tracing::debug!("optional write skipped: the database is busy");
             Ok(None)
         }
         Err(e) => Err(e),
-    }
-}
-
-/// Transitional: the former write transaction on a bare connection (removed once every
-/// model function takes a [`Tx`]).
-pub fn write_tx<T, F>(conn: &mut Conn, f: F) -> Result<T, AppError>
-where
-    F: FnOnce(&mut Conn) -> Result<T, AppError>,
-{
-    if super::in_transaction(conn) {
-        conn.transaction(f)
-    } else {
-        conn.immediate_transaction(f)
     }
 }
 

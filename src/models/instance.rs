@@ -8,30 +8,29 @@
 
 use diesel::prelude::*;
 
-use crate::db::Conn;
 use crate::db::schema::instance_secrets;
+use crate::db::{Conn, Tx};
 use crate::error::AppError;
-use crate::models::input::now;
 
 /// The row holding the address recorded by `serve`.
 const PUBLIC_URL: &str = "public_url";
 
 /// Records `url` (without a trailing slash) as the instance's public address.
-pub fn record_public_url(conn: &mut Conn, url: &str) -> Result<(), AppError> {
+pub fn record_public_url(tx: &mut Tx, url: &str) -> Result<(), AppError> {
     let url = url.trim().trim_end_matches('/');
     diesel::insert_into(instance_secrets::table)
         .values((
             instance_secrets::name.eq(PUBLIC_URL),
             instance_secrets::value.eq(url),
-            instance_secrets::created_at.eq(now()),
+            instance_secrets::created_at.eq(tx.now_naive()),
         ))
         .on_conflict(instance_secrets::name)
         .do_update()
         .set((
             instance_secrets::value.eq(url),
-            instance_secrets::created_at.eq(now()),
+            instance_secrets::created_at.eq(tx.now_naive()),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     Ok(())
 }
 
@@ -63,7 +62,7 @@ pub fn public_url(conn: &mut Conn, configured: &str) -> Result<String, AppError>
 /// commands run later. Also returns whether it stands in for a wildcard `bind` (then only
 /// this machine can follow the links: the caller says to set `server.public_url`).
 pub fn record_at_start(
-    conn: &mut Conn,
+    tx: &mut Tx,
     configured: &str,
     bind: &str,
 ) -> Result<(String, bool), AppError> {
@@ -74,7 +73,7 @@ pub fn record_at_start(
     } else {
         (configured.to_string(), false)
     };
-    record_public_url(conn, &url)?;
+    record_public_url(tx, &url)?;
     Ok((url, stand_in))
 }
 

@@ -329,10 +329,10 @@ async fn transition(
     state: &AppState,
     id: String,
     place: &Place,
-    f: fn(&mut crate::db::Conn, &str) -> Result<OutboxEmail, AppError>,
+    f: fn(&mut crate::db::Tx<'_>, &str) -> Result<OutboxEmail, AppError>,
     notice: &str,
 ) -> PageResult {
-    let e = crate::db::run(&state.pool, move |c| f(c, &id)).await?;
+    let e = state.write(move |c| f(c, &id)).await?;
     Ok(redirect(&back(&e, place), Some(notice)))
 }
 
@@ -375,7 +375,9 @@ async fn release_all(
                     .into(),
         })?;
     let cid = id.clone();
-    crate::db::run(&state.pool, move |c| outbox::release_all(c, &cid, shown_at)).await?;
+    state
+        .write(move |c| outbox::release_all(c, &cid, shown_at))
+        .await?;
     Ok(redirect(
         &format!("/cohortes/{id}/envois"),
         Some("envois_valides"),

@@ -194,9 +194,9 @@ async fn link_sign_in(
         Credential::Cookie(c) => Some(c),
         _ => None,
     };
-    let outcome = crate::db::run(&state.pool, move |c| {
-        crate::db::write_tx(c, |c| {
-            let at = now();
+    let outcome = state
+        .write(move |c| {
+            let at = c.now_naive();
             let target = match account::consume_link(c, LinkPurpose::ParticipantSignIn, &token, at)?
             {
                 Ok(t) => t,
@@ -219,8 +219,7 @@ async fn link_sign_in(
                 at,
             )?))
         })
-    })
-    .await?;
+        .await?;
     match outcome {
         Err(refusal) => refused(&state, refusal),
         Ok(session) => Ok(private(
