@@ -413,7 +413,7 @@ fn landmarks(
             participant_id: Some(person.id.clone()),
         },
         chrono::Duration::days(365),
-        crate::models::input::now(),
+        tx.now_naive(),
     )?;
     Ok(Built {
         dlas: 0,

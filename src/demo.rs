@@ -772,7 +772,7 @@ pub fn accounts(
                 participant_id: Some(p.id.clone()),
             },
             chrono::Duration::days(link_days.max(1) as i64),
-            crate::models::input::now(),
+            tx.now_naive(),
         )?;
         out.push(DemoAccount {
             role: "Participant·e",

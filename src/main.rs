@@ -322,7 +322,7 @@ fn run() -> anyhow::Result<()> {
             resolve_public_url(&mut config)?;
             let pool = cohorte::db::connect_with(&config.database, 1)?;
             let mut conn = pool.get()?;
-            let today = cohorte::models::programme::today();
+            let today = cohorte::models::programme::today(clock.now());
             let mail = cohorte::models::outbox::MailContext::new(
                 &config,
                 std::sync::Arc::new(cohorte::templates::build(&config.templates.dir)?),

@@ -214,7 +214,7 @@ impl Dispatcher {
                     return Ok(());
                 }
                 let Some(row) = write_with(conn, Author::system(), now, |tx| {
-                    outbox::claim(tx, &id, now, || crate::mail::new_message_id(&self.from))
+                    outbox::claim(tx, &id, || crate::mail::new_message_id(&self.from))
                 })?
                 else {
                     continue; // another dispatcher took it, or it is no longer due
@@ -246,7 +246,7 @@ impl Dispatcher {
                 detail: row.last_error_detail.as_deref(),
             };
             write_with(conn, Author::system(), now, |tx| {
-                outbox::record(tx, row, &missed, now)
+                outbox::record(tx, row, &missed)
             })?;
             return Ok(Next::Missed);
         }
@@ -286,7 +286,7 @@ impl Dispatcher {
             detail: detail.as_deref(),
         };
         if !write_with(conn, Author::system(), now, |tx| {
-            outbox::record(tx, row, &outcome, now)
+            outbox::record(tx, row, &outcome)
         })? {
             tracing::warn!(id = %row.id, "outbox row taken over while it was being sent: its outcome is not recorded");
         }

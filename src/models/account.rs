@@ -422,8 +422,8 @@ pub fn sign_in(
     password: &str,
     address: &str,
     throttle: Throttle,
-    at: NaiveDateTime,
 ) -> Result<SignIn, AppError> {
+    let at = tx.now_naive();
     let email = normalise_email(email);
     let since = at - throttle.window;
     diesel::delete(sign_in_failures::table.filter(sign_in_failures::at.lt(since)))

@@ -246,8 +246,8 @@ pub fn save(
     mail: &MailContext,
     cohort_id: &str,
     input: &CallInput,
-    at: DateTime<Utc>,
 ) -> Result<Call, AppError> {
+    let at = tx.now();
     cohort::get(tx, cohort_id)?;
     let before = for_cohort(tx, cohort_id)?;
     let mut c = Check::new();
@@ -730,8 +730,8 @@ pub fn submit(
     input: &ApplicationInput,
     client: &str,
     limits: Limits,
-    at: DateTime<Utc>,
 ) -> Result<Submitted, AppError> {
+    let at = tx.now();
     let open = by_token(tx, token)?.ok_or_else(revoked)?;
     if !rules::is_open(open.call.closes_on, at) {
         return Err(closed());
@@ -932,12 +932,8 @@ fn own_or_gone(conn: &mut Conn, secret: &str, at: DateTime<Utc>) -> Result<Own, 
 
 /// The applicant's change from the private link (version checked), audited. No new
 /// acknowledgement is sent.
-pub fn edit(
-    tx: &mut Tx,
-    secret: &str,
-    input: &ApplicationInput,
-    at: DateTime<Utc>,
-) -> Result<Application, AppError> {
+pub fn edit(tx: &mut Tx, secret: &str, input: &ApplicationInput) -> Result<Application, AppError> {
+    let at = tx.now();
     let own = own_or_gone(tx, secret, at)?;
     let before = own.application;
     let v = check(input)?;
@@ -962,12 +958,8 @@ pub fn edit(
 
 /// The applicant withdraws from the private link: status `desistee`, audited, and a
 /// confirmation to both addresses.
-pub fn withdraw(
-    tx: &mut Tx,
-    mail: &MailContext,
-    secret: &str,
-    at: DateTime<Utc>,
-) -> Result<Application, AppError> {
+pub fn withdraw(tx: &mut Tx, mail: &MailContext, secret: &str) -> Result<Application, AppError> {
+    let at = tx.now();
     let own = own_or_gone(tx, secret, at)?;
     let before = own.application.clone();
     diesel::update(applications::table.find(&before.id))

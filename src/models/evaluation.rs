@@ -255,8 +255,8 @@ pub fn save_followup(
     m: &Member,
     input: &FollowupInput,
     config: crate::config::EvaluationConfig,
-    at_now: DateTime<Utc>,
 ) -> Result<Evaluation, AppError> {
+    let at_now = tx.now();
     check_open(tx, &m.cohort_id)?;
     let plan = followup_plan(tx, &m.cohort_id, &m.association_id, config)?;
     if !followup_open(plan.as_ref(), at_now) {

@@ -1380,9 +1380,9 @@ pub fn due_ids(conn: &mut Conn, at: DateTime<Utc>, limit: i64) -> Result<Vec<Str
 pub fn claim(
     tx: &mut Tx,
     id: &str,
-    at: DateTime<Utc>,
     message_id: impl FnOnce() -> String,
 ) -> Result<Option<OutboxEmail>, AppError> {
+    let at = tx.now();
     use diesel::dsl::sql;
     use diesel::sql_types::{Nullable, Text, Timestamp};
     let token = new_id();
@@ -1433,12 +1433,8 @@ pub struct Outcome<'a> {
 /// returned it). Only a row still `sending` under the same owner token changes: returns
 /// false if it was recovered meanwhile (and perhaps claimed again by another dispatcher,
 /// whose outcome stands).
-pub fn record(
-    tx: &mut Tx,
-    row: &OutboxEmail,
-    outcome: &Outcome<'_>,
-    at: DateTime<Utc>,
-) -> Result<bool, AppError> {
+pub fn record(tx: &mut Tx, row: &OutboxEmail, outcome: &Outcome<'_>) -> Result<bool, AppError> {
+    let at = tx.now();
     let Some(token) = row.claim_token.as_deref() else {
         return Ok(false);
     };

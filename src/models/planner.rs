@@ -125,7 +125,8 @@ fn sync_marked(
 
 /// Rebuilds the automatic emails of every marked cohort, and clears the marks, in the
 /// caller's transaction. Returns the number of emails queued, refreshed or cancelled.
-pub fn sync_dirty(tx: &mut Tx, mail: &MailContext, now: DateTime<Utc>) -> Result<usize, AppError> {
+pub fn sync_dirty(tx: &mut Tx, mail: &MailContext) -> Result<usize, AppError> {
+    let now = tx.now();
     let mut changed = 0;
     for id in marked(tx)? {
         changed += sync_marked(tx, mail, &id, now)?;

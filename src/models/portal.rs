@@ -7,7 +7,7 @@
 //! preparing another association's bilan are left out, and a task of another cohort is
 //! « not found ».
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -89,11 +89,8 @@ pub fn commitment(
 
 /// The member confirms their commitment to the sessions (`participant::confirm_commitment`:
 /// once, audited). An anonymised participant (a purged cohort's) is no member any more.
-pub fn confirm_commitment(
-    tx: &mut Tx,
-    m: &Member,
-    at: chrono::NaiveDateTime,
-) -> Result<Participant, AppError> {
+pub fn confirm_commitment(tx: &mut Tx, m: &Member) -> Result<Participant, AppError> {
+    let at = tx.now_naive();
     participant::confirm_commitment(tx, &m.participant_id, at)
 }
 
@@ -262,12 +259,8 @@ fn participants_by_email(conn: &mut Conn, email: &str) -> Result<Vec<Participant
 /// Queues, to be sent at once, an email with a fresh sign-in link to each participant
 /// whose address is `email` (the link itself is made when the email leaves). Returns how
 /// many were queued: the page never tells (no one learns who is registered).
-pub fn request_link(
-    tx: &mut Tx,
-    mail: &MailContext,
-    email: &str,
-    now: DateTime<Utc>,
-) -> Result<usize, AppError> {
+pub fn request_link(tx: &mut Tx, mail: &MailContext, email: &str) -> Result<usize, AppError> {
+    let now = tx.now();
     let renderer = Renderer::new(&mail.templates);
     let mut queued = 0;
     for p in participants_by_email(tx, email)? {

@@ -439,7 +439,7 @@ pub fn return_of<'a>(
         .find(|r| r.task_id == task_id && r.association_id == association_id && r.status == "rendu")
 }
 
-/// Today's date in Europe/Paris.
-pub fn today() -> NaiveDate {
-    crate::domain::calendar::utc_to_paris(chrono::Utc::now()).date()
+/// The date in Europe/Paris at `now` (the clock's instant: `AppState::clock`).
+pub fn today(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    crate::domain::calendar::utc_to_paris(now).date()
 }

@@ -61,8 +61,7 @@ impl AppState {
             .unwrap_or_else(Author::system);
         crate::db::write(&self.pool, author, &self.clock, move |tx| {
             let result = f(tx)?;
-            let now = tx.now();
-            crate::models::planner::sync_dirty(tx, &mail, now)?;
+            crate::models::planner::sync_dirty(tx, &mail)?;
             Ok(result)
         })
         .await

@@ -172,10 +172,7 @@ async fn change_password(
         crate::web::pages::auth::client_address(&req, state.config.server.trust_forwarded_for);
     let (email, current) = (me.email.clone(), input.current_password.clone());
     let outcome = state
-        .write(move |tx| {
-            let at = tx.now_naive();
-            account::sign_in(tx, &email, &current, &address, throttle, at)
-        })
+        .write(move |tx| account::sign_in(tx, &email, &current, &address, throttle))
         .await?;
     let refusal = match outcome {
         SignIn::Ok(user) if user.id == me.user_id => None,

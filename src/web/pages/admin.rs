@@ -294,7 +294,7 @@ async fn load_demo(state: web::Data<AppState>) -> PageResult {
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
     );
-    let today = crate::models::programme::today();
+    let today = crate::models::programme::today(state.clock.now());
     let mail = state.mail.clone();
     let (public_url, link_days) = (
         state.config.server.public_url.clone(),

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::error::AppError;
 use crate::models::account::{self, LinkPurpose, LinkTarget, Principal, SignIn, Throttle};
-use crate::models::input::{Check, now};
+use crate::models::input::Check;
 use crate::web::AppState;
 use crate::web::actor::{Actor, Credential, Identity, expired_session_cookie, session_cookie};
 use crate::web::form::Form;
@@ -174,7 +174,7 @@ async fn sign_in(
     let outcome = state
         .write(move |c| {
             let at = c.now_naive();
-            let result = account::sign_in(c, &email, &password, &address, throttle, at)?;
+            let result = account::sign_in(c, &email, &password, &address, throttle)?;
             if let SignIn::Ok(user) = &result {
                 // A new session at every sign-in: a cookie planted before cannot be reused.
                 if let Some(old) = previous {
@@ -388,11 +388,9 @@ fn password_page(
 }
 
 async fn link_form(state: web::Data<AppState>, purpose: LinkPurpose, token: String) -> PageResult {
-    let t = token.clone();
-    let peeked = crate::db::run(&state.pool, move |c| {
-        account::peek_link(c, purpose, &t, now())
-    })
-    .await?;
+    let (t, at) = (token.clone(), state.clock.now().naive_utc());
+    let peeked =
+        crate::db::run(&state.pool, move |c| account::peek_link(c, purpose, &t, at)).await?;
     let refused = peeked.err().map(|r| r.message());
     let mut ctx = password_page(&state, purpose, &token, refused);
     let status = if refused.is_some() {
@@ -421,7 +419,7 @@ async fn use_link(
     let (t, i) = (token.clone(), input.clone());
     let outcome = state
         .write(move |c| {
-            let at = now();
+            let at = c.now_naive();
             let mut check = Check::new();
             account::check_password(
                 &mut check,

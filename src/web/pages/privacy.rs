@@ -58,7 +58,7 @@ async fn export(state: web::Data<AppState>, path: web::Path<String>) -> PageResu
     let filename = format!(
         "donnees-{}-{}.json",
         csv::filename_slug(name, "participant"),
-        crate::models::programme::today().format("%Y-%m-%d")
+        crate::models::programme::today(state.clock.now()).format("%Y-%m-%d")
     );
     let body = serde_json::to_string_pretty(&data)
         .map_err(|e| crate::error::AppError::Internal(e.into()))?;
