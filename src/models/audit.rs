@@ -844,34 +844,44 @@ mod tests {
     }
 
     #[test]
-    fn record_writes_the_author_and_skips_an_update_that_changes_nothing() {
+    fn record_writes_the_transactions_author_and_instant_and_skips_an_update_that_changes_nothing()
+    {
+        use crate::db::write_with;
+        use chrono::TimeZone;
         let mut conn = memory();
+        let at = chrono::Utc.with_ymd_and_hms(2027, 1, 11, 8, 30, 0).unwrap();
         let before = json!({"name": "A", "version": 1, "updated_at": "x"});
         let same = json!({"name": "A", "version": 2, "updated_at": "y"});
         let after = json!({"name": "B", "version": 3, "updated_at": "z"});
-        updated(&mut conn, "cohort", "c1", Some("c1"), &before, &same).unwrap();
+        write_with(&mut conn, Author::system(), at, |tx| {
+            updated(tx, "cohort", "c1", Some("c1"), &before, &same)
+        })
+        .unwrap();
         assert_eq!(count_for_cohort(&mut conn, "c1").unwrap(), 0);
         let author = Author {
             label: "Claire Martin (chargé·e de mission)".into(),
             user_id: Some("u1".into()),
         };
-        with_author(author, || {
-            updated(&mut conn, "cohort", "c1", Some("c1"), &same, &after).unwrap();
-        });
-        created(
-            &mut conn,
-            "association",
-            "a1",
-            Some("c1"),
-            &json!({"name": "Asso"}),
-        )
+        write_with(&mut conn, author, at, |tx| {
+            updated(tx, "cohort", "c1", Some("c1"), &same, &after)
+        })
         .unwrap();
-        assert_eq!(current_author(), Author::system());
+        write_with(&mut conn, Author::system(), at, |tx| {
+            created(
+                tx,
+                "association",
+                "a1",
+                Some("c1"),
+                &json!({"name": "Asso"}),
+            )
+        })
+        .unwrap();
         let list = list_for_cohort(&mut conn, "c1", 50, 0).unwrap();
         assert_eq!(list.len(), 2);
         let update = list.iter().find(|e| e.action == "update").unwrap();
         assert_eq!(update.actor, "Claire Martin (chargé·e de mission)");
         assert_eq!(update.actor_user_id.as_deref(), Some("u1"));
+        assert_eq!(update.at, at.naive_utc(), "the transaction's instant");
         assert_eq!(update.changes.len(), 1);
         let create = list.iter().find(|e| e.action == "create").unwrap();
         assert_eq!(create.actor, "Système");

@@ -91,6 +91,11 @@ pub fn resolve_public_url(
 mod tests {
     use super::*;
 
+    /// `f` in a write transaction of its own, as the command line runs it.
+    fn write<T>(c: &mut Conn, f: impl FnOnce(&mut Tx) -> Result<T, AppError>) -> T {
+        crate::db::write_with(c, crate::db::Author::system(), chrono::Utc::now(), f).unwrap()
+    }
+
     fn memory() -> Conn {
         use diesel::Connection;
         use diesel_migrations::MigrationHarness;
@@ -104,10 +109,12 @@ mod tests {
     fn links_use_the_configured_address_then_the_recorded_one_then_the_fallback() {
         let mut c = memory();
         assert_eq!(public_url(&mut c, "").unwrap(), "http://127.0.0.1:8080");
-        record_public_url(&mut c, "http://127.0.0.1:18081/").unwrap();
+        write(&mut c, |tx| {
+            record_public_url(tx, "http://127.0.0.1:18081/")
+        });
         assert_eq!(public_url(&mut c, "").unwrap(), "http://127.0.0.1:18081");
         // A later start on another port replaces it.
-        record_public_url(&mut c, "http://127.0.0.1:18082").unwrap();
+        write(&mut c, |tx| record_public_url(tx, "http://127.0.0.1:18082"));
         assert_eq!(public_url(&mut c, " ").unwrap(), "http://127.0.0.1:18082");
         assert_eq!(
             public_url(&mut c, "https://cohorte.example.org/").unwrap(),
@@ -118,7 +125,7 @@ mod tests {
     #[test]
     fn the_address_serve_derives_from_bind_is_the_one_later_commands_and_emails_use() {
         let mut c = memory();
-        let (url, stand_in) = record_at_start(&mut c, "", "127.0.0.1:18081").unwrap();
+        let (url, stand_in) = write(&mut c, |tx| record_at_start(tx, "", "127.0.0.1:18081"));
         assert_eq!((url.as_str(), stand_in), ("http://127.0.0.1:18081", false));
         // `dispatch` (or `demo`) started afterwards with the same, empty, setting.
         let mut config = crate::config::Config::defaults();
@@ -129,11 +136,12 @@ mod tests {
         assert_eq!(mail.public_url, "http://127.0.0.1:18081");
 
         // Bound to every interface: the loopback address stands in, and says so.
-        let (url, stand_in) = record_at_start(&mut c, "", "0.0.0.0:8090").unwrap();
+        let (url, stand_in) = write(&mut c, |tx| record_at_start(tx, "", "0.0.0.0:8090"));
         assert_eq!((url.as_str(), stand_in), ("http://127.0.0.1:8090", true));
         // A configured address wins, and is what later commands read too.
-        let (url, stand_in) =
-            record_at_start(&mut c, "https://cohorte.example.org/", "0.0.0.0:8090").unwrap();
+        let (url, stand_in) = write(&mut c, |tx| {
+            record_at_start(tx, "https://cohorte.example.org/", "0.0.0.0:8090")
+        });
         assert_eq!(
             (url.as_str(), stand_in),
             ("https://cohorte.example.org", false)
