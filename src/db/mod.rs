@@ -194,14 +194,14 @@ pub fn migrate(pool: &Pool) -> anyhow::Result<usize> {
 }
 
 /// The read entry: runs blocking database work off the async runtime, on one pooled
-/// connection that cannot write (`checkout`). Changes go through the write entry
-/// ([`write`], [`write_with`]), which alone hands out a [`Tx`].
+/// connection that refuses writes while `f` runs ([`tx::read_only`]). Changes go through
+/// the write entry ([`write`], [`write_with`]), which alone hands out a [`Tx`].
 pub async fn run<F, T>(pool: &Pool, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut Conn) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    blocking(pool, f).await
+    blocking(pool, move |conn| tx::read_only(conn, f)).await
 }
 
 /// Runs `f` off the async runtime on a checked-out connection. Work that gave up waiting

@@ -182,8 +182,8 @@ pub fn write_with<T>(
     }
     let result = conn.immediate_transaction(|conn| f(&mut Tx::new(conn, author, now)));
     if was_read_only {
-        // The connection goes back to read use (the pool's next borrower, or the rest of
-        // a read path): failing to lock it again is the database's failure.
+        // The connection goes back to the read path that lent it: failing to lock it
+        // again is the database's failure.
         set_read_only(conn, true)?;
     }
     result
@@ -235,6 +235,21 @@ pub fn if_not_busy<T>(
     }
 }
 
+/// Runs `f` (read use: `db::run`) on a connection that refuses writes, then gives the
+/// connection back writable, as the pool holds them (the write entry and the commands
+/// expect that). A write in `f` fails: « attempt to write a readonly database ».
+pub(super) fn read_only<T>(
+    conn: &mut Conn,
+    f: impl FnOnce(&mut Conn) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    set_read_only(conn, true)?;
+    let result = f(conn);
+    let reset = set_read_only(conn, false);
+    let value = result?;
+    reset?;
+    Ok(value)
+}
+
 /// Whether the connection refuses writes. The one place, with [`set_read_only`], that
 /// knows how each backend does it.
 fn is_read_only(conn: &mut Conn) -> Result<bool, AppError> {
@@ -253,8 +268,8 @@ fn is_read_only(conn: &mut Conn) -> Result<bool, AppError> {
 
 /// Makes the connection refuse (`true`) or accept writes. SQLite: `PRAGMA query_only`,
 /// under which any INSERT, UPDATE, DELETE or DDL fails (« attempt to write a readonly
-/// database »). Read use (`db::checkout`) turns it on; the write entry turns it off for
-/// its transaction only.
+/// database »). The read entry turns it on while it runs ([`read_only`]); the write entry,
+/// reached from there (a [`side_write`]), turns it off for its transaction only.
 pub fn set_read_only(conn: &mut Conn, read_only: bool) -> Result<(), AppError> {
     conn.batch_execute(if read_only {
         "PRAGMA query_only = ON;"
@@ -268,6 +283,79 @@ pub fn set_read_only(conn: &mut Conn, read_only: bool) -> Result<(), AppError> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use diesel::RunQueryDsl;
+
+    /// A row of `instance_secrets`, the simplest table to write to.
+    fn insert(conn: &mut Conn, name: &str) -> Result<usize, diesel::result::Error> {
+        diesel::sql_query(
+            "INSERT INTO instance_secrets (name, value, created_at) \
+             VALUES (?, 'x', '2027-01-11 08:30:00')",
+        )
+        .bind::<diesel::sql_types::Text, _>(name)
+        .execute(conn)
+    }
+
+    fn stored(conn: &mut Conn) -> i64 {
+        use crate::db::schema::instance_secrets;
+        use diesel::QueryDsl;
+        instance_secrets::table.count().get_result(conn).unwrap()
+    }
+
+    #[actix_web::test]
+    async fn the_read_entry_cannot_write_and_the_write_entries_can() {
+        let tmp = tempfile::tempdir().unwrap();
+        // One connection: each entry below gets the same one back from the pool.
+        let pool = crate::db::connect(tmp.path().join("c.sqlite3").to_str().unwrap(), 1).unwrap();
+        let refused = crate::db::run(&pool, |conn| Ok(insert(conn, "stray")?)).await;
+        match refused {
+            Err(AppError::Internal(e)) => assert!(e.to_string().contains("readonly"), "{e}"),
+            other => panic!("a write in the read entry must fail: {other:?}"),
+        }
+        // A write a read path needs is its own transaction; the path stays read-only.
+        let now = Utc.with_ymd_and_hms(2027, 1, 11, 8, 30, 0).unwrap();
+        crate::db::run(&pool, move |conn| {
+            side_write(conn, now, |tx| {
+                assert_eq!(tx.author(), &Author::system());
+                Ok(insert(tx.conn(), "side")?)
+            })?;
+            assert!(insert(conn, "stray again").is_err(), "still read-only");
+            Ok(())
+        })
+        .await
+        .unwrap();
+        // The write entry, at the clock's instant; the connection goes back writable.
+        let clock = Clock::fixed(now);
+        let at = crate::db::write(&pool, Author::system(), &clock, |tx| {
+            insert(tx.conn(), "written")?;
+            Ok(tx.now())
+        })
+        .await
+        .unwrap();
+        assert_eq!(at, now);
+        let mut conn = pool.get().unwrap();
+        assert_eq!(stored(&mut conn), 2);
+        insert(&mut conn, "a command's own write").unwrap();
+    }
+
+    #[test]
+    fn a_write_entry_inside_a_transaction_is_refused_and_a_savepoint_undoes_only_its_own() {
+        let tmp = tempfile::tempdir().unwrap();
+        let pool = crate::db::connect(tmp.path().join("c.sqlite3").to_str().unwrap(), 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        let now = Utc::now();
+        write_with(&mut conn, Author::system(), now, |tx| {
+            insert(tx.conn(), "kept")?;
+            assert!(write_with(tx.conn(), Author::system(), now, |_| Ok(())).is_err());
+            let undone: Result<(), AppError> = tx.savepoint(|tx| {
+                insert(tx.conn(), "undone")?;
+                Err(AppError::NotFound("refused".into()))
+            });
+            assert!(undone.is_err());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(stored(&mut conn), 1);
+    }
 
     #[test]
     fn a_fixed_clock_stays_put_and_its_clones_move_with_it() {
