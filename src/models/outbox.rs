@@ -1370,8 +1370,8 @@ pub fn due_ids(conn: &mut Conn, at: DateTime<Utc>, limit: i64) -> Result<Vec<Str
         .load(conn)?)
 }
 
-/// Claims for sending a scheduled email whose next attempt is due at `at` (the pass's
-/// `now`): `None` when another dispatcher was first, or it is no longer scheduled, or it
+/// Claims for sending a scheduled email whose next attempt is due at the transaction's
+/// instant (the pass's `now`): `None` when another dispatcher was first, or it is no longer scheduled, or it
 /// was rescheduled after a failed attempt meanwhile (a dispatcher holding a list of due ids
 /// read earlier must not send it again before its back-off). The claim gives the row a
 /// fresh owner token, which [`record`] requires; its Message-ID, made by `message_id`,
@@ -1382,9 +1382,9 @@ pub fn claim(
     id: &str,
     message_id: impl FnOnce() -> String,
 ) -> Result<Option<OutboxEmail>, AppError> {
-    let at = tx.now();
     use diesel::dsl::sql;
     use diesel::sql_types::{Nullable, Text, Timestamp};
+    let at = tx.now();
     let token = new_id();
 
     // One statement: plain SQL-92 COALESCE keeps what an earlier attempt stored.
