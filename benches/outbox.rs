@@ -32,6 +32,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use cohorte::config::Config;
 use cohorte::db::Pool;
+use cohorte::db::{Author, write_with};
 use cohorte::domain::outbox::Next;
 use cohorte::mail::dispatch::Dispatcher;
 use cohorte::mail::{Email, Renderer, Transport, new_message_id, sender};
@@ -227,9 +228,11 @@ fn through_outbox(
     {
         let mut conn = pool.get().unwrap();
         for email in emails {
-            outbox::enqueue(&mut conn, convocation::new_email(email, now))
-                .unwrap()
-                .expect("a new row");
+            write_with(&mut conn, Author::system(), Utc::now(), |tx| {
+                outbox::enqueue(tx, convocation::new_email(email, now))
+            })
+            .unwrap()
+            .expect("a new row");
         }
     }
     let enqueue = started.elapsed();
@@ -248,7 +251,10 @@ fn bookkeeping_only(emails: &[Email], now: DateTime<Utc>) -> Duration {
     let (pool, _dir) = fresh_db();
     let mut conn = pool.get().unwrap();
     for email in emails {
-        outbox::enqueue(&mut conn, convocation::new_email(email, now)).unwrap();
+        write_with(&mut conn, Author::system(), Utc::now(), |tx| {
+            outbox::enqueue(tx, convocation::new_email(email, now))
+        })
+        .unwrap();
     }
     let started = Instant::now();
     let mut done = 0;
@@ -258,9 +264,11 @@ fn bookkeeping_only(emails: &[Email], now: DateTime<Utc>) -> Duration {
             break;
         }
         for id in due {
-            let row = outbox::claim(&mut conn, &id, now, || format!("<{id}@bench>"))
-                .unwrap()
-                .expect("claimed");
+            let row = write_with(&mut conn, Author::system(), now, |tx| {
+                outbox::claim(tx, &id, || format!("<{id}@bench>"))
+            })
+            .unwrap()
+            .expect("claimed");
             let sent = outbox::Outcome {
                 next: Next::Sent,
                 attempts: 1,
@@ -268,7 +276,12 @@ fn bookkeeping_only(emails: &[Email], now: DateTime<Utc>) -> Duration {
                 error: None,
                 detail: None,
             };
-            assert!(outbox::record(&mut conn, &row, &sent, now).unwrap());
+            assert!(
+                write_with(&mut conn, Author::system(), now, |tx| outbox::record(
+                    tx, &row, &sent
+                ))
+                .unwrap()
+            );
             done += 1;
         }
     }

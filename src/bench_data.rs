@@ -15,7 +15,7 @@
 use chrono::{Days, NaiveDate};
 use diesel::prelude::*;
 
-use crate::db::Conn;
+use crate::db::{Conn, Tx};
 use crate::demo::{AssociationSeed, CohortSeed};
 use crate::domain::calendar;
 use crate::domain::programme::ProgrammeTemplate;
@@ -96,17 +96,21 @@ impl Rng {
     }
 }
 
-/// Fills an empty database with `options.cohorts` cohorts; `progress(done, total)` after
+/// Fills an empty database with `options.cohorts` cohorts around the clock's day, each batch
+/// in a write transaction of its own; `progress(done, total)` after
 /// each batch. Refused on a database that already has cohorts.
 pub fn build(
     conn: &mut Conn,
     template: &ProgrammeTemplate,
     alsace_moselle: bool,
-    today: NaiveDate,
     mail: &MailContext,
     options: &Options,
+    clock: &crate::db::Clock,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Built, AppError> {
+    use crate::db::{Author, write_with};
+    // The programme's dates are relative to the clock's day, in Paris.
+    let today = crate::domain::calendar::utc_to_paris(clock.now()).date();
     if !cohort::is_database_empty(conn)? {
         return Err(AppError::Conflict {
             code: "database_not_empty",
@@ -121,19 +125,21 @@ pub fn build(
         .unwrap_or(n.div_ceil(COHORTS_PER_DLA))
         .clamp(1, n);
     let mut rng = Rng::new(options.seed);
-    let network = crate::db::write_tx(conn, |conn| network(conn, m, &options.password))?;
+    let network = write_with(conn, Author::system(), clock.now(), |tx| {
+        network(tx, m, &options.password)
+    })?;
 
     let mut built: Option<Built> = None;
     let mut done = 0;
     while done < n {
         let end = (done + BATCH).min(n);
-        crate::db::write_tx(conn, |conn| {
+        write_with(conn, Author::system(), clock.now(), |tx| {
             for k in done..end {
                 let seed = cohort_seed(&mut rng, &network, k, today, alsace_moselle);
                 let id =
-                    crate::demo::build_cohort(conn, &seed, template, alsace_moselle, today, mail)?;
+                    crate::demo::build_cohort(tx, &seed, template, alsace_moselle, today, mail)?;
                 if k == 0 {
-                    built = Some(landmarks(conn, &id, &network, today)?);
+                    built = Some(landmarks(tx, &id, &network, today)?);
                 }
             }
             Ok(())
@@ -165,9 +171,9 @@ struct NetworkDla {
     consultants: Vec<String>,
 }
 
-fn network(conn: &mut Conn, m: usize, password: &str) -> Result<Network, AppError> {
+fn network(tx: &mut Tx, m: usize, password: &str) -> Result<Network, AppError> {
     account::create(
-        conn,
+        tx,
         NewUser {
             email: ADMIN_EMAIL,
             name: "Camille Administratrice",
@@ -188,7 +194,7 @@ fn network(conn: &mut Conn, m: usize, password: &str) -> Result<Network, AppErro
             format!("DLA {area} — antenne {}", round + 1)
         };
         let d = dla::create(
-            conn,
+            tx,
             &DlaInput {
                 name,
                 area: format!("{area} ({code})"),
@@ -206,7 +212,7 @@ fn network(conn: &mut Conn, m: usize, password: &str) -> Result<Network, AppErro
                 format!("{}.{}@{domain}", slug(first), slug(last))
             };
             account::create(
-                conn,
+                tx,
                 NewUser {
                     email: &email,
                     name: &person,
@@ -224,7 +230,7 @@ fn network(conn: &mut Conn, m: usize, password: &str) -> Result<Network, AppErro
             let firm = rng.pick(&FIRMS);
             let email = format!("{}.{}.{i}@{}.fr", slug(first), slug(last), slug(firm));
             let record = consultant::create(
-                conn,
+                tx,
                 &ConsultantInput {
                     name: format!("{first} {last}"),
                     firm: (*firm).into(),
@@ -235,7 +241,7 @@ fn network(conn: &mut Conn, m: usize, password: &str) -> Result<Network, AppErro
             )?;
             if j == 0 {
                 account::create(
-                    conn,
+                    tx,
                     NewUser {
                         email: &email,
                         name: &format!("{first} {last}"),
@@ -377,12 +383,12 @@ fn association_seed(rng: &mut Rng, dla_town: &'static str) -> AssociationSeed {
 
 /// The ids the benchmark uses, in cohort 0 (the officer's, half-way).
 fn landmarks(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort_id: &str,
     network: &Network,
     today: NaiveDate,
 ) -> Result<Built, AppError> {
-    let sessions = session::list_for_cohort(conn, cohort_id)?;
+    let sessions = session::list_for_cohort(tx, cohort_id)?;
     let held = sessions
         .iter()
         .rfind(|s| s.kind().is_collective() && s.local_start().date() < today)
@@ -391,23 +397,23 @@ fn landmarks(
         .iter()
         .find(|s| s.local_start().date() > today + Days::new(7))
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no session ahead in cohort 0")))?;
-    let associations = association::list_for_cohort(conn, cohort_id)?;
+    let associations = association::list_for_cohort(tx, cohort_id)?;
     let first = associations
         .first()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no association in cohort 0")))?;
-    let people = participant::list_for_association(conn, &first.id)?;
+    let people = participant::list_for_association(tx, &first.id)?;
     let person = people
         .first()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no participant in cohort 0")))?;
     let token = account::create_link(
-        conn,
+        tx,
         LinkPurpose::ParticipantSignIn,
         &LinkTarget {
             user_id: None,
             participant_id: Some(person.id.clone()),
         },
         chrono::Duration::days(365),
-        crate::models::input::now(),
+        tx.now_naive(),
     )?;
     Ok(Built {
         dlas: 0,
@@ -725,14 +731,14 @@ const LAST_NAMES: [&str; 40] = [
 /// 6 KB as sent — with fixed texts, so that the measure depends on no cohort. Written in
 /// one transaction. Returns how many were queued.
 pub fn queue_emails(
-    conn: &mut Conn,
+    tx: &mut Tx,
     count: usize,
     domain: &str,
     due: chrono::DateTime<chrono::Utc>,
 ) -> Result<usize, AppError> {
     use crate::mail::{CalendarPart, Email, Method, Rendered};
     use crate::models::outbox::{NewEmail, enqueue};
-    if !cohort::is_database_empty(conn)? {
+    if !cohort::is_database_empty(tx)? {
         return Err(AppError::Conflict {
             code: "database_not_empty",
             message: "La base contient des cohortes : les e-mails d'essai se préparent dans une \
@@ -772,27 +778,26 @@ pub fn queue_emails(
                ORGANIZER;CN=Claire Martin:mailto:claire.martin@dla33.fr\r\n\
                ATTENDEE;CN=Participant·e;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:p@example.org\r\n\
                STATUS:CONFIRMED\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-    crate::db::write_tx(conn, |conn| {
-        let mut queued = 0;
-        for i in 0..count {
-            let email = Email {
-                to_name: format!("Participant·e {i}"),
-                to_address: format!("p{i}@{domain}"),
-                rendered: Rendered {
-                    subject: "Convocation : État des lieux, lundi 15 février 2027".into(),
-                    text: text.clone(),
-                    html: html.clone(),
-                },
-                calendar: Some(CalendarPart {
-                    method: Method::Request,
-                    ics: ics.to_string(),
-                }),
-            };
-            let row = NewEmail::from_email("convocation", &format!("bench-{i}"), 1, &email, due);
-            queued += usize::from(enqueue(conn, row)?.is_some());
-        }
-        Ok(queued)
-    })
+
+    let mut queued = 0;
+    for i in 0..count {
+        let email = Email {
+            to_name: format!("Participant·e {i}"),
+            to_address: format!("p{i}@{domain}"),
+            rendered: Rendered {
+                subject: "Convocation : État des lieux, lundi 15 février 2027".into(),
+                text: text.clone(),
+                html: html.clone(),
+            },
+            calendar: Some(CalendarPart {
+                method: Method::Request,
+                ics: ics.to_string(),
+            }),
+        };
+        let row = NewEmail::from_email("convocation", &format!("bench-{i}"), 1, &email, due);
+        queued += usize::from(enqueue(tx, row)?.is_some());
+    }
+    Ok(queued)
 }
 
 #[cfg(test)]

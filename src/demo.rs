@@ -3,7 +3,7 @@
 
 use chrono::{Days, NaiveDate};
 
-use crate::db::Conn;
+use crate::db::Tx;
 use crate::domain::calendar;
 use crate::domain::programme::ProgrammeTemplate;
 use crate::error::AppError;
@@ -181,68 +181,66 @@ pub(crate) struct CohortSeed {
 /// `today`: the introductive session and the état des lieux are past, the évolution and
 /// the bilans are ahead.
 pub fn load(
-    conn: &mut Conn,
+    tx: &mut Tx,
     template: &ProgrammeTemplate,
     alsace_moselle: bool,
     today: NaiveDate,
     mail: &MailContext,
 ) -> Result<String, AppError> {
-    crate::db::write_tx(conn, |conn| {
-        let dla = dla::create(
-            conn,
-            &DlaInput {
-                name: "DLA de la Gironde".into(),
-                area: "Gironde (33)".into(),
-                ..Default::default()
-            },
-        )?;
-        let partner = dla::create(
-            conn,
-            &DlaInput {
-                name: "DLA régional Nouvelle-Aquitaine".into(),
-                area: "Nouvelle-Aquitaine".into(),
-                ..Default::default()
-            },
-        )?;
-        let consultant = consultant::create(
-            conn,
-            &ConsultantInput {
-                name: "Claire Martin".into(),
-                firm: "Cabinet Trajectoires".into(),
-                email: "claire.martin@cabinet-trajectoires.fr".into(),
-                // The record belongs to the DLAs of the cohort she runs.
-                dla_ids: Some(vec![dla.id.clone(), partner.id.clone()]),
-                ..Default::default()
-            },
-        )?;
-        let start = calendar::next_working_day(
-            today.checked_sub_days(Days::new(63)).expect("date"),
-            alsace_moselle,
-        );
-        let seed = CohortSeed {
-            cohort: CohortInput {
-                name: "Modèles socio-économiques — Gironde".into(),
-                dla_id: dla.id.clone(),
-                partner_dla_ids: vec![partner.id.clone()],
-                territory: "Bordeaux Métropole et Médoc".into(),
-                approach: "territoriale".into(),
-                thematic: "Hybridation des ressources".into(),
-                start_date: start.format("%Y-%m-%d").to_string(),
-                status: "en_cours".into(),
-                association_cap: "8".into(),
-                consultant_id: consultant.consultant.id.clone(),
-                officer_name: "Julien Lefèvre".into(),
-                officer_email: "julien.lefevre@dla-gironde.fr".into(),
-                version: String::new(),
-            },
-            associations: ASSOCIATIONS.iter().map(AssociationSeed::from).collect(),
-            venue: "Maison de la vie associative, 3 rue de Lerme, 33000 Bordeaux".into(),
-            mirror_guest: "Julien Lefèvre (DLA de la Gironde)".into(),
-            travel: "Aller-retour Libourne".into(),
-            first_profile: 0,
-        };
-        build_cohort(conn, &seed, template, alsace_moselle, today, mail)
-    })
+    let dla = dla::create(
+        tx,
+        &DlaInput {
+            name: "DLA de la Gironde".into(),
+            area: "Gironde (33)".into(),
+            ..Default::default()
+        },
+    )?;
+    let partner = dla::create(
+        tx,
+        &DlaInput {
+            name: "DLA régional Nouvelle-Aquitaine".into(),
+            area: "Nouvelle-Aquitaine".into(),
+            ..Default::default()
+        },
+    )?;
+    let consultant = consultant::create(
+        tx,
+        &ConsultantInput {
+            name: "Claire Martin".into(),
+            firm: "Cabinet Trajectoires".into(),
+            email: "claire.martin@cabinet-trajectoires.fr".into(),
+            // The record belongs to the DLAs of the cohort she runs.
+            dla_ids: Some(vec![dla.id.clone(), partner.id.clone()]),
+            ..Default::default()
+        },
+    )?;
+    let start = calendar::next_working_day(
+        today.checked_sub_days(Days::new(63)).expect("date"),
+        alsace_moselle,
+    );
+    let seed = CohortSeed {
+        cohort: CohortInput {
+            name: "Modèles socio-économiques — Gironde".into(),
+            dla_id: dla.id.clone(),
+            partner_dla_ids: vec![partner.id.clone()],
+            territory: "Bordeaux Métropole et Médoc".into(),
+            approach: "territoriale".into(),
+            thematic: "Hybridation des ressources".into(),
+            start_date: start.format("%Y-%m-%d").to_string(),
+            status: "en_cours".into(),
+            association_cap: "8".into(),
+            consultant_id: consultant.consultant.id.clone(),
+            officer_name: "Julien Lefèvre".into(),
+            officer_email: "julien.lefevre@dla-gironde.fr".into(),
+            version: String::new(),
+        },
+        associations: ASSOCIATIONS.iter().map(AssociationSeed::from).collect(),
+        venue: "Maison de la vie associative, 3 rue de Lerme, 33000 Bordeaux".into(),
+        mirror_guest: "Julien Lefèvre (DLA de la Gironde)".into(),
+        travel: "Aller-retour Libourne".into(),
+        first_profile: 0,
+    };
+    build_cohort(tx, &seed, template, alsace_moselle, today, mail)
 }
 
 /// Builds one cohort as its team would have over time, through the models, in the
@@ -252,18 +250,18 @@ pub fn load(
 /// wrote it since publication, three weeks before the start (`mail_history`). Returns the
 /// cohort's id.
 pub(crate) fn build_cohort(
-    conn: &mut Conn,
+    tx: &mut Tx,
     seed: &CohortSeed,
     template: &ProgrammeTemplate,
     alsace_moselle: bool,
     today: NaiveDate,
     mail: &MailContext,
 ) -> Result<String, AppError> {
-    let c = cohort::create(conn, &seed.cohort)?;
+    let c = cohort::create(tx, &seed.cohort)?;
     let mut ids = Vec::new();
     for a in &seed.associations {
         let created = association::enrol(
-            conn,
+            tx,
             &c.id,
             &AssociationInput {
                 name: a.name.clone(),
@@ -281,7 +279,7 @@ pub(crate) fn build_cohort(
             alsace_moselle,
         )?;
         participant::create(
-            conn,
+            tx,
             &created.id,
             &ParticipantInput {
                 name: a.director.0.clone(),
@@ -294,7 +292,7 @@ pub(crate) fn build_cohort(
         )?;
         if let Some((name, email, function)) = &a.board {
             participant::create(
-                conn,
+                tx,
                 &created.id,
                 &ParticipantInput {
                     name: name.clone(),
@@ -308,7 +306,7 @@ pub(crate) fn build_cohort(
         }
         ids.push(created.id);
     }
-    let generated = programme::generate(conn, &c.id, template, alsace_moselle, false)?;
+    let generated = programme::generate(tx, &c.id, template, alsace_moselle, false)?;
     // Places and links, as a chargé·e de mission would fill them in.
     for s in &generated.sessions {
         let input = session::SessionInput {
@@ -321,7 +319,7 @@ pub(crate) fn build_cohort(
             agenda: s.agenda.clone(),
             ..Default::default()
         };
-        session::update_details(conn, &s.id, &input)?;
+        session::update_details(tx, &s.id, &input)?;
     }
     // Homework already due has mostly been returned; the next one partly.
     let most = ids.len().saturating_sub(1);
@@ -340,7 +338,7 @@ pub(crate) fn build_cohort(
                 .unwrap_or(t.due_date)
                 .min(today);
             task::set_return(
-                conn,
+                tx,
                 &t.id,
                 aid,
                 &ReturnInput {
@@ -351,9 +349,9 @@ pub(crate) fn build_cohort(
             )?;
         }
     }
-    consultant_days(conn, &c, seed, today)?;
-    crate::demo_profiles::load_in_turn(conn, &ids, seed.first_profile)?;
-    mail_history(conn, mail, &c.id, c.start_date)?;
+    consultant_days(tx, &c, seed, today)?;
+    crate::demo_profiles::load_in_turn(tx, &ids, seed.first_profile)?;
+    mail_history(tx, mail, &c.id, c.start_date)?;
     Ok(c.id)
 }
 
@@ -361,7 +359,7 @@ pub(crate) fn build_cohort(
 /// two DLAs), the time logged for the sessions already held, their logs (attendance, the
 /// third party of the effet miroir, notes) and the first pistes d'actions.
 fn consultant_days(
-    conn: &mut Conn,
+    tx: &mut Tx,
     c: &cohort::Cohort,
     seed: &CohortSeed,
     today: NaiveDate,
@@ -373,7 +371,7 @@ fn consultant_days(
     let cohort_id = c.id.as_str();
 
     budget::save(
-        conn,
+        tx,
         cohort_id,
         &BudgetInput {
             contract: Some(ContractInput {
@@ -407,10 +405,10 @@ fn consultant_days(
             }),
         },
     )?;
-    let associations = association::list_for_cohort(conn, cohort_id)?;
+    let associations = association::list_for_cohort(tx, cohort_id)?;
     let ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
-    let people = participant::list_for_associations(conn, &ids)?;
-    let held: Vec<_> = session::list_for_cohort(conn, cohort_id)?
+    let people = participant::list_for_associations(tx, &ids)?;
+    let held: Vec<_> = session::list_for_cohort(tx, cohort_id)?
         .into_iter()
         .filter(|s| s.kind().is_collective() && s.local_start().date() < today)
         .collect();
@@ -431,7 +429,7 @@ fn consultant_days(
         let day = s.local_start().date();
         let before = day - Days::new(3);
         time_entry::create(
-            conn,
+            tx,
             cohort_id,
             &entry(
                 day,
@@ -443,7 +441,7 @@ fn consultant_days(
             ),
         )?;
         time_entry::create(
-            conn,
+            tx,
             cohort_id,
             &entry(
                 before,
@@ -455,7 +453,7 @@ fn consultant_days(
             ),
         )?;
         time_entry::create(
-            conn,
+            tx,
             cohort_id,
             &entry(
                 day,
@@ -501,7 +499,7 @@ fn consultant_days(
             )
         };
         session_log::save(
-            conn,
+            tx,
             &s.id,
             &LogInput {
                 third_party_kind: kind.into(),
@@ -514,7 +512,7 @@ fn consultant_days(
     }
     if let Some(last) = held.last() {
         time_entry::create(
-            conn,
+            tx,
             cohort_id,
             &entry(
                 last.local_start().date() + Days::new(2),
@@ -554,7 +552,7 @@ fn consultant_days(
         for (i, text, owner, days) in leads {
             if let Some(a) = associations.get(i) {
                 action_lead::create(
-                    conn,
+                    tx,
                     &a.id,
                     &ActionLeadInput {
                         text: text.into(),
@@ -575,7 +573,7 @@ fn consultant_days(
 /// bounced, one reminder missed, one draft held for review and one email cancelled; what is
 /// still to come waits, scheduled.
 fn mail_history(
-    conn: &mut Conn,
+    tx: &mut Tx,
     mail: &MailContext,
     cohort_id: &str,
     start: NaiveDate,
@@ -584,18 +582,18 @@ fn mail_history(
     use crate::domain::outbox::Status;
     use diesel::prelude::*;
 
-    let now = chrono::Utc::now();
+    let now = tx.now();
     let published = crate::domain::schedule::local(
         start - Days::new(21),
         chrono::NaiveTime::from_hms_opt(10, 0, 0).expect("time"),
     );
-    cohort::publish(conn, cohort_id)?;
+    cohort::publish(tx, cohort_id)?;
     diesel::update(cohorts::table.find(cohort_id))
         .set(cohorts::published_at.eq(Some(published.naive_utc())))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     // The emails as planned at publication, then the history of those already due.
-    planner::sync_cohort(conn, mail, cohort_id, published)?;
-    let rows = outbox::list_for_cohort(conn, cohort_id)?;
+    planner::sync_cohort(tx, mail, cohort_id, published)?;
+    let rows = outbox::list_for_cohort(tx, cohort_id)?;
     let mut due: Vec<_> = rows
         .iter()
         .filter(|r| r.send_after.and_utc() <= now)
@@ -609,8 +607,8 @@ fn mail_history(
                 outbox_emails::sent_at.eq(Some(r.send_after)),
                 outbox_emails::message_id.eq(Some(format!("<demo-{}@cohorte.demo>", r.id))),
             ))
-            .execute(conn)?;
-        outbox::settle(conn, std::slice::from_ref(&r.id), r.send_after)?;
+            .execute(tx.conn())?;
+        outbox::settle(tx, std::slice::from_ref(&r.id), r.send_after)?;
     }
     // A director's address that the receiving server refused.
     if let Some(r) = due.iter().find(|r| r.kind == planner::CONVOCATION) {
@@ -627,7 +625,7 @@ fn mail_history(
                     r.recipient_email
                 ))),
             ))
-            .execute(conn)?;
+            .execute(tx.conn())?;
     }
     // A J-1 reminder the dispatcher could not send before its session began.
     if let Some(r) = due.iter().rev().find(|r| r.kind == "reminder_j1") {
@@ -641,28 +639,28 @@ fn mail_history(
                     "connexion : Connection error: Connection refused (os error 111)",
                 )),
             ))
-            .execute(conn)?;
+            .execute(tx.conn())?;
     }
     // Now: the rest of the plan is brought up to date, one email is held for review and
     // one is cancelled by the chargé·e de mission.
-    planner::sync_cohort(conn, mail, cohort_id, now)?;
+    planner::sync_cohort(tx, mail, cohort_id, now)?;
     diesel::update(cohorts::table.find(cohort_id))
         .set(cohorts::mail_dirty.eq(false))
-        .execute(conn)?;
-    let upcoming: Vec<_> = outbox::list_for_cohort(conn, cohort_id)?
+        .execute(tx.conn())?;
+    let upcoming: Vec<_> = outbox::list_for_cohort(tx, cohort_id)?
         .into_iter()
         .filter(|r| r.status() == Status::Scheduled && r.send_after.and_utc() > now)
         .collect();
     if let Some(r) = upcoming.iter().find(|r| r.kind == "reminder_j7") {
-        outbox::hold(conn, &r.id)?;
+        outbox::hold(tx, &r.id)?;
     }
     if let Some(r) = upcoming.iter().rev().find(|r| r.kind == "homework_overdue") {
-        outbox::cancel(conn, &r.id)?;
+        outbox::cancel(tx, &r.id)?;
         diesel::update(outbox_emails::table.find(&r.id))
             .set(outbox_emails::note.eq(Some(
                 "Annulé par l'équipe : l'association a prévenu de son retard.".to_string(),
             )))
-            .execute(conn)?;
+            .execute(tx.conn())?;
     }
     Ok(())
 }
@@ -692,17 +690,17 @@ pub struct DemoAccount {
 /// the cohort's chargé·e de mission and consultant·e with generated passwords, and a
 /// sign-in link for one participant.
 pub fn accounts(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort_id: &str,
     public_url: &str,
     link_days: u64,
 ) -> Result<Vec<DemoAccount>, AppError> {
     use crate::models::account::{self, LinkPurpose, LinkTarget, NewUser};
-    let c = cohort::get(conn, cohort_id)?;
+    let c = cohort::get(tx, cohort_id)?;
     let password =
         || -> Result<String, AppError> { Ok(format!("demo-{}", &account::new_secret()?[..16])) };
     let mut out = Vec::new();
-    let has_admin = account::list(conn)?
+    let has_admin = account::list(tx)?
         .iter()
         .any(|u| u.role() == account::Role::Admin);
     let mut staff: Vec<StaffSeed> = Vec::new();
@@ -725,7 +723,7 @@ pub fn accounts(
         None,
     ));
     if let Some(cid) = &c.consultant_id {
-        let k = consultant::get(conn, cid)?;
+        let k = consultant::get(tx, cid)?;
         staff.push((
             "Consultant·e",
             k.name.clone(),
@@ -736,12 +734,12 @@ pub fn accounts(
         ));
     }
     for (role, name, email, code, dla_id, consultant_id) in staff {
-        if account::find_by_email(conn, &email)?.is_some() {
+        if account::find_by_email(tx, &email)?.is_some() {
             continue;
         }
         let pw = password()?;
         account::create(
-            conn,
+            tx,
             NewUser {
                 email: &email,
                 name: &name,
@@ -759,22 +757,22 @@ pub fn accounts(
             link: None,
         });
     }
-    let associations: Vec<String> = association::list_for_cohort(conn, cohort_id)?
+    let associations: Vec<String> = association::list_for_cohort(tx, cohort_id)?
         .into_iter()
         .map(|a| a.id)
         .take(1)
         .collect();
-    let people = crate::models::participant::list_for_associations(conn, &associations)?;
+    let people = crate::models::participant::list_for_associations(tx, &associations)?;
     if let Some(p) = people.first() {
         let token = account::create_link(
-            conn,
+            tx,
             LinkPurpose::ParticipantSignIn,
             &LinkTarget {
                 user_id: None,
                 participant_id: Some(p.id.clone()),
             },
             chrono::Duration::days(link_days.max(1) as i64),
-            crate::models::input::now(),
+            tx.now_naive(),
         )?;
         out.push(DemoAccount {
             role: "Participant·e",

@@ -5,7 +5,7 @@
 //! mixing public money and earned income), so that the mirror shows at a glance who depends
 //! on one funder and who has hybridised. Two also have their target model.
 
-use crate::db::Conn;
+use crate::db::Tx;
 use crate::domain::profile::{
     Alliance, Das, Finances, Human, Levers, Profile, Reading, Resource, ResourceAmount,
 };
@@ -318,17 +318,13 @@ fn profile_of(d: &Demo) -> Profile {
 /// Stores a socio-economic model for each association of `association_ids`, in turn from
 /// the `first`-th demo model (the demo passes its associations in `demo::ASSOCIATIONS`'
 /// order from 0, so each gets its own), and the target model of those given the first two.
-pub fn load_in_turn(
-    conn: &mut Conn,
-    association_ids: &[String],
-    first: usize,
-) -> Result<(), AppError> {
+pub fn load_in_turn(tx: &mut Tx, association_ids: &[String], first: usize) -> Result<(), AppError> {
     for (k, id) in association_ids.iter().enumerate() {
         let i = (first + k) % DEMOS.len();
         let d = &DEMOS[i];
         let p = profile_of(d);
-        profile::save(conn, id, "etat_des_lieux", &p, "0", "l'équipe")?;
-        profile::set_mirror_named(conn, id, d.named)?;
+        profile::save(tx, id, "etat_des_lieux", &p, "0", "l'équipe")?;
+        profile::set_mirror_named(tx, id, d.named)?;
         if i < 2 {
             let mut target = p.clone();
             // What they aim for: more earned income and a first corporate patron, so the
@@ -366,7 +362,7 @@ pub fn load_in_turn(
                           comptes"
                     .into(),
             };
-            profile::save(conn, id, "cible", &target, "0", "l'équipe")?;
+            profile::save(tx, id, "cible", &target, "0", "l'équipe")?;
         }
     }
     Ok(())

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use cohorte::config::Config;
+use cohorte::db::{Author, Clock, write_with};
 use cohorte::web::{self, AppState};
 
 /// See Cargo.toml: measured in docs/BENCHMARKS.md.
@@ -160,6 +161,8 @@ fn run() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| EnvFilter::new(&config.log.filter)),
         )
         .init();
+    // The one clock of the commands (a dispatch pass's `--now` replaces it).
+    let clock = Clock::system();
     match cli.command.unwrap_or(Command::Serve { bind: None }) {
         Command::Serve { bind } => {
             if let Some(bind) = bind {
@@ -180,11 +183,12 @@ fn run() -> anyhow::Result<()> {
         Command::Dispatch { once, now } => {
             resolve_public_url(&mut config)?;
             tighten_mail_files(&config)?;
-            let dispatcher = dispatcher(&config, config.database.pool_size)?;
+            let mut dispatcher = dispatcher(&config, config.database.pool_size)?;
+            dispatcher.clock = Clock::at(now);
             if once || now.is_some() {
                 let started = std::time::Instant::now();
                 let stats = dispatcher
-                    .run_once(now.unwrap_or_else(chrono::Utc::now))
+                    .run_once(dispatcher.clock.now())
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 // The pass's own time (scripts/bench reads it), without the start-up.
                 println!("Envoi des e-mails dus : {stats}.");
@@ -270,12 +274,10 @@ fn run() -> anyhow::Result<()> {
         } => {
             let pool = cohorte::db::connect_with(&config.database, 1)?;
             let mut conn = pool.get()?;
-            let queued = cohorte::bench_data::queue_emails(
-                &mut conn,
-                emails,
-                &domain,
-                now.unwrap_or_else(chrono::Utc::now),
-            )
+            let due = now.unwrap_or_else(|| clock.now());
+            let queued = write_with(&mut conn, Author::system(), clock.now(), |tx| {
+                cohorte::bench_data::queue_emails(tx, emails, &domain, due)
+            })
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{queued} e-mail(s) en attente d'envoi.");
             Ok(())
@@ -287,7 +289,7 @@ fn run() -> anyhow::Result<()> {
             password,
         } => {
             resolve_public_url(&mut config)?;
-            bench_data(&config, cohorts, dlas, seed, password)
+            bench_data(&config, cohorts, dlas, seed, password, &clock)
         }
         Command::User {
             command:
@@ -304,27 +306,32 @@ fn run() -> anyhow::Result<()> {
             let pool = cohorte::db::connect_with(&config.database, 1)?;
             let mut conn = pool.get()?;
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
-            let user = cohorte::models::account::create(
-                &mut conn,
-                cohorte::models::account::NewUser {
-                    email: &email,
-                    name: &name,
-                    role: &role,
-                    dla_id: dla.as_deref(),
-                    consultant_id: consultant.as_deref(),
-                    password: password.as_deref(),
-                },
-            )
+            let (user, link) = write_with(&mut conn, Author::system(), clock.now(), |tx| {
+                let user = cohorte::models::account::create(
+                    tx,
+                    cohorte::models::account::NewUser {
+                        email: &email,
+                        name: &name,
+                        role: &role,
+                        dla_id: dla.as_deref(),
+                        consultant_id: consultant.as_deref(),
+                        password: password.as_deref(),
+                    },
+                )?;
+                let link = match password {
+                    Some(_) => None,
+                    None => Some(cohorte::models::account::password_link(
+                        tx,
+                        &user.id,
+                        &config.server.public_url,
+                        chrono::Duration::days(7),
+                    )?),
+                };
+                Ok((user, link))
+            })
             .map_err(cli_error)?;
             println!("Compte créé : {} ({}).", user.email, user.role().label());
-            if password.is_none() {
-                let link = cohorte::models::account::password_link(
-                    &mut conn,
-                    &user.id,
-                    &config.server.public_url,
-                    chrono::Duration::days(7),
-                )
-                .map_err(cli_error)?;
+            if let Some(link) = link {
                 println!("Lien pour choisir le mot de passe (valable 7 jours, une fois) : {link}");
             }
             Ok(())
@@ -338,9 +345,10 @@ fn run() -> anyhow::Result<()> {
             let user = cohorte::models::account::find_by_email(&mut conn, &email)
                 .map_err(cli_error)?
                 .ok_or_else(|| anyhow::anyhow!("aucun compte avec l'adresse {email}"))?;
-            let (_, secret) =
-                cohorte::models::account::create_api_token(&mut conn, &user.id, &name)
-                    .map_err(cli_error)?;
+            let (_, secret) = write_with(&mut conn, Author::system(), clock.now(), |tx| {
+                cohorte::models::account::create_api_token(tx, &user.id, &name)
+            })
+            .map_err(cli_error)?;
             println!("{secret}");
             eprintln!(
                 "Jeton créé pour {} : il ne sera plus affiché. Envoyez-le dans l'en-tête « Authorization: Bearer … ».",
@@ -352,27 +360,30 @@ fn run() -> anyhow::Result<()> {
             resolve_public_url(&mut config)?;
             let pool = cohorte::db::connect_with(&config.database, 1)?;
             let mut conn = pool.get()?;
-            let today = cohorte::models::programme::today();
-            let id = cohorte::demo::load(
-                &mut conn,
-                &config.programme,
-                config.calendar.alsace_moselle,
-                today,
-                &cohorte::models::outbox::MailContext::new(
-                    &config,
-                    std::sync::Arc::new(cohorte::templates::build(&config.templates.dir)?),
-                ),
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let today = cohorte::models::programme::today(clock.now());
+            let mail = cohorte::models::outbox::MailContext::new(
+                &config,
+                std::sync::Arc::new(cohorte::templates::build(&config.templates.dir)?),
+            );
             let public_url = config.server.public_url.trim_end_matches('/');
-            println!("Cohorte de démonstration chargée : {public_url}/cohortes/{id}");
-            let accounts = cohorte::demo::accounts(
-                &mut conn,
-                &id,
-                public_url,
-                config.auth.participant_link_days,
-            )
+            let (id, accounts) = write_with(&mut conn, Author::system(), clock.now(), |tx| {
+                let id = cohorte::demo::load(
+                    tx,
+                    &config.programme,
+                    config.calendar.alsace_moselle,
+                    today,
+                    &mail,
+                )?;
+                let accounts = cohorte::demo::accounts(
+                    tx,
+                    &id,
+                    public_url,
+                    config.auth.participant_link_days,
+                )?;
+                Ok((id, accounts))
+            })
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("Cohorte de démonstration chargée : {public_url}/cohortes/{id}");
             println!("Comptes de démonstration (connexion : {public_url}/connexion) :");
             for a in accounts {
                 match (a.password, a.link) {
@@ -397,6 +408,7 @@ fn bench_data(
     dlas: Option<usize>,
     seed: u64,
     password: String,
+    clock: &Clock,
 ) -> anyhow::Result<()> {
     use cohorte::bench_data::{self, ADMIN_EMAIL, OFFICER_EMAIL, Options};
     let pool = cohorte::db::connect(&config.database.url, 1)?;
@@ -413,7 +425,6 @@ fn bench_data(
         &mut conn,
         &config.programme,
         config.calendar.alsace_moselle,
-        cohorte::models::programme::today(),
         &mail,
         &Options {
             cohorts,
@@ -421,6 +432,7 @@ fn bench_data(
             seed,
             password: password.clone(),
         },
+        clock,
         &mut |done, total| {
             if done - last >= step || done == total {
                 last = done;
@@ -551,8 +563,10 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     let stand_in = {
         let mut conn = pool.get()?;
         let (url, stand_in) =
-            cohorte::models::instance::record_at_start(&mut conn, &config.server.public_url, &bind)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            write_with(&mut conn, Author::system(), Clock::system().now(), |tx| {
+                cohorte::models::instance::record_at_start(tx, &config.server.public_url, &bind)
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         config.server.public_url = url;
         stand_in
     };
@@ -592,9 +606,11 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     }
     {
         let mut conn = state.pool.get()?;
-        if let Some(link) =
-            cohorte::models::account::first_admin_link(&mut conn, &state.config.server.public_url)
-                .map_err(|e| anyhow::anyhow!("{e}"))?
+        let public_url = &state.config.server.public_url;
+        if let Some(link) = write_with(&mut conn, Author::system(), state.clock.now(), |tx| {
+            cohorte::models::account::first_admin_link(tx, public_url)
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?
         {
             println!(
                 "Aucun compte pour l'instant : créez le compte administrateur avec ce lien (valable 7 jours, une fois) :"

@@ -548,51 +548,54 @@ async fn world() -> World {
         ];
         for (who, role, dla, consultant) in staff {
             let email = format!("{}@cohorte.test", key(who));
-            let user = account::create(
-                &mut conn,
-                NewUser {
-                    email: &email,
-                    name: key(who),
-                    role,
-                    dla_id: dla.as_deref(),
-                    consultant_id: consultant.as_deref(),
-                    password: None,
-                },
-            )
+            let user = common::write(&mut conn, |tx| {
+                account::create(
+                    tx,
+                    NewUser {
+                        email: &email,
+                        name: key(who),
+                        role,
+                        dla_id: dla.as_deref(),
+                        consultant_id: consultant.as_deref(),
+                        password: None,
+                    },
+                )
+            })
             .unwrap();
-            let (_, secret) = account::create_api_token(&mut conn, &user.id, "matrix").unwrap();
+            let (_, secret) = common::write(&mut conn, |tx| {
+                account::create_api_token(tx, &user.id, "matrix")
+            })
+            .unwrap();
             creds.bearer.insert(key(who), secret);
-            let cookie =
-                account::start_session(&mut conn, &Principal::User(user.id), lifetimes, now)
-                    .unwrap();
+            let cookie = common::write(&mut conn, |tx| {
+                account::start_session(tx, &Principal::User(user.id), lifetimes, now)
+            })
+            .unwrap();
             creds.cookie.insert(key(who), cookie);
         }
         creds
             .bearer
             .insert(key(Who::Admin), app.admin_token.clone());
-        let cookie = account::start_session(
-            &mut conn,
-            &Principal::User(app.admin_id.clone()),
-            lifetimes,
-            now,
-        )
+        let cookie = common::write(&mut conn, |tx| {
+            account::start_session(tx, &Principal::User(app.admin_id.clone()), lifetimes, now)
+        })
         .unwrap();
         creds.cookie.insert(key(Who::Admin), cookie);
         for (who, pid) in [
             (Who::ParticipantX, &participant_x),
             (Who::ParticipantY, &participant_y),
         ] {
-            let cookie = account::start_session(
-                &mut conn,
-                &Principal::Participant(pid.clone()),
-                lifetimes,
-                now,
-            )
+            let cookie = common::write(&mut conn, |tx| {
+                account::start_session(tx, &Principal::Participant(pid.clone()), lifetimes, now)
+            })
             .unwrap();
             creds.cookie.insert(key(who), cookie);
         }
         // An API token of the admin, for the revoke route.
-        let (t, _) = account::create_api_token(&mut conn, &app.admin_id, "à révoquer").unwrap();
+        let (t, _) = common::write(&mut conn, |tx| {
+            account::create_api_token(tx, &app.admin_id, "à révoquer")
+        })
+        .unwrap();
         token_id = t.id;
         user_id = app.admin_id.clone();
     }
@@ -867,17 +870,19 @@ fn session_of(res: &Response) -> String {
 async fn officer_with_password(app: &TestApp, password: &str) -> String {
     let dla = app.create_dla().await;
     let mut conn = app.pool.get().unwrap();
-    account::create(
-        &mut conn,
-        NewUser {
-            email: "julie@dla.fr",
-            name: "Julie Officer",
-            role: "officer",
-            dla_id: Some(&dla),
-            consultant_id: None,
-            password: Some(password),
-        },
-    )
+    common::write(&mut conn, |tx| {
+        account::create(
+            tx,
+            NewUser {
+                email: "julie@dla.fr",
+                name: "Julie Officer",
+                role: "officer",
+                dla_id: Some(&dla),
+                consultant_id: None,
+                password: Some(password),
+            },
+        )
+    })
     .unwrap();
     dla
 }
@@ -1103,27 +1108,31 @@ async fn the_first_administrator_link_works_once() {
         .execute(&mut conn)
         .unwrap();
     // A second start printed another link before the first was used.
-    let other = account::create_link(
-        &mut conn,
-        account::LinkPurpose::FirstAdmin,
-        &account::LinkTarget {
-            user_id: None,
-            participant_id: None,
-        },
-        chrono::Duration::days(7),
-        chrono::Utc::now().naive_utc(),
-    )
+    let other = common::write(&mut conn, |tx| {
+        account::create_link(
+            tx,
+            account::LinkPurpose::FirstAdmin,
+            &account::LinkTarget {
+                user_id: None,
+                participant_id: None,
+            },
+            chrono::Duration::days(7),
+            chrono::Utc::now().naive_utc(),
+        )
+    })
     .unwrap();
-    let token = account::create_link(
-        &mut conn,
-        account::LinkPurpose::FirstAdmin,
-        &account::LinkTarget {
-            user_id: None,
-            participant_id: None,
-        },
-        chrono::Duration::days(7),
-        chrono::Utc::now().naive_utc(),
-    )
+    let token = common::write(&mut conn, |tx| {
+        account::create_link(
+            tx,
+            account::LinkPurpose::FirstAdmin,
+            &account::LinkTarget {
+                user_id: None,
+                participant_id: None,
+            },
+            chrono::Duration::days(7),
+            chrono::Utc::now().naive_utc(),
+        )
+    })
     .unwrap();
     drop(conn);
     let uri = format!("/premier-administrateur/{token}");

@@ -639,17 +639,19 @@ async fn the_accounts_page_shows_fifty_accounts_a_page_with_their_dla_or_record(
         // 17 consultant·es (0, 3, … 48) and 34 chargé·es de mission, besides Alice Admin.
         for i in 0..51 {
             let consultant = i % 3 == 0;
-            cohorte::models::account::create(
-                &mut conn,
-                cohorte::models::account::NewUser {
-                    email: &format!("personne{i:02}@cohorte.test"),
-                    name: &format!("Personne {i:02}"),
-                    role: if consultant { "consultant" } else { "officer" },
-                    dla_id: (!consultant).then_some(dla.as_str()),
-                    consultant_id: consultant.then_some(record.as_str()),
-                    password: None,
-                },
-            )
+            common::write(&mut conn, |tx| {
+                cohorte::models::account::create(
+                    tx,
+                    cohorte::models::account::NewUser {
+                        email: &format!("personne{i:02}@cohorte.test"),
+                        name: &format!("Personne {i:02}"),
+                        role: if consultant { "consultant" } else { "officer" },
+                        dla_id: (!consultant).then_some(dla.as_str()),
+                        consultant_id: consultant.then_some(record.as_str()),
+                        password: None,
+                    },
+                )
+            })
             .unwrap();
         }
     }

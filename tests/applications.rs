@@ -627,21 +627,25 @@ async fn enrolment_makes_the_association_its_participants_and_its_human_pillar_w
 fn officer_token(app: &TestApp, dla: &str) -> String {
     use cohorte::models::account::{self, NewUser};
     let mut conn = app.pool.get().unwrap();
-    let user = account::create(
-        &mut conn,
-        NewUser {
-            email: "officer@dla33.fr",
-            name: "Claire Martin",
-            role: "officer",
-            dla_id: Some(dla),
-            consultant_id: None,
-            password: None,
-        },
-    )
+    let user = common::write(&mut conn, |tx| {
+        account::create(
+            tx,
+            NewUser {
+                email: "officer@dla33.fr",
+                name: "Claire Martin",
+                role: "officer",
+                dla_id: Some(dla),
+                consultant_id: None,
+                password: None,
+            },
+        )
+    })
     .unwrap();
-    account::create_api_token(&mut conn, &user.id, "tests")
-        .unwrap()
-        .1
+    common::write(&mut conn, |tx| {
+        account::create_api_token(tx, &user.id, "tests")
+    })
+    .unwrap()
+    .1
 }
 
 #[actix_web::test]
@@ -737,21 +741,25 @@ async fn already_accompanied_says_the_cohort_within_reach_and_only_year_and_dla_
     let other = {
         use cohorte::models::account::{self, NewUser};
         let mut conn = app.pool.get().unwrap();
-        let user = account::create(
-            &mut conn,
-            NewUser {
-                email: "officer@dla40.fr",
-                name: "Paul Durand",
-                role: "officer",
-                dla_id: Some(&dla_b),
-                consultant_id: None,
-                password: None,
-            },
-        )
+        let user = common::write(&mut conn, |tx| {
+            account::create(
+                tx,
+                NewUser {
+                    email: "officer@dla40.fr",
+                    name: "Paul Durand",
+                    role: "officer",
+                    dla_id: Some(&dla_b),
+                    consultant_id: None,
+                    password: None,
+                },
+            )
+        })
         .unwrap();
-        account::create_api_token(&mut conn, &user.id, "tests")
-            .unwrap()
-            .1
+        common::write(&mut conn, |tx| {
+            account::create_api_token(tx, &user.id, "tests")
+        })
+        .unwrap()
+        .1
     };
     app.send_raw(
         TestRequest::get()

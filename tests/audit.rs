@@ -312,3 +312,123 @@ async fn the_api_pages_the_journal_and_gives_the_total() {
         .expect(404)
         .api_error("not_found");
 }
+
+/// A chargée de mission of `dla`, signed in on pages: her user id and session cookie.
+fn officer_session(app: &TestApp, dla: &str) -> (String, String) {
+    use cohorte::models::account::{self, Lifetimes, NewUser, Principal};
+    let lifetimes = Lifetimes::from_config(&app.config.auth);
+    app.write(|tx| {
+        let user = account::create(
+            tx,
+            NewUser {
+                email: "claire.martin@dla33.fr",
+                name: "Claire Martin",
+                role: "officer",
+                dla_id: Some(dla),
+                consultant_id: None,
+                password: None,
+            },
+        )?;
+        let at = tx.now_naive();
+        let cookie = account::start_session(tx, &Principal::User(user.id.clone()), lifetimes, at)?;
+        Ok((user.id, cookie))
+    })
+}
+
+/// Regression (issue #15): the programme template was written outside the person's
+/// transaction and journaled as « Système ».
+#[actix_web::test]
+async fn a_template_changed_on_its_page_is_journaled_with_the_change_under_the_person_who_made_it()
+{
+    use actix_web::http::header;
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let cohort = app.create_cohort(&dla, "MSE Gironde 2027").await;
+    let (user_id, cookie) = officer_session(&app, &dla);
+    let session = format!(
+        "{}={cookie}",
+        cohorte::web::actor::session_cookie_name(app.config.server.is_https())
+    );
+    let action = format!("/cohortes/{cohort}/modele");
+    let page = app
+        .send_raw(
+            TestRequest::get()
+                .uri(&action)
+                .insert_header((header::COOKIE, session.clone())),
+        )
+        .await
+        .expect(200)
+        .text();
+    let agenda = "Tour de table, puis les trois piliers du modèle (ordre du jour de Claire)";
+    let fields: Vec<(String, String)> = common::form_of(&page, &action)
+        .into_iter()
+        .map(|(k, v)| match k.as_str() {
+            "introductive.agenda" => (k, agenda.to_string()),
+            _ => (k, v),
+        })
+        .collect();
+    assert!(fields.iter().any(|(k, _)| k == "introductive.agenda"));
+    app.send_raw(
+        TestRequest::post()
+            .uri(&action)
+            .insert_header((header::COOKIE, session))
+            .insert_header(("x-csrf-token", cohorte::web::actor::csrf_for(&cookie)))
+            .set_form(&fields),
+    )
+    .await
+    .expect(303);
+
+    // The change is there…
+    let template = app
+        .get(&format!("/api/v1/cohorts/{cohort}/programme-template"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(template["introductive"]["agenda"], agenda);
+    // …and journaled, in the same change, under her name.
+    let all = journal(&app, &cohort).await;
+    let updates = entries(&all, "cohort", "update");
+    assert_eq!(updates.len(), 1, "{all:?}");
+    let u = updates[0];
+    assert_eq!(u["actor_user_id"], user_id.as_str(), "{u}");
+    let actor = u["actor"].as_str().unwrap();
+    assert!(actor.starts_with("Claire Martin"), "{actor}");
+    assert_ne!(actor, "Système");
+    assert!(u["before"]["programme_template"].is_null(), "{u}");
+    let stored = u["after"]["programme_template"].as_str().expect("template");
+    assert!(stored.contains(agenda), "{stored}");
+}
+
+/// Every write of a request takes its instant from the app's clock (`AppState::clock`),
+/// once per transaction: the journal and the row say the same instant.
+#[actix_web::test]
+async fn a_change_takes_its_instant_from_the_apps_clock() {
+    use chrono::{DateTime, Duration, DurationRound, Utc};
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(0).await;
+    let at = |v: &Value| {
+        DateTime::parse_from_rfc3339(v.as_str().expect("an instant"))
+            .expect("RFC 3339")
+            .with_timezone(&Utc)
+    };
+    let t = (Utc::now() + Duration::days(3))
+        .duration_trunc(Duration::seconds(1))
+        .unwrap();
+    app.clock.set(t);
+    edit_cohort(&app, &cohort, "name", "MSE Gironde 2027").await;
+    let row = app
+        .get(&format!("/api/v1/cohorts/{cohort}"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(at(&row["updated_at"]), t, "{row}");
+    let newest = journal(&app, &cohort).await[0].clone();
+    assert_eq!(newest["action"], "update");
+    assert_eq!(at(&newest["at"]), t);
+
+    app.clock.advance(Duration::hours(2));
+    edit_cohort(&app, &cohort, "name", "MSE Gironde 2027 bis").await;
+    let newest = journal(&app, &cohort).await[0].clone();
+    assert_eq!(change(&newest, "name").1, "MSE Gironde 2027 bis");
+    assert_eq!(at(&newest["at"]), t + Duration::hours(2));
+}

@@ -3,6 +3,7 @@
 //! benchmark signs in with, and the ids it prints — so the command keeps working as the
 //! schema changes.
 
+use cohorte::db::{Author, write_with};
 use std::collections::HashMap;
 use std::process::Command;
 use std::sync::Arc;
@@ -102,8 +103,10 @@ fn bench_data_builds_cohorts_with_their_history_and_the_benchmark_accounts() {
         &config,
         Arc::new(cohorte::templates::build("").unwrap()),
     );
-    let again = cohorte::models::planner::sync_cohort(&mut conn, &mail, cohort, chrono::Utc::now())
-        .unwrap();
+    let again = write_with(&mut conn, Author::system(), chrono::Utc::now(), |tx| {
+        cohorte::models::planner::sync_cohort(tx, &mail, cohort, chrono::Utc::now())
+    })
+    .unwrap();
     assert_eq!(again.queued, 0, "the planner had filled the outbox");
 
     // The two benchmark accounts sign in with the printed password; the others have none.
@@ -138,7 +141,10 @@ fn bench_mail_queues_due_emails_in_an_empty_database_only() {
         .unwrap()
         .to_utc();
     assert_eq!(
-        cohorte::bench_data::queue_emails(&mut conn, 3, "banc.example", due).unwrap(),
+        write_with(&mut conn, Author::system(), chrono::Utc::now(), |tx| {
+            cohorte::bench_data::queue_emails(tx, 3, "banc.example", due)
+        })
+        .unwrap(),
         3
     );
     let due_ids = cohorte::models::outbox::due_ids(&mut conn, due, 10).unwrap();
@@ -152,7 +158,12 @@ fn bench_mail_queues_due_emails_in_an_empty_database_only() {
     let built = bench_data(dir.path(), &dir.path().join("bench.sqlite3"));
     assert!(built.status.success());
     let pool = cohorte::db::connect(dir.path().join("bench.sqlite3").to_str().unwrap(), 1).unwrap();
-    let err = cohorte::bench_data::queue_emails(&mut pool.get().unwrap(), 3, "banc.example", due)
-        .unwrap_err();
+    let err = write_with(
+        &mut pool.get().unwrap(),
+        Author::system(),
+        chrono::Utc::now(),
+        |tx| cohorte::bench_data::queue_emails(tx, 3, "banc.example", due),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "database_not_empty");
 }

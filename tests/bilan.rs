@@ -310,16 +310,18 @@ async fn a_guest_not_yet_convoked_who_is_removed_gets_nothing() {
 
 fn sign_in_cookie(app: &TestApp, participant: &str) -> String {
     let mut conn = app.pool.get().unwrap();
-    account::create_link(
-        &mut conn,
-        LinkPurpose::ParticipantSignIn,
-        &LinkTarget {
-            user_id: None,
-            participant_id: Some(participant.to_string()),
-        },
-        chrono::Duration::days(7),
-        Utc::now().naive_utc(),
-    )
+    common::write(&mut conn, |tx| {
+        account::create_link(
+            tx,
+            LinkPurpose::ParticipantSignIn,
+            &LinkTarget {
+                user_id: None,
+                participant_id: Some(participant.to_string()),
+            },
+            chrono::Duration::days(7),
+            Utc::now().naive_utc(),
+        )
+    })
     .unwrap()
 }
 

@@ -245,12 +245,9 @@ async fn a_new_place_reaches_those_convoked_as_an_update_with_a_higher_sequence(
     );
 
     // Nothing more to say: a new sync queues nothing, an edit of the planned time neither.
-    let stats = cohorte::models::planner::sync_cohort(
-        &mut app.pool.get().unwrap(),
-        &mail(&app),
-        &cohort,
-        Utc::now(),
-    )
+    let stats = common::write(&mut app.pool.get().unwrap(), |tx| {
+        cohorte::models::planner::sync_cohort(tx, &mail(&app), &cohort, Utc::now())
+    })
     .unwrap();
     assert_eq!(stats.total(), 0, "{stats:?}");
     let current = app

@@ -23,25 +23,32 @@ struct Officer {
 
 fn officer(app: &TestApp, dla: &str, email: &str) -> Officer {
     let mut conn = app.pool.get().unwrap();
-    let user = account::create(
-        &mut conn,
-        NewUser {
-            email,
-            name: email,
-            role: "officer",
-            dla_id: Some(dla),
-            consultant_id: None,
-            password: None,
-        },
-    )
+    let user = common::write(&mut conn, |tx| {
+        account::create(
+            tx,
+            NewUser {
+                email,
+                name: email,
+                role: "officer",
+                dla_id: Some(dla),
+                consultant_id: None,
+                password: None,
+            },
+        )
+    })
     .unwrap();
-    let (_, token) = account::create_api_token(&mut conn, &user.id, "tests").unwrap();
-    let cookie = account::start_session(
-        &mut conn,
-        &Principal::User(user.id),
-        account::Lifetimes::from_config(&app.config.auth),
-        chrono::Utc::now().naive_utc(),
-    )
+    let (_, token) = common::write(&mut conn, |tx| {
+        account::create_api_token(tx, &user.id, "tests")
+    })
+    .unwrap();
+    let cookie = common::write(&mut conn, |tx| {
+        account::start_session(
+            tx,
+            &Principal::User(user.id),
+            account::Lifetimes::from_config(&app.config.auth),
+            chrono::Utc::now().naive_utc(),
+        )
+    })
     .unwrap();
     Officer { cookie, token }
 }

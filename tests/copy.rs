@@ -56,23 +56,23 @@ fn demo(app: &TestApp) -> String {
         &app.config,
         Arc::new(cohorte::templates::build("").unwrap()),
     );
-    let mut conn = app.pool.get().unwrap();
-    let id = cohorte::demo::load(
-        &mut conn,
-        &app.config.programme,
-        app.config.calendar.alsace_moselle,
-        cohorte::models::programme::today(),
-        &mail,
-    )
-    .unwrap();
-    cohorte::demo::accounts(
-        &mut conn,
-        &id,
-        &app.config.server.public_url,
-        app.config.auth.participant_link_days,
-    )
-    .unwrap();
-    id
+    app.write(|tx| {
+        let today = cohorte::models::programme::today(tx.now());
+        let id = cohorte::demo::load(
+            tx,
+            &app.config.programme,
+            app.config.calendar.alsace_moselle,
+            today,
+            &mail,
+        )?;
+        cohorte::demo::accounts(
+            tx,
+            &id,
+            &app.config.server.public_url,
+            app.config.auth.participant_link_days,
+        )?;
+        Ok(id)
+    })
 }
 
 #[derive(QueryableByName)]
@@ -251,6 +251,7 @@ async fn a_sqlite_instance_with_the_demo_copied_to_postgresql_serves_the_same_pa
         &mut source.pool.get().unwrap(),
         chrono::Utc::now().naive_utc() + chrono::Duration::days(1),
         100,
+        chrono::Utc::now(),
     )
     .unwrap()
     .packed;

@@ -12,20 +12,22 @@ use common::spawn;
 #[actix_web::test]
 async fn the_cohort_dashboard_shows_days_charts_and_matrices() {
     let app = spawn().await;
-    let today = cohorte::models::programme::today();
+    let today = cohorte::models::programme::today(chrono::Utc::now());
     let id = {
         let mut conn = app.pool.get().unwrap();
         let mail = cohorte::models::outbox::MailContext::new(
             &app.config,
             Arc::new(cohorte::templates::build("").unwrap()),
         );
-        cohorte::demo::load(
-            &mut conn,
-            &app.config.programme,
-            app.config.calendar.alsace_moselle,
-            today,
-            &mail,
-        )
+        common::write(&mut conn, |tx| {
+            cohorte::demo::load(
+                tx,
+                &app.config.programme,
+                app.config.calendar.alsace_moselle,
+                today,
+                &mail,
+            )
+        })
         .unwrap()
     };
     let page = app
@@ -90,20 +92,22 @@ async fn the_dla_overview_shows_the_per_cohort_figures_in_a_bounded_number_of_qu
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     let app = spawn().await;
-    let today = cohorte::models::programme::today();
+    let today = cohorte::models::programme::today(chrono::Utc::now());
     let demo = {
         let mut conn = app.pool.get().unwrap();
         let mail = cohorte::models::outbox::MailContext::new(
             &app.config,
             Arc::new(cohorte::templates::build("").unwrap()),
         );
-        cohorte::demo::load(
-            &mut conn,
-            &app.config.programme,
-            app.config.calendar.alsace_moselle,
-            today,
-            &mail,
-        )
+        common::write(&mut conn, |tx| {
+            cohorte::demo::load(
+                tx,
+                &app.config.programme,
+                app.config.calendar.alsace_moselle,
+                today,
+                &mail,
+            )
+        })
         .unwrap()
     };
     let cohort = app

@@ -323,7 +323,8 @@ async fn an_association_enrolled_after_publication_gets_its_bilan_convocations_a
         .expect(200)
         .text();
     assert!(show.contains("1 / 6 engagement confirmé"), "{show}");
-    let today = cohorte::domain::fr::date_long(cohorte::models::programme::today());
+    let today =
+        cohorte::domain::fr::date_long(cohorte::models::programme::today(chrono::Utc::now()));
     assert_eq!(
         show.matches(&format!("Engagement confirmé le {today}"))
             .count(),

@@ -25,6 +25,7 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{Duration, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
 
+use cohorte::db::{Author, write_with};
 use cohorte::domain::outbox::{
     self as rules, Attempt, GIVE_UP_AFTER, MAX_RETRY, Next, Status, Tries, backoff,
 };
@@ -834,7 +835,13 @@ fn past_the_data_end_timeout_an_email_is_sent_again_once_with_its_message_id_the
 
     // Sent again by someone, to the same address, it keeps its Message-ID: a mail client
     // that got one of the copies recognises the next.
-    let resent = outbox::resend(&mut db.pool.get().unwrap(), &slow.id, None).unwrap();
+    let resent = write_with(
+        &mut db.pool.get().unwrap(),
+        Author::system(),
+        Utc::now(),
+        |tx| outbox::resend(tx, &slow.id, None),
+    )
+    .unwrap();
     assert_eq!(bare_id(&resent), id);
     assert_eq!((resent.attempts, resent.unconfirmed), (0, 0));
     assert_eq!(dispatcher(&db.pool).run_once(Utc::now()).unwrap().sent, 1);

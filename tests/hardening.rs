@@ -295,14 +295,22 @@ async fn a_password_change_revokes_the_api_tokens() {
     // The administrator gets a password, then a token and a session made with it.
     let (token, session) = {
         let mut c = app.pool.get().unwrap();
-        account::set_password(&mut c, &app.admin_id, "une ancienne phrase de passe").unwrap();
-        let (_, token) = account::create_api_token(&mut c, &app.admin_id, "tableur").unwrap();
-        let session = account::start_session(
-            &mut c,
-            &account::Principal::User(app.admin_id.clone()),
-            account::Lifetimes::from_config(&app.config.auth),
-            chrono::Utc::now().naive_utc(),
-        )
+        common::write(&mut c, |tx| {
+            account::set_password(tx, &app.admin_id, "une ancienne phrase de passe")
+        })
+        .unwrap();
+        let (_, token) = common::write(&mut c, |tx| {
+            account::create_api_token(tx, &app.admin_id, "tableur")
+        })
+        .unwrap();
+        let session = common::write(&mut c, |tx| {
+            account::start_session(
+                tx,
+                &account::Principal::User(app.admin_id.clone()),
+                account::Lifetimes::from_config(&app.config.auth),
+                chrono::Utc::now().naive_utc(),
+            )
+        })
         .unwrap();
         (token, session)
     };

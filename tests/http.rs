@@ -770,19 +770,21 @@ async fn the_openapi_document_is_served_and_describes_programme_generation() {
 #[actix_web::test]
 async fn the_demo_has_eight_associations_a_past_and_a_future_and_some_returns() {
     let app = spawn().await;
-    let today = cohorte::models::programme::today();
+    let today = cohorte::models::programme::today(chrono::Utc::now());
     let id = {
         let mut conn = app.pool.get().unwrap();
-        cohorte::demo::load(
-            &mut conn,
-            &app.config.programme,
-            app.config.calendar.alsace_moselle,
-            today,
-            &cohorte::models::outbox::MailContext::new(
-                &app.config,
-                std::sync::Arc::new(cohorte::templates::build("").unwrap()),
-            ),
-        )
+        common::write(&mut conn, |tx| {
+            cohorte::demo::load(
+                tx,
+                &app.config.programme,
+                app.config.calendar.alsace_moselle,
+                today,
+                &cohorte::models::outbox::MailContext::new(
+                    &app.config,
+                    std::sync::Arc::new(cohorte::templates::build("").unwrap()),
+                ),
+            )
+        })
         .expect("the demo loads on an empty database")
     };
 
@@ -1060,10 +1062,12 @@ fn queue_email(app: &TestApp, cohort: &str, item: &str, to: &str, draft: bool) -
         not_after: None,
         draft,
     };
-    outbox::enqueue(&mut app.pool.get().unwrap(), email)
-        .unwrap()
-        .expect("queued")
-        .id
+    common::write(&mut app.pool.get().unwrap(), |tx| {
+        outbox::enqueue(tx, email)
+    })
+    .unwrap()
+    .expect("queued")
+    .id
 }
 
 fn mark_failed(app: &TestApp, id: &str) {
@@ -1872,24 +1876,28 @@ async fn the_dla_page_shows_fifty_dlas_a_page_and_an_officer_only_theirs() {
     // A chargé·e de mission of DLA n° 51: that one only, on one page.
     let cookie = {
         let mut conn = app.pool.get().unwrap();
-        let user = cohorte::models::account::create(
-            &mut conn,
-            cohorte::models::account::NewUser {
-                email: "julie@dla51.fr",
-                name: "Julie Martin",
-                role: "officer",
-                dla_id: Some(&ids[51]),
-                consultant_id: None,
-                password: None,
-            },
-        )
+        let user = common::write(&mut conn, |tx| {
+            cohorte::models::account::create(
+                tx,
+                cohorte::models::account::NewUser {
+                    email: "julie@dla51.fr",
+                    name: "Julie Martin",
+                    role: "officer",
+                    dla_id: Some(&ids[51]),
+                    consultant_id: None,
+                    password: None,
+                },
+            )
+        })
         .unwrap();
-        cohorte::models::account::start_session(
-            &mut conn,
-            &cohorte::models::account::Principal::User(user.id),
-            cohorte::models::account::Lifetimes::from_config(&app.config.auth),
-            Utc::now().naive_utc(),
-        )
+        common::write(&mut conn, |tx| {
+            cohorte::models::account::start_session(
+                tx,
+                &cohorte::models::account::Principal::User(user.id),
+                cohorte::models::account::Lifetimes::from_config(&app.config.auth),
+                Utc::now().naive_utc(),
+            )
+        })
         .unwrap()
     };
     let theirs = app

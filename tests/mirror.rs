@@ -123,7 +123,10 @@ fn hybrid_profile() -> Profile {
 
 fn save(app: &TestApp, association: &str, stage: &str, p: &Profile) {
     let mut conn = app.pool.get().unwrap();
-    cohorte::models::profile::save(&mut conn, association, stage, p, "", "test").unwrap();
+    common::write(&mut conn, |tx| {
+        cohorte::models::profile::save(tx, association, stage, p, "", "test")
+    })
+    .unwrap();
 }
 
 /// A cohort with a dependent anonymised association, a hybrid named one and one without

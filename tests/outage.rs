@@ -53,28 +53,32 @@ fn server_down(app: &TestApp) -> Dispatcher {
 }
 
 fn session_cookie(app: &TestApp, principal: Principal) -> String {
-    account::start_session(
-        &mut app.pool.get().unwrap(),
-        &principal,
-        Lifetimes::from_config(&app.config.auth),
-        Utc::now().naive_utc(),
-    )
+    common::write(&mut app.pool.get().unwrap(), |tx| {
+        account::start_session(
+            tx,
+            &principal,
+            Lifetimes::from_config(&app.config.auth),
+            Utc::now().naive_utc(),
+        )
+    })
     .unwrap()
 }
 
 /// A staff account and its session cookie.
 fn staff(app: &TestApp, role: &str, dla_id: Option<&str>, consultant_id: Option<&str>) -> String {
-    let user = account::create(
-        &mut app.pool.get().unwrap(),
-        NewUser {
-            email: &format!("{role}-{}@cohorte.test", uuid::Uuid::new_v4().simple()),
-            name: &format!("Compte {role}"),
-            role,
-            dla_id,
-            consultant_id,
-            password: None,
-        },
-    )
+    let user = common::write(&mut app.pool.get().unwrap(), |tx| {
+        account::create(
+            tx,
+            NewUser {
+                email: &format!("{role}-{}@cohorte.test", uuid::Uuid::new_v4().simple()),
+                name: &format!("Compte {role}"),
+                role,
+                dla_id,
+                consultant_id,
+                password: None,
+            },
+        )
+    })
     .unwrap();
     session_cookie(app, Principal::User(user.id))
 }
@@ -87,21 +91,25 @@ fn staff_token(
     consultant_id: Option<&str>,
 ) -> String {
     let mut conn = app.pool.get().unwrap();
-    let user = account::create(
-        &mut conn,
-        NewUser {
-            email: &format!("{role}-{}@cohorte.test", uuid::Uuid::new_v4().simple()),
-            name: &format!("Jeton {role}"),
-            role,
-            dla_id,
-            consultant_id,
-            password: None,
-        },
-    )
+    let user = common::write(&mut conn, |tx| {
+        account::create(
+            tx,
+            NewUser {
+                email: &format!("{role}-{}@cohorte.test", uuid::Uuid::new_v4().simple()),
+                name: &format!("Jeton {role}"),
+                role,
+                dla_id,
+                consultant_id,
+                password: None,
+            },
+        )
+    })
     .unwrap();
-    account::create_api_token(&mut conn, &user.id, "tests")
-        .unwrap()
-        .1
+    common::write(&mut conn, |tx| {
+        account::create_api_token(tx, &user.id, "tests")
+    })
+    .unwrap()
+    .1
 }
 
 async fn page(app: &TestApp, cookie: &str, uri: &str) -> String {
@@ -492,10 +500,12 @@ fn plain(to: &str, at: DateTime<Utc>) -> NewEmail {
 }
 
 fn enqueue(app: &TestApp, email: NewEmail) -> String {
-    outbox::enqueue(&mut app.pool.get().unwrap(), email)
-        .unwrap()
-        .expect("queued")
-        .id
+    common::write(&mut app.pool.get().unwrap(), |tx| {
+        outbox::enqueue(tx, email)
+    })
+    .unwrap()
+    .expect("queued")
+    .id
 }
 
 #[actix_web::test]
@@ -618,7 +628,10 @@ async fn an_email_resent_by_hand_is_late_from_its_resend_not_from_its_first_plan
         None
     );
     // Corrected and resent now, to a server that says « later » (451): retrying.
-    outbox::resend(&mut conn, &id, Some(format!("later@{d}"))).unwrap();
+    common::write(&mut conn, |tx| {
+        outbox::resend(tx, &id, Some(format!("later@{d}")))
+    })
+    .unwrap();
     drop(conn);
     let later = Utc::now();
     dispatcher(&app, smtp::smtp()).run_once(later).unwrap();

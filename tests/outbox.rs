@@ -12,8 +12,9 @@ use diesel::prelude::*;
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 
 use cohorte::config::Config;
+use cohorte::db::Pool;
 use cohorte::db::schema::outbox_emails;
-use cohorte::db::{Pool, write_tx};
+use cohorte::db::{Author, write_with};
 use cohorte::domain::outbox::{MAX_RETRY, Next, Status, backoff};
 use cohorte::error::AppError;
 use cohorte::mail::dispatch::{Dispatcher, Stats};
@@ -44,11 +45,23 @@ fn count_rows(pool: &Pool) -> i64 {
 fn the_same_email_queued_twice_is_one_row() {
     let db = db();
     let to = format!("nadia@{}", domain());
-    let first = outbox::enqueue(&mut db.pool.get().unwrap(), plain("s1", &to, t0())).unwrap();
+    let first = write_with(
+        &mut db.pool.get().unwrap(),
+        Author::system(),
+        Utc::now(),
+        |tx| outbox::enqueue(tx, plain("s1", &to, t0())),
+    )
+    .unwrap();
     assert!(first.is_some());
     // Same kind, item, revision; the address differs only by case and spaces.
     let again = plain("s1", &format!("  {}  ", to.to_uppercase()), t0());
-    let second = outbox::enqueue(&mut db.pool.get().unwrap(), again).unwrap();
+    let second = write_with(
+        &mut db.pool.get().unwrap(),
+        Author::system(),
+        Utc::now(),
+        |tx| outbox::enqueue(tx, again),
+    )
+    .unwrap();
     assert!(
         second.is_none(),
         "a duplicate is not an error and adds nothing"
@@ -59,9 +72,14 @@ fn the_same_email_queued_twice_is_one_row() {
     let mut next = plain("s1", &to, t0());
     next.revision = 1;
     assert!(
-        outbox::enqueue(&mut db.pool.get().unwrap(), next)
-            .unwrap()
-            .is_some()
+        write_with(
+            &mut db.pool.get().unwrap(),
+            Author::system(),
+            Utc::now(),
+            |tx| outbox::enqueue(tx, next)
+        )
+        .unwrap()
+        .is_some()
     );
     assert_eq!(count_rows(&db.pool), 2);
 }
@@ -71,8 +89,8 @@ fn an_email_is_queued_in_the_transaction_of_the_change_that_causes_it() {
     let db = db();
     let to = format!("nadia@{}", domain());
     let mut conn = db.pool.get().unwrap();
-    let refused: Result<(), AppError> = write_tx(&mut conn, |conn| {
-        outbox::enqueue(conn, plain("s1", &to, t0()))?;
+    let refused: Result<(), AppError> = write_with(&mut conn, Author::system(), t0(), |tx| {
+        outbox::enqueue(tx, plain("s1", &to, t0()))?;
         Err(AppError::Conflict {
             code: "test",
             message: "la modification est refusée".into(),
@@ -81,8 +99,8 @@ fn an_email_is_queued_in_the_transaction_of_the_change_that_causes_it() {
     assert!(refused.is_err());
     assert_eq!(count_rows(&db.pool), 0, "rolled back with the change");
 
-    write_tx(&mut conn, |conn| {
-        outbox::enqueue(conn, plain("s1", &to, t0()))?;
+    write_with(&mut conn, Author::system(), t0(), |tx| {
+        outbox::enqueue(tx, plain("s1", &to, t0()))?;
         Ok(())
     })
     .unwrap();
@@ -214,15 +232,22 @@ fn a_claim_needs_the_row_due_at_the_passs_instant_and_a_late_sender_cannot_recor
     let mut conn = db.pool.get().unwrap();
     let id = || "<claim@cohorte.test>".to_string();
     assert!(
-        outbox::claim(&mut conn, &row.id, t0() - Duration::seconds(1), id)
-            .unwrap()
-            .is_none(),
+        write_with(
+            &mut conn,
+            Author::system(),
+            t0() - Duration::seconds(1),
+            |tx| outbox::claim(tx, &row.id, id)
+        )
+        .unwrap()
+        .is_none(),
         "not due yet"
     );
     // Dispatcher A claims it, fails, and puts it back for a minute later.
-    let a = outbox::claim(&mut conn, &row.id, t0(), id)
-        .unwrap()
-        .unwrap();
+    let a = write_with(&mut conn, Author::system(), t0(), |tx| {
+        outbox::claim(tx, &row.id, id)
+    })
+    .unwrap()
+    .unwrap();
     assert_eq!(a.status(), Status::Sending);
     assert_eq!(a.first_due_at, Some(t0().naive_utc()));
     let retry = outbox::Outcome {
@@ -234,24 +259,36 @@ fn a_claim_needs_the_row_due_at_the_passs_instant_and_a_late_sender_cannot_recor
         error: Some("Le serveur d'envoi ne répond pas."),
         detail: Some("connexion : refused"),
     };
-    assert!(outbox::record(&mut conn, &a, &retry, t0()).unwrap());
     assert!(
-        !outbox::record(&mut conn, &a, &retry, t0()).unwrap(),
+        write_with(&mut conn, Author::system(), t0(), |tx| outbox::record(
+            tx, &a, &retry
+        ))
+        .unwrap()
+    );
+    assert!(
+        !write_with(&mut conn, Author::system(), t0(), |tx| outbox::record(
+            tx, &a, &retry
+        ))
+        .unwrap(),
         "recorded once"
     );
     // Dispatcher B read the due ids at t0, before A's failure: its claim at t0 fails.
     assert!(
-        outbox::claim(&mut conn, &row.id, t0(), id)
-            .unwrap()
-            .is_none()
+        write_with(&mut conn, Author::system(), t0(), |tx| outbox::claim(
+            tx, &row.id, id
+        ))
+        .unwrap()
+        .is_none()
     );
     assert_eq!(reload(&db.pool, &row).attempts, 1);
 
     // A minute later C claims it, and its send hangs past the lease: the row is recovered
     // and claimed again by D.
-    let c = outbox::claim(&mut conn, &row.id, t0() + backoff(1), id)
-        .unwrap()
-        .unwrap();
+    let c = write_with(&mut conn, Author::system(), t0() + backoff(1), |tx| {
+        outbox::claim(tx, &row.id, id)
+    })
+    .unwrap()
+    .unwrap();
     assert_eq!(c.message_id.as_deref(), Some("<claim@cohorte.test>"));
     assert_eq!(
         c.first_due_at,
@@ -263,13 +300,20 @@ fn a_claim_needs_the_row_due_at_the_passs_instant_and_a_late_sender_cannot_recor
         .execute(&mut conn)
         .unwrap();
     assert_eq!(
-        outbox::recover_stuck(&mut conn, (Utc::now() - Duration::minutes(40)).naive_utc()).unwrap(),
+        outbox::recover_stuck(
+            &mut conn,
+            (Utc::now() - Duration::minutes(40)).naive_utc(),
+            Utc::now(),
+        )
+        .unwrap(),
         1
     );
     let later = t0() + Duration::minutes(2);
-    let d = outbox::claim(&mut conn, &row.id, later, id)
-        .unwrap()
-        .unwrap();
+    let d = write_with(&mut conn, Author::system(), later, |tx| {
+        outbox::claim(tx, &row.id, id)
+    })
+    .unwrap()
+    .unwrap();
     assert_ne!(c.claim_token, d.claim_token);
     // C's late outcome changes nothing; D's is the one recorded.
     let failed = outbox::Outcome {
@@ -279,7 +323,12 @@ fn a_claim_needs_the_row_due_at_the_passs_instant_and_a_late_sender_cannot_recor
         error: Some("Adresse refusée par le serveur du destinataire (550)."),
         detail: Some("RCPT TO : 550"),
     };
-    assert!(!outbox::record(&mut conn, &c, &failed, later).unwrap());
+    assert!(
+        !write_with(&mut conn, Author::system(), later, |tx| outbox::record(
+            tx, &c, &failed
+        ))
+        .unwrap()
+    );
     let r = reload(&db.pool, &row);
     assert_eq!(
         (r.status(), r.claim_token.clone()),
@@ -292,7 +341,12 @@ fn a_claim_needs_the_row_due_at_the_passs_instant_and_a_late_sender_cannot_recor
         error: None,
         detail: None,
     };
-    assert!(outbox::record(&mut conn, &d, &sent, later).unwrap());
+    assert!(
+        write_with(&mut conn, Author::system(), later, |tx| outbox::record(
+            tx, &d, &sent
+        ))
+        .unwrap()
+    );
     let r = reload(&db.pool, &row);
     assert_eq!(r.status(), Status::Sent);
     assert_eq!(r.claim_token, None);
@@ -321,19 +375,28 @@ fn a_refused_recipient_fails_at_once_and_can_be_resent_to_a_corrected_address() 
     );
 
     let mut conn = db.pool.get().unwrap();
-    let err = outbox::resend(&mut conn, &row.id, Some("nadia@jardins".into())).unwrap_err();
+    let err = write_with(&mut conn, Author::system(), Utc::now(), |tx| {
+        outbox::resend(tx, &row.id, Some("nadia@jardins".into()))
+    })
+    .unwrap_err();
     assert_eq!(
         err.fields().unwrap()["recipient_email"],
         "Adresse e-mail invalide (exemple : prenom.nom@association.fr)."
     );
-    let resent = outbox::resend(&mut conn, &row.id, Some(format!("Nadia@{d}"))).unwrap();
+    let resent = write_with(&mut conn, Author::system(), Utc::now(), |tx| {
+        outbox::resend(tx, &row.id, Some(format!("Nadia@{d}")))
+    })
+    .unwrap();
     assert_eq!(resent.status(), Status::Scheduled);
     assert_eq!(resent.attempts, 0);
     assert_eq!(resent.last_error, None);
     assert_eq!(resent.last_error_detail, None);
     assert_eq!(resent.message_id, None, "never delivered: a new Message-ID");
     assert_eq!(resent.recipient_email, format!("nadia@{d}"));
-    let err = outbox::resend(&mut conn, &row.id, None).unwrap_err();
+    let err = write_with(&mut conn, Author::system(), Utc::now(), |tx| {
+        outbox::resend(tx, &row.id, None)
+    })
+    .unwrap_err();
     assert_eq!(err.code(), "outbox_wrong_status");
     assert!(err.to_string().contains("« programmé »"), "{err}");
     drop(conn);
@@ -390,7 +453,10 @@ fn a_reminder_whose_session_has_begun_is_missed_and_never_sent() {
     assert_eq!(smtp::count_to(&format!("draft@{d}")), 0);
 
     let mut conn = db.pool.get().unwrap();
-    let err = outbox::cancel(&mut conn, &late.id).unwrap_err();
+    let err = write_with(&mut conn, Author::system(), Utc::now(), |tx| {
+        outbox::cancel(tx, &late.id)
+    })
+    .unwrap_err();
     assert!(err.to_string().contains("« manqué »"), "{err}");
 }
 
@@ -502,11 +568,22 @@ fn drafts_wait_for_release_and_cancelled_emails_are_never_sent() {
     let held = enqueue(&db.pool, plain("s3", &format!("held@{d}"), t0()));
     let mut conn = db.pool.get().unwrap();
     assert_eq!(
-        outbox::cancel(&mut conn, &cancelled.id).unwrap().status(),
+        write_with(
+            &mut conn,
+            Author::system(),
+            Utc::now(),
+            |tx| outbox::cancel(tx, &cancelled.id)
+        )
+        .unwrap()
+        .status(),
         Status::Cancelled
     );
     assert_eq!(
-        outbox::hold(&mut conn, &held.id).unwrap().status(),
+        write_with(&mut conn, Author::system(), Utc::now(), |tx| outbox::hold(
+            tx, &held.id
+        ))
+        .unwrap()
+        .status(),
         Status::Draft
     );
     drop(conn);
@@ -515,10 +592,17 @@ fn drafts_wait_for_release_and_cancelled_emails_are_never_sent() {
 
     let mut conn = db.pool.get().unwrap();
     assert_eq!(
-        outbox::release(&mut conn, &draft.id).unwrap().status(),
+        write_with(&mut conn, Author::system(), Utc::now(), |tx| {
+            outbox::release(tx, &draft.id)
+        })
+        .unwrap()
+        .status(),
         Status::Scheduled
     );
-    let err = outbox::release(&mut conn, &draft.id).unwrap_err();
+    let err = write_with(&mut conn, Author::system(), Utc::now(), |tx| {
+        outbox::release(tx, &draft.id)
+    })
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "Seul un e-mail à valider peut être validé : cet e-mail est « programmé ». \

@@ -29,13 +29,15 @@ fn mail(app: &TestApp) -> outbox::MailContext {
 /// The demo cohort, its programme starting around `today`; returns its id.
 fn demo(app: &TestApp, today: NaiveDate) -> String {
     let mut conn = app.pool.get().unwrap();
-    cohorte::demo::load(
-        &mut conn,
-        &app.config.programme,
-        app.config.calendar.alsace_moselle,
-        today,
-        &mail(app),
-    )
+    common::write(&mut conn, |tx| {
+        cohorte::demo::load(
+            tx,
+            &app.config.programme,
+            app.config.calendar.alsace_moselle,
+            today,
+            &mail(app),
+        )
+    })
     .unwrap()
 }
 
@@ -82,14 +84,14 @@ fn mark_all_sent(app: &TestApp, cohort: &str, at: chrono::DateTime<Utc>) {
             error: None,
             detail: None,
         };
-        assert!(outbox::record(&mut conn, &row, &sent, at).unwrap());
+        assert!(common::write_at(&mut conn, at, |tx| outbox::record(tx, &row, &sent)).unwrap());
     }
 }
 
 #[actix_web::test]
 async fn a_compressed_email_reads_as_before_in_the_preview_the_history_and_the_export() {
     let app = spawn().await;
-    let cohort = demo(&app, cohorte::models::programme::today());
+    let cohort = demo(&app, cohorte::models::programme::today(chrono::Utc::now()));
     // The demo's history was sent before today; the rest leaves now.
     let sent_at = Utc::now();
     mark_all_sent(&app, &cohort, sent_at);
@@ -118,9 +120,12 @@ async fn a_compressed_email_reads_as_before_in_the_preview_the_history_and_the_e
         .first(&mut app.pool.get().unwrap())
         .unwrap();
     let export = |app: &TestApp| -> Value {
-        let mut v =
-            cohorte::models::privacy::export_participant(&mut app.pool.get().unwrap(), &person)
-                .unwrap();
+        let mut v = cohorte::models::privacy::export_participant(
+            &mut app.pool.get().unwrap(),
+            &person,
+            app.clock.now(),
+        )
+        .unwrap();
         v["exported_at"] = Value::Null;
         v
     };
@@ -129,12 +134,19 @@ async fn a_compressed_email_reads_as_before_in_the_preview_the_history_and_the_e
 
     // Before the delay has passed for any of them: nothing. After: in batches of 200.
     let mut conn = app.pool.get().unwrap();
-    let early = outbox::compact(&mut conn, first_sent - chrono::Duration::seconds(1), 10).unwrap();
+    let early = outbox::compact(
+        &mut conn,
+        first_sent - chrono::Duration::seconds(1),
+        10,
+        chrono::Utc::now(),
+    )
+    .unwrap();
     assert_eq!(early.packed, 0);
     let done = outbox::compact(
         &mut conn,
         (sent_at + chrono::Duration::days(1)).naive_utc(),
         10,
+        chrono::Utc::now(),
     )
     .unwrap();
     drop(conn);
@@ -161,6 +173,7 @@ async fn a_compressed_email_reads_as_before_in_the_preview_the_history_and_the_e
         &mut app.pool.get().unwrap(),
         (sent_at + chrono::Duration::days(1)).naive_utc(),
         10,
+        chrono::Utc::now(),
     )
     .unwrap();
     assert_eq!(again.packed, 0);
@@ -203,10 +216,12 @@ async fn a_compressed_email_sent_again_leaves_as_it_was_stored() {
         not_after: None,
         draft: false,
     };
-    let id = outbox::enqueue(&mut app.pool.get().unwrap(), email)
-        .unwrap()
-        .unwrap()
-        .id;
+    let id = common::write(&mut app.pool.get().unwrap(), |tx| {
+        outbox::enqueue(tx, email)
+    })
+    .unwrap()
+    .unwrap()
+    .id;
     // A failed email whose bodies are stored compressed, as after a long wait.
     let packed = outbox::pack(&bodies).unwrap();
     assert!(packed.len() * 5 < bodies.body_text.len() + bodies.body_html.len());
@@ -254,7 +269,7 @@ async fn a_compressed_email_sent_again_leaves_as_it_was_stored() {
 #[actix_web::test]
 async fn the_dispatcher_the_outbox_page_and_the_api_listing_never_read_the_bodies() {
     let app = spawn().await;
-    let cohort = demo(&app, cohorte::models::programme::today());
+    let cohort = demo(&app, cohorte::models::programme::today(chrono::Utc::now()));
     let expected = app
         .get(&format!("/cohortes/{cohort}/envois"))
         .await
@@ -324,7 +339,7 @@ fn ids(rows: &[Value]) -> Vec<String> {
 #[actix_web::test]
 async fn the_api_lists_a_cohorts_emails_in_pages_the_latest_first_without_overlap() {
     let app = spawn().await;
-    let cohort = demo(&app, cohorte::models::programme::today());
+    let cohort = demo(&app, cohorte::models::programme::today(chrono::Utc::now()));
     let all = ids_latest_first(&app, &cohort);
     assert!(all.len() > 120, "more than a default page: {}", all.len());
     // Emails queued together share their time: the order needs its tie-breaker.
@@ -435,7 +450,7 @@ async fn a_bad_limit_or_offset_is_refused_with_422_naming_it_on_every_paged_list
 #[actix_web::test]
 async fn listed_emails_carry_no_bodies_and_one_email_comes_with_them_in_its_cohort_only() {
     let app = spawn().await;
-    let cohort = demo(&app, cohorte::models::programme::today());
+    let cohort = demo(&app, cohorte::models::programme::today(chrono::Utc::now()));
     let rows = app.outbox(&cohort).await;
     let invite = rows
         .iter()
@@ -557,26 +572,28 @@ async fn the_dispatcher_compresses_a_settled_email_once_its_delay_has_passed() {
         ics: None,
     };
     let queue = |item: &str, send_after| {
-        outbox::enqueue(
-            &mut app.pool.get().unwrap(),
-            outbox::NewEmail {
-                cohort_id: Some(cohort.clone()),
-                kind: "convocation".into(),
-                item_id: item.into(),
-                revision: 0,
-                recipient_email: format!("nadia@{}.example", uuid::Uuid::new_v4().simple()),
-                recipient_name: "Nadia Benali".into(),
-                participant_id: None,
-                subject: "Convocation : État des lieux".into(),
-                body_text: bodies.body_text.clone(),
-                body_html: bodies.body_html.clone(),
-                ics: None,
-                ics_method: None,
-                send_after,
-                not_after: None,
-                draft: false,
-            },
-        )
+        common::write(&mut app.pool.get().unwrap(), |tx| {
+            outbox::enqueue(
+                tx,
+                outbox::NewEmail {
+                    cohort_id: Some(cohort.clone()),
+                    kind: "convocation".into(),
+                    item_id: item.into(),
+                    revision: 0,
+                    recipient_email: format!("nadia@{}.example", uuid::Uuid::new_v4().simple()),
+                    recipient_name: "Nadia Benali".into(),
+                    participant_id: None,
+                    subject: "Convocation : État des lieux".into(),
+                    body_text: bodies.body_text.clone(),
+                    body_html: bodies.body_html.clone(),
+                    ics: None,
+                    ics_method: None,
+                    send_after,
+                    not_after: None,
+                    draft: false,
+                },
+            )
+        })
         .unwrap()
         .unwrap()
         .id
@@ -584,7 +601,10 @@ async fn the_dispatcher_compresses_a_settled_email_once_its_delay_has_passed() {
     let sent = queue("s1", t0 - chrono::Duration::minutes(1));
     let cancelled = queue("s2", t0 + chrono::Duration::days(30));
     let waiting = queue("s3", t0 + chrono::Duration::days(30));
-    outbox::cancel(&mut app.pool.get().unwrap(), &cancelled).unwrap();
+    common::write(&mut app.pool.get().unwrap(), |tx| {
+        outbox::cancel(tx, &cancelled)
+    })
+    .unwrap();
     let from = cohorte::mail::sender(&app.config.mail).unwrap();
     let mut d = cohorte::mail::dispatch::Dispatcher::new(app.pool.clone(), smtp::smtp(), from);
     // As `cohorte serve` wires it, with the default delay.
@@ -725,7 +745,7 @@ fn the_migration_moves_the_bodies_out_and_back() {
         Some("REQUEST")
     );
     // Packed, then back down: plain bodies return to their rows, a packed one says so.
-    let c = outbox::compact(&mut conn, at("2027-01-03 00:00:00"), 1).unwrap();
+    let c = outbox::compact(&mut conn, at("2027-01-03 00:00:00"), 1, chrono::Utc::now()).unwrap();
     assert_eq!(c.packed, 1, "the cancelled one only");
     conn.revert_last_migration(cohorte::db::SQLITE_MIGRATIONS)
         .unwrap();

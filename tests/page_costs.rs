@@ -150,17 +150,19 @@ async fn no_page_costs_more_queries_as_the_history_grows() {
             ),
             ("consultant", None, Some(&record)),
         ] {
-            cohorte::models::account::create(
-                &mut conn,
-                cohorte::models::account::NewUser {
-                    email: &format!("{role}{i}@cohorte.test"),
-                    name: &format!("{role} {i}"),
-                    role,
-                    dla_id: dla_id.map(String::as_str),
-                    consultant_id: consultant_id.map(String::as_str),
-                    password: None,
-                },
-            )
+            common::write(&mut conn, |tx| {
+                cohorte::models::account::create(
+                    tx,
+                    cohorte::models::account::NewUser {
+                        email: &format!("{role}{i}@cohorte.test"),
+                        name: &format!("{role} {i}"),
+                        role,
+                        dla_id: dla_id.map(String::as_str),
+                        consultant_id: consultant_id.map(String::as_str),
+                        password: None,
+                    },
+                )
+            })
             .unwrap();
         }
     }

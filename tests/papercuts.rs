@@ -12,12 +12,14 @@ use common::{TestApp, spawn};
 /// A session cookie for `principal`, as the sign-in would make it.
 fn session_for(app: &TestApp, principal: Principal) -> String {
     let mut c = app.pool.get().unwrap();
-    account::start_session(
-        &mut c,
-        &principal,
-        Lifetimes::from_config(&app.config.auth),
-        chrono::Utc::now().naive_utc(),
-    )
+    common::write(&mut c, |tx| {
+        account::start_session(
+            tx,
+            &principal,
+            Lifetimes::from_config(&app.config.auth),
+            chrono::Utc::now().naive_utc(),
+        )
+    })
     .unwrap()
 }
 
@@ -38,17 +40,19 @@ async fn the_new_cohort_form_names_the_signed_in_officer() {
     let dla = app.create_dla().await;
     let officer = {
         let mut c = app.pool.get().unwrap();
-        account::create(
-            &mut c,
-            NewUser {
-                email: "julie.martin@dla33.fr",
-                name: "Julie Martin",
-                role: "officer",
-                dla_id: Some(&dla),
-                consultant_id: None,
-                password: None,
-            },
-        )
+        common::write(&mut c, |tx| {
+            account::create(
+                tx,
+                NewUser {
+                    email: "julie.martin@dla33.fr",
+                    name: "Julie Martin",
+                    role: "officer",
+                    dla_id: Some(&dla),
+                    consultant_id: None,
+                    password: None,
+                },
+            )
+        })
         .unwrap()
     };
     let cookie = session_for(&app, Principal::User(officer.id));

@@ -285,7 +285,10 @@ async fn with_review_the_emails_wait_as_drafts_that_follow_their_session() {
         .unwrap();
     assert_eq!(j7.send_after.and_utc(), utc(2027, 1, 28, 17, 0));
 
-    outbox::release(&mut app.pool.get().unwrap(), &draft.id).unwrap();
+    common::write(&mut app.pool.get().unwrap(), |tx| {
+        outbox::release(tx, &draft.id)
+    })
+    .unwrap();
     let stats = d.run_once(Utc::now()).unwrap();
     assert_eq!(stats.sent, 1);
 
@@ -753,12 +756,9 @@ async fn two_people_sharing_an_address_each_get_their_own_emails_once() {
     // A resync with nothing changed rewrites nothing.
     let templates = Arc::new(cohorte::templates::build("").unwrap());
     let mail = MailContext::new(&app.config, templates);
-    let stats = cohorte::models::planner::sync_cohort(
-        &mut app.pool.get().unwrap(),
-        &mail,
-        &cohort,
-        Utc::now(),
-    )
+    let stats = common::write(&mut app.pool.get().unwrap(), |tx| {
+        cohorte::models::planner::sync_cohort(tx, &mail, &cohort, Utc::now())
+    })
     .unwrap();
     assert_eq!(stats.total(), 0, "{stats:?}");
 }

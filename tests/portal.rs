@@ -41,16 +41,18 @@ async fn people(app: &TestApp, association: &str) -> Vec<(String, String, String
 /// A sign-in link created at `at`, valid for the configured days.
 fn link_at(app: &TestApp, participant: &str, at: chrono::NaiveDateTime) -> String {
     let mut conn = app.pool.get().unwrap();
-    account::create_link(
-        &mut conn,
-        LinkPurpose::ParticipantSignIn,
-        &LinkTarget {
-            user_id: None,
-            participant_id: Some(participant.to_string()),
-        },
-        Duration::days(app.config.auth.participant_link_days as i64),
-        at,
-    )
+    common::write(&mut conn, |tx| {
+        account::create_link(
+            tx,
+            LinkPurpose::ParticipantSignIn,
+            &LinkTarget {
+                user_id: None,
+                participant_id: Some(participant.to_string()),
+            },
+            Duration::days(app.config.auth.participant_link_days as i64),
+            at,
+        )
+    })
     .unwrap()
 }
 

@@ -134,7 +134,7 @@ async fn the_hot_queries_never_scan_a_large_table() {
     }
     diesel::connection::set_default_instrumentation(recorder).unwrap();
     let app = common::spawn().await;
-    let today = cohorte::models::programme::today();
+    let today = cohorte::models::programme::today(chrono::Utc::now());
     let mail = cohorte::models::outbox::MailContext::new(
         &app.config,
         Arc::new(cohorte::templates::build("").unwrap()),
@@ -143,13 +143,15 @@ async fn the_hot_queries_never_scan_a_large_table() {
     // a second one of the same DLA with its programme, a consultant on the first.
     let demo = {
         let mut conn = app.pool.get().unwrap();
-        cohorte::demo::load(
-            &mut conn,
-            &app.config.programme,
-            app.config.calendar.alsace_moselle,
-            today,
-            &mail,
-        )
+        common::write(&mut conn, |tx| {
+            cohorte::demo::load(
+                tx,
+                &app.config.programme,
+                app.config.calendar.alsace_moselle,
+                today,
+                &mail,
+            )
+        })
         .unwrap()
     };
     let first = app
@@ -270,17 +272,17 @@ async fn the_hot_queries_never_scan_a_large_table() {
     {
         let mut conn = app.pool.get().unwrap();
         let now = Utc::now();
-        cohorte::models::outbox::recover_stuck(&mut conn, now.naive_utc()).unwrap();
+        cohorte::models::outbox::recover_stuck(&mut conn, now.naive_utc(), now).unwrap();
         cohorte::models::outbox::mark_overdue_missed(&mut conn, now).unwrap();
         let due =
             cohorte::models::outbox::due_ids(&mut conn, now + Duration::days(3650), 10).unwrap();
         if let Some(id) = due.first() {
-            cohorte::models::outbox::claim(&mut conn, id, now + Duration::days(3650), || {
-                "<plan@cohorte.test>".into()
+            common::write_at(&mut conn, now + Duration::days(3650), |tx| {
+                cohorte::models::outbox::claim(tx, id, || "<plan@cohorte.test>".into())
             })
             .unwrap();
         }
-        cohorte::models::planner::touch(&mut conn, &demo).unwrap();
+        common::write(&mut conn, |tx| cohorte::models::planner::touch(tx, &demo)).unwrap();
         cohorte::models::planner::plan(&mut conn, &mail, now).unwrap();
         // The purge, ten years on: both cohorts ended long ago.
         let purged = cohorte::models::privacy::purge_ended_cohorts(

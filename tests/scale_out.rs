@@ -21,6 +21,7 @@ use chrono::{Duration, Utc};
 use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 
+use cohorte::db::Author;
 use cohorte::db::{Job, Kind};
 use cohorte::domain::outbox::Status;
 use cohorte::error::AppError;
@@ -69,14 +70,22 @@ fn dispatchers_take_disjoint_batches_and_reserved_rows_wait_for_their_owner_unti
         assert_eq!(first.token, None);
         assert_eq!(outbox::take_due(&mut b, t0(), 3, fresh).unwrap(), first);
         assert!(
-            outbox::claim(&mut a, &rows[0].id, t0(), message_id)
-                .unwrap()
-                .is_some()
+            cohorte::db::write_with(&mut a, Author::system(), t0(), |tx| outbox::claim(
+                tx,
+                &rows[0].id,
+                message_id
+            ))
+            .unwrap()
+            .is_some()
         );
         assert!(
-            outbox::claim(&mut b, &rows[0].id, t0(), message_id)
-                .unwrap()
-                .is_none()
+            cohorte::db::write_with(&mut b, Author::system(), t0(), |tx| outbox::claim(
+                tx,
+                &rows[0].id,
+                message_id
+            ))
+            .unwrap()
+            .is_none()
         );
         return;
     }
@@ -102,23 +111,39 @@ fn dispatchers_take_disjoint_batches_and_reserved_rows_wait_for_their_owner_unti
     // Only the owner claims a reserved row, as its send begins.
     let other = second.token.as_deref().unwrap();
     assert!(
-        outbox::claim_reserved(&mut b, &rows[0].id, other, t0(), message_id)
-            .unwrap()
-            .is_none()
-    );
-    let sending = outbox::claim_reserved(&mut a, &rows[0].id, &token, t0(), message_id)
+        cohorte::db::write_with(&mut b, Author::system(), t0(), |tx| outbox::claim_reserved(
+            tx,
+            &rows[0].id,
+            other,
+            message_id
+        ))
         .unwrap()
-        .expect("its owner claims it");
+        .is_none()
+    );
+    let sending = cohorte::db::write_with(&mut a, Author::system(), t0(), |tx| {
+        outbox::claim_reserved(tx, &rows[0].id, &token, message_id)
+    })
+    .unwrap()
+    .expect("its owner claims it");
     assert_eq!(sending.status(), Status::Sending);
     assert_eq!(sending.claim_token.as_deref(), Some(token.as_str()));
     assert!(sending.message_id.is_some());
 
     // The second dispatcher gives back what it did not reach: free again at once.
-    assert_eq!(outbox::unreserve(&mut b, other).unwrap(), 2);
+    assert_eq!(
+        cohorte::db::write_with(&mut b, Author::system(), t0(), |tx| outbox::unreserve(
+            tx, other
+        ))
+        .unwrap(),
+        2
+    );
     let again = outbox::take_due(&mut b, t0(), 10, fresh).unwrap();
     assert_eq!(again.ids, ids(&rows[3..]));
     assert_eq!(
-        outbox::unreserve(&mut b, again.token.as_deref().unwrap()).unwrap(),
+        cohorte::db::write_with(&mut b, Author::system(), t0(), |tx| {
+            outbox::unreserve(tx, again.token.as_deref().unwrap())
+        })
+        .unwrap(),
         2
     );
 
@@ -128,14 +153,21 @@ fn dispatchers_take_disjoint_batches_and_reserved_rows_wait_for_their_owner_unti
     let taken = outbox::take_due(&mut b, t0(), 10, lapsed).unwrap();
     assert_eq!(taken.ids, ids(&rows[1..]));
     assert!(
-        outbox::claim_reserved(&mut a, &rows[1].id, &token, t0(), message_id)
-            .unwrap()
-            .is_none()
+        cohorte::db::write_with(&mut a, Author::system(), t0(), |tx| outbox::claim_reserved(
+            tx,
+            &rows[1].id,
+            &token,
+            message_id
+        ))
+        .unwrap()
+        .is_none()
     );
     let new_owner = taken.token.as_deref().unwrap();
-    let r = outbox::claim_reserved(&mut b, &rows[1].id, new_owner, t0(), message_id)
-        .unwrap()
-        .expect("the new owner claims it");
+    let r = cohorte::db::write_with(&mut b, Author::system(), t0(), |tx| {
+        outbox::claim_reserved(tx, &rows[1].id, new_owner, message_id)
+    })
+    .unwrap()
+    .expect("the new owner claims it");
     assert_eq!(r.claim_token.as_deref(), Some(new_owner));
     assert_eq!(reload(&pool, &rows[0]).status(), Status::Sending);
 }
@@ -657,21 +689,22 @@ fn two_instances_and_two_dispatchers_on_one_postgresql_deliver_everything_once_a
     // An administrator's API token, as `cohorte token create` makes it.
     let token = {
         let mut conn = pool.get().unwrap();
-        let admin = cohorte::models::account::create(
-            &mut conn,
-            cohorte::models::account::NewUser {
-                email: "admin@cohorte.test",
-                name: "Alice Admin",
-                role: "admin",
-                dla_id: None,
-                consultant_id: None,
-                password: None,
-            },
-        )
-        .unwrap();
-        cohorte::models::account::create_api_token(&mut conn, &admin.id, "scale-out")
-            .unwrap()
-            .1
+        cohorte::db::write_with(&mut conn, Author::system(), chrono::Utc::now(), |tx| {
+            let admin = cohorte::models::account::create(
+                tx,
+                cohorte::models::account::NewUser {
+                    email: "admin@cohorte.test",
+                    name: "Alice Admin",
+                    role: "admin",
+                    dla_id: None,
+                    consultant_id: None,
+                    password: None,
+                },
+            )?;
+            cohorte::models::account::create_api_token(tx, &admin.id, "scale-out")
+        })
+        .unwrap()
+        .1
     };
 
     // 1,000 emails due: the one whose connection is dropped first of all, the deferred
@@ -696,10 +729,10 @@ fn two_instances_and_two_dispatchers_on_one_postgresql_deliver_everything_once_a
     assert_eq!(count_of("slow1@"), SLOW);
     {
         let mut conn = pool.get().unwrap();
-        cohorte::db::write_tx(&mut conn, |c| {
+        cohorte::db::write_with(&mut conn, Author::system(), now, |tx| {
             for (i, to) in addresses.iter().enumerate() {
                 let due = now - Duration::minutes(10) + Duration::milliseconds(i as i64);
-                outbox::enqueue(c, plain(&format!("e{i}"), to, due))?.expect("queued");
+                outbox::enqueue(tx, plain(&format!("e{i}"), to, due))?.expect("queued");
             }
             Ok(())
         })

@@ -271,9 +271,14 @@ async fn full_cohort(app: &TestApp) -> Fixture {
     {
         let mut conn = app.pool.get().unwrap();
         let a = &associations[0];
-        cohorte::models::profile::save(&mut conn, a, "etat_des_lieux", &profile, "", "test")
-            .unwrap();
-        cohorte::models::profile::save(&mut conn, a, "cible", &target, "", "test").unwrap();
+        common::write(&mut conn, |tx| {
+            cohorte::models::profile::save(tx, a, "etat_des_lieux", &profile, "", "test")
+        })
+        .unwrap();
+        common::write(&mut conn, |tx| {
+            cohorte::models::profile::save(tx, a, "cible", &target, "", "test")
+        })
+        .unwrap();
     }
     Fixture {
         cohort,
@@ -356,12 +361,14 @@ async fn the_pages_of_a_cohort_show_dates_numbers_and_amounts_in_french() {
         .to_string();
     let cookie = {
         let mut conn = app.pool.get().unwrap();
-        account::start_session(
-            &mut conn,
-            &Principal::Participant(person),
-            account::Lifetimes::from_config(&app.config.auth),
-            chrono::Utc::now().naive_utc(),
-        )
+        common::write(&mut conn, |tx| {
+            account::start_session(
+                tx,
+                &Principal::Participant(person),
+                account::Lifetimes::from_config(&app.config.auth),
+                chrono::Utc::now().naive_utc(),
+            )
+        })
         .unwrap()
     };
     let mut htmls = Vec::new();
@@ -665,7 +672,10 @@ async fn revoking_an_api_token_asks_first() {
     let app = spawn().await;
     let (token, _) = {
         let mut conn = app.pool.get().unwrap();
-        account::create_api_token(&mut conn, &app.admin_id, "Tableur du DLA").unwrap()
+        common::write(&mut conn, |tx| {
+            account::create_api_token(tx, &app.admin_id, "Tableur du DLA")
+        })
+        .unwrap()
     };
     let action = format!("/compte/jetons/{}/revoquer", token.id);
     links_to_confirmation(&app, "/compte", &action, &action).await;

@@ -11,8 +11,10 @@
 pub mod copy;
 pub mod schema;
 mod stamp;
+mod tx;
 
 pub use stamp::{MaybeStamp, Stamp};
+pub use tx::{Author, Clock, Tx, if_not_busy, set_read_only, side_write, write, write_with};
 
 use std::path::Path;
 use std::time::Duration;
@@ -433,11 +435,21 @@ pub fn exclusive<T>(
     }
 }
 
-/// Runs blocking database work off the async runtime, inside one pooled connection.
-///
-/// Work that gave up waiting for the database ([`AppError::Busy`]) is logged here with how
-/// long it waited; the request's span (`web::RequestSpan`) names the route.
+/// The read entry: runs blocking database work off the async runtime, on one pooled
+/// connection that refuses writes while `f` runs ([`tx::read_only`]). Changes go through
+/// the write entry ([`write`], [`write_with`]), which alone hands out a [`Tx`].
 pub async fn run<F, T>(pool: &Pool, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut Conn) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    blocking(pool, move |conn| tx::read_only(conn, f)).await
+}
+
+/// Runs `f` off the async runtime on a checked-out connection. Work that gave up waiting
+/// for the database ([`AppError::Busy`]) is logged here with how long it waited; the
+/// request's span (`web::RequestSpan`) names the route.
+async fn blocking<F, T>(pool: &Pool, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut Conn) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
@@ -472,9 +484,10 @@ pub fn ping(conn: &mut Conn) -> Result<(), AppError> {
     Ok(())
 }
 
-/// A pooled connection; none free within the pool's wait is [`AppError::Busy`].
+/// A pooled connection, for reading: it refuses writes outside the write entry
+/// ([`set_read_only`]). None free within the pool's wait is [`AppError::Busy`].
 pub fn checkout(pool: &Pool) -> Result<diesel::r2d2::PooledConnection<Manager>, AppError> {
-    pool.get().map_err(|e| {
+    let conn = pool.get().map_err(|e| {
         // r2d2's only error is the timeout; it carries the last connection error, if any.
         let message = e.to_string();
         if message == "timed out waiting for connection" || message.contains("database is locked") {
@@ -482,7 +495,8 @@ pub fn checkout(pool: &Pool) -> Result<diesel::r2d2::PooledConnection<Manager>, 
         } else {
             AppError::Internal(anyhow::anyhow!("database pool: {message}"))
         }
-    })
+    })?;
+    Ok(conn)
 }
 
 /// Whether the database gave up waiting for a lock another connection holds: SQLite's
@@ -508,7 +522,7 @@ pub fn is_busy(e: &diesel::result::Error) -> bool {
 
 /// Runs `f` with the connection's busy timeout set to `ms`, then puts the previous one back
 /// (a pooled connection outlives this use).
-fn with_busy_timeout<T>(
+pub(crate) fn with_busy_timeout<T>(
     conn: &mut Conn,
     ms: u32,
     f: impl FnOnce(&mut Conn) -> T,
@@ -529,53 +543,17 @@ fn with_busy_timeout<T>(
     Ok(result)
 }
 
-/// A small write that may be skipped (a session's « last seen », a token's « last used »):
-/// done at once if the write lock is free, else skipped without waiting — `Ok(None)` — so
-/// that a reader is never held up, nor refused, behind another connection's write.
-pub fn if_not_busy<T>(
-    conn: &mut Conn,
-    f: impl FnOnce(&mut Conn) -> Result<T, AppError>,
-) -> Result<Option<T>, AppError> {
-    if in_transaction(conn) {
-        // Inside a write transaction the lock is held already.
-        return f(conn).map(Some);
-    }
-    let result = match Kind::of(conn) {
-        Kind::Sqlite => with_busy_timeout(conn, 0, f)?,
-        // A row another transaction holds: give up at once (0 would mean « wait forever »).
-        Kind::Postgres => {
-            use diesel::Connection;
-            conn.transaction(|conn| {
-                conn.batch_execute("SET LOCAL lock_timeout = '1ms'")?;
-                f(conn)
-            })
-        }
-    };
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(AppError::Busy) => {
-            tracing::debug!("optional write skipped: the database is busy");
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
-}
-
 /// A write transaction that serialises the checks made inside it (the cohort's cap, a
 /// version number) with the other writers, so that they still hold at commit.
 ///
 /// SQLite: `BEGIN IMMEDIATE`, the one writer at a time. PostgreSQL: `BEGIN READ WRITE` at
-/// READ COMMITTED, with the rows a check depends on locked by [`lock_for_update`] and the
+/// READ COMMITTED, with the rows a check depends on locked ([`lock_cohort`]) and the
 /// version checks made by the `UPDATE … WHERE version = ?` itself.
-pub fn write_tx<T, F>(conn: &mut Conn, f: F) -> Result<T, AppError>
+pub(crate) fn transaction<T, F>(conn: &mut Conn, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut Conn) -> Result<T, AppError>,
 {
     use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
-    if in_transaction(conn) {
-        // Already inside a write transaction (e.g. the demo loader): a savepoint.
-        return conn.transaction(f);
-    }
     on_backend!(&mut *conn, |c| {
         let begin = match Kind::of_inner(c) {
             Kind::Sqlite => "BEGIN IMMEDIATE",
@@ -596,7 +574,7 @@ where
 }
 
 /// Whether a transaction is open on the connection.
-fn in_transaction(conn: &mut Conn) -> bool {
+pub(crate) fn in_transaction(conn: &mut Conn) -> bool {
     use diesel::connection::{Connection, TransactionManager};
     <Conn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
         .transaction_depth()

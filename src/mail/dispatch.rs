@@ -54,7 +54,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 
-use crate::db::Pool;
+use crate::db::{Author, Clock, Pool, Tx, write_with};
 use crate::domain::outbox::{self as rules, Attempt, Next};
 use crate::error::AppError;
 use crate::mail::transport::{Fault, Session, Stage};
@@ -121,12 +121,13 @@ pub trait Hooks: Send + Sync {
     /// Just before a row is sent: puts what must not rest in the database into the email
     /// (a participant's fresh sign-in link, `models::outbox::personalise`) and returns its
     /// headers: one-click unsubscribe, `Reply-To`, `Auto-Submitted`.
+    /// Runs in a short write transaction of its own (a link is stored), at the pass's
+    /// `now`, before the message goes.
     fn personalise(
         &self,
-        _conn: &mut crate::db::Conn,
+        _tx: &mut Tx<'_>,
         _row: &OutboxEmail,
         _email: &mut Email,
-        _now: DateTime<Utc>,
     ) -> Result<Headers, AppError> {
         Ok(Headers::automatic())
     }
@@ -149,6 +150,9 @@ pub struct Dispatcher {
     pub planner: Option<Planner>,
     /// When set, a pass stops between two emails (the rest stays due).
     pub stop: Option<std::sync::Arc<AtomicBool>>,
+    /// The instant of each pass under [`Dispatcher::run_forever`] (`cohorte dispatch
+    /// --now` sets it).
+    pub clock: Clock,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -173,6 +177,7 @@ impl Dispatcher {
             give_up_after: rules::GIVE_UP_AFTER,
             planner: None,
             stop: None,
+            clock: Clock::system(),
         }
     }
 
@@ -187,7 +192,11 @@ impl Dispatcher {
         let mut stats = Stats {
             planned,
             // The lease is about processes, so it runs on the wall clock, not on `now`.
-            recovered: outbox::recover_stuck(&mut conn, (Utc::now() - self.lease).naive_utc())?,
+            recovered: outbox::recover_stuck(
+                &mut conn,
+                (Utc::now() - self.lease).naive_utc(),
+                now,
+            )?,
             missed: outbox::mark_overdue_missed(&mut conn, now)?,
             ..Stats::default()
         };
@@ -220,7 +229,9 @@ impl Dispatcher {
             let went_on = self.send_batch(conn, session, &batch, now, stats);
             if let Some(token) = &batch.token {
                 // What this pass did not reach is free for the others at once.
-                match outbox::unreserve(conn, token) {
+                match write_with(conn, Author::system(), now, |tx| {
+                    outbox::unreserve(tx, token)
+                }) {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(rows = n, "outbox rows not reached given back"),
                     Err(e) => {
@@ -253,10 +264,10 @@ impl Dispatcher {
                 return Ok(false);
             }
             let message_id = || crate::mail::new_message_id(&self.from);
-            let claimed = match &batch.token {
-                Some(token) => outbox::claim_reserved(conn, id, token, now, message_id)?,
-                None => outbox::claim(conn, id, now, message_id)?,
-            };
+            let claimed = write_with(conn, Author::system(), now, |tx| match &batch.token {
+                Some(token) => outbox::claim_reserved(tx, id, token, message_id),
+                None => outbox::claim(tx, id, message_id),
+            })?;
             let Some(row) = claimed else {
                 continue; // another dispatcher took it, or it is no longer due
             };
@@ -292,7 +303,9 @@ impl Dispatcher {
                 error: row.last_error.as_deref(),
                 detail: row.last_error_detail.as_deref(),
             };
-            outbox::record(conn, row, &missed, now)?;
+            write_with(conn, Author::system(), now, |tx| {
+                outbox::record(tx, row, &missed)
+            })?;
             return Ok(Next::Missed);
         }
         let tries = row.tries();
@@ -330,7 +343,9 @@ impl Dispatcher {
             error: error.as_deref(),
             detail: detail.as_deref(),
         };
-        if !outbox::record(conn, row, &outcome, now)? {
+        if !write_with(conn, Author::system(), now, |tx| {
+            outbox::record(tx, row, &outcome)
+        })? {
             tracing::warn!(id = %row.id, "outbox row taken over while it was being sent: its outcome is not recorded");
         }
         Ok(next)
@@ -354,9 +369,10 @@ impl Dispatcher {
             .map_err(|e| SendError::local(format!("lecture du message : {e}")))?;
         let mut email = to_email(row, bodies)?;
         let headers = match &self.planner {
-            Some(hooks) => hooks
-                .personalise(conn, row, &mut email, now)
-                .map_err(|e| SendError::local(format!("préparation du message : {e}")))?,
+            Some(hooks) => write_with(conn, Author::system(), now, |tx| {
+                hooks.personalise(tx, row, &mut email)
+            })
+            .map_err(|e| SendError::local(format!("préparation du message : {e}")))?,
             None => Headers::automatic(),
         };
         let message = email.to_message_with(&self.from, message_id, &headers)?;
@@ -368,7 +384,7 @@ impl Dispatcher {
     pub fn run_forever(&self, interval: Duration, stop: &AtomicBool) {
         const TICK: Duration = Duration::from_millis(200);
         while !stop.load(Ordering::Relaxed) {
-            match self.run_once(Utc::now()) {
+            match self.run_once(self.clock.now()) {
                 Ok(_) => {}
                 // Another connection held the write lock past the budget: not a failure,
                 // the next pass takes up where this one stopped.

@@ -14,10 +14,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::db::Conn;
 use crate::db::schema::{api_tokens, auth_links, auth_sessions, sign_in_failures, users};
+use crate::db::{Conn, Tx};
 use crate::error::AppError;
-use crate::models::input::{Check, new_id, now};
+use crate::models::input::{Check, new_id};
 
 /// Staff roles. Participants are not users: they sign in from their emails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -287,22 +287,22 @@ fn check_role<'a>(
 }
 
 /// Creates a staff account after checking every field (French messages per field).
-pub fn create(conn: &mut Conn, new: NewUser<'_>) -> Result<User, AppError> {
+pub fn create(tx: &mut Tx, new: NewUser<'_>) -> Result<User, AppError> {
     let mut check = Check::new();
     let email = check.email("email", new.email);
     let name = check.required("name", new.name, 200);
     let (role, dla_id, consultant_id) =
-        check_role(conn, &mut check, new.role, new.dla_id, new.consultant_id)?;
+        check_role(tx, &mut check, new.role, new.dla_id, new.consultant_id)?;
     if let Some(password) = new.password {
         check_password(&mut check, "password", password, None);
     }
-    if !email.is_empty() && find_by_email(conn, &email)?.is_some() {
+    if !email.is_empty() && find_by_email(tx, &email)?.is_some() {
         check.add("email", "Un compte existe déjà avec cette adresse.");
     }
     check.finish()?;
     let role = role.expect("checked");
     let password_hash = new.password.map(hash_password).transpose()?;
-    let at = now();
+    let at = tx.now_naive();
     let user = User {
         id: new_id(),
         email: normalise_email(&email),
@@ -331,55 +331,58 @@ pub fn create(conn: &mut Conn, new: NewUser<'_>) -> Result<User, AppError> {
             users::created_at.eq(at),
             users::updated_at.eq(at),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     Ok(user)
 }
 
 /// Sets a new password and ends every session and API token of the account: a new
 /// password often answers a leak, and a token made with the old one must not outlive it.
-pub fn set_password(conn: &mut Conn, user_id: &str, password: &str) -> Result<(), AppError> {
+pub fn set_password(tx: &mut Tx, user_id: &str, password: &str) -> Result<(), AppError> {
     let hash = hash_password(password)?;
     diesel::update(users::table.find(user_id))
         .set((
             users::password_hash.eq(Some(hash)),
-            users::updated_at.eq(now()),
+            users::updated_at.eq(tx.now_naive()),
             users::version.eq(users::version + 1),
         ))
-        .execute(conn)?;
-    end_sessions_and_tokens(conn, user_id)?;
+        .execute(tx.conn())?;
+    end_sessions_and_tokens(tx, user_id)?;
     // Any other password link of the account is void.
     diesel::update(
         auth_links::table
             .filter(auth_links::user_id.eq(user_id))
             .filter(auth_links::used_at.is_null()),
     )
-    .set(auth_links::used_at.eq(Some(now())))
-    .execute(conn)?;
+    .set(auth_links::used_at.eq(Some(tx.now_naive())))
+    .execute(tx.conn())?;
     Ok(())
 }
 
-pub fn set_disabled(conn: &mut Conn, user_id: &str, disabled: bool) -> Result<(), AppError> {
+pub fn set_disabled(tx: &mut Tx, user_id: &str, disabled: bool) -> Result<(), AppError> {
     diesel::update(users::table.find(user_id))
-        .set((users::disabled.eq(disabled), users::updated_at.eq(now())))
-        .execute(conn)?;
+        .set((
+            users::disabled.eq(disabled),
+            users::updated_at.eq(tx.now_naive()),
+        ))
+        .execute(tx.conn())?;
     if disabled {
-        end_sessions_and_tokens(conn, user_id)?;
+        end_sessions_and_tokens(tx, user_id)?;
     }
     Ok(())
 }
 
 /// Signs the account out everywhere and revokes its API tokens (tokens revoked earlier keep
 /// their date).
-fn end_sessions_and_tokens(conn: &mut Conn, user_id: &str) -> Result<(), AppError> {
+fn end_sessions_and_tokens(tx: &mut Tx, user_id: &str) -> Result<(), AppError> {
     diesel::delete(auth_sessions::table.filter(auth_sessions::user_id.eq(user_id)))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     diesel::update(
         api_tokens::table
             .filter(api_tokens::user_id.eq(user_id))
             .filter(api_tokens::revoked_at.is_null()),
     )
-    .set(api_tokens::revoked_at.eq(Some(now())))
-    .execute(conn)?;
+    .set(api_tokens::revoked_at.eq(Some(tx.now_naive())))
+    .execute(tx.conn())?;
     Ok(())
 }
 
@@ -414,16 +417,17 @@ pub enum SignIn {
 
 /// Checks email and password, counting failures per account and per address.
 pub fn sign_in(
-    conn: &mut Conn,
+    tx: &mut Tx,
     email: &str,
     password: &str,
     address: &str,
     throttle: Throttle,
-    at: NaiveDateTime,
 ) -> Result<SignIn, AppError> {
+    let at = tx.now_naive();
     let email = normalise_email(email);
     let since = at - throttle.window;
-    diesel::delete(sign_in_failures::table.filter(sign_in_failures::at.lt(since))).execute(conn)?;
+    diesel::delete(sign_in_failures::table.filter(sign_in_failures::at.lt(since)))
+        .execute(tx.conn())?;
     let failures =
         |conn: &mut Conn, by_email: bool| -> Result<(i64, Option<NaiveDateTime>), AppError> {
             let q = sign_in_failures::table.filter(sign_in_failures::at.ge(since));
@@ -445,14 +449,14 @@ pub fn sign_in(
             Ok((n, first))
         };
     for (by_email, limit) in [(true, throttle.per_account), (false, throttle.per_address)] {
-        let (n, first) = failures(conn, by_email)?;
+        let (n, first) = failures(tx, by_email)?;
         if n >= limit as i64 {
             let until = first.unwrap_or(at) + throttle.window;
             let minutes = ((until - at).num_seconds() + 59) / 60;
             return Ok(SignIn::Throttled(minutes.max(1)));
         }
     }
-    let user = find_by_email(conn, &email)?;
+    let user = find_by_email(tx, &email)?;
     let ok = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
         Some(hash) => verify_password(hash, password),
         None => {
@@ -463,7 +467,7 @@ pub fn sign_in(
     match user {
         Some(user) if ok && !user.disabled => {
             diesel::delete(sign_in_failures::table.filter(sign_in_failures::email.eq(&email)))
-                .execute(conn)?;
+                .execute(tx.conn())?;
             Ok(SignIn::Ok(Box::new(user)))
         }
         _ => {
@@ -474,7 +478,7 @@ pub fn sign_in(
                     sign_in_failures::address.eq(address),
                     sign_in_failures::at.eq(at),
                 ))
-                .execute(conn)?;
+                .execute(tx.conn())?;
             Ok(SignIn::Refused)
         }
     }
@@ -507,7 +511,7 @@ impl Lifetimes {
 
 /// Opens a session; returns the cookie value (never stored).
 pub fn start_session(
-    conn: &mut Conn,
+    tx: &mut Tx,
     who: &Principal,
     lifetimes: Lifetimes,
     at: NaiveDateTime,
@@ -526,7 +530,7 @@ pub fn start_session(
             auth_sessions::last_seen_at.eq(at),
             auth_sessions::expires_at.eq(at + lifetimes.absolute),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     // Housekeeping: sessions past their limits are gone for good.
     diesel::delete(
         auth_sessions::table.filter(
@@ -535,7 +539,7 @@ pub fn start_session(
                 .or(auth_sessions::last_seen_at.lt(at - lifetimes.idle)),
         ),
     )
-    .execute(conn)?;
+    .execute(tx.conn())?;
     Ok(token)
 }
 
@@ -564,9 +568,9 @@ pub fn session_principal(
     };
     if expires <= at || last_seen + lifetimes.idle <= at {
         // Refused either way: the row itself can wait for a calmer moment.
-        crate::db::if_not_busy(conn, |conn| {
+        crate::db::if_not_busy(conn, at.and_utc(), |tx| {
             diesel::delete(auth_sessions::table.find(&hash))
-                .execute(conn)
+                .execute(tx.conn())
                 .map_err(AppError::from)
         })?;
         return Ok(None);
@@ -575,10 +579,10 @@ pub fn session_principal(
     // Skipped while another connection writes (a reader never waits for the write lock):
     // a later request slides it.
     if at - last_seen > Duration::seconds(60) {
-        crate::db::if_not_busy(conn, |conn| {
+        crate::db::if_not_busy(conn, at.and_utc(), |tx| {
             diesel::update(auth_sessions::table.find(&hash))
                 .set(auth_sessions::last_seen_at.eq(at))
-                .execute(conn)
+                .execute(tx.conn())
                 .map_err(AppError::from)
         })?;
     }
@@ -589,23 +593,23 @@ pub fn session_principal(
     })
 }
 
-pub fn end_session(conn: &mut Conn, token: &str) -> Result<(), AppError> {
-    diesel::delete(auth_sessions::table.find(hash_secret(token))).execute(conn)?;
+pub fn end_session(tx: &mut Tx, token: &str) -> Result<(), AppError> {
+    diesel::delete(auth_sessions::table.find(hash_secret(token))).execute(tx.conn())?;
     Ok(())
 }
 
 /// Ends a participant's sessions and voids their unused sign-in links: when their links are
 /// renewed or their address changes (an email that went astray opens nothing more).
-pub fn revoke_participant_access(conn: &mut Conn, participant_id: &str) -> Result<(), AppError> {
+pub fn revoke_participant_access(tx: &mut Tx, participant_id: &str) -> Result<(), AppError> {
     diesel::delete(auth_sessions::table.filter(auth_sessions::participant_id.eq(participant_id)))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     diesel::update(
         auth_links::table
             .filter(auth_links::participant_id.eq(participant_id))
             .filter(auth_links::used_at.is_null()),
     )
-    .set(auth_links::used_at.eq(Some(now())))
-    .execute(conn)?;
+    .set(auth_links::used_at.eq(Some(tx.now_naive())))
+    .execute(tx.conn())?;
     Ok(())
 }
 
@@ -674,24 +678,20 @@ pub fn has_recent_link(
 
 /// Uses up every unused link of a purpose (the first-administrator links, once the first
 /// administrator exists).
-pub fn void_links(
-    conn: &mut Conn,
-    purpose: LinkPurpose,
-    at: NaiveDateTime,
-) -> Result<(), AppError> {
+pub fn void_links(tx: &mut Tx, purpose: LinkPurpose, at: NaiveDateTime) -> Result<(), AppError> {
     diesel::update(
         auth_links::table
             .filter(auth_links::purpose.eq(purpose.as_str()))
             .filter(auth_links::used_at.is_null()),
     )
     .set(auth_links::used_at.eq(Some(at)))
-    .execute(conn)?;
+    .execute(tx.conn())?;
     Ok(())
 }
 
 /// Creates a link; returns the secret to put in the URL (never stored).
 pub fn create_link(
-    conn: &mut Conn,
+    tx: &mut Tx,
     purpose: LinkPurpose,
     target: &LinkTarget,
     valid_for: Duration,
@@ -707,7 +707,7 @@ pub fn create_link(
             auth_links::created_at.eq(at),
             auth_links::expires_at.eq(at + valid_for),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     Ok(token)
 }
 
@@ -750,12 +750,12 @@ pub fn peek_link(
 
 /// Uses a link: exactly one caller succeeds, even when two race.
 pub fn consume_link(
-    conn: &mut Conn,
+    tx: &mut Tx,
     purpose: LinkPurpose,
     token: &str,
     at: NaiveDateTime,
 ) -> Result<Result<LinkTarget, LinkRefusal>, AppError> {
-    let target = match peek_link(conn, purpose, token, at)? {
+    let target = match peek_link(tx, purpose, token, at)? {
         Ok(t) => t,
         Err(e) => return Ok(Err(e)),
     };
@@ -765,7 +765,7 @@ pub fn consume_link(
             .filter(auth_links::used_at.is_null()),
     )
     .set(auth_links::used_at.eq(Some(at)))
-    .execute(conn)?;
+    .execute(tx.conn())?;
     Ok(if n == 1 {
         Ok(target)
     } else {
@@ -797,7 +797,7 @@ pub const API_TOKEN_PREFIX: &str = "cht_";
 
 /// Creates a token; returns it with the secret, shown once.
 pub fn create_api_token(
-    conn: &mut Conn,
+    tx: &mut Tx,
     user_id: &str,
     name: &str,
 ) -> Result<(ApiToken, String), AppError> {
@@ -805,7 +805,7 @@ pub fn create_api_token(
     let name = check.required("name", name, 100);
     check.finish()?;
     let secret = format!("{API_TOKEN_PREFIX}{}", new_secret()?);
-    let at = now();
+    let at = tx.now_naive();
     let token = ApiToken {
         id: new_id(),
         user_id: user_id.to_string(),
@@ -825,7 +825,7 @@ pub fn create_api_token(
             api_tokens::prefix.eq(&token.prefix),
             api_tokens::created_at.eq(at),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     Ok((token, secret))
 }
 
@@ -837,15 +837,15 @@ pub fn api_tokens_of(conn: &mut Conn, user_id: &str) -> Result<Vec<ApiToken>, Ap
         .load(conn)?)
 }
 
-pub fn revoke_api_token(conn: &mut Conn, user_id: &str, id: &str) -> Result<(), AppError> {
+pub fn revoke_api_token(tx: &mut Tx, user_id: &str, id: &str) -> Result<(), AppError> {
     let n = diesel::update(
         api_tokens::table
             .find(id)
             .filter(api_tokens::user_id.eq(user_id))
             .filter(api_tokens::revoked_at.is_null()),
     )
-    .set(api_tokens::revoked_at.eq(Some(now())))
-    .execute(conn)?;
+    .set(api_tokens::revoked_at.eq(Some(tx.now_naive())))
+    .execute(tx.conn())?;
     if n == 0 {
         return Err(AppError::not_found("Jeton"));
     }
@@ -870,10 +870,10 @@ pub fn api_token_user(
     };
     if last_used.is_none_or(|t| at - t > Duration::seconds(60)) {
         // As a session's « last seen »: skipped rather than waited for while busy.
-        crate::db::if_not_busy(conn, |conn| {
+        crate::db::if_not_busy(conn, at.and_utc(), |tx| {
             diesel::update(api_tokens::table.find(&id))
                 .set(api_tokens::last_used_at.eq(Some(at)))
-                .execute(conn)
+                .execute(tx.conn())
                 .map_err(AppError::from)
         })?;
     }
@@ -906,16 +906,16 @@ pub struct UserChange<'a> {
 /// their own account nor give up their own administrator role. Disabling ends the
 /// account's sessions and revokes its API tokens (`set_disabled`).
 pub fn update(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &str,
     change: UserChange<'_>,
     by_user_id: &str,
 ) -> Result<User, AppError> {
-    let current = find(conn, id)?;
+    let current = find(tx, id)?;
     let mut check = Check::new();
     let name = check.required("name", change.name, 200);
     let (role, dla_id, consultant_id) = check_role(
-        conn,
+        tx,
         &mut check,
         change.role,
         change.dla_id,
@@ -951,14 +951,14 @@ pub fn update(
             users::role.eq(role.as_str()),
             users::dla_id.eq(&dla_id),
             users::consultant_id.eq(&consultant_id),
-            users::updated_at.eq(now()),
+            users::updated_at.eq(tx.now_naive()),
             users::version.eq(users::version + 1),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     if change.disabled != current.disabled {
-        set_disabled(conn, id, change.disabled)?;
+        set_disabled(tx, id, change.disabled)?;
     }
-    find(conn, id)
+    find(tx, id)
 }
 
 // --- End of the accounts page's block ----------------------------------------------------
@@ -967,19 +967,19 @@ pub fn update(
 
 /// The first administrator's link, when the instance has no account yet (printed by
 /// `cohorte serve`).
-pub fn first_admin_link(conn: &mut Conn, public_url: &str) -> Result<Option<String>, AppError> {
-    if count(conn)? > 0 {
+pub fn first_admin_link(tx: &mut Tx, public_url: &str) -> Result<Option<String>, AppError> {
+    if count(tx)? > 0 {
         return Ok(None);
     }
     let token = create_link(
-        conn,
+        tx,
         LinkPurpose::FirstAdmin,
         &LinkTarget {
             user_id: None,
             participant_id: None,
         },
         chrono::Duration::days(7),
-        now(),
+        tx.now_naive(),
     )?;
     Ok(Some(format!(
         "{}/premier-administrateur/{token}",
@@ -990,20 +990,20 @@ pub fn first_admin_link(conn: &mut Conn, public_url: &str) -> Result<Option<Stri
 /// A link for an account created without a password (`cohorte user add`, the accounts
 /// page) to choose one.
 pub fn password_link(
-    conn: &mut Conn,
+    tx: &mut Tx,
     user_id: &str,
     public_url: &str,
     valid_for: chrono::Duration,
 ) -> Result<String, AppError> {
     let token = create_link(
-        conn,
+        tx,
         LinkPurpose::PasswordReset,
         &LinkTarget {
             user_id: Some(user_id.to_string()),
             participant_id: None,
         },
         valid_for,
-        now(),
+        tx.now_naive(),
     )?;
     Ok(format!(
         "{}/mot-de-passe/{token}",

@@ -7,9 +7,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::action_leads;
-use crate::db::{Conn, write_tx};
+use crate::db::{Conn, Tx};
 use crate::error::AppError;
-use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::input::{Check, lenient, new_id};
 use crate::models::{association, check_version, session};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
@@ -151,61 +151,57 @@ pub fn list_for_session(conn: &mut Conn, session_id: &str) -> Result<Vec<ActionL
 
 /// Adds a piste d'actions to an association (and the session it came out of, if given).
 pub fn create(
-    conn: &mut Conn,
+    tx: &mut Tx,
     association_id: &str,
     input: &ActionLeadInput,
 ) -> Result<ActionLead, AppError> {
-    write_tx(conn, |conn| {
-        let a = association::get(conn, association_id)?;
-        let v = input.check(conn, &a)?;
-        let t = now();
-        let id = new_id();
-        diesel::insert_into(action_leads::table)
-            .values((
-                action_leads::id.eq(&id),
-                action_leads::cohort_id.eq(&a.cohort_id),
-                action_leads::association_id.eq(&a.id),
-                action_leads::session_id.eq(&v.session_id),
-                action_leads::text.eq(&v.text),
-                action_leads::owner.eq(&v.owner),
-                action_leads::due_date.eq(v.due_date),
-                action_leads::version.eq(1),
-                action_leads::created_at.eq(t),
-                action_leads::updated_at.eq(t),
-            ))
-            .execute(conn)?;
-        get(conn, &id)
-    })
+    let a = association::get(tx, association_id)?;
+    let v = input.check(tx, &a)?;
+    let t = tx.now_naive();
+    let id = new_id();
+    diesel::insert_into(action_leads::table)
+        .values((
+            action_leads::id.eq(&id),
+            action_leads::cohort_id.eq(&a.cohort_id),
+            action_leads::association_id.eq(&a.id),
+            action_leads::session_id.eq(&v.session_id),
+            action_leads::text.eq(&v.text),
+            action_leads::owner.eq(&v.owner),
+            action_leads::due_date.eq(v.due_date),
+            action_leads::version.eq(1),
+            action_leads::created_at.eq(t),
+            action_leads::updated_at.eq(t),
+        ))
+        .execute(tx.conn())?;
+    get(tx, &id)
 }
 
 /// Edits a piste d'actions; refused (409) when it changed since `input.version` was read.
 /// An empty `session_id` keeps the session it came out of.
-pub fn update(conn: &mut Conn, id: &str, input: &ActionLeadInput) -> Result<ActionLead, AppError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        let a = association::get(conn, &current.association_id)?;
-        let v = input.check(conn, &a)?;
-        check_version(
-            &input.version,
-            current.version,
-            "La piste d'actions a été modifiée",
-        )?;
-        diesel::update(action_leads::table.find(id))
-            .set((
-                action_leads::session_id.eq(v.session_id.or(current.session_id)),
-                action_leads::text.eq(&v.text),
-                action_leads::owner.eq(&v.owner),
-                action_leads::due_date.eq(v.due_date),
-                action_leads::version.eq(current.version + 1),
-                action_leads::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        get(conn, id)
-    })
+pub fn update(tx: &mut Tx, id: &str, input: &ActionLeadInput) -> Result<ActionLead, AppError> {
+    let current = get(tx, id)?;
+    let a = association::get(tx, &current.association_id)?;
+    let v = input.check(tx, &a)?;
+    check_version(
+        &input.version,
+        current.version,
+        "La piste d'actions a été modifiée",
+    )?;
+    diesel::update(action_leads::table.find(id))
+        .set((
+            action_leads::session_id.eq(v.session_id.or(current.session_id)),
+            action_leads::text.eq(&v.text),
+            action_leads::owner.eq(&v.owner),
+            action_leads::due_date.eq(v.due_date),
+            action_leads::version.eq(current.version + 1),
+            action_leads::updated_at.eq(tx.now_naive()),
+        ))
+        .execute(tx.conn())?;
+    get(tx, id)
 }
 
-pub fn delete(conn: &mut Conn, id: &str) -> Result<ActionLead, AppError> {
-    let l = get(conn, id)?;
-    diesel::delete(action_leads::table.find(id)).execute(conn)?;
+pub fn delete(tx: &mut Tx, id: &str) -> Result<ActionLead, AppError> {
+    let l = get(tx, id)?;
+    diesel::delete(action_leads::table.find(id)).execute(tx.conn())?;
     Ok(l)
 }

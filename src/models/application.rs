@@ -15,14 +15,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::db::schema::{applications, associations, cohorts, decision_letters, dlas};
-use crate::db::{Conn, write_tx};
+use crate::db::{Conn, Tx};
 use crate::domain::application::{self as rules, DECIDED, Status};
 use crate::domain::profile::{Human, Profile};
 use crate::domain::programme::ProgrammeTemplate;
 use crate::domain::rules::{self as method, AssociationFacts, Criterion};
 use crate::error::AppError;
 use crate::models::association::{self, AssociationInput};
-use crate::models::input::{Check, lenient, now};
+use crate::models::input::{Check, lenient};
 use crate::models::outbox::{self, MailContext, NewEmail};
 use crate::models::participant::{self, ParticipantInput};
 use crate::models::scope::{self, CohortScope};
@@ -518,7 +518,7 @@ pub const DECISION_KIND: &str = "application_decision";
 /// when the cohort's emails are reviewed before sending); a decision email of an earlier
 /// decision not sent yet is cancelled. Audited.
 pub fn decide(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &str,
     input: &DecisionInput,
     mail: &MailContext,
@@ -529,87 +529,86 @@ pub fn decide(
             "Choisissez la décision : reçue, retenue, liste d'attente, non retenue ou désistée.",
         ));
     };
-    write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        check_version(
-            &input.version,
-            current.version,
-            "La candidature a été modifiée",
-        )?;
-        if current.association_id.is_some() {
-            return Err(AppError::Conflict {
+
+    let current = get(tx, id)?;
+    check_version(
+        &input.version,
+        current.version,
+        "La candidature a été modifiée",
+    )?;
+    if current.association_id.is_some() {
+        return Err(AppError::Conflict {
                 code: "application_enrolled",
                 message: "Cette candidature est déjà inscrite dans la cohorte : pour la retirer, retirez l'association depuis sa page.".into(),
             });
-        }
-        if current.status() == status {
-            return Err(AppError::Conflict {
-                code: "same_status",
-                message: format!(
-                    "La candidature est déjà « {} » : rien n'a changé.",
-                    status.label()
-                ),
-            });
-        }
-        let co = cohort::get(conn, &current.cohort_id)?;
-        if status == Status::Retained {
-            let taken = cohort::places_taken(conn, &co.id, None)?;
-            method::check_cap(taken.max(0) as usize, co.association_cap.max(0) as usize)
+    }
+    if current.status() == status {
+        return Err(AppError::Conflict {
+            code: "same_status",
+            message: format!(
+                "La candidature est déjà « {} » : rien n'a changé.",
+                status.label()
+            ),
+        });
+    }
+    let co = cohort::get(tx, &current.cohort_id)?;
+    if status == Status::Retained {
+        let taken = cohort::places_taken(tx, &co.id, None)?;
+        method::check_cap(taken.max(0) as usize, co.association_cap.max(0) as usize)
                 .map_err(|message| AppError::Conflict {
                     code: "cohort_full",
                     message: format!(
                         "{message} Les places comptent les associations inscrites et les candidatures retenues : mettez plutôt cette candidature sur liste d'attente."
                     ),
                 })?;
-        }
-        let author = audit::current_author();
-        let t = now();
-        diesel::update(applications::table.find(id))
-            .set((
-                applications::status.eq(status.code()),
-                applications::decided_at.eq(Some(t)),
-                applications::decided_by.eq(&author.label),
-                applications::updated_at.eq(t),
-                applications::version.eq(current.version + 1),
-            ))
-            .execute(conn)?;
-        let after = get(conn, id)?;
-        audit::updated(
-            conn,
-            "application",
-            id,
-            Some(&co.id),
-            &current.audited(),
-            &after.audited(),
-        )?;
-        // An earlier decision's email that has not left is cancelled: the association
-        // hears the last decision only.
-        outbox::cancel_waiting(conn, id, &[DECISION_KIND])?;
-        if status == Status::Withdrawn {
-            crate::models::call::leave_meeting(conn, mail, &after, t.and_utc())?;
-        }
-        let (emails, held) = if DECIDED.contains(&status) {
-            queue_decision(conn, &co, &after, status, mail)?
-        } else {
-            (0, false)
-        };
-        Ok(Decided {
-            application: after,
-            emails,
-            held,
-        })
+    }
+    let author = tx.author().clone();
+    let t = tx.now_naive();
+    diesel::update(applications::table.find(id))
+        .set((
+            applications::status.eq(status.code()),
+            applications::decided_at.eq(Some(t)),
+            applications::decided_by.eq(&author.label),
+            applications::updated_at.eq(t),
+            applications::version.eq(current.version + 1),
+        ))
+        .execute(tx.conn())?;
+    let after = get(tx, id)?;
+    audit::updated(
+        tx,
+        "application",
+        id,
+        Some(&co.id),
+        &current.audited(),
+        &after.audited(),
+    )?;
+    // An earlier decision's email that has not left is cancelled: the association
+    // hears the last decision only.
+    outbox::cancel_waiting(tx, id, &[DECISION_KIND])?;
+    if status == Status::Withdrawn {
+        crate::models::call::leave_meeting(tx, mail, &after, t.and_utc())?;
+    }
+    let (emails, held) = if DECIDED.contains(&status) {
+        queue_decision(tx, &co, &after, status, mail)?
+    } else {
+        (0, false)
+    };
+    Ok(Decided {
+        application: after,
+        emails,
+        held,
     })
 }
 
 fn queue_decision(
-    conn: &mut Conn,
+    tx: &mut Tx,
     co: &cohort::Cohort,
     a: &Application,
     status: Status,
     mail: &MailContext,
 ) -> Result<(usize, bool), AppError> {
-    let d = dla::get(conn, &co.dla_id)?;
-    let letter = letter(conn, &co.id, status)?;
+    let d = dla::get(tx, &co.dla_id)?;
+    let letter = letter(tx, &co.id, status)?;
     let signer = cohort::answerer(co, &d.email, None, cohort::Topic::Cohort, mail);
     let values = rules::LetterValues {
         cohort: co.name.clone(),
@@ -645,11 +644,10 @@ fn queue_decision(
             rendered: rendered.clone(),
             calendar: None,
         };
-        let mut row =
-            NewEmail::from_email(DECISION_KIND, &a.id, a.version, &email, chrono::Utc::now());
+        let mut row = NewEmail::from_email(DECISION_KIND, &a.id, a.version, &email, tx.now());
         row.cohort_id = Some(co.id.clone());
         row.draft = held;
-        if outbox::enqueue(conn, row)?.is_some() {
+        if outbox::enqueue(tx, row)?.is_some() {
             queued += 1;
         }
     }
@@ -659,28 +657,28 @@ fn queue_decision(
 /// The association an application became was withdrawn from the cohort: the application
 /// is désistée (its place is free; the waiting list's first is proposed). Called by
 /// `association::delete` in its transaction.
-pub fn association_withdrawn(conn: &mut Conn, association_id: &str) -> Result<(), AppError> {
+pub fn association_withdrawn(tx: &mut Tx, association_id: &str) -> Result<(), AppError> {
     let Some(current) = applications::table
         .filter(applications::association_id.eq(association_id))
         .select(Application::as_select())
-        .first(conn)
+        .first(tx.conn())
         .optional()?
     else {
         return Ok(());
     };
-    let t = now();
+    let t = tx.now_naive();
     diesel::update(applications::table.find(&current.id))
         .set((
             applications::status.eq(Status::Withdrawn.code()),
             applications::decided_at.eq(Some(t)),
-            applications::decided_by.eq(audit::current_author().label),
+            applications::decided_by.eq(tx.author().label.clone()),
             applications::updated_at.eq(t),
             applications::version.eq(current.version + 1),
         ))
-        .execute(conn)?;
-    let after = get(conn, &current.id)?;
+        .execute(tx.conn())?;
+    let after = get(tx, &current.id)?;
     audit::updated(
-        conn,
+        tx,
         "application",
         &current.id,
         Some(&current.cohort_id),
@@ -725,135 +723,133 @@ fn refused(what: &str, e: AppError) -> AppError {
 /// (`consent_named`) and the human pillar of its état des lieux (employees, FTE,
 /// volunteers); the application then points at the association. Audited.
 pub fn enrol(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &str,
     default_template: &ProgrammeTemplate,
     alsace_moselle: bool,
 ) -> Result<Enrolled, AppError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        if current.association_id.is_some() {
-            return Err(AppError::Conflict {
-                code: "application_enrolled",
-                message: format!("{} est déjà inscrite dans la cohorte.", current.name),
-            });
+    let current = get(tx, id)?;
+    if current.association_id.is_some() {
+        return Err(AppError::Conflict {
+            code: "application_enrolled",
+            message: format!("{} est déjà inscrite dans la cohorte.", current.name),
+        });
+    }
+    if current.status() != Status::Retained {
+        return Err(AppError::Conflict {
+            code: "application_not_retained",
+            message: format!(
+                "La candidature de {} est « {} » : seule une candidature retenue s'inscrit dans la cohorte.",
+                current.name,
+                current.status().label()
+            ),
+        });
+    }
+    let input = AssociationInput {
+        name: current.name.clone(),
+        rna: current.rna.clone().unwrap_or_default(),
+        siret: current.siret.clone().unwrap_or_default(),
+        creation_year: current
+            .creation_year
+            .map(|y| y.to_string())
+            .unwrap_or_default(),
+        creation_date: current
+            .creation_date
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        salaried_staff: current
+            .salaried_staff
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        sector: current.sector.clone(),
+        town: current.town.clone(),
+        general_interest: if current.general_interest { "on" } else { "" }.into(),
+        version: String::new(),
+    };
+    let a = association::enrol_holding(
+        tx,
+        &current.cohort_id,
+        &input,
+        Some(id),
+        default_template,
+        alsace_moselle,
+    )
+    .map_err(|e| refused(&current.name, e))?;
+    crate::models::profile::set_mirror_named(tx, &a.id, current.consent_named)?;
+    let mut people = Vec::new();
+    for (name, email, role, function, who) in [
+        (
+            &current.director_name,
+            &current.director_email,
+            "direction",
+            current.director_function.clone(),
+            "direction",
+        ),
+        (
+            &current.board_name,
+            &current.board_email,
+            "gouvernance",
+            match current.board_function.trim() {
+                "" => DEFAULT_BOARD_FUNCTION.to_string(),
+                f => f.to_string(),
+            },
+            "gouvernance",
+        ),
+    ] {
+        if name.trim().is_empty() && email.trim().is_empty() {
+            continue;
         }
-        if current.status() != Status::Retained {
-            return Err(AppError::Conflict {
-                code: "application_not_retained",
-                message: format!(
-                    "La candidature de {} est « {} » : seule une candidature retenue s'inscrit dans la cohorte.",
-                    current.name,
-                    current.status().label()
-                ),
-            });
-        }
-        let input = AssociationInput {
-            name: current.name.clone(),
-            rna: current.rna.clone().unwrap_or_default(),
-            siret: current.siret.clone().unwrap_or_default(),
-            creation_year: current
-                .creation_year
-                .map(|y| y.to_string())
-                .unwrap_or_default(),
-            creation_date: current
-                .creation_date
-                .map(|d| d.format("%Y-%m-%d").to_string())
-                .unwrap_or_default(),
-            salaried_staff: current
-                .salaried_staff
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
-            sector: current.sector.clone(),
-            town: current.town.clone(),
-            general_interest: if current.general_interest { "on" } else { "" }.into(),
-            version: String::new(),
-        };
-        let a = association::enrol_holding(
-            conn,
-            &current.cohort_id,
-            &input,
-            Some(id),
-            default_template,
-            alsace_moselle,
+        let p = participant::create(
+            tx,
+            &a.id,
+            &ParticipantInput {
+                name: name.clone(),
+                email: email.clone(),
+                role: role.into(),
+                function,
+                reminders: String::new(),
+                version: String::new(),
+            },
         )
-        .map_err(|e| refused(&current.name, e))?;
-        crate::models::profile::set_mirror_named(conn, &a.id, current.consent_named)?;
-        let mut people = Vec::new();
-        for (name, email, role, function, who) in [
-            (
-                &current.director_name,
-                &current.director_email,
-                "direction",
-                current.director_function.clone(),
-                "direction",
-            ),
-            (
-                &current.board_name,
-                &current.board_email,
-                "gouvernance",
-                match current.board_function.trim() {
-                    "" => DEFAULT_BOARD_FUNCTION.to_string(),
-                    f => f.to_string(),
-                },
-                "gouvernance",
-            ),
-        ] {
-            if name.trim().is_empty() && email.trim().is_empty() {
-                continue;
-            }
-            let p = participant::create(
-                conn,
-                &a.id,
-                &ParticipantInput {
-                    name: name.clone(),
-                    email: email.clone(),
-                    role: role.into(),
-                    function,
-                    reminders: String::new(),
-                    version: String::new(),
-                },
-            )
-            .map_err(|e| refused(&format!("{}, {who}", current.name), e))?;
-            people.push(p);
-        }
-        let human = human_pillar(&current);
-        if human != Human::default() {
-            let by = audit::current_author().label;
-            crate::models::profile::save(
-                conn,
-                &a.id,
-                "etat_des_lieux",
-                &Profile {
-                    human,
-                    ..Profile::default()
-                },
-                "0",
-                &by,
-            )?;
-        }
-        let t = now();
-        diesel::update(applications::table.find(id))
-            .set((
-                applications::association_id.eq(Some(&a.id)),
-                applications::updated_at.eq(t),
-                applications::version.eq(current.version + 1),
-            ))
-            .execute(conn)?;
-        let after = get(conn, id)?;
-        audit::updated(
-            conn,
-            "application",
-            id,
-            Some(&current.cohort_id),
-            &current.audited(),
-            &after.audited(),
+        .map_err(|e| refused(&format!("{}, {who}", current.name), e))?;
+        people.push(p);
+    }
+    let human = human_pillar(&current);
+    if human != Human::default() {
+        let by = tx.author().label.clone();
+        crate::models::profile::save(
+            tx,
+            &a.id,
+            "etat_des_lieux",
+            &Profile {
+                human,
+                ..Profile::default()
+            },
+            "0",
+            &by,
         )?;
-        Ok(Enrolled {
-            application: after,
-            association: association::get(conn, &a.id)?,
-            participants: people,
-        })
+    }
+    let t = tx.now_naive();
+    diesel::update(applications::table.find(id))
+        .set((
+            applications::association_id.eq(Some(&a.id)),
+            applications::updated_at.eq(t),
+            applications::version.eq(current.version + 1),
+        ))
+        .execute(tx.conn())?;
+    let after = get(tx, id)?;
+    audit::updated(
+        tx,
+        "application",
+        id,
+        Some(&current.cohort_id),
+        &current.audited(),
+        &after.audited(),
+    )?;
+    Ok(Enrolled {
+        application: after,
+        association: association::get(tx, &a.id)?,
+        participants: people,
     })
 }
 
@@ -880,30 +876,28 @@ fn human_pillar(a: &Application) -> Human {
 /// Enrols every retained application not enrolled yet, the first received first, in one
 /// transaction: all of them or none (the refusal names the application).
 pub fn enrol_all(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort_id: &str,
     default_template: &ProgrammeTemplate,
     alsace_moselle: bool,
 ) -> Result<Vec<Enrolled>, AppError> {
-    write_tx(conn, |conn| {
-        cohort::get(conn, cohort_id)?;
-        let ids: Vec<String> = applications::table
-            .filter(applications::cohort_id.eq(cohort_id))
-            .filter(applications::status.eq(Status::Retained.code()))
-            .filter(applications::association_id.is_null())
-            .order((applications::submitted_at.asc(), applications::id.asc()))
-            .select(applications::id)
-            .load(conn)?;
-        if ids.is_empty() {
-            return Err(AppError::Conflict {
-                code: "nothing_to_enrol",
-                message: "Aucune candidature retenue n'attend d'être inscrite.".into(),
-            });
-        }
-        ids.iter()
-            .map(|id| enrol(conn, id, default_template, alsace_moselle))
-            .collect()
-    })
+    cohort::get(tx, cohort_id)?;
+    let ids: Vec<String> = applications::table
+        .filter(applications::cohort_id.eq(cohort_id))
+        .filter(applications::status.eq(Status::Retained.code()))
+        .filter(applications::association_id.is_null())
+        .order((applications::submitted_at.asc(), applications::id.asc()))
+        .select(applications::id)
+        .load(tx.conn())?;
+    if ids.is_empty() {
+        return Err(AppError::Conflict {
+            code: "nothing_to_enrol",
+            message: "Aucune candidature retenue n'attend d'être inscrite.".into(),
+        });
+    }
+    ids.iter()
+        .map(|id| enrol(tx, id, default_template, alsace_moselle))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -971,7 +965,7 @@ pub fn decided_status(code: &str) -> Result<Status, AppError> {
 /// Saves a decision email's text for the cohort: a subject and a body, only the known
 /// placeholders (422 naming an unknown one), version checked (409).
 pub fn save_letter(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort_id: &str,
     status: Status,
     input: &LetterInput,
@@ -998,47 +992,46 @@ pub fn save_letter(
         }
     }
     c.finish()?;
-    write_tx(conn, |conn| {
-        cohort::get(conn, cohort_id)?;
-        let current = letter(conn, cohort_id, status)?;
-        check_version(
-            &input.version,
-            current.version,
-            "Ce courriel de décision a été modifié",
-        )?;
-        let t = now();
-        if current.version == 0 {
-            diesel::insert_into(decision_letters::table)
-                .values((
-                    decision_letters::cohort_id.eq(cohort_id),
-                    decision_letters::status.eq(status.code()),
-                    decision_letters::subject.eq(&subject),
-                    decision_letters::body.eq(&body),
-                    decision_letters::version.eq(1),
-                    decision_letters::updated_at.eq(t),
-                ))
-                .execute(conn)?;
-        } else {
-            diesel::update(decision_letters::table.find((cohort_id, status.code())))
-                .set((
-                    decision_letters::subject.eq(&subject),
-                    decision_letters::body.eq(&body),
-                    decision_letters::version.eq(current.version + 1),
-                    decision_letters::updated_at.eq(t),
-                ))
-                .execute(conn)?;
-        }
-        let saved = letter(conn, cohort_id, status)?;
-        audit::updated(
-            conn,
-            "decision_letter",
-            &format!("{cohort_id}/{}", status.code()),
-            Some(cohort_id),
-            &current,
-            &saved,
-        )?;
-        Ok(saved)
-    })
+
+    cohort::get(tx, cohort_id)?;
+    let current = letter(tx, cohort_id, status)?;
+    check_version(
+        &input.version,
+        current.version,
+        "Ce courriel de décision a été modifié",
+    )?;
+    let t = tx.now_naive();
+    if current.version == 0 {
+        diesel::insert_into(decision_letters::table)
+            .values((
+                decision_letters::cohort_id.eq(cohort_id),
+                decision_letters::status.eq(status.code()),
+                decision_letters::subject.eq(&subject),
+                decision_letters::body.eq(&body),
+                decision_letters::version.eq(1),
+                decision_letters::updated_at.eq(t),
+            ))
+            .execute(tx.conn())?;
+    } else {
+        diesel::update(decision_letters::table.find((cohort_id, status.code())))
+            .set((
+                decision_letters::subject.eq(&subject),
+                decision_letters::body.eq(&body),
+                decision_letters::version.eq(current.version + 1),
+                decision_letters::updated_at.eq(t),
+            ))
+            .execute(tx.conn())?;
+    }
+    let saved = letter(tx, cohort_id, status)?;
+    audit::updated(
+        tx,
+        "decision_letter",
+        &format!("{cohort_id}/{}", status.code()),
+        Some(cohort_id),
+        &current,
+        &saved,
+    )?;
+    Ok(saved)
 }
 
 /// Every status with how many applications of `counts` have it, for a filter.

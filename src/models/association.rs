@@ -6,11 +6,11 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::associations;
-use crate::db::{Conn, write_tx};
+use crate::db::{Conn, Tx};
 use crate::domain::programme::ProgrammeTemplate;
 use crate::domain::{identifiers, rules};
 use crate::error::AppError;
-use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::input::{Check, lenient, new_id};
 use crate::models::{audit, cohort, stale};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
@@ -250,111 +250,96 @@ pub(crate) fn check_unique_name(
 /// generating it), and the planner, touched, queues its people's convocations and
 /// commitment request once the programme is published.
 pub fn enrol(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort_id: &str,
     input: &AssociationInput,
     default_template: &ProgrammeTemplate,
     alsace_moselle: bool,
 ) -> Result<Association, AppError> {
-    enrol_holding(
-        conn,
-        cohort_id,
-        input,
-        None,
-        default_template,
-        alsace_moselle,
-    )
+    enrol_holding(tx, cohort_id, input, None, default_template, alsace_moselle)
 }
 
 /// [`enrol`] for the retained application `holding`, whose place the cap already counts
 /// (`cohort::places_taken`).
 pub fn enrol_holding(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort_id: &str,
     input: &AssociationInput,
     holding: Option<&str>,
     default_template: &ProgrammeTemplate,
     alsace_moselle: bool,
 ) -> Result<Association, AppError> {
-    write_tx(conn, |conn| {
-        crate::db::lock_cohort(conn, cohort_id)?;
-        let cohort = cohort::get(conn, cohort_id)?;
-        let enrolled = cohort::places_taken(conn, cohort_id, holding)?;
-        rules::check_cap(enrolled as usize, cohort.association_cap.max(0) as usize).map_err(
-            |message| AppError::Conflict {
-                code: "cohort_full",
-                message,
-            },
-        )?;
-        let v = input.check()?;
-        check_unique_name(conn, cohort_id, &v.name, None)?;
-        let t = now();
-        let id = new_id();
-        diesel::insert_into(associations::table)
-            .values((
-                associations::id.eq(&id),
-                associations::cohort_id.eq(cohort_id),
-                associations::name.eq(&v.name),
-                associations::rna.eq(&v.rna),
-                associations::siret.eq(&v.siret),
-                associations::creation_year.eq(v.creation_year),
-                associations::creation_date.eq(v.creation_date),
-                associations::salaried_staff.eq(v.salaried_staff),
-                associations::sector.eq(&v.sector),
-                associations::town.eq(&v.town),
-                associations::general_interest.eq(v.general_interest),
-                associations::version.eq(1),
-                associations::created_at.eq(t),
-                associations::updated_at.eq(t),
-            ))
-            .execute(conn)?;
-        crate::models::planner::touch(conn, cohort_id)?;
-        let a = get(conn, &id)?;
-        audit::created(conn, "association", &id, Some(cohort_id), &a)?;
-        crate::models::programme::add_bilan(conn, &cohort, &id, default_template, alsace_moselle)?;
-        Ok(a)
-    })
+    crate::db::lock_cohort(tx.conn(), cohort_id)?;
+    let cohort = cohort::get(tx, cohort_id)?;
+    let enrolled = cohort::places_taken(tx, cohort_id, holding)?;
+    rules::check_cap(enrolled as usize, cohort.association_cap.max(0) as usize).map_err(
+        |message| AppError::Conflict {
+            code: "cohort_full",
+            message,
+        },
+    )?;
+    let v = input.check()?;
+    check_unique_name(tx, cohort_id, &v.name, None)?;
+    let t = tx.now_naive();
+    let id = new_id();
+    diesel::insert_into(associations::table)
+        .values((
+            associations::id.eq(&id),
+            associations::cohort_id.eq(cohort_id),
+            associations::name.eq(&v.name),
+            associations::rna.eq(&v.rna),
+            associations::siret.eq(&v.siret),
+            associations::creation_year.eq(v.creation_year),
+            associations::creation_date.eq(v.creation_date),
+            associations::salaried_staff.eq(v.salaried_staff),
+            associations::sector.eq(&v.sector),
+            associations::town.eq(&v.town),
+            associations::general_interest.eq(v.general_interest),
+            associations::version.eq(1),
+            associations::created_at.eq(t),
+            associations::updated_at.eq(t),
+        ))
+        .execute(tx.conn())?;
+    crate::models::planner::touch(tx, cohort_id)?;
+    let a = get(tx, &id)?;
+    audit::created(tx, "association", &id, Some(cohort_id), &a)?;
+    crate::models::programme::add_bilan(tx, &cohort, &id, default_template, alsace_moselle)?;
+    Ok(a)
 }
 
-pub fn update(
-    conn: &mut Conn,
-    id: &str,
-    input: &AssociationInput,
-) -> Result<Association, AppError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        let v = input.check()?;
-        if v.version.is_some_and(|ver| ver != current.version) {
-            return Err(stale("L'association a été modifiée"));
-        }
-        check_unique_name(conn, &current.cohort_id, &v.name, Some(id))?;
-        diesel::update(associations::table.find(id))
-            .set((
-                associations::name.eq(&v.name),
-                associations::rna.eq(&v.rna),
-                associations::siret.eq(&v.siret),
-                associations::creation_year.eq(v.creation_year),
-                associations::creation_date.eq(v.creation_date),
-                associations::salaried_staff.eq(v.salaried_staff),
-                associations::sector.eq(&v.sector),
-                associations::town.eq(&v.town),
-                associations::general_interest.eq(v.general_interest),
-                associations::version.eq(current.version + 1),
-                associations::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        crate::models::planner::touch(conn, &current.cohort_id)?;
-        let a = get(conn, id)?;
-        audit::updated(
-            conn,
-            "association",
-            id,
-            Some(&current.cohort_id),
-            &current,
-            &a,
-        )?;
-        Ok(a)
-    })
+pub fn update(tx: &mut Tx, id: &str, input: &AssociationInput) -> Result<Association, AppError> {
+    let current = get(tx, id)?;
+    let v = input.check()?;
+    if v.version.is_some_and(|ver| ver != current.version) {
+        return Err(stale("L'association a été modifiée"));
+    }
+    check_unique_name(tx, &current.cohort_id, &v.name, Some(id))?;
+    diesel::update(associations::table.find(id))
+        .set((
+            associations::name.eq(&v.name),
+            associations::rna.eq(&v.rna),
+            associations::siret.eq(&v.siret),
+            associations::creation_year.eq(v.creation_year),
+            associations::creation_date.eq(v.creation_date),
+            associations::salaried_staff.eq(v.salaried_staff),
+            associations::sector.eq(&v.sector),
+            associations::town.eq(&v.town),
+            associations::general_interest.eq(v.general_interest),
+            associations::version.eq(current.version + 1),
+            associations::updated_at.eq(tx.now_naive()),
+        ))
+        .execute(tx.conn())?;
+    crate::models::planner::touch(tx, &current.cohort_id)?;
+    let a = get(tx, id)?;
+    audit::updated(
+        tx,
+        "association",
+        id,
+        Some(&current.cohort_id),
+        &current,
+        &a,
+    )?;
+    Ok(a)
 }
 
 /// Withdraws an association: its participants, its bilan and its follow-up go with it
@@ -364,26 +349,25 @@ pub fn update(
 /// cancelled by the planner's sync (`models::invite`), their people being no longer
 /// expected.
 pub fn delete(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &str,
     mail: &crate::models::outbox::MailContext,
 ) -> Result<Association, AppError> {
     use crate::db::schema::participants;
-    write_tx(conn, |conn| {
-        let a = get(conn, id)?;
-        // Its application, if it came from one, is désistée: its place is free again.
-        crate::models::application::association_withdrawn(conn, id)?;
-        diesel::delete(participants::table.filter(participants::association_id.eq(id)))
-            .execute(conn)?;
-        for bilan in crate::models::session::list_for_cohort(conn, &a.cohort_id)?
-            .iter()
-            .filter(|s| s.association_id.as_deref() == Some(id))
-        {
-            crate::models::session::notify(conn, mail, bilan, true)?;
-        }
-        diesel::delete(associations::table.find(id)).execute(conn)?;
-        crate::models::planner::touch(conn, &a.cohort_id)?;
-        audit::deleted(conn, "association", id, Some(&a.cohort_id), &a)?;
-        Ok(a)
-    })
+
+    let a = get(tx, id)?;
+    // Its application, if it came from one, is désistée: its place is free again.
+    crate::models::application::association_withdrawn(tx, id)?;
+    diesel::delete(participants::table.filter(participants::association_id.eq(id)))
+        .execute(tx.conn())?;
+    for bilan in crate::models::session::list_for_cohort(tx, &a.cohort_id)?
+        .iter()
+        .filter(|s| s.association_id.as_deref() == Some(id))
+    {
+        crate::models::session::notify(tx, mail, bilan, true)?;
+    }
+    diesel::delete(associations::table.find(id)).execute(tx.conn())?;
+    crate::models::planner::touch(tx, &a.cohort_id)?;
+    audit::deleted(tx, "association", id, Some(&a.cohort_id), &a)?;
+    Ok(a)
 }

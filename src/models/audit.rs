@@ -1,10 +1,8 @@
 //! Audit log of changes: who, what, when, before/after (issue #5).
 //!
-//! The author of a change is set once per request by `AppState::write` (`with_author`) and
-//! read here by every `record`, so that model functions need no extra parameter. Outside a
-//! request (CLI, dispatcher) the author is « Système ».
+//! The author of a change is the write transaction's (`db::Tx::author`): the request's
+//! actor under `AppState::write`, « Système » for the background work and the command line.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -12,48 +10,13 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::db::Conn;
 use crate::db::schema::{associations, audit_log, cohorts, consultants, dlas, sessions};
+use crate::db::{Conn, Tx};
 use crate::domain::fr;
 use crate::error::AppError;
-use crate::models::input::{new_id, now};
+use crate::models::input::new_id;
 
-/// Who makes the changes of the current write transaction.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Author {
-    /// As shown: « Claire Martin (chargé·e de mission) ».
-    pub label: String,
-    pub user_id: Option<String>,
-}
-
-impl Author {
-    pub fn system() -> Self {
-        Author {
-            label: "Système".to_string(),
-            user_id: None,
-        }
-    }
-}
-
-thread_local! {
-    static AUTHOR: RefCell<Option<Author>> = const { RefCell::new(None) };
-}
-
-/// Runs `f` (a write transaction, on the current thread) with `author` as the author of
-/// the changes it records.
-pub fn with_author<R>(author: Author, f: impl FnOnce() -> R) -> R {
-    let previous = AUTHOR.with(|a| a.replace(Some(author)));
-    let result = f();
-    AUTHOR.with(|a| *a.borrow_mut() = previous);
-    result
-}
-
-/// The author of the changes being made on this thread.
-pub fn current_author() -> Author {
-    AUTHOR
-        .with(|a| a.borrow().clone())
-        .unwrap_or_else(Author::system)
-}
+pub use crate::db::Author;
 
 // ---------------------------------------------------------------------------------------
 // Recording
@@ -162,11 +125,11 @@ fn without_bookkeeping(v: &Value) -> Value {
     }
 }
 
-/// Writes one row of the audit log, by the current author (`current_author`), in the
+/// Writes one row of the audit log, by the transaction's author (`Tx::author`), in the
 /// caller's transaction. An update whose before and after are the same (apart from
 /// `updated_at` and `version`) is not recorded.
 pub fn record<B: Serialize + ?Sized, A: Serialize + ?Sized>(
-    conn: &mut Conn,
+    tx: &mut Tx,
     entity: &str,
     entity_id: &str,
     cohort_id: Option<&str>,
@@ -182,12 +145,12 @@ pub fn record<B: Serialize + ?Sized, A: Serialize + ?Sized>(
     {
         return Ok(());
     }
-    let author = current_author();
+    let author = tx.author().clone();
     let text = |v: Option<Value>| v.map(|v| v.to_string());
     diesel::insert_into(audit_log::table)
         .values((
             audit_log::id.eq(new_id()),
-            audit_log::at.eq(now()),
+            audit_log::at.eq(tx.now_naive()),
             audit_log::actor.eq(&author.label),
             audit_log::actor_user_id.eq(&author.user_id),
             audit_log::cohort_id.eq(cohort_id),
@@ -197,20 +160,20 @@ pub fn record<B: Serialize + ?Sized, A: Serialize + ?Sized>(
             audit_log::before_data.eq(text(before)),
             audit_log::after_data.eq(text(after)),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     Ok(())
 }
 
 /// `record` of a creation.
 pub fn created<T: Serialize + ?Sized>(
-    conn: &mut Conn,
+    tx: &mut Tx,
     entity: &str,
     entity_id: &str,
     cohort_id: Option<&str>,
     after: &T,
 ) -> Result<(), AppError> {
     record::<T, T>(
-        conn,
+        tx,
         entity,
         entity_id,
         cohort_id,
@@ -222,7 +185,7 @@ pub fn created<T: Serialize + ?Sized>(
 
 /// `record` of an update (nothing written when nothing changed).
 pub fn updated<T: Serialize + ?Sized>(
-    conn: &mut Conn,
+    tx: &mut Tx,
     entity: &str,
     entity_id: &str,
     cohort_id: Option<&str>,
@@ -230,7 +193,7 @@ pub fn updated<T: Serialize + ?Sized>(
     after: &T,
 ) -> Result<(), AppError> {
     record(
-        conn,
+        tx,
         entity,
         entity_id,
         cohort_id,
@@ -242,14 +205,14 @@ pub fn updated<T: Serialize + ?Sized>(
 
 /// `record` of a deletion.
 pub fn deleted<T: Serialize + ?Sized>(
-    conn: &mut Conn,
+    tx: &mut Tx,
     entity: &str,
     entity_id: &str,
     cohort_id: Option<&str>,
     before: &T,
 ) -> Result<(), AppError> {
     record::<T, T>(
-        conn,
+        tx,
         entity,
         entity_id,
         cohort_id,
@@ -881,34 +844,44 @@ mod tests {
     }
 
     #[test]
-    fn record_writes_the_author_and_skips_an_update_that_changes_nothing() {
+    fn record_writes_the_transactions_author_and_instant_and_skips_an_update_that_changes_nothing()
+    {
+        use crate::db::write_with;
+        use chrono::TimeZone;
         let mut conn = memory();
+        let at = chrono::Utc.with_ymd_and_hms(2027, 1, 11, 8, 30, 0).unwrap();
         let before = json!({"name": "A", "version": 1, "updated_at": "x"});
         let same = json!({"name": "A", "version": 2, "updated_at": "y"});
         let after = json!({"name": "B", "version": 3, "updated_at": "z"});
-        updated(&mut conn, "cohort", "c1", Some("c1"), &before, &same).unwrap();
+        write_with(&mut conn, Author::system(), at, |tx| {
+            updated(tx, "cohort", "c1", Some("c1"), &before, &same)
+        })
+        .unwrap();
         assert_eq!(count_for_cohort(&mut conn, "c1").unwrap(), 0);
         let author = Author {
             label: "Claire Martin (chargé·e de mission)".into(),
             user_id: Some("u1".into()),
         };
-        with_author(author, || {
-            updated(&mut conn, "cohort", "c1", Some("c1"), &same, &after).unwrap();
-        });
-        created(
-            &mut conn,
-            "association",
-            "a1",
-            Some("c1"),
-            &json!({"name": "Asso"}),
-        )
+        write_with(&mut conn, author, at, |tx| {
+            updated(tx, "cohort", "c1", Some("c1"), &same, &after)
+        })
         .unwrap();
-        assert_eq!(current_author(), Author::system());
+        write_with(&mut conn, Author::system(), at, |tx| {
+            created(
+                tx,
+                "association",
+                "a1",
+                Some("c1"),
+                &json!({"name": "Asso"}),
+            )
+        })
+        .unwrap();
         let list = list_for_cohort(&mut conn, "c1", 50, 0).unwrap();
         assert_eq!(list.len(), 2);
         let update = list.iter().find(|e| e.action == "update").unwrap();
         assert_eq!(update.actor, "Claire Martin (chargé·e de mission)");
         assert_eq!(update.actor_user_id.as_deref(), Some("u1"));
+        assert_eq!(update.at, at.naive_utc(), "the transaction's instant");
         assert_eq!(update.changes.len(), 1);
         let create = list.iter().find(|e| e.action == "create").unwrap();
         assert_eq!(create.actor, "Système");

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::db::schema::{cohort_budgets, cohort_funders};
-use crate::db::{Conn, write_tx};
+use crate::db::{Conn, Tx};
 use crate::domain::Warning;
 use crate::domain::budget::{
     self, Contract, DayLength, Funder, TimeAmount, TimeKind, TimeTotals, budget_warnings,
@@ -22,7 +22,7 @@ use crate::domain::budget::{
 };
 use crate::domain::programme::ProgrammeTemplate;
 use crate::error::{AppError, FieldErrors};
-use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::input::{Check, lenient, new_id};
 use crate::models::{check_version, cohort, dla, session, stale, time_entry};
 
 /// Day rate of a cohort that has no contract yet: 650,00 € (shown as such on the page).
@@ -439,190 +439,184 @@ pub fn funders_form(conn: &mut Conn, cohort_id: &str) -> Result<FundersInput, Ap
 
 /// Stores the contract (creating the row the first time). A stale `version` → 409.
 pub fn save_contract(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort_id: &str,
     input: &ContractInput,
 ) -> Result<BudgetRow, AppError> {
-    write_tx(conn, |conn| {
-        cohort::get(conn, cohort_id)?;
-        let contract = input.check()?;
-        let current = row(conn, cohort_id)?;
-        check_version(
-            &input.version,
-            current.as_ref().map_or(0, |r| r.version),
-            "Le contrat a été modifié",
-        )?;
-        let values = (
-            cohort_budgets::contracted_half_days.eq(contract.contracted_half_days as i32),
-            cohort_budgets::day_rate_cents.eq(contract.day_rate_cents),
-            cohort_budgets::day_minutes.eq(contract.day_length.minutes() as i32),
-            cohort_budgets::updated_at.eq(now()),
-        );
-        match current {
-            Some(r) => {
-                diesel::update(cohort_budgets::table.find(cohort_id))
-                    .set((values, cohort_budgets::version.eq(r.version + 1)))
-                    .execute(conn)?;
-            }
-            None => {
-                diesel::insert_into(cohort_budgets::table)
-                    .values((
-                        cohort_budgets::cohort_id.eq(cohort_id),
-                        values,
-                        cohort_budgets::version.eq(1),
-                    ))
-                    .execute(conn)?;
-            }
+    cohort::get(tx, cohort_id)?;
+    let contract = input.check()?;
+    let current = row(tx, cohort_id)?;
+    check_version(
+        &input.version,
+        current.as_ref().map_or(0, |r| r.version),
+        "Le contrat a été modifié",
+    )?;
+    let values = (
+        cohort_budgets::contracted_half_days.eq(contract.contracted_half_days as i32),
+        cohort_budgets::day_rate_cents.eq(contract.day_rate_cents),
+        cohort_budgets::day_minutes.eq(contract.day_length.minutes() as i32),
+        cohort_budgets::updated_at.eq(tx.now_naive()),
+    );
+    match current {
+        Some(r) => {
+            diesel::update(cohort_budgets::table.find(cohort_id))
+                .set((values, cohort_budgets::version.eq(r.version + 1)))
+                .execute(tx.conn())?;
         }
-        row(conn, cohort_id)?.ok_or_else(|| AppError::not_found("Contrat"))
-    })
+        None => {
+            diesel::insert_into(cohort_budgets::table)
+                .values((
+                    cohort_budgets::cohort_id.eq(cohort_id),
+                    values,
+                    cohort_budgets::version.eq(1),
+                ))
+                .execute(tx.conn())?;
+        }
+    }
+    row(tx, cohort_id)?.ok_or_else(|| AppError::not_found("Contrat"))
 }
 
 /// Replaces the funders list. Shares must total exactly 100 %; a stale `version` → 409.
 pub fn save_funders(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort_id: &str,
     input: &FundersInput,
 ) -> Result<Vec<FunderRow>, AppError> {
-    write_tx(conn, |conn| {
-        let involved = funder_dlas(conn, cohort_id)?;
-        let mut c = Check::new();
-        // (row index in the input, funder, dla id)
-        let mut kept: Vec<(usize, Funder, Option<String>)> = Vec::new();
-        let mut all_shares_read = true;
-        for (i, f) in input.funders.iter().enumerate() {
-            if f.is_blank() {
-                continue;
-            }
-            // A funder names a DLA only among those the cohort involves: another DLA's
-            // name and id are not this cohort's to quote.
-            let dla_id = match f.dla_id.trim() {
-                "" => None,
-                id => match involved.iter().find(|d| d.id == id) {
-                    Some(d) => Some(d.clone()),
-                    None => {
-                        c.add(
-                            &format!("funders[{i}].dla_id"),
-                            "Ce DLA ne porte pas la cohorte et n'en est pas partenaire : \
+    let involved = funder_dlas(tx, cohort_id)?;
+    let mut c = Check::new();
+    // (row index in the input, funder, dla id)
+    let mut kept: Vec<(usize, Funder, Option<String>)> = Vec::new();
+    let mut all_shares_read = true;
+    for (i, f) in input.funders.iter().enumerate() {
+        if f.is_blank() {
+            continue;
+        }
+        // A funder names a DLA only among those the cohort involves: another DLA's
+        // name and id are not this cohort's to quote.
+        let dla_id = match f.dla_id.trim() {
+            "" => None,
+            id => match involved.iter().find(|d| d.id == id) {
+                Some(d) => Some(d.clone()),
+                None => {
+                    c.add(
+                        &format!("funders[{i}].dla_id"),
+                        "Ce DLA ne porte pas la cohorte et n'en est pas partenaire : \
                              choisissez le DLA porteur, un DLA partenaire, ou aucun.",
-                        );
-                        None
-                    }
-                },
-            };
-            let mut name = c.text(&format!("funders[{i}].name"), &f.name, 200);
-            if name.is_empty()
-                && let Some(d) = &dla_id
-            {
-                name = d.name.clone();
-            }
-            let share = if f.share.trim().is_empty() {
+                    );
+                    None
+                }
+            },
+        };
+        let mut name = c.text(&format!("funders[{i}].name"), &f.name, 200);
+        if name.is_empty()
+            && let Some(d) = &dla_id
+        {
+            name = d.name.clone();
+        }
+        let share = if f.share.trim().is_empty() {
+            c.add(
+                &format!("funders[{i}].share"),
+                "Indiquez la part de ce financeur, en %.",
+            );
+            None
+        } else {
+            let bp = parse_percent(&f.share);
+            if bp.is_none() {
                 c.add(
                     &format!("funders[{i}].share"),
-                    "Indiquez la part de ce financeur, en %.",
+                    "Part illisible : écrivez un pourcentage, par exemple 50 ou 33,33.",
                 );
-                None
-            } else {
-                let bp = parse_percent(&f.share);
-                if bp.is_none() {
-                    c.add(
-                        &format!("funders[{i}].share"),
-                        "Part illisible : écrivez un pourcentage, par exemple 50 ou 33,33.",
-                    );
+            }
+            bp
+        };
+        all_shares_read &= share.is_some();
+        kept.push((
+            i,
+            Funder {
+                name,
+                share_bp: share.unwrap_or(0),
+            },
+            dla_id.map(|d| d.id),
+        ));
+    }
+    let list: Vec<Funder> = kept.iter().map(|(_, f, _)| f.clone()).collect();
+    if let Err(errors) = validate_funders(&list) {
+        for (field, message) in errors {
+            if field == "funders" {
+                // The total is meaningless while some share is unreadable.
+                if all_shares_read || list.is_empty() {
+                    c.add("funders", message);
                 }
-                bp
-            };
-            all_shares_read &= share.is_some();
-            kept.push((
-                i,
-                Funder {
-                    name,
-                    share_bp: share.unwrap_or(0),
-                },
-                dla_id.map(|d| d.id),
-            ));
-        }
-        let list: Vec<Funder> = kept.iter().map(|(_, f, _)| f.clone()).collect();
-        if let Err(errors) = validate_funders(&list) {
-            for (field, message) in errors {
-                if field == "funders" {
-                    // The total is meaningless while some share is unreadable.
-                    if all_shares_read || list.is_empty() {
-                        c.add("funders", message);
-                    }
-                    continue;
-                }
-                // "funders[k].name" / "funders[k].share_bp": k indexes `kept`.
-                let parsed = field
-                    .strip_prefix("funders[")
-                    .and_then(|rest| rest.split_once("]."))
-                    .and_then(|(k, what)| Some((k.parse::<usize>().ok()?, what)));
-                if let Some((k, what)) = parsed
-                    && let Some((i, _, _)) = kept.get(k)
-                {
-                    let what = if what == "share_bp" { "share" } else { what };
-                    c.add(&format!("funders[{i}].{what}"), message);
-                }
+                continue;
+            }
+            // "funders[k].name" / "funders[k].share_bp": k indexes `kept`.
+            let parsed = field
+                .strip_prefix("funders[")
+                .and_then(|rest| rest.split_once("]."))
+                .and_then(|(k, what)| Some((k.parse::<usize>().ok()?, what)));
+            if let Some((k, what)) = parsed
+                && let Some((i, _, _)) = kept.get(k)
+            {
+                let what = if what == "share_bp" { "share" } else { what };
+                c.add(&format!("funders[{i}].{what}"), message);
             }
         }
-        c.finish()?;
-        let current = funders(conn, cohort_id)?;
-        let version = input.version.trim();
-        if !version.is_empty() && version != funders_version(&current) {
-            return Err(stale("La liste des financeurs a été modifiée"));
-        }
-        diesel::delete(cohort_funders::table.filter(cohort_funders::cohort_id.eq(cohort_id)))
-            .execute(conn)?;
-        for (position, (_, f, dla_id)) in kept.iter().enumerate() {
-            diesel::insert_into(cohort_funders::table)
-                .values((
-                    cohort_funders::id.eq(new_id()),
-                    cohort_funders::cohort_id.eq(cohort_id),
-                    cohort_funders::name.eq(&f.name),
-                    cohort_funders::dla_id.eq(dla_id),
-                    cohort_funders::share_bp.eq(f.share_bp as i32),
-                    cohort_funders::position.eq(position as i32),
-                ))
-                .execute(conn)?;
-        }
-        funders(conn, cohort_id)
-    })
+    }
+    c.finish()?;
+    let current = funders(tx, cohort_id)?;
+    let version = input.version.trim();
+    if !version.is_empty() && version != funders_version(&current) {
+        return Err(stale("La liste des financeurs a été modifiée"));
+    }
+    diesel::delete(cohort_funders::table.filter(cohort_funders::cohort_id.eq(cohort_id)))
+        .execute(tx.conn())?;
+    for (position, (_, f, dla_id)) in kept.iter().enumerate() {
+        diesel::insert_into(cohort_funders::table)
+            .values((
+                cohort_funders::id.eq(new_id()),
+                cohort_funders::cohort_id.eq(cohort_id),
+                cohort_funders::name.eq(&f.name),
+                cohort_funders::dla_id.eq(dla_id),
+                cohort_funders::share_bp.eq(f.share_bp as i32),
+                cohort_funders::position.eq(position as i32),
+            ))
+            .execute(tx.conn())?;
+    }
+    funders(tx, cohort_id)
 }
 
 /// The API's change: the contract and/or the funders in one transaction. Field errors of
 /// both are reported together.
-pub fn save(conn: &mut Conn, cohort_id: &str, input: &BudgetInput) -> Result<(), AppError> {
-    write_tx(conn, |conn| {
-        cohort::get(conn, cohort_id)?;
-        let mut fields = FieldErrors::new();
-        let mut first_error = None;
-        let mut keep = |r: Result<(), AppError>| match r {
-            Ok(()) => {}
-            Err(AppError::Validation { fields: f, .. }) => fields.extend(f),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        };
-        if let Some(c) = &input.contract {
-            keep(save_contract(conn, cohort_id, c).map(|_| ()));
+pub fn save(tx: &mut Tx, cohort_id: &str, input: &BudgetInput) -> Result<(), AppError> {
+    cohort::get(tx, cohort_id)?;
+    let mut fields = FieldErrors::new();
+    let mut first_error = None;
+    let mut keep = |r: Result<(), AppError>| match r {
+        Ok(()) => {}
+        Err(AppError::Validation { fields: f, .. }) => fields.extend(f),
+        Err(e) => {
+            first_error.get_or_insert(e);
         }
-        if let Some(f) = &input.funders {
-            keep(save_funders(conn, cohort_id, f).map(|_| ()));
-        }
-        if !fields.is_empty() {
-            return Err(AppError::validation(fields));
-        }
-        if let Some(e) = first_error {
-            return Err(e);
-        }
-        if input.contract.is_none() && input.funders.is_none() {
-            return Err(AppError::field(
-                "contract",
-                "Envoyez le contrat (« contract »), les financeurs (« funders ») ou les deux.",
-            ));
-        }
-        Ok(())
-    })
+    };
+    if let Some(c) = &input.contract {
+        keep(save_contract(tx, cohort_id, c).map(|_| ()));
+    }
+    if let Some(f) = &input.funders {
+        keep(save_funders(tx, cohort_id, f).map(|_| ()));
+    }
+    if !fields.is_empty() {
+        return Err(AppError::validation(fields));
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    if input.contract.is_none() && input.funders.is_none() {
+        return Err(AppError::field(
+            "contract",
+            "Envoyez le contrat (« contract »), les financeurs (« funders ») ou les deux.",
+        ));
+    }
+    Ok(())
 }
 
 /// The cohort's planned consultant time, live from its template, its sessions and its

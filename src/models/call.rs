@@ -7,8 +7,8 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::db::Conn;
 use crate::db::schema::{applications, call_attempts, calls};
+use crate::db::{Conn, Tx};
 use crate::domain::application::{self as rules, Status};
 use crate::domain::fr;
 use crate::error::AppError;
@@ -17,7 +17,7 @@ use crate::models::application::Application;
 use crate::models::association::AssociationInput;
 use crate::models::audit;
 use crate::models::cohort::{self, Cohort};
-use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::input::{Check, lenient, new_id};
 use crate::models::outbox::{self, MailContext, NewEmail};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
@@ -242,14 +242,14 @@ pub fn edit_url(public_url: &str, secret: &str) -> String {
 /// gets its invite, update (SEQUENCE raised) or cancellation through the outbox, in the
 /// same transaction ([`notify_meeting`]).
 pub fn save(
-    conn: &mut Conn,
+    tx: &mut Tx,
     mail: &MailContext,
     cohort_id: &str,
     input: &CallInput,
-    at: DateTime<Utc>,
 ) -> Result<Call, AppError> {
-    cohort::get(conn, cohort_id)?;
-    let before = for_cohort(conn, cohort_id)?;
+    let at = tx.now();
+    cohort::get(tx, cohort_id)?;
+    let before = for_cohort(tx, cohort_id)?;
     let mut c = Check::new();
     let closes_on = match input.closes_on.trim() {
         "" => {
@@ -302,9 +302,9 @@ pub fn save(
                     calls::created_at.eq(t),
                     calls::updated_at.eq(t),
                 ))
-                .execute(conn)?;
-            let after = get(conn, cohort_id)?;
-            audit::created(conn, "call", cohort_id, Some(cohort_id), &after)?;
+                .execute(tx.conn())?;
+            let after = get(tx, cohort_id)?;
+            audit::created(tx, "call", cohort_id, Some(cohort_id), &after)?;
             after
         }
         Some(before) => {
@@ -328,13 +328,13 @@ pub fn save(
                     calls::version.eq(before.version + 1),
                     calls::updated_at.eq(t),
                 ))
-                .execute(conn)?;
-            let after = get(conn, cohort_id)?;
-            audit::updated(conn, "call", cohort_id, Some(cohort_id), &before, &after)?;
+                .execute(tx.conn())?;
+            let after = get(tx, cohort_id)?;
+            audit::updated(tx, "call", cohort_id, Some(cohort_id), &before, &after)?;
             after
         }
     };
-    notify_meeting(conn, mail, &after, meeting_before.as_ref(), at)?;
+    notify_meeting(tx, mail, &after, meeting_before.as_ref(), at)?;
     Ok(after)
 }
 
@@ -346,8 +346,8 @@ pub fn get(conn: &mut Conn, cohort_id: &str) -> Result<Call, AppError> {
 
 /// Revokes the public link (it answers « Cet appel n'est plus ouvert » at once), or draws
 /// a new one (`fresh`); audited either way.
-pub fn set_link(conn: &mut Conn, cohort_id: &str, fresh: bool) -> Result<Call, AppError> {
-    let before = get(conn, cohort_id)?;
+pub fn set_link(tx: &mut Tx, cohort_id: &str, fresh: bool) -> Result<Call, AppError> {
+    let before = get(tx, cohort_id)?;
     let token = if fresh {
         Some(crate::models::account::new_secret()?)
     } else {
@@ -357,13 +357,13 @@ pub fn set_link(conn: &mut Conn, cohort_id: &str, fresh: bool) -> Result<Call, A
         .set((
             calls::token.eq(token),
             calls::version.eq(before.version + 1),
-            calls::updated_at.eq(now()),
+            calls::updated_at.eq(tx.now_naive()),
         ))
-        .execute(conn)?;
-    let after = get(conn, cohort_id)?;
+        .execute(tx.conn())?;
+    let after = get(tx, cohort_id)?;
     // The token is not serialised (never in the audit log): say what happened instead.
     audit::record(
-        conn,
+        tx,
         "call",
         cohort_id,
         Some(cohort_id),
@@ -670,7 +670,7 @@ fn attempts(
 }
 
 fn note_attempt(
-    conn: &mut Conn,
+    tx: &mut Tx,
     what: Counted,
     digest: &str,
     application_id: &str,
@@ -684,7 +684,7 @@ fn note_attempt(
             call_attempts::application_id.eq(application_id),
             call_attempts::at.eq(at.naive_utc()),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     Ok(())
 }
 
@@ -724,15 +724,15 @@ pub fn closed() -> AppError {
 /// to both addresses (in the same transaction), with the private link to change or
 /// withdraw it. `client` is the request's client address (only its keyed digest is kept).
 pub fn submit(
-    conn: &mut Conn,
+    tx: &mut Tx,
     mail: &MailContext,
     token: &str,
     input: &ApplicationInput,
     client: &str,
     limits: Limits,
-    at: DateTime<Utc>,
 ) -> Result<Submitted, AppError> {
-    let open = by_token(conn, token)?.ok_or_else(revoked)?;
+    let at = tx.now();
+    let open = by_token(tx, token)?.ok_or_else(revoked)?;
     if !rules::is_open(open.call.closes_on, at) {
         return Err(closed());
     }
@@ -740,10 +740,9 @@ pub fn submit(
     diesel::delete(
         call_attempts::table.filter(call_attempts::at.lt((at - Duration::days(2)).naive_utc())),
     )
-    .execute(conn)?;
-    let client_digest = digest(conn, Counted::Address, client)?;
-    if attempts(conn, Counted::Address, &client_digest, at)?
-        >= i64::from(limits.per_address_per_hour)
+    .execute(tx.conn())?;
+    let client_digest = digest(tx, Counted::Address, client)?;
+    if attempts(tx, Counted::Address, &client_digest, at)? >= i64::from(limits.per_address_per_hour)
     {
         return Ok(Submitted::Throttled);
     }
@@ -752,9 +751,8 @@ pub fn submit(
     let mut over = crate::error::FieldErrors::new();
     let mut digests = Vec::new();
     for (field, address) in &recipients {
-        let d = digest(conn, Counted::Recipient, address)?;
-        if attempts(conn, Counted::Recipient, &d, at)?
-            >= i64::from(limits.acks_per_recipient_per_day)
+        let d = digest(tx, Counted::Recipient, address)?;
+        if attempts(tx, Counted::Recipient, &d, at)? >= i64::from(limits.acks_per_recipient_per_day)
         {
             over.insert(
                 field.to_string(),
@@ -767,7 +765,7 @@ pub fn submit(
         return Err(AppError::validation(over));
     }
     let id = new_id();
-    let secret = edit_secret(conn, &id)?;
+    let secret = edit_secret(tx, &id)?;
     let t = at.naive_utc();
     diesel::insert_into(applications::table)
         .values((
@@ -779,15 +777,15 @@ pub fn submit(
             applications::submitted_at.eq(t),
             applications::updated_at.eq(t),
         ))
-        .execute(conn)?;
-    write_values(conn, &id, &v, t, None)?;
-    let app = crate::models::application::get(conn, &id)?;
-    note_attempt(conn, Counted::Address, &client_digest, &id, at)?;
+        .execute(tx.conn())?;
+    write_values(tx, &id, &v, t, None)?;
+    let app = crate::models::application::get(tx, &id)?;
+    note_attempt(tx, Counted::Address, &client_digest, &id, at)?;
     for d in &digests {
-        note_attempt(conn, Counted::Recipient, d, &id, at)?;
+        note_attempt(tx, Counted::Recipient, d, &id, at)?;
     }
     audit::created(
-        conn,
+        tx,
         "application",
         &id,
         Some(&open.cohort.id),
@@ -795,7 +793,7 @@ pub fn submit(
     )?;
     // The stored email carries a marker; the link is written when it leaves.
     queue_to_applicant(
-        conn,
+        tx,
         mail,
         &open,
         &app,
@@ -805,9 +803,9 @@ pub fn submit(
     )?;
     // An application received once the meeting is set gets its invite beside the ack.
     if let Some(meeting) = open.call.meeting_ahead(at) {
-        let dla_email = crate::models::dla::get(conn, &open.cohort.dla_id)?.email;
+        let dla_email = crate::models::dla::get(tx, &open.cohort.dla_id)?.email;
         queue_meeting(
-            conn,
+            tx,
             mail,
             &open,
             &dla_email,
@@ -831,7 +829,7 @@ pub(crate) fn recipients_of<'a>(director: &'a str, board: &'a str) -> Vec<(&'sta
 }
 
 fn write_values(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &str,
     v: &Checked,
     t: NaiveDateTime,
@@ -872,7 +870,7 @@ fn write_values(
             ),
             applications::version.eq(version.map_or(1, |v| v + 1)),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     if changed == 0 {
         return Err(crate::models::stale("La candidature a été modifiée"));
     }
@@ -934,13 +932,9 @@ fn own_or_gone(conn: &mut Conn, secret: &str, at: DateTime<Utc>) -> Result<Own, 
 
 /// The applicant's change from the private link (version checked), audited. No new
 /// acknowledgement is sent.
-pub fn edit(
-    conn: &mut Conn,
-    secret: &str,
-    input: &ApplicationInput,
-    at: DateTime<Utc>,
-) -> Result<Application, AppError> {
-    let own = own_or_gone(conn, secret, at)?;
+pub fn edit(tx: &mut Tx, secret: &str, input: &ApplicationInput) -> Result<Application, AppError> {
+    let at = tx.now();
+    let own = own_or_gone(tx, secret, at)?;
     let before = own.application;
     let v = check(input)?;
     let version = match input.version.trim() {
@@ -949,10 +943,10 @@ pub fn edit(
             .parse()
             .map_err(|_| crate::models::stale("La candidature a été modifiée"))?,
     };
-    write_values(conn, &before.id, &v, at.naive_utc(), Some(version))?;
-    let after = crate::models::application::get(conn, &before.id)?;
+    write_values(tx, &before.id, &v, at.naive_utc(), Some(version))?;
+    let after = crate::models::application::get(tx, &before.id)?;
     audit::updated(
-        conn,
+        tx,
         "application",
         &after.id,
         Some(&after.cohort_id),
@@ -964,13 +958,9 @@ pub fn edit(
 
 /// The applicant withdraws from the private link: status `desistee`, audited, and a
 /// confirmation to both addresses.
-pub fn withdraw(
-    conn: &mut Conn,
-    mail: &MailContext,
-    secret: &str,
-    at: DateTime<Utc>,
-) -> Result<Application, AppError> {
-    let own = own_or_gone(conn, secret, at)?;
+pub fn withdraw(tx: &mut Tx, mail: &MailContext, secret: &str) -> Result<Application, AppError> {
+    let at = tx.now();
+    let own = own_or_gone(tx, secret, at)?;
     let before = own.application.clone();
     diesel::update(applications::table.find(&before.id))
         .set((
@@ -980,10 +970,10 @@ pub fn withdraw(
             applications::updated_at.eq(at.naive_utc()),
             applications::version.eq(before.version + 1),
         ))
-        .execute(conn)?;
-    let after = crate::models::application::get(conn, &before.id)?;
+        .execute(tx.conn())?;
+    let after = crate::models::application::get(tx, &before.id)?;
     audit::updated(
-        conn,
+        tx,
         "application",
         &after.id,
         Some(&after.cohort_id),
@@ -991,7 +981,7 @@ pub fn withdraw(
         &after.audited(),
     )?;
     queue_to_applicant(
-        conn,
+        tx,
         mail,
         &own.open,
         &after,
@@ -999,7 +989,7 @@ pub fn withdraw(
         None,
         at,
     )?;
-    leave_meeting(conn, mail, &after, at)?;
+    leave_meeting(tx, mail, &after, at)?;
     Ok(after)
 }
 
@@ -1025,7 +1015,7 @@ pub const APPLICANT_KINDS: [&str; 6] = [
 /// changed, a cancellation when it was removed; nothing about a meeting already begun.
 /// Returns how many emails were queued.
 fn notify_meeting(
-    conn: &mut Conn,
+    tx: &mut Tx,
     mail: &MailContext,
     call: &Call,
     before: Option<&Meeting>,
@@ -1047,12 +1037,12 @@ fn notify_meeting(
         .filter(applications::status.ne(Status::Withdrawn.code()))
         .order(applications::submitted_at.asc())
         .select(Application::as_select())
-        .load(conn)?;
+        .load(tx.conn())?;
     if applicants.is_empty() {
         return Ok(0);
     }
-    let cohort = cohort::get(conn, &call.cohort_id)?;
-    let dla = crate::models::dla::get(conn, &cohort.dla_id)?;
+    let cohort = cohort::get(tx, &call.cohort_id)?;
+    let dla = crate::models::dla::get(tx, &cohort.dla_id)?;
     let open = Open {
         call: call.clone(),
         cohort,
@@ -1060,9 +1050,7 @@ fn notify_meeting(
     };
     let mut queued = 0;
     for app in &applicants {
-        queued += queue_meeting(
-            conn, mail, &open, &dla.email, app, kind, &meeting, before, at,
-        )?;
+        queued += queue_meeting(tx, mail, &open, &dla.email, app, kind, &meeting, before, at)?;
     }
     Ok(queued)
 }
@@ -1073,21 +1061,21 @@ fn notify_meeting(
 /// get the meeting's cancellation (`CANCEL` at the current SEQUENCE, for them alone: the
 /// other applicants keep it). Returns how many emails were queued.
 pub fn leave_meeting(
-    conn: &mut Conn,
+    tx: &mut Tx,
     mail: &MailContext,
     app: &Application,
     at: DateTime<Utc>,
 ) -> Result<usize, AppError> {
     use crate::db::schema::outbox_emails;
     use crate::domain::outbox::Status as Mail;
-    let Some(call) = for_cohort(conn, &app.cohort_id)? else {
+    let Some(call) = for_cohort(tx, &app.cohort_id)? else {
         return Ok(0);
     };
     let Some(meeting) = call.meeting_ahead(at) else {
         return Ok(0);
     };
     let invites = [MEETING_INVITE, MEETING_UPDATED];
-    outbox::cancel_waiting(conn, &app.id, &invites)?;
+    outbox::cancel_waiting(tx, &app.id, &invites)?;
     let received: i64 = outbox_emails::table
         .filter(outbox_emails::item_id.eq(&app.id))
         .filter(outbox_emails::kind.eq_any(invites))
@@ -1097,19 +1085,19 @@ pub fn leave_meeting(
             Mail::Failed.as_str(),
         ]))
         .count()
-        .get_result(conn)?;
+        .get_result(tx.conn())?;
     if received == 0 {
         return Ok(0);
     }
-    let cohort = cohort::get(conn, &call.cohort_id)?;
-    let dla = crate::models::dla::get(conn, &cohort.dla_id)?;
+    let cohort = cohort::get(tx, &call.cohort_id)?;
+    let dla = crate::models::dla::get(tx, &cohort.dla_id)?;
     let open = Open {
         call,
         cohort,
         dla_name: dla.name.clone(),
     };
     queue_meeting(
-        conn,
+        tx,
         mail,
         &open,
         &dla.email,
@@ -1125,7 +1113,7 @@ pub fn leave_meeting(
 /// [`MEETING_CANCELLED`]) at the call's `meeting_sequence`, to both addresses of `app`.
 #[allow(clippy::too_many_arguments)]
 fn queue_meeting(
-    conn: &mut Conn,
+    tx: &mut Tx,
     mail: &MailContext,
     open: &Open,
     dla_email: &str,
@@ -1206,7 +1194,7 @@ fn queue_meeting(
         let mut row = NewEmail::from_email(kind, &app.id, sequence, &email, at);
         row.cohort_id = Some(open.cohort.id.clone());
         row.not_after = Some(meeting.starts_at.and_utc());
-        if outbox::enqueue(conn, row)?.is_some() {
+        if outbox::enqueue(tx, row)?.is_some() {
             queued += 1;
         }
     }
@@ -1216,7 +1204,7 @@ fn queue_meeting(
 /// Queues `message` to both addresses of an application, in the caller's transaction.
 /// Says nothing the applicant typed: the cohort, the DLA, the dates and the link.
 fn queue_to_applicant(
-    conn: &mut Conn,
+    tx: &mut Tx,
     mail: &MailContext,
     open: &Open,
     app: &Application,
@@ -1244,7 +1232,7 @@ fn queue_to_applicant(
         };
         let mut row = NewEmail::from_email(message, &app.id, 0, &email, at);
         row.cohort_id = Some(open.cohort.id.clone());
-        outbox::enqueue(conn, row)?;
+        outbox::enqueue(tx, row)?;
     }
     Ok(())
 }

@@ -6,11 +6,11 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{associations, cohort_partners, cohorts, dlas, sessions};
-use crate::db::{Conn, write_tx};
+use crate::db::{Conn, Tx};
 use crate::domain::programme::ProgrammeTemplate;
 use crate::domain::schedule::{Schedule, ScheduleOverride, parse_reminder_days};
 use crate::error::AppError;
-use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::input::{Check, lenient, new_id};
 use crate::models::scope::CohortScope;
 use crate::models::{audit, consultant, dla, stale};
 
@@ -370,130 +370,124 @@ pub fn partner_ids(conn: &mut Conn, cohort_id: &str) -> Result<Vec<String>, AppE
         .collect())
 }
 
-fn set_partners(conn: &mut Conn, cohort_id: &str, partners: &[String]) -> Result<(), AppError> {
+fn set_partners(tx: &mut Tx, cohort_id: &str, partners: &[String]) -> Result<(), AppError> {
     diesel::delete(cohort_partners::table.filter(cohort_partners::cohort_id.eq(cohort_id)))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     for p in partners {
         diesel::insert_into(cohort_partners::table)
             .values((
                 cohort_partners::cohort_id.eq(cohort_id),
                 cohort_partners::dla_id.eq(p),
             ))
-            .execute(conn)?;
+            .execute(tx.conn())?;
     }
     Ok(())
 }
 
-pub fn create(conn: &mut Conn, input: &CohortInput) -> Result<Cohort, AppError> {
-    write_tx(conn, |conn| {
-        let v = input.check(conn)?;
-        let t = now();
-        let id = new_id();
-        diesel::insert_into(cohorts::table)
-            .values((
-                cohorts::id.eq(&id),
-                cohorts::dla_id.eq(&v.dla_id),
-                cohorts::name.eq(&v.name),
-                cohorts::territory.eq(&v.territory),
-                cohorts::approach.eq(&v.approach),
-                cohorts::thematic.eq(&v.thematic),
-                cohorts::start_date.eq(v.start_date),
-                cohorts::status.eq(&v.status),
-                cohorts::association_cap.eq(v.cap),
-                cohorts::consultant_id.eq(&v.consultant_id),
-                cohorts::officer_name.eq(&v.officer_name),
-                cohorts::officer_email.eq(&v.officer_email),
-                cohorts::version.eq(1),
-                cohorts::created_at.eq(t),
-                cohorts::updated_at.eq(t),
-            ))
-            .execute(conn)?;
-        set_partners(conn, &id, &v.partners)?;
-        let created = get(conn, &id)?;
-        let after = audited(conn, &created)?;
-        audit::created(conn, "cohort", &id, Some(&id), &after)?;
-        Ok(created)
-    })
+pub fn create(tx: &mut Tx, input: &CohortInput) -> Result<Cohort, AppError> {
+    let v = input.check(tx)?;
+    let t = tx.now_naive();
+    let id = new_id();
+    diesel::insert_into(cohorts::table)
+        .values((
+            cohorts::id.eq(&id),
+            cohorts::dla_id.eq(&v.dla_id),
+            cohorts::name.eq(&v.name),
+            cohorts::territory.eq(&v.territory),
+            cohorts::approach.eq(&v.approach),
+            cohorts::thematic.eq(&v.thematic),
+            cohorts::start_date.eq(v.start_date),
+            cohorts::status.eq(&v.status),
+            cohorts::association_cap.eq(v.cap),
+            cohorts::consultant_id.eq(&v.consultant_id),
+            cohorts::officer_name.eq(&v.officer_name),
+            cohorts::officer_email.eq(&v.officer_email),
+            cohorts::version.eq(1),
+            cohorts::created_at.eq(t),
+            cohorts::updated_at.eq(t),
+        ))
+        .execute(tx.conn())?;
+    set_partners(tx, &id, &v.partners)?;
+    let created = get(tx, &id)?;
+    let after = audited(tx, &created)?;
+    audit::created(tx, "cohort", &id, Some(&id), &after)?;
+    Ok(created)
 }
 
-pub fn update(conn: &mut Conn, id: &str, input: &CohortInput) -> Result<Cohort, AppError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        let before = audited(conn, &current)?;
-        let v = input.check(conn)?;
-        if v.version.is_some_and(|ver| ver != current.version) {
-            return Err(stale("La cohorte a été modifiée"));
-        }
-        let enrolled = places_taken(conn, id, None)?;
-        if (v.cap as i64) < enrolled {
-            return Err(AppError::field(
-                "association_cap",
-                format!(
-                    "La cohorte compte déjà {enrolled} associations (inscrites ou candidatures retenues) : la capacité ne peut pas être inférieure."
-                ),
-            ));
-        }
-        diesel::update(cohorts::table.find(id))
-            .set((
-                cohorts::dla_id.eq(&v.dla_id),
-                cohorts::name.eq(&v.name),
-                cohorts::territory.eq(&v.territory),
-                cohorts::approach.eq(&v.approach),
-                cohorts::thematic.eq(&v.thematic),
-                cohorts::start_date.eq(v.start_date),
-                cohorts::status.eq(&v.status),
-                cohorts::association_cap.eq(v.cap),
-                cohorts::consultant_id.eq(&v.consultant_id),
-                cohorts::officer_name.eq(&v.officer_name),
-                cohorts::officer_email.eq(&v.officer_email),
-                cohorts::version.eq(current.version + 1),
-                cohorts::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        set_partners(conn, id, &v.partners)?;
-        crate::models::planner::touch(conn, id)?;
-        log_update(conn, id, &before)
-    })
+pub fn update(tx: &mut Tx, id: &str, input: &CohortInput) -> Result<Cohort, AppError> {
+    let current = get(tx, id)?;
+    let before = audited(tx, &current)?;
+    let v = input.check(tx)?;
+    if v.version.is_some_and(|ver| ver != current.version) {
+        return Err(stale("La cohorte a été modifiée"));
+    }
+    let enrolled = places_taken(tx, id, None)?;
+    if (v.cap as i64) < enrolled {
+        return Err(AppError::field(
+            "association_cap",
+            format!(
+                "La cohorte compte déjà {enrolled} associations (inscrites ou candidatures retenues) : la capacité ne peut pas être inférieure."
+            ),
+        ));
+    }
+    diesel::update(cohorts::table.find(id))
+        .set((
+            cohorts::dla_id.eq(&v.dla_id),
+            cohorts::name.eq(&v.name),
+            cohorts::territory.eq(&v.territory),
+            cohorts::approach.eq(&v.approach),
+            cohorts::thematic.eq(&v.thematic),
+            cohorts::start_date.eq(v.start_date),
+            cohorts::status.eq(&v.status),
+            cohorts::association_cap.eq(v.cap),
+            cohorts::consultant_id.eq(&v.consultant_id),
+            cohorts::officer_name.eq(&v.officer_name),
+            cohorts::officer_email.eq(&v.officer_email),
+            cohorts::version.eq(current.version + 1),
+            cohorts::updated_at.eq(tx.now_naive()),
+        ))
+        .execute(tx.conn())?;
+    set_partners(tx, id, &v.partners)?;
+    crate::models::planner::touch(tx, id)?;
+    log_update(tx, id, &before)
 }
 
 /// Publishes the programme: from now on each participant gets their convocations, and
 /// reminders at their time. A cohort still in draft becomes « en cours ». Publishing twice
 /// changes nothing.
-pub fn publish(conn: &mut Conn, id: &str) -> Result<Cohort, AppError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        if current.published_at.is_some() {
-            return Ok(current);
-        }
-        let before = audited(conn, &current)?;
-        let sessions: i64 = sessions::table
-            .filter(sessions::cohort_id.eq(id))
-            .count()
-            .get_result(conn)?;
-        if sessions == 0 {
-            return Err(AppError::Conflict {
-                code: "programme_empty",
-                message: "Le programme n'a encore aucune séance : générez-le ou ajoutez des \
+pub fn publish(tx: &mut Tx, id: &str) -> Result<Cohort, AppError> {
+    let current = get(tx, id)?;
+    if current.published_at.is_some() {
+        return Ok(current);
+    }
+    let before = audited(tx, &current)?;
+    let sessions: i64 = sessions::table
+        .filter(sessions::cohort_id.eq(id))
+        .count()
+        .get_result(tx.conn())?;
+    if sessions == 0 {
+        return Err(AppError::Conflict {
+            code: "programme_empty",
+            message: "Le programme n'a encore aucune séance : générez-le ou ajoutez des \
                           séances avant de le publier."
-                    .into(),
-            });
-        }
-        let status = if current.status == "brouillon" {
-            "en_cours"
-        } else {
-            current.status.as_str()
-        };
-        diesel::update(cohorts::table.find(id))
-            .set((
-                cohorts::published_at.eq(Some(now())),
-                cohorts::status.eq(status),
-                cohorts::version.eq(current.version + 1),
-                cohorts::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        crate::models::planner::touch(conn, id)?;
-        log_update(conn, id, &before)
-    })
+                .into(),
+        });
+    }
+    let status = if current.status == "brouillon" {
+        "en_cours"
+    } else {
+        current.status.as_str()
+    };
+    diesel::update(cohorts::table.find(id))
+        .set((
+            cohorts::published_at.eq(Some(tx.now_naive())),
+            cohorts::status.eq(status),
+            cohorts::version.eq(current.version + 1),
+            cohorts::updated_at.eq(tx.now_naive()),
+        ))
+        .execute(tx.conn())?;
+    crate::models::planner::touch(tx, id)?;
+    log_update(tx, id, &before)
 }
 
 /// The sending-settings form: each field empty keeps the configured default.
@@ -615,43 +609,41 @@ impl ScheduleInput {
 
 /// Stores a cohort's sending settings; pending automatic emails follow them.
 pub fn set_schedule(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &str,
     input: &ScheduleInput,
     defaults: &Schedule,
 ) -> Result<Cohort, AppError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        let logged = audited(conn, &current)?;
-        let o = input.check(defaults)?;
-        crate::models::check_version(&input.version, current.version, "La cohorte a été modifiée")?;
-        let json = if o.is_empty() {
-            None
-        } else {
-            Some(serde_json::to_string(&o).map_err(|e| AppError::Internal(e.into()))?)
-        };
-        let (before, after) = (
-            current.schedule(defaults).review_before_send,
-            o.apply(defaults).review_before_send,
-        );
-        if before != after {
-            set_review(conn, id, after)?;
-        }
-        diesel::update(cohorts::table.find(id))
-            .set((
-                cohorts::mail_settings.eq(json),
-                cohorts::version.eq(current.version + 1),
-                cohorts::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        crate::models::planner::touch(conn, id)?;
-        log_update(conn, id, &logged)
-    })
+    let current = get(tx, id)?;
+    let logged = audited(tx, &current)?;
+    let o = input.check(defaults)?;
+    crate::models::check_version(&input.version, current.version, "La cohorte a été modifiée")?;
+    let json = if o.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&o).map_err(|e| AppError::Internal(e.into()))?)
+    };
+    let (before, after) = (
+        current.schedule(defaults).review_before_send,
+        o.apply(defaults).review_before_send,
+    );
+    if before != after {
+        set_review(tx, id, after)?;
+    }
+    diesel::update(cohorts::table.find(id))
+        .set((
+            cohorts::mail_settings.eq(json),
+            cohorts::version.eq(current.version + 1),
+            cohorts::updated_at.eq(tx.now_naive()),
+        ))
+        .execute(tx.conn())?;
+    crate::models::planner::touch(tx, id)?;
+    log_update(tx, id, &logged)
 }
 
 /// « Valider les envois » turned on: the automatic emails not sent yet (and not being
 /// retried) wait as drafts; turned off: the drafts are scheduled.
-fn set_review(conn: &mut Conn, cohort_id: &str, review: bool) -> Result<(), AppError> {
+fn set_review(tx: &mut Tx, cohort_id: &str, review: bool) -> Result<(), AppError> {
     use crate::db::schema::outbox_emails;
     use crate::domain::outbox::Status;
     let (from, to) = if review {
@@ -664,7 +656,7 @@ fn set_review(conn: &mut Conn, cohort_id: &str, review: bool) -> Result<(), AppE
         .filter(outbox_emails::status.eq(from.as_str()))
         .filter(outbox_emails::attempts.eq(0))
         .select((outbox_emails::id, outbox_emails::kind))
-        .load(conn)?;
+        .load(tx.conn())?;
     for (row, kind) in ids {
         if kind == crate::models::planner::WEEKLY_SUMMARY {
             continue; // for the team, never held
@@ -676,9 +668,9 @@ fn set_review(conn: &mut Conn, cohort_id: &str, review: bool) -> Result<(), AppE
         )
         .set((
             outbox_emails::status.eq(to.as_str()),
-            outbox_emails::updated_at.eq(now()),
+            outbox_emails::updated_at.eq(tx.now_naive()),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     }
     Ok(())
 }
@@ -687,7 +679,7 @@ fn set_review(conn: &mut Conn, cohort_id: &str, review: bool) -> Result<(), AppE
 /// `version` is the cohort's version read with the template (empty: no check, for
 /// callers that hold none); a stale one is refused.
 pub fn set_template(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &str,
     template: Option<&ProgrammeTemplate>,
     version: &str,
@@ -700,19 +692,18 @@ pub fn set_template(
         .map(serde_json::to_string)
         .transpose()
         .map_err(|e| AppError::Internal(e.into()))?;
-    write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        crate::models::check_version(version, current.version, "La cohorte a été modifiée")?;
-        let before = audited(conn, &current)?;
-        diesel::update(cohorts::table.find(id))
-            .set((
-                cohorts::programme_template.eq(json),
-                cohorts::version.eq(current.version + 1),
-                cohorts::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        log_update(conn, id, &before)
-    })
+
+    let current = get(tx, id)?;
+    crate::models::check_version(version, current.version, "La cohorte a été modifiée")?;
+    let before = audited(tx, &current)?;
+    diesel::update(cohorts::table.find(id))
+        .set((
+            cohorts::programme_template.eq(json),
+            cohorts::version.eq(current.version + 1),
+            cohorts::updated_at.eq(tx.now_naive()),
+        ))
+        .execute(tx.conn())?;
+    log_update(tx, id, &before)
 }
 
 /// The cohort as the audit log keeps it: its columns, the partner DLAs by name and the
@@ -732,10 +723,10 @@ fn audited(conn: &mut Conn, c: &Cohort) -> Result<serde_json::Value, AppError> {
 }
 
 /// Records the change from `before` to the stored cohort, and returns the latter.
-fn log_update(conn: &mut Conn, id: &str, before: &serde_json::Value) -> Result<Cohort, AppError> {
-    let updated = get(conn, id)?;
-    let after = audited(conn, &updated)?;
-    audit::updated(conn, "cohort", id, Some(id), before, &after)?;
+fn log_update(tx: &mut Tx, id: &str, before: &serde_json::Value) -> Result<Cohort, AppError> {
+    let updated = get(tx, id)?;
+    let after = audited(tx, &updated)?;
+    audit::updated(tx, "cohort", id, Some(id), before, &after)?;
     Ok(updated)
 }
 

@@ -7,11 +7,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::db::Conn;
 use crate::db::schema::{consultant_dlas, consultants, dlas};
-use crate::db::write_tx;
+use crate::db::{Conn, Tx};
 use crate::error::AppError;
-use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::input::{Check, lenient, new_id};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = consultants)]
@@ -270,73 +269,69 @@ pub fn record(conn: &mut Conn, id: &str) -> Result<ConsultantRecord, AppError> {
     })
 }
 
-fn set_dlas(conn: &mut Conn, id: &str, dla_ids: &[String]) -> Result<(), AppError> {
+fn set_dlas(tx: &mut Tx, id: &str, dla_ids: &[String]) -> Result<(), AppError> {
     diesel::delete(consultant_dlas::table.filter(consultant_dlas::consultant_id.eq(id)))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     for d in dla_ids {
         diesel::insert_into(consultant_dlas::table)
             .values((
                 consultant_dlas::consultant_id.eq(id),
                 consultant_dlas::dla_id.eq(d),
             ))
-            .execute(conn)?;
+            .execute(tx.conn())?;
     }
     Ok(())
 }
 
 /// Creates a record belonging to `input.dla_ids` (who may choose them is decided by the
 /// caller: `Actor::consultant_dlas`).
-pub fn create(conn: &mut Conn, input: &ConsultantInput) -> Result<ConsultantRecord, AppError> {
-    write_tx(conn, |conn| {
-        let v = input.check(conn)?;
-        let t = now();
-        let id = new_id();
-        diesel::insert_into(consultants::table)
-            .values((
-                consultants::id.eq(&id),
-                consultants::name.eq(v.name),
-                consultants::firm.eq(v.firm),
-                consultants::email.eq(v.email),
-                consultants::created_at.eq(t),
-                consultants::updated_at.eq(t),
-            ))
-            .execute(conn)?;
-        set_dlas(conn, &id, v.dla_ids.as_deref().unwrap_or_default())?;
-        record(conn, &id)
-    })
+pub fn create(tx: &mut Tx, input: &ConsultantInput) -> Result<ConsultantRecord, AppError> {
+    let v = input.check(tx)?;
+    let t = tx.now_naive();
+    let id = new_id();
+    diesel::insert_into(consultants::table)
+        .values((
+            consultants::id.eq(&id),
+            consultants::name.eq(v.name),
+            consultants::firm.eq(v.firm),
+            consultants::email.eq(v.email),
+            consultants::created_at.eq(t),
+            consultants::updated_at.eq(t),
+        ))
+        .execute(tx.conn())?;
+    set_dlas(tx, &id, v.dla_ids.as_deref().unwrap_or_default())?;
+    record(tx, &id)
 }
 
 /// Changes a record; its DLAs only when `input.dla_ids` is given.
 pub fn update(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &str,
     input: &ConsultantInput,
 ) -> Result<ConsultantRecord, AppError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        let v = input.check(conn)?;
-        let changed = "La fiche consultant·e a été modifiée";
-        crate::models::check_version(&input.version, current.version, changed)?;
-        // Conditional on the version read: never overwrites a change made since.
-        let n = diesel::update(
-            consultants::table
-                .find(id)
-                .filter(consultants::version.eq(current.version)),
-        )
-        .set((
-            consultants::name.eq(v.name),
-            consultants::firm.eq(v.firm),
-            consultants::email.eq(v.email),
-            consultants::version.eq(current.version + 1),
-            consultants::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-        if n == 0 {
-            return Err(crate::models::stale(changed));
-        }
-        if let Some(ids) = &v.dla_ids {
-            set_dlas(conn, id, ids)?;
-        }
-        record(conn, id)
-    })
+    let current = get(tx, id)?;
+    let v = input.check(tx)?;
+    let changed = "La fiche consultant·e a été modifiée";
+    crate::models::check_version(&input.version, current.version, changed)?;
+    // Conditional on the version read: never overwrites a change made since.
+    let n = diesel::update(
+        consultants::table
+            .find(id)
+            .filter(consultants::version.eq(current.version)),
+    )
+    .set((
+        consultants::name.eq(v.name),
+        consultants::firm.eq(v.firm),
+        consultants::email.eq(v.email),
+        consultants::version.eq(current.version + 1),
+        consultants::updated_at.eq(tx.now_naive()),
+    ))
+    .execute(tx.conn())?;
+    if n == 0 {
+        return Err(crate::models::stale(changed));
+    }
+    if let Some(ids) = &v.dla_ids {
+        set_dlas(tx, id, ids)?;
+    }
+    record(tx, id)
 }

@@ -4,10 +4,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::db::Conn;
 use crate::db::schema::dlas;
+use crate::db::{Conn, Tx};
 use crate::error::AppError;
-use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::input::{Check, lenient, new_id};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = dlas)]
@@ -117,9 +117,9 @@ pub fn get(conn: &mut Conn, id: &str) -> Result<Dla, AppError> {
         .ok_or_else(|| AppError::not_found("DLA"))
 }
 
-pub fn create(conn: &mut Conn, input: &DlaInput) -> Result<Dla, AppError> {
+pub fn create(tx: &mut Tx, input: &DlaInput) -> Result<Dla, AppError> {
     let (name, area, email) = input.check()?;
-    let t = now();
+    let t = tx.now_naive();
     let id = new_id();
     diesel::insert_into(dlas::table)
         .values((
@@ -130,17 +130,17 @@ pub fn create(conn: &mut Conn, input: &DlaInput) -> Result<Dla, AppError> {
             dlas::created_at.eq(t),
             dlas::updated_at.eq(t),
         ))
-        .execute(conn)?;
-    get(conn, &id)
+        .execute(tx.conn())?;
+    get(tx, &id)
 }
 
-pub fn update(conn: &mut Conn, id: &str, input: &DlaInput) -> Result<Dla, AppError> {
-    crate::db::write_tx(conn, |conn| update_in_tx(conn, id, input))
+pub fn update(tx: &mut Tx, id: &str, input: &DlaInput) -> Result<Dla, AppError> {
+    update_in_tx(tx, id, input)
 }
 
-fn update_in_tx(conn: &mut Conn, id: &str, input: &DlaInput) -> Result<Dla, AppError> {
+fn update_in_tx(tx: &mut Tx, id: &str, input: &DlaInput) -> Result<Dla, AppError> {
     let (name, area, email) = input.check()?;
-    let current = get(conn, id)?;
+    let current = get(tx, id)?;
     crate::models::check_version(&input.version, current.version, "Le DLA a été modifié")?;
     // The version is part of the condition: a change made since the read is never
     // overwritten, whatever the backend's isolation.
@@ -154,9 +154,9 @@ fn update_in_tx(conn: &mut Conn, id: &str, input: &DlaInput) -> Result<Dla, AppE
         dlas::area.eq(area),
         dlas::email.eq(email),
         dlas::version.eq(current.version + 1),
-        dlas::updated_at.eq(now()),
+        dlas::updated_at.eq(tx.now_naive()),
     ))
-    .execute(conn)?;
+    .execute(tx.conn())?;
     if changed == 0 {
         return Err(crate::models::stale("Le DLA a été modifié"));
     }
@@ -165,9 +165,9 @@ fn update_in_tx(conn: &mut Conn, id: &str, input: &DlaInput) -> Result<Dla, AppE
     let owned: Vec<String> = cohorts::table
         .filter(cohorts::dla_id.eq(id))
         .select(cohorts::id)
-        .load(conn)?;
+        .load(tx.conn())?;
     for cohort_id in owned {
-        crate::models::planner::touch(conn, &cohort_id)?;
+        crate::models::planner::touch(tx, &cohort_id)?;
     }
-    get(conn, id)
+    get(tx, id)
 }

@@ -13,11 +13,11 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{cohorts, evaluations, participants};
-use crate::db::{Conn, write_tx};
+use crate::db::{Conn, Tx};
 use crate::domain::evaluation::{self as rules, Answer, Recommend, Summary};
 use crate::error::AppError;
 use crate::models::association::{self, Association};
-use crate::models::input::{Check, lenient, now};
+use crate::models::input::{Check, lenient};
 use crate::models::scope::Member;
 use crate::models::{check_version, session};
 
@@ -177,131 +177,127 @@ fn check_open(conn: &mut Conn, cohort_id: &str) -> Result<(), AppError> {
 }
 
 /// Saves the member's association's évaluation (creating it on the first answer).
-pub fn save(conn: &mut Conn, m: &Member, input: &EvaluationInput) -> Result<Evaluation, AppError> {
-    write_tx(conn, |conn| {
-        check_open(conn, &m.cohort_id)?;
-        let current = get(conn, &m.association_id)?;
-        let mut check = Check::new();
-        let understanding = check.multiline("understanding", &input.understanding, TEXT_MAX);
-        let pistes = check.multiline("pistes", &input.pistes, TEXT_MAX);
-        let mut notes = [None; 4];
-        for (i, (key, _)) in rules::SESSIONS.iter().enumerate() {
-            let field = format!("satisfaction_{key}");
-            match rules::parse_satisfaction(input.satisfaction(key)) {
-                Ok(n) => notes[i] = n,
-                Err(message) => check.add(&field, message),
+pub fn save(tx: &mut Tx, m: &Member, input: &EvaluationInput) -> Result<Evaluation, AppError> {
+    check_open(tx, &m.cohort_id)?;
+    let current = get(tx, &m.association_id)?;
+    let mut check = Check::new();
+    let understanding = check.multiline("understanding", &input.understanding, TEXT_MAX);
+    let pistes = check.multiline("pistes", &input.pistes, TEXT_MAX);
+    let mut notes = [None; 4];
+    for (i, (key, _)) in rules::SESSIONS.iter().enumerate() {
+        let field = format!("satisfaction_{key}");
+        match rules::parse_satisfaction(input.satisfaction(key)) {
+            Ok(n) => notes[i] = n,
+            Err(message) => check.add(&field, message),
+        }
+    }
+    let recommend = match input.recommend.trim() {
+        "" => String::new(),
+        other => match Recommend::parse(other) {
+            Some(r) => r.code().to_string(),
+            None => {
+                check.add("recommend", "Choisissez « oui », « non » ou « peut-être ».");
+                String::new()
             }
-        }
-        let recommend = match input.recommend.trim() {
-            "" => String::new(),
-            other => match Recommend::parse(other) {
-                Some(r) => r.code().to_string(),
-                None => {
-                    check.add("recommend", "Choisissez « oui », « non » ou « peut-être ».");
-                    String::new()
-                }
-            },
-        };
-        let comment = check.multiline("comment", &input.comment, TEXT_MAX);
-        if understanding.is_empty()
-            && pistes.is_empty()
-            && notes.iter().all(Option::is_none)
-            && recommend.is_empty()
-            && comment.is_empty()
-        {
-            check.add(
-                "understanding",
-                "Répondez au moins à une question avant d'enregistrer.",
-            );
-        }
-        check.finish()?;
-        if let Some(c) = &current {
-            check_version(&input.version, c.version, "cette évaluation")?;
-        }
-        let at = now();
-        let values = (
-            evaluations::understanding.eq(&understanding),
-            evaluations::pistes.eq(&pistes),
-            evaluations::satisfaction_introductive.eq(notes[0]),
-            evaluations::satisfaction_etat_des_lieux.eq(notes[1]),
-            evaluations::satisfaction_evolution.eq(notes[2]),
-            evaluations::satisfaction_bilan.eq(notes[3]),
-            evaluations::recommend.eq(&recommend),
-            evaluations::comment.eq(&comment),
-            evaluations::answered_at.eq(Some(at)),
-            evaluations::answered_by.eq(Some(&m.participant_id)),
-            evaluations::updated_at.eq(at),
+        },
+    };
+    let comment = check.multiline("comment", &input.comment, TEXT_MAX);
+    if understanding.is_empty()
+        && pistes.is_empty()
+        && notes.iter().all(Option::is_none)
+        && recommend.is_empty()
+        && comment.is_empty()
+    {
+        check.add(
+            "understanding",
+            "Répondez au moins à une question avant d'enregistrer.",
         );
-        // One statement whether the association answered before or not.
-        crate::on_backend!(&mut *conn, |c| diesel::insert_into(evaluations::table)
-            .values((
-                evaluations::association_id.eq(&m.association_id),
-                evaluations::cohort_id.eq(&m.cohort_id),
-                values,
-            ))
-            .on_conflict(evaluations::association_id)
-            .do_update()
-            .set((values, evaluations::version.eq(evaluations::version + 1)))
-            .execute(c))?;
-        // The reminder is no longer wanted.
-        crate::models::planner::touch(conn, &m.cohort_id)?;
-        get(conn, &m.association_id)?
-            .ok_or_else(|| AppError::NotFound("Cette évaluation n'existe pas.".into()))
-    })
+    }
+    check.finish()?;
+    if let Some(c) = &current {
+        check_version(&input.version, c.version, "cette évaluation")?;
+    }
+    let at = tx.now_naive();
+    let values = (
+        evaluations::understanding.eq(&understanding),
+        evaluations::pistes.eq(&pistes),
+        evaluations::satisfaction_introductive.eq(notes[0]),
+        evaluations::satisfaction_etat_des_lieux.eq(notes[1]),
+        evaluations::satisfaction_evolution.eq(notes[2]),
+        evaluations::satisfaction_bilan.eq(notes[3]),
+        evaluations::recommend.eq(&recommend),
+        evaluations::comment.eq(&comment),
+        evaluations::answered_at.eq(Some(at)),
+        evaluations::answered_by.eq(Some(&m.participant_id)),
+        evaluations::updated_at.eq(at),
+    );
+    // One statement whether the association answered before or not.
+    crate::on_backend!(tx.conn(), |c| diesel::insert_into(evaluations::table)
+        .values((
+            evaluations::association_id.eq(&m.association_id),
+            evaluations::cohort_id.eq(&m.cohort_id),
+            values,
+        ))
+        .on_conflict(evaluations::association_id)
+        .do_update()
+        .set((values, evaluations::version.eq(evaluations::version + 1)))
+        .execute(c))?;
+    // The reminder is no longer wanted.
+    crate::models::planner::touch(tx, &m.cohort_id)?;
+    get(tx, &m.association_id)?
+        .ok_or_else(|| AppError::NotFound("Cette évaluation n'existe pas.".into()))
 }
 
 /// Saves the follow-up: which pistes were implemented. Refused before it opens (its
 /// planned day, `domain::evaluation::followup_open`).
 pub fn save_followup(
-    conn: &mut Conn,
+    tx: &mut Tx,
     m: &Member,
     input: &FollowupInput,
     config: crate::config::EvaluationConfig,
-    at_now: DateTime<Utc>,
 ) -> Result<Evaluation, AppError> {
-    write_tx(conn, |conn| {
-        check_open(conn, &m.cohort_id)?;
-        let plan = followup_plan(conn, &m.cohort_id, &m.association_id, config)?;
-        if !followup_open(plan.as_ref(), at_now) {
-            return Err(AppError::Conflict {
-                code: "followup_not_open",
-                message: "Le suivi s'ouvre quelques mois après votre bilan : \
+    let at_now = tx.now();
+    check_open(tx, &m.cohort_id)?;
+    let plan = followup_plan(tx, &m.cohort_id, &m.association_id, config)?;
+    if !followup_open(plan.as_ref(), at_now) {
+        return Err(AppError::Conflict {
+            code: "followup_not_open",
+            message: "Le suivi s'ouvre quelques mois après votre bilan : \
                           revenez à la date indiquée."
-                    .into(),
-            });
-        }
-        let current = get(conn, &m.association_id)?;
-        let mut check = Check::new();
-        let followup = check.multiline("followup", &input.followup, TEXT_MAX);
-        if followup.is_empty() {
-            check.add("followup", "Ce champ est obligatoire.");
-        }
-        check.finish()?;
-        if let Some(c) = &current {
-            check_version(&input.version, c.version, "cette évaluation")?;
-        }
-        let at = now();
-        let values = (
-            evaluations::followup.eq(&followup),
-            evaluations::followup_at.eq(Some(at)),
-            evaluations::followup_by.eq(Some(&m.participant_id)),
-            evaluations::updated_at.eq(at),
-        );
-        // One statement whether the association answered before or not.
-        crate::on_backend!(&mut *conn, |c| diesel::insert_into(evaluations::table)
-            .values((
-                evaluations::association_id.eq(&m.association_id),
-                evaluations::cohort_id.eq(&m.cohort_id),
-                values,
-            ))
-            .on_conflict(evaluations::association_id)
-            .do_update()
-            .set((values, evaluations::version.eq(evaluations::version + 1)))
-            .execute(c))?;
-        crate::models::planner::touch(conn, &m.cohort_id)?;
-        get(conn, &m.association_id)?
-            .ok_or_else(|| AppError::NotFound("Cette évaluation n'existe pas.".into()))
-    })
+                .into(),
+        });
+    }
+    let current = get(tx, &m.association_id)?;
+    let mut check = Check::new();
+    let followup = check.multiline("followup", &input.followup, TEXT_MAX);
+    if followup.is_empty() {
+        check.add("followup", "Ce champ est obligatoire.");
+    }
+    check.finish()?;
+    if let Some(c) = &current {
+        check_version(&input.version, c.version, "cette évaluation")?;
+    }
+    let at = tx.now_naive();
+    let values = (
+        evaluations::followup.eq(&followup),
+        evaluations::followup_at.eq(Some(at)),
+        evaluations::followup_by.eq(Some(&m.participant_id)),
+        evaluations::updated_at.eq(at),
+    );
+    // One statement whether the association answered before or not.
+    crate::on_backend!(tx.conn(), |c| diesel::insert_into(evaluations::table)
+        .values((
+            evaluations::association_id.eq(&m.association_id),
+            evaluations::cohort_id.eq(&m.cohort_id),
+            values,
+        ))
+        .on_conflict(evaluations::association_id)
+        .do_update()
+        .set((values, evaluations::version.eq(evaluations::version + 1)))
+        .execute(c))?;
+    crate::models::planner::touch(tx, &m.cohort_id)?;
+    get(tx, &m.association_id)?
+        .ok_or_else(|| AppError::NotFound("Cette évaluation n'existe pas.".into()))
 }
 
 /// When the follow-up opens for `association_id` (its bilan's end plus the configured

@@ -14,10 +14,9 @@ use diesel::prelude::*;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::db::Conn;
 use crate::db::schema::{instance_secrets, participants};
+use crate::db::{Conn, Tx};
 use crate::error::AppError;
-use crate::models::input::now;
 use crate::models::participant::{self, Participant};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -46,7 +45,8 @@ impl Purpose {
 /// Bytes of the token kept (128 bits).
 const TOKEN_BYTES: usize = 16;
 
-/// The instance's signing secret, created on first use.
+/// The instance's signing secret, created on first use (by a write of its own, under
+/// `db::side_write`: the read paths that sign links need it too).
 pub fn secret(conn: &mut Conn) -> Result<Vec<u8>, AppError> {
     const NAME: &str = "links";
     let read = |conn: &mut Conn| -> Result<Option<String>, AppError> {
@@ -63,15 +63,20 @@ pub fn secret(conn: &mut Conn) -> Result<Vec<u8>, AppError> {
             getrandom::fill(&mut bytes)
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
             // Two instances starting together: the first insert wins, both read it back.
-            crate::on_backend!(&mut *conn, |c| diesel::insert_into(instance_secrets::table)
-                .values((
-                    instance_secrets::name.eq(NAME),
-                    instance_secrets::value.eq(hex::encode(bytes)),
-                    instance_secrets::created_at.eq(now()),
-                ))
-                .on_conflict(instance_secrets::name)
-                .do_nothing()
-                .execute(c))?;
+            // Its date is only informative: the wall clock.
+            crate::db::side_write(conn, chrono::Utc::now(), |tx| {
+                let at_ = tx.now_naive();
+                crate::on_backend!(tx.conn(), |c| diesel::insert_into(instance_secrets::table)
+                    .values((
+                        instance_secrets::name.eq(NAME),
+                        instance_secrets::value.eq(hex::encode(bytes)),
+                        instance_secrets::created_at.eq(at_),
+                    ))
+                    .on_conflict(instance_secrets::name)
+                    .do_nothing()
+                    .execute(c))?;
+                Ok(())
+            })?;
             read(conn)?.ok_or_else(|| AppError::Internal(anyhow::anyhow!("secret not stored")))?
         }
     };
@@ -148,19 +153,19 @@ pub fn unsubscribe_url(public_url: &str, secret: &[u8], p: &Participant) -> Stri
 }
 
 /// Revokes the participant's links (calendar feed and page); new ones replace them.
-pub fn renew(conn: &mut Conn, participant_id: &str) -> Result<Participant, AppError> {
-    let p = participant::get(conn, participant_id)?;
+pub fn renew(tx: &mut Tx, participant_id: &str) -> Result<Participant, AppError> {
+    let p = participant::get(tx, participant_id)?;
     diesel::update(participants::table.find(participant_id))
         .set((
             participants::feed_generation.eq(p.feed_generation + 1),
-            participants::updated_at.eq(now()),
+            participants::updated_at.eq(tx.now_naive()),
         ))
-        .execute(conn)?;
-    crate::models::account::revoke_participant_access(conn, participant_id)?;
-    let p = participant::get(conn, participant_id)?;
-    if let Ok(a) = crate::models::association::get(conn, &p.association_id) {
+        .execute(tx.conn())?;
+    crate::models::account::revoke_participant_access(tx, participant_id)?;
+    let p = participant::get(tx, participant_id)?;
+    if let Ok(a) = crate::models::association::get(tx, &p.association_id) {
         // Pending emails carry the links: rebuild them with the new ones.
-        crate::models::planner::touch(conn, &a.cohort_id)?;
+        crate::models::planner::touch(tx, &a.cohort_id)?;
     }
     Ok(p)
 }

@@ -12,13 +12,13 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{session_guests, sessions};
-use crate::db::{Conn, write_tx};
+use crate::db::{Conn, Tx};
 use crate::domain::programme::SessionKind;
 use crate::error::AppError;
 use crate::mail::ics::CalendarPerson;
 use crate::mail::session::{SessionEmail, SessionFacts};
 use crate::models::audit;
-use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::input::{Check, lenient, new_id};
 use crate::models::outbox::MailContext;
 use crate::models::session;
 
@@ -94,74 +94,70 @@ pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<Guest>, A
 /// Invites a guest to a bilan individuel (other sessions are the whole cohort's: their
 /// outside view is the session log's « tiers » note). The planner convokes them in the
 /// same transaction (`AppState::write`).
-pub fn add(conn: &mut Conn, session_id: &str, input: &GuestInput) -> Result<Guest, AppError> {
-    write_tx(conn, |conn| {
-        let s = session::get(conn, session_id)?;
-        if s.kind() != SessionKind::BilanIndividuel {
-            return Err(AppError::Conflict {
-                code: "guest_bilan_only",
-                message: "Seule une session de bilan individuel accueille des invité·es : \
+pub fn add(tx: &mut Tx, session_id: &str, input: &GuestInput) -> Result<Guest, AppError> {
+    let s = session::get(tx, session_id)?;
+    if s.kind() != SessionKind::BilanIndividuel {
+        return Err(AppError::Conflict {
+            code: "guest_bilan_only",
+            message: "Seule une session de bilan individuel accueille des invité·es : \
                           pour une session collective, notez le tiers dans le journal."
-                    .into(),
-            });
-        }
-        let mut check = Check::new();
-        let name = check.required("name", &input.name, 200);
-        let email = check.email("email", &input.email);
-        let organisation = check.text("organisation", &input.organisation, 200);
-        if !email.is_empty()
-            && list_for_session(conn, session_id)?
-                .iter()
-                .any(|g| g.email.eq_ignore_ascii_case(&email))
-        {
-            check.add("email", "Cette personne est déjà invitée à ce bilan.");
-        }
-        check.finish()?;
-        let guest = Guest {
-            id: new_id(),
-            session_id: s.id.clone(),
-            name,
-            email,
-            organisation,
-            created_at: now(),
-        };
-        diesel::insert_into(session_guests::table)
-            .values((
-                session_guests::id.eq(&guest.id),
-                session_guests::session_id.eq(&guest.session_id),
-                session_guests::name.eq(&guest.name),
-                session_guests::email.eq(&guest.email),
-                session_guests::organisation.eq(&guest.organisation),
-                session_guests::created_at.eq(guest.created_at),
-            ))
-            .execute(conn)?;
-        crate::models::planner::touch(conn, &s.cohort_id)?;
-        audit::created(conn, "guest", &guest.id, Some(&s.cohort_id), &guest)?;
-        Ok(guest)
-    })
+                .into(),
+        });
+    }
+    let mut check = Check::new();
+    let name = check.required("name", &input.name, 200);
+    let email = check.email("email", &input.email);
+    let organisation = check.text("organisation", &input.organisation, 200);
+    if !email.is_empty()
+        && list_for_session(tx, session_id)?
+            .iter()
+            .any(|g| g.email.eq_ignore_ascii_case(&email))
+    {
+        check.add("email", "Cette personne est déjà invitée à ce bilan.");
+    }
+    check.finish()?;
+    let guest = Guest {
+        id: new_id(),
+        session_id: s.id.clone(),
+        name,
+        email,
+        organisation,
+        created_at: tx.now_naive(),
+    };
+    diesel::insert_into(session_guests::table)
+        .values((
+            session_guests::id.eq(&guest.id),
+            session_guests::session_id.eq(&guest.session_id),
+            session_guests::name.eq(&guest.name),
+            session_guests::email.eq(&guest.email),
+            session_guests::organisation.eq(&guest.organisation),
+            session_guests::created_at.eq(guest.created_at),
+        ))
+        .execute(tx.conn())?;
+    crate::models::planner::touch(tx, &s.cohort_id)?;
+    audit::created(tx, "guest", &guest.id, Some(&s.cohort_id), &guest)?;
+    Ok(guest)
 }
 
 /// Removes a guest. One who already received the convocation gets the cancellation
 /// (METHOD:CANCEL, `invite_withdrawn`) at once (`models::invite`); a convocation still
 /// waiting is cancelled by the planner.
 pub fn remove(
-    conn: &mut Conn,
+    tx: &mut Tx,
     session_id: &str,
     guest_id: &str,
     mail: &MailContext,
 ) -> Result<Guest, AppError> {
-    write_tx(conn, |conn| {
-        let guest = get(conn, guest_id)?;
-        if guest.session_id != session_id {
-            return Err(AppError::NotFound("Cet·te invité·e n'existe pas.".into()));
-        }
-        let s = session::get(conn, session_id)?;
-        diesel::delete(session_guests::table.find(&guest.id)).execute(conn)?;
-        session::notify(conn, mail, &s, false)?;
-        crate::models::planner::touch(conn, &s.cohort_id)?;
-        audit::deleted(conn, "guest", &guest.id, Some(&s.cohort_id), &guest)?;
-        Ok(guest)
-    })
+    let guest = get(tx, guest_id)?;
+    if guest.session_id != session_id {
+        return Err(AppError::NotFound("Cet·te invité·e n'existe pas.".into()));
+    }
+    let s = session::get(tx, session_id)?;
+    diesel::delete(session_guests::table.find(&guest.id)).execute(tx.conn())?;
+    session::notify(tx, mail, &s, false)?;
+    crate::models::planner::touch(tx, &s.cohort_id)?;
+    audit::deleted(tx, "guest", &guest.id, Some(&s.cohort_id), &guest)?;
+    Ok(guest)
 }
 
 /// The session email to a guest: the invite with the guest as ATTENDEE, no portal, no

@@ -12,7 +12,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use crate::db::{Conn, write_tx};
+use crate::db::{Conn, Tx};
 use crate::domain::import::{self, ImportRow, Table};
 use crate::domain::programme::ProgrammeTemplate;
 use crate::domain::rules;
@@ -278,50 +278,48 @@ pub fn preview(conn: &mut Conn, cohort_id: &str, table: &Table) -> Result<Previe
 /// effects and audit rows), then one `import` row of the audit log sums it up. `source`
 /// says where the rows came from (« fichier liste.csv », « collage »).
 pub fn save(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort_id: &str,
     table: &Table,
     source: &str,
     default_template: &ProgrammeTemplate,
     alsace_moselle: bool,
 ) -> Result<Outcome, AppError> {
-    write_tx(conn, |conn| {
-        let preview = preview(conn, cohort_id, table)?;
-        if preview.refused() {
-            return Ok(Outcome::Refused(preview));
+    let preview = preview(tx, cohort_id, table)?;
+    if preview.refused() {
+        return Ok(Outcome::Refused(preview));
+    }
+    let rows: Vec<ImportRow> = table.rows.iter().map(|(_, r)| r.clone()).collect();
+    let (groups, _) = import::group(&rows);
+    let mut names = Vec::new();
+    let mut participants = 0;
+    for group in &groups {
+        let (input, _) = association_input(&rows, group);
+        let a = association::enrol(tx, cohort_id, &input, default_template, alsace_moselle)?;
+        for &i in group.rows.iter().filter(|&&i| rows[i].has_person()) {
+            participant::create(tx, &a.id, &participant_input(&rows[i]))?;
+            participants += 1;
         }
-        let rows: Vec<ImportRow> = table.rows.iter().map(|(_, r)| r.clone()).collect();
-        let (groups, _) = import::group(&rows);
-        let mut names = Vec::new();
-        let mut participants = 0;
-        for group in &groups {
-            let (input, _) = association_input(&rows, group);
-            let a = association::enrol(conn, cohort_id, &input, default_template, alsace_moselle)?;
-            for &i in group.rows.iter().filter(|&&i| rows[i].has_person()) {
-                participant::create(conn, &a.id, &participant_input(&rows[i]))?;
-                participants += 1;
-            }
-            names.push(a.name);
-        }
-        let imported = Imported {
-            associations: groups.len(),
-            participants,
-        };
-        let summary = json!({
-            "name": imported.counts(),
-            "source": source,
-            "associations": names,
-            "participants": participants,
-        });
-        audit::record::<serde_json::Value, _>(
-            conn,
-            "import",
-            &crate::models::input::new_id(),
-            Some(cohort_id),
-            audit::Action::Create,
-            None,
-            Some(&summary),
-        )?;
-        Ok(Outcome::Saved(imported))
-    })
+        names.push(a.name);
+    }
+    let imported = Imported {
+        associations: groups.len(),
+        participants,
+    };
+    let summary = json!({
+        "name": imported.counts(),
+        "source": source,
+        "associations": names,
+        "participants": participants,
+    });
+    audit::record::<serde_json::Value, _>(
+        tx,
+        "import",
+        &crate::models::input::new_id(),
+        Some(cohort_id),
+        audit::Action::Create,
+        None,
+        Some(&summary),
+    )?;
+    Ok(Outcome::Saved(imported))
 }

@@ -8,28 +8,28 @@
 
 use diesel::prelude::*;
 
-use crate::db::Conn;
 use crate::db::schema::instance_secrets;
+use crate::db::{Conn, Tx};
 use crate::error::AppError;
-use crate::models::input::now;
 
 /// The row holding the address recorded by `serve`.
 const PUBLIC_URL: &str = "public_url";
 
 /// Records `url` (without a trailing slash) as the instance's public address.
-pub fn record_public_url(conn: &mut Conn, url: &str) -> Result<(), AppError> {
+pub fn record_public_url(tx: &mut Tx, url: &str) -> Result<(), AppError> {
     let url = url.trim().trim_end_matches('/');
-    crate::on_backend!(&mut *conn, |c| diesel::insert_into(instance_secrets::table)
+    let at_ = tx.now_naive();
+    crate::on_backend!(tx.conn(), |c| diesel::insert_into(instance_secrets::table)
         .values((
             instance_secrets::name.eq(PUBLIC_URL),
             instance_secrets::value.eq(url),
-            instance_secrets::created_at.eq(now()),
+            instance_secrets::created_at.eq(at_),
         ))
         .on_conflict(instance_secrets::name)
         .do_update()
         .set((
             instance_secrets::value.eq(url),
-            instance_secrets::created_at.eq(now()),
+            instance_secrets::created_at.eq(at_),
         ))
         .execute(c))?;
     Ok(())
@@ -63,7 +63,7 @@ pub fn public_url(conn: &mut Conn, configured: &str) -> Result<String, AppError>
 /// commands run later. Also returns whether it stands in for a wildcard `bind` (then only
 /// this machine can follow the links: the caller says to set `server.public_url`).
 pub fn record_at_start(
-    conn: &mut Conn,
+    tx: &mut Tx,
     configured: &str,
     bind: &str,
 ) -> Result<(String, bool), AppError> {
@@ -74,7 +74,7 @@ pub fn record_at_start(
     } else {
         (configured.to_string(), false)
     };
-    record_public_url(conn, &url)?;
+    record_public_url(tx, &url)?;
     Ok((url, stand_in))
 }
 
@@ -92,6 +92,11 @@ pub fn resolve_public_url(
 mod tests {
     use super::*;
 
+    /// `f` in a write transaction of its own, as the command line runs it.
+    fn write<T>(c: &mut Conn, f: impl FnOnce(&mut Tx) -> Result<T, AppError>) -> T {
+        crate::db::write_with(c, crate::db::Author::system(), chrono::Utc::now(), f).unwrap()
+    }
+
     fn memory() -> Conn {
         use diesel::Connection;
         use diesel_migrations::MigrationHarness;
@@ -105,10 +110,12 @@ mod tests {
     fn links_use_the_configured_address_then_the_recorded_one_then_the_fallback() {
         let mut c = memory();
         assert_eq!(public_url(&mut c, "").unwrap(), "http://127.0.0.1:8080");
-        record_public_url(&mut c, "http://127.0.0.1:18081/").unwrap();
+        write(&mut c, |tx| {
+            record_public_url(tx, "http://127.0.0.1:18081/")
+        });
         assert_eq!(public_url(&mut c, "").unwrap(), "http://127.0.0.1:18081");
         // A later start on another port replaces it.
-        record_public_url(&mut c, "http://127.0.0.1:18082").unwrap();
+        write(&mut c, |tx| record_public_url(tx, "http://127.0.0.1:18082"));
         assert_eq!(public_url(&mut c, " ").unwrap(), "http://127.0.0.1:18082");
         assert_eq!(
             public_url(&mut c, "https://cohorte.example.org/").unwrap(),
@@ -119,7 +126,7 @@ mod tests {
     #[test]
     fn the_address_serve_derives_from_bind_is_the_one_later_commands_and_emails_use() {
         let mut c = memory();
-        let (url, stand_in) = record_at_start(&mut c, "", "127.0.0.1:18081").unwrap();
+        let (url, stand_in) = write(&mut c, |tx| record_at_start(tx, "", "127.0.0.1:18081"));
         assert_eq!((url.as_str(), stand_in), ("http://127.0.0.1:18081", false));
         // `dispatch` (or `demo`) started afterwards with the same, empty, setting.
         let mut config = crate::config::Config::defaults();
@@ -130,11 +137,12 @@ mod tests {
         assert_eq!(mail.public_url, "http://127.0.0.1:18081");
 
         // Bound to every interface: the loopback address stands in, and says so.
-        let (url, stand_in) = record_at_start(&mut c, "", "0.0.0.0:8090").unwrap();
+        let (url, stand_in) = write(&mut c, |tx| record_at_start(tx, "", "0.0.0.0:8090"));
         assert_eq!((url.as_str(), stand_in), ("http://127.0.0.1:8090", true));
         // A configured address wins, and is what later commands read too.
-        let (url, stand_in) =
-            record_at_start(&mut c, "https://cohorte.example.org/", "0.0.0.0:8090").unwrap();
+        let (url, stand_in) = write(&mut c, |tx| {
+            record_at_start(tx, "https://cohorte.example.org/", "0.0.0.0:8090")
+        });
         assert_eq!(
             (url.as_str(), stand_in),
             ("https://cohorte.example.org", false)

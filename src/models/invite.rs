@@ -25,8 +25,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use crate::db::Conn;
 use crate::db::schema::{invite_copies, outbox_emails};
+use crate::db::{Conn, Tx};
 use crate::domain::invite::{self, Copy, Delivery, EventState, Send};
 use crate::domain::outbox::Status;
 use crate::error::AppError;
@@ -36,7 +36,6 @@ use crate::mail::{Email, Renderer};
 use crate::models::association::Association;
 use crate::models::cohort::{self, Cohort};
 use crate::models::guest::{self, Guest};
-use crate::models::input::now as wall_clock;
 use crate::models::outbox::{self, MailContext, NewEmail};
 use crate::models::participant::Participant;
 use crate::models::session::Session;
@@ -173,7 +172,7 @@ fn stored(r: Row) -> Stored {
 /// Records what the invite of email `email_id` says (or says now, when the planner
 /// rebuilt it), in the caller's transaction.
 pub fn record(
-    conn: &mut Conn,
+    tx: &mut Tx,
     email_id: &str,
     session_id: &str,
     sequence: i32,
@@ -189,7 +188,7 @@ pub fn record(
         invite_copies::title_digest.eq(&state.title_digest),
         invite_copies::agenda_digest.eq(&state.agenda_digest),
     );
-    crate::on_backend!(&mut *conn, |c| diesel::insert_into(invite_copies::table)
+    crate::on_backend!(tx.conn(), |c| diesel::insert_into(invite_copies::table)
         .values((invite_copies::email_id.eq(email_id), values))
         .on_conflict(invite_copies::email_id)
         .do_update()
@@ -269,7 +268,7 @@ pub struct Synced {
 /// the session's (others are ignored). Nothing once the session has begun: news of a
 /// session is pointless then.
 pub fn sync_session(
-    conn: &mut Conn,
+    tx: &mut Tx,
     mail: &MailContext,
     ctx: &Context,
     session: &Session,
@@ -309,14 +308,14 @@ pub fn sync_session(
         by_address.entry(c.address()).or_default().push(c);
     }
     let renderer = Renderer::new(&mail.templates);
-    let stamp = Utc::now();
+    let stamp = tx.now();
     let floor = session.sequence + i32::from(deleted);
     for (address, stored) in &by_address {
         let refs: Vec<&Copy> = stored.iter().map(|s| &s.copy).collect();
         let people = expected.get(address);
         let wanted = people.filter(|_| !deleted).map(|_| &state);
         let decision = invite::decide(wanted, floor, &refs);
-        synced.replaced += replace(conn, &decision.replaced)?;
+        synced.replaced += replace(tx, &decision.replaced)?;
         let Some(send) = decision.send else {
             continue;
         };
@@ -403,8 +402,8 @@ pub fn sync_session(
             row.cohort_id = Some(ctx.cohort.id.clone());
             row.draft = ctx.review;
             row.not_after = Some(start);
-            if let Some(queued) = outbox::enqueue(conn, row)? {
-                record(conn, &queued.id, &session.id, sequence, &state)?;
+            if let Some(queued) = outbox::enqueue(tx, row)? {
+                record(tx, &queued.id, &session.id, sequence, &state)?;
                 synced.queued += 1;
             }
         }
@@ -414,7 +413,7 @@ pub fn sync_session(
 
 /// Every future session of the cohort, after the planner's own reconciliation.
 pub fn sync_cohort(
-    conn: &mut Conn,
+    tx: &mut Tx,
     mail: &MailContext,
     ctx: &Context,
     sessions: &[Session],
@@ -425,10 +424,10 @@ pub fn sync_cohort(
         .filter(|s| s.starts_at.and_utc() > now)
         .collect();
     let ids: Vec<String> = future.iter().map(|s| s.id.clone()).collect();
-    let copies = for_sessions(conn, &ids)?;
+    let copies = for_sessions(tx, &ids)?;
     let mut total = Synced::default();
     for s in future {
-        let done = sync_session(conn, mail, ctx, s, false, &copies, now)?;
+        let done = sync_session(tx, mail, ctx, s, false, &copies, now)?;
         total.queued += done.queued;
         total.replaced += done.replaced;
     }
@@ -463,7 +462,7 @@ pub fn participant_email(
 }
 
 /// Cancels pending notices that no longer say the right thing. Returns how many.
-fn replace(conn: &mut Conn, ids: &[String]) -> Result<usize, AppError> {
+fn replace(tx: &mut Tx, ids: &[String]) -> Result<usize, AppError> {
     if ids.is_empty() {
         return Ok(0);
     }
@@ -480,9 +479,9 @@ fn replace(conn: &mut Conn, ids: &[String]) -> Result<usize, AppError> {
     .set((
         outbox_emails::status.eq(Status::Cancelled.as_str()),
         outbox_emails::note.eq(Some(REPLACED_NOTE)),
-        outbox_emails::updated_at.eq(wall_clock()),
+        outbox_emails::updated_at.eq(tx.now_naive()),
     ))
-    .execute(conn)?;
-    outbox::settle(conn, ids, wall_clock())?;
+    .execute(tx.conn())?;
+    outbox::settle(tx, ids, tx.now_naive())?;
     Ok(changed)
 }

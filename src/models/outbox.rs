@@ -20,22 +20,23 @@
 //! batches, with a zstd dictionary trained on the templates' output); [`bodies`]
 //! decompresses, so no reader knows the difference.
 //!
-//! Two clocks, on purpose. `next_attempt_at`, `sent_at` and the deadlines follow the `now`
-//! the dispatcher is given (which `cohorte dispatch --now` can replay); `updated_at` is
-//! always the wall clock, and for a row in `sending` it is the moment it was claimed, which
-//! is what tells a dispatcher that died mid-send from one still at work (for a row
-//! reserved on PostgreSQL, the moment it was reserved).
+//! Two clocks, on purpose. Everything follows the write transaction's instant
+//! (`db::Tx::now`: the dispatcher's pass's `now`, which `cohorte dispatch --now` can
+//! replay) except the lease and the reservation: a row in `sending` (or reserved on
+//! PostgreSQL) has as `updated_at` the wall-clock moment it was claimed (or reserved),
+//! compared with the wall clock by [`recover_stuck`] and [`take_due`], which is what tells a
+//! dispatcher that died mid-send from one still at work.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{outbox_bodies, outbox_emails};
-use crate::db::{Conn, write_tx};
+use crate::db::{Author, Conn, Tx, write_with};
 use crate::domain::outbox::{self as rules, Next, Status};
 use crate::error::AppError;
 use crate::mail::Email;
-use crate::models::input::{Check, new_id, now};
+use crate::models::input::{Check, new_id};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = outbox_emails)]
@@ -221,23 +222,22 @@ pub use crate::mail::session::SIGN_IN_LINK;
 /// cohort's email: a `Reply-To` to the person who answers for it ([`answers_for`]); every
 /// email but the compte rendu (which a person wrote): `Auto-Submitted`.
 pub fn personalise(
-    conn: &mut Conn,
+    tx: &mut Tx,
     mail: &MailContext,
     row: &OutboxEmail,
     email: &mut Email,
-    now: DateTime<Utc>,
 ) -> Result<crate::mail::Headers, AppError> {
     use crate::models::account::{self, LinkPurpose, LinkTarget};
     let mut headers = crate::mail::Headers {
-        reply_to: answers_for(conn, mail, row)?,
+        reply_to: answers_for(tx, mail, row)?,
         auto_submitted: row.kind != crate::models::session_log::REPORT_KIND,
         unsubscribe: None,
     };
     let has_marker =
         email.rendered.text.contains(SIGN_IN_LINK) || email.rendered.html.contains(SIGN_IN_LINK);
     let participant = match &row.participant_id {
-        Some(pid) => match crate::models::scope::member(conn, pid)? {
-            Some(_) => Some(crate::models::participant::get(conn, pid)?),
+        Some(pid) => match crate::models::scope::member(tx, pid)? {
+            Some(_) => Some(crate::models::participant::get(tx, pid)?),
             None => None,
         },
         None => None,
@@ -247,7 +247,7 @@ pub fn personalise(
     if email.rendered.text.contains(private) || email.rendered.html.contains(private) {
         let link = crate::models::call::edit_url(
             &mail.public_url,
-            &crate::models::call::edit_secret(conn, &row.item_id)?,
+            &crate::models::call::edit_secret(tx, &row.item_id)?,
         );
         email.rendered.text = email.rendered.text.replace(private, &link);
         email.rendered.html = email.rendered.html.replace(private, &link);
@@ -262,20 +262,20 @@ pub fn personalise(
     };
     if has_marker {
         let token = account::create_link(
-            conn,
+            tx,
             LinkPurpose::ParticipantSignIn,
             &LinkTarget {
                 user_id: None,
                 participant_id: Some(p.id.clone()),
             },
             mail.sign_in_valid_for,
-            now.naive_utc(),
+            tx.now_naive(),
         )?;
         let link = format!("{}/connexion/lien/{token}", mail.public_url);
         email.rendered.text = email.rendered.text.replace(SIGN_IN_LINK, &link);
         email.rendered.html = email.rendered.html.replace(SIGN_IN_LINK, &link);
     }
-    let secret = crate::models::feed::secret(conn)?;
+    let secret = crate::models::feed::secret(tx)?;
     headers.unsubscribe = Some(crate::models::feed::unsubscribe_url(
         &mail.public_url,
         &secret,
@@ -412,7 +412,7 @@ pub fn row_key(
 ///
 /// The address is not checked here: a bad address must not undo the change that causes
 /// the email. The dispatcher marks such an email failed, for someone to correct.
-pub fn enqueue(conn: &mut Conn, email: NewEmail) -> Result<Option<OutboxEmail>, AppError> {
+pub fn enqueue(tx: &mut Tx, email: NewEmail) -> Result<Option<OutboxEmail>, AppError> {
     if email.kind.trim().is_empty() || email.item_id.trim().is_empty() {
         return Err(AppError::Internal(anyhow::anyhow!(
             "outbox: an email needs a kind and an item ({:?}, {:?})",
@@ -427,14 +427,14 @@ pub fn enqueue(conn: &mut Conn, email: NewEmail) -> Result<Option<OutboxEmail>, 
         )));
     }
     let id = new_id();
-    let t = now();
+    let t = tx.now_naive();
     let status = if email.draft {
         Status::Draft
     } else {
         Status::Scheduled
     };
     let send_after = email.send_after.naive_utc();
-    let inserted = crate::on_backend!(&mut *conn, |c| diesel::insert_into(outbox_emails::table)
+    let inserted = crate::on_backend!(tx.conn(), |c| diesel::insert_into(outbox_emails::table)
         .values((
             outbox_emails::id.eq(&id),
             outbox_emails::cohort_id.eq(&email.cohort_id),
@@ -468,8 +468,8 @@ pub fn enqueue(conn: &mut Conn, email: NewEmail) -> Result<Option<OutboxEmail>, 
             outbox_bodies::body_html.eq(&email.body_html),
             outbox_bodies::ics.eq(&email.ics),
         ))
-        .execute(conn)?;
-    get(conn, &id).map(Some)
+        .execute(tx.conn())?;
+    get(tx, &id).map(Some)
 }
 
 pub fn get(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
@@ -697,7 +697,7 @@ pub fn bodies(conn: &mut Conn, id: &str) -> Result<Bodies, AppError> {
 
 /// Replaces the bodies of one email (stored plain: the compaction packs them again once
 /// they are due).
-pub fn set_bodies(conn: &mut Conn, id: &str, b: &Bodies) -> Result<(), AppError> {
+pub fn set_bodies(tx: &mut Tx, id: &str, b: &Bodies) -> Result<(), AppError> {
     diesel::update(outbox_bodies::table.find(id))
         .set((
             outbox_bodies::body_text.eq(&b.body_text),
@@ -705,24 +705,24 @@ pub fn set_bodies(conn: &mut Conn, id: &str, b: &Bodies) -> Result<(), AppError>
             outbox_bodies::ics.eq(&b.ics),
             outbox_bodies::packed.eq(None::<Vec<u8>>),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     Ok(())
 }
 
 /// Notes that the emails `ids` were settled at `at` — sent, missed or cancelled: their
 /// bodies are packed `[mail] compress_after_days` later ([`compact`]). Called in the
 /// transaction that gives them that status.
-pub fn settle(conn: &mut Conn, ids: &[String], at: NaiveDateTime) -> Result<(), AppError> {
+pub fn settle(tx: &mut Tx, ids: &[String], at: NaiveDateTime) -> Result<(), AppError> {
     diesel::update(outbox_bodies::table.filter(outbox_bodies::email_id.eq_any(ids)))
         .set(outbox_bodies::settled_at.eq(Some(at)))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     Ok(())
 }
 
 /// Replaces the bodies of the emails `ids` by `b` (an erasure: the same short text for
 /// all), packed or not; so short that they are never packed again. Returns how many rows
 /// changed.
-pub fn overwrite_bodies(conn: &mut Conn, ids: &[String], b: &Bodies) -> Result<usize, AppError> {
+pub fn overwrite_bodies(tx: &mut Tx, ids: &[String], b: &Bodies) -> Result<usize, AppError> {
     Ok(
         diesel::update(outbox_bodies::table.filter(outbox_bodies::email_id.eq_any(ids)))
             .set((
@@ -732,7 +732,7 @@ pub fn overwrite_bodies(conn: &mut Conn, ids: &[String], b: &Bodies) -> Result<u
                 outbox_bodies::packed.eq(None::<Vec<u8>>),
                 outbox_bodies::settled_at.eq(None::<NaiveDateTime>),
             ))
-            .execute(conn)?,
+            .execute(tx.conn())?,
     )
 }
 
@@ -753,11 +753,13 @@ pub struct Compaction {
 /// `settled_before`, in batches of
 /// [`COMPACT_BATCH`], at most `max_batches`: each batch is read and compressed outside any
 /// transaction, then written in one short write transaction, row by row only if its bodies
-/// are still the ones compressed (an anonymisation may have erased them meanwhile).
+/// are still the ones compressed (an anonymisation may have erased them meanwhile), at
+/// `now`.
 pub fn compact(
     conn: &mut Conn,
     settled_before: NaiveDateTime,
     max_batches: usize,
+    now: DateTime<Utc>,
 ) -> Result<Compaction, AppError> {
     let mut done = Compaction::default();
     for _ in 0..max_batches {
@@ -786,7 +788,7 @@ pub fn compact(
             };
             packed.push((id, pack(&b)?, b));
         }
-        let n = write_tx(conn, |conn| {
+        let n = write_with(conn, Author::system(), now, |tx| {
             let mut n = 0;
             for (id, blob, b) in &packed {
                 // An invitation is never empty: '' stands for none (portable SQL).
@@ -808,7 +810,7 @@ pub fn compact(
                     outbox_bodies::body_html.eq(""),
                     outbox_bodies::ics.eq(None::<String>),
                 ))
-                .execute(conn)?;
+                .execute(tx.conn())?;
             }
             Ok(n)
         })?;
@@ -842,7 +844,7 @@ impl crate::mail::dispatch::Hooks for WithCompaction {
     fn plan(&self, conn: &mut Conn, now: DateTime<Utc>) -> Result<usize, AppError> {
         if self.after_days > 0 {
             let before = now.naive_utc() - chrono::Duration::days(self.after_days as i64);
-            match compact(conn, before, COMPACT_BATCHES_PER_PASS) {
+            match compact(conn, before, COMPACT_BATCHES_PER_PASS, now) {
                 Ok(c) if c.packed > 0 => tracing::info!(
                     packed = c.packed,
                     transactions = c.transactions,
@@ -857,12 +859,11 @@ impl crate::mail::dispatch::Hooks for WithCompaction {
 
     fn personalise(
         &self,
-        conn: &mut Conn,
+        tx: &mut crate::db::Tx,
         row: &OutboxEmail,
         email: &mut Email,
-        now: DateTime<Utc>,
     ) -> Result<crate::mail::Headers, AppError> {
-        self.inner.personalise(conn, row, email, now)
+        self.inner.personalise(tx, row, email)
     }
 }
 
@@ -1034,51 +1035,47 @@ fn wrong_status(action: &str, current: Status) -> AppError {
 /// Moves `id` from one of `from` to `to`, or says why not. The status filter in the
 /// UPDATE keeps it right against a dispatcher claiming the row at the same moment.
 fn transition(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &str,
     from: &[Status],
     to: Status,
     refused: &str,
 ) -> Result<OutboxEmail, AppError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        let allowed: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
-        let changed = diesel::update(
-            outbox_emails::table
-                .find(id)
-                .filter(outbox_emails::status.eq_any(allowed)),
-        )
-        .set((
-            outbox_emails::status.eq(to.as_str()),
-            outbox_emails::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-        if changed != 1 {
-            return Err(wrong_status(refused, current.status()));
-        }
-        get(conn, id)
-    })
+    let current = get(tx, id)?;
+    let allowed: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let changed = diesel::update(
+        outbox_emails::table
+            .find(id)
+            .filter(outbox_emails::status.eq_any(allowed)),
+    )
+    .set((
+        outbox_emails::status.eq(to.as_str()),
+        outbox_emails::updated_at.eq(tx.now_naive()),
+    ))
+    .execute(tx.conn())?;
+    if changed != 1 {
+        return Err(wrong_status(refused, current.status()));
+    }
+    get(tx, id)
 }
 
 /// Releases a draft: it is sent from its planned time (at once if that has passed).
-pub fn release(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
-    write_tx(conn, |conn| {
-        transition(
-            conn,
-            id,
-            &[Status::Draft],
-            Status::Scheduled,
-            "Seul un e-mail à valider peut être validé",
-        )?;
-        diesel::update(
-            outbox_emails::table
-                .find(id)
-                .filter(outbox_emails::note.eq(HELD_BY_STAFF)),
-        )
-        .set(outbox_emails::note.eq(None::<String>))
-        .execute(conn)?;
-        get(conn, id)
-    })
+pub fn release(tx: &mut Tx, id: &str) -> Result<OutboxEmail, AppError> {
+    transition(
+        tx,
+        id,
+        &[Status::Draft],
+        Status::Scheduled,
+        "Seul un e-mail à valider peut être validé",
+    )?;
+    diesel::update(
+        outbox_emails::table
+            .find(id)
+            .filter(outbox_emails::note.eq(HELD_BY_STAFF)),
+    )
+    .set(outbox_emails::note.eq(None::<String>))
+    .execute(tx.conn())?;
+    get(tx, id)
 }
 
 /// The note of an email the team held back (« Retenir »): « Valider les e-mails à
@@ -1094,7 +1091,7 @@ pub fn is_held(e: &OutboxEmail) -> bool {
 /// e-mails à valider ») as the page showed them at `shown_at`: not those the team held
 /// back, nor drafts created or rebuilt since — nobody has seen those yet. Returns how many.
 pub fn release_all(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort_id: &str,
     shown_at: NaiveDateTime,
 ) -> Result<usize, AppError> {
@@ -1111,26 +1108,24 @@ pub fn release_all(
     )
     .set((
         outbox_emails::status.eq(Status::Scheduled.as_str()),
-        outbox_emails::updated_at.eq(now()),
+        outbox_emails::updated_at.eq(tx.now_naive()),
     ))
-    .execute(conn)?)
+    .execute(tx.conn())?)
 }
 
 /// Holds a scheduled email back as a draft.
-pub fn hold(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
-    write_tx(conn, |conn| {
-        transition(
-            conn,
-            id,
-            &[Status::Scheduled],
-            Status::Draft,
-            "Seul un e-mail programmé peut être retenu",
-        )?;
-        diesel::update(outbox_emails::table.find(id))
-            .set(outbox_emails::note.eq(Some(HELD_BY_STAFF)))
-            .execute(conn)?;
-        get(conn, id)
-    })
+pub fn hold(tx: &mut Tx, id: &str) -> Result<OutboxEmail, AppError> {
+    transition(
+        tx,
+        id,
+        &[Status::Scheduled],
+        Status::Draft,
+        "Seul un e-mail programmé peut être retenu",
+    )?;
+    diesel::update(outbox_emails::table.find(id))
+        .set(outbox_emails::note.eq(Some(HELD_BY_STAFF)))
+        .execute(tx.conn())?;
+    get(tx, id)
 }
 
 /// Cancels an email not sent yet (or failed, to stop showing it as waiting for action).
@@ -1138,35 +1133,33 @@ pub fn hold(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
 /// the planner never brings such an email back.
 pub const CANCELLED_BY_STAFF: &str = "Annulé par l'équipe.";
 
-pub fn cancel(conn: &mut Conn, id: &str) -> Result<OutboxEmail, AppError> {
-    write_tx(conn, |conn| {
-        transition(
-            conn,
-            id,
-            &[Status::Draft, Status::Scheduled, Status::Failed],
-            Status::Cancelled,
-            "Impossible d'annuler cet e-mail",
-        )?;
-        diesel::update(outbox_emails::table.find(id))
-            .set(outbox_emails::note.eq(Some(CANCELLED_BY_STAFF)))
-            .execute(conn)?;
-        settle(conn, &[id.to_string()], now())?;
-        get(conn, id)
-    })
+pub fn cancel(tx: &mut Tx, id: &str) -> Result<OutboxEmail, AppError> {
+    transition(
+        tx,
+        id,
+        &[Status::Draft, Status::Scheduled, Status::Failed],
+        Status::Cancelled,
+        "Impossible d'annuler cet e-mail",
+    )?;
+    diesel::update(outbox_emails::table.find(id))
+        .set(outbox_emails::note.eq(Some(CANCELLED_BY_STAFF)))
+        .execute(tx.conn())?;
+    settle(tx, &[id.to_string()], tx.now_naive())?;
+    get(tx, id)
 }
 
 /// Cancels the emails of `kinds` about `item_id` that have not left yet (waiting for
 /// validation or scheduled), in the caller's transaction: the staff's « Annuler » for each.
 /// Returns how many.
-pub fn cancel_waiting(conn: &mut Conn, item_id: &str, kinds: &[&str]) -> Result<usize, AppError> {
+pub fn cancel_waiting(tx: &mut Tx, item_id: &str, kinds: &[&str]) -> Result<usize, AppError> {
     let waiting: Vec<String> = outbox_emails::table
         .filter(outbox_emails::item_id.eq(item_id))
         .filter(outbox_emails::kind.eq_any(kinds))
         .filter(outbox_emails::status.eq_any([Status::Draft.as_str(), Status::Scheduled.as_str()]))
         .select(outbox_emails::id)
-        .load(conn)?;
+        .load(tx.conn())?;
     for id in &waiting {
-        cancel(conn, id)?;
+        cancel(tx, id)?;
     }
     Ok(waiting.len())
 }
@@ -1174,109 +1167,107 @@ pub fn cancel_waiting(conn: &mut Conn, item_id: &str, kinds: &[&str]) -> Result<
 /// Sends a failed email again, from its first attempt, at once; `corrected_email`
 /// replaces the recipient's address (checked) when the failure came from it.
 pub fn resend(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &str,
     corrected_email: Option<String>,
 ) -> Result<OutboxEmail, AppError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        let address = match corrected_email.as_deref().map(str::trim) {
-            Some(a) if !a.is_empty() => {
-                let mut c = Check::new();
-                let a = c.email("recipient_email", a);
-                c.finish()?;
-                a
-            }
-            _ => current.recipient_email.clone(),
-        };
-        if current.status() != Status::Failed {
-            return Err(wrong_status(
-                "Seul un e-mail en échec peut être renvoyé",
-                current.status(),
-            ));
+    let current = get(tx, id)?;
+    let address = match corrected_email.as_deref().map(str::trim) {
+        Some(a) if !a.is_empty() => {
+            let mut c = Check::new();
+            let a = c.email("recipient_email", a);
+            c.finish()?;
+            a
         }
-        let t = now();
-        if rules::is_missed(t.and_utc(), current.not_after_utc()) {
-            return Err(AppError::Conflict {
-                code: "outbox_too_late",
-                message: "Trop tard pour renvoyer ce rappel : la séance qu'il annonce a déjà \
+        _ => current.recipient_email.clone(),
+    };
+    if current.status() != Status::Failed {
+        return Err(wrong_status(
+            "Seul un e-mail en échec peut être renvoyé",
+            current.status(),
+        ));
+    }
+    let t = tx.now_naive();
+    if rules::is_missed(t.and_utc(), current.not_after_utc()) {
+        return Err(AppError::Conflict {
+            code: "outbox_too_late",
+            message: "Trop tard pour renvoyer ce rappel : la séance qu'il annonce a déjà \
                           commencé."
-                    .into(),
-            });
-        }
-        let key = row_key(
-            &current.kind,
-            &current.item_id,
-            &address,
-            current.participant_id.as_deref(),
-            current.revision,
-        );
-        if key != current.dedup_key {
-            let taken: i64 = outbox_emails::table
-                .filter(outbox_emails::dedup_key.eq(&key))
-                .count()
-                .get_result(conn)?;
-            if taken > 0 {
-                return Err(AppError::field(
-                    "recipient_email",
-                    "Le même e-mail est déjà prévu pour cette adresse.",
-                ));
-            }
-        }
-        // Never delivered, the new attempt may carry a new Message-ID; but one sent without
-        // confirmation may have arrived: to the same address it keeps its Message-ID, so
-        // that mail clients recognise a second copy.
-        let message_id = if current.unconfirmed > 0 && address == current.recipient_email {
-            current.message_id.clone()
-        } else {
-            None
-        };
-        let changed = diesel::update(
-            outbox_emails::table
-                .find(id)
-                .filter(outbox_emails::status.eq(Status::Failed.as_str())),
-        )
-        .set((
-            outbox_emails::recipient_email.eq(&address),
-            outbox_emails::dedup_key.eq(&key),
-            outbox_emails::status.eq(Status::Scheduled.as_str()),
-            outbox_emails::attempts.eq(0),
-            outbox_emails::unconfirmed.eq(0),
-            outbox_emails::last_error.eq(None::<String>),
-            outbox_emails::last_error_detail.eq(None::<String>),
-            outbox_emails::message_id.eq(message_id),
-            // Due now: the give-up delay counts from this new start.
-            outbox_emails::first_due_at.eq(None::<NaiveDateTime>),
-            outbox_emails::next_attempt_at.eq(t),
-            outbox_emails::updated_at.eq(t),
-        ))
-        .execute(conn)?;
-        if changed != 1 {
-            return Err(wrong_status(
-                "Seul un e-mail en échec peut être renvoyé",
-                get(conn, id)?.status(),
+                .into(),
+        });
+    }
+    let key = row_key(
+        &current.kind,
+        &current.item_id,
+        &address,
+        current.participant_id.as_deref(),
+        current.revision,
+    );
+    if key != current.dedup_key {
+        let taken: i64 = outbox_emails::table
+            .filter(outbox_emails::dedup_key.eq(&key))
+            .count()
+            .get_result(tx.conn())?;
+        if taken > 0 {
+            return Err(AppError::field(
+                "recipient_email",
+                "Le même e-mail est déjà prévu pour cette adresse.",
             ));
         }
-        // The corrected address is the person's: their record follows, so that the
-        // planner's next pass keeps it and every later email goes there too.
-        if address != current.recipient_email
-            && let Some(pid) = &current.participant_id
-        {
-            use crate::db::schema::participants;
-            diesel::update(participants::table.find(pid))
-                .set((
-                    participants::email.eq(&address),
-                    participants::version.eq(participants::version + 1),
-                    participants::updated_at.eq(t),
-                ))
-                .execute(conn)?;
-            crate::models::account::revoke_participant_access(conn, pid)?;
-            if let Some(cid) = &current.cohort_id {
-                crate::models::planner::touch(conn, cid)?;
-            }
+    }
+    // Never delivered, the new attempt may carry a new Message-ID; but one sent without
+    // confirmation may have arrived: to the same address it keeps its Message-ID, so
+    // that mail clients recognise a second copy.
+    let message_id = if current.unconfirmed > 0 && address == current.recipient_email {
+        current.message_id.clone()
+    } else {
+        None
+    };
+    let changed = diesel::update(
+        outbox_emails::table
+            .find(id)
+            .filter(outbox_emails::status.eq(Status::Failed.as_str())),
+    )
+    .set((
+        outbox_emails::recipient_email.eq(&address),
+        outbox_emails::dedup_key.eq(&key),
+        outbox_emails::status.eq(Status::Scheduled.as_str()),
+        outbox_emails::attempts.eq(0),
+        outbox_emails::unconfirmed.eq(0),
+        outbox_emails::last_error.eq(None::<String>),
+        outbox_emails::last_error_detail.eq(None::<String>),
+        outbox_emails::message_id.eq(message_id),
+        // Due now: the give-up delay counts from this new start.
+        outbox_emails::first_due_at.eq(None::<NaiveDateTime>),
+        outbox_emails::next_attempt_at.eq(t),
+        outbox_emails::updated_at.eq(t),
+    ))
+    .execute(tx.conn())?;
+    if changed != 1 {
+        return Err(wrong_status(
+            "Seul un e-mail en échec peut être renvoyé",
+            get(tx, id)?.status(),
+        ));
+    }
+    // The corrected address is the person's: their record follows, so that the
+    // planner's next pass keeps it and every later email goes there too.
+    if address != current.recipient_email
+        && let Some(pid) = &current.participant_id
+    {
+        use crate::db::schema::participants;
+        diesel::update(participants::table.find(pid))
+            .set((
+                participants::email.eq(&address),
+                participants::version.eq(participants::version + 1),
+                participants::updated_at.eq(t),
+            ))
+            .execute(tx.conn())?;
+        crate::models::account::revoke_participant_access(tx, pid)?;
+        if let Some(cid) = &current.cohort_id {
+            crate::models::planner::touch(tx, cid)?;
         }
-        get(conn, id)
-    })
+    }
+    get(tx, id)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1289,7 +1280,11 @@ pub fn resend(
 /// interrupted a second time ends `failed` instead (a message that kills its dispatcher
 /// every time is not re-sent forever). Their claim token is dropped, so the dead
 /// dispatcher, were it only slow, can no longer record anything. Returns how many.
-pub fn recover_stuck(conn: &mut Conn, claimed_before: NaiveDateTime) -> Result<usize, AppError> {
+pub fn recover_stuck(
+    conn: &mut Conn,
+    claimed_before: NaiveDateTime,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
     const INTERRUPTED: &str = "Envoi interrompu (le programme d'envoi s'est arrêté pendant \
                                l'envoi) : repris automatiquement.";
     const INTERRUPTED_TWICE: &str = "Envoi interrompu deux fois (le programme d'envoi s'est \
@@ -1305,7 +1300,7 @@ pub fn recover_stuck(conn: &mut Conn, claimed_before: NaiveDateTime) -> Result<u
     if !diesel::select(diesel::dsl::exists(stuck())).get_result::<bool>(conn)? {
         return Ok(0);
     }
-    write_tx(conn, |conn| {
+    write_with(conn, Author::system(), now, |tx| {
         let exhausted = diesel::update(
             stuck().filter(outbox_emails::unconfirmed.ge(rules::MAX_UNCONFIRMED - 1)),
         )
@@ -1316,9 +1311,9 @@ pub fn recover_stuck(conn: &mut Conn, claimed_before: NaiveDateTime) -> Result<u
             outbox_emails::last_error.eq(Some(INTERRUPTED_TWICE)),
             outbox_emails::last_error_detail.eq(None::<String>),
             outbox_emails::claim_token.eq(None::<String>),
-            outbox_emails::updated_at.eq(now()),
+            outbox_emails::updated_at.eq(tx.now_naive()),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
         let recovered = diesel::update(stuck())
             .set((
                 outbox_emails::status.eq(Status::Scheduled.as_str()),
@@ -1327,9 +1322,9 @@ pub fn recover_stuck(conn: &mut Conn, claimed_before: NaiveDateTime) -> Result<u
                 outbox_emails::last_error.eq(Some(INTERRUPTED)),
                 outbox_emails::last_error_detail.eq(None::<String>),
                 outbox_emails::claim_token.eq(None::<String>),
-                outbox_emails::updated_at.eq(now()),
+                outbox_emails::updated_at.eq(tx.now_naive()),
             ))
-            .execute(conn)?;
+            .execute(tx.conn())?;
         Ok(exhausted + recovered)
     })
 }
@@ -1348,14 +1343,14 @@ pub fn mark_overdue_missed(conn: &mut Conn, at: DateTime<Utc>) -> Result<usize, 
     if ids.is_empty() {
         return Ok(0);
     }
-    write_tx(conn, |conn| {
+    write_with(conn, Author::system(), at, |tx| {
         let missed = diesel::update(overdue().filter(outbox_emails::id.eq_any(&ids)))
             .set((
                 outbox_emails::status.eq(Status::Missed.as_str()),
-                outbox_emails::updated_at.eq(now()),
+                outbox_emails::updated_at.eq(tx.now_naive()),
             ))
-            .execute(conn)?;
-        settle(conn, &ids, at.naive_utc())?;
+            .execute(tx.conn())?;
+        settle(tx, &ids, at.naive_utc())?;
         Ok(missed)
     })
 }
@@ -1422,9 +1417,9 @@ pub fn take_due(
             )
     };
     let token = new_id();
-    let ids = write_tx(conn, |conn| {
+    let ids = crate::db::write_with(conn, Author::system(), at, |tx| {
         let ids: Vec<String> = crate::load_skip_locked!(
-            &mut *conn,
+            tx.conn(),
             free()
                 .order((
                     outbox_emails::next_attempt_at.asc(),
@@ -1440,9 +1435,10 @@ pub fn take_due(
         let reserved = diesel::update(free().filter(outbox_emails::id.eq_any(&ids)))
             .set((
                 outbox_emails::claim_token.eq(Some(&token)),
-                outbox_emails::updated_at.eq(now()),
+                // The reservation's stamp: the wall clock, like the delay it is compared with.
+                outbox_emails::updated_at.eq(Utc::now().naive_utc()),
             ))
-            .execute(conn)?;
+            .execute(tx.conn())?;
         debug_assert_eq!(reserved, ids.len());
         Ok(ids)
     })?;
@@ -1455,83 +1451,81 @@ pub fn take_due(
 /// Gives back the rows still reserved under `token` ([`take_due`]) that the pass did not
 /// claim (it stopped, or failed): the other dispatchers may take them at once instead of
 /// after the reservation. Returns how many.
-pub fn unreserve(conn: &mut Conn, token: &str) -> Result<usize, AppError> {
+pub fn unreserve(tx: &mut Tx, token: &str) -> Result<usize, AppError> {
     Ok(diesel::update(
         outbox_emails::table
             .filter(outbox_emails::status.eq(Status::Scheduled.as_str()))
             .filter(outbox_emails::claim_token.eq(token)),
     )
     .set(outbox_emails::claim_token.eq(None::<String>))
-    .execute(conn)?)
+    .execute(tx.conn())?)
 }
 
-/// Claims for sending a scheduled email whose next attempt is due at `at` (the pass's
-/// `now`): `None` when another dispatcher was first, or it is no longer scheduled, or it
+/// Claims for sending a scheduled email whose next attempt is due at the transaction's
+/// instant (the pass's `now`): `None` when another dispatcher was first, or it is no longer scheduled, or it
 /// was rescheduled after a failed attempt meanwhile (a dispatcher holding a list of due ids
 /// read earlier must not send it again before its back-off). The claim gives the row a
 /// fresh owner token, which [`record`] requires; its Message-ID, made by `message_id`,
 /// unless it has one from an earlier attempt (stored before anything is sent); and, at
 /// its first claim, `first_due_at`.
 pub fn claim(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &str,
-    at: DateTime<Utc>,
     message_id: impl FnOnce() -> String,
 ) -> Result<Option<OutboxEmail>, AppError> {
-    claim_as(conn, id, at, &new_id(), false, message_id)
+    claim_as(tx, id, &new_id(), false, message_id)
 }
 
 /// [`claim`] for a row [`take_due`] reserved under `token`, which it keeps as the owner
 /// token: `None` as well when the reservation was taken over meanwhile.
 pub fn claim_reserved(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &str,
     token: &str,
-    at: DateTime<Utc>,
     message_id: impl FnOnce() -> String,
 ) -> Result<Option<OutboxEmail>, AppError> {
-    claim_as(conn, id, at, token, true, message_id)
+    claim_as(tx, id, token, true, message_id)
 }
 
 fn claim_as(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &str,
-    at: DateTime<Utc>,
     token: &str,
     reserved: bool,
     message_id: impl FnOnce() -> String,
 ) -> Result<Option<OutboxEmail>, AppError> {
     use diesel::dsl::sql;
     use diesel::sql_types::{Nullable, Text, Timestamp};
-    write_tx(conn, |conn| {
-        let due = outbox_emails::table
-            .find(id)
-            .filter(outbox_emails::status.eq(Status::Scheduled.as_str()))
-            .filter(outbox_emails::next_attempt_at.le(at.naive_utc()));
-        // One statement: plain SQL-92 COALESCE keeps what an earlier attempt stored.
-        let claim = (
-            outbox_emails::status.eq(Status::Sending.as_str()),
-            outbox_emails::claim_token.eq(Some(token)),
-            outbox_emails::message_id.eq(sql::<Nullable<Text>>("COALESCE(message_id, ")
-                .bind::<Text, _>(message_id())
-                .sql(")")),
-            outbox_emails::first_due_at.eq(sql::<Nullable<Timestamp>>(
-                "COALESCE(first_due_at, next_attempt_at)",
-            )),
-            outbox_emails::updated_at.eq(now()),
-        );
-        let claimed = if reserved {
-            diesel::update(due.filter(outbox_emails::claim_token.eq(token)))
-                .set(claim)
-                .execute(conn)?
-        } else {
-            diesel::update(due).set(claim).execute(conn)?
-        };
-        if claimed != 1 {
-            return Ok(None);
-        }
-        get(conn, id).map(Some)
-    })
+    let at = tx.now();
+    let due = outbox_emails::table
+        .find(id)
+        .filter(outbox_emails::status.eq(Status::Scheduled.as_str()))
+        .filter(outbox_emails::next_attempt_at.le(at.naive_utc()));
+    // One statement: plain SQL-92 COALESCE keeps what an earlier attempt stored.
+    let claim = (
+        outbox_emails::status.eq(Status::Sending.as_str()),
+        outbox_emails::claim_token.eq(Some(token)),
+        outbox_emails::message_id.eq(sql::<Nullable<Text>>("COALESCE(message_id, ")
+            .bind::<Text, _>(message_id())
+            .sql(")")),
+        outbox_emails::first_due_at.eq(sql::<Nullable<Timestamp>>(
+            "COALESCE(first_due_at, next_attempt_at)",
+        )),
+        // The lease's stamp: the wall clock, like the lease it is compared with
+        // (`recover_stuck`), whatever instant the pass replays.
+        outbox_emails::updated_at.eq(Utc::now().naive_utc()),
+    );
+    let claimed = if reserved {
+        diesel::update(due.filter(outbox_emails::claim_token.eq(token)))
+            .set(claim)
+            .execute(tx.conn())?
+    } else {
+        diesel::update(due).set(claim).execute(tx.conn())?
+    };
+    if claimed != 1 {
+        return Ok(None);
+    }
+    get(tx, id).map(Some)
 }
 
 /// The outcome of an attempt, as [`record`] stores it.
@@ -1553,12 +1547,8 @@ pub struct Outcome<'a> {
 /// returned it). Only a row still `sending` under the same owner token changes: returns
 /// false if it was recovered meanwhile (and perhaps claimed again by another dispatcher,
 /// whose outcome stands).
-pub fn record(
-    conn: &mut Conn,
-    row: &OutboxEmail,
-    outcome: &Outcome<'_>,
-    at: DateTime<Utc>,
-) -> Result<bool, AppError> {
+pub fn record(tx: &mut Tx, row: &OutboxEmail, outcome: &Outcome<'_>) -> Result<bool, AppError> {
+    let at = tx.now();
     let Some(token) = row.claim_token.as_deref() else {
         return Ok(false);
     };
@@ -1578,32 +1568,32 @@ pub fn record(
         outbox_emails::last_error.eq(error),
         outbox_emails::last_error_detail.eq(detail),
         outbox_emails::claim_token.eq(None::<String>),
-        outbox_emails::updated_at.eq(now()),
+        outbox_emails::updated_at.eq(tx.now_naive()),
     );
     let changed = match outcome.next {
-        Next::Sent => write_tx(conn, |conn| {
+        Next::Sent => {
             let changed = diesel::update(target)
                 .set((common, outbox_emails::sent_at.eq(Some(at.naive_utc()))))
-                .execute(conn)?;
+                .execute(tx.conn())?;
             if changed == 1 {
-                settle(conn, &[id.to_string()], at.naive_utc())?;
+                settle(tx, &[id.to_string()], at.naive_utc())?;
             }
-            Ok(changed)
-        })?,
+            changed
+        }
         Next::Retry { at: retry_at } => diesel::update(target)
             .set((
                 common,
                 outbox_emails::next_attempt_at.eq(retry_at.naive_utc()),
             ))
-            .execute(conn)?,
-        Next::Missed => write_tx(conn, |conn| {
-            let changed = diesel::update(target).set(common).execute(conn)?;
+            .execute(tx.conn())?,
+        Next::Missed => {
+            let changed = diesel::update(target).set(common).execute(tx.conn())?;
             if changed == 1 {
-                settle(conn, &[id.to_string()], at.naive_utc())?;
+                settle(tx, &[id.to_string()], at.naive_utc())?;
             }
-            Ok(changed)
-        })?,
-        Next::Failed(_) => diesel::update(target).set(common).execute(conn)?,
+            changed
+        }
+        Next::Failed(_) => diesel::update(target).set(common).execute(tx.conn())?,
     };
     Ok(changed == 1)
 }

@@ -5,10 +5,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::db::Conn;
 use crate::db::schema::participants;
+use crate::db::{Conn, Tx};
 use crate::error::AppError;
-use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::input::{Check, lenient, new_id};
 use crate::models::{association, audit};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
@@ -247,14 +247,14 @@ fn check_unique_email(
 }
 
 pub fn create(
-    conn: &mut Conn,
+    tx: &mut Tx,
     association_id: &str,
     input: &ParticipantInput,
 ) -> Result<Participant, AppError> {
-    association::get(conn, association_id)?;
+    association::get(tx, association_id)?;
     let v = input.check()?;
-    check_unique_email(conn, association_id, &v.email, None)?;
-    let t = now();
+    check_unique_email(tx, association_id, &v.email, None)?;
+    let t = tx.now_naive();
     let id = new_id();
     diesel::insert_into(participants::table)
         .values((
@@ -268,58 +268,52 @@ pub fn create(
             participants::created_at.eq(t),
             participants::updated_at.eq(t),
         ))
-        .execute(conn)?;
-    let cohort_id = touch_cohort_of(conn, association_id)?;
-    let p = get(conn, &id)?;
-    audit::created(conn, "participant", &id, Some(&cohort_id), &p)?;
+        .execute(tx.conn())?;
+    let cohort_id = touch_cohort_of(tx, association_id)?;
+    let p = get(tx, &id)?;
+    audit::created(tx, "participant", &id, Some(&cohort_id), &p)?;
     Ok(p)
 }
 
-pub fn update(
-    conn: &mut Conn,
-    id: &str,
-    input: &ParticipantInput,
-) -> Result<Participant, AppError> {
-    crate::db::write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        let v = input.check()?;
-        let changed = "La fiche de la ou du participant·e a été modifiée";
-        crate::models::check_version(&input.version, current.version, changed)?;
-        check_unique_email(conn, &current.association_id, &v.email, Some(id))?;
-        // Conditional on the version read: never overwrites a change made since.
-        let n = diesel::update(
-            participants::table
-                .find(id)
-                .filter(participants::version.eq(current.version)),
-        )
-        .set((
-            participants::name.eq(&v.name),
-            participants::email.eq(&v.email),
-            participants::role.eq(&v.role),
-            participants::function.eq(&v.function),
-            participants::reminders.eq(v.reminders),
-            participants::version.eq(current.version + 1),
-            participants::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-        if n == 0 {
-            return Err(crate::models::stale(changed));
-        }
-        if !current.email.eq_ignore_ascii_case(v.email.trim()) {
-            crate::models::account::revoke_participant_access(conn, id)?;
-        }
-        let cohort_id = touch_cohort_of(conn, &current.association_id)?;
-        let p = get(conn, id)?;
-        audit::updated(conn, "participant", id, Some(&cohort_id), &current, &p)?;
-        Ok(p)
-    })
+pub fn update(tx: &mut Tx, id: &str, input: &ParticipantInput) -> Result<Participant, AppError> {
+    let current = get(tx, id)?;
+    let v = input.check()?;
+    let changed = "La fiche de la ou du participant·e a été modifiée";
+    crate::models::check_version(&input.version, current.version, changed)?;
+    check_unique_email(tx, &current.association_id, &v.email, Some(id))?;
+    // Conditional on the version read: never overwrites a change made since.
+    let n = diesel::update(
+        participants::table
+            .find(id)
+            .filter(participants::version.eq(current.version)),
+    )
+    .set((
+        participants::name.eq(&v.name),
+        participants::email.eq(&v.email),
+        participants::role.eq(&v.role),
+        participants::function.eq(&v.function),
+        participants::reminders.eq(v.reminders),
+        participants::version.eq(current.version + 1),
+        participants::updated_at.eq(tx.now_naive()),
+    ))
+    .execute(tx.conn())?;
+    if n == 0 {
+        return Err(crate::models::stale(changed));
+    }
+    if !current.email.eq_ignore_ascii_case(v.email.trim()) {
+        crate::models::account::revoke_participant_access(tx, id)?;
+    }
+    let cohort_id = touch_cohort_of(tx, &current.association_id)?;
+    let p = get(tx, id)?;
+    audit::updated(tx, "participant", id, Some(&cohort_id), &current, &p)?;
+    Ok(p)
 }
 
-pub fn delete(conn: &mut Conn, id: &str) -> Result<Participant, AppError> {
-    let p = get(conn, id)?;
-    diesel::delete(participants::table.find(id)).execute(conn)?;
-    let cohort_id = touch_cohort_of(conn, &p.association_id)?;
-    audit::deleted(conn, "participant", id, Some(&cohort_id), &p)?;
+pub fn delete(tx: &mut Tx, id: &str) -> Result<Participant, AppError> {
+    let p = get(tx, id)?;
+    diesel::delete(participants::table.find(id)).execute(tx.conn())?;
+    let cohort_id = touch_cohort_of(tx, &p.association_id)?;
+    audit::deleted(tx, "participant", id, Some(&cohort_id), &p)?;
     Ok(p)
 }
 
@@ -328,37 +322,35 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<Participant, AppError> {
 /// writes nothing. The planner then cancels their pending `commitment_request` (its only
 /// effect on the emails: nothing else is cancelled). Audited.
 pub fn confirm_commitment(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &str,
     at: NaiveDateTime,
 ) -> Result<Participant, AppError> {
-    crate::db::write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        if current.commitment_confirmed_at.is_some() {
-            return Ok(current);
-        }
-        diesel::update(
-            participants::table
-                .find(id)
-                .filter(participants::commitment_confirmed_at.is_null()),
-        )
-        .set((
-            participants::commitment_confirmed_at.eq(Some(at)),
-            participants::version.eq(current.version + 1),
-            participants::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-        let cohort_id = touch_cohort_of(conn, &current.association_id)?;
-        let p = get(conn, id)?;
-        audit::updated(conn, "participant", id, Some(&cohort_id), &current, &p)?;
-        Ok(p)
-    })
+    let current = get(tx, id)?;
+    if current.commitment_confirmed_at.is_some() {
+        return Ok(current);
+    }
+    diesel::update(
+        participants::table
+            .find(id)
+            .filter(participants::commitment_confirmed_at.is_null()),
+    )
+    .set((
+        participants::commitment_confirmed_at.eq(Some(at)),
+        participants::version.eq(current.version + 1),
+        participants::updated_at.eq(tx.now_naive()),
+    ))
+    .execute(tx.conn())?;
+    let cohort_id = touch_cohort_of(tx, &current.association_id)?;
+    let p = get(tx, id)?;
+    audit::updated(tx, "participant", id, Some(&cohort_id), &current, &p)?;
+    Ok(p)
 }
 
 /// The participant's emails depend on them: their cohort's planned emails are rebuilt.
 /// Returns that cohort's id.
-fn touch_cohort_of(conn: &mut Conn, association_id: &str) -> Result<String, AppError> {
-    let a = association::get(conn, association_id)?;
-    crate::models::planner::touch(conn, &a.cohort_id)?;
+fn touch_cohort_of(tx: &mut Tx, association_id: &str) -> Result<String, AppError> {
+    let a = association::get(tx, association_id)?;
+    crate::models::planner::touch(tx, &a.cohort_id)?;
     Ok(a.cohort_id)
 }

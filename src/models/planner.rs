@@ -28,7 +28,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::{cohorts, outbox_emails};
-use crate::db::{Conn, write_tx};
+use crate::db::{Author, Conn, Tx, write_with};
 use crate::domain::calendar;
 use crate::domain::fr;
 use crate::domain::invite::EventState;
@@ -46,7 +46,6 @@ use crate::models::association::Association;
 use crate::models::cohort::Cohort;
 use crate::models::evaluation::{self, Evaluation};
 use crate::models::guest::{self, Guest};
-use crate::models::input::now as wall_clock;
 use crate::models::outbox::{self, MailContext, NewEmail, OutboxEmail};
 use crate::models::participant::Participant;
 use crate::models::session::Session;
@@ -89,10 +88,10 @@ pub fn is_reminder(kind: &str) -> bool {
 }
 
 /// Marks the cohort's automatic emails as needing a rebuild, in the caller's transaction.
-pub fn touch(conn: &mut Conn, cohort_id: &str) -> Result<(), AppError> {
+pub fn touch(tx: &mut Tx, cohort_id: &str) -> Result<(), AppError> {
     diesel::update(cohorts::table.find(cohort_id))
         .set(cohorts::mail_dirty.eq(true))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     Ok(())
 }
 
@@ -110,30 +109,27 @@ fn marked(conn: &mut Conn) -> Result<Vec<String>, AppError> {
 /// Clears the cohort's mark and rebuilds its emails, in the caller's transaction; nothing
 /// when the mark was cleared meanwhile (another connection synced it first).
 fn sync_marked(
-    conn: &mut Conn,
+    tx: &mut Tx,
     mail: &MailContext,
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
     let cleared = diesel::update(cohorts::table.find(id).filter(cohorts::mail_dirty.eq(true)))
         .set(cohorts::mail_dirty.eq(false))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     if cleared == 0 {
         return Ok(0);
     }
-    Ok(sync_cohort(conn, mail, id, now)?.total())
+    Ok(sync_cohort(tx, mail, id, now)?.total())
 }
 
 /// Rebuilds the automatic emails of every marked cohort, and clears the marks, in the
 /// caller's transaction. Returns the number of emails queued, refreshed or cancelled.
-pub fn sync_dirty(
-    conn: &mut Conn,
-    mail: &MailContext,
-    now: DateTime<Utc>,
-) -> Result<usize, AppError> {
+pub fn sync_dirty(tx: &mut Tx, mail: &MailContext) -> Result<usize, AppError> {
+    let now = tx.now();
     let mut changed = 0;
-    for id in marked(conn)? {
-        changed += sync_marked(conn, mail, &id, now)?;
+    for id in marked(tx)? {
+        changed += sync_marked(tx, mail, &id, now)?;
     }
     Ok(changed)
 }
@@ -147,7 +143,9 @@ pub fn plan(conn: &mut Conn, mail: &MailContext, now: DateTime<Utc>) -> Result<u
     mark_stale_reminders(conn, now)?;
     let mut changed = 0;
     for id in marked(conn)? {
-        changed += write_tx(conn, |conn| sync_marked(conn, mail, &id, now))?;
+        changed += write_with(conn, Author::system(), now, |tx| {
+            sync_marked(tx, mail, &id, now)
+        })?;
     }
     Ok(changed + queue_summaries(conn, mail, now)?)
 }
@@ -170,7 +168,7 @@ fn mark_stale_reminders(conn: &mut Conn, now: DateTime<Utc>) -> Result<(), AppEr
         .distinct()
         .load(conn)?;
     for id in stale.into_iter().flatten() {
-        write_tx(conn, |conn| touch(conn, &id))?;
+        write_with(conn, Author::system(), now, |tx| touch(tx, &id))?;
     }
     Ok(())
 }
@@ -195,12 +193,11 @@ impl crate::mail::dispatch::Hooks for Hooks {
 
     fn personalise(
         &self,
-        conn: &mut Conn,
+        tx: &mut Tx,
         row: &OutboxEmail,
         email: &mut Email,
-        now: DateTime<Utc>,
     ) -> Result<crate::mail::Headers, AppError> {
-        outbox::personalise(conn, &self.0, row, email, now)
+        outbox::personalise(tx, &self.0, row, email)
     }
 }
 
@@ -654,7 +651,7 @@ impl InviteOf {
     }
 
     /// Records it beside email `id`, unless the stored copy already says the same.
-    fn record(&self, conn: &mut Conn, facts: &Facts, id: &str) -> Result<(), AppError> {
+    fn record(&self, tx: &mut Tx, facts: &Facts, id: &str) -> Result<(), AppError> {
         let same = facts.copies.iter().any(|c| {
             c.copy.email_id == id
                 && c.session_id == self.session_id
@@ -664,7 +661,7 @@ impl InviteOf {
         if same {
             return Ok(());
         }
-        invite::record(conn, id, &self.session_id, self.sequence, &self.state)
+        invite::record(tx, id, &self.session_id, self.sequence, &self.state)
     }
 }
 
@@ -884,17 +881,17 @@ pub fn preview(
 /// Brings the cohort's planned emails in step with the cohort at `now`, then the
 /// calendars of those who already received an invite (`models::invite::sync_cohort`).
 pub fn sync_cohort(
-    conn: &mut Conn,
+    tx: &mut Tx,
     mail: &MailContext,
     cohort_id: &str,
     now: DateTime<Utc>,
 ) -> Result<SyncStats, AppError> {
-    let co = cohort::get(conn, cohort_id)?;
-    let facts = Facts::load(conn, mail, co)?;
+    let co = cohort::get(tx, cohort_id)?;
+    let facts = Facts::load(tx, mail, co)?;
     let existing: Vec<OutboxEmail> = outbox_emails::table
         .filter(outbox_emails::cohort_id.eq(cohort_id))
         .select(OutboxEmail::as_select())
-        .load::<OutboxEmail>(conn)?
+        .load::<OutboxEmail>(tx.conn())?
         .into_iter()
         .filter(|r| is_planned(&r.kind))
         .collect();
@@ -920,11 +917,11 @@ pub fn sync_cohort(
                 r.status(),
                 Status::Draft | Status::Scheduled | Status::Failed
             ) {
-                if refresh(conn, r, &w, &key)? {
+                if refresh(tx, r, &w, &key)? {
                     stats.refreshed += 1;
                 }
                 if let Some(i) = invite {
-                    i.record(conn, &facts, &r.id)?;
+                    i.record(tx, &facts, &r.id)?;
                 }
             }
             continue;
@@ -938,9 +935,9 @@ pub fn sync_cohort(
         });
         if let Some(r) = slot {
             matched.insert(r.id.clone());
-            refresh(conn, r, &w, &key)?;
+            refresh(tx, r, &w, &key)?;
             if let Some(i) = invite {
-                i.record(conn, &facts, &r.id)?;
+                i.record(tx, &facts, &r.id)?;
             }
             stats.refreshed += 1;
             continue;
@@ -966,9 +963,9 @@ pub fn sync_cohort(
         if late && is_reminder(&w.kind) {
             continue;
         }
-        if let Some(row) = outbox::enqueue(conn, w)? {
+        if let Some(row) = outbox::enqueue(tx, w)? {
             if let Some(i) = invite {
-                i.record(conn, &facts, &row.id)?;
+                i.record(tx, &facts, &row.id)?;
             }
             stats.queued += 1;
         }
@@ -990,17 +987,17 @@ pub fn sync_cohort(
             .set((
                 outbox_emails::status.eq(Status::Cancelled.as_str()),
                 outbox_emails::note.eq(Some(note)),
-                outbox_emails::updated_at.eq(wall_clock()),
+                outbox_emails::updated_at.eq(tx.now_naive()),
             ))
-            .execute(conn)?;
+            .execute(tx.conn())?;
             if changed == 1 {
-                outbox::settle(conn, std::slice::from_ref(&r.id), wall_clock())?;
+                outbox::settle(tx, std::slice::from_ref(&r.id), tx.now_naive())?;
             }
             stats.cancelled += changed;
         }
     }
     // Then the calendars of those who already hold an invite: updates, cancellations.
-    let notices = invite::sync_cohort(conn, mail, &facts.invite_context(), &facts.sessions, now)?;
+    let notices = invite::sync_cohort(tx, mail, &facts.invite_context(), &facts.sessions, now)?;
     stats.queued += notices.queued;
     stats.cancelled += notices.replaced;
     Ok(stats)
@@ -1008,7 +1005,7 @@ pub fn sync_cohort(
 
 /// Rewrites a not-sent row as `w` (status kept: a draft stays a draft). Returns whether
 /// anything changed.
-fn refresh(conn: &mut Conn, r: &OutboxEmail, w: &NewEmail, key: &str) -> Result<bool, AppError> {
+fn refresh(tx: &mut Tx, r: &OutboxEmail, w: &NewEmail, key: &str) -> Result<bool, AppError> {
     let send_after = w.send_after.naive_utc();
     let not_after = w.not_after.map(|t| t.naive_utc());
     let wanted = outbox::Bodies {
@@ -1023,7 +1020,7 @@ fn refresh(conn: &mut Conn, r: &OutboxEmail, w: &NewEmail, key: &str) -> Result<
         && r.not_after == not_after
         && r.recipient_name == w.recipient_name;
     // The bodies (their own table) are read only when the row itself is unchanged.
-    let same_bodies = same_row && outbox::bodies(conn, &r.id)? == wanted;
+    let same_bodies = same_row && outbox::bodies(tx, &r.id)? == wanted;
     if same_bodies {
         return Ok(false);
     }
@@ -1050,11 +1047,11 @@ fn refresh(conn: &mut Conn, r: &OutboxEmail, w: &NewEmail, key: &str) -> Result<
         outbox_emails::send_after.eq(send_after),
         outbox_emails::not_after.eq(not_after),
         outbox_emails::next_attempt_at.eq(next_attempt),
-        outbox_emails::updated_at.eq(wall_clock()),
+        outbox_emails::updated_at.eq(tx.now_naive()),
     ))
-    .execute(conn)?;
+    .execute(tx.conn())?;
     if changed == 1 {
-        outbox::set_bodies(conn, &r.id, &wanted)?;
+        outbox::set_bodies(tx, &r.id, &wanted)?;
     }
     Ok(true)
 }
@@ -1079,7 +1076,9 @@ pub fn queue_summaries(
 ) -> Result<usize, AppError> {
     let mut queued = 0;
     for due in summaries_due(conn, mail, now)? {
-        queued += write_tx(conn, |conn| queue_summary(conn, mail, &due, now))?;
+        queued += write_with(conn, Author::system(), now, |tx| {
+            queue_summary(tx, mail, &due, now)
+        })?;
     }
     Ok(queued)
 }
@@ -1175,13 +1174,13 @@ fn summaries_due(
 /// Queues one cohort's due summary to each recipient still lacking it (the dedup key
 /// keeps a summary queued meanwhile from being queued twice).
 fn queue_summary(
-    conn: &mut Conn,
+    tx: &mut Tx,
     mail: &MailContext,
     due: &DueSummary,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
     let co = &due.cohort;
-    let summary = summary_facts(conn, mail, co, &due.sessions, now, due.week_day)?;
+    let summary = summary_facts(tx, mail, co, &due.sessions, now, due.week_day)?;
     let renderer = Renderer::new(&mail.templates);
     let mut queued = 0;
     for (name, email) in &due.recipients {
@@ -1197,7 +1196,7 @@ fn queue_summary(
         let mut row = NewEmail::from_email(WEEKLY_SUMMARY, &co.id, due.revision, &built, due.at);
         row.cohort_id = Some(co.id.clone());
         row.not_after = Some(due.at + Duration::days(1));
-        if outbox::enqueue(conn, row)?.is_some() {
+        if outbox::enqueue(tx, row)?.is_some() {
             queued += 1;
         }
     }

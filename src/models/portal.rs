@@ -7,17 +7,17 @@
 //! preparing another association's bilan are left out, and a task of another cohort is
 //! « not found ».
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::db::Conn;
 use crate::db::schema::{participants, task_returns};
+use crate::db::{Conn, Tx};
 use crate::error::AppError;
 use crate::mail::{Email, Renderer};
 use crate::models::association::{self, Association};
 use crate::models::cohort::{self, Cohort};
-use crate::models::input::{Check, now as wall_clock};
+use crate::models::input::Check;
 use crate::models::outbox::{self, MailContext, NewEmail};
 use crate::models::participant::{self, Participant};
 use crate::models::scope::{self, Member};
@@ -89,12 +89,9 @@ pub fn commitment(
 
 /// The member confirms their commitment to the sessions (`participant::confirm_commitment`:
 /// once, audited). An anonymised participant (a purged cohort's) is no member any more.
-pub fn confirm_commitment(
-    conn: &mut Conn,
-    m: &Member,
-    at: chrono::NaiveDateTime,
-) -> Result<Participant, AppError> {
-    participant::confirm_commitment(conn, &m.participant_id, at)
+pub fn confirm_commitment(tx: &mut Tx, m: &Member) -> Result<Participant, AppError> {
+    let at = tx.now_naive();
+    participant::confirm_commitment(tx, &m.participant_id, at)
 }
 
 /// The cohort's tasks a member sees: all but those preparing another association's bilan.
@@ -172,19 +169,19 @@ pub fn overview(conn: &mut Conn, m: &Member, public_url: &str) -> Result<Overvie
 /// link). A task the member does not see (another cohort's, another association's bilan)
 /// is « not found ».
 pub fn return_task(
-    conn: &mut Conn,
+    tx: &mut Tx,
     m: &Member,
     task_id: &str,
     answer: &str,
     today: NaiveDate,
 ) -> Result<(), AppError> {
     let not_found = || AppError::NotFound("Ce travail préparatoire n'existe pas.".into());
-    let t = task::get(conn, task_id).map_err(|_| not_found())?;
+    let t = task::get(tx, task_id).map_err(|_| not_found())?;
     if t.cohort_id != m.cohort_id {
         return Err(not_found());
     }
-    let sessions = visible_sessions(conn, m)?;
-    if !visible_tasks(conn, m, &sessions)?
+    let sessions = visible_sessions(tx, m)?;
+    if !visible_tasks(tx, m, &sessions)?
         .iter()
         .any(|v| v.id == t.id)
     {
@@ -193,8 +190,8 @@ pub fn return_task(
     let mut check = Check::new();
     let answer = check.multiline("answer", answer, ANSWER_MAX);
     check.finish()?;
-    let at = wall_clock();
-    crate::on_backend!(&mut *conn, |c| diesel::insert_into(task_returns::table)
+    let at = tx.now_naive();
+    crate::on_backend!(tx.conn(), |c| diesel::insert_into(task_returns::table)
         .values((
             task_returns::task_id.eq(&t.id),
             task_returns::association_id.eq(&m.association_id),
@@ -213,28 +210,24 @@ pub fn return_task(
         ))
         .execute(c))?;
     // Its reminders and overdue notices are no longer wanted.
-    crate::models::planner::touch(conn, &t.cohort_id)
+    crate::models::planner::touch(tx, &t.cohort_id)
 }
 
 /// Turns the participant's reminders on or off. Their cohort's planned emails are rebuilt
 /// in the same transaction (`AppState::write`), which cancels the pending reminders when
 /// they are turned off; convocations and notices still go.
-pub fn set_reminders(
-    conn: &mut Conn,
-    participant_id: &str,
-    on: bool,
-) -> Result<Participant, AppError> {
-    let p = participant::get(conn, participant_id)?;
+pub fn set_reminders(tx: &mut Tx, participant_id: &str, on: bool) -> Result<Participant, AppError> {
+    let p = participant::get(tx, participant_id)?;
     diesel::update(participants::table.find(participant_id))
         .set((
             participants::reminders.eq(on),
             participants::version.eq(participants::version + 1),
-            participants::updated_at.eq(wall_clock()),
+            participants::updated_at.eq(tx.now_naive()),
         ))
-        .execute(conn)?;
-    let a = association::get(conn, &p.association_id)?;
-    crate::models::planner::touch(conn, &a.cohort_id)?;
-    participant::get(conn, participant_id)
+        .execute(tx.conn())?;
+    let a = association::get(tx, &p.association_id)?;
+    crate::models::planner::touch(tx, &a.cohort_id)?;
+    participant::get(tx, participant_id)
 }
 
 /// The participants (not anonymised) whose address is `email`, ignoring case.
@@ -266,20 +259,14 @@ fn participants_by_email(conn: &mut Conn, email: &str) -> Result<Vec<Participant
 /// Queues, to be sent at once, an email with a fresh sign-in link to each participant
 /// whose address is `email` (the link itself is made when the email leaves). Returns how
 /// many were queued: the page never tells (no one learns who is registered).
-pub fn request_link(
-    conn: &mut Conn,
-    mail: &MailContext,
-    email: &str,
-    now: DateTime<Utc>,
-) -> Result<usize, AppError> {
+pub fn request_link(tx: &mut Tx, mail: &MailContext, email: &str) -> Result<usize, AppError> {
+    let now = tx.now();
     let renderer = Renderer::new(&mail.templates);
     let mut queued = 0;
-    for p in participants_by_email(conn, email)? {
-        let a = association::get(conn, &p.association_id)?;
-        let co = cohort::get(conn, &a.cohort_id)?;
-        let dla_name = dla::get(conn, &co.dla_id)
-            .map(|d| d.name)
-            .unwrap_or_default();
+    for p in participants_by_email(tx, email)? {
+        let a = association::get(tx, &p.association_id)?;
+        let co = cohort::get(tx, &a.cohort_id)?;
+        let dla_name = dla::get(tx, &co.dla_id).map(|d| d.name).unwrap_or_default();
         let rendered = renderer
             .render(
                 SIGN_IN_KIND,
@@ -304,7 +291,7 @@ pub fn request_link(
         row.participant_id = Some(p.id.clone());
         // A link asked for and received a day later is of no use.
         row.not_after = Some(now + Duration::days(1));
-        if outbox::enqueue(conn, row)?.is_some() {
+        if outbox::enqueue(tx, row)?.is_some() {
             queued += 1;
         }
     }

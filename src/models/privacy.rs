@@ -21,11 +21,10 @@ use crate::db::schema::{
     auth_sessions, cohorts, evaluations, intersession_tasks, outbox_emails, participants,
     session_guests, session_logs, sessions, sign_in_failures, task_returns, time_entries,
 };
-use crate::db::{Conn, checkpoint_after_erasure, write_tx};
+use crate::db::{Author, Conn, Tx, checkpoint_after_erasure, write_with};
 use crate::domain::outbox::Status;
 use crate::domain::profile::Profile;
 use crate::error::AppError;
-use crate::models::input::now;
 use crate::models::{association, participant};
 
 /// The name an anonymised participant·e keeps.
@@ -78,7 +77,11 @@ fn json_text(s: Option<String>) -> Value {
 
 /// Everything stored about a participant·e, as one JSON document (right of access and
 /// portability). Secrets (sign-in tokens) are never included, only their dates.
-pub fn export_participant(conn: &mut Conn, participant_id: &str) -> Result<Value, AppError> {
+pub fn export_participant(
+    conn: &mut Conn,
+    participant_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, AppError> {
     let p = participant::get(conn, participant_id)?;
     let anonymised_at: Option<NaiveDateTime> = participants::table
         .find(participant_id)
@@ -219,7 +222,7 @@ pub fn export_participant(conn: &mut Conn, participant_id: &str) -> Result<Value
         .load(conn)?;
 
     Ok(json!({
-        "exported_at": ts(now()),
+        "exported_at": ts(now.naive_utc()),
         "participant": {
             "id": p.id,
             "name": p.name,
@@ -341,15 +344,15 @@ macro_rules! scrub_column {
 /// Replaces the old names and addresses in the bodies of the cohort's emails (read through
 /// `outbox::bodies`, which decompresses; a changed body is stored plain and compressed
 /// again by the next compaction).
-fn scrub_bodies(conn: &mut Conn, cohort_id: &str, map: &Replacements) -> Result<(), AppError> {
+fn scrub_bodies(tx: &mut Tx, cohort_id: &str, map: &Replacements) -> Result<(), AppError> {
     use crate::models::outbox;
     // Through outbox_emails_cohort_idx, then each body by its key.
     let ids: Vec<String> = outbox_emails::table
         .filter(outbox_emails::cohort_id.eq(cohort_id))
         .select(outbox_emails::id)
-        .load(conn)?;
+        .load(tx.conn())?;
     for id in ids {
-        let b = outbox::bodies(conn, &id)?;
+        let b = outbox::bodies(tx, &id)?;
         let text = b.body_text.scrubbed(map);
         let html = b.body_html.scrubbed(map);
         let ics = b.ics.scrubbed(map);
@@ -357,7 +360,7 @@ fn scrub_bodies(conn: &mut Conn, cohort_id: &str, map: &Replacements) -> Result<
             continue;
         }
         outbox::set_bodies(
-            conn,
+            tx,
             &id,
             &outbox::Bodies {
                 body_text: text.unwrap_or(b.body_text),
@@ -371,7 +374,7 @@ fn scrub_bodies(conn: &mut Conn, cohort_id: &str, map: &Replacements) -> Result<
 
 /// Replaces the old names and addresses wherever the cohort's free texts copied them.
 fn scrub_cohort(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort_id: &str,
     entity_ids: &[String],
     map: &Replacements,
@@ -382,13 +385,13 @@ fn scrub_cohort(
     let association_ids: Vec<String> = associations::table
         .filter(associations::cohort_id.eq(cohort_id))
         .select(associations::id)
-        .load(conn)?;
+        .load(tx.conn())?;
     let session_ids: Vec<String> = sessions::table
         .filter(sessions::cohort_id.eq(cohort_id))
         .select(sessions::id)
-        .load(conn)?;
+        .load(tx.conn())?;
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         outbox_emails,
         outbox_emails::id,
@@ -398,7 +401,7 @@ fn scrub_cohort(
         outbox_emails::cohort_id.eq(cohort_id)
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         outbox_emails,
         outbox_emails::id,
@@ -407,9 +410,9 @@ fn scrub_cohort(
         String,
         outbox_emails::cohort_id.eq(cohort_id)
     );
-    scrub_bodies(conn, cohort_id, map)?;
+    scrub_bodies(tx, cohort_id, map)?;
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         outbox_emails,
         outbox_emails::id,
@@ -419,7 +422,7 @@ fn scrub_cohort(
         outbox_emails::cohort_id.eq(cohort_id)
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         outbox_emails,
         outbox_emails::id,
@@ -429,7 +432,7 @@ fn scrub_cohort(
         outbox_emails::cohort_id.eq(cohort_id)
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         outbox_emails,
         outbox_emails::id,
@@ -439,7 +442,7 @@ fn scrub_cohort(
         outbox_emails::cohort_id.eq(cohort_id)
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         session_logs,
         session_logs::session_id,
@@ -449,7 +452,7 @@ fn scrub_cohort(
         session_logs::session_id.eq_any(&session_ids)
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         session_logs,
         session_logs::session_id,
@@ -459,7 +462,7 @@ fn scrub_cohort(
         session_logs::session_id.eq_any(&session_ids)
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         sessions,
         sessions::id,
@@ -469,7 +472,7 @@ fn scrub_cohort(
         sessions::cohort_id.eq(cohort_id)
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         action_leads,
         action_leads::id,
@@ -479,7 +482,7 @@ fn scrub_cohort(
         action_leads::cohort_id.eq(cohort_id)
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         action_leads,
         action_leads::id,
@@ -489,7 +492,7 @@ fn scrub_cohort(
         action_leads::cohort_id.eq(cohort_id)
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         time_entries,
         time_entries::id,
@@ -499,7 +502,7 @@ fn scrub_cohort(
         time_entries::cohort_id.eq(cohort_id)
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         intersession_tasks,
         intersession_tasks::id,
@@ -513,7 +516,7 @@ fn scrub_cohort(
         association_profiles::stage,
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         association_profiles,
         profile_key,
@@ -523,7 +526,7 @@ fn scrub_cohort(
         association_profiles::association_id.eq_any(&association_ids)
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         association_profiles,
         profile_key,
@@ -533,7 +536,7 @@ fn scrub_cohort(
         association_profiles::association_id.eq_any(&association_ids)
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         evaluations,
         evaluations::association_id,
@@ -543,7 +546,7 @@ fn scrub_cohort(
         evaluations::cohort_id.eq(cohort_id)
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         evaluations,
         evaluations::association_id,
@@ -553,7 +556,7 @@ fn scrub_cohort(
         evaluations::cohort_id.eq(cohort_id)
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         evaluations,
         evaluations::association_id,
@@ -563,7 +566,7 @@ fn scrub_cohort(
         evaluations::cohort_id.eq(cohort_id)
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         evaluations,
         evaluations::association_id,
@@ -574,7 +577,7 @@ fn scrub_cohort(
     );
     let return_key = (task_returns::task_id, task_returns::association_id);
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         task_returns,
         return_key,
@@ -587,7 +590,7 @@ fn scrub_cohort(
         .eq(cohort_id)
         .or(audit_log::entity_id.eq_any(entity_ids));
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         audit_log,
         audit_log::id,
@@ -597,7 +600,7 @@ fn scrub_cohort(
         about.clone()
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         audit_log,
         audit_log::id,
@@ -607,7 +610,7 @@ fn scrub_cohort(
         about.clone()
     );
     scrub_column!(
-        conn,
+        tx.conn(),
         map,
         audit_log,
         audit_log::id,
@@ -623,14 +626,14 @@ fn scrub_cohort(
 
 /// Records the anonymisation (or purge) itself, without any personal data.
 fn record(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort_id: &str,
     entity: &str,
     entity_id: &str,
     action: crate::models::audit::Action,
 ) -> Result<(), AppError> {
     crate::models::audit::record::<(), ()>(
-        conn,
+        tx,
         entity,
         entity_id,
         Some(cohort_id),
@@ -641,35 +644,31 @@ fn record(
 }
 
 /// The audit rows about `entity_id` keep who did what and when, not the data.
-fn redact_audit(conn: &mut Conn, entity_id: &str) -> Result<(), AppError> {
+fn redact_audit(tx: &mut Tx, entity_id: &str) -> Result<(), AppError> {
     diesel::update(audit_log::table.filter(audit_log::entity_id.eq(entity_id)))
         .set((
             audit_log::before_data.eq(None::<String>),
             audit_log::after_data.eq(None::<String>),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     Ok(())
 }
 
 /// Anonymises a participant·e: name and address replaced, function cleared, reminders
 /// off, personal links revoked, sign-in sessions and links deleted; the emails to them lose
-/// their content and those not yet sent are cancelled. Attendance stays. Idempotent.
+/// their content and those not yet sent are cancelled. Attendance stays. Idempotent. The
+/// web layer checkpoints the WAL after the commit (`AppState::erase`).
 pub fn anonymise_participant(
-    conn: &mut Conn,
+    tx: &mut Tx,
     participant_id: &str,
 ) -> Result<participant::Participant, AppError> {
-    let p = write_tx(conn, |conn| {
-        anonymise_participant_in(conn, participant_id, now())?;
-        participant::get(conn, participant_id)
-    })?;
-    // Does nothing inside a caller's transaction: the web layer checkpoints after its own
-    // commit (`AppState::erase`).
-    checkpoint_after_erasure(conn);
-    Ok(p)
+    let at = tx.now_naive();
+    anonymise_participant_in(tx, participant_id, at)?;
+    participant::get(tx, participant_id)
 }
 
 fn anonymise_participant_in(
-    conn: &mut Conn,
+    tx: &mut Tx,
     participant_id: &str,
     at: NaiveDateTime,
 ) -> Result<(), AppError> {
@@ -686,13 +685,13 @@ fn anonymise_participant_in(
             participants::email,
             participants::anonymised_at,
         ))
-        .first(conn)
+        .first(tx.conn())
         .optional()?
         .ok_or_else(|| AppError::not_found("Participant·e"))?;
     let cohort_id: String = associations::table
         .find(&association_id)
         .select(associations::cohort_id)
-        .first(conn)?;
+        .first(tx.conn())?;
     let new_email = placeholder_email(participant_id);
     diesel::update(participants::table.find(participant_id))
         .set((
@@ -706,7 +705,7 @@ fn anonymise_participant_in(
             participants::version.eq(participants::version + 1),
             participants::updated_at.eq(at),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
 
     // The emails to them: history kept (kind, dates, status), content and address erased.
     type Row = (String, String, String, Option<String>);
@@ -725,9 +724,9 @@ fn anonymise_participant_in(
             outbox_emails::dedup_key,
             outbox_emails::ics_method,
         ))
-        .load(conn)?;
+        .load(tx.conn())?;
     let ids: Vec<String> = rows.iter().map(|(id, ..)| id.clone()).collect();
-    crate::models::outbox::overwrite_bodies(conn, &ids, &erased_bodies())?;
+    crate::models::outbox::overwrite_bodies(tx, &ids, &erased_bodies())?;
     for (id, status, key, ics_method) in rows {
         let pending = matches!(
             Status::parse(&status),
@@ -747,11 +746,11 @@ fn anonymise_participant_in(
                 outbox_emails::last_error_detail.eq(None::<String>),
                 outbox_emails::updated_at.eq(at),
             ))
-            .execute(conn)?;
+            .execute(tx.conn())?;
         if ics_method.is_some() {
             diesel::update(outbox_emails::table.find(&id))
                 .set(outbox_emails::ics_method.eq(None::<String>))
-                .execute(conn)?;
+                .execute(tx.conn())?;
         }
         if pending {
             diesel::update(outbox_emails::table.find(&id))
@@ -759,28 +758,28 @@ fn anonymise_participant_in(
                     outbox_emails::status.eq(Status::Cancelled.as_str()),
                     outbox_emails::note.eq(Some(CANCELLED_NOTE)),
                 ))
-                .execute(conn)?;
+                .execute(tx.conn())?;
         }
     }
 
     diesel::delete(auth_sessions::table.filter(auth_sessions::participant_id.eq(participant_id)))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     diesel::delete(auth_links::table.filter(auth_links::participant_id.eq(participant_id)))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     if !email.is_empty() {
         diesel::delete(sign_in_failures::table.filter(sign_in_failures::email.eq(&email)))
-            .execute(conn)?;
+            .execute(tx.conn())?;
     }
-    redact_audit(conn, participant_id)?;
+    redact_audit(tx, participant_id)?;
     // The first time only: afterwards the name is already the placeholder.
     if anonymised_at.is_none() {
         let map = replacements(&[
             (email.as_str(), new_email.as_str()),
             (name.as_str(), ANONYMOUS_PARTICIPANT),
         ]);
-        scrub_cohort(conn, &cohort_id, &[participant_id.to_string()], &map)?;
+        scrub_cohort(tx, &cohort_id, &[participant_id.to_string()], &map)?;
         record(
-            conn,
+            tx,
             &cohort_id,
             "participant",
             participant_id,
@@ -809,37 +808,33 @@ fn clear_profile_texts(data: &str) -> Option<String> {
 
 /// Anonymises an association and all its participant·es: name replaced, RNA, SIRET and
 /// town cleared, profile texts, pistes d'actions and homework answers erased. Attendance,
-/// time entries and the profile's figures stay. Idempotent.
+/// time entries and the profile's figures stay. Idempotent. The web layer checkpoints the
+/// WAL after the commit (`AppState::erase`).
 pub fn anonymise_association(
-    conn: &mut Conn,
+    tx: &mut Tx,
     association_id: &str,
 ) -> Result<association::Association, AppError> {
-    let a = write_tx(conn, |conn| {
-        anonymise_association_in(conn, association_id, now())?;
-        association::get(conn, association_id)
-    })?;
-    // Does nothing inside a caller's transaction: the web layer checkpoints after its own
-    // commit (`AppState::erase`).
-    checkpoint_after_erasure(conn);
-    Ok(a)
+    let at = tx.now_naive();
+    anonymise_association_in(tx, association_id, at)?;
+    association::get(tx, association_id)
 }
 
 fn anonymise_association_in(
-    conn: &mut Conn,
+    tx: &mut Tx,
     association_id: &str,
     at: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let a = association::get(conn, association_id)?;
+    let a = association::get(tx, association_id)?;
     let anonymised_at: Option<NaiveDateTime> = associations::table
         .find(association_id)
         .select(associations::anonymised_at)
-        .first(conn)?;
+        .first(tx.conn())?;
     let people: Vec<String> = participants::table
         .filter(participants::association_id.eq(association_id))
         .select(participants::id)
-        .load(conn)?;
+        .load(tx.conn())?;
     for p in &people {
-        anonymise_participant_in(conn, p, at)?;
+        anonymise_participant_in(tx, p, at)?;
     }
     diesel::update(associations::table.find(association_id))
         .set((
@@ -852,11 +847,11 @@ fn anonymise_association_in(
             associations::version.eq(associations::version + 1),
             associations::updated_at.eq(at),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     let profiles: Vec<(String, String)> = association_profiles::table
         .filter(association_profiles::association_id.eq(association_id))
         .select((association_profiles::stage, association_profiles::data))
-        .load(conn)?;
+        .load(tx.conn())?;
     for (stage, data) in profiles {
         let cleared = clear_profile_texts(&data).unwrap_or_else(|| "{}".to_string());
         diesel::update(association_profiles::table.find((association_id, &stage)))
@@ -864,19 +859,19 @@ fn anonymise_association_in(
                 association_profiles::data.eq(cleared),
                 association_profiles::updated_by.eq(ANONYMOUS_PARTICIPANT),
             ))
-            .execute(conn)?;
+            .execute(tx.conn())?;
     }
     diesel::update(action_leads::table.filter(action_leads::association_id.eq(association_id)))
         .set((
             action_leads::text.eq(ERASED_LEAD),
             action_leads::owner.eq(""),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     diesel::update(task_returns::table.filter(task_returns::association_id.eq(association_id)))
         .set(task_returns::answer.eq(""))
-        .execute(conn)?;
-    clear_evaluation_texts(conn, &[association_id.to_string()])?;
-    redact_audit(conn, association_id)?;
+        .execute(tx.conn())?;
+    clear_evaluation_texts(tx, &[association_id.to_string()])?;
+    redact_audit(tx, association_id)?;
     if anonymised_at.is_none() {
         let mut pairs: Vec<(&str, &str)> = vec![(a.name.as_str(), ANONYMOUS_ASSOCIATION)];
         for id in [a.rna.as_deref(), a.siret.as_deref()].into_iter().flatten() {
@@ -884,9 +879,9 @@ fn anonymise_association_in(
         }
         let mut ids = people.clone();
         ids.push(association_id.to_string());
-        scrub_cohort(conn, &a.cohort_id, &ids, &replacements(&pairs))?;
+        scrub_cohort(tx, &a.cohort_id, &ids, &replacements(&pairs))?;
         record(
-            conn,
+            tx,
             &a.cohort_id,
             "association",
             association_id,
@@ -898,7 +893,7 @@ fn anonymise_association_in(
 
 /// The évaluations' free texts go (they quote people); the notes and the recommendation
 /// stay, like attendance, so the cohort's summary keeps its figures.
-fn clear_evaluation_texts(conn: &mut Conn, association_ids: &[String]) -> Result<(), AppError> {
+fn clear_evaluation_texts(tx: &mut Tx, association_ids: &[String]) -> Result<(), AppError> {
     diesel::update(evaluations::table.filter(evaluations::association_id.eq_any(association_ids)))
         .set((
             evaluations::understanding.eq(""),
@@ -906,7 +901,7 @@ fn clear_evaluation_texts(conn: &mut Conn, association_ids: &[String]) -> Result
             evaluations::comment.eq(""),
             evaluations::followup.eq(""),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     Ok(())
 }
 
@@ -964,7 +959,7 @@ pub fn purge_ended(
             break;
         }
         for cohort_id in &candidates {
-            purge_cohort(conn, cohort_id, now.naive_utc(), &mut report.transactions)?;
+            purge_cohort(conn, cohort_id, now, &mut report.transactions)?;
             report.cohorts += 1;
         }
         // Let the erasures leave the WAL as the purge goes, not only at its end.
@@ -1007,10 +1002,11 @@ fn purge_candidates(conn: &mut Conn, limit: NaiveDateTime) -> Result<Vec<String>
 fn purge_step<T>(
     conn: &mut Conn,
     step: &'static str,
-    f: impl FnOnce(&mut Conn) -> Result<T, AppError>,
+    now: DateTime<Utc>,
+    f: impl FnOnce(&mut Tx) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     let started = std::time::Instant::now();
-    let out = write_tx(conn, f);
+    let out = write_with(conn, Author::system(), now, f);
     let held = started.elapsed();
     if held >= std::time::Duration::from_millis(100) {
         tracing::debug!(
@@ -1030,12 +1026,13 @@ fn purge_step<T>(
 fn purge_cohort(
     conn: &mut Conn,
     cohort_id: &str,
-    at: NaiveDateTime,
+    now: DateTime<Utc>,
     transactions: &mut usize,
 ) -> Result<(), AppError> {
+    let at = now.naive_utc();
     use crate::db::schema::outbox_bodies;
     let in_cohort = outbox_emails::cohort_id.eq(cohort_id);
-    purge_step(conn, "cancel", |conn| {
+    purge_step(conn, "cancel", now, |tx| {
         diesel::update(
             outbox_emails::table
                 .filter(in_cohort)
@@ -1051,14 +1048,14 @@ fn purge_cohort(
                 "Purge des données personnelles : la cohorte est terminée, cet e-mail ne partira pas.",
             )),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
         Ok(())
     })?;
     *transactions += 1;
     // Blanked first: the scrub of each person's name below then finds short texts.
     let erased = erased_bodies();
     loop {
-        let blanked = purge_step(conn, "blank", |conn| {
+        let blanked = purge_step(conn, "blank", now, |tx| {
             let ids: Vec<String> = outbox_emails::table
                 .inner_join(outbox_bodies::table)
                 .filter(in_cohort)
@@ -1072,14 +1069,14 @@ fn purge_cohort(
                 )
                 .select(outbox_emails::id)
                 .limit(PURGE_BODIES_BATCH)
-                .load(conn)?;
-            crate::models::outbox::overwrite_bodies(conn, &ids, &erased)?;
+                .load(tx.conn())?;
+            crate::models::outbox::overwrite_bodies(tx, &ids, &erased)?;
             diesel::update(outbox_emails::table.filter(outbox_emails::id.eq_any(&ids)))
                 .set((
                     outbox_emails::ics_method.eq(None::<String>),
                     outbox_emails::updated_at.eq(at),
                 ))
-                .execute(conn)?;
+                .execute(tx.conn())?;
             Ok(ids.len())
         })?;
         *transactions += 1;
@@ -1095,22 +1092,22 @@ fn purge_cohort(
         .select(participants::id)
         .load(conn)?;
     for p in &people {
-        purge_step(conn, "anonymise", |conn| {
-            anonymise_participant_in(conn, p, at)
+        purge_step(conn, "anonymise", now, |tx| {
+            anonymise_participant_in(tx, p, at)
         })?;
         *transactions += 1;
     }
-    purge_step(conn, "close", |conn| {
+    purge_step(conn, "close", now, |tx| {
         let association_ids: Vec<String> = associations::table
             .filter(associations::cohort_id.eq(cohort_id))
             .select(associations::id)
-            .load(conn)?;
-        clear_evaluation_texts(conn, &association_ids)?;
+            .load(tx.conn())?;
+        clear_evaluation_texts(tx, &association_ids)?;
         // A bilan's guests are people too.
         let session_ids: Vec<String> = sessions::table
             .filter(sessions::cohort_id.eq(cohort_id))
             .select(sessions::id)
-            .load(conn)?;
+            .load(tx.conn())?;
         diesel::update(
             session_guests::table.filter(session_guests::session_id.eq_any(&session_ids)),
         )
@@ -1119,21 +1116,21 @@ fn purge_cohort(
             session_guests::email.eq("invite@anonyme.invalid"),
             session_guests::organisation.eq(""),
         ))
-        .execute(conn)?;
+        .execute(tx.conn())?;
         // The call and what is left of its applications (their emails were blanked above).
-        let application_ids = crate::models::call::application_ids(conn, cohort_id)?;
-        drop_applications(conn, &application_ids)?;
+        let application_ids = crate::models::call::application_ids(tx, cohort_id)?;
+        drop_applications(tx, &application_ids)?;
         diesel::delete(
             crate::db::schema::calls::table
                 .filter(crate::db::schema::calls::cohort_id.eq(cohort_id)),
         )
-        .execute(conn)?;
+        .execute(tx.conn())?;
         // Last: until it is set, the cohort stays a candidate and a new purge resumes it.
         diesel::update(cohorts::table.find(cohort_id))
             .set(cohorts::purged_at.eq(Some(at)))
-            .execute(conn)?;
+            .execute(tx.conn())?;
         record(
-            conn,
+            tx,
             cohort_id,
             "cohort",
             cohort_id,
@@ -1189,12 +1186,12 @@ pub fn purge_applications(
             break;
         }
         deleted += batch.len();
-        purge_step(conn, "applications", |conn| {
+        purge_step(conn, "applications", now, |tx| {
             let ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
-            drop_applications(conn, &ids)?;
+            drop_applications(tx, &ids)?;
             for (id, cohort_id) in &batch {
                 record(
-                    conn,
+                    tx,
                     cohort_id,
                     "application",
                     id,
@@ -1213,7 +1210,7 @@ pub fn purge_applications(
 
 /// Deletes applications with their emails (and bodies), their rate-limit rows and the
 /// data of their audit rows, in the caller's transaction.
-fn drop_applications(conn: &mut Conn, ids: &[String]) -> Result<(), AppError> {
+fn drop_applications(tx: &mut Tx, ids: &[String]) -> Result<(), AppError> {
     use crate::db::schema::{applications, call_attempts};
     if ids.is_empty() {
         return Ok(());
@@ -1223,13 +1220,13 @@ fn drop_applications(conn: &mut Conn, ids: &[String]) -> Result<(), AppError> {
             .filter(outbox_emails::kind.eq_any(crate::models::call::APPLICANT_KINDS))
             .filter(outbox_emails::item_id.eq_any(ids)),
     )
-    .execute(conn)?;
+    .execute(tx.conn())?;
     diesel::delete(call_attempts::table.filter(call_attempts::application_id.eq_any(ids)))
-        .execute(conn)?;
+        .execute(tx.conn())?;
     for id in ids {
-        redact_audit(conn, id)?;
+        redact_audit(tx, id)?;
     }
-    diesel::delete(applications::table.filter(applications::id.eq_any(ids))).execute(conn)?;
+    diesel::delete(applications::table.filter(applications::id.eq_any(ids))).execute(tx.conn())?;
     Ok(())
 }
 
@@ -1291,12 +1288,11 @@ impl crate::mail::dispatch::Hooks for WithPurge {
 
     fn personalise(
         &self,
-        conn: &mut Conn,
+        tx: &mut crate::db::Tx,
         row: &crate::models::outbox::OutboxEmail,
         email: &mut crate::mail::Email,
-        now: DateTime<Utc>,
     ) -> Result<crate::mail::Headers, AppError> {
-        self.inner.personalise(conn, row, email, now)
+        self.inner.personalise(tx, row, email)
     }
 }
 

@@ -8,10 +8,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{association_profiles, associations};
-use crate::db::{Conn, write_tx};
+use crate::db::{Conn, Tx};
 use crate::domain::profile::Profile;
 use crate::error::AppError;
-use crate::models::input::now;
 use crate::models::{association, check_version};
 
 /// The two snapshots of the method.
@@ -82,7 +81,7 @@ pub fn get(conn: &mut Conn, association_id: &str, stage: &str) -> Result<StoredP
 /// Saves a snapshot after its consistency checks (422 with each field's message) and the
 /// version check (409 when someone saved in between; `version` "0" for a first save).
 pub fn save(
-    conn: &mut Conn,
+    tx: &mut Tx,
     association_id: &str,
     stage: &str,
     profile: &Profile,
@@ -94,8 +93,8 @@ pub fn save(
     if !errors.is_empty() {
         return Err(AppError::validation(errors.into_iter().collect()));
     }
-    write_tx(conn, |conn| {
-        let current = get(conn, association_id, stage)?;
+    {
+        let current = get(tx, association_id, stage)?;
         check_version(
             version,
             current.version,
@@ -103,7 +102,7 @@ pub fn save(
         )?;
         let profile = keep_other_stage_fields(stage, profile, &current.profile);
         let data = serde_json::to_string(&profile).map_err(|e| AppError::Internal(e.into()))?;
-        let t = now();
+        let t = tx.now_naive();
         if current.version == 0 {
             diesel::insert_into(association_profiles::table)
                 .values((
@@ -114,7 +113,7 @@ pub fn save(
                     association_profiles::version.eq(1),
                     association_profiles::updated_at.eq(t),
                 ))
-                .execute(conn)?;
+                .execute(tx.conn())?;
         } else {
             diesel::update(association_profiles::table.find((association_id, stage)))
                 .set((
@@ -123,10 +122,10 @@ pub fn save(
                     association_profiles::version.eq(current.version + 1),
                     association_profiles::updated_at.eq(t),
                 ))
-                .execute(conn)?;
+                .execute(tx.conn())?;
         }
-        get(conn, association_id, stage)
-    })
+        get(tx, association_id, stage)
+    }
 }
 
 /// Each stage's form owns part of the document: the état des lieux has no levers, the target
@@ -161,18 +160,18 @@ pub fn list_for_cohort(
 
 /// Whether peers see the association by name in the mirror.
 pub fn set_mirror_named(
-    conn: &mut Conn,
+    tx: &mut Tx,
     association_id: &str,
     named: bool,
 ) -> Result<association::Association, AppError> {
-    association::get(conn, association_id)?;
+    association::get(tx, association_id)?;
     diesel::update(associations::table.find(association_id))
         .set((
             associations::mirror_named.eq(named),
-            associations::updated_at.eq(now()),
+            associations::updated_at.eq(tx.now_naive()),
         ))
-        .execute(conn)?;
-    association::get(conn, association_id)
+        .execute(tx.conn())?;
+    association::get(tx, association_id)
 }
 
 #[cfg(test)]

@@ -322,7 +322,7 @@ impl ProfileInput {
     /// The profile typed, or every problem with its field: what cannot be read, and the
     /// consistency checks of [`Profile::check`] (named after the form's rows).
     pub fn parse(&self) -> Result<Profile, FieldErrors> {
-        self.parse_in(chrono::Datelike::year(&crate::models::programme::today()))
+        self.parse_in(chrono::Datelike::year(&chrono::Utc::now()))
     }
 
     /// [`parse`](Self::parse) in a given current year (the last closed year is at most the

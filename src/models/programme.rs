@@ -6,13 +6,13 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{intersession_tasks, sessions};
-use crate::db::{Conn, write_tx};
+use crate::db::{Conn, Tx};
 use crate::domain::programme::{self as engine, AssociationRef, ProgrammeTemplate, SessionKind};
 use crate::domain::{Warning, rules};
 use crate::error::AppError;
 use crate::models::association::Association;
 use crate::models::cohort::Cohort;
-use crate::models::input::{new_id, now};
+use crate::models::input::new_id;
 use crate::models::participant::Participant;
 use crate::models::session::Session;
 use crate::models::task::{IntersessionTask, TaskReturn};
@@ -30,126 +30,123 @@ pub struct Generated {
 /// Generates the four-session programme and the default intersession tasks. Refused when a
 /// programme exists, unless `replace` (which deletes the current sessions and tasks).
 pub fn generate(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort_id: &str,
     default_template: &ProgrammeTemplate,
     alsace_moselle: bool,
     replace: bool,
 ) -> Result<Generated, AppError> {
-    write_tx(conn, |conn| {
-        let c = cohort::get(conn, cohort_id)?;
-        let existing = session::list_for_cohort(conn, cohort_id)?;
-        if !existing.is_empty() && !replace {
-            return Err(AppError::Conflict {
-                code: "programme_exists",
-                message:
-                    "Le programme de cette cohorte existe déjà. Pour le recréer, confirmez le \
+    let c = cohort::get(tx, cohort_id)?;
+    let existing = session::list_for_cohort(tx, cohort_id)?;
+    if !existing.is_empty() && !replace {
+        return Err(AppError::Conflict {
+            code: "programme_exists",
+            message: "Le programme de cette cohorte existe déjà. Pour le recréer, confirmez le \
                           remplacement : les séances et travaux actuels seront supprimés."
-                        .into(),
-            });
-        }
-        if replace && !existing.is_empty() && c.published_at.is_some() {
-            return Err(AppError::Conflict {
-                code: "programme_published",
-                message: "Le programme est publié : les participant·es ont reçu leurs \
+                .into(),
+        });
+    }
+    if replace && !existing.is_empty() && c.published_at.is_some() {
+        return Err(AppError::Conflict {
+            code: "programme_published",
+            message: "Le programme est publié : les participant·es ont reçu leurs \
                           convocations. Déplacez ou supprimez les séances une à une pour \
                           qu'ils et elles soient prévenu·es de chaque changement."
-                    .into(),
-            });
-        }
-        let associations = association::list_for_cohort(conn, cohort_id)?;
-        let before = if existing.is_empty() {
-            None
-        } else {
-            let tasks = task::list_for_cohort(conn, cohort_id)?;
-            Some(audited(&existing, &tasks, &associations))
-        };
-        if replace {
-            diesel::delete(
-                intersession_tasks::table.filter(intersession_tasks::cohort_id.eq(cohort_id)),
-            )
-            .execute(conn)?;
-            diesel::delete(sessions::table.filter(sessions::cohort_id.eq(cohort_id)))
-                .execute(conn)?;
-        }
-        let refs: Vec<AssociationRef> = associations
-            .iter()
-            .map(|a| AssociationRef {
-                id: a.id.clone(),
-                name: a.name.clone(),
-            })
-            .collect();
-        let template = c.template(default_template);
-        let programme =
-            engine::generate(c.start_date, &refs, &template, alsace_moselle).map_err(|e| {
-                AppError::BadRequest {
-                    code: "invalid_programme",
-                    message: e.to_string(),
-                }
-            })?;
-        let t = now();
-        let mut session_ids = Vec::new();
-        for s in &programme.sessions {
-            let id = new_id();
-            diesel::insert_into(sessions::table)
-                .values((
-                    sessions::id.eq(&id),
-                    sessions::cohort_id.eq(cohort_id),
-                    sessions::kind.eq(s.kind.as_str()),
-                    sessions::association_id.eq(&s.association_id),
-                    sessions::starts_at.eq(s.starts_at.naive_utc()),
-                    sessions::ends_at.eq(s.ends_at.naive_utc()),
-                    sessions::agenda.eq(&s.agenda),
-                    sessions::planned_half_days.eq(s.planned_half_days as i32),
-                    sessions::sequence.eq(0),
-                    sessions::version.eq(1),
-                    sessions::created_at.eq(t),
-                    sessions::updated_at.eq(t),
-                ))
-                .execute(conn)?;
-            session_ids.push(id);
-        }
-        for task in &programme.tasks {
-            diesel::insert_into(intersession_tasks::table)
-                .values((
-                    intersession_tasks::id.eq(new_id()),
-                    intersession_tasks::cohort_id.eq(cohort_id),
-                    intersession_tasks::session_id
-                        .eq(task.session_index.map(|i| session_ids[i].clone())),
-                    intersession_tasks::title.eq(&task.title),
-                    intersession_tasks::instructions.eq(&task.instructions),
-                    intersession_tasks::due_date.eq(task.due_date),
-                    intersession_tasks::preparation_half_days.eq(task.preparation_half_days as i32),
-                    intersession_tasks::version.eq(1),
-                    intersession_tasks::created_at.eq(t),
-                    intersession_tasks::updated_at.eq(t),
-                ))
-                .execute(conn)?;
-        }
-        crate::models::planner::touch(conn, cohort_id)?;
-        let sessions = session::list_for_cohort(conn, cohort_id)?;
-        let tasks = task::list_for_cohort(conn, cohort_id)?;
-        // One row for the whole programme, not one per session and task.
-        let after = audited(&sessions, &tasks, &associations);
-        let action = if before.is_some() {
-            audit::Action::Update
-        } else {
-            audit::Action::Create
-        };
-        audit::record(
-            conn,
-            "programme",
-            cohort_id,
-            Some(cohort_id),
-            action,
-            before.as_ref(),
-            Some(&after),
-        )?;
-        Ok(Generated {
-            sessions,
-            tasks,
-            warnings: programme.warnings,
+                .into(),
+        });
+    }
+    let associations = association::list_for_cohort(tx, cohort_id)?;
+    let before = if existing.is_empty() {
+        None
+    } else {
+        let tasks = task::list_for_cohort(tx, cohort_id)?;
+        Some(audited(&existing, &tasks, &associations))
+    };
+    if replace {
+        diesel::delete(
+            intersession_tasks::table.filter(intersession_tasks::cohort_id.eq(cohort_id)),
+        )
+        .execute(tx.conn())?;
+        diesel::delete(sessions::table.filter(sessions::cohort_id.eq(cohort_id)))
+            .execute(tx.conn())?;
+    }
+    let refs: Vec<AssociationRef> = associations
+        .iter()
+        .map(|a| AssociationRef {
+            id: a.id.clone(),
+            name: a.name.clone(),
         })
+        .collect();
+    let template = c.template(default_template);
+    let programme =
+        engine::generate(c.start_date, &refs, &template, alsace_moselle).map_err(|e| {
+            AppError::BadRequest {
+                code: "invalid_programme",
+                message: e.to_string(),
+            }
+        })?;
+    let t = tx.now_naive();
+    let mut session_ids = Vec::new();
+    for s in &programme.sessions {
+        let id = new_id();
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::id.eq(&id),
+                sessions::cohort_id.eq(cohort_id),
+                sessions::kind.eq(s.kind.as_str()),
+                sessions::association_id.eq(&s.association_id),
+                sessions::starts_at.eq(s.starts_at.naive_utc()),
+                sessions::ends_at.eq(s.ends_at.naive_utc()),
+                sessions::agenda.eq(&s.agenda),
+                sessions::planned_half_days.eq(s.planned_half_days as i32),
+                sessions::sequence.eq(0),
+                sessions::version.eq(1),
+                sessions::created_at.eq(t),
+                sessions::updated_at.eq(t),
+            ))
+            .execute(tx.conn())?;
+        session_ids.push(id);
+    }
+    for task in &programme.tasks {
+        diesel::insert_into(intersession_tasks::table)
+            .values((
+                intersession_tasks::id.eq(new_id()),
+                intersession_tasks::cohort_id.eq(cohort_id),
+                intersession_tasks::session_id
+                    .eq(task.session_index.map(|i| session_ids[i].clone())),
+                intersession_tasks::title.eq(&task.title),
+                intersession_tasks::instructions.eq(&task.instructions),
+                intersession_tasks::due_date.eq(task.due_date),
+                intersession_tasks::preparation_half_days.eq(task.preparation_half_days as i32),
+                intersession_tasks::version.eq(1),
+                intersession_tasks::created_at.eq(t),
+                intersession_tasks::updated_at.eq(t),
+            ))
+            .execute(tx.conn())?;
+    }
+    crate::models::planner::touch(tx, cohort_id)?;
+    let sessions = session::list_for_cohort(tx, cohort_id)?;
+    let tasks = task::list_for_cohort(tx, cohort_id)?;
+    // One row for the whole programme, not one per session and task.
+    let after = audited(&sessions, &tasks, &associations);
+    let action = if before.is_some() {
+        audit::Action::Update
+    } else {
+        audit::Action::Create
+    };
+    audit::record(
+        tx,
+        "programme",
+        cohort_id,
+        Some(cohort_id),
+        action,
+        before.as_ref(),
+        Some(&after),
+    )?;
+    Ok(Generated {
+        sessions,
+        tasks,
+        warnings: programme.warnings,
     })
 }
 
@@ -164,13 +161,13 @@ pub fn generate(
 /// no slot or refuses the cohort's template: the enrolment stands, and the cohort page's
 /// `missing_bilan` warning asks for the bilan by hand.
 pub(crate) fn add_bilan(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort: &Cohort,
     association_id: &str,
     default_template: &ProgrammeTemplate,
     alsace_moselle: bool,
 ) -> Result<Option<Session>, AppError> {
-    let existing = session::list_for_cohort(conn, &cohort.id)?;
+    let existing = session::list_for_cohort(tx, &cohort.id)?;
     if existing.is_empty()
         || existing
             .iter()
@@ -178,7 +175,7 @@ pub(crate) fn add_bilan(
     {
         return Ok(None);
     }
-    let associations = association::list_for_cohort(conn, &cohort.id)?;
+    let associations = association::list_for_cohort(tx, &cohort.id)?;
     let scheduled: Vec<_> = existing
         .iter()
         .map(|s| s.scheduled(&associations))
@@ -190,7 +187,7 @@ pub(crate) fn add_bilan(
         association_id,
         &template,
         alsace_moselle,
-        now().and_utc(),
+        tx.now_naive().and_utc(),
     ) {
         Ok(slot) => slot,
         Err(e) => {
@@ -201,7 +198,7 @@ pub(crate) fn add_bilan(
     let first = !existing
         .iter()
         .any(|s| s.kind() == SessionKind::BilanIndividuel);
-    let t = now();
+    let t = tx.now_naive();
     let id = new_id();
     diesel::insert_into(sessions::table)
         .values((
@@ -218,26 +215,26 @@ pub(crate) fn add_bilan(
             sessions::created_at.eq(t),
             sessions::updated_at.eq(t),
         ))
-        .execute(conn)?;
-    let created = session::get(conn, &id)?;
-    audit::created(conn, "session", &id, Some(&cohort.id), &created)?;
+        .execute(tx.conn())?;
+    let created = session::get(tx, &id)?;
+    audit::created(tx, "session", &id, Some(&cohort.id), &created)?;
     if first {
-        let tasks: Vec<_> = task::list_for_cohort(conn, &cohort.id)?
+        let tasks: Vec<_> = task::list_for_cohort(tx, &cohort.id)?
             .iter()
             .map(|t| t.scheduled())
             .collect();
         for m in engine::first_bilan_tasks(&template, &tasks, slot.starts_at, alsace_moselle) {
-            let before = task::get(conn, &m.task_id)?;
+            let before = task::get(tx, &m.task_id)?;
             diesel::update(intersession_tasks::table.find(&m.task_id))
                 .set((
                     intersession_tasks::session_id.eq(Some(&id)),
                     intersession_tasks::due_date.eq(m.new_due),
                     intersession_tasks::version.eq(intersession_tasks::version + 1),
-                    intersession_tasks::updated_at.eq(now()),
+                    intersession_tasks::updated_at.eq(tx.now_naive()),
                 ))
-                .execute(conn)?;
-            let after = task::get(conn, &m.task_id)?;
-            audit::updated(conn, "task", &m.task_id, Some(&cohort.id), &before, &after)?;
+                .execute(tx.conn())?;
+            let after = task::get(tx, &m.task_id)?;
+            audit::updated(tx, "task", &m.task_id, Some(&cohort.id), &before, &after)?;
         }
     }
     Ok(Some(created))
@@ -442,7 +439,7 @@ pub fn return_of<'a>(
         .find(|r| r.task_id == task_id && r.association_id == association_id && r.status == "rendu")
 }
 
-/// Today's date in Europe/Paris.
-pub fn today() -> NaiveDate {
-    crate::domain::calendar::utc_to_paris(chrono::Utc::now()).date()
+/// The date in Europe/Paris at `now` (the clock's instant: `AppState::clock`).
+pub fn today(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    crate::domain::calendar::utc_to_paris(now).date()
 }

@@ -6,11 +6,11 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{intersession_tasks, sessions};
-use crate::db::{Conn, write_tx};
+use crate::db::{Conn, Tx};
 use crate::domain::calendar;
 use crate::domain::programme::{self, MoveOutcome, MoveRequest, ScheduledSession, SessionKind};
 use crate::error::AppError;
-use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::input::{Check, lenient, new_id};
 use crate::models::outbox::MailContext;
 use crate::models::{association, audit, check_version, cohort, invite, task};
 
@@ -236,120 +236,112 @@ fn local_span(
 }
 
 pub fn create(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort_id: &str,
     input: &SessionInput,
     alsace_moselle: bool,
 ) -> Result<Session, AppError> {
-    write_tx(conn, |conn| {
-        cohort::get(conn, cohort_id)?;
-        let mut c = Check::new();
-        let kind = SessionKind::parse(input.kind.trim());
-        if kind.is_none() {
-            c.add("kind", "Choisissez le type de séance.");
+    cohort::get(tx, cohort_id)?;
+    let mut c = Check::new();
+    let kind = SessionKind::parse(input.kind.trim());
+    if kind.is_none() {
+        c.add("kind", "Choisissez le type de séance.");
+    }
+    let association_id = match (kind, input.association_id.trim()) {
+        (Some(SessionKind::BilanIndividuel), "") => {
+            c.add(
+                "association_id",
+                "Un bilan individuel concerne une association : choisissez-la.",
+            );
+            None
         }
-        let association_id = match (kind, input.association_id.trim()) {
-            (Some(SessionKind::BilanIndividuel), "") => {
+        (Some(SessionKind::BilanIndividuel), aid) => match association::get(tx, aid) {
+            Ok(a) if a.cohort_id == cohort_id => Some(a.id),
+            _ => {
                 c.add(
                     "association_id",
-                    "Un bilan individuel concerne une association : choisissez-la.",
+                    "Cette association n'est pas inscrite dans la cohorte.",
                 );
                 None
             }
-            (Some(SessionKind::BilanIndividuel), aid) => match association::get(conn, aid) {
-                Ok(a) if a.cohort_id == cohort_id => Some(a.id),
-                _ => {
-                    c.add(
-                        "association_id",
-                        "Cette association n'est pas inscrite dans la cohorte.",
-                    );
-                    None
-                }
-            },
-            _ => None,
-        };
-        let date = c.date("date", &input.date);
-        if let Some(d) = date
-            && Check::checkbox(&input.avoid_non_working_days)
-            && let Some(reason) = calendar::non_working_reason(d, alsace_moselle)
-        {
-            // Same refusal, same sentence as when moving a session.
-            let refusal = programme::MoveError::NonWorkingDay { date: d, reason };
-            c.add("date", refusal.to_string());
-        }
-        let start = c.time("start_time", &input.start_time);
-        let end = c.time("end_time", &input.end_time);
-        let span = local_span(&mut c, date, start, end);
-        let location = c.text("location", &input.location, 300);
-        let video_link = c.url("video_link", &input.video_link);
-        let agenda = c.multiline("agenda", &input.agenda, 10_000);
-        let planned = c.half_days("planned_days", &input.planned_days);
-        c.finish()?;
-        let (starts_at, ends_at) = span.expect("checked");
-        let t = now();
-        let id = new_id();
-        diesel::insert_into(sessions::table)
-            .values((
-                sessions::id.eq(&id),
-                sessions::cohort_id.eq(cohort_id),
-                sessions::kind.eq(kind.expect("checked").as_str()),
-                sessions::association_id.eq(&association_id),
-                sessions::starts_at.eq(starts_at),
-                sessions::ends_at.eq(ends_at),
-                sessions::location.eq(location),
-                sessions::video_link.eq(video_link),
-                sessions::agenda.eq(agenda),
-                sessions::planned_half_days.eq(planned.unwrap_or(0)),
-                sessions::sequence.eq(0),
-                sessions::version.eq(1),
-                sessions::created_at.eq(t),
-                sessions::updated_at.eq(t),
-            ))
-            .execute(conn)?;
-        crate::models::planner::touch(conn, cohort_id)?;
-        let created = get(conn, &id)?;
-        audit::created(conn, "session", &id, Some(cohort_id), &created)?;
-        Ok(created)
-    })
+        },
+        _ => None,
+    };
+    let date = c.date("date", &input.date);
+    if let Some(d) = date
+        && Check::checkbox(&input.avoid_non_working_days)
+        && let Some(reason) = calendar::non_working_reason(d, alsace_moselle)
+    {
+        // Same refusal, same sentence as when moving a session.
+        let refusal = programme::MoveError::NonWorkingDay { date: d, reason };
+        c.add("date", refusal.to_string());
+    }
+    let start = c.time("start_time", &input.start_time);
+    let end = c.time("end_time", &input.end_time);
+    let span = local_span(&mut c, date, start, end);
+    let location = c.text("location", &input.location, 300);
+    let video_link = c.url("video_link", &input.video_link);
+    let agenda = c.multiline("agenda", &input.agenda, 10_000);
+    let planned = c.half_days("planned_days", &input.planned_days);
+    c.finish()?;
+    let (starts_at, ends_at) = span.expect("checked");
+    let t = tx.now_naive();
+    let id = new_id();
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(&id),
+            sessions::cohort_id.eq(cohort_id),
+            sessions::kind.eq(kind.expect("checked").as_str()),
+            sessions::association_id.eq(&association_id),
+            sessions::starts_at.eq(starts_at),
+            sessions::ends_at.eq(ends_at),
+            sessions::location.eq(location),
+            sessions::video_link.eq(video_link),
+            sessions::agenda.eq(agenda),
+            sessions::planned_half_days.eq(planned.unwrap_or(0)),
+            sessions::sequence.eq(0),
+            sessions::version.eq(1),
+            sessions::created_at.eq(t),
+            sessions::updated_at.eq(t),
+        ))
+        .execute(tx.conn())?;
+    crate::models::planner::touch(tx, cohort_id)?;
+    let created = get(tx, &id)?;
+    audit::created(tx, "session", &id, Some(cohort_id), &created)?;
+    Ok(created)
 }
 
 /// Edits the details of a session (place, link, agenda, planned time).
-pub fn update_details(
-    conn: &mut Conn,
-    id: &str,
-    input: &SessionInput,
-) -> Result<Session, AppError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        let mut c = Check::new();
-        let location = c.text("location", &input.location, 300);
-        let video_link = c.url("video_link", &input.video_link);
-        let agenda = c.multiline("agenda", &input.agenda, 10_000);
-        let planned = c.half_days("planned_days", &input.planned_days);
-        c.finish()?;
-        check_version(&input.version, current.version, "La séance a été modifiée")?;
-        diesel::update(sessions::table.find(id))
-            .set((
-                sessions::location.eq(location),
-                sessions::video_link.eq(video_link),
-                sessions::agenda.eq(agenda),
-                sessions::planned_half_days.eq(planned.unwrap_or(0)),
-                sessions::version.eq(current.version + 1),
-                sessions::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        crate::models::planner::touch(conn, &current.cohort_id)?;
-        let updated = get(conn, id)?;
-        audit::updated(
-            conn,
-            "session",
-            id,
-            Some(&current.cohort_id),
-            &current,
-            &updated,
-        )?;
-        Ok(updated)
-    })
+pub fn update_details(tx: &mut Tx, id: &str, input: &SessionInput) -> Result<Session, AppError> {
+    let current = get(tx, id)?;
+    let mut c = Check::new();
+    let location = c.text("location", &input.location, 300);
+    let video_link = c.url("video_link", &input.video_link);
+    let agenda = c.multiline("agenda", &input.agenda, 10_000);
+    let planned = c.half_days("planned_days", &input.planned_days);
+    c.finish()?;
+    check_version(&input.version, current.version, "La séance a été modifiée")?;
+    diesel::update(sessions::table.find(id))
+        .set((
+            sessions::location.eq(location),
+            sessions::video_link.eq(video_link),
+            sessions::agenda.eq(agenda),
+            sessions::planned_half_days.eq(planned.unwrap_or(0)),
+            sessions::version.eq(current.version + 1),
+            sessions::updated_at.eq(tx.now_naive()),
+        ))
+        .execute(tx.conn())?;
+    crate::models::planner::touch(tx, &current.cohort_id)?;
+    let updated = get(tx, id)?;
+    audit::updated(
+        tx,
+        "session",
+        id,
+        Some(&current.cohort_id),
+        &current,
+        &updated,
+    )?;
+    Ok(updated)
 }
 
 /// What a move did, for the page and the API.
@@ -380,180 +372,173 @@ fn move_error_field(e: &programme::MoveError, request: &MoveRequest) -> &'static
 
 /// Moves a session in time; the tasks that prepare it follow.
 pub fn move_session(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &str,
     input: &MoveInput,
     alsace_moselle: bool,
     mail: &MailContext,
 ) -> Result<MoveResult, AppError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        let mut c = Check::new();
-        let date = c.date("date", &input.date);
-        let start = c.time("start_time", &input.start_time);
-        let end = if input.end_time.trim().is_empty() {
-            None
-        } else {
-            c.time("end_time", &input.end_time)
-        };
-        c.finish()?;
-        check_version(&input.version, current.version, "La séance a été modifiée")?;
-        let date = date.expect("checked");
-        let associations = association::list_for_cohort(conn, &current.cohort_id)?;
-        let tasks = task::list_for_cohort(conn, &current.cohort_id)?;
-        let is_bilan = current.kind() == SessionKind::BilanIndividuel;
-        let bilans: Vec<ScheduledSession> = if is_bilan {
-            list_for_cohort(conn, &current.cohort_id)?
-                .iter()
-                .filter(|s| s.kind() == SessionKind::BilanIndividuel)
-                .map(|s| s.scheduled(&associations))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        // Tasks before the bilans follow the earliest bilan (below), not the one they
-        // happen to be linked to.
-        let scheduled_tasks: Vec<_> = tasks
+    let current = get(tx, id)?;
+    let mut c = Check::new();
+    let date = c.date("date", &input.date);
+    let start = c.time("start_time", &input.start_time);
+    let end = if input.end_time.trim().is_empty() {
+        None
+    } else {
+        c.time("end_time", &input.end_time)
+    };
+    c.finish()?;
+    check_version(&input.version, current.version, "La séance a été modifiée")?;
+    let date = date.expect("checked");
+    let associations = association::list_for_cohort(tx, &current.cohort_id)?;
+    let tasks = task::list_for_cohort(tx, &current.cohort_id)?;
+    let is_bilan = current.kind() == SessionKind::BilanIndividuel;
+    let bilans: Vec<ScheduledSession> = if is_bilan {
+        list_for_cohort(tx, &current.cohort_id)?
             .iter()
-            .map(|t| {
-                let mut st = t.scheduled();
-                if st
-                    .session_id
-                    .as_ref()
-                    .is_some_and(|sid| bilans.iter().any(|b| &b.id == sid))
-                {
-                    st.session_id = None;
-                }
-                st
-            })
-            .collect();
-        let request = MoveRequest {
-            new_start: date.and_time(start.expect("checked")),
-            new_end: end.map(|e| date.and_time(e)),
-            avoid_non_working_days: Check::checkbox(&input.avoid_non_working_days),
-        };
-        let outcome: MoveOutcome = programme::move_session(
-            &current.scheduled(&associations),
-            &scheduled_tasks,
-            &request,
-            alsace_moselle,
-        )
-        .map_err(|e| AppError::field(move_error_field(&e, &request), e.to_string()))?;
-        let mut outcome = outcome;
-        if is_bilan {
-            let originals: Vec<_> = tasks.iter().map(|t| t.scheduled()).collect();
-            let (moves, lines, first) = programme::realign_bilan_tasks(
-                &bilans,
-                &current.id,
-                outcome.starts_at,
-                &originals,
-                alsace_moselle,
-            );
-            outcome.summary.extend(lines);
-            outcome.task_moves.extend(moves);
-            if let Some(first) = first {
-                let bilan_ids: Vec<&str> = bilans.iter().map(|b| b.id.as_str()).collect();
-                diesel::update(
-                    intersession_tasks::table
-                        .filter(intersession_tasks::session_id.eq_any(bilan_ids)),
-                )
-                .set(intersession_tasks::session_id.eq(first))
-                .execute(conn)?;
+            .filter(|s| s.kind() == SessionKind::BilanIndividuel)
+            .map(|s| s.scheduled(&associations))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Tasks before the bilans follow the earliest bilan (below), not the one they
+    // happen to be linked to.
+    let scheduled_tasks: Vec<_> = tasks
+        .iter()
+        .map(|t| {
+            let mut st = t.scheduled();
+            if st
+                .session_id
+                .as_ref()
+                .is_some_and(|sid| bilans.iter().any(|b| &b.id == sid))
+            {
+                st.session_id = None;
             }
+            st
+        })
+        .collect();
+    let request = MoveRequest {
+        new_start: date.and_time(start.expect("checked")),
+        new_end: end.map(|e| date.and_time(e)),
+        avoid_non_working_days: Check::checkbox(&input.avoid_non_working_days),
+    };
+    let outcome: MoveOutcome = programme::move_session(
+        &current.scheduled(&associations),
+        &scheduled_tasks,
+        &request,
+        alsace_moselle,
+    )
+    .map_err(|e| AppError::field(move_error_field(&e, &request), e.to_string()))?;
+    let mut outcome = outcome;
+    if is_bilan {
+        let originals: Vec<_> = tasks.iter().map(|t| t.scheduled()).collect();
+        let (moves, lines, first) = programme::realign_bilan_tasks(
+            &bilans,
+            &current.id,
+            outcome.starts_at,
+            &originals,
+            alsace_moselle,
+        );
+        outcome.summary.extend(lines);
+        outcome.task_moves.extend(moves);
+        if let Some(first) = first {
+            let bilan_ids: Vec<&str> = bilans.iter().map(|b| b.id.as_str()).collect();
+            diesel::update(
+                intersession_tasks::table.filter(intersession_tasks::session_id.eq_any(bilan_ids)),
+            )
+            .set(intersession_tasks::session_id.eq(first))
+            .execute(tx.conn())?;
         }
-        diesel::update(sessions::table.find(id))
+    }
+    diesel::update(sessions::table.find(id))
+        .set((
+            sessions::starts_at.eq(outcome.starts_at.naive_utc()),
+            sessions::ends_at.eq(outcome.ends_at.naive_utc()),
+            sessions::sequence.eq(current.sequence + 1),
+            sessions::version.eq(current.version + 1),
+            sessions::updated_at.eq(tx.now_naive()),
+        ))
+        .execute(tx.conn())?;
+    for m in &outcome.task_moves {
+        let before = task::get(tx, &m.task_id)?;
+        diesel::update(intersession_tasks::table.find(&m.task_id))
             .set((
-                sessions::starts_at.eq(outcome.starts_at.naive_utc()),
-                sessions::ends_at.eq(outcome.ends_at.naive_utc()),
-                sessions::sequence.eq(current.sequence + 1),
-                sessions::version.eq(current.version + 1),
-                sessions::updated_at.eq(now()),
+                intersession_tasks::due_date.eq(m.new_due),
+                intersession_tasks::version.eq(intersession_tasks::version + 1),
+                intersession_tasks::updated_at.eq(tx.now_naive()),
             ))
-            .execute(conn)?;
-        for m in &outcome.task_moves {
-            let before = task::get(conn, &m.task_id)?;
-            diesel::update(intersession_tasks::table.find(&m.task_id))
-                .set((
-                    intersession_tasks::due_date.eq(m.new_due),
-                    intersession_tasks::version.eq(intersession_tasks::version + 1),
-                    intersession_tasks::updated_at.eq(now()),
-                ))
-                .execute(conn)?;
-            let after = task::get(conn, &m.task_id)?;
-            audit::updated(
-                conn,
-                "task",
-                &m.task_id,
-                Some(&current.cohort_id),
-                &before,
-                &after,
-            )?;
-        }
-        crate::models::planner::touch(conn, &current.cohort_id)?;
-        let moved = get(conn, id)?;
+            .execute(tx.conn())?;
+        let after = task::get(tx, &m.task_id)?;
         audit::updated(
-            conn,
-            "session",
-            id,
+            tx,
+            "task",
+            &m.task_id,
             Some(&current.cohort_id),
-            &current,
-            &moved,
+            &before,
+            &after,
         )?;
-        let queued = notify(conn, mail, &moved, false)?;
-        let mut summary = outcome.summary;
-        let published = cohort::get(conn, &current.cohort_id)?
-            .published_at
-            .is_some();
-        if queued > 0 {
-            summary.push(format!(
+    }
+    crate::models::planner::touch(tx, &current.cohort_id)?;
+    let moved = get(tx, id)?;
+    audit::updated(
+        tx,
+        "session",
+        id,
+        Some(&current.cohort_id),
+        &current,
+        &moved,
+    )?;
+    let queued = notify(tx, mail, &moved, false)?;
+    let mut summary = outcome.summary;
+    let published = cohort::get(tx, &current.cohort_id)?.published_at.is_some();
+    if queued > 0 {
+        summary.push(format!(
                 "L'avis de déplacement, avec l'invitation d'agenda mise à jour, part vers {queued} personne{} (page « Envois » de la cohorte).",
                 if queued > 1 { "s" } else { "" }
             ));
-        } else if published {
-            summary.push(
+    } else if published {
+        summary.push(
                 "Personne n'avait encore reçu la convocation de cette séance : les convocations et rappels qui attendent portent désormais la nouvelle date."
                     .to_string(),
             );
-        } else {
-            summary.push(
-                "Le programme n'est pas encore publié : aucun e-mail ne part pour ce déplacement."
-                    .to_string(),
-            );
-        }
-        Ok(MoveResult {
-            session: moved,
-            summary,
-            task_moves: outcome.task_moves,
-        })
+    } else {
+        summary.push(
+            "Le programme n'est pas encore publié : aucun e-mail ne part pour ce déplacement."
+                .to_string(),
+        );
+    }
+    Ok(MoveResult {
+        session: moved,
+        summary,
+        task_moves: outcome.task_moves,
     })
 }
 
 /// Deletes a session and queues, in the same transaction, the cancellation
 /// (METHOD:CANCEL, SEQUENCE above what each received) to everyone whose calendar holds it.
-pub fn delete(conn: &mut Conn, id: &str, mail: &MailContext) -> Result<Session, AppError> {
-    write_tx(conn, |conn| {
-        let s = get(conn, id)?;
-        notify(conn, mail, &s, true)?;
-        diesel::delete(sessions::table.find(id)).execute(conn)?;
-        crate::models::planner::touch(conn, &s.cohort_id)?;
-        audit::deleted(conn, "session", id, Some(&s.cohort_id), &s)?;
-        Ok(s)
-    })
+pub fn delete(tx: &mut Tx, id: &str, mail: &MailContext) -> Result<Session, AppError> {
+    let s = get(tx, id)?;
+    notify(tx, mail, &s, true)?;
+    diesel::delete(sessions::table.find(id)).execute(tx.conn())?;
+    crate::models::planner::touch(tx, &s.cohort_id)?;
+    audit::deleted(tx, "session", id, Some(&s.cohort_id), &s)?;
+    Ok(s)
 }
 
 /// Brings the calendars holding `session` in step with it, or with its deletion, now
 /// rather than at the planner's next sync (which would find nothing left to do): see
 /// `models::invite`. Nothing before publication. Returns how many notices were queued.
 pub(crate) fn notify(
-    conn: &mut Conn,
+    tx: &mut Tx,
     mail: &MailContext,
     session: &Session,
     deleted: bool,
 ) -> Result<usize, AppError> {
-    let Some(ctx) = invite::Context::load(conn, mail, &session.cohort_id)? else {
+    let Some(ctx) = invite::Context::load(tx, mail, &session.cohort_id)? else {
         return Ok(0);
     };
-    let copies = invite::for_sessions(conn, std::slice::from_ref(&session.id))?;
-    let now = chrono::Utc::now();
-    Ok(invite::sync_session(conn, mail, &ctx, session, deleted, &copies, now)?.queued)
+    let copies = invite::for_sessions(tx, std::slice::from_ref(&session.id))?;
+    let now = tx.now();
+    Ok(invite::sync_session(tx, mail, &ctx, session, deleted, &copies, now)?.queued)
 }

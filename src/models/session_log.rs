@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::db::schema::{attendances, session_logs};
-use crate::db::{Conn, write_tx};
+use crate::db::{Conn, Tx};
 use crate::domain::budget::{self, DayLength, Mobilisation};
 use crate::domain::fr;
 use crate::domain::programme::SessionKind;
@@ -22,7 +22,7 @@ use crate::error::AppError;
 use crate::mail::Renderer;
 use crate::models::association::Association;
 use crate::models::cohort::Cohort;
-use crate::models::input::{Check, lenient, now};
+use crate::models::input::{Check, lenient};
 use crate::models::outbox::{self, MailContext, NewEmail};
 use crate::models::participant::{self, Participant};
 use crate::models::session::{self, Session};
@@ -467,54 +467,52 @@ pub fn load(conn: &mut Conn, session_id: &str) -> Result<LogSheet, AppError> {
 
 /// Saves a session's log and its whole attendance grid (see [`LogInput`]) in one
 /// transaction, refused with a 409 when the log changed since `input.version` was read.
-pub fn save(conn: &mut Conn, session_id: &str, input: &LogInput) -> Result<LogSheet, AppError> {
-    write_tx(conn, |conn| {
-        let sheet = load(conn, session_id)?;
-        let v = input.check(&sheet)?;
-        check_version(
-            &input.version,
-            sheet.version(),
-            "Le journal de séance a été modifié",
-        )?;
-        let t = now();
-        let version = sheet.version() + 1;
-        if sheet.log.is_some() {
-            diesel::update(session_logs::table.find(session_id))
-                .set((
-                    session_logs::third_party_kind.eq(&v.kind),
-                    session_logs::third_party_name.eq(&v.name),
-                    session_logs::notes.eq(&v.notes),
-                    session_logs::version.eq(version),
-                    session_logs::updated_at.eq(t),
-                ))
-                .execute(conn)?;
-        } else {
-            diesel::insert_into(session_logs::table)
-                .values((
-                    session_logs::session_id.eq(session_id),
-                    session_logs::third_party_kind.eq(&v.kind),
-                    session_logs::third_party_name.eq(&v.name),
-                    session_logs::notes.eq(&v.notes),
-                    session_logs::version.eq(version),
-                    session_logs::updated_at.eq(t),
-                ))
-                .execute(conn)?;
-        }
-        diesel::delete(attendances::table.filter(attendances::session_id.eq(session_id)))
-            .execute(conn)?;
-        for (pid, half_day, status) in &v.cells {
-            diesel::insert_into(attendances::table)
-                .values((
-                    attendances::session_id.eq(session_id),
-                    attendances::participant_id.eq(pid),
-                    attendances::half_day.eq(half_day),
-                    attendances::status.eq(status),
-                    attendances::updated_at.eq(t),
-                ))
-                .execute(conn)?;
-        }
-        load(conn, session_id)
-    })
+pub fn save(tx: &mut Tx, session_id: &str, input: &LogInput) -> Result<LogSheet, AppError> {
+    let sheet = load(tx, session_id)?;
+    let v = input.check(&sheet)?;
+    check_version(
+        &input.version,
+        sheet.version(),
+        "Le journal de séance a été modifié",
+    )?;
+    let t = tx.now_naive();
+    let version = sheet.version() + 1;
+    if sheet.log.is_some() {
+        diesel::update(session_logs::table.find(session_id))
+            .set((
+                session_logs::third_party_kind.eq(&v.kind),
+                session_logs::third_party_name.eq(&v.name),
+                session_logs::notes.eq(&v.notes),
+                session_logs::version.eq(version),
+                session_logs::updated_at.eq(t),
+            ))
+            .execute(tx.conn())?;
+    } else {
+        diesel::insert_into(session_logs::table)
+            .values((
+                session_logs::session_id.eq(session_id),
+                session_logs::third_party_kind.eq(&v.kind),
+                session_logs::third_party_name.eq(&v.name),
+                session_logs::notes.eq(&v.notes),
+                session_logs::version.eq(version),
+                session_logs::updated_at.eq(t),
+            ))
+            .execute(tx.conn())?;
+    }
+    diesel::delete(attendances::table.filter(attendances::session_id.eq(session_id)))
+        .execute(tx.conn())?;
+    for (pid, half_day, status) in &v.cells {
+        diesel::insert_into(attendances::table)
+            .values((
+                attendances::session_id.eq(session_id),
+                attendances::participant_id.eq(pid),
+                attendances::half_day.eq(half_day),
+                attendances::status.eq(status),
+                attendances::updated_at.eq(t),
+            ))
+            .execute(tx.conn())?;
+    }
+    load(tx, session_id)
 }
 
 /// Every attendance row of a cohort's sessions.
@@ -805,79 +803,77 @@ pub struct ReportSending {
 /// version again queues nothing. Refused (409) before the log is saved or when the
 /// association has nobody to send it to.
 pub fn send_report(
-    conn: &mut Conn,
+    tx: &mut Tx,
     session_id: &str,
     association_id: &str,
     mail: &MailContext,
 ) -> Result<ReportSending, AppError> {
-    write_tx(conn, |conn| {
-        let r = report(conn, session_id, association_id)?;
-        let Some(log) = &r.log else {
-            return Err(AppError::Conflict {
+    let r = report(tx, session_id, association_id)?;
+    let Some(log) = &r.log else {
+        return Err(AppError::Conflict {
                 code: "log_missing",
                 message: "Le journal de cette séance n'est pas encore enregistré : remplissez-le avant d'envoyer le compte rendu.".into(),
             });
+    };
+    if r.participants.is_empty() {
+        return Err(AppError::Conflict {
+            code: "no_recipient",
+            message: "L'association n'a aucun·e participant·e à qui envoyer le compte rendu."
+                .into(),
+        });
+    }
+    let renderer = Renderer::new(&mail.templates);
+    // Signed by the chargé·e de mission, as every email of the cohort (by name: the
+    // address, where the DLA's would count, is not needed).
+    let organizer = crate::models::cohort::answerer(
+        &r.cohort,
+        "",
+        None,
+        crate::models::cohort::Topic::Cohort,
+        mail,
+    )
+    .name;
+    let stamp = tx.now();
+    let mut sending = ReportSending {
+        queued: 0,
+        already: 0,
+        version: log.version,
+    };
+    for p in &r.participants {
+        let ctx = json!({
+            "recipient_name": p.name,
+            "association_name": r.association.name,
+            "cohort_name": r.cohort.name,
+            "session_title": r.session_label,
+            "session_when": r.session_when,
+            "people": r.people,
+            "third_party": r.third_party(),
+            "notes": r.notes_lines(),
+            "has_notes": r.notes_lines().iter().any(|l| !l.trim().is_empty()),
+            "leads": r.lead_values(),
+            "consultant": r.consultant,
+            "participant_url": crate::models::outbox::SIGN_IN_LINK,
+            "organizer_name": organizer,
+            "dla_name": r.dla_name,
+        });
+        let rendered = renderer.render(REPORT_KIND, &ctx).map_err(|e| {
+            AppError::Internal(anyhow::anyhow!("{REPORT_KIND} e-mail for {}: {e}", p.email))
+        })?;
+        let email = crate::mail::Email {
+            to_name: p.name.clone(),
+            to_address: p.email.clone(),
+            rendered,
+            calendar: None,
         };
-        if r.participants.is_empty() {
-            return Err(AppError::Conflict {
-                code: "no_recipient",
-                message: "L'association n'a aucun·e participant·e à qui envoyer le compte rendu."
-                    .into(),
-            });
+        let mut row = NewEmail::from_email(REPORT_KIND, session_id, log.version, &email, stamp);
+        row.cohort_id = Some(r.cohort.id.clone());
+        row.participant_id = Some(p.id.clone());
+        match outbox::enqueue(tx, row)? {
+            Some(_) => sending.queued += 1,
+            None => sending.already += 1,
         }
-        let renderer = Renderer::new(&mail.templates);
-        // Signed by the chargé·e de mission, as every email of the cohort (by name: the
-        // address, where the DLA's would count, is not needed).
-        let organizer = crate::models::cohort::answerer(
-            &r.cohort,
-            "",
-            None,
-            crate::models::cohort::Topic::Cohort,
-            mail,
-        )
-        .name;
-        let stamp = chrono::Utc::now();
-        let mut sending = ReportSending {
-            queued: 0,
-            already: 0,
-            version: log.version,
-        };
-        for p in &r.participants {
-            let ctx = json!({
-                "recipient_name": p.name,
-                "association_name": r.association.name,
-                "cohort_name": r.cohort.name,
-                "session_title": r.session_label,
-                "session_when": r.session_when,
-                "people": r.people,
-                "third_party": r.third_party(),
-                "notes": r.notes_lines(),
-                "has_notes": r.notes_lines().iter().any(|l| !l.trim().is_empty()),
-                "leads": r.lead_values(),
-                "consultant": r.consultant,
-                "participant_url": crate::models::outbox::SIGN_IN_LINK,
-                "organizer_name": organizer,
-                "dla_name": r.dla_name,
-            });
-            let rendered = renderer.render(REPORT_KIND, &ctx).map_err(|e| {
-                AppError::Internal(anyhow::anyhow!("{REPORT_KIND} e-mail for {}: {e}", p.email))
-            })?;
-            let email = crate::mail::Email {
-                to_name: p.name.clone(),
-                to_address: p.email.clone(),
-                rendered,
-                calendar: None,
-            };
-            let mut row = NewEmail::from_email(REPORT_KIND, session_id, log.version, &email, stamp);
-            row.cohort_id = Some(r.cohort.id.clone());
-            row.participant_id = Some(p.id.clone());
-            match outbox::enqueue(conn, row)? {
-                Some(_) => sending.queued += 1,
-                None => sending.already += 1,
-            }
-        }
-        Ok(sending)
-    })
+    }
+    Ok(sending)
 }
 
 #[cfg(test)]

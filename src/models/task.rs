@@ -6,10 +6,10 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{intersession_tasks, task_returns};
-use crate::db::{Conn, write_tx};
+use crate::db::{Conn, Tx};
 use crate::domain::programme::ScheduledTask;
 use crate::error::AppError;
-use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::input::{Check, lenient, new_id};
 use crate::models::{association, audit, cohort, session, stale};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
@@ -188,13 +188,13 @@ pub fn returns_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<TaskRe
 }
 
 pub fn create(
-    conn: &mut Conn,
+    tx: &mut Tx,
     cohort_id: &str,
     input: &TaskInput,
 ) -> Result<IntersessionTask, AppError> {
-    cohort::get(conn, cohort_id)?;
-    let v = input.check(conn, cohort_id)?;
-    let t = now();
+    cohort::get(tx, cohort_id)?;
+    let v = input.check(tx, cohort_id)?;
+    let t = tx.now_naive();
     let id = new_id();
     diesel::insert_into(intersession_tasks::table)
         .values((
@@ -209,149 +209,132 @@ pub fn create(
             intersession_tasks::created_at.eq(t),
             intersession_tasks::updated_at.eq(t),
         ))
-        .execute(conn)?;
-    crate::models::planner::touch(conn, cohort_id)?;
-    let created = get(conn, &id)?;
-    audit::created(conn, "task", &id, Some(cohort_id), &created)?;
+        .execute(tx.conn())?;
+    crate::models::planner::touch(tx, cohort_id)?;
+    let created = get(tx, &id)?;
+    audit::created(tx, "task", &id, Some(cohort_id), &created)?;
     Ok(created)
 }
 
-pub fn update(conn: &mut Conn, id: &str, input: &TaskInput) -> Result<IntersessionTask, AppError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        let v = input.check(conn, &current.cohort_id)?;
-        if v.version.is_some_and(|ver| ver != current.version) {
-            return Err(stale("Le travail préparatoire a été modifié"));
-        }
-        diesel::update(intersession_tasks::table.find(id))
-            .set((
-                intersession_tasks::session_id.eq(&v.session_id),
-                intersession_tasks::title.eq(&v.title),
-                intersession_tasks::instructions.eq(&v.instructions),
-                intersession_tasks::due_date.eq(v.due_date),
-                intersession_tasks::preparation_half_days.eq(v.preparation),
-                intersession_tasks::version.eq(current.version + 1),
-                intersession_tasks::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        crate::models::planner::touch(conn, &current.cohort_id)?;
-        let updated = get(conn, id)?;
-        audit::updated(
-            conn,
-            "task",
-            id,
-            Some(&current.cohort_id),
-            &current,
-            &updated,
-        )?;
-        Ok(updated)
-    })
+pub fn update(tx: &mut Tx, id: &str, input: &TaskInput) -> Result<IntersessionTask, AppError> {
+    let current = get(tx, id)?;
+    let v = input.check(tx, &current.cohort_id)?;
+    if v.version.is_some_and(|ver| ver != current.version) {
+        return Err(stale("Le travail préparatoire a été modifié"));
+    }
+    diesel::update(intersession_tasks::table.find(id))
+        .set((
+            intersession_tasks::session_id.eq(&v.session_id),
+            intersession_tasks::title.eq(&v.title),
+            intersession_tasks::instructions.eq(&v.instructions),
+            intersession_tasks::due_date.eq(v.due_date),
+            intersession_tasks::preparation_half_days.eq(v.preparation),
+            intersession_tasks::version.eq(current.version + 1),
+            intersession_tasks::updated_at.eq(tx.now_naive()),
+        ))
+        .execute(tx.conn())?;
+    crate::models::planner::touch(tx, &current.cohort_id)?;
+    let updated = get(tx, id)?;
+    audit::updated(tx, "task", id, Some(&current.cohort_id), &current, &updated)?;
+    Ok(updated)
 }
 
-pub fn delete(conn: &mut Conn, id: &str) -> Result<IntersessionTask, AppError> {
-    let t = get(conn, id)?;
-    diesel::delete(intersession_tasks::table.find(id)).execute(conn)?;
-    crate::models::planner::touch(conn, &t.cohort_id)?;
-    audit::deleted(conn, "task", id, Some(&t.cohort_id), &t)?;
+pub fn delete(tx: &mut Tx, id: &str) -> Result<IntersessionTask, AppError> {
+    let t = get(tx, id)?;
+    diesel::delete(intersession_tasks::table.find(id)).execute(tx.conn())?;
+    crate::models::planner::touch(tx, &t.cohort_id)?;
+    audit::deleted(tx, "task", id, Some(&t.cohort_id), &t)?;
     Ok(t)
 }
 
 /// Marks the task returned (or back to do) for one association of its cohort.
 pub fn set_return(
-    conn: &mut Conn,
+    tx: &mut Tx,
     task_id: &str,
     association_id: &str,
     input: &ReturnInput,
     today: NaiveDate,
 ) -> Result<TaskReturn, AppError> {
-    write_tx(conn, |conn| {
-        let task = get(conn, task_id)?;
-        let a = association::get(conn, association_id)?;
-        if a.cohort_id != task.cohort_id {
-            return Err(AppError::field(
-                "association_id",
-                "Cette association n'est pas inscrite dans la cohorte de ce travail.",
-            ));
-        }
-        let mut c = Check::new();
-        let status = input.status.trim().to_string();
-        if status != "rendu" && status != "a_faire" {
-            c.add("status", "Statut inconnu : « rendu » ou « a_faire ».");
-        }
-        let returned_on = if status == "rendu" {
-            if input.returned_on.trim().is_empty() {
-                Some(today)
-            } else {
-                c.date("returned_on", &input.returned_on)
-            }
+    let task = get(tx, task_id)?;
+    let a = association::get(tx, association_id)?;
+    if a.cohort_id != task.cohort_id {
+        return Err(AppError::field(
+            "association_id",
+            "Cette association n'est pas inscrite dans la cohorte de ce travail.",
+        ));
+    }
+    let mut c = Check::new();
+    let status = input.status.trim().to_string();
+    if status != "rendu" && status != "a_faire" {
+        c.add("status", "Statut inconnu : « rendu » ou « a_faire ».");
+    }
+    let returned_on = if status == "rendu" {
+        if input.returned_on.trim().is_empty() {
+            Some(today)
         } else {
-            None
-        };
-        c.finish()?;
-        let previous: Option<TaskReturn> = task_returns::table
-            .filter(task_returns::task_id.eq(task_id))
-            .filter(task_returns::association_id.eq(association_id))
-            .select(TaskReturn::as_select())
-            .first(conn)
-            .optional()?;
-        // Updated in place: the participant's answer (from the portal) stays.
-        if previous.is_some() {
-            diesel::update(
-                task_returns::table
-                    .filter(task_returns::task_id.eq(task_id))
-                    .filter(task_returns::association_id.eq(association_id)),
-            )
-            .set((
+            c.date("returned_on", &input.returned_on)
+        }
+    } else {
+        None
+    };
+    c.finish()?;
+    let previous: Option<TaskReturn> = task_returns::table
+        .filter(task_returns::task_id.eq(task_id))
+        .filter(task_returns::association_id.eq(association_id))
+        .select(TaskReturn::as_select())
+        .first(tx.conn())
+        .optional()?;
+    // Updated in place: the participant's answer (from the portal) stays.
+    if previous.is_some() {
+        diesel::update(
+            task_returns::table
+                .filter(task_returns::task_id.eq(task_id))
+                .filter(task_returns::association_id.eq(association_id)),
+        )
+        .set((
+            task_returns::status.eq(&status),
+            task_returns::returned_on.eq(returned_on),
+            task_returns::updated_at.eq(tx.now_naive()),
+        ))
+        .execute(tx.conn())?;
+    } else {
+        diesel::insert_into(task_returns::table)
+            .values((
+                task_returns::task_id.eq(task_id),
+                task_returns::association_id.eq(association_id),
                 task_returns::status.eq(&status),
                 task_returns::returned_on.eq(returned_on),
-                task_returns::updated_at.eq(now()),
+                task_returns::updated_at.eq(tx.now_naive()),
             ))
-            .execute(conn)?;
-        } else {
-            diesel::insert_into(task_returns::table)
-                .values((
-                    task_returns::task_id.eq(task_id),
-                    task_returns::association_id.eq(association_id),
-                    task_returns::status.eq(&status),
-                    task_returns::returned_on.eq(returned_on),
-                    task_returns::updated_at.eq(now()),
-                ))
-                .execute(conn)?;
-        }
-        crate::models::planner::touch(conn, &task.cohort_id)?;
-        let stored: TaskReturn = task_returns::table
-            .filter(task_returns::task_id.eq(task_id))
-            .filter(task_returns::association_id.eq(association_id))
-            .select(TaskReturn::as_select())
-            .first(conn)?;
-        // Kept with the task's title and the association's name, readable after either goes.
-        let snapshot = |r: &TaskReturn| {
-            serde_json::json!({
-                "task_title": task.title,
-                "association_name": a.name,
-                "status": r.status,
-                "returned_on": r.returned_on,
-            })
-        };
-        let entity_id = format!("{task_id}/{association_id}");
-        let after = snapshot(&stored);
-        match &previous {
-            Some(p) => audit::updated(
-                conn,
-                "task_return",
-                &entity_id,
-                Some(&task.cohort_id),
-                &snapshot(p),
-                &after,
-            )?,
-            None => audit::created(
-                conn,
-                "task_return",
-                &entity_id,
-                Some(&task.cohort_id),
-                &after,
-            )?,
-        }
-        Ok(stored)
-    })
+            .execute(tx.conn())?;
+    }
+    crate::models::planner::touch(tx, &task.cohort_id)?;
+    let stored: TaskReturn = task_returns::table
+        .filter(task_returns::task_id.eq(task_id))
+        .filter(task_returns::association_id.eq(association_id))
+        .select(TaskReturn::as_select())
+        .first(tx.conn())?;
+    // Kept with the task's title and the association's name, readable after either goes.
+    let snapshot = |r: &TaskReturn| {
+        serde_json::json!({
+            "task_title": task.title,
+            "association_name": a.name,
+            "status": r.status,
+            "returned_on": r.returned_on,
+        })
+    };
+    let entity_id = format!("{task_id}/{association_id}");
+    let after = snapshot(&stored);
+    match &previous {
+        Some(p) => audit::updated(
+            tx,
+            "task_return",
+            &entity_id,
+            Some(&task.cohort_id),
+            &snapshot(p),
+            &after,
+        )?,
+        None => audit::created(tx, "task_return", &entity_id, Some(&task.cohort_id), &after)?,
+    }
+    Ok(stored)
 }

@@ -7,10 +7,10 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::time_entries;
-use crate::db::{Conn, write_tx};
+use crate::db::{Conn, Tx};
 use crate::domain::budget::{TimeAmount, TimeKind, parse_hours};
 use crate::error::AppError;
-use crate::models::input::{Check, lenient, new_id, now};
+use crate::models::input::{Check, lenient, new_id};
 use crate::models::{association, audit, check_version, cohort, session};
 
 /// `unit` of an input duration counted in half-days ("1" or "2").
@@ -335,84 +335,74 @@ pub fn amounts(conn: &mut Conn, cohort_id: &str) -> Result<Vec<(TimeKind, TimeAm
         .collect())
 }
 
-pub fn create(
-    conn: &mut Conn,
-    cohort_id: &str,
-    input: &TimeEntryInput,
-) -> Result<TimeEntry, AppError> {
-    write_tx(conn, |conn| {
-        cohort::get(conn, cohort_id)?;
-        let v = input.check(conn, cohort_id)?;
-        let (half_days, minutes) = columns(v.amount);
-        let t = now();
-        let id = new_id();
-        diesel::insert_into(time_entries::table)
-            .values((
-                time_entries::id.eq(&id),
-                time_entries::cohort_id.eq(cohort_id),
-                time_entries::entry_date.eq(v.date),
-                time_entries::kind.eq(v.kind.as_str()),
-                time_entries::half_days.eq(half_days),
-                time_entries::minutes.eq(minutes),
-                time_entries::session_id.eq(&v.session_id),
-                time_entries::association_id.eq(&v.association_id),
-                time_entries::comment.eq(&v.comment),
-                time_entries::version.eq(1),
-                time_entries::created_at.eq(t),
-                time_entries::updated_at.eq(t),
-            ))
-            .execute(conn)?;
-        let created = get(conn, &id)?;
-        audit::created(conn, "time_entry", &id, Some(cohort_id), &created)?;
-        Ok(created)
-    })
+pub fn create(tx: &mut Tx, cohort_id: &str, input: &TimeEntryInput) -> Result<TimeEntry, AppError> {
+    cohort::get(tx, cohort_id)?;
+    let v = input.check(tx, cohort_id)?;
+    let (half_days, minutes) = columns(v.amount);
+    let t = tx.now_naive();
+    let id = new_id();
+    diesel::insert_into(time_entries::table)
+        .values((
+            time_entries::id.eq(&id),
+            time_entries::cohort_id.eq(cohort_id),
+            time_entries::entry_date.eq(v.date),
+            time_entries::kind.eq(v.kind.as_str()),
+            time_entries::half_days.eq(half_days),
+            time_entries::minutes.eq(minutes),
+            time_entries::session_id.eq(&v.session_id),
+            time_entries::association_id.eq(&v.association_id),
+            time_entries::comment.eq(&v.comment),
+            time_entries::version.eq(1),
+            time_entries::created_at.eq(t),
+            time_entries::updated_at.eq(t),
+        ))
+        .execute(tx.conn())?;
+    let created = get(tx, &id)?;
+    audit::created(tx, "time_entry", &id, Some(cohort_id), &created)?;
+    Ok(created)
 }
 
 /// Updates an entry; refused with 409 `stale_version` when `input.version` is not the
 /// stored one (someone else saved it in between).
-pub fn update(conn: &mut Conn, id: &str, input: &TimeEntryInput) -> Result<TimeEntry, AppError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, id)?;
-        let v = input.check(conn, &current.cohort_id)?;
-        check_version(
-            &input.version,
-            current.version,
-            "La saisie de temps a été modifiée",
-        )?;
-        let (half_days, minutes) = columns(v.amount);
-        diesel::update(time_entries::table.find(id))
-            .set((
-                time_entries::entry_date.eq(v.date),
-                time_entries::kind.eq(v.kind.as_str()),
-                time_entries::half_days.eq(half_days),
-                time_entries::minutes.eq(minutes),
-                time_entries::session_id.eq(&v.session_id),
-                time_entries::association_id.eq(&v.association_id),
-                time_entries::comment.eq(&v.comment),
-                time_entries::version.eq(current.version + 1),
-                time_entries::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        let updated = get(conn, id)?;
-        audit::updated(
-            conn,
-            "time_entry",
-            id,
-            Some(&current.cohort_id),
-            &current,
-            &updated,
-        )?;
-        Ok(updated)
-    })
+pub fn update(tx: &mut Tx, id: &str, input: &TimeEntryInput) -> Result<TimeEntry, AppError> {
+    let current = get(tx, id)?;
+    let v = input.check(tx, &current.cohort_id)?;
+    check_version(
+        &input.version,
+        current.version,
+        "La saisie de temps a été modifiée",
+    )?;
+    let (half_days, minutes) = columns(v.amount);
+    diesel::update(time_entries::table.find(id))
+        .set((
+            time_entries::entry_date.eq(v.date),
+            time_entries::kind.eq(v.kind.as_str()),
+            time_entries::half_days.eq(half_days),
+            time_entries::minutes.eq(minutes),
+            time_entries::session_id.eq(&v.session_id),
+            time_entries::association_id.eq(&v.association_id),
+            time_entries::comment.eq(&v.comment),
+            time_entries::version.eq(current.version + 1),
+            time_entries::updated_at.eq(tx.now_naive()),
+        ))
+        .execute(tx.conn())?;
+    let updated = get(tx, id)?;
+    audit::updated(
+        tx,
+        "time_entry",
+        id,
+        Some(&current.cohort_id),
+        &current,
+        &updated,
+    )?;
+    Ok(updated)
 }
 
-pub fn delete(conn: &mut Conn, id: &str) -> Result<TimeEntry, AppError> {
-    write_tx(conn, |conn| {
-        let e = get(conn, id)?;
-        diesel::delete(time_entries::table.find(id)).execute(conn)?;
-        audit::deleted(conn, "time_entry", id, Some(&e.cohort_id), &e)?;
-        Ok(e)
-    })
+pub fn delete(tx: &mut Tx, id: &str) -> Result<TimeEntry, AppError> {
+    let e = get(tx, id)?;
+    diesel::delete(time_entries::table.find(id)).execute(tx.conn())?;
+    audit::deleted(tx, "time_entry", id, Some(&e.cohort_id), &e)?;
+    Ok(e)
 }
 
 #[cfg(test)]

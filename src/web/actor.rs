@@ -466,10 +466,8 @@ pub async fn guard(
     // late or failing emails: read here, with the identity, on the same connection.
     let page_view =
         !is_api && *req.method() == Method::GET && !matches!(rule, None | Some(Rule::Public));
-    let watch = crate::models::outbox_status::Watch::new(
-        chrono::Utc::now(),
-        state.config.mail.late_after(),
-    );
+    let watch =
+        crate::models::outbox_status::Watch::new(state.clock.now(), state.config.mail.late_after());
     let resolved = if !lookup {
         Ok(Resolved::Ok(Box::new((
             Identity::anonymous(),
@@ -477,8 +475,8 @@ pub async fn guard(
             Vec::new(),
         ))))
     } else {
+        let at = state.clock.now().naive_utc();
         crate::db::run(&state.pool, move |conn| {
-            let at = crate::models::input::now();
             let identity = if let Some(token) = bearer {
                 match account::api_token_user(conn, &token, at)?.and_then(staff_of) {
                     Some(staff) => Identity {

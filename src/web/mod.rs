@@ -16,7 +16,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use handlebars::Handlebars;
 
 use crate::config::Config;
-use crate::db::Pool;
+use crate::db::{Author, Pool, Tx};
 use crate::error::AppError;
 
 /// Shared by every handler.
@@ -27,6 +27,9 @@ pub struct AppState {
     pub templates: Arc<Handlebars<'static>>,
     /// What the emails a change causes are built with.
     pub mail: crate::models::outbox::MailContext,
+    /// The one clock: every write transaction's instant (`db::Tx::now`) and the pages'
+    /// « now ». The wall clock, unless a test sets it.
+    pub clock: crate::db::Clock,
 }
 
 impl AppState {
@@ -38,30 +41,28 @@ impl AppState {
             config: Arc::new(config),
             templates,
             mail,
+            clock: crate::db::Clock::system(),
         })
     }
 
-    /// Runs a change in one write transaction and, in that same transaction, brings the
-    /// planned emails of the cohorts it touched up to date (`models::planner`): the change
-    /// and its emails are committed together or not at all.
+    /// The write entry of requests: runs a change in one write transaction (`db::write`),
+    /// by the request's actor (the author the audit log names) at the instant of
+    /// [`AppState::clock`], and, in that same transaction, brings the planned emails of the
+    /// cohorts it touched up to date (`models::planner`): the change and its emails are
+    /// committed together or not at all.
     pub async fn write<F, T>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&mut crate::db::Conn) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
         let mail = self.mail.clone();
-        // The audit log records the changes under the request's actor.
         let author = actor::current()
             .map(|i| i.actor.audit_author())
-            .unwrap_or_else(crate::models::audit::Author::system);
-        crate::db::run(&self.pool, move |conn| {
-            crate::models::audit::with_author(author, || {
-                crate::db::write_tx(conn, |conn| {
-                    let result = f(conn)?;
-                    crate::models::planner::sync_dirty(conn, &mail, chrono::Utc::now())?;
-                    Ok(result)
-                })
-            })
+            .unwrap_or_else(Author::system);
+        crate::db::write(&self.pool, author, &self.clock, move |tx| {
+            let result = f(tx)?;
+            crate::models::planner::sync_dirty(tx, &mail)?;
+            Ok(result)
         })
         .await
     }
@@ -71,7 +72,7 @@ impl AppState {
     /// files on disk too (`db::checkpoint_after_erasure`).
     pub async fn erase<F, T>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&mut crate::db::Conn) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
         let result = self.write(f).await?;

@@ -422,6 +422,7 @@ async fn every_main_page_passes_axe_and_the_keyboard() {
 /// Queues an email of the demo cohort to an address the SMTP sink defers (451) every
 /// time, in the server's database.
 fn defer_an_email(server: &Server) {
+    use cohorte::db::{Author, write_with};
     use cohorte::mail::{Email, Rendered};
     use cohorte::models::outbox::{self, NewEmail};
     let pool = cohorte::db::connect(&server.database, 1).expect("the server's database");
@@ -437,9 +438,14 @@ fn defer_an_email(server: &Server) {
     };
     let mut new = NewEmail::from_email("reminder_j7", "a11y-banner", 0, &email, chrono::Utc::now());
     new.cohort_id = Some(server.demo_cohort.clone());
-    outbox::enqueue(&mut pool.get().expect("connection"), new)
-        .expect("queued")
-        .expect("a new email");
+    write_with(
+        &mut pool.get().expect("connection"),
+        Author::system(),
+        chrono::Utc::now(),
+        |tx| outbox::enqueue(tx, new),
+    )
+    .expect("queued")
+    .expect("a new email");
 }
 
 fn slug(path: &str) -> String {

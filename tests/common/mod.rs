@@ -23,8 +23,27 @@ use serde_json::{Value, json};
 pub mod db;
 
 use cohorte::config::Config;
-use cohorte::db::Pool;
+use cohorte::db::{Author, Clock, Conn, Pool, Tx};
+use cohorte::error::AppError;
 use cohorte::web::AppState;
+
+/// `f` in a write transaction of its own, by « Système », at `now`: as the command line and
+/// the dispatcher write (`db::write_with`).
+pub fn write_at<T>(
+    conn: &mut Conn,
+    now: chrono::DateTime<chrono::Utc>,
+    f: impl FnOnce(&mut Tx<'_>) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    cohorte::db::write_with(conn, Author::system(), now, f)
+}
+
+/// [`write_at`] now.
+pub fn write<T>(
+    conn: &mut Conn,
+    f: impl FnOnce(&mut Tx<'_>) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    write_at(conn, chrono::Utc::now(), f)
+}
 
 /// A response read to the end.
 #[derive(Debug)]
@@ -136,6 +155,9 @@ pub struct TestApp {
     pub admin_id: String,
     /// The administrator's session cookie, for pages (with its CSRF token).
     pub admin_cookie: String,
+    /// The app's clock (`AppState::clock`): the wall clock until a test sets it; every
+    /// request's « now » and every write's instant follow it.
+    pub clock: Clock,
     // Dropped last: removes the database.
     pub db: db::TestDb,
 }
@@ -163,10 +185,10 @@ pub async fn spawn_on(db: db::TestDb, change: impl FnOnce(&mut Config)) -> TestA
         &mut config,
     )
     .expect("public address");
-    let (admin_id, admin_token, admin_cookie) = {
-        let mut conn = pool.get().expect("connection");
+    let lifetimes = cohorte::models::account::Lifetimes::from_config(&config.auth);
+    let (admin_id, admin_token, admin_cookie) = write(&mut pool.get().expect("connection"), |tx| {
         let admin = cohorte::models::account::create(
-            &mut conn,
+            tx,
             cohorte::models::account::NewUser {
                 email: "admin@cohorte.test",
                 name: "Alice Admin",
@@ -175,33 +197,35 @@ pub async fn spawn_on(db: db::TestDb, change: impl FnOnce(&mut Config)) -> TestA
                 consultant_id: None,
                 password: None,
             },
-        )
-        .expect("administrator");
-        let (_, token) = cohorte::models::account::create_api_token(&mut conn, &admin.id, "tests")
-            .expect("API token");
+        )?;
+        let (_, token) = cohorte::models::account::create_api_token(tx, &admin.id, "tests")?;
+        let at = tx.now_naive();
         let cookie = cohorte::models::account::start_session(
-            &mut conn,
+            tx,
             &cohorte::models::account::Principal::User(admin.id.clone()),
-            cohorte::models::account::Lifetimes::from_config(&config.auth),
-            chrono::Utc::now().naive_utc(),
-        )
-        .expect("session");
-        (admin.id, token, cookie)
-    };
+            lifetimes,
+            at,
+        )?;
+        Ok((admin.id, token, cookie))
+    })
+    .expect("administrator, API token and session");
+    let (app, clock) = wire(&pool, &config).await;
     TestApp {
-        app: wire(&pool, &config).await,
+        app,
         pool,
         config,
         admin_token,
         admin_id,
         admin_cookie,
+        clock,
         db,
     }
 }
 
-/// The application as `main.rs` builds it, on `pool`.
-async fn wire(pool: &Pool, config: &Config) -> Box<dyn Call> {
+/// The application as `main.rs` builds it, on `pool`, and its clock.
+async fn wire(pool: &Pool, config: &Config) -> (Box<dyn Call>, Clock) {
     let state = AppState::new(pool.clone(), config.clone()).expect("state");
+    let clock = state.clock.clone();
     let service = init_service(
         App::new()
             .wrap(actix_web::middleware::from_fn(cohorte::web::actor::guard))
@@ -210,10 +234,13 @@ async fn wire(pool: &Pool, config: &Config) -> Box<dyn Call> {
             .configure(cohorte::web::configure(state)),
     )
     .await;
-    Box::new(Wrapped {
-        service,
-        to_request: TestRequest::to_request,
-    })
+    (
+        Box::new(Wrapped {
+            service,
+            to_request: TestRequest::to_request,
+        }),
+        clock,
+    )
 }
 
 impl TestApp {
@@ -224,15 +251,23 @@ impl TestApp {
         let mut config = self.config.clone();
         config.database.url = db.url().to_string();
         let pool = cohorte::db::connect_with(&config.database, 4).expect("database");
+        let (app, clock) = wire(&pool, &config).await;
         TestApp {
-            app: wire(&pool, &config).await,
+            app,
             pool,
             config,
             admin_token: self.admin_token.clone(),
             admin_id: self.admin_id.clone(),
             admin_cookie: self.admin_cookie.clone(),
+            clock,
             db,
         }
+    }
+
+    /// `f` in a write transaction of its own, by « Système », at the app's clock.
+    pub fn write<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, AppError>) -> T {
+        let mut conn = self.pool.get().expect("connection");
+        write_at(&mut conn, self.clock.now(), f).expect("write")
     }
 
     /// Sends the request as the administrator — bearer token on the API, session cookie

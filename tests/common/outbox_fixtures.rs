@@ -11,6 +11,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use cohorte::config::Config;
 use cohorte::db::Pool;
+use cohorte::db::{Author, write_with};
 use cohorte::mail::dispatch::Dispatcher;
 use cohorte::mail::{Email, Rendered, Transport, sender};
 use cohorte::models::outbox::{self, NewEmail, OutboxEmail};
@@ -74,9 +75,14 @@ pub fn plain(item: &str, to: &str, send_after: DateTime<Utc>) -> NewEmail {
 }
 
 pub fn enqueue(pool: &Pool, email: NewEmail) -> OutboxEmail {
-    outbox::enqueue(&mut pool.get().unwrap(), email)
-        .unwrap()
-        .expect("queued")
+    write_with(
+        &mut pool.get().unwrap(),
+        Author::system(),
+        Utc::now(),
+        |tx| outbox::enqueue(tx, email),
+    )
+    .unwrap()
+    .expect("queued")
 }
 
 pub fn reload(pool: &Pool, row: &OutboxEmail) -> OutboxEmail {

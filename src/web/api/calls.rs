@@ -7,7 +7,6 @@
 //! required, fields left out kept, 409 when stale).
 
 use actix_web::{HttpResponse, web};
-use chrono::Utc;
 use serde::Serialize;
 
 use crate::db::Conn;
@@ -49,7 +48,13 @@ pub struct CallOut {
     pub applications_withdrawn: i64,
 }
 
-fn out(conn: &mut Conn, mail: &MailContext, call: Call) -> Result<CallOut, AppError> {
+/// The call as the API shows it, `open` at `now`.
+fn out(
+    conn: &mut Conn,
+    mail: &MailContext,
+    call: Call,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<CallOut, AppError> {
     let counts = call::counts(conn, &call.cohort_id)?;
     let input = CallInput::from(&call);
     Ok(CallOut {
@@ -57,7 +62,7 @@ fn out(conn: &mut Conn, mail: &MailContext, call: Call) -> Result<CallOut, AppEr
             .token
             .as_deref()
             .map(|t| call::public_url(&mail.public_url, t)),
-        open: rules::is_open(call.closes_on, Utc::now()),
+        open: rules::is_open(call.closes_on, now),
         meeting_date: input.meeting_date,
         meeting_time: input.meeting_time,
         meeting_duration: input.meeting_duration,
@@ -71,10 +76,10 @@ fn out(conn: &mut Conn, mail: &MailContext, call: Call) -> Result<CallOut, AppEr
     responses((status = 200, body = CallOut), (status = 404, body = ErrorBody, description = "No such cohort, or it has no call")))]
 pub async fn get_call(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    let mail = state.mail.clone();
+    let (mail, now) = (state.mail.clone(), state.clock.now());
     let o = crate::db::run(&state.pool, move |c| {
         let k = call::get(c, &id)?;
-        out(c, &mail, k)
+        out(c, &mail, k, now)
     })
     .await?;
     Ok(HttpResponse::Ok().json(o))
@@ -98,16 +103,17 @@ pub async fn put_call(
     let mail = state.mail.clone();
     let (created, o) = state
         .write(move |c| {
+            let now = c.now();
             let input = match call::for_cohort(c, &id)? {
                 Some(current) => {
-                    let shown = out(c, &mail, current.clone())?;
+                    let shown = out(c, &mail, current.clone(), now)?;
                     body.apply(&CallInput::from(&current), &shown)?
                 }
                 None => body.apply_requiring(&CallInput::default(), &CallInput::default(), &[])?,
             };
             let created = call::for_cohort(c, &id)?.is_none();
-            let saved = call::save(c, &mail, &id, &input, Utc::now())?;
-            Ok((created, out(c, &mail, saved)?))
+            let saved = call::save(c, &mail, &id, &input)?;
+            Ok((created, out(c, &mail, saved, now)?))
         })
         .await?;
     Ok(if created {
@@ -137,7 +143,8 @@ async fn link(state: web::Data<AppState>, id: String, fresh: bool) -> ApiResult 
     let o = state
         .write(move |c| {
             let k = call::set_link(c, &id, fresh)?;
-            out(c, &mail, k)
+            let now = c.now();
+            out(c, &mail, k, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(o))

@@ -23,7 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(get, path = "/api/v1/outbox/status", tag = "Envois",
     responses((status = 200, body = SendingStatus, description = "The sending status now")))]
 pub async fn status(state: web::Data<AppState>) -> ApiResult {
-    let watch = Watch::new(chrono::Utc::now(), state.config.mail.late_after());
+    let watch = Watch::new(state.clock.now(), state.config.mail.late_after());
     let status = crate::db::run(&state.pool, move |c| {
         outbox_status::sending_status(c, watch)
     })

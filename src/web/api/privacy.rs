@@ -27,7 +27,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     responses((status = 200, description = "Everything stored about the person: identity, association, cohort, attendance, emails with their content, homework returns, sign-in metadata, audit rows"), (status = 404, body = ErrorBody)))]
 pub async fn export(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
     let id = path.into_inner();
-    let data = crate::db::run(&state.pool, move |c| privacy::export_participant(c, &id)).await?;
+    let now = state.clock.now();
+    let data = crate::db::run(&state.pool, move |c| {
+        privacy::export_participant(c, &id, now)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(data))
 }
 

@@ -42,7 +42,7 @@ pub async fn list_dlas(state: web::Data<AppState>, actor: Actor, page: Page) -> 
 #[utoipa::path(post, path = "/api/v1/dlas", tag = "DLA", request_body = DlaInput,
     responses((status = 201, body = Dla), (status = 422, body = ErrorBody)))]
 pub async fn create_dla(state: web::Data<AppState>, body: Json<DlaInput>) -> ApiResult {
-    let d = crate::db::run(&state.pool, move |c| dla::create(c, &body)).await?;
+    let d = state.write(move |c| dla::create(c, &body)).await?;
     Ok(HttpResponse::Created().json(d))
 }
 
@@ -95,11 +95,12 @@ pub async fn create_consultant(
     body: Json<ConsultantInput>,
 ) -> ApiResult {
     let mut input = body.into_inner();
-    let x = crate::db::run(&state.pool, move |c| {
-        input.dla_ids = actor.consultant_dlas(None, input.dla_ids.as_deref())?;
-        consultant::create(c, &input)
-    })
-    .await?;
+    let x = state
+        .write(move |c| {
+            input.dla_ids = actor.consultant_dlas(None, input.dla_ids.as_deref())?;
+            consultant::create(c, &input)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(x))
 }
 

@@ -89,7 +89,7 @@ pub async fn set_return(
     body: Json<ReturnInput>,
 ) -> ApiResult {
     let (id, aid) = path.into_inner();
-    let today = crate::models::programme::today();
+    let today = crate::models::programme::today(state.clock.now());
     Ok(HttpResponse::Ok().json(
         state
             .write(move |c| task::set_return(c, &id, &aid, &body, today))

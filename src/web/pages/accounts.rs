@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::error::AppError;
 use crate::models::account::password_link;
 use crate::models::account::{self, Principal, Role, SignIn, Throttle, User};
-use crate::models::input::{Check, now};
+use crate::models::input::Check;
 use crate::models::{consultant, dla};
 use crate::web::AppState;
 use crate::web::actor::{Actor, Credential, Identity, Staff, session_cookie};
@@ -171,10 +171,9 @@ async fn change_password(
     let address =
         crate::web::pages::auth::client_address(&req, state.config.server.trust_forwarded_for);
     let (email, current) = (me.email.clone(), input.current_password.clone());
-    let outcome = crate::db::run(&state.pool, move |c| {
-        account::sign_in(c, &email, &current, &address, throttle, now())
-    })
-    .await?;
+    let outcome = state
+        .write(move |tx| account::sign_in(tx, &email, &current, &address, throttle))
+        .await?;
     let refusal = match outcome {
         SignIn::Ok(user) if user.id == me.user_id => None,
         SignIn::Throttled(minutes) => Some(format!(
@@ -202,11 +201,12 @@ async fn change_password(
         .write(move |c| {
             account::set_password(c, &uid, &password)?;
             if with_cookie {
+                let at = c.now_naive();
                 Ok(Some(account::start_session(
                     c,
                     &Principal::User(uid.clone()),
                     lifetimes,
-                    now(),
+                    at,
                 )?))
             } else {
                 Ok(None)

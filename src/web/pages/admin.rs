@@ -73,7 +73,7 @@ async fn create_dla(
     Form(input): Form<DlaInput>,
 ) -> PageResult {
     let i = input.clone();
-    match crate::db::run(&state.pool, move |c| dla::create(c, &i)).await {
+    match state.write(move |c| dla::create(c, &i)).await {
         Ok(_) => Ok(redirect("/dla", Some("dla_cree"))),
         Err(e) => {
             let ctx = dlas_ctx(&state, &actor, &PageQuery::default(), &input).await?;
@@ -100,7 +100,7 @@ async fn update_dla(
 ) -> PageResult {
     let id = path.into_inner();
     let (did, i) = (id.clone(), input.clone());
-    match crate::db::run(&state.pool, move |c| dla::update(c, &did, &i)).await {
+    match state.write(move |c| dla::update(c, &did, &i)).await {
         Ok(_) => Ok(redirect("/dla", Some("dla_modifie"))),
         Err(e) => rerender(
             &state,
@@ -210,12 +210,13 @@ async fn create_consultant(
 ) -> PageResult {
     let input = typed_dlas(&actor, input);
     let (i, a) = (input.clone(), actor.clone());
-    match crate::db::run(&state.pool, move |c| {
-        let mut i = i;
-        i.dla_ids = a.consultant_dlas(None, i.dla_ids.as_deref())?;
-        consultant::create(c, &i)
-    })
-    .await
+    match state
+        .write(move |c| {
+            let mut i = i;
+            i.dla_ids = a.consultant_dlas(None, i.dla_ids.as_deref())?;
+            consultant::create(c, &i)
+        })
+        .await
     {
         Ok(_) => Ok(redirect("/consultants", Some("consultant_cree"))),
         Err(e) => {
@@ -271,13 +272,14 @@ async fn update_consultant(
     let id = path.into_inner();
     let input = typed_dlas(&actor, input);
     let (cid, i, a) = (id.clone(), input.clone(), actor.clone());
-    match crate::db::run(&state.pool, move |c| {
-        let mut i = i;
-        let current = consultant::dla_ids(c, &cid)?;
-        i.dla_ids = a.consultant_dlas(Some(&current), i.dla_ids.as_deref())?;
-        consultant::update(c, &cid, &i)
-    })
-    .await
+    match state
+        .write(move |c| {
+            let mut i = i;
+            let current = consultant::dla_ids(c, &cid)?;
+            i.dla_ids = a.consultant_dlas(Some(&current), i.dla_ids.as_deref())?;
+            consultant::update(c, &cid, &i)
+        })
+        .await
     {
         Ok(_) => Ok(redirect("/consultants", Some("consultant_modifie"))),
         Err(e) => {
@@ -292,13 +294,13 @@ async fn load_demo(state: web::Data<AppState>) -> PageResult {
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
     );
-    let today = crate::models::programme::today();
+    let today = crate::models::programme::today(state.clock.now());
     let mail = state.mail.clone();
     let (public_url, link_days) = (
         state.config.server.public_url.clone(),
         state.config.auth.participant_link_days,
     );
-    let (id, accounts) = crate::db::run(&state.pool, move |c| {
+    let (id, accounts) = state.write(move |c| {
         // From the web, only on an empty database (the button is offered only then).
         if !crate::models::cohort::is_database_empty(c)? {
             return Err(crate::error::AppError::Conflict {

@@ -196,8 +196,8 @@ async fn show(
         })
         .await?
     };
-    let now = chrono::Utc::now().naive_utc();
-    let today = programme::today();
+    let now = state.clock.now().naive_utc();
+    let today = programme::today(state.clock.now());
     let own = [a.clone()];
     let my_sessions: Vec<Value> = sessions
         .iter()

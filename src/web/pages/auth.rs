@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::error::AppError;
 use crate::models::account::{self, LinkPurpose, LinkTarget, Principal, SignIn, Throttle};
-use crate::models::input::{Check, now};
+use crate::models::input::Check;
 use crate::web::AppState;
 use crate::web::actor::{Actor, Credential, Identity, expired_session_cookie, session_cookie};
 use crate::web::form::Form;
@@ -171,21 +171,22 @@ async fn sign_in(
         Credential::Cookie(token) => Some(token),
         _ => None,
     };
-    let outcome = crate::db::run(&state.pool, move |c| {
-        let at = now();
-        let result = account::sign_in(c, &email, &password, &address, throttle, at)?;
-        if let SignIn::Ok(user) = &result {
-            // A new session at every sign-in: a cookie planted before cannot be reused.
-            if let Some(old) = previous {
-                account::end_session(c, &old)?;
+    let outcome = state
+        .write(move |c| {
+            let at = c.now_naive();
+            let result = account::sign_in(c, &email, &password, &address, throttle)?;
+            if let SignIn::Ok(user) = &result {
+                // A new session at every sign-in: a cookie planted before cannot be reused.
+                if let Some(old) = previous {
+                    account::end_session(c, &old)?;
+                }
+                let token =
+                    account::start_session(c, &Principal::User(user.id.clone()), lifetimes, at)?;
+                return Ok((result, Some(token)));
             }
-            let token =
-                account::start_session(c, &Principal::User(user.id.clone()), lifetimes, at)?;
-            return Ok((result, Some(token)));
-        }
-        Ok((result, None))
-    })
-    .await?;
+            Ok((result, None))
+        })
+        .await?;
     let (status, message) = match outcome {
         (SignIn::Ok(user), Some(token)) => {
             tracing::info!(user = %user.id, "signed in");
@@ -218,7 +219,9 @@ async fn sign_in(
 
 async fn sign_out(state: web::Data<AppState>, identity: Identity) -> PageResult {
     if let Credential::Cookie(token) = identity.credential {
-        crate::db::run(&state.pool, move |c| account::end_session(c, &token)).await?;
+        state
+            .write(move |c| account::end_session(c, &token))
+            .await?;
     }
     Ok(HttpResponse::SeeOther()
         .cookie(expired_session_cookie(state.config.server.is_https()))
@@ -259,34 +262,36 @@ async fn forgot(state: web::Data<AppState>, Form(input): Form<EmailInput>) -> Pa
     }
     let minutes = state.config.auth.reset_link_minutes.clamp(5, 24 * 60);
     let email = input.email.clone();
-    let link = crate::db::run(&state.pool, move |c| {
-        let Some(user) = account::find_by_email(c, &email)? else {
-            return Ok(None);
-        };
-        // One email every 5 minutes at most: the form cannot flood someone's inbox.
-        if user.disabled
-            || account::has_recent_link(
+    let link = state
+        .write(move |c| {
+            let at = c.now_naive();
+            let Some(user) = account::find_by_email(c, &email)? else {
+                return Ok(None);
+            };
+            // One email every 5 minutes at most: the form cannot flood someone's inbox.
+            if user.disabled
+                || account::has_recent_link(
+                    c,
+                    LinkPurpose::PasswordReset,
+                    &user.id,
+                    at - chrono::Duration::minutes(5),
+                )?
+            {
+                return Ok(None);
+            }
+            let token = account::create_link(
                 c,
                 LinkPurpose::PasswordReset,
-                &user.id,
-                now() - chrono::Duration::minutes(5),
-            )?
-        {
-            return Ok(None);
-        }
-        let token = account::create_link(
-            c,
-            LinkPurpose::PasswordReset,
-            &LinkTarget {
-                user_id: Some(user.id.clone()),
-                participant_id: None,
-            },
-            chrono::Duration::minutes(minutes as i64),
-            now(),
-        )?;
-        Ok(Some((user, token)))
-    })
-    .await?;
+                &LinkTarget {
+                    user_id: Some(user.id.clone()),
+                    participant_id: None,
+                },
+                chrono::Duration::minutes(minutes as i64),
+                at,
+            )?;
+            Ok(Some((user, token)))
+        })
+        .await?;
     // Sent now rather than through the outbox, so that the link never rests in the
     // database; the answer is the same whether the account exists or not.
     if let Some((user, token)) = link {
@@ -383,11 +388,9 @@ fn password_page(
 }
 
 async fn link_form(state: web::Data<AppState>, purpose: LinkPurpose, token: String) -> PageResult {
-    let t = token.clone();
-    let peeked = crate::db::run(&state.pool, move |c| {
-        account::peek_link(c, purpose, &t, now())
-    })
-    .await?;
+    let (t, at) = (token.clone(), state.clock.now().naive_utc());
+    let peeked =
+        crate::db::run(&state.pool, move |c| account::peek_link(c, purpose, &t, at)).await?;
     let refused = peeked.err().map(|r| r.message());
     let mut ctx = password_page(&state, purpose, &token, refused);
     let status = if refused.is_some() {
@@ -416,7 +419,7 @@ async fn use_link(
     let (t, i) = (token.clone(), input.clone());
     let outcome = state
         .write(move |c| {
-            let at = now();
+            let at = c.now_naive();
             let mut check = Check::new();
             account::check_password(
                 &mut check,

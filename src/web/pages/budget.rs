@@ -83,7 +83,7 @@ async fn choices(state: &AppState, cohort_id: &str) -> Result<Choices, AppError>
         ))
     })
     .await?;
-    let today = programme::today();
+    let today = programme::today(state.clock.now());
     let session_pairs: Vec<(String, String)> = sessions
         .iter()
         .map(|s| {
@@ -154,7 +154,7 @@ fn entry_form(ch: &Choices, input: &TimeEntryInput) -> Value {
 }
 
 /// A new entry: today, one half-day, today's session and its kind if there is one.
-fn blank_entry(ch: &Choices, last_kind: Option<&str>) -> TimeEntryInput {
+fn blank_entry(ch: &Choices, last_kind: Option<&str>, today: chrono::NaiveDate) -> TimeEntryInput {
     let (session_id, kind) = match &ch.todays_session {
         Some((id, kind)) => (id.clone(), kind.as_str().to_owned()),
         None => (
@@ -165,7 +165,7 @@ fn blank_entry(ch: &Choices, last_kind: Option<&str>) -> TimeEntryInput {
         ),
     };
     TimeEntryInput {
-        date: programme::today().format("%Y-%m-%d").to_string(),
+        date: today.format("%Y-%m-%d").to_string(),
         kind,
         duration: "1".into(),
         unit: UNIT_HALF_DAYS.into(),
@@ -334,9 +334,13 @@ async fn page_ctx(
     let day = crate::domain::budget::DayLength::from_minutes(overview.contract.day_minutes)
         .unwrap_or_default();
     let last_kind = entries.first().map(|e| e.kind.clone());
-    let entry = typed
-        .entry
-        .unwrap_or_else(|| blank_entry(&ch, last_kind.as_deref()));
+    let entry = typed.entry.unwrap_or_else(|| {
+        blank_entry(
+            &ch,
+            last_kind.as_deref(),
+            programme::today(state.clock.now()),
+        )
+    });
     let mut dla_pairs: Vec<(String, String)> = dlas.into_iter().map(|d| (d.id, d.name)).collect();
     let funders = typed.funders.unwrap_or(funders_form);
     // A DLA no longer involved (a partner removed since) stays visible where it is chosen,
@@ -637,7 +641,7 @@ async fn export_csv(state: web::Data<AppState>, path: web::Path<String>) -> Page
     let filename = format!(
         "temps-{}-{}.csv",
         csv::filename_slug(&ch.cohort_name, "cohorte"),
-        programme::today().format("%Y-%m-%d")
+        programme::today(state.clock.now()).format("%Y-%m-%d")
     );
     Ok(HttpResponse::Ok()
         .content_type(csv::CONTENT_TYPE)

@@ -10,7 +10,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
-use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -48,7 +47,7 @@ async fn staff_ctx(state: &AppState, id: &str) -> Result<Value, AppError> {
         Ok((co, found, counts))
     })
     .await?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let view = found.as_ref().map(|k| {
         json!({
             "closes_on": fr::date_long(k.closes_on),
@@ -85,10 +84,7 @@ async fn staff_save(
 ) -> PageResult {
     let id = path.into_inner();
     let (cid, i, mail) = (id.clone(), input.clone(), state.mail.clone());
-    match state
-        .write(move |c| call::save(c, &mail, &cid, &i, Utc::now()))
-        .await
-    {
+    match state.write(move |c| call::save(c, &mail, &cid, &i)).await {
         Ok(_) => Ok(redirect(
             &format!("/cohortes/{id}/appel"),
             Some("appel_enregistre"),
@@ -192,7 +188,7 @@ fn form_ctx(state: &AppState, open: &Open, sessions: &[session::Session]) -> Val
         "closes_on": fr::date_long(open.call.closes_on),
         "presentation": open.call.presentation.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>(),
         "dates": dates,
-        "meeting": open.call.meeting_ahead(Utc::now()).map(|m| m.view()),
+        "meeting": open.call.meeting_ahead(state.clock.now()).map(|m| m.view()),
         "retention_months": state.config.privacy.applications_purge_after_months,
         "form": ApplicationInput::default(),
     })
@@ -216,7 +212,7 @@ async fn apply_page(state: web::Data<AppState>, path: web::Path<String>) -> Page
     let Some((open, sessions)) = load_open(&state, path.into_inner()).await? else {
         return not_open(&state);
     };
-    if !rules::is_open(open.call.closes_on, Utc::now()) {
+    if !rules::is_open(open.call.closes_on, state.clock.now()) {
         return closed(&state, &open);
     }
     let mut ctx = form_ctx(&state, &open, &sessions);
@@ -251,7 +247,7 @@ async fn apply(
     let mail = state.mail.clone();
     let (t, i) = (token.clone(), input.clone());
     let result = state
-        .write(move |c| call::submit(c, &mail, &t, &i, &client, limits, Utc::now()))
+        .write(move |c| call::submit(c, &mail, &t, &i, &client, limits))
         .await;
     match result {
         Ok(Submitted::Received(_)) => thanks(&state),
@@ -313,7 +309,7 @@ async fn own_ctx(
     let Some((own, sessions)) = found else {
         return Ok(None);
     };
-    let editable = call::editable(&own, Utc::now());
+    let editable = call::editable(&own, state.clock.now());
     let mut ctx = form_ctx(state, &own.open, &sessions);
     ctx["title"] = json!(format!("Votre candidature : {}", own.open.cohort.name));
     ctx["editing"] = json!(true);
@@ -343,10 +339,7 @@ async fn own_save(
 ) -> PageResult {
     let secret = path.into_inner();
     let (s, i) = (secret.clone(), input.clone());
-    match state
-        .write(move |c| call::edit(c, &s, &i, Utc::now()))
-        .await
-    {
+    match state.write(move |c| call::edit(c, &s, &i)).await {
         Ok(_) => Ok(redirect(
             &format!("/candidature/modifier/{secret}"),
             Some("candidature_modifiee"),
@@ -371,10 +364,7 @@ async fn own_withdraw(state: web::Data<AppState>, path: web::Path<String>) -> Pa
     let secret = path.into_inner();
     let mail = state.mail.clone();
     let s = secret.clone();
-    match state
-        .write(move |c| call::withdraw(c, &mail, &s, Utc::now()))
-        .await
-    {
+    match state.write(move |c| call::withdraw(c, &mail, &s)).await {
         Ok(_) => message(
             &state,
             StatusCode::OK,

@@ -103,7 +103,7 @@ async fn list(
     q: web::Query<NoticeQuery>,
     place: web::Query<ListQuery>,
 ) -> PageResult {
-    let now = chrono::Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let watch =
         crate::models::outbox_status::Watch::new(now.and_utc(), state.config.mail.late_after());
     let scope = actor.cohort_scope();
@@ -382,8 +382,8 @@ async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
         ))
     })
     .await?;
-    let now = chrono::Utc::now().naive_utc();
-    let today = programme::today();
+    let now = state.clock.now().naive_utc();
+    let today = programme::today(state.clock.now());
     let associations: Vec<Value> = o
         .associations
         .iter()

@@ -22,7 +22,7 @@ async fn cohort_dashboard(state: web::Data<AppState>, path: web::Path<String>) -
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
     );
-    let now = chrono::Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let (o, d, evaluations) = crate::db::run(&state.pool, move |c| {
         let (o, d) = dashboard::cohort(c, &id, &template, am, now)?;
         let e = crate::models::evaluation::for_cohort(c, &id)?;
@@ -55,7 +55,7 @@ async fn dla_dashboard(
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
     );
-    let now = chrono::Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let (dla, cohorts, page, total) = crate::db::run(&state.pool, move |c| {
         let dla = crate::models::dla::get(c, &id)?;
         let total = dashboard::dla_count(c, &id)?;

@@ -167,7 +167,7 @@ async fn followup_ctx(
         ))
     })
     .await?;
-    let open = evaluation::followup_open(plan.as_ref(), chrono::Utc::now());
+    let open = evaluation::followup_open(plan.as_ref(), state.clock.now());
     let opens_on = plan
         .and_then(|p| p.followup)
         .map(|(at, _)| fr::date_long(calendar::utc_to_paris(at).date()));
@@ -217,7 +217,7 @@ async fn save_followup(
     let m = member(&actor)?;
     let (member, i, config) = (m.clone(), input.clone(), state.config.evaluation);
     match state
-        .write(move |c| evaluation::save_followup(c, &member, &i, config, chrono::Utc::now()))
+        .write(move |c| evaluation::save_followup(c, &member, &i, config))
         .await
     {
         Ok(_) => Ok(redirect("/portail", Some("suivi_enregistre"))),
@@ -246,7 +246,7 @@ pub async fn portal_value(state: &AppState, m: &Member) -> Result<Value, AppErro
         "answered_on": current.as_ref().and_then(|e| e.answered_at).map(day),
         "followup": plan.as_ref().is_some_and(|p| p.followup.is_some()),
         "followup_open": plan.is_some()
-            && evaluation::followup_open(plan.as_ref(), chrono::Utc::now()),
+            && evaluation::followup_open(plan.as_ref(), state.clock.now()),
         "followup_on": current.as_ref().and_then(|e| e.followup_at).map(day),
     }))
 }

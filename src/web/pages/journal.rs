@@ -11,6 +11,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
 use crate::domain::fr;
@@ -118,12 +119,12 @@ fn journal_ctx(
     input: &LogInput,
     errors: &FieldErrors,
     typed_lead: Option<&TypedLead<'_>>,
+    now: NaiveDateTime,
 ) -> Value {
     let s = &sheet.session;
     let all_labels = &sheet.associations;
     let label = s.label(all_labels);
     let back = format!("/seances/{}/journal", s.id);
-    let now = chrono::Utc::now().naive_utc();
     let half_days: Vec<Value> = (1..=sheet.half_days)
         .map(|n| json!({"n": n, "label": half_day_label(sheet.half_days, n)}))
         .collect();
@@ -233,7 +234,14 @@ async fn journal(
 ) -> PageResult {
     let id = path.into_inner();
     let (sheet, leads) = load_journal(&state, &id).await?;
-    let ctx = journal_ctx(&sheet, &leads, &sheet.input(), &FieldErrors::new(), None);
+    let ctx = journal_ctx(
+        &sheet,
+        &leads,
+        &sheet.input(),
+        &FieldErrors::new(),
+        None,
+        state.clock.now().naive_utc(),
+    );
     render(&state, "pages/journal/log", with_notice(ctx, &q))
 }
 
@@ -252,7 +260,14 @@ async fn save_log(
         )),
         Err(e) => {
             let (sheet, leads) = load_journal(&state, &id).await?;
-            let ctx = journal_ctx(&sheet, &leads, &input, &field_errors(&e), None);
+            let ctx = journal_ctx(
+                &sheet,
+                &leads,
+                &input,
+                &field_errors(&e),
+                None,
+                state.clock.now().naive_utc(),
+            );
             refused(&state, "pages/journal/log", ctx, e)
         }
     }
@@ -313,6 +328,7 @@ async fn create_lead(
                 &sheet.input(),
                 &FieldErrors::new(),
                 Some(&typed),
+                state.clock.now().naive_utc(),
             );
             refused(&state, "pages/journal/log", ctx, e)
         }

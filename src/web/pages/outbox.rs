@@ -249,7 +249,7 @@ async fn list_ctx(
         // Waiting for their review (not held back by the team), and when the page was made.
         "drafts": counts.drafts,
         "held": counts.held,
-        "shown_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "shown_at": state.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "groups": groups,
         "any": !rows.is_empty(),
         "pager": crate::web::pages::pager(&base, page, total_shown, ("e-mail", "e-mails")),
@@ -329,10 +329,10 @@ async fn transition(
     state: &AppState,
     id: String,
     place: &Place,
-    f: fn(&mut crate::db::Conn, &str) -> Result<OutboxEmail, AppError>,
+    f: fn(&mut crate::db::Tx<'_>, &str) -> Result<OutboxEmail, AppError>,
     notice: &str,
 ) -> PageResult {
-    let e = crate::db::run(&state.pool, move |c| f(c, &id)).await?;
+    let e = state.write(move |c| f(c, &id)).await?;
     Ok(redirect(&back(&e, place), Some(notice)))
 }
 
@@ -375,7 +375,9 @@ async fn release_all(
                     .into(),
         })?;
     let cid = id.clone();
-    crate::db::run(&state.pool, move |c| outbox::release_all(c, &cid, shown_at)).await?;
+    state
+        .write(move |c| outbox::release_all(c, &cid, shown_at))
+        .await?;
     Ok(redirect(
         &format!("/cohortes/{id}/envois"),
         Some("envois_valides"),
@@ -606,7 +608,7 @@ async fn publish_confirm(state: web::Data<AppState>, path: web::Path<String>) ->
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
     );
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let (overview, emails) = crate::db::run(&state.pool, move |c| {
         let overview = crate::models::programme::overview(c, &cid, &template, am)?;
         let emails = if overview.cohort.published_at.is_none() {

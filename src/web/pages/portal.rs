@@ -31,7 +31,7 @@ use crate::domain::fr;
 use crate::error::AppError;
 use crate::models::account::{self, Lifetimes, LinkPurpose, LinkRefusal, Principal};
 use crate::models::feed::{self, Purpose};
-use crate::models::input::{Check, now};
+use crate::models::input::Check;
 use crate::models::portal;
 use crate::models::profile_form::ProfileInput;
 use crate::models::scope::{self, Member};
@@ -119,9 +119,10 @@ fn refused(state: &AppState, refusal: LinkRefusal) -> PageResult {
 
 /// Whose link this is, without using it.
 async fn peek(state: &AppState, token: String) -> Result<Result<Member, LinkRefusal>, AppError> {
+    let at = state.clock.now().naive_utc();
     crate::db::run(&state.pool, move |c| {
         Ok(
-            match account::peek_link(c, LinkPurpose::ParticipantSignIn, &token, now())? {
+            match account::peek_link(c, LinkPurpose::ParticipantSignIn, &token, at)? {
                 Err(refusal) => Err(refusal),
                 Ok(target) => match target.participant_id {
                     Some(pid) => scope::member(c, &pid)?.ok_or(LinkRefusal::Unknown),
@@ -194,9 +195,9 @@ async fn link_sign_in(
         Credential::Cookie(c) => Some(c),
         _ => None,
     };
-    let outcome = crate::db::run(&state.pool, move |c| {
-        crate::db::write_tx(c, |c| {
-            let at = now();
+    let outcome = state
+        .write(move |c| {
+            let at = c.now_naive();
             let target = match account::consume_link(c, LinkPurpose::ParticipantSignIn, &token, at)?
             {
                 Ok(t) => t,
@@ -219,8 +220,7 @@ async fn link_sign_in(
                 at,
             )?))
         })
-    })
-    .await?;
+        .await?;
     match outcome {
         Err(refusal) => refused(&state, refusal),
         Ok(session) => Ok(private(
@@ -258,7 +258,7 @@ async fn request_link(state: web::Data<AppState>, Form(input): Form<EmailInput>)
     }
     let (mail, email) = (state.mail.clone(), input.email.clone());
     let queued = state
-        .write(move |c| portal::request_link(c, &mail, &email, chrono::Utc::now()))
+        .write(move |c| portal::request_link(c, &mail, &email))
         .await;
     if let Err(e) = queued {
         // Logged, and not told: the answer must not depend on the address.
@@ -303,7 +303,7 @@ async fn portal_ctx(
         Ok((o, model_saved))
     })
     .await?;
-    let now = chrono::Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let own = std::slice::from_ref(&o.association);
     let sessions: Vec<Value> = o
         .sessions
@@ -379,7 +379,7 @@ async fn return_task(
     let m = member(&actor)?;
     let id = path.into_inner();
     let (member, tid, answer) = (m.clone(), id.clone(), input.answer.clone());
-    let today = crate::models::programme::today();
+    let today = crate::models::programme::today(state.clock.now());
     let result = state
         .write(move |c| portal::return_task(c, &member, &tid, &answer, today))
         .await;
@@ -447,7 +447,7 @@ async fn commitment(
 async fn confirm_commitment(state: web::Data<AppState>, actor: Actor) -> PageResult {
     let m = member(&actor)?;
     state
-        .write(move |c| portal::confirm_commitment(c, &m, now()))
+        .write(move |c| portal::confirm_commitment(c, &m))
         .await?;
     Ok(redirect("/portail/engagement", Some("engagement_confirme")))
 }

@@ -49,12 +49,16 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
 /// Everything stored about the person, as a JSON file to download.
 async fn export(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
-    let data = crate::db::run(&state.pool, move |c| privacy::export_participant(c, &id)).await?;
+    let now = state.clock.now();
+    let data = crate::db::run(&state.pool, move |c| {
+        privacy::export_participant(c, &id, now)
+    })
+    .await?;
     let name = data["participant"]["name"].as_str().unwrap_or_default();
     let filename = format!(
         "donnees-{}-{}.json",
         csv::filename_slug(name, "participant"),
-        crate::models::programme::today().format("%Y-%m-%d")
+        crate::models::programme::today(state.clock.now()).format("%Y-%m-%d")
     );
     let body = serde_json::to_string_pretty(&data)
         .map_err(|e| crate::error::AppError::Internal(e.into()))?;

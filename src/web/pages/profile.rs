@@ -652,7 +652,12 @@ async fn load_both(
     .await
 }
 
-fn page_ctx(a: &Association, co: &Cohort, stored: &[StoredProfile]) -> Value {
+fn page_ctx(
+    a: &Association,
+    co: &Cohort,
+    stored: &[StoredProfile],
+    today: chrono::NaiveDate,
+) -> Value {
     let filled: Vec<&StoredProfile> = stored.iter().filter(|s| s.version > 0).collect();
     let profiles: Vec<&Profile> = filled.iter().map(|s| &s.profile).collect();
     let stages: Vec<Value> = stored
@@ -680,7 +685,7 @@ fn page_ctx(a: &Association, co: &Cohort, stored: &[StoredProfile]) -> Value {
         "columns": filled.iter().map(|s| stage_label(&s.stage)).collect::<Vec<_>>(),
         "sections": if profiles.is_empty() { vec![] } else { sections(&profiles) },
         "filled": !filled.is_empty(),
-        "today": fr::date_long(programme::today()),
+        "today": fr::date_long(today),
     })
 }
 
@@ -691,14 +696,14 @@ async fn show(
 ) -> PageResult {
     let id = path.into_inner();
     let (a, co, stored) = load_both(&state, &id).await?;
-    let ctx = page_ctx(&a, &co, &stored);
+    let ctx = page_ctx(&a, &co, &stored, programme::today(state.clock.now()));
     render(&state, "pages/profile/show", with_notice(ctx, &q))
 }
 
 async fn print(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let (a, co, stored) = load_both(&state, &id).await?;
-    let mut ctx = page_ctx(&a, &co, &stored);
+    let mut ctx = page_ctx(&a, &co, &stored, programme::today(state.clock.now()));
     ctx["title"] = json!(format!("Modèle socio-économique — {} (impression)", a.name));
     render(&state, "pages/profile/print", ctx)
 }
@@ -732,7 +737,7 @@ async fn export_one(state: web::Data<AppState>, path: web::Path<String>) -> Page
     let filename = format!(
         "modele-{}-{}.csv",
         csv::filename_slug(&a.name, "association"),
-        programme::today().format("%Y-%m-%d")
+        programme::today(state.clock.now()).format("%Y-%m-%d")
     );
     Ok(csv_response(&filename, body))
 }
@@ -821,7 +826,7 @@ async fn export_cohort(state: web::Data<AppState>, path: web::Path<String>) -> P
     let filename = format!(
         "modeles-{}-{}.csv",
         csv::filename_slug(&co.name, "cohorte"),
-        programme::today().format("%Y-%m-%d")
+        programme::today(state.clock.now()).format("%Y-%m-%d")
     );
     Ok(csv_response(&filename, body))
 }

@@ -138,8 +138,8 @@ async fn show(
 /// The session's page; `guest` is what the guest form shows (typed, when refused).
 async fn show_ctx(state: &AppState, id: &str, guest: &GuestInput) -> Result<Value, AppError> {
     let (s, co, associations, tasks) = load(state, id).await?;
-    let now = chrono::Utc::now().naive_utc();
-    let today = programme::today();
+    let now = state.clock.now().naive_utc();
+    let today = programme::today(state.clock.now());
     let cid = co.id.clone();
     let sid = s.id.clone();
     let (all_sessions, returns, guests) = crate::db::run(&state.pool, move |c| {

@@ -197,7 +197,7 @@ async fn set_return(
         returned_on: String::new(),
     };
     let tid = id.clone();
-    let today = programme::today();
+    let today = programme::today(state.clock.now());
     state
         .write(move |c| {
             task::set_return(c, &tid, &aid, &input, today)?;
