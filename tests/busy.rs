@@ -1,7 +1,8 @@
 //! The database kept busy by another writer (the purge, the dispatcher, another instance):
 //! a real SQLite file whose write lock a second connection holds (`BEGIN IMMEDIATE`) for
 //! longer than the wait budget — on PostgreSQL, a second connection holding every table
-//! in `EXCLUSIVE` mode (reads go on, writes wait for `lock_timeout`). People get « Cohorte est très occupé » with a 503 and
+//! in `SHARE ROW EXCLUSIVE` mode, which makes every `INSERT`, `UPDATE` and `DELETE` wait
+//! (for `lock_timeout`) while reads and `SELECT … FOR UPDATE` go on. People get « Cohorte est très occupé » with a 503 and
 //! `Retry-After` — the API as its JSON error, a page as its form again with what was
 //! typed — never a 500 « database is locked »; readers are not held up; and the idle
 //! dispatcher pass takes no write lock at all.
@@ -55,7 +56,7 @@ impl WriteLock {
             .map(|t| format!("\"{}\"", t.tablename))
             .collect();
             conn.batch_execute(&format!(
-                "BEGIN; LOCK TABLE {} IN EXCLUSIVE MODE",
+                "BEGIN; LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
                 tables.join(", ")
             ))
             .unwrap();
@@ -173,7 +174,11 @@ async fn readers_are_not_held_up_by_another_connections_write() {
     let (cohort, _) = app.cohort_with(1).await;
     // A session last seen long ago: reading slides it, which is a write — skipped, not
     // waited for, while another connection writes.
-    diesel::sql_query("UPDATE auth_sessions SET last_seen_at = datetime('now', '-10 minutes')")
+    diesel::update(cohorte::db::schema::auth_sessions::table)
+        .set(
+            cohorte::db::schema::auth_sessions::last_seen_at
+                .eq(chrono::Utc::now().naive_utc() - chrono::Duration::minutes(10)),
+        )
         .execute(&mut app.pool.get().unwrap())
         .unwrap();
     let lock = WriteLock::take(&app);
