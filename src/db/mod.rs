@@ -451,7 +451,7 @@ pub fn if_not_busy<T>(
 /// version number) with the other writers, so that they still hold at commit.
 ///
 /// SQLite: `BEGIN IMMEDIATE`, the one writer at a time. PostgreSQL: `BEGIN READ WRITE` at
-/// READ COMMITTED, with the rows a check depends on locked by [`lock_for_update`] and the
+/// READ COMMITTED, with the rows a check depends on locked by [`lock_cohort`] and the
 /// version checks made by the `UPDATE … WHERE version = ?` itself.
 pub fn write_tx<T, F>(conn: &mut Conn, f: F) -> Result<T, AppError>
 where
@@ -479,6 +479,30 @@ where
             Err(e)
         }
     }
+}
+
+/// Locks the cohort's row until the write transaction ends, so that what is checked
+/// against its places afterwards (the cap: `cohort::places_taken`) still holds at commit.
+/// Called first wherever the cap is checked.
+///
+/// PostgreSQL: `SELECT … FOR UPDATE`; the next holder waits for the commit and, at READ
+/// COMMITTED, each of its statements then sees what the previous one committed. SQLite:
+/// nothing, `BEGIN IMMEDIATE` already lets one writer in at a time. A missing cohort locks
+/// nothing: the caller's own read reports it.
+pub fn lock_cohort(conn: &mut Conn, id: &str) -> Result<(), AppError> {
+    use diesel::{QueryDsl, RunQueryDsl};
+    debug_assert!(in_transaction(conn), "a row lock outside a transaction");
+    match conn {
+        Conn::Pg(c) => {
+            schema::cohorts::table
+                .find(id)
+                .select(schema::cohorts::id)
+                .for_update()
+                .load::<String>(c)?;
+        }
+        Conn::Sqlite(_) => {}
+    }
+    Ok(())
 }
 
 /// Whether a transaction is open on the connection.

@@ -945,16 +945,22 @@ pub fn update(
     let dla_id = (role == Role::Officer).then(|| dla_id.unwrap_or_default().to_string());
     let consultant_id =
         (role == Role::Consultant).then(|| consultant_id.unwrap_or_default().to_string());
-    diesel::update(users::table.find(id))
-        .set((
-            users::name.eq(&name),
-            users::role.eq(role.as_str()),
-            users::dla_id.eq(&dla_id),
-            users::consultant_id.eq(&consultant_id),
-            users::updated_at.eq(now()),
-            users::version.eq(users::version + 1),
-        ))
-        .execute(conn)?;
+    // Conditional on the version read: never overwrites a change made since.
+    let n = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::version.eq(current.version)),
+    )
+    .set((
+        users::name.eq(&name),
+        users::role.eq(role.as_str()),
+        users::dla_id.eq(&dla_id),
+        users::consultant_id.eq(&consultant_id),
+        users::updated_at.eq(now()),
+        users::version.eq(current.version + 1),
+    ))
+    .execute(conn)?;
+    crate::models::check_updated(n, "Ce compte a été modifié")?;
     if change.disabled != current.disabled {
         set_disabled(conn, id, change.disabled)?;
     }

@@ -26,7 +26,7 @@ use crate::models::input::{Check, lenient, now};
 use crate::models::outbox::{self, MailContext, NewEmail};
 use crate::models::participant::{self, ParticipantInput};
 use crate::models::scope::{self, CohortScope};
-use crate::models::{audit, check_version, cohort, dla};
+use crate::models::{audit, check_inserted, check_updated, check_version, cohort, dla};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = applications)]
@@ -530,6 +530,10 @@ pub fn decide(
         ));
     };
     write_tx(conn, |conn| {
+        // The cohort locked before the places are counted (a retained application takes
+        // one), and the application read under that lock.
+        let cohort_id = get(conn, id)?.cohort_id;
+        crate::db::lock_cohort(conn, &cohort_id)?;
         let current = get(conn, id)?;
         check_version(
             &input.version,
@@ -564,15 +568,20 @@ pub fn decide(
         }
         let author = audit::current_author();
         let t = now();
-        diesel::update(applications::table.find(id))
-            .set((
-                applications::status.eq(status.code()),
-                applications::decided_at.eq(Some(t)),
-                applications::decided_by.eq(&author.label),
-                applications::updated_at.eq(t),
-                applications::version.eq(current.version + 1),
-            ))
-            .execute(conn)?;
+        let n = diesel::update(
+            applications::table
+                .find(id)
+                .filter(applications::version.eq(current.version)),
+        )
+        .set((
+            applications::status.eq(status.code()),
+            applications::decided_at.eq(Some(t)),
+            applications::decided_by.eq(&author.label),
+            applications::updated_at.eq(t),
+            applications::version.eq(current.version + 1),
+        ))
+        .execute(conn)?;
+        check_updated(n, "La candidature a été modifiée")?;
         let after = get(conn, id)?;
         audit::updated(
             conn,
@@ -675,7 +684,7 @@ pub fn association_withdrawn(conn: &mut Conn, association_id: &str) -> Result<()
             applications::decided_at.eq(Some(t)),
             applications::decided_by.eq(audit::current_author().label),
             applications::updated_at.eq(t),
-            applications::version.eq(current.version + 1),
+            applications::version.eq(applications::version + 1),
         ))
         .execute(conn)?;
     let after = get(conn, &current.id)?;
@@ -731,6 +740,10 @@ pub fn enrol(
     alsace_moselle: bool,
 ) -> Result<Enrolled, AppError> {
     write_tx(conn, |conn| {
+        // The cohort locked before the places are counted (`association::enrol_holding`),
+        // and the application read under that lock.
+        let cohort_id = get(conn, id)?.cohort_id;
+        crate::db::lock_cohort(conn, &cohort_id)?;
         let current = get(conn, id)?;
         if current.association_id.is_some() {
             return Err(AppError::Conflict {
@@ -833,13 +846,18 @@ pub fn enrol(
             )?;
         }
         let t = now();
-        diesel::update(applications::table.find(id))
-            .set((
-                applications::association_id.eq(Some(&a.id)),
-                applications::updated_at.eq(t),
-                applications::version.eq(current.version + 1),
-            ))
-            .execute(conn)?;
+        let n = diesel::update(
+            applications::table
+                .find(id)
+                .filter(applications::version.eq(current.version)),
+        )
+        .set((
+            applications::association_id.eq(Some(&a.id)),
+            applications::updated_at.eq(t),
+            applications::version.eq(current.version + 1),
+        ))
+        .execute(conn)?;
+        check_updated(n, "La candidature a été modifiée")?;
         let after = get(conn, id)?;
         audit::updated(
             conn,
@@ -1007,8 +1025,9 @@ pub fn save_letter(
             "Ce courriel de décision a été modifié",
         )?;
         let t = now();
+        let changed = "Ce courriel de décision a été modifié";
         if current.version == 0 {
-            diesel::insert_into(decision_letters::table)
+            let inserted = diesel::insert_into(decision_letters::table)
                 .values((
                     decision_letters::cohort_id.eq(cohort_id),
                     decision_letters::status.eq(status.code()),
@@ -1017,16 +1036,22 @@ pub fn save_letter(
                     decision_letters::version.eq(1),
                     decision_letters::updated_at.eq(t),
                 ))
-                .execute(conn)?;
+                .execute(conn);
+            check_inserted(inserted, changed)?;
         } else {
-            diesel::update(decision_letters::table.find((cohort_id, status.code())))
-                .set((
-                    decision_letters::subject.eq(&subject),
-                    decision_letters::body.eq(&body),
-                    decision_letters::version.eq(current.version + 1),
-                    decision_letters::updated_at.eq(t),
-                ))
-                .execute(conn)?;
+            let n = diesel::update(
+                decision_letters::table
+                    .find((cohort_id, status.code()))
+                    .filter(decision_letters::version.eq(current.version)),
+            )
+            .set((
+                decision_letters::subject.eq(&subject),
+                decision_letters::body.eq(&body),
+                decision_letters::version.eq(current.version + 1),
+                decision_letters::updated_at.eq(t),
+            ))
+            .execute(conn)?;
+            check_updated(n, changed)?;
         }
         let saved = letter(conn, cohort_id, status)?;
         audit::updated(

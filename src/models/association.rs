@@ -277,6 +277,7 @@ pub fn enrol_holding(
     alsace_moselle: bool,
 ) -> Result<Association, AppError> {
     write_tx(conn, |conn| {
+        crate::db::lock_cohort(conn, cohort_id)?;
         let cohort = cohort::get(conn, cohort_id)?;
         let enrolled = cohort::places_taken(conn, cohort_id, holding)?;
         rules::check_cap(enrolled as usize, cohort.association_cap.max(0) as usize).map_err(
@@ -327,21 +328,27 @@ pub fn update(
             return Err(stale("L'association a été modifiée"));
         }
         check_unique_name(conn, &current.cohort_id, &v.name, Some(id))?;
-        diesel::update(associations::table.find(id))
-            .set((
-                associations::name.eq(&v.name),
-                associations::rna.eq(&v.rna),
-                associations::siret.eq(&v.siret),
-                associations::creation_year.eq(v.creation_year),
-                associations::creation_date.eq(v.creation_date),
-                associations::salaried_staff.eq(v.salaried_staff),
-                associations::sector.eq(&v.sector),
-                associations::town.eq(&v.town),
-                associations::general_interest.eq(v.general_interest),
-                associations::version.eq(current.version + 1),
-                associations::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
+        // Conditional on the version read: never overwrites a change made since.
+        let n = diesel::update(
+            associations::table
+                .find(id)
+                .filter(associations::version.eq(current.version)),
+        )
+        .set((
+            associations::name.eq(&v.name),
+            associations::rna.eq(&v.rna),
+            associations::siret.eq(&v.siret),
+            associations::creation_year.eq(v.creation_year),
+            associations::creation_date.eq(v.creation_date),
+            associations::salaried_staff.eq(v.salaried_staff),
+            associations::sector.eq(&v.sector),
+            associations::town.eq(&v.town),
+            associations::general_interest.eq(v.general_interest),
+            associations::version.eq(current.version + 1),
+            associations::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        crate::models::check_updated(n, "L'association a été modifiée")?;
         crate::models::planner::touch(conn, &current.cohort_id)?;
         let a = get(conn, id)?;
         audit::updated(

@@ -418,6 +418,8 @@ pub fn create(conn: &mut Conn, input: &CohortInput) -> Result<Cohort, AppError> 
 
 pub fn update(conn: &mut Conn, id: &str, input: &CohortInput) -> Result<Cohort, AppError> {
     write_tx(conn, |conn| {
+        // Before the places are counted: the capacity may not go under them.
+        crate::db::lock_cohort(conn, id)?;
         let current = get(conn, id)?;
         let before = audited(conn, &current)?;
         let v = input.check(conn)?;
@@ -433,23 +435,28 @@ pub fn update(conn: &mut Conn, id: &str, input: &CohortInput) -> Result<Cohort, 
                 ),
             ));
         }
-        diesel::update(cohorts::table.find(id))
-            .set((
-                cohorts::dla_id.eq(&v.dla_id),
-                cohorts::name.eq(&v.name),
-                cohorts::territory.eq(&v.territory),
-                cohorts::approach.eq(&v.approach),
-                cohorts::thematic.eq(&v.thematic),
-                cohorts::start_date.eq(v.start_date),
-                cohorts::status.eq(&v.status),
-                cohorts::association_cap.eq(v.cap),
-                cohorts::consultant_id.eq(&v.consultant_id),
-                cohorts::officer_name.eq(&v.officer_name),
-                cohorts::officer_email.eq(&v.officer_email),
-                cohorts::version.eq(current.version + 1),
-                cohorts::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
+        let n = diesel::update(
+            cohorts::table
+                .find(id)
+                .filter(cohorts::version.eq(current.version)),
+        )
+        .set((
+            cohorts::dla_id.eq(&v.dla_id),
+            cohorts::name.eq(&v.name),
+            cohorts::territory.eq(&v.territory),
+            cohorts::approach.eq(&v.approach),
+            cohorts::thematic.eq(&v.thematic),
+            cohorts::start_date.eq(v.start_date),
+            cohorts::status.eq(&v.status),
+            cohorts::association_cap.eq(v.cap),
+            cohorts::consultant_id.eq(&v.consultant_id),
+            cohorts::officer_name.eq(&v.officer_name),
+            cohorts::officer_email.eq(&v.officer_email),
+            cohorts::version.eq(current.version + 1),
+            cohorts::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        crate::models::check_updated(n, "La cohorte a été modifiée")?;
         set_partners(conn, id, &v.partners)?;
         crate::models::planner::touch(conn, id)?;
         log_update(conn, id, &before)
@@ -483,14 +490,27 @@ pub fn publish(conn: &mut Conn, id: &str) -> Result<Cohort, AppError> {
         } else {
             current.status.as_str()
         };
-        diesel::update(cohorts::table.find(id))
-            .set((
-                cohorts::published_at.eq(Some(now())),
-                cohorts::status.eq(status),
-                cohorts::version.eq(current.version + 1),
-                cohorts::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
+        // Conditional on the row read (its status decides the new one).
+        let n = diesel::update(
+            cohorts::table
+                .find(id)
+                .filter(cohorts::version.eq(current.version)),
+        )
+        .set((
+            cohorts::published_at.eq(Some(now())),
+            cohorts::status.eq(status),
+            cohorts::version.eq(current.version + 1),
+            cohorts::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if n == 0 {
+            // Published meanwhile by someone else: publishing twice changes nothing.
+            let now_stored = get(conn, id)?;
+            if now_stored.published_at.is_some() {
+                return Ok(now_stored);
+            }
+        }
+        crate::models::check_updated(n, "La cohorte a été modifiée")?;
         crate::models::planner::touch(conn, id)?;
         log_update(conn, id, &before)
     })
@@ -637,13 +657,18 @@ pub fn set_schedule(
         if before != after {
             set_review(conn, id, after)?;
         }
-        diesel::update(cohorts::table.find(id))
-            .set((
-                cohorts::mail_settings.eq(json),
-                cohorts::version.eq(current.version + 1),
-                cohorts::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
+        let n = diesel::update(
+            cohorts::table
+                .find(id)
+                .filter(cohorts::version.eq(current.version)),
+        )
+        .set((
+            cohorts::mail_settings.eq(json),
+            cohorts::version.eq(current.version + 1),
+            cohorts::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        crate::models::check_updated(n, "La cohorte a été modifiée")?;
         crate::models::planner::touch(conn, id)?;
         log_update(conn, id, &logged)
     })
@@ -704,13 +729,18 @@ pub fn set_template(
         let current = get(conn, id)?;
         crate::models::check_version(version, current.version, "La cohorte a été modifiée")?;
         let before = audited(conn, &current)?;
-        diesel::update(cohorts::table.find(id))
-            .set((
-                cohorts::programme_template.eq(json),
-                cohorts::version.eq(current.version + 1),
-                cohorts::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
+        let n = diesel::update(
+            cohorts::table
+                .find(id)
+                .filter(cohorts::version.eq(current.version)),
+        )
+        .set((
+            cohorts::programme_template.eq(json),
+            cohorts::version.eq(current.version + 1),
+            cohorts::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        crate::models::check_updated(n, "La cohorte a été modifiée")?;
         log_update(conn, id, &before)
     })
 }

@@ -286,6 +286,8 @@ pub fn save(
     alsace_moselle: bool,
 ) -> Result<Outcome, AppError> {
     write_tx(conn, |conn| {
+        // Before the preview counts the places for the whole list.
+        crate::db::lock_cohort(conn, cohort_id)?;
         let preview = preview(conn, cohort_id, table)?;
         if preview.refused() {
             return Ok(Outcome::Refused(preview));

@@ -344,7 +344,7 @@ pub fn confirm_commitment(
         )
         .set((
             participants::commitment_confirmed_at.eq(Some(at)),
-            participants::version.eq(current.version + 1),
+            participants::version.eq(participants::version + 1),
             participants::updated_at.eq(now()),
         ))
         .execute(conn)?;

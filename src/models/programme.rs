@@ -37,6 +37,8 @@ pub fn generate(
     replace: bool,
 ) -> Result<Generated, AppError> {
     write_tx(conn, |conn| {
+        // Two generations at once would both find no programme and both create one.
+        crate::db::lock_cohort(conn, cohort_id)?;
         let c = cohort::get(conn, cohort_id)?;
         let existing = session::list_for_cohort(conn, cohort_id)?;
         if !existing.is_empty() && !replace {

@@ -223,17 +223,23 @@ pub fn update(conn: &mut Conn, id: &str, input: &TaskInput) -> Result<Intersessi
         if v.version.is_some_and(|ver| ver != current.version) {
             return Err(stale("Le travail préparatoire a été modifié"));
         }
-        diesel::update(intersession_tasks::table.find(id))
-            .set((
-                intersession_tasks::session_id.eq(&v.session_id),
-                intersession_tasks::title.eq(&v.title),
-                intersession_tasks::instructions.eq(&v.instructions),
-                intersession_tasks::due_date.eq(v.due_date),
-                intersession_tasks::preparation_half_days.eq(v.preparation),
-                intersession_tasks::version.eq(current.version + 1),
-                intersession_tasks::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
+        // Conditional on the version read: never overwrites a change made since.
+        let n = diesel::update(
+            intersession_tasks::table
+                .find(id)
+                .filter(intersession_tasks::version.eq(current.version)),
+        )
+        .set((
+            intersession_tasks::session_id.eq(&v.session_id),
+            intersession_tasks::title.eq(&v.title),
+            intersession_tasks::instructions.eq(&v.instructions),
+            intersession_tasks::due_date.eq(v.due_date),
+            intersession_tasks::preparation_half_days.eq(v.preparation),
+            intersession_tasks::version.eq(current.version + 1),
+            intersession_tasks::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        crate::models::check_updated(n, "Le travail préparatoire a été modifié")?;
         crate::models::planner::touch(conn, &current.cohort_id)?;
         let updated = get(conn, id)?;
         audit::updated(
