@@ -88,6 +88,13 @@ macro_rules! on_backend {
     };
 }
 
+diesel::define_sql_function! {
+    /// SQL's `lower()`, for a search that ignores case on both backends (`LIKE` ignores
+    /// ASCII case on SQLite, no case on PostgreSQL). It folds ASCII letters only on
+    /// SQLite, by the database's locale on PostgreSQL.
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 /// How long a checkpoint after an erasure may wait for writers and readers: short, because
 /// a `TRUNCATE` checkpoint blocks new writers while it waits, so its wait adds to theirs
 /// (with 200 ms, the writes running through a purge of 980 cohorts had a p99 of 222 ms).

@@ -158,8 +158,10 @@ pub struct NewUser<'a> {
     pub password: Option<&'a str>,
 }
 
+/// How addresses are stored and compared: `domain::fr::name_key` (Unicode lower case,
+/// trimmed), so that matching one is an `=` on the stored value on both backends.
 pub fn normalise_email(email: &str) -> String {
-    email.trim().to_lowercase()
+    crate::domain::fr::name_key(email)
 }
 
 pub fn count(conn: &mut Conn) -> Result<i64, AppError> {
@@ -296,9 +298,6 @@ pub fn create(conn: &mut Conn, new: NewUser<'_>) -> Result<User, AppError> {
     if let Some(password) = new.password {
         check_password(&mut check, "password", password, None);
     }
-    if !email.is_empty() && find_by_email(conn, &email)?.is_some() {
-        check.add("email", "Un compte existe déjà avec cette adresse.");
-    }
     check.finish()?;
     let role = role.expect("checked");
     let password_hash = new.password.map(hash_password).transpose()?;
@@ -317,7 +316,7 @@ pub fn create(conn: &mut Conn, new: NewUser<'_>) -> Result<User, AppError> {
         created_at: at,
         updated_at: at,
     };
-    diesel::insert_into(users::table)
+    let inserted = diesel::insert_into(users::table)
         .values((
             users::id.eq(&user.id),
             users::email.eq(&user.email),
@@ -331,7 +330,13 @@ pub fn create(conn: &mut Conn, new: NewUser<'_>) -> Result<User, AppError> {
             users::created_at.eq(at),
             users::updated_at.eq(at),
         ))
-        .execute(conn)?;
+        .execute(conn);
+    // One account per address: the `users.email` UNIQUE constraint.
+    crate::models::refuse_duplicate(
+        inserted,
+        "email",
+        "Un compte existe déjà avec cette adresse.",
+    )?;
     Ok(user)
 }
 

@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::schema::associations;
 use crate::db::{Conn, write_tx};
+use crate::domain::fr::name_key;
 use crate::domain::programme::ProgrammeTemplate;
 use crate::domain::{identifiers, rules};
 use crate::error::AppError;
 use crate::models::input::{Check, lenient, new_id, now};
-use crate::models::{audit, cohort, stale};
+use crate::models::{audit, cohort, refuse_duplicate, stale};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = associations)]
@@ -223,22 +224,24 @@ pub fn list_for_cohorts(
         .load(conn)?)
 }
 
-/// Refused (on `name`) when another association of the cohort has this name.
+/// The refusal of a name another association of the cohort has (`name_key`).
+const DUPLICATE_NAME: &str = "Une association de ce nom est déjà inscrite dans la cohorte.";
+
+/// Refused (on `name`) when another association of the cohort has this name: for the
+/// import's preview, which saves nothing. Saving relies on the `associations_name_key`
+/// index instead ([`refuse_duplicate`]), which holds under concurrent writers too.
 pub(crate) fn check_unique_name(
     conn: &mut Conn,
     cohort_id: &str,
     name: &str,
-    except: Option<&str>,
 ) -> Result<(), AppError> {
-    let others = list_for_cohort(conn, cohort_id)?;
-    if others
-        .iter()
-        .any(|a| Some(a.id.as_str()) != except && a.name.to_lowercase() == name.to_lowercase())
-    {
-        return Err(AppError::field(
-            "name",
-            "Une association de ce nom est déjà inscrite dans la cohorte.",
-        ));
+    let holders: i64 = associations::table
+        .filter(associations::cohort_id.eq(cohort_id))
+        .filter(associations::name_key.eq(name_key(name)))
+        .count()
+        .get_result(conn)?;
+    if holders > 0 {
+        return Err(AppError::field("name", DUPLICATE_NAME));
     }
     Ok(())
 }
@@ -287,14 +290,14 @@ pub fn enrol_holding(
             },
         )?;
         let v = input.check()?;
-        check_unique_name(conn, cohort_id, &v.name, None)?;
         let t = now();
         let id = new_id();
-        diesel::insert_into(associations::table)
+        let inserted = diesel::insert_into(associations::table)
             .values((
                 associations::id.eq(&id),
                 associations::cohort_id.eq(cohort_id),
                 associations::name.eq(&v.name),
+                associations::name_key.eq(Some(name_key(&v.name))),
                 associations::rna.eq(&v.rna),
                 associations::siret.eq(&v.siret),
                 associations::creation_year.eq(v.creation_year),
@@ -307,7 +310,8 @@ pub fn enrol_holding(
                 associations::created_at.eq(t),
                 associations::updated_at.eq(t),
             ))
-            .execute(conn)?;
+            .execute(conn);
+        refuse_duplicate(inserted, "name", DUPLICATE_NAME)?;
         crate::models::planner::touch(conn, cohort_id)?;
         let a = get(conn, &id)?;
         audit::created(conn, "association", &id, Some(cohort_id), &a)?;
@@ -327,15 +331,15 @@ pub fn update(
         if v.version.is_some_and(|ver| ver != current.version) {
             return Err(stale("L'association a été modifiée"));
         }
-        check_unique_name(conn, &current.cohort_id, &v.name, Some(id))?;
         // Conditional on the version read: never overwrites a change made since.
-        let n = diesel::update(
+        let updated = diesel::update(
             associations::table
                 .find(id)
                 .filter(associations::version.eq(current.version)),
         )
         .set((
             associations::name.eq(&v.name),
+            associations::name_key.eq(Some(name_key(&v.name))),
             associations::rna.eq(&v.rna),
             associations::siret.eq(&v.siret),
             associations::creation_year.eq(v.creation_year),
@@ -347,7 +351,8 @@ pub fn update(
             associations::version.eq(current.version + 1),
             associations::updated_at.eq(now()),
         ))
-        .execute(conn)?;
+        .execute(conn);
+        let n = refuse_duplicate(updated, "name", DUPLICATE_NAME)?;
         crate::models::check_updated(n, "L'association a été modifiée")?;
         crate::models::planner::touch(conn, &current.cohort_id)?;
         let a = get(conn, id)?;

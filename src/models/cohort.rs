@@ -828,10 +828,16 @@ fn filtered(
     let search = filter.search.trim();
     if !search.is_empty() {
         let escaped = search
+            .to_lowercase()
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
-        query = query.filter(cohorts::name.like(format!("%{escaped}%")).escape('\\'));
+        // Lower case on both sides: `LIKE` alone ignores case on SQLite only.
+        query = query.filter(
+            crate::db::lower(cohorts::name)
+                .like(format!("%{escaped}%"))
+                .escape('\\'),
+        );
     }
     if let Some(status) = &filter.status {
         query = query.filter(cohorts::status.eq(status.clone()));

@@ -109,13 +109,6 @@ pub fn add(conn: &mut Conn, session_id: &str, input: &GuestInput) -> Result<Gues
         let name = check.required("name", &input.name, 200);
         let email = check.email("email", &input.email);
         let organisation = check.text("organisation", &input.organisation, 200);
-        if !email.is_empty()
-            && list_for_session(conn, session_id)?
-                .iter()
-                .any(|g| g.email.eq_ignore_ascii_case(&email))
-        {
-            check.add("email", "Cette personne est déjà invitée à ce bilan.");
-        }
         check.finish()?;
         let guest = Guest {
             id: new_id(),
@@ -125,7 +118,7 @@ pub fn add(conn: &mut Conn, session_id: &str, input: &GuestInput) -> Result<Gues
             organisation,
             created_at: now(),
         };
-        diesel::insert_into(session_guests::table)
+        let inserted = diesel::insert_into(session_guests::table)
             .values((
                 session_guests::id.eq(&guest.id),
                 session_guests::session_id.eq(&guest.session_id),
@@ -134,7 +127,13 @@ pub fn add(conn: &mut Conn, session_id: &str, input: &GuestInput) -> Result<Gues
                 session_guests::organisation.eq(&guest.organisation),
                 session_guests::created_at.eq(guest.created_at),
             ))
-            .execute(conn)?;
+            .execute(conn);
+        // One address once per bilan: the `session_guests_email_key` index.
+        crate::models::refuse_duplicate(
+            inserted,
+            "email",
+            "Cette personne est déjà invitée à ce bilan.",
+        )?;
         crate::models::planner::touch(conn, &s.cohort_id)?;
         audit::created(conn, "guest", &guest.id, Some(&s.cohort_id), &guest)?;
         Ok(guest)

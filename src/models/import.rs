@@ -243,7 +243,7 @@ pub fn preview(conn: &mut Conn, cohort_id: &str, table: &Table) -> Result<Previe
         }
         if !input.name.trim().is_empty()
             && let Err(AppError::Validation { fields, .. }) =
-                association::check_unique_name(conn, cohort_id, input.name.trim(), None)
+                association::check_unique_name(conn, cohort_id, input.name.trim())
         {
             for message in fields.into_values() {
                 add(&mut reports, first, "association", message);

@@ -114,3 +114,21 @@ pub fn check_inserted(
         Err(e) => Err(e.into()),
     }
 }
+
+/// A write refused by a UNIQUE index — the name or address is another row's, perhaps
+/// committed by a concurrent writer a moment before —: the field's French message, as a
+/// form check gives it. For a statement whose only unique index a person can reach is that
+/// one (the others are generated ids).
+pub fn refuse_duplicate<T>(
+    result: Result<T, diesel::result::Error>,
+    field: &str,
+    message: &str,
+) -> Result<T, crate::error::AppError> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match result {
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(crate::error::AppError::field(field, message))
+        }
+        other => Ok(other?),
+    }
+}
