@@ -288,6 +288,9 @@ fn check_role<'a>(
     Ok((role, dla_id, consultant_id))
 }
 
+/// The refusal of an address another account has.
+const EMAIL_TAKEN: &str = "Un compte existe déjà avec cette adresse.";
+
 /// Creates a staff account after checking every field (French messages per field).
 pub fn create(conn: &mut Conn, new: NewUser<'_>) -> Result<User, AppError> {
     let mut check = Check::new();
@@ -297,6 +300,11 @@ pub fn create(conn: &mut Conn, new: NewUser<'_>) -> Result<User, AppError> {
         check_role(conn, &mut check, new.role, new.dla_id, new.consultant_id)?;
     if let Some(password) = new.password {
         check_password(&mut check, "password", password, None);
+    }
+    // Read first so that the form shows this message with the others; the UNIQUE
+    // constraint below is what holds when two create the same account at once.
+    if !email.is_empty() && find_by_email(conn, &email)?.is_some() {
+        check.add("email", EMAIL_TAKEN);
     }
     check.finish()?;
     let role = role.expect("checked");
@@ -332,11 +340,7 @@ pub fn create(conn: &mut Conn, new: NewUser<'_>) -> Result<User, AppError> {
         ))
         .execute(conn);
     // One account per address: the `users.email` UNIQUE constraint.
-    crate::models::refuse_duplicate(
-        inserted,
-        "email",
-        "Un compte existe déjà avec cette adresse.",
-    )?;
+    crate::models::refuse_duplicate(inserted, "email", EMAIL_TAKEN)?;
     Ok(user)
 }
 
