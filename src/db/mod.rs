@@ -94,7 +94,7 @@ macro_rules! on_backend {
 /// Loads a select's rows locked `FOR UPDATE SKIP LOCKED` on PostgreSQL: rows another
 /// transaction holds are passed over, not waited for, so that several instances sharing a
 /// queue each take a different part of it. SQLite has no row locks: the select runs as it
-/// is, and the caller runs it inside [`write_tx`], whose `BEGIN IMMEDIATE` already keeps
+/// is, and the caller runs it inside the write transaction ([`write_with`]), whose `BEGIN IMMEDIATE` already keeps
 /// every other writer out until it commits. Evaluates to a `QueryResult<Vec<_>>`.
 #[macro_export]
 macro_rules! load_skip_locked {
