@@ -94,7 +94,7 @@ macro_rules! on_backend {
 /// Loads a select's rows locked `FOR UPDATE SKIP LOCKED` on PostgreSQL: rows another
 /// transaction holds are passed over, not waited for, so that several instances sharing a
 /// queue each take a different part of it. SQLite has no row locks: the select runs as it
-/// is, and the caller runs it inside [`write_tx`], whose `BEGIN IMMEDIATE` already keeps
+/// is, and the caller runs it inside the write transaction ([`write_with`]), whose `BEGIN IMMEDIATE` already keeps
 /// every other writer out until it commits. Evaluates to a `QueryResult<Vec<_>>`.
 #[macro_export]
 macro_rules! load_skip_locked {
@@ -107,6 +107,13 @@ macro_rules! load_skip_locked {
             $crate::db::Conn::Sqlite(c) => diesel::RunQueryDsl::load($query, c),
         }
     };
+}
+
+diesel::define_sql_function! {
+    /// SQL's `lower()`, for a search that ignores case on both backends (`LIKE` ignores
+    /// ASCII case on SQLite, no case on PostgreSQL). It folds ASCII letters only on
+    /// SQLite, by the database's locale on PostgreSQL.
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
 /// How long a checkpoint after an erasure may wait for writers and readers: short, because
@@ -342,13 +349,17 @@ pub fn migrate(pool: &Pool) -> anyhow::Result<usize> {
     Ok(applied.len())
 }
 
-/// Locks the cohort's row until the end of the write transaction, so that the checks made
-/// on its enrolments (the cap) still hold at commit when several instances enrol at once.
-/// PostgreSQL: `SELECT … FOR UPDATE` (a second enrolment waits for the first to commit,
-/// then counts it). SQLite: nothing, `BEGIN IMMEDIATE` already serialises the writers.
+/// Locks the cohort's row until the end of the write transaction, so that what is checked
+/// against its places afterwards (the cap: `cohort::places_taken`) still holds at commit
+/// when several instances write at once. Called first wherever the cap is checked.
+/// PostgreSQL: `SELECT … FOR UPDATE` (the next holder waits for the commit and, at READ
+/// COMMITTED, each of its statements then sees what the previous one committed). SQLite:
+/// nothing, `BEGIN IMMEDIATE` already serialises the writers. A missing cohort locks
+/// nothing: the caller's own read reports it.
 pub fn lock_cohort(conn: &mut Conn, id: &str) -> Result<(), AppError> {
     use diesel::{QueryDsl, RunQueryDsl};
     use schema::cohorts;
+    debug_assert!(in_transaction(conn), "a row lock outside a transaction");
     if let Conn::Pg(c) = conn {
         cohorts::table
             .find(id)
@@ -547,7 +558,7 @@ pub(crate) fn with_busy_timeout<T>(
 /// version number) with the other writers, so that they still hold at commit.
 ///
 /// SQLite: `BEGIN IMMEDIATE`, the one writer at a time. PostgreSQL: `BEGIN READ WRITE` at
-/// READ COMMITTED, with the rows a check depends on locked ([`lock_cohort`]) and the
+/// READ COMMITTED, with the rows a check depends on locked by [`lock_cohort`] and the
 /// version checks made by the `UPDATE … WHERE version = ?` itself.
 pub(crate) fn transaction<T, F>(conn: &mut Conn, f: F) -> Result<T, AppError>
 where

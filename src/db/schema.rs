@@ -82,6 +82,7 @@ diesel::table! {
         mirror_named -> Bool,
         anonymised_at -> Nullable<Timestamp>,
         creation_date -> Nullable<Date>,
+        name_key -> Nullable<Text>,
     }
 }
 

@@ -30,6 +30,14 @@ pub fn fold_accent(c: char) -> Option<&'static str> {
     })
 }
 
+/// The key under which a typed name (or address) is unique: Unicode lower case, without
+/// the spaces around it — « École des Arts » and « école des arts » are one name. Stored
+/// beside the name (`associations.name_key`) under a UNIQUE index, so that the database,
+/// not a read before the write, keeps two from being saved at once.
+pub fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
 /// Lower-case French weekday name: "lundi" … "dimanche".
 pub fn weekday_name(weekday: Weekday) -> &'static str {
     match weekday {
@@ -196,6 +204,15 @@ pub fn half_days_figure(n: i64) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_name_key_ignores_case_accented_capitals_included_and_surrounding_spaces() {
+        assert_eq!(name_key("  École des Arts "), "école des arts");
+        assert_eq!(name_key("ÉLAN"), name_key("élan"));
+        assert_eq!(name_key("Œuvre"), "œuvre");
+        // Only the ends: a name with other inner spacing is another name.
+        assert_ne!(name_key("Le  Relais"), name_key("Le Relais"));
+    }
 
     #[test]
     fn half_day_figures_drop_the_unit_and_a_trailing_zero() {

@@ -158,8 +158,10 @@ pub struct NewUser<'a> {
     pub password: Option<&'a str>,
 }
 
+/// How addresses are stored and compared: `domain::fr::name_key` (Unicode lower case,
+/// trimmed), so that matching one is an `=` on the stored value on both backends.
 pub fn normalise_email(email: &str) -> String {
-    email.trim().to_lowercase()
+    crate::domain::fr::name_key(email)
 }
 
 pub fn count(conn: &mut Conn) -> Result<i64, AppError> {
@@ -286,6 +288,9 @@ fn check_role<'a>(
     Ok((role, dla_id, consultant_id))
 }
 
+/// The refusal of an address another account has.
+const EMAIL_TAKEN: &str = "Un compte existe déjà avec cette adresse.";
+
 /// Creates a staff account after checking every field (French messages per field).
 pub fn create(tx: &mut Tx, new: NewUser<'_>) -> Result<User, AppError> {
     let mut check = Check::new();
@@ -296,8 +301,10 @@ pub fn create(tx: &mut Tx, new: NewUser<'_>) -> Result<User, AppError> {
     if let Some(password) = new.password {
         check_password(&mut check, "password", password, None);
     }
+    // Read first so that the form shows this message with the others; the UNIQUE
+    // constraint below is what holds when two create the same account at once.
     if !email.is_empty() && find_by_email(tx, &email)?.is_some() {
-        check.add("email", "Un compte existe déjà avec cette adresse.");
+        check.add("email", EMAIL_TAKEN);
     }
     check.finish()?;
     let role = role.expect("checked");
@@ -317,7 +324,7 @@ pub fn create(tx: &mut Tx, new: NewUser<'_>) -> Result<User, AppError> {
         created_at: at,
         updated_at: at,
     };
-    diesel::insert_into(users::table)
+    let inserted = diesel::insert_into(users::table)
         .values((
             users::id.eq(&user.id),
             users::email.eq(&user.email),
@@ -331,7 +338,9 @@ pub fn create(tx: &mut Tx, new: NewUser<'_>) -> Result<User, AppError> {
             users::created_at.eq(at),
             users::updated_at.eq(at),
         ))
-        .execute(tx.conn())?;
+        .execute(tx.conn());
+    // One account per address: the `users.email` UNIQUE constraint.
+    crate::models::refuse_duplicate(inserted, "email", EMAIL_TAKEN)?;
     Ok(user)
 }
 
@@ -945,16 +954,22 @@ pub fn update(
     let dla_id = (role == Role::Officer).then(|| dla_id.unwrap_or_default().to_string());
     let consultant_id =
         (role == Role::Consultant).then(|| consultant_id.unwrap_or_default().to_string());
-    diesel::update(users::table.find(id))
-        .set((
-            users::name.eq(&name),
-            users::role.eq(role.as_str()),
-            users::dla_id.eq(&dla_id),
-            users::consultant_id.eq(&consultant_id),
-            users::updated_at.eq(tx.now_naive()),
-            users::version.eq(users::version + 1),
-        ))
-        .execute(tx.conn())?;
+    // Conditional on the version read: never overwrites a change made since.
+    let n = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::version.eq(current.version)),
+    )
+    .set((
+        users::name.eq(&name),
+        users::role.eq(role.as_str()),
+        users::dla_id.eq(&dla_id),
+        users::consultant_id.eq(&consultant_id),
+        users::updated_at.eq(tx.now_naive()),
+        users::version.eq(current.version + 1),
+    ))
+    .execute(tx.conn())?;
+    crate::models::check_updated(n, "Ce compte a été modifié")?;
     if change.disabled != current.disabled {
         set_disabled(tx, id, change.disabled)?;
     }

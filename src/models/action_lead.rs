@@ -10,7 +10,7 @@ use crate::db::schema::action_leads;
 use crate::db::{Conn, Tx};
 use crate::error::AppError;
 use crate::models::input::{Check, lenient, new_id};
-use crate::models::{association, check_version, session};
+use crate::models::{association, check_updated, check_version, session};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = action_leads)]
@@ -187,16 +187,21 @@ pub fn update(tx: &mut Tx, id: &str, input: &ActionLeadInput) -> Result<ActionLe
         current.version,
         "La piste d'actions a été modifiée",
     )?;
-    diesel::update(action_leads::table.find(id))
-        .set((
-            action_leads::session_id.eq(v.session_id.or(current.session_id)),
-            action_leads::text.eq(&v.text),
-            action_leads::owner.eq(&v.owner),
-            action_leads::due_date.eq(v.due_date),
-            action_leads::version.eq(current.version + 1),
-            action_leads::updated_at.eq(tx.now_naive()),
-        ))
-        .execute(tx.conn())?;
+    let n = diesel::update(
+        action_leads::table
+            .find(id)
+            .filter(action_leads::version.eq(current.version)),
+    )
+    .set((
+        action_leads::session_id.eq(v.session_id.or(current.session_id)),
+        action_leads::text.eq(&v.text),
+        action_leads::owner.eq(&v.owner),
+        action_leads::due_date.eq(v.due_date),
+        action_leads::version.eq(current.version + 1),
+        action_leads::updated_at.eq(tx.now_naive()),
+    ))
+    .execute(tx.conn())?;
+    check_updated(n, "La piste d'actions a été modifiée")?;
     get(tx, id)
 }
 

@@ -26,7 +26,7 @@ use crate::models::input::{Check, lenient};
 use crate::models::outbox::{self, MailContext, NewEmail};
 use crate::models::participant::{self, ParticipantInput};
 use crate::models::scope::{self, CohortScope};
-use crate::models::{audit, check_version, cohort, dla};
+use crate::models::{audit, check_inserted, check_updated, check_version, cohort, dla};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = applications)]
@@ -530,6 +530,10 @@ pub fn decide(
         ));
     };
 
+    // The cohort locked before the places are counted (a retained application takes
+    // one), and the application read under that lock.
+    let cohort_id = get(tx, id)?.cohort_id;
+    crate::db::lock_cohort(tx, &cohort_id)?;
     let current = get(tx, id)?;
     check_version(
         &input.version,
@@ -564,15 +568,20 @@ pub fn decide(
     }
     let author = tx.author().clone();
     let t = tx.now_naive();
-    diesel::update(applications::table.find(id))
-        .set((
-            applications::status.eq(status.code()),
-            applications::decided_at.eq(Some(t)),
-            applications::decided_by.eq(&author.label),
-            applications::updated_at.eq(t),
-            applications::version.eq(current.version + 1),
-        ))
-        .execute(tx.conn())?;
+    let n = diesel::update(
+        applications::table
+            .find(id)
+            .filter(applications::version.eq(current.version)),
+    )
+    .set((
+        applications::status.eq(status.code()),
+        applications::decided_at.eq(Some(t)),
+        applications::decided_by.eq(&author.label),
+        applications::updated_at.eq(t),
+        applications::version.eq(current.version + 1),
+    ))
+    .execute(tx.conn())?;
+    check_updated(n, "La candidature a été modifiée")?;
     let after = get(tx, id)?;
     audit::updated(
         tx,
@@ -673,7 +682,7 @@ pub fn association_withdrawn(tx: &mut Tx, association_id: &str) -> Result<(), Ap
             applications::decided_at.eq(Some(t)),
             applications::decided_by.eq(tx.author().label.clone()),
             applications::updated_at.eq(t),
-            applications::version.eq(current.version + 1),
+            applications::version.eq(applications::version + 1),
         ))
         .execute(tx.conn())?;
     let after = get(tx, &current.id)?;
@@ -728,6 +737,10 @@ pub fn enrol(
     default_template: &ProgrammeTemplate,
     alsace_moselle: bool,
 ) -> Result<Enrolled, AppError> {
+    // The cohort locked before the places are counted (`association::enrol_holding`),
+    // and the application read under that lock.
+    let cohort_id = get(tx, id)?.cohort_id;
+    crate::db::lock_cohort(tx, &cohort_id)?;
     let current = get(tx, id)?;
     if current.association_id.is_some() {
         return Err(AppError::Conflict {
@@ -830,13 +843,18 @@ pub fn enrol(
         )?;
     }
     let t = tx.now_naive();
-    diesel::update(applications::table.find(id))
-        .set((
-            applications::association_id.eq(Some(&a.id)),
-            applications::updated_at.eq(t),
-            applications::version.eq(current.version + 1),
-        ))
-        .execute(tx.conn())?;
+    let n = diesel::update(
+        applications::table
+            .find(id)
+            .filter(applications::version.eq(current.version)),
+    )
+    .set((
+        applications::association_id.eq(Some(&a.id)),
+        applications::updated_at.eq(t),
+        applications::version.eq(current.version + 1),
+    ))
+    .execute(tx.conn())?;
+    check_updated(n, "La candidature a été modifiée")?;
     let after = get(tx, id)?;
     audit::updated(
         tx,
@@ -1001,8 +1019,9 @@ pub fn save_letter(
         "Ce courriel de décision a été modifié",
     )?;
     let t = tx.now_naive();
+    let changed = "Ce courriel de décision a été modifié";
     if current.version == 0 {
-        diesel::insert_into(decision_letters::table)
+        let inserted = diesel::insert_into(decision_letters::table)
             .values((
                 decision_letters::cohort_id.eq(cohort_id),
                 decision_letters::status.eq(status.code()),
@@ -1011,16 +1030,22 @@ pub fn save_letter(
                 decision_letters::version.eq(1),
                 decision_letters::updated_at.eq(t),
             ))
-            .execute(tx.conn())?;
+            .execute(tx.conn());
+        check_inserted(inserted, changed)?;
     } else {
-        diesel::update(decision_letters::table.find((cohort_id, status.code())))
-            .set((
-                decision_letters::subject.eq(&subject),
-                decision_letters::body.eq(&body),
-                decision_letters::version.eq(current.version + 1),
-                decision_letters::updated_at.eq(t),
-            ))
-            .execute(tx.conn())?;
+        let n = diesel::update(
+            decision_letters::table
+                .find((cohort_id, status.code()))
+                .filter(decision_letters::version.eq(current.version)),
+        )
+        .set((
+            decision_letters::subject.eq(&subject),
+            decision_letters::body.eq(&body),
+            decision_letters::version.eq(current.version + 1),
+            decision_letters::updated_at.eq(t),
+        ))
+        .execute(tx.conn())?;
+        check_updated(n, changed)?;
     }
     let saved = letter(tx, cohort_id, status)?;
     audit::updated(

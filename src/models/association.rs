@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::schema::associations;
 use crate::db::{Conn, Tx};
+use crate::domain::fr::name_key;
 use crate::domain::programme::ProgrammeTemplate;
 use crate::domain::{identifiers, rules};
 use crate::error::AppError;
 use crate::models::input::{Check, lenient, new_id};
-use crate::models::{audit, cohort, stale};
+use crate::models::{audit, cohort, refuse_duplicate, stale};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = associations)]
@@ -223,22 +224,24 @@ pub fn list_for_cohorts(
         .load(conn)?)
 }
 
-/// Refused (on `name`) when another association of the cohort has this name.
+/// The refusal of a name another association of the cohort has (`name_key`).
+const DUPLICATE_NAME: &str = "Une association de ce nom est déjà inscrite dans la cohorte.";
+
+/// Refused (on `name`) when another association of the cohort has this name: for the
+/// import's preview, which saves nothing. Saving relies on the `associations_name_key`
+/// index instead ([`refuse_duplicate`]), which holds under concurrent writers too.
 pub(crate) fn check_unique_name(
     conn: &mut Conn,
     cohort_id: &str,
     name: &str,
-    except: Option<&str>,
 ) -> Result<(), AppError> {
-    let others = list_for_cohort(conn, cohort_id)?;
-    if others
-        .iter()
-        .any(|a| Some(a.id.as_str()) != except && a.name.to_lowercase() == name.to_lowercase())
-    {
-        return Err(AppError::field(
-            "name",
-            "Une association de ce nom est déjà inscrite dans la cohorte.",
-        ));
+    let holders: i64 = associations::table
+        .filter(associations::cohort_id.eq(cohort_id))
+        .filter(associations::name_key.eq(name_key(name)))
+        .count()
+        .get_result(conn)?;
+    if holders > 0 {
+        return Err(AppError::field("name", DUPLICATE_NAME));
     }
     Ok(())
 }
@@ -279,14 +282,14 @@ pub fn enrol_holding(
         },
     )?;
     let v = input.check()?;
-    check_unique_name(tx, cohort_id, &v.name, None)?;
     let t = tx.now_naive();
     let id = new_id();
-    diesel::insert_into(associations::table)
+    let inserted = diesel::insert_into(associations::table)
         .values((
             associations::id.eq(&id),
             associations::cohort_id.eq(cohort_id),
             associations::name.eq(&v.name),
+            associations::name_key.eq(Some(name_key(&v.name))),
             associations::rna.eq(&v.rna),
             associations::siret.eq(&v.siret),
             associations::creation_year.eq(v.creation_year),
@@ -299,7 +302,8 @@ pub fn enrol_holding(
             associations::created_at.eq(t),
             associations::updated_at.eq(t),
         ))
-        .execute(tx.conn())?;
+        .execute(tx.conn());
+    refuse_duplicate(inserted, "name", DUPLICATE_NAME)?;
     crate::models::planner::touch(tx, cohort_id)?;
     let a = get(tx, &id)?;
     audit::created(tx, "association", &id, Some(cohort_id), &a)?;
@@ -313,22 +317,29 @@ pub fn update(tx: &mut Tx, id: &str, input: &AssociationInput) -> Result<Associa
     if v.version.is_some_and(|ver| ver != current.version) {
         return Err(stale("L'association a été modifiée"));
     }
-    check_unique_name(tx, &current.cohort_id, &v.name, Some(id))?;
-    diesel::update(associations::table.find(id))
-        .set((
-            associations::name.eq(&v.name),
-            associations::rna.eq(&v.rna),
-            associations::siret.eq(&v.siret),
-            associations::creation_year.eq(v.creation_year),
-            associations::creation_date.eq(v.creation_date),
-            associations::salaried_staff.eq(v.salaried_staff),
-            associations::sector.eq(&v.sector),
-            associations::town.eq(&v.town),
-            associations::general_interest.eq(v.general_interest),
-            associations::version.eq(current.version + 1),
-            associations::updated_at.eq(tx.now_naive()),
-        ))
-        .execute(tx.conn())?;
+    // Conditional on the version read: never overwrites a change made since.
+    let updated = diesel::update(
+        associations::table
+            .find(id)
+            .filter(associations::version.eq(current.version)),
+    )
+    .set((
+        associations::name.eq(&v.name),
+        associations::name_key.eq(Some(name_key(&v.name))),
+        associations::rna.eq(&v.rna),
+        associations::siret.eq(&v.siret),
+        associations::creation_year.eq(v.creation_year),
+        associations::creation_date.eq(v.creation_date),
+        associations::salaried_staff.eq(v.salaried_staff),
+        associations::sector.eq(&v.sector),
+        associations::town.eq(&v.town),
+        associations::general_interest.eq(v.general_interest),
+        associations::version.eq(current.version + 1),
+        associations::updated_at.eq(tx.now_naive()),
+    ))
+    .execute(tx.conn());
+    let n = refuse_duplicate(updated, "name", DUPLICATE_NAME)?;
+    crate::models::check_updated(n, "L'association a été modifiée")?;
     crate::models::planner::touch(tx, &current.cohort_id)?;
     let a = get(tx, id)?;
     audit::updated(

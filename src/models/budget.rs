@@ -23,7 +23,9 @@ use crate::domain::budget::{
 use crate::domain::programme::ProgrammeTemplate;
 use crate::error::{AppError, FieldErrors};
 use crate::models::input::{Check, lenient, new_id};
-use crate::models::{check_version, cohort, dla, session, stale, time_entry};
+use crate::models::{
+    check_inserted, check_updated, check_version, cohort, dla, session, stale, time_entry,
+};
 
 /// Day rate of a cohort that has no contract yet: 650,00 € (shown as such on the page).
 pub const DEFAULT_DAY_RATE_CENTS: i64 = 65_000;
@@ -457,20 +459,27 @@ pub fn save_contract(
         cohort_budgets::day_minutes.eq(contract.day_length.minutes() as i32),
         cohort_budgets::updated_at.eq(tx.now_naive()),
     );
+    let changed = "Le contrat a été modifié";
     match current {
         Some(r) => {
-            diesel::update(cohort_budgets::table.find(cohort_id))
-                .set((values, cohort_budgets::version.eq(r.version + 1)))
-                .execute(tx.conn())?;
+            let n = diesel::update(
+                cohort_budgets::table
+                    .find(cohort_id)
+                    .filter(cohort_budgets::version.eq(r.version)),
+            )
+            .set((values, cohort_budgets::version.eq(r.version + 1)))
+            .execute(tx.conn())?;
+            check_updated(n, changed)?;
         }
         None => {
-            diesel::insert_into(cohort_budgets::table)
+            let inserted = diesel::insert_into(cohort_budgets::table)
                 .values((
                     cohort_budgets::cohort_id.eq(cohort_id),
                     values,
                     cohort_budgets::version.eq(1),
                 ))
-                .execute(tx.conn())?;
+                .execute(tx.conn());
+            check_inserted(inserted, changed)?;
         }
     }
     row(tx, cohort_id)?.ok_or_else(|| AppError::not_found("Contrat"))
@@ -482,6 +491,9 @@ pub fn save_funders(
     cohort_id: &str,
     input: &FundersInput,
 ) -> Result<Vec<FunderRow>, AppError> {
+    // The list has no row of its own to version: the cohort's lock keeps a concurrent
+    // save from passing the same fingerprint (and both lists being inserted).
+    crate::db::lock_cohort(tx, cohort_id)?;
     let involved = funder_dlas(tx, cohort_id)?;
     let mut c = Check::new();
     // (row index in the input, funder, dla id)

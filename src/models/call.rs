@@ -292,7 +292,7 @@ pub fn save(
     let after = match before {
         None => {
             let token = crate::models::account::new_secret()?;
-            diesel::insert_into(calls::table)
+            let inserted = diesel::insert_into(calls::table)
                 .values((
                     calls::cohort_id.eq(cohort_id),
                     calls::token.eq(Some(&token)),
@@ -302,7 +302,9 @@ pub fn save(
                     calls::created_at.eq(t),
                     calls::updated_at.eq(t),
                 ))
-                .execute(tx.conn())?;
+                .execute(tx.conn());
+            // Another writer opened the call since it was read.
+            crate::models::check_inserted(inserted, "L'appel à candidatures a été modifié")?;
             let after = get(tx, cohort_id)?;
             audit::created(tx, "call", cohort_id, Some(cohort_id), &after)?;
             after
@@ -319,16 +321,21 @@ pub fn save(
             } else {
                 before.meeting_sequence
             };
-            diesel::update(calls::table.find(cohort_id))
-                .set((
-                    calls::closes_on.eq(closes_on),
-                    calls::presentation.eq(&presentation),
-                    meeting_cols,
-                    calls::meeting_sequence.eq(sequence),
-                    calls::version.eq(before.version + 1),
-                    calls::updated_at.eq(t),
-                ))
-                .execute(tx.conn())?;
+            let n = diesel::update(
+                calls::table
+                    .find(cohort_id)
+                    .filter(calls::version.eq(before.version)),
+            )
+            .set((
+                calls::closes_on.eq(closes_on),
+                calls::presentation.eq(&presentation),
+                meeting_cols,
+                calls::meeting_sequence.eq(sequence),
+                calls::version.eq(before.version + 1),
+                calls::updated_at.eq(t),
+            ))
+            .execute(tx.conn())?;
+            crate::models::check_updated(n, "L'appel à candidatures a été modifié")?;
             let after = get(tx, cohort_id)?;
             audit::updated(tx, "call", cohort_id, Some(cohort_id), &before, &after)?;
             after
@@ -356,7 +363,7 @@ pub fn set_link(tx: &mut Tx, cohort_id: &str, fresh: bool) -> Result<Call, AppEr
     diesel::update(calls::table.find(cohort_id))
         .set((
             calls::token.eq(token),
-            calls::version.eq(before.version + 1),
+            calls::version.eq(calls::version + 1),
             calls::updated_at.eq(tx.now_naive()),
         ))
         .execute(tx.conn())?;
@@ -962,15 +969,21 @@ pub fn withdraw(tx: &mut Tx, mail: &MailContext, secret: &str) -> Result<Applica
     let at = tx.now();
     let own = own_or_gone(tx, secret, at)?;
     let before = own.application.clone();
-    diesel::update(applications::table.find(&before.id))
-        .set((
-            applications::status.eq(Status::Withdrawn.code()),
-            applications::decided_at.eq(Some(at.naive_utc())),
-            applications::decided_by.eq("L'association (lien privé)"),
-            applications::updated_at.eq(at.naive_utc()),
-            applications::version.eq(before.version + 1),
-        ))
-        .execute(tx.conn())?;
+    // Conditional on the version read: a decision made meanwhile stands.
+    let n = diesel::update(
+        applications::table
+            .find(&before.id)
+            .filter(applications::version.eq(before.version)),
+    )
+    .set((
+        applications::status.eq(Status::Withdrawn.code()),
+        applications::decided_at.eq(Some(at.naive_utc())),
+        applications::decided_by.eq("L'association (lien privé)"),
+        applications::updated_at.eq(at.naive_utc()),
+        applications::version.eq(before.version + 1),
+    ))
+    .execute(tx.conn())?;
+    crate::models::check_updated(n, "La candidature a été modifiée")?;
     let after = crate::models::application::get(tx, &before.id)?;
     audit::updated(
         tx,

@@ -415,6 +415,8 @@ pub fn create(tx: &mut Tx, input: &CohortInput) -> Result<Cohort, AppError> {
 }
 
 pub fn update(tx: &mut Tx, id: &str, input: &CohortInput) -> Result<Cohort, AppError> {
+    // Before the places are counted: the capacity may not go under them.
+    crate::db::lock_cohort(tx, id)?;
     let current = get(tx, id)?;
     let before = audited(tx, &current)?;
     let v = input.check(tx)?;
@@ -430,23 +432,28 @@ pub fn update(tx: &mut Tx, id: &str, input: &CohortInput) -> Result<Cohort, AppE
             ),
         ));
     }
-    diesel::update(cohorts::table.find(id))
-        .set((
-            cohorts::dla_id.eq(&v.dla_id),
-            cohorts::name.eq(&v.name),
-            cohorts::territory.eq(&v.territory),
-            cohorts::approach.eq(&v.approach),
-            cohorts::thematic.eq(&v.thematic),
-            cohorts::start_date.eq(v.start_date),
-            cohorts::status.eq(&v.status),
-            cohorts::association_cap.eq(v.cap),
-            cohorts::consultant_id.eq(&v.consultant_id),
-            cohorts::officer_name.eq(&v.officer_name),
-            cohorts::officer_email.eq(&v.officer_email),
-            cohorts::version.eq(current.version + 1),
-            cohorts::updated_at.eq(tx.now_naive()),
-        ))
-        .execute(tx.conn())?;
+    let n = diesel::update(
+        cohorts::table
+            .find(id)
+            .filter(cohorts::version.eq(current.version)),
+    )
+    .set((
+        cohorts::dla_id.eq(&v.dla_id),
+        cohorts::name.eq(&v.name),
+        cohorts::territory.eq(&v.territory),
+        cohorts::approach.eq(&v.approach),
+        cohorts::thematic.eq(&v.thematic),
+        cohorts::start_date.eq(v.start_date),
+        cohorts::status.eq(&v.status),
+        cohorts::association_cap.eq(v.cap),
+        cohorts::consultant_id.eq(&v.consultant_id),
+        cohorts::officer_name.eq(&v.officer_name),
+        cohorts::officer_email.eq(&v.officer_email),
+        cohorts::version.eq(current.version + 1),
+        cohorts::updated_at.eq(tx.now_naive()),
+    ))
+    .execute(tx.conn())?;
+    crate::models::check_updated(n, "La cohorte a été modifiée")?;
     set_partners(tx, id, &v.partners)?;
     crate::models::planner::touch(tx, id)?;
     log_update(tx, id, &before)
@@ -478,14 +485,27 @@ pub fn publish(tx: &mut Tx, id: &str) -> Result<Cohort, AppError> {
     } else {
         current.status.as_str()
     };
-    diesel::update(cohorts::table.find(id))
-        .set((
-            cohorts::published_at.eq(Some(tx.now_naive())),
-            cohorts::status.eq(status),
-            cohorts::version.eq(current.version + 1),
-            cohorts::updated_at.eq(tx.now_naive()),
-        ))
-        .execute(tx.conn())?;
+    // Conditional on the row read (its status decides the new one).
+    let n = diesel::update(
+        cohorts::table
+            .find(id)
+            .filter(cohorts::version.eq(current.version)),
+    )
+    .set((
+        cohorts::published_at.eq(Some(tx.now_naive())),
+        cohorts::status.eq(status),
+        cohorts::version.eq(current.version + 1),
+        cohorts::updated_at.eq(tx.now_naive()),
+    ))
+    .execute(tx.conn())?;
+    if n == 0 {
+        // Published meanwhile by someone else: publishing twice changes nothing.
+        let now_stored = get(tx, id)?;
+        if now_stored.published_at.is_some() {
+            return Ok(now_stored);
+        }
+    }
+    crate::models::check_updated(n, "La cohorte a été modifiée")?;
     crate::models::planner::touch(tx, id)?;
     log_update(tx, id, &before)
 }
@@ -630,13 +650,18 @@ pub fn set_schedule(
     if before != after {
         set_review(tx, id, after)?;
     }
-    diesel::update(cohorts::table.find(id))
-        .set((
-            cohorts::mail_settings.eq(json),
-            cohorts::version.eq(current.version + 1),
-            cohorts::updated_at.eq(tx.now_naive()),
-        ))
-        .execute(tx.conn())?;
+    let n = diesel::update(
+        cohorts::table
+            .find(id)
+            .filter(cohorts::version.eq(current.version)),
+    )
+    .set((
+        cohorts::mail_settings.eq(json),
+        cohorts::version.eq(current.version + 1),
+        cohorts::updated_at.eq(tx.now_naive()),
+    ))
+    .execute(tx.conn())?;
+    crate::models::check_updated(n, "La cohorte a été modifiée")?;
     crate::models::planner::touch(tx, id)?;
     log_update(tx, id, &logged)
 }
@@ -696,13 +721,18 @@ pub fn set_template(
     let current = get(tx, id)?;
     crate::models::check_version(version, current.version, "La cohorte a été modifiée")?;
     let before = audited(tx, &current)?;
-    diesel::update(cohorts::table.find(id))
-        .set((
-            cohorts::programme_template.eq(json),
-            cohorts::version.eq(current.version + 1),
-            cohorts::updated_at.eq(tx.now_naive()),
-        ))
-        .execute(tx.conn())?;
+    let n = diesel::update(
+        cohorts::table
+            .find(id)
+            .filter(cohorts::version.eq(current.version)),
+    )
+    .set((
+        cohorts::programme_template.eq(json),
+        cohorts::version.eq(current.version + 1),
+        cohorts::updated_at.eq(tx.now_naive()),
+    ))
+    .execute(tx.conn())?;
+    crate::models::check_updated(n, "La cohorte a été modifiée")?;
     log_update(tx, id, &before)
 }
 
@@ -789,10 +819,16 @@ fn filtered(
     let search = filter.search.trim();
     if !search.is_empty() {
         let escaped = search
+            .to_lowercase()
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
-        query = query.filter(cohorts::name.like(format!("%{escaped}%")).escape('\\'));
+        // Lower case on both sides: `LIKE` alone ignores case on SQLite only.
+        query = query.filter(
+            crate::db::lower(cohorts::name)
+                .like(format!("%{escaped}%"))
+                .escape('\\'),
+        );
     }
     if let Some(status) = &filter.status {
         query = query.filter(cohorts::status.eq(status.clone()));

@@ -19,7 +19,7 @@ use crate::error::AppError;
 use crate::models::association::{self, Association};
 use crate::models::input::{Check, lenient};
 use crate::models::scope::Member;
-use crate::models::{check_version, session};
+use crate::models::{check_updated, check_version, session};
 
 /// The planner's kinds.
 pub const REMINDER: &str = "evaluation_reminder";
@@ -215,7 +215,7 @@ pub fn save(tx: &mut Tx, m: &Member, input: &EvaluationInput) -> Result<Evaluati
     }
     check.finish()?;
     if let Some(c) = &current {
-        check_version(&input.version, c.version, "cette évaluation")?;
+        check_version(&input.version, c.version, "L'évaluation a été modifiée")?;
     }
     let at = tx.now_naive();
     let values = (
@@ -231,17 +231,25 @@ pub fn save(tx: &mut Tx, m: &Member, input: &EvaluationInput) -> Result<Evaluati
         evaluations::answered_by.eq(Some(&m.participant_id)),
         evaluations::updated_at.eq(at),
     );
-    // One statement whether the association answered before or not.
-    crate::on_backend!(tx.conn(), |c| diesel::insert_into(evaluations::table)
-        .values((
-            evaluations::association_id.eq(&m.association_id),
-            evaluations::cohort_id.eq(&m.cohort_id),
-            values,
-        ))
-        .on_conflict(evaluations::association_id)
-        .do_update()
-        .set((values, evaluations::version.eq(evaluations::version + 1)))
-        .execute(c))?;
+    // One statement whether the association answered before or not; a row that
+    // appeared since the read (version 0) is someone else's answer.
+    let read = current.as_ref().map_or(0, |c| c.version);
+    let n = crate::on_backend!(tx.conn(), |c| {
+        let upsert = diesel::insert_into(evaluations::table)
+            .values((
+                evaluations::association_id.eq(&m.association_id),
+                evaluations::cohort_id.eq(&m.cohort_id),
+                values,
+            ))
+            .on_conflict(evaluations::association_id)
+            .do_update()
+            .set((values, evaluations::version.eq(evaluations::version + 1)));
+        // `ON CONFLICT … DO UPDATE … WHERE version = ?`: conditional on the version
+        // read, never overwrites an answer saved since.
+        diesel::query_dsl::methods::FilterDsl::filter(upsert, evaluations::version.eq(read))
+            .execute(c)
+    })?;
+    check_updated(n, "L'évaluation a été modifiée")?;
     // The reminder is no longer wanted.
     crate::models::planner::touch(tx, &m.cohort_id)?;
     get(tx, &m.association_id)?
@@ -275,7 +283,7 @@ pub fn save_followup(
     }
     check.finish()?;
     if let Some(c) = &current {
-        check_version(&input.version, c.version, "cette évaluation")?;
+        check_version(&input.version, c.version, "L'évaluation a été modifiée")?;
     }
     let at = tx.now_naive();
     let values = (
@@ -284,17 +292,25 @@ pub fn save_followup(
         evaluations::followup_by.eq(Some(&m.participant_id)),
         evaluations::updated_at.eq(at),
     );
-    // One statement whether the association answered before or not.
-    crate::on_backend!(tx.conn(), |c| diesel::insert_into(evaluations::table)
-        .values((
-            evaluations::association_id.eq(&m.association_id),
-            evaluations::cohort_id.eq(&m.cohort_id),
-            values,
-        ))
-        .on_conflict(evaluations::association_id)
-        .do_update()
-        .set((values, evaluations::version.eq(evaluations::version + 1)))
-        .execute(c))?;
+    // One statement whether the association answered before or not; a row that
+    // appeared since the read (version 0) is someone else's answer.
+    let read = current.as_ref().map_or(0, |c| c.version);
+    let n = crate::on_backend!(tx.conn(), |c| {
+        let upsert = diesel::insert_into(evaluations::table)
+            .values((
+                evaluations::association_id.eq(&m.association_id),
+                evaluations::cohort_id.eq(&m.cohort_id),
+                values,
+            ))
+            .on_conflict(evaluations::association_id)
+            .do_update()
+            .set((values, evaluations::version.eq(evaluations::version + 1)));
+        // `ON CONFLICT … DO UPDATE … WHERE version = ?`: conditional on the version
+        // read, never overwrites an answer saved since.
+        diesel::query_dsl::methods::FilterDsl::filter(upsert, evaluations::version.eq(read))
+            .execute(c)
+    })?;
+    check_updated(n, "L'évaluation a été modifiée")?;
     crate::models::planner::touch(tx, &m.cohort_id)?;
     get(tx, &m.association_id)?
         .ok_or_else(|| AppError::NotFound("Cette évaluation n'existe pas.".into()))

@@ -108,13 +108,6 @@ pub fn add(tx: &mut Tx, session_id: &str, input: &GuestInput) -> Result<Guest, A
     let name = check.required("name", &input.name, 200);
     let email = check.email("email", &input.email);
     let organisation = check.text("organisation", &input.organisation, 200);
-    if !email.is_empty()
-        && list_for_session(tx, session_id)?
-            .iter()
-            .any(|g| g.email.eq_ignore_ascii_case(&email))
-    {
-        check.add("email", "Cette personne est déjà invitée à ce bilan.");
-    }
     check.finish()?;
     let guest = Guest {
         id: new_id(),
@@ -124,7 +117,7 @@ pub fn add(tx: &mut Tx, session_id: &str, input: &GuestInput) -> Result<Guest, A
         organisation,
         created_at: tx.now_naive(),
     };
-    diesel::insert_into(session_guests::table)
+    let inserted = diesel::insert_into(session_guests::table)
         .values((
             session_guests::id.eq(&guest.id),
             session_guests::session_id.eq(&guest.session_id),
@@ -133,7 +126,13 @@ pub fn add(tx: &mut Tx, session_id: &str, input: &GuestInput) -> Result<Guest, A
             session_guests::organisation.eq(&guest.organisation),
             session_guests::created_at.eq(guest.created_at),
         ))
-        .execute(tx.conn())?;
+        .execute(tx.conn());
+    // One address once per bilan: the `session_guests_email_key` index.
+    crate::models::refuse_duplicate(
+        inserted,
+        "email",
+        "Cette personne est déjà invitée à ce bilan.",
+    )?;
     crate::models::planner::touch(tx, &s.cohort_id)?;
     audit::created(tx, "guest", &guest.id, Some(&s.cohort_id), &guest)?;
     Ok(guest)

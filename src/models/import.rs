@@ -243,7 +243,7 @@ pub fn preview(conn: &mut Conn, cohort_id: &str, table: &Table) -> Result<Previe
         }
         if !input.name.trim().is_empty()
             && let Err(AppError::Validation { fields, .. }) =
-                association::check_unique_name(conn, cohort_id, input.name.trim(), None)
+                association::check_unique_name(conn, cohort_id, input.name.trim())
         {
             for message in fields.into_values() {
                 add(&mut reports, first, "association", message);
@@ -285,6 +285,8 @@ pub fn save(
     default_template: &ProgrammeTemplate,
     alsace_moselle: bool,
 ) -> Result<Outcome, AppError> {
+    // Before the preview counts the places for the whole list.
+    crate::db::lock_cohort(tx, cohort_id)?;
     let preview = preview(tx, cohort_id, table)?;
     if preview.refused() {
         return Ok(Outcome::Refused(preview));

@@ -232,6 +232,7 @@ impl Check {
         }
     }
 
+    /// A required address, returned as stored and compared (`account::normalise_email`).
     pub fn email(&mut self, field: &str, value: &str) -> String {
         let v = self.required(field, value, 254);
         if !v.is_empty() && !is_plausible_email(&v) {
@@ -240,7 +241,7 @@ impl Check {
                 "Adresse e-mail invalide (exemple : prenom.nom@association.fr).",
             );
         }
-        v.to_lowercase()
+        crate::models::account::normalise_email(&v)
     }
 
     pub fn url(&mut self, field: &str, value: &str) -> String {

@@ -89,3 +89,46 @@ pub fn stale(changed: &str) -> crate::error::AppError {
         ),
     }
 }
+
+/// The row count of a version-checked `UPDATE … WHERE id = ? AND version = ?`: none means
+/// that another writer changed the row after it was read (on PostgreSQL, a commit between
+/// the read and the write), refused as [`stale`] like an old form's version.
+pub fn check_updated(rows: usize, changed: &str) -> Result<(), crate::error::AppError> {
+    if rows == 0 {
+        Err(stale(changed))
+    } else {
+        Ok(())
+    }
+}
+
+/// The first save of a row read as absent (version 0): another writer's insert of the same
+/// key since the read is a unique violation, refused as [`stale`] too.
+pub fn check_inserted(
+    result: Result<usize, diesel::result::Error>,
+    changed: &str,
+) -> Result<(), crate::error::AppError> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match result {
+        Ok(_) => Ok(()),
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Err(stale(changed)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A write refused by a UNIQUE index — the name or address is another row's, perhaps
+/// committed by a concurrent writer a moment before —: the field's French message, as a
+/// form check gives it. For a statement whose only unique index a person can reach is that
+/// one (the others are generated ids).
+pub fn refuse_duplicate<T>(
+    result: Result<T, diesel::result::Error>,
+    field: &str,
+    message: &str,
+) -> Result<T, crate::error::AppError> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match result {
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(crate::error::AppError::field(field, message))
+        }
+        other => Ok(other?),
+    }
+}

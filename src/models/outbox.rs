@@ -1203,18 +1203,6 @@ pub fn resend(
         current.participant_id.as_deref(),
         current.revision,
     );
-    if key != current.dedup_key {
-        let taken: i64 = outbox_emails::table
-            .filter(outbox_emails::dedup_key.eq(&key))
-            .count()
-            .get_result(tx.conn())?;
-        if taken > 0 {
-            return Err(AppError::field(
-                "recipient_email",
-                "Le même e-mail est déjà prévu pour cette adresse.",
-            ));
-        }
-    }
     // Never delivered, the new attempt may carry a new Message-ID; but one sent without
     // confirmation may have arrived: to the same address it keeps its Message-ID, so
     // that mail clients recognise a second copy.
@@ -1242,7 +1230,13 @@ pub fn resend(
         outbox_emails::next_attempt_at.eq(t),
         outbox_emails::updated_at.eq(t),
     ))
-    .execute(tx.conn())?;
+    .execute(tx.conn());
+    // Another row holds the new dedup key: the same email to that address.
+    let changed = crate::models::refuse_duplicate(
+        changed,
+        "recipient_email",
+        "Le même e-mail est déjà prévu pour cette adresse.",
+    )?;
     if changed != 1 {
         return Err(wrong_status(
             "Seul un e-mail en échec peut être renvoyé",
@@ -1255,13 +1249,18 @@ pub fn resend(
         && let Some(pid) = &current.participant_id
     {
         use crate::db::schema::participants;
-        diesel::update(participants::table.find(pid))
+        let updated = diesel::update(participants::table.find(pid))
             .set((
                 participants::email.eq(&address),
                 participants::version.eq(participants::version + 1),
                 participants::updated_at.eq(t),
             ))
-            .execute(tx.conn())?;
+            .execute(tx.conn());
+        crate::models::refuse_duplicate(
+            updated,
+            "recipient_email",
+            crate::models::participant::DUPLICATE_EMAIL,
+        )?;
         crate::models::account::revoke_participant_access(tx, pid)?;
         if let Some(cid) = &current.cohort_id {
             crate::models::planner::touch(tx, cid)?;

@@ -9,7 +9,7 @@ use crate::db::schema::participants;
 use crate::db::{Conn, Tx};
 use crate::error::AppError;
 use crate::models::input::{Check, lenient, new_id};
-use crate::models::{association, audit};
+use crate::models::{association, audit, refuse_duplicate};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = participants)]
@@ -228,23 +228,11 @@ pub fn list_reachable(conn: &mut Conn, ids: &[String]) -> Result<Vec<Participant
         .load(conn)?)
 }
 
-fn check_unique_email(
-    conn: &mut Conn,
-    association_id: &str,
-    email: &str,
-    except: Option<&str>,
-) -> Result<(), AppError> {
-    if list_for_association(conn, association_id)?
-        .iter()
-        .any(|p| Some(p.id.as_str()) != except && p.email == email)
-    {
-        return Err(AppError::field(
-            "email",
-            "Cette adresse est déjà celle d'un·e participant·e de l'association.",
-        ));
-    }
-    Ok(())
-}
+/// The refusal of an address another participant of the association has: the
+/// `participants_email_key` index refuses it ([`refuse_duplicate`]), addresses being stored
+/// normalised (`Check::email`).
+pub(crate) const DUPLICATE_EMAIL: &str =
+    "Cette adresse est déjà celle d'un·e participant·e de l'association.";
 
 pub fn create(
     tx: &mut Tx,
@@ -253,10 +241,9 @@ pub fn create(
 ) -> Result<Participant, AppError> {
     association::get(tx, association_id)?;
     let v = input.check()?;
-    check_unique_email(tx, association_id, &v.email, None)?;
     let t = tx.now_naive();
     let id = new_id();
-    diesel::insert_into(participants::table)
+    let inserted = diesel::insert_into(participants::table)
         .values((
             participants::id.eq(&id),
             participants::association_id.eq(association_id),
@@ -268,7 +255,8 @@ pub fn create(
             participants::created_at.eq(t),
             participants::updated_at.eq(t),
         ))
-        .execute(tx.conn())?;
+        .execute(tx.conn());
+    refuse_duplicate(inserted, "email", DUPLICATE_EMAIL)?;
     let cohort_id = touch_cohort_of(tx, association_id)?;
     let p = get(tx, &id)?;
     audit::created(tx, "participant", &id, Some(&cohort_id), &p)?;
@@ -280,9 +268,8 @@ pub fn update(tx: &mut Tx, id: &str, input: &ParticipantInput) -> Result<Partici
     let v = input.check()?;
     let changed = "La fiche de la ou du participant·e a été modifiée";
     crate::models::check_version(&input.version, current.version, changed)?;
-    check_unique_email(tx, &current.association_id, &v.email, Some(id))?;
     // Conditional on the version read: never overwrites a change made since.
-    let n = diesel::update(
+    let updated = diesel::update(
         participants::table
             .find(id)
             .filter(participants::version.eq(current.version)),
@@ -296,7 +283,8 @@ pub fn update(tx: &mut Tx, id: &str, input: &ParticipantInput) -> Result<Partici
         participants::version.eq(current.version + 1),
         participants::updated_at.eq(tx.now_naive()),
     ))
-    .execute(tx.conn())?;
+    .execute(tx.conn());
+    let n = refuse_duplicate(updated, "email", DUPLICATE_EMAIL)?;
     if n == 0 {
         return Err(crate::models::stale(changed));
     }
@@ -337,7 +325,7 @@ pub fn confirm_commitment(
     )
     .set((
         participants::commitment_confirmed_at.eq(Some(at)),
-        participants::version.eq(current.version + 1),
+        participants::version.eq(participants::version + 1),
         participants::updated_at.eq(tx.now_naive()),
     ))
     .execute(tx.conn())?;

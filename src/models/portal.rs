@@ -230,26 +230,22 @@ pub fn set_reminders(tx: &mut Tx, participant_id: &str, on: bool) -> Result<Part
     participant::get(tx, participant_id)
 }
 
-/// The participants (not anonymised) whose address is `email`, ignoring case.
+/// The participants (not anonymised) whose address is `email`, ignoring case: addresses
+/// are stored normalised (`Check::email`), so the typed one normalised the same way is
+/// compared with `=` — never `LIKE`, which ignores case on SQLite (ASCII only) and not on
+/// PostgreSQL.
 fn participants_by_email(conn: &mut Conn, email: &str) -> Result<Vec<Participant>, AppError> {
-    let wanted = email.trim().to_lowercase();
+    let wanted = crate::models::account::normalise_email(email);
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
-    let pattern: String = wanted
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
-    let ids: Vec<(String, String)> = participants::table
-        .filter(participants::email.like(pattern).escape('\\'))
-        .select((participants::id, participants::email))
+    let ids: Vec<String> = participants::table
+        .filter(participants::email.eq(&wanted))
+        .select(participants::id)
         .load(conn)?;
     let mut out = Vec::new();
-    for (id, address) in ids {
-        if address.trim().to_lowercase() == wanted && scope::member(conn, &id)?.is_some() {
+    for id in ids {
+        if scope::member(conn, &id)?.is_some() {
             out.push(participant::get(conn, &id)?);
         }
     }

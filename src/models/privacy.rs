@@ -839,6 +839,8 @@ fn anonymise_association_in(
     diesel::update(associations::table.find(association_id))
         .set((
             associations::name.eq(ANONYMOUS_ASSOCIATION),
+            // They all bear that name: outside the cohort's unique names.
+            associations::name_key.eq(None::<String>),
             associations::rna.eq(None::<String>),
             associations::siret.eq(None::<String>),
             associations::town.eq(""),
@@ -1113,7 +1115,11 @@ fn purge_cohort(
         )
         .set((
             session_guests::name.eq(ANONYMOUS_GUEST),
-            session_guests::email.eq("invite@anonyme.invalid"),
+            // One non-deliverable address each (one address once per bilan).
+            session_guests::email.eq("invite-"
+                .into_sql::<diesel::sql_types::Text>()
+                .concat(session_guests::id)
+                .concat("@anonyme.invalid")),
             session_guests::organisation.eq(""),
         ))
         .execute(tx.conn())?;

@@ -11,7 +11,7 @@ use crate::db::schema::{association_profiles, associations};
 use crate::db::{Conn, Tx};
 use crate::domain::profile::Profile;
 use crate::error::AppError;
-use crate::models::{association, check_version};
+use crate::models::{association, check_inserted, check_updated, check_version};
 
 /// The two snapshots of the method.
 pub const STAGES: [(&str, &str); 2] = [
@@ -103,8 +103,9 @@ pub fn save(
         let profile = keep_other_stage_fields(stage, profile, &current.profile);
         let data = serde_json::to_string(&profile).map_err(|e| AppError::Internal(e.into()))?;
         let t = tx.now_naive();
+        let changed = "Ce modèle socio-économique a été modifié";
         if current.version == 0 {
-            diesel::insert_into(association_profiles::table)
+            let inserted = diesel::insert_into(association_profiles::table)
                 .values((
                     association_profiles::association_id.eq(association_id),
                     association_profiles::stage.eq(stage),
@@ -113,16 +114,22 @@ pub fn save(
                     association_profiles::version.eq(1),
                     association_profiles::updated_at.eq(t),
                 ))
-                .execute(tx.conn())?;
+                .execute(tx.conn());
+            check_inserted(inserted, changed)?;
         } else {
-            diesel::update(association_profiles::table.find((association_id, stage)))
-                .set((
-                    association_profiles::data.eq(&data),
-                    association_profiles::updated_by.eq(by),
-                    association_profiles::version.eq(current.version + 1),
-                    association_profiles::updated_at.eq(t),
-                ))
-                .execute(tx.conn())?;
+            let n = diesel::update(
+                association_profiles::table
+                    .find((association_id, stage))
+                    .filter(association_profiles::version.eq(current.version)),
+            )
+            .set((
+                association_profiles::data.eq(&data),
+                association_profiles::updated_by.eq(by),
+                association_profiles::version.eq(current.version + 1),
+                association_profiles::updated_at.eq(t),
+            ))
+            .execute(tx.conn())?;
+            check_updated(n, changed)?;
         }
         get(tx, association_id, stage)
     }

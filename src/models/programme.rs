@@ -36,6 +36,8 @@ pub fn generate(
     alsace_moselle: bool,
     replace: bool,
 ) -> Result<Generated, AppError> {
+    // Two generations at once would both find no programme and both create one.
+    crate::db::lock_cohort(tx, cohort_id)?;
     let c = cohort::get(tx, cohort_id)?;
     let existing = session::list_for_cohort(tx, cohort_id)?;
     if !existing.is_empty() && !replace {

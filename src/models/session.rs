@@ -12,7 +12,7 @@ use crate::domain::programme::{self, MoveOutcome, MoveRequest, ScheduledSession,
 use crate::error::AppError;
 use crate::models::input::{Check, lenient, new_id};
 use crate::models::outbox::MailContext;
-use crate::models::{association, audit, check_version, cohort, invite, task};
+use crate::models::{association, audit, check_updated, check_version, cohort, invite, task};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = sessions)]
@@ -321,16 +321,21 @@ pub fn update_details(tx: &mut Tx, id: &str, input: &SessionInput) -> Result<Ses
     let planned = c.half_days("planned_days", &input.planned_days);
     c.finish()?;
     check_version(&input.version, current.version, "La séance a été modifiée")?;
-    diesel::update(sessions::table.find(id))
-        .set((
-            sessions::location.eq(location),
-            sessions::video_link.eq(video_link),
-            sessions::agenda.eq(agenda),
-            sessions::planned_half_days.eq(planned.unwrap_or(0)),
-            sessions::version.eq(current.version + 1),
-            sessions::updated_at.eq(tx.now_naive()),
-        ))
-        .execute(tx.conn())?;
+    let n = diesel::update(
+        sessions::table
+            .find(id)
+            .filter(sessions::version.eq(current.version)),
+    )
+    .set((
+        sessions::location.eq(location),
+        sessions::video_link.eq(video_link),
+        sessions::agenda.eq(agenda),
+        sessions::planned_half_days.eq(planned.unwrap_or(0)),
+        sessions::version.eq(current.version + 1),
+        sessions::updated_at.eq(tx.now_naive()),
+    ))
+    .execute(tx.conn())?;
+    check_updated(n, "La séance a été modifiée")?;
     crate::models::planner::touch(tx, &current.cohort_id)?;
     let updated = get(tx, id)?;
     audit::updated(
@@ -378,6 +383,10 @@ pub fn move_session(
     alsace_moselle: bool,
     mail: &MailContext,
 ) -> Result<MoveResult, AppError> {
+    // The move reads the cohort's other sessions and tasks (the bilans' order, the
+    // tasks that follow): the cohort locked, and the session read under that lock.
+    let cohort_id = get(tx, id)?.cohort_id;
+    crate::db::lock_cohort(tx, &cohort_id)?;
     let current = get(tx, id)?;
     let mut c = Check::new();
     let date = c.date("date", &input.date);
@@ -451,15 +460,20 @@ pub fn move_session(
             .execute(tx.conn())?;
         }
     }
-    diesel::update(sessions::table.find(id))
-        .set((
-            sessions::starts_at.eq(outcome.starts_at.naive_utc()),
-            sessions::ends_at.eq(outcome.ends_at.naive_utc()),
-            sessions::sequence.eq(current.sequence + 1),
-            sessions::version.eq(current.version + 1),
-            sessions::updated_at.eq(tx.now_naive()),
-        ))
-        .execute(tx.conn())?;
+    let n = diesel::update(
+        sessions::table
+            .find(id)
+            .filter(sessions::version.eq(current.version)),
+    )
+    .set((
+        sessions::starts_at.eq(outcome.starts_at.naive_utc()),
+        sessions::ends_at.eq(outcome.ends_at.naive_utc()),
+        sessions::sequence.eq(current.sequence + 1),
+        sessions::version.eq(current.version + 1),
+        sessions::updated_at.eq(tx.now_naive()),
+    ))
+    .execute(tx.conn())?;
+    check_updated(n, "La séance a été modifiée")?;
     for m in &outcome.task_moves {
         let before = task::get(tx, &m.task_id)?;
         diesel::update(intersession_tasks::table.find(&m.task_id))

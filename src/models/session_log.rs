@@ -26,7 +26,9 @@ use crate::models::input::{Check, lenient};
 use crate::models::outbox::{self, MailContext, NewEmail};
 use crate::models::participant::{self, Participant};
 use crate::models::session::{self, Session};
-use crate::models::{action_lead, association, check_version, cohort, dla, task};
+use crate::models::{
+    action_lead, association, check_inserted, check_updated, check_version, cohort, dla, task,
+};
 
 /// Longest session that counts as a single half-day, in minutes (4 h).
 pub const SINGLE_HALF_DAY_MAX_MINUTES: i64 = 4 * 60;
@@ -477,18 +479,26 @@ pub fn save(tx: &mut Tx, session_id: &str, input: &LogInput) -> Result<LogSheet,
     )?;
     let t = tx.now_naive();
     let version = sheet.version() + 1;
+    let changed = "Le journal de séance a été modifié";
     if sheet.log.is_some() {
-        diesel::update(session_logs::table.find(session_id))
-            .set((
-                session_logs::third_party_kind.eq(&v.kind),
-                session_logs::third_party_name.eq(&v.name),
-                session_logs::notes.eq(&v.notes),
-                session_logs::version.eq(version),
-                session_logs::updated_at.eq(t),
-            ))
-            .execute(tx.conn())?;
+        // Conditional on the version read: the grid below is only replaced by the
+        // writer whose log update went through.
+        let n = diesel::update(
+            session_logs::table
+                .find(session_id)
+                .filter(session_logs::version.eq(sheet.version())),
+        )
+        .set((
+            session_logs::third_party_kind.eq(&v.kind),
+            session_logs::third_party_name.eq(&v.name),
+            session_logs::notes.eq(&v.notes),
+            session_logs::version.eq(version),
+            session_logs::updated_at.eq(t),
+        ))
+        .execute(tx.conn())?;
+        check_updated(n, changed)?;
     } else {
-        diesel::insert_into(session_logs::table)
+        let inserted = diesel::insert_into(session_logs::table)
             .values((
                 session_logs::session_id.eq(session_id),
                 session_logs::third_party_kind.eq(&v.kind),
@@ -497,7 +507,8 @@ pub fn save(tx: &mut Tx, session_id: &str, input: &LogInput) -> Result<LogSheet,
                 session_logs::version.eq(version),
                 session_logs::updated_at.eq(t),
             ))
-            .execute(tx.conn())?;
+            .execute(tx.conn());
+        check_inserted(inserted, changed)?;
     }
     diesel::delete(attendances::table.filter(attendances::session_id.eq(session_id)))
         .execute(tx.conn())?;

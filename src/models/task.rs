@@ -222,17 +222,23 @@ pub fn update(tx: &mut Tx, id: &str, input: &TaskInput) -> Result<IntersessionTa
     if v.version.is_some_and(|ver| ver != current.version) {
         return Err(stale("Le travail préparatoire a été modifié"));
     }
-    diesel::update(intersession_tasks::table.find(id))
-        .set((
-            intersession_tasks::session_id.eq(&v.session_id),
-            intersession_tasks::title.eq(&v.title),
-            intersession_tasks::instructions.eq(&v.instructions),
-            intersession_tasks::due_date.eq(v.due_date),
-            intersession_tasks::preparation_half_days.eq(v.preparation),
-            intersession_tasks::version.eq(current.version + 1),
-            intersession_tasks::updated_at.eq(tx.now_naive()),
-        ))
-        .execute(tx.conn())?;
+    // Conditional on the version read: never overwrites a change made since.
+    let n = diesel::update(
+        intersession_tasks::table
+            .find(id)
+            .filter(intersession_tasks::version.eq(current.version)),
+    )
+    .set((
+        intersession_tasks::session_id.eq(&v.session_id),
+        intersession_tasks::title.eq(&v.title),
+        intersession_tasks::instructions.eq(&v.instructions),
+        intersession_tasks::due_date.eq(v.due_date),
+        intersession_tasks::preparation_half_days.eq(v.preparation),
+        intersession_tasks::version.eq(current.version + 1),
+        intersession_tasks::updated_at.eq(tx.now_naive()),
+    ))
+    .execute(tx.conn())?;
+    crate::models::check_updated(n, "Le travail préparatoire a été modifié")?;
     crate::models::planner::touch(tx, &current.cohort_id)?;
     let updated = get(tx, id)?;
     audit::updated(tx, "task", id, Some(&current.cohort_id), &current, &updated)?;

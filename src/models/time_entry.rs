@@ -373,19 +373,24 @@ pub fn update(tx: &mut Tx, id: &str, input: &TimeEntryInput) -> Result<TimeEntry
         "La saisie de temps a été modifiée",
     )?;
     let (half_days, minutes) = columns(v.amount);
-    diesel::update(time_entries::table.find(id))
-        .set((
-            time_entries::entry_date.eq(v.date),
-            time_entries::kind.eq(v.kind.as_str()),
-            time_entries::half_days.eq(half_days),
-            time_entries::minutes.eq(minutes),
-            time_entries::session_id.eq(&v.session_id),
-            time_entries::association_id.eq(&v.association_id),
-            time_entries::comment.eq(&v.comment),
-            time_entries::version.eq(current.version + 1),
-            time_entries::updated_at.eq(tx.now_naive()),
-        ))
-        .execute(tx.conn())?;
+    let n = diesel::update(
+        time_entries::table
+            .find(id)
+            .filter(time_entries::version.eq(current.version)),
+    )
+    .set((
+        time_entries::entry_date.eq(v.date),
+        time_entries::kind.eq(v.kind.as_str()),
+        time_entries::half_days.eq(half_days),
+        time_entries::minutes.eq(minutes),
+        time_entries::session_id.eq(&v.session_id),
+        time_entries::association_id.eq(&v.association_id),
+        time_entries::comment.eq(&v.comment),
+        time_entries::version.eq(current.version + 1),
+        time_entries::updated_at.eq(tx.now_naive()),
+    ))
+    .execute(tx.conn())?;
+    crate::models::check_updated(n, "La saisie de temps a été modifiée")?;
     let updated = get(tx, id)?;
     audit::updated(
         tx,
