@@ -610,8 +610,13 @@ fn mail_history(
             .execute(tx.conn())?;
         outbox::settle(tx, std::slice::from_ref(&r.id), r.send_after)?;
     }
-    // A director's address that the receiving server refused.
-    if let Some(r) = due.iter().find(|r| r.kind == planner::CONVOCATION) {
+    // A director's address that the receiving server refused: the convocation of a session
+    // still to come (one whose session has begun would be cancelled by the planner's next
+    // sync, « la séance a commencé avant son envoi »; the ids, random, decide the order).
+    if let Some(r) = due
+        .iter()
+        .find(|r| r.kind == planner::CONVOCATION && r.not_after.is_none_or(|t| t.and_utc() > now))
+    {
         diesel::update(outbox_emails::table.find(&r.id))
             .set((
                 outbox_emails::status.eq(Status::Failed.as_str()),
