@@ -34,7 +34,7 @@ use cohorte::config::Config;
 use cohorte::db::Pool;
 use cohorte::db::{Author, write_with};
 use cohorte::domain::outbox::Next;
-use cohorte::mail::dispatch::Dispatcher;
+use cohorte::jobs::Dispatcher;
 use cohorte::mail::{Email, Renderer, Transport, new_message_id, sender};
 use cohorte::models::outbox;
 

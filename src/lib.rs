@@ -1,8 +1,9 @@
 //! Cohorte: collective accompaniments on the socio-economic model, for French DLAs.
 //!
-//! Layers, from the outside in: `web` (pages and API, thin handlers) → `models` (rows,
-//! inputs, queries) → `db` (pool, migrations, backend) — and `domain`, pure rules with no
-//! I/O that every layer may call. See docs/ARCHITECTURE.md.
+//! Layers, from the outside in: `web` (pages and API, thin handlers) and `jobs` (the
+//! dispatcher and its hooks) → `models` (rows, inputs, queries) → `mail` (rendering and
+//! sending, no database) and `db` (pool, migrations, backend) — and `domain`, pure rules
+//! with no I/O that every layer may call. See docs/ARCHITECTURE.md.
 
 pub mod bench_data;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod demo_profiles;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod jobs;
 pub mod mail;
 pub mod models;
 pub mod private_files;

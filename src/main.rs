@@ -197,7 +197,7 @@ fn run() -> anyhow::Result<()> {
                 let interval = config
                     .mail
                     .dispatch_interval()
-                    .unwrap_or(cohorte::mail::dispatch::DEFAULT_INTERVAL);
+                    .unwrap_or(cohorte::jobs::dispatch::DEFAULT_INTERVAL);
                 println!(
                     "Envoi des e-mails dus toutes les {} s (Ctrl-C pour arrêter).",
                     interval.as_secs()
@@ -529,28 +529,26 @@ fn tighten_mail_files(config: &Config) -> anyhow::Result<()> {
 }
 
 /// The outbox's dispatcher, with its own pool, on the configured transport and sender.
-fn dispatcher(
-    config: &Config,
-    pool_size: u32,
-) -> anyhow::Result<cohorte::mail::dispatch::Dispatcher> {
+fn dispatcher(config: &Config, pool_size: u32) -> anyhow::Result<cohorte::jobs::Dispatcher> {
     let pool = cohorte::db::connect_with(&config.database, pool_size)?;
     let transport = cohorte::mail::Transport::from_config(&config.mail)?;
     let from = cohorte::mail::sender(&config.mail).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut dispatcher = cohorte::mail::dispatch::Dispatcher::new(pool, transport, from);
+    let mut dispatcher = cohorte::jobs::Dispatcher::new(pool, transport, from);
     dispatcher.lease = config.mail.sending_lease();
     dispatcher.give_up_after = config.mail.give_up_after();
     let templates = std::sync::Arc::new(cohorte::templates::build(&config.templates.dir)?);
     let mail = cohorte::models::outbox::MailContext::new(config, templates);
     // Each pass plans, purges the ended cohorts' personal data at most once an hour, and
     // compresses the bodies of emails sent long enough ago.
-    dispatcher.planner = Some(cohorte::models::outbox::with_compaction(
-        cohorte::models::privacy::with_purge(
-            cohorte::models::planner::for_dispatcher(mail),
-            config.privacy.purge_after_months,
-            config.privacy.applications_purge_after_months,
-        ),
-        config.mail.compress_after_days,
-    ));
+    dispatcher.planner = Some(
+        cohorte::jobs::AppHooks::new(mail)
+            .compacting(config.mail.compress_after_days)
+            .purging(
+                config.privacy.purge_after_months,
+                config.privacy.applications_purge_after_months,
+            )
+            .planner(),
+    );
     Ok(dispatcher)
 }
 

@@ -15,7 +15,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use cohorte::db::schema::applications;
-use cohorte::mail::dispatch::Dispatcher;
+use cohorte::jobs::Dispatcher;
 use cohorte::mail::render::sender;
 use cohorte::models::outbox::MailContext;
 use common::TestApp;
@@ -334,7 +334,7 @@ async fn eight_are_retained_the_ninth_waits_and_the_cap_refuses_it_and_decisions
         smtp::smtp(),
         sender(&app.config.mail).unwrap(),
     );
-    d.planner = Some(cohorte::models::planner::for_dispatcher(mail(&app)));
+    d.planner = Some(cohorte::jobs::AppHooks::new(mail(&app)).planner());
     d.run_once(Utc::now()).unwrap();
     // Each address gets its acknowledgement, then its decision.
     assert_eq!(smtp::count_to("president@asso8.fr"), 2);

@@ -215,17 +215,16 @@ async fn no_free_connection_within_the_wait_answers_503_busy() {
 }
 
 /// A dispatcher with the application's planner, writing emails as files.
-fn dispatcher(app: &TestApp, dir: &std::path::Path) -> cohorte::mail::dispatch::Dispatcher {
+fn dispatcher(app: &TestApp, dir: &std::path::Path) -> cohorte::jobs::Dispatcher {
     let mut config = app.config.clone();
     config.mail.smtp_url = String::new();
     config.mail.file_dir = dir.to_str().unwrap().to_string();
     let transport = cohorte::mail::Transport::from_config(&config.mail).unwrap();
     let from = cohorte::mail::sender(&config.mail).unwrap();
-    let mut dispatcher =
-        cohorte::mail::dispatch::Dispatcher::new(app.pool.clone(), transport, from);
+    let mut dispatcher = cohorte::jobs::Dispatcher::new(app.pool.clone(), transport, from);
     let templates = std::sync::Arc::new(cohorte::templates::build("").unwrap());
     let mail = cohorte::models::outbox::MailContext::new(&config, templates);
-    dispatcher.planner = Some(cohorte::models::planner::for_dispatcher(mail));
+    dispatcher.planner = Some(cohorte::jobs::AppHooks::new(mail).planner());
     dispatcher
 }
 

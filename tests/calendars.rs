@@ -20,7 +20,7 @@ use mail_parser::{MessageParser, MimeHeaders, PartType};
 use serde_json::{Value, json};
 
 use cohorte::domain::outbox::Status;
-use cohorte::mail::dispatch::Dispatcher;
+use cohorte::jobs::Dispatcher;
 use cohorte::mail::sender;
 use cohorte::models::outbox::{self, FullEmail, MailContext};
 use common::{TestApp, spawn};
@@ -50,7 +50,7 @@ fn dispatch(app: &TestApp) {
         smtp::smtp(),
         sender(&app.config.mail).unwrap(),
     );
-    d.planner = Some(cohorte::models::planner::for_dispatcher(mail(app)));
+    d.planner = Some(cohorte::jobs::AppHooks::new(mail(app)).planner());
     d.run_once(Utc::now()).unwrap();
 }
 

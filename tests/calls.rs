@@ -410,12 +410,12 @@ fn mail_context(app: &TestApp) -> cohorte::models::outbox::MailContext {
 
 /// Sends every email due now through the SMTP sink, as `cohorte serve` does.
 fn dispatch(app: &TestApp) {
-    let mut d = cohorte::mail::dispatch::Dispatcher::new(
+    let mut d = cohorte::jobs::Dispatcher::new(
         app.pool.clone(),
         smtp::smtp(),
         cohorte::mail::sender(&app.config.mail).unwrap(),
     );
-    d.planner = Some(cohorte::models::planner::for_dispatcher(mail_context(app)));
+    d.planner = Some(cohorte::jobs::AppHooks::new(mail_context(app)).planner());
     d.run_once(Utc::now()).unwrap();
 }
 

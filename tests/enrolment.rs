@@ -18,7 +18,7 @@ use chrono::Utc;
 use mail_parser::MessageParser;
 use serde_json::{Value, json};
 
-use cohorte::mail::dispatch::Dispatcher;
+use cohorte::jobs::Dispatcher;
 use cohorte::mail::sender;
 use cohorte::models::outbox::{self, FullEmail, MailContext};
 use common::{Response, TestApp, spawn};
@@ -40,7 +40,7 @@ fn dispatch(app: &TestApp) {
         smtp::smtp(),
         sender(&app.config.mail).unwrap(),
     );
-    d.planner = Some(cohorte::models::planner::for_dispatcher(mail));
+    d.planner = Some(cohorte::jobs::AppHooks::new(mail).planner());
     d.run_once(Utc::now()).unwrap();
 }
 

@@ -29,8 +29,8 @@ use cohorte::db::{Author, write_with};
 use cohorte::domain::outbox::{
     self as rules, Attempt, GIVE_UP_AFTER, MAX_RETRY, Next, Status, Tries, backoff,
 };
+use cohorte::jobs::Stats;
 use cohorte::mail::Transport;
-use cohorte::mail::dispatch::Stats;
 use cohorte::mail::transport::SmtpTimeouts;
 use cohorte::models::outbox::{self, OutboxEmail};
 

@@ -20,7 +20,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use cohorte::db::schema::outbox_emails;
-use cohorte::mail::dispatch::Dispatcher;
+use cohorte::jobs::Dispatcher;
 use cohorte::mail::{Email, Rendered, Transport, sender};
 use cohorte::models::account::{self, Lifetimes, NewUser, Principal};
 use cohorte::models::outbox::{self, NewEmail};

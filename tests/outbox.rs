@@ -17,7 +17,7 @@ use cohorte::db::schema::outbox_emails;
 use cohorte::db::{Author, write_with};
 use cohorte::domain::outbox::{MAX_RETRY, Next, Status, backoff};
 use cohorte::error::AppError;
-use cohorte::mail::dispatch::{Dispatcher, Stats};
+use cohorte::jobs::{Dispatcher, Stats};
 use cohorte::mail::{Transport, sender};
 use cohorte::models::outbox::{self, OutboxEmail};
 

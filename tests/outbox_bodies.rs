@@ -252,7 +252,7 @@ async fn a_compressed_email_sent_again_leaves_as_it_was_stored() {
     .await
     .expect(303);
     let from = cohorte::mail::sender(&app.config.mail).unwrap();
-    let d = cohorte::mail::dispatch::Dispatcher::new(app.pool.clone(), smtp::smtp(), from);
+    let d = cohorte::jobs::Dispatcher::new(app.pool.clone(), smtp::smtp(), from);
     let stats = d.run_once(Utc::now()).unwrap();
     assert_eq!(stats.sent, 1, "{stats:?}");
     let row = outbox::get(&mut app.pool.get().unwrap(), &id).unwrap();
@@ -303,7 +303,7 @@ async fn the_dispatcher_the_outbox_page_and_the_api_listing_never_read_the_bodie
     let from = cohorte::mail::sender(&app.config.mail).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let transport = cohorte::mail::Transport::file(dir.path());
-    let d = cohorte::mail::dispatch::Dispatcher::new(app.pool.clone(), transport, from);
+    let d = cohorte::jobs::Dispatcher::new(app.pool.clone(), transport, from);
     let first: chrono::NaiveDateTime = outbox_emails::table
         .filter(outbox_emails::status.eq("scheduled"))
         .select(diesel::dsl::min(outbox_emails::next_attempt_at))
@@ -606,13 +606,14 @@ async fn the_dispatcher_compresses_a_settled_email_once_its_delay_has_passed() {
     })
     .unwrap();
     let from = cohorte::mail::sender(&app.config.mail).unwrap();
-    let mut d = cohorte::mail::dispatch::Dispatcher::new(app.pool.clone(), smtp::smtp(), from);
+    let mut d = cohorte::jobs::Dispatcher::new(app.pool.clone(), smtp::smtp(), from);
     // As `cohorte serve` wires it, with the default delay.
     assert_eq!(app.config.mail.compress_after_days, 7);
-    d.planner = Some(outbox::with_compaction(
-        cohorte::models::planner::for_dispatcher(mail(&app)),
-        app.config.mail.compress_after_days,
-    ));
+    d.planner = Some(
+        cohorte::jobs::AppHooks::new(mail(&app))
+            .compacting(app.config.mail.compress_after_days)
+            .planner(),
+    );
     assert_eq!(d.run_once(t0).unwrap().sent, 1);
     d.run_once(t0 + chrono::Duration::days(6)).unwrap();
     assert_eq!(packed_count(&app), 0, "not before its delay");

@@ -13,7 +13,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use cohorte::domain::outbox::Status;
-use cohorte::mail::dispatch::{Dispatcher, Stats};
+use cohorte::jobs::{Dispatcher, Stats};
 use cohorte::mail::{Transport, sender};
 use cohorte::models::outbox::{self, FullEmail, MailContext};
 use common::{TestApp, spawn};
@@ -44,7 +44,7 @@ fn dispatcher_to(app: &TestApp, transport: Transport) -> Dispatcher {
         transport,
         sender(&app.config.mail).unwrap(),
     );
-    d.planner = Some(cohorte::models::planner::for_dispatcher(mail));
+    d.planner = Some(cohorte::jobs::AppHooks::new(mail).planner());
     d
 }
 

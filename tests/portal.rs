@@ -13,7 +13,7 @@ use serde_json::json;
 
 use cohorte::db::schema::{auth_links, outbox_bodies, outbox_emails, participants, task_returns};
 use cohorte::domain::outbox::Status;
-use cohorte::mail::dispatch::Dispatcher;
+use cohorte::jobs::Dispatcher;
 use cohorte::mail::{Transport, sender};
 use cohorte::models::account::{self, LinkPurpose, LinkTarget};
 use cohorte::models::outbox::{FullEmail, MailContext, SIGN_IN_LINK};
@@ -129,10 +129,8 @@ fn dispatcher(app: &TestApp, dir: &std::path::Path) -> Dispatcher {
         Transport::file(dir),
         sender(&app.config.mail).unwrap(),
     );
-    d.planner = Some(cohorte::models::planner::for_dispatcher(MailContext::new(
-        &app.config,
-        templates,
-    )));
+    d.planner =
+        Some(cohorte::jobs::AppHooks::new(MailContext::new(&app.config, templates)).planner());
     d
 }
 

@@ -39,7 +39,7 @@ async fn publish_and_convoke(app: &TestApp, cohort: &str) {
         .await
         .expect(200);
     let dir = tempfile::tempdir().unwrap();
-    let d = cohorte::mail::dispatch::Dispatcher::new(
+    let d = cohorte::jobs::Dispatcher::new(
         app.pool.clone(),
         cohorte::mail::Transport::file(dir.path()),
         cohorte::mail::sender(&app.config.mail).unwrap(),

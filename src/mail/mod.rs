@@ -2,10 +2,9 @@
 //! the emails about a session (`session`), and the transports that deliver them
 //! (`transport`: SMTP, or `.eml` files when no SMTP server is configured).
 //!
-//! The building blocks above touch no database. The outbox that queues emails durably is
-//! `models::outbox`; `dispatch` sends its due rows through a transport.
+//! Nothing here touches the database nor imports `models`. The outbox that queues emails
+//! durably is `models::outbox`; `jobs::dispatch` sends its due rows through a transport.
 
-pub mod dispatch;
 pub mod ics;
 pub mod notices;
 pub mod render;

@@ -47,97 +47,11 @@ use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{SmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Quit, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
-use serde::{Deserialize, Serialize};
 
 use crate::config::MailConfig;
 use crate::domain::outbox::Attempt;
 
-/// How long each stage of an SMTP exchange may take, in seconds (`[mail.timeouts]`). The
-/// defaults are RFC 5321 § 4.5.3.2's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
-pub struct SmtpTimeouts {
-    /// Connecting (TCP, TLS), the greeting, EHLO, STARTTLS, AUTH: 5 minutes.
-    pub greeting_secs: u64,
-    /// MAIL FROM (and RSET after a transaction that did not complete): 5 minutes.
-    pub mail_secs: u64,
-    /// Each RCPT TO: 5 minutes.
-    pub rcpt_secs: u64,
-    /// DATA, until 354: 2 minutes.
-    pub data_secs: u64,
-    /// The message and the reply after its final dot: 10 minutes (the RFC's 3 minutes per
-    /// data block fall under it: lettre sets read and write timeouts together).
-    pub data_end_secs: u64,
-}
-
-impl Default for SmtpTimeouts {
-    fn default() -> Self {
-        SmtpTimeouts {
-            greeting_secs: 300,
-            mail_secs: 300,
-            rcpt_secs: 300,
-            data_secs: 120,
-            data_end_secs: 600,
-        }
-    }
-}
-
-impl SmtpTimeouts {
-    /// For an email someone waits for on the page that sends it (an account created, a
-    /// password reset): 30 seconds a stage, as before the RFC's; the dispatcher, which
-    /// nobody waits for, takes the RFC's.
-    pub const INTERACTIVE: SmtpTimeouts = SmtpTimeouts {
-        greeting_secs: 30,
-        mail_secs: 30,
-        rcpt_secs: 30,
-        data_secs: 30,
-        data_end_secs: 30,
-    };
-
-    /// Each stage's shorter limit of the two.
-    pub fn min(self, other: SmtpTimeouts) -> SmtpTimeouts {
-        SmtpTimeouts {
-            greeting_secs: self.greeting_secs.min(other.greeting_secs),
-            mail_secs: self.mail_secs.min(other.mail_secs),
-            rcpt_secs: self.rcpt_secs.min(other.rcpt_secs),
-            data_secs: self.data_secs.min(other.data_secs),
-            data_end_secs: self.data_end_secs.min(other.data_end_secs),
-        }
-    }
-
-    /// The key of the first value out of 1..=3600 seconds.
-    pub fn check(&self) -> Result<(), &'static str> {
-        for (key, secs) in [
-            ("greeting_secs", self.greeting_secs),
-            ("mail_secs", self.mail_secs),
-            ("rcpt_secs", self.rcpt_secs),
-            ("data_secs", self.data_secs),
-            ("data_end_secs", self.data_end_secs),
-        ] {
-            if !(1..=3600).contains(&secs) {
-                return Err(key);
-            }
-        }
-        Ok(())
-    }
-
-    /// The longest one email may keep its row `sending` with one recipient: RSET on the
-    /// pass's connection (after a refused recipient), then a new connection, MAIL, RCPT,
-    /// DATA and the final reply. The
-    /// sending lease must be longer (`mail.sending_lease_secs`).
-    pub fn longest_exchange(&self) -> Duration {
-        Duration::from_secs(
-            self.mail_secs * 2
-                + self.greeting_secs
-                + self.rcpt_secs
-                + self.data_secs
-                + self.data_end_secs,
-        )
-    }
-
-    fn of(secs: u64) -> Option<Duration> {
-        Some(Duration::from_secs(secs.max(1)))
-    }
-}
+pub use crate::config::SmtpTimeouts;
 
 /// Where in the exchange a send failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

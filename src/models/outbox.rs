@@ -3,7 +3,7 @@
 //! An email is queued with [`enqueue`] inside the transaction of the change that causes it,
 //! so that the change and its email are committed together or not at all; its dedup key
 //! (kind, item, recipient, revision) makes queuing the same email twice a no-op. The
-//! dispatcher (`mail::dispatch`) then takes due rows by batches ([`take_due`]: on
+//! dispatcher (`jobs::dispatch`) then takes due rows by batches ([`take_due`]: on
 //! PostgreSQL selected `FOR UPDATE SKIP LOCKED` and reserved under an owner token), claims
 //! each as its send begins ([`claim`], [`claim_reserved`]: only while due at its pass's
 //! instant, under the owner token) and records each attempt ([`record`]: only by the
@@ -739,7 +739,7 @@ pub fn overwrite_bodies(tx: &mut Tx, ids: &[String], b: &Bodies) -> Result<usize
 /// How many bodies one compaction transaction packs: a short write.
 pub const COMPACT_BATCH: i64 = 200;
 /// How many batches one dispatcher pass packs at most (the rest waits for the next pass).
-const COMPACT_BATCHES_PER_PASS: usize = 25;
+pub const COMPACT_BATCHES_PER_PASS: usize = 25;
 
 /// What [`compact`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -822,49 +822,6 @@ pub fn compact(
         }
     }
     Ok(done)
-}
-
-/// Wraps the dispatcher's hooks so that each pass also packs the bodies of the emails
-/// settled more than `after_days` days before the pass's clock (0 = never), at most
-/// [`COMPACT_BATCHES_PER_PASS`] batches a pass. A failure is logged and does not stop the
-/// sending.
-pub fn with_compaction(
-    inner: crate::mail::dispatch::Planner,
-    after_days: u32,
-) -> crate::mail::dispatch::Planner {
-    std::sync::Arc::new(WithCompaction { inner, after_days })
-}
-
-struct WithCompaction {
-    inner: crate::mail::dispatch::Planner,
-    after_days: u32,
-}
-
-impl crate::mail::dispatch::Hooks for WithCompaction {
-    fn plan(&self, conn: &mut Conn, now: DateTime<Utc>) -> Result<usize, AppError> {
-        if self.after_days > 0 {
-            let before = now.naive_utc() - chrono::Duration::days(self.after_days as i64);
-            match compact(conn, before, COMPACT_BATCHES_PER_PASS, now) {
-                Ok(c) if c.packed > 0 => tracing::info!(
-                    packed = c.packed,
-                    transactions = c.transactions,
-                    "bodies of settled emails compressed"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "compression of settled emails failed"),
-            }
-        }
-        self.inner.plan(conn, now)
-    }
-
-    fn personalise(
-        &self,
-        tx: &mut crate::db::Tx,
-        row: &OutboxEmail,
-        email: &mut Email,
-    ) -> Result<crate::mail::Headers, AppError> {
-        self.inner.personalise(tx, row, email)
-    }
 }
 
 /// The session an email of the « Envois » page concerns, when its item is one (convocation,

@@ -173,34 +173,6 @@ fn mark_stale_reminders(conn: &mut Conn, now: DateTime<Utc>) -> Result<(), AppEr
     Ok(())
 }
 
-/// The dispatcher's hooks: the planner it runs at the start of each pass, and the
-/// personalisation of each participant's email as it leaves.
-pub fn for_dispatcher(mail: MailContext) -> crate::mail::dispatch::Planner {
-    std::sync::Arc::new(Hooks(mail))
-}
-
-/// The dispatcher's hooks: this planner, and the personalisation of participants' emails.
-struct Hooks(MailContext);
-
-impl crate::mail::dispatch::Hooks for Hooks {
-    /// One instance at a time plans (`db::exclusive`); the others skip it for this pass.
-    fn plan(&self, conn: &mut Conn, now: DateTime<Utc>) -> Result<usize, AppError> {
-        let planned = crate::db::exclusive(conn, crate::db::Job::Planner, |conn| {
-            plan(conn, &self.0, now)
-        })?;
-        Ok(planned.unwrap_or(0))
-    }
-
-    fn personalise(
-        &self,
-        tx: &mut Tx,
-        row: &OutboxEmail,
-        email: &mut Email,
-    ) -> Result<crate::mail::Headers, AppError> {
-        outbox::personalise(tx, &self.0, row, email)
-    }
-}
-
 /// What a sync did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SyncStats {

@@ -9,8 +9,6 @@
 //! notes, comments, other emails, the audit log). Every function is idempotent: doing it
 //! twice changes nothing more.
 
-use std::sync::Mutex;
-
 use chrono::{DateTime, Months, NaiveDateTime, Utc};
 use diesel::dsl::max;
 use diesel::prelude::*;
@@ -1236,101 +1234,9 @@ fn drop_applications(tx: &mut Tx, ids: &[String]) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Wraps the dispatcher's hooks so that each pass also runs the purge, at most once an
-/// hour (by the pass's clock), before planning. A failed purge is logged and does not stop
-/// the sending.
-pub fn with_purge(
-    inner: crate::mail::dispatch::Planner,
-    months: u32,
-    applications_months: u32,
-) -> crate::mail::dispatch::Planner {
-    std::sync::Arc::new(WithPurge {
-        inner,
-        months,
-        applications_months,
-        last: Mutex::new(None),
-    })
-}
-
-struct WithPurge {
-    inner: crate::mail::dispatch::Planner,
-    months: u32,
-    /// `privacy.applications_purge_after_months`.
-    applications_months: u32,
-    last: Mutex<Option<DateTime<Utc>>>,
-}
-
-impl WithPurge {
-    /// Whether the purge is due at `now`, noting it as run if so.
-    fn due(&self, now: DateTime<Utc>) -> bool {
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        let due = last.is_none_or(|t| now < t || now - t >= chrono::Duration::hours(1));
-        if due {
-            *last = Some(now);
-        }
-        due
-    }
-}
-
-impl crate::mail::dispatch::Hooks for WithPurge {
-    fn plan(&self, conn: &mut Conn, now: DateTime<Utc>) -> Result<usize, AppError> {
-        if (self.months > 0 || self.applications_months > 0) && self.due(now) {
-            // One instance at a time purges; the others skip it for this hour.
-            let purged = crate::db::exclusive(conn, crate::db::Job::Purge, |conn| {
-                if let Err(e) = purge_ended_cohorts(conn, self.months, now) {
-                    tracing::error!(error = %e, "purge of personal data failed");
-                }
-                if let Err(e) = purge_applications(conn, self.applications_months, now) {
-                    tracing::error!(error = %e, "purge of applications failed");
-                }
-                Ok(())
-            });
-            if let Err(e) = purged {
-                tracing::error!(error = %e, "purge of personal data failed");
-            }
-        }
-        self.inner.plan(conn, now)
-    }
-
-    fn personalise(
-        &self,
-        tx: &mut crate::db::Tx,
-        row: &crate::models::outbox::OutboxEmail,
-        email: &mut crate::mail::Email,
-    ) -> Result<crate::mail::Headers, AppError> {
-        self.inner.personalise(tx, row, email)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    struct Nothing;
-
-    impl crate::mail::dispatch::Hooks for Nothing {
-        fn plan(&self, _conn: &mut Conn, _now: DateTime<Utc>) -> Result<usize, AppError> {
-            Ok(0)
-        }
-    }
-
-    #[test]
-    fn the_dispatcher_purges_at_most_once_an_hour() {
-        let w = WithPurge {
-            inner: std::sync::Arc::new(Nothing),
-            months: 24,
-            applications_months: 6,
-            last: Mutex::new(None),
-        };
-        let t0 = Utc.with_ymd_and_hms(2030, 1, 1, 3, 0, 0).unwrap();
-        assert!(w.due(t0));
-        assert!(!w.due(t0 + chrono::Duration::minutes(30)));
-        assert!(!w.due(t0 + chrono::Duration::minutes(59)));
-        assert!(w.due(t0 + chrono::Duration::minutes(60)));
-        // A clock set back (time replayed) runs it again.
-        assert!(w.due(t0 - chrono::Duration::days(1)));
-    }
 
     #[test]
     fn a_name_is_replaced_as_typed_html_escaped_and_json_escaped() {

@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use cohorte::config::Config;
 use cohorte::db::Pool;
 use cohorte::db::{Author, write_with};
-use cohorte::mail::dispatch::Dispatcher;
+use cohorte::jobs::Dispatcher;
 use cohorte::mail::{Email, Rendered, Transport, sender};
 use cohorte::models::outbox::{self, NewEmail, OutboxEmail};
 

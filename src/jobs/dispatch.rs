@@ -111,7 +111,7 @@ impl std::fmt::Display for Stats {
     }
 }
 
-/// What the dispatcher asks of the application (`models::planner::for_dispatcher`).
+/// What the dispatcher asks of the application (`jobs::hooks::AppHooks`).
 pub trait Hooks: Send + Sync {
     /// Run first in each pass: queues the emails that time itself causes (the weekly
     /// summary, anything a change could not foresee), given the pass's `now`. Returns how
