@@ -293,13 +293,15 @@ pub fn get(conn: &mut Conn, id: &str) -> Result<TimeEntry, AppError> {
         .ok_or_else(|| AppError::not_found("Saisie de temps"))
 }
 
-/// The cohort's entries, newest first.
+/// The cohort's entries, newest first; entries saved in one transaction (an import, the
+/// demo) share their instant, and come in the same order on both backends.
 pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<TimeEntry>, AppError> {
     Ok(time_entries::table
         .filter(time_entries::cohort_id.eq(cohort_id))
         .order((
             time_entries::entry_date.desc(),
             time_entries::created_at.desc(),
+            time_entries::id.desc(),
         ))
         .select(TimeEntry::as_select())
         .load(conn)?)
