@@ -416,7 +416,7 @@ mod tests {
             None,
         );
         let all = [a.clone(), b.clone(), c.clone()];
-        let found = find(&[a.clone()], &all, gap());
+        let found = find(std::slice::from_ref(&a), &all, gap());
         assert_eq!(
             found,
             vec![Conflict {

@@ -16,6 +16,8 @@ CREATE INDEX places_dla ON places (dla_id, name);
 ALTER TABLE sessions ADD COLUMN place_id TEXT REFERENCES places(id);
 -- The place's other sessions of a day (conflicts: the same place taken twice).
 CREATE INDEX sessions_place ON sessions (place_id, starts_at);
+-- An administrator's feed: every session of a date range.
+CREATE INDEX sessions_starts ON sessions (starts_at);
 
 -- A staff member's private calendar feed: its address is signed like a participant's
 -- (`models::feed`); raising the generation revokes the address given so far. No row =
