@@ -55,6 +55,7 @@ pub async fn list(state: web::Data<AppState>, path: web::Path<String>) -> ApiRes
 }
 
 #[utoipa::path(post, path = "/api/v1/cohorts/{id}/sessions", tag = "Séances", request_body = SessionInput,
+    description = "The session, with `warnings`: its conflicts with other sessions (the same consultant·e at once or too far to travel, the same place at once, a participant of two cohorts the same day); never a refusal. The same `warnings` answer `PUT /sessions/{id}` and the move.",
     responses((status = 201, body = Session), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
