@@ -58,6 +58,9 @@ pub struct TemplatesConfig {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct CalendarConfig {
     pub alsace_moselle: bool,
+    /// The least time a consultant needs between sessions at two different places on one
+    /// day (`domain::conflicts`).
+    pub travel_gap_minutes: u32,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

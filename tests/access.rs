@@ -120,6 +120,14 @@ fn expected() -> BTreeMap<&'static str, char> {
         M POST /dla/{id}/modifier
         M PUT /api/v1/dlas/{id}
         M GET /dla/{id}/modifications
+        M GET /dla/{id}/calendrier
+        M GET /dla/{id}/lieux
+        M POST /dla/{id}/lieux
+        M GET /dla/{id}/lieux/{place}/modifier
+        M POST /dla/{id}/lieux/{place}/modifier
+        M POST /dla/{id}/lieux/{place}/archiver
+        P GET /agenda-equipe/{user}/{token}
+        S POST /compte/agenda/renouveler
         O GET /consultants
         O POST /consultants
         O GET /api/v1/consultants
@@ -599,7 +607,22 @@ async fn world() -> World {
         token_id = t.id;
         user_id = app.admin_id.clone();
     }
+    // A place of DLA A, for the places' routes.
+    let place = app
+        .write(|tx| {
+            cohorte::models::place::create(
+                tx,
+                &dla_a,
+                &cohorte::models::place::PlaceInput {
+                    name: "Maison des associations".into(),
+                    address: "12 rue Sainte-Catherine, Bordeaux".into(),
+                    version: String::new(),
+                },
+            )
+        })
+        .id;
     let mut ids = BTreeMap::new();
+    ids.insert("place", place);
     ids.insert("cohort", cohort);
     ids.insert("dla", dla_a);
     ids.insert("consultant", consultants[0].clone());
@@ -658,6 +681,8 @@ impl World {
             .replace("{association_id}", &self.ids["association"])
             .replace("{participant}", &self.ids["participant"])
             .replace("{guest}", &self.ids["guest"])
+            .replace("{place}", &self.ids["place"])
+            .replace("{user}", &self.ids["user"])
             .replace("{email_id}", &self.ids["email"])
             .replace("{stage}", "etat_des_lieux")
             .replace("{status}", "retenue")

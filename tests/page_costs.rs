@@ -86,6 +86,11 @@ fn pages(dla: &str, cohort: &str, session: &str, association: &str) -> Vec<Strin
         // The DLA.
         format!("/dla/{dla}"),
         format!("/dla/{dla}/modifications"),
+        // Its calendar: the month of the measured cohort's sessions (the neighbours added
+        // later hold theirs on the same days), and its places.
+        format!("/dla/{dla}/calendrier?vue=mois&date=2027-01-11"),
+        format!("/dla/{dla}/calendrier?vue=semaine&date=2027-01-11"),
+        format!("/dla/{dla}/lieux"),
         // The cohort.
         format!("/cohortes/{cohort}"),
         format!("/cohortes/{cohort}/tableau-de-bord"),

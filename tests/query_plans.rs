@@ -199,6 +199,12 @@ async fn the_hot_queries_never_scan_a_large_table() {
         format!("/dla/{dla}"),
         format!("/dla/{dla}?page=2"),
         format!("/dla/{dla}/modifications"),
+        // The DLA's calendar (its sessions and their conflicts), filtered, and its places.
+        format!("/dla/{dla}/calendrier?vue=mois"),
+        format!("/dla/{dla}/calendrier?vue=semaine&date=2027-01-12&cohorte={other}"),
+        format!("/dla/{dla}/calendrier?vue=mois&consultant=k&lieu=p"),
+        format!("/dla/{dla}/lieux"),
+        "/compte".to_string(),
         format!("/cohortes/{demo}"),
         format!("/cohortes/{demo}/tableau-de-bord"),
         format!("/cohortes/{demo}/envois"),
@@ -256,6 +262,15 @@ async fn the_hot_queries_never_scan_a_large_table() {
             // administrator's ran with the pages above).
             outbox_status::trouble(&mut conn, &scope, watch).unwrap();
         }
+    }
+    // The administrator's private calendar feed (every session of a date range).
+    {
+        let html = app.get("/compte").await.expect(200).text();
+        let start = html.find("/agenda-equipe/").expect("the feed's address");
+        let end = start + html[start..].find('"').unwrap();
+        app.send_raw(actix_web::test::TestRequest::get().uri(&html[start..end]))
+            .await
+            .expect(200);
     }
     // A session move (its notices, the planner's rebuild), a participant's removal.
     app.post_json(

@@ -120,6 +120,30 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        place_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// A DLA's places (issue #17); archived ones stay for the sessions that used them.
+    places (id) {
+        id -> Text,
+        dla_id -> Text,
+        name -> Text,
+        address -> Text,
+        archived_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// A staff member's private calendar feed generation (no row = 0).
+    staff_feeds (user_id) {
+        user_id -> Text,
+        generation -> Integer,
+        updated_at -> Timestamp,
     }
 }
 
@@ -528,8 +552,13 @@ diesel::joinable!(applications -> cohorts (cohort_id));
 diesel::joinable!(applications -> associations (association_id));
 diesel::joinable!(decision_letters -> cohorts (cohort_id));
 
+diesel::joinable!(places -> dlas (dla_id));
+diesel::joinable!(sessions -> places (place_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     dlas,
+    places,
+    staff_feeds,
     consultants,
     consultant_dlas,
     cohorts,

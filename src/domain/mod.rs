@@ -5,10 +5,12 @@
 //! Nothing in here performs I/O or reads the clock: every instant or date comes
 //! in as an argument, so the whole layer is deterministic and unit-tested.
 
+pub mod agenda;
 pub mod application;
 pub mod budget;
 pub mod calendar;
 pub mod charts;
+pub mod conflicts;
 pub mod evaluation;
 pub mod fr;
 pub mod identifiers;

@@ -70,7 +70,7 @@ impl Action {
 }
 
 /// `audit_log.entity` codes and their French labels.
-pub const ENTITIES: [(&str, &str); 13] = [
+pub const ENTITIES: [(&str, &str); 14] = [
     ("cohort", "Cohorte"),
     ("association", "Association"),
     ("participant", "Participant·e"),
@@ -84,6 +84,7 @@ pub const ENTITIES: [(&str, &str); 13] = [
     ("decision_letter", "Courriel de décision"),
     ("import", "Import d'une liste"),
     ("call", "Appel à candidatures"),
+    ("place", "Lieu"),
 ];
 
 pub fn entity_label(code: &str) -> &str {

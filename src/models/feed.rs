@@ -6,7 +6,10 @@
 //!
 //! A token is the first 128 bits of HMAC-SHA-256(instance secret, purpose, participant,
 //! generation), in hex. Nothing secret is stored per participant; raising the participant's
-//! `feed_generation` revokes every link given so far. The instance secret is 32 random
+//! `feed_generation` revokes every link given so far. Staff members (chargé·es de mission,
+//! consultant·es, administrators) have one such link too, their private calendar feed
+//! (`/agenda-equipe/{user}/{token}.ics`, issue #17): the same tag over the user's id and
+//! the generation kept in `staff_feeds`. The instance secret is 32 random
 //! bytes created on first use in `instance_secrets`, so that every instance sharing the
 //! database signs alike.
 
@@ -14,7 +17,7 @@ use diesel::prelude::*;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::db::schema::{instance_secrets, participants};
+use crate::db::schema::{instance_secrets, participants, staff_feeds};
 use crate::db::{Conn, Tx};
 use crate::error::AppError;
 use crate::models::participant::{self, Participant};
@@ -30,6 +33,8 @@ pub enum Purpose {
     Space,
     /// Turning reminders off from an email's `List-Unsubscribe` header.
     Unsubscribe,
+    /// A staff member's calendar feed (signed over the user's id).
+    StaffCalendar,
 }
 
 impl Purpose {
@@ -38,6 +43,7 @@ impl Purpose {
             Purpose::Calendar => "calendar",
             Purpose::Space => "space",
             Purpose::Unsubscribe => "unsubscribe",
+            Purpose::StaffCalendar => "staff-calendar",
         }
     }
 }
@@ -170,6 +176,81 @@ pub fn renew(tx: &mut Tx, participant_id: &str) -> Result<Participant, AppError>
     Ok(p)
 }
 
+/// A staff member's feed generation (0 until the first renewal).
+pub fn staff_generation(conn: &mut Conn, user_id: &str) -> Result<i32, AppError> {
+    Ok(staff_feeds::table
+        .find(user_id)
+        .select(staff_feeds::generation)
+        .first::<i32>(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+fn staff_token(secret: &[u8], user_id: &str, generation: i32) -> String {
+    let tag = mac(secret, Purpose::StaffCalendar, user_id, generation)
+        .finalize()
+        .into_bytes();
+    hex::encode(&tag[..TOKEN_BYTES])
+}
+
+/// `{public_url}/agenda-equipe/{user}/{token}.ics`: the staff member's private feed.
+pub fn staff_calendar_url(
+    conn: &mut Conn,
+    public_url: &str,
+    user_id: &str,
+) -> Result<String, AppError> {
+    let secret = secret(conn)?;
+    let generation = staff_generation(conn, user_id)?;
+    Ok(format!(
+        "{public_url}/agenda-equipe/{user_id}/{}.ics",
+        staff_token(&secret, user_id, generation)
+    ))
+}
+
+/// The staff member whose feed this is, or « not found » (unknown, disabled, or a token
+/// wrong, altered or revoked: the same answer).
+pub fn verify_staff(
+    conn: &mut Conn,
+    user_id: &str,
+    token: &str,
+) -> Result<crate::models::account::User, AppError> {
+    let not_found = || AppError::NotFound("Ce lien n'est pas (ou plus) valable.".into());
+    let bytes = hex::decode(token.trim()).map_err(|_| not_found())?;
+    if bytes.len() != TOKEN_BYTES {
+        return Err(not_found());
+    }
+    let user = crate::models::account::find(conn, user_id).map_err(|_| not_found())?;
+    if user.disabled {
+        return Err(not_found());
+    }
+    let secret = secret(conn)?;
+    let generation = staff_generation(conn, user_id)?;
+    mac(&secret, Purpose::StaffCalendar, user_id, generation)
+        .verify_truncated_left(&bytes)
+        .map_err(|_| not_found())?;
+    Ok(user)
+}
+
+/// Revokes the staff member's feed address; a new one replaces it.
+pub fn renew_staff(tx: &mut Tx, user_id: &str) -> Result<(), AppError> {
+    let generation = staff_generation(tx, user_id)? + 1;
+    let now = tx.now_naive();
+    crate::on_backend!(tx.conn(), |c| diesel::insert_into(staff_feeds::table)
+        .values((
+            staff_feeds::user_id.eq(user_id),
+            staff_feeds::generation.eq(generation),
+            staff_feeds::updated_at.eq(now),
+        ))
+        .on_conflict(staff_feeds::user_id)
+        .do_update()
+        .set((
+            staff_feeds::generation.eq(generation),
+            staff_feeds::updated_at.eq(now),
+        ))
+        .execute(c))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +283,12 @@ mod tests {
         assert_ne!(t, token(&secret, Purpose::Unsubscribe, &someone(0)));
         assert_ne!(t, token(&secret, Purpose::Calendar, &someone(1)));
         assert_ne!(t, token(&[8u8; 32], Purpose::Calendar, &someone(0)));
+        // A staff feed is signed for its own purpose: a participant's token with the same
+        // id is not one.
+        assert_ne!(t, staff_token(&secret, "p-1", 0));
+        assert_ne!(
+            staff_token(&secret, "p-1", 0),
+            staff_token(&secret, "p-1", 1)
+        );
     }
 }

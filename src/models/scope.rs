@@ -181,6 +181,59 @@ pub fn outbox_condition(
     }
 }
 
+/// `scope` as a condition on sessions: the sessions of the cohorts the person sees
+/// (`None`: every session). The DLA's calendar and the staff feed page it in SQL.
+pub fn session_condition(
+    scope: &CohortScope,
+) -> Option<Box<dyn BoxableExpression<sessions::table, Backend, SqlType = Bool>>> {
+    match scope {
+        CohortScope::All => None,
+        CohortScope::Nothing => Some(Box::new(diesel::dsl::sql::<Bool>("1 = 0"))),
+        CohortScope::Dla(dla) => Some(Box::new(
+            sessions::cohort_id.eq_any(
+                cohorts::table
+                    .filter(scope_on_cohorts!(dla dla))
+                    .select(cohorts::id),
+            ),
+        )),
+        CohortScope::Consultant(c) => Some(Box::new(
+            sessions::cohort_id.eq_any(
+                cohorts::table
+                    .filter(scope_on_cohorts!(consultant c))
+                    .select(cohorts::id),
+            ),
+        )),
+    }
+}
+
+impl CohortScope {
+    /// The scope of a staff member by role: administrators see every cohort, a chargé·e de
+    /// mission their DLA's (owned or shared), a consultant·e the cohorts assigned to them.
+    pub fn of_staff(
+        role: crate::models::account::Role,
+        dla_id: Option<&str>,
+        consultant_id: Option<&str>,
+    ) -> CohortScope {
+        use crate::models::account::Role;
+        match (role, dla_id, consultant_id) {
+            (Role::Admin, _, _) => CohortScope::All,
+            (Role::Officer, Some(d), _) => CohortScope::Dla(d.to_string()),
+            (Role::Consultant, _, Some(c)) => CohortScope::Consultant(c.to_string()),
+            _ => CohortScope::Nothing,
+        }
+    }
+
+    /// Whether the person sees a cohort of `reach` (the same rule as the lists).
+    pub fn sees(&self, reach: &CohortReach) -> bool {
+        match self {
+            CohortScope::All => true,
+            CohortScope::Dla(d) => reach.has_dla(d),
+            CohortScope::Consultant(c) => reach.consultant_id.as_deref() == Some(c.as_str()),
+            CohortScope::Nothing => false,
+        }
+    }
+}
+
 /// A signed-in participant, with what the portal needs to scope everything to them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {

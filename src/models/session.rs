@@ -48,6 +48,9 @@ pub struct Session {
     #[schema(value_type = String, format = DateTime)]
     #[diesel(deserialize_as = crate::db::Stamp)]
     pub updated_at: NaiveDateTime,
+    /// The DLA place the session picked (`models::place`); `location` then holds its name
+    /// and address, as the invites say it.
+    pub place_id: Option<String>,
 }
 
 impl Session {
@@ -128,6 +131,10 @@ pub struct SessionInput {
     pub start_time: String,
     #[serde(default, deserialize_with = "lenient")]
     pub end_time: String,
+    /// A place of the cohort's DLA (`models::place`), or empty for the free-text
+    /// `location`.
+    #[serde(default, deserialize_with = "lenient")]
+    pub place_id: String,
     #[serde(default, deserialize_with = "lenient")]
     pub location: String,
     #[serde(default, deserialize_with = "lenient")]
@@ -151,7 +158,13 @@ impl SessionInput {
             date: s.local_start().format("%Y-%m-%d").to_string(),
             start_time: s.local_start().format("%H:%M").to_string(),
             end_time: s.local_end().format("%H:%M").to_string(),
-            location: s.location.clone(),
+            place_id: s.place_id.clone().unwrap_or_default(),
+            // A picked place writes its own location: the free text is for none.
+            location: if s.place_id.is_some() {
+                String::new()
+            } else {
+                s.location.clone()
+            },
             video_link: s.video_link.clone(),
             agenda: s.agenda.clone(),
             planned_days: crate::domain::fr::half_days_figure(s.planned_half_days as i64),
@@ -241,8 +254,9 @@ pub fn create(
     input: &SessionInput,
     alsace_moselle: bool,
 ) -> Result<Session, AppError> {
-    cohort::get(tx, cohort_id)?;
+    let co = cohort::get(tx, cohort_id)?;
     let mut c = Check::new();
+    let place = crate::models::place::check_choice(tx, &mut c, &co.dla_id, &input.place_id, None)?;
     let kind = SessionKind::parse(input.kind.trim());
     if kind.is_none() {
         c.add("kind", "Choisissez le type de séance.");
@@ -280,6 +294,7 @@ pub fn create(
     let end = c.time("end_time", &input.end_time);
     let span = local_span(&mut c, date, start, end);
     let location = c.text("location", &input.location, 300);
+    let location = place.as_ref().map(|p| p.location()).unwrap_or(location);
     let video_link = c.url("video_link", &input.video_link);
     let agenda = c.multiline("agenda", &input.agenda, 10_000);
     let planned = c.half_days("planned_days", &input.planned_days);
@@ -296,6 +311,7 @@ pub fn create(
             sessions::starts_at.eq(starts_at),
             sessions::ends_at.eq(ends_at),
             sessions::location.eq(location),
+            sessions::place_id.eq(place.map(|p| p.id)),
             sessions::video_link.eq(video_link),
             sessions::agenda.eq(agenda),
             sessions::planned_half_days.eq(planned.unwrap_or(0)),
@@ -314,8 +330,17 @@ pub fn create(
 /// Edits the details of a session (place, link, agenda, planned time).
 pub fn update_details(tx: &mut Tx, id: &str, input: &SessionInput) -> Result<Session, AppError> {
     let current = get(tx, id)?;
+    let dla_id = cohort::get(tx, &current.cohort_id)?.dla_id;
     let mut c = Check::new();
+    let place = crate::models::place::check_choice(
+        tx,
+        &mut c,
+        &dla_id,
+        &input.place_id,
+        current.place_id.as_deref(),
+    )?;
     let location = c.text("location", &input.location, 300);
+    let location = place.as_ref().map(|p| p.location()).unwrap_or(location);
     let video_link = c.url("video_link", &input.video_link);
     let agenda = c.multiline("agenda", &input.agenda, 10_000);
     let planned = c.half_days("planned_days", &input.planned_days);
@@ -328,6 +353,7 @@ pub fn update_details(tx: &mut Tx, id: &str, input: &SessionInput) -> Result<Ses
     )
     .set((
         sessions::location.eq(location),
+        sessions::place_id.eq(place.map(|p| p.id)),
         sessions::video_link.eq(video_link),
         sessions::agenda.eq(agenda),
         sessions::planned_half_days.eq(planned.unwrap_or(0)),

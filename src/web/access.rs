@@ -73,6 +73,8 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         ("GET" | "POST", "/connexion/participant") => Some(Public),
         ("GET" | "POST", "/desabonnement/{participant}/{token}") => Some(Public),
         ("GET", "/agenda/{participant}/{token}") => Some(Public),
+        // A staff member's private calendar feed (signed, revocable: `models::feed`).
+        ("GET", "/agenda-equipe/{user}/{token}") => Some(Public),
         ("GET", "/espace/{participant}/{token}") => Some(Public),
         // A call's application form and an applicant's private link (no account).
         ("GET" | "POST", "/candidature/{token}") => Some(Public),
@@ -95,6 +97,7 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         ("POST", "/compte/mot-de-passe") => Some(Staff),
         ("POST", "/compte/jetons") => Some(Staff),
         ("GET" | "POST", "/compte/jetons/{id}/revoquer") => Some(Staff),
+        ("POST", "/compte/agenda/renouveler") => Some(Staff),
         ("GET", "/api/v1/me") => Some(Staff),
 
         // --- Instance administration -----------------------------------------------------
@@ -110,6 +113,12 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         ("GET", "/dla/{id}") | ("GET", "/api/v1/dlas/{id}") => Some(Dla),
         ("GET" | "POST", "/dla/{id}/modifier") | ("PUT", "/api/v1/dlas/{id}") => Some(Dla),
         ("GET", "/dla/{id}/modifications") => Some(Dla),
+        // The DLA's calendar and places (issue #17); a place is reached through its DLA's
+        // path, and the handler refuses one of another DLA.
+        ("GET", "/dla/{id}/calendrier") => Some(Dla),
+        ("GET" | "POST", "/dla/{id}/lieux") => Some(Dla),
+        ("GET" | "POST", "/dla/{id}/lieux/{place}/modifier") => Some(Dla),
+        ("POST", "/dla/{id}/lieux/{place}/archiver") => Some(Dla),
         ("GET" | "POST", "/consultants") | ("GET" | "POST", "/api/v1/consultants") => Some(Officer),
         ("GET" | "POST", "/consultants/{id}/modifier") | ("PUT", "/api/v1/consultants/{id}") => {
             Some(Rule::ConsultantRecord)

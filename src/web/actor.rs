@@ -128,12 +128,9 @@ impl Actor {
     /// The cohorts this actor sees in lists.
     pub fn cohort_scope(&self) -> CohortScope {
         match self {
-            Actor::Staff(s) => match (s.role, &s.dla_id, &s.consultant_id) {
-                (Role::Admin, _, _) => CohortScope::All,
-                (Role::Officer, Some(d), _) => CohortScope::Dla(d.clone()),
-                (Role::Consultant, _, Some(c)) => CohortScope::Consultant(c.clone()),
-                _ => CohortScope::Nothing,
-            },
+            Actor::Staff(s) => {
+                CohortScope::of_staff(s.role, s.dla_id.as_deref(), s.consultant_id.as_deref())
+            }
             _ => CohortScope::Nothing,
         }
     }

@@ -177,6 +177,10 @@ pub async fn update(
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
     );
+    let (viewer, gap) = (
+        crate::web::pages::calendar::viewer_scope(),
+        crate::web::pages::calendar::travel_gap(&state),
+    );
     let out = state
         .write(move |c| {
             let current = cohort::get(c, &id)?;
@@ -203,10 +207,16 @@ pub async fn update(
                 &input.consultant_id,
             )?;
             let cohort = cohort::update(c, &id, &input)?;
+            let mut warnings = programme::overview(c, &id, &template, am)?.warnings;
+            // A new consultant·e may be busy elsewhere (issue #17).
+            let now = c.now();
+            warnings.extend(crate::models::calendar::warnings_for_cohort(
+                c, &id, now, &viewer, gap,
+            )?);
             Ok(CohortOut {
                 cohort,
                 partner_dla_ids: cohort::partner_ids(c, &id)?,
-                warnings: Some(programme::overview(c, &id, &template, am)?.warnings),
+                warnings: Some(warnings),
             })
         })
         .await?;
@@ -234,8 +244,22 @@ pub async fn generate(
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
     );
+    let (viewer, gap) = (
+        crate::web::pages::calendar::viewer_scope(),
+        crate::web::pages::calendar::travel_gap(&state),
+    );
     let generated = state
-        .write(move |c| programme::generate(c, &id, &template, am, replace))
+        .write(move |c| {
+            let mut generated = programme::generate(c, &id, &template, am, replace)?;
+            // The new sessions' conflicts with the instance's others (issue #17).
+            let now = c.now();
+            generated
+                .warnings
+                .extend(crate::models::calendar::warnings_for_cohort(
+                    c, &id, now, &viewer, gap,
+                )?);
+            Ok(generated)
+        })
         .await?;
     Ok(HttpResponse::Created().json(generated))
 }

@@ -9,6 +9,25 @@ use crate::web::AppState;
 use crate::web::api::ApiResult;
 use crate::web::api::body::{Json, Patch};
 
+/// A changed resource with the conflicts it now has (`domain::conflicts`, issue #17):
+/// warnings, never a refusal. A conflict with a cohort the caller may not see says
+/// « occupé·e (autre cohorte) » and nothing else.
+#[derive(serde::Serialize)]
+struct Flagged<T: serde::Serialize> {
+    #[serde(flatten)]
+    value: T,
+    warnings: Vec<crate::domain::Warning>,
+}
+
+fn conflicts_of(
+    conn: &mut crate::db::Conn,
+    session_id: &str,
+    viewer: &crate::models::scope::CohortScope,
+    gap: chrono::Duration,
+) -> Result<Vec<crate::domain::Warning>, crate::error::AppError> {
+    crate::models::calendar::warnings_for(conn, &[session_id.to_string()], viewer, gap)
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/cohorts/{id}/sessions", web::get().to(list))
         .route("/cohorts/{id}/sessions", web::post().to(create))
@@ -36,6 +55,7 @@ pub async fn list(state: web::Data<AppState>, path: web::Path<String>) -> ApiRes
 }
 
 #[utoipa::path(post, path = "/api/v1/cohorts/{id}/sessions", tag = "Séances", request_body = SessionInput,
+    description = "The session, with `warnings`: its conflicts with other sessions (the same consultant·e at once or too far to travel, the same place at once, a participant of two cohorts the same day); never a refusal. The same `warnings` answer `PUT /sessions/{id}` and the move.",
     responses((status = 201, body = Session), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -44,10 +64,18 @@ pub async fn create(
 ) -> ApiResult {
     let id = path.into_inner();
     let am = state.config.calendar.alsace_moselle;
-    let s = state
-        .write(move |c| session::create(c, &id, &body, am))
+    let (viewer, gap) = (
+        crate::web::pages::calendar::viewer_scope(),
+        crate::web::pages::calendar::travel_gap(&state),
+    );
+    let out = state
+        .write(move |c| {
+            let s = session::create(c, &id, &body, am)?;
+            let warnings = conflicts_of(c, &s.id, &viewer, gap)?;
+            Ok(Flagged { value: s, warnings })
+        })
         .await?;
-    Ok(HttpResponse::Created().json(s))
+    Ok(HttpResponse::Created().json(out))
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "Séances", responses((status = 200, body = Session), (status = 404, body = ErrorBody)))]
@@ -64,12 +92,18 @@ pub async fn update(
     body: Patch<SessionInput>,
 ) -> ApiResult {
     let id = path.into_inner();
+    let (viewer, gap) = (
+        crate::web::pages::calendar::viewer_scope(),
+        crate::web::pages::calendar::travel_gap(&state),
+    );
     Ok(HttpResponse::Ok().json(
         state
             .write(move |c| {
                 let current = session::get(c, &id)?;
                 let input = body.apply(&SessionInput::from_session(&current), &current)?;
-                session::update_details(c, &id, &input)
+                let s = session::update_details(c, &id, &input)?;
+                let warnings = conflicts_of(c, &s.id, &viewer, gap)?;
+                Ok(Flagged { value: s, warnings })
             })
             .await?,
     ))
@@ -85,9 +119,20 @@ pub async fn move_session(
     let id = path.into_inner();
     let am = state.config.calendar.alsace_moselle;
     let mail = state.mail.clone();
+    let (viewer, gap) = (
+        crate::web::pages::calendar::viewer_scope(),
+        crate::web::pages::calendar::travel_gap(&state),
+    );
     Ok(HttpResponse::Ok().json(
         state
-            .write(move |c| session::move_session(c, &id, &body, am, &mail))
+            .write(move |c| {
+                let moved = session::move_session(c, &id, &body, am, &mail)?;
+                let warnings = conflicts_of(c, &id, &viewer, gap)?;
+                Ok(Flagged {
+                    value: moved,
+                    warnings,
+                })
+            })
             .await?,
     ))
 }

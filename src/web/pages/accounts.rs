@@ -78,26 +78,35 @@ pub struct TokenInput {
 /// Everything « Mon compte » shows about `user_id`.
 async fn account_ctx(state: &AppState, user_id: &str) -> Result<Value, AppError> {
     let id = user_id.to_string();
-    let (user, tokens, dla_name, consultant_name) = crate::db::run(&state.pool, move |c| {
-        let user = account::find(c, &id)?;
-        let tokens = account::api_tokens_of(c, &id)?;
-        let dla_name = match &user.dla_id {
-            Some(d) => dla::list(c)?
-                .into_iter()
-                .find(|x| &x.id == d)
-                .map(|x| x.name),
-            None => None,
-        };
-        let consultant_name = match &user.consultant_id {
-            Some(k) => consultant::list(c)?
-                .into_iter()
-                .find(|x| &x.id == k)
-                .map(|x| x.name),
-            None => None,
-        };
-        Ok((user, tokens, dla_name, consultant_name))
-    })
-    .await?;
+    let public_url = state
+        .config
+        .server
+        .public_url
+        .trim_end_matches('/')
+        .to_string();
+    let (user, tokens, dla_name, consultant_name, feed_url) =
+        crate::db::run(&state.pool, move |c| {
+            let user = account::find(c, &id)?;
+            // The private calendar feed (issue #17), also on the DLA's calendar page.
+            let feed_url = crate::models::feed::staff_calendar_url(c, &public_url, &id)?;
+            let tokens = account::api_tokens_of(c, &id)?;
+            let dla_name = match &user.dla_id {
+                Some(d) => dla::list(c)?
+                    .into_iter()
+                    .find(|x| &x.id == d)
+                    .map(|x| x.name),
+                None => None,
+            };
+            let consultant_name = match &user.consultant_id {
+                Some(k) => consultant::list(c)?
+                    .into_iter()
+                    .find(|x| &x.id == k)
+                    .map(|x| x.name),
+                None => None,
+            };
+            Ok((user, tokens, dla_name, consultant_name, feed_url))
+        })
+        .await?;
     let tokens: Vec<Value> = tokens
         .iter()
         .map(|t| {
@@ -114,6 +123,7 @@ async fn account_ctx(state: &AppState, user_id: &str) -> Result<Value, AppError>
     Ok(json!({
         "title": "Mon compte",
         "nav_account": true,
+        "feed_url": feed_url,
         "me": {
             "name": user.name,
             "email": user.email,

@@ -375,10 +375,18 @@ async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
         state.config.programme.clone(),
         state.config.calendar.alsace_moselle,
     );
-    let (o, budget) = crate::db::run(&state.pool, move |c| {
+    let (viewer, gap, at) = (
+        super::calendar::viewer_scope(),
+        super::calendar::travel_gap(state),
+        state.clock.now(),
+    );
+    let (o, budget, conflicts) = crate::db::run(&state.pool, move |c| {
         Ok((
             programme::overview(c, &cid, &template, am)?,
             crate::models::budget::overview(c, &cid, &template)?,
+            // Flagged where the decision shows: after generating the programme or changing
+            // the consultant·e, this page (issue #17).
+            crate::models::calendar::warnings_for_cohort(c, &cid, at, &viewer, gap)?,
         ))
     })
     .await?;
@@ -406,6 +414,7 @@ async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
             .filter(|w| matches!(w.code, "plan_below_minimum" | "over_contract"))
             .cloned(),
     );
+    warnings.extend(conflicts);
     Ok(json!({
         "title": o.cohort.name,
         "nav_cohorts": true,

@@ -9,6 +9,7 @@ pub mod associations;
 pub mod audit;
 pub mod auth;
 pub mod budget;
+pub mod calendar;
 pub mod calls;
 pub mod cohorts;
 pub mod dashboard;
@@ -46,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     tasks::routes(cfg);
     outbox::routes(cfg);
     dashboard::routes(cfg);
+    calendar::routes(cfg);
     evaluations::routes(cfg);
     space::routes(cfg);
     portal::routes(cfg);
@@ -476,7 +478,8 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
                 .or_else(|| journal::notice_text(other))
                 .or_else(|| profile::notice_text(other))
                 .or_else(|| mirror::notice_text(other))
-                .or_else(|| privacy::notice_text(other));
+                .or_else(|| privacy::notice_text(other))
+                .or_else(|| calendar::notice_text(other));
         }
     })
 }

@@ -9,7 +9,7 @@ use crate::domain::programme::SessionKind;
 use crate::error::AppError;
 use crate::models::guest::{self, GuestInput};
 use crate::models::session::{self, MoveInput, SessionInput};
-use crate::models::{association, cohort, programme, task};
+use crate::models::{association, cohort, place, programme, task};
 use crate::web::AppState;
 use crate::web::form::Form;
 use crate::web::pages::{
@@ -45,11 +45,10 @@ async fn new_ctx(
     input: &SessionInput,
 ) -> Result<Value, AppError> {
     let cid = cohort_id.to_string();
-    let (co, associations) = crate::db::run(&state.pool, move |c| {
-        Ok((
-            cohort::get(c, &cid)?,
-            association::list_for_cohort(c, &cid)?,
-        ))
+    let (co, associations, places) = crate::db::run(&state.pool, move |c| {
+        let co = cohort::get(c, &cid)?;
+        let places = place::choices(c, &co.dla_id, None)?;
+        Ok((co, association::list_for_cohort(c, &cid)?, places))
     })
     .await?;
     let mut pairs = vec![(String::new(), "— Pour un bilan individuel —".to_string())];
@@ -62,8 +61,23 @@ async fn new_ctx(
         "form": input,
         "kind_options": view::kind_options(&input.kind),
         "association_options": view::owned_options(&pairs, &input.association_id),
+        "place_options": place_options(&places, &input.place_id),
         "creating": true,
     }))
+}
+
+/// The place select: « address typed below » first, then the DLA's places.
+fn place_options(places: &[place::Place], selected: &str) -> Value {
+    let mut pairs = vec![(String::new(), "— Adresse saisie ci-dessous —".to_string())];
+    pairs.extend(places.iter().map(|p| {
+        let name = if p.archived_at.is_some() {
+            format!("{} (archivé)", p.location())
+        } else {
+            p.location()
+        };
+        (p.id.clone(), name)
+    }));
+    view::owned_options(&pairs, selected)
 }
 
 async fn new(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
@@ -142,11 +156,17 @@ async fn show_ctx(state: &AppState, id: &str, guest: &GuestInput) -> Result<Valu
     let today = programme::today(state.clock.now());
     let cid = co.id.clone();
     let sid = s.id.clone();
-    let (all_sessions, returns, guests) = crate::db::run(&state.pool, move |c| {
+    let (viewer, gap) = (
+        super::calendar::viewer_scope(),
+        super::calendar::travel_gap(state),
+    );
+    let (all_sessions, returns, guests, conflicts) = crate::db::run(&state.pool, move |c| {
         Ok((
             session::list_for_cohort(c, &cid)?,
             task::returns_for_cohort(c, &cid)?,
             guest::list_for_session(c, &sid)?,
+            // Shown where the session was just added or changed (issue #17).
+            crate::models::calendar::warnings_for(c, std::slice::from_ref(&sid), &viewer, gap)?,
         ))
     })
     .await?;
@@ -169,6 +189,7 @@ async fn show_ctx(state: &AppState, id: &str, guest: &GuestInput) -> Result<Valu
             "organisation": g.organisation,
         })).collect::<Vec<_>>(),
         "guest_form": guest,
+        "warnings": conflicts,
     });
     Ok(ctx)
 }
@@ -251,9 +272,11 @@ fn edit_ctx(
     s: &session::Session,
     co: &cohort::Cohort,
     associations: &[association::Association],
+    places: &[place::Place],
     input: &SessionInput,
 ) -> Value {
     json!({
+        "place_options": place_options(places, &input.place_id),
         "title": format!("Modifier — {}", s.label(associations)),
         "nav_cohorts": true,
         "cohort": {"id": co.id, "name": co.name},
@@ -264,13 +287,33 @@ fn edit_ctx(
     })
 }
 
+/// The places the session's form offers: its DLA's, and the one it has even archived.
+async fn session_places(
+    state: &AppState,
+    s: &session::Session,
+    co: &cohort::Cohort,
+) -> Result<Vec<place::Place>, AppError> {
+    let (dla_id, keep) = (co.dla_id.clone(), s.place_id.clone());
+    crate::db::run(&state.pool, move |c| {
+        place::choices(c, &dla_id, keep.as_deref())
+    })
+    .await
+}
+
 async fn edit(state: web::Data<AppState>, path: web::Path<String>) -> PageResult {
     let id = path.into_inner();
     let (s, co, associations, _) = load(&state, &id).await?;
+    let places = session_places(&state, &s, &co).await?;
     render(
         &state,
         "pages/sessions/form",
-        edit_ctx(&s, &co, &associations, &SessionInput::from_session(&s)),
+        edit_ctx(
+            &s,
+            &co,
+            &associations,
+            &places,
+            &SessionInput::from_session(&s),
+        ),
     )
 }
 
@@ -296,10 +339,11 @@ async fn update(
         )),
         Err(e) => {
             let (s, co, associations, _) = load(&state, &id).await?;
+            let places = session_places(&state, &s, &co).await?;
             rerender(
                 &state,
                 "pages/sessions/form",
-                edit_ctx(&s, &co, &associations, &input),
+                edit_ctx(&s, &co, &associations, &places, &input),
                 &input,
                 e,
             )
@@ -368,10 +412,20 @@ async fn move_session(
         Ok(result) => {
             let (s, co, associations, _) = load(&state, &id).await?;
             let (cid, template) = (co.id.clone(), state.config.programme.clone());
-            let o = crate::db::run(&state.pool, move |c| {
-                programme::overview(c, &cid, &template, am)
+            let (viewer, gap, sid) = (
+                super::calendar::viewer_scope(),
+                super::calendar::travel_gap(&state),
+                s.id.clone(),
+            );
+            let (o, conflicts) = crate::db::run(&state.pool, move |c| {
+                Ok((
+                    programme::overview(c, &cid, &template, am)?,
+                    crate::models::calendar::warnings_for(c, &[sid], &viewer, gap)?,
+                ))
             })
             .await?;
+            let mut warnings = o.warnings;
+            warnings.extend(conflicts);
             let mut ctx = json!({
                 "title": "Séance déplacée",
                 "nav_cohorts": true,
@@ -379,7 +433,7 @@ async fn move_session(
                 "session_id": s.id,
                 "session_label": s.label(&associations),
                 "summary": result.summary,
-                "warnings": o.warnings,
+                "warnings": warnings,
             });
             render_status(&state, StatusCode::OK, "pages/sessions/moved", &mut ctx)
         }

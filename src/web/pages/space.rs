@@ -78,26 +78,7 @@ async fn calendar(
     let events: Vec<Invite> = seen
         .sessions
         .iter()
-        .map(|s| {
-            let facts = s.facts(&seen.cohort.name, &seen.associations);
-            Invite {
-                uid: session_uid(&s.id),
-                sequence: facts.sequence,
-                method: Method::Request,
-                summary: format!("{} ({})", facts.title(), seen.cohort.name),
-                description: s.agenda.clone(),
-                location: if s.location.trim().is_empty() {
-                    s.video_link.trim().to_string()
-                } else {
-                    s.location.trim().to_string()
-                },
-                starts_at: facts.starts_at,
-                ends_at: facts.ends_at,
-                organizer: organizer.clone(),
-                attendee: None,
-                stamp: s.updated_at.and_utc(),
-            }
-        })
+        .map(|s| feed_event(s, &seen.cohort.name, &seen.associations, organizer.clone()))
         .collect();
     let body = ics::feed(&seen.cohort.name, &events);
     Ok(HttpResponse::Ok()
@@ -105,6 +86,35 @@ async fn calendar(
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .insert_header(("X-Robots-Tag", "noindex"))
         .body(body))
+}
+
+/// A session as an event of a subscribed calendar (the participants' feed and the staff
+/// feed of `web::pages::calendar`): the invites' UID and SEQUENCE, the place or else the
+/// video link, no ATTENDEE.
+pub(crate) fn feed_event(
+    s: &session::Session,
+    cohort_name: &str,
+    associations: &[association::Association],
+    organizer: ics::CalendarPerson,
+) -> Invite {
+    let facts = s.facts(cohort_name, associations);
+    Invite {
+        uid: session_uid(&s.id),
+        sequence: facts.sequence,
+        method: Method::Request,
+        summary: format!("{} ({})", facts.title(), cohort_name),
+        description: s.agenda.clone(),
+        location: if s.location.trim().is_empty() {
+            s.video_link.trim().to_string()
+        } else {
+            s.location.trim().to_string()
+        },
+        starts_at: facts.starts_at,
+        ends_at: facts.ends_at,
+        organizer,
+        attendee: None,
+        stamp: s.updated_at.and_utc(),
+    }
 }
 
 /// The old page: what replaced it, and the form to receive a sign-in link.
