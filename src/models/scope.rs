@@ -181,6 +181,33 @@ pub fn outbox_condition(
     }
 }
 
+/// `scope` as a condition on `associations`: those enrolled in a cohort the person sees —
+/// the cohorts list's rule (`cohort_condition`), for the association search (`None`: every
+/// association).
+pub fn association_condition(
+    scope: &CohortScope,
+) -> Option<Box<dyn BoxableExpression<associations::table, Backend, SqlType = Bool>>> {
+    let column = associations::cohort_id;
+    match scope {
+        CohortScope::All => None,
+        CohortScope::Nothing => Some(Box::new(diesel::dsl::sql::<Bool>("1 = 0"))),
+        CohortScope::Dla(dla) => Some(Box::new(
+            column.eq_any(
+                cohorts::table
+                    .filter(scope_on_cohorts!(dla dla))
+                    .select(cohorts::id),
+            ),
+        )),
+        CohortScope::Consultant(c) => Some(Box::new(
+            column.eq_any(
+                cohorts::table
+                    .filter(scope_on_cohorts!(consultant c))
+                    .select(cohorts::id),
+            ),
+        )),
+    }
+}
+
 /// A signed-in participant, with what the portal needs to scope everything to them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
