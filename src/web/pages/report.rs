@@ -95,6 +95,8 @@ async fn page(state: &AppState, dla_id: Option<String>, q: PeriodQuery) -> PageR
             ctx["satisfaction"] =
                 crate::web::pages::evaluations::summary_value(&r.evaluations)["satisfaction"]
                     .clone();
+            ctx["sectors"] = shown(&r.sectors, "secteurs");
+            ctx["towns"] = shown(&r.towns, "communes");
             ctx["r"] = json!(r);
             ctx["previous_year"] = json!(r.period.year.map(|y| y - 1));
             ctx["next_year"] = json!(r.period.year.map(|y| y + 1));
@@ -118,6 +120,27 @@ async fn page(state: &AppState, dla_id: Option<String>, q: PeriodQuery) -> PageR
             refusal.render(state, "pages/report/activity", &mut ctx)
         }
     }
+}
+
+/// Rows of sectors or towns the printed page lists: the first ones, then one line for
+/// the rest (the CSV and the API list them all).
+const SHOWN: usize = 8;
+
+fn shown(list: &[report::CountOut], noun: &str) -> Value {
+    let mut rows: Vec<Value> = list
+        .iter()
+        .take(SHOWN)
+        .map(|c| json!({"label": c.label, "associations": c.associations}))
+        .collect();
+    if list.len() > SHOWN {
+        let rest = &list[SHOWN..];
+        rows.push(json!({
+            "label": format!("Autres {noun} ({})", rest.len()),
+            "associations": rest.iter().map(|c| c.associations).sum::<usize>(),
+            "other": true,
+        }));
+    }
+    json!(rows)
 }
 
 async fn csv_of(state: &AppState, dla_id: Option<String>, q: PeriodQuery) -> PageResult {
