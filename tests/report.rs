@@ -800,3 +800,35 @@ async fn an_association_is_found_across_cohorts_with_its_history_within_what_one
     assert!(common::around_field(&short, "q").contains("au moins 2"));
     let _ = (&d.old, &d.alpha, &d.landes);
 }
+
+#[actix_web::test]
+async fn the_openapi_document_describes_the_report_and_the_search() {
+    let app = spawn().await;
+    let doc = app.get("/api/v1/openapi.json").await.expect(200).json();
+    let dla = &doc["paths"]["/api/v1/dlas/{id}/report"]["get"];
+    let params: Vec<&str> = dla["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for p in ["id", "year", "from", "to"] {
+        assert!(params.contains(&p), "{p} in {params:?}");
+    }
+    assert!(dla["responses"]["200"].is_object());
+    assert!(dla["responses"]["422"].is_object());
+    assert!(doc["paths"]["/api/v1/report"]["get"].is_object());
+    let search = &doc["paths"]["/api/v1/associations"]["get"];
+    assert!(search["responses"]["200"].is_object());
+    let schemas = &doc["components"]["schemas"];
+    for s in [
+        "ActivityReport",
+        "CohortOut",
+        "TotalsOut",
+        "FunderOut",
+        "Found",
+        "Enrolment",
+    ] {
+        assert!(schemas[s].is_object(), "schema {s}");
+    }
+}
