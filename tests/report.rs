@@ -380,6 +380,8 @@ async fn the_activity_report_computes_the_figures_by_hand_on_page_csv_and_api() 
     assert_eq!(line(&a, &d.alpha)["cost_cents"], 664_997);
     assert_eq!(line(&a, &d.shared)["cost_cents"], 280_000);
     assert_eq!(line(&a, &d.old)["cost_cents"], 0, "2026's cost is 2026's");
+    assert_eq!(line(&a, &d.alpha)["contract_recorded"], true);
+    assert_eq!(line(&a, &d.old)["contract_recorded"], false);
     assert_eq!(t["cost_cents"], 944_997);
     // The Gironde's parts: 33,33 % of Alpha by largest remainder (221 643,5… → 221 644)
     // and half of the shared cohort.
@@ -528,6 +530,7 @@ async fn the_activity_report_computes_the_figures_by_hand_on_page_csv_and_api() 
     assert_eq!(alpha_row[4], "porteur");
     assert_eq!(alpha_row[15], "6649,97");
     assert_eq!(alpha_row[16], "2216,44");
+    assert_eq!(alpha_row[17], "enregistré");
     let total = rows.iter().find(|r| r[0] == "Total").unwrap();
     assert_eq!(total[5], "2");
     assert_eq!(total[6], "3");
@@ -798,6 +801,18 @@ async fn an_association_is_found_across_cohorts_with_its_history_within_what_one
     assert!(page.contains("Diversifier les ressources"));
     let short = app.get("/associations?q=x").await.expect(422).text();
     assert!(common::around_field(&short, "q").contains("au moins 2"));
+
+    // An anonymised association is found no more, by name or identifier, nor named in
+    // the other's history.
+    app.post_json(
+        &format!("/api/v1/associations/{}/anonymise", d.amis_old),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let (total, found) = search_as(&app, &a, "W332000001").await;
+    assert_eq!(total, 1);
+    assert_eq!(found[0]["other_enrolments"], json!([]));
     let _ = (&d.old, &d.alpha, &d.landes);
 }
 

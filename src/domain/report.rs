@@ -122,6 +122,8 @@ pub struct CohortFacts {
     pub owner_dla_id: String,
     pub owner_dla_name: String,
     pub day: DayLength,
+    /// False while the cohort has the default contract (nothing saved on its budget page).
+    pub contract_recorded: bool,
     pub contracted_half_days: i64,
     pub cost_cents: i64,
     pub funders: Vec<FunderPart>,
@@ -147,6 +149,7 @@ pub struct CohortLine {
     pub role: Option<&'static str>,
     /// Started in the period: its associations, contract and cost are counted.
     pub counted: bool,
+    pub contract_recorded: bool,
     pub associations: usize,
     pub sessions_held: usize,
     pub sessions_to_come: usize,
@@ -312,6 +315,7 @@ pub fn compute(period: &Period, subject: Option<&str>, cohorts: &[CohortFacts]) 
                 }
             }),
             counted,
+            contract_recorded: c.contract_recorded,
             associations: 0,
             sessions_held: held,
             sessions_to_come: c.sessions.len() - held,
@@ -411,6 +415,7 @@ mod tests {
             owner_dla_id: owner.into(),
             owner_dla_name: format!("DLA {owner}"),
             day: DayLength::STANDARD,
+            contract_recorded: true,
             contracted_half_days: 24,
             cost_cents: 780_000,
             funders: vec![FunderPart {

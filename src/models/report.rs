@@ -55,6 +55,9 @@ pub struct CohortOut {
     /// Started in the period: its associations, contract, cost and évaluations are counted
     /// here; otherwise only its sessions and time dated in the period are.
     pub counted: bool,
+    /// False while the cohort has the default contract (12 days for 8 associations,
+    /// prorated, at 650 €): its cost is then an estimate.
+    pub contract_recorded: bool,
     pub associations: usize,
     pub sessions_held: usize,
     pub sessions_to_come: usize,
@@ -335,7 +338,7 @@ pub fn build(
             .filter(|a| a.cohort_id == c.id)
             .collect();
         let n = own.len();
-        let (contract, _) = budget::contract_of(contracts.get(&c.id), n as i64);
+        let (contract, version) = budget::contract_of(contracts.get(&c.id), n as i64);
         let cost_cents = contract.cost_cents();
         let owner = owners.get(&c.dla_id);
         let parts = if !is_counted {
@@ -382,6 +385,7 @@ pub fn build(
             owner_dla_id: c.dla_id.clone(),
             owner_dla_name: owner.map(|d| d.name.clone()).unwrap_or_default(),
             day: contract.day_length,
+            contract_recorded: version > 0,
             contracted_half_days: contract.contracted_half_days,
             cost_cents,
             funders: parts
@@ -507,6 +511,7 @@ fn view(subject: &Subject, period: Period, f: report::Figures) -> ActivityReport
                 owner_dla_name: c.owner_dla_name,
                 role: c.role,
                 counted: c.counted,
+                contract_recorded: c.contract_recorded,
                 associations: c.associations,
                 sessions_held: c.sessions_held,
                 sessions_to_come: c.sessions_to_come,
@@ -622,6 +627,7 @@ pub fn csv(r: &ActivityReport) -> Vec<u8> {
         "Jours réalisés dans la période",
         "Coût (€)",
         "Part du DLA (€)",
+        "Contrat",
     ];
     let mut rows: Vec<Vec<String>> = r
         .cohorts
@@ -645,6 +651,12 @@ pub fn csv(r: &ActivityReport) -> Vec<u8> {
                 tenths(c.logged_tenths),
                 cents(c.cost_cents),
                 cents(c.share_cents),
+                match (c.counted, c.contract_recorded) {
+                    (false, _) => "",
+                    (true, true) => "enregistré",
+                    (true, false) => "par défaut",
+                }
+                .to_string(),
             ]
         })
         .collect();
