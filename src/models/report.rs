@@ -1,9 +1,9 @@
 //! The activity report (issue #17): one query layer for the page, the CSV and the API.
 //!
 //! [`build`] reads, for a DLA (the cohorts it runs or shares, `scope::cohort_condition`)
-//! or for the instance, the cohorts the period involves — started in it, or with a session
-//! or a time entry dated in it — then everything else by those cohorts' ids, one query per
-//! table whatever their number; the arithmetic is `domain::report`, each cohort's contract,
+//! or for the instance, the cohorts the period involves — started in it, or started before
+//! with a session or a time entry dated in it — then everything else by those cohorts' ids,
+//! one query per table whatever their number; the arithmetic is `domain::report`, each cohort's contract,
 //! cost, funders' parts and planned time as its own budget page computes them
 //! (`models::budget`).
 
@@ -237,29 +237,47 @@ pub fn build(
     let start = paris_midnight(period.from)?;
     let end = paris_midnight(period.to.succ_opt().unwrap_or(period.to))?;
 
-    // 1. The cohorts the period involves, the scope in the WHERE.
+    // 1. The cohorts the period may involve: the scope's (in the WHERE) started by its
+    //    end. Those started before it are involved only by a session or a time entry
+    //    dated in it, looked up by cohort (`sessions_cohort_idx`, `time_entries_cohort_idx`):
+    //    a DLA's report reads its own cohorts, never the network's sessions of the year.
     let mut q = cohorts::table
-        .filter(
-            cohorts::start_date
-                .between(period.from, period.to)
-                .or(cohorts::id.eq_any(
-                    sessions::table
-                        .filter(sessions::starts_at.ge(start))
-                        .filter(sessions::starts_at.lt(end))
-                        .select(sessions::cohort_id),
-                ))
-                .or(cohorts::id.eq_any(
-                    time_entries::table
-                        .filter(time_entries::entry_date.between(period.from, period.to))
-                        .select(time_entries::cohort_id),
-                )),
-        )
+        .filter(cohorts::start_date.le(period.to))
         .select(Cohort::as_select())
         .into_boxed();
     if let Some(cond) = scope::cohort_condition(&scope) {
         q = q.filter(cond);
     }
-    let involved: Vec<Cohort> = q.order(cohorts::id.asc()).load(conn)?;
+    let candidates: Vec<Cohort> = q.order(cohorts::id.asc()).load(conn)?;
+    let earlier: Vec<&str> = candidates
+        .iter()
+        .filter(|c| c.start_date < period.from)
+        .map(|c| c.id.as_str())
+        .collect();
+    let mut active: std::collections::HashSet<String> = Default::default();
+    if !earlier.is_empty() {
+        active.extend(
+            sessions::table
+                .filter(sessions::cohort_id.eq_any(&earlier))
+                .filter(sessions::starts_at.ge(start))
+                .filter(sessions::starts_at.lt(end))
+                .select(sessions::cohort_id)
+                .distinct()
+                .load::<String>(conn)?,
+        );
+        active.extend(
+            time_entries::table
+                .filter(time_entries::cohort_id.eq_any(&earlier))
+                .filter(time_entries::entry_date.between(period.from, period.to))
+                .select(time_entries::cohort_id)
+                .distinct()
+                .load::<String>(conn)?,
+        );
+    }
+    let involved: Vec<Cohort> = candidates
+        .into_iter()
+        .filter(|c| period.contains(c.start_date) || active.contains(&c.id))
+        .collect();
     let ids: Vec<String> = involved.iter().map(|c| c.id.clone()).collect();
     let counted: Vec<String> = involved
         .iter()
