@@ -360,6 +360,7 @@ async fn the_activity_report_computes_the_figures_by_hand_on_page_csv_and_api() 
     assert_eq!(t["employees"]["known"], 3);
     assert_eq!(t["fte_hundredths"]["total"], 350 + 150);
     assert_eq!(t["fte_hundredths"]["known"], 2);
+    assert_eq!(t["fte_hundredths"]["text"], "5\u{a0}ETP");
     assert_eq!(t["volunteers"]["total"], 25 + 10);
     assert_eq!(
         t["sessions_held"], 3,

@@ -560,9 +560,9 @@ fn view(subject: &Subject, period: Period, f: report::Figures) -> ActivityReport
         employees: known(t.employees, t.employees.total.to_string()),
         fte_hundredths: known(
             t.fte_hundredths,
-            fr::decimal(t.fte_hundredths.total as f64 / 100.0, 2)
-                .trim_end_matches(",00")
-                .to_string(),
+            crate::domain::profile_charts::fte(
+                u32::try_from(t.fte_hundredths.total).unwrap_or(u32::MAX),
+            ),
         ),
         volunteers: known(t.volunteers, t.volunteers.total.to_string()),
         sessions_held: t.sessions_held,
