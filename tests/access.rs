@@ -128,6 +128,14 @@ fn expected() -> BTreeMap<&'static str, char> {
         M POST /dla/{id}/lieux/{place}/archiver
         P GET /agenda-equipe/{user}/{token}
         S POST /compte/agenda/renouveler
+        M GET /dla/{id}/rapport
+        M GET /dla/{id}/rapport.csv
+        M GET /api/v1/dlas/{id}/report
+        A GET /rapport
+        A GET /rapport.csv
+        A GET /api/v1/report
+        S GET /associations
+        S GET /api/v1/associations
         O GET /consultants
         O POST /consultants
         O GET /api/v1/consultants

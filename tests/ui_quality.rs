@@ -343,6 +343,17 @@ async fn the_pages_of_a_cohort_show_dates_numbers_and_amounts_in_french() {
         .to_string();
     pages.push(format!("/dla/{dla}"));
     pages.push(format!("/dla/{dla}/modifications"));
+    // The activity report and the association search (issue #17).
+    pages.push(format!("/dla/{dla}/rapport?annee=2027"));
+    pages.push("/rapport?annee=2027".to_string());
+    let name = app.get(&format!("/api/v1/associations/{a}")).await.json()["name"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    pages.push(format!(
+        "/associations?q={}",
+        name.split_whitespace().next().unwrap()
+    ));
 
     pages.extend([
         format!("/associations/{a}/modele/imprimer"),

@@ -20,6 +20,7 @@ pub mod outbox;
 pub mod profile;
 pub mod profile_charts;
 pub mod programme;
+pub mod report;
 pub mod rules;
 pub mod schedule;
 pub mod text;

@@ -401,18 +401,21 @@ pub fn funder_dlas(conn: &mut Conn, cohort_id: &str) -> Result<Vec<dla::Dla>, Ap
 /// The default proposal: the owning DLA at 100 %, or shared equally with the partner
 /// DLAs (exact basis points, the first ones taking the leftover).
 pub fn proposed_funders(conn: &mut Conn, cohort_id: &str) -> Result<Vec<FunderInput>, AppError> {
-    let dlas = funder_dlas(conn, cohort_id)?;
+    Ok(proposal_of(funder_dlas(conn, cohort_id)?))
+}
+
+/// [`proposed_funders`] from the DLAs already read: the owner, then the partners by name.
+pub fn proposal_of(dlas: Vec<dla::Dla>) -> Vec<FunderInput> {
     let shares =
         split_cents(i64::from(budget::FULL_SHARE_BP), &vec![1; dlas.len()]).unwrap_or_default();
-    Ok(dlas
-        .into_iter()
+    dlas.into_iter()
         .zip(shares)
         .map(|(d, bp)| FunderInput {
             name: d.name,
             share: percent_text(bp as u32),
             dla_id: d.id,
         })
-        .collect())
+        .collect()
 }
 
 /// The funders form's rows: the stored funders (or the proposal), then blank rows up to
@@ -679,6 +682,42 @@ pub fn assess(
     (totals, warnings)
 }
 
+/// The stored funders' parts of `cost_cents` (largest remainder: they add up to the cost).
+pub fn stored_shares(cost_cents: i64, rows: &[FunderRow]) -> Vec<FunderShare> {
+    let list: Vec<Funder> = rows.iter().map(FunderRow::funder).collect();
+    let parts = split_among_funders(cost_cents, &list).unwrap_or_else(|| vec![0; list.len()]);
+    rows.iter()
+        .zip(parts)
+        .map(|(r, cost)| FunderShare {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            dla_id: r.dla_id.clone(),
+            share_bp: r.share_bp.max(0) as u32,
+            cost_cents: cost,
+        })
+        .collect()
+}
+
+/// The proposal's parts of `cost_cents` (not saved: no id).
+pub fn proposed_shares(cost_cents: i64, proposal: Vec<FunderInput>) -> Vec<FunderShare> {
+    let shares: Vec<u32> = proposal
+        .iter()
+        .map(|f| parse_percent(&f.share).unwrap_or(0))
+        .collect();
+    let parts = split_cents(cost_cents, &shares).unwrap_or_else(|| vec![0; shares.len()]);
+    proposal
+        .into_iter()
+        .zip(shares.into_iter().zip(parts))
+        .map(|(f, (bp, cost))| FunderShare {
+            id: String::new(),
+            name: f.name,
+            dla_id: Some(f.dla_id),
+            share_bp: bp,
+            cost_cents: cost,
+        })
+        .collect()
+}
+
 /// The cohort's budget: contract, cost and its split, planned / logged / remaining time
 /// per kind, and the warnings.
 pub fn overview(
@@ -692,36 +731,9 @@ pub fn overview(
     let cost_cents = contract.cost_cents();
     let rows = funders(conn, cohort_id)?;
     let list: Vec<Funder> = rows.iter().map(FunderRow::funder).collect();
-    let parts = split_among_funders(cost_cents, &list).unwrap_or_else(|| vec![0; list.len()]);
-    let funders: Vec<FunderShare> = rows
-        .iter()
-        .zip(parts)
-        .map(|(r, cost)| FunderShare {
-            id: r.id.clone(),
-            name: r.name.clone(),
-            dla_id: r.dla_id.clone(),
-            share_bp: r.share_bp.max(0) as u32,
-            cost_cents: cost,
-        })
-        .collect();
+    let funders = stored_shares(cost_cents, &rows);
     let proposed_funders = if rows.is_empty() {
-        let proposal = proposed_funders(conn, cohort_id)?;
-        let shares: Vec<u32> = proposal
-            .iter()
-            .map(|f| parse_percent(&f.share).unwrap_or(0))
-            .collect();
-        let parts = split_cents(cost_cents, &shares).unwrap_or_else(|| vec![0; shares.len()]);
-        proposal
-            .into_iter()
-            .zip(shares.into_iter().zip(parts))
-            .map(|(f, (bp, cost))| FunderShare {
-                id: String::new(),
-                name: f.name,
-                dla_id: Some(f.dla_id),
-                share_bp: bp,
-                cost_cents: cost,
-            })
-            .collect()
+        proposed_shares(cost_cents, proposed_funders(conn, cohort_id)?)
     } else {
         Vec::new()
     };

@@ -165,6 +165,27 @@ pub fn list_for_cohort(
     Ok(out)
 }
 
+/// The snapshots of `stage` of `association_ids` (one query), by association; an
+/// association without one is absent.
+pub fn for_associations(
+    conn: &mut Conn,
+    association_ids: &[String],
+    stage: &str,
+) -> Result<std::collections::HashMap<String, Profile>, AppError> {
+    check_stage(stage)?;
+    Ok(association_profiles::table
+        .filter(association_profiles::association_id.eq_any(association_ids))
+        .filter(association_profiles::stage.eq(stage))
+        .select((
+            association_profiles::association_id,
+            association_profiles::data,
+        ))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .map(|(id, data)| (id, serde_json::from_str(&data).unwrap_or_default()))
+        .collect())
+}
+
 /// Whether peers see the association by name in the mirror.
 pub fn set_mirror_named(
     tx: &mut Tx,

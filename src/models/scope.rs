@@ -181,29 +181,45 @@ pub fn outbox_condition(
     }
 }
 
+/// `scope` as a condition on a table's `cohort_id`: the rows of the cohorts the person sees
+/// (`None`: every row), by the cohorts list's rule (`scope_on_cohorts!`).
+macro_rules! on_cohort_id {
+    ($scope:expr, $column:expr) => {
+        match $scope {
+            CohortScope::All => None,
+            CohortScope::Nothing => Some(Box::new(diesel::dsl::sql::<Bool>("1 = 0"))),
+            CohortScope::Dla(dla) => Some(Box::new(
+                $column.eq_any(
+                    cohorts::table
+                        .filter(scope_on_cohorts!(dla dla))
+                        .select(cohorts::id),
+                ),
+            )),
+            CohortScope::Consultant(c) => Some(Box::new(
+                $column.eq_any(
+                    cohorts::table
+                        .filter(scope_on_cohorts!(consultant c))
+                        .select(cohorts::id),
+                ),
+            )),
+        }
+    };
+}
+
 /// `scope` as a condition on sessions: the sessions of the cohorts the person sees
 /// (`None`: every session). The DLA's calendar and the staff feed page it in SQL.
 pub fn session_condition(
     scope: &CohortScope,
 ) -> Option<Box<dyn BoxableExpression<sessions::table, Backend, SqlType = Bool>>> {
-    match scope {
-        CohortScope::All => None,
-        CohortScope::Nothing => Some(Box::new(diesel::dsl::sql::<Bool>("1 = 0"))),
-        CohortScope::Dla(dla) => Some(Box::new(
-            sessions::cohort_id.eq_any(
-                cohorts::table
-                    .filter(scope_on_cohorts!(dla dla))
-                    .select(cohorts::id),
-            ),
-        )),
-        CohortScope::Consultant(c) => Some(Box::new(
-            sessions::cohort_id.eq_any(
-                cohorts::table
-                    .filter(scope_on_cohorts!(consultant c))
-                    .select(cohorts::id),
-            ),
-        )),
-    }
+    on_cohort_id!(scope, sessions::cohort_id)
+}
+
+/// `scope` as a condition on `associations`: those enrolled in a cohort the person sees,
+/// for the association search (`None`: every association).
+pub fn association_condition(
+    scope: &CohortScope,
+) -> Option<Box<dyn BoxableExpression<associations::table, Backend, SqlType = Bool>>> {
+    on_cohort_id!(scope, associations::cohort_id)
 }
 
 impl CohortScope {

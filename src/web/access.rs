@@ -119,6 +119,13 @@ pub fn rule(method: &str, pattern: &str) -> Option<Rule> {
         ("GET" | "POST", "/dla/{id}/lieux") => Some(Dla),
         ("GET" | "POST", "/dla/{id}/lieux/{place}/modifier") => Some(Dla),
         ("POST", "/dla/{id}/lieux/{place}/archiver") => Some(Dla),
+        // The activity report (issue #17): a DLA's, and the instance's for administrators.
+        ("GET", "/dla/{id}/rapport")
+        | ("GET", "/dla/{id}/rapport.csv")
+        | ("GET", "/api/v1/dlas/{id}/report") => Some(Dla),
+        ("GET", "/rapport") | ("GET", "/rapport.csv") | ("GET", "/api/v1/report") => Some(Admin),
+        // Association search: narrowed to the cohorts the person sees (`cohort_scope`).
+        ("GET", "/associations") | ("GET", "/api/v1/associations") => Some(Staff),
         ("GET" | "POST", "/consultants") | ("GET" | "POST", "/api/v1/consultants") => Some(Officer),
         ("GET" | "POST", "/consultants/{id}/modifier") | ("PUT", "/api/v1/consultants/{id}") => {
             Some(Rule::ConsultantRecord)

@@ -313,6 +313,8 @@ async fn every_main_page_passes_axe_and_the_keyboard() {
         dla.clone(),
         format!("{dla}/modifier"),
         format!("{dla}/modifications"),
+        format!("{dla}/rapport"),
+        "/associations?q=association".into(),
         "/consultants".into(),
         consultant,
         "/compte".into(),

@@ -18,5 +18,6 @@ mod calls;
 mod db;
 mod harness;
 mod journeys;
+mod report;
 #[path = "../common/smtp.rs"]
 mod smtp;

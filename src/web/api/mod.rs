@@ -19,6 +19,7 @@ pub mod paging;
 pub mod privacy;
 pub mod profile;
 pub mod reference;
+pub mod report;
 pub mod sessions;
 pub mod tasks;
 
@@ -120,6 +121,10 @@ pub type ApiResult = Result<HttpResponse, AppError>;
         calls::put_call,
         calls::revoke_link,
         calls::new_link,
+        // Activity report and association search (web::api::report, issue #17).
+        report::dla_report,
+        report::instance_report,
+        report::search_associations,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&CommonResponses)
@@ -144,6 +149,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     privacy::routes(cfg);
     me::routes(cfg);
     outbox::routes(cfg);
+    report::routes(cfg);
     cfg.default_service(web::to(|| async {
         Err::<HttpResponse, _>(AppError::NotFound("Point d'accès inconnu de l'API.".into()))
     }));

@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod portal;
 pub mod privacy;
 pub mod profile;
+pub mod report;
 pub mod sessions;
 pub mod space;
 pub mod tasks;
@@ -60,6 +61,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     privacy::routes(cfg);
     auth::routes(cfg);
     accounts::routes(cfg);
+    report::routes(cfg);
 }
 
 /// An error shown as a French HTML page.

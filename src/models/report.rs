@@ -1,0 +1,783 @@
+//! The activity report (issue #17): one query layer for the page, the CSV and the API.
+//!
+//! [`build`] reads, for a DLA (the cohorts it runs or shares, `scope::cohort_condition`)
+//! or for the instance, the cohorts the period involves — started in it, or started before
+//! with a session or a time entry dated in it — then everything else by those cohorts' ids,
+//! one query per table whatever their number; the arithmetic is `domain::report`, each cohort's contract,
+//! cost, funders' parts and planned time as its own budget page computes them
+//! (`models::budget`).
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::Conn;
+use crate::db::schema::{
+    attendances, cohort_partners, cohorts, dlas, evaluations, sessions, time_entries,
+};
+use crate::domain::budget::{TimeAmount, TimeKind, time_totals};
+use crate::domain::evaluation::Answer;
+use crate::domain::programme::ProgrammeTemplate;
+use crate::domain::report::{
+    self, AssociationFacts, CohortFacts, Count, FunderPart, Known, Period, SessionFacts,
+};
+use crate::domain::{calendar, fr};
+use crate::error::AppError;
+use crate::export::csv;
+use crate::models::cohort::{Cohort, status_label};
+use crate::models::dla::Dla;
+use crate::models::evaluation::{Evaluation, SummaryView};
+use crate::models::input::Check;
+use crate::models::scope::{self, CohortScope};
+use crate::models::{association, budget, profile, session};
+
+/// Whose report.
+#[derive(Clone, Debug)]
+pub enum Subject {
+    Dla(Dla),
+    Instance,
+}
+
+/// A cohort's line, figures and their French text.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct CohortOut {
+    pub id: String,
+    pub name: String,
+    /// `brouillon`, `en_cours`, `terminee`.
+    pub status: String,
+    pub status_label: &'static str,
+    pub start_date: NaiveDate,
+    pub owner_dla_name: String,
+    /// `porteur` or `partenaire` on a DLA's report; absent on the instance's.
+    pub role: Option<&'static str>,
+    /// Started in the period: its associations, contract, cost and évaluations are counted
+    /// here; otherwise only its sessions and time dated in the period are.
+    pub counted: bool,
+    /// False while the cohort has the default contract (12 days for 8 associations,
+    /// prorated, at 650 €): its cost is then an estimate.
+    pub contract_recorded: bool,
+    pub associations: usize,
+    pub sessions_held: usize,
+    pub sessions_to_come: usize,
+    pub present_half_days: u32,
+    pub marked_half_days: u32,
+    /// Present / marked half-days of the sessions held, in whole percent.
+    pub attendance_percent: Option<u32>,
+    /// Days in tenths (125 = 12,5 days).
+    pub contracted_tenths: i64,
+    pub planned_tenths: i64,
+    pub logged_tenths: i64,
+    pub cost_cents: i64,
+    /// The DLA's part of the cost (the whole cost on the instance's report).
+    pub share_cents: i64,
+    pub share_bp: u32,
+    pub text: LineText,
+}
+
+/// French text of a line or of the totals.
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct LineText {
+    /// A cohort's start, JJ/MM/AAAA (empty on the totals).
+    pub start: String,
+    pub contracted: String,
+    pub planned: String,
+    pub logged: String,
+    pub attendance: String,
+    pub cost: String,
+    pub share: String,
+}
+
+/// A funder's parts summed over the counted cohorts.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct FunderOut {
+    pub name: String,
+    pub dla_id: Option<String>,
+    pub cents: i64,
+    pub amount: String,
+    pub cohorts: usize,
+    /// The report's own DLA.
+    pub is_subject: bool,
+}
+
+/// A sum over associations, and how many gave it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct KnownOut {
+    pub total: u64,
+    /// How many associations gave the figure.
+    pub known: usize,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct StatusCount {
+    pub status: String,
+    pub label: &'static str,
+    pub cohorts: usize,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct CountOut {
+    pub label: String,
+    pub associations: usize,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct TotalsOut {
+    /// Cohorts started in the period.
+    pub cohorts: usize,
+    pub by_status: Vec<StatusCount>,
+    pub associations: usize,
+    pub employees: KnownOut,
+    /// Full-time equivalents in hundredths (350 = 3,5 ETP).
+    pub fte_hundredths: KnownOut,
+    pub volunteers: KnownOut,
+    pub sessions_held: usize,
+    pub sessions_to_come: usize,
+    pub present_half_days: u32,
+    pub marked_half_days: u32,
+    pub attendance_percent: Option<u32>,
+    pub contracted_tenths: i64,
+    pub planned_tenths: i64,
+    pub logged_tenths: i64,
+    pub cost_cents: i64,
+    pub share_cents: i64,
+    pub text: LineText,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PeriodOut {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub label: String,
+    /// Set when the period is a calendar year.
+    pub year: Option<i32>,
+}
+
+/// The activity report of a DLA or of the instance.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ActivityReport {
+    /// `dla` or `instance`.
+    pub kind: &'static str,
+    pub dla_id: Option<String>,
+    /// The DLA's name, or « Toute l'instance ».
+    pub title: String,
+    pub period: PeriodOut,
+    /// How figures are attributed to the period (stated on the report).
+    pub attribution: &'static str,
+    /// Started in the period first, then the cohorts started before with activity in it.
+    pub cohorts: Vec<CohortOut>,
+    pub totals: TotalsOut,
+    pub funders: Vec<FunderOut>,
+    pub sectors: Vec<CountOut>,
+    pub towns: Vec<CountOut>,
+    pub evaluations: SummaryView,
+}
+
+/// The period a request asks for: the year `year`, or `from` to `to` (dates `AAAA-MM-JJ` or
+/// `JJ/MM/AAAA`), else the calendar year of `today`. A French message beside the field
+/// (`keys`: the names of the year, from and to fields) when one cannot be read.
+pub fn period_of(
+    year: &str,
+    from: &str,
+    to: &str,
+    today: NaiveDate,
+    keys: [&str; 3],
+) -> Result<Period, AppError> {
+    let mut c = Check::new();
+    let (year, from, to) = (year.trim(), from.trim(), to.trim());
+    let mut period = None;
+    if !from.is_empty() || !to.is_empty() {
+        if from.is_empty() {
+            c.add(keys[1], "Indiquez le début de la période.");
+        }
+        if to.is_empty() {
+            c.add(keys[2], "Indiquez la fin de la période.");
+        }
+        let f = (!from.is_empty()).then(|| c.date(keys[1], from)).flatten();
+        let t = (!to.is_empty()).then(|| c.date(keys[2], to)).flatten();
+        if let (Some(f), Some(t)) = (f, t) {
+            match Period::between(f, t) {
+                Ok(p) => period = Some(p),
+                Err(m) => c.add(keys[2], m),
+            }
+        }
+    } else if !year.is_empty() {
+        period = c.int(keys[0], year, 2000, 2100).and_then(Period::year);
+    } else {
+        period = Period::year(today.year());
+    }
+    c.finish()?;
+    period.ok_or_else(|| AppError::field(keys[0], "Indiquez une année."))
+}
+
+fn days(tenths: i64) -> String {
+    fr::days(tenths as f64 / 10.0)
+}
+
+fn rate_text(rate: Option<u32>) -> String {
+    rate.map(|r| format!("{r}{}%", fr::NBSP))
+        .unwrap_or_else(|| "—".to_owned())
+}
+
+/// The report of `subject` over `period`, at the instant `now` (UTC; a session is held once
+/// it has ended).
+pub fn build(
+    conn: &mut Conn,
+    subject: &Subject,
+    period: Period,
+    default_template: &ProgrammeTemplate,
+    now: NaiveDateTime,
+) -> Result<ActivityReport, AppError> {
+    let scope = match subject {
+        Subject::Dla(d) => CohortScope::Dla(d.id.clone()),
+        Subject::Instance => CohortScope::All,
+    };
+    let start = paris_midnight(period.from)?;
+    let end = paris_midnight(period.to.succ_opt().unwrap_or(period.to))?;
+
+    // 1. The cohorts the period may involve: the scope's (in the WHERE) started by its
+    //    end. Those started before it are involved only by a session or a time entry
+    //    dated in it, looked up by cohort (`sessions_cohort_idx`, `time_entries_cohort_idx`):
+    //    a DLA's report reads its own cohorts, never the network's sessions of the year.
+    let mut q = cohorts::table
+        .filter(cohorts::start_date.le(period.to))
+        .select(Cohort::as_select())
+        .into_boxed();
+    if let Some(cond) = scope::cohort_condition(&scope) {
+        q = q.filter(cond);
+    }
+    let candidates: Vec<Cohort> = q.order(cohorts::id.asc()).load(conn)?;
+    let earlier: Vec<&str> = candidates
+        .iter()
+        .filter(|c| c.start_date < period.from)
+        .map(|c| c.id.as_str())
+        .collect();
+    let mut active: std::collections::HashSet<String> = Default::default();
+    if !earlier.is_empty() {
+        active.extend(
+            sessions::table
+                .filter(sessions::cohort_id.eq_any(&earlier))
+                .filter(sessions::starts_at.ge(start))
+                .filter(sessions::starts_at.lt(end))
+                .select(sessions::cohort_id)
+                .distinct()
+                .load::<String>(conn)?,
+        );
+        active.extend(
+            time_entries::table
+                .filter(time_entries::cohort_id.eq_any(&earlier))
+                .filter(time_entries::entry_date.between(period.from, period.to))
+                .select(time_entries::cohort_id)
+                .distinct()
+                .load::<String>(conn)?,
+        );
+    }
+    let involved: Vec<Cohort> = candidates
+        .into_iter()
+        .filter(|c| period.contains(c.start_date) || active.contains(&c.id))
+        .collect();
+    let ids: Vec<String> = involved.iter().map(|c| c.id.clone()).collect();
+    let counted: Vec<String> = involved
+        .iter()
+        .filter(|c| period.contains(c.start_date))
+        .map(|c| c.id.clone())
+        .collect();
+
+    // 2. Sessions (all of them: the plan needs them) and the attendance of those dated in
+    //    the period.
+    let all_sessions = session::list_for_cohorts(conn, &ids)?;
+    let in_period: Vec<&session::Session> = all_sessions
+        .iter()
+        .filter(|s| s.starts_at >= start && s.starts_at < end)
+        .collect();
+    let period_ids: Vec<&str> = in_period.iter().map(|s| s.id.as_str()).collect();
+    let marks: Vec<(String, String)> = if period_ids.is_empty() {
+        Vec::new()
+    } else {
+        attendances::table
+            .filter(attendances::session_id.eq_any(&period_ids))
+            .select((attendances::session_id, attendances::status))
+            .load(conn)?
+    };
+    let mut marked: HashMap<&str, (u32, u32)> = HashMap::new();
+    for (sid, status) in &marks {
+        let m = marked.entry(sid.as_str()).or_default();
+        m.1 += 1;
+        if status == "present" {
+            m.0 += 1;
+        }
+    }
+
+    // 3. Time entries dated in the period; contracts (their day length) of every cohort.
+    let entries: Vec<(String, String, Option<i32>, Option<i32>)> = time_entries::table
+        .filter(time_entries::cohort_id.eq_any(&ids))
+        .filter(time_entries::entry_date.between(period.from, period.to))
+        .select((
+            time_entries::cohort_id,
+            time_entries::kind,
+            time_entries::half_days,
+            time_entries::minutes,
+        ))
+        .load(conn)?;
+    let contracts = budget::rows_for(conn, &ids)?;
+
+    // 4. What the counted cohorts bring: associations and their profiles, funders, the
+    //    DLAs of the proposals, évaluations.
+    let associations = association::list_for_cohorts(conn, &counted)?;
+    let association_ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
+    let profiles = profile::for_associations(conn, &association_ids, "etat_des_lieux")?;
+    let funders = budget::funders_for(conn, &counted)?;
+    let partners: Vec<(String, Dla)> = cohort_partners::table
+        .inner_join(dlas::table)
+        .filter(cohort_partners::cohort_id.eq_any(&counted))
+        .order((cohort_partners::cohort_id, dlas::name.asc()))
+        .select((cohort_partners::cohort_id, Dla::as_select()))
+        .load(conn)?;
+    let owner_ids: Vec<&str> = involved.iter().map(|c| c.dla_id.as_str()).collect();
+    let owners: HashMap<String, Dla> = dlas::table
+        .filter(dlas::id.eq_any(&owner_ids))
+        .select(Dla::as_select())
+        .load::<Dla>(conn)?
+        .into_iter()
+        .map(|d| (d.id.clone(), d))
+        .collect();
+    let answers: Vec<Evaluation> = evaluations::table
+        .filter(evaluations::cohort_id.eq_any(&counted))
+        .select(Evaluation::as_select())
+        .load(conn)?;
+
+    let mut facts = Vec::with_capacity(involved.len());
+    for c in &involved {
+        let is_counted = period.contains(c.start_date);
+        let own: Vec<&association::Association> = associations
+            .iter()
+            .filter(|a| a.cohort_id == c.id)
+            .collect();
+        let n = own.len();
+        let (contract, version) = budget::contract_of(contracts.get(&c.id), n as i64);
+        let cost_cents = contract.cost_cents();
+        let owner = owners.get(&c.dla_id);
+        let parts = if !is_counted {
+            Vec::new()
+        } else {
+            match funders.get(&c.id) {
+                Some(rows) if !rows.is_empty() => budget::stored_shares(cost_cents, rows),
+                _ => {
+                    let mut dlas: Vec<Dla> = owner.cloned().into_iter().collect();
+                    dlas.extend(
+                        partners
+                            .iter()
+                            .filter(|(cid, _)| *cid == c.id)
+                            .map(|(_, d)| d.clone()),
+                    );
+                    budget::proposed_shares(cost_cents, budget::proposal_of(dlas))
+                }
+            }
+        };
+        let cohort_sessions: Vec<session::Session> = all_sessions
+            .iter()
+            .filter(|s| s.cohort_id == c.id)
+            .cloned()
+            .collect();
+        let planned = budget::planned_of(c, &cohort_sessions, n as u32, default_template);
+        let logged: Vec<(TimeKind, TimeAmount)> = entries
+            .iter()
+            .filter(|(cid, ..)| *cid == c.id)
+            .filter_map(|(_, kind, h, m)| {
+                let amount = match (h, m) {
+                    (Some(h), _) => TimeAmount::HalfDays(i64::from(*h)),
+                    (None, Some(m)) => TimeAmount::Minutes(i64::from(*m)),
+                    _ => return None,
+                };
+                Some((TimeKind::parse(kind)?, amount))
+            })
+            .collect();
+        let totals = time_totals(&planned, &logged, contract.day_length);
+        facts.push(CohortFacts {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            status: c.status.clone(),
+            start_date: c.start_date,
+            owner_dla_id: c.dla_id.clone(),
+            owner_dla_name: owner.map(|d| d.name.clone()).unwrap_or_default(),
+            day: contract.day_length,
+            contract_recorded: version > 0,
+            contracted_half_days: contract.contracted_half_days,
+            cost_cents,
+            funders: parts
+                .into_iter()
+                .map(|f| FunderPart {
+                    name: f.name,
+                    dla_id: f.dla_id,
+                    share_bp: f.share_bp,
+                    cents: f.cost_cents,
+                })
+                .collect(),
+            associations: own
+                .iter()
+                .map(|a| {
+                    let human = profiles.get(&a.id).map(|p| &p.human);
+                    AssociationFacts {
+                        sector: a.sector.clone(),
+                        town: a.town.clone(),
+                        employees: human
+                            .and_then(|h| h.employees)
+                            .or(a.salaried_staff.and_then(|n| u32::try_from(n).ok())),
+                        fte_hundredths: human.and_then(|h| h.employees_fte_hundredths),
+                        volunteers: human.and_then(|h| h.volunteers),
+                    }
+                })
+                .collect(),
+            planned_minutes: totals.planned_minutes,
+            logged_minutes: totals.logged_minutes,
+            sessions: in_period
+                .iter()
+                .filter(|s| s.cohort_id == c.id)
+                .map(|s| {
+                    let (present, marked) = marked.get(s.id.as_str()).copied().unwrap_or_default();
+                    SessionFacts {
+                        date: s.local_start().date(),
+                        held: s.ends_at <= now,
+                        present,
+                        marked,
+                    }
+                })
+                .collect(),
+            evaluations: answers
+                .iter()
+                .filter(|e| e.cohort_id == c.id)
+                .map(Evaluation::answer)
+                .collect::<Vec<Answer>>(),
+        });
+    }
+    let subject_id = match subject {
+        Subject::Dla(d) => Some(d.id.as_str()),
+        Subject::Instance => None,
+    };
+    let f = report::compute(&period, subject_id, &facts);
+    Ok(view(subject, period, f))
+}
+
+/// Midnight in Paris, as the UTC instant sessions are stored with.
+fn paris_midnight(d: NaiveDate) -> Result<NaiveDateTime, AppError> {
+    calendar::paris_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"))
+        .map(|t| t.naive_utc())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))
+}
+
+fn known(k: Known, text: String) -> KnownOut {
+    KnownOut {
+        total: k.total,
+        known: k.known,
+        text,
+    }
+}
+
+fn counts(list: Vec<Count>) -> Vec<CountOut> {
+    list.into_iter()
+        .map(|c| CountOut {
+            label: c.label,
+            associations: c.associations,
+        })
+        .collect()
+}
+
+fn view(subject: &Subject, period: Period, f: report::Figures) -> ActivityReport {
+    let cohorts = f
+        .cohorts
+        .into_iter()
+        .map(|c| {
+            let rate = report::rate_percent(c.present_half_days, c.marked_half_days);
+            CohortOut {
+                status_label: status_label(&c.status),
+                attendance_percent: rate,
+                text: LineText {
+                    start: fr::date_short(c.start_date),
+                    contracted: if c.counted {
+                        days(c.contracted_tenths)
+                    } else {
+                        String::new()
+                    },
+                    planned: if c.counted {
+                        days(c.planned_tenths)
+                    } else {
+                        String::new()
+                    },
+                    logged: days(c.logged_tenths),
+                    attendance: rate_text(rate),
+                    cost: if c.counted {
+                        fr::euros_cents(c.cost_cents)
+                    } else {
+                        String::new()
+                    },
+                    share: if c.counted {
+                        format!(
+                            "{} ({})",
+                            fr::euros_cents(c.share_cents),
+                            crate::domain::budget::percent(c.share_bp)
+                        )
+                    } else {
+                        String::new()
+                    },
+                },
+                id: c.id,
+                name: c.name,
+                status: c.status,
+                start_date: c.start_date,
+                owner_dla_name: c.owner_dla_name,
+                role: c.role,
+                counted: c.counted,
+                contract_recorded: c.contract_recorded,
+                associations: c.associations,
+                sessions_held: c.sessions_held,
+                sessions_to_come: c.sessions_to_come,
+                present_half_days: c.present_half_days,
+                marked_half_days: c.marked_half_days,
+                contracted_tenths: c.contracted_tenths,
+                planned_tenths: c.planned_tenths,
+                logged_tenths: c.logged_tenths,
+                cost_cents: c.cost_cents,
+                share_cents: c.share_cents,
+                share_bp: c.share_bp,
+            }
+        })
+        .collect();
+    let t = f.totals;
+    let rate = report::rate_percent(t.present_half_days, t.marked_half_days);
+    let totals = TotalsOut {
+        cohorts: t.cohorts,
+        by_status: crate::models::cohort::STATUSES
+            .iter()
+            .map(|(code, label)| StatusCount {
+                status: code.to_string(),
+                label,
+                cohorts: t.by_status.get(*code).copied().unwrap_or(0),
+            })
+            .collect(),
+        associations: t.associations,
+        employees: known(t.employees, t.employees.total.to_string()),
+        fte_hundredths: known(
+            t.fte_hundredths,
+            crate::domain::profile_charts::fte(
+                u32::try_from(t.fte_hundredths.total).unwrap_or(u32::MAX),
+            ),
+        ),
+        volunteers: known(t.volunteers, t.volunteers.total.to_string()),
+        sessions_held: t.sessions_held,
+        sessions_to_come: t.sessions_to_come,
+        present_half_days: t.present_half_days,
+        marked_half_days: t.marked_half_days,
+        attendance_percent: rate,
+        contracted_tenths: t.contracted_tenths,
+        planned_tenths: t.planned_tenths,
+        logged_tenths: t.logged_tenths,
+        cost_cents: t.cost_cents,
+        share_cents: t.share_cents,
+        text: LineText {
+            start: String::new(),
+            contracted: days(t.contracted_tenths),
+            planned: days(t.planned_tenths),
+            logged: days(t.logged_tenths),
+            attendance: rate_text(rate),
+            cost: fr::euros_cents(t.cost_cents),
+            share: fr::euros_cents(t.share_cents),
+        },
+    };
+    let (kind, dla_id, title) = match subject {
+        Subject::Dla(d) => ("dla", Some(d.id.clone()), d.name.clone()),
+        Subject::Instance => ("instance", None, "Toute l'instance".to_owned()),
+    };
+    ActivityReport {
+        kind,
+        dla_id,
+        title,
+        period: PeriodOut {
+            from: period.from,
+            to: period.to,
+            label: period.label(),
+            year: period.whole_year(),
+        },
+        attribution: report::ATTRIBUTION,
+        cohorts,
+        totals,
+        funders: f
+            .funders
+            .into_iter()
+            .map(|x| FunderOut {
+                amount: fr::euros_cents(x.cents),
+                name: x.name,
+                dla_id: x.dla_id,
+                cents: x.cents,
+                cohorts: x.cohorts,
+                is_subject: x.is_subject,
+            })
+            .collect(),
+        sectors: counts(f.sectors),
+        towns: counts(f.towns),
+        evaluations: SummaryView::from_summary(&f.evaluations),
+    }
+}
+
+/// The report as a CSV for French Excel (`export::csv`): the cohorts with a total line,
+/// then the funders, the associations' figures, sectors, towns and the évaluations, each
+/// block under its own header line.
+pub fn csv(r: &ActivityReport) -> Vec<u8> {
+    let cents = |c: i64| csv::fixed(c, 2);
+    let tenths = |t: i64| csv::fixed(t, 1);
+    let rate = |p: Option<u32>| p.map(|p| p.to_string()).unwrap_or_default();
+    let header = [
+        "Cohorte",
+        "Statut",
+        "Début",
+        "DLA porteur",
+        "Rôle du DLA",
+        "Comptée dans la période",
+        "Associations",
+        "Séances tenues",
+        "Séances à venir",
+        "Demi-journées présentes",
+        "Demi-journées saisies",
+        "Présence (%)",
+        "Jours contractés",
+        "Jours prévus",
+        "Jours réalisés dans la période",
+        "Coût (€)",
+        "Part du DLA (€)",
+        "Contrat",
+    ];
+    let mut rows: Vec<Vec<String>> = r
+        .cohorts
+        .iter()
+        .map(|c| {
+            vec![
+                csv::text(&c.name),
+                c.status_label.to_string(),
+                csv::date(c.start_date),
+                csv::text(&c.owner_dla_name),
+                c.role.unwrap_or("").to_string(),
+                if c.counted { "oui" } else { "non" }.to_string(),
+                c.associations.to_string(),
+                c.sessions_held.to_string(),
+                c.sessions_to_come.to_string(),
+                c.present_half_days.to_string(),
+                c.marked_half_days.to_string(),
+                rate(c.attendance_percent),
+                tenths(c.contracted_tenths),
+                tenths(c.planned_tenths),
+                tenths(c.logged_tenths),
+                cents(c.cost_cents),
+                cents(c.share_cents),
+                match (c.counted, c.contract_recorded) {
+                    (false, _) => "",
+                    (true, true) => "enregistré",
+                    (true, false) => "par défaut",
+                }
+                .to_string(),
+            ]
+        })
+        .collect();
+    let t = &r.totals;
+    rows.push(vec![
+        "Total".into(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        t.cohorts.to_string(),
+        t.associations.to_string(),
+        t.sessions_held.to_string(),
+        t.sessions_to_come.to_string(),
+        t.present_half_days.to_string(),
+        t.marked_half_days.to_string(),
+        rate(t.attendance_percent),
+        tenths(t.contracted_tenths),
+        tenths(t.planned_tenths),
+        tenths(t.logged_tenths),
+        cents(t.cost_cents),
+        cents(t.share_cents),
+    ]);
+    rows.push(vec![]);
+    rows.push(vec![
+        "Financeur".into(),
+        "Montant (€)".into(),
+        "Cohortes".into(),
+    ]);
+    for f in &r.funders {
+        rows.push(vec![
+            csv::text(&f.name),
+            cents(f.cents),
+            f.cohorts.to_string(),
+        ]);
+    }
+    rows.push(vec![]);
+    rows.push(vec![
+        "Associations".into(),
+        "Total".into(),
+        "Associations renseignées".into(),
+    ]);
+    rows.push(vec![
+        "Associations accompagnées".into(),
+        t.associations.to_string(),
+        t.associations.to_string(),
+    ]);
+    rows.push(vec![
+        "Salarié·es".into(),
+        t.employees.total.to_string(),
+        t.employees.known.to_string(),
+    ]);
+    rows.push(vec![
+        "ETP salariés".into(),
+        cents(t.fte_hundredths.total as i64),
+        t.fte_hundredths.known.to_string(),
+    ]);
+    rows.push(vec![
+        "Bénévoles".into(),
+        t.volunteers.total.to_string(),
+        t.volunteers.known.to_string(),
+    ]);
+    rows.push(vec![]);
+    rows.push(vec!["Secteur".into(), "Associations".into()]);
+    for s in &r.sectors {
+        rows.push(vec![csv::text(&s.label), s.associations.to_string()]);
+    }
+    rows.push(vec![]);
+    rows.push(vec!["Commune".into(), "Associations".into()]);
+    for s in &r.towns {
+        rows.push(vec![csv::text(&s.label), s.associations.to_string()]);
+    }
+    rows.push(vec![]);
+    let e = &r.evaluations;
+    rows.push(vec!["Évaluations".into(), "Valeur".into()]);
+    rows.push(vec![
+        "Associations ayant répondu".into(),
+        e.answered.to_string(),
+    ]);
+    rows.push(vec![
+        "Taux de réponse (%)".into(),
+        e.response_rate.to_string(),
+    ]);
+    for s in &e.satisfaction {
+        rows.push(vec![
+            format!("Satisfaction — {}", s.label),
+            s.average
+                .map(|a| csv::decimal_comma(a, 1))
+                .unwrap_or_default(),
+        ]);
+    }
+    rows.push(vec![
+        "Recommanderaient : oui".into(),
+        e.recommend_yes.to_string(),
+    ]);
+    rows.push(vec![
+        "Recommanderaient : peut-être".into(),
+        e.recommend_maybe.to_string(),
+    ]);
+    rows.push(vec![
+        "Recommanderaient : non".into(),
+        e.recommend_no.to_string(),
+    ]);
+    rows.push(vec!["Suivis reçus".into(), e.followed_up.to_string()]);
+    csv::csv(&header, &rows)
+}

@@ -1,0 +1,268 @@
+//! The activity report (`/dla/{id}/rapport`, `/rapport` for the instance) as a printable
+//! page and a CSV, and the association search (`/associations`). Figures from
+//! `models::report`, the same as the API's.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::AppError;
+use crate::export::csv;
+use crate::models::report::{self, ActivityReport, Subject};
+use crate::models::search;
+use crate::web::AppState;
+use crate::web::actor::Actor;
+use crate::web::pages::{PER_PAGE, PageQuery, PageResult, Refusal, page_number, pager, render};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/dla/{id}/rapport", web::get().to(dla_page))
+        .route("/dla/{id}/rapport.csv", web::get().to(dla_csv))
+        .route("/rapport", web::get().to(instance_page))
+        .route("/rapport.csv", web::get().to(instance_csv))
+        .route("/associations", web::get().to(search_page));
+}
+
+/// `?annee=2027`, or `?du=…&au=…`; the current year when absent.
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize)]
+pub struct PeriodQuery {
+    #[serde(default)]
+    pub annee: String,
+    #[serde(default)]
+    pub du: String,
+    #[serde(default)]
+    pub au: String,
+}
+
+impl PeriodQuery {
+    /// The same period in another address (`?annee=2027` or `?du=…&au=…`).
+    fn query_string(&self) -> String {
+        if !self.du.trim().is_empty() || !self.au.trim().is_empty() {
+            format!(
+                "?du={}&au={}",
+                crate::web::pages::query_value(self.du.trim()),
+                crate::web::pages::query_value(self.au.trim())
+            )
+        } else if !self.annee.trim().is_empty() {
+            format!(
+                "?annee={}",
+                crate::web::pages::query_value(self.annee.trim())
+            )
+        } else {
+            String::new()
+        }
+    }
+}
+
+async fn load(
+    state: &AppState,
+    dla_id: Option<String>,
+    q: &PeriodQuery,
+) -> Result<ActivityReport, AppError> {
+    let now = state.clock.now();
+    let today = crate::domain::calendar::utc_to_paris(now).date();
+    let template = state.config.programme.clone();
+    let q = q.clone();
+    crate::db::run(&state.pool, move |c| {
+        let subject = match &dla_id {
+            Some(id) => Subject::Dla(crate::models::dla::get(c, id)?),
+            None => Subject::Instance,
+        };
+        let period = report::period_of(&q.annee, &q.du, &q.au, today, ["annee", "du", "au"])?;
+        report::build(c, &subject, period, &template, now.naive_utc())
+    })
+    .await
+}
+
+async fn page(state: &AppState, dla_id: Option<String>, q: PeriodQuery) -> PageResult {
+    let base = match &dla_id {
+        Some(id) => format!("/dla/{id}/rapport"),
+        None => "/rapport".to_owned(),
+    };
+    let mut ctx = json!({
+        "nav_dlas": dla_id.is_some(),
+        "nav_report": dla_id.is_none(),
+        "base": base,
+        "form": q,
+        "csv": format!("{base}.csv{}", q.query_string()),
+    });
+    match load(state, dla_id.clone(), &q).await {
+        Ok(r) => {
+            ctx["title"] = json!(format!(
+                "Rapport d'activité — {} — {}",
+                r.title, r.period.label
+            ));
+            ctx["satisfaction"] =
+                crate::web::pages::evaluations::summary_value(&r.evaluations)["satisfaction"]
+                    .clone();
+            ctx["sectors"] = shown(&r.sectors, "secteurs");
+            ctx["towns"] = shown(&r.towns, "communes");
+            ctx["r"] = json!(r);
+            ctx["previous_year"] = json!(r.period.year.map(|y| y - 1));
+            ctx["next_year"] = json!(r.period.year.map(|y| y + 1));
+            render(state, "pages/report/activity", ctx)
+        }
+        Err(e) => {
+            // A DLA that does not exist is a 404; a period that cannot be read is shown
+            // again beside its field.
+            let refusal = Refusal::of(e)?;
+            if let Some(id) = &dla_id {
+                let id = id.clone();
+                let dla =
+                    crate::db::run(&state.pool, move |c| crate::models::dla::get(c, &id)).await?;
+                ctx["r"] = json!({"title": dla.name, "kind": "dla", "dla_id": dla.id});
+            } else {
+                ctx["r"] = json!({"title": "Toute l'instance", "kind": "instance"});
+            }
+            ctx["title"] = json!("Rapport d'activité");
+            ctx["errors"] = json!(refusal.fields);
+            ctx["error_summary"] = refusal.summary();
+            refusal.render(state, "pages/report/activity", &mut ctx)
+        }
+    }
+}
+
+/// Rows of sectors or towns the printed page lists: the first ones, then one line for
+/// the rest (the CSV and the API list them all).
+const SHOWN: usize = 8;
+
+fn shown(list: &[report::CountOut], noun: &str) -> Value {
+    let mut rows: Vec<Value> = list
+        .iter()
+        .take(SHOWN)
+        .map(|c| json!({"label": c.label, "associations": c.associations}))
+        .collect();
+    if list.len() > SHOWN {
+        let rest = &list[SHOWN..];
+        rows.push(json!({
+            "label": format!("Autres {noun} ({})", rest.len()),
+            "associations": rest.iter().map(|c| c.associations).sum::<usize>(),
+            "other": true,
+        }));
+    }
+    json!(rows)
+}
+
+async fn csv_of(state: &AppState, dla_id: Option<String>, q: PeriodQuery) -> PageResult {
+    let r = load(state, dla_id, &q).await?;
+    let name = match r.period.year {
+        Some(y) => format!(
+            "rapport-{}-{y}.csv",
+            csv::filename_slug(&r.title, "instance")
+        ),
+        None => format!(
+            "rapport-{}-{}-{}.csv",
+            csv::filename_slug(&r.title, "instance"),
+            r.period.from,
+            r.period.to
+        ),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(csv::CONTENT_TYPE)
+        .insert_header((header::CONTENT_DISPOSITION, csv::attachment(&name)))
+        .body(report::csv(&r)))
+}
+
+async fn dla_page(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<PeriodQuery>,
+) -> PageResult {
+    page(&state, Some(path.into_inner()), q.into_inner()).await
+}
+
+async fn dla_csv(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<PeriodQuery>,
+) -> PageResult {
+    csv_of(&state, Some(path.into_inner()), q.into_inner()).await
+}
+
+async fn instance_page(state: web::Data<AppState>, q: web::Query<PeriodQuery>) -> PageResult {
+    page(&state, None, q.into_inner()).await
+}
+
+async fn instance_csv(state: web::Data<AppState>, q: web::Query<PeriodQuery>) -> PageResult {
+    csv_of(&state, None, q.into_inner()).await
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub page: Option<String>,
+}
+
+/// Rows of the search's results as the page shows them.
+fn found_view(found: &[search::Found]) -> Value {
+    json!(
+        found
+            .iter()
+            .map(|f| json!({
+                "id": f.association.id,
+                "name": f.association.name,
+                "rna": f.association.rna,
+                "siret": f.association.siret,
+                "town": f.association.town,
+                "sector": f.association.sector,
+                "enrolment": f.enrolment,
+                "pistes": f.pistes.iter().map(|p| json!({
+                    "text": p.text,
+                    "owner": p.owner,
+                    "due": p.due_date.map(crate::domain::fr::date_short),
+                })).collect::<Vec<_>>(),
+                "others": f.other_enrolments,
+            }))
+            .collect::<Vec<_>>()
+    )
+}
+
+async fn search_page(
+    state: web::Data<AppState>,
+    actor: Actor,
+    query: web::Query<SearchQuery>,
+) -> PageResult {
+    let query = query.into_inner();
+    let scope = actor.cohort_scope();
+    let text = query.q.trim().to_owned();
+    let too_short = !text.is_empty() && text.chars().count() < search::MIN_QUERY;
+    let paging = PageQuery {
+        page: query.page.clone(),
+    };
+    let q = text.clone();
+    let (total, found, page) = crate::db::run(&state.pool, move |c| {
+        let total = search::count(c, &scope, &q)?;
+        let page = page_number(&paging, total);
+        let found = search::page(c, &scope, &q, PER_PAGE, (page - 1) * PER_PAGE)?;
+        Ok((total, found, page))
+    })
+    .await?;
+    let base = format!("/associations?q={}", crate::web::pages::query_value(&text));
+    let ctx = json!({
+        "title": if text.is_empty() { "Rechercher une association".to_owned() }
+                 else { format!("Associations — « {text} »") },
+        "nav_search": true,
+        "q": text,
+        "searched": !text.is_empty() && !too_short,
+        "errors": if too_short {
+            json!({"q": format!("Tapez au moins {} caractères.", search::MIN_QUERY)})
+        } else {
+            json!({})
+        },
+        "found": found_view(&found),
+        "total": total,
+        "pager": pager(&base, page, total, ("association", "associations")),
+    });
+    if too_short {
+        let mut ctx = ctx;
+        return crate::web::pages::render_status(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "pages/report/search",
+            &mut ctx,
+        );
+    }
+    render(&state, "pages/report/search", ctx)
+}
