@@ -651,6 +651,32 @@ async fn a_period_that_cannot_be_read_is_said_beside_its_field() {
         page.contains("value=\"31/12/2027\""),
         "what was typed is kept"
     );
+    let page = app
+        .get(&format!("/dla/{dla}/rapport?annee=20x6"))
+        .await
+        .expect(422)
+        .text();
+    assert!(
+        common::around_field(&page, "annee")
+            .contains("Indiquez une année sur quatre chiffres, par exemple 2026."),
+        "{page}"
+    );
+    assert!(page.contains("value=\"20x6\""), "what was typed is kept");
+    // With no year asked, the year shown is in its field.
+    let page = app
+        .get(&format!("/dla/{dla}/rapport"))
+        .await
+        .expect(200)
+        .text();
+    let shown = page
+        .split("Période : année ")
+        .nth(1)
+        .and_then(|rest| rest.get(..4))
+        .expect("the period said");
+    assert!(
+        common::around_field(&page, "annee").contains(&format!("value=\"{shown}\"")),
+        "{page}"
+    );
     app.get("/dla/inconnu/rapport").await.expect(404);
 }
 

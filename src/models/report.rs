@@ -204,7 +204,15 @@ pub fn period_of(
             }
         }
     } else if !year.is_empty() {
-        period = c.int(keys[0], year, 2000, 2100).and_then(Period::year);
+        // A year, not any number: the generic « nombre entier, par exemple 12 » would
+        // puzzle.
+        match year.parse::<i32>() {
+            Ok(y) if (2000..=2100).contains(&y) => period = Period::year(y),
+            _ => c.add(
+                keys[0],
+                "Indiquez une année sur quatre chiffres, par exemple 2026.",
+            ),
+        }
     } else {
         period = Period::year(today.year());
     }

@@ -97,6 +97,12 @@ async fn page(state: &AppState, dla_id: Option<String>, q: PeriodQuery) -> PageR
                     .clone();
             ctx["sectors"] = shown(&r.sectors, "secteurs");
             ctx["towns"] = shown(&r.towns, "communes");
+            // The year shown, in its field, when the address named none.
+            if let Some(year) = r.period.year
+                && q.annee.trim().is_empty()
+            {
+                ctx["form"]["annee"] = json!(year.to_string());
+            }
             ctx["r"] = json!(r);
             ctx["previous_year"] = json!(r.period.year.map(|y| y - 1));
             ctx["next_year"] = json!(r.period.year.map(|y| y + 1));
