@@ -162,38 +162,35 @@ pub fn cohorts_in(
         .load(conn)?)
 }
 
+/// `id → name` of the rows of `$table` among `ids`, in one query.
+macro_rules! names_by_id {
+    ($conn:expr, $table:ident, $ids:expr) => {
+        Ok($table::table
+            .filter($table::id.eq_any(some_ids($ids)))
+            .select(($table::id, $table::name))
+            .load::<(String, String)>($conn)?
+            .into_iter()
+            .collect())
+    };
+}
+
 /// Names by id (consultants, places, associations) for a page, one query each.
 pub fn consultant_names(
     conn: &mut Conn,
     ids: &[String],
 ) -> Result<HashMap<String, String>, AppError> {
-    Ok(consultants::table
-        .filter(consultants::id.eq_any(some_ids(ids)))
-        .select((consultants::id, consultants::name))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect())
+    names_by_id!(conn, consultants, ids)
 }
 
 pub fn place_names(conn: &mut Conn, ids: &[String]) -> Result<HashMap<String, String>, AppError> {
-    Ok(places::table
-        .filter(places::id.eq_any(some_ids(ids)))
-        .select((places::id, places::name))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect())
+    names_by_id!(conn, places, ids)
 }
 
 pub fn association_names(
     conn: &mut Conn,
     ids: &[String],
 ) -> Result<HashMap<String, String>, AppError> {
-    Ok(associations::table
-        .filter(associations::id.eq_any(some_ids(ids)))
-        .select((associations::id, associations::name))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect())
+    names_by_id!(conn, associations, ids)
 }
 
 /// One conflict of a session, as said to a person.
