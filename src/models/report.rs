@@ -42,7 +42,7 @@ pub enum Subject {
 
 /// A cohort's line, figures and their French text.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct CohortOut {
+pub struct ReportCohort {
     pub id: String,
     pub name: String,
     /// `brouillon`, `en_cours`, `terminee`.
@@ -167,7 +167,7 @@ pub struct ActivityReport {
     /// How figures are attributed to the period (stated on the report).
     pub attribution: &'static str,
     /// Started in the period first, then the cohorts started before with activity in it.
-    pub cohorts: Vec<CohortOut>,
+    pub cohorts: Vec<ReportCohort>,
     pub totals: TotalsOut,
     pub funders: Vec<FunderOut>,
     pub sectors: Vec<CountOut>,
@@ -498,7 +498,7 @@ fn view(subject: &Subject, period: Period, f: report::Figures) -> ActivityReport
         .into_iter()
         .map(|c| {
             let rate = report::rate_percent(c.present_half_days, c.marked_half_days);
-            CohortOut {
+            ReportCohort {
                 status_label: status_label(&c.status),
                 attendance_percent: rate,
                 text: LineText {
