@@ -7,14 +7,12 @@
 //! place is free; and the enrolment of a retained application as the association, its two
 //! participants and the human pillar of its état des lieux, without retyping.
 
-use std::collections::HashSet;
-
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::db::schema::{applications, associations, cohorts, decision_letters, dlas};
+use crate::db::schema::{applications, decision_letters};
 use crate::db::{Conn, Tx};
 use crate::domain::application::{self as rules, DECIDED, Status};
 use crate::domain::profile::{Human, Profile};
@@ -25,7 +23,7 @@ use crate::models::association::{self, AssociationInput};
 use crate::models::input::{Check, lenient};
 use crate::models::outbox::{self, MailContext, NewEmail};
 use crate::models::participant::{self, ParticipantInput};
-use crate::models::scope::{self, CohortScope};
+use crate::models::scope::CohortScope;
 use crate::models::{audit, check_inserted, check_updated, check_version, cohort, dla};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
@@ -255,17 +253,6 @@ pub struct Reviewed {
 /// An application of the call as duplicates are found: id, name, RNA, SIRET, status.
 type CallRow = (String, String, Option<String>, Option<String>, String);
 
-/// A found association with the same identifier.
-struct Found {
-    association_id: String,
-    rna: Option<String>,
-    siret: Option<String>,
-    cohort_id: String,
-    cohort_name: String,
-    start: NaiveDate,
-    dla_name: String,
-}
-
 /// `apps` (of one cohort) with their criteria, duplicates within the call and the
 /// associations already accompanied, as `scope` may see them. A fixed number of queries
 /// whatever the number of applications.
@@ -300,63 +287,7 @@ pub fn review(
     let dups = rules::duplicates(&identities);
     let rnas: Vec<&str> = apps.iter().filter_map(|a| a.rna.as_deref()).collect();
     let sirets: Vec<&str> = apps.iter().filter_map(|a| a.siret.as_deref()).collect();
-    let found: Vec<Found> = if rnas.is_empty() && sirets.is_empty() {
-        Vec::new()
-    } else {
-        associations::table
-            .inner_join(cohorts::table.inner_join(dlas::table))
-            .filter(
-                associations::rna
-                    .eq_any(&rnas)
-                    .or(associations::siret.eq_any(&sirets)),
-            )
-            .order((cohorts::start_date.desc(), associations::id.asc()))
-            .select((
-                associations::id,
-                associations::rna,
-                associations::siret,
-                cohorts::id,
-                cohorts::name,
-                cohorts::start_date,
-                dlas::name,
-            ))
-            .load::<(
-                String,
-                Option<String>,
-                Option<String>,
-                String,
-                String,
-                NaiveDate,
-                String,
-            )>(conn)?
-            .into_iter()
-            .map(
-                |(association_id, rna, siret, cohort_id, cohort_name, start, dla_name)| Found {
-                    association_id,
-                    rna,
-                    siret,
-                    cohort_id,
-                    cohort_name,
-                    start,
-                    dla_name,
-                },
-            )
-            .collect()
-    };
-    // Which of those cohorts the person sees: the same condition as the cohorts list.
-    let visible: HashSet<String> = if found.is_empty() {
-        HashSet::new()
-    } else {
-        let ids: Vec<&str> = found.iter().map(|f| f.cohort_id.as_str()).collect();
-        let mut q = cohorts::table
-            .filter(cohorts::id.eq_any(ids))
-            .select(cohorts::id)
-            .into_boxed();
-        if let Some(cond) = scope::cohort_condition(scope) {
-            q = q.filter(cond);
-        }
-        q.load::<String>(conn)?.into_iter().collect()
-    };
+    let found = crate::models::search::accompanied(conn, &rnas, &sirets, scope)?;
     Ok(apps
         .into_iter()
         .map(|a| {
@@ -389,11 +320,9 @@ pub fn review(
                 .unwrap_or_default();
             let accompanied = found
                 .iter()
-                .filter(|f| Some(&f.association_id) != a.association_id.as_ref())
-                .filter(|f| {
-                    (a.rna.is_some() && f.rna == a.rna) || (a.siret.is_some() && f.siret == a.siret)
-                })
-                .map(|f| accompanied_view(f, visible.contains(&f.cohort_id)))
+                .filter(|f| Some(&f.enrolment.association_id) != a.association_id.as_ref())
+                .filter(|f| f.same_as(&a.rna, &a.siret))
+                .map(accompanied_view)
                 .collect();
             Reviewed {
                 status_label: a.status().label(),
@@ -409,8 +338,9 @@ pub fn review(
         .collect())
 }
 
-fn accompanied_view(f: &Found, visible: bool) -> AccompaniedView {
-    let year = f.start.year();
+fn accompanied_view(f: &crate::models::search::Accompanied) -> AccompaniedView {
+    let (visible, f) = (f.visible, &f.enrolment);
+    let year = f.year;
     if visible {
         AccompaniedView {
             visible,

@@ -1,8 +1,9 @@
 //! Finding an association across cohorts (issue #17): by name, RNA or SIRET, over the
 //! associations enrolled in a cohort the person sees (`scope::association_condition`, the
-//! cohorts list's rule, also behind the applications' « déjà accompagnée »), paged in SQL,
+//! cohorts list's rule), paged in SQL,
 //! each with its history: its cohort, year and DLA, its pistes d'actions, and the other
-//! cohorts the same association (same RNA or SIRET) took part in that the person sees.
+//! cohorts the same association (same RNA or SIRET) took part in that the person sees
+//! ([`accompanied`], which the applications' « déjà accompagnée » reads too).
 //! A fixed number of queries per page.
 
 use std::collections::HashMap;
@@ -46,6 +47,102 @@ pub struct Found {
     /// The other cohorts of the same association (same RNA or SIRET) the person sees,
     /// the latest first.
     pub other_enrolments: Vec<Enrolment>,
+}
+
+/// An association found by its identifier, in one of its cohorts.
+#[derive(Clone, Debug)]
+pub struct Accompanied {
+    pub rna: Option<String>,
+    pub siret: Option<String>,
+    pub enrolment: Enrolment,
+    /// Whether the person's scope sees the cohort (the cohorts list's rule): a cohort
+    /// they do not see is named by its DLA and year only, or not at all.
+    pub visible: bool,
+}
+
+impl Accompanied {
+    /// Same RNA or same SIRET as `rna`/`siret` (a missing identifier matches nothing).
+    pub fn same_as(&self, rna: &Option<String>, siret: &Option<String>) -> bool {
+        (rna.is_some() && self.rna == *rna) || (siret.is_some() && self.siret == *siret)
+    }
+}
+
+/// The enrolments of the associations with one of `rnas` or `sirets`, the latest first,
+/// each marked with whether `scope` sees its cohort: two queries whatever their number.
+/// The applications' « déjà accompagnée » and this search's history read it.
+pub fn accompanied(
+    conn: &mut Conn,
+    rnas: &[&str],
+    sirets: &[&str],
+    scope: &CohortScope,
+) -> Result<Vec<Accompanied>, AppError> {
+    if rnas.is_empty() && sirets.is_empty() {
+        return Ok(Vec::new());
+    }
+    type Row = (
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        NaiveDate,
+        String,
+        String,
+    );
+    let rows: Vec<Row> = associations::table
+        .inner_join(cohorts::table.inner_join(dlas::table))
+        .filter(
+            associations::rna
+                .eq_any(rnas)
+                .or(associations::siret.eq_any(sirets)),
+        )
+        .order((cohorts::start_date.desc(), associations::id.asc()))
+        .select((
+            associations::id,
+            associations::rna,
+            associations::siret,
+            cohorts::id,
+            cohorts::name,
+            cohorts::start_date,
+            dlas::id,
+            dlas::name,
+        ))
+        .load(conn)?;
+    // Which of those cohorts the person sees: the same condition as the cohorts list.
+    let visible: std::collections::HashSet<String> = if rows.is_empty() {
+        Default::default()
+    } else {
+        let ids: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+        let mut q = cohorts::table
+            .filter(cohorts::id.eq_any(ids))
+            .select(cohorts::id)
+            .into_boxed();
+        if let Some(cond) = scope::cohort_condition(scope) {
+            q = q.filter(cond);
+        }
+        q.load::<String>(conn)?.into_iter().collect()
+    };
+    Ok(rows
+        .into_iter()
+        .map(
+            |(association_id, rna, siret, cohort_id, cohort_name, start, dla_id, dla_name)| {
+                Accompanied {
+                    rna,
+                    siret,
+                    visible: visible.contains(&cohort_id),
+                    enrolment: Enrolment {
+                        association_id,
+                        cohort_id,
+                        cohort_name,
+                        year: start.year(),
+                        start_date: start,
+                        dla_id,
+                        dla_name,
+                    },
+                }
+            },
+        )
+        .collect())
 }
 
 /// The shortest query searched (one letter would list everything).
@@ -129,28 +226,11 @@ pub fn page(
     // The same associations elsewhere: same RNA or SIRET, in a cohort the person sees.
     let rnas: Vec<&str> = rows.iter().filter_map(|a| a.rna.as_deref()).collect();
     let sirets: Vec<&str> = rows.iter().filter_map(|a| a.siret.as_deref()).collect();
-    let mut others: Vec<(String, Option<String>, Option<String>, String)> = Vec::new();
-    if !rnas.is_empty() || !sirets.is_empty() {
-        let mut q = associations::table
-            .filter(
-                associations::rna
-                    .eq_any(rnas.clone())
-                    .or(associations::siret.eq_any(sirets.clone())),
-            )
-            .select((
-                associations::id,
-                associations::rna,
-                associations::siret,
-                associations::cohort_id,
-            ))
-            .into_boxed();
-        if let Some(cond) = scope::association_condition(scope) {
-            q = q.filter(cond);
-        }
-        others = q.load(conn)?;
-    }
-    let mut cohort_ids: Vec<&str> = rows.iter().map(|a| a.cohort_id.as_str()).collect();
-    cohort_ids.extend(others.iter().map(|o| o.3.as_str()));
+    let others: Vec<Accompanied> = accompanied(conn, &rnas, &sirets, scope)?
+        .into_iter()
+        .filter(|o| o.visible)
+        .collect();
+    let cohort_ids: Vec<&str> = rows.iter().map(|a| a.cohort_id.as_str()).collect();
     let cohort_rows: HashMap<String, (String, NaiveDate, String, String)> = cohorts::table
         .inner_join(dlas::table)
         .filter(cohorts::id.eq_any(&cohort_ids))
@@ -200,16 +280,12 @@ pub fn page(
         .into_iter()
         .filter_map(|a| {
             let e = enrolment(&a.id, &a.cohort_id)?;
-            let mut other_enrolments: Vec<Enrolment> = others
+            // Latest first already.
+            let other_enrolments: Vec<Enrolment> = others
                 .iter()
-                .filter(|(id, rna, siret, _)| {
-                    *id != a.id
-                        && ((a.rna.is_some() && *rna == a.rna)
-                            || (a.siret.is_some() && *siret == a.siret))
-                })
-                .filter_map(|(id, _, _, cohort)| enrolment(id, cohort))
+                .filter(|o| o.enrolment.association_id != a.id && o.same_as(&a.rna, &a.siret))
+                .map(|o| o.enrolment.clone())
                 .collect();
-            other_enrolments.sort_by_key(|e| std::cmp::Reverse(e.start_date));
             Some(Found {
                 pistes: pistes.remove(&a.id).unwrap_or_default(),
                 association: a,
