@@ -138,7 +138,7 @@ pub struct CohortFacts {
 }
 
 /// A cohort's line.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CohortLine {
     pub id: String,
     pub name: String,

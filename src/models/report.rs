@@ -40,39 +40,14 @@ pub enum Subject {
     Instance,
 }
 
-/// A cohort's line, figures and their French text.
+/// A cohort's line: its figures (`domain::report::CohortLine`), and their French text.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ReportCohort {
-    pub id: String,
-    pub name: String,
-    /// `brouillon`, `en_cours`, `terminee`.
-    pub status: String,
+    #[serde(flatten)]
+    pub line: report::CohortLine,
     pub status_label: &'static str,
-    pub start_date: NaiveDate,
-    pub owner_dla_name: String,
-    /// `porteur` or `partenaire` on a DLA's report; absent on the instance's.
-    pub role: Option<&'static str>,
-    /// Started in the period: its associations, contract, cost and évaluations are counted
-    /// here; otherwise only its sessions and time dated in the period are.
-    pub counted: bool,
-    /// False while the cohort has the default contract (12 days for 8 associations,
-    /// prorated, at 650 €): its cost is then an estimate.
-    pub contract_recorded: bool,
-    pub associations: usize,
-    pub sessions_held: usize,
-    pub sessions_to_come: usize,
-    pub present_half_days: u32,
-    pub marked_half_days: u32,
     /// Present / marked half-days of the sessions held, in whole percent.
     pub attendance_percent: Option<u32>,
-    /// Days in tenths (125 = 12,5 days).
-    pub contracted_tenths: i64,
-    pub planned_tenths: i64,
-    pub logged_tenths: i64,
-    pub cost_cents: i64,
-    /// The DLA's part of the cost (the whole cost on the instance's report).
-    pub share_cents: i64,
-    pub share_bp: u32,
     pub text: LineText,
 }
 
@@ -530,25 +505,7 @@ fn view(subject: &Subject, period: Period, f: report::Figures) -> ActivityReport
                         String::new()
                     },
                 },
-                id: c.id,
-                name: c.name,
-                status: c.status,
-                start_date: c.start_date,
-                owner_dla_name: c.owner_dla_name,
-                role: c.role,
-                counted: c.counted,
-                contract_recorded: c.contract_recorded,
-                associations: c.associations,
-                sessions_held: c.sessions_held,
-                sessions_to_come: c.sessions_to_come,
-                present_half_days: c.present_half_days,
-                marked_half_days: c.marked_half_days,
-                contracted_tenths: c.contracted_tenths,
-                planned_tenths: c.planned_tenths,
-                logged_tenths: c.logged_tenths,
-                cost_cents: c.cost_cents,
-                share_cents: c.share_cents,
-                share_bp: c.share_bp,
+                line: c,
             }
         })
         .collect();
@@ -660,24 +617,24 @@ pub fn csv(r: &ActivityReport) -> Vec<u8> {
         .iter()
         .map(|c| {
             vec![
-                csv::text(&c.name),
+                csv::text(&c.line.name),
                 c.status_label.to_string(),
-                csv::date(c.start_date),
-                csv::text(&c.owner_dla_name),
-                c.role.unwrap_or("").to_string(),
-                if c.counted { "oui" } else { "non" }.to_string(),
-                c.associations.to_string(),
-                c.sessions_held.to_string(),
-                c.sessions_to_come.to_string(),
-                c.present_half_days.to_string(),
-                c.marked_half_days.to_string(),
+                csv::date(c.line.start_date),
+                csv::text(&c.line.owner_dla_name),
+                c.line.role.unwrap_or("").to_string(),
+                if c.line.counted { "oui" } else { "non" }.to_string(),
+                c.line.associations.to_string(),
+                c.line.sessions_held.to_string(),
+                c.line.sessions_to_come.to_string(),
+                c.line.present_half_days.to_string(),
+                c.line.marked_half_days.to_string(),
                 rate(c.attendance_percent),
-                tenths(c.contracted_tenths),
-                tenths(c.planned_tenths),
-                tenths(c.logged_tenths),
-                cents(c.cost_cents),
-                cents(c.share_cents),
-                match (c.counted, c.contract_recorded) {
+                tenths(c.line.contracted_tenths),
+                tenths(c.line.planned_tenths),
+                tenths(c.line.logged_tenths),
+                cents(c.line.cost_cents),
+                cents(c.line.share_cents),
+                match (c.line.counted, c.line.contract_recorded) {
                     (false, _) => "",
                     (true, true) => "enregistré",
                     (true, false) => "par défaut",
