@@ -48,6 +48,9 @@ pub struct DatabaseConfig {
     pub lock_wait_ms: u32,
     /// How long a request waits for a free pooled connection before the same answer.
     pub pool_wait_ms: u32,
+    /// Statements taking at least this many milliseconds are logged (0: none).
+    #[serde(default)]
+    pub slow_statement_ms: u32,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -204,6 +204,13 @@ async fn the_hot_queries_never_scan_a_large_table() {
         format!("/dla/{dla}/calendrier?vue=semaine&date=2027-01-12&cohorte={other}"),
         format!("/dla/{dla}/calendrier?vue=mois&consultant=k&lieu=p"),
         format!("/dla/{dla}/lieux"),
+        // The activity reports (a DLA's, the instance's, over a year and a period) and
+        // the association search.
+        format!("/dla/{dla}/rapport"),
+        format!("/dla/{dla}/rapport?du=2026-09-01&au=2027-08-31"),
+        "/rapport".to_string(),
+        "/rapport?annee=2027".to_string(),
+        "/associations?q=amis".to_string(),
         "/compte".to_string(),
         format!("/cohortes/{demo}"),
         format!("/cohortes/{demo}/tableau-de-bord"),

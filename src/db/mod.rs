@@ -171,6 +171,42 @@ pub struct Manager {
     /// The URL for PostgreSQL, the file's path for SQLite.
     target: String,
     lock_ms: u128,
+    /// Statements taking this long or more are logged (`[database] slow_statement_ms`).
+    slow: Option<Duration>,
+}
+
+/// Logs, as a warning, each statement that takes `threshold` or more on its connection:
+/// its SQL without its parameters (they may carry personal data) and its duration. Off
+/// unless `[database] slow_statement_ms` is set: for an operator, or a benchmark, looking
+/// for what a page waits on.
+#[derive(Debug)]
+struct SlowLog {
+    threshold: Duration,
+    started: Option<std::time::Instant>,
+}
+
+impl diesel::connection::Instrumentation for SlowLog {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        use diesel::connection::InstrumentationEvent as E;
+        match event {
+            E::StartQuery { .. } => self.started = Some(std::time::Instant::now()),
+            E::FinishQuery { query, .. } => {
+                let Some(took) = self.started.take().map(|at| at.elapsed()) else {
+                    return;
+                };
+                if took >= self.threshold {
+                    let text = query.to_string();
+                    let sql = text.split(" -- binds: ").next().unwrap_or_default();
+                    tracing::warn!(
+                        ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+                        statement = sql.trim(),
+                        "slow statement"
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 impl diesel::r2d2::ManageConnection for Manager {
@@ -203,6 +239,12 @@ impl diesel::r2d2::ManageConnection for Manager {
         };
         conn.batch_execute(&settings)
             .map_err(diesel::r2d2::Error::QueryError)?;
+        if let Some(threshold) = self.slow {
+            conn.set_instrumentation(SlowLog {
+                threshold,
+                started: None,
+            });
+        }
         Ok(conn)
     }
 
@@ -270,7 +312,7 @@ fn private_database_files(path: &str) -> anyhow::Result<()> {
 
 /// Builds the pool with the default [`Waits`] and applies pending migrations.
 pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Pool> {
-    open(url, pool_size, Waits::default())
+    open(url, pool_size, Waits::default(), None)
 }
 
 /// Builds the pool as configured (`[database]`) and applies pending migrations.
@@ -278,10 +320,12 @@ pub fn connect_with(
     config: &crate::config::DatabaseConfig,
     pool_size: u32,
 ) -> anyhow::Result<Pool> {
-    open(&config.url, pool_size, Waits::from_config(config))
+    let slow = (config.slow_statement_ms > 0)
+        .then(|| Duration::from_millis(config.slow_statement_ms.into()));
+    open(&config.url, pool_size, Waits::from_config(config), slow)
 }
 
-fn open(url: &str, pool_size: u32, waits: Waits) -> anyhow::Result<Pool> {
+fn open(url: &str, pool_size: u32, waits: Waits, slow: Option<Duration>) -> anyhow::Result<Pool> {
     let kind = Kind::of_url(url);
     let target = match kind {
         Kind::Postgres => url.to_string(),
@@ -304,6 +348,7 @@ fn open(url: &str, pool_size: u32, waits: Waits) -> anyhow::Result<Pool> {
         kind,
         target,
         lock_ms: waits.lock_ms(),
+        slow,
     };
     let pool = R2d2Pool::builder()
         .max_size(pool_size.max(1))

@@ -20,7 +20,7 @@ use crate::domain::budget::{
     parse_hours, parse_percent, planned_time, split_among_funders, split_cents, time_totals,
     validate_funders,
 };
-use crate::domain::programme::ProgrammeTemplate;
+use crate::domain::programme::{ProgrammeTemplate, SessionKind};
 use crate::error::{AppError, FieldErrors};
 use crate::models::input::{Check, lenient, new_id};
 use crate::models::{
@@ -658,7 +658,17 @@ pub fn planned_of(
         .iter()
         .map(|s| (s.kind(), i64::from(s.planned_half_days)))
         .collect();
-    planned_time(&c.template(default_template), &sessions, associations)
+    planned_from(c, &sessions, associations, default_template)
+}
+
+/// [`planned_of`] from the sessions' kinds and planned half-days alone.
+pub fn planned_from(
+    c: &cohort::Cohort,
+    sessions: &[(SessionKind, i64)],
+    associations: u32,
+    default_template: &ProgrammeTemplate,
+) -> Vec<(TimeKind, TimeAmount)> {
+    planned_time(&c.template(default_template), sessions, associations)
 }
 
 /// The time totals and the warnings of a budget, from its facts (no query): what

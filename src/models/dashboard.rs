@@ -465,7 +465,7 @@ pub fn dla(
     let tasks = task::list_for_cohorts(conn, &ids)?;
     let contracts = budgets::rows_for(conn, &ids)?;
     let funders = budgets::funders_for(conn, &ids)?;
-    let logged = time_entry::amounts_for(conn, &ids)?;
+    let logged = time_entry::amounts_for(conn, &ids, None)?;
 
     let cohort_of: HashMap<&str, &str> = associations
         .iter()

@@ -165,14 +165,22 @@ pub fn list_for_cohort(
     Ok(out)
 }
 
-/// The snapshots of `stage` of `association_ids` (one query), by association; an
-/// association without one is absent.
-pub fn for_associations(
+/// The « richesses humaines » of `association_ids`' profiles at `stage`, by association:
+/// only that part of each stored profile is parsed (a report reads thousands).
+pub fn humans_for(
     conn: &mut Conn,
     association_ids: &[String],
     stage: &str,
-) -> Result<std::collections::HashMap<String, Profile>, AppError> {
+) -> Result<std::collections::HashMap<String, crate::domain::profile::Human>, AppError> {
+    #[derive(serde::Deserialize, Default)]
+    struct HumanOnly {
+        #[serde(default)]
+        human: crate::domain::profile::Human,
+    }
     check_stage(stage)?;
+    if association_ids.is_empty() {
+        return Ok(Default::default());
+    }
     Ok(association_profiles::table
         .filter(association_profiles::association_id.eq_any(association_ids))
         .filter(association_profiles::stage.eq(stage))
@@ -182,7 +190,10 @@ pub fn for_associations(
         ))
         .load::<(String, String)>(conn)?
         .into_iter()
-        .map(|(id, data)| (id, serde_json::from_str(&data).unwrap_or_default()))
+        .map(|(id, data)| {
+            let only: HumanOnly = serde_json::from_str(&data).unwrap_or_default();
+            (id, only.human)
+        })
         .collect())
 }
 

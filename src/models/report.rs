@@ -14,12 +14,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::Conn;
-use crate::db::schema::{
-    attendances, cohort_partners, cohorts, dlas, evaluations, sessions, time_entries,
-};
-use crate::domain::budget::{TimeAmount, TimeKind, time_totals};
+use crate::db::schema::{cohort_partners, cohorts, dlas, evaluations, sessions, time_entries};
+use crate::domain::budget::time_totals;
 use crate::domain::evaluation::Answer;
-use crate::domain::programme::ProgrammeTemplate;
+use crate::domain::programme::{ProgrammeTemplate, SessionKind};
 use crate::domain::report::{
     self, AssociationFacts, CohortFacts, Count, FunderPart, Known, Period, SessionFacts,
 };
@@ -31,7 +29,7 @@ use crate::models::dla::Dla;
 use crate::models::evaluation::{Evaluation, SummaryView};
 use crate::models::input::Check;
 use crate::models::scope::{self, CohortScope};
-use crate::models::{association, budget, profile, session};
+use crate::models::{association, budget, profile, session, time_entry};
 
 /// Whose report.
 #[derive(Clone, Debug)]
@@ -268,49 +266,29 @@ pub fn build(
         .map(|c| c.id.clone())
         .collect();
 
-    // 2. Sessions (all of them: the plan needs them) and the attendance of those dated in
-    //    the period.
-    let all_sessions = session::list_for_cohorts(conn, &ids)?;
-    let in_period: Vec<&session::Session> = all_sessions
-        .iter()
-        .filter(|s| s.starts_at >= start && s.starts_at < end)
-        .collect();
-    let period_ids: Vec<&str> = in_period.iter().map(|s| s.id.as_str()).collect();
-    let marks: Vec<(String, String)> = if period_ids.is_empty() {
-        Vec::new()
-    } else {
-        attendances::table
-            .filter(attendances::session_id.eq_any(&period_ids))
-            .select((attendances::session_id, attendances::status))
-            .load(conn)?
-    };
-    let mut marked: HashMap<&str, (u32, u32)> = HashMap::new();
-    for (sid, status) in &marks {
-        let m = marked.entry(sid.as_str()).or_default();
-        m.1 += 1;
+    // 2. Sums in SQL, grouped per cohort or per session, so that the rows read follow the
+    //    cohorts in the report, not their history: the plan's sessions counted by kind and
+    //    planned half-days; the sessions dated in the period (four columns) and their
+    //    attendance counted by status; time entries summed by kind; contracts.
+    let plan = session::plan_counts(conn, &ids)?;
+    let (dated, marks) = session::dated_between(conn, &ids, start, end)?;
+    let mut marked: HashMap<String, (u32, u32)> = HashMap::new();
+    for (session_id, status, n) in marks {
+        let n = u32::try_from(n).unwrap_or(0);
+        let m = marked.entry(session_id).or_default();
+        m.1 += n;
         if status == "present" {
-            m.0 += 1;
+            m.0 += n;
         }
     }
-
-    // 3. Time entries dated in the period; contracts (their day length) of every cohort.
-    let entries: Vec<(String, String, Option<i32>, Option<i32>)> = time_entries::table
-        .filter(time_entries::cohort_id.eq_any(&ids))
-        .filter(time_entries::entry_date.between(period.from, period.to))
-        .select((
-            time_entries::cohort_id,
-            time_entries::kind,
-            time_entries::half_days,
-            time_entries::minutes,
-        ))
-        .load(conn)?;
+    let logged = time_entry::amounts_for(conn, &ids, Some((period.from, period.to)))?;
     let contracts = budget::rows_for(conn, &ids)?;
 
-    // 4. What the counted cohorts bring: associations and their profiles, funders, the
-    //    DLAs of the proposals, évaluations.
+    // 3. What the counted cohorts bring: associations (the five columns the report reads)
+    //    and their profiles' human figures, funders, the DLAs of the proposals, évaluations.
     let associations = association::list_for_cohorts(conn, &counted)?;
     let association_ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
-    let profiles = profile::for_associations(conn, &association_ids, "etat_des_lieux")?;
+    let humans = profile::humans_for(conn, &association_ids, "etat_des_lieux")?;
     let funders = budget::funders_for(conn, &counted)?;
     let partners: Vec<(String, Dla)> = cohort_partners::table
         .inner_join(dlas::table)
@@ -331,13 +309,19 @@ pub fn build(
         .select(Evaluation::as_select())
         .load(conn)?;
 
+    // Each list grouped by cohort once (no scan of every list per cohort).
+    let plan = group(plan.iter(), |p| p.0.as_str());
+    let dated_by = group(dated.iter(), |s| s.cohort_id.as_str());
+    let associations_by = group(associations.iter(), |a| a.cohort_id.as_str());
+    let partners_by = group(partners.iter(), |p| p.0.as_str());
+    let answers_by = group(answers.iter(), |e| e.cohort_id.as_str());
+
     let mut facts = Vec::with_capacity(involved.len());
     for c in &involved {
         let is_counted = period.contains(c.start_date);
-        let own: Vec<&association::Association> = associations
-            .iter()
-            .filter(|a| a.cohort_id == c.id)
-            .collect();
+        let own = associations_by
+            .get(c.id.as_str())
+            .map_or(&[][..], Vec::as_slice);
         let n = own.len();
         let (contract, version) = budget::contract_of(contracts.get(&c.id), n as i64);
         let cost_cents = contract.cost_cents();
@@ -350,34 +334,28 @@ pub fn build(
                 _ => {
                     let mut dlas: Vec<Dla> = owner.cloned().into_iter().collect();
                     dlas.extend(
-                        partners
-                            .iter()
-                            .filter(|(cid, _)| *cid == c.id)
-                            .map(|(_, d)| d.clone()),
+                        partners_by
+                            .get(c.id.as_str())
+                            .into_iter()
+                            .flatten()
+                            .map(|p| p.1.clone()),
                     );
                     budget::proposed_shares(cost_cents, budget::proposal_of(dlas))
                 }
             }
         };
-        let cohort_sessions: Vec<session::Session> = all_sessions
-            .iter()
-            .filter(|s| s.cohort_id == c.id)
-            .cloned()
-            .collect();
-        let planned = budget::planned_of(c, &cohort_sessions, n as u32, default_template);
-        let logged: Vec<(TimeKind, TimeAmount)> = entries
-            .iter()
-            .filter(|(cid, ..)| *cid == c.id)
-            .filter_map(|(_, kind, h, m)| {
-                let amount = match (h, m) {
-                    (Some(h), _) => TimeAmount::HalfDays(i64::from(*h)),
-                    (None, Some(m)) => TimeAmount::Minutes(i64::from(*m)),
-                    _ => return None,
-                };
-                Some((TimeKind::parse(kind)?, amount))
+        let kinds: Vec<(SessionKind, i64)> = plan
+            .get(c.id.as_str())
+            .into_iter()
+            .flatten()
+            .flat_map(|p| {
+                let kind = SessionKind::parse(&p.1).unwrap_or(SessionKind::Introductive);
+                (0..p.3).map(move |_| (kind, i64::from(p.2)))
             })
             .collect();
-        let totals = time_totals(&planned, &logged, contract.day_length);
+        let planned = budget::planned_from(c, &kinds, n as u32, default_template);
+        let logged = logged.get(&c.id).map_or(&[][..], Vec::as_slice);
+        let totals = time_totals(&planned, logged, contract.day_length);
         facts.push(CohortFacts {
             id: c.id.clone(),
             name: c.name.clone(),
@@ -401,7 +379,7 @@ pub fn build(
             associations: own
                 .iter()
                 .map(|a| {
-                    let human = profiles.get(&a.id).map(|p| &p.human);
+                    let human = humans.get(&a.id);
                     AssociationFacts {
                         sector: a.sector.clone(),
                         town: a.town.clone(),
@@ -415,23 +393,25 @@ pub fn build(
                 .collect(),
             planned_minutes: totals.planned_minutes,
             logged_minutes: totals.logged_minutes,
-            sessions: in_period
-                .iter()
-                .filter(|s| s.cohort_id == c.id)
+            sessions: dated_by
+                .get(c.id.as_str())
+                .into_iter()
+                .flatten()
                 .map(|s| {
                     let (present, marked) = marked.get(s.id.as_str()).copied().unwrap_or_default();
                     SessionFacts {
-                        date: s.local_start().date(),
+                        date: calendar::utc_to_paris(s.starts_at.and_utc()).date(),
                         held: s.ends_at <= now,
                         present,
                         marked,
                     }
                 })
                 .collect(),
-            evaluations: answers
-                .iter()
-                .filter(|e| e.cohort_id == c.id)
-                .map(Evaluation::answer)
+            evaluations: answers_by
+                .get(c.id.as_str())
+                .into_iter()
+                .flatten()
+                .map(|e| e.answer())
                 .collect::<Vec<Answer>>(),
         });
     }
@@ -441,6 +421,18 @@ pub fn build(
     };
     let f = report::compute(&period, subject_id, &facts);
     Ok(view(subject, period, f))
+}
+
+/// `items` by the cohort `key` gives, in their order.
+fn group<'a, T>(
+    items: impl Iterator<Item = &'a T>,
+    key: impl Fn(&'a T) -> &'a str,
+) -> HashMap<&'a str, Vec<&'a T>> {
+    let mut by: HashMap<&str, Vec<&T>> = HashMap::new();
+    for item in items {
+        by.entry(key(item)).or_default().push(item);
+    }
+    by
 }
 
 /// Midnight in Paris, as the UTC instant sessions are stored with.

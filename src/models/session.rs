@@ -218,6 +218,82 @@ pub fn list_for_cohorts(conn: &mut Conn, cohort_ids: &[String]) -> Result<Vec<Se
         .load(conn)?)
 }
 
+/// A session's cohort and instants: what a report reads of the sessions of a period.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct Dated {
+    pub id: String,
+    pub cohort_id: String,
+    #[diesel(deserialize_as = crate::db::Stamp)]
+    pub starts_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::Stamp)]
+    pub ends_at: NaiveDateTime,
+}
+
+/// `(session id, status, half-days marked so)`.
+pub type AttendanceCount = (String, String, i64);
+
+/// The sessions of `cohort_ids` starting in `from`..`to` (UTC), in order, with the marks of
+/// their attendance counted by status: `(session id, status, half-days)`. Two queries
+/// whatever the number of sessions and participants.
+pub fn dated_between(
+    conn: &mut Conn,
+    cohort_ids: &[String],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<(Vec<Dated>, Vec<AttendanceCount>), AppError> {
+    use crate::db::schema::attendances;
+    if cohort_ids.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let dated = sessions::table
+        .filter(sessions::cohort_id.eq_any(cohort_ids))
+        .filter(sessions::starts_at.ge(from))
+        .filter(sessions::starts_at.lt(to))
+        .order((sessions::starts_at.asc(), sessions::kind.asc()))
+        .select(Dated::as_select())
+        .load(conn)?;
+    let marks = attendances::table
+        .inner_join(sessions::table)
+        .filter(sessions::cohort_id.eq_any(cohort_ids))
+        .filter(sessions::starts_at.ge(from))
+        .filter(sessions::starts_at.lt(to))
+        .group_by((attendances::session_id, attendances::status))
+        .select((
+            attendances::session_id,
+            attendances::status,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)?;
+    Ok((dated, marks))
+}
+
+/// The sessions of `cohort_ids` counted by cohort, kind and planned half-days — all a
+/// programme's plan reads of them (`budget::planned_from`): `(cohort id, kind, planned
+/// half-days, sessions)`.
+pub fn plan_counts(
+    conn: &mut Conn,
+    cohort_ids: &[String],
+) -> Result<Vec<(String, String, i32, i64)>, AppError> {
+    if cohort_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sessions::table
+        .filter(sessions::cohort_id.eq_any(cohort_ids))
+        .group_by((
+            sessions::cohort_id,
+            sessions::kind,
+            sessions::planned_half_days,
+        ))
+        .select((
+            sessions::cohort_id,
+            sessions::kind,
+            sessions::planned_half_days,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)?)
+}
+
 /// Parses a local date and times into UTC instants, refusing a time that does not exist
 /// (spring DST gap) and an end not after the start.
 fn local_span(

@@ -307,23 +307,50 @@ pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<TimeEntry
         .load(conn)?)
 }
 
-/// (kind, duration) of every entry of `cohort_ids` (one query), by cohort, for the totals.
+/// The time logged for `cohort_ids`, by cohort: per kind, the half-days and the minutes
+/// summed in SQL (`GROUP BY cohort_id, kind`: a few rows per cohort whatever its number of
+/// entries), restricted to entries dated `from`..=`to` when given. Totals in minutes are
+/// linear in the amounts, so they equal the sum over the entries one by one.
 pub fn amounts_for(
     conn: &mut Conn,
     cohort_ids: &[String],
+    dated: Option<(NaiveDate, NaiveDate)>,
 ) -> Result<std::collections::HashMap<String, Vec<(TimeKind, TimeAmount)>>, AppError> {
+    use diesel::dsl::{case_when, sum};
     let mut by_cohort: std::collections::HashMap<String, Vec<(TimeKind, TimeAmount)>> =
         Default::default();
-    for e in time_entries::table
+    if cohort_ids.is_empty() {
+        return Ok(by_cohort);
+    }
+    let mut q = time_entries::table
         .filter(time_entries::cohort_id.eq_any(cohort_ids))
-        .select(TimeEntry::as_select())
-        .load::<TimeEntry>(conn)?
+        .group_by((time_entries::cohort_id, time_entries::kind))
+        .select((
+            time_entries::cohort_id,
+            time_entries::kind,
+            sum(time_entries::half_days),
+            // Minutes count only where no half-days are set, as `TimeEntry::amount` reads.
+            sum(case_when(
+                time_entries::half_days.is_null(),
+                time_entries::minutes,
+            )),
+        ))
+        .into_boxed();
+    if let Some((from, to)) = dated {
+        q = q.filter(time_entries::entry_date.between(from, to));
+    }
+    for (cohort_id, kind, half_days, minutes) in
+        q.load::<(String, String, Option<i64>, Option<i64>)>(conn)?
     {
-        if let (Some(kind), Some(amount)) = (e.time_kind(), e.amount()) {
-            by_cohort
-                .entry(e.cohort_id.clone())
-                .or_default()
-                .push((kind, amount));
+        let Some(kind) = TimeKind::parse(&kind) else {
+            continue;
+        };
+        let list = by_cohort.entry(cohort_id).or_default();
+        if let Some(h) = half_days {
+            list.push((kind, TimeAmount::HalfDays(h)));
+        }
+        if let Some(m) = minutes {
+            list.push((kind, TimeAmount::Minutes(m)));
         }
     }
     Ok(by_cohort)
