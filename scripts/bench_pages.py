@@ -368,6 +368,14 @@ def run_size(opts, size, only_baseline=False):
             r = wrk(server.base + path, headers, opts.duration, opts.connections)
             r.update(label=label, kind=kind, path=path, status=status, bytes=len(body),
                      rss_mb=server.peak_rss_mb())
+            if kind == "report":
+                # What one administrator waits for the instance's report (the issue's
+                # « under 2 s »): the median of 5 requests one after the other, the server
+                # otherwise idle; the row above is 32 of them at once.
+                alone = [fetch(server.base + path, dict(h.split(": ", 1) for h in headers))[2]
+                         for _ in range(5)]
+                r["alone_ms"] = statistics.median(alone) * 1000
+                log(f"  {label:<36} one request at a time: median {r['alone_ms']:.0f} ms")
             out["pages"].append(r)
             log(f"  {label:<36} {status} {r['rps']:>9.0f} req/s  p50 {fmt_ms(r['p50'])}  "
                 f"p99 {fmt_ms(r['p99'])}  {len(body) / 1000:>8.1f} KB  RSS {r['rss_mb']:.0f} MB"
@@ -565,9 +573,13 @@ def report(results, baseline, opts):
     targets.append((f"per-cohort and per-DLA pages' p99 ≤ {P99_MAX_MS:.0f} ms at {nl}", not over,
                     ", ".join(f"{p['label']} {fmt_ms(p['p99'])}" for p in over)))
     # Issue #17: the instance-wide report may grow with the data, within a bound.
+    # The bound is on what one administrator waits; the p50 of 32 at once is shown beside.
     for p in (p for p in large["pages"] if p["kind"] == "report"):
-        targets.append((f"{p['label']}: p50 ≤ {REPORT_MAX_MS / 1000:.0f} s at {nl}",
-                        p["p50"] is not None and p["p50"] <= REPORT_MAX_MS, fmt_ms(p["p50"])))
+        alone = p.get("alone_ms")
+        targets.append((f"{p['label']}: one request ≤ {REPORT_MAX_MS / 1000:.0f} s at {nl}",
+                        alone is not None and alone <= REPORT_MAX_MS,
+                        f"{fmt_ms(alone)} alone; p50 {fmt_ms(p['p50'])} with "
+                        f"{opts.connections} at once"))
     cohort = next(p for p in large["pages"] if p["label"] == "cohort page")
     if baseline and baseline["rps"]:
         ratio = cohort["rps"] / baseline["rps"]
