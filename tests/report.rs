@@ -587,9 +587,60 @@ async fn the_activity_report_computes_the_figures_by_hand_on_page_csv_and_api() 
     assert_eq!(funder(&all, "DLA des Landes"), (240_000, 2));
     assert_eq!(all["totals"]["sessions_held"], 3);
     assert_eq!(all["totals"]["logged_tenths"], 26);
+    // One line per owner DLA, by name, adding up to the totals: the shared cohort once,
+    // with the Landes (its porteur); Gironde's old cohort as « +1 » (started in 2026).
+    let dlas = all["dlas"].as_array().unwrap();
+    let names: Vec<&str> = dlas.iter().map(|l| l["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["DLA de la Gironde", "DLA des Landes"]);
+    let (gironde, landes) = (&dlas[0], &dlas[1]);
+    assert_eq!(
+        (&gironde["cohorts"], &gironde["earlier"]),
+        (&json!(1), &json!(1))
+    );
+    assert_eq!(
+        (&landes["cohorts"], &landes["earlier"]),
+        (&json!(2), &json!(0))
+    );
+    assert_eq!(gironde["cost_cents"], 664_997);
+    assert_eq!(landes["cost_cents"], 280_000 + 100_000);
+    for key in [
+        "associations",
+        "sessions_held",
+        "sessions_to_come",
+        "present_half_days",
+        "marked_half_days",
+        "contracted_tenths",
+        "planned_tenths",
+        "logged_tenths",
+        "cost_cents",
+    ] {
+        let sum: i64 = dlas.iter().map(|l| l[key].as_i64().unwrap()).sum();
+        assert_eq!(
+            json!(sum),
+            all["totals"][key],
+            "{key}: the DLAs' lines add up"
+        );
+    }
+    assert_eq!(
+        all["cohorts"].as_array().unwrap().len(),
+        4,
+        "the API keeps every cohort's line"
+    );
     let page = app.get("/rapport?annee=2027").await.expect(200).text();
     assert!(page.contains("Rapport d'activité — Toute l&#x27;instance"));
     assert!(page.contains(&format!("10\u{202f}449,97{NBSP}€")));
+    assert!(page.contains("Par DLA porteur"));
+    assert!(
+        page.contains(&format!(
+            "<a href=\"/dla/{}/rapport?annee&#x3D;2027\">DLA des Landes</a>",
+            d.dla_b
+        )),
+        "each DLA's line opens its own report for the same period"
+    );
+    assert!(
+        !page.contains("Alpha 2027"),
+        "the instance's page lists DLAs, not every cohort"
+    );
     let rows = common::parse_csv(
         app.get("/rapport.csv?annee=2027")
             .await
@@ -600,6 +651,16 @@ async fn the_activity_report_computes_the_figures_by_hand_on_page_csv_and_api() 
     assert_eq!(
         rows.iter().find(|r| r[0] == "Total").unwrap()[15],
         "10449,97"
+    );
+    assert!(
+        rows.iter().any(|r| r[0] == "Alpha 2027"),
+        "the CSV keeps every cohort's line"
+    );
+    let header = rows.iter().position(|r| r[0] == "DLA porteur").unwrap();
+    assert_eq!(rows[header + 2][0], "DLA des Landes");
+    assert_eq!(
+        (&rows[header + 2][1], &rows[header + 2][12]),
+        (&"2".to_string(), &"3800,00".to_string())
     );
 
     // --- 2026: the old cohort counted, its 2026 session and entry ---------------------

@@ -144,6 +144,7 @@ pub struct CohortLine {
     pub name: String,
     pub status: String,
     pub start_date: NaiveDate,
+    pub owner_dla_id: String,
     pub owner_dla_name: String,
     /// `porteur`, `partenaire` (a DLA's report) or `None` (the instance's).
     pub role: Option<&'static str>,
@@ -162,6 +163,62 @@ pub struct CohortLine {
     /// The report's DLA's part of the cost (the whole cost on the instance's report).
     pub share_cents: i64,
     pub share_bp: u32,
+}
+
+/// The instance's report, one line per owner DLA (porteur): the sums of its cohorts' lines,
+/// so that the lines add up to the totals — a shared cohort counts once, with its owner.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DlaLine {
+    pub dla_id: String,
+    pub name: String,
+    /// Cohorts started in the period.
+    pub cohorts: usize,
+    /// Cohorts started before, with sessions or time in the period.
+    pub earlier: usize,
+    pub associations: usize,
+    pub sessions_held: usize,
+    pub sessions_to_come: usize,
+    pub present_half_days: u32,
+    pub marked_half_days: u32,
+    pub contracted_tenths: i64,
+    pub planned_tenths: i64,
+    pub logged_tenths: i64,
+    pub cost_cents: i64,
+}
+
+/// The cohorts' lines summed by owner DLA, by name.
+pub fn by_owner(lines: &[CohortLine]) -> Vec<DlaLine> {
+    let mut by: BTreeMap<&str, DlaLine> = BTreeMap::new();
+    for l in lines {
+        let d = by
+            .entry(l.owner_dla_id.as_str())
+            .or_insert_with(|| DlaLine {
+                dla_id: l.owner_dla_id.clone(),
+                name: l.owner_dla_name.clone(),
+                ..DlaLine::default()
+            });
+        if l.counted {
+            d.cohorts += 1;
+        } else {
+            d.earlier += 1;
+        }
+        d.associations += l.associations;
+        d.sessions_held += l.sessions_held;
+        d.sessions_to_come += l.sessions_to_come;
+        d.present_half_days += l.present_half_days;
+        d.marked_half_days += l.marked_half_days;
+        d.contracted_tenths += l.contracted_tenths;
+        d.planned_tenths += l.planned_tenths;
+        d.logged_tenths += l.logged_tenths;
+        d.cost_cents += l.cost_cents;
+    }
+    let mut list: Vec<DlaLine> = by.into_values().collect();
+    list.sort_by(|a, b| {
+        crate::domain::fr::name_key(&a.name)
+            .cmp(&crate::domain::fr::name_key(&b.name))
+            .then_with(|| a.dla_id.cmp(&b.dla_id))
+    });
+    list
 }
 
 /// A funder's parts summed over the counted cohorts.
@@ -306,6 +363,7 @@ pub fn compute(period: &Period, subject: Option<&str>, cohorts: &[CohortFacts]) 
             name: c.name.clone(),
             status: c.status.clone(),
             start_date: c.start_date,
+            owner_dla_id: c.owner_dla_id.clone(),
             owner_dla_name: c.owner_dla_name.clone(),
             role: subject.map(|d| {
                 if d == c.owner_dla_id {
@@ -578,5 +636,44 @@ mod tests {
             "the funders' parts add up to the cost, to the cent"
         );
         assert!(all.cohorts.iter().all(|c| c.role.is_none()));
+    }
+
+    #[test]
+    fn the_instance_lines_per_owner_dla_add_up_to_the_totals() {
+        let year = Period::year(2027).unwrap();
+        let mut earlier = cohort("e", d(2026, 10, 1), "b");
+        earlier.sessions = vec![SessionFacts {
+            date: d(2027, 1, 12),
+            held: true,
+            present: 14,
+            marked: 16,
+        }];
+        earlier.logged_minutes = 840;
+        let mut first = cohort("1", d(2027, 3, 1), "a");
+        first.owner_dla_name = "DLA Zéphyr".into();
+        let mut second = cohort("2", d(2027, 4, 1), "b");
+        second.owner_dla_name = "dla Aube".into();
+        earlier.owner_dla_name = "dla Aube".into();
+        let all = compute(&year, None, &[first, second, earlier]);
+        let lines = by_owner(&all.cohorts);
+        // By name, case aside: « dla Aube » before « DLA Zéphyr ».
+        let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["dla Aube", "DLA Zéphyr"]);
+        let b = &lines[0];
+        assert_eq!((b.dla_id.as_str(), b.cohorts, b.earlier), ("b", 1, 1));
+        assert_eq!((b.present_half_days, b.marked_half_days), (14, 16));
+        assert_eq!(
+            b.cost_cents, 780_000,
+            "only the cohort started in the year costs"
+        );
+        let sum = |f: fn(&DlaLine) -> i64| lines.iter().map(f).sum::<i64>();
+        let t = &all.totals;
+        assert_eq!(sum(|l| l.cohorts as i64), t.cohorts as i64);
+        assert_eq!(sum(|l| l.associations as i64), t.associations as i64);
+        assert_eq!(sum(|l| l.sessions_held as i64), t.sessions_held as i64);
+        assert_eq!(sum(|l| l.contracted_tenths), t.contracted_tenths);
+        assert_eq!(sum(|l| l.planned_tenths), t.planned_tenths);
+        assert_eq!(sum(|l| l.logged_tenths), t.logged_tenths);
+        assert_eq!(sum(|l| l.cost_cents), t.cost_cents);
     }
 }

@@ -49,6 +49,15 @@ pub struct ReportCohort {
     pub text: LineText,
 }
 
+/// An owner DLA's line on the instance's report (`domain::report::DlaLine`), and its text.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ReportDla {
+    #[serde(flatten)]
+    pub line: report::DlaLine,
+    pub attendance_percent: Option<u32>,
+    pub text: LineText,
+}
+
 /// French text of a line or of the totals.
 #[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct LineText {
@@ -141,6 +150,9 @@ pub struct ActivityReport {
     pub attribution: &'static str,
     /// Started in the period first, then the cohorts started before with activity in it.
     pub cohorts: Vec<ReportCohort>,
+    /// The instance's report: the cohorts' lines summed per owner DLA, by name (empty on a
+    /// DLA's report).
+    pub dlas: Vec<ReportDla>,
     pub totals: TotalsOut,
     pub funders: Vec<FunderOut>,
     pub sectors: Vec<CountOut>,
@@ -460,6 +472,28 @@ fn counts(list: Vec<Count>) -> Vec<CountOut> {
 }
 
 fn view(subject: &Subject, period: Period, f: report::Figures) -> ActivityReport {
+    let dlas = match subject {
+        Subject::Dla(_) => Vec::new(),
+        Subject::Instance => report::by_owner(&f.cohorts)
+            .into_iter()
+            .map(|line| {
+                let rate = report::rate_percent(line.present_half_days, line.marked_half_days);
+                ReportDla {
+                    attendance_percent: rate,
+                    text: LineText {
+                        start: String::new(),
+                        contracted: days(line.contracted_tenths),
+                        planned: days(line.planned_tenths),
+                        logged: days(line.logged_tenths),
+                        attendance: rate_text(rate),
+                        cost: fr::euros_cents(line.cost_cents),
+                        share: String::new(),
+                    },
+                    line,
+                }
+            })
+            .collect(),
+    };
     let cohorts = f
         .cohorts
         .into_iter()
@@ -558,6 +592,7 @@ fn view(subject: &Subject, period: Period, f: report::Figures) -> ActivityReport
         },
         attribution: report::ATTRIBUTION,
         cohorts,
+        dlas,
         totals,
         funders: f
             .funders
@@ -578,7 +613,7 @@ fn view(subject: &Subject, period: Period, f: report::Figures) -> ActivityReport
 }
 
 /// The report as a CSV for French Excel (`export::csv`): the cohorts with a total line,
-/// then the funders, the associations' figures, sectors, towns and the évaluations, each
+/// the instance's lines per owner DLA, then the funders, the associations' figures, sectors, towns and the évaluations, each
 /// block under its own header line.
 pub fn csv(r: &ActivityReport) -> Vec<u8> {
     let cents = |c: i64| csv::fixed(c, 2);
@@ -655,6 +690,45 @@ pub fn csv(r: &ActivityReport) -> Vec<u8> {
         cents(t.cost_cents),
         cents(t.share_cents),
     ]);
+    if !r.dlas.is_empty() {
+        rows.push(vec![]);
+        rows.push(
+            [
+                "DLA porteur",
+                "Cohortes commencées",
+                "Cohortes commencées avant, actives",
+                "Associations",
+                "Séances tenues",
+                "Séances à venir",
+                "Demi-journées présentes",
+                "Demi-journées saisies",
+                "Présence (%)",
+                "Jours contractés",
+                "Jours prévus",
+                "Jours réalisés dans la période",
+                "Coût (€)",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        for d in &r.dlas {
+            rows.push(vec![
+                csv::text(&d.line.name),
+                d.line.cohorts.to_string(),
+                d.line.earlier.to_string(),
+                d.line.associations.to_string(),
+                d.line.sessions_held.to_string(),
+                d.line.sessions_to_come.to_string(),
+                d.line.present_half_days.to_string(),
+                d.line.marked_half_days.to_string(),
+                rate(d.attendance_percent),
+                tenths(d.line.contracted_tenths),
+                tenths(d.line.planned_tenths),
+                tenths(d.line.logged_tenths),
+                cents(d.line.cost_cents),
+            ]);
+        }
+    }
     rows.push(vec![]);
     rows.push(vec![
         "Financeur".into(),

@@ -85,6 +85,8 @@ async fn page(state: &AppState, dla_id: Option<String>, q: PeriodQuery) -> PageR
         "base": base,
         "form": q,
         "csv": format!("{base}.csv{}", q.query_string()),
+        // The same period on another report (the instance's lines link each DLA's).
+        "period_query": q.query_string(),
     });
     match load(state, dla_id.clone(), &q).await {
         Ok(r) => {
@@ -102,6 +104,12 @@ async fn page(state: &AppState, dla_id: Option<String>, q: PeriodQuery) -> PageR
                 && q.annee.trim().is_empty()
             {
                 ctx["form"]["annee"] = json!(year.to_string());
+            }
+            // The instance's page shows a line per DLA; its cohorts' lines (a thousand at
+            // a network's size) are in the CSV and the API, not serialised for nothing.
+            let mut r = r;
+            if r.kind == "instance" {
+                r.cohorts.clear();
             }
             ctx["r"] = json!(r);
             ctx["previous_year"] = json!(r.period.year.map(|y| y - 1));
