@@ -1,0 +1,1 @@
+DROP INDEX attendances_session_status;
