@@ -248,9 +248,13 @@ impl diesel::r2d2::ManageConnection for Manager {
         Ok(conn)
     }
 
+    /// The check of every checkout (r2d2's `test_on_check_out`, on by default): a round
+    /// trip that also hands the connection over as its borrower expects it — refusing
+    /// writes for the read entry ([`run`]), which leaves it so for the next read, and
+    /// writable for anything else (the write entry, the dispatcher, the commands, the
+    /// tests' fixtures).
     fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
-        use diesel::r2d2::R2D2Connection;
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+        tx::settle(conn, READ_CHECKOUT.get()).map_err(diesel::r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
@@ -499,13 +503,18 @@ where
     F: FnOnce(&mut Conn) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    blocking(pool, move |conn| tx::read_only(conn, f)).await
+    blocking(pool, true, move |conn| tx::read_only(conn, f)).await
 }
 
-/// Runs `f` off the async runtime on a checked-out connection. Work that gave up waiting
-/// for the database ([`AppError::Busy`]) is logged here with how long it waited; the
-/// request's span (`web::RequestSpan`) names the route.
-async fn blocking<F, T>(pool: &Pool, f: F) -> Result<T, AppError>
+thread_local! {
+    /// Set while the read entry checks a connection out, for [`Manager::is_valid`].
+    static READ_CHECKOUT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` off the async runtime on a checked-out connection (for the read entry when
+/// `read`). Work that gave up waiting for the database ([`AppError::Busy`]) is logged
+/// here with how long it waited; the request's span (`web::RequestSpan`) names the route.
+async fn blocking<F, T>(pool: &Pool, read: bool, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut Conn) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
@@ -513,7 +522,10 @@ where
     let pool = pool.clone();
     let started = std::time::Instant::now();
     let result = actix_web::web::block(move || {
-        let mut conn = checkout(&pool)?;
+        READ_CHECKOUT.set(read);
+        let conn = checkout(&pool);
+        READ_CHECKOUT.set(false);
+        let mut conn = conn?;
         f(&mut conn)
     })
     .await

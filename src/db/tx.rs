@@ -196,7 +196,10 @@ where
     T: Send + 'static,
 {
     let clock = clock.clone();
-    super::blocking(pool, move |conn| write_with(conn, author, clock.now(), f)).await
+    super::blocking(pool, false, move |conn| {
+        write_with(conn, author, clock.now(), f)
+    })
+    .await
 }
 
 /// A write a read path needs done (a secret created on first use): a write entry of its
@@ -243,24 +246,40 @@ pub fn if_not_busy<T>(
     }
 }
 
-/// Runs `f` (read use: `db::run`) on a connection that refuses writes, then gives the
-/// connection back writable, as the pool holds them (the write entry and the commands
-/// expect that). A write in `f` fails: « attempt to write a readonly database ».
+/// Runs `f` (read use: `db::run`) on a connection that refuses writes. A write in `f`
+/// fails: « attempt to write a readonly database ».
+///
+/// The connection is left refusing writes: the next read that checks it out finds it so
+/// and changes nothing, while any other checkout makes it writable again
+/// ([`settle`], from `db::Manager::is_valid`). Setting the pragma on SQLite expires every
+/// statement the connection has prepared (a flag pragma compiles to `OP_Expire`), so
+/// turning it on and off around each read made every read prepare all its statements
+/// again.
 pub(super) fn read_only<T>(
     conn: &mut Conn,
     f: impl FnOnce(&mut Conn) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    set_read_only(conn, true)?;
-    let result = f(conn);
-    let reset = set_read_only(conn, false);
-    let value = result?;
-    reset?;
-    Ok(value)
+    settle(conn, true)?;
+    f(conn)
+}
+
+/// Makes the connection refuse writes (`true`) or accept them, if it does not already:
+/// setting it again when it is so would expire SQLite's prepared statements for nothing.
+/// Also the pool's check of a connection it hands out (a round trip to the database).
+pub(super) fn settle(conn: &mut Conn, read_only: bool) -> Result<(), diesel::result::Error> {
+    if query_only(conn)? != read_only {
+        conn.batch_execute(read_only_sql(conn, read_only))?;
+    }
+    Ok(())
 }
 
 /// Whether the connection refuses writes. The one place, with [`set_read_only`], that
 /// knows how each backend does it.
 fn is_read_only(conn: &mut Conn) -> Result<bool, AppError> {
+    Ok(query_only(conn)?)
+}
+
+fn query_only(conn: &mut Conn) -> Result<bool, diesel::result::Error> {
     use diesel::sql_types::{Integer, Text};
     use diesel::{QueryableByName, RunQueryDsl};
 
@@ -295,17 +314,21 @@ fn is_read_only(conn: &mut Conn) -> Result<bool, AppError> {
 /// under which any INSERT, UPDATE, DELETE or DDL fails (« attempt to write a readonly
 /// database »). PostgreSQL: `default_transaction_read_only`, under which every statement
 /// outside an explicit `BEGIN READ WRITE` runs in a read-only transaction (« cannot execute
-/// INSERT in a read-only transaction »). The read entry turns it on while it runs
-/// ([`read_only`]); the write entry, reached from there (a [`side_write`]), turns it off
-/// for its transaction only.
+/// INSERT in a read-only transaction »). The read entry turns it on ([`read_only`]) and
+/// the pool's other checkouts off ([`settle`]); the write entry, reached from a read (a
+/// [`side_write`]), turns it off for its transaction only.
 pub fn set_read_only(conn: &mut Conn, read_only: bool) -> Result<(), AppError> {
-    conn.batch_execute(match (super::Kind::of(conn), read_only) {
+    conn.batch_execute(read_only_sql(conn, read_only))?;
+    Ok(())
+}
+
+fn read_only_sql(conn: &Conn, read_only: bool) -> &'static str {
+    match (super::Kind::of(conn), read_only) {
         (super::Kind::Sqlite, true) => "PRAGMA query_only = ON;",
         (super::Kind::Sqlite, false) => "PRAGMA query_only = OFF;",
         (super::Kind::Postgres, true) => "SET default_transaction_read_only = on;",
         (super::Kind::Postgres, false) => "SET default_transaction_read_only = off;",
-    })?;
-    Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -364,6 +387,17 @@ mod tests {
         let mut conn = pool.get().unwrap();
         assert_eq!(stored(&mut conn), 2);
         insert(&mut conn, "a command's own write").unwrap();
+        drop(conn);
+        // A read leaves the connection refusing writes, for the next read; any other
+        // checkout gets it writable.
+        crate::db::run(&pool, |conn| Ok(stored(conn)))
+            .await
+            .unwrap();
+        let refused = crate::db::run(&pool, |conn| Ok(insert(conn, "stray")?)).await;
+        assert!(refused.is_err(), "a read after a read still cannot write");
+        let mut conn = pool.get().unwrap();
+        insert(&mut conn, "a fixture's write after a read").unwrap();
+        assert_eq!(stored(&mut conn), 4);
     }
 
     #[test]

@@ -637,17 +637,6 @@ pub fn save(tx: &mut Tx, cohort_id: &str, input: &BudgetInput) -> Result<(), App
 /// The cohort's planned consultant time, live from its template, its sessions and its
 /// enrolled associations (`domain::budget::planned_time`): what every « temps prévu »
 /// figure shows, through [`overview`].
-pub fn planned(
-    conn: &mut Conn,
-    c: &cohort::Cohort,
-    associations: u32,
-    default_template: &ProgrammeTemplate,
-) -> Result<Vec<(TimeKind, TimeAmount)>, AppError> {
-    let sessions = session::list_for_cohort(conn, &c.id)?;
-    Ok(planned_of(c, &sessions, associations, default_template))
-}
-
-/// [`planned`] from the cohort's sessions already read.
 pub fn planned_of(
     c: &cohort::Cohort,
     sessions: &[session::Session],
@@ -737,6 +726,21 @@ pub fn overview(
 ) -> Result<BudgetOverview, AppError> {
     let co = cohort::get(conn, cohort_id)?;
     let associations = cohort::association_count(conn, cohort_id)?.max(0) as u32;
+    let sessions = session::list_for_cohort(conn, cohort_id)?;
+    overview_of(conn, &co, associations, &sessions, default_template)
+}
+
+/// [`overview`] of a cohort whose row, number of associations and sessions are read
+/// already (the cohort page has them from `programme::overview`): only the budget's own
+/// rows are read.
+pub fn overview_of(
+    conn: &mut Conn,
+    co: &cohort::Cohort,
+    associations: u32,
+    sessions: &[session::Session],
+    default_template: &ProgrammeTemplate,
+) -> Result<BudgetOverview, AppError> {
+    let cohort_id = co.id.as_str();
     let (contract, version) = contract(conn, cohort_id)?;
     let cost_cents = contract.cost_cents();
     let rows = funders(conn, cohort_id)?;
@@ -747,7 +751,7 @@ pub fn overview(
     } else {
         Vec::new()
     };
-    let planned = planned(conn, &co, associations, default_template)?;
+    let planned = planned_of(co, sessions, associations, default_template);
     let logged = time_entry::amounts(conn, cohort_id)?;
     let (totals, warnings) = assess(
         &contract,

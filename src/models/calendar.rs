@@ -424,6 +424,35 @@ pub fn warnings_for_cohort(
         .order((sessions::starts_at.asc(), sessions::id.asc()))
         .select(Session::as_select())
         .load(conn)?;
+    cohort_warnings(conn, &subjects, viewer, travel_gap)
+}
+
+/// [`warnings_for_cohort`] from the cohort's sessions read already (the cohort page has
+/// them): those still to come from `now`, in the same order.
+pub fn warnings_for_sessions(
+    conn: &mut Conn,
+    sessions: &[Session],
+    now: DateTime<Utc>,
+    viewer: &CohortScope,
+    travel_gap: Duration,
+) -> Result<Vec<Warning>, AppError> {
+    let now = now.naive_utc();
+    let mut subjects: Vec<Session> = sessions
+        .iter()
+        .filter(|s| s.ends_at > now)
+        .cloned()
+        .collect();
+    subjects.sort_by(|a, b| (a.starts_at, &a.id).cmp(&(b.starts_at, &b.id)));
+    cohort_warnings(conn, &subjects, viewer, travel_gap)
+}
+
+/// The conflicts of `subjects` as the cohort's warnings, each named by its session.
+fn cohort_warnings(
+    conn: &mut Conn,
+    subjects: &[Session],
+    viewer: &CohortScope,
+    travel_gap: Duration,
+) -> Result<Vec<Warning>, AppError> {
     let labels: HashMap<String, String> = subjects
         .iter()
         .map(|s| {
@@ -437,7 +466,7 @@ pub fn warnings_for_cohort(
             )
         })
         .collect();
-    Ok(conflicts(conn, &subjects, viewer, travel_gap)?
+    Ok(conflicts(conn, subjects, viewer, travel_gap)?
         .into_iter()
         .map(|f| {
             Warning::new(

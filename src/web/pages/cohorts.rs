@@ -381,13 +381,19 @@ async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
         state.clock.now(),
     );
     let (o, budget, conflicts) = crate::db::run(&state.pool, move |c| {
-        Ok((
-            programme::overview(c, &cid, &template, am)?,
-            crate::models::budget::overview(c, &cid, &template)?,
-            // Flagged where the decision shows: after generating the programme or changing
-            // the consultant·e, this page (issue #17).
-            crate::models::calendar::warnings_for_cohort(c, &cid, at, &viewer, gap)?,
-        ))
+        let o = programme::overview(c, &cid, &template, am)?;
+        let budget = crate::models::budget::overview_of(
+            c,
+            &o.cohort,
+            o.associations.len() as u32,
+            &o.sessions,
+            &template,
+        )?;
+        // Flagged where the decision shows: after generating the programme or changing
+        // the consultant·e, this page (issue #17).
+        let conflicts =
+            crate::models::calendar::warnings_for_sessions(c, &o.sessions, at, &viewer, gap)?;
+        Ok((o, budget, conflicts))
     })
     .await?;
     let now = state.clock.now().naive_utc();
