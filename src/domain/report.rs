@@ -137,6 +137,36 @@ pub struct CohortFacts {
     pub evaluations: Vec<Answer>,
 }
 
+/// The figures that add up, line by line, to a report's totals: a cohort's line, an owner
+/// DLA's (the instance's report), the totals themselves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Sums {
+    /// Counted on the line of a cohort started in the period only.
+    pub associations: usize,
+    pub sessions_held: usize,
+    pub sessions_to_come: usize,
+    pub present_half_days: u32,
+    pub marked_half_days: u32,
+    pub contracted_tenths: i64,
+    pub planned_tenths: i64,
+    pub logged_tenths: i64,
+    pub cost_cents: i64,
+}
+
+impl Sums {
+    pub fn add(&mut self, o: &Sums) {
+        self.associations += o.associations;
+        self.sessions_held += o.sessions_held;
+        self.sessions_to_come += o.sessions_to_come;
+        self.present_half_days += o.present_half_days;
+        self.marked_half_days += o.marked_half_days;
+        self.contracted_tenths += o.contracted_tenths;
+        self.planned_tenths += o.planned_tenths;
+        self.logged_tenths += o.logged_tenths;
+        self.cost_cents += o.cost_cents;
+    }
+}
+
 /// A cohort's line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CohortLine {
@@ -151,15 +181,8 @@ pub struct CohortLine {
     /// Started in the period: its associations, contract and cost are counted.
     pub counted: bool,
     pub contract_recorded: bool,
-    pub associations: usize,
-    pub sessions_held: usize,
-    pub sessions_to_come: usize,
-    pub present_half_days: u32,
-    pub marked_half_days: u32,
-    pub contracted_tenths: i64,
-    pub planned_tenths: i64,
-    pub logged_tenths: i64,
-    pub cost_cents: i64,
+    #[serde(flatten)]
+    pub sums: Sums,
     /// The report's DLA's part of the cost (the whole cost on the instance's report).
     pub share_cents: i64,
     pub share_bp: u32,
@@ -175,15 +198,8 @@ pub struct DlaLine {
     pub cohorts: usize,
     /// Cohorts started before, with sessions or time in the period.
     pub earlier: usize,
-    pub associations: usize,
-    pub sessions_held: usize,
-    pub sessions_to_come: usize,
-    pub present_half_days: u32,
-    pub marked_half_days: u32,
-    pub contracted_tenths: i64,
-    pub planned_tenths: i64,
-    pub logged_tenths: i64,
-    pub cost_cents: i64,
+    #[serde(flatten)]
+    pub sums: Sums,
 }
 
 /// The cohorts' lines summed by owner DLA, by name.
@@ -202,15 +218,7 @@ pub fn by_owner(lines: &[CohortLine]) -> Vec<DlaLine> {
         } else {
             d.earlier += 1;
         }
-        d.associations += l.associations;
-        d.sessions_held += l.sessions_held;
-        d.sessions_to_come += l.sessions_to_come;
-        d.present_half_days += l.present_half_days;
-        d.marked_half_days += l.marked_half_days;
-        d.contracted_tenths += l.contracted_tenths;
-        d.planned_tenths += l.planned_tenths;
-        d.logged_tenths += l.logged_tenths;
-        d.cost_cents += l.cost_cents;
+        d.sums.add(&l.sums);
     }
     let mut list: Vec<DlaLine> = by.into_values().collect();
     list.sort_by(|a, b| {
@@ -262,18 +270,11 @@ pub struct Totals {
     /// `terminee`).
     pub cohorts: usize,
     pub by_status: BTreeMap<String, usize>,
-    pub associations: usize,
     pub employees: Known,
     pub fte_hundredths: Known,
     pub volunteers: Known,
-    pub sessions_held: usize,
-    pub sessions_to_come: usize,
-    pub present_half_days: u32,
-    pub marked_half_days: u32,
-    pub contracted_tenths: i64,
-    pub planned_tenths: i64,
-    pub logged_tenths: i64,
-    pub cost_cents: i64,
+    #[serde(flatten)]
+    pub sums: Sums,
     pub share_cents: i64,
 }
 
@@ -374,23 +375,22 @@ pub fn compute(period: &Period, subject: Option<&str>, cohorts: &[CohortFacts]) 
             }),
             counted,
             contract_recorded: c.contract_recorded,
-            associations: 0,
-            sessions_held: held,
-            sessions_to_come: c.sessions.len() - held,
-            present_half_days: present,
-            marked_half_days: marked,
-            contracted_tenths: 0,
-            planned_tenths: 0,
-            logged_tenths: c.day.tenths_of_day(c.logged_minutes),
-            cost_cents: 0,
+            sums: Sums {
+                sessions_held: held,
+                sessions_to_come: c.sessions.len() - held,
+                present_half_days: present,
+                marked_half_days: marked,
+                logged_tenths: c.day.tenths_of_day(c.logged_minutes),
+                ..Sums::default()
+            },
             share_cents: 0,
             share_bp: 0,
         };
         if counted {
-            line.associations = c.associations.len();
-            line.contracted_tenths = c.contracted_half_days * 5;
-            line.planned_tenths = c.day.tenths_of_day(c.planned_minutes);
-            line.cost_cents = c.cost_cents;
+            line.sums.associations = c.associations.len();
+            line.sums.contracted_tenths = c.contracted_half_days * 5;
+            line.sums.planned_tenths = c.day.tenths_of_day(c.planned_minutes);
+            line.sums.cost_cents = c.cost_cents;
             line.share_cents = share_cents;
             line.share_bp = share_bp;
             totals.cohorts += 1;
@@ -420,15 +420,7 @@ pub fn compute(period: &Period, subject: Option<&str>, cohorts: &[CohortFacts]) 
                 }
             }
         }
-        totals.associations += line.associations;
-        totals.sessions_held += line.sessions_held;
-        totals.sessions_to_come += line.sessions_to_come;
-        totals.present_half_days += line.present_half_days;
-        totals.marked_half_days += line.marked_half_days;
-        totals.contracted_tenths += line.contracted_tenths;
-        totals.planned_tenths += line.planned_tenths;
-        totals.logged_tenths += line.logged_tenths;
-        totals.cost_cents += line.cost_cents;
+        totals.sums.add(&line.sums);
         totals.share_cents += line.share_cents;
         lines.push(line);
     }
@@ -449,7 +441,7 @@ pub fn compute(period: &Period, subject: Option<&str>, cohorts: &[CohortFacts]) 
         cohorts: lines,
         sectors: counts(associations.iter().map(|a| a.sector.clone())),
         towns: counts(associations.iter().map(|a| a.town.clone())),
-        evaluations: evaluation::summarise(totals.associations, &answers),
+        evaluations: evaluation::summarise(totals.sums.associations, &answers),
         totals,
         funders,
     }
@@ -556,13 +548,13 @@ mod tests {
         assert_eq!(f.cohorts[0].id, "new", "counted cohorts first");
         assert!(!f.cohorts[1].counted);
         assert_eq!(
-            f.cohorts[1].cost_cents, 0,
+            f.cohorts[1].sums.cost_cents, 0,
             "the old cohort's cost is 2026's"
         );
-        assert_eq!(f.cohorts[1].associations, 0);
-        assert_eq!(f.cohorts[1].logged_tenths, 10);
+        assert_eq!(f.cohorts[1].sums.associations, 0);
+        assert_eq!(f.cohorts[1].sums.logged_tenths, 10);
         assert_eq!(f.totals.cohorts, 1);
-        assert_eq!(f.totals.associations, 2);
+        assert_eq!(f.totals.sums.associations, 2);
         assert_eq!(f.totals.employees, Known { total: 5, known: 1 });
         assert_eq!(
             f.totals.volunteers,
@@ -571,15 +563,18 @@ mod tests {
                 known: 2
             }
         );
-        assert_eq!(f.totals.sessions_held, 2);
-        assert_eq!(f.totals.sessions_to_come, 1);
+        assert_eq!(f.totals.sums.sessions_held, 2);
+        assert_eq!(f.totals.sums.sessions_to_come, 1);
         assert_eq!(
-            rate_percent(f.totals.present_half_days, f.totals.marked_half_days),
+            rate_percent(
+                f.totals.sums.present_half_days,
+                f.totals.sums.marked_half_days
+            ),
             Some(67)
         );
-        assert_eq!(f.totals.planned_tenths, 123);
-        assert_eq!(f.totals.contracted_tenths, 120);
-        assert_eq!(f.totals.cost_cents, 780_000);
+        assert_eq!(f.totals.sums.planned_tenths, 123);
+        assert_eq!(f.totals.sums.contracted_tenths, 120);
+        assert_eq!(f.totals.sums.cost_cents, 780_000);
         assert_eq!(
             f.sectors.len(),
             1,
@@ -620,7 +615,7 @@ mod tests {
         let a = compute(&year, Some("a"), std::slice::from_ref(&shared));
         assert_eq!(a.cohorts[0].role, Some("porteur"));
         assert_eq!(a.totals.share_cents, 333_334);
-        assert_eq!(a.totals.cost_cents, 1_000_001);
+        assert_eq!(a.totals.sums.cost_cents, 1_000_001);
         assert!(a.funders.iter().any(|f| f.is_subject && f.cents == 333_334));
         let b = compute(&year, Some("b"), &[shared.clone(), own.clone()]);
         assert_eq!(b.cohorts[0].role, Some("partenaire"));
@@ -628,11 +623,11 @@ mod tests {
         let dla_b = b.funders.iter().find(|f| f.is_subject).unwrap();
         assert_eq!((dla_b.cents, dla_b.cohorts), (333_434 + 780_000, 2));
         let all = compute(&year, None, &[shared, own]);
-        assert_eq!(all.totals.cost_cents, 1_780_001);
-        assert_eq!(all.totals.share_cents, all.totals.cost_cents);
+        assert_eq!(all.totals.sums.cost_cents, 1_780_001);
+        assert_eq!(all.totals.share_cents, all.totals.sums.cost_cents);
         assert_eq!(
             all.funders.iter().map(|f| f.cents).sum::<i64>(),
-            all.totals.cost_cents,
+            all.totals.sums.cost_cents,
             "the funders' parts add up to the cost, to the cent"
         );
         assert!(all.cohorts.iter().all(|c| c.role.is_none()));
@@ -661,19 +656,22 @@ mod tests {
         assert_eq!(names, ["dla Aube", "DLA Zéphyr"]);
         let b = &lines[0];
         assert_eq!((b.dla_id.as_str(), b.cohorts, b.earlier), ("b", 1, 1));
-        assert_eq!((b.present_half_days, b.marked_half_days), (14, 16));
         assert_eq!(
-            b.cost_cents, 780_000,
+            (b.sums.present_half_days, b.sums.marked_half_days),
+            (14, 16)
+        );
+        assert_eq!(
+            b.sums.cost_cents, 780_000,
             "only the cohort started in the year costs"
         );
-        let sum = |f: fn(&DlaLine) -> i64| lines.iter().map(f).sum::<i64>();
-        let t = &all.totals;
-        assert_eq!(sum(|l| l.cohorts as i64), t.cohorts as i64);
-        assert_eq!(sum(|l| l.associations as i64), t.associations as i64);
-        assert_eq!(sum(|l| l.sessions_held as i64), t.sessions_held as i64);
-        assert_eq!(sum(|l| l.contracted_tenths), t.contracted_tenths);
-        assert_eq!(sum(|l| l.planned_tenths), t.planned_tenths);
-        assert_eq!(sum(|l| l.logged_tenths), t.logged_tenths);
-        assert_eq!(sum(|l| l.cost_cents), t.cost_cents);
+        let mut sum = Sums::default();
+        for l in &lines {
+            sum.add(&l.sums);
+        }
+        assert_eq!(sum, all.totals.sums);
+        assert_eq!(
+            lines.iter().map(|l| l.cohorts).sum::<usize>(),
+            all.totals.cohorts
+        );
     }
 }

@@ -110,20 +110,13 @@ pub struct TotalsOut {
     /// Cohorts started in the period.
     pub cohorts: usize,
     pub by_status: Vec<StatusCount>,
-    pub associations: usize,
+    #[serde(flatten)]
+    pub sums: report::Sums,
     pub employees: KnownOut,
     /// Full-time equivalents in hundredths (350 = 3,5 ETP).
     pub fte_hundredths: KnownOut,
     pub volunteers: KnownOut,
-    pub sessions_held: usize,
-    pub sessions_to_come: usize,
-    pub present_half_days: u32,
-    pub marked_half_days: u32,
     pub attendance_percent: Option<u32>,
-    pub contracted_tenths: i64,
-    pub planned_tenths: i64,
-    pub logged_tenths: i64,
-    pub cost_cents: i64,
     pub share_cents: i64,
     pub text: LineText,
 }
@@ -471,72 +464,89 @@ fn counts(list: Vec<Count>) -> Vec<CountOut> {
         .collect()
 }
 
+fn attendance(s: &report::Sums) -> Option<u32> {
+    report::rate_percent(s.present_half_days, s.marked_half_days)
+}
+
+/// The French text of a line's figures; contract, plan and cost only for a cohort started
+/// in the period (`counted`). No start, no share: the caller's.
+fn sums_text(s: &report::Sums, counted: bool) -> LineText {
+    let only_counted = |text: String| if counted { text } else { String::new() };
+    LineText {
+        start: String::new(),
+        contracted: only_counted(days(s.contracted_tenths)),
+        planned: only_counted(days(s.planned_tenths)),
+        logged: days(s.logged_tenths),
+        attendance: rate_text(attendance(s)),
+        cost: only_counted(fr::euros_cents(s.cost_cents)),
+        share: String::new(),
+    }
+}
+
+/// The CSV's columns of a line's [`report::Sums`], and their cells.
+const SUMS_HEADER: [&str; 10] = [
+    "Associations",
+    "Séances tenues",
+    "Séances à venir",
+    "Demi-journées présentes",
+    "Demi-journées saisies",
+    "Présence (%)",
+    "Jours contractés",
+    "Jours prévus",
+    "Jours réalisés dans la période",
+    "Coût (€)",
+];
+
+fn sums_cells(s: &report::Sums) -> Vec<String> {
+    vec![
+        s.associations.to_string(),
+        s.sessions_held.to_string(),
+        s.sessions_to_come.to_string(),
+        s.present_half_days.to_string(),
+        s.marked_half_days.to_string(),
+        attendance(s).map(|p| p.to_string()).unwrap_or_default(),
+        csv::fixed(s.contracted_tenths, 1),
+        csv::fixed(s.planned_tenths, 1),
+        csv::fixed(s.logged_tenths, 1),
+        csv::fixed(s.cost_cents, 2),
+    ]
+}
+
 fn view(subject: &Subject, period: Period, f: report::Figures) -> ActivityReport {
     let dlas = match subject {
         Subject::Dla(_) => Vec::new(),
         Subject::Instance => report::by_owner(&f.cohorts)
             .into_iter()
-            .map(|line| {
-                let rate = report::rate_percent(line.present_half_days, line.marked_half_days);
-                ReportDla {
-                    attendance_percent: rate,
-                    text: LineText {
-                        start: String::new(),
-                        contracted: days(line.contracted_tenths),
-                        planned: days(line.planned_tenths),
-                        logged: days(line.logged_tenths),
-                        attendance: rate_text(rate),
-                        cost: fr::euros_cents(line.cost_cents),
-                        share: String::new(),
-                    },
-                    line,
-                }
+            .map(|line| ReportDla {
+                attendance_percent: attendance(&line.sums),
+                text: sums_text(&line.sums, true),
+                line,
             })
             .collect(),
     };
     let cohorts = f
         .cohorts
         .into_iter()
-        .map(|c| {
-            let rate = report::rate_percent(c.present_half_days, c.marked_half_days);
-            ReportCohort {
-                status_label: status_label(&c.status),
-                attendance_percent: rate,
-                text: LineText {
-                    start: fr::date_short(c.start_date),
-                    contracted: if c.counted {
-                        days(c.contracted_tenths)
-                    } else {
-                        String::new()
-                    },
-                    planned: if c.counted {
-                        days(c.planned_tenths)
-                    } else {
-                        String::new()
-                    },
-                    logged: days(c.logged_tenths),
-                    attendance: rate_text(rate),
-                    cost: if c.counted {
-                        fr::euros_cents(c.cost_cents)
-                    } else {
-                        String::new()
-                    },
-                    share: if c.counted {
-                        format!(
-                            "{} ({})",
-                            fr::euros_cents(c.share_cents),
-                            crate::domain::budget::percent(c.share_bp)
-                        )
-                    } else {
-                        String::new()
-                    },
+        .map(|c| ReportCohort {
+            status_label: status_label(&c.status),
+            attendance_percent: attendance(&c.sums),
+            text: LineText {
+                start: fr::date_short(c.start_date),
+                share: if c.counted {
+                    format!(
+                        "{} ({})",
+                        fr::euros_cents(c.share_cents),
+                        crate::domain::budget::percent(c.share_bp)
+                    )
+                } else {
+                    String::new()
                 },
-                line: c,
-            }
+                ..sums_text(&c.sums, c.counted)
+            },
+            line: c,
         })
         .collect();
     let t = f.totals;
-    let rate = report::rate_percent(t.present_half_days, t.marked_half_days);
     let totals = TotalsOut {
         cohorts: t.cohorts,
         by_status: crate::models::cohort::STATUSES
@@ -547,7 +557,7 @@ fn view(subject: &Subject, period: Period, f: report::Figures) -> ActivityReport
                 cohorts: t.by_status.get(*code).copied().unwrap_or(0),
             })
             .collect(),
-        associations: t.associations,
+        sums: t.sums,
         employees: known(t.employees, t.employees.total.to_string()),
         fte_hundredths: known(
             t.fte_hundredths,
@@ -556,24 +566,11 @@ fn view(subject: &Subject, period: Period, f: report::Figures) -> ActivityReport
             ),
         ),
         volunteers: known(t.volunteers, t.volunteers.total.to_string()),
-        sessions_held: t.sessions_held,
-        sessions_to_come: t.sessions_to_come,
-        present_half_days: t.present_half_days,
-        marked_half_days: t.marked_half_days,
-        attendance_percent: rate,
-        contracted_tenths: t.contracted_tenths,
-        planned_tenths: t.planned_tenths,
-        logged_tenths: t.logged_tenths,
-        cost_cents: t.cost_cents,
+        attendance_percent: attendance(&t.sums),
         share_cents: t.share_cents,
         text: LineText {
-            start: String::new(),
-            contracted: days(t.contracted_tenths),
-            planned: days(t.planned_tenths),
-            logged: days(t.logged_tenths),
-            attendance: rate_text(rate),
-            cost: fr::euros_cents(t.cost_cents),
             share: fr::euros_cents(t.share_cents),
+            ..sums_text(&t.sums, true)
         },
     };
     let (kind, dla_id, title) = match subject {
@@ -617,79 +614,55 @@ fn view(subject: &Subject, period: Period, f: report::Figures) -> ActivityReport
 /// block under its own header line.
 pub fn csv(r: &ActivityReport) -> Vec<u8> {
     let cents = |c: i64| csv::fixed(c, 2);
-    let tenths = |t: i64| csv::fixed(t, 1);
-    let rate = |p: Option<u32>| p.map(|p| p.to_string()).unwrap_or_default();
-    let header = [
+    let header: Vec<&str> = [
         "Cohorte",
         "Statut",
         "Début",
         "DLA porteur",
         "Rôle du DLA",
         "Comptée dans la période",
-        "Associations",
-        "Séances tenues",
-        "Séances à venir",
-        "Demi-journées présentes",
-        "Demi-journées saisies",
-        "Présence (%)",
-        "Jours contractés",
-        "Jours prévus",
-        "Jours réalisés dans la période",
-        "Coût (€)",
-        "Part du DLA (€)",
-        "Contrat",
-    ];
+    ]
+    .into_iter()
+    .chain(SUMS_HEADER)
+    .chain(["Part du DLA (€)", "Contrat"])
+    .collect();
     let mut rows: Vec<Vec<String>> = r
         .cohorts
         .iter()
         .map(|c| {
-            vec![
+            let mut row = vec![
                 csv::text(&c.line.name),
                 c.status_label.to_string(),
                 csv::date(c.line.start_date),
                 csv::text(&c.line.owner_dla_name),
                 c.line.role.unwrap_or("").to_string(),
                 if c.line.counted { "oui" } else { "non" }.to_string(),
-                c.line.associations.to_string(),
-                c.line.sessions_held.to_string(),
-                c.line.sessions_to_come.to_string(),
-                c.line.present_half_days.to_string(),
-                c.line.marked_half_days.to_string(),
-                rate(c.attendance_percent),
-                tenths(c.line.contracted_tenths),
-                tenths(c.line.planned_tenths),
-                tenths(c.line.logged_tenths),
-                cents(c.line.cost_cents),
-                cents(c.line.share_cents),
+            ];
+            row.extend(sums_cells(&c.line.sums));
+            row.push(cents(c.line.share_cents));
+            row.push(
                 match (c.line.counted, c.line.contract_recorded) {
                     (false, _) => "",
                     (true, true) => "enregistré",
                     (true, false) => "par défaut",
                 }
                 .to_string(),
-            ]
+            );
+            row
         })
         .collect();
     let t = &r.totals;
-    rows.push(vec![
+    let mut total = vec![
         "Total".into(),
         String::new(),
         String::new(),
         String::new(),
         String::new(),
         t.cohorts.to_string(),
-        t.associations.to_string(),
-        t.sessions_held.to_string(),
-        t.sessions_to_come.to_string(),
-        t.present_half_days.to_string(),
-        t.marked_half_days.to_string(),
-        rate(t.attendance_percent),
-        tenths(t.contracted_tenths),
-        tenths(t.planned_tenths),
-        tenths(t.logged_tenths),
-        cents(t.cost_cents),
-        cents(t.share_cents),
-    ]);
+    ];
+    total.extend(sums_cells(&t.sums));
+    total.push(cents(t.share_cents));
+    rows.push(total);
     if !r.dlas.is_empty() {
         rows.push(vec![]);
         rows.push(
@@ -697,36 +670,20 @@ pub fn csv(r: &ActivityReport) -> Vec<u8> {
                 "DLA porteur",
                 "Cohortes commencées",
                 "Cohortes commencées avant, actives",
-                "Associations",
-                "Séances tenues",
-                "Séances à venir",
-                "Demi-journées présentes",
-                "Demi-journées saisies",
-                "Présence (%)",
-                "Jours contractés",
-                "Jours prévus",
-                "Jours réalisés dans la période",
-                "Coût (€)",
             ]
+            .into_iter()
+            .chain(SUMS_HEADER)
             .map(String::from)
-            .to_vec(),
+            .collect(),
         );
         for d in &r.dlas {
-            rows.push(vec![
+            let mut row = vec![
                 csv::text(&d.line.name),
                 d.line.cohorts.to_string(),
                 d.line.earlier.to_string(),
-                d.line.associations.to_string(),
-                d.line.sessions_held.to_string(),
-                d.line.sessions_to_come.to_string(),
-                d.line.present_half_days.to_string(),
-                d.line.marked_half_days.to_string(),
-                rate(d.attendance_percent),
-                tenths(d.line.contracted_tenths),
-                tenths(d.line.planned_tenths),
-                tenths(d.line.logged_tenths),
-                cents(d.line.cost_cents),
-            ]);
+            ];
+            row.extend(sums_cells(&d.line.sums));
+            rows.push(row);
         }
     }
     rows.push(vec![]);
@@ -750,8 +707,8 @@ pub fn csv(r: &ActivityReport) -> Vec<u8> {
     ]);
     rows.push(vec![
         "Associations accompagnées".into(),
-        t.associations.to_string(),
-        t.associations.to_string(),
+        t.sums.associations.to_string(),
+        t.sums.associations.to_string(),
     ]);
     rows.push(vec![
         "Salarié·es".into(),
