@@ -752,3 +752,72 @@ mod tests {
         assert_eq!(mode(&wal), 0o600);
     }
 }
+
+#[cfg(test)]
+mod slow_log_tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use diesel::connection::Connection;
+    use diesel::sql_types::Text;
+    use diesel::{QueryableByName, RunQueryDsl};
+
+    use super::SlowLog;
+
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        x: String,
+    }
+
+    /// What `SlowLog` logs for one statement, with a parameter, at `threshold`.
+    fn logged(threshold: Duration) -> String {
+        let out = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || Writer(sink.clone()))
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
+            conn.set_instrumentation(SlowLog {
+                threshold,
+                started: None,
+            });
+            let row = diesel::sql_query("SELECT ? AS x")
+                .bind::<Text, _>("camille@exemple.fr")
+                .get_result::<Row>(&mut conn)
+                .unwrap();
+            assert_eq!(row.x, "camille@exemple.fr");
+        });
+        String::from_utf8(out.lock().unwrap().clone()).unwrap()
+    }
+
+    struct Writer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Writer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_slow_statement_is_logged_with_its_sql_never_its_parameters() {
+        let text = logged(Duration::ZERO);
+        assert!(text.contains("slow statement"), "{text}");
+        assert!(text.contains("SELECT ? AS x"), "{text}");
+        assert!(text.contains("ms="), "{text}");
+        assert!(
+            !text.contains("camille@exemple.fr"),
+            "a parameter may be personal data: {text}"
+        );
+        assert!(
+            logged(Duration::from_secs(3600)).is_empty(),
+            "under the threshold, nothing"
+        );
+    }
+}
