@@ -166,7 +166,8 @@ pub fn list_for_cohort(
 }
 
 /// The « richesses humaines » of `association_ids`' profiles at `stage`, by association:
-/// only that part of each stored profile is parsed (a report reads thousands).
+/// only that part of each stored profile is parsed, one row at a time (a report reads
+/// thousands).
 pub fn humans_for(
     conn: &mut Conn,
     association_ids: &[String],
@@ -188,13 +189,15 @@ pub fn humans_for(
             association_profiles::association_id,
             association_profiles::data,
         ))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .map(|(id, data)| {
+        // Row by row: a network's year is thousands of profiles of a kilobyte or two, of
+        // which only a few numbers are kept.
+        .load_iter::<(String, String), diesel::connection::DefaultLoadingMode>(conn)?
+        .map(|row| {
+            let (id, data) = row?;
             let only: HumanOnly = serde_json::from_str(&data).unwrap_or_default();
-            (id, only.human)
+            Ok((id, only.human))
         })
-        .collect())
+        .collect::<Result<_, diesel::result::Error>>()?)
 }
 
 /// Whether peers see the association by name in the mirror.
