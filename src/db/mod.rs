@@ -357,6 +357,10 @@ fn open(url: &str, pool_size: u32, waits: Waits, slow: Option<Duration>) -> anyh
     let pool = R2d2Pool::builder()
         .max_size(pool_size.max(1))
         .connection_timeout(waits.pool)
+        // r2d2's default, said because writes depend on it: the check of each checkout
+        // (`Manager::is_valid`) is what makes a connection a read left read-only writable
+        // again for anything but a read.
+        .test_on_check_out(true)
         .build(manager)
         .map_err(|e| match kind {
             Kind::Postgres => anyhow::anyhow!(

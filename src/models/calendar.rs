@@ -418,17 +418,12 @@ pub fn warnings_for_cohort(
     viewer: &CohortScope,
     travel_gap: Duration,
 ) -> Result<Vec<Warning>, AppError> {
-    let subjects: Vec<Session> = sessions::table
-        .filter(sessions::cohort_id.eq(cohort_id))
-        .filter(sessions::ends_at.gt(now.naive_utc()))
-        .order((sessions::starts_at.asc(), sessions::id.asc()))
-        .select(Session::as_select())
-        .load(conn)?;
-    cohort_warnings(conn, &subjects, viewer, travel_gap)
+    let sessions = crate::models::session::list_for_cohort(conn, cohort_id)?;
+    warnings_for_sessions(conn, &sessions, now, viewer, travel_gap)
 }
 
 /// [`warnings_for_cohort`] from the cohort's sessions read already (the cohort page has
-/// them): those still to come from `now`, in the same order.
+/// them): those still to come from `now`, by start.
 pub fn warnings_for_sessions(
     conn: &mut Conn,
     sessions: &[Session],
@@ -443,16 +438,7 @@ pub fn warnings_for_sessions(
         .cloned()
         .collect();
     subjects.sort_by(|a, b| (a.starts_at, &a.id).cmp(&(b.starts_at, &b.id)));
-    cohort_warnings(conn, &subjects, viewer, travel_gap)
-}
-
-/// The conflicts of `subjects` as the cohort's warnings, each named by its session.
-fn cohort_warnings(
-    conn: &mut Conn,
-    subjects: &[Session],
-    viewer: &CohortScope,
-    travel_gap: Duration,
-) -> Result<Vec<Warning>, AppError> {
+    // Each conflict named by its session.
     let labels: HashMap<String, String> = subjects
         .iter()
         .map(|s| {
@@ -466,7 +452,7 @@ fn cohort_warnings(
             )
         })
         .collect();
-    Ok(conflicts(conn, subjects, viewer, travel_gap)?
+    Ok(conflicts(conn, &subjects, viewer, travel_gap)?
         .into_iter()
         .map(|f| {
             Warning::new(

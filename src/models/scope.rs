@@ -27,7 +27,7 @@ pub enum Via {
 }
 
 /// The cohort a resource belongs to; `None` when the resource does not exist.
-pub fn cohort_of(conn: &mut Conn, via: Via, id: &str) -> Result<Option<String>, AppError> {
+fn cohort_of(conn: &mut Conn, via: Via, id: &str) -> Result<Option<String>, AppError> {
     Ok(match via {
         Via::Cohort => cohorts::table
             .find(id)
@@ -91,6 +91,18 @@ pub struct CohortReach {
 impl CohortReach {
     pub fn has_dla(&self, dla_id: &str) -> bool {
         self.dla_id == dla_id || self.partner_dla_ids.iter().any(|d| d == dla_id)
+    }
+}
+
+/// The reach of the cohort an object `id` reached `via` belongs to; `None` when there is no
+/// such object. A cohort's own reach says whether it exists: no query before it.
+pub fn reach_via(conn: &mut Conn, via: Via, id: &str) -> Result<Option<CohortReach>, AppError> {
+    match via {
+        Via::Cohort => cohort_reach(conn, id),
+        _ => match cohort_of(conn, via, id)? {
+            Some(cohort_id) => cohort_reach(conn, &cohort_id),
+            None => Ok(None),
+        },
     }
 }
 

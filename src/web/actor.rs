@@ -516,14 +516,7 @@ pub async fn guard(
                 Identity::anonymous()
             };
             let reach = match (rule, &id_for_lookup) {
-                // The cohort itself: its reach says whether it exists (one query less).
-                (Some(Rule::Cohort(scope::Via::Cohort, _)), Some(id)) => {
-                    scope::cohort_reach(conn, id)?
-                }
-                (Some(Rule::Cohort(via, _)), Some(id)) => match scope::cohort_of(conn, via, id)? {
-                    Some(cohort_id) => scope::cohort_reach(conn, &cohort_id)?,
-                    None => None,
-                },
+                (Some(Rule::Cohort(via, _)), Some(id)) => scope::reach_via(conn, via, id)?,
                 _ => None,
             };
             let record_dlas = match (rule, &id_for_lookup) {
