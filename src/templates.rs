@@ -45,6 +45,7 @@ pub fn build(override_dir: &str) -> anyhow::Result<Handlebars<'static>> {
     }
     hb.register_helper("csrf_field", Box::new(csrf_field));
     hb.register_helper("page_body", Box::new(page_body));
+    hb.register_helper("audit_changes", Box::new(audit_changes));
     Ok(hb)
 }
 
@@ -84,6 +85,38 @@ fn csrf_field(
         out.write("<input type=\"hidden\" name=\"csrf_token\" value=\"")?;
         out.write(&handlebars::html_escape(token))?;
         out.write("\">")?;
+    }
+    Ok(())
+}
+
+/// `{{audit_changes changes}}`: the rows of a journal entry's table of changes, one
+/// `<tr>` per `{label, before, after}`, each value escaped, on lines indented as the
+/// helper's own line is. A helper rather than an `{{#each}}`: the journal shows some 200
+/// rows a page, and the block's context and lookups per row were half its rendering.
+fn audit_changes(
+    h: &handlebars::Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &handlebars::Context,
+    _: &mut handlebars::RenderContext<'_, '_>,
+    out: &mut dyn handlebars::Output,
+) -> handlebars::HelperResult {
+    let Some(rows) = h.param(0).and_then(|p| p.value().as_array()) else {
+        return Ok(());
+    };
+    let text = |row: &serde_json::Value, key: &str| -> String {
+        handlebars::html_escape(row.get(key).and_then(|v| v.as_str()).unwrap_or_default())
+    };
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            out.write("\n        ")?;
+        }
+        out.write("<tr><th scope=\"row\">")?;
+        out.write(&text(row, "label"))?;
+        out.write("</th><td>")?;
+        out.write(&text(row, "before"))?;
+        out.write("</td><td>")?;
+        out.write(&text(row, "after"))?;
+        out.write("</td></tr>")?;
     }
     Ok(())
 }

@@ -432,3 +432,46 @@ async fn a_change_takes_its_instant_from_the_apps_clock() {
     assert_eq!(change(&newest, "name").1, "MSE Gironde 2027 bis");
     assert_eq!(at(&newest["at"]), t + Duration::hours(2));
 }
+
+#[actix_web::test]
+async fn the_dla_journal_pages_its_cohorts_entries_newest_first_without_gaps() {
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let a = app.create_cohort(&dla, "Cohorte A").await;
+    let b = app.create_cohort(&dla, "Cohorte B").await;
+    app.enrol(&a, "Association Un").await;
+    app.enrol(&b, "Association Deux").await;
+    app.enrol(&a, "Association Trois").await;
+    let other = app.create_dla().await;
+    let elsewhere = app.create_cohort(&other, "Cohorte d'ailleurs").await;
+    app.enrol(&elsewhere, "Association Ailleurs").await;
+
+    use cohorte::models::audit;
+    let mut conn = app.pool.get().unwrap();
+    // The reference: both cohorts' journals, merged newest first (`at`, then `id`).
+    let mut expected: Vec<(chrono::NaiveDateTime, String)> = [&a, &b]
+        .iter()
+        .flat_map(|c| audit::list_for_cohort(&mut conn, c, 1000, 0).unwrap())
+        .map(|e| (e.at, e.id))
+        .collect();
+    expected.sort_by(|x, y| y.cmp(x));
+    assert!(expected.len() >= 4, "{expected:?}");
+    assert_eq!(
+        audit::count_for_dla(&mut conn, &dla).unwrap(),
+        expected.len() as i64
+    );
+    for per_page in [1, 2, 3, 50] {
+        let mut read = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = audit::list_for_dla(&mut conn, &dla, per_page, offset).unwrap();
+            assert!(page.len() as i64 <= per_page);
+            if page.is_empty() {
+                break;
+            }
+            offset += page.len() as i64;
+            read.extend(page.into_iter().map(|e| (e.at, e.id)));
+        }
+        assert_eq!(read, expected, "{per_page} a page");
+    }
+}

@@ -224,6 +224,47 @@ pub fn list_for_cohorts(
         .load(conn)?)
 }
 
+/// What the DLA overview reads of an association: what its warnings and its bilan's label
+/// need, not its identifiers, sector, town or stamps.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = associations)]
+pub struct Profile {
+    pub id: String,
+    pub cohort_id: String,
+    pub name: String,
+    pub creation_year: Option<i32>,
+    pub salaried_staff: Option<i32>,
+    pub general_interest: bool,
+    pub creation_date: Option<NaiveDate>,
+}
+
+impl Association {
+    pub fn profile(&self) -> Profile {
+        Profile {
+            id: self.id.clone(),
+            cohort_id: self.cohort_id.clone(),
+            name: self.name.clone(),
+            creation_year: self.creation_year,
+            salaried_staff: self.salaried_staff,
+            general_interest: self.general_interest,
+            creation_date: self.creation_date,
+        }
+    }
+}
+
+/// The [`Profile`]s of `cohort_ids`' associations (one query), in [`list_for_cohorts`]'
+/// order.
+pub fn profiles_for_cohorts(
+    conn: &mut Conn,
+    cohort_ids: &[String],
+) -> Result<Vec<Profile>, AppError> {
+    Ok(associations::table
+        .filter(associations::cohort_id.eq_any(cohort_ids))
+        .order((associations::created_at.asc(), associations::name.asc()))
+        .select(Profile::as_select())
+        .load(conn)?)
+}
+
 /// The refusal of a name another association of the cohort has (`name_key`).
 const DUPLICATE_NAME: &str = "Une association de ce nom est déjà inscrite dans la cohorte.";
 

@@ -533,6 +533,17 @@ pub fn describe(
 ) -> AuditEntry {
     let before = parse_data(&row.before_data);
     let after = parse_data(&row.after_data);
+    describe_parsed(row, before, after, names, cohort_names)
+}
+
+/// [`describe`] with the snapshots already parsed ([`read`] parses each once).
+fn describe_parsed(
+    row: AuditRow,
+    before: Option<Value>,
+    after: Option<Value>,
+    names: &HashMap<String, String>,
+    cohort_names: &HashMap<String, String>,
+) -> AuditEntry {
     let entity_label = entity_label(&row.entity).to_string();
     let action_label = Action::parse(&row.action)
         .map(Action::label)
@@ -569,18 +580,16 @@ pub fn describe(
     }
 }
 
-/// Every id the snapshots of `rows` refer to (fields ending in `_id`).
-fn referenced_ids(rows: &[AuditRow]) -> HashSet<String> {
+/// Every id the snapshots refer to (fields ending in `_id`).
+fn referenced_ids<'a>(snapshots: impl Iterator<Item = &'a Option<Value>>) -> HashSet<String> {
     let mut ids = HashSet::new();
-    for row in rows {
-        for data in [&row.before_data, &row.after_data] {
-            if let Some(Value::Object(map)) = parse_data(data) {
-                for (k, v) in map {
-                    if k.ends_with("_id")
-                        && let Value::String(s) = v
-                    {
-                        ids.insert(s);
-                    }
+    for data in snapshots {
+        if let Some(Value::Object(map)) = data {
+            for (k, v) in map {
+                if k.ends_with("_id")
+                    && let Value::String(s) = v
+                {
+                    ids.insert(s.clone());
                 }
             }
         }
@@ -625,7 +634,14 @@ fn names_of(conn: &mut Conn, ids: &HashSet<String>) -> Result<HashMap<String, St
 }
 
 fn read(conn: &mut Conn, rows: Vec<AuditRow>) -> Result<Vec<AuditEntry>, AppError> {
-    let names = names_of(conn, &referenced_ids(&rows))?;
+    let parsed: Vec<(Option<Value>, Option<Value>)> = rows
+        .iter()
+        .map(|r| (parse_data(&r.before_data), parse_data(&r.after_data)))
+        .collect();
+    let names = names_of(
+        conn,
+        &referenced_ids(parsed.iter().flat_map(|(b, a)| [b, a])),
+    )?;
     let cohort_ids: HashSet<&String> = rows.iter().filter_map(|r| r.cohort_id.as_ref()).collect();
     let cohort_names: HashMap<String, String> = cohorts::table
         .filter(cohorts::id.eq_any(cohort_ids))
@@ -635,7 +651,8 @@ fn read(conn: &mut Conn, rows: Vec<AuditRow>) -> Result<Vec<AuditEntry>, AppErro
         .collect();
     Ok(rows
         .into_iter()
-        .map(|r| describe(r, &names, &cohort_names))
+        .zip(parsed)
+        .map(|(r, (before, after))| describe_parsed(r, before, after, &names, &cohort_names))
         .collect())
 }
 
@@ -663,24 +680,34 @@ pub fn count_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<i64, AppErro
         .get_result(conn)?)
 }
 
-/// The log of every cohort the DLA owns, newest first.
+/// The log of every cohort the DLA owns, newest first. The page's ids are chosen from the
+/// index `audit_log_cohort (cohort_id, at, id)` alone, then only their rows are read: ordering
+/// the rows themselves sorted every entry of the DLA's cohorts with its before/after data.
 pub fn list_for_dla(
     conn: &mut Conn,
     dla_id: &str,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<AuditEntry>, AppError> {
-    let rows = audit_log::table
+    let chosen = diesel::alias!(audit_log as chosen);
+    let page = chosen
         .filter(
-            audit_log::cohort_id.eq_any(
+            chosen.field(audit_log::cohort_id).eq_any(
                 cohorts::table
-                    .filter(cohorts::dla_id.eq(dla_id))
+                    .filter(cohorts::dla_id.eq(dla_id.to_string()))
                     .select(cohorts::id.nullable()),
             ),
         )
-        .order((audit_log::at.desc(), audit_log::id.desc()))
+        .order((
+            chosen.field(audit_log::at).desc(),
+            chosen.field(audit_log::id).desc(),
+        ))
         .limit(limit)
         .offset(offset)
+        .select(chosen.field(audit_log::id));
+    let rows = audit_log::table
+        .filter(audit_log::id.eq_any(page))
+        .order((audit_log::at.desc(), audit_log::id.desc()))
         .select(AuditRow::as_select())
         .load(conn)?;
     read(conn, rows)

@@ -17,7 +17,7 @@ use crate::db::schema::{attendances, cohort_partners, cohorts};
 use crate::db::{Backend, Conn};
 use crate::domain::budget::{self, Contract, TimeAmount, TimeTotals};
 use crate::domain::charts::{self, Burn, Timeline, TimelineItem};
-use crate::domain::programme::{ProgrammeTemplate, SessionKind};
+use crate::domain::programme::{ProgrammeTemplate, ScheduledSession, SessionKind};
 use crate::domain::{Warning, fr};
 use crate::error::AppError;
 use crate::models::cohort::{Cohort, CohortRow};
@@ -458,56 +458,61 @@ pub fn dla(
     use crate::models::{association, budget as budgets, participant, session, task, time_entry};
     let page: Vec<Cohort> = dla_page_query(dla_id, limit, offset).load(conn)?;
     let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
-    let associations = association::list_for_cohorts(conn, &ids)?;
+    let associations = association::profiles_for_cohorts(conn, &ids)?;
     let association_ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
     let participants = participant::roles_for_associations(conn, &association_ids)?;
-    let sessions = session::list_for_cohorts(conn, &ids)?;
+    let sessions = session::timings_for_cohorts(conn, &ids)?;
     let tasks = task::list_for_cohorts(conn, &ids)?;
     let contracts = budgets::rows_for(conn, &ids)?;
     let funders = budgets::funders_for(conn, &ids)?;
     let logged = time_entry::amounts_for(conn, &ids, None)?;
 
-    let cohort_of: HashMap<&str, &str> = associations
+    // Each row moves into its cohort's facts (the page's index), without a copy.
+    let index: HashMap<&str, usize> = page
         .iter()
-        .map(|a| (a.id.as_str(), a.cohort_id.as_str()))
+        .enumerate()
+        .map(|(i, c)| (c.id.as_str(), i))
         .collect();
-    let mut by_cohort: HashMap<&str, Facts> = HashMap::new();
-    for a in &associations {
-        by_cohort
-            .entry(&a.cohort_id)
-            .or_default()
-            .associations
-            .push(a.clone());
-    }
-    for p in &participants {
-        if let Some(c) = cohort_of.get(p.association_id.as_str()) {
-            by_cohort.entry(c).or_default().participants.push(p.clone());
+    let mut facts: Vec<Facts> = page.iter().map(|_| Facts::default()).collect();
+    let association_index: HashMap<&str, usize> = associations
+        .iter()
+        .filter_map(|a| Some((a.id.as_str(), *index.get(a.cohort_id.as_str())?)))
+        .collect();
+    for p in participants {
+        if let Some(&i) = association_index.get(p.association_id.as_str()) {
+            facts[i].participants.push(p);
         }
     }
-    for s in &sessions {
-        by_cohort
-            .entry(&s.cohort_id)
-            .or_default()
-            .sessions
-            .push(s.clone());
+    drop(association_index);
+    for a in associations {
+        if let Some(&i) = index.get(a.cohort_id.as_str()) {
+            facts[i].associations.push(a);
+        }
     }
-    for t in &tasks {
-        by_cohort
-            .entry(&t.cohort_id)
-            .or_default()
-            .tasks
-            .push(t.clone());
+    for s in sessions {
+        if let Some(&i) = index.get(s.cohort_id.as_str()) {
+            facts[i].sessions.push(s);
+        }
     }
-    let none = Facts::default();
+    for t in tasks {
+        if let Some(&i) = index.get(t.cohort_id.as_str()) {
+            facts[i].tasks.push(t);
+        }
+    }
     Ok(page
         .iter()
-        .map(|c| {
-            let f = by_cohort.get(c.id.as_str()).unwrap_or(&none);
-            let warnings = programme::warnings(
+        .zip(&facts)
+        .map(|(c, f)| {
+            let scheduled: Vec<ScheduledSession> = f
+                .sessions
+                .iter()
+                .map(|s| s.scheduled(&f.associations))
+                .collect();
+            let warnings = programme::warnings_scheduled(
                 c,
                 &f.associations,
                 &f.participants,
-                &f.sessions,
+                &scheduled,
                 &f.tasks,
                 template,
                 alsace_moselle,
@@ -518,7 +523,12 @@ pub fn dla(
                 .get(&c.id)
                 .map(|rows| rows.iter().map(|r| r.funder()).collect())
                 .unwrap_or_default();
-            let planned = budgets::planned_of(c, &f.sessions, n as u32, template);
+            let kinds: Vec<(SessionKind, i64)> = f
+                .sessions
+                .iter()
+                .map(|s| (s.kind(), i64::from(s.planned_half_days)))
+                .collect();
+            let planned = budgets::planned_from(c, &kinds, n as u32, template);
             let (totals, budget_warnings) = budgets::assess(
                 &contract,
                 version > 0,
@@ -528,15 +538,7 @@ pub fn dla(
                 logged.get(&c.id).map(Vec::as_slice).unwrap_or(&[]),
             );
             let figures = figures_of(&contract, version > 0, &totals, budget_warnings);
-            line(
-                dla_id,
-                c,
-                &f.associations,
-                &f.sessions,
-                &warnings,
-                figures,
-                now,
-            )
+            line(dla_id, c, n, &scheduled, warnings.len(), figures, now)
         })
         .collect())
 }
@@ -544,18 +546,20 @@ pub fn dla(
 /// What the DLA overview reads of one cohort.
 #[derive(Default)]
 struct Facts {
-    associations: Vec<crate::models::association::Association>,
+    associations: Vec<crate::models::association::Profile>,
     participants: Vec<crate::models::participant::Role>,
-    sessions: Vec<Session>,
+    sessions: Vec<crate::models::session::Timing>,
     tasks: Vec<crate::models::task::IntersessionTask>,
 }
 
+/// A line of the overview from the cohort's sessions as scheduled (in order) and its
+/// programme warnings' count.
 fn line(
     dla_id: &str,
     c: &Cohort,
-    associations: &[crate::models::association::Association],
-    sessions: &[Session],
-    programme_warnings: &[Warning],
+    associations: usize,
+    sessions: &[ScheduledSession],
+    programme_warnings: usize,
     figures: Figures,
     now: NaiveDateTime,
 ) -> DlaCohort {
@@ -569,15 +573,12 @@ fn line(
         } else {
             "partenaire"
         },
-        associations: associations.len(),
-        next_session: sessions.iter().find(|s| s.starts_at >= now).map(|s| {
-            format!(
-                "{} — {}",
-                s.label(associations),
-                fr::datetime_long(s.starts_at.and_utc())
-            )
-        }),
-        warning_count: figures.warnings.len() + programme_warnings.len(),
+        associations,
+        next_session: sessions
+            .iter()
+            .find(|s| s.starts_at.naive_utc() >= now)
+            .map(|s| format!("{} — {}", s.label, fr::datetime_long(s.starts_at))),
+        warning_count: figures.warnings.len() + programme_warnings,
         figures,
     }
 }
@@ -594,12 +595,17 @@ pub fn dla_line(
 ) -> Result<DlaCohort, AppError> {
     let o = programme::overview(conn, cohort_id, template, alsace_moselle)?;
     let (_, figures) = figures(conn, cohort_id, template)?;
+    let scheduled: Vec<ScheduledSession> = o
+        .sessions
+        .iter()
+        .map(|s| s.scheduled(&o.associations))
+        .collect();
     Ok(line(
         dla_id,
         &o.cohort,
-        &o.associations,
-        &o.sessions,
-        &o.warnings,
+        o.associations.len(),
+        &scheduled,
+        o.warnings.len(),
         figures,
         now,
     ))

@@ -332,12 +332,36 @@ pub fn warnings<P: participant::Roled>(
     default_template: &ProgrammeTemplate,
     alsace_moselle: bool,
 ) -> Vec<Warning> {
-    let template = cohort.template(default_template);
     let scheduled: Vec<_> = sessions.iter().map(|s| s.scheduled(associations)).collect();
+    let profiles: Vec<_> = associations.iter().map(Association::profile).collect();
+    warnings_scheduled(
+        cohort,
+        &profiles,
+        participants,
+        &scheduled,
+        tasks,
+        default_template,
+        alsace_moselle,
+    )
+}
+
+/// [`warnings`] from the associations' profiles and the sessions as scheduled
+/// (`Session::scheduled`): what the DLA overview reads of its cohorts.
+pub fn warnings_scheduled<P: participant::Roled>(
+    cohort: &Cohort,
+    associations: &[association::Profile],
+    participants: &[P],
+    scheduled: &[engine::ScheduledSession],
+    tasks: &[IntersessionTask],
+    default_template: &ProgrammeTemplate,
+    alsace_moselle: bool,
+) -> Vec<Warning> {
+    let sessions = scheduled;
+    let template = cohort.template(default_template);
     let scheduled_tasks: Vec<_> = tasks.iter().map(|t| t.scheduled()).collect();
     let mut out = engine::check_programme(
         cohort.start_date,
-        &scheduled,
+        scheduled,
         &scheduled_tasks,
         template.min_months,
         template.max_months,
@@ -346,7 +370,7 @@ pub fn warnings<P: participant::Roled>(
     let has_programme = !sessions.is_empty();
     out.extend(rules::cap_warning(cohort.association_cap));
     out.extend(rules::session_length_warnings(
-        &scheduled,
+        scheduled,
         &rules::SessionLengths {
             half_day_minutes: i64::from(template.half_day_minutes),
             day_minutes: i64::from(template.day_minutes),
@@ -378,8 +402,7 @@ pub fn warnings<P: participant::Roled>(
         out.extend(rules::association_warnings(&facts, cohort.start_date));
         if has_programme
             && !sessions.iter().any(|s| {
-                s.kind() == SessionKind::BilanIndividuel
-                    && s.association_id.as_deref() == Some(&a.id)
+                s.kind == SessionKind::BilanIndividuel && s.association_id.as_deref() == Some(&a.id)
             })
         {
             out.push(Warning {
@@ -398,9 +421,9 @@ pub fn warnings<P: participant::Roled>(
 /// association that has a bilan (all follow the same programme): the collective sessions
 /// and that bilan, the homework preparing them or no session in particular.
 fn director_plan_warning(
-    sessions: &[Session],
+    sessions: &[engine::ScheduledSession],
     tasks: &[IntersessionTask],
-    associations: &[Association],
+    associations: &[association::Profile],
     template: &ProgrammeTemplate,
 ) -> Option<Warning> {
     let bilan_of = associations.iter().find_map(|a| {
@@ -409,9 +432,9 @@ fn director_plan_warning(
             .find(|s| s.association_id.as_deref() == Some(&a.id))
             .map(|s| s.id.as_str())
     });
-    let attended: Vec<&Session> = sessions
+    let attended: Vec<&engine::ScheduledSession> = sessions
         .iter()
-        .filter(|s| s.kind().is_collective() || Some(s.id.as_str()) == bilan_of)
+        .filter(|s| s.kind.is_collective() || Some(s.id.as_str()) == bilan_of)
         .collect();
     let minutes: Vec<i64> = attended
         .iter()

@@ -85,14 +85,12 @@ impl Session {
 
     /// « État des lieux », « Bilan individuel — Les Jardins partagés ».
     pub fn label(&self, associations: &[association::Association]) -> String {
-        let base = self.kind().label().to_string();
-        match &self.association_id {
-            Some(aid) => match associations.iter().find(|a| &a.id == aid) {
-                Some(a) => format!("{base} — {}", a.name),
-                None => base,
-            },
-            None => base,
-        }
+        label_of(self.kind(), self.association_id.as_deref(), |id| {
+            associations
+                .iter()
+                .find(|a| a.id == id)
+                .map(|a| a.name.as_str())
+        })
     }
 
     pub fn scheduled(&self, associations: &[association::Association]) -> ScheduledSession {
@@ -209,12 +207,69 @@ pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<Session>,
         .load(conn)?)
 }
 
-/// The sessions of `cohort_ids` (one query), each cohort's in [`list_for_cohort`]'s order.
-pub fn list_for_cohorts(conn: &mut Conn, cohort_ids: &[String]) -> Result<Vec<Session>, AppError> {
+/// « État des lieux », « Bilan individuel — Les Jardins partagés » (`name_of` the
+/// association).
+fn label_of<'a>(
+    kind: SessionKind,
+    association_id: Option<&str>,
+    name_of: impl Fn(&str) -> Option<&'a str>,
+) -> String {
+    let base = kind.label().to_string();
+    match association_id.and_then(name_of) {
+        Some(name) => format!("{base} — {name}"),
+        None => base,
+    }
+}
+
+/// What the DLA overview reads of a session: its kind, times and planned time, not its
+/// agenda, place or link (half the columns, and the longest).
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct Timing {
+    pub id: String,
+    pub cohort_id: String,
+    pub kind: String,
+    pub association_id: Option<String>,
+    #[diesel(deserialize_as = crate::db::Stamp)]
+    pub starts_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::Stamp)]
+    pub ends_at: NaiveDateTime,
+    pub planned_half_days: i32,
+}
+
+impl Timing {
+    pub fn kind(&self) -> SessionKind {
+        SessionKind::parse(&self.kind).unwrap_or(SessionKind::Introductive)
+    }
+
+    /// As [`Session::scheduled`].
+    pub fn scheduled(&self, associations: &[association::Profile]) -> ScheduledSession {
+        ScheduledSession {
+            id: self.id.clone(),
+            kind: self.kind(),
+            association_id: self.association_id.clone(),
+            label: label_of(self.kind(), self.association_id.as_deref(), |id| {
+                associations
+                    .iter()
+                    .find(|a| a.id == id)
+                    .map(|a| a.name.as_str())
+            }),
+            starts_at: self.starts_at.and_utc(),
+            ends_at: self.ends_at.and_utc(),
+        }
+    }
+}
+
+/// The sessions' [`Timing`]s of `cohort_ids` (one query), each cohort's in
+/// [`list_for_cohort`]'s order.
+pub fn timings_for_cohorts(
+    conn: &mut Conn,
+    cohort_ids: &[String],
+) -> Result<Vec<Timing>, AppError> {
     Ok(sessions::table
         .filter(sessions::cohort_id.eq_any(cohort_ids))
         .order((sessions::starts_at.asc(), sessions::kind.asc()))
-        .select(Session::as_select())
+        .select(Timing::as_select())
         .load(conn)?)
 }
 

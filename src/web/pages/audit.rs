@@ -5,6 +5,10 @@
 use actix_web::web;
 use serde_json::json;
 
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use crate::models::audit::{AuditEntry, FieldChange};
 use crate::models::{audit, cohort, dla};
 use crate::web::AppState;
 use crate::web::pages::{PER_PAGE, PageQuery, PageResult, page_number, pager, render};
@@ -39,11 +43,60 @@ async fn cohort_log(
             "title": format!("Journal des modifications — {}", co.name),
             "nav_cohorts": true,
             "cohort": {"id": co.id, "name": co.name},
-            "entries": entries,
+            "entries": lines(&entries, false),
             "total": total,
             "pager": pager(&base, page, total, MODIFICATIONS),
         }),
     )
+}
+
+/// What the journal shows of an entry, its texts ready: not the snapshots before and after
+/// (the API's), which made most of the page's context.
+#[derive(Serialize)]
+struct Line<'a> {
+    summary: &'a str,
+    #[serde(with = "crate::models::utc")]
+    at: NaiveDateTime,
+    at_text: &'a str,
+    actor: &'a str,
+    /// The entry's cohort, on a DLA's journal.
+    cohort: Option<CohortLink<'a>>,
+    /// The table of changes' caption: « Champs modifiés » for an update, else « Valeurs ».
+    changes_title: &'static str,
+    changes: &'a [FieldChange],
+}
+
+#[derive(Serialize)]
+struct CohortLink<'a> {
+    id: &'a str,
+    name: &'a str,
+}
+
+/// The page's lines; `show_cohort` on a DLA's journal, which names each entry's cohort.
+fn lines(entries: &[AuditEntry], show_cohort: bool) -> Vec<Line<'_>> {
+    entries
+        .iter()
+        .map(|e| Line {
+            summary: &e.summary,
+            at: e.at,
+            at_text: &e.at_text,
+            actor: &e.actor,
+            cohort: e
+                .cohort_id
+                .as_deref()
+                .filter(|_| show_cohort)
+                .map(|id| CohortLink {
+                    id,
+                    name: e.cohort_name.as_deref().unwrap_or("supprimée"),
+                }),
+            changes_title: if e.action == "update" {
+                "Champs modifiés"
+            } else {
+                "Valeurs"
+            },
+            changes: &e.changes,
+        })
+        .collect()
 }
 
 async fn dla_log(
@@ -70,7 +123,7 @@ async fn dla_log(
             "nav_dlas": true,
             "dla": {"id": d.id, "name": d.name},
             "show_cohort": true,
-            "entries": entries,
+            "entries": lines(&entries, true),
             "total": total,
             "pager": pager(&base, page, total, MODIFICATIONS),
         }),

@@ -2,9 +2,10 @@
 //! matrices) and a DLA's (every cohort it runs or shares, with its days and warnings).
 
 use actix_web::web;
+use serde::Serialize;
 use serde_json::json;
 
-use crate::models::dashboard;
+use crate::models::dashboard::{self, DlaCohort};
 use crate::web::AppState;
 use crate::web::pages::{PER_PAGE, PageQuery, PageResult, page_number, pager, render};
 
@@ -72,8 +73,43 @@ async fn dla_dashboard(
             "title": format!("Tableau de bord — {}", dla.name),
             "nav_dlas": true,
             "dla": dla,
-            "cohorts": cohorts,
+            "cohorts": cohorts.iter().map(DlaLine::of).collect::<Vec<_>>(),
             "pager": pager(&base, page, total, ("cohorte", "cohortes")),
         }),
     )
+}
+
+/// What a line of the DLA overview shows: the figures' three texts, not the whole budget
+/// (its warnings are counted in `warning_count`).
+#[derive(Serialize)]
+struct DlaLine<'a> {
+    id: &'a str,
+    name: &'a str,
+    status: &'a str,
+    status_label: &'a str,
+    role: &'a str,
+    associations: usize,
+    logged: &'a str,
+    contracted: &'a str,
+    remaining: &'a str,
+    next_session: Option<&'a str>,
+    warning_count: usize,
+}
+
+impl<'a> DlaLine<'a> {
+    fn of(c: &'a DlaCohort) -> Self {
+        DlaLine {
+            id: &c.id,
+            name: &c.name,
+            status: &c.status,
+            status_label: c.status_label,
+            role: c.role,
+            associations: c.associations,
+            logged: &c.figures.logged,
+            contracted: &c.figures.contracted,
+            remaining: &c.figures.remaining,
+            next_session: c.next_session.as_deref(),
+            warning_count: c.warning_count,
+        }
+    }
 }

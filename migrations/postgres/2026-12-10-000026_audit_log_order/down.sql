@@ -1,0 +1,2 @@
+DROP INDEX audit_log_cohort;
+CREATE INDEX audit_log_cohort ON audit_log (cohort_id, at);

@@ -1,0 +1,5 @@
+-- The journals read a page of entries newest first, `at` then `id` (issue #19): with the id
+-- in the index, a cohort's page is read from the index in order, and a DLA's page is chosen
+-- from the index alone before the 50 entries' rows (and their before/after data) are read.
+DROP INDEX audit_log_cohort;
+CREATE INDEX audit_log_cohort ON audit_log (cohort_id, at, id);
