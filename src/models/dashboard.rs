@@ -459,10 +459,9 @@ pub fn dla(
     let page: Vec<Cohort> = dla_page_query(dla_id, limit, offset).load(conn)?;
     let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
     let associations = association::profiles_for_cohorts(conn, &ids)?;
-    let association_ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
-    let participants = participant::roles_for_associations(conn, &association_ids)?;
+    let participants = participant::roles_for_cohorts(conn, &ids)?;
     let sessions = session::timings_for_cohorts(conn, &ids)?;
-    let tasks = task::list_for_cohorts(conn, &ids)?;
+    let tasks = task::plans_for_cohorts(conn, &ids)?;
     let contracts = budgets::rows_for(conn, &ids)?;
     let funders = budgets::funders_for(conn, &ids)?;
     let logged = time_entry::amounts_for(conn, &ids, None)?;
@@ -549,7 +548,7 @@ struct Facts {
     associations: Vec<crate::models::association::Profile>,
     participants: Vec<crate::models::participant::Role>,
     sessions: Vec<crate::models::session::Timing>,
-    tasks: Vec<crate::models::task::IntersessionTask>,
+    tasks: Vec<crate::models::task::Plan>,
 }
 
 /// A line of the overview from the cohort's sessions as scheduled (in order) and its

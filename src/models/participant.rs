@@ -210,10 +210,19 @@ impl Roled for Role {
     }
 }
 
-/// The roles of the people of these associations (see [`Role`]).
-pub fn roles_for_associations(conn: &mut Conn, ids: &[String]) -> Result<Vec<Role>, AppError> {
+/// The roles of the people of these cohorts' associations (see [`Role`]): the associations
+/// found by their cohort in the query, not bound one by one; read from the index
+/// `participants_association_idx (association_id, role)` alone.
+pub fn roles_for_cohorts(conn: &mut Conn, cohort_ids: &[String]) -> Result<Vec<Role>, AppError> {
+    use crate::db::schema::associations;
     Ok(participants::table
-        .filter(participants::association_id.eq_any(ids))
+        .filter(
+            participants::association_id.eq_any(
+                associations::table
+                    .filter(associations::cohort_id.eq_any(cohort_ids))
+                    .select(associations::id),
+            ),
+        )
         .select(Role::as_select())
         .load(conn)?)
 }

@@ -334,12 +334,13 @@ pub fn warnings<P: participant::Roled>(
 ) -> Vec<Warning> {
     let scheduled: Vec<_> = sessions.iter().map(|s| s.scheduled(associations)).collect();
     let profiles: Vec<_> = associations.iter().map(Association::profile).collect();
+    let plans: Vec<_> = tasks.iter().map(IntersessionTask::plan).collect();
     warnings_scheduled(
         cohort,
         &profiles,
         participants,
         &scheduled,
-        tasks,
+        &plans,
         default_template,
         alsace_moselle,
     )
@@ -352,7 +353,7 @@ pub fn warnings_scheduled<P: participant::Roled>(
     associations: &[association::Profile],
     participants: &[P],
     scheduled: &[engine::ScheduledSession],
-    tasks: &[IntersessionTask],
+    tasks: &[task::Plan],
     default_template: &ProgrammeTemplate,
     alsace_moselle: bool,
 ) -> Vec<Warning> {
@@ -422,7 +423,7 @@ pub fn warnings_scheduled<P: participant::Roled>(
 /// and that bilan, the homework preparing them or no session in particular.
 fn director_plan_warning(
     sessions: &[engine::ScheduledSession],
-    tasks: &[IntersessionTask],
+    tasks: &[task::Plan],
     associations: &[association::Profile],
     template: &ProgrammeTemplate,
 ) -> Option<Warning> {

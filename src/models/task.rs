@@ -44,6 +44,41 @@ impl IntersessionTask {
             due_date: self.due_date,
         }
     }
+
+    pub fn plan(&self) -> Plan {
+        Plan {
+            id: self.id.clone(),
+            cohort_id: self.cohort_id.clone(),
+            session_id: self.session_id.clone(),
+            title: self.title.clone(),
+            due_date: self.due_date,
+            preparation_half_days: self.preparation_half_days,
+        }
+    }
+}
+
+/// What the programme's warnings read of a task: not its instructions or stamps (the DLA
+/// overview reads its cohorts' tasks so).
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = intersession_tasks)]
+pub struct Plan {
+    pub id: String,
+    pub cohort_id: String,
+    pub session_id: Option<String>,
+    pub title: String,
+    pub due_date: NaiveDate,
+    pub preparation_half_days: i32,
+}
+
+impl Plan {
+    pub fn scheduled(&self) -> ScheduledTask {
+        ScheduledTask {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            session_id: self.session_id.clone(),
+            due_date: self.due_date,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize, utoipa::ToSchema)]
@@ -165,17 +200,14 @@ pub fn list_for_cohort(
 }
 
 /// The tasks of `cohort_ids` (one query), each cohort's in [`list_for_cohort`]'s order.
-pub fn list_for_cohorts(
-    conn: &mut Conn,
-    cohort_ids: &[String],
-) -> Result<Vec<IntersessionTask>, AppError> {
+pub fn plans_for_cohorts(conn: &mut Conn, cohort_ids: &[String]) -> Result<Vec<Plan>, AppError> {
     Ok(intersession_tasks::table
         .filter(intersession_tasks::cohort_id.eq_any(cohort_ids))
         .order((
             intersession_tasks::due_date.asc(),
             intersession_tasks::title.asc(),
         ))
-        .select(IntersessionTask::as_select())
+        .select(Plan::as_select())
         .load(conn)?)
 }
 

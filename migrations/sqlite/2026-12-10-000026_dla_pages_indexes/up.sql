@@ -3,3 +3,7 @@
 -- from the index alone before the 50 entries' rows (and their before/after data) are read.
 DROP INDEX audit_log_cohort;
 CREATE INDEX audit_log_cohort ON audit_log (cohort_id, at, id);
+-- The DLA overview reads its cohorts' participants' roles (their warnings): with the role in
+-- the association's index, from the index alone.
+DROP INDEX participants_association_idx;
+CREATE INDEX participants_association_idx ON participants (association_id, role);

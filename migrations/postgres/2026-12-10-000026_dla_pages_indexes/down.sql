@@ -1,0 +1,4 @@
+DROP INDEX audit_log_cohort;
+CREATE INDEX audit_log_cohort ON audit_log (cohort_id, at);
+DROP INDEX participants_association_idx;
+CREATE INDEX participants_association_idx ON participants (association_id);
