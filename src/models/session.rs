@@ -260,15 +260,20 @@ impl Timing {
     }
 }
 
-/// The sessions' [`Timing`]s of `cohort_ids` (one query), each cohort's in
-/// [`list_for_cohort`]'s order.
+/// The sessions' [`Timing`]s of `cohort_ids` (one query), cohort by cohort, each cohort's
+/// in [`list_for_cohort`]'s order: the order of `sessions_cohort_idx (cohort_id, starts_at,
+/// kind)`, which SQLite then need not sort.
 pub fn timings_for_cohorts(
     conn: &mut Conn,
     cohort_ids: &[String],
 ) -> Result<Vec<Timing>, AppError> {
     Ok(sessions::table
         .filter(sessions::cohort_id.eq_any(cohort_ids))
-        .order((sessions::starts_at.asc(), sessions::kind.asc()))
+        .order((
+            sessions::cohort_id.asc(),
+            sessions::starts_at.asc(),
+            sessions::kind.asc(),
+        ))
         .select(Timing::as_select())
         .load(conn)?)
 }

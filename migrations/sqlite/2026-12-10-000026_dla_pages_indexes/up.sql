@@ -7,3 +7,9 @@ CREATE INDEX audit_log_cohort ON audit_log (cohort_id, at, id);
 -- the association's index, from the index alone.
 DROP INDEX participants_association_idx;
 CREATE INDEX participants_association_idx ON participants (association_id, role);
+-- Its sessions, read cohort by cohort in order (`ORDER BY cohort_id, starts_at, kind`),
+-- come from the index in that order, unsorted; its time entries, summed by cohort and kind
+-- (also the activity report's, by date), from the index alone.
+DROP INDEX sessions_cohort_idx;
+CREATE INDEX sessions_cohort_idx ON sessions (cohort_id, starts_at, kind);
+CREATE INDEX time_entries_cohort_kind ON time_entries (cohort_id, kind, entry_date, half_days, minutes);
