@@ -91,25 +91,45 @@ fn some_ids(ids: &[String]) -> Vec<String> {
     }
 }
 
+/// `query` (boxed) narrowed to `column IN ids`, written `column = id` when there is one
+/// id: SQLite keeps that statement prepared, while an `eq_any` list is compiled again on
+/// every call — and a cohort page asks about its one cohort.
+macro_rules! filter_ids {
+    ($query:expr, $column:expr, $ids:expr) => {
+        match $ids {
+            [one] => $query.filter($column.eq(one)),
+            many => $query.filter($column.eq_any(many)),
+        }
+    };
+}
+
 /// The cohorts `ids` with who reaches them (two queries).
 pub fn cohort_infos(
     conn: &mut Conn,
     ids: &[String],
 ) -> Result<HashMap<String, CohortInfo>, AppError> {
     let ids = &some_ids(ids)[..];
-    let rows: Vec<(String, String, String, Option<String>)> = cohorts::table
-        .filter(cohorts::id.eq_any(ids))
-        .select((
-            cohorts::id,
-            cohorts::name,
-            cohorts::dla_id,
-            cohorts::consultant_id,
-        ))
-        .load(conn)?;
-    let partners: Vec<(String, String)> = cohort_partners::table
-        .filter(cohort_partners::cohort_id.eq_any(ids))
-        .select((cohort_partners::cohort_id, cohort_partners::dla_id))
-        .load(conn)?;
+    let rows: Vec<(String, String, String, Option<String>)> = filter_ids!(
+        cohorts::table
+            .select((
+                cohorts::id,
+                cohorts::name,
+                cohorts::dla_id,
+                cohorts::consultant_id,
+            ))
+            .into_boxed(),
+        cohorts::id,
+        ids
+    )
+    .load(conn)?;
+    let partners: Vec<(String, String)> = filter_ids!(
+        cohort_partners::table
+            .select((cohort_partners::cohort_id, cohort_partners::dla_id))
+            .into_boxed(),
+        cohort_partners::cohort_id,
+        ids
+    )
+    .load(conn)?;
     let mut out: HashMap<String, CohortInfo> = rows
         .into_iter()
         .map(|(id, name, dla_id, consultant_id)| {
@@ -217,13 +237,14 @@ fn people(
     cohort_ids: &[String],
     emails: Option<&[String]>,
 ) -> Result<Vec<(String, String, String)>, AppError> {
-    let mut q = participants::table
+    let (cohort_ids, emails) = (some_ids(cohort_ids), emails.map(some_ids));
+    let q = participants::table
         .inner_join(associations::table)
-        .filter(associations::cohort_id.eq_any(some_ids(cohort_ids)))
         .filter(participants::anonymised_at.is_null())
         .into_boxed();
-    if let Some(e) = emails {
-        q = q.filter(participants::email.eq_any(some_ids(e)));
+    let mut q = filter_ids!(q, associations::cohort_id, &cohort_ids[..]);
+    if let Some(e) = &emails {
+        q = filter_ids!(q, participants::email, &e[..]);
     }
     Ok(q.select((
         associations::cohort_id,

@@ -159,7 +159,7 @@ pub fn association(a: &Association, participants: &[Participant]) -> Value {
         .filter(|p| p.association_id == a.id)
         .map(participant)
         .collect();
-    json!({
+    let mut v = json!({
         "id": a.id,
         "name": a.name,
         "rna": a.rna,
@@ -171,9 +171,11 @@ pub fn association(a: &Association, participants: &[Participant]) -> Value {
         "town": a.town,
         "general_interest": a.general_interest,
         "staff_text": match a.salaried_staff { Some(n) => n.to_string(), None => "non renseigné".to_string() },
-        "participants": mine,
         "participant_count": mine.len(),
-    })
+    });
+    // Moved in: `json!` would serialise a copy of the list.
+    v["participants"] = Value::Array(mine);
+    v
 }
 
 /// The cohort page's programme: sessions and tasks in one date-ordered list, with a marker
@@ -321,12 +323,14 @@ pub fn cohort_task(o: &Overview, t: &IntersessionTask, today: NaiveDate) -> Valu
         fr::half_days(t.preparation_half_days as i64),
         o.associations.len()
     ));
-    json!({
+    // The list moved in, not given to `json!`, which would serialise a copy of it.
+    let mut v = json!({
         "id": t.id,
         "title": t.title,
         "meta": meta,
-        "per_association": per_association,
-    })
+    });
+    v["per_association"] = Value::Array(per_association);
+    v
 }
 
 /// An association's row on the cohort page: its people, each with role and commitment said
@@ -345,14 +349,15 @@ pub fn cohort_association(a: &Association, participants: &[Participant]) -> Valu
             })
         })
         .collect();
-    json!({
+    let mut v = json!({
         "id": a.id,
         "name": a.name,
         "sector": a.sector,
         "town": a.town,
         "staff_text": match a.salaried_staff { Some(n) => n.to_string(), None => "non renseigné".to_string() },
-        "participants": people,
-    })
+    });
+    v["participants"] = Value::Array(people);
+    v
 }
 
 /// The staff banner about emails late or failing (`models::outbox_status::Trouble`): the
