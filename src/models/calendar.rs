@@ -318,34 +318,95 @@ pub fn conflicts(
         subjects.iter().map(|s| s.starts_at).min().expect("some") - Duration::days(1);
     let hi: NaiveDateTime =
         subjects.iter().map(|s| s.ends_at).max().expect("some") + Duration::days(1);
-    let others: Vec<Session> = sessions::table
-        .filter(sessions::starts_at.ge(lo))
-        .filter(sessions::starts_at.lt(hi))
-        .filter(
-            sessions::cohort_id
-                .eq_any(subject_cohorts.clone())
-                .or(sessions::cohort_id.eq_any(
-                    cohorts::table
-                        .filter(cohorts::consultant_id.eq_any(some_ids(&consultant_ids)))
-                        .select(cohorts::id),
-                ))
-                .or(sessions::place_id.eq_any(some_ids(&place_ids)))
-                .or(sessions::cohort_id.eq_any(
-                    associations::table
-                        .filter(
-                            associations::id.eq_any(
-                                participants::table
-                                    .filter(participants::email.eq_any(some_ids(&emails)))
-                                    .select(participants::association_id),
-                            ),
-                        )
-                        .select(associations::cohort_id),
-                )),
-        )
-        .order((sessions::starts_at.asc(), sessions::id.asc()))
-        .limit(MAX_SESSIONS)
-        .select(Session::as_select())
-        .load(conn)?;
+    // One cohort, one consultant·e and at most one place (a cohort page): the same query
+    // with `=`, and the people's addresses as a subquery rather than a list — a statement
+    // SQLite keeps prepared, where an `eq_any` list is compiled again on every call.
+    let (subject_people, their_associations) = diesel::alias!(
+        participants as subject_people,
+        associations as their_associations
+    );
+    let (consultant_ids, place_ids) = (some_ids(&consultant_ids), some_ids(&place_ids));
+    let others: Vec<Session> = match (&subject_cohorts[..], &consultant_ids[..], &place_ids[..]) {
+        ([cohort], [consultant], [place]) => sessions::table
+            .filter(sessions::starts_at.ge(lo))
+            .filter(sessions::starts_at.lt(hi))
+            .filter(
+                sessions::cohort_id
+                    .eq(cohort)
+                    .or(sessions::cohort_id.eq_any(
+                        cohorts::table
+                            .filter(cohorts::consultant_id.eq(consultant))
+                            .select(cohorts::id),
+                    ))
+                    .or(sessions::place_id.eq(place))
+                    .or(sessions::cohort_id.eq_any(
+                        associations::table
+                            .filter(
+                                associations::id.eq_any(
+                                    participants::table
+                                        .filter(
+                                            participants::email.eq_any(
+                                                subject_people
+                                                    .inner_join(
+                                                        their_associations.on(subject_people
+                                                            .field(participants::association_id)
+                                                            .eq(their_associations
+                                                                .field(associations::id))),
+                                                    )
+                                                    .filter(
+                                                        their_associations
+                                                            .field(associations::cohort_id)
+                                                            .eq(cohort),
+                                                    )
+                                                    .filter(
+                                                        subject_people
+                                                            .field(participants::anonymised_at)
+                                                            .is_null(),
+                                                    )
+                                                    .select(
+                                                        subject_people.field(participants::email),
+                                                    ),
+                                            ),
+                                        )
+                                        .select(participants::association_id),
+                                ),
+                            )
+                            .select(associations::cohort_id),
+                    )),
+            )
+            .order((sessions::starts_at.asc(), sessions::id.asc()))
+            .limit(MAX_SESSIONS)
+            .select(Session::as_select())
+            .load(conn)?,
+        _ => sessions::table
+            .filter(sessions::starts_at.ge(lo))
+            .filter(sessions::starts_at.lt(hi))
+            .filter(
+                sessions::cohort_id
+                    .eq_any(subject_cohorts.clone())
+                    .or(sessions::cohort_id.eq_any(
+                        cohorts::table
+                            .filter(cohorts::consultant_id.eq_any(consultant_ids.clone()))
+                            .select(cohorts::id),
+                    ))
+                    .or(sessions::place_id.eq_any(place_ids.clone()))
+                    .or(sessions::cohort_id.eq_any(
+                        associations::table
+                            .filter(
+                                associations::id.eq_any(
+                                    participants::table
+                                        .filter(participants::email.eq_any(some_ids(&emails)))
+                                        .select(participants::association_id),
+                                ),
+                            )
+                            .select(associations::cohort_id),
+                    )),
+            )
+            .order((sessions::starts_at.asc(), sessions::id.asc()))
+            .limit(MAX_SESSIONS)
+            .select(Session::as_select())
+            .load(conn)?,
+    };
     let other_cohorts: Vec<String> = others
         .iter()
         .map(|s| s.cohort_id.clone())
