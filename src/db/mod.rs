@@ -116,6 +116,16 @@ diesel::define_sql_function! {
     fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
+diesel::define_sql_function! {
+    /// SQL's `COALESCE()` of an optional instant and an instant. Written with diesel rather
+    /// than as an `sql` literal: a statement with a literal is prepared again on each call.
+    #[sql_name = "COALESCE"]
+    fn coalesce_timestamp(
+        first: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+        then: diesel::sql_types::Timestamp,
+    ) -> diesel::sql_types::Timestamp;
+}
+
 /// How long a checkpoint after an erasure may wait for writers and readers: short, because
 /// a `TRUNCATE` checkpoint blocks new writers while it waits, so its wait adds to theirs
 /// (with 200 ms, the writes running through a purge of 980 cohorts had a p99 of 222 ms).

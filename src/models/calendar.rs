@@ -91,25 +91,45 @@ fn some_ids(ids: &[String]) -> Vec<String> {
     }
 }
 
+/// `query` (boxed) narrowed to `column IN ids`, written `column = id` when there is one
+/// id: SQLite keeps that statement prepared, while an `eq_any` list is compiled again on
+/// every call — and a cohort page asks about its one cohort.
+macro_rules! filter_ids {
+    ($query:expr, $column:expr, $ids:expr) => {
+        match $ids {
+            [one] => $query.filter($column.eq(one)),
+            many => $query.filter($column.eq_any(many)),
+        }
+    };
+}
+
 /// The cohorts `ids` with who reaches them (two queries).
 pub fn cohort_infos(
     conn: &mut Conn,
     ids: &[String],
 ) -> Result<HashMap<String, CohortInfo>, AppError> {
     let ids = &some_ids(ids)[..];
-    let rows: Vec<(String, String, String, Option<String>)> = cohorts::table
-        .filter(cohorts::id.eq_any(ids))
-        .select((
-            cohorts::id,
-            cohorts::name,
-            cohorts::dla_id,
-            cohorts::consultant_id,
-        ))
-        .load(conn)?;
-    let partners: Vec<(String, String)> = cohort_partners::table
-        .filter(cohort_partners::cohort_id.eq_any(ids))
-        .select((cohort_partners::cohort_id, cohort_partners::dla_id))
-        .load(conn)?;
+    let rows: Vec<(String, String, String, Option<String>)> = filter_ids!(
+        cohorts::table
+            .select((
+                cohorts::id,
+                cohorts::name,
+                cohorts::dla_id,
+                cohorts::consultant_id,
+            ))
+            .into_boxed(),
+        cohorts::id,
+        ids
+    )
+    .load(conn)?;
+    let partners: Vec<(String, String)> = filter_ids!(
+        cohort_partners::table
+            .select((cohort_partners::cohort_id, cohort_partners::dla_id))
+            .into_boxed(),
+        cohort_partners::cohort_id,
+        ids
+    )
+    .load(conn)?;
     let mut out: HashMap<String, CohortInfo> = rows
         .into_iter()
         .map(|(id, name, dla_id, consultant_id)| {
@@ -217,13 +237,14 @@ fn people(
     cohort_ids: &[String],
     emails: Option<&[String]>,
 ) -> Result<Vec<(String, String, String)>, AppError> {
-    let mut q = participants::table
+    let (cohort_ids, emails) = (some_ids(cohort_ids), emails.map(some_ids));
+    let q = participants::table
         .inner_join(associations::table)
-        .filter(associations::cohort_id.eq_any(some_ids(cohort_ids)))
         .filter(participants::anonymised_at.is_null())
         .into_boxed();
-    if let Some(e) = emails {
-        q = q.filter(participants::email.eq_any(some_ids(e)));
+    let mut q = filter_ids!(q, associations::cohort_id, &cohort_ids[..]);
+    if let Some(e) = &emails {
+        q = filter_ids!(q, participants::email, &e[..]);
     }
     Ok(q.select((
         associations::cohort_id,
@@ -297,34 +318,95 @@ pub fn conflicts(
         subjects.iter().map(|s| s.starts_at).min().expect("some") - Duration::days(1);
     let hi: NaiveDateTime =
         subjects.iter().map(|s| s.ends_at).max().expect("some") + Duration::days(1);
-    let others: Vec<Session> = sessions::table
-        .filter(sessions::starts_at.ge(lo))
-        .filter(sessions::starts_at.lt(hi))
-        .filter(
-            sessions::cohort_id
-                .eq_any(subject_cohorts.clone())
-                .or(sessions::cohort_id.eq_any(
-                    cohorts::table
-                        .filter(cohorts::consultant_id.eq_any(some_ids(&consultant_ids)))
-                        .select(cohorts::id),
-                ))
-                .or(sessions::place_id.eq_any(some_ids(&place_ids)))
-                .or(sessions::cohort_id.eq_any(
-                    associations::table
-                        .filter(
-                            associations::id.eq_any(
-                                participants::table
-                                    .filter(participants::email.eq_any(some_ids(&emails)))
-                                    .select(participants::association_id),
-                            ),
-                        )
-                        .select(associations::cohort_id),
-                )),
-        )
-        .order((sessions::starts_at.asc(), sessions::id.asc()))
-        .limit(MAX_SESSIONS)
-        .select(Session::as_select())
-        .load(conn)?;
+    // One cohort, one consultant·e and at most one place (a cohort page): the same query
+    // with `=`, and the people's addresses as a subquery rather than a list — a statement
+    // SQLite keeps prepared, where an `eq_any` list is compiled again on every call.
+    let (subject_people, their_associations) = diesel::alias!(
+        participants as subject_people,
+        associations as their_associations
+    );
+    let (consultant_ids, place_ids) = (some_ids(&consultant_ids), some_ids(&place_ids));
+    let others: Vec<Session> = match (&subject_cohorts[..], &consultant_ids[..], &place_ids[..]) {
+        ([cohort], [consultant], [place]) => sessions::table
+            .filter(sessions::starts_at.ge(lo))
+            .filter(sessions::starts_at.lt(hi))
+            .filter(
+                sessions::cohort_id
+                    .eq(cohort)
+                    .or(sessions::cohort_id.eq_any(
+                        cohorts::table
+                            .filter(cohorts::consultant_id.eq(consultant))
+                            .select(cohorts::id),
+                    ))
+                    .or(sessions::place_id.eq(place))
+                    .or(sessions::cohort_id.eq_any(
+                        associations::table
+                            .filter(
+                                associations::id.eq_any(
+                                    participants::table
+                                        .filter(
+                                            participants::email.eq_any(
+                                                subject_people
+                                                    .inner_join(
+                                                        their_associations.on(subject_people
+                                                            .field(participants::association_id)
+                                                            .eq(their_associations
+                                                                .field(associations::id))),
+                                                    )
+                                                    .filter(
+                                                        their_associations
+                                                            .field(associations::cohort_id)
+                                                            .eq(cohort),
+                                                    )
+                                                    .filter(
+                                                        subject_people
+                                                            .field(participants::anonymised_at)
+                                                            .is_null(),
+                                                    )
+                                                    .select(
+                                                        subject_people.field(participants::email),
+                                                    ),
+                                            ),
+                                        )
+                                        .select(participants::association_id),
+                                ),
+                            )
+                            .select(associations::cohort_id),
+                    )),
+            )
+            .order((sessions::starts_at.asc(), sessions::id.asc()))
+            .limit(MAX_SESSIONS)
+            .select(Session::as_select())
+            .load(conn)?,
+        _ => sessions::table
+            .filter(sessions::starts_at.ge(lo))
+            .filter(sessions::starts_at.lt(hi))
+            .filter(
+                sessions::cohort_id
+                    .eq_any(subject_cohorts.clone())
+                    .or(sessions::cohort_id.eq_any(
+                        cohorts::table
+                            .filter(cohorts::consultant_id.eq_any(consultant_ids.clone()))
+                            .select(cohorts::id),
+                    ))
+                    .or(sessions::place_id.eq_any(place_ids.clone()))
+                    .or(sessions::cohort_id.eq_any(
+                        associations::table
+                            .filter(
+                                associations::id.eq_any(
+                                    participants::table
+                                        .filter(participants::email.eq_any(some_ids(&emails)))
+                                        .select(participants::association_id),
+                                ),
+                            )
+                            .select(associations::cohort_id),
+                    )),
+            )
+            .order((sessions::starts_at.asc(), sessions::id.asc()))
+            .limit(MAX_SESSIONS)
+            .select(Session::as_select())
+            .load(conn)?,
+    };
     let other_cohorts: Vec<String> = others
         .iter()
         .map(|s| s.cohort_id.clone())

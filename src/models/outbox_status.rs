@@ -21,7 +21,7 @@
 //! banner costs one index probe on every staff page when all is well.
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use diesel::dsl::{count, count_star, max, min, sql};
+use diesel::dsl::{case_when, count, count_star, max, min, sql};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Timestamp};
 use serde::Serialize;
@@ -60,11 +60,14 @@ pub type Condition = Box<dyn BoxableExpression<outbox_emails::table, Backend, Sq
 const PENDING: [&str; 2] = ["scheduled", "sending"];
 
 /// Still to send and planned for now or earlier (the range of `outbox_emails_pending`),
-/// unboxed (it goes under `IN` in [`cohorts_in_trouble`]).
+/// unboxed (it goes under `IN` in [`cohorts_in_trouble`]). The two statuses as `OR`, which
+/// SQLite plans as the `IN` it is: an `eq_any` list is compiled again on every call, and
+/// the banner's query runs on every staff page.
 macro_rules! due {
     ($at:expr) => {
         outbox_emails::status
-            .eq_any(PENDING)
+            .eq(PENDING[0])
+            .or(outbox_emails::status.eq(PENDING[1]))
             .and(outbox_emails::send_after.le($at))
     };
 }
@@ -134,14 +137,15 @@ pub fn trouble(
     ) = query
         .select((
             count_star(),
-            sql::<BigInt>(
-                "COALESCE(SUM(CASE WHEN outbox_emails.attempts > 0 THEN 1 ELSE 0 END), 0)",
-            ),
+            // In diesel's terms, not `sql` literals: SQLite keeps the statement prepared
+            // (a literal made every staff page compile it again).
+            count(case_when(outbox_emails::attempts.gt(0), outbox_emails::id)),
             // Since it was first due: an email resent by hand, or retried, counts from
             // then (its first claim sets `first_due_at`), not from its planned time.
-            sql::<diesel::sql_types::Nullable<Timestamp>>(
-                "MIN(COALESCE(outbox_emails.first_due_at, outbox_emails.send_after))",
-            ),
+            min(crate::db::coalesce_timestamp(
+                outbox_emails::first_due_at,
+                outbox_emails::send_after,
+            )),
             min(outbox_emails::cohort_id),
             max(outbox_emails::cohort_id),
             count(outbox_emails::cohort_id),

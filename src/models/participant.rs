@@ -166,6 +166,19 @@ pub fn list_for_association(
         .load(conn)?)
 }
 
+/// The people of a cohort's associations, in the order of [`list_for_associations`]: one
+/// statement whatever the number of associations, so SQLite keeps it prepared (an
+/// `eq_any` list is compiled again on every call).
+pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<Participant>, AppError> {
+    use crate::db::schema::associations;
+    Ok(participants::table
+        .inner_join(associations::table)
+        .filter(associations::cohort_id.eq(cohort_id))
+        .order((participants::created_at.asc(), participants::name.asc()))
+        .select(Participant::as_select())
+        .load(conn)?)
+}
+
 pub fn list_for_associations(
     conn: &mut Conn,
     ids: &[String],

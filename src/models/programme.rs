@@ -294,8 +294,7 @@ pub fn overview(
         None => None,
     };
     let associations = association::list_for_cohort(conn, cohort_id)?;
-    let ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
-    let participants = participant::list_for_associations(conn, &ids)?;
+    let participants = participant::list_for_cohort(conn, cohort_id)?;
     let sessions = session::list_for_cohort(conn, cohort_id)?;
     let tasks = task::list_for_cohort(conn, cohort_id)?;
     let returns = task::returns_for_cohort(conn, cohort_id)?;

@@ -159,7 +159,7 @@ pub fn association(a: &Association, participants: &[Participant]) -> Value {
         .filter(|p| p.association_id == a.id)
         .map(participant)
         .collect();
-    json!({
+    let mut v = json!({
         "id": a.id,
         "name": a.name,
         "rna": a.rna,
@@ -171,36 +171,193 @@ pub fn association(a: &Association, participants: &[Participant]) -> Value {
         "town": a.town,
         "general_interest": a.general_interest,
         "staff_text": match a.salaried_staff { Some(n) => n.to_string(), None => "non renseigné".to_string() },
-        "participants": mine,
         "participant_count": mine.len(),
-    })
+    });
+    // Moved in: `json!` would serialise a copy of the list.
+    v["participants"] = Value::Array(mine);
+    v
 }
 
-/// Sessions and tasks in one date-ordered list, with a marker for today.
+/// The cohort page's programme: sessions and tasks in one date-ordered list, with a marker
+/// for today. Each item carries only what the page shows, its sentences and classes made
+/// here (`class`, `place`, `meta`): every value a template looks up costs more than
+/// building the string once (issue #19).
 pub fn timeline(o: &Overview, now: NaiveDateTime, today: NaiveDate) -> Vec<Value> {
     let mut items: Vec<(NaiveDateTime, u8, Value)> = Vec::new();
     for s in &o.sessions {
-        let mut v = session(s, &o.associations, now);
-        v["type_session"] = json!(true);
+        let place = match (s.location.is_empty(), s.video_link.is_empty()) {
+            (false, false) => format!("{} · en visio", s.location),
+            (false, true) => s.location.clone(),
+            (true, false) => "en visio".to_string(),
+            (true, true) => String::new(),
+        };
+        let past = if s.ends_at < now { " past" } else { "" };
+        let v = json!({
+            "type_session": true,
+            "id": s.id,
+            "class": format!("item session kind-{}{past}", s.kind),
+            "label": s.label(&o.associations),
+            "when": fr::time_range(s.starts_at.and_utc(), s.ends_at.and_utc()),
+            "place": place,
+            "planned": fr::half_days(s.planned_half_days as i64),
+        });
         items.push((s.local_start(), 1, v));
     }
     for t in &o.tasks {
-        let mut v = task_summary(t, &o.sessions, &o.associations, &o.returns, today);
-        v["type_task"] = json!(true);
+        let returned = returned_count(t, &o.associations, &o.returns);
+        let total = o.associations.len();
+        let overdue = t.due_date < today && returned < total;
+        let mut class = String::from("item task");
+        if t.due_date < today {
+            class.push_str(" past");
+        }
+        if overdue {
+            class.push_str(" overdue");
+        }
+        let meta = match prepares(t, &o.sessions, &o.associations) {
+            Some(p) => format!("Prépare « {p} » · rendu par {returned} / {total}"),
+            None => format!("rendu par {returned} / {total}"),
+        };
+        let v = json!({
+            "type_session": false,
+            "type_task": true,
+            "id": t.id,
+            "class": class,
+            "title": t.title,
+            "due_long": fr::date_long(t.due_date),
+            "meta": meta,
+            "overdue": overdue,
+        });
         items.push((t.due_date.and_hms_opt(0, 0, 0).expect("midnight"), 0, v));
     }
     items.sort_by_key(|(at, rank, _)| (*at, *rank));
     let local_now = crate::domain::calendar::utc_to_paris(now.and_utc());
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(items.len() + 1);
     let mut marked = false;
     for (at, _, v) in items {
         if !marked && at >= local_now {
-            out.push(json!({"type_today": true, "label": format!("Aujourd'hui, {}", fr::date_long(today))}));
+            out.push(json!({
+                "type_session": false,
+                "type_task": false,
+                "label": format!("Aujourd'hui, {}", fr::date_long(today)),
+            }));
             marked = true;
         }
         out.push(v);
     }
     out
+}
+
+/// How many of `associations` returned the task `t`.
+fn returned_count(
+    t: &IntersessionTask,
+    associations: &[Association],
+    returns: &[TaskReturn],
+) -> usize {
+    associations
+        .iter()
+        .filter(|a| return_of(returns, &t.id, &a.id).is_some())
+        .count()
+}
+
+/// The session a task prepares, as said: a task before the bilans prepares all of them,
+/// not the first one only.
+fn prepares(
+    t: &IntersessionTask,
+    sessions: &[Session],
+    associations: &[Association],
+) -> Option<String> {
+    let s = t
+        .session_id
+        .as_ref()
+        .and_then(|sid| sessions.iter().find(|s| &s.id == sid))?;
+    Some(if s.kind() == SessionKind::BilanIndividuel {
+        "Bilans individuels".to_string()
+    } else {
+        s.label(associations)
+    })
+}
+
+/// A task's card on the cohort page: its sentence (`meta`) and each association's return,
+/// with the line's class and state said here and the form's addresses made once.
+pub fn cohort_task(o: &Overview, t: &IntersessionTask, today: NaiveDate) -> Value {
+    let late = t.due_date < today;
+    let back = format!("/cohortes/{}#tache-{}", o.cohort.id, t.id);
+    let mut returned = 0;
+    let per_association: Vec<Value> = o
+        .associations
+        .iter()
+        .map(|a| {
+            let r = return_of(&o.returns, &t.id, &a.id);
+            let (class, state) = match r {
+                Some(r) => {
+                    returned += 1;
+                    let on = r.returned_on.map(fr::date_short).unwrap_or_default();
+                    ("done", format!("Rendu le {on}"))
+                }
+                None if late => ("late", "En retard".to_string()),
+                None => ("", "À faire".to_string()),
+            };
+            let answer = r.map(|r| r.answer.as_str()).filter(|a| !a.is_empty());
+            json!({
+                "name": a.name,
+                "class": class,
+                "state": state,
+                "returned": r.is_some(),
+                "answer": answer,
+                "answer_is_link": answer.is_some_and(|a| {
+                    let a = a.trim();
+                    (a.starts_with("https://") || a.starts_with("http://")) && !a.contains(char::is_whitespace)
+                }),
+                "action": format!("/taches/{}/associations/{}", t.id, a.id),
+                "back": back,
+            })
+        })
+        .collect();
+    let mut meta = format!("À rendre le {}", fr::date_long(t.due_date));
+    if let Some(p) = prepares(t, &o.sessions, &o.associations) {
+        meta.push_str(&format!(" · prépare « {p} »"));
+    }
+    meta.push_str(&format!(
+        " · préparation estimée : {} · rendu par {returned} / {}",
+        fr::half_days(t.preparation_half_days as i64),
+        o.associations.len()
+    ));
+    // The list moved in, not given to `json!`, which would serialise a copy of it.
+    let mut v = json!({
+        "id": t.id,
+        "title": t.title,
+        "meta": meta,
+    });
+    v["per_association"] = Value::Array(per_association);
+    v
+}
+
+/// An association's row on the cohort page: its people, each with role and commitment said
+/// in one sentence (`role`, `commitment`, `commitment_class`).
+pub fn cohort_association(a: &Association, participants: &[Participant]) -> Value {
+    let people: Vec<Value> = participants
+        .iter()
+        .filter(|p| p.association_id == a.id)
+        .map(|p| {
+            let role = participant::role_label(&p.role);
+            json!({
+                "name": p.name,
+                "role": if p.function.is_empty() { role.to_string() } else { format!("{role}, {}", p.function) },
+                "commitment": commitment_text(p),
+                "commitment_class": if p.commitment_confirmed_at.is_some() { "commitment-ok" } else { "muted" },
+            })
+        })
+        .collect();
+    let mut v = json!({
+        "id": a.id,
+        "name": a.name,
+        "sector": a.sector,
+        "town": a.town,
+        "staff_text": match a.salaried_staff { Some(n) => n.to_string(), None => "non renseigné".to_string() },
+    });
+    v["participants"] = Value::Array(people);
+    v
 }
 
 /// The staff banner about emails late or failing (`models::outbox_status::Trouble`): the

@@ -401,12 +401,12 @@ async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
     let associations: Vec<Value> = o
         .associations
         .iter()
-        .map(|a| view::association(a, &o.participants))
+        .map(|a| view::cohort_association(a, &o.participants))
         .collect();
     let tasks: Vec<Value> = o
         .tasks
         .iter()
-        .map(|t| view::task(t, &o.sessions, &o.associations, &o.returns, today))
+        .map(|t| view::cohort_task(&o, t, today))
         .collect();
     let full = o.associations.len() as i32 >= o.cohort.association_cap;
     // The plan's figure and its warnings, as on the budget page and the dashboard.
@@ -421,10 +421,17 @@ async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
             .cloned(),
     );
     warnings.extend(conflicts);
-    Ok(json!({
-        "title": o.cohort.name,
-        "nav_cohorts": true,
-        "cohort": {
+    // Built as a map, the lists moved in: `json!` would serialise each list again, a deep
+    // copy of most of the page (issue #19).
+    let mut page = serde_json::Map::new();
+    let mut put = |k: &str, v: Value| {
+        page.insert(k.to_string(), v);
+    };
+    put("title", json!(o.cohort.name));
+    put("nav_cohorts", json!(true));
+    put(
+        "cohort",
+        json!({
             "id": o.cohort.id,
             "name": o.cohort.name,
             "territory": o.cohort.territory,
@@ -434,27 +441,45 @@ async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
             "status_label": cohort::status_label(&o.cohort.status),
             "start": fr::date_long(o.cohort.start_date),
             "cap": o.cohort.association_cap,
-            "custom_template": o.cohort.programme_template.is_some(),
+        }),
+    );
+    put("dla", json!({"name": o.dla.name, "area": o.dla.area}));
+    put(
+        "partners",
+        Value::Array(o.partners.iter().map(|p| json!({"name": p.name})).collect()),
+    );
+    put(
+        "consultant",
+        match &o.consultant {
+            Some(c) => json!({"name": c.name, "firm": c.firm}),
+            None => Value::Null,
         },
-        "dla": o.dla,
-        "partners": o.partners,
-        "consultant": o.consultant,
-        "associations": associations,
-        "association_count": o.associations.len(),
-        "full": full,
-        "has_programme": !o.sessions.is_empty(),
-        // « 12 / 16 engagements confirmés » (the `commitment_request` email's answers).
-        "commitments": {
+    );
+    put("associations", Value::Array(associations));
+    put("association_count", json!(o.associations.len()));
+    put("full", json!(full));
+    put("has_programme", json!(!o.sessions.is_empty()));
+    // « 12 / 16 engagements confirmés » (the `commitment_request` email's answers).
+    put(
+        "commitments",
+        json!({
             "confirmed": o.participants.iter().filter(|p| p.commitment_confirmed_at.is_some()).count(),
             "total": o.participants.len(),
-        },
-        "published_at": o.cohort.published_at.map(view::utc_long),
-        "session_count": o.sessions.len(),
-        "planned_days": day.format_days(budget.totals.planned_minutes),
-        "timeline": view::timeline(&o, now, today),
-        "tasks": tasks,
-        "warnings": warnings,
-    }))
+        }),
+    );
+    put(
+        "published_at",
+        json!(o.cohort.published_at.map(view::utc_long)),
+    );
+    put("session_count", json!(o.sessions.len()));
+    put(
+        "planned_days",
+        json!(day.format_days(budget.totals.planned_minutes)),
+    );
+    put("timeline", Value::Array(view::timeline(&o, now, today)));
+    put("tasks", Value::Array(tasks));
+    put("warnings", json!(warnings));
+    Ok(Value::Object(page))
 }
 
 async fn show(
