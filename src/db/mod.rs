@@ -64,18 +64,6 @@ impl Kind {
             Conn::Sqlite(_) => Kind::Sqlite,
         }
     }
-
-    /// For code compiled once per backend ([`on_backend!`]).
-    fn of_inner<C: diesel::Connection>(_: &C) -> Kind
-    where
-        C::Backend: 'static,
-    {
-        if std::any::TypeId::of::<C::Backend>() == std::any::TypeId::of::<diesel::pg::Pg>() {
-            Kind::Postgres
-        } else {
-            Kind::Sqlite
-        }
-    }
 }
 
 /// Runs the same diesel code on the backend's own connection, for the few statements that
@@ -603,11 +591,11 @@ pub fn is_busy(e: &diesel::result::Error) -> bool {
 }
 
 /// Runs `f` with the connection's busy timeout set to `ms`, then puts the previous one back
-/// (a pooled connection outlives this use).
+/// (a pooled connection outlives this use); `f` is given the previous one.
 pub(crate) fn with_busy_timeout<T>(
     conn: &mut Conn,
     ms: u32,
-    f: impl FnOnce(&mut Conn) -> T,
+    f: impl FnOnce(&mut Conn, u32) -> T,
 ) -> Result<T, diesel::result::Error> {
     use diesel::sql_types::Integer;
     use diesel::{QueryableByName, RunQueryDsl};
@@ -620,7 +608,7 @@ pub(crate) fn with_busy_timeout<T>(
 
     let previous = diesel::sql_query("PRAGMA busy_timeout").get_result::<Timeout>(conn)?;
     conn.batch_execute(&format!("PRAGMA busy_timeout = {ms};"))?;
-    let result = f(conn);
+    let result = f(conn, previous.timeout.max(0) as u32);
     conn.batch_execute(&format!("PRAGMA busy_timeout = {};", previous.timeout))?;
     Ok(result)
 }
@@ -636,13 +624,10 @@ where
     F: FnOnce(&mut Conn) -> Result<T, AppError>,
 {
     use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
-    on_backend!(&mut *conn, |c| {
-        let begin = match Kind::of_inner(c) {
-            Kind::Sqlite => "BEGIN IMMEDIATE",
-            Kind::Postgres => "BEGIN READ WRITE",
-        };
-        AnsiTransactionManager::begin_transaction_sql(c, begin)
-    })?;
+    match conn {
+        Conn::Sqlite(_) => begin_immediate(conn)?,
+        Conn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN READ WRITE")?,
+    }
     match f(conn) {
         Ok(value) => {
             <Conn as Connection>::TransactionManager::commit_transaction(conn)?;
@@ -653,6 +638,37 @@ where
             Err(e)
         }
     }
+}
+
+/// How often a writer waiting for SQLite's write lock tries again.
+const WRITE_LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// SQLite's `BEGIN IMMEDIATE`, waiting for the write lock up to the connection's busy
+/// timeout (the lock budget) by trying again every [`WRITE_LOCK_POLL`].
+///
+/// SQLite's own busy handler sleeps 1, 2, 5, 10 … then 50 and 100 ms between its tries, so
+/// a writer that has waited a while sleeps on for up to 100 ms after the lock is free, and
+/// one that keeps missing it behind back-to-back transactions (the purge's steps, other
+/// writers) can wait several of those sleeps: the slowest writes during a purge waited
+/// about 220 ms for steps of a few milliseconds. Only the `BEGIN` waits here; the
+/// statements inside the transaction run with the busy timeout as it was.
+fn begin_immediate(conn: &mut Conn) -> Result<(), diesel::result::Error> {
+    use diesel::connection::AnsiTransactionManager;
+    with_busy_timeout(conn, 0, |conn, budget_ms| {
+        let Conn::Sqlite(c) = conn else {
+            unreachable!("BEGIN IMMEDIATE is SQLite's")
+        };
+        let deadline =
+            std::time::Instant::now() + std::time::Duration::from_millis(u64::from(budget_ms));
+        loop {
+            match AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE") {
+                Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(WRITE_LOCK_POLL)
+                }
+                other => break other,
+            }
+        }
+    })?
 }
 
 /// Whether a transaction is open on the connection.
@@ -703,7 +719,7 @@ pub fn checkpoint_after_erasure(conn: &mut Conn) {
     {
         tracing::debug!(error = %e, "passive WAL checkpoint after an erasure failed");
     }
-    let result = with_busy_timeout(conn, CHECKPOINT_WAIT_MS, |conn| {
+    let result = with_busy_timeout(conn, CHECKPOINT_WAIT_MS, |conn, _| {
         diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<Checkpoint>(conn)
     })
     .and_then(|r| r);

@@ -229,7 +229,9 @@ pub fn if_not_busy<T>(
         return side_write(conn, now, f).map(Some);
     }
     let result = match super::Kind::of(conn) {
-        super::Kind::Sqlite => super::with_busy_timeout(conn, 0, |conn| side_write(conn, now, f))?,
+        super::Kind::Sqlite => {
+            super::with_busy_timeout(conn, 0, |conn, _| side_write(conn, now, f))?
+        }
         // A row another transaction holds: give up at once (0 would mean « wait forever »).
         super::Kind::Postgres => side_write(conn, now, |tx| {
             tx.conn().batch_execute("SET LOCAL lock_timeout = '1ms'")?;
