@@ -37,12 +37,7 @@ pub struct IntersessionTask {
 
 impl IntersessionTask {
     pub fn scheduled(&self) -> ScheduledTask {
-        ScheduledTask {
-            id: self.id.clone(),
-            title: self.title.clone(),
-            session_id: self.session_id.clone(),
-            due_date: self.due_date,
-        }
+        self.plan().scheduled()
     }
 
     pub fn plan(&self) -> Plan {
