@@ -356,7 +356,6 @@ pub fn warnings_scheduled<P: participant::Roled>(
     default_template: &ProgrammeTemplate,
     alsace_moselle: bool,
 ) -> Vec<Warning> {
-    let sessions = scheduled;
     let template = cohort.template(default_template);
     let scheduled_tasks: Vec<_> = tasks.iter().map(|t| t.scheduled()).collect();
     let mut out = engine::check_programme(
@@ -367,7 +366,7 @@ pub fn warnings_scheduled<P: participant::Roled>(
         template.max_months,
         alsace_moselle,
     );
-    let has_programme = !sessions.is_empty();
+    let has_programme = !scheduled.is_empty();
     out.extend(rules::cap_warning(cohort.association_cap));
     out.extend(rules::session_length_warnings(
         scheduled,
@@ -379,7 +378,7 @@ pub fn warnings_scheduled<P: participant::Roled>(
     ));
     if has_programme {
         out.extend(director_plan_warning(
-            sessions,
+            scheduled,
             tasks,
             associations,
             &template,
@@ -401,7 +400,7 @@ pub fn warnings_scheduled<P: participant::Roled>(
         };
         out.extend(rules::association_warnings(&facts, cohort.start_date));
         if has_programme
-            && !sessions.iter().any(|s| {
+            && !scheduled.iter().any(|s| {
                 s.kind == SessionKind::BilanIndividuel && s.association_id.as_deref() == Some(&a.id)
             })
         {

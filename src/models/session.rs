@@ -94,14 +94,13 @@ impl Session {
     }
 
     pub fn scheduled(&self, associations: &[association::Association]) -> ScheduledSession {
-        ScheduledSession {
-            id: self.id.clone(),
-            kind: self.kind(),
-            association_id: self.association_id.clone(),
-            label: self.label(associations),
-            starts_at: self.starts_at.and_utc(),
-            ends_at: self.ends_at.and_utc(),
-        }
+        scheduled_of(
+            &self.id,
+            self.kind(),
+            self.association_id.as_deref(),
+            (self.starts_at, self.ends_at),
+            self.label(associations),
+        )
     }
 
     pub fn local_start(&self) -> NaiveDateTime {
@@ -244,19 +243,37 @@ impl Timing {
 
     /// As [`Session::scheduled`].
     pub fn scheduled(&self, associations: &[association::Profile]) -> ScheduledSession {
-        ScheduledSession {
-            id: self.id.clone(),
-            kind: self.kind(),
-            association_id: self.association_id.clone(),
-            label: label_of(self.kind(), self.association_id.as_deref(), |id| {
-                associations
-                    .iter()
-                    .find(|a| a.id == id)
-                    .map(|a| a.name.as_str())
-            }),
-            starts_at: self.starts_at.and_utc(),
-            ends_at: self.ends_at.and_utc(),
-        }
+        let label = label_of(self.kind(), self.association_id.as_deref(), |id| {
+            associations
+                .iter()
+                .find(|a| a.id == id)
+                .map(|a| a.name.as_str())
+        });
+        scheduled_of(
+            &self.id,
+            self.kind(),
+            self.association_id.as_deref(),
+            (self.starts_at, self.ends_at),
+            label,
+        )
+    }
+}
+
+/// A session as the programme's engine sees it (`Session::scheduled`, `Timing::scheduled`).
+fn scheduled_of(
+    id: &str,
+    kind: SessionKind,
+    association_id: Option<&str>,
+    (starts_at, ends_at): (NaiveDateTime, NaiveDateTime),
+    label: String,
+) -> ScheduledSession {
+    ScheduledSession {
+        id: id.to_string(),
+        kind,
+        association_id: association_id.map(str::to_string),
+        label,
+        starts_at: starts_at.and_utc(),
+        ends_at: ends_at.and_utc(),
     }
 }
 
