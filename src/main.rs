@@ -183,7 +183,7 @@ fn run() -> anyhow::Result<()> {
         Command::Dispatch { once, now } => {
             resolve_public_url(&mut config)?;
             tighten_mail_files(&config)?;
-            let mut dispatcher = dispatcher(&config, config.database.pool_size)?;
+            let mut dispatcher = dispatcher(&config, config.database.connections())?;
             dispatcher.clock = Clock::at(now);
             if once || now.is_some() {
                 let started = std::time::Instant::now();
@@ -554,7 +554,7 @@ fn dispatcher(config: &Config, pool_size: u32) -> anyhow::Result<cohorte::jobs::
 
 #[actix_web::main]
 async fn serve(mut config: Config) -> anyhow::Result<()> {
-    let pool = cohorte::db::connect_with(&config.database, config.database.pool_size)?;
+    let pool = cohorte::db::connect_with(&config.database, config.database.connections())?;
     tighten_mail_files(&config)?;
     let bind = config.server.bind.clone();
     // Links follow the address served (or server.public_url), recorded for later commands.
@@ -569,7 +569,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         stand_in
     };
     let workers = config.server.workers;
-    let pool_size = config.database.pool_size as usize;
+    let pool_size = config.database.connections() as usize;
     let empty = {
         let mut conn = pool.get()?;
         cohorte::models::cohort::is_database_empty(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?

@@ -10,6 +10,7 @@
 
 pub mod copy;
 pub mod schema;
+mod sqlite_process;
 mod stamp;
 mod tx;
 
@@ -219,7 +220,7 @@ impl diesel::r2d2::ManageConnection for Manager {
                     .map_err(diesel::r2d2::Error::ConnectionError)?,
             ),
             Kind::Sqlite => Conn::Sqlite(
-                diesel::SqliteConnection::establish(&self.target)
+                sqlite_process::establish(&self.target)
                     .map_err(diesel::r2d2::Error::ConnectionError)?,
             ),
         };
@@ -336,8 +337,7 @@ fn open(url: &str, pool_size: u32, waits: Waits, slow: Option<Duration>) -> anyh
             private_database_files(&path)?;
             if path != ":memory:" {
                 // WAL is a property of the database file: set it once, before the pool opens.
-                use diesel::Connection;
-                let mut conn = diesel::SqliteConnection::establish(&path)?;
+                let mut conn = sqlite_process::establish(&path)?;
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
                     waits.lock_ms()

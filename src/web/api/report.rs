@@ -6,7 +6,7 @@ use actix_web::web;
 use serde::Deserialize;
 
 use crate::error::{AppError, ErrorBody};
-use crate::models::report::{self, ActivityReport, Subject};
+use crate::models::report::ActivityReport;
 use crate::models::search::{self, Found};
 use crate::web::AppState;
 use crate::web::actor::Actor;
@@ -37,29 +37,14 @@ pub struct PeriodParams {
     to: Option<String>,
 }
 
+/// [`pages::report::load`](crate::web::pages::report::load) with the API's parameters.
 async fn build(
     state: &AppState,
     dla_id: Option<String>,
     q: PeriodParams,
 ) -> Result<ActivityReport, AppError> {
-    let now = state.clock.now();
-    let today = crate::domain::calendar::utc_to_paris(now).date();
-    let template = state.config.programme.clone();
-    crate::db::run(&state.pool, move |c| {
-        let subject = match &dla_id {
-            Some(id) => Subject::Dla(crate::models::dla::get(c, id)?),
-            None => Subject::Instance,
-        };
-        let period = report::period_of(
-            q.year.as_deref().unwrap_or(""),
-            q.from.as_deref().unwrap_or(""),
-            q.to.as_deref().unwrap_or(""),
-            today,
-            ["year", "from", "to"],
-        )?;
-        report::build(c, &subject, period, &template, now.naive_utc())
-    })
-    .await
+    let fields = [q.year, q.from, q.to].map(Option::unwrap_or_default);
+    crate::web::pages::report::load(state, dla_id, fields, ["year", "from", "to"]).await
 }
 
 /// A DLA's activity report: the cohorts it runs or shares that start in the period (with
