@@ -264,7 +264,8 @@ pub fn session_length_warnings(
     let mut warnings = Vec::new();
     for s in sessions {
         let minutes = (s.ends_at - s.starts_at).num_minutes();
-        let two_days = utc_to_paris(s.starts_at).date() != utc_to_paris(s.ends_at).date();
+        // Asked only of the sessions whose length is checked (not the bilans).
+        let two_days = || utc_to_paris(s.starts_at).date() != utc_to_paris(s.ends_at).date();
         // Written only into a warning: most sessions have none.
         let length = || hours(minutes);
         match s.kind {
@@ -279,14 +280,14 @@ pub fn session_length_warnings(
                             hours(lengths.half_day_minutes)
                         ),
                     ));
-                } else if minutes > lengths.day_minutes || two_days {
+                } else if minutes > lengths.day_minutes || two_days() {
                     warnings.push(Warning::new(
                         "collective_session_too_long",
                         format!(
                             "« {} » dure {}{}, plus d'une journée ({}) : la méthode prévoit des sessions collectives d'une demi-journée à une journée ; répartissez le contenu sur les travaux d'intersession ou une autre session.",
                             s.label,
                             length(),
-                            if two_days { " sur deux jours" } else { "" },
+                            if two_days() { " sur deux jours" } else { "" },
                             hours(lengths.day_minutes)
                         ),
                     ));
@@ -302,7 +303,7 @@ pub fn session_length_warnings(
                             hours(lengths.introductive_min_minutes)
                         ),
                     ));
-                } else if minutes > lengths.half_day_minutes || two_days {
+                } else if minutes > lengths.half_day_minutes || two_days() {
                     warnings.push(Warning::new(
                         "introductive_too_long",
                         format!(
