@@ -159,10 +159,56 @@ async fn the_dla_overview_shows_the_per_cohort_figures_in_a_bounded_number_of_qu
         .to_string();
     app.enrol(&shared, "Theatre du Port").await;
     app.generate(&shared).await;
+    // An association with nobody yet, and one with only its board: with the demo's
+    // (director alone) and the enrolled ones (both), every combination of roles.
+    for (name, people) in [("Sans personne", 0), ("Bureau seul", 1)] {
+        let id = app
+            .post_json(
+                &format!("/api/v1/cohorts/{shared}/associations"),
+                serde_json::json!({"name": name, "town": "Bordeaux", "sector": "Culture",
+                    "creation_year": 2010, "salaried_staff": 2, "general_interest": true}),
+            )
+            .await
+            .expect(201)
+            .json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if people > 0 {
+            app.post_json(
+                &format!("/api/v1/associations/{id}/participants"),
+                serde_json::json!({"name": "Paul Mercier", "email": "paul.mercier@bureau-seul.fr",
+                    "role": "gouvernance", "function": "Président"}),
+            )
+            .await
+            .expect(201);
+        }
+    }
 
     let (template, am) = (&app.config.programme, app.config.calendar.alsace_moselle);
     let now = chrono::Utc::now().naive_utc();
     let mut conn = app.pool.get().unwrap();
+    // The roles the overview asks of SQL are those the cohort's pages find among its
+    // participants.
+    let mut seen = std::collections::BTreeSet::new();
+    for cohort in [&demo, &alpha, &shared] {
+        use cohorte::models::{association, participant};
+        let participants = participant::list_for_cohort(&mut conn, cohort).unwrap();
+        let profiles = association::profiles_for_cohorts(&mut conn, &[cohort.to_string()]).unwrap();
+        for a in association::list_for_cohort(&mut conn, cohort).unwrap() {
+            let asked = profiles.iter().find(|p| p.id == a.id).unwrap();
+            let found = a.profile(&participants);
+            let roles = (asked.has_director, asked.has_governance);
+            assert_eq!(
+                roles,
+                (found.has_director, found.has_governance),
+                "{}",
+                a.name
+            );
+            seen.insert(roles);
+        }
+    }
+    assert_eq!(seen.len(), 4, "every combination of roles: {seen:?}");
     let queries = Arc::new(AtomicUsize::new(0));
     let counter = queries.clone();
     conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {

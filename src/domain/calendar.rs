@@ -65,12 +65,33 @@ pub fn french_holidays(year: i32, alsace_moselle: bool) -> Vec<(NaiveDate, &'sta
     days
 }
 
-/// The French name of the public holiday falling on `date`, if any.
+/// The French name of the public holiday falling on `date`, if any: the day of
+/// [`french_holidays`] (the first listed when two coincide, as Ascension and 1 May may),
+/// without building the year's list — the warnings ask this of every session.
 pub fn holiday_name(date: NaiveDate, alsace_moselle: bool) -> Option<&'static str> {
-    french_holidays(date.year(), alsace_moselle)
-        .into_iter()
-        .find(|(d, _)| *d == date)
-        .map(|(_, name)| name)
+    let fixed = match (date.month(), date.day()) {
+        (1, 1) => Some("Jour de l'an"),
+        (5, 1) => Some("Fête du Travail"),
+        (5, 8) => Some("Victoire 1945"),
+        (7, 14) => Some("Fête nationale"),
+        (8, 15) => Some("Assomption"),
+        (11, 1) => Some("Toussaint"),
+        (11, 11) => Some("Armistice 1918"),
+        (12, 25) => Some("Noël"),
+        (12, 26) if alsace_moselle => Some("Saint-Étienne"),
+        _ => None,
+    };
+    // Easter's feasts fall from 20 March (Good Friday) to 14 June (Whit Monday).
+    if fixed.is_some() || !(3..=6).contains(&date.month()) {
+        return fixed;
+    }
+    match (date - easter_sunday(date.year())).num_days() {
+        -2 if alsace_moselle => Some("Vendredi saint"),
+        1 => Some("Lundi de Pâques"),
+        39 => Some("Ascension"),
+        50 => Some("Lundi de Pentecôte"),
+        _ => None,
+    }
 }
 
 /// Why `date` is not a working day, in French: `"samedi"`, `"dimanche"` or
@@ -170,6 +191,21 @@ mod tests {
         assert_eq!(easter_sunday(2027), d(2027, 3, 28));
         assert_eq!(easter_sunday(2028), d(2028, 4, 16));
         assert_eq!(easter_sunday(2038), d(2038, 4, 25));
+    }
+
+    #[test]
+    fn holiday_name_is_the_first_of_the_years_list_on_every_day() {
+        for alsace_moselle in [false, true] {
+            let mut day = ymd(1990, 1, 1);
+            while day < ymd(2101, 1, 1) {
+                let listed = french_holidays(day.year(), alsace_moselle)
+                    .into_iter()
+                    .find(|(d, _)| *d == day)
+                    .map(|(_, name)| name);
+                assert_eq!(holiday_name(day, alsace_moselle), listed, "{day}");
+                day = day.succ_opt().unwrap();
+            }
+        }
     }
 
     #[test]

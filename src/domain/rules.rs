@@ -264,26 +264,30 @@ pub fn session_length_warnings(
     let mut warnings = Vec::new();
     for s in sessions {
         let minutes = (s.ends_at - s.starts_at).num_minutes();
-        let two_days = utc_to_paris(s.starts_at).date() != utc_to_paris(s.ends_at).date();
-        let length = hours(minutes);
+        // Asked only of the sessions whose length is checked (not the bilans).
+        let two_days = || utc_to_paris(s.starts_at).date() != utc_to_paris(s.ends_at).date();
+        // Written only into a warning: most sessions have none.
+        let length = || hours(minutes);
         match s.kind {
             SessionKind::EtatDesLieux | SessionKind::Evolution => {
                 if minutes < lengths.half_day_minutes {
                     warnings.push(Warning::new(
                         "collective_session_too_short",
                         format!(
-                            "« {} » dure {length}, moins d'une demi-journée ({}) : la méthode prévoit des sessions collectives d'une demi-journée à une journée, pour que chaque structure partage son travail.",
+                            "« {} » dure {}, moins d'une demi-journée ({}) : la méthode prévoit des sessions collectives d'une demi-journée à une journée, pour que chaque structure partage son travail.",
                             s.label,
+                            length(),
                             hours(lengths.half_day_minutes)
                         ),
                     ));
-                } else if minutes > lengths.day_minutes || two_days {
+                } else if minutes > lengths.day_minutes || two_days() {
                     warnings.push(Warning::new(
                         "collective_session_too_long",
                         format!(
-                            "« {} » dure {length}{}, plus d'une journée ({}) : la méthode prévoit des sessions collectives d'une demi-journée à une journée ; répartissez le contenu sur les travaux d'intersession ou une autre session.",
+                            "« {} » dure {}{}, plus d'une journée ({}) : la méthode prévoit des sessions collectives d'une demi-journée à une journée ; répartissez le contenu sur les travaux d'intersession ou une autre session.",
                             s.label,
-                            if two_days { " sur deux jours" } else { "" },
+                            length(),
+                            if two_days() { " sur deux jours" } else { "" },
                             hours(lengths.day_minutes)
                         ),
                     ));
@@ -294,15 +298,17 @@ pub fn session_length_warnings(
                     warnings.push(Warning::new(
                         "introductive_too_short",
                         format!(
-                            "La session introductive dure {length}, moins de {} : la méthode compte 1\u{a0}h\u{a0}30 si les participant·es connaissent déjà la notion de modèle socio-économique, davantage sinon.",
+                            "La session introductive dure {}, moins de {} : la méthode compte 1\u{a0}h\u{a0}30 si les participant·es connaissent déjà la notion de modèle socio-économique, davantage sinon.",
+                            length(),
                             hours(lengths.introductive_min_minutes)
                         ),
                     ));
-                } else if minutes > lengths.half_day_minutes || two_days {
+                } else if minutes > lengths.half_day_minutes || two_days() {
                     warnings.push(Warning::new(
                         "introductive_too_long",
                         format!(
-                            "La session introductive dure {length}, plus d'une demi-journée ({}) : la méthode la prévoit de 1\u{a0}h\u{a0}30 (participant·es familiers de la notion) à une demi-journée.",
+                            "La session introductive dure {}, plus d'une demi-journée ({}) : la méthode la prévoit de 1\u{a0}h\u{a0}30 (participant·es familiers de la notion) à une demi-journée.",
+                            length(),
                             hours(lengths.half_day_minutes)
                         ),
                     ));

@@ -211,21 +211,10 @@ pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<Associati
         .load(conn)?)
 }
 
-/// The associations of `cohort_ids` (one query), each cohort's in [`list_for_cohort`]'s
-/// order.
-pub fn list_for_cohorts(
-    conn: &mut Conn,
-    cohort_ids: &[String],
-) -> Result<Vec<Association>, AppError> {
-    Ok(associations::table
-        .filter(associations::cohort_id.eq_any(cohort_ids))
-        .order((associations::created_at.asc(), associations::name.asc()))
-        .select(Association::as_select())
-        .load(conn)?)
-}
-
 /// What the DLA overview reads of an association: what its warnings and its bilan's label
-/// need, not its identifiers, sector, town or stamps.
+/// need, not its identifiers, sector, town or stamps. Its people come down to two facts,
+/// asked of the index `participants_association_idx (association_id, role)` in the same
+/// query rather than read as a row per participant.
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = associations)]
 pub struct Profile {
@@ -236,10 +225,30 @@ pub struct Profile {
     pub salaried_staff: Option<i32>,
     pub general_interest: bool,
     pub creation_date: Option<NaiveDate>,
+    /// One of its participants is its director (« direction »).
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Bool>(HAS_DIRECTOR))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Bool>)]
+    pub has_director: bool,
+    /// One of its participants sits on its board (« gouvernance »).
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Bool>(HAS_GOVERNANCE))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Bool>)]
+    pub has_governance: bool,
 }
 
+/// [`Profile::has_director`] and [`Profile::has_governance`] in SQL: the same rule as
+/// [`Association::profile`] applies to loaded participants (any participant of that role).
+const HAS_DIRECTOR: &str = "EXISTS (SELECT 1 FROM participants WHERE participants.association_id = associations.id AND participants.role = 'direction')";
+const HAS_GOVERNANCE: &str = "EXISTS (SELECT 1 FROM participants WHERE participants.association_id = associations.id AND participants.role = 'gouvernance')";
+
 impl Association {
-    pub fn profile(&self) -> Profile {
+    /// Its [`Profile`], its people's two facts from `participants` (any of the cohort's:
+    /// those of other associations are ignored).
+    pub fn profile(&self, participants: &[crate::models::participant::Participant]) -> Profile {
+        let holds = |role: &str| {
+            participants
+                .iter()
+                .any(|p| p.association_id == self.id && p.role == role)
+        };
         Profile {
             id: self.id.clone(),
             cohort_id: self.cohort_id.clone(),
@@ -248,12 +257,14 @@ impl Association {
             salaried_staff: self.salaried_staff,
             general_interest: self.general_interest,
             creation_date: self.creation_date,
+            has_director: holds("direction"),
+            has_governance: holds("gouvernance"),
         }
     }
 }
 
-/// The [`Profile`]s of `cohort_ids`' associations (one query), in [`list_for_cohorts`]'
-/// order.
+/// The [`Profile`]s of `cohort_ids`' associations (one query), each cohort's in
+/// [`list_for_cohort`]'s order.
 pub fn profiles_for_cohorts(
     conn: &mut Conn,
     cohort_ids: &[String],

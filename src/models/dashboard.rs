@@ -455,11 +455,10 @@ pub fn dla(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<DlaCohort>, AppError> {
-    use crate::models::{association, budget as budgets, participant, session, task, time_entry};
+    use crate::models::{association, budget as budgets, session, task, time_entry};
     let page: Vec<Cohort> = dla_page_query(dla_id, limit, offset).load(conn)?;
     let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
     let associations = association::profiles_for_cohorts(conn, &ids)?;
-    let participants = participant::roles_for_cohorts(conn, &ids)?;
     let sessions = session::timings_for_cohorts(conn, &ids)?;
     let tasks = task::plans_for_cohorts(conn, &ids)?;
     let contracts = budgets::rows_for(conn, &ids)?;
@@ -473,16 +472,6 @@ pub fn dla(
         .map(|(i, c)| (c.id.as_str(), i))
         .collect();
     let mut facts: Vec<Facts> = page.iter().map(|_| Facts::default()).collect();
-    let association_index: HashMap<&str, usize> = associations
-        .iter()
-        .filter_map(|a| Some((a.id.as_str(), *index.get(a.cohort_id.as_str())?)))
-        .collect();
-    for p in participants {
-        if let Some(&i) = association_index.get(p.association_id.as_str()) {
-            facts[i].participants.push(p);
-        }
-    }
-    drop(association_index);
     for a in associations {
         if let Some(&i) = index.get(a.cohort_id.as_str()) {
             facts[i].associations.push(a);
@@ -510,7 +499,6 @@ pub fn dla(
             let warnings = programme::warnings_scheduled(
                 c,
                 &f.associations,
-                &f.participants,
                 &scheduled,
                 &f.tasks,
                 template,
@@ -546,7 +534,6 @@ pub fn dla(
 #[derive(Default)]
 struct Facts {
     associations: Vec<crate::models::association::Profile>,
-    participants: Vec<crate::models::participant::Role>,
     sessions: Vec<crate::models::session::Timing>,
     tasks: Vec<crate::models::task::Plan>,
 }

@@ -190,56 +190,6 @@ pub fn list_for_associations(
         .load(conn)?)
 }
 
-/// What the programme's warnings read of a participant: their association and role.
-pub trait Roled {
-    fn association_id(&self) -> &str;
-    fn role(&self) -> &str;
-}
-
-impl Roled for Participant {
-    fn association_id(&self) -> &str {
-        &self.association_id
-    }
-    fn role(&self) -> &str {
-        &self.role
-    }
-}
-
-/// A participant's association and role alone: the DLA overview's warnings read 25
-/// cohorts' participants, whose other columns it does not show.
-#[derive(Clone, Debug, Queryable, Selectable)]
-#[diesel(table_name = participants)]
-pub struct Role {
-    pub association_id: String,
-    pub role: String,
-}
-
-impl Roled for Role {
-    fn association_id(&self) -> &str {
-        &self.association_id
-    }
-    fn role(&self) -> &str {
-        &self.role
-    }
-}
-
-/// The roles of the people of these cohorts' associations (see [`Role`]): the associations
-/// found by their cohort in the query, not bound one by one; read from the index
-/// `participants_association_idx (association_id, role)` alone.
-pub fn roles_for_cohorts(conn: &mut Conn, cohort_ids: &[String]) -> Result<Vec<Role>, AppError> {
-    use crate::db::schema::associations;
-    Ok(participants::table
-        .filter(
-            participants::association_id.eq_any(
-                associations::table
-                    .filter(associations::cohort_id.eq_any(cohort_ids))
-                    .select(associations::id),
-            ),
-        )
-        .select(Role::as_select())
-        .load(conn)?)
-}
-
 /// The participants emails may still go to: everyone but the anonymised.
 pub fn list_reachable(conn: &mut Conn, ids: &[String]) -> Result<Vec<Participant>, AppError> {
     Ok(participants::table

@@ -165,39 +165,77 @@ pub fn list_for_cohort(
     Ok(out)
 }
 
-/// The « richesses humaines » of `association_ids`' profiles at `stage`, by association:
-/// only that part of each stored profile is parsed, one row at a time (a report reads
-/// thousands).
-pub fn humans_for(
+/// What the activity report reads of an association: its cohort, sector, town and
+/// salaried headcount, and the « richesses humaines » of its état des lieux (`None`
+/// without one).
+pub struct Reported {
+    pub cohort_id: String,
+    pub sector: String,
+    pub town: String,
+    pub salaried_staff: Option<i32>,
+    pub human: Option<crate::domain::profile::Human>,
+}
+
+/// The [`Reported`] facts of `cohort_ids`' associations, in `association::list_for_cohort`'s
+/// order: one query, the état des lieux joined by its key rather than looked up by a list
+/// of ids, read row by row (a network's year is thousands of profiles of a kilobyte or two,
+/// of which only a few numbers are kept).
+pub fn reported_for_cohorts(
     conn: &mut Conn,
-    association_ids: &[String],
-    stage: &str,
-) -> Result<std::collections::HashMap<String, crate::domain::profile::Human>, AppError> {
+    cohort_ids: &[String],
+) -> Result<Vec<Reported>, AppError> {
+    if cohort_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(associations::table
+        .left_join(
+            association_profiles::table.on(association_profiles::association_id
+                .eq(associations::id)
+                .and(association_profiles::stage.eq("etat_des_lieux"))),
+        )
+        .filter(associations::cohort_id.eq_any(cohort_ids))
+        .order((associations::created_at.asc(), associations::name.asc()))
+        .select((
+            associations::cohort_id,
+            associations::sector,
+            associations::town,
+            associations::salaried_staff,
+            association_profiles::data.nullable(),
+        ))
+        .load_iter::<(String, String, String, Option<i32>, Option<String>), diesel::connection::DefaultLoadingMode>(conn)?
+        .map(|row| {
+            let (cohort_id, sector, town, salaried_staff, data) = row?;
+            Ok(Reported {
+                cohort_id,
+                sector,
+                town,
+                salaried_staff,
+                human: data.as_deref().map(human_of),
+            })
+        })
+        .collect::<Result<_, diesel::result::Error>>()?)
+}
+
+/// The « richesses humaines » of a stored profile. `serde_json` writes a [`Profile`] with
+/// `human` first: then that object alone is parsed, not the finances, alliances and
+/// readings after it (four fifths of the text); any other shape is parsed whole.
+fn human_of(data: &str) -> crate::domain::profile::Human {
+    use serde::Deserialize;
     #[derive(serde::Deserialize, Default)]
     struct HumanOnly {
         #[serde(default)]
         human: crate::domain::profile::Human,
     }
-    check_stage(stage)?;
-    if association_ids.is_empty() {
-        return Ok(Default::default());
+    if let Some(rest) = data.strip_prefix("{\"human\":")
+        && let Ok(human) = crate::domain::profile::Human::deserialize(
+            &mut serde_json::Deserializer::from_str(rest),
+        )
+    {
+        return human;
     }
-    Ok(association_profiles::table
-        .filter(association_profiles::association_id.eq_any(association_ids))
-        .filter(association_profiles::stage.eq(stage))
-        .select((
-            association_profiles::association_id,
-            association_profiles::data,
-        ))
-        // Row by row: a network's year is thousands of profiles of a kilobyte or two, of
-        // which only a few numbers are kept.
-        .load_iter::<(String, String), diesel::connection::DefaultLoadingMode>(conn)?
-        .map(|row| {
-            let (id, data) = row?;
-            let only: HumanOnly = serde_json::from_str(&data).unwrap_or_default();
-            Ok((id, only.human))
-        })
-        .collect::<Result<_, diesel::result::Error>>()?)
+    serde_json::from_str::<HumanOnly>(data)
+        .unwrap_or_default()
+        .human
 }
 
 /// Whether peers see the association by name in the mirror.
@@ -220,6 +258,34 @@ pub fn set_mirror_named(
 mod tests {
     use super::*;
     use crate::domain::profile::{Levers, Reading};
+
+    #[test]
+    fn the_human_part_is_read_alone_or_from_the_whole_profile() {
+        let profile = Profile {
+            human: crate::domain::profile::Human {
+                employees: Some(5),
+                employees_fte_hundredths: Some(420),
+                volunteers: Some(8),
+                ..Default::default()
+            },
+            reading: Reading {
+                ambition: "{\"human\":{\"employees\":99}}".into(),
+                ..Reading::default()
+            },
+            ..Profile::default()
+        };
+        let stored = serde_json::to_string(&profile).unwrap();
+        assert!(stored.starts_with("{\"human\":"), "{stored}");
+        assert_eq!(human_of(&stored), profile.human);
+        // Another order, spaces, or no human part at all: read whole, as before.
+        let reordered = format!(
+            "{{ \"reading\": {{}}, \"human\": {} }}",
+            serde_json::to_string(&profile.human).unwrap()
+        );
+        assert_eq!(human_of(&reordered), profile.human);
+        assert_eq!(human_of("{\"finances\":{}}"), Default::default());
+        assert_eq!(human_of("not json"), Default::default());
+    }
 
     #[test]
     fn a_stage_form_keeps_the_fields_it_does_not_show() {

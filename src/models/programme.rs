@@ -322,22 +322,24 @@ pub fn overview(
 }
 
 /// The cohort's warnings: the programme's shape and each association's profile.
-pub fn warnings<P: participant::Roled>(
+pub fn warnings(
     cohort: &Cohort,
     associations: &[Association],
-    participants: &[P],
+    participants: &[Participant],
     sessions: &[Session],
     tasks: &[IntersessionTask],
     default_template: &ProgrammeTemplate,
     alsace_moselle: bool,
 ) -> Vec<Warning> {
     let scheduled: Vec<_> = sessions.iter().map(|s| s.scheduled(associations)).collect();
-    let profiles: Vec<_> = associations.iter().map(Association::profile).collect();
+    let profiles: Vec<_> = associations
+        .iter()
+        .map(|a| a.profile(participants))
+        .collect();
     let plans: Vec<_> = tasks.iter().map(IntersessionTask::plan).collect();
     warnings_scheduled(
         cohort,
         &profiles,
-        participants,
         &scheduled,
         &plans,
         default_template,
@@ -345,12 +347,11 @@ pub fn warnings<P: participant::Roled>(
     )
 }
 
-/// [`warnings`] from the associations' profiles and the sessions as scheduled
-/// (`Session::scheduled`): what the DLA overview reads of its cohorts.
-pub fn warnings_scheduled<P: participant::Roled>(
+/// [`warnings`] from the associations' profiles (their people's roles included) and the
+/// sessions as scheduled (`Session::scheduled`): what the DLA overview reads of its cohorts.
+pub fn warnings_scheduled(
     cohort: &Cohort,
     associations: &[association::Profile],
-    participants: &[P],
     scheduled: &[engine::ScheduledSession],
     tasks: &[task::Plan],
     default_template: &ProgrammeTemplate,
@@ -385,18 +386,14 @@ pub fn warnings_scheduled<P: participant::Roled>(
         ));
     }
     for a in associations {
-        let mine: Vec<&P> = participants
-            .iter()
-            .filter(|p| p.association_id() == a.id)
-            .collect();
         let facts = rules::AssociationFacts {
             name: &a.name,
             salaried_staff: a.salaried_staff,
             creation_year: a.creation_year,
             creation_date: a.creation_date,
             general_interest: a.general_interest,
-            has_director: mine.iter().any(|p| p.role() == "direction"),
-            has_governance: mine.iter().any(|p| p.role() == "gouvernance"),
+            has_director: a.has_director,
+            has_governance: a.has_governance,
         };
         out.extend(rules::association_warnings(&facts, cohort.start_date));
         if has_programme

@@ -29,7 +29,7 @@ use crate::models::dla::Dla;
 use crate::models::evaluation::{Evaluation, SummaryView};
 use crate::models::input::Check;
 use crate::models::scope::{self, CohortScope};
-use crate::models::{association, budget, profile, session, time_entry};
+use crate::models::{budget, profile, session, time_entry};
 
 /// Whose report.
 #[derive(Clone, Debug)]
@@ -273,27 +273,17 @@ pub fn build(
 
     // 2. Sums in SQL, grouped per cohort or per session, so that the rows read follow the
     //    cohorts in the report, not their history: the plan's sessions counted by kind and
-    //    planned half-days; the sessions dated in the period (four columns) and their
-    //    attendance counted by status; time entries summed by kind; contracts.
+    //    planned half-days; the sessions dated in the period (four columns) with their
+    //    attendance counted; time entries summed by kind; contracts.
     let plan = session::plan_counts(conn, &ids)?;
-    let (dated, marks) = session::dated_between(conn, &ids, start, end)?;
-    let mut marked: HashMap<String, (u32, u32)> = HashMap::new();
-    for (session_id, status, n) in marks {
-        let n = u32::try_from(n).unwrap_or(0);
-        let m = marked.entry(session_id).or_default();
-        m.1 += n;
-        if status == "present" {
-            m.0 += n;
-        }
-    }
+    let dated = session::dated_between(conn, &ids, start, end)?;
     let logged = time_entry::amounts_for(conn, &ids, Some((period.from, period.to)))?;
     let contracts = budget::rows_for(conn, &ids)?;
 
-    // 3. What the counted cohorts bring: associations (the five columns the report reads)
-    //    and their profiles' human figures, funders, the DLAs of the proposals, évaluations.
-    let associations = association::list_for_cohorts(conn, &counted)?;
-    let association_ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
-    let humans = profile::humans_for(conn, &association_ids, "etat_des_lieux")?;
+    // 3. What the counted cohorts bring: associations (the four columns the report reads)
+    //    with their état des lieux's human figures, funders, the DLAs of the proposals,
+    //    évaluations.
+    let associations = profile::reported_for_cohorts(conn, &counted)?;
     let funders = budget::funders_for(conn, &counted)?;
     let partners: Vec<(String, Dla)> = cohort_partners::table
         .inner_join(dlas::table)
@@ -384,7 +374,7 @@ pub fn build(
             associations: own
                 .iter()
                 .map(|a| {
-                    let human = humans.get(&a.id);
+                    let human = a.human.as_ref();
                     AssociationFacts {
                         sector: a.sector.clone(),
                         town: a.town.clone(),
@@ -402,14 +392,11 @@ pub fn build(
                 .get(c.id.as_str())
                 .into_iter()
                 .flatten()
-                .map(|s| {
-                    let (present, marked) = marked.get(s.id.as_str()).copied().unwrap_or_default();
-                    SessionFacts {
-                        date: calendar::utc_to_paris(s.starts_at.and_utc()).date(),
-                        held: s.ends_at <= now,
-                        present,
-                        marked,
-                    }
+                .map(|s| SessionFacts {
+                    date: calendar::utc_to_paris(s.starts_at.and_utc()).date(),
+                    held: s.ends_at <= now,
+                    present: u32::try_from(s.present).unwrap_or(0),
+                    marked: u32::try_from(s.marked).unwrap_or(0),
                 })
                 .collect(),
             evaluations: answers_by

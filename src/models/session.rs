@@ -295,54 +295,51 @@ pub fn timings_for_cohorts(
         .load(conn)?)
 }
 
-/// A session's cohort and instants: what a report reads of the sessions of a period.
+/// A session's cohort and instants, and its attendance marks counted: what a report reads
+/// of the sessions of a period.
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = sessions)]
 pub struct Dated {
-    pub id: String,
     pub cohort_id: String,
     #[diesel(deserialize_as = crate::db::Stamp)]
     pub starts_at: NaiveDateTime,
     #[diesel(deserialize_as = crate::db::Stamp)]
     pub ends_at: NaiveDateTime,
+    /// Half-days marked « présent·e » (one a participant and half-day).
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::BigInt>(PRESENT))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::BigInt>)]
+    pub present: i64,
+    /// Half-days marked, whatever the status.
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::BigInt>(MARKED))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::BigInt>)]
+    pub marked: i64,
 }
 
-/// `(session id, status, half-days marked so)`.
-pub type AttendanceCount = (String, String, i64);
+/// [`Dated`]'s counts, each from the covering index `attendances_session_status
+/// (session_id, status)` for its session: no attendance row leaves SQLite and nothing is
+/// sorted (a join grouped by session and status sorted every mark of the period).
+const PRESENT: &str = "(SELECT COUNT(*) FROM attendances WHERE attendances.session_id = sessions.id AND attendances.status = 'present')";
+const MARKED: &str =
+    "(SELECT COUNT(*) FROM attendances WHERE attendances.session_id = sessions.id)";
 
-/// The sessions of `cohort_ids` starting in `from`..`to` (UTC), in order, with the marks of
-/// their attendance counted by status: `(session id, status, half-days)`. Two queries
-/// whatever the number of sessions and participants.
+/// The sessions of `cohort_ids` starting in `from`..`to` (UTC), in order, with their
+/// attendance marks counted: one query whatever the number of sessions and participants.
 pub fn dated_between(
     conn: &mut Conn,
     cohort_ids: &[String],
     from: NaiveDateTime,
     to: NaiveDateTime,
-) -> Result<(Vec<Dated>, Vec<AttendanceCount>), AppError> {
-    use crate::db::schema::attendances;
+) -> Result<Vec<Dated>, AppError> {
     if cohort_ids.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(Vec::new());
     }
-    let dated = sessions::table
+    Ok(sessions::table
         .filter(sessions::cohort_id.eq_any(cohort_ids))
         .filter(sessions::starts_at.ge(from))
         .filter(sessions::starts_at.lt(to))
         .order((sessions::starts_at.asc(), sessions::kind.asc()))
         .select(Dated::as_select())
-        .load(conn)?;
-    let marks = attendances::table
-        .inner_join(sessions::table)
-        .filter(sessions::cohort_id.eq_any(cohort_ids))
-        .filter(sessions::starts_at.ge(from))
-        .filter(sessions::starts_at.lt(to))
-        .group_by((attendances::session_id, attendances::status))
-        .select((
-            attendances::session_id,
-            attendances::status,
-            diesel::dsl::count_star(),
-        ))
-        .load(conn)?;
-    Ok((dated, marks))
+        .load(conn)?)
 }
 
 /// The sessions of `cohort_ids` counted by cohort, kind and planned half-days — all a

@@ -194,14 +194,11 @@ pub fn list_for_cohort(
         .load(conn)?)
 }
 
-/// The tasks of `cohort_ids` (one query), each cohort's in [`list_for_cohort`]'s order.
+/// The tasks of `cohort_ids` (one query), unsorted: the DLA overview counts the warnings
+/// they raise, which no order changes (`list_for_cohort` gives a cohort's in order).
 pub fn plans_for_cohorts(conn: &mut Conn, cohort_ids: &[String]) -> Result<Vec<Plan>, AppError> {
     Ok(intersession_tasks::table
         .filter(intersession_tasks::cohort_id.eq_any(cohort_ids))
-        .order((
-            intersession_tasks::due_date.asc(),
-            intersession_tasks::title.asc(),
-        ))
         .select(Plan::as_select())
         .load(conn)?)
 }

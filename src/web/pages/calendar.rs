@@ -248,7 +248,13 @@ async fn page(
                 "label": if period.view == View::Week { fr::date_long(day) } else { day.format("%-d").to_string() },
                 "long": fr::date_long(day),
                 "today": day == today,
-                "outside": !period.in_month(day),
+                // The cell's classes, written here rather than by two `{{#if}}` a day.
+                "class": match (day == today, period.in_month(day)) {
+                    (true, true) => "today",
+                    (true, false) => "today outside",
+                    (false, true) => "",
+                    (false, false) => " outside",
+                },
                 "sessions": by_day.remove(&day).unwrap_or_default(),
             })).collect::<Vec<_>>()})
         })
