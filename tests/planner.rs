@@ -480,7 +480,9 @@ async fn a_cohort_with_its_own_summary_day_gets_its_summary_that_day_only() {
     let queued = of_kind(&all, "weekly_summary");
     assert_eq!(queued.len(), 1, "once, to the officer");
     assert!(
-        queued[0].subject.contains("semaine du mercredi 3 février 2027"),
+        queued[0]
+            .subject
+            .contains("semaine du mercredi 3 février 2027"),
         "{}",
         queued[0].subject
     );

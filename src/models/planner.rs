@@ -200,19 +200,30 @@ struct Facts {
     evaluations: Vec<Evaluation>,
     secret: Vec<u8>,
     organizer: CalendarPerson,
-    /// What each address was sent of each session's invite (`models::invite`).
+    /// What each address was sent of each session's invite (`models::invite`), for the
+    /// sessions to come.
     copies: Vec<invite::Stored>,
 }
 
 impl Facts {
-    fn load(conn: &mut Conn, mail: &MailContext, co: Cohort) -> Result<Option<Facts>, AppError> {
+    fn load(
+        conn: &mut Conn,
+        mail: &MailContext,
+        co: Cohort,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Facts>, AppError> {
         let Some(published) = co.published_at_utc() else {
             return Ok(None);
         };
         let associations = association::list_for_cohort(conn, &co.id)?;
         let ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
         let sessions = session::list_for_cohort(conn, &co.id)?;
-        let session_ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
+        // The copies of sessions to come only: nothing is planned for the others.
+        let session_ids: Vec<String> = sessions
+            .iter()
+            .filter(|s| s.starts_at.and_utc() > now)
+            .map(|s| s.id.clone())
+            .collect();
         let dla = dla::get(conn, &co.dla_id)?;
         Ok(Some(Facts {
             schedule: co.schedule(&mail.schedule),
@@ -915,7 +926,7 @@ pub fn preview(
     if co.published_at.is_none() {
         co.published_at = Some(now.naive_utc());
     }
-    match Facts::load(conn, mail, co)? {
+    match Facts::load(conn, mail, co, now)? {
         Some(facts) => Ok(wanted(&facts, mail, now, &Settled::default())?.emails),
         None => Ok(Vec::new()),
     }
@@ -930,7 +941,7 @@ pub fn sync_cohort(
     now: DateTime<Utc>,
 ) -> Result<SyncStats, AppError> {
     let co = cohort::get(tx, cohort_id)?;
-    let facts = Facts::load(tx, mail, co)?;
+    let facts = Facts::load(tx, mail, co, now)?;
     let existing: Vec<OutboxEmail> = outbox_emails::table
         .filter(outbox_emails::cohort_id.eq(cohort_id))
         .select(OutboxEmail::as_select())
@@ -1146,18 +1157,17 @@ fn summaries_due(
     let default_open = mail.schedule.summary_at_or_before(now).is_some_and(open);
     // A summary is due for at most a day after its moment, and only while the cohort had a
     // session in the week before it: only cohorts with a session ending in the last 8 days
-    // (or later) can have one, which leaves the cohorts long over out of the pass. Driven
-    // from the sessions, so that an index on sessions(ends_at, cohort_id) answers it
-    // without visiting the cohorts over.
+    // (or later) can have one, which leaves the cohorts long over out of the pass. The
+    // published cohorts not over (`cohorts_running`), each with one probe of
+    // `sessions_cohort_ends`: an `IN (SELECT cohort_id …)` built the list of every session
+    // to come first, seven times the cost.
     let horizon = (now - Duration::days(8)).naive_utc();
     let mut running = cohorts::table
-        .filter(
-            cohorts::id.eq_any(
-                sessions::table
-                    .filter(sessions::ends_at.ge(horizon))
-                    .select(sessions::cohort_id),
-            ),
-        )
+        .filter(diesel::dsl::exists(
+            sessions::table
+                .filter(sessions::cohort_id.eq(cohorts::id))
+                .filter(sessions::ends_at.ge(horizon)),
+        ))
         .filter(cohorts::published_at.is_not_null())
         .filter(cohorts::status.eq_any(["brouillon", "en_cours"]))
         .select((cohorts::id, cohorts::mail_settings, cohorts::published_at))
@@ -1375,4 +1385,70 @@ fn summary_facts(
         outbox_url: format!("{}/cohortes/{}/envois", mail.public_url, co.id),
         dla_name: dla::get(conn, &co.dla_id)?.name,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str, email: &str) -> Participant {
+        let t = chrono::NaiveDate::from_ymd_opt(2027, 1, 4)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap();
+        Participant {
+            id: id.into(),
+            association_id: "a1".into(),
+            name: "Zoé Martin".into(),
+            email: email.into(),
+            role: "direction".into(),
+            function: String::new(),
+            created_at: t,
+            updated_at: t,
+            reminders: true,
+            feed_generation: 0,
+            version: 0,
+            commitment_confirmed_at: None,
+        }
+    }
+
+    fn row_to(p: &Participant, kind: &str, revision: i32) -> NewEmail {
+        NewEmail {
+            cohort_id: Some("c1".into()),
+            kind: kind.into(),
+            item_id: "s1".into(),
+            revision,
+            recipient_email: p.email.clone(),
+            recipient_name: p.name.clone(),
+            participant_id: Some(p.id.clone()),
+            subject: String::new(),
+            body_text: String::new(),
+            body_html: String::new(),
+            ics: None,
+            ics_method: None,
+            send_after: Utc::now(),
+            not_after: None,
+            draft: false,
+        }
+    }
+
+    #[test]
+    fn a_settled_row_is_known_by_the_key_its_wanted_email_takes_and_no_other() {
+        // Addresses are compared trimmed and without case, as the dedup key does.
+        let p = person("p1", " Zoe.Martin@Exemple.fr");
+        let settled = Settled(HashSet::from([row_to(&p, "reminder_j7", 3).dedup_key()]));
+        assert!(settled.has(
+            "reminder_j7",
+            "s1",
+            &person("p1", "zoe.martin@exemple.fr"),
+            3
+        ));
+        assert!(!settled.has("reminder_j7", "s1", &p, 4), "another revision");
+        assert!(!settled.has("reminder_j1", "s1", &p, 3), "another kind");
+        assert!(
+            !settled.has("reminder_j7", "s1", &person("p2", &p.email), 3),
+            "someone else at the same address"
+        );
+        assert!(!Settled::default().has("reminder_j7", "s1", &p, 3));
+    }
 }
