@@ -450,6 +450,45 @@ async fn the_weekly_summary_goes_once_to_the_consultant_and_the_officer() {
 }
 
 #[actix_web::test]
+async fn a_cohort_with_its_own_summary_day_gets_its_summary_that_day_only() {
+    let app = spawn().await;
+    let (cohort, _) = app.cohort_with(1).await;
+    app.generate(&cohort).await;
+    set_officer(&app, &cohort, "Julien Lefèvre", "julien@dla.example.org").await;
+    // Wednesdays at 14 h instead of the configured Mondays at 8 h.
+    let settings = format!("/api/v1/cohorts/{cohort}/mail-settings");
+    let v = app.get(&settings).await.expect(200).json()["version"].clone();
+    app.put_json(
+        &settings,
+        json!({"summary_weekday": "3", "summary_hour": "14", "version": v}),
+    )
+    .await
+    .expect(200);
+    publish(&app, &cohort).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dispatcher(&app, dir.path());
+    let summaries = || of_kind(&rows(&app, &cohort), "weekly_summary").len();
+    // Monday 1 February 2027, 8 h Paris: the configured moment, not this cohort's.
+    d.run_once(utc(2027, 2, 1, 7, 30)).unwrap();
+    assert_eq!(summaries(), 0, "not on the configured day");
+    // Wednesday 3 February 2027, 14 h Paris (13:00 UTC): its own; once.
+    d.run_once(utc(2027, 2, 3, 12, 30)).unwrap();
+    assert_eq!(summaries(), 0, "not before its hour");
+    d.run_once(utc(2027, 2, 3, 13, 5)).unwrap();
+    d.run_once(utc(2027, 2, 3, 13, 35)).unwrap();
+    let all = rows(&app, &cohort);
+    let queued = of_kind(&all, "weekly_summary");
+    assert_eq!(queued.len(), 1, "once, to the officer");
+    assert!(
+        queued[0]
+            .subject
+            .contains("semaine du mercredi 3 février 2027"),
+        "{}",
+        queued[0].subject
+    );
+}
+
+#[actix_web::test]
 async fn the_calendar_feed_opens_with_the_right_token_only() {
     let app = spawn().await;
     let (cohort, associations) = app.cohort_with(1).await;

@@ -582,3 +582,40 @@ async fn the_purge_anonymises_cohorts_ended_long_ago_only_and_blanks_their_email
         1
     );
 }
+
+#[actix_web::test]
+async fn the_purge_leaves_a_cohort_without_sessions_alone() {
+    let app = spawn().await;
+    let dla = app.create_dla().await;
+    let cohort = app
+        .post_json(
+            "/api/v1/cohorts",
+            json!({"dla_id": dla, "name": "Cohorte sans séance", "territory": "Gironde",
+                   "approach": "territoriale", "start_date": "2027-01-11"}),
+        )
+        .await
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.enrol(&cohort, "Les Jardins du Lac").await;
+    // Years on: no session, so no end to count the 24 months from.
+    let now = Utc.with_ymd_and_hms(2040, 1, 1, 3, 0, 0).unwrap();
+    let mut conn = app.pool.get().unwrap();
+    assert_eq!(
+        cohorte::models::privacy::purge_ended_cohorts(&mut conn, 24, now).unwrap(),
+        0
+    );
+    drop(conn);
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT COUNT(*) AS n FROM participants p JOIN associations a ON a.id = p.association_id \
+                 WHERE a.cohort_id = '{cohort}' AND p.anonymised_at IS NULL"
+            )
+        ),
+        2
+    );
+}

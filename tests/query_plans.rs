@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use chrono::{Duration, Utc};
+use chrono::{Datelike, Duration, Utc};
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -306,6 +306,13 @@ async fn the_hot_queries_never_scan_a_large_table() {
         }
         common::write(&mut conn, |tx| cohorte::models::planner::touch(tx, &demo)).unwrap();
         cohorte::models::planner::plan(&mut conn, &mail, now).unwrap();
+        // The weekly summaries on the next Monday at 8 h 30 Paris, their moment open.
+        let monday = (now + Duration::days(7 - i64::from(now.weekday().num_days_from_monday())))
+            .date_naive()
+            .and_hms_opt(7, 30, 0)
+            .unwrap()
+            .and_utc();
+        cohorte::models::planner::queue_summaries(&mut conn, &mail, monday).unwrap();
         // The purge, ten years on: both cohorts ended long ago.
         let purged = cohorte::models::privacy::purge_ended_cohorts(
             &mut conn,

@@ -56,10 +56,22 @@ pub struct Renderer {
 
 impl Renderer {
     /// From the app's registry (`templates::build`), so that overrides apply to emails too.
+    ///
+    /// Only the email templates (`email/…`, which use no helper of the app's) are taken:
+    /// a clone of the whole registry, every page included, cost 6 M instructions, and the
+    /// planner built one per session synced. The application builds one, held by
+    /// `models::outbox::MailContext`, and shares it.
     pub fn new(templates: &Handlebars<'static>) -> Renderer {
-        let mut html = templates.clone();
+        let mut html = Handlebars::new();
         html.set_strict_mode(true);
+        html.set_prevent_indent(templates.prevent_indent());
+        for (name, template) in templates.get_templates() {
+            if name.starts_with("email/") {
+                html.register_template(name, template.clone());
+            }
+        }
         let mut text = html.clone();
+        html.register_escape_fn(crate::templates::escape_html);
         text.register_escape_fn(handlebars::no_escape);
         Renderer { html, text }
     }

@@ -562,7 +562,8 @@ fn queue_decision(
         .map(|p| p.lines().collect::<Vec<_>>())
         .filter(|p| !p.is_empty())
         .collect();
-    let rendered = crate::mail::render::Renderer::new(&mail.templates)
+    let rendered = mail
+        .renderer
         .render(
             DECISION_KIND,
             &json!({

@@ -12,7 +12,7 @@ use crate::db::{Conn, Tx};
 use crate::domain::application::{self as rules, Status};
 use crate::domain::fr;
 use crate::error::AppError;
-use crate::mail::render::{Email, Renderer};
+use crate::mail::render::Email;
 use crate::models::application::Application;
 use crate::models::association::AssociationInput;
 use crate::models::audit;
@@ -1143,7 +1143,7 @@ fn queue_meeting(
         ics::Method::Request
     };
     let organizer = cohort::answerer(&open.cohort, dla_email, None, cohort::Topic::Cohort, mail);
-    let renderer = Renderer::new(&mail.templates);
+    let renderer = &*mail.renderer;
     let ctx = json!({
         "cohort_name": open.cohort.name,
         "dla_name": open.dla_name,
@@ -1225,7 +1225,7 @@ fn queue_to_applicant(
     edit_url: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let renderer = Renderer::new(&mail.templates);
+    let renderer = &*mail.renderer;
     let ctx = json!({
         "cohort_name": open.cohort.name,
         "dla_name": open.dla_name,

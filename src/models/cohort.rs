@@ -84,15 +84,12 @@ pub fn status_label(code: &str) -> &'static str {
 impl Cohort {
     /// The cohort's own sending-settings overrides (none when unreadable).
     pub fn schedule_override(&self) -> ScheduleOverride {
-        self.mail_settings
-            .as_deref()
-            .and_then(|json| serde_json::from_str(json).ok())
-            .unwrap_or_default()
+        override_of(self.mail_settings.as_deref())
     }
 
     /// The sending settings in force: the configured ones with the cohort's overrides.
     pub fn schedule(&self, defaults: &Schedule) -> Schedule {
-        self.schedule_override().apply(defaults)
+        schedule_of(self.mail_settings.as_deref(), defaults)
     }
 
     pub fn published_at_utc(&self) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -113,6 +110,18 @@ impl Cohort {
             })
             .unwrap_or_else(|| default.clone())
     }
+}
+
+/// The overrides stored in a cohort's `mail_settings` (none when unreadable).
+fn override_of(mail_settings: Option<&str>) -> ScheduleOverride {
+    mail_settings
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default()
+}
+
+/// [`Cohort::schedule`] from the column alone, for a query that reads only that.
+pub fn schedule_of(mail_settings: Option<&str>, defaults: &Schedule) -> Schedule {
+    override_of(mail_settings).apply(defaults)
 }
 
 /// What an email of the cohort is about, for [`answerer`].

@@ -30,9 +30,9 @@ use crate::db::{Conn, Tx};
 use crate::domain::invite::{self, Copy, Delivery, EventState, Send};
 use crate::domain::outbox::Status;
 use crate::error::AppError;
+use crate::mail::Email;
 use crate::mail::ics::CalendarPerson;
 use crate::mail::session::{SessionEmail, SessionFacts};
-use crate::mail::{Email, Renderer};
 use crate::models::association::Association;
 use crate::models::cohort::{self, Cohort};
 use crate::models::guest::{self, Guest};
@@ -307,7 +307,7 @@ pub fn sync_session(
     for c in copies.iter().filter(|c| c.session_id == session.id) {
         by_address.entry(c.address()).or_default().push(c);
     }
-    let renderer = Renderer::new(&mail.templates);
+    let renderer = &*mail.renderer;
     let stamp = tx.now();
     let floor = session.sequence + i32::from(deleted);
     for (address, stored) in &by_address {
@@ -344,9 +344,9 @@ pub fn sync_session(
         facts.sequence = u32::try_from(sequence).unwrap_or(0);
         let build = |email: &SessionEmail| -> Result<Email, AppError> {
             match &send {
-                Send::Update { from, .. } => email.changed(&renderer, from, stamp),
-                Send::Cancel { .. } if deleted => email.cancelled(&renderer, stamp),
-                Send::Cancel { .. } => email.withdrawn(&renderer, stamp),
+                Send::Update { from, .. } => email.changed(renderer, from, stamp),
+                Send::Cancel { .. } if deleted => email.cancelled(renderer, stamp),
+                Send::Cancel { .. } => email.withdrawn(renderer, stamp),
             }
             .map_err(|e| AppError::Internal(anyhow::anyhow!("{kind} e-mail: {e}")))
         };

@@ -183,7 +183,8 @@ pub struct MailContext {
     pub from_address: String,
     /// `server.public_url`, without a trailing slash.
     pub public_url: String,
-    pub templates: std::sync::Arc<handlebars::Handlebars<'static>>,
+    /// The email templates, built once from the app's registry (`mail::Renderer::new`).
+    pub renderer: std::sync::Arc<crate::mail::Renderer>,
     /// The configured sending settings (`[mail.schedule]`), before each cohort's overrides.
     pub schedule: crate::domain::schedule::Schedule,
     /// How long the sign-in link put in a participant's email at send time stays valid
@@ -202,7 +203,7 @@ impl MailContext {
             from_name: config.mail.from_name.clone(),
             from_address: config.mail.from_address.clone(),
             public_url: config.server.public_url.trim_end_matches('/').to_string(),
-            templates,
+            renderer: std::sync::Arc::new(crate::mail::Renderer::new(&templates)),
             schedule: config.mail.schedule.clone(),
             sign_in_valid_for: chrono::Duration::days(
                 config.auth.participant_link_days.clamp(1, 365) as i64,

@@ -24,7 +24,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::{cohorts, outbox_emails};
@@ -50,9 +50,7 @@ use crate::models::outbox::{self, MailContext, NewEmail, OutboxEmail};
 use crate::models::participant::Participant;
 use crate::models::session::Session;
 use crate::models::task::{IntersessionTask, TaskReturn};
-use crate::models::{
-    association, cohort, consultant, dla, feed, invite, participant, session, task,
-};
+use crate::models::{association, cohort, dla, feed, invite, participant, session, task};
 
 pub const CONVOCATION: &str = "convocation";
 pub const WEEKLY_SUMMARY: &str = "weekly_summary";
@@ -202,19 +200,30 @@ struct Facts {
     evaluations: Vec<Evaluation>,
     secret: Vec<u8>,
     organizer: CalendarPerson,
-    /// What each address was sent of each session's invite (`models::invite`).
+    /// What each address was sent of each session's invite (`models::invite`), for the
+    /// sessions to come.
     copies: Vec<invite::Stored>,
 }
 
 impl Facts {
-    fn load(conn: &mut Conn, mail: &MailContext, co: Cohort) -> Result<Option<Facts>, AppError> {
+    fn load(
+        conn: &mut Conn,
+        mail: &MailContext,
+        co: Cohort,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Facts>, AppError> {
         let Some(published) = co.published_at_utc() else {
             return Ok(None);
         };
         let associations = association::list_for_cohort(conn, &co.id)?;
         let ids: Vec<String> = associations.iter().map(|a| a.id.clone()).collect();
         let sessions = session::list_for_cohort(conn, &co.id)?;
-        let session_ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
+        // The copies of sessions to come only: nothing is planned for the others.
+        let session_ids: Vec<String> = sessions
+            .iter()
+            .filter(|s| s.starts_at.and_utc() > now)
+            .map(|s| s.id.clone())
+            .collect();
         let dla = dla::get(conn, &co.dla_id)?;
         Ok(Some(Facts {
             schedule: co.schedule(&mail.schedule),
@@ -382,9 +391,61 @@ fn built(kind: &str, p: &Participant, e: crate::mail::BuildError) -> AppError {
     AppError::Internal(anyhow::anyhow!("{kind} e-mail for {}: {e}", p.email))
 }
 
-/// The planned emails the cohort should have at `now`.
-fn wanted(facts: &Facts, mail: &MailContext, now: DateTime<Utc>) -> Result<Planned, AppError> {
-    let renderer = Renderer::new(&mail.templates);
+/// The dedup keys of planned rows that nothing changes any more: sent, being sent, missed
+/// or cancelled. The reconciliation of [`sync_cohort`] only matches such a row, so
+/// [`wanted`] leaves their emails out rather than render them again (rendering is most of
+/// a sync's cost, and a cohort's convocations went out at publication).
+#[derive(Default)]
+struct Settled(HashSet<String>);
+
+impl Settled {
+    fn of(rows: &[OutboxEmail]) -> Settled {
+        Settled(
+            rows.iter()
+                .filter(|r| {
+                    matches!(
+                        r.status(),
+                        Status::Sent | Status::Sending | Status::Missed | Status::Cancelled
+                    )
+                })
+                .map(|r| r.dedup_key.clone())
+                .collect(),
+        )
+    }
+
+    /// Whether participant `p`'s email `kind` about `item_id` at `revision` is settled.
+    fn has(&self, kind: &str, item_id: &str, p: &Participant, revision: i32) -> bool {
+        !self.0.is_empty()
+            && self.0.contains(&outbox::row_key(
+                kind,
+                item_id,
+                &p.email,
+                Some(&p.id),
+                revision,
+            ))
+    }
+
+    /// Whether guest `g`'s convocation is settled.
+    fn has_guest(&self, g: &Guest) -> bool {
+        !self.0.is_empty()
+            && self.0.contains(&outbox::row_key(
+                guest::CONVOCATION,
+                &g.id,
+                &g.email,
+                None,
+                0,
+            ))
+    }
+}
+
+/// The planned emails the cohort should have at `now`, but those `settled`.
+fn wanted(
+    facts: &Facts,
+    mail: &MailContext,
+    now: DateTime<Utc>,
+    settled: &Settled,
+) -> Result<Planned, AppError> {
+    let renderer = &*mail.renderer;
     let s = &facts.schedule;
     let mut out = Vec::new();
     let mut invites = HashMap::new();
@@ -414,9 +475,6 @@ fn wanted(facts: &Facts, mail: &MailContext, now: DateTime<Utc>) -> Result<Plann
             // DTSTAMP: the session's last change, so that an unchanged invite is unchanged.
             let stamp = session.updated_at.and_utc();
             let convocation_at = s.convocation_at(facts.published, start);
-            let built_email = email
-                .convocation(&renderer, stamp)
-                .map_err(|e| built(CONVOCATION, p, e))?;
             // A convocation already sent to this address keeps its slot (revision 0); one
             // whose address holds the event cancelled takes a new slot, at its SEQUENCE.
             let revision = if facts.holds_cancelled(session, &p.email) {
@@ -424,21 +482,26 @@ fn wanted(facts: &Facts, mail: &MailContext, now: DateTime<Utc>) -> Result<Plann
             } else {
                 0
             };
-            let convocation = row(
-                facts,
-                p,
-                CONVOCATION,
-                &session.id,
-                revision,
-                &built_email,
-                convocation_at,
-                start,
-            );
-            invites.insert(
-                convocation.dedup_key(),
-                InviteOf::of(session, &email.session),
-            );
-            out.push(convocation);
+            if !settled.has(CONVOCATION, &session.id, p, revision) {
+                let built_email = email
+                    .convocation(renderer, stamp)
+                    .map_err(|e| built(CONVOCATION, p, e))?;
+                let convocation = row(
+                    facts,
+                    p,
+                    CONVOCATION,
+                    &session.id,
+                    revision,
+                    &built_email,
+                    convocation_at,
+                    start,
+                );
+                invites.insert(
+                    convocation.dedup_key(),
+                    InviteOf::of(session, &email.session),
+                );
+                out.push(convocation);
+            }
             if !p.reminders {
                 continue;
             }
@@ -470,8 +533,11 @@ fn wanted(facts: &Facts, mail: &MailContext, now: DateTime<Utc>) -> Result<Plann
                     continue;
                 };
                 let kind = format!("reminder_j{days}");
+                if settled.has(&kind, &session.id, p, session.sequence) {
+                    continue;
+                }
                 let built_email = email
-                    .reminder(&renderer, &lead)
+                    .reminder(renderer, &lead)
                     .map_err(|e| built(&kind, p, e))?;
                 out.push(row(
                     facts,
@@ -514,8 +580,11 @@ fn wanted(facts: &Facts, mail: &MailContext, now: DateTime<Utc>) -> Result<Plann
             };
             let assigned_at = facts.assigned_at(t.due_date);
             let mut add = |kind: HomeworkKind, revision: i32, at, until| -> Result<(), AppError> {
+                if settled.has(kind.message(), &t.id, p, revision) {
+                    return Ok(());
+                }
                 let e = homework
-                    .build(&renderer, kind)
+                    .build(renderer, kind)
                     .map_err(|e| built(kind.message(), p, e))?;
                 out.push(row(
                     facts,
@@ -560,15 +629,25 @@ fn wanted(facts: &Facts, mail: &MailContext, now: DateTime<Utc>) -> Result<Plann
                 add(HomeworkKind::Overdue, due_rev, at, until)?;
             }
         }
-        evaluation_emails(facts, mail, &renderer, p, &association_name, &mut out)?;
-        commitment_email(facts, &renderer, p, &association_name, &mut out)?;
+        evaluation_emails(
+            facts,
+            mail,
+            renderer,
+            settled,
+            p,
+            &association_name,
+            &mut out,
+        )?;
+        if !settled.has(COMMITMENT_REQUEST, &p.id, p, 0) {
+            commitment_email(facts, renderer, p, &association_name, &mut out)?;
+        }
     }
     for g in &facts.guests {
         let Some(session) = facts.sessions.iter().find(|s| s.id == g.session_id) else {
             continue;
         };
         let start = session.starts_at.and_utc();
-        if start <= now {
+        if start <= now || settled.has_guest(g) {
             continue;
         }
         let email = guest::for_guest(
@@ -578,7 +657,7 @@ fn wanted(facts: &Facts, mail: &MailContext, now: DateTime<Utc>) -> Result<Plann
             facts.dla_name.clone(),
         );
         let built_email = email
-            .convocation(&renderer, session.updated_at.and_utc())
+            .convocation(renderer, session.updated_at.and_utc())
             .map_err(|e| AppError::Internal(anyhow::anyhow!("guest convocation: {e}")))?;
         let mut row = NewEmail::from_email(
             guest::CONVOCATION,
@@ -643,6 +722,7 @@ fn evaluation_emails(
     facts: &Facts,
     mail: &MailContext,
     renderer: &Renderer,
+    settled: &Settled,
     p: &Participant,
     association_name: &str,
     out: &mut Vec<NewEmail>,
@@ -676,6 +756,7 @@ fn evaluation_emails(
     if let Some((at, until)) = plan.reminder
         && p.reminders
         && answer.is_none_or(|e| e.answered_at.is_none())
+        && !settled.has(evaluation::REMINDER, &bilan.id, p, 0)
     {
         let built_email = email
             .build(renderer, evaluation::REMINDER)
@@ -693,6 +774,7 @@ fn evaluation_emails(
     }
     if let Some((at, until)) = plan.followup
         && answer.is_none_or(|e| e.followup_at.is_none())
+        && !settled.has(evaluation::FOLLOWUP, &bilan.id, p, 0)
     {
         let built_email = email
             .build(renderer, evaluation::FOLLOWUP)
@@ -844,8 +926,8 @@ pub fn preview(
     if co.published_at.is_none() {
         co.published_at = Some(now.naive_utc());
     }
-    match Facts::load(conn, mail, co)? {
-        Some(facts) => Ok(wanted(&facts, mail, now)?.emails),
+    match Facts::load(conn, mail, co, now)? {
+        Some(facts) => Ok(wanted(&facts, mail, now, &Settled::default())?.emails),
         None => Ok(Vec::new()),
     }
 }
@@ -859,7 +941,7 @@ pub fn sync_cohort(
     now: DateTime<Utc>,
 ) -> Result<SyncStats, AppError> {
     let co = cohort::get(tx, cohort_id)?;
-    let facts = Facts::load(tx, mail, co)?;
+    let facts = Facts::load(tx, mail, co, now)?;
     let existing: Vec<OutboxEmail> = outbox_emails::table
         .filter(outbox_emails::cohort_id.eq(cohort_id))
         .select(OutboxEmail::as_select())
@@ -873,7 +955,7 @@ pub fn sync_cohort(
     let Planned {
         emails: wanted,
         invites,
-    } = wanted(&facts, mail, now)?;
+    } = wanted(&facts, mail, now, &Settled::of(&existing))?;
 
     let by_key: HashMap<&str, &OutboxEmail> =
         existing.iter().map(|r| (r.dedup_key.as_str(), r)).collect();
@@ -1056,53 +1138,102 @@ pub fn queue_summaries(
 }
 
 /// The summaries due at `now` and not queued yet: reads only.
+///
+/// Asked by every dispatcher pass, and almost always answered « none »: its cost is a few
+/// queries whatever the number of cohorts (issue #19). The running cohorts are read
+/// narrow (id, sending settings, publication) to find those whose summary moment is open —
+/// only the cohorts with their own settings on the six days a week the configured moment
+/// is not —; then, for those, the cohorts, their sessions' span, their consultant·es and
+/// the summaries already queued, one query each.
 fn summaries_due(
     conn: &mut Conn,
     mail: &MailContext,
     now: DateTime<Utc>,
 ) -> Result<Vec<DueSummary>, AppError> {
-    use crate::db::schema::sessions;
+    use crate::db::schema::{consultants, sessions};
+    use diesel::dsl::{max, min};
+    // Whether the summary of moment `at` may be queued at `now`: for a day after it.
+    let open = |at: DateTime<Utc>| at <= now && now < at + Duration::days(1);
+    let default_open = mail.schedule.summary_at_or_before(now).is_some_and(open);
     // A summary is due for at most a day after its moment, and only while the cohort had a
     // session in the week before it: only cohorts with a session ending in the last 8 days
-    // (or later) can have one, which leaves the cohorts long over out of the pass. Driven
-    // from the sessions, so that an index on sessions(ends_at, cohort_id) answers it
-    // without visiting the cohorts over.
+    // (or later) can have one, which leaves the cohorts long over out of the pass. The
+    // published cohorts not over (`cohorts_running`), each with one probe of
+    // `sessions_cohort_ends`: an `IN (SELECT cohort_id …)` built the list of every session
+    // to come first, seven times the cost.
     let horizon = (now - Duration::days(8)).naive_utc();
-    let running: Vec<Cohort> = cohorts::table
-        .filter(
-            cohorts::id.eq_any(
-                sessions::table
-                    .filter(sessions::ends_at.ge(horizon))
-                    .select(sessions::cohort_id),
-            ),
-        )
+    let mut running = cohorts::table
+        .filter(diesel::dsl::exists(
+            sessions::table
+                .filter(sessions::cohort_id.eq(cohorts::id))
+                .filter(sessions::ends_at.ge(horizon)),
+        ))
         .filter(cohorts::published_at.is_not_null())
         .filter(cohorts::status.eq_any(["brouillon", "en_cours"]))
-        .select(Cohort::as_select())
-        .load(conn)?;
-    let mut due = Vec::new();
-    for co in running {
-        let schedule = co.schedule(&mail.schedule);
+        .select((cohorts::id, cohorts::mail_settings, cohorts::published_at))
+        .into_boxed();
+    if !default_open {
+        // Only a cohort's own settings can open its moment today.
+        running = running.filter(cohorts::mail_settings.is_not_null());
+    }
+    let running: Vec<(String, Option<String>, Option<NaiveDateTime>)> = running.load(conn)?;
+    // Each cohort whose moment is open, with that moment.
+    let mut open_at: HashMap<String, DateTime<Utc>> = HashMap::new();
+    for (id, settings, published_at) in running {
+        let schedule = cohort::schedule_of(settings.as_deref(), &mail.schedule);
         let Some(at) = schedule.summary_at_or_before(now) else {
             continue;
         };
-        let Some(published_at) = co.published_at_utc() else {
-            continue;
-        };
-        if at < published_at || now >= at + Duration::days(1) {
-            continue;
+        if published_at.is_some_and(|p| at >= p.and_utc()) && open(at) {
+            open_at.insert(id, at);
         }
-        let sessions = session::list_for_cohort(conn, &co.id)?;
-        let first_start = sessions.iter().map(|s| s.starts_at.and_utc()).min();
-        let last_end = sessions.iter().map(|s| s.ends_at.and_utc()).max();
-        if !schedule::summary_in_window(at, first_start, last_end) {
+    }
+    if open_at.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&String> = open_at.keys().collect();
+    let candidates: Vec<Cohort> = cohorts::table
+        .filter(cohorts::id.eq_any(&ids))
+        .order(cohorts::id.asc())
+        .select(Cohort::as_select())
+        .load(conn)?;
+    let spans: HashMap<String, (Option<NaiveDateTime>, Option<NaiveDateTime>)> = sessions::table
+        .filter(sessions::cohort_id.eq_any(&ids))
+        .group_by(sessions::cohort_id)
+        .select((
+            sessions::cohort_id,
+            min(sessions::starts_at),
+            max(sessions::ends_at),
+        ))
+        .load::<(String, Option<NaiveDateTime>, Option<NaiveDateTime>)>(conn)?
+        .into_iter()
+        .map(|(id, first, last)| (id, (first, last)))
+        .collect();
+    let consultant_ids: Vec<&String> = candidates
+        .iter()
+        .filter_map(|c| c.consultant_id.as_ref())
+        .collect();
+    let consultants: HashMap<String, (String, String)> = consultants::table
+        .filter(consultants::id.eq_any(&consultant_ids))
+        .select((consultants::id, consultants::name, consultants::email))
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, name, email)| (id, (name, email)))
+        .collect();
+    let mut due = Vec::new();
+    for co in candidates {
+        let at = open_at[&co.id];
+        let (first_start, last_end) = spans.get(&co.id).copied().unwrap_or_default();
+        if !schedule::summary_in_window(
+            at,
+            first_start.map(|t| t.and_utc()),
+            last_end.map(|t| t.and_utc()),
+        ) {
             continue;
         }
         let mut recipients: Vec<(String, String)> = Vec::new();
-        if let Some(cid) = &co.consultant_id
-            && let Ok(c) = consultant::get(conn, cid)
-        {
-            recipients.push((c.name, c.email));
+        if let Some((name, email)) = co.consultant_id.as_ref().and_then(|c| consultants.get(c)) {
+            recipients.push((name.clone(), email.clone()));
         }
         if !co.officer_email.trim().is_empty()
             && !recipients
@@ -1117,30 +1248,42 @@ fn summaries_due(
             .to_string()
             .parse::<i32>()
             .unwrap_or(0);
-        let todo: Vec<(String, String)> = recipients
-            .into_iter()
-            .filter(|(_, email)| {
-                let key = dedup_key(WEEKLY_SUMMARY, &co.id, email, revision);
-                !outbox_emails::table
-                    .filter(outbox_emails::dedup_key.eq(&key))
-                    .count()
-                    .get_result::<i64>(conn)
-                    .is_ok_and(|n| n > 0)
-            })
-            .collect();
-        if todo.is_empty() {
-            continue;
-        }
         due.push(DueSummary {
             cohort: co,
-            sessions,
+            sessions: Vec::new(),
             at,
             week_day,
             revision,
-            recipients: todo,
+            recipients,
         });
     }
-    Ok(due)
+    // The summaries already queued, by their dedup keys: one query.
+    let keys: Vec<String> = due
+        .iter()
+        .flat_map(|d| {
+            d.recipients
+                .iter()
+                .map(|(_, email)| dedup_key(WEEKLY_SUMMARY, &d.cohort.id, email, d.revision))
+        })
+        .collect();
+    let queued: HashSet<String> = outbox_emails::table
+        .filter(outbox_emails::dedup_key.eq_any(&keys))
+        .select(outbox_emails::dedup_key)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let mut todo = Vec::new();
+    for mut d in due {
+        d.recipients.retain(|(_, email)| {
+            !queued.contains(&dedup_key(WEEKLY_SUMMARY, &d.cohort.id, email, d.revision))
+        });
+        if d.recipients.is_empty() {
+            continue;
+        }
+        d.sessions = session::list_for_cohort(conn, &d.cohort.id)?;
+        todo.push(d);
+    }
+    Ok(todo)
 }
 
 /// Queues one cohort's due summary to each recipient still lacking it (the dedup key
@@ -1153,13 +1296,13 @@ fn queue_summary(
 ) -> Result<usize, AppError> {
     let co = &due.cohort;
     let summary = summary_facts(tx, mail, co, &due.sessions, now, due.week_day)?;
-    let renderer = Renderer::new(&mail.templates);
+    let renderer = &*mail.renderer;
     let mut queued = 0;
     for (name, email) in &due.recipients {
         let mut s = summary.clone();
         s.recipient_name = name.clone();
         s.recipient_email = email.clone();
-        let built = s.build(&renderer).map_err(|e| {
+        let built = s.build(renderer).map_err(|e| {
             AppError::Internal(anyhow::anyhow!(
                 "weekly summary for {}: {e}",
                 s.recipient_email
@@ -1242,4 +1385,70 @@ fn summary_facts(
         outbox_url: format!("{}/cohortes/{}/envois", mail.public_url, co.id),
         dla_name: dla::get(conn, &co.dla_id)?.name,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str, email: &str) -> Participant {
+        let t = chrono::NaiveDate::from_ymd_opt(2027, 1, 4)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap();
+        Participant {
+            id: id.into(),
+            association_id: "a1".into(),
+            name: "Zoé Martin".into(),
+            email: email.into(),
+            role: "direction".into(),
+            function: String::new(),
+            created_at: t,
+            updated_at: t,
+            reminders: true,
+            feed_generation: 0,
+            version: 0,
+            commitment_confirmed_at: None,
+        }
+    }
+
+    fn row_to(p: &Participant, kind: &str, revision: i32) -> NewEmail {
+        NewEmail {
+            cohort_id: Some("c1".into()),
+            kind: kind.into(),
+            item_id: "s1".into(),
+            revision,
+            recipient_email: p.email.clone(),
+            recipient_name: p.name.clone(),
+            participant_id: Some(p.id.clone()),
+            subject: String::new(),
+            body_text: String::new(),
+            body_html: String::new(),
+            ics: None,
+            ics_method: None,
+            send_after: Utc::now(),
+            not_after: None,
+            draft: false,
+        }
+    }
+
+    #[test]
+    fn a_settled_row_is_known_by_the_key_its_wanted_email_takes_and_no_other() {
+        // Addresses are compared trimmed and without case, as the dedup key does.
+        let p = person("p1", " Zoe.Martin@Exemple.fr");
+        let settled = Settled(HashSet::from([row_to(&p, "reminder_j7", 3).dedup_key()]));
+        assert!(settled.has(
+            "reminder_j7",
+            "s1",
+            &person("p1", "zoe.martin@exemple.fr"),
+            3
+        ));
+        assert!(!settled.has("reminder_j7", "s1", &p, 4), "another revision");
+        assert!(!settled.has("reminder_j1", "s1", &p, 3), "another kind");
+        assert!(
+            !settled.has("reminder_j7", "s1", &person("p2", &p.email), 3),
+            "someone else at the same address"
+        );
+        assert!(!Settled::default().has("reminder_j7", "s1", &p, 3));
+    }
 }

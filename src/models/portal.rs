@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::db::schema::{participants, task_returns};
 use crate::db::{Conn, Tx};
 use crate::error::AppError;
-use crate::mail::{Email, Renderer};
+use crate::mail::Email;
 use crate::models::association::{self, Association};
 use crate::models::cohort::{self, Cohort};
 use crate::models::input::Check;
@@ -257,7 +257,7 @@ fn participants_by_email(conn: &mut Conn, email: &str) -> Result<Vec<Participant
 /// many were queued: the page never tells (no one learns who is registered).
 pub fn request_link(tx: &mut Tx, mail: &MailContext, email: &str) -> Result<usize, AppError> {
     let now = tx.now();
-    let renderer = Renderer::new(&mail.templates);
+    let renderer = &*mail.renderer;
     let mut queued = 0;
     for p in participants_by_email(tx, email)? {
         let a = association::get(tx, &p.association_id)?;

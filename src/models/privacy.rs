@@ -10,7 +10,7 @@
 //! twice changes nothing more.
 
 use chrono::{DateTime, Months, NaiveDateTime, Utc};
-use diesel::dsl::max;
+use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -978,12 +978,17 @@ pub fn purge_ended(
 
 /// Up to [`PURGE_CANDIDATES`] cohorts not purged yet whose last session ended before
 /// `limit`, in one query (a cohort without sessions has no end to count from).
+///
+/// Asked by every dispatcher process when it starts, and almost always answered « none »:
+/// each cohort not purged (`cohorts_not_purged`) costs two probes of a sessions index
+/// (`sessions_cohort_ends`: one session at all, none ending at or after `limit`), never a
+/// read of its sessions' rows (a `GROUP BY … HAVING max(ends_at)` read them all).
 fn purge_candidates(conn: &mut Conn, limit: NaiveDateTime) -> Result<Vec<String>, AppError> {
+    let of_cohort = || sessions::table.filter(sessions::cohort_id.eq(cohorts::id));
     Ok(cohorts::table
-        .inner_join(sessions::table)
         .filter(cohorts::purged_at.is_null())
-        .group_by(cohorts::id)
-        .having(max(sessions::ends_at).lt(limit))
+        .filter(exists(of_cohort()))
+        .filter(not(exists(of_cohort().filter(sessions::ends_at.ge(limit)))))
         .order(cohorts::id.asc())
         .select(cohorts::id)
         .limit(PURGE_CANDIDATES)

@@ -19,7 +19,6 @@ use crate::domain::budget::{self, DayLength, Mobilisation};
 use crate::domain::fr;
 use crate::domain::programme::SessionKind;
 use crate::error::AppError;
-use crate::mail::Renderer;
 use crate::models::association::Association;
 use crate::models::cohort::Cohort;
 use crate::models::input::{Check, lenient};
@@ -833,7 +832,7 @@ pub fn send_report(
                 .into(),
         });
     }
-    let renderer = Renderer::new(&mail.templates);
+    let renderer = &*mail.renderer;
     // Signed by the chargé·e de mission, as every email of the cohort (by name: the
     // address, where the DLA's would count, is not needed).
     let organizer = crate::models::cohort::answerer(

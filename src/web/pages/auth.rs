@@ -326,7 +326,7 @@ pub async fn send_now(
     message: &str,
     data: &serde_json::Value,
 ) -> Result<(), AppError> {
-    let renderer = crate::mail::render::Renderer::new(&state.templates);
+    let renderer = &*state.mail.renderer;
     let rendered = renderer
         .render(message, data)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
