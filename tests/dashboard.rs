@@ -153,10 +153,7 @@ async fn the_dla_overview_shows_the_per_cohort_figures_in_a_bounded_number_of_qu
         )
         .await
         .expect(201)
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .id();
     app.enrol(&shared, "Theatre du Port").await;
     app.generate(&shared).await;
     // An association with nobody yet, and one with only its board: with the demo's
@@ -170,10 +167,7 @@ async fn the_dla_overview_shows_the_per_cohort_figures_in_a_bounded_number_of_qu
             )
             .await
             .expect(201)
-            .json()["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+            .id();
         if people > 0 {
             app.post_json(
                 &format!("/api/v1/associations/{id}/participants"),

@@ -587,18 +587,7 @@ async fn the_purge_anonymises_cohorts_ended_long_ago_only_and_blanks_their_email
 async fn the_purge_leaves_a_cohort_without_sessions_alone() {
     let app = spawn().await;
     let dla = app.create_dla().await;
-    let cohort = app
-        .post_json(
-            "/api/v1/cohorts",
-            json!({"dla_id": dla, "name": "Cohorte sans séance", "territory": "Gironde",
-                   "approach": "territoriale", "start_date": "2027-01-11"}),
-        )
-        .await
-        .expect(201)
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let cohort = app.create_cohort(&dla, "Cohorte sans séance").await;
     app.enrol(&cohort, "Les Jardins du Lac").await;
     // Years on: no session, so no end to count the 24 months from.
     let now = Utc.with_ymd_and_hms(2040, 1, 1, 3, 0, 0).unwrap();

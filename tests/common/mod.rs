@@ -58,6 +58,14 @@ impl Response {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
+    /// The `id` of the JSON body (what a creation answers).
+    pub fn id(&self) -> String {
+        self.json()["id"]
+            .as_str()
+            .expect("an id in the answer")
+            .to_string()
+    }
+
     /// The body as JSON; panics with the body when it is not.
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
@@ -408,32 +416,30 @@ impl TestApp {
     // --- Fixtures, through the API -------------------------------------------------------
 
     pub async fn create_dla(&self) -> String {
-        let res = self
-            .post_json(
-                "/api/v1/dlas",
-                json!({"name": "DLA de la Gironde", "area": "Gironde (33)"}),
-            )
-            .await
-            .expect(201);
-        res.json()["id"].as_str().expect("dla id").to_string()
+        self.post_json(
+            "/api/v1/dlas",
+            json!({"name": "DLA de la Gironde", "area": "Gironde (33)"}),
+        )
+        .await
+        .expect(201)
+        .id()
     }
 
     /// A cohort starting on Monday 11 January 2027; returns its id.
     pub async fn create_cohort(&self, dla_id: &str, name: &str) -> String {
-        let res = self
-            .post_json(
-                "/api/v1/cohorts",
-                json!({
-                    "dla_id": dla_id,
-                    "name": name,
-                    "territory": "Bordeaux Métropole",
-                    "approach": "territoriale",
-                    "start_date": "2027-01-11",
-                }),
-            )
-            .await
-            .expect(201);
-        res.json()["id"].as_str().expect("cohort id").to_string()
+        self.post_json(
+            "/api/v1/cohorts",
+            json!({
+                "dla_id": dla_id,
+                "name": name,
+                "territory": "Bordeaux Métropole",
+                "approach": "territoriale",
+                "start_date": "2027-01-11",
+            }),
+        )
+        .await
+        .expect(201)
+        .id()
     }
 
     /// Enrols an association with a salaried director and a board member; returns its id.
