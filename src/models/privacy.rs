@@ -19,7 +19,7 @@ use crate::db::schema::{
     auth_sessions, cohorts, evaluations, intersession_tasks, outbox_emails, participants,
     session_guests, session_logs, sessions, sign_in_failures, task_returns, time_entries,
 };
-use crate::db::{Author, Conn, Tx, checkpoint_after_erasure, write_with};
+use crate::db::{Author, Conn, Tx, checkpoint_after_erasure, erase_from_files, write_with};
 use crate::domain::outbox::Status;
 use crate::domain::profile::Profile;
 use crate::error::AppError;
@@ -966,6 +966,8 @@ pub fn purge_ended(
         checkpoint_after_erasure(conn);
     }
     if report.cohorts > 0 {
+        // Once at the end: the personal indexes rebuilt (their stale page fragments gone).
+        erase_from_files(conn);
         tracing::info!(
             purged = report.cohorts,
             transactions = report.transactions,
@@ -1211,7 +1213,7 @@ pub fn purge_applications(
         })?;
     }
     if deleted > 0 {
-        checkpoint_after_erasure(conn);
+        erase_from_files(conn);
         tracing::info!(deleted, months, "applications not retained purged");
     }
     Ok(deleted)

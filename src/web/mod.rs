@@ -68,8 +68,8 @@ impl AppState {
     }
 
     /// [`AppState::write`] for a change that erases personal data (an anonymisation):
-    /// once it is committed, the WAL is checkpointed so that the erased values leave the
-    /// files on disk too (`db::checkpoint_after_erasure`).
+    /// once it is committed, the erased values are taken out of the files on disk too
+    /// (`db::erase_from_files`: the personal indexes rebuilt, the WAL checkpointed).
     pub async fn erase<F, T>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut Tx<'_>) -> Result<T, AppError> + Send + 'static,
@@ -78,12 +78,12 @@ impl AppState {
         let result = self.write(f).await?;
         // The erasure is committed: a failure here is logged, not the person's error.
         if let Err(e) = crate::db::run(&self.pool, |conn| {
-            crate::db::checkpoint_after_erasure(conn);
+            crate::db::erase_from_files(conn);
             Ok(())
         })
         .await
         {
-            tracing::warn!(error = %e, "no connection for the checkpoint after an erasure");
+            tracing::warn!(error = %e, "no connection to clear the files after an erasure");
         }
         Ok(result)
     }
