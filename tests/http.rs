@@ -574,6 +574,17 @@ async fn an_unknown_id_is_a_json_404_under_the_api_and_a_french_page_elsewhere()
         let res = app.get(uri).await.expect(404);
         res.api_error("not_found");
     }
+    // An address no route has, at the API's root and inside its nested scopes
+    // (`web::routes`): the API's own message, not the pages'.
+    for uri in [
+        "/api/v1/pas-une-route",
+        "/api/v1/cohorts/pas-une-route/ni/celle-ci",
+        "/api/v1/cohorts/inconnue/pas-une-route",
+    ] {
+        let res = app.get(uri).await.expect(404);
+        let error = res.api_error("not_found");
+        assert_eq!(error["message"], "Point d'accès inconnu de l'API.", "{uri}");
+    }
     let res = move_session(
         &app,
         "inconnue",
@@ -587,6 +598,8 @@ async fn an_unknown_id_is_a_json_404_under_the_api_and_a_french_page_elsewhere()
         "/cohortes/inconnue",
         "/associations/inconnue",
         "/pas-une-page",
+        "/cohortes/inconnue/pas-une-page",
+        "/cohortes/pas/une/page",
     ] {
         let res = app.get(uri).await.expect(404);
         assert_french_page(&res);

@@ -6,6 +6,7 @@ pub mod actor;
 pub mod api;
 pub mod form;
 pub mod pages;
+pub mod routes;
 pub mod view;
 
 use std::sync::Arc;

@@ -15,7 +15,7 @@ use crate::web::api::ApiResult;
 use crate::web::api::body::Json;
 use crate::web::api::paging::{self, Page, PageQuery};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohorts/{id}/applications", web::get().to(list))
         .route("/applications/{id}", web::get().to(get))
         .route("/applications/{id}/decision", web::post().to(decide))

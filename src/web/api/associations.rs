@@ -10,7 +10,7 @@ use crate::web::AppState;
 use crate::web::api::ApiResult;
 use crate::web::api::body::{Json, Patch};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohorts/{id}/associations", web::get().to(list))
         .route("/cohorts/{id}/associations", web::post().to(enrol))
         .route("/associations/{id}", web::get().to(get))

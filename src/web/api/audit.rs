@@ -10,7 +10,7 @@ use crate::web::AppState;
 use crate::web::api::ApiResult;
 use crate::web::api::paging::{self, Page, PageQuery};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohorts/{id}/audit", web::get().to(list));
 }
 

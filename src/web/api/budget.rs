@@ -10,7 +10,7 @@ use crate::web::AppState;
 use crate::web::api::ApiResult;
 use crate::web::api::body::{Json, Patch};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohorts/{id}/budget", web::get().to(get_budget))
         .route("/cohorts/{id}/budget", web::put().to(put_budget))
         .route("/cohorts/{id}/time-entries", web::get().to(list_entries))

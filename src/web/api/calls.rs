@@ -18,7 +18,7 @@ use crate::web::AppState;
 use crate::web::api::ApiResult;
 use crate::web::api::body::Patch;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohorts/{id}/call", web::get().to(get_call))
         .route("/cohorts/{id}/call", web::put().to(put_call))
         .route("/cohorts/{id}/call", web::delete().to(revoke_link))

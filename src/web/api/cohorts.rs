@@ -17,7 +17,7 @@ use crate::web::api::ApiResult;
 use crate::web::api::body::{Json, OptionalJson, Patch};
 use crate::web::api::paging::{self, Page, PageQuery};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohorts", web::get().to(list))
         .route("/cohorts", web::post().to(create))
         .route("/cohorts/{id}", web::get().to(get))

@@ -7,7 +7,7 @@ use crate::models::evaluation::{self, EvaluationsReport, SummaryView};
 use crate::web::AppState;
 use crate::web::api::ApiResult;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohorts/{id}/evaluations", web::get().to(list));
 }
 

@@ -11,7 +11,7 @@ use crate::web::AppState;
 use crate::web::api::ApiResult;
 use crate::web::api::body::Json;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohorts/{id}/import", web::post().to(import_list));
 }
 

@@ -13,7 +13,7 @@ use crate::web::AppState;
 use crate::web::api::ApiResult;
 use crate::web::api::body::{Json, Patch};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/sessions/{id}/log", web::get().to(get_log))
         .route("/sessions/{id}/log", web::put().to(put_log))
         .route(

@@ -8,7 +8,7 @@ use crate::error::{AppError, ErrorBody};
 use crate::web::actor::Actor;
 use crate::web::api::ApiResult;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/me", web::get().to(me));
 }
 

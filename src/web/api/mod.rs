@@ -131,28 +131,36 @@ pub type ApiResult = Result<HttpResponse, AppError>;
 )]
 pub struct ApiDoc;
 
+/// Every API route, as a tree of scopes (`web::routes`) under `/api/v1`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/openapi.json", web::get().to(openapi));
-    reference::routes(cfg);
-    cohorts::routes(cfg);
-    associations::routes(cfg);
-    applications::routes(cfg);
-    import::routes(cfg);
-    sessions::routes(cfg);
-    evaluations::routes(cfg);
-    tasks::routes(cfg);
-    budget::routes(cfg);
-    calls::routes(cfg);
-    journal::routes(cfg);
-    profile::routes(cfg);
-    audit::routes(cfg);
-    privacy::routes(cfg);
-    me::routes(cfg);
-    outbox::routes(cfg);
-    report::routes(cfg);
-    cfg.default_service(web::to(|| async {
+    let mut r = crate::web::routes::Routes::new();
+    r.route("/openapi.json", web::get().to(openapi));
+    reference::routes(&mut r);
+    cohorts::routes(&mut r);
+    associations::routes(&mut r);
+    applications::routes(&mut r);
+    import::routes(&mut r);
+    sessions::routes(&mut r);
+    evaluations::routes(&mut r);
+    tasks::routes(&mut r);
+    budget::routes(&mut r);
+    calls::routes(&mut r);
+    journal::routes(&mut r);
+    profile::routes(&mut r);
+    audit::routes(&mut r);
+    privacy::routes(&mut r);
+    me::routes(&mut r);
+    outbox::routes(&mut r);
+    report::routes(&mut r);
+    r.register(cfg, Some(unknown_endpoint));
+    cfg.default_service(unknown_endpoint());
+}
+
+/// The API's 404, in its scope and in each of its nested ones.
+fn unknown_endpoint() -> actix_web::Route {
+    web::to(|| async {
         Err::<HttpResponse, _>(AppError::NotFound("Point d'accès inconnu de l'API.".into()))
-    }));
+    })
 }
 
 async fn openapi() -> ApiResult {

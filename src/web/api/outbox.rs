@@ -8,7 +8,7 @@ use crate::models::outbox_status::{self, SendingStatus, Watch};
 use crate::web::AppState;
 use crate::web::api::ApiResult;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/outbox/status", web::get().to(status));
 }
 

@@ -11,7 +11,7 @@ use crate::models::privacy;
 use crate::web::AppState;
 use crate::web::api::ApiResult;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/participants/{id}/export", web::get().to(export))
         .route(
             "/participants/{id}/anonymise",

@@ -15,7 +15,7 @@ use crate::web::AppState;
 use crate::web::api::ApiResult;
 use crate::web::api::body::Patch;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route(
         "/associations/{id}/profile/{stage}",
         web::get().to(get_profile),

@@ -11,7 +11,7 @@ use crate::web::api::ApiResult;
 use crate::web::api::body::{Json, Patch};
 use crate::web::api::paging::{self, Page, PageQuery};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/dlas", web::get().to(list_dlas))
         .route("/dlas", web::post().to(create_dla))
         .route("/dlas/{id}", web::get().to(get_dla))

@@ -13,7 +13,7 @@ use crate::web::actor::Actor;
 use crate::web::api::ApiResult;
 use crate::web::api::paging::{Page, PageQuery};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/dlas/{id}/report", web::get().to(dla_report))
         .route("/report", web::get().to(instance_report))
         .route("/associations", web::get().to(search_associations));

@@ -28,7 +28,7 @@ fn conflicts_of(
     crate::models::calendar::warnings_for(conn, &[session_id.to_string()], viewer, gap)
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohorts/{id}/sessions", web::get().to(list))
         .route("/cohorts/{id}/sessions", web::post().to(create))
         .route("/sessions/{id}", web::get().to(get))

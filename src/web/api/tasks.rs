@@ -9,7 +9,7 @@ use crate::web::AppState;
 use crate::web::api::ApiResult;
 use crate::web::api::body::{Json, Patch};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohorts/{id}/tasks", web::get().to(list))
         .route("/cohorts/{id}/tasks", web::post().to(create))
         .route("/tasks/{id}", web::put().to(update))

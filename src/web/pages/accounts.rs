@@ -29,7 +29,7 @@ use crate::web::view;
 /// How long the link of a new account (or a new link) stays valid.
 pub const LINK_DAYS: i64 = 7;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/compte", web::get().to(my_account))
         .route("/compte/mot-de-passe", web::post().to(change_password))
         .route("/compte/jetons", web::post().to(create_token))

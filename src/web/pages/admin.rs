@@ -15,7 +15,7 @@ use crate::web::pages::{
     with_notice,
 };
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/dla", web::get().to(dlas))
         .route("/dla", web::post().to(create_dla))
         .route("/dla/{id}/modifier", web::get().to(edit_dla))

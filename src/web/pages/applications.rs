@@ -20,7 +20,7 @@ use crate::web::pages::{
     NoticeQuery, PER_PAGE, PageResult, Refusal, page_number, pager, redirect, render, with_notice,
 };
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohortes/{id}/candidatures", web::get().to(list))
         .route(
             "/cohortes/{id}/candidatures/inscrire",

@@ -16,7 +16,7 @@ use crate::web::pages::{
 };
 use crate::web::view;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route(
         "/participants/{id}/renouveler-liens",
         web::get().to(confirm_renew_links),

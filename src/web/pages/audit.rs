@@ -15,7 +15,7 @@ use crate::web::pages::{PER_PAGE, PageQuery, PageResult, page_number, pager, ren
 
 const MODIFICATIONS: (&str, &str) = ("modification", "modifications");
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohortes/{id}/modifications", web::get().to(cohort_log))
         .route("/dla/{id}/modifications", web::get().to(dla_log));
 }

@@ -14,7 +14,7 @@ use crate::web::actor::{Actor, Credential, Identity, expired_session_cookie, ses
 use crate::web::form::Form;
 use crate::web::pages::{NoticeQuery, PageResult, redirect, render, render_status, with_notice};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/connexion", web::get().to(sign_in_form))
         .route("/connexion", web::post().to(sign_in))
         .route("/deconnexion", web::post().to(sign_out))

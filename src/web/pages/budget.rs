@@ -28,7 +28,7 @@ use crate::web::pages::{
 };
 use crate::web::view;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohortes/{id}/budget", web::get().to(show))
         .route(
             "/cohortes/{id}/budget/contrat",

@@ -28,7 +28,7 @@ use crate::web::pages::{
 };
 use crate::web::view;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/dla/{id}/calendrier", web::get().to(page))
         .route("/dla/{id}/lieux", web::get().to(places))
         .route("/dla/{id}/lieux", web::post().to(add_place))

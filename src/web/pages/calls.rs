@@ -22,7 +22,7 @@ use crate::models::{cohort, session};
 use crate::web::AppState;
 use crate::web::form::{Form, PublicForm};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohortes/{id}/appel", web::get().to(staff_page))
         .route("/cohortes/{id}/appel", web::post().to(staff_save))
         .route("/cohortes/{id}/appel/lien", web::post().to(staff_link))

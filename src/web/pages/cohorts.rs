@@ -20,7 +20,7 @@ use crate::web::pages::{
 };
 use crate::web::view;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohortes", web::get().to(list))
         .route("/cohortes/nouvelle", web::get().to(new))
         .route("/cohortes", web::post().to(create))

@@ -9,7 +9,7 @@ use crate::models::dashboard::{self, DlaCohort};
 use crate::web::AppState;
 use crate::web::pages::{PER_PAGE, PageQuery, PageResult, page_number, pager, render};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route(
         "/cohortes/{id}/tableau-de-bord",
         web::get().to(cohort_dashboard),

@@ -28,7 +28,7 @@ use crate::web::pages::{
     NoticeQuery, PageError, PageResult, private, redirect, render, with_notice,
 };
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/portail/evaluation", web::get().to(form))
         .route("/portail/evaluation", web::post().to(save))
         .route("/portail/suivi", web::get().to(followup_form))

@@ -14,7 +14,7 @@ use crate::web::AppState;
 use crate::web::form::Form;
 use crate::web::pages::{PageResult, Refusal, redirect, render, render_status};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohortes/{id}/import", web::get().to(page))
         .route("/cohortes/{id}/import", web::post().to(upload))
         .route("/cohortes/{id}/import/modele.csv", web::get().to(model))

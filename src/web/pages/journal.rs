@@ -28,7 +28,7 @@ use crate::web::form::Form;
 use crate::web::pages::{Confirm, NoticeQuery, PageResult, confirm, redirect, render, with_notice};
 use crate::web::view;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/seances/{id}/journal", web::get().to(journal))
         .route("/seances/{id}/journal", web::post().to(save_log))
         .route("/seances/{id}/pistes", web::post().to(create_lead))

@@ -33,7 +33,7 @@ use crate::web::form::Form;
 use crate::web::pages::{NoticeQuery, PageResult, redirect, render, render_status, with_notice};
 use crate::web::view;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohortes/{id}/miroir", web::get().to(cohort_mirror))
         .route(
             "/cohortes/{id}/miroir/consentements",

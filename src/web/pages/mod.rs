@@ -35,33 +35,36 @@ use crate::error::AppError;
 use crate::models::account::Role;
 use crate::web::AppState;
 
+/// Every page's route, as a tree of scopes (`web::routes`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(auth::home))
+    let mut r = crate::web::routes::Routes::new();
+    r.route("/", web::get().to(auth::home))
         .route("/static/{file}", web::get().to(static_file))
         .route("/healthz", web::get().to(healthz));
-    cohorts::routes(cfg);
-    calls::routes(cfg);
-    associations::routes(cfg);
-    applications::routes(cfg);
-    import::routes(cfg);
-    sessions::routes(cfg);
-    tasks::routes(cfg);
-    outbox::routes(cfg);
-    dashboard::routes(cfg);
-    calendar::routes(cfg);
-    evaluations::routes(cfg);
-    space::routes(cfg);
-    portal::routes(cfg);
-    budget::routes(cfg);
-    journal::routes(cfg);
-    profile::routes(cfg);
-    mirror::routes(cfg);
-    admin::routes(cfg);
-    audit::routes(cfg);
-    privacy::routes(cfg);
-    auth::routes(cfg);
-    accounts::routes(cfg);
-    report::routes(cfg);
+    cohorts::routes(&mut r);
+    calls::routes(&mut r);
+    associations::routes(&mut r);
+    applications::routes(&mut r);
+    import::routes(&mut r);
+    sessions::routes(&mut r);
+    tasks::routes(&mut r);
+    outbox::routes(&mut r);
+    dashboard::routes(&mut r);
+    calendar::routes(&mut r);
+    evaluations::routes(&mut r);
+    space::routes(&mut r);
+    portal::routes(&mut r);
+    budget::routes(&mut r);
+    journal::routes(&mut r);
+    profile::routes(&mut r);
+    mirror::routes(&mut r);
+    admin::routes(&mut r);
+    audit::routes(&mut r);
+    privacy::routes(&mut r);
+    auth::routes(&mut r);
+    accounts::routes(&mut r);
+    report::routes(&mut r);
+    r.register(cfg, None);
 }
 
 /// An error shown as a French HTML page.

@@ -20,7 +20,7 @@ use crate::web::form::Form;
 use crate::web::pages::{Confirm, NoticeQuery, PageResult, confirm, redirect, render, with_notice};
 use crate::web::view;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohortes/{id}/envois", web::get().to(list))
         .route("/cohortes/{id}/publier", web::get().to(publish_confirm))
         .route("/cohortes/{id}/publier", web::post().to(publish))

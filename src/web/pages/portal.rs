@@ -42,7 +42,7 @@ use crate::web::pages::{
     NoticeQuery, PageError, PageResult, private, redirect, render, render_status,
 };
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/connexion/lien/{token}", web::get().to(link_page))
         .route("/connexion/lien/{token}", web::post().to(link_sign_in))
         .route("/connexion/participant", web::get().to(request_form))

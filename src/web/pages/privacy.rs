@@ -11,7 +11,7 @@ use crate::models::{association, participant, privacy};
 use crate::web::AppState;
 use crate::web::pages::{PageResult, redirect, render};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/participants/{id}/export.json", web::get().to(export))
         .route(
             "/participants/{id}/anonymiser",

@@ -34,7 +34,7 @@ use crate::web::pages::{
 };
 use crate::web::view;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/associations/{id}/modele", web::get().to(show))
         .route("/associations/{id}/modele.csv", web::get().to(export_one))
         .route("/associations/{id}/modele/imprimer", web::get().to(print))

@@ -15,7 +15,7 @@ use crate::web::AppState;
 use crate::web::actor::Actor;
 use crate::web::pages::{PER_PAGE, PageQuery, PageResult, Refusal, page_number, pager, render};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/dla/{id}/rapport", web::get().to(dla_page))
         .route("/dla/{id}/rapport.csv", web::get().to(dla_csv))
         .route("/rapport", web::get().to(instance_page))

@@ -18,7 +18,7 @@ use crate::web::pages::{
 };
 use crate::web::view;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohortes/{id}/seances/nouvelle", web::get().to(new))
         .route("/cohortes/{id}/seances", web::post().to(create))
         .route("/seances/{id}", web::get().to(show))

@@ -18,7 +18,7 @@ use crate::models::{association, cohort, session};
 use crate::web::AppState;
 use crate::web::pages::{PageResult, private, render_status};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/agenda/{participant}/{token}", web::get().to(calendar))
         .route("/espace/{participant}/{token}", web::get().to(space))
         .route(

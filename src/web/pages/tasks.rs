@@ -12,7 +12,7 @@ use crate::web::form::Form;
 use crate::web::pages::{Confirm, PageResult, confirm, redirect, render, rerender};
 use crate::web::view;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route("/cohortes/{id}/taches/nouvelle", web::get().to(new))
         .route("/cohortes/{id}/taches", web::post().to(create))
         .route("/taches/{id}/modifier", web::get().to(edit))
