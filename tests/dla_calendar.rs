@@ -724,6 +724,18 @@ async fn a_place_taken_twice_and_a_participant_of_two_cohorts_on_one_day_are_fla
     );
     let next_day = session(&app, &two, "2027-01-13", "15:00", "17:00", json!({})).await;
     assert!(codes(&next_day["warnings"]).is_empty());
+    // On the DLA's month, whose subjects are both cohorts' sessions (the people they share
+    // asked of SQL as a subquery, not as a list of addresses): the same day flagged.
+    let cal = unescape(
+        &app.get(&format!("/dla/{a}/calendrier?vue=mois&date=2027-01-12"))
+            .await
+            .expect(200)
+            .text(),
+    );
+    assert!(
+        cal.contains("Un·e participant·e aussi inscrit·e le même jour"),
+        "{cal}"
+    );
 }
 
 #[actix_web::test]
