@@ -230,43 +230,21 @@ impl Flag {
     }
 }
 
-/// The addresses of the participants (not anonymised) of the cohorts `$cohort_ids` (a
-/// `Vec<String>`), as a subquery.
-macro_rules! addresses_of {
-    ($cohort_ids:expr) => {{
-        let (people, their) = diesel::alias!(
-            participants as subject_people,
-            associations as their_associations
-        );
-        people
-            .inner_join(
-                their.on(people
-                    .field(participants::association_id)
-                    .eq(their.field(associations::id))),
-            )
-            .filter(their.field(associations::cohort_id).eq_any($cohort_ids))
-            .filter(people.field(participants::anonymised_at).is_null())
-            .select(people.field(participants::email))
-    }};
-}
-
 /// (cohort, association, email) of the participants of `cohort_ids`, only those with an
-/// address among the participants of `sharing_with` when given (asked of SQL as a
-/// subquery, not as a list of their addresses: a DLA's month holds hundreds, a statement
-/// SQLite would compile again, binding each, on every call).
+/// address in `emails` when given.
 fn people(
     conn: &mut Conn,
     cohort_ids: &[String],
-    sharing_with: Option<&[String]>,
+    emails: Option<&[String]>,
 ) -> Result<Vec<(String, String, String)>, AppError> {
-    let cohort_ids = some_ids(cohort_ids);
+    let (cohort_ids, emails) = (some_ids(cohort_ids), emails.map(some_ids));
     let q = participants::table
         .inner_join(associations::table)
         .filter(participants::anonymised_at.is_null())
         .into_boxed();
     let mut q = filter_ids!(q, associations::cohort_id, &cohort_ids[..]);
-    if let Some(subjects) = sharing_with {
-        q = q.filter(participants::email.eq_any(addresses_of!(some_ids(subjects))));
+    if let Some(e) = &emails {
+        q = filter_ids!(q, participants::email, &e[..]);
     }
     Ok(q.select((
         associations::cohort_id,
@@ -329,6 +307,12 @@ pub fn conflicts(
         .into_iter()
         .collect();
     let mut people_rows = people(conn, &subject_cohorts, None)?;
+    let emails: Vec<String> = people_rows
+        .iter()
+        .map(|(_, _, e)| e.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     // The subjects' Paris days, with a margin: the rules compare Paris days themselves.
     let lo: NaiveDateTime =
         subjects.iter().map(|s| s.starts_at).min().expect("some") - Duration::days(1);
@@ -411,10 +395,7 @@ pub fn conflicts(
                             .filter(
                                 associations::id.eq_any(
                                     participants::table
-                                        .filter(
-                                            participants::email
-                                                .eq_any(addresses_of!(subject_cohorts.clone())),
-                                        )
+                                        .filter(participants::email.eq_any(some_ids(&emails)))
                                         .select(participants::association_id),
                                 ),
                             )
@@ -435,7 +416,7 @@ pub fn conflicts(
         .collect();
     // Run even when empty: a page's statements do not depend on what its sessions meet.
     infos.extend(cohort_infos(conn, &other_cohorts)?);
-    people_rows.extend(people(conn, &other_cohorts, Some(&subject_cohorts))?);
+    people_rows.extend(people(conn, &other_cohorts, Some(&emails))?);
     let consultant_of = |s: &Session| {
         infos
             .get(&s.cohort_id)
