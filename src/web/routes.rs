@@ -63,28 +63,40 @@ impl Routes {
         for (first, entries) in groups {
             let rests: Vec<&str> = entries.iter().map(|(r, _)| *r).collect();
             let nested = nested_segment(&rests);
-            let mut scope = web::scope(first);
-            let mut inner = nested.map(web::scope);
+            // The group's own routes and those under its static second segments, in order,
+            // then the routes under its `/{name}`, each with what follows that segment.
+            let (mut direct, mut under) = (Vec::new(), Vec::new());
             for (rest, route) in entries {
-                match (nested, &mut inner) {
-                    (Some(segment), Some(sub)) if split_first(rest).0 == segment => {
-                        let (_, rest2) = split_first(rest);
-                        *sub = std::mem::replace(sub, web::scope("")).route(rest2, route);
-                    }
-                    _ => scope = scope.route(rest, route),
+                let (second, after) = split_first(rest);
+                match nested {
+                    Some(segment) if second == segment => under.push((after, route)),
+                    _ => direct.push((rest, route)),
                 }
             }
-            if let Some(mut sub) = inner {
-                if let Some(d) = default {
-                    sub = sub.default_service(d());
-                }
-                scope = scope.service(sub);
-            }
-            if let Some(d) = default {
-                scope = scope.default_service(d());
+            let mut scope = scoped(first, direct, default);
+            if let Some(segment) = nested {
+                scope = scope.service(scoped(segment, under, default));
             }
             cfg.service(scope);
         }
+    }
+}
+
+/// A scope at `prefix` with `routes` (paths relative to it) and `default`, when given, for
+/// the paths none of them matches.
+fn scoped(
+    prefix: &str,
+    routes: Vec<(&'static str, Route)>,
+    default: Option<DefaultService>,
+) -> actix_web::Scope {
+    let scope = routes
+        .into_iter()
+        .fold(web::scope(prefix), |scope, (path, route)| {
+            scope.route(path, route)
+        });
+    match default {
+        Some(d) => scope.default_service(d()),
+        None => scope,
     }
 }
 
