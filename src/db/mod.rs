@@ -703,6 +703,18 @@ pub fn erase_from_files(conn: &mut Conn) {
     checkpoint_after_erasure(conn);
 }
 
+/// [`erase_from_files`] off the async runtime once an erasure has committed
+/// (`AppState::erase`), on a pooled connection made able to write: the index rebuild is a
+/// write, which the read path's connections (`PRAGMA query_only`) refuse.
+pub async fn erase_from_files_after_commit(pool: &Pool) -> Result<(), AppError> {
+    blocking(pool, false, |conn| {
+        tx::settle(conn, false)?;
+        erase_from_files(conn);
+        Ok(())
+    })
+    .await
+}
+
 /// `REINDEX` of every SQLite index with one of `keys` (table, column) among its columns,
 /// each in its own short write (0.25 s for the deduplication keys of 240,000 emails). Best
 /// effort: a failure is logged, never the error of the person who erased. Nothing inside a

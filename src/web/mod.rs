@@ -78,12 +78,7 @@ impl AppState {
     {
         let result = self.write(f).await?;
         // The erasure is committed: a failure here is logged, not the person's error.
-        if let Err(e) = crate::db::run(&self.pool, |conn| {
-            crate::db::erase_from_files(conn);
-            Ok(())
-        })
-        .await
-        {
+        if let Err(e) = crate::db::erase_from_files_after_commit(&self.pool).await {
             tracing::warn!(error = %e, "no connection to clear the files after an erasure");
         }
         Ok(result)
