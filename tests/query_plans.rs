@@ -325,7 +325,7 @@ async fn the_hot_queries_never_scan_a_large_table() {
     RECORDING.store(false, Ordering::SeqCst);
 
     let mut pooled = app.pool.get().unwrap();
-    let cohorte::db::Conn::Sqlite(conn) = &mut *pooled else {
+    let cohorte::db::Native::Sqlite(conn) = pooled.native() else {
         unreachable!("the plans are SQLite's (the test returns early on PostgreSQL)")
     };
     let (checked, mut failures) = check_recorded(conn);

@@ -21,7 +21,7 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 
-use super::{Conn, Kind};
+use super::Kind;
 
 /// Rows per batch: one SELECT on the source and one INSERT on the target.
 pub const BATCH_ROWS: i64 = 500;
@@ -61,7 +61,7 @@ pub fn copy(from: &str, to: &str, each: &mut dyn FnMut(&Copied)) -> anyhow::Resu
 
     let pool = super::connect(to, 1)?;
     let mut conn = pool.get()?;
-    let Conn::Pg(target) = &mut *conn else {
+    let super::Native::Pg(target) = conn.native() else {
         unreachable!("a postgres:// URL opens PostgreSQL")
     };
     let schema = Schema::of_target(target)?;

@@ -8,12 +8,14 @@
 //! backend-specific (pragmas, the write transaction's `BEGIN`, row locks, the WAL, `ON
 //! CONFLICT`, which diesel's multi-backend does not cover) lives in this module.
 
+mod conn;
 pub mod copy;
 pub mod schema;
 mod sqlite_process;
 mod stamp;
 mod tx;
 
+pub use conn::Conn;
 pub use stamp::{MaybeStamp, Stamp};
 pub use tx::{Author, Clock, Tx, if_not_busy, set_read_only, side_write, write, write_with};
 
@@ -26,12 +28,12 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::AppError;
 
-/// The connection type every model function takes: SQLite or PostgreSQL, by the URL.
+/// The backend's own connection behind [`Conn`]: SQLite or PostgreSQL, by the URL.
 ///
 /// PostgreSQL comes first: diesel's `establish` tries the variants in order and SQLite
 /// accepts any string as a file name (`open` picks the variant by the URL anyway).
 #[derive(diesel::MultiConnection)]
-pub enum Conn {
+pub enum Native {
     Pg(diesel::PgConnection),
     Sqlite(diesel::SqliteConnection),
 }
@@ -44,7 +46,7 @@ pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Which database a URL names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     Sqlite,
     Postgres,
@@ -60,10 +62,7 @@ impl Kind {
     }
 
     pub fn of(conn: &Conn) -> Kind {
-        match conn {
-            Conn::Pg(_) => Kind::Postgres,
-            Conn::Sqlite(_) => Kind::Sqlite,
-        }
+        conn.kind()
     }
 }
 
@@ -73,9 +72,9 @@ impl Kind {
 #[macro_export]
 macro_rules! on_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::db::Conn::Pg($c) => $body,
-            $crate::db::Conn::Sqlite($c) => $body,
+        match $crate::db::Conn::native($conn) {
+            $crate::db::Native::Pg($c) => $body,
+            $crate::db::Native::Sqlite($c) => $body,
         }
     };
 }
@@ -88,12 +87,12 @@ macro_rules! on_backend {
 #[macro_export]
 macro_rules! load_skip_locked {
     ($conn:expr, $query:expr) => {
-        match $conn {
-            $crate::db::Conn::Pg(c) => diesel::RunQueryDsl::load(
+        match $crate::db::Conn::native($conn) {
+            $crate::db::Native::Pg(c) => diesel::RunQueryDsl::load(
                 diesel::QueryDsl::skip_locked(diesel::QueryDsl::for_update($query)),
                 c,
             ),
-            $crate::db::Conn::Sqlite(c) => diesel::RunQueryDsl::load($query, c),
+            $crate::db::Native::Sqlite(c) => diesel::RunQueryDsl::load($query, c),
         }
     };
 }
@@ -214,16 +213,17 @@ impl diesel::r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<Conn, Self::Error> {
         use diesel::Connection;
-        let mut conn = match self.kind {
-            Kind::Postgres => Conn::Pg(
+        let conn = match self.kind {
+            Kind::Postgres => Native::Pg(
                 diesel::PgConnection::establish(&self.target)
                     .map_err(diesel::r2d2::Error::ConnectionError)?,
             ),
-            Kind::Sqlite => Conn::Sqlite(
+            Kind::Sqlite => Native::Sqlite(
                 sqlite_process::establish(&self.target)
                     .map_err(diesel::r2d2::Error::ConnectionError)?,
             ),
         };
+        let mut conn = Conn::from(conn);
         let settings = match self.kind {
             // busy_timeout first, so that nothing below fails on a busy database.
             Kind::Sqlite => format!(
@@ -385,9 +385,9 @@ pub fn migrate(pool: &Pool) -> anyhow::Result<usize> {
             .map(|applied| applied.iter().map(|m| m.to_string()).collect())
             .map_err(|e| anyhow::anyhow!("mise à jour de la base impossible (migration) : {e}"))
     }
-    let applied = match &mut *conn {
-        Conn::Sqlite(c) => names(c.run_pending_migrations(SQLITE_MIGRATIONS))?,
-        Conn::Pg(c) => {
+    let applied = match conn.native() {
+        Native::Sqlite(c) => names(c.run_pending_migrations(SQLITE_MIGRATIONS))?,
+        Native::Pg(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
             let result = names(c.run_pending_migrations(POSTGRES_MIGRATIONS));
             c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
@@ -411,7 +411,7 @@ pub fn lock_cohort(conn: &mut Conn, id: &str) -> Result<(), AppError> {
     use diesel::{QueryDsl, RunQueryDsl};
     use schema::cohorts;
     debug_assert!(in_transaction(conn), "a row lock outside a transaction");
-    if let Conn::Pg(c) = conn {
+    if let Native::Pg(c) = conn.native() {
         cohorts::table
             .find(id)
             .select(cohorts::id)
@@ -624,9 +624,9 @@ where
     F: FnOnce(&mut Conn) -> Result<T, AppError>,
 {
     use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
-    match conn {
-        Conn::Sqlite(_) => begin_immediate(conn)?,
-        Conn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN READ WRITE")?,
+    match conn.native() {
+        Native::Sqlite(_) => begin_immediate(conn)?,
+        Native::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN READ WRITE")?,
     }
     match f(conn) {
         Ok(value) => {
@@ -655,7 +655,7 @@ const WRITE_LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(2)
 fn begin_immediate(conn: &mut Conn) -> Result<(), diesel::result::Error> {
     use diesel::connection::AnsiTransactionManager;
     with_busy_timeout(conn, 0, |conn, budget_ms| {
-        let Conn::Sqlite(c) = conn else {
+        let Native::Sqlite(c) = conn.native() else {
             unreachable!("BEGIN IMMEDIATE is SQLite's")
         };
         let deadline =
