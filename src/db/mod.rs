@@ -10,12 +10,14 @@
 
 mod conn;
 pub mod copy;
+mod list;
 pub mod schema;
 mod sqlite_process;
 mod stamp;
 mod tx;
 
 pub use conn::Conn;
+pub use list::{InList, in_list};
 pub use stamp::{MaybeStamp, Stamp};
 pub use tx::{Author, Clock, Tx, if_not_busy, set_read_only, side_write, write, write_with};
 

@@ -5,6 +5,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::db::in_list;
 use crate::db::schema::associations;
 use crate::db::{Conn, Tx};
 use crate::domain::fr::name_key;
@@ -270,7 +271,7 @@ pub fn profiles_for_cohorts(
     cohort_ids: &[String],
 ) -> Result<Vec<Profile>, AppError> {
     Ok(associations::table
-        .filter(associations::cohort_id.eq_any(cohort_ids))
+        .filter(in_list(associations::cohort_id, cohort_ids))
         .order((associations::created_at.asc(), associations::name.asc()))
         .select(Profile::as_select())
         .load(conn)?)

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::db::in_list;
 use crate::db::schema::{associations, audit_log, cohorts, consultants, dlas, sessions};
 use crate::db::{Conn, Tx};
 use crate::domain::fr;
@@ -605,22 +606,22 @@ fn names_of(conn: &mut Conn, ids: &HashSet<String>) -> Result<HashMap<String, St
         return Ok(names);
     }
     let pairs: Vec<(String, String)> = dlas::table
-        .filter(dlas::id.eq_any(&ids))
+        .filter(in_list(dlas::id, &ids))
         .select((dlas::id, dlas::name))
         .load(conn)?;
     names.extend(pairs);
     let pairs: Vec<(String, String)> = consultants::table
-        .filter(consultants::id.eq_any(&ids))
+        .filter(in_list(consultants::id, &ids))
         .select((consultants::id, consultants::name))
         .load(conn)?;
     names.extend(pairs);
     let pairs: Vec<(String, String)> = associations::table
-        .filter(associations::id.eq_any(&ids))
+        .filter(in_list(associations::id, &ids))
         .select((associations::id, associations::name))
         .load(conn)?;
     names.extend(pairs);
     let found: Vec<(String, String, NaiveDateTime)> = sessions::table
-        .filter(sessions::id.eq_any(&ids))
+        .filter(in_list(sessions::id, &ids))
         .select((sessions::id, sessions::kind, sessions::starts_at))
         .load(conn)?;
     for (id, kind, starts_at) in found {
@@ -644,7 +645,7 @@ fn read(conn: &mut Conn, rows: Vec<AuditRow>) -> Result<Vec<AuditEntry>, AppErro
     )?;
     let cohort_ids: HashSet<&String> = rows.iter().filter_map(|r| r.cohort_id.as_ref()).collect();
     let cohort_names: HashMap<String, String> = cohorts::table
-        .filter(cohorts::id.eq_any(cohort_ids))
+        .filter(in_list(cohorts::id, cohort_ids))
         .select((cohorts::id, cohorts::name))
         .load::<(String, String)>(conn)?
         .into_iter()

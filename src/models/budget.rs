@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::db::in_list;
 use crate::db::schema::{cohort_budgets, cohort_funders};
 use crate::db::{Conn, Tx};
 use crate::domain::Warning;
@@ -347,7 +348,7 @@ pub fn rows_for(
     cohort_ids: &[String],
 ) -> Result<std::collections::HashMap<String, BudgetRow>, AppError> {
     Ok(cohort_budgets::table
-        .filter(cohort_budgets::cohort_id.eq_any(cohort_ids))
+        .filter(in_list(cohort_budgets::cohort_id, cohort_ids))
         .select(BudgetRow::as_select())
         .load::<BudgetRow>(conn)?
         .into_iter()
@@ -362,7 +363,7 @@ pub fn funders_for(
 ) -> Result<std::collections::HashMap<String, Vec<FunderRow>>, AppError> {
     let mut by_cohort: std::collections::HashMap<String, Vec<FunderRow>> = Default::default();
     for r in cohort_funders::table
-        .filter(cohort_funders::cohort_id.eq_any(cohort_ids))
+        .filter(in_list(cohort_funders::cohort_id, cohort_ids))
         .order((cohort_funders::cohort_id, cohort_funders::position.asc()))
         .select(FunderRow::as_select())
         .load::<FunderRow>(conn)?

@@ -13,10 +13,10 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::Conn;
 use crate::db::schema::{
     associations, cohort_partners, cohorts, consultants, participants, places, sessions,
 };
+use crate::db::{Conn, in_list};
 use crate::domain::Warning;
 use crate::domain::conflicts::{self, Slot};
 use crate::domain::programme::SessionKind;
@@ -79,57 +79,24 @@ pub struct CohortInfo {
     pub reach: CohortReach,
 }
 
-/// `ids`, or one id that matches nothing when there is none: an empty list would be
-/// written `WHERE 1=0`, which SQLite plans as a full scan (`tests/query_plans.rs`), and
-/// skipping the query would make a page's statement count depend on its data
-/// (`tests/page_costs.rs`).
-fn some_ids(ids: &[String]) -> Vec<String> {
-    if ids.is_empty() {
-        vec![String::new()]
-    } else {
-        ids.to_vec()
-    }
-}
-
-/// `query` (boxed) narrowed to `column IN ids`, written `column = id` when there is one
-/// id: SQLite keeps that statement prepared, while an `eq_any` list is compiled again on
-/// every call — and a cohort page asks about its one cohort.
-macro_rules! filter_ids {
-    ($query:expr, $column:expr, $ids:expr) => {
-        match $ids {
-            [one] => $query.filter($column.eq(one)),
-            many => $query.filter($column.eq_any(many)),
-        }
-    };
-}
-
 /// The cohorts `ids` with who reaches them (two queries).
 pub fn cohort_infos(
     conn: &mut Conn,
     ids: &[String],
 ) -> Result<HashMap<String, CohortInfo>, AppError> {
-    let ids = &some_ids(ids)[..];
-    let rows: Vec<(String, String, String, Option<String>)> = filter_ids!(
-        cohorts::table
-            .select((
-                cohorts::id,
-                cohorts::name,
-                cohorts::dla_id,
-                cohorts::consultant_id,
-            ))
-            .into_boxed(),
-        cohorts::id,
-        ids
-    )
-    .load(conn)?;
-    let partners: Vec<(String, String)> = filter_ids!(
-        cohort_partners::table
-            .select((cohort_partners::cohort_id, cohort_partners::dla_id))
-            .into_boxed(),
-        cohort_partners::cohort_id,
-        ids
-    )
-    .load(conn)?;
+    let rows: Vec<(String, String, String, Option<String>)> = cohorts::table
+        .filter(in_list(cohorts::id, ids))
+        .select((
+            cohorts::id,
+            cohorts::name,
+            cohorts::dla_id,
+            cohorts::consultant_id,
+        ))
+        .load(conn)?;
+    let partners: Vec<(String, String)> = cohort_partners::table
+        .filter(in_list(cohort_partners::cohort_id, ids))
+        .select((cohort_partners::cohort_id, cohort_partners::dla_id))
+        .load(conn)?;
     let mut out: HashMap<String, CohortInfo> = rows
         .into_iter()
         .map(|(id, name, dla_id, consultant_id)| {
@@ -176,7 +143,7 @@ pub fn cohorts_in(
         .limit(MAX_SESSIONS)
         .load(conn)?;
     Ok(cohorts::table
-        .filter(cohorts::id.eq_any(some_ids(&ids)))
+        .filter(in_list(cohorts::id, &ids))
         .order((cohorts::name.asc(), cohorts::id.asc()))
         .select((cohorts::id, cohorts::name, cohorts::consultant_id))
         .load(conn)?)
@@ -186,7 +153,7 @@ pub fn cohorts_in(
 macro_rules! names_by_id {
     ($conn:expr, $table:ident, $ids:expr) => {
         Ok($table::table
-            .filter($table::id.eq_any(some_ids($ids)))
+            .filter(in_list($table::id, $ids))
             .select(($table::id, $table::name))
             .load::<(String, String)>($conn)?
             .into_iter()
@@ -237,14 +204,13 @@ fn people(
     cohort_ids: &[String],
     emails: Option<&[String]>,
 ) -> Result<Vec<(String, String, String)>, AppError> {
-    let (cohort_ids, emails) = (some_ids(cohort_ids), emails.map(some_ids));
-    let q = participants::table
+    let mut q = participants::table
         .inner_join(associations::table)
         .filter(participants::anonymised_at.is_null())
+        .filter(in_list(associations::cohort_id, cohort_ids))
         .into_boxed();
-    let mut q = filter_ids!(q, associations::cohort_id, &cohort_ids[..]);
-    if let Some(e) = &emails {
-        q = filter_ids!(q, participants::email, &e[..]);
+    if let Some(e) = emails {
+        q = q.filter(in_list(participants::email, e));
     }
     Ok(q.select((
         associations::cohort_id,
@@ -318,95 +284,34 @@ pub fn conflicts(
         subjects.iter().map(|s| s.starts_at).min().expect("some") - Duration::days(1);
     let hi: NaiveDateTime =
         subjects.iter().map(|s| s.ends_at).max().expect("some") + Duration::days(1);
-    // One cohort, one consultant·e and at most one place (a cohort page): the same query
-    // with `=`, and the people's addresses as a subquery rather than a list — a statement
-    // SQLite keeps prepared, where an `eq_any` list is compiled again on every call.
-    let (subject_people, their_associations) = diesel::alias!(
-        participants as subject_people,
-        associations as their_associations
-    );
-    let (consultant_ids, place_ids) = (some_ids(&consultant_ids), some_ids(&place_ids));
-    let others: Vec<Session> = match (&subject_cohorts[..], &consultant_ids[..], &place_ids[..]) {
-        ([cohort], [consultant], [place]) => sessions::table
-            .filter(sessions::starts_at.ge(lo))
-            .filter(sessions::starts_at.lt(hi))
-            .filter(
-                sessions::cohort_id
-                    .eq(cohort)
-                    .or(sessions::cohort_id.eq_any(
-                        cohorts::table
-                            .filter(cohorts::consultant_id.eq(consultant))
-                            .select(cohorts::id),
-                    ))
-                    .or(sessions::place_id.eq(place))
-                    .or(sessions::cohort_id.eq_any(
-                        associations::table
-                            .filter(
-                                associations::id.eq_any(
-                                    participants::table
-                                        .filter(
-                                            participants::email.eq_any(
-                                                subject_people
-                                                    .inner_join(
-                                                        their_associations.on(subject_people
-                                                            .field(participants::association_id)
-                                                            .eq(their_associations
-                                                                .field(associations::id))),
-                                                    )
-                                                    .filter(
-                                                        their_associations
-                                                            .field(associations::cohort_id)
-                                                            .eq(cohort),
-                                                    )
-                                                    .filter(
-                                                        subject_people
-                                                            .field(participants::anonymised_at)
-                                                            .is_null(),
-                                                    )
-                                                    .select(
-                                                        subject_people.field(participants::email),
-                                                    ),
-                                            ),
-                                        )
-                                        .select(participants::association_id),
-                                ),
-                            )
-                            .select(associations::cohort_id),
-                    )),
-            )
-            .order((sessions::starts_at.asc(), sessions::id.asc()))
-            .limit(MAX_SESSIONS)
-            .select(Session::as_select())
-            .load(conn)?,
-        _ => sessions::table
-            .filter(sessions::starts_at.ge(lo))
-            .filter(sessions::starts_at.lt(hi))
-            .filter(
-                sessions::cohort_id
-                    .eq_any(subject_cohorts.clone())
-                    .or(sessions::cohort_id.eq_any(
-                        cohorts::table
-                            .filter(cohorts::consultant_id.eq_any(consultant_ids.clone()))
-                            .select(cohorts::id),
-                    ))
-                    .or(sessions::place_id.eq_any(place_ids.clone()))
-                    .or(sessions::cohort_id.eq_any(
-                        associations::table
-                            .filter(
-                                associations::id.eq_any(
-                                    participants::table
-                                        .filter(participants::email.eq_any(some_ids(&emails)))
-                                        .select(participants::association_id),
-                                ),
-                            )
-                            .select(associations::cohort_id),
-                    )),
-            )
-            .order((sessions::starts_at.asc(), sessions::id.asc()))
-            .limit(MAX_SESSIONS)
-            .select(Session::as_select())
-            .load(conn)?,
-    };
+    // Every list as one bound value: the same statement, kept prepared, whatever the page.
+    let others: Vec<Session> = sessions::table
+        .filter(sessions::starts_at.ge(lo))
+        .filter(sessions::starts_at.lt(hi))
+        .filter(
+            in_list(sessions::cohort_id, &subject_cohorts)
+                .or(sessions::cohort_id.eq_any(
+                    cohorts::table
+                        .filter(in_list(cohorts::consultant_id, &consultant_ids))
+                        .select(cohorts::id),
+                ))
+                .or(in_list(sessions::place_id, &place_ids))
+                .or(sessions::cohort_id.eq_any(
+                    associations::table
+                        .filter(
+                            associations::id.eq_any(
+                                participants::table
+                                    .filter(in_list(participants::email, &emails))
+                                    .select(participants::association_id),
+                            ),
+                        )
+                        .select(associations::cohort_id),
+                )),
+        )
+        .order((sessions::starts_at.asc(), sessions::id.asc()))
+        .limit(MAX_SESSIONS)
+        .select(Session::as_select())
+        .load(conn)?;
     let other_cohorts: Vec<String> = others
         .iter()
         .map(|s| s.cohort_id.clone())
@@ -482,7 +387,7 @@ pub fn warnings_for(
         return Ok(Vec::new());
     }
     let subjects: Vec<Session> = sessions::table
-        .filter(sessions::id.eq_any(ids))
+        .filter(in_list(sessions::id, ids))
         .order((sessions::starts_at.asc(), sessions::id.asc()))
         .select(Session::as_select())
         .load(conn)?;
@@ -575,7 +480,7 @@ pub fn feed(
         .into_iter()
         .collect();
     let cohorts: HashMap<String, Cohort> = cohorts::table
-        .filter(cohorts::id.eq_any(some_ids(&ids)))
+        .filter(in_list(cohorts::id, &ids))
         .select(Cohort::as_select())
         .load::<Cohort>(conn)?
         .into_iter()
@@ -583,7 +488,7 @@ pub fn feed(
         .collect();
     let dla_ids: Vec<String> = cohorts.values().map(|c| c.dla_id.clone()).collect();
     let dla_emails = dlas::table
-        .filter(dlas::id.eq_any(some_ids(&dla_ids)))
+        .filter(in_list(dlas::id, &dla_ids))
         .select((dlas::id, dlas::email))
         .load::<(String, String)>(conn)?
         .into_iter()
@@ -593,7 +498,7 @@ pub fn feed(
         .filter_map(|s| s.association_id.clone())
         .collect();
     let associations = associations::table
-        .filter(associations::id.eq_any(some_ids(&bilan_ids)))
+        .filter(in_list(associations::id, &bilan_ids))
         .select(crate::models::association::Association::as_select())
         .load(conn)?;
     Ok(Feed {

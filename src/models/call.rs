@@ -7,6 +7,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::db::in_list;
 use crate::db::schema::{applications, call_attempts, calls};
 use crate::db::{Conn, Tx};
 use crate::domain::application::{self as rules, Status};
@@ -1091,12 +1092,15 @@ pub fn leave_meeting(
     outbox::cancel_waiting(tx, &app.id, &invites)?;
     let received: i64 = outbox_emails::table
         .filter(outbox_emails::item_id.eq(&app.id))
-        .filter(outbox_emails::kind.eq_any(invites))
-        .filter(outbox_emails::status.eq_any([
-            Mail::Sending.as_str(),
-            Mail::Sent.as_str(),
-            Mail::Failed.as_str(),
-        ]))
+        .filter(in_list(outbox_emails::kind, invites))
+        .filter(in_list(
+            outbox_emails::status,
+            [
+                Mail::Sending.as_str(),
+                Mail::Sent.as_str(),
+                Mail::Failed.as_str(),
+            ],
+        ))
         .count()
         .get_result(tx.conn())?;
     if received == 0 {

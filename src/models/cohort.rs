@@ -5,6 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::db::in_list;
 use crate::db::schema::{associations, cohort_partners, cohorts, dlas, sessions};
 use crate::db::{Conn, Tx};
 use crate::domain::programme::ProgrammeTemplate;
@@ -909,20 +910,20 @@ pub fn summaries(
     dla_ids.sort_unstable();
     dla_ids.dedup();
     let names: HashMap<String, String> = dlas::table
-        .filter(dlas::id.eq_any(&dla_ids))
+        .filter(in_list(dlas::id, &dla_ids))
         .select((dlas::id, dlas::name))
         .load::<(String, String)>(conn)?
         .into_iter()
         .collect();
     let counts: HashMap<String, i64> = associations::table
-        .filter(associations::cohort_id.eq_any(&ids))
+        .filter(in_list(associations::cohort_id, &ids))
         .group_by(associations::cohort_id)
         .select((associations::cohort_id, diesel::dsl::count_star()))
         .load::<(String, i64)>(conn)?
         .into_iter()
         .collect();
     let next: HashMap<String, Option<NaiveDateTime>> = sessions::table
-        .filter(sessions::cohort_id.eq_any(&ids))
+        .filter(in_list(sessions::cohort_id, &ids))
         .filter(sessions::starts_at.ge(now))
         .group_by(sessions::cohort_id)
         .select((sessions::cohort_id, diesel::dsl::min(sessions::starts_at)))

@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::db::in_list;
 use crate::db::schema::{consultant_dlas, consultants, dlas};
 use crate::db::{Conn, Tx};
 use crate::error::AppError;
@@ -86,7 +87,7 @@ impl ConsultantInput {
                     kept.sort();
                     kept.dedup();
                     let known: i64 = dlas::table
-                        .filter(dlas::id.eq_any(&kept))
+                        .filter(in_list(dlas::id, &kept))
                         .count()
                         .get_result(conn)?;
                     if known != kept.len() as i64 {
@@ -138,7 +139,7 @@ fn visible(dla_scope: Option<&[String]>) -> consultants::BoxedQuery<'static, cra
         Some(ids) => query.filter(
             consultants::id.eq_any(
                 consultant_dlas::table
-                    .filter(consultant_dlas::dla_id.eq_any(ids.to_vec()))
+                    .filter(in_list(consultant_dlas::dla_id, ids.to_vec()))
                     .select(consultant_dlas::consultant_id),
             ),
         ),
@@ -234,7 +235,7 @@ pub fn dla_ids(conn: &mut Conn, id: &str) -> Result<Vec<String>, AppError> {
 fn with_dlas(conn: &mut Conn, rows: Vec<Consultant>) -> Result<Vec<ConsultantRecord>, AppError> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let links: Vec<(String, String)> = consultant_dlas::table
-        .filter(consultant_dlas::consultant_id.eq_any(ids))
+        .filter(in_list(consultant_dlas::consultant_id, ids))
         .order(consultant_dlas::dla_id.asc())
         .select((consultant_dlas::consultant_id, consultant_dlas::dla_id))
         .load(conn)?;

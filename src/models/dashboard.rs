@@ -13,6 +13,7 @@ use serde::Serialize;
 use diesel::dsl::sql;
 use diesel::sql_types::Integer;
 
+use crate::db::in_list;
 use crate::db::schema::{attendances, cohort_partners, cohorts};
 use crate::db::{Backend, Conn};
 use crate::domain::budget::{self, Contract, TimeAmount, TimeTotals};
@@ -154,7 +155,7 @@ pub fn cohort(
     let today = crate::domain::calendar::utc_to_paris(now.and_utc()).date();
     let session_ids: Vec<String> = o.sessions.iter().map(|s| s.id.clone()).collect();
     let marks: Vec<(String, String, i32, String)> = attendances::table
-        .filter(attendances::session_id.eq_any(&session_ids))
+        .filter(in_list(attendances::session_id, &session_ids))
         .select((
             attendances::session_id,
             attendances::participant_id,

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::db::in_list;
 use crate::db::schema::dlas;
 use crate::db::{Conn, Tx};
 use crate::error::AppError;
@@ -84,7 +85,7 @@ fn visible(dla_scope: Option<&[String]>) -> dlas::BoxedQuery<'static, crate::db:
     let query = dlas::table.into_boxed();
     match dla_scope {
         None => query,
-        Some(ids) => query.filter(dlas::id.eq_any(ids.to_vec())),
+        Some(ids) => query.filter(in_list(dlas::id, ids.to_vec())),
     }
 }
 

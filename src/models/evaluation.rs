@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::db::in_list;
 use crate::db::schema::{cohorts, evaluations, participants};
 use crate::db::{Conn, Tx};
 use crate::domain::evaluation::{self as rules, Answer, Recommend, Summary};
@@ -357,7 +358,10 @@ pub fn for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<CohortEvaluations,
     let associations = association::list_for_cohort(conn, cohort_id)?;
     let rows = list_for_cohort(conn, cohort_id)?;
     let people: Vec<(String, String)> = participants::table
-        .filter(participants::association_id.eq_any(associations.iter().map(|a| a.id.as_str())))
+        .filter(in_list(
+            participants::association_id,
+            associations.iter().map(|a| a.id.as_str()),
+        ))
         .select((participants::id, participants::name))
         .load(conn)?;
     let name_of = |id: &Option<String>| {

@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use crate::db::in_list;
 use crate::db::schema::{invite_copies, outbox_emails};
 use crate::db::{Conn, Tx};
 use crate::domain::invite::{self, Copy, Delivery, EventState, Send};
@@ -100,7 +101,7 @@ pub fn for_sessions(conn: &mut Conn, session_ids: &[String]) -> Result<Vec<Store
     }
     let rows: Vec<Row> = invite_copies::table
         .inner_join(outbox_emails::table)
-        .filter(invite_copies::session_id.eq_any(session_ids))
+        .filter(in_list(invite_copies::session_id, session_ids))
         .filter(outbox_emails::ics_method.is_not_null())
         .select((
             invite_copies::email_id,
@@ -473,8 +474,8 @@ fn replace(tx: &mut Tx, ids: &[String]) -> Result<usize, AppError> {
     ];
     let changed = diesel::update(
         outbox_emails::table
-            .filter(outbox_emails::id.eq_any(ids))
-            .filter(outbox_emails::status.eq_any(pending)),
+            .filter(in_list(outbox_emails::id, ids))
+            .filter(in_list(outbox_emails::status, pending)),
     )
     .set((
         outbox_emails::status.eq(Status::Cancelled.as_str()),

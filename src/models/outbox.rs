@@ -31,6 +31,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::db::in_list;
 use crate::db::schema::{outbox_bodies, outbox_emails};
 use crate::db::{Author, Conn, Tx, write_with};
 use crate::domain::outbox::{self as rules, Next, Status};
@@ -714,7 +715,7 @@ pub fn set_bodies(tx: &mut Tx, id: &str, b: &Bodies) -> Result<(), AppError> {
 /// bodies are packed `[mail] compress_after_days` later ([`compact`]). Called in the
 /// transaction that gives them that status.
 pub fn settle(tx: &mut Tx, ids: &[String], at: NaiveDateTime) -> Result<(), AppError> {
-    diesel::update(outbox_bodies::table.filter(outbox_bodies::email_id.eq_any(ids)))
+    diesel::update(outbox_bodies::table.filter(in_list(outbox_bodies::email_id, ids)))
         .set(outbox_bodies::settled_at.eq(Some(at)))
         .execute(tx.conn())?;
     Ok(())
@@ -725,7 +726,7 @@ pub fn settle(tx: &mut Tx, ids: &[String], at: NaiveDateTime) -> Result<(), AppE
 /// changed.
 pub fn overwrite_bodies(tx: &mut Tx, ids: &[String], b: &Bodies) -> Result<usize, AppError> {
     Ok(
-        diesel::update(outbox_bodies::table.filter(outbox_bodies::email_id.eq_any(ids)))
+        diesel::update(outbox_bodies::table.filter(in_list(outbox_bodies::email_id, ids)))
             .set((
                 outbox_bodies::body_text.eq(&b.body_text),
                 outbox_bodies::body_html.eq(&b.body_html),
@@ -931,7 +932,7 @@ pub fn page_for_cohort(
     let mut rows: Vec<Row> = outbox_emails::table
         .left_join(sessions::table.on(sessions::id.eq(outbox_emails::item_id)))
         .left_join(associations::table.on(associations::id.nullable().eq(sessions::association_id)))
-        .filter(outbox_emails::id.eq_any(&ids))
+        .filter(in_list(outbox_emails::id, &ids))
         .select((
             OutboxEmail::as_select(),
             sessions::id.nullable(),
@@ -1004,7 +1005,7 @@ fn transition(
     let changed = diesel::update(
         outbox_emails::table
             .find(id)
-            .filter(outbox_emails::status.eq_any(allowed)),
+            .filter(in_list(outbox_emails::status, allowed)),
     )
     .set((
         outbox_emails::status.eq(to.as_str()),
@@ -1112,8 +1113,11 @@ pub fn cancel(tx: &mut Tx, id: &str) -> Result<OutboxEmail, AppError> {
 pub fn cancel_waiting(tx: &mut Tx, item_id: &str, kinds: &[&str]) -> Result<usize, AppError> {
     let waiting: Vec<String> = outbox_emails::table
         .filter(outbox_emails::item_id.eq(item_id))
-        .filter(outbox_emails::kind.eq_any(kinds))
-        .filter(outbox_emails::status.eq_any([Status::Draft.as_str(), Status::Scheduled.as_str()]))
+        .filter(in_list(outbox_emails::kind, kinds))
+        .filter(in_list(
+            outbox_emails::status,
+            [Status::Draft.as_str(), Status::Scheduled.as_str()],
+        ))
         .select(outbox_emails::id)
         .load(tx.conn())?;
     for id in &waiting {
@@ -1290,9 +1294,10 @@ pub fn recover_stuck(
 pub fn mark_overdue_missed(conn: &mut Conn, at: DateTime<Utc>) -> Result<usize, AppError> {
     let overdue = || {
         outbox_emails::table
-            .filter(
-                outbox_emails::status.eq_any([Status::Draft.as_str(), Status::Scheduled.as_str()]),
-            )
+            .filter(in_list(
+                outbox_emails::status,
+                [Status::Draft.as_str(), Status::Scheduled.as_str()],
+            ))
             .filter(outbox_emails::not_after.le(at.naive_utc()))
     };
     // Read first (an index on (status, not_after) answers it): nothing overdue, no lock.
@@ -1301,7 +1306,7 @@ pub fn mark_overdue_missed(conn: &mut Conn, at: DateTime<Utc>) -> Result<usize, 
         return Ok(0);
     }
     write_with(conn, Author::system(), at, |tx| {
-        let missed = diesel::update(overdue().filter(outbox_emails::id.eq_any(&ids)))
+        let missed = diesel::update(overdue().filter(in_list(outbox_emails::id, &ids)))
             .set((
                 outbox_emails::status.eq(Status::Missed.as_str()),
                 outbox_emails::updated_at.eq(tx.now_naive()),
@@ -1389,7 +1394,7 @@ pub fn take_due(
             return Ok(ids);
         }
         // The rows are locked until the commit: the conditions hold for every one of them.
-        let reserved = diesel::update(free().filter(outbox_emails::id.eq_any(&ids)))
+        let reserved = diesel::update(free().filter(in_list(outbox_emails::id, &ids)))
             .set((
                 outbox_emails::claim_token.eq(Some(&token)),
                 // The reservation's stamp: the wall clock, like the delay it is compared with.

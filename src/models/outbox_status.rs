@@ -26,6 +26,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Timestamp};
 use serde::Serialize;
 
+use crate::db::in_list;
 use crate::db::schema::{cohorts, outbox_emails};
 use crate::db::{Backend, Conn};
 use crate::domain::outbox::Status;
@@ -61,8 +62,8 @@ const PENDING: [&str; 2] = ["scheduled", "sending"];
 
 /// Still to send and planned for now or earlier (the range of `outbox_emails_pending`),
 /// unboxed (it goes under `IN` in [`cohorts_in_trouble`]). The two statuses as `OR`, which
-/// SQLite plans as the `IN` it is: an `eq_any` list is compiled again on every call, and
-/// the banner's query runs on every staff page.
+/// SQLite plans as the `IN` it is, with no bound list to read (the banner's query runs on
+/// every staff page).
 macro_rules! due {
     ($at:expr) => {
         outbox_emails::status
@@ -272,7 +273,7 @@ pub fn sending_status(conn: &mut Conn, w: Watch) -> Result<SendingStatus, AppErr
         );
     let hour_ago = w.now - Duration::hours(1);
     let (sent_last_hour, failed_last_hour): (i64, i64) = outbox_emails::table
-        .filter(outbox_emails::status.eq_any([
+        .filter(in_list(outbox_emails::status, [
             Status::Sent.as_str(),
             Status::Scheduled.as_str(),
             Status::Failed.as_str(),

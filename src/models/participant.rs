@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::db::in_list;
 use crate::db::schema::participants;
 use crate::db::{Conn, Tx};
 use crate::error::AppError;
@@ -166,9 +167,7 @@ pub fn list_for_association(
         .load(conn)?)
 }
 
-/// The people of a cohort's associations, in the order of [`list_for_associations`]: one
-/// statement whatever the number of associations, so SQLite keeps it prepared (an
-/// `eq_any` list is compiled again on every call).
+/// The people of a cohort's associations, in the order of [`list_for_associations`].
 pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<Participant>, AppError> {
     use crate::db::schema::associations;
     Ok(participants::table
@@ -184,7 +183,7 @@ pub fn list_for_associations(
     ids: &[String],
 ) -> Result<Vec<Participant>, AppError> {
     Ok(participants::table
-        .filter(participants::association_id.eq_any(ids))
+        .filter(in_list(participants::association_id, ids))
         .order((participants::created_at.asc(), participants::name.asc()))
         .select(Participant::as_select())
         .load(conn)?)
@@ -193,7 +192,7 @@ pub fn list_for_associations(
 /// The participants emails may still go to: everyone but the anonymised.
 pub fn list_reachable(conn: &mut Conn, ids: &[String]) -> Result<Vec<Participant>, AppError> {
     Ok(participants::table
-        .filter(participants::association_id.eq_any(ids))
+        .filter(in_list(participants::association_id, ids))
         .filter(participants::anonymised_at.is_null())
         .order((participants::created_at.asc(), participants::name.asc()))
         .select(Participant::as_select())

@@ -27,6 +27,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use crate::db::in_list;
 use crate::db::schema::{cohorts, outbox_emails};
 use crate::db::{Author, Conn, Tx, write_with};
 use crate::domain::calendar;
@@ -1031,13 +1032,14 @@ pub fn sync_cohort(
         );
         if cancellable && !matched.contains(&r.id) {
             let note = reason(&facts, r, now);
-            let changed = diesel::update(outbox_emails::table.find(&r.id).filter(
-                outbox_emails::status.eq_any([
+            let changed = diesel::update(outbox_emails::table.find(&r.id).filter(in_list(
+                outbox_emails::status,
+                [
                     Status::Draft.as_str(),
                     Status::Scheduled.as_str(),
                     Status::Failed.as_str(),
-                ]),
-            ))
+                ],
+            )))
             .set((
                 outbox_emails::status.eq(Status::Cancelled.as_str()),
                 outbox_emails::note.eq(Some(note)),
@@ -1084,13 +1086,14 @@ fn refresh(tx: &mut Tx, r: &OutboxEmail, w: &NewEmail, key: &str) -> Result<bool
     } else {
         r.next_attempt_at
     };
-    let changed = diesel::update(outbox_emails::table.find(&r.id).filter(
-        outbox_emails::status.eq_any([
+    let changed = diesel::update(outbox_emails::table.find(&r.id).filter(in_list(
+        outbox_emails::status,
+        [
             Status::Draft.as_str(),
             Status::Scheduled.as_str(),
             Status::Failed.as_str(),
-        ]),
-    ))
+        ],
+    )))
     .set((
         outbox_emails::dedup_key.eq(key),
         outbox_emails::revision.eq(w.revision),
@@ -1169,7 +1172,7 @@ fn summaries_due(
                 .filter(sessions::ends_at.ge(horizon)),
         ))
         .filter(cohorts::published_at.is_not_null())
-        .filter(cohorts::status.eq_any(["brouillon", "en_cours"]))
+        .filter(in_list(cohorts::status, ["brouillon", "en_cours"]))
         .select((cohorts::id, cohorts::mail_settings, cohorts::published_at))
         .into_boxed();
     if !default_open {
@@ -1193,12 +1196,12 @@ fn summaries_due(
     }
     let ids: Vec<&String> = open_at.keys().collect();
     let candidates: Vec<Cohort> = cohorts::table
-        .filter(cohorts::id.eq_any(&ids))
+        .filter(in_list(cohorts::id, &ids))
         .order(cohorts::id.asc())
         .select(Cohort::as_select())
         .load(conn)?;
     let spans: HashMap<String, (Option<NaiveDateTime>, Option<NaiveDateTime>)> = sessions::table
-        .filter(sessions::cohort_id.eq_any(&ids))
+        .filter(in_list(sessions::cohort_id, &ids))
         .group_by(sessions::cohort_id)
         .select((
             sessions::cohort_id,
@@ -1214,7 +1217,7 @@ fn summaries_due(
         .filter_map(|c| c.consultant_id.as_ref())
         .collect();
     let consultants: HashMap<String, (String, String)> = consultants::table
-        .filter(consultants::id.eq_any(&consultant_ids))
+        .filter(in_list(consultants::id, &consultant_ids))
         .select((consultants::id, consultants::name, consultants::email))
         .load::<(String, String, String)>(conn)?
         .into_iter()
@@ -1267,7 +1270,7 @@ fn summaries_due(
         })
         .collect();
     let queued: HashSet<String> = outbox_emails::table
-        .filter(outbox_emails::dedup_key.eq_any(&keys))
+        .filter(in_list(outbox_emails::dedup_key, &keys))
         .select(outbox_emails::dedup_key)
         .load::<String>(conn)?
         .into_iter()

@@ -14,6 +14,7 @@ use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
+use crate::db::in_list;
 use crate::db::schema::{
     action_leads, association_profiles, associations, attendances, audit_log, auth_links,
     auth_sessions, cohorts, evaluations, intersession_tasks, outbox_emails, participants,
@@ -447,7 +448,7 @@ fn scrub_cohort(
         String,
         notes,
         String,
-        session_logs::session_id.eq_any(&session_ids)
+        in_list(session_logs::session_id, &session_ids)
     );
     scrub_column!(
         tx.conn(),
@@ -457,7 +458,7 @@ fn scrub_cohort(
         String,
         third_party_name,
         String,
-        session_logs::session_id.eq_any(&session_ids)
+        in_list(session_logs::session_id, &session_ids)
     );
     scrub_column!(
         tx.conn(),
@@ -521,7 +522,7 @@ fn scrub_cohort(
         (String, String),
         data,
         String,
-        association_profiles::association_id.eq_any(&association_ids)
+        in_list(association_profiles::association_id, &association_ids)
     );
     scrub_column!(
         tx.conn(),
@@ -531,7 +532,7 @@ fn scrub_cohort(
         (String, String),
         updated_by,
         String,
-        association_profiles::association_id.eq_any(&association_ids)
+        in_list(association_profiles::association_id, &association_ids)
     );
     scrub_column!(
         tx.conn(),
@@ -582,11 +583,11 @@ fn scrub_cohort(
         (String, String),
         answer,
         String,
-        task_returns::association_id.eq_any(&association_ids)
+        in_list(task_returns::association_id, &association_ids)
     );
     let about = audit_log::cohort_id
         .eq(cohort_id)
-        .or(audit_log::entity_id.eq_any(entity_ids));
+        .or(in_list(audit_log::entity_id, entity_ids));
     scrub_column!(
         tx.conn(),
         map,
@@ -894,14 +895,16 @@ fn anonymise_association_in(
 /// The évaluations' free texts go (they quote people); the notes and the recommendation
 /// stay, like attendance, so the cohort's summary keeps its figures.
 fn clear_evaluation_texts(tx: &mut Tx, association_ids: &[String]) -> Result<(), AppError> {
-    diesel::update(evaluations::table.filter(evaluations::association_id.eq_any(association_ids)))
-        .set((
-            evaluations::understanding.eq(""),
-            evaluations::pistes.eq(""),
-            evaluations::comment.eq(""),
-            evaluations::followup.eq(""),
-        ))
-        .execute(tx.conn())?;
+    diesel::update(
+        evaluations::table.filter(in_list(evaluations::association_id, association_ids)),
+    )
+    .set((
+        evaluations::understanding.eq(""),
+        evaluations::pistes.eq(""),
+        evaluations::comment.eq(""),
+        evaluations::followup.eq(""),
+    ))
+    .execute(tx.conn())?;
     Ok(())
 }
 
@@ -1043,7 +1046,7 @@ fn purge_cohort(
         diesel::update(
             outbox_emails::table
                 .filter(in_cohort)
-                .filter(outbox_emails::status.eq_any([
+                .filter(in_list(outbox_emails::status, [
                     Status::Draft.as_str(),
                     Status::Scheduled.as_str(),
                     Status::Failed.as_str(),
@@ -1078,7 +1081,7 @@ fn purge_cohort(
                 .limit(PURGE_BODIES_BATCH)
                 .load(tx.conn())?;
             crate::models::outbox::overwrite_bodies(tx, &ids, &erased)?;
-            diesel::update(outbox_emails::table.filter(outbox_emails::id.eq_any(&ids)))
+            diesel::update(outbox_emails::table.filter(in_list(outbox_emails::id, &ids)))
                 .set((
                     outbox_emails::ics_method.eq(None::<String>),
                     outbox_emails::updated_at.eq(at),
@@ -1116,7 +1119,7 @@ fn purge_cohort(
             .select(sessions::id)
             .load(tx.conn())?;
         diesel::update(
-            session_guests::table.filter(session_guests::session_id.eq_any(&session_ids)),
+            session_guests::table.filter(in_list(session_guests::session_id, &session_ids)),
         )
         .set((
             session_guests::name.eq(ANONYMOUS_GUEST),
@@ -1228,16 +1231,20 @@ fn drop_applications(tx: &mut Tx, ids: &[String]) -> Result<(), AppError> {
     }
     diesel::delete(
         outbox_emails::table
-            .filter(outbox_emails::kind.eq_any(crate::models::call::APPLICANT_KINDS))
-            .filter(outbox_emails::item_id.eq_any(ids)),
+            .filter(in_list(
+                outbox_emails::kind,
+                crate::models::call::APPLICANT_KINDS,
+            ))
+            .filter(in_list(outbox_emails::item_id, ids)),
     )
     .execute(tx.conn())?;
-    diesel::delete(call_attempts::table.filter(call_attempts::application_id.eq_any(ids)))
+    diesel::delete(call_attempts::table.filter(in_list(call_attempts::application_id, ids)))
         .execute(tx.conn())?;
     for id in ids {
         redact_audit(tx, id)?;
     }
-    diesel::delete(applications::table.filter(applications::id.eq_any(ids))).execute(tx.conn())?;
+    diesel::delete(applications::table.filter(in_list(applications::id, ids)))
+        .execute(tx.conn())?;
     Ok(())
 }
 

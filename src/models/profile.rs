@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::db::in_list;
 use crate::db::schema::{association_profiles, associations};
 use crate::db::{Conn, Tx};
 use crate::domain::profile::Profile;
@@ -193,7 +194,7 @@ pub fn reported_for_cohorts(
                 .eq(associations::id)
                 .and(association_profiles::stage.eq("etat_des_lieux"))),
         )
-        .filter(associations::cohort_id.eq_any(cohort_ids))
+        .filter(in_list(associations::cohort_id, cohort_ids))
         .order((associations::created_at.asc(), associations::name.asc()))
         .select((
             associations::cohort_id,

@@ -14,6 +14,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::Conn;
+use crate::db::in_list;
 use crate::db::schema::{cohort_partners, cohorts, dlas, evaluations, sessions, time_entries};
 use crate::domain::budget::time_totals;
 use crate::domain::evaluation::Answer;
@@ -244,7 +245,7 @@ pub fn build(
     if !earlier.is_empty() {
         active.extend(
             sessions::table
-                .filter(sessions::cohort_id.eq_any(&earlier))
+                .filter(in_list(sessions::cohort_id, &earlier))
                 .filter(sessions::starts_at.ge(start))
                 .filter(sessions::starts_at.lt(end))
                 .select(sessions::cohort_id)
@@ -253,7 +254,7 @@ pub fn build(
         );
         active.extend(
             time_entries::table
-                .filter(time_entries::cohort_id.eq_any(&earlier))
+                .filter(in_list(time_entries::cohort_id, &earlier))
                 .filter(time_entries::entry_date.between(period.from, period.to))
                 .select(time_entries::cohort_id)
                 .distinct()
@@ -287,20 +288,20 @@ pub fn build(
     let funders = budget::funders_for(conn, &counted)?;
     let partners: Vec<(String, Dla)> = cohort_partners::table
         .inner_join(dlas::table)
-        .filter(cohort_partners::cohort_id.eq_any(&counted))
+        .filter(in_list(cohort_partners::cohort_id, &counted))
         .order((cohort_partners::cohort_id, dlas::name.asc()))
         .select((cohort_partners::cohort_id, Dla::as_select()))
         .load(conn)?;
     let owner_ids: Vec<&str> = involved.iter().map(|c| c.dla_id.as_str()).collect();
     let owners: HashMap<String, Dla> = dlas::table
-        .filter(dlas::id.eq_any(&owner_ids))
+        .filter(in_list(dlas::id, &owner_ids))
         .select(Dla::as_select())
         .load::<Dla>(conn)?
         .into_iter()
         .map(|d| (d.id.clone(), d))
         .collect();
     let answers: Vec<Evaluation> = evaluations::table
-        .filter(evaluations::cohort_id.eq_any(&counted))
+        .filter(in_list(evaluations::cohort_id, &counted))
         .select(Evaluation::as_select())
         .load(conn)?;
 

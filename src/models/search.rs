@@ -13,6 +13,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::Conn;
+use crate::db::in_list;
 use crate::db::schema::{action_leads, associations, cohorts, dlas};
 use crate::error::AppError;
 use crate::models::association::Association;
@@ -91,11 +92,7 @@ pub fn accompanied(
     );
     let rows: Vec<Row> = associations::table
         .inner_join(cohorts::table.inner_join(dlas::table))
-        .filter(
-            associations::rna
-                .eq_any(rnas)
-                .or(associations::siret.eq_any(sirets)),
-        )
+        .filter(in_list(associations::rna, rnas).or(in_list(associations::siret, sirets)))
         .order((cohorts::start_date.desc(), associations::id.asc()))
         .select((
             associations::id,
@@ -114,7 +111,7 @@ pub fn accompanied(
     } else {
         let ids: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
         let mut q = cohorts::table
-            .filter(cohorts::id.eq_any(ids))
+            .filter(in_list(cohorts::id, ids))
             .select(cohorts::id)
             .into_boxed();
         if let Some(cond) = scope::cohort_condition(scope) {
@@ -233,7 +230,7 @@ pub fn page(
     let cohort_ids: Vec<&str> = rows.iter().map(|a| a.cohort_id.as_str()).collect();
     let cohort_rows: HashMap<String, (String, NaiveDate, String, String)> = cohorts::table
         .inner_join(dlas::table)
-        .filter(cohorts::id.eq_any(&cohort_ids))
+        .filter(in_list(cohorts::id, &cohort_ids))
         .select((
             cohorts::id,
             cohorts::name,
@@ -260,7 +257,7 @@ pub fn page(
     let ids: Vec<&str> = rows.iter().map(|a| a.id.as_str()).collect();
     let mut pistes: HashMap<String, Vec<Piste>> = HashMap::new();
     for (aid, text, owner, due_date) in action_leads::table
-        .filter(action_leads::association_id.eq_any(&ids))
+        .filter(in_list(action_leads::association_id, &ids))
         .order((action_leads::created_at.asc(), action_leads::id.asc()))
         .select((
             action_leads::association_id,

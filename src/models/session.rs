@@ -5,6 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::db::in_list;
 use crate::db::schema::{intersession_tasks, sessions};
 use crate::db::{Conn, Tx};
 use crate::domain::calendar;
@@ -285,7 +286,7 @@ pub fn timings_for_cohorts(
     cohort_ids: &[String],
 ) -> Result<Vec<Timing>, AppError> {
     Ok(sessions::table
-        .filter(sessions::cohort_id.eq_any(cohort_ids))
+        .filter(in_list(sessions::cohort_id, cohort_ids))
         .order((
             sessions::cohort_id.asc(),
             sessions::starts_at.asc(),
@@ -334,7 +335,7 @@ pub fn dated_between(
         return Ok(Vec::new());
     }
     Ok(sessions::table
-        .filter(sessions::cohort_id.eq_any(cohort_ids))
+        .filter(in_list(sessions::cohort_id, cohort_ids))
         .filter(sessions::starts_at.ge(from))
         .filter(sessions::starts_at.lt(to))
         .order((sessions::starts_at.asc(), sessions::kind.asc()))
@@ -353,7 +354,7 @@ pub fn plan_counts(
         return Ok(Vec::new());
     }
     Ok(sessions::table
-        .filter(sessions::cohort_id.eq_any(cohort_ids))
+        .filter(in_list(sessions::cohort_id, cohort_ids))
         .group_by((
             sessions::cohort_id,
             sessions::kind,
@@ -630,7 +631,8 @@ pub fn move_session(
         if let Some(first) = first {
             let bilan_ids: Vec<&str> = bilans.iter().map(|b| b.id.as_str()).collect();
             diesel::update(
-                intersession_tasks::table.filter(intersession_tasks::session_id.eq_any(bilan_ids)),
+                intersession_tasks::table
+                    .filter(in_list(intersession_tasks::session_id, bilan_ids)),
             )
             .set(intersession_tasks::session_id.eq(first))
             .execute(tx.conn())?;

@@ -5,6 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::db::in_list;
 use crate::db::schema::{intersession_tasks, task_returns};
 use crate::db::{Conn, Tx};
 use crate::domain::programme::ScheduledTask;
@@ -198,7 +199,7 @@ pub fn list_for_cohort(
 /// they raise, which no order changes (`list_for_cohort` gives a cohort's in order).
 pub fn plans_for_cohorts(conn: &mut Conn, cohort_ids: &[String]) -> Result<Vec<Plan>, AppError> {
     Ok(intersession_tasks::table
-        .filter(intersession_tasks::cohort_id.eq_any(cohort_ids))
+        .filter(in_list(intersession_tasks::cohort_id, cohort_ids))
         .select(Plan::as_select())
         .load(conn)?)
 }

@@ -6,6 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::db::in_list;
 use crate::db::schema::time_entries;
 use crate::db::{Conn, Tx};
 use crate::domain::budget::{TimeAmount, TimeKind, parse_hours};
@@ -323,7 +324,7 @@ pub fn amounts_for(
         return Ok(by_cohort);
     }
     let mut q = time_entries::table
-        .filter(time_entries::cohort_id.eq_any(cohort_ids))
+        .filter(in_list(time_entries::cohort_id, cohort_ids))
         .group_by((time_entries::cohort_id, time_entries::kind))
         .select((
             time_entries::cohort_id,
