@@ -164,6 +164,11 @@ pub fn confirm(state: &AppState, nav: &str, page: Confirm) -> PageResult {
     render(state, "pages/confirm", ctx)
 }
 
+/// The room a page's HTML is rendered into at first (the cohort page is about 40 KB), and
+/// what the layout adds around it.
+const PAGE_BUFFER: usize = 64 * 1024;
+const LAYOUT_BUFFER: usize = 8 * 1024;
+
 /// Renders `template` with `ctx` (a JSON object), adding the layout's common values.
 pub fn render(state: &AppState, template: &str, mut ctx: Value) -> PageResult {
     render_status(state, StatusCode::OK, template, &mut ctx)
@@ -203,20 +208,26 @@ pub fn render_status(
     // The page first, then the layout around it (`crate::templates::PAGE_BODY`): a page
     // wrapped in `{{#> layout}}` ran inside a partial, which handlebars renders from a copy
     // of the context, and every `{{#each}}` in it copied its list again.
+    // Each into a buffer sized for a large page once, rather than a string doubled a dozen
+    // times as it fills.
     let mut ctx = handlebars::Context::from(std::mem::take(ctx));
     let failed = |e: handlebars::RenderError| {
         AppError::Internal(anyhow::anyhow!("rendering {template}: {e}"))
     };
-    let body = state
+    let mut body = Vec::with_capacity(PAGE_BUFFER);
+    state
         .templates
-        .render_with_context(template, &ctx)
+        .render_with_context_to_write(template, &ctx, &mut body)
         .map_err(failed)?;
+    let body = String::from_utf8(body)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering {template}: {e}")))?;
+    let mut html = Vec::with_capacity(body.len() + LAYOUT_BUFFER);
     if let Some(obj) = ctx.data_mut().as_object_mut() {
         obj.insert(crate::templates::PAGE_BODY.into(), Value::String(body));
     }
-    let html = state
+    state
         .templates
-        .render_with_context(crate::templates::LAYOUT, &ctx)
+        .render_with_context_to_write(crate::templates::LAYOUT, &ctx, &mut html)
         .map_err(failed)?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
