@@ -4,7 +4,8 @@
 //! again on every call (the DLA calendar ran 15 of those a page). [`in_list`] is the same
 //! `IN` on SQLite with the list padded to the next power of two (the last id repeated), so
 //! that a statement has a handful of shapes that diesel keeps prepared by their SQL; on
-//! PostgreSQL the list is one bound `text[]` under `= ANY`. Both use the column's index
+//! PostgreSQL the list is one bound `text[]` under `= ANY`. Lists over 4,096 ids are not
+//! padded (SQLite's limit on bound values). Both use the column's index
 //! (`tests/query_plans.rs`). An empty list matches nothing (`IN (NULL)`).
 //!
 //! Measured before choosing (callgrind, the cohort page): the list as one JSON array read
@@ -35,6 +36,19 @@ where
         none: None,
     }
 }
+
+/// How many placeholders a list of `n` ids gets on SQLite: the next power of two up to
+/// [`PADDED_UP_TO`], `n` itself beyond (an instance-wide list of thousands is rare, and
+/// padding it could pass SQLite's limit of 32,766 bound values).
+fn padded(n: usize) -> usize {
+    if n <= PADDED_UP_TO {
+        n.max(1).next_power_of_two()
+    } else {
+        n
+    }
+}
+
+const PADDED_UP_TO: usize = 4096;
 
 /// The SQL types [`in_list`] compares: text, optional or not.
 pub trait IsText {}
@@ -75,7 +89,7 @@ impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for InList<C> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         self.column.walk_ast(out.reborrow())?;
         out.push_sql(" IN (");
-        for i in 0..self.ids.len().max(1).next_power_of_two() {
+        for i in 0..padded(self.ids.len()) {
             if i > 0 {
                 out.push_sql(", ");
             }
@@ -164,6 +178,18 @@ mod tests {
             ["c"],
             "three ids padded to four"
         );
+
+        // A list longer than the padding's reach, and longer than half SQLite's limit of
+        // bound values (padded, it would pass it).
+        let many: Vec<String> = (0..20_000)
+            .map(|i| format!("p{i}@exemple.fr"))
+            .chain(["lea@exemple.fr".to_string()])
+            .collect();
+        let ids: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(found(&mut conn, &ids), ["c"]);
+        assert_eq!(padded(3), 4);
+        assert_eq!(padded(0), 1);
+        assert_eq!(padded(5000), 5000);
 
         let plan: Vec<Plan> = diesel::sql_query(
             "EXPLAIN QUERY PLAN SELECT id FROM list_people WHERE email IN (?, ?)",
