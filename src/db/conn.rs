@@ -37,7 +37,8 @@ impl Conn {
         &mut self.0
     }
 
-    pub fn kind(&self) -> Kind {
+    /// Which backend (for [`Kind::of`], the one way the rest of the code asks).
+    pub(super) fn kind(&self) -> Kind {
         match self.0 {
             Native::Pg(_) => Kind::Postgres,
             Native::Sqlite(_) => Kind::Sqlite,

@@ -706,11 +706,11 @@ pub fn erase_from_files(conn: &mut Conn) {
 }
 
 /// [`erase_from_files`] off the async runtime once an erasure has committed
-/// (`AppState::erase`), on a pooled connection made able to write: the index rebuild is a
-/// write, which the read path's connections (`PRAGMA query_only`) refuse.
+/// (`AppState::erase`), on a pooled connection checked out for writing (the pool's check,
+/// [`Manager::is_valid`], hands it over writable): the index rebuild is a write, which the
+/// read path's connections (`PRAGMA query_only`) refuse.
 pub async fn erase_from_files_after_commit(pool: &Pool) -> Result<(), AppError> {
     blocking(pool, false, |conn| {
-        tx::settle(conn, false)?;
         erase_from_files(conn);
         Ok(())
     })

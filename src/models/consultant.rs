@@ -139,7 +139,7 @@ fn visible(dla_scope: Option<&[String]>) -> consultants::BoxedQuery<'static, cra
         Some(ids) => query.filter(
             consultants::id.eq_any(
                 consultant_dlas::table
-                    .filter(in_list(consultant_dlas::dla_id, ids.to_vec()))
+                    .filter(in_list(consultant_dlas::dla_id, ids))
                     .select(consultant_dlas::consultant_id),
             ),
         ),

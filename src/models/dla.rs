@@ -85,7 +85,7 @@ fn visible(dla_scope: Option<&[String]>) -> dlas::BoxedQuery<'static, crate::db:
     let query = dlas::table.into_boxed();
     match dla_scope {
         None => query,
-        Some(ids) => query.filter(in_list(dlas::id, ids.to_vec())),
+        Some(ids) => query.filter(in_list(dlas::id, ids)),
     }
 }
 

@@ -211,16 +211,15 @@ pub fn render_status(
     // Each into a buffer sized for a large page once, rather than a string doubled a dozen
     // times as it fills.
     let mut ctx = handlebars::Context::from(std::mem::take(ctx));
-    let failed = |e: handlebars::RenderError| {
+    let failed = |e: &dyn std::fmt::Display| {
         AppError::Internal(anyhow::anyhow!("rendering {template}: {e}"))
     };
     let mut body = Vec::with_capacity(PAGE_BUFFER);
     state
         .templates
         .render_with_context_to_write(template, &ctx, &mut body)
-        .map_err(failed)?;
-    let body = String::from_utf8(body)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering {template}: {e}")))?;
+        .map_err(|e| failed(&e))?;
+    let body = String::from_utf8(body).map_err(|e| failed(&e))?;
     let mut html = Vec::with_capacity(body.len() + LAYOUT_BUFFER);
     if let Some(obj) = ctx.data_mut().as_object_mut() {
         obj.insert(crate::templates::PAGE_BODY.into(), Value::String(body));
@@ -228,7 +227,7 @@ pub fn render_status(
     state
         .templates
         .render_with_context_to_write(crate::templates::LAYOUT, &ctx, &mut html)
-        .map_err(failed)?;
+        .map_err(|e| failed(&e))?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(html))
