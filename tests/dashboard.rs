@@ -4,6 +4,7 @@
 
 mod common;
 
+use actix_web::test::TestRequest;
 use std::sync::Arc;
 
 use cohorte::domain::budget::DayLength;
@@ -156,9 +157,12 @@ async fn the_dla_overview_shows_the_per_cohort_figures_in_a_bounded_number_of_qu
         .id();
     app.enrol(&shared, "Theatre du Port").await;
     app.generate(&shared).await;
-    // An association with nobody yet, and one with only its board: with the demo's
-    // (director alone) and the enrolled ones (both), every combination of roles.
-    for (name, people) in [("Sans personne", 0), ("Bureau seul", 1)] {
+    // An association with nobody of either role, and one with only its board: with the
+    // demo's (director alone) and the enrolled ones (both), every combination of roles. Each
+    // reached through a creation, a change and a deletion of participants (the facts the
+    // overview reads are kept on the association by each of them).
+    let person = |name: &str, email: &str, role: &str| serde_json::json!({"name": name, "email": email, "role": role, "function": "Président"});
+    for (name, board) in [("Sans personne", false), ("Bureau seul", true)] {
         let id = app
             .post_json(
                 &format!("/api/v1/cohorts/{shared}/associations"),
@@ -168,15 +172,44 @@ async fn the_dla_overview_shows_the_per_cohort_figures_in_a_bounded_number_of_qu
             .await
             .expect(201)
             .id();
-        if people > 0 {
+        let participants = format!("/api/v1/associations/{id}/participants");
+        if board {
             app.post_json(
-                &format!("/api/v1/associations/{id}/participants"),
-                serde_json::json!({"name": "Paul Mercier", "email": "paul.mercier@bureau-seul.fr",
-                    "role": "gouvernance", "function": "Président"}),
+                &participants,
+                person("Paul Mercier", "paul.mercier@bureau-seul.fr", "gouvernance"),
             )
             .await
             .expect(201);
         }
+        // A director who leaves.
+        let director = app
+            .post_json(
+                &participants,
+                person("Inès Morel", "ines.morel@exemple.fr", "direction"),
+            )
+            .await
+            .expect(201)
+            .id();
+        app.send(TestRequest::delete().uri(&format!("/api/v1/participants/{director}")))
+            .await
+            .expect(204);
+        // A director who becomes a volunteer.
+        let created = app
+            .post_json(
+                &participants,
+                person("Léa Girard", "lea.girard@exemple.fr", "direction"),
+            )
+            .await
+            .expect(201)
+            .json();
+        let mut changed = person("Léa Girard", "lea.girard@exemple.fr", "autre");
+        changed["version"] = created["version"].to_string().into();
+        app.put_json(
+            &format!("/api/v1/participants/{}", created["id"].as_str().unwrap()),
+            changed,
+        )
+        .await
+        .expect(200);
     }
 
     let (template, am) = (&app.config.programme, app.config.calendar.alsace_moselle);

@@ -684,12 +684,14 @@ pub(crate) fn in_transaction(conn: &mut Conn) -> bool {
 }
 
 /// The index keys that hold what an erasure removes: participants' and guests' addresses,
-/// the outbox's deduplication keys (`kind|item|address|revision`), associations' names.
-const ERASED_KEYS: [(&str, &str); 4] = [
+/// the outbox's deduplication keys (`kind|item|address|revision`), associations' names (in
+/// `associations_name_key` and, for the enrolment order, `associations_cohort_idx`).
+const ERASED_KEYS: [(&str, &str); 5] = [
     ("participants", "email"),
     ("session_guests", "email"),
     ("outbox_emails", "dedup_key"),
     ("associations", "name_key"),
+    ("associations", "name"),
 ];
 
 /// After an erasure has committed (an anonymisation, the end of a purge): takes the erased

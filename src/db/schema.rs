@@ -83,6 +83,8 @@ diesel::table! {
         anonymised_at -> Nullable<Timestamp>,
         creation_date -> Nullable<Date>,
         name_key -> Nullable<Text>,
+        has_director -> Bool,
+        has_governance -> Bool,
     }
 }
 

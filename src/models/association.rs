@@ -213,9 +213,8 @@ pub fn list_for_cohort(conn: &mut Conn, cohort_id: &str) -> Result<Vec<Associati
 }
 
 /// What the DLA overview reads of an association: what its warnings and its bilan's label
-/// need, not its identifiers, sector, town or stamps. Its people come down to two facts,
-/// asked of the index `participants_association_idx (association_id, role)` in the same
-/// query rather than read as a row per participant.
+/// need, not its identifiers, sector, town or stamps. Its people come down to two facts
+/// kept on its row ([`note_roles`]) rather than read as a row per participant.
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = associations)]
 pub struct Profile {
@@ -227,19 +226,34 @@ pub struct Profile {
     pub general_interest: bool,
     pub creation_date: Option<NaiveDate>,
     /// One of its participants is its director (« direction »).
-    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Bool>(HAS_DIRECTOR))]
-    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Bool>)]
     pub has_director: bool,
     /// One of its participants sits on its board (« gouvernance »).
-    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Bool>(HAS_GOVERNANCE))]
-    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Bool>)]
     pub has_governance: bool,
 }
 
-/// [`Profile::has_director`] and [`Profile::has_governance`] in SQL: the same rule as
-/// [`Association::profile`] applies to loaded participants (any participant of that role).
-const HAS_DIRECTOR: &str = "EXISTS (SELECT 1 FROM participants WHERE participants.association_id = associations.id AND participants.role = 'direction')";
-const HAS_GOVERNANCE: &str = "EXISTS (SELECT 1 FROM participants WHERE participants.association_id = associations.id AND participants.role = 'gouvernance')";
+/// Keeps the association's [`Profile::has_director`] and [`Profile::has_governance`] true
+/// to its participants, by the same rule as [`Association::profile`] (any participant of
+/// that role): every creation, change or deletion of a participant calls it in its
+/// transaction. Kept on the row because the DLA overview reads them for a page of cohorts'
+/// associations at once: two index probes into `participants` for each association were a
+/// fifth of that page (issue #19).
+pub(crate) fn note_roles(tx: &mut Tx, association_id: &str) -> Result<(), AppError> {
+    use crate::db::schema::participants;
+    let holds = |role: &'static str| {
+        diesel::dsl::exists(
+            participants::table
+                .filter(participants::association_id.eq(association_id))
+                .filter(participants::role.eq(role)),
+        )
+    };
+    diesel::update(associations::table.find(association_id))
+        .set((
+            associations::has_director.eq(holds("direction")),
+            associations::has_governance.eq(holds("gouvernance")),
+        ))
+        .execute(tx.conn())?;
+    Ok(())
+}
 
 impl Association {
     /// Its [`Profile`], its people's two facts from `participants` (any of the cohort's:
@@ -264,15 +278,20 @@ impl Association {
     }
 }
 
-/// The [`Profile`]s of `cohort_ids`' associations (one query), each cohort's in
-/// [`list_for_cohort`]'s order.
+/// The [`Profile`]s of `cohort_ids`' associations (one query), cohort by cohort, each
+/// cohort's in [`list_for_cohort`]'s order: the order of `associations_cohort_idx
+/// (cohort_id, created_at, name)`, which SQLite then need not sort.
 pub fn profiles_for_cohorts(
     conn: &mut Conn,
     cohort_ids: &[String],
 ) -> Result<Vec<Profile>, AppError> {
     Ok(associations::table
         .filter(in_list(associations::cohort_id, cohort_ids))
-        .order((associations::created_at.asc(), associations::name.asc()))
+        .order((
+            associations::cohort_id.asc(),
+            associations::created_at.asc(),
+            associations::name.asc(),
+        ))
         .select(Profile::as_select())
         .load(conn)?)
 }

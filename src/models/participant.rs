@@ -228,7 +228,7 @@ pub fn create(
         ))
         .execute(tx.conn());
     refuse_duplicate(inserted, "email", DUPLICATE_EMAIL)?;
-    let cohort_id = touch_cohort_of(tx, association_id)?;
+    let cohort_id = people_changed(tx, association_id)?;
     let p = get(tx, &id)?;
     audit::created(tx, "participant", &id, Some(&cohort_id), &p)?;
     Ok(p)
@@ -262,7 +262,7 @@ pub fn update(tx: &mut Tx, id: &str, input: &ParticipantInput) -> Result<Partici
     if !current.email.eq_ignore_ascii_case(v.email.trim()) {
         crate::models::account::revoke_participant_access(tx, id)?;
     }
-    let cohort_id = touch_cohort_of(tx, &current.association_id)?;
+    let cohort_id = people_changed(tx, &current.association_id)?;
     let p = get(tx, id)?;
     audit::updated(tx, "participant", id, Some(&cohort_id), &current, &p)?;
     Ok(p)
@@ -271,7 +271,7 @@ pub fn update(tx: &mut Tx, id: &str, input: &ParticipantInput) -> Result<Partici
 pub fn delete(tx: &mut Tx, id: &str) -> Result<Participant, AppError> {
     let p = get(tx, id)?;
     diesel::delete(participants::table.find(id)).execute(tx.conn())?;
-    let cohort_id = touch_cohort_of(tx, &p.association_id)?;
+    let cohort_id = people_changed(tx, &p.association_id)?;
     audit::deleted(tx, "participant", id, Some(&cohort_id), &p)?;
     Ok(p)
 }
@@ -304,6 +304,14 @@ pub fn confirm_commitment(
     let p = get(tx, id)?;
     audit::updated(tx, "participant", id, Some(&cohort_id), &current, &p)?;
     Ok(p)
+}
+
+/// After a participant's creation, change or deletion: the association's two facts about
+/// its people kept true (`association::note_roles`, what the DLA overview reads) and its
+/// cohort's planned emails rebuilt. Returns that cohort's id.
+fn people_changed(tx: &mut Tx, association_id: &str) -> Result<String, AppError> {
+    association::note_roles(tx, association_id)?;
+    touch_cohort_of(tx, association_id)
 }
 
 /// The participant's emails depend on them: their cohort's planned emails are rebuilt.
