@@ -10,6 +10,7 @@
 
 mod conn;
 pub mod copy;
+mod fragment;
 mod list;
 pub mod schema;
 mod sqlite_process;
@@ -17,6 +18,7 @@ mod stamp;
 mod tx;
 
 pub use conn::Conn;
+pub(crate) use fragment::sql_fragment;
 pub use list::{InList, in_list};
 pub use stamp::{MaybeStamp, Stamp};
 pub use tx::{Author, Clock, Tx, if_not_busy, set_read_only, side_write, write, write_with};

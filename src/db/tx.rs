@@ -282,32 +282,19 @@ fn is_read_only(conn: &mut Conn) -> Result<bool, AppError> {
 }
 
 fn query_only(conn: &mut Conn) -> Result<bool, diesel::result::Error> {
+    use diesel::RunQueryDsl;
     use diesel::sql_types::{Integer, Text};
-    use diesel::{QueryableByName, RunQueryDsl};
 
-    #[derive(QueryableByName)]
-    struct QueryOnly {
-        #[diesel(sql_type = Integer)]
-        query_only: i32,
-    }
-    #[derive(QueryableByName)]
-    struct ReadOnly {
-        #[diesel(sql_type = Text)]
-        default_transaction_read_only: String,
-    }
+    // Asked on every checkout of the pool: kept prepared (fragments, not `sql_query`).
+    super::sql_fragment!(QueryOnly: Integer = "(SELECT query_only FROM pragma_query_only())");
+    super::sql_fragment!(
+        DefaultReadOnly: Text = "current_setting('default_transaction_read_only')"
+    );
 
     Ok(match super::Kind::of(conn) {
-        super::Kind::Sqlite => {
-            diesel::sql_query("PRAGMA query_only")
-                .get_result::<QueryOnly>(conn)?
-                .query_only
-                != 0
-        }
+        super::Kind::Sqlite => diesel::select(QueryOnly).get_result::<i32>(conn)? != 0,
         super::Kind::Postgres => {
-            diesel::sql_query("SHOW default_transaction_read_only")
-                .get_result::<ReadOnly>(conn)?
-                .default_transaction_read_only
-                == "on"
+            diesel::select(DefaultReadOnly).get_result::<String>(conn)? == "on"
         }
     })
 }

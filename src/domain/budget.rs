@@ -848,17 +848,13 @@ pub fn mobilisation(
     preparation_half_days: &[i64],
     day: DayLength,
 ) -> Mobilisation {
-    let session_minutes: i64 = session_minutes.iter().sum();
-    let preparation_half_days: i64 = preparation_half_days.iter().sum();
-    let total_minutes = session_minutes + day.half_days_to_minutes(preparation_half_days);
-    let tenths = day.tenths_of_day(total_minutes);
-    let status = if tenths < MOBILISATION_MIN_DAYS * 10 {
-        MobilisationStatus::Below
-    } else if tenths > MOBILISATION_MAX_DAYS * 10 {
-        MobilisationStatus::Above
-    } else {
-        MobilisationStatus::Within
-    };
+    let MobilisationFigures {
+        session_minutes,
+        preparation_half_days,
+        total_minutes,
+        total_tenths_of_day,
+        status,
+    } = mobilisation_figures(session_minutes, preparation_half_days, day);
     let position = match status {
         MobilisationStatus::Below => "en dessous des 4 à 6 jours conseillés",
         MobilisationStatus::Within => "dans la fourchette conseillée de 4 à 6 jours",
@@ -874,9 +870,47 @@ pub fn mobilisation(
         session_minutes,
         preparation_half_days,
         total_minutes,
-        total_tenths_of_day: tenths,
+        total_tenths_of_day,
         status,
         message,
+    }
+}
+
+/// A [`Mobilisation`] without its sentence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MobilisationFigures {
+    pub session_minutes: i64,
+    pub preparation_half_days: i64,
+    pub total_minutes: i64,
+    pub total_tenths_of_day: i64,
+    pub status: MobilisationStatus,
+}
+
+/// [`mobilisation`]'s figures without its sentence: the programme's warning asks them of
+/// every cohort of a DLA overview, and says something only when the status is not within
+/// the range.
+pub fn mobilisation_figures(
+    session_minutes: &[i64],
+    preparation_half_days: &[i64],
+    day: DayLength,
+) -> MobilisationFigures {
+    let session_minutes: i64 = session_minutes.iter().sum();
+    let preparation_half_days: i64 = preparation_half_days.iter().sum();
+    let total_minutes = session_minutes + day.half_days_to_minutes(preparation_half_days);
+    let tenths = day.tenths_of_day(total_minutes);
+    let status = if tenths < MOBILISATION_MIN_DAYS * 10 {
+        MobilisationStatus::Below
+    } else if tenths > MOBILISATION_MAX_DAYS * 10 {
+        MobilisationStatus::Above
+    } else {
+        MobilisationStatus::Within
+    };
+    MobilisationFigures {
+        session_minutes,
+        preparation_half_days,
+        total_minutes,
+        total_tenths_of_day: tenths,
+        status,
     }
 }
 

@@ -118,33 +118,54 @@ pub fn time_range(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
     }
 }
 
-/// Groups the digits of a non-negative integer by three with NNBSP.
-fn group_thousands(digits: &str) -> String {
-    let len = digits.len();
-    let mut out = String::with_capacity(len + len / 3 * 3);
-    for (i, c) in digits.chars().enumerate() {
+/// The decimal digits of `n`, most significant first, into `digits` (39 are enough for a
+/// `u128`); returns how many. In `u64` when it fits: `u128` division is a library call.
+fn decimal_digits(n: u128, digits: &mut [u8; 39]) -> usize {
+    let mut len = 0;
+    if let Ok(mut small) = u64::try_from(n) {
+        loop {
+            digits[len] = b'0' + (small % 10) as u8;
+            len += 1;
+            small /= 10;
+            if small == 0 {
+                break;
+            }
+        }
+    } else {
+        let mut large = n;
+        while large > 0 {
+            digits[len] = b'0' + (large % 10) as u8;
+            len += 1;
+            large /= 10;
+        }
+    }
+    digits[..len].reverse();
+    len
+}
+
+/// Formats an integer amount of `10^-decimals` units ("scaled") in French: the integer
+/// part's digits grouped by three with NNBSP, a comma, then exactly `decimals` digits.
+/// Written into one string (it runs for every figure of the budget and overview pages).
+fn format_scaled(scaled: i128, decimals: usize) -> String {
+    let abs = scaled.unsigned_abs();
+    let factor = 10u128.pow(decimals as u32);
+    let mut digits = [0u8; 39];
+    let len = decimal_digits(abs / factor, &mut digits);
+    let mut out = String::with_capacity(1 + len + len / 3 * NNBSP.len_utf8() + 1 + decimals);
+    if scaled < 0 {
+        out.push('-');
+    }
+    for (i, &d) in digits[..len].iter().enumerate() {
         if i > 0 && (len - i).is_multiple_of(3) {
             out.push(NNBSP);
         }
-        out.push(c);
+        out.push(char::from(d));
     }
-    out
-}
-
-/// Formats an integer amount of `10^-decimals` units ("scaled") in French.
-fn format_scaled(scaled: i128, decimals: usize) -> String {
-    let negative = scaled < 0;
-    let abs = scaled.unsigned_abs();
-    let factor = 10u128.pow(decimals as u32);
-    let int_part = group_thousands(&(abs / factor).to_string());
-    let mut out = String::new();
-    if negative {
-        out.push('-');
-    }
-    out.push_str(&int_part);
     if decimals > 0 {
         out.push(',');
-        out.push_str(&format!("{:0width$}", abs % factor, width = decimals));
+        let frac = decimal_digits(abs % factor, &mut digits);
+        out.extend(std::iter::repeat_n('0', decimals.saturating_sub(frac)));
+        out.extend(digits[..frac].iter().map(|&d| char::from(d)));
     }
     out
 }
@@ -179,12 +200,17 @@ pub fn days(value: f64) -> String {
         }
     }
     let unit = if value.abs() < 2.0 { "jour" } else { "jours" };
-    format!("{number}{NBSP}{unit}")
+    number.push(NBSP);
+    number.push_str(unit);
+    number
 }
 
 /// An amount in euro cents: 125000 → "1 250,00 €".
 pub fn euros_cents(cents: i64) -> String {
-    format!("{}{NBSP}€", format_scaled(i128::from(cents), 2))
+    let mut out = format_scaled(i128::from(cents), 2);
+    out.push(NBSP);
+    out.push('€');
+    out
 }
 
 /// A number of half-days expressed in days: 3 → "1,5 jour", 4 → "2 jours".
@@ -319,6 +345,24 @@ mod tests {
         assert_eq!(days(2.0), "2\u{a0}jours");
         assert_eq!(days(0.0), "0\u{a0}jour");
         assert_eq!(days(1250.0), "1\u{202f}250\u{a0}jours");
+    }
+
+    #[test]
+    fn scaled_amounts_keep_their_leading_zeros_and_every_digit_of_the_largest() {
+        assert_eq!(format_scaled(7, 3), "0,007");
+        assert_eq!(format_scaled(-1_000_070, 3), "-1\u{202f}000,070");
+        assert_eq!(format_scaled(0, 0), "0");
+        assert_eq!(format_scaled(999, 0), "999");
+        assert_eq!(format_scaled(1000, 0), "1\u{202f}000");
+        // Past u64: the u128 path.
+        assert_eq!(
+            format_scaled(i128::MAX, 0).replace('\u{202f}', ""),
+            i128::MAX.to_string()
+        );
+        assert_eq!(
+            format_scaled(i128::MIN, 2).replace('\u{202f}', ""),
+            "-1701411834604692317316873037158841057,28"
+        );
     }
 
     #[test]

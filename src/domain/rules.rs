@@ -328,7 +328,7 @@ pub fn mobilisation_warning(
     preparation_half_days: &[i64],
     day: DayLength,
 ) -> Option<Warning> {
-    let m = budget::mobilisation(session_minutes, preparation_half_days, day);
+    let m = budget::mobilisation_figures(session_minutes, preparation_half_days, day);
     let advice = match m.status {
         MobilisationStatus::Within => return None,
         MobilisationStatus::Below => {

@@ -10,7 +10,6 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use diesel::dsl::sql;
 use diesel::sql_types::Integer;
 
 use crate::db::in_list;
@@ -430,14 +429,12 @@ pub fn dla_page_query(
     limit: i64,
     offset: i64,
 ) -> cohorts::BoxedQuery<'static, Backend, CohortRow> {
+    crate::db::sql_fragment!(
+        /// Current cohorts first, then the drafts, then the ended ones.
+        StatusRank: Integer = "CASE cohorts.status WHEN 'en_cours' THEN 0 WHEN 'brouillon' THEN 1 ELSE 2 END"
+    );
     dla_cohorts(dla_id)
-        .order((
-            sql::<Integer>(
-                "CASE cohorts.status WHEN 'en_cours' THEN 0 WHEN 'brouillon' THEN 1 ELSE 2 END",
-            ),
-            cohorts::name.asc(),
-            cohorts::id.asc(),
-        ))
+        .order((StatusRank, cohorts::name.asc(), cohorts::id.asc()))
         .limit(limit)
         .offset(offset)
         .select(Cohort::as_select())

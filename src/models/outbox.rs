@@ -891,7 +891,6 @@ pub fn page_for_cohort(
     offset: i64,
 ) -> Result<Vec<(OutboxEmail, Option<AboutSession>)>, AppError> {
     use crate::db::schema::{associations, sessions};
-    use diesel::dsl::sql;
     use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
     let mut query = outbox_emails::table
         .left_join(sessions::table.on(sessions::id.eq(outbox_emails::item_id)))
@@ -901,8 +900,27 @@ pub fn page_for_cohort(
     if let Some(status) = only {
         query = query.filter(outbox_emails::status.eq(status.as_str()));
     }
-    // Plain SQL-92 (CASE, COALESCE): the same on SQLite and PostgreSQL.
-    let pending = "outbox_emails.status IN ('draft', 'scheduled', 'sending', 'failed')";
+    // Plain SQL-92 (CASE, COALESCE): the same on SQLite and PostgreSQL. Fragments, not
+    // `sql` literals: the statement is kept prepared.
+    macro_rules! pending {
+        () => {
+            "outbox_emails.status IN ('draft', 'scheduled', 'sending', 'failed')"
+        };
+    }
+    crate::db::sql_fragment!(NoSessionLast: Integer = "CASE WHEN sessions.id IS NULL THEN 1 ELSE 0 END");
+    crate::db::sql_fragment!(
+        KindWithoutSession: Nullable<Text> = "CASE WHEN sessions.id IS NULL THEN outbox_emails.kind END"
+    );
+    crate::db::sql_fragment!(
+        PendingFirst: Integer = concat!("CASE WHEN ", pending!(), " THEN 0 ELSE 1 END")
+    );
+    crate::db::sql_fragment!(
+        PendingByTime: Nullable<Timestamp> =
+            concat!("CASE WHEN ", pending!(), " THEN outbox_emails.send_after END")
+    );
+    crate::db::sql_fragment!(
+        LatestFirst: Timestamp = "COALESCE(outbox_emails.sent_at, outbox_emails.send_after) DESC"
+    );
     // The row, then its session's id, kind and start, and the bilan's association.
     type Row = (
         OutboxEmail,
@@ -915,14 +933,12 @@ pub fn page_for_cohort(
     // of each carried along the sort took twice as long (a deferred join).
     let ids: Vec<String> = query
         .order((
-            sql::<Integer>("CASE WHEN sessions.id IS NULL THEN 1 ELSE 0 END"),
+            NoSessionLast,
             sessions::starts_at.asc(),
-            sql::<Nullable<Text>>("CASE WHEN sessions.id IS NULL THEN outbox_emails.kind END"),
-            sql::<Integer>(&format!("CASE WHEN {pending} THEN 0 ELSE 1 END")),
-            sql::<Nullable<Timestamp>>(&format!(
-                "CASE WHEN {pending} THEN outbox_emails.send_after END"
-            )),
-            sql::<Timestamp>("COALESCE(outbox_emails.sent_at, outbox_emails.send_after) DESC"),
+            KindWithoutSession,
+            PendingFirst,
+            PendingByTime,
+            LatestFirst,
             outbox_emails::id.asc(),
         ))
         .limit(limit)

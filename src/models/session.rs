@@ -307,21 +307,26 @@ pub struct Dated {
     #[diesel(deserialize_as = crate::db::Stamp)]
     pub ends_at: NaiveDateTime,
     /// Half-days marked « présent·e » (one a participant and half-day).
-    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::BigInt>(PRESENT))]
-    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::BigInt>)]
+    #[diesel(select_expression = Present)]
+    #[diesel(select_expression_type = Present)]
     pub present: i64,
     /// Half-days marked, whatever the status.
-    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::BigInt>(MARKED))]
-    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::BigInt>)]
+    #[diesel(select_expression = Marked)]
+    #[diesel(select_expression_type = Marked)]
     pub marked: i64,
 }
 
-/// [`Dated`]'s counts, each from the covering index `attendances_session_status
-/// (session_id, status)` for its session: no attendance row leaves SQLite and nothing is
-/// sorted (a join grouped by session and status sorted every mark of the period).
-const PRESENT: &str = "(SELECT COUNT(*) FROM attendances WHERE attendances.session_id = sessions.id AND attendances.status = 'present')";
-const MARKED: &str =
-    "(SELECT COUNT(*) FROM attendances WHERE attendances.session_id = sessions.id)";
+crate::db::sql_fragment!(
+    /// [`Dated::present`], from the covering index `attendances_session_status
+    /// (session_id, status)` for its session: no attendance row leaves SQLite and nothing
+    /// is sorted (a join grouped by session and status sorted every mark of the period).
+    pub Present: diesel::sql_types::BigInt = "(SELECT COUNT(*) FROM attendances WHERE attendances.session_id = sessions.id AND attendances.status = 'present')"
+);
+crate::db::sql_fragment!(
+    /// [`Dated::marked`], as [`Present`].
+    pub Marked: diesel::sql_types::BigInt =
+        "(SELECT COUNT(*) FROM attendances WHERE attendances.session_id = sessions.id)"
+);
 
 /// The sessions of `cohort_ids` starting in `from`..`to` (UTC), in order, with their
 /// attendance marks counted: one query whatever the number of sessions and participants.
