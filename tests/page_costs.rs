@@ -30,7 +30,7 @@ fn counting() -> Option<Box<dyn Instrumentation>> {
             let sql = query.to_string();
             let switch = sql.starts_with("PRAGMA query_only")
                 || sql.starts_with("SET default_transaction_read_only")
-                || sql.starts_with("SHOW default_transaction_read_only");
+                || sql.starts_with("SELECT current_setting('default_transaction_read_only')");
             if !switch {
                 STATEMENTS.fetch_add(1, Ordering::SeqCst);
             }

@@ -29,12 +29,25 @@ use super::{Kind, MultiBackend, Native};
 
 /// SQLite or PostgreSQL, by the URL (see [`Native`]); `native()` gives the backend's own
 /// connection for what the multi-backend does not carry.
-pub struct Conn(Native);
+pub struct Conn(Native, Option<bool>);
 
 impl Conn {
     /// The backend's own connection, to match on.
     pub fn native(&mut self) -> &mut Native {
         &mut self.0
+    }
+
+    /// SQLite's `query_only` flag as last set or read through this connection (`None`:
+    /// not known yet). The flag belongs to the connection and no rollback undoes it, so
+    /// `db::tx` asks SQLite once a connection, not on every checkout (through the pragma's
+    /// table function the question compiled a statement every time).
+    pub(super) fn known_query_only(&self) -> Option<bool> {
+        self.1
+    }
+
+    /// Records what `db::tx` set or read of the flag (`None` after a failed switch).
+    pub(super) fn note_query_only(&mut self, on: Option<bool>) {
+        self.1 = on;
     }
 
     /// Which backend (for [`Kind::of`], the one way the rest of the code asks).
@@ -48,7 +61,7 @@ impl Conn {
 
 impl From<Native> for Conn {
     fn from(native: Native) -> Conn {
-        Conn(native)
+        Conn(native, None)
     }
 }
 
@@ -65,7 +78,7 @@ impl Connection for Conn {
     type TransactionManager = Transactions;
 
     fn establish(database_url: &str) -> ConnectionResult<Self> {
-        Native::establish(database_url).map(Conn)
+        Native::establish(database_url).map(Conn::from)
     }
 
     fn execute_returning_count<T>(&mut self, source: &T) -> QueryResult<usize>

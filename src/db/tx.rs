@@ -267,10 +267,11 @@ pub(super) fn read_only<T>(
 
 /// Makes the connection refuse writes (`true`) or accept them, if it does not already:
 /// setting it again when it is so would expire SQLite's prepared statements for nothing.
-/// Also the pool's check of a connection it hands out (a round trip to the database).
+/// Also the pool's check of a connection it hands out (on SQLite a look at what the
+/// connection noted, on PostgreSQL a round trip).
 pub(super) fn settle(conn: &mut Conn, read_only: bool) -> Result<(), diesel::result::Error> {
     if query_only(conn)? != read_only {
-        conn.batch_execute(read_only_sql(conn, read_only))?;
+        switch(conn, read_only)?;
     }
     Ok(())
 }
@@ -281,22 +282,38 @@ fn is_read_only(conn: &mut Conn) -> Result<bool, AppError> {
     Ok(query_only(conn)?)
 }
 
+/// On SQLite, the flag as this connection last set or read it (asked once a connection);
+/// on PostgreSQL, asked every time: `SET` is undone with the transaction it ran in.
 fn query_only(conn: &mut Conn) -> Result<bool, diesel::result::Error> {
-    use diesel::RunQueryDsl;
     use diesel::sql_types::{Integer, Text};
+    use diesel::{QueryableByName, RunQueryDsl};
 
-    // Asked on every checkout of the pool: kept prepared (fragments, not `sql_query`).
-    super::sql_fragment!(QueryOnly: Integer = "(SELECT query_only FROM pragma_query_only())");
+    #[derive(QueryableByName)]
+    struct QueryOnly {
+        #[diesel(sql_type = Integer)]
+        query_only: i32,
+    }
+    // Kept prepared (a fragment, not `sql_query`): asked on every checkout.
     super::sql_fragment!(
         DefaultReadOnly: Text = "current_setting('default_transaction_read_only')"
     );
 
-    Ok(match super::Kind::of(conn) {
-        super::Kind::Sqlite => diesel::select(QueryOnly).get_result::<i32>(conn)? != 0,
-        super::Kind::Postgres => {
-            diesel::select(DefaultReadOnly).get_result::<String>(conn)? == "on"
+    match super::Kind::of(conn) {
+        super::Kind::Sqlite => {
+            if let Some(on) = conn.known_query_only() {
+                return Ok(on);
+            }
+            let on = diesel::sql_query("PRAGMA query_only")
+                .get_result::<QueryOnly>(conn)?
+                .query_only
+                != 0;
+            conn.note_query_only(Some(on));
+            Ok(on)
         }
-    })
+        super::Kind::Postgres => {
+            Ok(diesel::select(DefaultReadOnly).get_result::<String>(conn)? == "on")
+        }
+    }
 }
 
 /// Makes the connection refuse (`true`) or accept writes. SQLite: `PRAGMA query_only`,
@@ -307,8 +324,16 @@ fn query_only(conn: &mut Conn) -> Result<bool, diesel::result::Error> {
 /// the pool's other checkouts off ([`settle`]); the write entry, reached from a read (a
 /// [`side_write`]), turns it off for its transaction only.
 pub fn set_read_only(conn: &mut Conn, read_only: bool) -> Result<(), AppError> {
-    conn.batch_execute(read_only_sql(conn, read_only))?;
+    switch(conn, read_only)?;
     Ok(())
+}
+
+/// [`set_read_only`], and the connection's note of it (unknown if the switch failed).
+fn switch(conn: &mut Conn, read_only: bool) -> Result<(), diesel::result::Error> {
+    let result = conn.batch_execute(read_only_sql(conn, read_only));
+    let known = result.is_ok() && super::Kind::of(conn) == super::Kind::Sqlite;
+    conn.note_query_only(known.then_some(read_only));
+    result
 }
 
 fn read_only_sql(conn: &Conn, read_only: bool) -> &'static str {
@@ -387,6 +412,55 @@ mod tests {
         let mut conn = pool.get().unwrap();
         insert(&mut conn, "a fixture's write after a read").unwrap();
         assert_eq!(stored(&mut conn), 4);
+    }
+
+    #[actix_web::test]
+    async fn sqlite_is_asked_for_the_read_only_flag_once_a_connection_then_only_told() {
+        use diesel::connection::{Connection, InstrumentationEvent};
+        use std::sync::{Arc, Mutex};
+
+        let tmp = tempfile::tempdir().unwrap();
+        let pool = crate::db::connect(tmp.path().join("c.sqlite3").to_str().unwrap(), 1).unwrap();
+        let sent: Arc<Mutex<Vec<String>>> = Arc::default();
+        {
+            // The pool's check of this checkout asked and noted the flag.
+            let mut conn = pool.get().unwrap();
+            let log = sent.clone();
+            conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+                if let InstrumentationEvent::StartQuery { query, .. } = event {
+                    log.lock().unwrap().push(query.to_string());
+                }
+            });
+        }
+        for _ in 0..3 {
+            crate::db::run(&pool, |conn| Ok(stored(conn)))
+                .await
+                .unwrap();
+        }
+        crate::db::write(&pool, Author::system(), &Clock::system(), |tx| {
+            Ok(insert(tx.conn(), "written")?)
+        })
+        .await
+        .unwrap();
+        let refused = crate::db::run(&pool, |conn| Ok(insert(conn, "stray")?)).await;
+        assert!(refused.is_err(), "the read after the write cannot write");
+        let flags: Vec<String> = sent
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|sql| sql.contains("query_only"))
+            .cloned()
+            .collect();
+        // Three reads: switched on once; the write: off, then the read: on again. Never
+        // asked again.
+        assert_eq!(
+            flags,
+            [
+                "PRAGMA query_only = ON;",
+                "PRAGMA query_only = OFF;",
+                "PRAGMA query_only = ON;"
+            ],
+        );
     }
 
     #[test]
