@@ -173,6 +173,59 @@ async fn an_enrolment_waiting_for_the_last_place_is_refused_once_the_first_is_co
     assert_eq!(count, 8);
 }
 
+/// A director and a board member added at once to an association without either: the two
+/// facts the DLA overview reads on the association count both people. On PostgreSQL the
+/// second write waits for the first's commit before looking at the participants (without
+/// that, its look kept the snapshot of before and wrote « no director »).
+#[actix_web::test]
+async fn two_people_added_at_once_to_an_association_both_count_in_its_facts() {
+    use cohorte::models::participant::{self, ParticipantInput};
+    let app = common::spawn().await;
+    let (cohort, _) = app.cohort_with(0).await;
+    let template = app.config.programme.clone();
+    let id = common::write(&mut app.pool.get().unwrap(), |tx| {
+        association::enrol(
+            tx,
+            &cohort,
+            &new_association("Sans personne"),
+            &template,
+            false,
+        )
+    })
+    .unwrap()
+    .id;
+    let person = |name: &str, email: &str, role: &str| ParticipantInput {
+        name: name.into(),
+        email: email.into(),
+        role: role.into(),
+        function: "Président".into(),
+        ..ParticipantInput::default()
+    };
+    let (director, board) = interleave(
+        &app.pool,
+        |tx| {
+            participant::create(
+                tx,
+                &id,
+                &person("Inès Morel", "ines@exemple.fr", "direction"),
+            )
+        },
+        |tx| {
+            participant::create(
+                tx,
+                &id,
+                &person("Paul Mercier", "paul@exemple.fr", "gouvernance"),
+            )
+        },
+    );
+    director.expect("the director");
+    board.expect("the board member");
+    let profiles =
+        association::profiles_for_cohorts(&mut app.pool.get().unwrap(), &[cohort]).unwrap();
+    let facts = profiles.iter().find(|p| p.id == id).unwrap();
+    assert_eq!((facts.has_director, facts.has_governance), (true, true));
+}
+
 #[actix_web::test]
 async fn twelve_enrolments_at_once_into_two_places_left_enrol_exactly_two() {
     let app = common::spawn().await;

@@ -251,8 +251,10 @@ impl diesel::r2d2::ManageConnection for Manager {
         Ok(conn)
     }
 
-    /// The check of every checkout (r2d2's `test_on_check_out`, on by default): a round
-    /// trip that also hands the connection over as its borrower expects it — refusing
+    /// The check of every checkout (r2d2's `test_on_check_out`, on by default): on
+    /// PostgreSQL a round trip, on SQLite (an embedded file, no connection to lose) a look
+    /// at the flag the connection noted; it hands the connection over as its borrower
+    /// expects it — refusing
     /// writes for the read entry ([`run`]), which leaves it so for the next read, and
     /// writable for anything else (the write entry, the dispatcher, the commands, the
     /// tests' fixtures).
@@ -412,18 +414,33 @@ pub fn migrate(pool: &Pool) -> anyhow::Result<usize> {
 /// nothing, `BEGIN IMMEDIATE` already serialises the writers. A missing cohort locks
 /// nothing: the caller's own read reports it.
 pub fn lock_cohort(conn: &mut Conn, id: &str) -> Result<(), AppError> {
-    use diesel::{QueryDsl, RunQueryDsl};
-    use schema::cohorts;
-    debug_assert!(in_transaction(conn), "a row lock outside a transaction");
-    if let Native::Pg(c) = conn.native() {
-        cohorts::table
-            .find(id)
-            .select(cohorts::id)
-            .for_update()
-            .load::<String>(c)?;
-    }
-    Ok(())
+    lock_row!(conn, cohorts, id)
 }
+
+/// [`lock_cohort`] for an association's row: what is computed from its participants and
+/// written on it (`association::note_roles`) then sees every participant committed before.
+pub fn lock_association(conn: &mut Conn, id: &str) -> Result<(), AppError> {
+    lock_row!(conn, associations, id)
+}
+
+/// The row `$id` of `$table` locked until the end of the write transaction, on PostgreSQL
+/// (see [`lock_cohort`]).
+macro_rules! lock_row {
+    ($conn:expr, $table:ident, $id:expr) => {{
+        use diesel::{QueryDsl, RunQueryDsl};
+        use schema::$table;
+        debug_assert!(in_transaction($conn), "a row lock outside a transaction");
+        if let Native::Pg(c) = $conn.native() {
+            $table::table
+                .find($id)
+                .select($table::id)
+                .for_update()
+                .load::<String>(c)?;
+        }
+        Ok(())
+    }};
+}
+use lock_row;
 
 /// PostgreSQL advisory lock keys (one namespace for the whole instance).
 const MIGRATION_LOCK: i64 = 0x436f_686f_7274_0001;

@@ -283,7 +283,8 @@ fn is_read_only(conn: &mut Conn) -> Result<bool, AppError> {
 }
 
 /// On SQLite, the flag as this connection last set or read it (asked once a connection);
-/// on PostgreSQL, asked every time: `SET` is undone with the transaction it ran in.
+/// on PostgreSQL, asked every time, as before: a `SET` made inside a transaction that rolls
+/// back is undone, and the round trip also checks the connection the pool hands out.
 fn query_only(conn: &mut Conn) -> Result<bool, diesel::result::Error> {
     use diesel::sql_types::{Integer, Text};
     use diesel::{QueryableByName, RunQueryDsl};

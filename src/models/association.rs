@@ -239,6 +239,11 @@ pub struct Profile {
 /// fifth of that page (issue #19).
 pub(crate) fn note_roles(tx: &mut Tx, association_id: &str) -> Result<(), AppError> {
     use crate::db::schema::participants;
+    // On PostgreSQL, two writes of the association's people at once: the second waits here
+    // for the first's commit, so that its look at the participants below sees them (READ
+    // COMMITTED takes each statement's snapshot when it starts, and an UPDATE that waited
+    // for the row would still judge the participants as they were before).
+    crate::db::lock_association(tx.conn(), association_id)?;
     let holds = |role: &'static str| {
         diesel::dsl::exists(
             participants::table
