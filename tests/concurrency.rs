@@ -497,9 +497,10 @@ fn urlencoding(s: &str) -> String {
 
 /// Rows written before 000023 — names in several cases, anonymised associations sharing
 /// one name, guests sharing the purge's placeholder, an address with capitals — are
-/// keyed by the migration without breaking its unique indexes.
+/// keyed by the migration without breaking its unique indexes; and 000029 notes on each
+/// association whether its people include a director and a board member.
 #[test]
-fn migration_000023_keys_the_rows_written_before_it() {
+fn migrations_000023_and_000029_key_and_note_the_rows_written_before_them() {
     let db = common::db::TestDb::new();
     let rows = "
         INSERT INTO dlas (id, name, area, created_at, updated_at)
@@ -510,8 +511,10 @@ fn migration_000023_keys_the_rows_written_before_it() {
             ('a1', 'c', '  Le Relais ', 's', 't', TRUE, '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL),
             ('a2', 'c', 'Association anonymisée', 's', 't', TRUE, '2026-01-01 00:00:00', '2026-01-01 00:00:00', '2026-06-01 00:00:00'),
             ('a3', 'c', 'Association anonymisée', 's', 't', TRUE, '2026-01-01 00:00:00', '2026-01-01 00:00:00', '2026-06-01 00:00:00');
-        INSERT INTO participants (id, association_id, name, email, role, created_at, updated_at)
-            VALUES ('p', 'a1', 'Zoé', ' Zoe.Martin@Exemple.FR', 'autre', '2026-01-01 00:00:00', '2026-01-01 00:00:00');
+        INSERT INTO participants (id, association_id, name, email, role, created_at, updated_at) VALUES
+            ('p', 'a1', 'Zoé', ' Zoe.Martin@Exemple.FR', 'autre', '2026-01-01 00:00:00', '2026-01-01 00:00:00'),
+            ('p2', 'a2', 'Inès', 'ines@exemple.fr', 'direction', '2026-01-01 00:00:00', '2026-01-01 00:00:00'),
+            ('p3', 'a3', 'Paul', 'paul@exemple.fr', 'gouvernance', '2026-01-01 00:00:00', '2026-01-01 00:00:00');
         INSERT INTO sessions (id, cohort_id, kind, association_id, starts_at, ends_at, created_at, updated_at)
             VALUES ('s', 'c', 'bilan_individuel', 'a1', '2027-03-01 08:00:00', '2027-03-01 12:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00');
         INSERT INTO session_guests (id, session_id, name, email, created_at) VALUES
@@ -554,7 +557,25 @@ fn migration_000023_keys_the_rows_written_before_it() {
             ("a3".into(), None),
         ]
     );
+    let noted: Vec<(String, bool, bool)> = associations::table
+        .order(associations::id)
+        .select((
+            associations::id,
+            associations::has_director,
+            associations::has_governance,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(
+        noted,
+        vec![
+            ("a1".into(), false, false),
+            ("a2".into(), true, false),
+            ("a3".into(), false, true),
+        ]
+    );
     let email: String = participants::table
+        .find("p")
         .select(participants::email)
         .first(&mut conn)
         .unwrap();
