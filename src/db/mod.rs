@@ -253,11 +253,10 @@ impl diesel::r2d2::ManageConnection for Manager {
 
     /// The check of every checkout (r2d2's `test_on_check_out`, on by default): on
     /// PostgreSQL a round trip, on SQLite (an embedded file, no connection to lose) a look
-    /// at the flag the connection noted; it hands the connection over as its borrower
-    /// expects it — refusing
-    /// writes for the read entry ([`run`]), which leaves it so for the next read, and
-    /// writable for anything else (the write entry, the dispatcher, the commands, the
-    /// tests' fixtures).
+    /// at the flag the connection noted. It hands the connection over as its borrower
+    /// expects it: refusing writes for the read entry ([`run`]), which leaves it so for
+    /// the next read, and writable for anything else (the write entry, the dispatcher, the
+    /// commands, the tests' fixtures).
     fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
         tx::settle(conn, READ_CHECKOUT.get()).map_err(diesel::r2d2::Error::QueryError)
     }
@@ -406,23 +405,6 @@ pub fn migrate(pool: &Pool) -> anyhow::Result<usize> {
     Ok(applied.len())
 }
 
-/// Locks the cohort's row until the end of the write transaction, so that what is checked
-/// against its places afterwards (the cap: `cohort::places_taken`) still holds at commit
-/// when several instances write at once. Called first wherever the cap is checked.
-/// PostgreSQL: `SELECT … FOR UPDATE` (the next holder waits for the commit and, at READ
-/// COMMITTED, each of its statements then sees what the previous one committed). SQLite:
-/// nothing, `BEGIN IMMEDIATE` already serialises the writers. A missing cohort locks
-/// nothing: the caller's own read reports it.
-pub fn lock_cohort(conn: &mut Conn, id: &str) -> Result<(), AppError> {
-    lock_row!(conn, cohorts, id)
-}
-
-/// [`lock_cohort`] for an association's row: what is computed from its participants and
-/// written on it (`association::note_roles`) then sees every participant committed before.
-pub fn lock_association(conn: &mut Conn, id: &str) -> Result<(), AppError> {
-    lock_row!(conn, associations, id)
-}
-
 /// The row `$id` of `$table` locked until the end of the write transaction, on PostgreSQL
 /// (see [`lock_cohort`]).
 macro_rules! lock_row {
@@ -440,7 +422,23 @@ macro_rules! lock_row {
         Ok(())
     }};
 }
-use lock_row;
+
+/// Locks the cohort's row until the end of the write transaction, so that what is checked
+/// against its places afterwards (the cap: `cohort::places_taken`) still holds at commit
+/// when several instances write at once. Called first wherever the cap is checked.
+/// PostgreSQL: `SELECT … FOR UPDATE` (the next holder waits for the commit and, at READ
+/// COMMITTED, each of its statements then sees what the previous one committed). SQLite:
+/// nothing, `BEGIN IMMEDIATE` already serialises the writers. A missing cohort locks
+/// nothing: the caller's own read reports it.
+pub fn lock_cohort(conn: &mut Conn, id: &str) -> Result<(), AppError> {
+    lock_row!(conn, cohorts, id)
+}
+
+/// [`lock_cohort`] for an association's row: what is computed from its participants and
+/// written on it (`association::note_roles`) then sees every participant committed before.
+pub fn lock_association(conn: &mut Conn, id: &str) -> Result<(), AppError> {
+    lock_row!(conn, associations, id)
+}
 
 /// PostgreSQL advisory lock keys (one namespace for the whole instance).
 const MIGRATION_LOCK: i64 = 0x436f_686f_7274_0001;

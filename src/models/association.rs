@@ -260,6 +260,21 @@ pub(crate) fn note_roles(tx: &mut Tx, association_id: &str) -> Result<(), AppErr
     Ok(())
 }
 
+impl Profile {
+    /// What the rules judge of it (`rules::association_warnings`).
+    pub fn facts(&self) -> rules::AssociationFacts<'_> {
+        rules::AssociationFacts {
+            name: &self.name,
+            salaried_staff: self.salaried_staff,
+            creation_year: self.creation_year,
+            creation_date: self.creation_date,
+            general_interest: self.general_interest,
+            has_director: self.has_director,
+            has_governance: self.has_governance,
+        }
+    }
+}
+
 impl Association {
     /// Its [`Profile`], its people's two facts from `participants` (any of the cohort's:
     /// those of other associations are ignored).

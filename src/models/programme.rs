@@ -386,16 +386,7 @@ pub fn warnings_scheduled(
         ));
     }
     for a in associations {
-        let facts = rules::AssociationFacts {
-            name: &a.name,
-            salaried_staff: a.salaried_staff,
-            creation_year: a.creation_year,
-            creation_date: a.creation_date,
-            general_interest: a.general_interest,
-            has_director: a.has_director,
-            has_governance: a.has_governance,
-        };
-        out.extend(rules::association_warnings(&facts, cohort.start_date));
+        out.extend(rules::association_warnings(&a.facts(), cohort.start_date));
         if has_programme
             && !scheduled.iter().any(|s| {
                 s.kind == SessionKind::BilanIndividuel && s.association_id.as_deref() == Some(&a.id)

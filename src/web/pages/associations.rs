@@ -165,16 +165,7 @@ async fn show(
             ))
         })
         .await?;
-    let facts = rules::AssociationFacts {
-        name: &a.name,
-        salaried_staff: a.salaried_staff,
-        creation_year: a.creation_year,
-        creation_date: a.creation_date,
-        general_interest: a.general_interest,
-        has_director: participants.iter().any(|p| p.role == "direction"),
-        has_governance: participants.iter().any(|p| p.role == "gouvernance"),
-    };
-    let warnings = rules::association_warnings(&facts, co.start_date);
+    let warnings = rules::association_warnings(&a.profile(&participants).facts(), co.start_date);
     let (leads, mobilisation, logged, profiles, evaluation) = {
         let (aid, cid) = (a.id.clone(), co.id.clone());
         crate::db::run(&state.pool, move |c| {
