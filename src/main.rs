@@ -16,6 +16,27 @@ use cohorte::web::{self, AppState};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mi_option_purge_delay`: its place in the `mi_option_t` of mimalloc 3, which
+/// libmimalloc-sys builds (its Rust constants name only mimalloc 2's places). Checked by
+/// the test below against the option's documented default.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// How long mimalloc keeps freed memory before giving it back to the system, in
+/// milliseconds (its default: 1,000). A second of a busy server's freed memory was most of
+/// its resident size: the instance's report, which allocates ~50 MB a build, took the
+/// process from 60 to 160 MB at 3,000 cohorts; at 10 ms, 90 MB, with the pages' throughput
+/// unchanged (at 0, a fifth lower: every free gives back). `MIMALLOC_PURGE_DELAY` in the
+/// environment still decides when set.
+const PURGE_DELAY_MS: std::os::raw::c_long = 10;
+
+fn tune_allocator() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: called first thing in `main`, before any other thread exists (mimalloc's
+        // options are not synchronised); the option exists in the linked mimalloc.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
+    }
+}
+
 #[derive(Parser)]
 #[command(
     name = "cohorte",
@@ -143,6 +164,7 @@ enum TokenCommand {
 /// A refusal at start (a setting, the database, the address taken) is one French sentence
 /// on standard error and a failure status — never a backtrace.
 fn main() -> std::process::ExitCode {
+    tune_allocator();
     match run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -665,4 +687,26 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         tracing::error!("the outbox dispatcher panicked");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_purge_delay_option_is_the_one_mimalloc_documents() {
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+            return;
+        }
+        // SAFETY: reading an option; mimalloc initialises its options on first use.
+        let default = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        assert_eq!(
+            default, 1000,
+            "mimalloc 3's purge_delay defaults to 1,000 ms"
+        );
+        // A neighbour three places on, to tell a shifted enumeration from a changed default.
+        // SAFETY: as above.
+        let os_tag = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY + 3) };
+        assert_eq!(os_tag, 100, "mimalloc 3's os_tag defaults to 100");
+    }
 }

@@ -5,7 +5,11 @@
 //! `IN` on SQLite with the list padded to the next power of two (the last id repeated), so
 //! that a statement has a handful of shapes that diesel keeps prepared by their SQL; on
 //! PostgreSQL the list is one bound `text[]` under `= ANY`. Lists over 4,096 ids are not
-//! padded (SQLite's limit on bound values). Both use the column's index
+//! padded (SQLite's limit on bound values). A statement whose list has more than
+//! [`KEPT_UP_TO`] placeholders is compiled for its call and not kept: SQLite's program for
+//! an `IN` of a thousand values weighs about a megabyte, and each pooled connection kept its
+//! own (measured: the instance's report at 3,000 cohorts left 4.5 MB of statements on every
+//! connection that built it). Both use the column's index
 //! (`tests/query_plans.rs`). An empty list matches nothing (`IN (NULL)`).
 //!
 //! Measured before choosing (callgrind, the cohort page): the list as one JSON array read
@@ -50,6 +54,11 @@ fn padded(n: usize) -> usize {
 
 const PADDED_UP_TO: usize = 4096;
 
+/// The longest list (in placeholders) whose statement is kept prepared on SQLite: the
+/// lists of a page (a cohort's associations, a page of sessions, a DLA's cohorts) are
+/// shorter; an instance's report or an export's thousands of ids are rare and heavy.
+const KEPT_UP_TO: usize = 256;
+
 /// The SQL types [`in_list`] compares: text, optional or not.
 pub trait IsText {}
 impl IsText for Text {}
@@ -87,9 +96,13 @@ impl<C: QueryId> QueryId for InList<C> {
 
 impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for InList<C> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        let placeholders = padded(self.ids.len());
+        if placeholders > KEPT_UP_TO {
+            out.unsafe_to_cache_prepared();
+        }
         self.column.walk_ast(out.reborrow())?;
         out.push_sql(" IN (");
-        for i in 0..padded(self.ids.len()) {
+        for i in 0..placeholders {
             if i > 0 {
                 out.push_sql(", ");
             }
@@ -204,5 +217,43 @@ mod tests {
             "{:?}",
             plan.iter().map(|p| &p.detail).collect::<Vec<_>>()
         );
+    }
+
+    /// Counts the statements diesel prepares and keeps (`CacheQuery`).
+    struct Kept(std::sync::Arc<std::sync::Mutex<Vec<usize>>>);
+    impl diesel::connection::Instrumentation for Kept {
+        fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+            if let diesel::connection::InstrumentationEvent::CacheQuery { sql, .. } = event {
+                self.0.lock().unwrap().push(sql.matches('?').count());
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_list_s_statement_is_kept_prepared_a_long_one_is_not() {
+        use self::list_people::dsl::*;
+        let mut conn = Conn::from(Native::Sqlite(
+            diesel::SqliteConnection::establish(":memory:").unwrap(),
+        ));
+        conn.batch_execute(
+            "CREATE TABLE list_people (id TEXT PRIMARY KEY, email TEXT); \
+             INSERT INTO list_people VALUES ('a', 'lea@exemple.fr');",
+        )
+        .unwrap();
+        let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        conn.set_instrumentation(Kept(kept.clone()));
+        let many: Vec<String> = (0..1000).map(|i| format!("p{i}@exemple.fr")).collect();
+        for n in [3, 3, 200, 200, 1000, 1000] {
+            let mut ids: Vec<&str> = many[..n - 1].iter().map(String::as_str).collect();
+            ids.push("lea@exemple.fr");
+            let found = list_people
+                .filter(in_list(email, &ids))
+                .select(id)
+                .load::<String>(&mut conn)
+                .unwrap();
+            assert_eq!(found, ["a"], "{n} ids");
+        }
+        // Four and 256 placeholders each kept once; the 1,024 compiled for each call.
+        assert_eq!(*kept.lock().unwrap(), [4, 256]);
     }
 }

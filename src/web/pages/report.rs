@@ -84,7 +84,11 @@ pub async fn load(
         };
         let [year, from, to] = &fields;
         let period = report::period_of(year, from, to, today, keys)?;
-        report::build(c, &subject, period, &template, now.naive_utc())
+        let built = report::build(c, &subject, period, &template, now.naive_utc());
+        if matches!(subject, Subject::Instance) {
+            crate::db::release_memory(c);
+        }
+        built
     })
     .await
 }
