@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The pages benchmark (scripts/bench pages): Cohorte's pages and API at two sizes of the
-bench-data dataset, with wrk on loopback, against a static file of the same server (the
-ceiling) and the cohort page of a baseline build; then a session move, an idle dispatcher
-pass, a full privacy purge with API writes running through it. Prints a table and each
+"""The pages benchmark (scripts/bench pages): Cohorte's pages and API at two or three sizes
+of the bench-data dataset, with wrk on loopback, against a static file of the same server
+(the ceiling) and the cohort page of a baseline build; each row measured at every size in
+turn, a few rounds, the median kept; then a session move, an idle dispatcher pass, a full
+privacy purge with API writes running through it. Prints a table and each
 target of issue #19 as MET / NOT MET, and writes the results as JSON and Markdown.
 
 Started by scripts/bench, which installs wrk and builds the binaries; python3 stdlib only.
@@ -369,47 +370,125 @@ def working_day(d):
     return d + timedelta(days=(1 - d.weekday()) % 7)
 
 
-def run_size(opts, size, only_baseline=False):
+def open_size(opts, size):
+    """A fresh copy of SIZE's dataset, its server started and signed in: a dict the rows
+    and the later steps share."""
     pristine, b = dataset(opts.binary, opts.data_dir, opts.key, size)
     run = Path(opts.run_dir) / str(size)
     run.mkdir(parents=True, exist_ok=True)
     db = fresh_copy(pristine, run / "work.sqlite3")
-    out = {"size": size, "dataset": b, "pages": [], "timings": {}}
     token = run_cohorte(opts.binary, db, ["token", "create", "--email", b["ADMIN_EMAIL"],
                                           "--name", "banc d'essai"], run)[0].strip()
     server = Server(opts.binary, db, run, "serve")
-    try:
-        creds = {
-            None: [],
-            "admin": [f"Cookie: {server.sign_in(b['ADMIN_EMAIL'], b['PASSWORD'])}"],
-            "officer": [f"Cookie: {server.sign_in(b['OFFICER_EMAIL'], b['PASSWORD'])}"],
-            "participant": [f"Cookie: {server.participant(b['PARTICIPANT_LINK'])}"],
-            "token": [f"Authorization: Bearer {token}"],
-        }
-        section(f"{size} cohorts: pages and API, wrk -c{opts.connections} -d{opts.duration}s")
-        for label, kind, path, cred in cases(b):
-            headers = creds[cred]
-            waited = server.settle()
-            if waited > 2:
-                log(f"  (waited {waited:.0f} s for the previous row's requests to finish)")
-            status, body, _ = fetch(server.base + path, dict(h.split(": ", 1) for h in headers))
-            server.sample_rss()
-            r = wrk(server.base + path, headers, opts.duration, opts.connections)
-            r.update(label=label, kind=kind, path=path, status=status, bytes=len(body),
-                     rss_mb=server.peak_rss_mb())
+    creds = {
+        None: [],
+        "admin": [f"Cookie: {server.sign_in(b['ADMIN_EMAIL'], b['PASSWORD'])}"],
+        "officer": [f"Cookie: {server.sign_in(b['OFFICER_EMAIL'], b['PASSWORD'])}"],
+        "participant": [f"Cookie: {server.participant(b['PARTICIPANT_LINK'])}"],
+        "token": [f"Authorization: Bearer {token}"],
+    }
+    out = {"size": size, "dataset": b, "pages": [], "timings": {}}
+    return {"size": size, "b": b, "run": run, "db": db, "token": token, "server": server,
+            "creds": creds, "out": out, "name": f"{size}"}
+
+
+def open_baseline(opts, size):
+    """The baseline build serving its own copy of SIZE's dataset (its cohort page only)."""
+    pristine, b = dataset(opts.binary, opts.data_dir, opts.key, size)
+    run = Path(opts.run_dir) / f"baseline-{size}"
+    run.mkdir(parents=True, exist_ok=True)
+    db = fresh_copy(pristine, run / "work.sqlite3")
+    server = Server(opts.baseline, db, run, "serve")
+    creds = {"admin": [f"Cookie: {server.sign_in(b['ADMIN_EMAIL'], b['PASSWORD'])}"]}
+    return {"size": size, "b": b, "run": run, "db": db, "server": server, "creds": creds,
+            "name": f"baseline {opts.baseline_commit}"}
+
+
+def measure(opts, ctx, path, cred):
+    """One wrk run of PATH on CTX's server: its figures, and the server's peak RSS
+    meanwhile. The server is left idle (its queued requests done) for the next run."""
+    server, headers = ctx["server"], ctx["creds"][cred]
+    status, body, _ = fetch(server.base + path, dict(h.split(": ", 1) for h in headers))
+    server.sample_rss()
+    r = wrk(server.base + path, headers, opts.duration, opts.connections)
+    r.update(status=status, bytes=len(body), rss_mb=server.peak_rss_mb())
+    waited = server.settle()
+    if waited > 2:
+        log(f"    (waited {waited:.0f} s for the requests wrk left queued)")
+    return r
+
+
+def median_of(runs):
+    """The rounds of one row at one size: the median of each figure (the run whose
+    throughput is the median gives its own latencies, not a mix), the peak RSS over all,
+    every non-2xx counted."""
+    by_rps = sorted(runs, key=lambda r: r["rps"])
+    r = dict(by_rps[len(by_rps) // 2])
+    r["rounds_rps"] = [round(x["rps"]) for x in runs]
+    r["rss_mb"] = max(x["rss_mb"] for x in runs)
+    r["non2xx"] = sum(x["non2xx"] for x in runs)
+    r["status"] = next((x["status"] for x in runs if x["status"] != 200), runs[0]["status"])
+    return r
+
+
+def measure_pages(opts, sizes, baseline):
+    """Every row at every size, one after the other: for each row, ROUNDS rounds of a run at
+    each size in turn (and of the baseline on the cohort page), the median kept. Sizes
+    measured minutes apart on this shared machine differed by up to a third for the same
+    work; side by side, a drift of the machine touches every size of a row alike."""
+    rows = [cases(ctx["b"]) for ctx in sizes]
+    section(f"pages and API at {', '.join(str(c['size']) for c in sizes)} cohorts: wrk "
+            f"-c{opts.connections} -d{opts.duration}s, {opts.rounds} round(s) a row, "
+            f"the sizes in turn")
+    baseline_runs = []
+    for i, (label, kind, _, cred) in enumerate(rows[0]):
+        runs = [[] for _ in sizes]
+        for _ in range(opts.rounds):
+            for j, ctx in enumerate(sizes):
+                runs[j].append(measure(opts, ctx, rows[j][i][2], cred))
+            if baseline and label == "cohort page":
+                path = rows[-1][i][2]
+                baseline_runs.append(measure(opts, baseline, path, "admin"))
+        for j, ctx in enumerate(sizes):
+            r = median_of(runs[j])
+            r.update(label=label, kind=kind, path=rows[j][i][2])
             if kind == "report":
                 # What one administrator waits for the instance's report (the issue's
                 # « under 2 s »): the median of 5 requests one after the other, the server
-                # otherwise idle; the row above is 32 of them at once.
-                alone = [fetch(server.base + path, dict(h.split(": ", 1) for h in headers))[2]
+                # otherwise idle; the row is 32 of them at once.
+                headers = ctx["creds"][cred]
+                alone = [fetch(ctx["server"].base + r["path"],
+                               dict(h.split(": ", 1) for h in headers))[2]
                          for _ in range(5)]
                 r["alone_ms"] = statistics.median(alone) * 1000
-                log(f"  {label:<36} one request at a time: median {r['alone_ms']:.0f} ms")
-            out["pages"].append(r)
-            log(f"  {label:<36} {status} {r['rps']:>9.0f} req/s  p50 {fmt_ms(r['p50'])}  "
-                f"p99 {fmt_ms(r['p99'])}  {len(body) / 1000:>8.1f} KB  RSS {r['rss_mb']:.0f} MB"
-                + (f"  non-2xx {r['non2xx']}" if r["non2xx"] else ""))
+            ctx["out"]["pages"].append(r)
+        line = f"  {label:<40}"
+        for j, ctx in enumerate(sizes):
+            r = ctx["out"]["pages"][-1]
+            line += f" {ctx['size']}: {r['rps']:>7.0f} req/s p50 {fmt_ms(r['p50']):>8}"
+        r = sizes[-1]["out"]["pages"][-1]
+        line += f"  {r['bytes'] / 1000:.1f} KB  RSS {r['rss_mb']:.0f} MB"
+        if any(c["out"]["pages"][-1]["non2xx"] for c in sizes):
+            line += "  ⚠ non-2xx"
+        log(line)
+        if kind == "report":
+            log(f"  {'':<40} one request at a time, {sizes[-1]['size']} cohorts: median "
+                f"{r['alone_ms']:.0f} ms")
+    if baseline_runs:
+        b = median_of(baseline_runs)
+        log(f"  baseline {opts.baseline_commit}: cohort page at {baseline['size']}: "
+            f"{b['rps']:.0f} req/s p50 {fmt_ms(b['p50'])} (rounds {b['rounds_rps']})")
+        return b
+    return None
 
+
+def finish_size(opts, ctx):
+    """A session move, the full purge with writes through it, an idle dispatcher pass; then
+    the server stopped and the copy removed."""
+    size, b, run, db, token, server = (ctx[k] for k in
+                                       ("size", "b", "run", "db", "token", "server"))
+    out = ctx["out"]
+    try:
         section(f"{size} cohorts: a session moved (API), 1 cold then 5")
         api = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         moves = []
@@ -491,27 +570,6 @@ def run_size(opts, size, only_baseline=False):
         remove_db(db)
     return out
 
-
-def run_baseline(opts, size):
-    pristine, b = dataset(opts.binary, opts.data_dir, opts.key, size)
-    run = Path(opts.run_dir) / f"baseline-{size}"
-    run.mkdir(parents=True, exist_ok=True)
-    db = fresh_copy(pristine, run / "work.sqlite3")
-    section(f"baseline {opts.baseline_commit}: the cohort page at {size} cohorts")
-    server = Server(opts.baseline, db, run, "serve")
-    try:
-        cookie = server.sign_in(b["ADMIN_EMAIL"], b["PASSWORD"])
-        path = f"/cohortes/{b['COHORT']}"
-        server.settle()
-        status, body, _ = fetch(server.base + path, {"Cookie": cookie})
-        server.sample_rss()
-        r = wrk(server.base + path, [f"Cookie: {cookie}"], opts.duration, opts.connections)
-        r.update(status=status, bytes=len(body), rss_mb=server.peak_rss_mb())
-        log(f"  {status} {r['rps']:.0f} req/s  p50 {fmt_ms(r['p50'])}  p99 {fmt_ms(r['p99'])}")
-        return r
-    finally:
-        server.stop()
-        remove_db(db)
 
 
 # ---- report ---------------------------------------------------------------------------------
@@ -652,7 +710,9 @@ def main():
     ap.add_argument("--key", required=True, help="commit the datasets are built with")
     ap.add_argument("--sizes", default="10,300,3000",
                     help="small[,reference],large: see report()")
-    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="runs of each row at each size, the sizes in turn (median kept)")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--write-connections", type=int, default=4)
     ap.add_argument("--no-purge", dest="purge", action="store_false",
@@ -670,8 +730,25 @@ def main():
     Path(opts.run_dir).mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in opts.sizes.split(",")]
 
-    results = [run_size(opts, size) for size in sizes]
-    baseline = run_baseline(opts, sizes[-1]) if opts.baseline else None
+    opened = []
+    base = None
+    try:
+        for size in sizes:
+            opened.append(open_size(opts, size))
+        if opts.baseline:
+            base = open_baseline(opts, sizes[-1])
+        baseline = measure_pages(opts, opened, base)
+        if base:
+            base["server"].stop()
+            remove_db(base["db"])
+            base = None
+        results = []
+        while opened:
+            results.append(finish_size(opts, opened.pop(0)))
+    finally:
+        for ctx in opened + ([base] if base else []):
+            ctx["server"].stop()
+            remove_db(ctx["db"])
 
     table, targets = report(results, baseline, opts)
     section("Results")
@@ -681,7 +758,7 @@ def main():
     print(table)
     Path(opts.run_dir, "results.json").write_text(json.dumps(
         {"results": results, "baseline": baseline, "baseline_commit": opts.baseline_commit,
-         "duration": opts.duration, "connections": opts.connections,
+         "duration": opts.duration, "rounds": opts.rounds, "connections": opts.connections,
          "targets": [{"target": t, "met": ok, "detail": d} for t, ok, d in targets]},
         indent=1, default=str))
     Path(opts.run_dir, "results.md").write_text(table + "\n")

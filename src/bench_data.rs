@@ -267,7 +267,11 @@ fn network(tx: &mut Tx, m: usize, password: &str) -> Result<Network, AppError> {
 
 /// Cohort `k`: of DLA `k mod m`, one in four with the next DLA as partner, started on a
 /// working day between four years before `today` and one year after — but for the first,
-/// nine weeks before `today` like the demo, so that the benchmark's cohort is half-way.
+/// nine weeks before `today` like the demo, so that the benchmark's cohort is half-way. The
+/// first DLA's (the officer's, whose pages the benchmark measures) start on dates spread
+/// evenly over those five years, not drawn: the same at every size of the dataset, so that
+/// its pages at 300 and at 3,000 cohorts show the same cohorts and differ only by the
+/// network around them (drawn, its report's year had 6 cohorts at 300 and 7 at 3,000).
 fn cohort_seed(
     rng: &mut Rng,
     network: &Network,
@@ -280,6 +284,8 @@ fn cohort_seed(
     let partner = (k.is_multiple_of(4) && m > 1).then(|| network.dlas[(k + 1) % m].id.clone());
     let days_back: i64 = if k == 0 {
         63
+    } else if k % m == 0 {
+        spread_days_back(k / m)
     } else {
         4 * 365 - rng.below(5 * 365) as i64
     };
@@ -426,6 +432,14 @@ fn landmarks(
         association_id: first.id.clone(),
         participant_link: format!("/connexion/lien/{token}"),
     })
+}
+
+/// The first DLA's `j`-th cohort (from 1): 24 start dates a quarter of a year apart, from
+/// four years before `today` to a year after, then again.
+fn spread_days_back(j: usize) -> i64 {
+    const SLOTS: i64 = 24;
+    let slot = (j.saturating_sub(1) as i64) % SLOTS;
+    4 * 365 - slot * (5 * 365) / (SLOTS - 1)
 }
 
 /// Cohorts the first DLA's officer reaches: its own (k mod m = 0) and those it is a partner
@@ -824,6 +838,15 @@ mod tests {
         );
         assert_eq!(slug("Jean-Marc"), "jean-marc");
         assert_eq!(slug("L'Étincelle  !"), "l-etincelle");
+    }
+
+    #[test]
+    fn the_officer_s_cohorts_start_on_the_same_spread_dates_at_every_size() {
+        let dates: Vec<i64> = (1..25).map(spread_days_back).collect();
+        assert_eq!(dates[0], 4 * 365);
+        assert_eq!(dates[23], -365);
+        assert!(dates.windows(2).all(|w| w[0] > w[1]), "{dates:?}");
+        assert_eq!(spread_days_back(25), dates[0]);
     }
 
     #[test]
