@@ -284,7 +284,7 @@ fn cohort_seed(
     let partner = (k.is_multiple_of(4) && m > 1).then(|| network.dlas[(k + 1) % m].id.clone());
     let days_back: i64 = if k == 0 {
         63
-    } else if k % m == 0 {
+    } else if k.is_multiple_of(m) {
         spread_days_back(k / m)
     } else {
         4 * 365 - rng.below(5 * 365) as i64
