@@ -274,9 +274,10 @@ def wrk(url, headers, duration, connections):
 # ---- datasets -------------------------------------------------------------------------------
 
 
-def dataset(binary, data_dir, key, size):
-    """The pristine database of SIZE cohorts for commit KEY, built once and reused."""
-    d = Path(data_dir) / f"{key}-{size}"
+def dataset(binary, data_dir, key, size, dlas=None):
+    """The pristine database of SIZE cohorts (over DLAS DLAs, else bench-data's one per 25)
+    for commit KEY, built once and reused."""
+    d = Path(data_dir) / (f"{key}-{size}" + (f"-{dlas}dla" if dlas else ""))
     db, info = d / "pristine.sqlite3", d / "bench-data.txt"
     if db.exists() and info.exists():
         log(f"reusing {db} ({db.stat().st_size / 1e6:.0f} MB)")
@@ -287,7 +288,8 @@ def dataset(binary, data_dir, key, size):
         log(f"building {size} cohorts into {db} (cohorte bench-data)…")
         tmp = d / "building.sqlite3"
         proc = subprocess.Popen(
-            [str(binary), "bench-data", "--cohorts", str(size)],
+            [str(binary), "bench-data", "--cohorts", str(size)]
+            + (["--dlas", str(dlas)] if dlas else []),
             cwd=d,
             env=clean_env(DATABASE_URL=tmp, COHORTE_MAIL__FILE_DIR=d / "mail"),
             stdin=subprocess.DEVNULL,
@@ -370,10 +372,10 @@ def working_day(d):
     return d + timedelta(days=(1 - d.weekday()) % 7)
 
 
-def open_size(opts, size):
+def open_size(opts, size, dlas=None):
     """A fresh copy of SIZE's dataset, its server started and signed in: a dict the rows
     and the later steps share."""
-    pristine, b = dataset(opts.binary, opts.data_dir, opts.key, size)
+    pristine, b = dataset(opts.binary, opts.data_dir, opts.key, size, dlas)
     run = Path(opts.run_dir) / str(size)
     run.mkdir(parents=True, exist_ok=True)
     db = fresh_copy(pristine, run / "work.sqlite3")
@@ -733,8 +735,14 @@ def main():
     opened = []
     base = None
     try:
-        for size in sizes:
-            opened.append(open_size(opts, size))
+        for i, size in enumerate(sizes):
+            # The reference size (the middle one) over the large size's network of DLAs:
+            # the administrators' lists of DLAs, consultants and accounts then have as many
+            # rows at both (their first page full), and the first DLA its same 25 cohorts
+            # (`bench_data::owners`); with the default one DLA per 25 cohorts, 300 cohorts
+            # made 12 DLAs, and those lists' ratio measured their first page's fill.
+            network = -(-sizes[-1] // 25) if 0 < i < len(sizes) - 1 else None
+            opened.append(open_size(opts, size, network))
         if opts.baseline:
             base = open_baseline(opts, sizes[-1])
         baseline = measure_pages(opts, opened, base)

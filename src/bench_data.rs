@@ -125,9 +125,10 @@ pub fn build(
         .unwrap_or(n.div_ceil(COHORTS_PER_DLA))
         .clamp(1, n);
     let mut rng = Rng::new(options.seed);
-    let network = write_with(conn, Author::system(), clock.now(), |tx| {
+    let mut network = write_with(conn, Author::system(), clock.now(), |tx| {
         network(tx, m, &options.password)
     })?;
+    network.first_stride = first_stride(n, m);
 
     let mut built: Option<Built> = None;
     let mut done = 0;
@@ -150,7 +151,7 @@ pub fn build(
     let mut built = built.expect("at least one cohort");
     built.dlas = m;
     built.cohorts = n;
-    built.officer_cohorts = officer_cohorts(n, m);
+    built.officer_cohorts = officer_cohorts(n, m, first_stride(n, m));
     Ok(built)
 }
 
@@ -159,6 +160,8 @@ pub fn build(
 /// administrator.
 struct Network {
     dlas: Vec<NetworkDla>,
+    /// One cohort in this many is the first DLA's ([`owners`]).
+    first_stride: usize,
 }
 
 struct NetworkDla {
@@ -262,10 +265,13 @@ fn network(tx: &mut Tx, m: usize, password: &str) -> Result<Network, AppError> {
             consultants,
         });
     }
-    Ok(Network { dlas })
+    Ok(Network {
+        dlas,
+        first_stride: 1,
+    })
 }
 
-/// Cohort `k`: of DLA `k mod m`, one in four with the next DLA as partner, started on a
+/// Cohort `k`: of the DLA [`owners`] says, one in four with a partner DLA, started on a
 /// working day between four years before `today` and one year after — but for the first,
 /// nine weeks before `today` like the demo, so that the benchmark's cohort is half-way. The
 /// first DLA's (the officer's, whose pages the benchmark measures) start on dates spread
@@ -279,13 +285,13 @@ fn cohort_seed(
     today: NaiveDate,
     alsace_moselle: bool,
 ) -> CohortSeed {
-    let m = network.dlas.len();
-    let d = &network.dlas[k % m];
-    let partner = (k.is_multiple_of(4) && m > 1).then(|| network.dlas[(k + 1) % m].id.clone());
+    let (owner, partner) = owners(k, network.dlas.len(), network.first_stride);
+    let d = &network.dlas[owner];
+    let partner = partner.map(|p| network.dlas[p].id.clone());
     let days_back: i64 = if k == 0 {
         63
-    } else if k.is_multiple_of(m) {
-        spread_days_back(k / m)
+    } else if owner == 0 {
+        spread_days_back(k / network.first_stride)
     } else {
         4 * 365 - rng.below(5 * 365) as i64
     };
@@ -442,12 +448,43 @@ fn spread_days_back(j: usize) -> i64 {
     4 * 365 - slot * (5 * 365) / (SLOTS - 1)
 }
 
-/// Cohorts the first DLA's officer reaches: its own (k mod m = 0) and those it is a partner
-/// of (k mod m = m − 1 and k mod 4 = 0), as `cohort_seed` assigns them.
-fn officer_cohorts(n: usize, m: usize) -> usize {
-    (0..n)
-        .filter(|k| k % m == 0 || (m > 1 && k % m == m - 1 && k.is_multiple_of(4)))
-        .count()
+/// The DLA that runs cohort `k` among `m`, and its partner DLA (one cohort in four). The
+/// first DLA — the officer's, whose pages the benchmark measures — runs one cohort in
+/// `stride` (`stride` = the number of cohorts over 25: its 25 cohorts whatever the network's
+/// size) and is nobody's partner; the others run the rest in turn, each with the next as
+/// partner. With the default network (one DLA per 25 cohorts, `m` = `stride`) cohort `k` is
+/// DLA `k mod m`'s; a larger network (the benchmark's reference size, a tenth of the
+/// national cohorts over its 120 DLAs) leaves the first DLA the same 25 cohorts.
+fn owners(k: usize, m: usize, stride: usize) -> (usize, Option<usize>) {
+    if m <= 1 {
+        return (0, None);
+    }
+    let owner = if k.is_multiple_of(stride) {
+        0
+    } else {
+        // The others' cohorts before this one, in turn over DLAs 1 to m − 1.
+        1 + (k - k / stride - 1) % (m - 1)
+    };
+    let partner = k
+        .is_multiple_of(4)
+        .then(|| 1 + owner % (m - 1))
+        .filter(|p| *p != owner);
+    (owner, partner)
+}
+
+/// Cohorts the first DLA's officer reaches, as [`owners`] assigns them: its own (it is
+/// nobody's partner).
+fn officer_cohorts(n: usize, m: usize, stride: usize) -> usize {
+    (0..n).filter(|k| owners(*k, m, stride).0 == 0).count()
+}
+
+/// See [`owners`]: one cohort in `stride` is the first DLA's.
+fn first_stride(n: usize, m: usize) -> usize {
+    if m <= 1 {
+        1
+    } else {
+        n.div_ceil(COHORTS_PER_DLA).clamp(1, m)
+    }
 }
 
 /// Rows per table, largest first, for the report.
@@ -851,7 +888,42 @@ mod tests {
 
     #[test]
     fn the_officer_reaches_about_25_cohorts_at_national_size() {
-        assert_eq!(officer_cohorts(3000, 120), 25);
-        assert_eq!(officer_cohorts(10, 1), 10);
+        assert_eq!(officer_cohorts(3000, 120, first_stride(3000, 120)), 25);
+        assert_eq!(officer_cohorts(10, 1, first_stride(10, 1)), 10);
+        // The benchmark's reference: a tenth of the cohorts over the same 120 DLAs.
+        assert_eq!(officer_cohorts(300, 120, first_stride(300, 120)), 25);
+        assert_eq!(officer_cohorts(300, 12, first_stride(300, 12)), 25);
+    }
+
+    #[test]
+    fn with_the_default_network_cohort_k_is_dla_k_mod_m_s() {
+        for (n, m) in [(3000, 120), (300, 12), (10, 1), (50, 2)] {
+            let stride = first_stride(n, m);
+            assert_eq!(stride, m, "{n} cohorts");
+            for k in 0..n {
+                let (owner, partner) = owners(k, m, stride);
+                assert_eq!(owner, k % m, "cohort {k} of {n}");
+                if m > 1 && k % 4 == 0 {
+                    assert_eq!(partner, Some(1 + owner % (m - 1)));
+                } else {
+                    assert_eq!(partner, None);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn over_a_larger_network_every_dla_runs_cohorts_and_the_first_is_nobody_s_partner() {
+        let (n, m) = (300, 120);
+        let stride = first_stride(n, m);
+        let mut runs = vec![0; m];
+        for k in 0..n {
+            let (owner, partner) = owners(k, m, stride);
+            runs[owner] += 1;
+            assert_ne!(partner, Some(0));
+            assert_ne!(partner, Some(owner));
+        }
+        assert_eq!(runs[0], 25);
+        assert!(runs[1..].iter().all(|r| (2..=3).contains(r)), "{runs:?}");
     }
 }

@@ -98,7 +98,8 @@ enum Command {
         /// Number of cohorts (3,000: the national size of issue #19).
         #[arg(long, default_value_t = 3000)]
         cohorts: usize,
-        /// Number of DLAs (default: one per 25 cohorts, at least 1).
+        /// Number of DLAs (default: one per 25 cohorts, at least 1). The first, the
+        /// benchmark officer's, runs a 25th of the cohorts whatever this number.
         #[arg(long)]
         dlas: Option<usize>,
         /// Seed of the names and dates: the same seed builds the same instance.
