@@ -156,19 +156,25 @@ mod tests {
         detail: String,
     }
 
-    #[test]
-    fn a_padded_list_matches_its_ids_uses_the_index_and_an_empty_one_nothing() {
-        use self::list_people::dsl::*;
+    /// An in-memory SQLite database with `list_people` (indexed by email) and `rows`.
+    fn people(rows: &str) -> Conn {
         let mut conn = Conn::from(Native::Sqlite(
             diesel::SqliteConnection::establish(":memory:").unwrap(),
         ));
-        conn.batch_execute(
+        conn.batch_execute(&format!(
             "CREATE TABLE list_people (id TEXT PRIMARY KEY, email TEXT); \
              CREATE INDEX list_people_email ON list_people (email); \
-             INSERT INTO list_people VALUES ('a', 'zoe.o''neil@exemple.fr'), ('b', NULL), \
-             ('c', 'lea@exemple.fr');",
-        )
+             INSERT INTO list_people VALUES {rows};"
+        ))
         .unwrap();
+        conn
+    }
+
+    #[test]
+    fn a_padded_list_matches_its_ids_uses_the_index_and_an_empty_one_nothing() {
+        use self::list_people::dsl::*;
+        let mut conn =
+            people("('a', 'zoe.o''neil@exemple.fr'), ('b', NULL), ('c', 'lea@exemple.fr')");
         let found = |conn: &mut Conn, emails: &[&str]| {
             list_people
                 .filter(in_list(email, emails))
@@ -232,14 +238,7 @@ mod tests {
     #[test]
     fn a_short_list_s_statement_is_kept_prepared_a_long_one_is_not() {
         use self::list_people::dsl::*;
-        let mut conn = Conn::from(Native::Sqlite(
-            diesel::SqliteConnection::establish(":memory:").unwrap(),
-        ));
-        conn.batch_execute(
-            "CREATE TABLE list_people (id TEXT PRIMARY KEY, email TEXT); \
-             INSERT INTO list_people VALUES ('a', 'lea@exemple.fr');",
-        )
-        .unwrap();
+        let mut conn = people("('a', 'lea@exemple.fr')");
         let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         conn.set_instrumentation(Kept(kept.clone()));
         let many: Vec<String> = (0..1000).map(|i| format!("p{i}@exemple.fr")).collect();
