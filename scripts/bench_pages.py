@@ -382,13 +382,18 @@ def open_size(opts, size, dlas=None):
     token = run_cohorte(opts.binary, db, ["token", "create", "--email", b["ADMIN_EMAIL"],
                                           "--name", "banc d'essai"], run)[0].strip()
     server = Server(opts.binary, db, run, "serve")
-    creds = {
-        None: [],
-        "admin": [f"Cookie: {server.sign_in(b['ADMIN_EMAIL'], b['PASSWORD'])}"],
-        "officer": [f"Cookie: {server.sign_in(b['OFFICER_EMAIL'], b['PASSWORD'])}"],
-        "participant": [f"Cookie: {server.participant(b['PARTICIPANT_LINK'])}"],
-        "token": [f"Authorization: Bearer {token}"],
-    }
+    try:
+        creds = {
+            None: [],
+            "admin": [f"Cookie: {server.sign_in(b['ADMIN_EMAIL'], b['PASSWORD'])}"],
+            "officer": [f"Cookie: {server.sign_in(b['OFFICER_EMAIL'], b['PASSWORD'])}"],
+            "participant": [f"Cookie: {server.participant(b['PARTICIPANT_LINK'])}"],
+            "token": [f"Authorization: Bearer {token}"],
+        }
+    except BaseException:
+        server.stop()
+        remove_db(db)
+        raise
     out = {"size": size, "dataset": b, "pages": [], "timings": {}}
     return {"size": size, "b": b, "run": run, "db": db, "token": token, "server": server,
             "creds": creds, "out": out, "name": f"{size}"}
@@ -401,7 +406,12 @@ def open_baseline(opts, size):
     run.mkdir(parents=True, exist_ok=True)
     db = fresh_copy(pristine, run / "work.sqlite3")
     server = Server(opts.baseline, db, run, "serve")
-    creds = {"admin": [f"Cookie: {server.sign_in(b['ADMIN_EMAIL'], b['PASSWORD'])}"]}
+    try:
+        creds = {"admin": [f"Cookie: {server.sign_in(b['ADMIN_EMAIL'], b['PASSWORD'])}"]}
+    except BaseException:
+        server.stop()
+        remove_db(db)
+        raise
     return {"size": size, "b": b, "run": run, "db": db, "server": server, "creds": creds,
             "name": f"baseline {opts.baseline_commit}"}
 

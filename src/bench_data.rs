@@ -276,8 +276,8 @@ fn network(tx: &mut Tx, m: usize, password: &str) -> Result<Network, AppError> {
 /// nine weeks before `today` like the demo, so that the benchmark's cohort is half-way. The
 /// first DLA's (the officer's, whose pages the benchmark measures) start on dates spread
 /// evenly over those five years, not drawn: the same at every size of the dataset, so that
-/// its pages at 300 and at 3,000 cohorts show the same cohorts and differ only by the
-/// network around them (drawn, its report's year had 6 cohorts at 300 and 7 at 3,000).
+/// its pages at 300 and at 3,000 cohorts show as many cohorts, started on the same dates,
+/// and differ only by the network around them (drawn, its report's year had 6 cohorts at 300 and 7 at 3,000).
 fn cohort_seed(
     rng: &mut Rng,
     network: &Network,
@@ -440,8 +440,8 @@ fn landmarks(
     })
 }
 
-/// The first DLA's `j`-th cohort (from 1): 24 start dates a quarter of a year apart, from
-/// four years before `today` to a year after, then again.
+/// The first DLA's `j`-th cohort (from 1): 24 start dates 79 days apart, from four years
+/// before `today` to a year after, then again.
 fn spread_days_back(j: usize) -> i64 {
     const SLOTS: i64 = 24;
     let slot = (j.saturating_sub(1) as i64) % SLOTS;
@@ -453,7 +453,8 @@ fn spread_days_back(j: usize) -> i64 {
 /// `stride` (`stride` = the number of cohorts over 25: its 25 cohorts whatever the network's
 /// size) and is nobody's partner; the others run the rest in turn, each with the next as
 /// partner. With the default network (one DLA per 25 cohorts, `m` = `stride`) cohort `k` is
-/// DLA `k mod m`'s; a larger network (the benchmark's reference size, a tenth of the
+/// DLA `k mod m`'s as before (its partner too, but for an odd `m`, whose last DLA now
+/// partners the second instead of the first); a larger network (the benchmark's reference size, a tenth of the
 /// national cohorts over its 120 DLAs) leaves the first DLA the same 25 cohorts.
 fn owners(k: usize, m: usize, stride: usize) -> (usize, Option<usize>) {
     if m <= 1 {
@@ -478,12 +479,14 @@ fn officer_cohorts(n: usize, m: usize, stride: usize) -> usize {
     (0..n).filter(|k| owners(*k, m, stride).0 == 0).count()
 }
 
-/// See [`owners`]: one cohort in `stride` is the first DLA's.
+/// See [`owners`]: one cohort in `stride` is the first DLA's — about 25 of them, but never
+/// every one when there are other DLAs (a small instance over an explicit `--dlas`), nor
+/// fewer than its share of `m`.
 fn first_stride(n: usize, m: usize) -> usize {
     if m <= 1 {
         1
     } else {
-        n.div_ceil(COHORTS_PER_DLA).clamp(1, m)
+        n.div_ceil(COHORTS_PER_DLA).clamp(2, m)
     }
 }
 
@@ -893,6 +896,8 @@ mod tests {
         // The benchmark's reference: a tenth of the cohorts over the same 120 DLAs.
         assert_eq!(officer_cohorts(300, 120, first_stride(300, 120)), 25);
         assert_eq!(officer_cohorts(300, 12, first_stride(300, 12)), 25);
+        // A small instance over an explicit network: the first DLA runs half, not all.
+        assert_eq!(officer_cohorts(20, 4, first_stride(20, 4)), 10);
     }
 
     #[test]

@@ -99,7 +99,8 @@ enum Command {
         #[arg(long, default_value_t = 3000)]
         cohorts: usize,
         /// Number of DLAs (default: one per 25 cohorts, at least 1). The first, the
-        /// benchmark officer's, runs a 25th of the cohorts whatever this number.
+        /// benchmark officer's, runs about 25 cohorts (one in cohorts/25) whatever this
+        /// number, at least one in DLAs and at most one in two.
         #[arg(long)]
         dlas: Option<usize>,
         /// Seed of the names and dates: the same seed builds the same instance.
