@@ -125,10 +125,10 @@ pub fn build(
         .unwrap_or(n.div_ceil(COHORTS_PER_DLA))
         .clamp(1, n);
     let mut rng = Rng::new(options.seed);
-    let mut network = write_with(conn, Author::system(), clock.now(), |tx| {
+    let network = write_with(conn, Author::system(), clock.now(), |tx| {
         network(tx, m, &options.password)
     })?;
-    network.first_stride = first_stride(n, m);
+    let stride = first_stride(n, m);
 
     let mut built: Option<Built> = None;
     let mut done = 0;
@@ -136,7 +136,7 @@ pub fn build(
         let end = (done + BATCH).min(n);
         write_with(conn, Author::system(), clock.now(), |tx| {
             for k in done..end {
-                let seed = cohort_seed(&mut rng, &network, k, today, alsace_moselle);
+                let seed = cohort_seed(&mut rng, &network, stride, k, today, alsace_moselle);
                 let id =
                     crate::demo::build_cohort(tx, &seed, template, alsace_moselle, today, mail)?;
                 if k == 0 {
@@ -151,7 +151,7 @@ pub fn build(
     let mut built = built.expect("at least one cohort");
     built.dlas = m;
     built.cohorts = n;
-    built.officer_cohorts = officer_cohorts(n, m, first_stride(n, m));
+    built.officer_cohorts = officer_cohorts(n, m, stride);
     Ok(built)
 }
 
@@ -160,8 +160,6 @@ pub fn build(
 /// administrator.
 struct Network {
     dlas: Vec<NetworkDla>,
-    /// One cohort in this many is the first DLA's ([`owners`]).
-    first_stride: usize,
 }
 
 struct NetworkDla {
@@ -265,33 +263,32 @@ fn network(tx: &mut Tx, m: usize, password: &str) -> Result<Network, AppError> {
             consultants,
         });
     }
-    Ok(Network {
-        dlas,
-        first_stride: 1,
-    })
+    Ok(Network { dlas })
 }
 
-/// Cohort `k`: of the DLA [`owners`] says, one in four with a partner DLA, started on a
-/// working day between four years before `today` and one year after — but for the first,
-/// nine weeks before `today` like the demo, so that the benchmark's cohort is half-way. The
-/// first DLA's (the officer's, whose pages the benchmark measures) start on dates spread
-/// evenly over those five years, not drawn: the same at every size of the dataset, so that
-/// its pages at 300 and at 3,000 cohorts show as many cohorts, started on the same dates,
-/// and differ only by the network around them (drawn, its report's year had 6 cohorts at 300 and 7 at 3,000).
+/// Cohort `k`: of the DLA [`owners`] says (the first DLA's one in `stride`), one in four
+/// with a partner DLA, started on a working day between four years before `today` and one
+/// year after — but for the first, nine weeks before `today` like the demo, so that the
+/// benchmark's cohort is half-way. The first DLA's (the officer's, whose pages the
+/// benchmark measures) start on dates spread evenly over those five years, not drawn: the
+/// same at every size of the dataset, so that its pages at 300 and at 3,000 cohorts show as
+/// many cohorts, started on the same dates, and differ only by the network around them
+/// (drawn, its report's year had 6 cohorts at 300 and 7 at 3,000).
 fn cohort_seed(
     rng: &mut Rng,
     network: &Network,
+    stride: usize,
     k: usize,
     today: NaiveDate,
     alsace_moselle: bool,
 ) -> CohortSeed {
-    let (owner, partner) = owners(k, network.dlas.len(), network.first_stride);
+    let (owner, partner) = owners(k, network.dlas.len(), stride);
     let d = &network.dlas[owner];
     let partner = partner.map(|p| network.dlas[p].id.clone());
     let days_back: i64 = if k == 0 {
         63
     } else if owner == 0 {
-        spread_days_back(k / network.first_stride)
+        spread_days_back(k / stride)
     } else {
         4 * 365 - rng.below(5 * 365) as i64
     };
@@ -450,12 +447,12 @@ fn spread_days_back(j: usize) -> i64 {
 
 /// The DLA that runs cohort `k` among `m`, and its partner DLA (one cohort in four). The
 /// first DLA — the officer's, whose pages the benchmark measures — runs one cohort in
-/// `stride` (`stride` = the number of cohorts over 25: its 25 cohorts whatever the network's
-/// size) and is nobody's partner; the others run the rest in turn, each with the next as
-/// partner. With the default network (one DLA per 25 cohorts, `m` = `stride`) cohort `k` is
-/// DLA `k mod m`'s as before (its partner too, but for an odd `m`, whose last DLA now
-/// partners the second instead of the first); a larger network (the benchmark's reference size, a tenth of the
-/// national cohorts over its 120 DLAs) leaves the first DLA the same 25 cohorts.
+/// `stride` ([`first_stride`]: its 25 cohorts whatever the network's size) and is nobody's
+/// partner; the others run the rest in turn, each with the next as partner. With the
+/// default network (one DLA per 25 cohorts, `m` = `stride`) cohort `k` is DLA `k mod m`'s
+/// as before (its partner too, but on an odd network, whose last DLA now partners the
+/// second instead of the first); a larger network (the benchmark's reference size, a tenth
+/// of the national cohorts over its 120 DLAs) leaves the first DLA the same 25 cohorts.
 fn owners(k: usize, m: usize, stride: usize) -> (usize, Option<usize>) {
     if m <= 1 {
         return (0, None);

@@ -29,30 +29,34 @@ use super::{Kind, MultiBackend, Native};
 
 /// SQLite or PostgreSQL, by the URL (see [`Native`]); `native()` gives the backend's own
 /// connection for what the multi-backend does not carry.
-pub struct Conn(Native, Option<bool>);
+pub struct Conn {
+    native: Native,
+    /// SQLite's `query_only` flag as last set or read through this connection (`None`:
+    /// not known yet, or a switch failed). The flag belongs to the connection and no
+    /// rollback undoes it, so `db::tx` asks SQLite once a connection, not on every checkout
+    /// (through the pragma's table function the question compiled a statement every time).
+    query_only: Option<bool>,
+}
 
 impl Conn {
     /// The backend's own connection, to match on.
     pub fn native(&mut self) -> &mut Native {
-        &mut self.0
+        &mut self.native
     }
 
-    /// SQLite's `query_only` flag as last set or read through this connection (`None`:
-    /// not known yet). The flag belongs to the connection and no rollback undoes it, so
-    /// `db::tx` asks SQLite once a connection, not on every checkout (through the pragma's
-    /// table function the question compiled a statement every time).
+    /// SQLite's `query_only` flag as this connection knows it (see the field).
     pub(super) fn known_query_only(&self) -> Option<bool> {
-        self.1
+        self.query_only
     }
 
     /// Records what `db::tx` set or read of the flag (`None` after a failed switch).
     pub(super) fn note_query_only(&mut self, on: Option<bool>) {
-        self.1 = on;
+        self.query_only = on;
     }
 
     /// Which backend (for [`Kind::of`], the one way the rest of the code asks).
     pub(super) fn kind(&self) -> Kind {
-        match self.0 {
+        match self.native {
             Native::Pg(_) => Kind::Postgres,
             Native::Sqlite(_) => Kind::Sqlite,
         }
@@ -61,7 +65,10 @@ impl Conn {
 
 impl From<Native> for Conn {
     fn from(native: Native) -> Conn {
-        Conn(native, None)
+        Conn {
+            native,
+            query_only: None,
+        }
     }
 }
 
@@ -69,7 +76,7 @@ impl ConnectionSealed for Conn {}
 
 impl SimpleConnection for Conn {
     fn batch_execute(&mut self, query: &str) -> QueryResult<()> {
-        self.0.batch_execute(query)
+        self.native.batch_execute(query)
     }
 }
 
@@ -86,23 +93,23 @@ impl Connection for Conn {
         T: QueryFragment<MultiBackend> + QueryId,
     {
         let memo = Memo::new(source, self.kind());
-        self.0.execute_returning_count(&memo)
+        self.native.execute_returning_count(&memo)
     }
 
     fn transaction_state(&mut self) -> &mut Native {
-        &mut self.0
+        &mut self.native
     }
 
     fn instrumentation(&mut self) -> &mut dyn Instrumentation {
-        self.0.instrumentation()
+        self.native.instrumentation()
     }
 
     fn set_instrumentation(&mut self, instrumentation: impl Instrumentation) {
-        self.0.set_instrumentation(instrumentation)
+        self.native.set_instrumentation(instrumentation)
     }
 
     fn set_prepared_statement_cache_size(&mut self, size: CacheSize) {
-        self.0.set_prepared_statement_cache_size(size)
+        self.native.set_prepared_statement_cache_size(size)
     }
 }
 
@@ -119,23 +126,23 @@ impl LoadConnection for Conn {
         MultiBackend: QueryMetadata<T::SqlType>,
     {
         let memo = Memo::new(source, self.kind());
-        self.0.load(memo)
+        self.native.load(memo)
     }
 }
 
 impl diesel::r2d2::R2D2Connection for Conn {
     fn ping(&mut self) -> QueryResult<()> {
-        self.0.ping()
+        self.native.ping()
     }
 
     fn is_broken(&mut self) -> bool {
-        self.0.is_broken()
+        self.native.is_broken()
     }
 }
 
 impl diesel::migration::MigrationConnection for Conn {
     fn setup(&mut self) -> QueryResult<usize> {
-        self.0.setup()
+        self.native.setup()
     }
 }
 
@@ -146,23 +153,23 @@ impl TransactionManager<Conn> for Transactions {
     type TransactionStateData = Native;
 
     fn begin_transaction(conn: &mut Conn) -> QueryResult<()> {
-        <Native as TransactionManager<Native>>::begin_transaction(&mut conn.0)
+        <Native as TransactionManager<Native>>::begin_transaction(&mut conn.native)
     }
 
     fn rollback_transaction(conn: &mut Conn) -> QueryResult<()> {
-        <Native as TransactionManager<Native>>::rollback_transaction(&mut conn.0)
+        <Native as TransactionManager<Native>>::rollback_transaction(&mut conn.native)
     }
 
     fn commit_transaction(conn: &mut Conn) -> QueryResult<()> {
-        <Native as TransactionManager<Native>>::commit_transaction(&mut conn.0)
+        <Native as TransactionManager<Native>>::commit_transaction(&mut conn.native)
     }
 
     fn transaction_manager_status_mut(conn: &mut Conn) -> &mut TransactionManagerStatus {
-        <Native as TransactionManager<Native>>::transaction_manager_status_mut(&mut conn.0)
+        <Native as TransactionManager<Native>>::transaction_manager_status_mut(&mut conn.native)
     }
 
     fn is_broken_transaction_manager(conn: &mut Conn) -> bool {
-        <Native as TransactionManager<Native>>::is_broken_transaction_manager(&mut conn.0)
+        <Native as TransactionManager<Native>>::is_broken_transaction_manager(&mut conn.native)
     }
 }
 
