@@ -372,55 +372,55 @@ def working_day(d):
     return d + timedelta(days=(1 - d.weekday()) % 7)
 
 
-def open_size(opts, size, dlas=None):
-    """A fresh copy of SIZE's dataset, its server started and signed in: a dict the rows
-    and the later steps share."""
+def serve_copy(opts, binary, size, folder, dlas=None, token=False, sign_in=()):
+    """A fresh copy of SIZE's dataset in the run's FOLDER served by BINARY, an API token
+    created first when TOKEN, the credentials of SIGN_IN (admin, officer, participant):
+    a dict the rows and the later steps share. The server is stopped and the copy removed
+    if a sign-in fails."""
     pristine, b = dataset(opts.binary, opts.data_dir, opts.key, size, dlas)
-    run = Path(opts.run_dir) / str(size)
+    run = Path(opts.run_dir) / folder
     run.mkdir(parents=True, exist_ok=True)
     db = fresh_copy(pristine, run / "work.sqlite3")
-    token = run_cohorte(opts.binary, db, ["token", "create", "--email", b["ADMIN_EMAIL"],
-                                          "--name", "banc d'essai"], run)[0].strip()
-    server = Server(opts.binary, db, run, "serve")
+    creds = {None: []}
+    if token:
+        token = run_cohorte(binary, db, ["token", "create", "--email", b["ADMIN_EMAIL"],
+                                         "--name", "banc d'essai"], run)[0].strip()
+        creds["token"] = [f"Authorization: Bearer {token}"]
+    server = Server(binary, db, run, "serve")
     try:
-        creds = {
-            None: [],
-            "admin": [f"Cookie: {server.sign_in(b['ADMIN_EMAIL'], b['PASSWORD'])}"],
-            "officer": [f"Cookie: {server.sign_in(b['OFFICER_EMAIL'], b['PASSWORD'])}"],
-            "participant": [f"Cookie: {server.participant(b['PARTICIPANT_LINK'])}"],
-            "token": [f"Authorization: Bearer {token}"],
-        }
+        for who in sign_in:
+            cookie = (server.participant(b["PARTICIPANT_LINK"]) if who == "participant" else
+                      server.sign_in(b[f"{who.upper()}_EMAIL"], b["PASSWORD"]))
+            creds[who] = [f"Cookie: {cookie}"]
     except BaseException:
         server.stop()
         remove_db(db)
         raise
-    out = {"size": size, "dataset": b, "pages": [], "timings": {}}
     return {"size": size, "b": b, "run": run, "db": db, "token": token, "server": server,
-            "creds": creds, "out": out, "name": f"{size}"}
+            "creds": creds, "out": {"size": size, "dataset": b, "pages": [], "timings": {}}}
+
+
+def open_size(opts, size, dlas=None):
+    """SIZE's dataset served by the current build, every credential the rows use."""
+    return serve_copy(opts, opts.binary, size, str(size), dlas, token=True,
+                      sign_in=("admin", "officer", "participant"))
 
 
 def open_baseline(opts, size):
     """The baseline build serving its own copy of SIZE's dataset (its cohort page only)."""
-    pristine, b = dataset(opts.binary, opts.data_dir, opts.key, size)
-    run = Path(opts.run_dir) / f"baseline-{size}"
-    run.mkdir(parents=True, exist_ok=True)
-    db = fresh_copy(pristine, run / "work.sqlite3")
-    server = Server(opts.baseline, db, run, "serve")
-    try:
-        creds = {"admin": [f"Cookie: {server.sign_in(b['ADMIN_EMAIL'], b['PASSWORD'])}"]}
-    except BaseException:
-        server.stop()
-        remove_db(db)
-        raise
-    return {"size": size, "b": b, "run": run, "db": db, "server": server, "creds": creds,
-            "name": f"baseline {opts.baseline_commit}"}
+    return serve_copy(opts, opts.baseline, size, f"baseline-{size}", sign_in=("admin",))
+
+
+def header_dict(headers):
+    """wrk's `Name: value` headers as urllib's dict."""
+    return dict(h.split(": ", 1) for h in headers)
 
 
 def measure(opts, ctx, path, cred):
     """One wrk run of PATH on CTX's server: its figures, and the server's peak RSS
     meanwhile. The server is left idle (its queued requests done) for the next run."""
     server, headers = ctx["server"], ctx["creds"][cred]
-    status, body, _ = fetch(server.base + path, dict(h.split(": ", 1) for h in headers))
+    status, body, _ = fetch(server.base + path, header_dict(headers))
     server.sample_rss()
     r = wrk(server.base + path, headers, opts.duration, opts.connections)
     r.update(status=status, bytes=len(body), rss_mb=server.peak_rss_mb())
@@ -472,8 +472,7 @@ def measure_pages(opts, sizes, baseline):
                 # « under 2 s »): the median of 5 requests one after the other, the server
                 # otherwise idle; the row is 32 of them at once.
                 headers = ctx["creds"][cred]
-                alone = [fetch(ctx["server"].base + r["path"],
-                               dict(h.split(": ", 1) for h in headers))[2]
+                alone = [fetch(ctx["server"].base + r["path"], header_dict(headers))[2]
                          for _ in range(5)]
                 r["alone_ms"] = statistics.median(alone) * 1000
             ctx["out"]["pages"].append(r)
