@@ -662,4 +662,28 @@ async fn the_cohort_purge_clears_the_answers_texts_and_anonymises_the_guests() {
         .json();
     assert_eq!(guests[0]["name"], "Invité·e anonymisé·e");
     assert!(!guests.to_string().contains("claire.martin"));
+    // Their convocation too: its history stays, addressed to the guest's placeholder, with
+    // neither their name nor, in its deduplication key, a digest of their address.
+    let convocations: Vec<(String, String, String, String)> = outbox_emails::table
+        .filter(outbox_emails::cohort_id.eq(&cohort))
+        .filter(outbox_emails::kind.eq(cohorte::models::guest::CONVOCATION))
+        .select((
+            outbox_emails::id,
+            outbox_emails::recipient_email,
+            outbox_emails::recipient_name,
+            outbox_emails::dedup_key,
+        ))
+        .load(&mut app.pool.get().unwrap())
+        .unwrap();
+    assert_eq!(convocations.len(), 1, "{convocations:?}");
+    let (id, to, name, key) = &convocations[0];
+    assert_eq!(
+        to,
+        &format!(
+            "invite-{}@anonyme.invalid",
+            guests[0]["id"].as_str().unwrap()
+        )
+    );
+    assert_eq!(name, "Invité·e anonymisé·e");
+    assert_eq!(key, &cohorte::domain::outbox::erased_key(id));
 }

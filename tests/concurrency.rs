@@ -537,7 +537,7 @@ fn migrations_000023_and_000029_key_and_note_the_rows_written_before_them() {
         let mut conn = diesel::PgConnection::establish(db.url()).unwrap();
         migrate_around!(conn, cohorte::db::POSTGRES_MIGRATIONS);
     } else {
-        let mut conn = diesel::SqliteConnection::establish(db.url()).unwrap();
+        let mut conn = cohorte::db::establish_sqlite(db.url()).unwrap();
         migrate_around!(conn, cohorte::db::SQLITE_MIGRATIONS);
     }
 
@@ -588,5 +588,153 @@ fn migrations_000023_and_000029_key_and_note_the_rows_written_before_them() {
     assert_eq!(
         guests,
         vec!["invite-g1@anonyme.invalid", "invite-g2@anonyme.invalid"]
+    );
+}
+
+/// Migration 000030 turns the outbox's deduplication keys into the digests the app now
+/// computes, on both backends: a key written before it is the same as the app's for the
+/// same row (so no email is queued twice across the upgrade); an erased recipient's email
+/// gets its row's key, the old text's leftover address with it; the guests' convocations
+/// of cohorts purged already lose their guest's address. And back down: the keys' text.
+#[test]
+fn migration_000030_turns_the_outbox_keys_into_the_apps_digests() {
+    use cohorte::db::schema::outbox_emails;
+    use cohorte::domain::outbox::{dedup_key, erased_key};
+    use cohorte::models::outbox::row_key;
+    let db = common::db::TestDb::new();
+    let rows = "
+        INSERT INTO dlas (id, name, area, created_at, updated_at)
+            VALUES ('d', 'DLA', 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00');
+        INSERT INTO cohorts (id, dla_id, name, territory, approach, start_date, created_at, updated_at, purged_at) VALUES
+            ('old', 'd', 'C 2023', 't', 'territoriale', '2023-01-09', '2023-01-01 00:00:00', '2023-01-01 00:00:00', '2026-01-01 00:00:00'),
+            ('c', 'd', 'C 2027', 't', 'territoriale', '2027-01-11', '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL);
+        INSERT INTO associations (id, cohort_id, name, sector, town, general_interest, created_at, updated_at)
+            VALUES ('a', 'c', 'Le Relais', 's', 't', TRUE, '2026-01-01 00:00:00', '2026-01-01 00:00:00');
+        INSERT INTO participants (id, association_id, name, email, role, created_at, updated_at) VALUES
+            ('p', 'a', 'Nadia', 'nadia@jardins.fr', 'direction', '2026-01-01 00:00:00', '2026-01-01 00:00:00'),
+            ('q', 'a', 'Participant·e anonymisé·e', 'anonyme-q@anonyme.invalid', 'autre', '2026-01-01 00:00:00', '2026-01-01 00:00:00');
+        INSERT INTO outbox_emails (id, cohort_id, kind, item_id, recipient_email, recipient_name,
+            participant_id, revision, dedup_key, subject, status, send_after, next_attempt_at,
+            created_at, updated_at, last_error) VALUES
+         ('live', 'c', 'convocation', 's1', 'Nadia@Jardins.fr', 'Nadia', 'p', 2,
+            'convocation|s1|nadia@jardins.fr#p|2', 'Convocation', 'scheduled',
+            '2027-01-04 08:00:00', '2027-01-04 08:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL),
+         ('summary', 'c', 'weekly_summary', 'c', 'officer@dla.fr', 'Chargée', NULL, 20270104,
+            'weekly_summary|c|officer@dla.fr|20270104', 'Semaine', 'sent',
+            '2027-01-04 08:00:00', '2027-01-04 08:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL),
+         ('erased', 'c', 'convocation', 's1', 'anonyme-q@anonyme.invalid', 'Participant·e anonymisé·e', 'q', 1,
+            'convocation|s1|ancienne@exemple.fr#q|1', 'Convocation', 'cancelled',
+            '2027-01-04 08:00:00', '2027-01-04 08:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL),
+         ('guest', 'old', 'guest_convocation', 'g1', 'claire.martin@exemple.fr', 'Claire Martin', NULL, 0,
+            'guest_convocation|g1|claire.martin@exemple.fr|0', 'Bilan', 'failed',
+            '2023-05-04 08:00:00', '2023-05-04 08:00:00', '2023-01-01 00:00:00', '2023-01-01 00:00:00',
+            '550 <claire.martin@exemple.fr> unknown'),
+         ('guest2', 'c', 'guest_convocation', 'g2', 'paul@exemple.fr', 'Paul', NULL, 0,
+            'guest_convocation|g2|paul@exemple.fr|0', 'Bilan', 'scheduled',
+            '2027-05-04 08:00:00', '2027-05-04 08:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL);";
+    type Row = (String, String, String, String, Option<String>);
+    let read = |conn: &mut cohorte::db::Conn| -> Vec<Row> {
+        outbox_emails::table
+            .order(outbox_emails::id)
+            .select((
+                outbox_emails::id,
+                outbox_emails::dedup_key,
+                outbox_emails::recipient_email,
+                outbox_emails::recipient_name,
+                outbox_emails::last_error,
+            ))
+            .load(conn)
+            .unwrap()
+    };
+    let row = |id: &str, key: String, to: &str, name: &str, error: Option<&str>| -> Row {
+        (
+            id.into(),
+            key,
+            to.into(),
+            name.into(),
+            error.map(Into::into),
+        )
+    };
+    // Up to 000029, the rows, then 000030; and, after the checks, back down.
+    macro_rules! migrate_around {
+        ($conn:expr, $migrations:expr) => {{
+            while !$conn
+                .run_next_migration($migrations)
+                .unwrap()
+                .to_string()
+                .ends_with("000029")
+            {}
+            $conn.batch_execute(rows).unwrap();
+            let next = $conn.run_next_migration($migrations).unwrap().to_string();
+            assert!(next.ends_with("000030"), "{next}");
+        }};
+    }
+    if db.is_postgres() {
+        let mut conn = diesel::PgConnection::establish(db.url()).unwrap();
+        migrate_around!(conn, cohorte::db::POSTGRES_MIGRATIONS);
+    } else {
+        let mut conn = cohorte::db::establish_sqlite(db.url()).unwrap();
+        migrate_around!(conn, cohorte::db::SQLITE_MIGRATIONS);
+    }
+    let mut conn = <cohorte::db::Conn as Connection>::establish(db.url()).unwrap();
+    let anonymous = cohorte::models::privacy::ANONYMOUS_GUEST;
+    assert_eq!(
+        read(&mut conn),
+        vec![
+            row(
+                "erased",
+                erased_key("erased"),
+                "anonyme-q@anonyme.invalid",
+                "Participant·e anonymisé·e",
+                None
+            ),
+            row(
+                "guest",
+                erased_key("guest"),
+                "invite-g1@anonyme.invalid",
+                anonymous,
+                None
+            ),
+            row(
+                "guest2",
+                row_key("guest_convocation", "g2", "paul@exemple.fr", None, 0),
+                "paul@exemple.fr",
+                "Paul",
+                None
+            ),
+            row(
+                "live",
+                row_key("convocation", "s1", "Nadia@Jardins.fr", Some("p"), 2),
+                "Nadia@Jardins.fr",
+                "Nadia",
+                None
+            ),
+            row(
+                "summary",
+                dedup_key("weekly_summary", "c", "officer@dla.fr", 20270104),
+                "officer@dla.fr",
+                "Chargée",
+                None
+            ),
+        ]
+    );
+
+    // Down: the text of each key, from its row.
+    conn.revert_last_migration(if db.is_postgres() {
+        cohorte::db::POSTGRES_MIGRATIONS
+    } else {
+        cohorte::db::SQLITE_MIGRATIONS
+    })
+    .unwrap();
+    let keys: Vec<String> = read(&mut conn).into_iter().map(|r| r.1).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "convocation|s1|anonyme-q@anonyme.invalid#q|1|erased",
+            "guest_convocation|g1|invite-g1@anonyme.invalid|0|guest",
+            "guest_convocation|g2|paul@exemple.fr|0",
+            "convocation|s1|nadia@jardins.fr#p|2",
+            "weekly_summary|c|officer@dla.fr|20270104",
+        ]
     );
 }

@@ -527,7 +527,7 @@ async fn a_funder_naming_a_dla_the_cohort_does_not_involve_is_refused_beside_the
 fn the_migration_gives_existing_records_the_dlas_of_their_cohorts() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.sqlite3");
-    let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    let mut conn = cohorte::db::establish_sqlite(path.to_str().unwrap()).unwrap();
     // The database as it was before 000007.
     loop {
         let version = conn

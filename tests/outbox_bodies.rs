@@ -680,7 +680,7 @@ fn the_migration_moves_the_bodies_out_and_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.sqlite3");
     let mut conn = cohorte::db::Conn::from(cohorte::db::Native::Sqlite(
-        diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap(),
+        cohorte::db::establish_sqlite(path.to_str().unwrap()).unwrap(),
     ));
     conn.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
     // The database as it was before 000012, with emails in every state.

@@ -374,6 +374,69 @@ async fn an_anonymised_person_is_not_left_in_the_database_files_free_space_or_wa
     assert_eq!(on_disk(&app, "Marchetti"), Vec::<String>::new());
 }
 
+/// A person who changed address has emails to both: once anonymised, each of them keeps a
+/// deduplication key of its own row, not a digest of either address (the two would share
+/// one once both are the same placeholder).
+#[actix_web::test]
+async fn the_emails_to_an_anonymised_person_keep_keys_of_their_own_not_of_her_addresses() {
+    use cohorte::db::schema::outbox_emails;
+    let app = spawn().await;
+    let s = setup(&app).await;
+    let people = app
+        .get(&format!(
+            "/api/v1/associations/{}/participants",
+            s.association
+        ))
+        .await
+        .expect(200)
+        .json();
+    let her = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == s.person.as_str())
+        .unwrap()
+        .clone();
+    app.put_json(
+        &format!("/api/v1/participants/{}", s.person),
+        json!({"name": NAME, "email": "zelie@nouvelle-adresse.fr", "role": "autre",
+               "function": "Trésorière adjointe", "version": her["version"]}),
+    )
+    .await
+    .expect(200);
+    let to_her = |app: &TestApp| -> Vec<(String, String, String)> {
+        outbox_emails::table
+            .filter(outbox_emails::participant_id.eq(&s.person))
+            .select((
+                outbox_emails::id,
+                outbox_emails::recipient_email,
+                outbox_emails::dedup_key,
+            ))
+            .load(&mut app.pool.get().unwrap())
+            .unwrap()
+    };
+    let addresses: std::collections::BTreeSet<String> =
+        to_her(&app).into_iter().map(|(_, to, _)| to).collect();
+    assert_eq!(
+        addresses.len(),
+        2,
+        "emails to the old and the new address: {addresses:?}"
+    );
+
+    app.post_json(
+        &format!("/api/v1/participants/{}/anonymise", s.person),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let rows = to_her(&app);
+    assert!(!rows.is_empty());
+    for (id, to, key) in rows {
+        assert!(to.ends_with("@anonyme.invalid"), "{to}");
+        assert_eq!(key, cohorte::domain::outbox::erased_key(&id));
+    }
+}
+
 /// What SQLite's page rebuild can leave in an index page (a split moves cells to a sibling
 /// and their old bytes stay between the page's cell pointers and its cells, where
 /// `secure_delete` does not reach) is taken out by the anonymisation from the web: it

@@ -84,8 +84,14 @@ impl Connection for Conn {
     type Backend = MultiBackend;
     type TransactionManager = Transactions;
 
+    /// PostgreSQL by its URL, anything else a SQLite file opened as the pool opens it
+    /// ([`super::establish_sqlite`]: the app's SQL functions registered).
     fn establish(database_url: &str) -> ConnectionResult<Self> {
-        Native::establish(database_url).map(Conn::from)
+        match Kind::of_url(database_url) {
+            Kind::Postgres => diesel::PgConnection::establish(database_url).map(Native::Pg),
+            Kind::Sqlite => super::establish_sqlite(database_url).map(Native::Sqlite),
+        }
+        .map(Conn::from)
     }
 
     fn execute_returning_count<T>(&mut self, source: &T) -> QueryResult<usize>

@@ -122,7 +122,7 @@ fn open_source(path: &str) -> anyhow::Result<SqliteConnection> {
     let not_cohorte = |e: &dyn std::fmt::Display| {
         anyhow!("« {path} » ne peut pas être lu comme une base SQLite de Cohorte ({e}).")
     };
-    let mut source = super::sqlite_process::establish(path).map_err(|e| not_cohorte(&e))?;
+    let mut source = super::establish_sqlite(path).map_err(|e| not_cohorte(&e))?;
     source
         .batch_execute("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;")
         .map_err(|e| not_cohorte(&e))?;

@@ -118,6 +118,26 @@ diesel::define_sql_function! {
     ) -> diesel::sql_types::Timestamp;
 }
 
+diesel::define_sql_function! {
+    /// [`crate::domain::outbox::key_digest`] as a SQL function of SQLite, registered on
+    /// every connection ([`establish_sqlite`]): the migration that turned the outbox's
+    /// deduplication keys into digests calls it (SQLite has no digest function of its own;
+    /// PostgreSQL's migration uses `sha256`).
+    fn cohorte_key_digest(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Opens a SQLite connection as the app does: SQLite's process-wide settings applied first
+/// (the first time), then the app's SQL functions registered (see [`cohorte_key_digest`]).
+/// Every SQLite connection of the app is opened here, the migrations' included.
+pub fn establish_sqlite(target: &str) -> diesel::ConnectionResult<diesel::SqliteConnection> {
+    let mut conn = sqlite_process::establish(target)?;
+    cohorte_key_digest_utils::register_impl(&mut conn, |text: String| {
+        crate::domain::outbox::key_digest(&text)
+    })
+    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+    Ok(conn)
+}
+
 /// How long a checkpoint after an erasure may wait for writers and readers: short, because
 /// a `TRUNCATE` checkpoint blocks new writers while it waits, so its wait adds to theirs
 /// (with 200 ms, the writes running through a purge of 980 cohorts had a p99 of 222 ms).
@@ -223,8 +243,7 @@ impl diesel::r2d2::ManageConnection for Manager {
                     .map_err(diesel::r2d2::Error::ConnectionError)?,
             ),
             Kind::Sqlite => Native::Sqlite(
-                sqlite_process::establish(&self.target)
-                    .map_err(diesel::r2d2::Error::ConnectionError)?,
+                establish_sqlite(&self.target).map_err(diesel::r2d2::Error::ConnectionError)?,
             ),
         };
         let mut conn = Conn::from(conn);
@@ -342,7 +361,7 @@ fn open(url: &str, pool_size: u32, waits: Waits, slow: Option<Duration>) -> anyh
             private_database_files(&path)?;
             if path != ":memory:" {
                 // WAL is a property of the database file: set it once, before the pool opens.
-                let mut conn = sqlite_process::establish(&path)?;
+                let mut conn = establish_sqlite(&path)?;
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
                     waits.lock_ms()
@@ -701,12 +720,12 @@ pub(crate) fn in_transaction(conn: &mut Conn) -> bool {
 }
 
 /// The index keys that hold what an erasure removes: participants' and guests' addresses,
-/// the outbox's deduplication keys (`kind|item|address|revision`), associations' names (in
-/// `associations_name_key` and, for the enrolment order, `associations_cohort_idx`).
-const ERASED_KEYS: [(&str, &str); 5] = [
+/// associations' names (in `associations_name_key` and, for the enrolment order,
+/// `associations_cohort_idx`). Not the outbox's deduplication keys: digests
+/// (`domain::outbox::dedup_key`), with no address in them.
+const ERASED_KEYS: [(&str, &str); 4] = [
     ("participants", "email"),
     ("session_guests", "email"),
-    ("outbox_emails", "dedup_key"),
     ("associations", "name_key"),
     ("associations", "name"),
 ];
@@ -737,7 +756,7 @@ pub async fn erase_from_files_after_commit(pool: &Pool) -> Result<(), AppError> 
 }
 
 /// `REINDEX` of every SQLite index with one of `keys` (table, column) among its columns,
-/// each in its own short write (0.25 s for the deduplication keys of 240,000 emails). Best
+/// each in its own short write (a participants' address index of 48,000 rows: tens of milliseconds). Best
 /// effort: a failure is logged, never the error of the person who erased. Nothing inside a
 /// transaction (the caller runs it after the commit) nor on PostgreSQL.
 pub fn rebuild_indexes_on(conn: &mut Conn, keys: &[(&str, &str)]) {

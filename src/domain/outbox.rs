@@ -84,16 +84,39 @@ impl Status {
     }
 }
 
-/// `kind|item|recipient|revision`: one email per message kind, item, recipient and
-/// revision of the item. The address is compared trimmed and lower-cased, as mail servers
-/// do in practice.
+/// One email per message kind, item, recipient and revision of the item: the digest
+/// ([`key_digest`]) of `kind|item|recipient|revision`. The address is compared trimmed
+/// and lower-cased, as mail servers do in practice.
+///
+/// Stored as a digest, not as the text: the key is the outbox's unique index, whose old
+/// pages SQLite may leave in the file's free space (see `db::erase_from_files`); a digest
+/// leaves no address there when a person is erased, so that index, the largest with an
+/// address in it, needs no rebuild after an erasure (858,000 keys at a network's size: a
+/// rebuild held every writer past its wait).
 pub fn dedup_key(kind: &str, item_id: &str, recipient_email: &str, revision: i32) -> String {
-    format!(
+    key_digest(&format!(
         "{}|{}|{}|{revision}",
         kind.trim(),
         item_id.trim(),
         recipient_email.trim().to_lowercase()
-    )
+    ))
+}
+
+/// The stored form of a deduplication key: the first 128 bits of the SHA-256 of its text,
+/// in lower-case hexadecimal (32 characters). The same digest as the migration that turned
+/// the keys stored as text into digests (`cohorte_key_digest` on SQLite, `sha256` on
+/// PostgreSQL).
+pub fn key_digest(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(text.as_bytes())[..16])
+}
+
+/// The key of an email whose recipient was erased (anonymised, purged): unique to the row,
+/// nothing of the person in it. The planner never queues for an erased person, so no key it
+/// computes needs to meet this one; and two emails to one person at two addresses, which
+/// would share a key once their addresses are the same placeholder, keep theirs distinct.
+pub fn erased_key(email_id: &str) -> String {
+    key_digest(&format!("erased|{email_id}"))
 }
 
 /// The wait before the next attempt, after `failures` failed attempts (1 for the first):
@@ -419,12 +442,24 @@ mod tests {
     fn the_dedup_key_ignores_case_and_spaces_in_the_address() {
         assert_eq!(
             dedup_key("convocation", "s1", " Nadia@Jardins.FR ", 2),
-            "convocation|s1|nadia@jardins.fr|2"
+            dedup_key("convocation", "s1", "nadia@jardins.fr", 2)
         );
         assert_ne!(
             dedup_key("convocation", "s1", "nadia@jardins.fr", 2),
             dedup_key("convocation", "s1", "nadia@jardins.fr", 3)
         );
+    }
+
+    /// The digest the migration computed in SQL for the keys stored before it: the same as
+    /// `printf '%s' 'convocation|s1|nadia@jardins.fr|2' | sha256sum | cut -c1-32`.
+    #[test]
+    fn the_dedup_key_is_the_digest_of_its_text_and_holds_no_address() {
+        let key = dedup_key("convocation", "s1", "Nadia@Jardins.fr", 2);
+        assert_eq!(key, "f0b662f77269723b8cc26ee406957b3e");
+        assert_eq!(key, key_digest("convocation|s1|nadia@jardins.fr|2"));
+        assert!(!key.contains("nadia"));
+        assert_eq!(erased_key("e1"), "ca0406c2dd2932d41946a5689848569c");
+        assert_ne!(erased_key("e1"), erased_key("e2"));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::db::schema::{
     session_guests, session_logs, sessions, sign_in_failures, task_returns, time_entries,
 };
 use crate::db::{Author, Conn, Tx, checkpoint_after_erasure, erase_from_files, write_with};
-use crate::domain::outbox::Status;
+use crate::domain::outbox::{Status, erased_key};
 use crate::domain::profile::Profile;
 use crate::error::AppError;
 use crate::models::{association, participant};
@@ -53,6 +53,13 @@ fn erased_bodies() -> crate::models::outbox::Bodies {
 /// A non-deliverable address, unique per participant·e (`.invalid` is reserved, RFC 2606).
 pub fn placeholder_email(participant_id: &str) -> String {
     format!("anonyme-{participant_id}@anonyme.invalid")
+}
+
+/// An erased guest's address: `invite-<guest id>@anonyme.invalid` (prefix, suffix).
+const GUEST_PLACEHOLDER: (&str, &str) = ("invite-", "@anonyme.invalid");
+
+fn guest_placeholder(guest_id: &str) -> String {
+    format!("{}{guest_id}{}", GUEST_PLACEHOLDER.0, GUEST_PLACEHOLDER.1)
 }
 
 fn ts(t: NaiveDateTime) -> String {
@@ -706,8 +713,9 @@ fn anonymise_participant_in(
         ))
         .execute(tx.conn())?;
 
-    // The emails to them: history kept (kind, dates, status), content and address erased.
-    type Row = (String, String, String, Option<String>);
+    // The emails to them: history kept (kind, dates, status), content and address erased,
+    // and the deduplication key, a digest of the address, replaced by one of the row's.
+    type Row = (String, String, Option<String>);
     let rows: Vec<Row> = outbox_emails::table
         .filter(
             outbox_emails::participant_id
@@ -720,27 +728,21 @@ fn anonymise_participant_in(
         .select((
             outbox_emails::id,
             outbox_emails::status,
-            outbox_emails::dedup_key,
             outbox_emails::ics_method,
         ))
         .load(tx.conn())?;
     let ids: Vec<String> = rows.iter().map(|(id, ..)| id.clone()).collect();
     crate::models::outbox::overwrite_bodies(tx, &ids, &erased_bodies())?;
-    for (id, status, key, ics_method) in rows {
+    for (id, status, ics_method) in rows {
         let pending = matches!(
             Status::parse(&status),
             Some(Status::Draft | Status::Scheduled | Status::Failed)
         );
-        let key = if email.is_empty() {
-            key
-        } else {
-            key.replace(&email.to_lowercase(), &new_email)
-        };
         diesel::update(outbox_emails::table.find(&id))
             .set((
                 outbox_emails::recipient_email.eq(&new_email),
                 outbox_emails::recipient_name.eq(ANONYMOUS_PARTICIPANT),
-                outbox_emails::dedup_key.eq(key),
+                outbox_emails::dedup_key.eq(erased_key(&id)),
                 outbox_emails::last_error.eq(None::<String>),
                 outbox_emails::last_error_detail.eq(None::<String>),
                 outbox_emails::updated_at.eq(at),
@@ -1123,14 +1125,17 @@ fn purge_cohort(
         )
         .set((
             session_guests::name.eq(ANONYMOUS_GUEST),
-            // One non-deliverable address each (one address once per bilan).
-            session_guests::email.eq("invite-"
+            // One non-deliverable address each (one address once per bilan):
+            // `guest_placeholder`, in SQL.
+            session_guests::email.eq(GUEST_PLACEHOLDER
+                .0
                 .into_sql::<diesel::sql_types::Text>()
                 .concat(session_guests::id)
-                .concat("@anonyme.invalid")),
+                .concat(GUEST_PLACEHOLDER.1)),
             session_guests::organisation.eq(""),
         ))
         .execute(tx.conn())?;
+        anonymise_guest_emails(tx, cohort_id, at)?;
         // The call and what is left of its applications (their emails were blanked above).
         let application_ids = crate::models::call::application_ids(tx, cohort_id)?;
         drop_applications(tx, &application_ids)?;
@@ -1152,6 +1157,31 @@ fn purge_cohort(
         )
     })?;
     *transactions += 1;
+    Ok(())
+}
+
+/// The bilans' guests' convocations in a purged cohort (their bodies are blanked already):
+/// history kept, each addressed to its guest's placeholder, the last error (which an SMTP
+/// server may have written with the address in it) cleared, and a key of the row's own
+/// ([`erased_key`]) for the digest of the address. Bounded by the cohort's guests.
+fn anonymise_guest_emails(tx: &mut Tx, cohort_id: &str, at: NaiveDateTime) -> Result<(), AppError> {
+    let rows: Vec<(String, String)> = outbox_emails::table
+        .filter(outbox_emails::cohort_id.eq(cohort_id))
+        .filter(outbox_emails::kind.eq(crate::models::guest::CONVOCATION))
+        .select((outbox_emails::id, outbox_emails::item_id))
+        .load(tx.conn())?;
+    for (id, guest_id) in rows {
+        diesel::update(outbox_emails::table.find(&id))
+            .set((
+                outbox_emails::recipient_email.eq(guest_placeholder(&guest_id)),
+                outbox_emails::recipient_name.eq(ANONYMOUS_GUEST),
+                outbox_emails::dedup_key.eq(erased_key(&id)),
+                outbox_emails::last_error.eq(None::<String>),
+                outbox_emails::last_error_detail.eq(None::<String>),
+                outbox_emails::updated_at.eq(at),
+            ))
+            .execute(tx.conn())?;
+    }
     Ok(())
 }
 
