@@ -196,12 +196,9 @@ fn run() -> anyhow::Result<()> {
             serve(config)
         }
         Command::Migrate => {
-            let pool = cohorte::db::connect_with(&config.database, 1)?;
+            let pool = cohorte::db::connect_unmigrated(&config.database)?;
             let n = cohorte::db::migrate(&pool)?;
-            println!(
-                "Base de données à jour ({} migration(s) appliquée(s) par cette commande ou au démarrage).",
-                n
-            );
+            println!("Base de données à jour ({n} migration(s) appliquée(s)).");
             Ok(())
         }
         Command::Dispatch { once, now } => {
