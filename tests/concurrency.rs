@@ -495,6 +495,41 @@ fn urlencoding(s: &str) -> String {
 
 // --- The migration --------------------------------------------------------------------
 
+/// The embedded migrations of `db`'s dialect.
+fn migrations_of(db: &common::db::TestDb) -> diesel_migrations::EmbeddedMigrations {
+    if db.is_postgres() {
+        cohorte::db::POSTGRES_MIGRATIONS
+    } else {
+        cohorte::db::SQLITE_MIGRATIONS
+    }
+}
+
+/// Brings `db` to migration `before` (the end of its version), writes `rows` as they were
+/// then, and runs the next migrations up to `upto`, or all of them; the connection that
+/// ran them (opened as the app opens it, its SQL functions registered).
+fn migrate_around(
+    db: &common::db::TestDb,
+    before: &str,
+    rows: &str,
+    upto: Option<&str>,
+) -> cohorte::db::Conn {
+    let mut conn = <cohorte::db::Conn as Connection>::establish(db.url()).unwrap();
+    let next = |conn: &mut cohorte::db::Conn| {
+        conn.run_next_migration(migrations_of(db))
+            .unwrap()
+            .to_string()
+    };
+    while !next(&mut conn).ends_with(before) {}
+    conn.batch_execute(rows).unwrap();
+    match upto {
+        Some(last) => while !next(&mut conn).ends_with(last) {},
+        None => {
+            conn.run_pending_migrations(migrations_of(db)).unwrap();
+        }
+    }
+    conn
+}
+
 /// Rows written before 000023 — names in several cases, anonymised associations sharing
 /// one name, guests sharing the purge's placeholder, an address with capitals — are
 /// keyed by the migration without breaking its unique indexes; and 000029 notes on each
@@ -521,25 +556,7 @@ fn migrations_000023_and_000029_key_and_note_the_rows_written_before_them() {
             ('g1', 's', 'Invité·e', 'invite@anonyme.invalid', '2026-01-01 00:00:00'),
             ('g2', 's', 'Invité·e', 'invite@anonyme.invalid', '2026-01-01 00:00:00');";
     // Up to 000022, the rows, then the rest.
-    macro_rules! migrate_around {
-        ($conn:expr, $migrations:expr) => {{
-            while !$conn
-                .run_next_migration($migrations)
-                .unwrap()
-                .to_string()
-                .ends_with("000022")
-            {}
-            $conn.batch_execute(rows).unwrap();
-            $conn.run_pending_migrations($migrations).unwrap();
-        }};
-    }
-    if db.is_postgres() {
-        let mut conn = diesel::PgConnection::establish(db.url()).unwrap();
-        migrate_around!(conn, cohorte::db::POSTGRES_MIGRATIONS);
-    } else {
-        let mut conn = cohorte::db::establish_sqlite(db.url()).unwrap();
-        migrate_around!(conn, cohorte::db::SQLITE_MIGRATIONS);
-    }
+    migrate_around(&db, "000022", rows, None);
 
     use cohorte::db::schema::{associations, participants, session_guests};
     let pool = cohorte::db::connect(db.url(), 1).unwrap();
@@ -656,27 +673,7 @@ fn migration_000030_turns_the_outbox_keys_into_the_apps_digests() {
         )
     };
     // Up to 000029, the rows, then 000030; and, after the checks, back down.
-    macro_rules! migrate_around {
-        ($conn:expr, $migrations:expr) => {{
-            while !$conn
-                .run_next_migration($migrations)
-                .unwrap()
-                .to_string()
-                .ends_with("000029")
-            {}
-            $conn.batch_execute(rows).unwrap();
-            let next = $conn.run_next_migration($migrations).unwrap().to_string();
-            assert!(next.ends_with("000030"), "{next}");
-        }};
-    }
-    if db.is_postgres() {
-        let mut conn = diesel::PgConnection::establish(db.url()).unwrap();
-        migrate_around!(conn, cohorte::db::POSTGRES_MIGRATIONS);
-    } else {
-        let mut conn = cohorte::db::establish_sqlite(db.url()).unwrap();
-        migrate_around!(conn, cohorte::db::SQLITE_MIGRATIONS);
-    }
-    let mut conn = <cohorte::db::Conn as Connection>::establish(db.url()).unwrap();
+    let mut conn = migrate_around(&db, "000029", rows, Some("000030"));
     let anonymous = cohorte::models::privacy::ANONYMOUS_GUEST;
     assert_eq!(
         read(&mut conn),
@@ -720,12 +717,7 @@ fn migration_000030_turns_the_outbox_keys_into_the_apps_digests() {
     );
 
     // Down: the text of each key, from its row.
-    conn.revert_last_migration(if db.is_postgres() {
-        cohorte::db::POSTGRES_MIGRATIONS
-    } else {
-        cohorte::db::SQLITE_MIGRATIONS
-    })
-    .unwrap();
+    conn.revert_last_migration(migrations_of(&db)).unwrap();
     let keys: Vec<String> = read(&mut conn).into_iter().map(|r| r.1).collect();
     assert_eq!(
         keys,

@@ -738,16 +738,7 @@ fn anonymise_participant_in(
             Status::parse(&status),
             Some(Status::Draft | Status::Scheduled | Status::Failed)
         );
-        diesel::update(outbox_emails::table.find(&id))
-            .set((
-                outbox_emails::recipient_email.eq(&new_email),
-                outbox_emails::recipient_name.eq(ANONYMOUS_PARTICIPANT),
-                outbox_emails::dedup_key.eq(erased_key(&id)),
-                outbox_emails::last_error.eq(None::<String>),
-                outbox_emails::last_error_detail.eq(None::<String>),
-                outbox_emails::updated_at.eq(at),
-            ))
-            .execute(tx.conn())?;
+        erase_recipient(tx, &id, &new_email, ANONYMOUS_PARTICIPANT, at)?;
         if ics_method.is_some() {
             diesel::update(outbox_emails::table.find(&id))
                 .set(outbox_emails::ics_method.eq(None::<String>))
@@ -1161,9 +1152,8 @@ fn purge_cohort(
 }
 
 /// The bilans' guests' convocations in a purged cohort (their bodies are blanked already):
-/// history kept, each addressed to its guest's placeholder, the last error (which an SMTP
-/// server may have written with the address in it) cleared, and a key of the row's own
-/// ([`erased_key`]) for the digest of the address. Bounded by the cohort's guests.
+/// history kept, each addressed to its guest's placeholder ([`erase_recipient`]). Bounded
+/// by the cohort's guests.
 fn anonymise_guest_emails(tx: &mut Tx, cohort_id: &str, at: NaiveDateTime) -> Result<(), AppError> {
     let rows: Vec<(String, String)> = outbox_emails::table
         .filter(outbox_emails::cohort_id.eq(cohort_id))
@@ -1171,17 +1161,31 @@ fn anonymise_guest_emails(tx: &mut Tx, cohort_id: &str, at: NaiveDateTime) -> Re
         .select((outbox_emails::id, outbox_emails::item_id))
         .load(tx.conn())?;
     for (id, guest_id) in rows {
-        diesel::update(outbox_emails::table.find(&id))
-            .set((
-                outbox_emails::recipient_email.eq(guest_placeholder(&guest_id)),
-                outbox_emails::recipient_name.eq(ANONYMOUS_GUEST),
-                outbox_emails::dedup_key.eq(erased_key(&id)),
-                outbox_emails::last_error.eq(None::<String>),
-                outbox_emails::last_error_detail.eq(None::<String>),
-                outbox_emails::updated_at.eq(at),
-            ))
-            .execute(tx.conn())?;
+        erase_recipient(tx, &id, &guest_placeholder(&guest_id), ANONYMOUS_GUEST, at)?;
     }
+    Ok(())
+}
+
+/// Email `id`'s recipient erased: addressed to `placeholder` under `name`, its last error
+/// (which an SMTP server may have written with the address in it) cleared, and a key of
+/// the row's own ([`erased_key`]) for the digest of the address.
+fn erase_recipient(
+    tx: &mut Tx,
+    id: &str,
+    placeholder: &str,
+    name: &str,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(outbox_emails::table.find(id))
+        .set((
+            outbox_emails::recipient_email.eq(placeholder),
+            outbox_emails::recipient_name.eq(name),
+            outbox_emails::dedup_key.eq(erased_key(id)),
+            outbox_emails::last_error.eq(None::<String>),
+            outbox_emails::last_error_detail.eq(None::<String>),
+            outbox_emails::updated_at.eq(at),
+        ))
+        .execute(tx.conn())?;
     Ok(())
 }
 
