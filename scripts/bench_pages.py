@@ -121,7 +121,8 @@ class Server:
     def __init__(self, binary, db, workdir, name, dispatch=True):
         dispatcher = ({"COHORTE_MAIL__DISPATCH_INTERVAL_SECS": 60,
                        "COHORTE_MAIL__COMPRESS_AFTER_DAYS": 0,
-                       "COHORTE_PRIVACY__PURGE_AFTER_MONTHS": 0}
+                       "COHORTE_PRIVACY__PURGE_AFTER_MONTHS": 0,
+                       "COHORTE_PRIVACY__APPLICATIONS_PURGE_AFTER_MONTHS": 0}
                       if dispatch else {"COHORTE_MAIL__DISPATCH_INTERVAL_SECS": 0})
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"

@@ -611,12 +611,13 @@ fn migrations_000023_and_000029_key_and_note_the_rows_written_before_them() {
 /// Migration 000030 turns the outbox's deduplication keys into the digests the app now
 /// computes, on both backends: a key written before it is the same as the app's for the
 /// same row (so no email is queued twice across the upgrade); an erased recipient's email
-/// gets its row's key, the old text's leftover address with it; the guests' convocations
-/// of cohorts purged already lose their guest's address. And back down: the keys' text.
+/// gets its row's key, the old text's leftover address with it; the emails to no
+/// participant of cohorts purged already lose their recipient's address. And back down:
+/// the keys' text, a second row of the same text keeping its id.
 #[test]
 fn migration_000030_turns_the_outbox_keys_into_the_apps_digests() {
     use cohorte::db::schema::outbox_emails;
-    use cohorte::domain::outbox::{dedup_key, erased_key};
+    use cohorte::domain::outbox::{dedup_key, erased_key, key_digest};
     use cohorte::models::outbox::row_key;
     let db = common::db::TestDb::new();
     let rows = "
@@ -648,7 +649,16 @@ fn migration_000030_turns_the_outbox_keys_into_the_apps_digests() {
             '550 <claire.martin@exemple.fr> unknown'),
          ('guest2', 'c', 'guest_convocation', 'g2', 'paul@exemple.fr', 'Paul', NULL, 0,
             'guest_convocation|g2|paul@exemple.fr|0', 'Bilan', 'scheduled',
-            '2027-05-04 08:00:00', '2027-05-04 08:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL);";
+            '2027-05-04 08:00:00', '2027-05-04 08:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL),
+         ('notice', 'old', 'session_moved', 's9', 'claire.martin@exemple.fr', 'Claire Martin', NULL, 2,
+            'session_moved|s9|claire.martin@exemple.fr|2', 'Bilan déplacé', 'sent',
+            '2023-05-02 08:00:00', '2023-05-02 08:00:00', '2023-01-01 00:00:00', '2023-01-01 00:00:00', NULL),
+         ('shared1', 'c', 'convocation', 's2', 'contact@relais.fr', 'X', NULL, 1,
+            'convocation|s2|contact@relais.fr#x|1', 'Convocation', 'sent',
+            '2027-01-04 08:00:00', '2027-01-04 08:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL),
+         ('shared2', 'c', 'convocation', 's2', 'contact@relais.fr', 'Y', NULL, 1,
+            'convocation|s2|contact@relais.fr#y|1', 'Convocation', 'sent',
+            '2027-01-04 08:00:00', '2027-01-04 08:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL);";
     type Row = (String, String, String, String, Option<String>);
     let read = |conn: &mut cohorte::db::Conn| -> Vec<Row> {
         outbox_emails::table
@@ -707,6 +717,29 @@ fn migration_000030_turns_the_outbox_keys_into_the_apps_digests() {
                 None
             ),
             row(
+                "notice",
+                erased_key("notice"),
+                "destinataire-notice@anonyme.invalid",
+                cohorte::models::privacy::ANONYMOUS_RECIPIENT,
+                None
+            ),
+            // Participants deleted since (their emails lost `#participant`): keys of
+            // what was stored.
+            row(
+                "shared1",
+                key_digest("convocation|s2|contact@relais.fr#x|1"),
+                "contact@relais.fr",
+                "X",
+                None
+            ),
+            row(
+                "shared2",
+                key_digest("convocation|s2|contact@relais.fr#y|1"),
+                "contact@relais.fr",
+                "Y",
+                None
+            ),
+            row(
                 "summary",
                 dedup_key("weekly_summary", "c", "officer@dla.fr", 20270104),
                 "officer@dla.fr",
@@ -722,10 +755,14 @@ fn migration_000030_turns_the_outbox_keys_into_the_apps_digests() {
     assert_eq!(
         keys,
         vec![
-            "convocation|s1|anonyme-q@anonyme.invalid#q|1|erased",
-            "guest_convocation|g1|invite-g1@anonyme.invalid|0|guest",
+            "convocation|s1|anonyme-q@anonyme.invalid#q|1",
+            "guest_convocation|g1|invite-g1@anonyme.invalid|0",
             "guest_convocation|g2|paul@exemple.fr|0",
             "convocation|s1|nadia@jardins.fr#p|2",
+            "session_moved|s9|destinataire-notice@anonyme.invalid|2",
+            // The same text once `#participant` is gone: the second keeps its id.
+            "convocation|s2|contact@relais.fr|1",
+            "convocation|s2|contact@relais.fr|1|shared2",
             "weekly_summary|c|officer@dla.fr|20270104",
         ]
     );

@@ -32,6 +32,10 @@ pub const ANONYMOUS_PARTICIPANT: &str = "Participant·e anonymisé·e";
 pub const ANONYMOUS_ASSOCIATION: &str = "Association anonymisée";
 /// The name a bilan's guest keeps after the cohort's purge.
 pub const ANONYMOUS_GUEST: &str = "Invité·e anonymisé·e";
+
+/// The name an email of a purged cohort keeps when it was addressed to no participant
+/// (and not to a bilan's guest): an applicant, a deleted participant, a member of staff.
+pub const ANONYMOUS_RECIPIENT: &str = "Destinataire anonymisé·e";
 /// What replaces the content of an email that named the person.
 pub const ERASED_EMAIL: &str = "Contenu effacé (données personnelles).";
 /// The note of a not-yet-sent email cancelled by an anonymisation. It does not start with
@@ -1025,7 +1029,8 @@ fn purge_step<T>(
 /// Purges one cohort in short write transactions, counted in `transactions`: its
 /// pending emails cancelled; its emails' bodies blanked, [`PURGE_BODIES_BATCH`] at a
 /// time; each participant·e anonymised, one per transaction; then the évaluations'
-/// texts, the bilans' guests, `purged_at` and the audit row, together.
+/// texts, the bilans' guests, the recipients of the emails to no participant,
+/// `purged_at` and the audit row, together.
 fn purge_cohort(
     conn: &mut Conn,
     cohort_id: &str,
@@ -1126,7 +1131,7 @@ fn purge_cohort(
             session_guests::organisation.eq(""),
         ))
         .execute(tx.conn())?;
-        anonymise_guest_emails(tx, cohort_id, at)?;
+        anonymise_other_recipients(tx, cohort_id, at)?;
         // The call and what is left of its applications (their emails were blanked above).
         let application_ids = crate::models::call::application_ids(tx, cohort_id)?;
         drop_applications(tx, &application_ids)?;
@@ -1151,17 +1156,32 @@ fn purge_cohort(
     Ok(())
 }
 
-/// The bilans' guests' convocations in a purged cohort (their bodies are blanked already):
-/// history kept, each addressed to its guest's placeholder ([`erase_recipient`]). Bounded
-/// by the cohort's guests.
-fn anonymise_guest_emails(tx: &mut Tx, cohort_id: &str, at: NaiveDateTime) -> Result<(), AppError> {
-    let rows: Vec<(String, String)> = outbox_emails::table
+/// The emails of a purged cohort addressed to no participant — the bilans' guests'
+/// convocations and notices, the applicants' letters, a deleted participant's, the
+/// staff's — their bodies blanked already: history kept, each addressed to a placeholder
+/// ([`erase_recipient`]), a guest's convocation to its guest's, any other to its own row's.
+/// The cohort's emails, through its index.
+fn anonymise_other_recipients(
+    tx: &mut Tx,
+    cohort_id: &str,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    let rows: Vec<(String, String, String)> = outbox_emails::table
         .filter(outbox_emails::cohort_id.eq(cohort_id))
-        .filter(outbox_emails::kind.eq(crate::models::guest::CONVOCATION))
-        .select((outbox_emails::id, outbox_emails::item_id))
+        .filter(outbox_emails::participant_id.is_null())
+        .select((
+            outbox_emails::id,
+            outbox_emails::kind,
+            outbox_emails::item_id,
+        ))
         .load(tx.conn())?;
-    for (id, guest_id) in rows {
-        erase_recipient(tx, &id, &guest_placeholder(&guest_id), ANONYMOUS_GUEST, at)?;
+    for (id, kind, item_id) in rows {
+        if kind == crate::models::guest::CONVOCATION {
+            erase_recipient(tx, &id, &guest_placeholder(&item_id), ANONYMOUS_GUEST, at)?;
+        } else {
+            let placeholder = format!("destinataire-{id}@anonyme.invalid");
+            erase_recipient(tx, &id, &placeholder, ANONYMOUS_RECIPIENT, at)?;
+        }
     }
     Ok(())
 }

@@ -3,15 +3,19 @@
 -- (`domain::outbox::key_digest`). The unique index of the keys then holds no address, and
 -- no longer needs a rebuild after each erasure.
 
--- The bilans' guests' convocations in cohorts purged already kept their guest's address
--- (the purge anonymised the guests, not their emails): addressed to the guest's
--- placeholder, as the purge now does.
+-- The emails of cohorts purged already that were addressed to no participant (the bilans'
+-- guests', the applicants', a deleted participant's…) kept their recipient's address and
+-- name (the purge anonymised the guests and the participants, not these emails):
+-- addressed to a placeholder, as the purge now does (`privacy::anonymise_other_recipients`).
 UPDATE outbox_emails SET
-    recipient_email = 'invite-' || item_id || '@anonyme.invalid',
-    recipient_name = 'Invité·e anonymisé·e',
+    recipient_email = CASE WHEN kind = 'guest_convocation'
+        THEN 'invite-' || item_id || '@anonyme.invalid'
+        ELSE 'destinataire-' || id || '@anonyme.invalid' END,
+    recipient_name = CASE WHEN kind = 'guest_convocation'
+        THEN 'Invité·e anonymisé·e' ELSE 'Destinataire anonymisé·e' END,
     last_error = NULL,
     last_error_detail = NULL
-WHERE kind = 'guest_convocation'
+WHERE participant_id IS NULL
   AND cohort_id IN (SELECT id FROM cohorts WHERE purged_at IS NOT NULL);
 
 -- An erased recipient's email gets a key of its own row (`domain::outbox::erased_key`);
