@@ -653,6 +653,9 @@ fn migration_000030_turns_the_outbox_keys_into_the_apps_digests() {
          ('notice', 'old', 'session_moved', 's9', 'claire.martin@exemple.fr', 'Claire Martin', NULL, 2,
             'session_moved|s9|claire.martin@exemple.fr|2', 'Bilan déplacé', 'sent',
             '2023-05-02 08:00:00', '2023-05-02 08:00:00', '2023-01-01 00:00:00', '2023-01-01 00:00:00', NULL),
+         ('accent', 'c', 'convocation', 's3', 'zoé@société.fr', 'Zoé', 'p', 1,
+            'convocation|s3|zoé@société.fr#p|1', 'Convocation', 'sent',
+            '2027-01-04 08:00:00', '2027-01-04 08:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL),
          ('shared1', 'c', 'convocation', 's2', 'contact@relais.fr', 'X', NULL, 1,
             'convocation|s2|contact@relais.fr#x|1', 'Convocation', 'sent',
             '2027-01-04 08:00:00', '2027-01-04 08:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL),
@@ -688,6 +691,14 @@ fn migration_000030_turns_the_outbox_keys_into_the_apps_digests() {
     assert_eq!(
         read(&mut conn),
         vec![
+            // Not ASCII: the SQL digest reads the same UTF-8 bytes as the app's.
+            row(
+                "accent",
+                row_key("convocation", "s3", "zoé@société.fr", Some("p"), 1),
+                "zoé@société.fr",
+                "Zoé",
+                None
+            ),
             row(
                 "erased",
                 erased_key("erased"),
@@ -755,6 +766,7 @@ fn migration_000030_turns_the_outbox_keys_into_the_apps_digests() {
     assert_eq!(
         keys,
         vec![
+            "convocation|s3|zoé@société.fr#p|1",
             "convocation|s1|anonyme-q@anonyme.invalid#q|1",
             "guest_convocation|g1|invite-g1@anonyme.invalid|0",
             "guest_convocation|g2|paul@exemple.fr|0",
