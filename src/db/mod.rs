@@ -339,9 +339,7 @@ fn private_database_files(path: &str) -> anyhow::Result<()> {
 
 /// Builds the pool with the default [`Waits`] and applies pending migrations.
 pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Pool> {
-    let pool = open(url, pool_size, Waits::default(), None)?;
-    migrate(&pool)?;
-    Ok(pool)
+    open_migrated(url, pool_size, Waits::default(), None)
 }
 
 /// Builds the pool as configured (`[database]`) and applies pending migrations.
@@ -351,7 +349,17 @@ pub fn connect_with(
 ) -> anyhow::Result<Pool> {
     let slow = (config.slow_statement_ms > 0)
         .then(|| Duration::from_millis(config.slow_statement_ms.into()));
-    let pool = open(&config.url, pool_size, Waits::from_config(config), slow)?;
+    open_migrated(&config.url, pool_size, Waits::from_config(config), slow)
+}
+
+/// [`open`], then every pending migration applied.
+fn open_migrated(
+    url: &str,
+    pool_size: u32,
+    waits: Waits,
+    slow: Option<Duration>,
+) -> anyhow::Result<Pool> {
+    let pool = open(url, pool_size, waits, slow)?;
     migrate(&pool)?;
     Ok(pool)
 }
