@@ -15,6 +15,7 @@ pub mod error;
 pub mod export;
 pub mod jobs;
 pub mod mail;
+pub mod memory;
 pub mod models;
 pub mod private_files;
 pub mod templates;

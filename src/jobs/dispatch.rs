@@ -393,6 +393,9 @@ impl Dispatcher {
                 }
                 Err(e) => tracing::error!(error = %e, "outbox pass failed"),
             }
+            // A pass that rendered and sent hundreds of emails (or purged cohorts) would
+            // leave this thread's heap holding what it took until the next such pass.
+            crate::memory::give_back();
             let mut waited = Duration::ZERO;
             while waited < interval && !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(TICK.min(interval - waited));
