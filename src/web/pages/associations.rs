@@ -526,7 +526,7 @@ async fn confirm_delete_participant(
         Confirm {
             title: format!("Retirer {} de {} ?", p.name, a.name),
             message: format!(
-                "{} sera retiré·e de {} : plus aucun e-mail ne lui sera envoyé, ses présences notées dans les journaux de séance et son accès à l'espace participant·e seront supprimés. Cette action est définitive.",
+                "{} sera retiré·e de {} : plus aucun e-mail ne lui sera envoyé, ses présences notées dans les journaux de séance et son accès à l'espace participant·e seront supprimés. Les e-mails déjà envoyés restent dans les envois de la cohorte, avec son nom et son adresse, jusqu'à la purge de la cohorte : pour les effacer dès maintenant, utilisez plutôt « Anonymiser ». Cette action est définitive.",
                 p.name, a.name
             ),
             action: format!("/participants/{id}/retirer"),
