@@ -55,15 +55,11 @@ pub struct DatabaseConfig {
 }
 
 impl DatabaseConfig {
-    /// The pool's size: `pool_size`, or when it is 0 (the default) the processor's cores
-    /// (at least 2) on SQLite and 8 on PostgreSQL. SQLite's reads are computation on one
-    /// file: more connections than the cores can run only wait for them, and each keeps a
-    /// page cache and prepared statements of its own (about 3.5 MB under load), with the
-    /// blocking threads that serve them (`serve`) their allocator pages: at 3,000 cohorts
-    /// under wrk, twice the cores held 8 to 10 MB more on every page for the same
-    /// throughput (docs/BENCHMARKS.md, tenth round). Two at least, so that a change waiting
-    /// for the write lock does not hold the only connection. A PostgreSQL connection's
-    /// queries also wait on the network.
+    /// The pool's size: `pool_size`, or when it is 0 (the default) twice the processor's
+    /// cores on SQLite and 8 on PostgreSQL. SQLite's reads are computation on one file:
+    /// more connections than the cores can run only wait for them, and each keeps a page
+    /// cache and prepared statements of its own (about 3.5 MB under load, measured); a
+    /// PostgreSQL connection's queries also wait on the network.
     pub fn connections(&self) -> u32 {
         if self.pool_size > 0 {
             return self.pool_size;
@@ -72,7 +68,7 @@ impl DatabaseConfig {
             crate::db::Kind::Postgres => 8,
             crate::db::Kind::Sqlite => {
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                u32::try_from(cores.max(2)).unwrap_or(u32::MAX)
+                u32::try_from(cores.saturating_mul(2)).unwrap_or(u32::MAX)
             }
         }
     }
@@ -623,8 +619,8 @@ mod tests {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         assert_eq!(
             db.connections() as usize,
-            cores.max(2),
-            "SQLite: the cores, two at least"
+            2 * cores,
+            "SQLite: twice the cores"
         );
         db.url = "postgres://cohorte@127.0.0.1/cohorte".into();
         assert_eq!(db.connections(), 8);
