@@ -16,6 +16,10 @@ use crate::web::pages::{
 };
 use crate::web::view;
 
+/// What removing a person or an association keeps, said on both confirmations: the emails
+/// already sent, which only the cohort's purge or an anonymisation erases.
+const SENT_EMAILS_STAY: &str = "Les e-mails déjà envoyés restent dans les envois de la cohorte, avec le nom et l'adresse de leurs destinataires, jusqu'à la purge de la cohorte : pour les effacer dès maintenant, utilisez plutôt « Anonymiser ».";
+
 pub fn routes(cfg: &mut crate::web::routes::Routes) {
     cfg.route(
         "/participants/{id}/renouveler-liens",
@@ -341,13 +345,14 @@ async fn confirm_delete(state: web::Data<AppState>, path: web::Path<String>) -> 
         Confirm {
             title: format!("Retirer {} de la cohorte ?", a.name),
             message: format!(
-                "{} sera retirée de la cohorte avec {}, sa séance de bilan individuel et le suivi de ses travaux préparatoires. Cette action est définitive.",
+                "{} sera retirée de la cohorte avec {}, sa séance de bilan individuel et le suivi de ses travaux préparatoires. {} Cette action est définitive.",
                 a.name,
                 match n {
                     0 => "ses données".to_string(),
                     1 => "sa ou son participant·e".to_string(),
                     n => format!("ses {n} participant·es"),
-                }
+                },
+                SENT_EMAILS_STAY
             ),
             action: format!("/associations/{id}/retirer"),
             confirm_label: "Retirer l'association".into(),
@@ -526,8 +531,8 @@ async fn confirm_delete_participant(
         Confirm {
             title: format!("Retirer {} de {} ?", p.name, a.name),
             message: format!(
-                "{} sera retiré·e de {} : plus aucun e-mail ne lui sera envoyé, ses présences notées dans les journaux de séance et son accès à l'espace participant·e seront supprimés. Les e-mails déjà envoyés restent dans les envois de la cohorte, avec son nom et son adresse, jusqu'à la purge de la cohorte : pour les effacer dès maintenant, utilisez plutôt « Anonymiser ». Cette action est définitive.",
-                p.name, a.name
+                "{} sera retiré·e de {} : plus aucun e-mail ne lui sera envoyé, ses présences notées dans les journaux de séance et son accès à l'espace participant·e seront supprimés. {} Cette action est définitive.",
+                p.name, a.name, SENT_EMAILS_STAY
             ),
             action: format!("/participants/{id}/retirer"),
             confirm_label: format!("Retirer {}", p.name),
