@@ -508,6 +508,57 @@ fn enqueue(app: &TestApp, email: NewEmail) -> String {
     .id
 }
 
+/// Two months without sending at a network's size leave tens of thousands of emails due:
+/// the banner reads at most a thousand and one of them, and says « plus de 1 000 », so
+/// that every staff page costs the same during an outage (issue #19).
+#[actix_web::test]
+async fn past_a_thousand_late_emails_the_banner_says_more_than_a_thousand() {
+    let app = common::spawn().await;
+    let d = format!("{}.example", uuid::Uuid::new_v4().simple());
+    let planned = Utc::now() - Duration::days(2);
+    common::write(&mut app.pool.get().unwrap(), |tx| {
+        for i in 0..=outbox_status::BANNER_CAP {
+            outbox::enqueue(tx, plain(&format!("n{i}@{d}"), planned))?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    // Queued two days ago, as if no dispatcher had run since.
+    diesel::update(outbox_emails::table)
+        .set(outbox_emails::updated_at.eq(planned.naive_utc()))
+        .execute(&mut app.pool.get().unwrap())
+        .unwrap();
+    let html = page(&app, &app.admin_cookie, "/compte").await;
+    let (text, href) = banner(&html).expect("the banner");
+    // The banner's text as `banner` gives it: its spaces (no-break ones too) as one.
+    let expected = format!(
+        "Plus de 1\u{202f}000 e-mails en retard, certains depuis {} : aucun envoi n'a été \
+         tenté",
+        cohorte::web::view::utc_long(planned.naive_utc())
+    );
+    let expected = expected.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.starts_with(&expected), "{text}");
+    assert_eq!(href.as_deref(), Some("/cohortes?envois=en_retard"));
+    // A thousand exactly (one cancelled): counted.
+    let mut conn = app.pool.get().unwrap();
+    diesel::update(
+        outbox_emails::table.filter(outbox_emails::recipient_email.eq(format!("n0@{d}"))),
+    )
+    .set(outbox_emails::status.eq("cancelled"))
+    .execute(&mut conn)
+    .unwrap();
+    let w = Watch::new(Utc::now(), Duration::minutes(10));
+    let t = outbox_status::trouble(&mut conn, &CohortScope::All, w)
+        .unwrap()
+        .expect("late");
+    assert_eq!((t.emails, t.more), (1_000, false));
+    // Emails of no cohort: not in a chargé·e de mission's scope.
+    assert_eq!(
+        outbox_status::trouble(&mut conn, &CohortScope::Dla("elsewhere".into()), w).unwrap(),
+        None
+    );
+}
+
 #[actix_web::test]
 async fn the_sending_status_counts_due_late_retrying_failed_and_sent_for_administrators_only() {
     let app = common::spawn().await;

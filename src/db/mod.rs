@@ -109,16 +109,6 @@ diesel::define_sql_function! {
 }
 
 diesel::define_sql_function! {
-    /// SQL's `COALESCE()` of an optional instant and an instant. Written with diesel rather
-    /// than as an `sql` literal: a statement with a literal is prepared again on each call.
-    #[sql_name = "COALESCE"]
-    fn coalesce_timestamp(
-        first: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
-        then: diesel::sql_types::Timestamp,
-    ) -> diesel::sql_types::Timestamp;
-}
-
-diesel::define_sql_function! {
     /// [`crate::domain::outbox::key_digest`] as a SQL function of SQLite, registered on
     /// every connection ([`establish_sqlite`]): the migration that turned the outbox's
     /// deduplication keys into digests calls it (SQLite has no digest function of its own;

@@ -15,13 +15,17 @@
 //!   has had its chance.
 //!
 //! The banner shows the emails that are late or retrying. Every query starts from the
-//! range `status IN ('scheduled', 'sending') AND send_after <= now` of
-//! `outbox_emails_pending (status, send_after)`: the emails not yet sent whose time has
-//! come, a handful while the dispatcher keeps up, whatever the size of the history — so the
-//! banner costs one index probe on every staff page when all is well.
+//! emails not yet sent whose time has come — `status IN ('scheduled', 'sending') AND
+//! send_after <= now`, a handful while the dispatcher keeps up, whatever the size of the
+//! history: for an administrator the instance's range of `outbox_emails_pending (status,
+//! send_after)`, for anyone else one range of `outbox_emails_cohort_status (cohort_id,
+//! status, send_after)` per cohort they see. When sending has stopped for long, that range
+//! grows (30,000 emails after two months at a network's size): the banner reads at most
+//! [`BANNER_CAP`] + 1 of them and says « plus de 1 000 », so a staff page costs the same
+//! during an outage as when all is well.
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use diesel::dsl::{case_when, count, count_star, max, min, sql};
+use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Timestamp};
 use serde::Serialize;
@@ -60,16 +64,13 @@ pub type Condition = Box<dyn BoxableExpression<outbox_emails::table, Backend, Sq
 
 const PENDING: [&str; 2] = ["scheduled", "sending"];
 
-/// Still to send and planned for now or earlier (the range of `outbox_emails_pending`),
-/// unboxed (it goes under `IN` in [`cohorts_in_trouble`]). The two statuses as `OR`, which
-/// SQLite plans as the `IN` it is, with no bound list to read (the banner's query runs on
-/// every staff page).
+/// Still to send and planned for now or earlier, unboxed (it goes under `IN` in
+/// [`cohorts_in_trouble`]). The two statuses as an `IN` list, not as `OR`: with `OR`,
+/// SQLite read the instance's whole due range even for a person who sees a few cohorts,
+/// where the `IN` lets it take each of their cohorts' ranges (the module).
 macro_rules! due {
     ($at:expr) => {
-        outbox_emails::status
-            .eq(PENDING[0])
-            .or(outbox_emails::status.eq(PENDING[1]))
-            .and(outbox_emails::send_after.le($at))
+        in_list(outbox_emails::status, PENDING).and(outbox_emails::send_after.le($at))
     };
 }
 
@@ -114,11 +115,48 @@ pub struct Trouble {
     /// Whether any of them belongs to a cohort (account emails — sign-in links, password
     /// resets — belong to none, and only administrators see them).
     pub in_cohorts: bool,
+    /// More than [`BANNER_CAP`]: `emails` is the cap, and the other figures are those of
+    /// the emails read (the first by planned time for an administrator, cohort after
+    /// cohort for anyone else): `since` is then when *some* of them were first due.
+    pub more: bool,
+}
+
+/// The most emails the banner reads (see the module): past it, it says « plus de 1 000 ».
+pub const BANNER_CAP: usize = 1_000;
+
+/// What the banner reads of an email: attempts, first due (`first_due_at`), planned
+/// (`send_after`), cohort.
+type TroubleRow = (i32, Option<NaiveDateTime>, NaiveDateTime, Option<String>);
+
+impl Trouble {
+    /// The banner's figures from the emails read, at most [`BANNER_CAP`] + 1 of them
+    /// (`None`: none).
+    fn of(rows: &[TroubleRow]) -> Option<Trouble> {
+        let more = rows.len() > BANNER_CAP;
+        let rows = &rows[..rows.len().min(BANNER_CAP)];
+        // Since it was first due: an email resent by hand, or retried, counts from then
+        // (its first claim sets `first_due_at`), not from its planned time.
+        let since = rows
+            .iter()
+            .map(|(_, first_due, planned, _)| first_due.unwrap_or(*planned))
+            .min()?;
+        let first_cohort = rows[0].3.as_ref();
+        let one_cohort = first_cohort.filter(|c| rows.iter().all(|r| r.3.as_ref() == Some(*c)));
+        Some(Trouble {
+            emails: rows.len() as i64,
+            retrying: rows.iter().filter(|r| r.0 > 0).count() as i64,
+            since,
+            // Past the cap, the emails not read may belong to other cohorts.
+            cohort_id: one_cohort.filter(|_| !more).cloned(),
+            in_cohorts: more || rows.iter().any(|r| r.3.is_some()),
+            more,
+        })
+    }
 }
 
 /// The emails late or retrying among those of the cohorts `scope` sees — for
-/// administrators (`CohortScope::All`) also those of no cohort —, in one query: `None`
-/// when there are none.
+/// administrators (`CohortScope::All`) also those of no cohort —, in one query reading at
+/// most [`BANNER_CAP`] + 1 index entries and rows: `None` when there are none.
 pub fn trouble(
     conn: &mut Conn,
     scope: &CohortScope,
@@ -128,41 +166,16 @@ pub fn trouble(
     if let Some(condition) = scope::outbox_condition(scope) {
         query = query.filter(condition);
     }
-    let (emails, retrying, since, first, last, with_cohort): (
-        i64,
-        i64,
-        Option<NaiveDateTime>,
-        Option<String>,
-        Option<String>,
-        i64,
-    ) = query
+    let rows: Vec<TroubleRow> = query
         .select((
-            count_star(),
-            // In diesel's terms, not `sql` literals: SQLite keeps the statement prepared
-            // (a literal made every staff page compile it again).
-            count(case_when(outbox_emails::attempts.gt(0), outbox_emails::id)),
-            // Since it was first due: an email resent by hand, or retried, counts from
-            // then (its first claim sets `first_due_at`), not from its planned time.
-            min(crate::db::coalesce_timestamp(
-                outbox_emails::first_due_at,
-                outbox_emails::send_after,
-            )),
-            min(outbox_emails::cohort_id),
-            max(outbox_emails::cohort_id),
-            count(outbox_emails::cohort_id),
+            outbox_emails::attempts,
+            outbox_emails::first_due_at,
+            outbox_emails::send_after,
+            outbox_emails::cohort_id,
         ))
-        .first(conn)?;
-    let Some(since) = since.filter(|_| emails > 0) else {
-        return Ok(None);
-    };
-    let cohort_id = first.filter(|f| with_cohort == emails && last.as_ref() == Some(f));
-    Ok(Some(Trouble {
-        emails,
-        retrying,
-        since,
-        cohort_id,
-        in_cohorts: with_cohort > 0,
-    }))
+        .limit(BANNER_CAP as i64 + 1)
+        .load(conn)?;
+    Ok(Trouble::of(&rows))
 }
 
 /// The cohorts that have emails late or retrying (the cohorts list's `?envois=en_retard`),
@@ -302,4 +315,77 @@ pub fn sending_status(conn: &mut Conn, w: Watch) -> Result<SendingStatus, AppErr
         failed_last_hour,
         sent_last_hour,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(h: u32) -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2027, 1, 11)
+            .unwrap()
+            .and_hms_opt(h, 0, 0)
+            .unwrap()
+    }
+
+    fn row(
+        attempts: i32,
+        first_due: Option<u32>,
+        planned: u32,
+        cohort: Option<&str>,
+    ) -> TroubleRow {
+        (
+            attempts,
+            first_due.map(at),
+            at(planned),
+            cohort.map(str::to_string),
+        )
+    }
+
+    #[test]
+    fn the_banner_counts_the_emails_says_since_when_and_which_cohort() {
+        assert_eq!(Trouble::of(&[]), None);
+        // A resent email counts from its resend (first due at 9), not from its plan (8).
+        let t =
+            Trouble::of(&[row(2, Some(9), 8, Some("c1")), row(0, None, 10, Some("c1"))]).unwrap();
+        assert_eq!(
+            t,
+            Trouble {
+                emails: 2,
+                retrying: 1,
+                since: at(9),
+                cohort_id: Some("c1".into()),
+                in_cohorts: true,
+                more: false,
+            }
+        );
+        let two = Trouble::of(&[row(0, None, 8, Some("c1")), row(0, None, 7, Some("c2"))]).unwrap();
+        assert_eq!(
+            (two.since, two.cohort_id, two.in_cohorts),
+            (at(7), None, true)
+        );
+        // Account emails belong to no cohort.
+        let accounts = Trouble::of(&[row(1, None, 8, None)]).unwrap();
+        assert_eq!((accounts.cohort_id, accounts.in_cohorts), (None, false));
+        let mixed = Trouble::of(&[row(0, None, 8, Some("c1")), row(0, None, 8, None)]).unwrap();
+        assert_eq!((mixed.cohort_id, mixed.in_cohorts), (None, true));
+    }
+
+    #[test]
+    fn past_the_cap_the_banner_says_more_and_names_no_cohort() {
+        let mut rows = vec![row(0, None, 8, Some("c1")); BANNER_CAP];
+        let at_cap = Trouble::of(&rows).unwrap();
+        assert_eq!((at_cap.emails, at_cap.more), (BANNER_CAP as i64, false));
+        assert_eq!(at_cap.cohort_id.as_deref(), Some("c1"));
+        // The one read past the cap says there are more; it is not counted.
+        rows.push(row(3, None, 1, Some("c1")));
+        let more = Trouble::of(&rows).unwrap();
+        assert_eq!(
+            (more.emails, more.retrying, more.more),
+            (BANNER_CAP as i64, 0, true)
+        );
+        assert_eq!(more.since, at(8));
+        // The emails not read may belong to other cohorts: the list of cohorts concerned.
+        assert_eq!((more.cohort_id, more.in_cohorts), (None, true));
+    }
 }

@@ -367,11 +367,20 @@ pub fn cohort_association(a: &Association, participants: &[Participant]) -> Valu
 /// to the cohorts concerned (`?envois=en_retard`); no link for emails of no cohort (sign-in
 /// links, password resets: administrators only).
 pub fn mail_trouble(t: &crate::models::outbox_status::Trouble, manages: bool) -> Value {
-    let one = t.emails == 1;
+    let one = t.emails == 1 && !t.more;
     let count = if one {
-        "1 e-mail en retard".to_string()
+        "1 e-mail en retard depuis".to_string()
+    } else if t.more {
+        // The banner read only the first of them (`outbox_status::BANNER_CAP`).
+        format!(
+            "Plus de {} e-mails en retard, certains depuis",
+            crate::domain::fr::decimal(t.emails as f64, 0)
+        )
     } else {
-        format!("{} e-mails en retard", t.emails)
+        format!(
+            "{} e-mails en retard depuis",
+            crate::domain::fr::decimal(t.emails as f64, 0)
+        )
     };
     let pronoun = if one { "le" } else { "les" };
     let cause = if t.retrying > 0 {
@@ -394,7 +403,7 @@ pub fn mail_trouble(t: &crate::models::outbox_status::Trouble, manages: bool) ->
         _ => (None, ""),
     };
     json!({
-        "text": format!("{count} depuis {} : {cause}", utc_long(t.since)),
+        "text": format!("{count} {} : {cause}", utc_long(t.since)),
         "href": href,
         "link": link,
     })
@@ -416,6 +425,7 @@ mod tests {
                 .unwrap(),
             cohort_id: cohort.map(str::to_string),
             in_cohorts,
+            more: false,
         }
     }
 
@@ -433,6 +443,25 @@ mod tests {
             v["text"],
             "1 e-mail en retard depuis lundi 11 janvier 2027, 9\u{a0}h\u{a0}30 : aucun envoi \
              n'a été tenté : le programme d'envoi semble arrêté."
+        );
+    }
+
+    #[test]
+    fn past_a_thousand_the_banner_says_more() {
+        let more = Trouble {
+            emails: 1_000,
+            more: true,
+            ..trouble(1_000, 4, None, true)
+        };
+        assert_eq!(
+            mail_trouble(&more, true)["text"],
+            "Plus de 1\u{202f}000 e-mails en retard, certains depuis lundi 11 janvier 2027, \
+             9\u{a0}h\u{a0}30 : le serveur d'envoi les refuse pour l'instant ou ne répond \
+             pas ; Cohorte réessaie automatiquement."
+        );
+        assert_eq!(
+            mail_trouble(&more, true)["href"],
+            "/cohortes?envois=en_retard"
         );
     }
 
