@@ -29,6 +29,9 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// environment still decides when set.
 const PURGE_DELAY_MS: std::os::raw::c_long = 10;
 
+/// How long after `serve` starts listening its start is over (`memory::page_out_startup_code`).
+const STARTED_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn tune_allocator() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: called first thing in `main`, before any other thread exists (mimalloc's
@@ -659,7 +662,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     server = server
         .workers(workers)
         .worker_max_blocking_threads(pool_size.div_ceil(workers) + 1);
-    server
+    let running = server
         .bind(&bind)
         .map_err(|e| {
             let why = match e.kind() {
@@ -676,8 +679,21 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
                  le réglage « server.bind »."
             )
         })?
-        .run()
-        .await?;
+        .run();
+    // Once started — the workers' routes built, the dispatcher's first pass (the purge,
+    // the planner) under way or done — the code that only starting ran may leave memory
+    // (see `memory`).
+    actix_web::rt::spawn(async {
+        actix_web::rt::time::sleep(STARTED_AFTER).await;
+        if let Ok(advised) = actix_web::rt::task::spawn_blocking(
+            cohorte::memory::page_out_startup_code,
+        )
+        .await
+        {
+            tracing::debug!(bytes = advised, "startup code paged out");
+        }
+    });
+    running.await?;
     // Let the message being sent, if any, be recorded before exiting.
     stop.store(true, Ordering::Relaxed);
     if let Some(thread) = dispatch_thread
