@@ -685,10 +685,8 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     // (see `memory`).
     actix_web::rt::spawn(async {
         actix_web::rt::time::sleep(STARTED_AFTER).await;
-        if let Ok(advised) = actix_web::rt::task::spawn_blocking(
-            cohorte::memory::page_out_startup_code,
-        )
-        .await
+        if let Ok(advised) =
+            actix_web::rt::task::spawn_blocking(cohorte::memory::page_out_startup_code).await
         {
             tracing::debug!(bytes = advised, "startup code paged out");
         }

@@ -686,6 +686,34 @@ async fn the_activity_report_computes_the_figures_by_hand_on_page_csv_and_api() 
     let _ = (&d.amis, &d.amis_old);
 }
 
+/// The instance's report is built one at a time, and those who waited during a build take
+/// the one built after they asked: never a report begun before a change they made.
+#[actix_web::test]
+async fn the_instance_report_asked_at_once_is_one_and_always_shows_what_was_done_before() {
+    let app = common::spawn().await;
+    let d = dla(&app, "DLA de la Gironde", "Gironde (33)").await;
+    cohort(&app, &d, &[], "Cohorte A", "2027-01-11").await;
+    let asked = (0..8).map(|_| app.get("/api/v1/report?year=2027"));
+    let reports: Vec<Value> = futures_util::future::join_all(asked)
+        .await
+        .into_iter()
+        .map(|r| r.expect(200).json())
+        .collect();
+    for r in &reports {
+        assert_eq!(r, &reports[0]);
+        assert_eq!(r["totals"]["cohorts"], 1);
+    }
+    // A cohort created after those builds: the next request's report has it.
+    cohort(&app, &d, &[], "Cohorte B", "2027-02-01").await;
+    let after = app.get("/api/v1/report?year=2027").await.expect(200).json();
+    assert_eq!(after["totals"]["cohorts"], 2);
+    let page = app.get("/rapport?annee=2027").await.expect(200).text();
+    assert!(page.contains("DLA de la Gironde"), "the DLA's line");
+    // The page, by DLA, does not carry the cohorts' lines (the API and the CSV do).
+    assert!(!page.contains("Cohorte B"));
+    assert_eq!(after["cohorts"].as_array().unwrap().len(), 2);
+}
+
 #[actix_web::test]
 async fn a_period_that_cannot_be_read_is_said_beside_its_field() {
     let app = spawn().await;

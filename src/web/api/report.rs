@@ -42,7 +42,7 @@ async fn build(
     state: &AppState,
     dla_id: Option<String>,
     q: PeriodParams,
-) -> Result<ActivityReport, AppError> {
+) -> Result<std::sync::Arc<ActivityReport>, AppError> {
     let fields = [q.year, q.from, q.to].map(Option::unwrap_or_default);
     crate::web::pages::report::load(state, dla_id, fields, ["year", "from", "to"]).await
 }
@@ -58,7 +58,7 @@ pub async fn dla_report(
     q: web::Query<PeriodParams>,
 ) -> ApiResult {
     let r = build(&state, Some(path.into_inner()), q.into_inner()).await?;
-    Ok(actix_web::HttpResponse::Ok().json(r))
+    Ok(actix_web::HttpResponse::Ok().json(&*r))
 }
 
 /// The instance's activity report (administrators): every cohort once, with its whole cost.
@@ -66,7 +66,7 @@ pub async fn dla_report(
     responses((status = 200, body = ActivityReport), (status = 422, body = ErrorBody, description = "`year`, `from` or `to` cannot be read, or the period is reversed or longer than five years.")))]
 pub async fn instance_report(state: web::Data<AppState>, q: web::Query<PeriodParams>) -> ApiResult {
     let r = build(&state, None, q.into_inner()).await?;
-    Ok(actix_web::HttpResponse::Ok().json(r))
+    Ok(actix_web::HttpResponse::Ok().json(&*r))
 }
 
 #[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]

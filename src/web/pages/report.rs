@@ -4,7 +4,9 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::AppError;
@@ -60,20 +62,65 @@ impl PeriodQuery {
 ///
 /// The instance's report reads a network's year (every cohort of every DLA): built one at
 /// a time, so that administrators asking at once wait their turn instead of holding as
-/// many reports in memory (measured: 300 MB with 32 at once at 3,000 cohorts).
+/// many reports in memory (measured: 300 MB with 32 at once at 3,000 cohorts). And those
+/// who waited while it was built for the same period take the one built after they asked
+/// ([`Build::serves`]) instead of building it again: with 32 at once, one build, not
+/// 32 in a row.
 pub async fn load(
     state: &AppState,
     dla_id: Option<String>,
     fields: [String; 3],
     keys: [&'static str; 3],
+) -> Result<Arc<ActivityReport>, AppError> {
+    if dla_id.is_some() {
+        return build(state, dla_id, fields, keys).await.map(Arc::new);
+    }
+    static INSTANCE_REPORTS: tokio::sync::Mutex<Option<LastBuilt>> =
+        tokio::sync::Mutex::const_new(None);
+    let asked = std::time::Instant::now();
+    let mut last = INSTANCE_REPORTS.lock().await;
+    if let Some(built) = last.as_ref().filter(|b| b.build.serves(&fields, asked)) {
+        return Ok(built.report.clone());
+    }
+    let began = std::time::Instant::now();
+    let report = Arc::new(build(state, None, fields.clone(), keys).await?);
+    *last = Some(LastBuilt {
+        build: Build { fields, began },
+        report: report.clone(),
+    });
+    Ok(report)
+}
+
+/// The instance's report last built, and how; shared by those who take it (one copy,
+/// however many wait).
+struct LastBuilt {
+    build: Build,
+    report: Arc<ActivityReport>,
+}
+
+/// A build of the instance's report: the period's fields it was asked with, when it began.
+#[derive(Clone, Debug)]
+struct Build {
+    fields: [String; 3],
+    began: std::time::Instant,
+}
+
+impl Build {
+    /// Whether a request for `fields` made at `asked` may take this build's report: the
+    /// same period, and a build begun after the request was made — so that it shows every
+    /// change made before it was asked for, as a build of its own would.
+    fn serves(&self, fields: &[String; 3], asked: std::time::Instant) -> bool {
+        self.fields == *fields && self.began >= asked
+    }
+}
+
+/// Builds the report [`load`] returns.
+async fn build(
+    state: &AppState,
+    dla_id: Option<String>,
+    fields: [String; 3],
+    keys: [&'static str; 3],
 ) -> Result<ActivityReport, AppError> {
-    static INSTANCE_REPORTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
-    let _turn = match dla_id {
-        Some(_) => None,
-        None => Some(INSTANCE_REPORTS.acquire().await.map_err(|e| {
-            AppError::Internal(anyhow::anyhow!("instance report gate closed: {e}"))
-        })?),
-    };
     let now = state.clock.now();
     let today = crate::domain::calendar::utc_to_paris(now).date();
     let template = state.config.programme.clone();
@@ -93,12 +140,51 @@ pub async fn load(
     .await
 }
 
+/// What the page shows of a report (`r` in its template): everything, except the
+/// cohorts' lines on the instance's page, which shows a line per DLA — its cohorts' lines
+/// (a thousand at a network's size) are in the CSV and the API, not serialised for
+/// nothing.
+#[derive(Serialize)]
+struct Shown<'a> {
+    kind: &'static str,
+    dla_id: &'a Option<String>,
+    title: &'a str,
+    period: &'a report::PeriodOut,
+    attribution: &'static str,
+    cohorts: &'a [report::ReportCohort],
+    dlas: &'a [report::ReportDla],
+    totals: &'a report::TotalsOut,
+    funders: &'a [report::FunderOut],
+    evaluations: &'a crate::models::evaluation::SummaryView,
+}
+
+impl<'a> Shown<'a> {
+    fn of(r: &'a ActivityReport) -> Shown<'a> {
+        Shown {
+            kind: r.kind,
+            dla_id: &r.dla_id,
+            title: &r.title,
+            period: &r.period,
+            attribution: r.attribution,
+            cohorts: if r.kind == "instance" {
+                &[]
+            } else {
+                &r.cohorts
+            },
+            dlas: &r.dlas,
+            totals: &r.totals,
+            funders: &r.funders,
+            evaluations: &r.evaluations,
+        }
+    }
+}
+
 /// [`load`] with the page's query (`annee`, `du`, `au`).
 async fn load_query(
     state: &AppState,
     dla_id: Option<String>,
     q: &PeriodQuery,
-) -> Result<ActivityReport, AppError> {
+) -> Result<Arc<ActivityReport>, AppError> {
     let fields = [q.annee.clone(), q.du.clone(), q.au.clone()];
     load(state, dla_id, fields, ["annee", "du", "au"]).await
 }
@@ -134,13 +220,7 @@ async fn page(state: &AppState, dla_id: Option<String>, q: PeriodQuery) -> PageR
             {
                 ctx["form"]["annee"] = json!(year.to_string());
             }
-            // The instance's page shows a line per DLA; its cohorts' lines (a thousand at
-            // a network's size) are in the CSV and the API, not serialised for nothing.
-            let mut r = r;
-            if r.kind == "instance" {
-                r.cohorts.clear();
-            }
-            ctx["r"] = json!(r);
+            ctx["r"] = json!(Shown::of(&r));
             ctx["previous_year"] = json!(r.period.year.map(|y| y - 1));
             ctx["next_year"] = json!(r.period.year.map(|y| y + 1));
             render(state, "pages/report/activity", ctx)
@@ -308,4 +388,30 @@ async fn search_page(
         );
     }
     render(&state, "pages/report/search", ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Build;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_request_takes_a_report_of_its_period_built_after_it_asked_only() {
+        let asked = Instant::now();
+        let fields = || ["2027".to_string(), String::new(), String::new()];
+        let after = Build {
+            fields: fields(),
+            began: asked + Duration::from_millis(5),
+        };
+        assert!(after.serves(&fields(), asked));
+        // Begun before the request: it may miss a change made in between.
+        let before = Build {
+            fields: fields(),
+            began: asked - Duration::from_millis(5),
+        };
+        assert!(!before.serves(&fields(), asked));
+        // Another period.
+        let other = ["2026".to_string(), String::new(), String::new()];
+        assert!(!after.serves(&other, asked));
+    }
 }
