@@ -31,6 +31,8 @@ pub struct AppState {
     /// The one clock: every write transaction's instant (`db::Tx::now`) and the pages'
     /// « now ». The wall clock, unless a test sets it.
     pub clock: crate::db::Clock,
+    /// The instance's activity reports being built (`pages::report::load`).
+    pub instance_reports: Arc<pages::report::InstanceReports>,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             templates,
             mail,
             clock: crate::db::Clock::system(),
+            instance_reports: Arc::default(),
         })
     }
 

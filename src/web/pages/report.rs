@@ -5,6 +5,7 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -75,20 +76,58 @@ pub async fn load(
     if dla_id.is_some() {
         return build(state, dla_id, fields, keys).await.map(Arc::new);
     }
-    static INSTANCE_REPORTS: tokio::sync::Mutex<Option<LastBuilt>> =
-        tokio::sync::Mutex::const_new(None);
+    let gate = &state.instance_reports;
     let asked = std::time::Instant::now();
-    let mut last = INSTANCE_REPORTS.lock().await;
+    let waiting = Waiting::count(&gate.waiting);
+    let mut last = gate.last.lock().await;
+    drop(waiting);
+    // Kept for those waiting their turn, and only while any wait: a network's year stays
+    // in memory no longer than a burst of requests.
+    let keep = |last: &mut Option<LastBuilt>| {
+        if gate.waiting.load(Ordering::SeqCst) == 0 {
+            *last = None;
+        }
+    };
     if let Some(built) = last.as_ref().filter(|b| b.build.serves(&fields, asked)) {
-        return Ok(built.report.clone());
+        let report = built.report.clone();
+        keep(&mut last);
+        return Ok(report);
     }
+    *last = None;
     let began = std::time::Instant::now();
     let report = Arc::new(build(state, None, fields.clone(), keys).await?);
     *last = Some(LastBuilt {
         build: Build { fields, began },
         report: report.clone(),
     });
+    keep(&mut last);
     Ok(report)
+}
+
+/// The instance's reports of an app ([`AppState::instance_reports`]): built one at a time,
+/// the last one kept for those waiting for it ([`load`]).
+#[derive(Default)]
+pub struct InstanceReports {
+    last: tokio::sync::Mutex<Option<LastBuilt>>,
+    /// Requests waiting for their turn.
+    waiting: AtomicUsize,
+}
+
+/// One request counted among those waiting, until it has its turn or is dropped (its
+/// client gone).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn count(waiting: &'a AtomicUsize) -> Waiting<'a> {
+        waiting.fetch_add(1, Ordering::SeqCst);
+        Waiting(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The instance's report last built, and how; shared by those who take it (one copy,
