@@ -714,28 +714,6 @@ async fn the_instance_report_asked_at_once_is_one_and_always_shows_what_was_done
     assert_eq!(after["cohorts"].as_array().unwrap().len(), 2);
 }
 
-/// A network's year is read a batch of cohorts at a time: every cohort is in the report,
-/// those on either side of a batch's end too.
-#[actix_web::test]
-async fn the_report_of_more_cohorts_than_a_batch_counts_every_one() {
-    let app = common::spawn().await;
-    let d = dla(&app, "DLA de la Gironde", "Gironde (33)").await;
-    let n = 260;
-    for i in 0..n {
-        cohort(&app, &d, &[], &format!("Cohorte {i:03}"), "2027-01-11").await;
-    }
-    let r = app.get("/api/v1/report?year=2027").await.expect(200).json();
-    assert_eq!(r["totals"]["cohorts"], n);
-    let names: std::collections::BTreeSet<&str> = r["cohorts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names.len(), n);
-    assert_eq!(r["dlas"][0]["cohorts"], n);
-}
-
 #[actix_web::test]
 async fn a_period_that_cannot_be_read_is_said_beside_its_field() {
     let app = spawn().await;

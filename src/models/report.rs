@@ -265,43 +265,6 @@ pub fn build(
         .into_iter()
         .filter(|c| period.contains(c.start_date) || active.contains(&c.id))
         .collect();
-    // 2. and 3., a batch of cohorts at a time: what the rows of a network's year weigh
-    //    stays that of a batch (the facts kept are a few numbers a cohort), and each list
-    //    of ids is short enough for its statement to stay prepared (`db::list`).
-    let mut facts = Vec::with_capacity(involved.len());
-    for batch in involved.chunks(BATCH) {
-        facts.extend(facts_of(
-            conn,
-            batch,
-            period,
-            start,
-            end,
-            default_template,
-            now,
-        )?);
-    }
-    let subject_id = match subject {
-        Subject::Dla(d) => Some(d.id.as_str()),
-        Subject::Instance => None,
-    };
-    let f = report::compute(&period, subject_id, &facts);
-    Ok(view(subject, period, f))
-}
-
-/// The cohorts a report reads at a time ([`build`]): a DLA's year is one batch.
-const BATCH: usize = 256;
-
-/// The facts of the cohorts `involved` (a batch of [`build`]'s) over `period` — from
-/// `start` to `end` as UTC instants.
-fn facts_of(
-    conn: &mut Conn,
-    involved: &[Cohort],
-    period: Period,
-    start: NaiveDateTime,
-    end: NaiveDateTime,
-    default_template: &ProgrammeTemplate,
-    now: NaiveDateTime,
-) -> Result<Vec<CohortFacts>, AppError> {
     let ids: Vec<String> = involved.iter().map(|c| c.id.clone()).collect();
     let counted: Vec<String> = involved
         .iter()
@@ -350,7 +313,7 @@ fn facts_of(
     let answers_by = group(answers.iter(), |e| e.cohort_id.as_str());
 
     let mut facts = Vec::with_capacity(involved.len());
-    for c in involved {
+    for c in &involved {
         let is_counted = period.contains(c.start_date);
         let own = associations_by
             .get(c.id.as_str())
@@ -445,7 +408,12 @@ fn facts_of(
                 .collect::<Vec<Answer>>(),
         });
     }
-    Ok(facts)
+    let subject_id = match subject {
+        Subject::Dla(d) => Some(d.id.as_str()),
+        Subject::Instance => None,
+    };
+    let f = report::compute(&period, subject_id, &facts);
+    Ok(view(subject, period, f))
 }
 
 /// `items` by the cohort `key` gives, in their order.
