@@ -241,6 +241,7 @@ async fn the_hot_queries_never_scan_a_large_table() {
     // A chargé·e de mission's and a consultant's cohorts list (their scope in the WHERE),
     // and a chargé·e de mission's DLA list.
     let mut banner_in_scope = Vec::new();
+    let mut late_in_scope = Vec::new();
     {
         let mut conn = app.pool.get().unwrap();
         let theirs = [dla.clone()];
@@ -262,7 +263,12 @@ async fn the_hot_queries_never_scan_a_large_table() {
                 ..CohortFilter::default()
             };
             for f in [CohortFilter::default(), filter, late] {
+                let before = STATEMENTS.lock().unwrap().clone();
                 cohort::count(&mut conn, &scope, &f).unwrap();
+                if f.mail_trouble.is_some() && matches!(scope, CohortScope::Dla(_)) {
+                    let after = STATEMENTS.lock().unwrap();
+                    late_in_scope.extend(after.difference(&before).cloned());
+                }
                 let page = cohort::page(&mut conn, &scope, &f, 50, 0).unwrap();
                 cohort::summaries(&mut conn, page, Utc::now().naive_utc()).unwrap();
             }
@@ -347,6 +353,22 @@ async fn the_hot_queries_never_scan_a_large_table() {
         "the banner in a person's scope:\n{}\n    {}",
         banner_in_scope[0],
         banner_plan.join("\n    ")
+    );
+    // So does the banner's link, the cohorts with late emails (`?envois=en_retard`).
+    assert_eq!(
+        late_in_scope.len(),
+        1,
+        "the late cohorts' count is one statement"
+    );
+    let late_plan = plan(conn, &late_in_scope[0]);
+    assert!(
+        late_plan.iter().any(|d| d.starts_with(
+            "SEARCH outbox_emails USING INDEX outbox_emails_cohort_status \
+             (cohort_id=? AND status=? AND send_after<?)"
+        )),
+        "the late cohorts in a person's scope:\n{}\n    {}",
+        late_in_scope[0],
+        late_plan.join("\n    ")
     );
     let (checked, mut failures) = check_recorded(conn);
     assert!(checked > 100, "the hot paths ran their queries ({checked})");

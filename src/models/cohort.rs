@@ -855,7 +855,9 @@ fn filtered(
         query = query.filter(cohorts::dla_id.eq(dla.clone()));
     }
     if let Some(watch) = filter.mail_trouble {
-        query = query.filter(crate::models::outbox_status::cohorts_in_trouble(watch));
+        query = query.filter(crate::models::outbox_status::cohorts_in_trouble(
+            scope, watch,
+        ));
     }
     query
 }

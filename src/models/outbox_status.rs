@@ -64,10 +64,10 @@ pub type Condition = Box<dyn BoxableExpression<outbox_emails::table, Backend, Sq
 
 const PENDING: [&str; 2] = ["scheduled", "sending"];
 
-/// Still to send and planned for now or earlier, unboxed (it goes under `IN` in
-/// [`cohorts_in_trouble`]). The two statuses as an `IN` list, not as `OR`: with `OR`,
-/// SQLite read the instance's whole due range even for a person who sees a few cohorts,
-/// where the `IN` lets it take each of their cohorts' ranges (the module).
+/// Still to send and planned for now or earlier, unboxed (the conditions below build on
+/// it). The two statuses as an `IN` list, not as `OR`: with `OR`, SQLite read the
+/// instance's whole due range even for a person who sees a few cohorts, where the `IN`
+/// lets it take each of their cohorts' ranges (the module).
 macro_rules! due {
     ($at:expr) => {
         in_list(outbox_emails::status, PENDING).and(outbox_emails::send_after.le($at))
@@ -179,17 +179,29 @@ pub fn trouble(
 }
 
 /// The cohorts that have emails late or retrying (the cohorts list's `?envois=en_retard`),
-/// as a condition on `cohorts`.
+/// as a condition on `cohorts` (the list puts `scope` in its own `WHERE`). For an
+/// administrator, the cohorts of the instance's due emails (one range of
+/// `outbox_emails_pending`); for anyone else, each of their cohorts' due range, as the
+/// banner reads it: not the instance's, which holds tens of thousands of emails during a
+/// long outage.
 pub fn cohorts_in_trouble(
+    scope: &CohortScope,
     w: Watch,
 ) -> Box<dyn BoxableExpression<cohorts::table, Backend, SqlType = Bool>> {
-    Box::new(
-        cohorts::id.eq_any(
-            outbox_emails::table
-                .filter(in_trouble!(w))
-                .select(outbox_emails::cohort_id.assume_not_null()),
+    match scope {
+        CohortScope::All => Box::new(
+            cohorts::id.eq_any(
+                outbox_emails::table
+                    .filter(in_trouble!(w))
+                    .select(outbox_emails::cohort_id.assume_not_null()),
+            ),
         ),
-    )
+        _ => Box::new(diesel::dsl::exists(
+            outbox_emails::table
+                .filter(outbox_emails::cohort_id.eq(cohorts::id.nullable()))
+                .filter(in_trouble!(w)),
+        )),
+    }
 }
 
 /// The oldest email still to send whose time has come.
