@@ -124,9 +124,16 @@ pub struct Trouble {
 /// The most emails the banner reads (see the module): past it, it says « plus de 1 000 ».
 pub const BANNER_CAP: usize = 1_000;
 
-/// What the banner reads of an email: attempts, first due (`first_due_at`), planned
-/// (`send_after`), cohort.
-type TroubleRow = (i32, Option<NaiveDateTime>, NaiveDateTime, Option<String>);
+/// What the banner reads of an email.
+#[derive(Clone, Debug, Queryable)]
+struct TroubleRow {
+    attempts: i32,
+    /// Its first claim's moment (`first_due_at`; a resend sets it again).
+    first_due: Option<NaiveDateTime>,
+    /// Its planned time (`send_after`).
+    planned: NaiveDateTime,
+    cohort_id: Option<String>,
+}
 
 impl Trouble {
     /// The banner's figures from the emails read, at most [`BANNER_CAP`] + 1 of them
@@ -138,17 +145,18 @@ impl Trouble {
         // (its first claim sets `first_due_at`), not from its planned time.
         let since = rows
             .iter()
-            .map(|(_, first_due, planned, _)| first_due.unwrap_or(*planned))
+            .map(|r| r.first_due.unwrap_or(r.planned))
             .min()?;
-        let first_cohort = rows[0].3.as_ref();
-        let one_cohort = first_cohort.filter(|c| rows.iter().all(|r| r.3.as_ref() == Some(*c)));
+        let first_cohort = rows[0].cohort_id.as_ref();
+        let one_cohort =
+            first_cohort.filter(|c| rows.iter().all(|r| r.cohort_id.as_ref() == Some(*c)));
         Some(Trouble {
             emails: rows.len() as i64,
-            retrying: rows.iter().filter(|r| r.0 > 0).count() as i64,
+            retrying: rows.iter().filter(|r| r.attempts > 0).count() as i64,
             since,
             // Past the cap, the emails not read may belong to other cohorts.
             cohort_id: one_cohort.filter(|_| !more).cloned(),
-            in_cohorts: more || rows.iter().any(|r| r.3.is_some()),
+            in_cohorts: more || rows.iter().any(|r| r.cohort_id.is_some()),
             more,
         })
     }
@@ -346,12 +354,12 @@ mod tests {
         planned: u32,
         cohort: Option<&str>,
     ) -> TroubleRow {
-        (
+        TroubleRow {
             attempts,
-            first_due.map(at),
-            at(planned),
-            cohort.map(str::to_string),
-        )
+            first_due: first_due.map(at),
+            planned: at(planned),
+            cohort_id: cohort.map(str::to_string),
+        }
     }
 
     #[test]
