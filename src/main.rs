@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use actix_web::{App, HttpServer};
+use actix_web::HttpServer;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -616,7 +616,6 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
             None
         }
     };
-    let https = config.server.is_https();
     let state = AppState::new(pool, config)?;
     tracing::info!(database = %state.config.database.url, "database ready");
     let public_url = state.config.server.public_url.clone();
@@ -643,14 +642,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     if empty {
         println!("Base vide : la page d'accueil propose de charger une cohorte de démonstration.");
     }
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .wrap(actix_web::middleware::from_fn(web::actor::guard))
-            .wrap(web::security_headers(https))
-            .wrap(web::normalize())
-            .wrap(tracing_actix_web::TracingLogger::<web::RequestSpan>::new())
-            .configure(web::configure(state.clone()))
-    });
+    let mut server = HttpServer::new(move || web::app(state.clone()));
     let workers = if workers > 0 {
         workers
     } else {

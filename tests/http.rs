@@ -767,6 +767,51 @@ async fn security_headers_are_on_pages_api_responses_and_404s() {
     }
 }
 
+/// What the log's request span says: the route's pattern, recorded by the access guard
+/// (which finds it anyway), never the path with the secret a link carries.
+#[actix_web::test]
+async fn the_logs_name_a_requests_route_by_its_pattern_never_its_path() {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let app = spawn().await;
+    let sink = Sink::default();
+    let out = sink.0.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || sink.clone())
+        .finish();
+    let secret = "jeton-secret-0123456789abcdef";
+    {
+        // The test's runtime runs on this thread: the request's events are caught here.
+        let _caught = tracing::subscriber::set_default(subscriber);
+        // A sign-in link asked with a method it does not take: the guard logs the 405.
+        app.send(TestRequest::delete().uri(&format!("/connexion/lien/{secret}")))
+            .await
+            .expect(405);
+    }
+    let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("http.route=/connexion/lien/{token}"),
+        "the route's pattern on the request's span:\n{text}"
+    );
+    assert!(text.contains("method not allowed"), "{text}");
+    assert!(
+        !text.contains(secret),
+        "the path's secret in the logs:\n{text}"
+    );
+}
+
 #[actix_web::test]
 async fn the_openapi_document_is_served_and_describes_programme_generation() {
     let app = spawn().await;

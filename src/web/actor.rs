@@ -401,6 +401,7 @@ pub async fn guard(
     let path = req.path().to_string();
     let is_api = path.starts_with("/api/");
     let pattern = req.match_pattern();
+    crate::web::record_route(pattern.as_deref());
     let rule = pattern
         .as_deref()
         .and_then(|p| access::rule(req.method().as_str(), p));

@@ -11,7 +11,6 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::App;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -234,14 +233,7 @@ pub async fn spawn_on(db: db::TestDb, change: impl FnOnce(&mut Config)) -> TestA
 async fn wire(pool: &Pool, config: &Config) -> (Box<dyn Call>, Clock) {
     let state = AppState::new(pool.clone(), config.clone()).expect("state");
     let clock = state.clock.clone();
-    let service = init_service(
-        App::new()
-            .wrap(actix_web::middleware::from_fn(cohorte::web::actor::guard))
-            .wrap(cohorte::web::security_headers(config.server.is_https()))
-            .wrap(cohorte::web::normalize())
-            .configure(cohorte::web::configure(state)),
-    )
-    .await;
+    let service = init_service(cohorte::web::app(state)).await;
     (
         Box::new(Wrapped {
             service,
