@@ -342,34 +342,24 @@ async fn the_hot_queries_never_scan_a_large_table() {
     };
     // The banner of a chargé·e de mission reads the due range of each of their cohorts,
     // not the instance's: during a long outage, the latter holds tens of thousands of
-    // emails (issue #19), read on each of their pages.
-    assert_eq!(banner_in_scope.len(), 1, "the banner is one statement");
-    let banner_plan = plan(conn, &banner_in_scope[0]);
-    assert!(
-        banner_plan.iter().any(|d| d.starts_with(
-            "SEARCH outbox_emails USING INDEX outbox_emails_cohort_status \
-             (cohort_id=? AND status=? AND send_after<?)"
-        )),
-        "the banner in a person's scope:\n{}\n    {}",
-        banner_in_scope[0],
-        banner_plan.join("\n    ")
-    );
-    // So does the banner's link, the cohorts with late emails (`?envois=en_retard`).
-    assert_eq!(
-        late_in_scope.len(),
-        1,
-        "the late cohorts' count is one statement"
-    );
-    let late_plan = plan(conn, &late_in_scope[0]);
-    assert!(
-        late_plan.iter().any(|d| d.starts_with(
-            "SEARCH outbox_emails USING INDEX outbox_emails_cohort_status \
-             (cohort_id=? AND status=? AND send_after<?)"
-        )),
-        "the late cohorts in a person's scope:\n{}\n    {}",
-        late_in_scope[0],
-        late_plan.join("\n    ")
-    );
+    // emails (issue #19), read on each of their pages. So does the banner's link, the
+    // cohorts with late emails (`?envois=en_retard`).
+    for (what, statements) in [
+        ("the banner", &banner_in_scope),
+        ("the late cohorts' count", &late_in_scope),
+    ] {
+        assert_eq!(statements.len(), 1, "{what} is one statement");
+        let p = plan(conn, &statements[0]);
+        assert!(
+            p.iter().any(|d| d.starts_with(
+                "SEARCH outbox_emails USING INDEX outbox_emails_cohort_status \
+                 (cohort_id=? AND status=? AND send_after<?)"
+            )),
+            "{what} in a person's scope:\n{}\n    {}",
+            statements[0],
+            p.join("\n    ")
+        );
+    }
     let (checked, mut failures) = check_recorded(conn);
     assert!(checked > 100, "the hot paths ran their queries ({checked})");
 
