@@ -110,7 +110,7 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
     }
 }
 
-/// The application: its middleware, outermost last — the request's log span, the path's
+/// The application: its middleware, outermost first — the request's log span, the path's
 /// trailing slash, the security headers, the access guard — around everything
 /// [`configure`] registers. What `serve` runs on each worker and the integration tests
 /// call, so that both go through the same chain.
