@@ -714,6 +714,60 @@ async fn the_instance_report_asked_at_once_is_one_and_always_shows_what_was_done
     assert_eq!(after["cohorts"].as_array().unwrap().len(), 2);
 }
 
+/// Which cohorts a year's report involves, each way on its own: started in the year, or
+/// started before with a session dated in it, or with a time entry dated in it; never one
+/// whose activity is all before, nor one that starts after.
+#[actix_web::test]
+async fn a_cohort_started_earlier_is_in_the_year_by_a_session_or_a_time_entry_alone() {
+    let app = spawn().await;
+    let d = dla(&app, "DLA de la Gironde", "Gironde (33)").await;
+    let started = cohort(&app, &d, &[], "Débute en 2027", "2027-02-01").await;
+    let by_session = cohort(&app, &d, &[], "Séance en 2027", "2026-10-05").await;
+    session(
+        &app,
+        &by_session,
+        "introductive",
+        "2027-01-12",
+        "09:00",
+        "12:00",
+    )
+    .await;
+    let by_time = cohort(&app, &d, &[], "Temps en 2027", "2026-10-05").await;
+    session(
+        &app,
+        &by_time,
+        "introductive",
+        "2026-12-08",
+        "09:00",
+        "12:00",
+    )
+    .await;
+    time(&app, &by_time, "2027-01-05", "1", "demi_journees").await;
+    let idle = cohort(&app, &d, &[], "Rien en 2027", "2026-10-05").await;
+    session(&app, &idle, "introductive", "2026-12-10", "09:00", "12:00").await;
+    time(&app, &idle, "2026-12-15", "1", "demi_journees").await;
+    let later = cohort(&app, &d, &[], "Débute en 2028", "2028-01-10").await;
+    session(&app, &later, "introductive", "2028-01-10", "09:00", "12:00").await;
+
+    for uri in [
+        format!("/api/v1/dlas/{d}/report?year=2027"),
+        "/api/v1/report?year=2027".to_string(),
+    ] {
+        let r = app.get(&uri).await.expect(200).json();
+        let mut ids: Vec<&str> = r["cohorts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        ids.sort_unstable();
+        let mut expected = [started.as_str(), by_session.as_str(), by_time.as_str()];
+        expected.sort_unstable();
+        assert_eq!(ids, expected, "{uri}: {r}");
+        assert_eq!(r["totals"]["cohorts"], 1, "{uri}: only one started in 2027");
+    }
+}
+
 #[actix_web::test]
 async fn a_period_that_cannot_be_read_is_said_beside_its_field() {
     let app = spawn().await;
