@@ -724,6 +724,21 @@ async fn a_place_taken_twice_and_a_participant_of_two_cohorts_on_one_day_are_fla
     );
     let next_day = session(&app, &two, "2027-01-13", "15:00", "17:00", json!({})).await;
     assert!(codes(&next_day["warnings"]).is_empty());
+    // The cohort's page, whose participants come from what it read of the cohort
+    // (`calendar::Known`), flags the same day, and that day only.
+    let page = unescape(
+        &app.get(&format!("/cohortes/{two}"))
+            .await
+            .expect(200)
+            .text(),
+    );
+    let flagged = |when: &str| {
+        page.contains(&format!(
+            "Évolution ({when}) : Un·e participant·e aussi inscrit·e le même jour"
+        ))
+    };
+    assert!(flagged("mardi 12 janvier 2027, 15 h 00"), "{page}");
+    assert!(!flagged("mercredi 13 janvier 2027, 15 h 00"), "{page}");
     // On the DLA's month, whose subjects are both cohorts' sessions (the people they share
     // asked of SQL as a subquery, not as a list of addresses): the same day flagged.
     let cal = unescape(

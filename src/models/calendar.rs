@@ -4,8 +4,9 @@
 //! Every read is bounded by a date range, with the person's scope in the `WHERE`
 //! (`scope::session_condition`): the cost follows the range, not the history. Conflicts
 //! take a fixed number of queries whatever the number of sessions: the subjects' cohorts,
-//! their participants, the other sessions of those days that share a consultant, a place
-//! or an address (one query), their cohorts and their participants.
+//! their participants (unless the page read them already: `Known`), the other sessions of
+//! those days that share a consultant, a place or an address (one query), their cohorts
+//! and their participants.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -253,13 +254,77 @@ pub fn conflicts(
     if subjects.is_empty() {
         return Ok(Vec::new());
     }
-    let subject_cohorts: Vec<String> = subjects
+    let subject_cohorts = cohort_ids(subjects);
+    let known = Known {
+        infos: cohort_infos(conn, &subject_cohorts)?,
+        people: people(conn, &subject_cohorts, None)?,
+    };
+    conflicts_of_known(conn, subjects, known, viewer, travel_gap)
+}
+
+/// What [`conflicts`] reads of its subjects' cohorts before the other sessions: who
+/// reaches them, and their participants as `people` gives them. A page that has read
+/// its cohort already gives them ([`Known::of_cohort`]) instead of reading them again.
+pub struct Known {
+    pub infos: HashMap<String, CohortInfo>,
+    pub people: Vec<(String, String, String)>,
+}
+
+impl Known {
+    /// One cohort's, from what a page read of it: the cohort, its partner DLAs and its
+    /// participants (their addresses; an anonymised one's is unique to them, so it meets
+    /// no one, as `people` leaving it out).
+    pub fn of_cohort(
+        cohort: &crate::models::cohort::Cohort,
+        partners: &[crate::models::dla::Dla],
+        participants: &[crate::models::participant::Participant],
+    ) -> Known {
+        let info = CohortInfo {
+            id: cohort.id.clone(),
+            name: cohort.name.clone(),
+            reach: CohortReach {
+                dla_id: cohort.dla_id.clone(),
+                partner_dla_ids: partners.iter().map(|d| d.id.clone()).collect(),
+                consultant_id: cohort.consultant_id.clone(),
+            },
+        };
+        Known {
+            infos: HashMap::from([(cohort.id.clone(), info)]),
+            people: participants
+                .iter()
+                .map(|p| (cohort.id.clone(), p.association_id.clone(), p.email.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// The distinct cohorts of `sessions`, sorted.
+fn cohort_ids(sessions: &[Session]) -> Vec<String> {
+    sessions
         .iter()
         .map(|s| s.cohort_id.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
-        .collect();
-    let mut infos = cohort_infos(conn, &subject_cohorts)?;
+        .collect()
+}
+
+/// [`conflicts`] with its subjects' cohorts known: three queries (the other sessions of
+/// those days, their cohorts, their participants).
+fn conflicts_of_known(
+    conn: &mut Conn,
+    subjects: &[Session],
+    known: Known,
+    viewer: &CohortScope,
+    travel_gap: Duration,
+) -> Result<Vec<Flag>, AppError> {
+    if subjects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let subject_cohorts = cohort_ids(subjects);
+    let Known {
+        mut infos,
+        people: mut people_rows,
+    } = known;
     let consultant_ids: Vec<String> = infos
         .values()
         .filter_map(|i| i.reach.consultant_id.clone())
@@ -272,7 +337,6 @@ pub fn conflicts(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut people_rows = people(conn, &subject_cohorts, None)?;
     let emails: Vec<String> = people_rows
         .iter()
         .map(|(_, _, e)| e.clone())
@@ -406,14 +470,16 @@ pub fn warnings_for_cohort(
     travel_gap: Duration,
 ) -> Result<Vec<Warning>, AppError> {
     let sessions = crate::models::session::list_for_cohort(conn, cohort_id)?;
-    warnings_for_sessions(conn, &sessions, now, viewer, travel_gap)
+    warnings_for_sessions(conn, &sessions, None, now, viewer, travel_gap)
 }
 
 /// [`warnings_for_cohort`] from the cohort's sessions read already (the cohort page has
-/// them): those still to come from `now`, by start.
+/// them, and what [`Known`] holds of the cohort): those still to come from `now`, by
+/// start.
 pub fn warnings_for_sessions(
     conn: &mut Conn,
     sessions: &[Session],
+    known: Option<Known>,
     now: DateTime<Utc>,
     viewer: &CohortScope,
     travel_gap: Duration,
@@ -425,32 +491,27 @@ pub fn warnings_for_sessions(
         .cloned()
         .collect();
     subjects.sort_by(|a, b| (a.starts_at, &a.id).cmp(&(b.starts_at, &b.id)));
+    let flags = match known {
+        Some(known) => conflicts_of_known(conn, &subjects, known, viewer, travel_gap)?,
+        None => conflicts(conn, &subjects, viewer, travel_gap)?,
+    };
     // Each conflict named by its session.
-    let labels: HashMap<String, String> = subjects
-        .iter()
-        .map(|s| {
-            (
-                s.id.clone(),
+    let label = |id: &str| {
+        subjects
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| {
                 format!(
                     "{} ({})",
                     s.kind().label(),
                     crate::domain::fr::datetime_long(s.starts_at.and_utc())
-                ),
-            )
-        })
-        .collect();
-    Ok(conflicts(conn, &subjects, viewer, travel_gap)?
+                )
+            })
+            .unwrap_or_default()
+    };
+    Ok(flags
         .into_iter()
-        .map(|f| {
-            Warning::new(
-                f.code,
-                format!(
-                    "{} : {}",
-                    labels.get(&f.session_id).cloned().unwrap_or_default(),
-                    f.message
-                ),
-            )
-        })
+        .map(|f| Warning::new(f.code, format!("{} : {}", label(&f.session_id), f.message)))
         .collect())
 }
 

@@ -391,8 +391,17 @@ async fn show_context(state: &AppState, id: &str) -> Result<Value, AppError> {
         )?;
         // Flagged where the decision shows: after generating the programme or changing
         // the consultant·e, this page (issue #17).
-        let conflicts =
-            crate::models::calendar::warnings_for_sessions(c, &o.sessions, at, &viewer, gap)?;
+        // What the overview read of the cohort is not read again (issue #19).
+        let known =
+            crate::models::calendar::Known::of_cohort(&o.cohort, &o.partners, &o.participants);
+        let conflicts = crate::models::calendar::warnings_for_sessions(
+            c,
+            &o.sessions,
+            Some(known),
+            at,
+            &viewer,
+            gap,
+        )?;
         Ok((o, budget, conflicts))
     })
     .await?;
