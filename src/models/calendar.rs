@@ -325,6 +325,10 @@ fn conflicts_of_known(
         mut infos,
         people: mut people_rows,
     } = known;
+    debug_assert!(
+        subjects.iter().all(|s| infos.contains_key(&s.cohort_id)),
+        "what is known covers every subject's cohort"
+    );
     let consultant_ids: Vec<String> = infos
         .values()
         .filter_map(|i| i.reach.consultant_id.clone())

@@ -12,6 +12,7 @@ use crate::domain::{Warning, rules};
 use crate::error::AppError;
 use crate::models::association::Association;
 use crate::models::cohort::Cohort;
+use crate::models::consultant::Consultant;
 use crate::models::input::new_id;
 use crate::models::participant::Participant;
 use crate::models::session::Session;
@@ -280,19 +281,35 @@ pub struct Overview {
     pub warnings: Vec<Warning>,
 }
 
+/// The cohort `id` with its DLA and its consultant·e, in one statement (a 404 when the
+/// cohort does not exist).
+fn cohort_dla_consultant(
+    conn: &mut Conn,
+    id: &str,
+) -> Result<(Cohort, dla::Dla, Option<Consultant>), AppError> {
+    use crate::db::schema::{cohorts, consultants, dlas};
+    cohorts::table
+        .inner_join(dlas::table.on(dlas::id.eq(cohorts::dla_id)))
+        .left_join(consultants::table.on(consultants::id.nullable().eq(cohorts::consultant_id)))
+        .filter(cohorts::id.eq(id))
+        .select((
+            Cohort::as_select(),
+            dla::Dla::as_select(),
+            Option::<Consultant>::as_select(),
+        ))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("Cohorte"))
+}
+
 pub fn overview(
     conn: &mut Conn,
     cohort_id: &str,
     default_template: &ProgrammeTemplate,
     alsace_moselle: bool,
 ) -> Result<Overview, AppError> {
-    let cohort = cohort::get(conn, cohort_id)?;
-    let dla = dla::get(conn, &cohort.dla_id)?;
+    let (cohort, dla, consultant) = cohort_dla_consultant(conn, cohort_id)?;
     let partners = cohort::partners(conn, cohort_id)?;
-    let consultant = match &cohort.consultant_id {
-        Some(id) => crate::models::consultant::get(conn, id).ok(),
-        None => None,
-    };
     let associations = association::list_for_cohort(conn, cohort_id)?;
     let participants = participant::list_for_cohort(conn, cohort_id)?;
     let sessions = session::list_for_cohort(conn, cohort_id)?;
