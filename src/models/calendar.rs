@@ -242,26 +242,6 @@ fn slot(s: &Session, consultant_id: Option<String>, people: &[(String, String, S
     }
 }
 
-/// The conflicts of `subjects` with every session of the instance on their days, said to
-/// a person of `viewer`'s scope: a session of a cohort they may not see is never
-/// described (`conflicts::message` with `None`). One flag per session and sentence.
-pub fn conflicts(
-    conn: &mut Conn,
-    subjects: &[Session],
-    viewer: &CohortScope,
-    travel_gap: Duration,
-) -> Result<Vec<Flag>, AppError> {
-    if subjects.is_empty() {
-        return Ok(Vec::new());
-    }
-    let subject_cohorts = cohort_ids(subjects);
-    let known = Known {
-        infos: cohort_infos(conn, &subject_cohorts)?,
-        people: people(conn, &subject_cohorts, None)?,
-    };
-    conflicts_of_known(conn, subjects, known, viewer, travel_gap)
-}
-
 /// What [`conflicts`] reads of its subjects' cohorts before the other sessions: who
 /// reaches them, and their participants as `people` gives them. A page that has read
 /// its cohort already gives them ([`Known::of_cohort`]) instead of reading them again.
@@ -308,12 +288,14 @@ fn cohort_ids(sessions: &[Session]) -> Vec<String> {
         .collect()
 }
 
-/// [`conflicts`] with its subjects' cohorts known: three queries (the other sessions of
-/// those days, their cohorts, their participants).
-fn conflicts_of_known(
+/// The conflicts of `subjects` with every session of the instance on their days, said to
+/// a person of `viewer`'s scope: a session of a cohort they may not see is never
+/// described (`conflicts::message` with `None`). One flag per session and sentence.
+/// What is `known` of the subjects' cohorts is not read again (three statements fewer).
+pub fn conflicts(
     conn: &mut Conn,
     subjects: &[Session],
-    known: Known,
+    known: Option<Known>,
     viewer: &CohortScope,
     travel_gap: Duration,
 ) -> Result<Vec<Flag>, AppError> {
@@ -324,7 +306,13 @@ fn conflicts_of_known(
     let Known {
         mut infos,
         people: mut people_rows,
-    } = known;
+    } = match known {
+        Some(known) => known,
+        None => Known {
+            infos: cohort_infos(conn, &subject_cohorts)?,
+            people: people(conn, &subject_cohorts, None)?,
+        },
+    };
     debug_assert!(
         subjects.iter().all(|s| infos.contains_key(&s.cohort_id)),
         "what is known covers every subject's cohort"
@@ -459,7 +447,7 @@ pub fn warnings_for(
         .order((sessions::starts_at.asc(), sessions::id.asc()))
         .select(Session::as_select())
         .load(conn)?;
-    Ok(conflicts(conn, &subjects, viewer, travel_gap)?
+    Ok(conflicts(conn, &subjects, None, viewer, travel_gap)?
         .iter()
         .map(Flag::warning)
         .collect())
@@ -495,10 +483,7 @@ pub fn warnings_for_sessions(
         .cloned()
         .collect();
     subjects.sort_by(|a, b| (a.starts_at, &a.id).cmp(&(b.starts_at, &b.id)));
-    let flags = match known {
-        Some(known) => conflicts_of_known(conn, &subjects, known, viewer, travel_gap)?,
-        None => conflicts(conn, &subjects, viewer, travel_gap)?,
-    };
+    let flags = conflicts(conn, &subjects, known, viewer, travel_gap)?;
     // Each conflict named by its session.
     let label = |id: &str| {
         subjects

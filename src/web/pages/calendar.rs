@@ -154,7 +154,7 @@ async fn page(
     let loaded = crate::db::run(&state.pool, move |c| {
         let dla = dla::get(c, &d)?;
         let sessions = calendar::sessions_in(c, &scope, from, to, &f)?;
-        let flags = calendar::conflicts(c, &sessions, &viewer, gap)?;
+        let flags = calendar::conflicts(c, &sessions, None, &viewer, gap)?;
         let cohorts = calendar::cohorts_in(c, &scope, from, to)?;
         let infos = calendar::cohort_infos(
             c,
