@@ -108,12 +108,20 @@ fn csrf_field(
     _: &mut handlebars::RenderContext<'_, '_>,
     out: &mut dyn handlebars::Output,
 ) -> handlebars::HelperResult {
-    if let Some(token) = ctx.data().get("csrf_token").and_then(|t| t.as_str()) {
-        out.write("<input type=\"hidden\" name=\"csrf_token\" value=\"")?;
-        out.write(&escape_html(token))?;
-        out.write("\">")?;
-    }
+    let mut html = String::new();
+    push_csrf_input(&mut html, ctx);
+    out.write(&html)?;
     Ok(())
+}
+
+/// The hidden CSRF input of a POST form, from `@root.csrf_token` (nothing without one):
+/// what `{{csrf_field}}` writes, and each form `{{task_returns}}` writes.
+fn push_csrf_input(html: &mut String, ctx: &handlebars::Context) {
+    if let Some(token) = ctx.data().get("csrf_token").and_then(|t| t.as_str()) {
+        html.push_str("<input type=\"hidden\" name=\"csrf_token\" value=\"");
+        html.push_str(&escape_html(token));
+        html.push_str("\">");
+    }
 }
 
 /// `{{audit_changes changes}}`: the rows of a journal entry's table of changes, one
@@ -163,7 +171,6 @@ fn task_returns(
     let Some(rows) = h.param(0).and_then(|p| p.value().as_array()) else {
         return Ok(());
     };
-    let token = ctx.data().get("csrf_token").and_then(|t| t.as_str());
     let mut html = String::with_capacity(rows.len() * 600);
     for row in rows {
         let text =
@@ -194,11 +201,7 @@ fn task_returns(
         html.push_str("\n          <form method=\"post\" action=\"");
         html.push_str(&text("action"));
         html.push_str("\">");
-        if let Some(token) = token {
-            html.push_str("<input type=\"hidden\" name=\"csrf_token\" value=\"");
-            html.push_str(&escape_html(token));
-            html.push_str("\">");
-        }
+        push_csrf_input(&mut html, ctx);
         html.push_str("\n            <input type=\"hidden\" name=\"back\" value=\"");
         html.push_str(&text("back"));
         html.push_str("\">\n            ");
