@@ -11,6 +11,8 @@ use std::path::Path;
 use handlebars::Handlebars;
 use rust_embed::RustEmbed;
 
+mod rows;
+
 #[derive(RustEmbed)]
 #[folder = "templates/"]
 pub struct Embedded;
@@ -46,8 +48,10 @@ pub fn build(override_dir: &str) -> anyhow::Result<Handlebars<'static>> {
     }
     hb.register_helper("csrf_field", Box::new(csrf_field));
     hb.register_helper("page_body", Box::new(page_body));
-    hb.register_helper("audit_changes", Box::new(audit_changes));
-    hb.register_helper("task_returns", Box::new(task_returns));
+    hb.register_helper("audit_changes", Box::new(rows::audit_changes));
+    hb.register_helper("association_rows", Box::new(rows::association_rows));
+    hb.register_helper("task_returns", Box::new(rows::task_returns));
+    hb.register_helper("timeline_items", Box::new(rows::timeline_items));
     Ok(hb)
 }
 
@@ -56,6 +60,12 @@ pub fn build(override_dir: &str) -> anyhow::Result<Handlebars<'static>> {
 /// rendering the cohort page (issue #19), and most values have nothing to escape.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
+    push_escaped(&mut out, s);
+    out
+}
+
+/// [`escape_html`] appended to `out`, for the helpers that write rows.
+fn push_escaped(out: &mut String, s: &str) {
     let mut from = 0;
     for (i, b) in s.bytes().enumerate() {
         let entity = match b {
@@ -73,7 +83,6 @@ pub fn escape_html(s: &str) -> String {
         from = i + 1;
     }
     out.push_str(&s[from..]);
-    out
 }
 
 /// The template every page is shown in.
@@ -119,102 +128,9 @@ fn csrf_field(
 fn push_csrf_input(html: &mut String, ctx: &handlebars::Context) {
     if let Some(token) = ctx.data().get("csrf_token").and_then(|t| t.as_str()) {
         html.push_str("<input type=\"hidden\" name=\"csrf_token\" value=\"");
-        html.push_str(&escape_html(token));
+        push_escaped(html, token);
         html.push_str("\">");
     }
-}
-
-/// `{{audit_changes changes}}`: the rows of a journal entry's table of changes, one
-/// `<tr>` per `{label, before, after}`, each value escaped, on lines indented as the
-/// helper's own line is. A helper rather than an `{{#each}}`: the journal shows some 200
-/// rows a page, and the block's context and lookups per row were half its rendering.
-fn audit_changes(
-    h: &handlebars::Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &handlebars::Context,
-    _: &mut handlebars::RenderContext<'_, '_>,
-    out: &mut dyn handlebars::Output,
-) -> handlebars::HelperResult {
-    let Some(rows) = h.param(0).and_then(|p| p.value().as_array()) else {
-        return Ok(());
-    };
-    let text = |row: &serde_json::Value, key: &str| -> String {
-        handlebars::html_escape(row.get(key).and_then(|v| v.as_str()).unwrap_or_default())
-    };
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            out.write("\n        ")?;
-        }
-        out.write("<tr><th scope=\"row\">")?;
-        out.write(&text(row, "label"))?;
-        out.write("</th><td>")?;
-        out.write(&text(row, "before"))?;
-        out.write("</td><td>")?;
-        out.write(&text(row, "after"))?;
-        out.write("</td></tr>")?;
-    }
-    Ok(())
-}
-
-/// `{{task_returns per_association}}`: a preparatory task's line per association on the
-/// cohort page (`web::view::cohort_task`) — who, where they are, their answer, and the
-/// form that marks it returned or not. A helper for the reason [`audit_changes`] is one:
-/// eight associations times each task, a form each, were two fifths of the page's
-/// rendering as an `{{#each}}` (issue #19). Every value escaped.
-fn task_returns(
-    h: &handlebars::Helper<'_>,
-    _: &Handlebars<'_>,
-    ctx: &handlebars::Context,
-    _: &mut handlebars::RenderContext<'_, '_>,
-    out: &mut dyn handlebars::Output,
-) -> handlebars::HelperResult {
-    let Some(rows) = h.param(0).and_then(|p| p.value().as_array()) else {
-        return Ok(());
-    };
-    let mut html = String::with_capacity(rows.len() * 600);
-    for row in rows {
-        let text =
-            |key: &str| escape_html(row.get(key).and_then(|v| v.as_str()).unwrap_or_default());
-        let yes = |key: &str| row.get(key).and_then(|v| v.as_bool()).unwrap_or(false);
-        let name = text("name");
-        html.push_str("\n        <li class=\"");
-        html.push_str(&text("class"));
-        html.push_str("\">\n          <span class=\"who\">");
-        html.push_str(&name);
-        html.push_str("</span>\n          <span class=\"state\">");
-        html.push_str(&text("state"));
-        html.push_str("</span>\n          ");
-        let answer = text("answer");
-        if !answer.is_empty() {
-            html.push_str("<span class=\"answer\">Réponse : ");
-            if yes("answer_is_link") {
-                html.push_str("<a href=\"");
-                html.push_str(&answer);
-                html.push_str("\" rel=\"noopener noreferrer\">");
-                html.push_str(&answer);
-                html.push_str("</a>");
-            } else {
-                html.push_str(&answer);
-            }
-            html.push_str("</span>");
-        }
-        html.push_str("\n          <form method=\"post\" action=\"");
-        html.push_str(&text("action"));
-        html.push_str("\">");
-        push_csrf_input(&mut html, ctx);
-        html.push_str("\n            <input type=\"hidden\" name=\"back\" value=\"");
-        html.push_str(&text("back"));
-        html.push_str("\">\n            ");
-        if yes("returned") {
-            html.push_str("<input type=\"hidden\" name=\"status\" value=\"a_faire\"><button type=\"submit\" class=\"link\">Annuler le rendu<span class=\"sr-only\"> de ");
-        } else {
-            html.push_str("<input type=\"hidden\" name=\"status\" value=\"rendu\"><button type=\"submit\" class=\"small\">Marquer rendu<span class=\"sr-only\"> pour ");
-        }
-        html.push_str(&name);
-        html.push_str("</span></button>\n          </form>\n        </li>");
-    }
-    out.write(&html)?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -232,58 +148,6 @@ mod tests {
             "fin<",
         ] {
             assert_eq!(escape_html(text), handlebars::html_escape(text), "{text}");
-        }
-    }
-
-    #[test]
-    fn task_returns_writes_what_its_each_block_wrote() {
-        // The `{{#each}}` the helper replaced on the cohort page, as it was.
-        const EACH: &str = r#"{{#each rows}}
-        <li class="{{class}}">
-          <span class="who">{{name}}</span>
-          <span class="state">{{state}}</span>
-          {{#if answer}}<span class="answer">Réponse : {{#if answer_is_link}}<a href="{{answer}}" rel="noopener noreferrer">{{answer}}</a>{{else}}{{answer}}{{/if}}</span>{{/if}}
-          <form method="post" action="{{action}}">{{csrf_field}}
-            <input type="hidden" name="back" value="{{back}}">
-            {{#if returned}}
-            <input type="hidden" name="status" value="a_faire"><button type="submit" class="link">Annuler le rendu<span class="sr-only"> de {{name}}</span></button>
-            {{else}}
-            <input type="hidden" name="status" value="rendu"><button type="submit" class="small">Marquer rendu<span class="sr-only"> pour {{name}}</span></button>
-            {{/if}}
-          </form>
-        </li>
-        {{/each}}"#;
-        let mut hb = build("").unwrap();
-        hb.register_template_string("each", EACH).unwrap();
-        hb.register_template_string("helper", "{{task_returns rows}}")
-            .unwrap();
-        let row = |name: &str, class: &str, returned: bool, answer: Option<&str>, link: bool| {
-            serde_json::json!({
-                "name": name, "class": class, "state": "Rendu le 3 févr.",
-                "returned": returned, "answer": answer, "answer_is_link": link,
-                "action": "/taches/t1/associations/a\"1", "back": "/cohortes/c1#tache-t1",
-            })
-        };
-        let data = serde_json::json!({
-            "csrf_token": "j'ai<jeton>",
-            "rows": [
-                row("Les <Jardins> & « Cie »", "done", true, Some("https://exemple.fr/?a=1&b=\"2\""), true),
-                row("Ressourcerie", "late", false, None, false),
-                row("L'Atelier", "", false, Some("Fait, voir le dossier <partagé>"), false),
-                row("Vélo `école` = 1", "done", true, Some(""), false),
-            ],
-        });
-        let squash = |html: String| html.split_whitespace().collect::<Vec<_>>().join(" ");
-        let helper = squash(hb.render("helper", &data).unwrap());
-        assert_eq!(helper, squash(hb.render("each", &data).unwrap()));
-        assert!(
-            helper.contains("Les &lt;Jardins&gt; &amp; « Cie »"),
-            "{helper}"
-        );
-        assert_eq!(helper.matches("name=\"csrf_token\"").count(), 4);
-        // No rows, or no list: nothing.
-        for data in [serde_json::json!({"rows": []}), serde_json::json!({})] {
-            assert_eq!(hb.render("helper", &data).unwrap(), "");
         }
     }
 
