@@ -7,17 +7,42 @@
 //! block wrote (each helper has a test rendering the old block and the helper on the same
 //! rows); the data stays what the view builds, so a page overridden from `templates.dir` may
 //! still iterate it itself. Every value is escaped as handlebars escapes (`{{x}}`).
+//!
+//! Each function here writes one row; [`Rows`] makes it a helper over the array it is given
+//! (`templates::build` registers them).
 
-use handlebars::{Context, Handlebars, Helper, HelperResult, JsonRender, JsonTruthy, Output};
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, HelperResult, JsonRender, JsonTruthy, Output,
+    RenderContext,
+};
 use serde_json::Value;
 
 use super::{push_csrf_input, push_escaped};
 
-/// The array a helper was given as its first parameter (nothing to write without one).
-fn rows<'a>(h: &'a Helper<'_>) -> &'a [Value] {
-    h.param(0)
-        .and_then(|p| p.value().as_array())
-        .map_or(&[], |v| v.as_slice())
+/// A helper writing each row of the array it is given as its first parameter (nothing
+/// without one) with `write`: the row, the page's data (`@root`), the row's index.
+pub struct Rows(pub fn(&mut String, &Value, &Context, usize));
+
+impl HelperDef for Rows {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        ctx: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let rows = h
+            .param(0)
+            .and_then(|p| p.value().as_array())
+            .map_or(&[][..], |v| v.as_slice());
+        let mut html = String::with_capacity(rows.len() * 512);
+        for (i, row) in rows.iter().enumerate() {
+            (self.0)(&mut html, row, ctx, i);
+        }
+        out.write(&html)?;
+        Ok(())
+    }
 }
 
 /// `{{key}}` of `row`, escaped, as handlebars writes it (nothing for null or missing).
@@ -45,240 +70,192 @@ fn officer(ctx: &Context) -> bool {
 /// `{{audit_changes changes}}`: the rows of a journal entry's table of changes, one
 /// `<tr>` per `{label, before, after}`, on lines indented as the helper's own line is. The
 /// journal shows some 200 rows a page.
-pub fn audit_changes(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut handlebars::RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let rows = rows(h);
-    let mut html = String::with_capacity(rows.len() * 120);
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            html.push_str("\n        ");
-        }
-        html.push_str("<tr><th scope=\"row\">");
-        put(&mut html, row, "label");
-        html.push_str("</th><td>");
-        put(&mut html, row, "before");
-        html.push_str("</td><td>");
-        put(&mut html, row, "after");
-        html.push_str("</td></tr>");
+pub fn audit_changes(html: &mut String, row: &Value, _: &Context, i: usize) {
+    if i > 0 {
+        html.push_str("\n        ");
     }
-    out.write(&html)?;
-    Ok(())
+    html.push_str("<tr><th scope=\"row\">");
+    put(html, row, "label");
+    html.push_str("</th><td>");
+    put(html, row, "before");
+    html.push_str("</td><td>");
+    put(html, row, "after");
+    html.push_str("</td></tr>");
 }
 
 /// `{{timeline_items timeline}}`: the cohort page's programme (`web::view::timeline`), a
 /// `<li>` per session (when, label, place, the consultant's time; « Déplacer » and
 /// « Modifier » for a chargé·e de mission), per preparatory task (due date, what it
 /// prepares, late or not, its follow-up) and for today's marker.
-pub fn timeline_items(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    ctx: &Context,
-    _: &mut handlebars::RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let items = rows(h);
+pub fn timeline_items(html: &mut String, row: &Value, ctx: &Context, _: usize) {
     let officer = officer(ctx);
-    let mut html = String::with_capacity(items.len() * 700);
-    for it in items {
-        if truthy(it, "type_session") {
-            html.push_str("\n      <li class=\"");
-            put(&mut html, it, "class");
-            html.push_str("\">\n        <p class=\"when\">");
-            put(&mut html, it, "when");
-            html.push_str("</p>\n        <h3><a href=\"/seances/");
-            put(&mut html, it, "id");
-            html.push_str("\">");
-            put(&mut html, it, "label");
-            html.push_str("</a></h3>\n        <p class=\"meta\">");
-            if truthy(it, "place") {
-                put(&mut html, it, "place");
-            } else {
-                html.push_str("<span class=\"muted\">Lieu à préciser</span>");
-            }
-            html.push_str(" · temps consultant prévu : ");
-            put(&mut html, it, "planned");
-            html.push_str("</p>\n        ");
-            if officer {
-                html.push_str("<p class=\"item-actions\">");
-                for (i, (path, action)) in [("deplacer", "Déplacer"), ("modifier", "Modifier")]
-                    .into_iter()
-                    .enumerate()
-                {
-                    if i > 0 {
-                        html.push_str(" · ");
-                    }
-                    html.push_str("<a href=\"/seances/");
-                    put(&mut html, it, "id");
-                    html.push('/');
-                    html.push_str(path);
-                    html.push_str("\">");
-                    html.push_str(action);
-                    html.push_str("<span class=\"sr-only\"> « ");
-                    put(&mut html, it, "label");
-                    html.push_str(" »</span></a>");
+    if truthy(row, "type_session") {
+        html.push_str("\n      <li class=\"");
+        put(html, row, "class");
+        html.push_str("\">\n        <p class=\"when\">");
+        put(html, row, "when");
+        html.push_str("</p>\n        <h3><a href=\"/seances/");
+        put(html, row, "id");
+        html.push_str("\">");
+        put(html, row, "label");
+        html.push_str("</a></h3>\n        <p class=\"meta\">");
+        if truthy(row, "place") {
+            put(html, row, "place");
+        } else {
+            html.push_str("<span class=\"muted\">Lieu à préciser</span>");
+        }
+        html.push_str(" · temps consultant prévu : ");
+        put(html, row, "planned");
+        html.push_str("</p>\n        ");
+        if officer {
+            html.push_str("<p class=\"item-actions\">");
+            for (i, (path, action)) in [("deplacer", "Déplacer"), ("modifier", "Modifier")]
+                .into_iter()
+                .enumerate()
+            {
+                if i > 0 {
+                    html.push_str(" · ");
                 }
-                html.push_str("</p>");
-            }
-            html.push_str("\n      </li>");
-        } else if truthy(it, "type_task") {
-            html.push_str("\n      <li class=\"");
-            put(&mut html, it, "class");
-            html.push_str("\">\n        <p class=\"when\">À rendre le ");
-            put(&mut html, it, "due_long");
-            html.push_str("</p>\n        <h3>Travail préparatoire : ");
-            put(&mut html, it, "title");
-            html.push_str("</h3>\n        <p class=\"meta\">");
-            put(&mut html, it, "meta");
-            if truthy(it, "overdue") {
-                html.push_str(" · <strong>en retard</strong>");
-            }
-            html.push_str("</p>\n        <p class=\"item-actions\"><a href=\"#tache-");
-            put(&mut html, it, "id");
-            html.push_str("\">Suivi<span class=\"sr-only\"> de « ");
-            put(&mut html, it, "title");
-            html.push_str(" »</span></a>");
-            if officer {
-                html.push_str(" · <a href=\"/taches/");
-                put(&mut html, it, "id");
-                html.push_str("/modifier\">Modifier<span class=\"sr-only\"> « ");
-                put(&mut html, it, "title");
+                html.push_str("<a href=\"/seances/");
+                put(html, row, "id");
+                html.push('/');
+                html.push_str(path);
+                html.push_str("\">");
+                html.push_str(action);
+                html.push_str("<span class=\"sr-only\"> « ");
+                put(html, row, "label");
                 html.push_str(" »</span></a>");
             }
-            html.push_str("</p>\n      </li>");
-        } else {
-            html.push_str("\n      <li class=\"today\" aria-label=\"");
-            put(&mut html, it, "label");
-            html.push_str("\"><span>");
-            put(&mut html, it, "label");
-            html.push_str("</span></li>");
+            html.push_str("</p>");
         }
+        html.push_str("\n      </li>");
+    } else if truthy(row, "type_task") {
+        html.push_str("\n      <li class=\"");
+        put(html, row, "class");
+        html.push_str("\">\n        <p class=\"when\">À rendre le ");
+        put(html, row, "due_long");
+        html.push_str("</p>\n        <h3>Travail préparatoire : ");
+        put(html, row, "title");
+        html.push_str("</h3>\n        <p class=\"meta\">");
+        put(html, row, "meta");
+        if truthy(row, "overdue") {
+            html.push_str(" · <strong>en retard</strong>");
+        }
+        html.push_str("</p>\n        <p class=\"item-actions\"><a href=\"#tache-");
+        put(html, row, "id");
+        html.push_str("\">Suivi<span class=\"sr-only\"> de « ");
+        put(html, row, "title");
+        html.push_str(" »</span></a>");
+        if officer {
+            html.push_str(" · <a href=\"/taches/");
+            put(html, row, "id");
+            html.push_str("/modifier\">Modifier<span class=\"sr-only\"> « ");
+            put(html, row, "title");
+            html.push_str(" »</span></a>");
+        }
+        html.push_str("</p>\n      </li>");
+    } else {
+        html.push_str("\n      <li class=\"today\" aria-label=\"");
+        put(html, row, "label");
+        html.push_str("\"><span>");
+        put(html, row, "label");
+        html.push_str("</span></li>");
     }
-    out.write(&html)?;
-    Ok(())
 }
 
 /// `{{association_rows associations}}`: the cohort page's table of associations
 /// (`web::view::cohort_association`), a `<tr>` each — name and sector, town, staff, and
 /// its people with their role and, once the programme exists (`@root.has_programme`), their
 /// commitment; with nobody yet, the link to add someone for a chargé·e de mission.
-pub fn association_rows(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    ctx: &Context,
-    _: &mut handlebars::RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let rows = rows(h);
+pub fn association_rows(html: &mut String, row: &Value, ctx: &Context, _: usize) {
     let officer = officer(ctx);
     let commitments = truthy(ctx.data(), "has_programme");
-    let mut html = String::with_capacity(rows.len() * 600);
-    for a in rows {
-        html.push_str("\n      <tr>\n        <th scope=\"row\"><a href=\"/associations/");
-        put(&mut html, a, "id");
-        html.push_str("\">");
-        put(&mut html, a, "name");
-        html.push_str("</a>");
-        if truthy(a, "sector") {
-            html.push_str("<br><span class=\"muted\">");
-            put(&mut html, a, "sector");
+    html.push_str("\n      <tr>\n        <th scope=\"row\"><a href=\"/associations/");
+    put(html, row, "id");
+    html.push_str("\">");
+    put(html, row, "name");
+    html.push_str("</a>");
+    if truthy(row, "sector") {
+        html.push_str("<br><span class=\"muted\">");
+        put(html, row, "sector");
+        html.push_str("</span>");
+    }
+    html.push_str("</th>\n        <td>");
+    put(html, row, "town");
+    html.push_str("</td>\n        <td class=\"num\">");
+    put(html, row, "staff_text");
+    html.push_str("</td>\n        <td>");
+    let people = row
+        .get("participants")
+        .and_then(|p| p.as_array())
+        .map_or(&[][..], |v| v.as_slice());
+    for (i, p) in people.iter().enumerate() {
+        put(html, p, "name");
+        html.push_str(" <span class=\"muted\">(");
+        put(html, p, "role");
+        html.push_str(")</span>");
+        if commitments {
+            html.push_str("<br><span class=\"");
+            put(html, p, "commitment_class");
+            html.push_str("\">");
+            put(html, p, "commitment");
             html.push_str("</span>");
         }
-        html.push_str("</th>\n        <td>");
-        put(&mut html, a, "town");
-        html.push_str("</td>\n        <td class=\"num\">");
-        put(&mut html, a, "staff_text");
-        html.push_str("</td>\n        <td>");
-        let people = a
-            .get("participants")
-            .and_then(|p| p.as_array())
-            .map_or(&[][..], |v| v.as_slice());
-        for (i, p) in people.iter().enumerate() {
-            put(&mut html, p, "name");
-            html.push_str(" <span class=\"muted\">(");
-            put(&mut html, p, "role");
-            html.push_str(")</span>");
-            if commitments {
-                html.push_str("<br><span class=\"");
-                put(&mut html, p, "commitment_class");
-                html.push_str("\">");
-                put(&mut html, p, "commitment");
-                html.push_str("</span>");
-            }
-            if i + 1 < people.len() {
-                html.push_str("<br>");
-            }
+        if i + 1 < people.len() {
+            html.push_str("<br>");
         }
-        if people.is_empty() {
-            if officer {
-                html.push_str("<a href=\"/associations/");
-                put(&mut html, a, "id");
-                html.push_str("/participants/nouveau\">Ajouter une personne</a>");
-            } else {
-                html.push_str("<span class=\"muted\">personne</span>");
-            }
-        }
-        html.push_str("</td>\n      </tr>");
     }
-    out.write(&html)?;
-    Ok(())
+    if people.is_empty() {
+        if officer {
+            html.push_str("<a href=\"/associations/");
+            put(html, row, "id");
+            html.push_str("/participants/nouveau\">Ajouter une personne</a>");
+        } else {
+            html.push_str("<span class=\"muted\">personne</span>");
+        }
+    }
+    html.push_str("</td>\n      </tr>");
 }
 
 /// `{{task_returns per_association}}`: a preparatory task's line per association on the
 /// cohort page (`web::view::cohort_task`) — who, where they are, their answer, and the
 /// form that marks it returned or not. Eight associations times each task, a form each,
 /// were two fifths of the page's rendering as an `{{#each}}`.
-pub fn task_returns(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    ctx: &Context,
-    _: &mut handlebars::RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let rows = rows(h);
-    let mut html = String::with_capacity(rows.len() * 600);
-    for row in rows {
-        html.push_str("\n        <li class=\"");
-        put(&mut html, row, "class");
-        html.push_str("\">\n          <span class=\"who\">");
-        put(&mut html, row, "name");
-        html.push_str("</span>\n          <span class=\"state\">");
-        put(&mut html, row, "state");
-        html.push_str("</span>\n          ");
-        if truthy(row, "answer") {
-            html.push_str("<span class=\"answer\">Réponse : ");
-            if truthy(row, "answer_is_link") {
-                html.push_str("<a href=\"");
-                put(&mut html, row, "answer");
-                html.push_str("\" rel=\"noopener noreferrer\">");
-                put(&mut html, row, "answer");
-                html.push_str("</a>");
-            } else {
-                put(&mut html, row, "answer");
-            }
-            html.push_str("</span>");
-        }
-        html.push_str("\n          <form method=\"post\" action=\"");
-        put(&mut html, row, "action");
-        html.push_str("\">");
-        push_csrf_input(&mut html, ctx);
-        html.push_str("\n            <input type=\"hidden\" name=\"back\" value=\"");
-        put(&mut html, row, "back");
-        html.push_str("\">\n            ");
-        if truthy(row, "returned") {
-            html.push_str("<input type=\"hidden\" name=\"status\" value=\"a_faire\"><button type=\"submit\" class=\"link\">Annuler le rendu<span class=\"sr-only\"> de ");
+pub fn task_returns(html: &mut String, row: &Value, ctx: &Context, _: usize) {
+    html.push_str("\n        <li class=\"");
+    put(html, row, "class");
+    html.push_str("\">\n          <span class=\"who\">");
+    put(html, row, "name");
+    html.push_str("</span>\n          <span class=\"state\">");
+    put(html, row, "state");
+    html.push_str("</span>\n          ");
+    if truthy(row, "answer") {
+        html.push_str("<span class=\"answer\">Réponse : ");
+        if truthy(row, "answer_is_link") {
+            html.push_str("<a href=\"");
+            put(html, row, "answer");
+            html.push_str("\" rel=\"noopener noreferrer\">");
+            put(html, row, "answer");
+            html.push_str("</a>");
         } else {
-            html.push_str("<input type=\"hidden\" name=\"status\" value=\"rendu\"><button type=\"submit\" class=\"small\">Marquer rendu<span class=\"sr-only\"> pour ");
+            put(html, row, "answer");
         }
-        put(&mut html, row, "name");
-        html.push_str("</span></button>\n          </form>\n        </li>");
+        html.push_str("</span>");
     }
-    out.write(&html)?;
-    Ok(())
+    html.push_str("\n          <form method=\"post\" action=\"");
+    put(html, row, "action");
+    html.push_str("\">");
+    push_csrf_input(html, ctx);
+    html.push_str("\n            <input type=\"hidden\" name=\"back\" value=\"");
+    put(html, row, "back");
+    html.push_str("\">\n            ");
+    if truthy(row, "returned") {
+        html.push_str("<input type=\"hidden\" name=\"status\" value=\"a_faire\"><button type=\"submit\" class=\"link\">Annuler le rendu<span class=\"sr-only\"> de ");
+    } else {
+        html.push_str("<input type=\"hidden\" name=\"status\" value=\"rendu\"><button type=\"submit\" class=\"small\">Marquer rendu<span class=\"sr-only\"> pour ");
+    }
+    put(html, row, "name");
+    html.push_str("</span></button>\n          </form>\n        </li>");
 }
 
 #[cfg(test)]
