@@ -63,8 +63,8 @@ fn truthy(row: &Value, key: &str) -> bool {
 /// `@root.viewer.is_officer`.
 fn officer(ctx: &Context) -> bool {
     ctx.data()
-        .pointer("/viewer/is_officer")
-        .is_some_and(|v| v.is_truthy(false))
+        .get("viewer")
+        .is_some_and(|viewer| truthy(viewer, "is_officer"))
 }
 
 /// `{{audit_changes changes}}`: the rows of a journal entry's table of changes, one
